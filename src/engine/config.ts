@@ -1,0 +1,97 @@
+/**
+ * Stack configuration: every capacity the memory plan is computed from.
+ * All fields are optional; {@link resolveConfig} fills defaults and rejects
+ * nonsense with a clear message at construction time.
+ */
+
+/** Capacities and tunables of a {@link Stack}. */
+export interface StackConfig {
+  /** Socket descriptors (all protocols). Default 64. */
+  maxSockets?: number;
+  /** Receive buffer of each UDP socket, bytes. Default 32768. */
+  udpRecvBufferBytes?: number;
+  /** Datagrams a UDP socket may queue before drops. Default 64. */
+  udpRecvQueueDatagrams?: number;
+  /** Interfaces that may be added. Default 4. */
+  maxInterfaces?: number;
+  /** Routing table entries (connected + default + static). Default 16. */
+  maxRoutes?: number;
+  /** Largest MTU of any interface; sizes every frame buffer. Default 1500. */
+  maxMtu?: number;
+  /** Neighbour cache entries. Default 64. */
+  arpCacheSize?: number;
+  /** Frames held while their next hop is being resolved (oldest dropped when full). Default 16. */
+  arpPendingFrames?: number;
+  /** How long a resolved neighbour stays valid, ms. Default 60000. */
+  arpReachableMs?: number;
+  /** Interval between ARP request retries, ms. Default 1000. */
+  arpRetryMs?: number;
+  /** Requests sent before giving up on a neighbour. Default 3. */
+  arpMaxRequests?: number;
+  /** Outstanding `ping()` calls. Default 16. */
+  maxPings?: number;
+  /** ICMP errors generated per second (token bucket rate). Default 100. */
+  icmpErrorsPerSecond?: number;
+  /** ICMP error burst (bucket size). Default 50. */
+  icmpErrorBurst?: number;
+  /** TTL of packets we originate. Default 64. */
+  ttl?: number;
+  /** Frames queued for delivery to our own addresses. Default 8. */
+  loopbackFrames?: number;
+  /** Seed of the stack's pseudo-random choices (ports, IDs, MACs); random when absent. */
+  seed?: number;
+  /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
+  clock?: () => number;
+}
+
+export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed'>> & { seed: number; clock: () => number };
+
+const limits: Record<string, [number, number, number]> = {
+  // name: [default, min, max]
+  maxSockets: [64, 1, 32767],
+  udpRecvBufferBytes: [32768, 1024, 16 * 1024 * 1024],
+  udpRecvQueueDatagrams: [64, 1, 65535],
+  maxInterfaces: [4, 1, 255],
+  maxRoutes: [16, 1, 65535],
+  maxMtu: [1500, 576, 9000],
+  arpCacheSize: [64, 1, 65535],
+  arpPendingFrames: [16, 1, 4096],
+  arpReachableMs: [60000, 1, 86400000],
+  arpRetryMs: [1000, 1, 600000],
+  arpMaxRequests: [3, 1, 255],
+  maxPings: [16, 1, 65535],
+  icmpErrorsPerSecond: [100, 0, 1e9],
+  icmpErrorBurst: [50, 0, 1e9],
+  ttl: [64, 1, 255],
+  loopbackFrames: [8, 1, 4096],
+};
+
+/** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */
+export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
+  if (config === null || typeof config !== 'object') throw new TypeError('Stack config must be an object');
+  const known = new Set([...Object.keys(limits), 'seed', 'clock']);
+  for (const key of Object.keys(config)) {
+    if (!known.has(key)) throw new TypeError(`unknown Stack config field '${key}'`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, [def, min, max]] of Object.entries(limits)) {
+    const v = (config as Record<string, unknown>)[name];
+    if (v === undefined) {
+      out[name] = def;
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`Stack config '${name}' must be an integer in ${min}..${max}, got ${String(v)}`);
+    }
+    out[name] = v;
+  }
+  let seed = config.seed;
+  if (seed === undefined) seed = Math.floor(Math.random() * 0x100000000);
+  else if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TypeError('Stack config \'seed\' must be a number');
+  if (config.clock !== undefined && typeof config.clock !== 'function') {
+    throw new TypeError('Stack config \'clock\' must be a function returning milliseconds');
+  }
+  out.seed = seed >>> 0;
+  out.clock = config.clock ?? (() => performance.now());
+  return out as ResolvedConfig;
+}

@@ -1,0 +1,73 @@
+/**
+ * Runs a stack in real time on the host's event loop: polls when a link has
+ * news or the stack asks for it, and sleeps until the next deadline otherwise.
+ * Uses only timers found in Node and browsers alike.
+ */
+
+export interface Pollable {
+  poll(now: number): number;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const defer: (fn: () => void) => void = typeof setImmediate === 'function'
+  ? (fn) => { setImmediate(fn); }
+  : (fn) => { setTimeout(fn, 0); };
+
+export class RealtimeDriver {
+  private running = false;
+  private immediatePending = false;
+  private timer: Timer | null = null;
+  private timerAt = Infinity;
+  /** Bound once: links and sockets call it freely. */
+  readonly kick: () => void;
+  private readonly run: () => void;
+  private readonly onTimer: () => void;
+
+  constructor(private readonly target: Pollable, private readonly clock: () => number) {
+    this.run = () => {
+      this.immediatePending = false;
+      if (!this.running) return;
+      const now = this.clock();
+      const next = this.target.poll(now);
+      this.schedule(next, now);
+    };
+    this.onTimer = () => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.run();
+    };
+    this.kick = () => {
+      if (!this.running || this.immediatePending) return;
+      this.immediatePending = true;
+      defer(this.run);
+    };
+  }
+
+  private schedule(deadline: number, now: number): void {
+    if (deadline === this.timerAt && this.timer !== null) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = deadline;
+    if (!Number.isFinite(deadline)) return;
+    const delay = Math.max(0, Math.ceil(deadline - now));
+    this.timer = setTimeout(this.onTimer, delay);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.kick();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+}

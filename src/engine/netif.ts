@@ -1,0 +1,63 @@
+/** A network interface of the stack: a link, its MAC and its IPv4 configuration. */
+import type { Link, FrameReceiver } from '../link/link.js';
+import { prefixMask } from '../wire/ipv4addr.js';
+
+/** Counters per interface. */
+export interface InterfaceStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  txDropped: number;
+}
+
+/** The engine's entry point for frames of one interface (one object per interface, made once). */
+export interface FrameSink {
+  input(iface: NetInterface, frame: Uint8Array, offset: number, length: number): void;
+}
+
+export class NetInterface implements FrameReceiver {
+  readonly mac = new Uint8Array(6);
+  address = 0;
+  prefixLength = 0;
+  mask = 0;
+  network = 0;
+  /** Directed broadcast of the subnet (0 for /31 and /32, which have none). */
+  broadcast = 0;
+  gateway = 0;
+  /** A gratuitous ARP is owed at the next poll. */
+  announcePending = false;
+  readonly stats: InterfaceStats = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0 };
+
+  constructor(readonly index: number, readonly name: string, readonly link: Link, readonly mtu: number,
+    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {}
+
+  setAddress(address: number, prefixLength: number, gateway: number): void {
+    this.address = address;
+    this.prefixLength = prefixLength;
+    this.mask = prefixMask(prefixLength);
+    this.network = (address & this.mask) >>> 0;
+    this.broadcast = prefixLength >= 31 ? 0 : (this.network | ~this.mask) >>> 0;
+    this.gateway = gateway;
+  }
+
+  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
+    this.stats.rxFrames++;
+    this.stats.rxBytes += length;
+    this.sink.input(this, frame, offset, length);
+  }
+
+  /** Hand a finished frame to the link, counting it. */
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+    if (this.link.transmit(frame, offset, length, now)) {
+      this.stats.txFrames++;
+      this.stats.txBytes += length;
+      this.stackTx.txFrames++;
+      this.stackTx.txBytes += length;
+      return true;
+    }
+    this.stats.txDropped++;
+    this.stackTx.txDropped++;
+    return false;
+  }
+}

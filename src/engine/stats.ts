@@ -1,0 +1,30 @@
+/**
+ * Per-stack counters. Every drop on the packet path increments exactly one
+ * named counter here, so "nothing vanishes silently" can be tested.
+ * Counters are plain numbers mutated in place (no allocation).
+ */
+export function createStats() {
+  return {
+    eth: { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, runt: 0, notForUs: 0, unknownType: 0, txDropped: 0 },
+    arp: {
+      rx: 0, requestsIn: 0, repliesIn: 0, requestsOut: 0, repliesOut: 0, gratuitousOut: 0,
+      malformed: 0, ignored: 0, learned: 0, updated: 0, resolveFailed: 0, queued: 0, queueDropped: 0,
+      cacheFull: 0, conflicts: 0,
+    },
+    ip: {
+      rx: 0, delivered: 0, tx: 0, truncated: 0, badVersion: 0, badHeaderLength: 0, badTotalLength: 0,
+      badChecksum: 0, martianSource: 0, notForUs: 0, fragmentsDropped: 0, unknownProtocol: 0, noRoute: 0,
+      optionsSkipped: 0,
+    },
+    icmp: {
+      rx: 0, tx: 0, malformed: 0, badChecksum: 0, echoRequestsIn: 0, echoRepliesOut: 0, echoRepliesIn: 0,
+      echoRequestsOut: 0, errorsIn: 0, errorsOut: 0, errorsRateLimited: 0, unmatchedReplies: 0,
+      broadcastEchoIgnored: 0,
+    },
+    udp: {
+      rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,
+    },
+  };
+}
+
+export type StackStats = ReturnType<typeof createStats>;

@@ -1,0 +1,158 @@
+/** UDP (RFC 768): demultiplexing to sockets, checksums, and sending. */
+import { copyBytes } from '../wire/bytes.js';
+import { IPPROTO_UDP, IP_FLAG_DF } from '../wire/ipv4.js';
+import { UDP_HLEN, udpChecksumOk, udpDstPort, udpLength, udpSrcPort, writeUdp } from '../wire/udp.js';
+import { ICMP_DEST_UNREACH, UNREACH_PORT } from '../wire/icmp.js';
+import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
+import {
+  EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_REUSEADDR, SOCK_UDP, type SocketTable,
+} from '../socket/table.js';
+import type { EngineContext } from './context.js';
+import type { NetInterface } from './netif.js';
+import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
+import type { Icmp } from './icmp.js';
+import { Errno } from './errno.js';
+
+export const EPHEMERAL_LOW = 49152;
+export const EPHEMERAL_HIGH = 65535;
+/** Largest UDP payload in one IPv4 datagram without fragmentation support: MTU - 28. */
+export const UDP_IP_OVERHEAD = 28;
+
+export class Udp {
+  constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly icmp: Icmp,
+    private readonly sockets: SocketTable) {}
+
+  input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
+    bcast: boolean): void {
+    const st = this.ctx.stats.udp;
+    st.rx++;
+    const u = o + hlen;
+    const len = total - hlen;
+    if (len < UDP_HLEN) {
+      st.malformed++;
+      return;
+    }
+    const ulen = udpLength(b, u);
+    if (ulen < UDP_HLEN || ulen > len) {
+      st.malformed++;
+      return;
+    }
+    if (!udpChecksumOk(b, u, ulen, src, dst)) {
+      st.badChecksum++;
+      return;
+    }
+    const sport = udpSrcPort(b, u);
+    const dport = udpDstPort(b, u);
+    const t = this.sockets;
+    let best = -1;
+    let bestScore = -1;
+    let deliveredAny = false;
+    for (let s = t.udpPortHead[dport]; s >= 0; s = t.portNext[s]) {
+      const la = t.localAddr[s];
+      if (la !== 0 && la !== dst) continue;
+      let score = la !== 0 ? 1 : 0;
+      if ((t.flags[s] & F_CONNECTED) !== 0) {
+        if (t.remoteAddr[s] !== src || t.remotePort[s] !== sport) continue;
+        score += 2;
+      }
+      if (bcast) {
+        // Broadcasts go to every matching socket, as on Linux.
+        this.deliver(s, b, u, ulen, src, sport);
+        deliveredAny = true;
+      } else if (score > bestScore) {
+        best = s;
+        bestScore = score;
+      }
+    }
+    if (best >= 0) {
+      this.deliver(best, b, u, ulen, src, sport);
+      return;
+    }
+    if (deliveredAny) return;
+    st.noPort++;
+    if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PORT, 0, b, o, total);
+    void iface;
+  }
+
+  private deliver(s: number, b: Uint8Array, u: number, ulen: number, src: number, sport: number): void {
+    if (this.sockets.rx[s].push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
+      this.ctx.stats.udp.delivered++;
+      this.sockets.raise(s, EV_READABLE);
+    } else {
+      this.ctx.stats.udp.queueFull++;
+    }
+  }
+
+  /** An ICMP error quoting a datagram we sent from (laddr, lport) to (raddr, rport). */
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, errno: number): void {
+    const t = this.sockets;
+    for (let s = t.udpPortHead[lport]; s >= 0; s = t.portNext[s]) {
+      if (t.localAddr[s] !== 0 && t.localAddr[s] !== laddr) continue;
+      // Like Linux without IP_RECVERR: only connected sockets hear about errors.
+      if ((t.flags[s] & F_CONNECTED) === 0 || t.remoteAddr[s] !== raddr || t.remotePort[s] !== rport) continue;
+      t.soError[s] = errno;
+      t.raise(s, EV_ERROR);
+    }
+  }
+
+  /** True when binding `addr:port` would clash with an existing socket. */
+  portInUse(addr: number, port: number, reuse: boolean): boolean {
+    const t = this.sockets;
+    for (let s = t.udpPortHead[port]; s >= 0; s = t.portNext[s]) {
+      if (reuse && (t.flags[s] & F_REUSEADDR) !== 0) continue;
+      const la = t.localAddr[s];
+      if (la === 0 || addr === 0 || la === addr) return true;
+    }
+    return false;
+  }
+
+  /** Bind socket `s` to `addr:port` (port 0: ephemeral). Returns 0 or -errno. */
+  bind(s: number, addr: number, port: number): number {
+    const t = this.sockets;
+    if ((t.flags[s] & F_BOUND) !== 0) return -Errno.EINVAL;
+    if (addr !== 0 && this.ip.localInterface(addr) === null) return -Errno.EADDRNOTAVAIL;
+    const reuse = (t.flags[s] & F_REUSEADDR) !== 0;
+    if (port === 0) {
+      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+      const start = this.ctx.random32() % span;
+      for (let k = 0; k < span; k++) {
+        const p = EPHEMERAL_LOW + ((start + k) % span);
+        if (t.udpPortHead[p] < 0) {
+          port = p;
+          break;
+        }
+      }
+      if (port === 0) return -Errno.EADDRINUSE;
+    } else if (this.portInUse(addr, port, reuse)) {
+      return -Errno.EADDRINUSE;
+    }
+    t.localAddr[s] = addr;
+    t.localPort[s] = port;
+    t.flags[s] |= F_BOUND;
+    t.linkUdpPort(s);
+    return 0;
+  }
+
+  /**
+   * Send `len` bytes from `buf[off..]` from socket `s` to `dst:dport`.
+   * Returns the bytes sent or -errno.
+   */
+  send(s: number, buf: Uint8Array, off: number, len: number, dst: number, dport: number): number {
+    const t = this.sockets;
+    if (t.type[s] !== SOCK_UDP) return -Errno.EBADF;
+    if (dport === 0 || dst === 0) return -Errno.EINVAL;
+    const bound = t.localAddr[s];
+    const bcast = dst === IPV4_BROADCAST;
+    const r = this.ip.route(dst, bound);
+    if (r !== 0) return r;
+    if ((bcast || this.ip.routeBroadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
+    const iface = this.ip.routeIf as NetInterface;
+    if (len + UDP_IP_OVERHEAD > iface.mtu) return -Errno.EMSGSIZE;
+    const tx = this.ctx.tx;
+    copyBytes(buf, off, tx, IP_PAYLOAD_OFFSET + UDP_HLEN, len);
+    writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, this.ip.routeSrc, dst);
+    this.ctx.stats.udp.tx++;
+    const out = this.ip.output(IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, IP_FLAG_DF);
+    return out < 0 ? out : len;
+  }
+}

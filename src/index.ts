@@ -1,0 +1,16 @@
+/**
+ * wirestack: a TCP/IP stack for Node.js on planned memory.
+ * @packageDocumentation
+ */
+export { Stack } from './engine/stack.js';
+export type { InterfaceOptions, InterfaceInfo, PingOptions } from './engine/stack.js';
+export type { StackConfig } from './engine/config.js';
+export type { StackStats } from './engine/stats.js';
+export { Errno, StackError, errnoName } from './engine/errno.js';
+export type { MemoryReport } from './storage/arena.js';
+export { SocketApi, SOCK_DGRAM, SO_BROADCAST, SO_REUSEADDR, SO_RCVBUF, SO_ERROR, EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR } from './socket/api.js';
+export type { SockAddr } from './socket/api.js';
+export type { SocketCallback } from './socket/table.js';
+export { MemoryLink, PcapWriter, Prng } from './link/index.js';
+export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from './link/index.js';
+export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';

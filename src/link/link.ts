@@ -1,0 +1,52 @@
+/**
+ * The physical layer contract every driver implements (memory pair, TAP,
+ * and wrappers such as fault injection or pcap capture).
+ *
+ * Frames are Ethernet II frames without FCS. Both directions pass a byte
+ * array, an offset and a length so that no per-frame views are created:
+ * the callee must copy what it wants to keep before returning.
+ */
+export interface FrameReceiver {
+  /** Handle one received frame; `frame[offset .. offset+length)` is only valid during the call. */
+  receiveFrame(frame: Uint8Array, offset: number, length: number): void;
+}
+
+/** Counters kept by every link; plain numbers, updated in place. */
+export interface LinkStats {
+  txFrames: number;
+  txBytes: number;
+  rxFrames: number;
+  rxBytes: number;
+  /** Frames the link itself dropped (queue full, oversized, injected loss). */
+  drops: number;
+}
+
+export interface Link {
+  /** A short name for reports and pcap files. */
+  readonly name: string;
+  /** Largest Ethernet payload (IP packet) the link carries, e.g. 1500. */
+  readonly mtu: number;
+  readonly stats: LinkStats;
+  /**
+   * Queue one frame for sending at time `now` (ms). The link copies the bytes
+   * before returning. Returns false when the frame was dropped (queue full or
+   * larger than mtu + 14).
+   */
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean;
+  /**
+   * Deliver every frame due at or before `now` to `rx`, then return the time of
+   * the next frame that is due (Infinity when none is queued).
+   */
+  poll(now: number, rx: FrameReceiver): number;
+  /**
+   * Register the function the link calls when frames arrive outside `poll`
+   * (another stack transmitted to us, a TAP fd became readable), so a
+   * real-time driver can poll promptly. Virtual-time tests ignore it.
+   */
+  setWakeup(wakeup: (() => void) | null): void;
+  /** Release OS resources; further transmits are dropped. */
+  close(): void;
+}
+
+/** Ethernet header length; a link's largest frame is `mtu + ETH_HEADER_LEN`. */
+export const ETH_HEADER_LEN = 14;

@@ -1,0 +1,299 @@
+/**
+ * The BSD-like descriptor API, modelled on wolfIP's: numeric descriptors,
+ * caller-supplied buffers, non-blocking calls returning a byte count or a
+ * negative errno, and per-socket event callbacks. Nothing here allocates on
+ * the data path; the Promise helpers at the end do, by design.
+ */
+import { Errno, StackError } from '../engine/errno.js';
+import type { Udp } from '../engine/udp.js';
+import { parseIpv4 } from '../wire/ipv4addr.js';
+import {
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_REUSEADDR, SOCK_FREE,
+  SOCK_UDP, type SocketCallback, type SocketTable,
+} from './table.js';
+
+/** Socket types accepted by {@link SocketApi.socket}. */
+export const SOCK_DGRAM = 2;
+
+/** Options for {@link SocketApi.setsockopt}/{@link SocketApi.getsockopt}. */
+export const SO_BROADCAST = 6;
+export const SO_REUSEADDR = 2;
+export const SO_RCVBUF = 8;
+export const SO_ERROR = 4;
+
+/** An address/port pair filled in by recvfrom/getsockname; reuse one object per loop. */
+export interface SockAddr {
+  address: number;
+  port: number;
+}
+
+/** What the API needs from its stack: the current time and a nudge for the driver. */
+export interface SocketHost {
+  /** Bring the stack's notion of "now" up to date before sending. */
+  touch(): void;
+  /** Ask the driver to poll soon (new output, new events). */
+  kick(): void;
+}
+
+export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
+
+/** An address given as a number (fast path) or dotted-quad text; -1 when invalid. */
+function toAddr(a: number | string): number {
+  if (typeof a === 'number') return Number.isInteger(a) && a >= 0 && a <= 0xffffffff ? a >>> 0 : -1;
+  return parseIpv4(a);
+}
+
+function validPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
+export class SocketApi {
+  private readonly userCallbacks: Array<SocketCallback | null>;
+  private readonly waiters: Array<Array<() => void> | null>;
+  private readonly dispatchEvent: SocketCallback;
+
+  constructor(private readonly table: SocketTable, private readonly udp: Udp, private readonly host: SocketHost) {
+    this.userCallbacks = new Array<SocketCallback | null>(table.capacity).fill(null);
+    this.waiters = new Array<Array<() => void> | null>(table.capacity).fill(null);
+    this.dispatchEvent = (fd, events) => {
+      const cb = this.userCallbacks[fd];
+      if (cb !== null) cb(fd, events);
+      const w = this.waiters[fd];
+      if (w !== null && w.length > 0) {
+        this.waiters[fd] = null;
+        for (const resolve of w) resolve();
+      }
+    };
+  }
+
+  private valid(fd: number): boolean {
+    return Number.isInteger(fd) && fd >= 0 && fd < this.table.capacity && this.table.type[fd] !== SOCK_FREE;
+  }
+
+  /** Create a socket. Only datagram (UDP) sockets exist so far. Returns a descriptor or -EMFILE/-EPROTONOSUPPORT. */
+  socket(type: 'udp' | 'dgram' | number = SOCK_DGRAM): number {
+    if (type !== 'udp' && type !== 'dgram' && type !== SOCK_DGRAM) return -Errno.EPROTONOSUPPORT;
+    const fd = this.table.allocate(SOCK_UDP);
+    if (fd < 0) return -Errno.EMFILE;
+    this.table.callbacks[fd] = this.dispatchEvent;
+    this.userCallbacks[fd] = null;
+    return fd;
+  }
+
+  /** Bind to a local address (0 / '0.0.0.0' for any) and port (0 for ephemeral). */
+  bind(fd: number, address: number | string, port: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const a = toAddr(address);
+    if (a < 0 || !validPort(port)) return -Errno.EINVAL;
+    return this.udp.bind(fd, a, port);
+  }
+
+  /** Fix the peer: send() goes there and only its datagrams are received. Port 0 with address 0 disconnects. */
+  connect(fd: number, address: number | string, port: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const a = toAddr(address);
+    if (a < 0 || !validPort(port)) return -Errno.EINVAL;
+    const t = this.table;
+    if (a === 0 && port === 0) {
+      t.flags[fd] &= ~F_CONNECTED;
+      t.remoteAddr[fd] = 0;
+      t.remotePort[fd] = 0;
+      return 0;
+    }
+    if (a === 0 || port === 0) return -Errno.EINVAL;
+    if ((t.flags[fd] & F_BOUND) === 0) {
+      const r = this.udp.bind(fd, 0, 0);
+      if (r < 0) return r;
+    }
+    t.remoteAddr[fd] = a;
+    t.remotePort[fd] = port;
+    t.flags[fd] |= F_CONNECTED;
+    return 0;
+  }
+
+  /** Send one datagram to `address:port`; binds an ephemeral port first if needed. Returns bytes sent or -errno. */
+  sendto(fd: number, buf: Uint8Array, off: number, len: number, address: number | string, port: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const a = typeof address === 'number' ? address >>> 0 : toAddr(address);
+    if (a < 0 || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    const t = this.table;
+    if ((t.flags[fd] & F_CONNECTED) !== 0 && (a !== t.remoteAddr[fd] || port !== t.remotePort[fd])) {
+      return -Errno.EISCONN;
+    }
+    return this.transmit(fd, buf, off, len, a, port);
+  }
+
+  /** Send on a connected socket. */
+  send(fd: number, buf: Uint8Array, off: number, len: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const t = this.table;
+    if ((t.flags[fd] & F_CONNECTED) === 0) return -Errno.EDESTADDRREQ;
+    if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    return this.transmit(fd, buf, off, len, t.remoteAddr[fd], t.remotePort[fd]);
+  }
+
+  private transmit(fd: number, buf: Uint8Array, off: number, len: number, a: number, port: number): number {
+    const t = this.table;
+    if (t.soError[fd] !== 0 && (t.flags[fd] & F_CONNECTED) !== 0) {
+      const e = t.soError[fd];
+      t.soError[fd] = 0;
+      return -e;
+    }
+    if ((t.flags[fd] & F_BOUND) === 0) {
+      const r = this.udp.bind(fd, 0, 0);
+      if (r < 0) return r;
+    }
+    this.host.touch();
+    const n = this.udp.send(fd, buf, off, len, a, port);
+    this.host.kick();
+    return n;
+  }
+
+  /**
+   * Receive one datagram into `buf[off .. off+len)`; a longer datagram is
+   * truncated. Returns the bytes copied, or -EAGAIN when none is queued; a
+   * pending ICMP error on a connected socket is returned once as -errno.
+   * The sender is written to `from` when given.
+   */
+  recvfrom(fd: number, buf: Uint8Array, off: number, len: number, from?: SockAddr | null): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    const t = this.table;
+    const ring = t.rx[fd];
+    const full = ring.pop(buf, off, len);
+    if (full < 0) {
+      if (t.soError[fd] !== 0) {
+        const e = t.soError[fd];
+        t.soError[fd] = 0;
+        return -e;
+      }
+      return -Errno.EAGAIN;
+    }
+    if (from) {
+      from.address = ring.lastAddress;
+      from.port = ring.lastPort;
+    }
+    return full < len ? full : len;
+  }
+
+  recv(fd: number, buf: Uint8Array, off: number, len: number): number {
+    return this.recvfrom(fd, buf, off, len, null);
+  }
+
+  /** Length of the next queued datagram, or -EAGAIN when none (-EBADF for a bad descriptor). */
+  nextLength(fd: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const n = this.table.rx[fd].peekLength();
+    return n < 0 ? -Errno.EAGAIN : n;
+  }
+
+  /** Close and free the descriptor; queued datagrams are discarded. The callback sees EV_CLOSED first. */
+  close(fd: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const t = this.table;
+    if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkUdpPort(fd);
+    const cb = this.userCallbacks[fd];
+    this.userCallbacks[fd] = null;
+    t.release(fd);
+    const w = this.waiters[fd];
+    this.waiters[fd] = null;
+    if (cb !== null) cb(fd, EV_CLOSED);
+    if (w !== null) for (const resolve of w) resolve();
+    return 0;
+  }
+
+  /** Register (or clear with null) the event callback of a socket. A UDP socket is writable at once. */
+  setCallback(fd: number, cb: SocketCallback | null): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    this.userCallbacks[fd] = cb;
+    if (cb !== null) {
+      let ev = EV_WRITABLE;
+      if (this.table.rx[fd].count > 0) ev |= EV_READABLE;
+      this.table.raise(fd, ev);
+      this.host.kick();
+    }
+    return 0;
+  }
+
+  getsockname(fd: number, out: SockAddr): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    out.address = this.table.localAddr[fd];
+    out.port = this.table.localPort[fd];
+    return 0;
+  }
+
+  getpeername(fd: number, out: SockAddr): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if ((this.table.flags[fd] & F_CONNECTED) === 0) return -Errno.ENOTCONN;
+    out.address = this.table.remoteAddr[fd];
+    out.port = this.table.remotePort[fd];
+    return 0;
+  }
+
+  setsockopt(fd: number, option: number, value: number | boolean): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const on = value === true || (typeof value === 'number' && value !== 0);
+    const t = this.table;
+    if (option === SO_BROADCAST) {
+      t.flags[fd] = on ? t.flags[fd] | F_BROADCAST : t.flags[fd] & ~F_BROADCAST;
+      return 0;
+    }
+    if (option === SO_REUSEADDR) {
+      if ((t.flags[fd] & F_BOUND) !== 0) return -Errno.EINVAL;
+      t.flags[fd] = on ? t.flags[fd] | F_REUSEADDR : t.flags[fd] & ~F_REUSEADDR;
+      return 0;
+    }
+    return -Errno.EOPNOTSUPP;
+  }
+
+  /** Option value (>= 0) or -errno. SO_ERROR reads and clears the pending error. */
+  getsockopt(fd: number, option: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    const t = this.table;
+    switch (option) {
+      case SO_BROADCAST: return (t.flags[fd] & F_BROADCAST) !== 0 ? 1 : 0;
+      case SO_REUSEADDR: return (t.flags[fd] & F_REUSEADDR) !== 0 ? 1 : 0;
+      case SO_RCVBUF: return t.rx[fd].capacity;
+      case SO_ERROR: {
+        const e = t.soError[fd];
+        t.soError[fd] = 0;
+        return e;
+      }
+      default: return -Errno.EOPNOTSUPP;
+    }
+  }
+
+  /** Sockets in use and the table size. */
+  get usage(): { used: number; capacity: number } {
+    return { used: this.table.used, capacity: this.table.capacity };
+  }
+
+  /** Resolve when the socket has a datagram queued, an error, or is closed (allocates: a convenience). */
+  readable(fd: number): Promise<void> {
+    if (!this.valid(fd)) return Promise.reject(new Error(`bad descriptor ${fd}`));
+    const t = this.table;
+    if (t.rx[fd].count > 0 || t.soError[fd] !== 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let w = this.waiters[fd];
+      if (w === null) {
+        w = [];
+        this.waiters[fd] = w;
+      }
+      w.push(resolve);
+    });
+  }
+
+  /**
+   * Wait for and receive one datagram (allocates: a convenience). Resolves to
+   * `{ length, address, port }`; rejects with the socket's error.
+   */
+  async recvfromAsync(fd: number, buf: Uint8Array, off = 0, len = buf.length - off): Promise<{ length: number; address: number; port: number }> {
+    const from: SockAddr = { address: 0, port: 0 };
+    for (;;) {
+      const n = this.recvfrom(fd, buf, off, len, from);
+      if (n >= 0) return { length: n, address: from.address, port: from.port };
+      if (n !== -Errno.EAGAIN) throw new StackError(-n, 'recvfrom');
+      await this.readable(fd);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The fixed socket table: one slot per descriptor, state in parallel typed
+ * arrays, receive queues carved from the arena. The protocol engine writes
+ * here on the packet path; the descriptor API reads and writes here.
+ */
+import type { Arena, MemoryPlan } from '../storage/arena.js';
+import { DatagramRing } from '../storage/datagram-ring.js';
+
+export const SOCK_FREE = 0;
+export const SOCK_UDP = 1;
+
+/** Event bits delivered to socket callbacks. */
+export const EV_READABLE = 1;
+export const EV_WRITABLE = 2;
+export const EV_CLOSED = 4;
+export const EV_ERROR = 8;
+
+/** Per-socket option/state flags. */
+export const F_BOUND = 1;
+export const F_CONNECTED = 2;
+export const F_BROADCAST = 4;
+export const F_REUSEADDR = 8;
+
+/** Called with the descriptor and the event bits that became true. */
+export type SocketCallback = (fd: number, events: number) => void;
+
+export interface SocketTableOptions {
+  maxSockets: number;
+  udpRecvBufferBytes: number;
+  udpRecvQueueDatagrams: number;
+}
+
+export class SocketTable {
+  readonly type: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly localAddr: Uint32Array;
+  readonly localPort: Uint16Array;
+  readonly remoteAddr: Uint32Array;
+  readonly remotePort: Uint16Array;
+  /** Pending asynchronous error (positive errno), reported once. */
+  readonly soError: Uint8Array;
+  /** Event bits raised since the last dispatch. */
+  readonly pending: Uint8Array;
+  /** Next socket bound to the same UDP port (-1 ends the chain). */
+  readonly portNext: Int16Array;
+  /** First socket bound to each UDP port (-1: none). */
+  readonly udpPortHead: Int16Array;
+  readonly rx: DatagramRing[] = [];
+  readonly callbacks: Array<SocketCallback | null>;
+  /** Generation per slot, so a stale descriptor of a reused slot is rejected. */
+  readonly generation: Uint16Array;
+  private readonly dirty: Int16Array;
+  private dirtyCount = 0;
+  used = 0;
+
+  static plan(plan: MemoryPlan, o: SocketTableOptions): void {
+    const n = o.maxSockets;
+    plan.add('sockets', n).add('sockets', n).add('sockets', n, 4).add('sockets', n, 2).add('sockets', n, 4)
+      .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2).add('sockets', n, 2)
+      .add('sockets', n, 2);
+    plan.add('udpPortIndex', 65536, 2);
+    for (let i = 0; i < n; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
+  }
+
+  constructor(arena: Arena, readonly options: SocketTableOptions) {
+    const n = options.maxSockets;
+    this.type = arena.u8('sockets', n);
+    this.flags = arena.u8('sockets', n);
+    this.localAddr = arena.u32('sockets', n);
+    this.localPort = arena.u16('sockets', n);
+    this.remoteAddr = arena.u32('sockets', n);
+    this.remotePort = arena.u16('sockets', n);
+    this.soError = arena.u8('sockets', n);
+    this.pending = arena.u8('sockets', n);
+    this.portNext = arena.i16('sockets', n);
+    this.generation = arena.u16('sockets', n);
+    this.dirty = arena.i16('sockets', n);
+    this.udpPortHead = arena.i16('udpPortIndex', 65536);
+    this.udpPortHead.fill(-1);
+    this.portNext.fill(-1);
+    for (let i = 0; i < n; i++) {
+      this.rx.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams));
+    }
+    this.callbacks = new Array<SocketCallback | null>(n).fill(null);
+  }
+
+  get capacity(): number {
+    return this.options.maxSockets;
+  }
+
+  /** Claim a free slot; returns its index or -1 when the table is full. */
+  allocate(type: number): number {
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.type[i] !== SOCK_FREE) continue;
+      this.type[i] = type;
+      this.flags[i] = 0;
+      this.localAddr[i] = 0;
+      this.localPort[i] = 0;
+      this.remoteAddr[i] = 0;
+      this.remotePort[i] = 0;
+      this.soError[i] = 0;
+      this.pending[i] = 0;
+      this.portNext[i] = -1;
+      this.generation[i] = (this.generation[i] + 1) & 0xffff;
+      this.rx[i].clear();
+      this.callbacks[i] = null;
+      this.used++;
+      return i;
+    }
+    return -1;
+  }
+
+  release(i: number): void {
+    this.type[i] = SOCK_FREE;
+    this.callbacks[i] = null;
+    this.rx[i].clear();
+    this.used--;
+  }
+
+  /** Link a bound UDP socket into its port's chain. */
+  linkUdpPort(i: number): void {
+    const port = this.localPort[i];
+    this.portNext[i] = this.udpPortHead[port];
+    this.udpPortHead[port] = i;
+  }
+
+  unlinkUdpPort(i: number): void {
+    const port = this.localPort[i];
+    let prev = -1;
+    for (let s = this.udpPortHead[port]; s >= 0; s = this.portNext[s]) {
+      if (s === i) {
+        if (prev < 0) this.udpPortHead[port] = this.portNext[s];
+        else this.portNext[prev] = this.portNext[s];
+        this.portNext[i] = -1;
+        return;
+      }
+      prev = s;
+    }
+  }
+
+  /** Record events for dispatch after the current packet burst. */
+  raise(i: number, events: number): void {
+    if (this.pending[i] === 0) this.dirty[this.dirtyCount++] = i;
+    this.pending[i] |= events;
+  }
+
+  /** Call the callbacks of every socket with raised events; user code may re-enter the API. */
+  dispatch(): void {
+    // Callbacks may raise new events; those are dispatched in the same pass,
+    // bounded by the table size per round so a callback loop cannot spin forever.
+    for (let round = 0; round < 4 && this.dirtyCount > 0; round++) {
+      const n = this.dirtyCount;
+      for (let k = 0; k < n; k++) {
+        const i = this.dirty[k];
+        const ev = this.pending[i];
+        this.pending[i] = 0;
+        const cb = this.callbacks[i];
+        if (ev !== 0 && cb !== null) cb(i, ev);
+      }
+      // Entries raised during the callbacks were appended after n: move them to the front.
+      const extra = this.dirtyCount - n;
+      for (let k = 0; k < extra; k++) this.dirty[k] = this.dirty[n + k];
+      this.dirtyCount = extra;
+    }
+  }
+
+  get hasPendingEvents(): boolean {
+    return this.dirtyCount > 0;
+  }
+}
+
