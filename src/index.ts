@@ -14,3 +14,5 @@ export type { SocketCallback } from './socket/table.js';
 export { MemoryLink, PcapWriter, Prng } from './link/index.js';
 export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from './link/index.js';
 export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';
+export { Simulation } from './engine/simulation.js';
+export type { SimNode } from './engine/simulation.js';
