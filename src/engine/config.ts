@@ -8,6 +8,8 @@
 export interface StackConfig {
   /** Socket descriptors (all protocols). Default 64. */
   maxSockets?: number;
+  /** UDP sockets that may exist at once (each owns a receive buffer). Default 16. */
+  maxUdpSockets?: number;
   /** Receive buffer of each UDP socket, bytes. Default 32768. */
   udpRecvBufferBytes?: number;
   /** Datagrams a UDP socket may queue before drops. Default 64. */
@@ -40,6 +42,38 @@ export interface StackConfig {
   loopbackFrames?: number;
   /** Seed of the stack's pseudo-random choices (ports, IDs, MACs); random when absent. */
   seed?: number;
+  /** TCP connections that may exist at once (each owns a send and a receive buffer). Default 16. */
+  maxTcpSockets?: number;
+  /** Send buffer of each TCP connection, bytes. Default 65536. */
+  tcpSendBufferBytes?: number;
+  /** Receive buffer (and so the largest window) of each TCP connection, bytes. Default 65536. */
+  tcpRecvBufferBytes?: number;
+  /** Out-of-order ranges a receiver tracks per connection. Default 8. */
+  tcpReassemblyRanges?: number;
+  /** SACKed ranges a sender tracks per connection (the scoreboard). Default 8. */
+  tcpSackRanges?: number;
+  /** TIME_WAIT duration (2*MSL), ms. Default 60000. */
+  tcpTimeWaitMs?: number;
+  /** RFC 6298 bounds and initial value, ms. Defaults 200 / 60000 / 1000. */
+  tcpMinRtoMs?: number;
+  tcpMaxRtoMs?: number;
+  tcpInitialRtoMs?: number;
+  /** SYN retransmissions before ETIMEDOUT. Default 6. */
+  tcpSynRetries?: number;
+  /** Data retransmissions (RTO backoffs) before ETIMEDOUT. Default 15. */
+  tcpMaxRetries?: number;
+  /** Delayed-ACK timer, ms. Default 40. */
+  tcpDelayedAckMs?: number;
+  /** Keepalive idle time, probe interval (ms) and probe count. Defaults 7200000 / 75000 / 9. */
+  tcpKeepIdleMs?: number;
+  tcpKeepIntervalMs?: number;
+  tcpKeepCount?: number;
+  /** How long an orphaned connection may wait in FIN_WAIT_2, ms. Default 60000. */
+  tcpFinTimeoutMs?: number;
+  /** Offer SACK, timestamps, window scaling (1) or not (0). Default 1 each. */
+  tcpSack?: number;
+  tcpTimestamps?: number;
+  tcpWindowScaling?: number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
@@ -49,6 +83,7 @@ export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed'>> & { s
 const limits: Record<string, [number, number, number]> = {
   // name: [default, min, max]
   maxSockets: [64, 1, 32767],
+  maxUdpSockets: [16, 0, 32767],
   udpRecvBufferBytes: [32768, 1024, 16 * 1024 * 1024],
   udpRecvQueueDatagrams: [64, 1, 65535],
   maxInterfaces: [4, 1, 255],
@@ -64,6 +99,25 @@ const limits: Record<string, [number, number, number]> = {
   icmpErrorBurst: [50, 0, 1e9],
   ttl: [64, 1, 255],
   loopbackFrames: [8, 1, 4096],
+  maxTcpSockets: [16, 0, 32767],
+  tcpSendBufferBytes: [65536, 2048, 1 << 30],
+  tcpRecvBufferBytes: [65536, 2048, 1 << 30],
+  tcpReassemblyRanges: [8, 1, 64],
+  tcpSackRanges: [8, 1, 64],
+  tcpTimeWaitMs: [60000, 0, 600000],
+  tcpMinRtoMs: [200, 1, 60000],
+  tcpMaxRtoMs: [60000, 100, 600000],
+  tcpInitialRtoMs: [1000, 1, 60000],
+  tcpSynRetries: [6, 0, 255],
+  tcpMaxRetries: [15, 1, 255],
+  tcpDelayedAckMs: [40, 0, 500],
+  tcpKeepIdleMs: [7200000, 1, 86400000],
+  tcpKeepIntervalMs: [75000, 1, 86400000],
+  tcpKeepCount: [9, 1, 255],
+  tcpFinTimeoutMs: [60000, 1, 600000],
+  tcpSack: [1, 0, 1],
+  tcpTimestamps: [1, 0, 1],
+  tcpWindowScaling: [1, 0, 1],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */
@@ -86,7 +140,11 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
     out[name] = v;
   }
   let seed = config.seed;
-  if (seed === undefined) seed = Math.floor(Math.random() * 0x100000000);
+  if (seed === undefined) {
+    // Unpredictable by default (ephemeral ports, IP IDs, ISN secret); tests pass a seed to replay.
+    const c = (globalThis as { crypto?: { getRandomValues(a: Uint32Array): Uint32Array } }).crypto;
+    seed = c !== undefined ? c.getRandomValues(new Uint32Array(1))[0] : Math.floor(Math.random() * 0x100000000);
+  }
   else if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TypeError('Stack config \'seed\' must be a number');
   if (config.clock !== undefined && typeof config.clock !== 'function') {
     throw new TypeError('Stack config \'clock\' must be a function returning milliseconds');

@@ -3,7 +3,7 @@
  * received (handed to the socket they concern) and sent (rate-limited).
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
-import { copyBytes } from '../wire/bytes.js';
+import { copyBytes, get32 } from '../wire/bytes.js';
 import { checksum } from '../wire/checksum.js';
 import {
   ICMP_HLEN, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAM_PROBLEM,
@@ -11,7 +11,7 @@ import {
   icmpIsError, writeIcmp,
 } from '../wire/icmp.js';
 import {
-  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_UDP, ipHeaderLen, ipIsFragment, ipProto, ipSrc, ipDst, ipFragField,
+  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipHeaderLen, ipIsFragment, ipProto, ipSrc, ipDst, ipFragField,
   IP_OFFSET_MASK,
 } from '../wire/ipv4.js';
 import { udpSrcPort, udpDstPort } from '../wire/udp.js';
@@ -20,6 +20,7 @@ import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
 import type { Udp } from './udp.js';
+import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
 
 /** Largest ICMP error datagram (RFC 1812 4.3.2.3). */
@@ -30,6 +31,7 @@ export type EchoListener = (slot: number, rttMs: number, errno: number) => void;
 
 export class Icmp {
   udp!: Udp;
+  tcp!: Tcp;
   private tokens: number;
   private lastRefill = 0;
   readonly pingIdent: number;
@@ -132,6 +134,9 @@ export class Icmp {
     const t = inner + ihl;
     if (p === IPPROTO_UDP) {
       this.udp.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), errno);
+    } else if (p === IPPROTO_TCP) {
+      const mtu = type === ICMP_DEST_UNREACH && code === UNREACH_FRAG_NEEDED ? (b[m + 6] << 8) | b[m + 7] : 0;
+      this.tcp.core.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), get32(b, t + 4), errno, mtu);
     } else if (p === IPPROTO_ICMP && b[t] === ICMP_ECHO_REQUEST && icmpId(b, t) === this.pingIdent) {
       const seq = icmpSeq(b, t);
       for (let i = 0; i < this.maxPings; i++) {

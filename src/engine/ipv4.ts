@@ -9,7 +9,7 @@ import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
 import {
-  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_UDP, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen, ipIsFragment,
+  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen, ipIsFragment,
   ipProto, ipSrc, ipDst, writeIpv4,
 } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
@@ -20,6 +20,7 @@ import type { Arp } from './arp.js';
 import type { RouteTable } from './routes.js';
 import type { Icmp } from './icmp.js';
 import type { Udp } from './udp.js';
+import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
 
 /** Where transport headers start in the transmit buffer. */
@@ -28,6 +29,7 @@ export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
 export class Ipv4 {
   icmp!: Icmp;
   udp!: Udp;
+  tcp!: Tcp;
   /** Results of the last successful route(): interface, source, next hop, kind. */
   routeIf: NetInterface | null = null;
   routeSrc = 0;
@@ -188,7 +190,9 @@ export class Ipv4 {
     const total = ipTotalLen(b, o);
     const proto = ipProto(b, o);
     st.delivered++;
-    if (proto === IPPROTO_UDP) {
+    if (proto === IPPROTO_TCP) {
+      this.tcp.input(iface, b, o, hlen, total, src, dst, bcast);
+    } else if (proto === IPPROTO_UDP) {
       this.udp.input(iface, b, o, hlen, total, src, dst, bcast);
     } else if (proto === IPPROTO_ICMP) {
       this.icmp.input(iface, b, o, hlen, total, src, dst, bcast);

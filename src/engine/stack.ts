@@ -20,6 +20,8 @@ import { Ipv4 } from './ipv4.js';
 import { Icmp } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
+import { Tcp } from './tcp/index.js';
+import { TcbTable } from './tcp/tcb.js';
 import { Errno, StackError } from './errno.js';
 import type { EngineContext } from './context.js';
 
@@ -78,6 +80,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
   private readonly ip: Ipv4;
   private readonly icmp: Icmp;
   private readonly udp: Udp;
+  readonly tcp: Tcp;
   private readonly driver: RealtimeDriver;
   private readonly pingResolvers: Array<((rtt: number) => void) | null>;
   private readonly pingRejecters: Array<((err: Error) => void) | null>;
@@ -96,6 +99,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     Arp.plan(plan, c.arpCacheSize, c.arpPendingFrames, frame);
     Ipv4.plan(plan, c.loopbackFrames, frame);
     Icmp.plan(plan, c.maxPings);
+    new TcbTable(plan, c);
     return plan;
   }
 
@@ -113,16 +117,19 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     this.ip = new Ipv4(arena, this, this.arp, this.routes, c.loopbackFrames, frame);
     this.icmp = new Icmp(arena, this, this.ip, c.maxPings);
     this.udp = new Udp(this, this.ip, this.icmp, this.table);
+    this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
     arena.finish();
     this.memory = plan.report();
     this.ip.icmp = this.icmp;
     this.ip.udp = this.udp;
+    this.ip.tcp = this.tcp;
+    this.icmp.tcp = this.tcp;
     this.icmp.udp = this.udp;
     this.arp.onResolveFailed = (ip) => this.icmp.hostUnreachable(ip);
     this.pingResolvers = new Array<((rtt: number) => void) | null>(c.maxPings).fill(null);
     this.pingRejecters = new Array<((err: Error) => void) | null>(c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
-    this.sockets = new SocketApi(this.table, this.udp, this);
+    this.sockets = new SocketApi(this.table, this.udp, this.tcp, this);
     this.dgram = new DgramFacade(this.sockets);
     this.driver = new RealtimeDriver(this, c.clock);
   }
@@ -277,6 +284,8 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     if (a < next) next = a;
     const p = this.icmp.poll(this.now);
     if (p < next) next = p;
+    const tt = this.tcp.poll(this.now);
+    if (tt < next) next = tt;
     this.table.dispatch();
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.ip.loopbackPending || this.table.hasPendingEvents) next = this.now;

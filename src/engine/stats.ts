@@ -3,6 +3,8 @@
  * named counter here, so "nothing vanishes silently" can be tested.
  * Counters are plain numbers mutated in place (no allocation).
  */
+import { createTcpStats } from './tcp/core.js';
+
 export function createStats() {
   return {
     eth: { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, runt: 0, notForUs: 0, unknownType: 0, txDropped: 0 },
@@ -24,6 +26,7 @@ export function createStats() {
     udp: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,
     },
+    tcp: createTcpStats(),
   };
 }
 

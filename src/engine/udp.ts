@@ -75,7 +75,7 @@ export class Udp {
   }
 
   private deliver(s: number, b: Uint8Array, u: number, ulen: number, src: number, sport: number): void {
-    if (this.sockets.rx[s].push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
+    if (this.sockets.ring(s).push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
       this.ctx.stats.udp.delivered++;
       this.sockets.raise(s, EV_READABLE);
     } else {

@@ -6,13 +6,15 @@
  */
 import { Errno, StackError } from '../engine/errno.js';
 import type { Udp } from '../engine/udp.js';
+import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_REUSEADDR, SOCK_FREE,
-  SOCK_UDP, type SocketCallback, type SocketTable,
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_OPEN, F_REUSEADDR,
+  SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable,
 } from './table.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
+export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 
 /** Options for {@link SocketApi.setsockopt}/{@link SocketApi.getsockopt}. */
@@ -20,6 +22,15 @@ export const SO_BROADCAST = 6;
 export const SO_REUSEADDR = 2;
 export const SO_RCVBUF = 8;
 export const SO_ERROR = 4;
+export const SO_SNDBUF = 7;
+export const SO_KEEPALIVE = 9;
+export const SO_LINGER = 13;
+export const TCP_NODELAY = 0x101;
+/** Keepalive tuning, ms (Linux uses seconds; milliseconds suit virtual-time tests). */
+export const TCP_KEEPIDLE = 0x104;
+export const TCP_KEEPINTVL = 0x105;
+export const TCP_KEEPCNT = 0x106;
+export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
 
 /** An address/port pair filled in by recvfrom/getsockname; reuse one object per loop. */
 export interface SockAddr {
@@ -36,6 +47,7 @@ export interface SocketHost {
 }
 
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
+export type { TcpInfo };
 
 /** An address given as a number (fast path) or dotted-quad text; -1 when invalid. */
 function toAddr(a: number | string): number {
@@ -52,7 +64,8 @@ export class SocketApi {
   private readonly waiters: Array<Array<() => void> | null>;
   private readonly dispatchEvent: SocketCallback;
 
-  constructor(private readonly table: SocketTable, private readonly udp: Udp, private readonly host: SocketHost) {
+  constructor(private readonly table: SocketTable, private readonly udp: Udp, private readonly tcp: Tcp,
+    private readonly host: SocketHost) {
     this.userCallbacks = new Array<SocketCallback | null>(table.capacity).fill(null);
     this.waiters = new Array<Array<() => void> | null>(table.capacity).fill(null);
     this.dispatchEvent = (fd, events) => {
@@ -66,18 +79,36 @@ export class SocketApi {
     };
   }
 
+  /** True for a descriptor the user holds open (a closed TCP connection may linger without one). */
   private valid(fd: number): boolean {
-    return Number.isInteger(fd) && fd >= 0 && fd < this.table.capacity && this.table.type[fd] !== SOCK_FREE;
+    return Number.isInteger(fd) && fd >= 0 && fd < this.table.capacity && (this.table.flags[fd] & F_OPEN) !== 0;
   }
 
-  /** Create a socket. Only datagram (UDP) sockets exist so far. Returns a descriptor or -EMFILE/-EPROTONOSUPPORT. */
-  socket(type: 'udp' | 'dgram' | number = SOCK_DGRAM): number {
-    if (type !== 'udp' && type !== 'dgram' && type !== SOCK_DGRAM) return -Errno.EPROTONOSUPPORT;
-    const fd = this.table.allocate(SOCK_UDP);
-    if (fd < 0) return -Errno.EMFILE;
+  private isTcp(fd: number): boolean {
+    return this.table.type[fd] === SOCK_TCP;
+  }
+
+  private adopt(fd: number): number {
+    this.table.flags[fd] |= F_OPEN;
     this.table.callbacks[fd] = this.dispatchEvent;
     this.userCallbacks[fd] = null;
     return fd;
+  }
+
+  /**
+   * Create a socket: 'udp' (datagram) or 'tcp' (stream). Returns a descriptor,
+   * -EMFILE when the table is full, -ENOBUFS when no receive buffer is left.
+   */
+  socket(type: 'udp' | 'dgram' | 'tcp' | 'stream' | number = SOCK_DGRAM): number {
+    if (type === 'tcp' || type === 'stream' || type === SOCK_STREAM) {
+      const fd = this.tcp.user.open();
+      return fd < 0 ? fd : this.adopt(fd);
+    }
+    if (type !== 'udp' && type !== 'dgram' && type !== SOCK_DGRAM) return -Errno.EPROTONOSUPPORT;
+    const fd = this.table.allocate(SOCK_UDP);
+    if (fd === -2) return -Errno.ENOBUFS;
+    if (fd < 0) return -Errno.EMFILE;
+    return this.adopt(fd);
   }
 
   /** Bind to a local address (0 / '0.0.0.0' for any) and port (0 for ephemeral). */
@@ -85,14 +116,82 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
     if (a < 0 || !validPort(port)) return -Errno.EINVAL;
-    return this.udp.bind(fd, a, port);
+    return this.isTcp(fd) ? this.tcp.user.bind(fd, a, port) : this.udp.bind(fd, a, port);
   }
 
-  /** Fix the peer: send() goes there and only its datagrams are received. Port 0 with address 0 disconnects. */
+  /** Listen for connections on a bound (or, if unbound, an ephemeral) port, with a backlog for both queues. */
+  listen(fd: number, backlog = 128): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    return this.tcp.user.listen(fd, backlog);
+  }
+
+  /** Take an established connection from a listener's queue: a new descriptor, or -EAGAIN. */
+  accept(fd: number, from?: SockAddr | null): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    const c = this.tcp.user.accept(fd);
+    if (c < 0) return c;
+    if (from) {
+      from.address = this.table.remoteAddr[c];
+      from.port = this.table.remotePort[c];
+    }
+    this.adopt(c);
+    this.host.kick();
+    return c;
+  }
+
+  /** Half-close (SHUT_WR sends FIN after queued data) or stop reading (SHUT_RD). */
+  shutdown(fd: number, how: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    this.host.touch();
+    const r = this.tcp.user.shutdown(fd, how);
+    this.host.kick();
+    return r;
+  }
+
+  /** Bytes a TCP send() would accept now (0 for UDP). */
+  sendSpace(fd: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    return this.isTcp(fd) ? this.tcp.user.sendSpace(fd) : 0;
+  }
+
+  /** Bytes (TCP) or the next datagram's length (UDP) ready to read, 0 when none. */
+  readableBytes(fd: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (this.isTcp(fd)) return this.tcp.user.readable(fd);
+    const n = this.table.ring(fd).peekLength();
+    return n < 0 ? 0 : n;
+  }
+
+  /** TCP_INFO-like statistics of a connection (allocates). */
+  tcpInfo(fd: number): TcpInfo | null {
+    if (!this.valid(fd) || !this.isTcp(fd)) return null;
+    return this.tcp.user.info(fd);
+  }
+
+  /** TCP state name of a stream socket ('ESTABLISHED', ...), or null. */
+  tcpState(fd: number): string | null {
+    const info = this.tcpInfo(fd);
+    return info === null ? null : info.state;
+  }
+
+  /**
+   * UDP: fix the peer (port 0 with address 0 disconnects). TCP: start an
+   * active open; returns -EINPROGRESS, completion is EV_WRITABLE, failure
+   * EV_ERROR with the error readable through SO_ERROR or recv().
+   */
   connect(fd: number, address: number | string, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
     if (a < 0 || !validPort(port)) return -Errno.EINVAL;
+    if (this.isTcp(fd)) {
+      this.host.touch();
+      const r = this.tcp.user.connect(fd, a, port);
+      this.host.kick();
+      return r;
+    }
     const t = this.table;
     if (a === 0 && port === 0) {
       t.flags[fd] &= ~F_CONNECTED;
@@ -123,9 +222,16 @@ export class SocketApi {
     return this.transmit(fd, buf, off, len, a, port);
   }
 
-  /** Send on a connected socket. */
+  /** Send on a connected socket. TCP: returns the bytes queued (maybe fewer than `len`) or -EAGAIN. */
   send(fd: number, buf: Uint8Array, off: number, len: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
+    if (this.isTcp(fd)) {
+      if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+      this.host.touch();
+      const n = this.tcp.user.send(fd, buf, off, len);
+      this.host.kick();
+      return n;
+    }
     const t = this.table;
     if ((t.flags[fd] & F_CONNECTED) === 0) return -Errno.EDESTADDRREQ;
     if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
@@ -159,7 +265,17 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
-    const ring = t.rx[fd];
+    if (this.isTcp(fd)) {
+      this.host.touch();
+      const n = this.tcp.user.recv(fd, buf, off, len);
+      if (n > 0) this.host.kick(); // a window update may be due
+      if (n >= 0 && from) {
+        from.address = t.remoteAddr[fd];
+        from.port = t.remotePort[fd];
+      }
+      return n;
+    }
+    const ring = t.ring(fd);
     const full = ring.pop(buf, off, len);
     if (full < 0) {
       if (t.soError[fd] !== 0) {
@@ -183,18 +299,34 @@ export class SocketApi {
   /** Length of the next queued datagram, or -EAGAIN when none (-EBADF for a bad descriptor). */
   nextLength(fd: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    const n = this.table.rx[fd].peekLength();
+    if (this.isTcp(fd)) {
+      const n = this.tcp.user.readable(fd);
+      return n > 0 ? n : -Errno.EAGAIN;
+    }
+    const n = this.table.ring(fd).peekLength();
     return n < 0 ? -Errno.EAGAIN : n;
   }
 
-  /** Close and free the descriptor; queued datagrams are discarded. The callback sees EV_CLOSED first. */
+  /**
+   * Close the descriptor. UDP: queued datagrams are discarded. TCP: the
+   * connection closes gracefully in the background (or is reset when unread
+   * data remains). The callback sees EV_CLOSED, then never hears of it again.
+   */
   close(fd: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const t = this.table;
-    if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkUdpPort(fd);
     const cb = this.userCallbacks[fd];
     this.userCallbacks[fd] = null;
-    t.release(fd);
+    t.flags[fd] &= ~F_OPEN;
+    t.callbacks[fd] = null;
+    if (this.isTcp(fd)) {
+      this.host.touch();
+      this.tcp.user.close(fd);
+      this.host.kick();
+    } else {
+      if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkUdpPort(fd);
+      t.release(fd);
+    }
     const w = this.waiters[fd];
     this.waiters[fd] = null;
     if (cb !== null) cb(fd, EV_CLOSED);
@@ -207,10 +339,18 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     this.userCallbacks[fd] = cb;
     if (cb !== null) {
-      let ev = EV_WRITABLE;
-      if (this.table.rx[fd].count > 0) ev |= EV_READABLE;
-      this.table.raise(fd, ev);
-      this.host.kick();
+      let ev = 0;
+      if (this.isTcp(fd)) {
+        if (this.tcp.user.sendSpace(fd) > 0) ev |= EV_WRITABLE;
+        if (this.tcp.user.readable(fd) > 0) ev |= EV_READABLE;
+      } else {
+        ev = EV_WRITABLE;
+        if (this.table.ring(fd).count > 0) ev |= EV_READABLE;
+      }
+      if (ev !== 0) {
+        this.table.raise(fd, ev);
+        this.host.kick();
+      }
     }
     return 0;
   }
@@ -243,7 +383,20 @@ export class SocketApi {
       t.flags[fd] = on ? t.flags[fd] | F_REUSEADDR : t.flags[fd] & ~F_REUSEADDR;
       return 0;
     }
-    return -Errno.EOPNOTSUPP;
+    if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    const n = typeof value === 'number' ? value : (value ? 1 : 0);
+    const u = this.tcp.user;
+    switch (option) {
+      case TCP_NODELAY: u.setNoDelay(fd, on); this.host.kick(); return 0;
+      case SO_KEEPALIVE: u.setKeepAlive(fd, on); this.host.kick(); return 0;
+      case TCP_KEEPIDLE: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, n); return 0;
+      case TCP_KEEPINTVL: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, n); return 0;
+      case TCP_KEEPCNT: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, undefined, n); return 0;
+      case SO_LINGER: u.setLingerAbort(fd, on); return 0;
+      case SO_RCVBUF:
+      case SO_SNDBUF: return this.tcp.user.setBufferSize(fd, option === SO_SNDBUF, n);
+      default: return -Errno.EOPNOTSUPP;
+    }
   }
 
   /** Option value (>= 0) or -errno. SO_ERROR reads and clears the pending error. */
@@ -253,7 +406,10 @@ export class SocketApi {
     switch (option) {
       case SO_BROADCAST: return (t.flags[fd] & F_BROADCAST) !== 0 ? 1 : 0;
       case SO_REUSEADDR: return (t.flags[fd] & F_REUSEADDR) !== 0 ? 1 : 0;
-      case SO_RCVBUF: return t.rx[fd].capacity;
+      case SO_RCVBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, false) : t.ring(fd).capacity;
+      case SO_SNDBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, true) : 0;
+      case TCP_NODELAY: return this.isTcp(fd) && (this.tcp.user.flags(fd) & 8) !== 0 ? 1 : 0;
+      case SO_KEEPALIVE: return this.isTcp(fd) && (this.tcp.user.flags(fd) & 16) !== 0 ? 1 : 0;
       case SO_ERROR: {
         const e = t.soError[fd];
         t.soError[fd] = 0;
@@ -272,7 +428,7 @@ export class SocketApi {
   readable(fd: number): Promise<void> {
     if (!this.valid(fd)) return Promise.reject(new Error(`bad descriptor ${fd}`));
     const t = this.table;
-    if (t.rx[fd].count > 0 || t.soError[fd] !== 0) return Promise.resolve();
+    if (this.readableBytes(fd) > 0 || t.soError[fd] !== 0) return Promise.resolve();
     return new Promise((resolve) => {
       let w = this.waiters[fd];
       if (w === null) {

@@ -8,6 +8,7 @@ import { DatagramRing } from '../storage/datagram-ring.js';
 
 export const SOCK_FREE = 0;
 export const SOCK_UDP = 1;
+export const SOCK_TCP = 2;
 
 /** Event bits delivered to socket callbacks. */
 export const EV_READABLE = 1;
@@ -20,12 +21,16 @@ export const F_BOUND = 1;
 export const F_CONNECTED = 2;
 export const F_BROADCAST = 4;
 export const F_REUSEADDR = 8;
+/** The user holds the descriptor (cleared by close while a TCP connection may linger). */
+export const F_OPEN = 16;
 
 /** Called with the descriptor and the event bits that became true. */
 export type SocketCallback = (fd: number, events: number) => void;
 
 export interface SocketTableOptions {
   maxSockets: number;
+  /** Receive rings for UDP sockets: at most this many UDP sockets exist at once. */
+  maxUdpSockets: number;
   udpRecvBufferBytes: number;
   udpRecvQueueDatagrams: number;
 }
@@ -45,7 +50,11 @@ export class SocketTable {
   readonly portNext: Int16Array;
   /** First socket bound to each UDP port (-1: none). */
   readonly udpPortHead: Int16Array;
-  readonly rx: DatagramRing[] = [];
+  /** First socket bound to each TCP port (listeners and active opens; accepted children are not). */
+  readonly tcpPortHead: Int16Array;
+  /** UDP receive ring of each socket slot (shared pool, assigned at allocation). */
+  readonly rx: Array<DatagramRing | null>;
+  private readonly ringPool: DatagramRing[] = [];
   readonly callbacks: Array<SocketCallback | null>;
   /** Generation per slot, so a stale descriptor of a reused slot is rejected. */
   readonly generation: Uint16Array;
@@ -59,7 +68,8 @@ export class SocketTable {
       .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2).add('sockets', n, 2)
       .add('sockets', n, 2);
     plan.add('udpPortIndex', 65536, 2);
-    for (let i = 0; i < n; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
+    plan.add('tcpPortIndex', 65536, 2);
+    for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
   }
 
   constructor(arena: Arena, readonly options: SocketTableOptions) {
@@ -76,11 +86,14 @@ export class SocketTable {
     this.generation = arena.u16('sockets', n);
     this.dirty = arena.i16('sockets', n);
     this.udpPortHead = arena.i16('udpPortIndex', 65536);
+    this.tcpPortHead = arena.i16('tcpPortIndex', 65536);
     this.udpPortHead.fill(-1);
+    this.tcpPortHead.fill(-1);
     this.portNext.fill(-1);
-    for (let i = 0; i < n; i++) {
-      this.rx.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams));
+    for (let i = 0; i < options.maxUdpSockets; i++) {
+      this.ringPool.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams));
     }
+    this.rx = new Array<DatagramRing | null>(n).fill(null);
     this.callbacks = new Array<SocketCallback | null>(n).fill(null);
   }
 
@@ -88,8 +101,12 @@ export class SocketTable {
     return this.options.maxSockets;
   }
 
-  /** Claim a free slot; returns its index or -1 when the table is full. */
+  /**
+   * Claim a free slot; returns its index, -1 when the table is full, or -2
+   * when a UDP socket is asked for and every receive ring is taken.
+   */
   allocate(type: number): number {
+    if (type === SOCK_UDP && this.ringPool.length === 0) return -2;
     for (let i = 0; i < this.capacity; i++) {
       if (this.type[i] !== SOCK_FREE) continue;
       this.type[i] = type;
@@ -102,7 +119,11 @@ export class SocketTable {
       this.pending[i] = 0;
       this.portNext[i] = -1;
       this.generation[i] = (this.generation[i] + 1) & 0xffff;
-      this.rx[i].clear();
+      if (type === SOCK_UDP) {
+        const ring = this.ringPool.pop() as DatagramRing;
+        ring.clear();
+        this.rx[i] = ring;
+      }
       this.callbacks[i] = null;
       this.used++;
       return i;
@@ -113,8 +134,23 @@ export class SocketTable {
   release(i: number): void {
     this.type[i] = SOCK_FREE;
     this.callbacks[i] = null;
-    this.rx[i].clear();
+    const ring = this.rx[i];
+    if (ring !== null) {
+      ring.clear();
+      this.ringPool.push(ring);
+      this.rx[i] = null;
+    }
     this.used--;
+  }
+
+  /** The UDP receive ring of a UDP socket slot. */
+  ring(i: number): DatagramRing {
+    return this.rx[i] as DatagramRing;
+  }
+
+  /** UDP sockets that can still be created. */
+  get freeRings(): number {
+    return this.ringPool.length;
   }
 
   /** Link a bound UDP socket into its port's chain. */
@@ -130,6 +166,31 @@ export class SocketTable {
     for (let s = this.udpPortHead[port]; s >= 0; s = this.portNext[s]) {
       if (s === i) {
         if (prev < 0) this.udpPortHead[port] = this.portNext[s];
+        else this.portNext[prev] = this.portNext[s];
+        this.portNext[i] = -1;
+        return;
+      }
+      prev = s;
+    }
+  }
+
+  linkTcpPort(i: number): void {
+    const port = this.localPort[i];
+    this.portNext[i] = this.tcpPortHead[port];
+    this.tcpPortHead[port] = i;
+  }
+
+  inTcpPortChain(i: number): boolean {
+    for (let s = this.tcpPortHead[this.localPort[i]]; s >= 0; s = this.portNext[s]) if (s === i) return true;
+    return false;
+  }
+
+  unlinkTcpPort(i: number): void {
+    const port = this.localPort[i];
+    let prev = -1;
+    for (let s = this.tcpPortHead[port]; s >= 0; s = this.portNext[s]) {
+      if (s === i) {
+        if (prev < 0) this.tcpPortHead[port] = this.portNext[s];
         else this.portNext[prev] = this.portNext[s];
         this.portNext[i] = -1;
         return;

@@ -16,8 +16,23 @@ export function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
+/**
+ * Something that hands out typed arrays by part: the {@link Arena} (real
+ * memory) or the {@link MemoryPlan} (sizes only, zero-length arrays). A
+ * component that takes a Carver in its constructor is planned by running its
+ * constructor once against the plan, so its layout is written only once.
+ */
+export interface Carver {
+  u8(part: string, n: number): Uint8Array;
+  u16(part: string, n: number): Uint16Array;
+  i16(part: string, n: number): Int16Array;
+  u32(part: string, n: number): Uint32Array;
+  i32(part: string, n: number): Int32Array;
+  f64(part: string, n: number): Float64Array;
+}
+
 /** Accumulates a plan: parts and their sizes, computed with the same rounding as carving. */
-export class MemoryPlan {
+export class MemoryPlan implements Carver {
   readonly parts: Record<string, number> = {};
   totalBytes = 0;
 
@@ -29,12 +44,19 @@ export class MemoryPlan {
     return this;
   }
 
+  u8(part: string, n: number): Uint8Array { this.add(part, n); return new Uint8Array(0); }
+  u16(part: string, n: number): Uint16Array { this.add(part, n, 2); return new Uint16Array(0); }
+  i16(part: string, n: number): Int16Array { this.add(part, n, 2); return new Int16Array(0); }
+  u32(part: string, n: number): Uint32Array { this.add(part, n, 4); return new Uint32Array(0); }
+  i32(part: string, n: number): Int32Array { this.add(part, n, 4); return new Int32Array(0); }
+  f64(part: string, n: number): Float64Array { this.add(part, n, 8); return new Float64Array(0); }
+
   report(): MemoryReport {
     return { totalBytes: this.totalBytes, parts: { ...this.parts } };
   }
 }
 
-export class Arena {
+export class Arena implements Carver {
   readonly buffer: ArrayBuffer;
   private used = 0;
   private readonly carved: Record<string, number> = {};

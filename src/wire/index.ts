@@ -6,3 +6,4 @@ export * from './ipv4addr.js';
 export * from './ipv4.js';
 export * from './icmp.js';
 export * from './udp.js';
+export * from './tcp.js';

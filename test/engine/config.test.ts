@@ -41,13 +41,13 @@ test('a configured MAC is used and a generated one is unicast and locally admini
 });
 
 test('memory is planned from the config, reported by part and fixed after construction', () => {
-  const small = new Stack({ maxSockets: 4, udpRecvBufferBytes: 4096 });
-  const big = new Stack({ maxSockets: 8, udpRecvBufferBytes: 4096 });
+  const small = new Stack({ maxUdpSockets: 4, udpRecvBufferBytes: 4096 });
+  const big = new Stack({ maxUdpSockets: 8, udpRecvBufferBytes: 4096 });
   const sum = (m: { parts: Record<string, number> }) => Object.values(m.parts).reduce((x, y) => x + y, 0);
   assert.equal(sum(small.memory), small.memory.totalBytes);
   assert.equal(small.memory.parts.udpRecvBuffers, 4 * 4096);
   assert.equal(big.memory.parts.udpRecvBuffers, 8 * 4096);
-  assert.deepEqual(Stack.planMemory({ maxSockets: 4, udpRecvBufferBytes: 4096 }), small.memory);
+  assert.deepEqual(Stack.planMemory({ maxUdpSockets: 4, udpRecvBufferBytes: 4096 }), small.memory);
   const frame = 1500 + 14;
   assert.equal(new Stack({ arpPendingFrames: 10 }).memory.parts.arpPending >= 10 * frame, true);
   assert.equal(new Stack({ maxMtu: 9000 }).memory.parts.txFrame, 9016);

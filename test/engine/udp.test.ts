@@ -49,7 +49,7 @@ test('bind rules: EADDRINUSE, SO_REUSEADDR, EADDRNOTAVAIL, EINVAL on rebind', ()
 });
 
 test('ephemeral ports are distinct', () => {
-  const s = new Stack({ seed: 4, maxSockets: 200 });
+  const s = new Stack({ seed: 4, maxSockets: 200, maxUdpSockets: 200 });
   const seen = new Set<number>();
   const me = { address: 0, port: 0 };
   for (let i = 0; i < 200; i++) {
@@ -69,8 +69,11 @@ test('the socket table is fixed: EMFILE when full, slots reused after close', ()
   assert.equal(s.sockets.close(1), 0);
   assert.equal(s.sockets.close(1), -Errno.EBADF);
   assert.equal(s.sockets.socket('udp'), 1);
-  assert.equal(s.sockets.socket(1), -Errno.EPROTONOSUPPORT);
+  assert.equal(s.sockets.socket(99), -Errno.EPROTONOSUPPORT);
   assert.deepEqual(s.sockets.usage, { used: 3, capacity: 3 });
+  const t = new Stack({ maxSockets: 8, maxUdpSockets: 2 });
+  assert.ok(t.sockets.socket('udp') >= 0 && t.sockets.socket('udp') >= 0);
+  assert.equal(t.sockets.socket('udp'), -Errno.ENOBUFS, 'receive buffers are a planned pool too');
 });
 
 test('receive queues are bounded: excess datagrams are dropped and counted', () => {

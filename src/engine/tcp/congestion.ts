@@ -1,0 +1,311 @@
+/**
+ * Congestion control and loss recovery: RFC 5681 slow start and congestion
+ * avoidance, fast retransmit, NewReno (RFC 6582) for peers without SACK, and
+ * SACK-based recovery after RFC 6675 with a bounded scoreboard. Restart after
+ * idle follows RFC 5681 4.1 (cwnd validation).
+ */
+import { seqGe, seqGt, seqLe, seqLt, type TcpOptions } from '../../wire/tcp.js';
+import type { TcpCore } from './core.js';
+import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TH } from './flags.js';
+
+const DUP_THRESH = 3;
+const BIG = 1 << 30;
+
+export class Congestion {
+  constructor(private readonly core: TcpCore) {}
+
+  /** Initial window (RFC 6928): min(10 * SMSS, max(2 * SMSS, 14600)). */
+  initialWindow(s: number): number {
+    const smss = this.core.smss(s);
+    return Math.min(10 * smss, Math.max(2 * smss, 14600));
+  }
+
+  init(s: number): void {
+    const t = this.core.t;
+    t.cwnd[s] = this.initialWindow(s);
+    t.ssthresh[s] = BIG;
+    t.dupAcks[s] = 0;
+    t.sackCount[s] = 0;
+    t.bytesAcked[s] = 0;
+    t.recover[s] = t.sndUna[s];
+    t.rtxHigh[s] = t.sndUna[s];
+  }
+
+  /** Bytes of the scoreboard. */
+  private sacked(s: number): number {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    let n = 0;
+    for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) >>> 0;
+    return n;
+  }
+
+  /** Highest SACKed sequence (the right edge of the last range), or sndUna when none. */
+  private highSack(s: number): number {
+    const t = this.core.t;
+    const n = t.sackCount[s];
+    return n === 0 ? t.sndUna[s] : t.sackRight[s * t.rangesS + n - 1];
+  }
+
+  /** SACKed bytes within [a, b). */
+  private sackedIn(s: number, a: number, b: number): number {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    let n = 0;
+    for (let i = 0; i < t.sackCount[s]; i++) {
+      const l = seqGt(t.sackLeft[base + i], a) ? t.sackLeft[base + i] : a;
+      const r = seqLt(t.sackRight[base + i], b) ? t.sackRight[base + i] : b;
+      if (seqGt(r, l)) n += (r - l) >>> 0;
+    }
+    return n;
+  }
+
+  /**
+   * Data in the network (RFC 6675 "pipe"): outstanding bytes minus those
+   * SACKed and those deemed lost (holes below the highest SACK that have not
+   * been retransmitted yet). Without recovery it is simply the flight size.
+   */
+  pipe(s: number): number {
+    const c = this.core;
+    const t = c.t;
+    const flight = (t.sndNxt[s] - t.sndUna[s]) >>> 0;
+    if ((t.tflags[s] & TF_RECOVERY) === 0 || (t.tflags[s] & TF_SACK) === 0 || t.sackCount[s] === 0) return flight;
+    const high = this.highSack(s);
+    const from = seqGt(t.rtxHigh[s], t.sndUna[s]) ? t.rtxHigh[s] : t.sndUna[s];
+    let lost = 0;
+    if (seqLt(from, high)) lost = ((high - from) >>> 0) - this.sackedIn(s, from, high);
+    const p = flight - this.sacked(s) - lost;
+    return p > 0 ? p : 0;
+  }
+
+  /** Merge the SACK blocks of an ACK into the scoreboard; true when it learned something new. */
+  updateScoreboard(s: number, o: TcpOptions, ack: number): boolean {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    let grew = false;
+    for (let k = 0; k < o.sackCount; k++) {
+      let l = o.sackLeft[k];
+      let r = o.sackRight[k];
+      // Ignore D-SACKs and blocks outside what we sent (RFC 2883, RFC 6675 5.1).
+      if (!seqGt(r, l) || seqLe(r, ack) || seqGt(r, t.sndMax[s])) continue;
+      if (seqLt(l, ack)) l = ack;
+      let n = t.sackCount[s];
+      let i = 0;
+      let covered = false;
+      while (i < n) {
+        const L = t.sackLeft[base + i];
+        const R = t.sackRight[base + i];
+        if (seqLe(L, l) && seqGe(R, r)) {
+          covered = true;
+          break;
+        }
+        if (seqLe(L, r) && seqGe(R, l)) {
+          if (seqLt(L, l)) l = L;
+          if (seqGt(R, r)) r = R;
+          for (let j = i; j < n - 1; j++) {
+            t.sackLeft[base + j] = t.sackLeft[base + j + 1];
+            t.sackRight[base + j] = t.sackRight[base + j + 1];
+          }
+          n--;
+        } else {
+          i++;
+        }
+      }
+      if (covered) continue;
+      grew = true;
+      let at = 0;
+      while (at < n && seqLt(t.sackLeft[base + at], l)) at++;
+      if (n === t.rangesS) {
+        if (at === n) { t.sackCount[s] = n; continue; }
+        n--; // forget the highest range: at worst it is retransmitted needlessly
+      }
+      for (let j = n; j > at; j--) {
+        t.sackLeft[base + j] = t.sackLeft[base + j - 1];
+        t.sackRight[base + j] = t.sackRight[base + j - 1];
+      }
+      t.sackLeft[base + at] = l >>> 0;
+      t.sackRight[base + at] = r >>> 0;
+      t.sackCount[s] = n + 1;
+    }
+    return grew;
+  }
+
+  /** Drop scoreboard ranges at or below the cumulative ACK. */
+  trimScoreboard(s: number): void {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    const una = t.sndUna[s];
+    let n = t.sackCount[s];
+    let drop = 0;
+    while (drop < n && seqLe(t.sackRight[base + drop], una)) drop++;
+    if (drop > 0) {
+      for (let j = 0; j + drop < n; j++) {
+        t.sackLeft[base + j] = t.sackLeft[base + j + drop];
+        t.sackRight[base + j] = t.sackRight[base + j + drop];
+      }
+      n -= drop;
+    }
+    if (n > 0 && seqLt(t.sackLeft[base], una)) t.sackLeft[base] = una;
+    t.sackCount[s] = n;
+  }
+
+  /** New data acknowledged outside recovery: grow cwnd (appropriate byte counting, L = 2 SMSS). */
+  onNewAck(s: number, acked: number): void {
+    const t = this.core.t;
+    const smss = this.core.smss(s);
+    t.dupAcks[s] = 0;
+    if (t.cwnd[s] < t.ssthresh[s]) {
+      t.cwnd[s] += acked < 2 * smss ? acked : 2 * smss;
+    } else {
+      t.bytesAcked[s] += acked;
+      if (t.bytesAcked[s] >= t.cwnd[s]) {
+        t.bytesAcked[s] -= t.cwnd[s];
+        t.cwnd[s] += smss;
+      }
+    }
+    const cap = t.maxSndWnd[s] * 2 + 4 * smss;
+    if (t.cwnd[s] > cap && cap > 0) t.cwnd[s] = cap; // never far beyond what the peer could take
+  }
+
+  /**
+   * A duplicate ACK (or an ACK with new SACK information). Returns true when
+   * it triggered fast retransmit.
+   */
+  onDupAck(s: number, sackNews: boolean): boolean {
+    const c = this.core;
+    const t = c.t;
+    c.stats.dupAcks++;
+    if ((t.tflags[s] & TF_RECOVERY) !== 0) {
+      if ((t.tflags[s] & TF_SACK) === 0) t.cwnd[s] += c.smss(s); // NewReno inflation
+      return false;
+    }
+    t.dupAcks[s]++;
+    const sackTrigger = (t.tflags[s] & TF_SACK) !== 0 && sackNews && this.sacked(s) >= DUP_THRESH * c.smss(s);
+    if (t.dupAcks[s] < DUP_THRESH && !sackTrigger) return false;
+    // RFC 6582: no new recovery until everything sent before the last one is acknowledged.
+    if (seqLe(t.sndUna[s], t.recover[s]) && t.recover[s] !== t.sndUna[s] && !sackTrigger && t.dupAcks[s] === DUP_THRESH
+      && (t.tflags[s] & TF_SACK) === 0) {
+      return false;
+    }
+    this.enterRecovery(s);
+    return true;
+  }
+
+  private enterRecovery(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
+    t.ssthresh[s] = Math.max(flight / 2, 2 * smss);
+    t.recover[s] = t.sndMax[s];
+    t.tflags[s] |= TF_RECOVERY;
+    c.stats.fastRetransmits++;
+    t.rtxHigh[s] = t.sndUna[s];
+    if ((t.tflags[s] & TF_SACK) !== 0) {
+      c.stats.sackRecoveries++;
+      t.cwnd[s] = t.ssthresh[s];
+      this.sendHoles(s);
+    } else {
+      t.cwnd[s] = t.ssthresh[s] + DUP_THRESH * smss;
+      this.retransmitFirst(s);
+    }
+  }
+
+  /** Retransmit one segment at sndUna. */
+  private retransmitFirst(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const len = Math.min(t.sndLen[s], c.smss(s));
+    const finOnly = len === 0 && (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
+    if (len === 0 && !finOnly) return;
+    const fin = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && len === t.sndLen[s] && seqGt(t.sndMax[s], (t.sndUna[s] + len) >>> 0);
+    c.out.transmit(s, t.sndUna[s], len, TH.ACK | (fin ? TH.FIN : 0));
+    t.rtxHigh[s] = (t.sndUna[s] + len) >>> 0;
+  }
+
+  /**
+   * RFC 6675 NextSeg: retransmit holes below the highest SACK, oldest first,
+   * while the pipe leaves room in cwnd.
+   */
+  sendHoles(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    const base = s * t.rangesS;
+    for (let guard = 0; guard < 1024; guard++) {
+      if (c.cc.pipe(s) + smss > t.cwnd[s] && guard > 0) return;
+      let seq = seqGt(t.rtxHigh[s], t.sndUna[s]) ? t.rtxHigh[s] : t.sndUna[s];
+      // Skip SACKed ranges at seq.
+      let limit = -1;
+      for (let i = 0; i < t.sackCount[s]; i++) {
+        const L = t.sackLeft[base + i];
+        const R = t.sackRight[base + i];
+        if (seqLe(L, seq) && seqGt(R, seq)) seq = R;
+        else if (seqGt(L, seq)) {
+          limit = L;
+          break;
+        }
+      }
+      if (limit === -1) return; // no hole below the highest SACK
+      let len = (limit - seq) >>> 0;
+      if (len > smss) len = smss;
+      const dataEnd = (t.sndUna[s] + t.sndLen[s]) >>> 0;
+      if (seqGt((seq + len) >>> 0, dataEnd)) len = (dataEnd - seq) >>> 0;
+      if (len === 0) return;
+      c.out.transmit(s, seq, len, TH.ACK);
+      t.rtxHigh[s] = (seq + len) >>> 0;
+    }
+  }
+
+  /**
+   * An ACK advanced sndUna during recovery. Full ACK: leave recovery.
+   * Partial ACK: retransmit the next hole (RFC 6582 / RFC 6675).
+   */
+  onRecoveryAck(s: number, acked: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    if (seqGe(t.sndUna[s], t.recover[s])) {
+      t.tflags[s] &= ~TF_RECOVERY;
+      const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
+      t.cwnd[s] = Math.min(t.ssthresh[s], Math.max(flight, smss) + smss);
+      t.dupAcks[s] = 0;
+      return;
+    }
+    if ((t.tflags[s] & TF_SACK) !== 0) {
+      if (seqLt(t.rtxHigh[s], t.sndUna[s])) t.rtxHigh[s] = t.sndUna[s];
+      this.sendHoles(s);
+      return;
+    }
+    // NewReno partial ACK: deflate by the amount acked, add back one SMSS, retransmit the next segment.
+    t.cwnd[s] = Math.max(t.cwnd[s] - acked + smss, smss);
+    this.retransmitFirst(s);
+  }
+
+  /** Retransmission timeout (RFC 5681 3.1, RFC 6298 5.5). */
+  onTimeout(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
+    if (t.backoff[s] === 0) t.ssthresh[s] = Math.max(flight / 2, 2 * smss);
+    t.cwnd[s] = smss;
+    t.bytesAcked[s] = 0;
+    t.dupAcks[s] = 0;
+    t.tflags[s] &= ~TF_RECOVERY;
+    t.recover[s] = t.sndMax[s];
+    // The receiver may renege on SACKed data (RFC 2018): start over from sndUna.
+    t.sackCount[s] = 0;
+    t.rtxHigh[s] = t.sndUna[s];
+  }
+
+  /** RFC 5681 4.1: after an idle period longer than the RTO, restart from at most the initial window. */
+  restartAfterIdle(s: number, now: number): void {
+    const t = this.core.t;
+    if (t.sndNxt[s] !== t.sndUna[s]) return;
+    if (now - t.lastSendTime[s] > t.rto[s]) {
+      const iw = this.initialWindow(s);
+      if (t.cwnd[s] > iw) t.cwnd[s] = iw;
+    }
+  }
+}

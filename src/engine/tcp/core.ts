@@ -1,0 +1,362 @@
+/**
+ * State shared by the TCP input, output, timer and API code: the control
+ * blocks, demultiplexing, connection setup and teardown, RTT estimation and
+ * event reporting.
+ */
+import { seqGt } from '../../wire/tcp.js';
+import {
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, SOCK_TCP, type SocketTable,
+} from '../../socket/table.js';
+import type { EngineContext } from '../context.js';
+import { Errno } from '../errno.js';
+import type { Ipv4 } from '../ipv4.js';
+import type { TcpOutput } from './output.js';
+import type { Congestion } from './congestion.js';
+import {
+  CLOSED, LISTEN, TIME_WAIT, SYN_RECEIVED, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING,
+} from './tcb.js';
+
+/** Connection counters of a stack (added to `stack.stats.tcp`). */
+export function createTcpStats() {
+  return {
+    rx: 0, tx: 0, malformed: 0, badChecksum: 0, badOptions: 0, noSocket: 0, rstOut: 0, rstIn: 0,
+    activeOpens: 0, passiveOpens: 0, failedOpens: 0, established: 0, resets: 0, synDropped: 0,
+    acceptQueueFull: 0, retransmits: 0, fastRetransmits: 0, rtoTimeouts: 0, dupAcks: 0, outOfOrder: 0,
+    reassemblyDropped: 0, challengeAcks: 0, pawsDropped: 0, outOfWindow: 0, duplicateSegments: 0,
+    windowProbes: 0, keepaliveProbes: 0, timeWaitRecycled: 0, delayedAcks: 0, sackRecoveries: 0,
+    dsacksSent: 0, timeouts: 0,
+  };
+}
+export type TcpStats = ReturnType<typeof createTcpStats>;
+
+export class TcpCore {
+  readonly t: TcbTable;
+  readonly stats: TcpStats;
+  /** Earliest timer of any connection; the timer scan runs only when it is due. */
+  nextTimer = Infinity;
+  out!: TcpOutput;
+  cc!: Congestion;
+  private readonly secret = new Uint32Array(4);
+
+  constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
+    stats: TcpStats) {
+    this.t = t;
+    this.stats = stats;
+    for (let i = 0; i < 4; i++) this.secret[i] = ctx.random32();
+  }
+
+  get cfg() {
+    return this.ctx.config;
+  }
+
+  /** RFC 6528 initial sequence number: a 4 µs clock plus a keyed hash of the connection's 4-tuple. */
+  isn(laddr: number, lport: number, raddr: number, rport: number): number {
+    return (Math.floor(this.ctx.now * 250) + this.mix(laddr, lport, raddr, rport, 0)) >>> 0;
+  }
+
+  /** Per-connection timestamp offset (RFC 7323 5.4), so TSval does not reveal uptime or link connections. */
+  tsOffsetFor(laddr: number, lport: number, raddr: number, rport: number): number {
+    return this.mix(laddr, lport, raddr, rport, 0x5bd1e995);
+  }
+
+  /**
+   * A keyed mix of the 4-tuple (not a cryptographic MAC: the secret is 128
+   * random bits from the stack's seed, and the clock term moves the ISN on).
+   */
+  private mix(a: number, p: number, b: number, q: number, salt: number): number {
+    const k = this.secret;
+    let h = k[0] ^ salt;
+    h = round(h, a, k[1]);
+    h = round(h, (p << 16) | q, k[2]);
+    h = round(h, b, k[3]);
+    h = round(h, k[1] ^ k[2], k[0]);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x7feb352d);
+    h ^= h >>> 15;
+    return h >>> 0;
+  }
+
+  /** Connection slot of a 4-tuple, or -1. */
+  lookup(laddr: number, lport: number, raddr: number, rport: number): number {
+    const t = this.t;
+    const st = this.sockets;
+    for (let s = t.hashHead[t.bucket(laddr, lport, raddr, rport)]; s >= 0; s = t.hashNext[s]) {
+      if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === raddr
+        && st.localAddr[s] === laddr) return s;
+    }
+    return -1;
+  }
+
+  /** Listening socket for a destination, or -1 (a specific address beats the wildcard). */
+  findListener(addr: number, port: number): number {
+    const st = this.sockets;
+    let wild = -1;
+    for (let s = st.tcpPortHead[port]; s >= 0; s = st.portNext[s]) {
+      if (this.t.state[s] !== LISTEN) continue;
+      if (st.localAddr[s] === addr) return s;
+      if (st.localAddr[s] === 0) wild = s;
+    }
+    return wild;
+  }
+
+  /** Enter the 4-tuple hash (after local and remote endpoints are set). */
+  hashIn(s: number): void {
+    const st = this.sockets;
+    this.t.hashInsert(s, this.t.bucket(st.localAddr[s], st.localPort[s], st.remoteAddr[s], st.remotePort[s]));
+  }
+
+  hashOut(s: number): void {
+    const st = this.sockets;
+    this.t.hashRemove(s, this.t.bucket(st.localAddr[s], st.localPort[s], st.remoteAddr[s], st.remotePort[s]));
+  }
+
+  /** Reset every TCP field of a fresh slot. */
+  initTcb(s: number): void {
+    const t = this.t;
+    const c = this.cfg;
+    t.state[s] = CLOSED;
+    t.tflags[s] = 0;
+    t.parent[s] = -1;
+    t.acceptNext[s] = -1;
+    t.acceptHead[s] = -1;
+    t.acceptTail[s] = -1;
+    t.acceptCount[s] = 0;
+    t.synCount[s] = 0;
+    t.backlog[s] = 0;
+    t.buf[s] = -1;
+    t.hashNext[s] = -1;
+    t.sndLen[s] = 0;
+    t.sndHead[s] = 0;
+    t.sndCapWant[s] = 0;
+    t.rcvCapWant[s] = 0;
+    t.rcvLen[s] = 0;
+    t.rcvHead[s] = 0;
+    t.oooCount[s] = 0;
+    t.oooLast[s] = -1;
+    t.dsackLeft[s] = 0;
+    t.dsackRight[s] = 0;
+    t.sackCount[s] = 0;
+    t.unackedSegs[s] = 0;
+    t.rcvWscale[s] = 0;
+    t.sndWscale[s] = 0;
+    t.sndWnd[s] = 0;
+    t.maxSndWnd[s] = 0;
+    t.tsRecent[s] = 0;
+    t.srtt[s] = 0;
+    t.rttvar[s] = 0;
+    t.rto[s] = c.tcpInitialRtoMs;
+    t.backoff[s] = 0;
+    t.dupAcks[s] = 0;
+    t.bytesAcked[s] = 0;
+    t.rtoAt[s] = Infinity;
+    t.delackAt[s] = Infinity;
+    t.persistAt[s] = Infinity;
+    t.keepaliveAt[s] = Infinity;
+    t.stateAt[s] = Infinity;
+    t.firstRtxTime[s] = 0;
+    t.userTimeout[s] = 0;
+    t.keepProbes[s] = 0;
+    t.keepIdle[s] = c.tcpKeepIdleMs;
+    t.keepIntvl[s] = c.tcpKeepIntervalMs;
+    t.keepCnt[s] = c.tcpKeepCount;
+    t.retransmits[s] = 0;
+    t.segsIn[s] = 0;
+    t.segsOut[s] = 0;
+    t.bytesReceived[s] = 0;
+    t.bytesSent[s] = 0;
+    t.lastRecvTime[s] = this.ctx.now;
+    t.lastSendTime[s] = this.ctx.now;
+  }
+
+  /**
+   * A slot for a new connection (child of a listener or active open), with
+   * buffers. When the table or pool is exhausted, the oldest TIME_WAIT
+   * connection is recycled, as Linux does past tcp_max_tw_buckets.
+   * Returns the slot, -1 (no descriptor) or -2 (no buffers).
+   */
+  allocConnection(): number {
+    let s = this.sockets.allocate(SOCK_TCP);
+    if (s < 0 && this.recycleTimeWait()) s = this.sockets.allocate(SOCK_TCP);
+    if (s < 0) return -1;
+    this.initTcb(s);
+    if (!this.t.takeBuffers(s)) {
+      if (!this.recycleTimeWait() || !this.t.takeBuffers(s)) {
+        this.sockets.release(s);
+        return -2;
+      }
+    }
+    return s;
+  }
+
+  private recycleTimeWait(): boolean {
+    const t = this.t;
+    let victim = -1;
+    for (let s = 0; s < t.n; s++) {
+      if (this.sockets.type[s] === SOCK_TCP && t.state[s] === TIME_WAIT
+        && (victim < 0 || t.stateAt[s] < t.stateAt[victim])) victim = s;
+    }
+    if (victim < 0) return false;
+    this.stats.timeWaitRecycled++;
+    this.destroy(victim);
+    return true;
+  }
+
+  /** Free a connection's slot entirely (it must not be referenced by the user any more). */
+  destroy(s: number): void {
+    const t = this.t;
+    if (t.state[s] !== LISTEN && this.sockets.remotePort[s] !== 0) this.hashOut(s);
+    if ((this.sockets.flags[s] & F_BOUND) !== 0 && this.sockets.inTcpPortChain(s)) this.sockets.unlinkTcpPort(s);
+    const p = t.parent[s];
+    if (p >= 0) this.unlinkChild(p, s);
+    t.releaseBuffers(s);
+    t.state[s] = CLOSED;
+    this.sockets.release(s);
+  }
+
+  /** Remove a not-yet-accepted child from its listener's counts and queue. */
+  unlinkChild(p: number, s: number): void {
+    const t = this.t;
+    if (t.state[s] === SYN_RECEIVED && t.synCount[p] > 0) t.synCount[p]--;
+    let prev = -1;
+    for (let c = t.acceptHead[p]; c >= 0; c = t.acceptNext[c]) {
+      if (c === s) {
+        if (prev < 0) t.acceptHead[p] = t.acceptNext[c];
+        else t.acceptNext[prev] = t.acceptNext[c];
+        if (t.acceptTail[p] === s) t.acceptTail[p] = prev;
+        t.acceptCount[p]--;
+        break;
+      }
+      prev = c;
+    }
+    t.acceptNext[s] = -1;
+    t.parent[s] = -1;
+  }
+
+  /**
+   * The connection is over (reset, timeout, or closed normally): report it,
+   * and free the slot if the user has let go of it.
+   */
+  finish(s: number, errno: number): void {
+    const t = this.t;
+    const orphan = (t.tflags[s] & TF_ORPHAN) !== 0 || t.parent[s] >= 0;
+    if (errno !== 0) {
+      this.sockets.soError[s] = errno;
+      if ((t.tflags[s] & TF_CONNECTING) !== 0) this.stats.failedOpens++;
+    }
+    t.tflags[s] &= ~TF_CONNECTING;
+    if (orphan) {
+      this.destroy(s);
+      return;
+    }
+    if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
+    t.state[s] = CLOSED;
+    t.rtoAt[s] = t.delackAt[s] = t.persistAt[s] = t.keepaliveAt[s] = t.stateAt[s] = Infinity;
+    // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
+    if (t.rcvLen[s] === 0) t.releaseBuffers(s);
+    this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);
+  }
+
+  /** Report readable/writable/error to the socket's owner (a listener for unaccepted children). */
+  raise(s: number, events: number): void {
+    this.sockets.raise(s, events);
+  }
+
+  /** Schedule a timer and keep the stack-wide earliest deadline current. */
+  arm(at: number): void {
+    if (at < this.nextTimer) this.nextTimer = at;
+  }
+
+  /** RFC 6298 update with one RTT sample (ms). */
+  rttSample(s: number, rtt: number): void {
+    const t = this.t;
+    if (rtt < 0) return;
+    if (t.srtt[s] === 0) {
+      t.srtt[s] = rtt > 0 ? rtt : 0.001;
+      t.rttvar[s] = rtt / 2;
+    } else {
+      const err = rtt - t.srtt[s];
+      t.rttvar[s] = 0.75 * t.rttvar[s] + 0.25 * (err < 0 ? -err : err);
+      t.srtt[s] = 0.875 * t.srtt[s] + 0.125 * rtt;
+    }
+    let rto = t.srtt[s] + Math.max(1, 4 * t.rttvar[s]);
+    if (rto < this.cfg.tcpMinRtoMs) rto = this.cfg.tcpMinRtoMs;
+    if (rto > this.cfg.tcpMaxRtoMs) rto = this.cfg.tcpMaxRtoMs;
+    t.rto[s] = rto;
+  }
+
+  /** Current TSval for a connection. */
+  tsNow(s: number): number {
+    return (Math.floor(this.ctx.now) + this.t.tsOffset[s]) >>> 0;
+  }
+
+  /** Payload bytes per full segment, options of a data segment excluded. */
+  smss(s: number): number {
+    return this.t.mss[s] - ((this.t.tflags[s] & 1) !== 0 ? 12 : 0);
+  }
+
+  /** Free space in the send buffer. */
+  sendSpace(s: number): number {
+    return this.t.buf[s] < 0 ? 0 : this.t.sndCap[s] - this.t.sndLen[s];
+  }
+
+  /** Bytes sent and not yet acknowledged (SYN/FIN included). */
+  flight(s: number): number {
+    return (this.t.sndMax[s] - this.t.sndUna[s]) >>> 0;
+  }
+
+  /** A fresh connection inherits options set on its listener. */
+  inherit(child: number, listener: number): void {
+    const t = this.t;
+    t.sndCapWant[child] = t.sndCapWant[listener];
+    t.rcvCapWant[child] = t.rcvCapWant[listener];
+    t.tflags[child] |= t.tflags[listener] & (TF_NODELAY | TF_KEEPALIVE);
+    t.keepIdle[child] = t.keepIdle[listener];
+    t.keepIntvl[child] = t.keepIntvl[listener];
+    t.keepCnt[child] = t.keepCnt[listener];
+  }
+
+  /** True when `seq` lies after the highest byte sent. */
+  beyondSent(s: number, seq: number): boolean {
+    return seqGt(seq, this.t.sndMax[s]);
+  }
+
+  /**
+   * An ICMP error quoting a segment we sent (RFC 5927 guidance): port or
+   * protocol unreachable aborts a connection still in SYN_SENT (soft errors
+   * are otherwise only recorded); fragmentation-needed lowers the MSS.
+   */
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, errno: number,
+    nextHopMtu: number): void {
+    const s = this.lookup(laddr, lport, raddr, rport);
+    if (s < 0) return;
+    const t = this.t;
+    // The quoted sequence number must be one we have outstanding (RFC 5927 4.1).
+    if (seqGt(t.sndUna[s], seq) || seqGt(seq, t.sndMax[s])) return;
+    if (nextHopMtu > 0) {
+      const mss = nextHopMtu - 40;
+      if (mss >= 536 - 40 && mss < t.mss[s]) {
+        t.mss[s] = mss;
+        this.out.output(s);
+      }
+      return;
+    }
+    if (t.state[s] === SYN_SENT && errno === Errno.ECONNREFUSED) {
+      this.finish(s, errno);
+    }
+  }
+
+  /** Raise EV_READABLE for the reader. */
+  readable(s: number): void {
+    this.raise(s, EV_READABLE);
+  }
+
+  writable(s: number): void {
+    this.raise(s, EV_WRITABLE);
+  }
+}
+
+function round(h: number, w: number, k: number): number {
+  let x = Math.imul(h ^ w, 0x9e3779b1);
+  x = (x << 13) | (x >>> 19);
+  return Math.imul(x, 0x85ebca77) ^ k;
+}

@@ -1,0 +1,45 @@
+/** TCP assembled: control blocks, input, output, congestion control, timers and the user calls. */
+import type { Carver } from '../../storage/arena.js';
+import type { SocketTable } from '../../socket/table.js';
+import type { EngineContext } from '../context.js';
+import type { Ipv4 } from '../ipv4.js';
+import type { NetInterface } from '../netif.js';
+import { Congestion } from './congestion.js';
+import { TcpCore, createTcpStats, type TcpStats } from './core.js';
+import { TcpInput } from './input.js';
+import { TcpOutput } from './output.js';
+import { TcbTable, type TcbOptions } from './tcb.js';
+import { TcpTimers } from './timers.js';
+import { TcpUser } from './user.js';
+
+export { createTcpStats, type TcpStats };
+export type { TcpInfo } from './user.js';
+export { SHUT_RD, SHUT_WR, SHUT_RDWR } from './user.js';
+export { STATE_NAMES } from './tcb.js';
+
+export class Tcp {
+  readonly core: TcpCore;
+  readonly user: TcpUser;
+  private readonly rx: TcpInput;
+  private readonly timers: TcpTimers;
+
+  constructor(m: Carver, ctx: EngineContext, ip: Ipv4, sockets: SocketTable, options: TcbOptions, stats: TcpStats) {
+    const table = new TcbTable(m, options);
+    this.core = new TcpCore(ctx, ip, sockets, table, stats);
+    this.core.out = new TcpOutput(this.core);
+    this.core.cc = new Congestion(this.core);
+    this.rx = new TcpInput(this.core);
+    this.timers = new TcpTimers(this.core);
+    this.user = new TcpUser(this.core);
+  }
+
+  input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
+    bcast: boolean): void {
+    this.rx.input(iface, b, o, hlen, total, src, dst, bcast);
+  }
+
+  /** Run due timers; returns the next deadline. */
+  poll(now: number): number {
+    return this.timers.poll(now);
+  }
+}

@@ -1,0 +1,606 @@
+/**
+ * Segment arrival (RFC 9293 3.10.7) with the robustness rules of RFC 5961
+ * (challenge ACKs, ACK validation) and PAWS (RFC 7323). The fields of the
+ * segment being processed live in this object, not in per-segment objects.
+ */
+import {
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpOptions, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
+  tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
+} from '../../wire/tcp.js';
+import { EV_READABLE, F_BOUND } from '../../socket/table.js';
+import type { NetInterface } from '../netif.js';
+import { Errno } from '../errno.js';
+import type { TcpCore } from './core.js';
+import {
+  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
+  TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
+  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE,
+} from './tcb.js';
+import { absorbRanges, addRange, writeAt } from './reassembly.js';
+
+/** Largest window shift (RFC 7323 2.3). */
+const MAX_WSCALE = 14;
+/** TS.Recent older than 24 days is no longer a PAWS reference (RFC 7323 5.5). */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+
+/** Window shift needed to advertise `cap` bytes in 16 bits. */
+export function wscaleFor(cap: number): number {
+  let ws = 0;
+  while (ws < MAX_WSCALE && (cap >>> ws) > 65535) ws++;
+  return ws;
+}
+
+export class TcpInput {
+  private readonly opts = new TcpOptions();
+  // The segment under processing.
+  private b: Uint8Array = new Uint8Array(0);
+  private dataOff = 0;
+  private seq = 0;
+  private ack = 0;
+  private flags = 0;
+  private win = 0;
+  private len = 0;
+  private src = 0;
+  private dst = 0;
+  private sport = 0;
+  private dport = 0;
+
+  constructor(private readonly core: TcpCore) {}
+
+  input(iface: NetInterface, b: Uint8Array, ipOff: number, hlen: number, total: number, src: number, dst: number,
+    bcast: boolean): void {
+    const c = this.core;
+    const st = c.stats;
+    st.rx++;
+    const o = ipOff + hlen;
+    const len = total - hlen;
+    if (bcast || len < TCP_MIN_HLEN) {
+      st.malformed++;
+      return;
+    }
+    const thl = tcpHeaderLen(b, o);
+    if (thl < TCP_MIN_HLEN || thl > len) {
+      st.malformed++;
+      return;
+    }
+    if (!tcpChecksumOk(b, o, len, src, dst)) {
+      st.badChecksum++;
+      return;
+    }
+    if (!parseTcpOptions(b, o, thl, this.opts)) {
+      st.badOptions++;
+      return;
+    }
+    this.b = b;
+    this.dataOff = o + thl;
+    this.len = len - thl;
+    this.seq = tcpSeq(b, o);
+    this.ack = tcpAck(b, o);
+    this.flags = tcpFlags(b, o);
+    this.win = tcpWindow(b, o);
+    this.src = src;
+    this.dst = dst;
+    this.sport = tcpSrcPort(b, o);
+    this.dport = tcpDstPort(b, o);
+    void iface;
+    let s = c.lookup(dst, this.dport, src, this.sport);
+    if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
+      && this.timeWaitReopen(s)) {
+      s = -1;
+    }
+    if (s < 0) {
+      const l = c.findListener(dst, this.dport);
+      if (l >= 0) this.listenInput(l);
+      else this.noConnection();
+      this.b = EMPTY;
+      return;
+    }
+    c.t.segsIn[s]++;
+    if (c.t.state[s] === SYN_SENT) this.synSentInput(s);
+    else this.segmentInput(s);
+    this.b = EMPTY;
+  }
+
+  /** A SYN for a connection in TIME_WAIT may start a new one if it is newer (RFC 6191 / RFC 9293 3.6.1). */
+  private timeWaitReopen(s: number): boolean {
+    const t = this.core.t;
+    const newer = (t.tflags[s] & TF_TS) !== 0 && this.opts.hasTimestamp
+      ? seqGt(this.opts.tsVal, t.tsRecent[s]) : seqGt(this.seq, t.rcvNxt[s]);
+    if (!newer) return false;
+    this.core.stats.timeWaitRecycled++;
+    if ((t.tflags[s] & TF_ORPHAN) !== 0) this.core.destroy(s);
+    else this.core.finish(s, 0);
+    return true;
+  }
+
+  private noConnection(): void {
+    const c = this.core;
+    c.stats.noSocket++;
+    if ((this.flags & TH_RST) !== 0) return;
+    const segLen = this.len + ((this.flags & TH_SYN) !== 0 ? 1 : 0) + ((this.flags & TH_FIN) !== 0 ? 1 : 0);
+    c.out.sendReset(this.src, this.dst, this.sport, this.dport, this.seq, this.ack, segLen, (this.flags & TH_ACK) !== 0);
+  }
+
+  /** Negotiate MSS, window scale, timestamps and SACK from a SYN's options. */
+  private negotiate(s: number, fromSynAck: boolean): void {
+    const c = this.core;
+    const t = c.t;
+    const o = this.opts;
+    const cfg = c.cfg;
+    const peerMss = o.mss > 0 ? o.mss : 536;
+    const r = c.ip.route(this.src, this.dst);
+    const mtuMss = r === 0 && c.ip.routeIf !== null ? c.ip.routeIf.mtu - 40 : 536;
+    t.peerMss[s] = peerMss;
+    t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
+    let tf = t.tflags[s];
+    if (cfg.tcpWindowScaling === 1 && o.wscale >= 0) {
+      tf |= TF_WS;
+      t.sndWscale[s] = o.wscale > MAX_WSCALE ? MAX_WSCALE : o.wscale;
+      if (!fromSynAck) t.rcvWscale[s] = wscaleFor(t.rcvCap[s]);
+    } else {
+      tf &= ~TF_WS;
+      t.sndWscale[s] = 0;
+      t.rcvWscale[s] = 0;
+    }
+    if (cfg.tcpTimestamps === 1 && o.hasTimestamp) {
+      tf |= TF_TS;
+      t.tsRecent[s] = o.tsVal;
+    } else {
+      tf &= ~TF_TS;
+    }
+    if (cfg.tcpSack === 1 && o.sackPermitted) tf |= TF_SACK;
+    else tf &= ~TF_SACK;
+    t.tflags[s] = tf;
+  }
+
+  private listenInput(l: number): void {
+    const c = this.core;
+    const t = c.t;
+    const f = this.flags;
+    if ((f & TH_RST) !== 0) return;
+    if ((f & TH_ACK) !== 0) {
+      // No SYN cookies yet: an ACK to a listener belongs to nothing we know.
+      this.noConnection();
+      return;
+    }
+    if ((f & TH_SYN) === 0) return;
+    if (t.synCount[l] + t.acceptCount[l] >= t.backlog[l] || t.acceptCount[l] >= t.backlog[l]) {
+      // Full queues: drop silently so the peer retries (never a RST to a legitimate client).
+      c.stats.synDropped++;
+      c.stats.acceptQueueFull++;
+      return;
+    }
+    const s = c.allocConnection();
+    if (s < 0) {
+      c.stats.synDropped++;
+      return;
+    }
+    const so = c.sockets;
+    so.localAddr[s] = this.dst;
+    so.localPort[s] = this.dport;
+    so.remoteAddr[s] = this.src;
+    so.remotePort[s] = this.sport;
+    so.flags[s] |= F_BOUND;
+    t.parent[s] = l;
+    t.synCount[l]++;
+    c.hashIn(s);
+    c.inherit(s, l);
+    t.irs[s] = this.seq;
+    t.rcvNxt[s] = (this.seq + 1) >>> 0;
+    t.rcvAdv[s] = t.rcvNxt[s];
+    t.lastAckSent[s] = t.rcvNxt[s];
+    const iss = c.isn(this.dst, this.dport, this.src, this.sport);
+    t.iss[s] = iss;
+    t.sndUna[s] = iss;
+    t.sndNxt[s] = iss;
+    t.sndMax[s] = iss;
+    t.tsOffset[s] = c.tsOffsetFor(this.dst, this.dport, this.src, this.sport);
+    this.negotiate(s, false);
+    t.sndWnd[s] = this.win;
+    t.maxSndWnd[s] = this.win;
+    t.sndWl1[s] = this.seq;
+    t.sndWl2[s] = iss;
+    t.state[s] = SYN_RECEIVED;
+    t.rttStart[s] = c.ctx.now;
+    c.stats.passiveOpens++;
+    c.out.sendSyn(s);
+  }
+
+  private synSentInput(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const f = this.flags;
+    if ((f & TH_ACK) !== 0 && (seqLe(this.ack, t.iss[s]) || seqGt(this.ack, t.sndMax[s]))) {
+      if ((f & TH_RST) === 0) this.noConnection();
+      return;
+    }
+    if ((f & TH_RST) !== 0) {
+      if ((f & TH_ACK) !== 0) {
+        c.stats.rstIn++;
+        c.finish(s, Errno.ECONNREFUSED);
+      }
+      return;
+    }
+    if ((f & TH_SYN) === 0) return;
+    t.irs[s] = this.seq;
+    t.rcvNxt[s] = (this.seq + 1) >>> 0;
+    t.rcvAdv[s] = t.rcvNxt[s];
+    const offeredWs = t.rcvWscale[s];
+    this.negotiate(s, true);
+    if ((t.tflags[s] & TF_WS) !== 0) t.rcvWscale[s] = offeredWs;
+    if ((f & TH_ACK) === 0) {
+      // Simultaneous open.
+      t.state[s] = SYN_RECEIVED;
+      t.sndWnd[s] = this.win;
+      t.rtoAt[s] = Infinity;
+      t.backoff[s] = 0;
+      c.out.sendSyn(s);
+      return;
+    }
+    t.sndUna[s] = this.ack;
+    this.synRtt(s);
+    t.sndWnd[s] = this.win; // never scaled in a SYN (RFC 7323 2.2)
+    t.maxSndWnd[s] = this.win;
+    t.sndWl1[s] = this.seq;
+    t.sndWl2[s] = this.ack;
+    this.established(s);
+    t.tflags[s] |= TF_ACKNOW;
+    if (this.len > 0 || (f & TH_FIN) !== 0) this.processData(s);
+    c.out.output(s);
+  }
+
+  /** RTT of the handshake, unless the SYN was retransmitted (Karn) and no timestamp tells which. */
+  private synRtt(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    if ((t.tflags[s] & TF_TS) !== 0 && this.opts.hasTimestamp && this.opts.tsEcr !== 0) {
+      c.rttSample(s, ((c.tsNow(s) - this.opts.tsEcr) | 0));
+    } else if (t.backoff[s] === 0) {
+      c.rttSample(s, c.ctx.now - t.rttStart[s]);
+    }
+    t.backoff[s] = 0;
+  }
+
+  private established(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.state[s] = ESTABLISHED;
+    t.rtoAt[s] = Infinity;
+    t.stateAt[s] = Infinity;
+    c.cc.init(s);
+    c.stats.established++;
+    if ((t.tflags[s] & TF_CONNECTING) !== 0) {
+      t.tflags[s] &= ~TF_CONNECTING;
+      c.stats.activeOpens++;
+      c.writable(s);
+    }
+    if ((t.tflags[s] & TF_KEEPALIVE) !== 0) c.arm(c.ctx.now + t.keepIdle[s]);
+  }
+
+  /** Synchronized states and SYN_RECEIVED. */
+  private segmentInput(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const f = this.flags;
+    const o = this.opts;
+    const now = c.ctx.now;
+    const idle = now - t.lastRecvTime[s];
+    t.lastRecvTime[s] = now;
+    t.keepProbes[s] = 0;
+    const state = t.state[s];
+
+    if (state === SYN_RECEIVED && (f & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN && this.seq === t.irs[s]) {
+      // The peer did not get our SYN-ACK and retransmitted its SYN: answer that SYN once.
+      c.out.sendSyn(s);
+      return;
+    }
+
+    // PAWS (RFC 7323 5.3).
+    if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && (f & TH_RST) === 0
+      && seqLt(o.tsVal, t.tsRecent[s]) && idle < PAWS_IDLE_MS) {
+      c.stats.pawsDropped++;
+      this.ackNow(s);
+      return;
+    }
+
+    // Sequence acceptability (RFC 9293 3.10.7.4, first check).
+    const rcvWnd = t.buf[s] >= 0 ? Math.max(0, (t.rcvAdv[s] - t.rcvNxt[s]) | 0, t.rcvCap[s] - t.rcvLen[s]) : 0;
+    const segLen = this.len + ((f & TH_SYN) !== 0 ? 1 : 0) + ((f & TH_FIN) !== 0 ? 1 : 0);
+    const rn = t.rcvNxt[s];
+    const segEnd = (this.seq + segLen) >>> 0;
+    let acceptable: boolean;
+    if (segLen === 0) {
+      acceptable = rcvWnd === 0 ? this.seq === rn : seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) >>> 0);
+    } else if (rcvWnd === 0) {
+      acceptable = false;
+    } else {
+      acceptable = (seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) >>> 0))
+        || (seqGt(segEnd, rn) && seqLe(segEnd, (rn + rcvWnd) >>> 0));
+    }
+    if (!acceptable) {
+      if ((f & TH_RST) !== 0) return;
+      if (segLen > 0 && seqLe(segEnd, rn)) {
+        // Entirely old: a duplicate. Report it with D-SACK (RFC 2883).
+        c.stats.duplicateSegments++;
+        if ((t.tflags[s] & TF_SACK) !== 0 && this.len > 0) {
+          t.dsackLeft[s] = this.seq;
+          t.dsackRight[s] = (this.seq + this.len) >>> 0;
+        }
+      } else {
+        c.stats.outOfWindow++;
+      }
+      if (state === TIME_WAIT && (f & TH_FIN) !== 0) this.enterTimeWait(s);
+      this.ackNow(s);
+      return;
+    }
+
+    // RST (RFC 5961 3.2): only an exact match resets; in-window ones get a challenge ACK.
+    if ((f & TH_RST) !== 0) {
+      if (this.seq !== rn) {
+        this.challengeAck(s);
+        return;
+      }
+      c.stats.rstIn++;
+      if (state === TIME_WAIT) return; // RFC 1337: no TIME-WAIT assassination
+      c.stats.resets++;
+      if (state === SYN_RECEIVED && t.parent[s] >= 0) {
+        c.destroy(s);
+        return;
+      }
+      const errno = state === CLOSING || state === LAST_ACK ? 0
+        : (state === SYN_RECEIVED && (t.tflags[s] & TF_CONNECTING) !== 0 ? Errno.ECONNREFUSED : Errno.ECONNRESET);
+      c.finish(s, errno);
+      return;
+    }
+
+    // SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+    if ((f & TH_SYN) !== 0) {
+      this.challengeAck(s);
+      return;
+    }
+    if ((f & TH_ACK) === 0) return;
+
+    // TS.Recent (RFC 7323 4.3): from segments that cover Last.ACK.sent.
+    if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && seqLe(this.seq, t.lastAckSent[s])
+      && seqGe(o.tsVal, t.tsRecent[s])) {
+      t.tsRecent[s] = o.tsVal;
+    }
+
+    if (state === SYN_RECEIVED) {
+      if (seqLe(this.ack, t.sndUna[s]) || seqGt(this.ack, t.sndMax[s])) {
+        this.noConnection();
+        return;
+      }
+      t.sndUna[s] = this.ack;
+      this.synRtt(s);
+      t.sndWnd[s] = this.win * (1 << t.sndWscale[s]);
+      t.maxSndWnd[s] = t.sndWnd[s];
+      t.sndWl1[s] = this.seq;
+      t.sndWl2[s] = this.ack;
+      this.established(s);
+      this.enqueueAccept(s);
+    } else if (!this.processAck(s)) {
+      return;
+    }
+    if (t.state[s] === TIME_WAIT) {
+      if ((f & TH_FIN) !== 0) {
+        this.enterTimeWait(s);
+        this.ackNow(s);
+      }
+      return;
+    }
+    if (t.state[s] >= ESTABLISHED && (this.len > 0 || (f & TH_FIN) !== 0)) this.processData(s);
+    if (c.sockets.type[s] !== 0) c.out.output(s);
+  }
+
+  /** A child reached ESTABLISHED: hand it to its listener's accept queue. */
+  private enqueueAccept(s: number): void {
+    const t = this.core.t;
+    const p = t.parent[s];
+    if (p < 0) return;
+    if (t.synCount[p] > 0) t.synCount[p]--;
+    t.acceptNext[s] = -1;
+    if (t.acceptTail[p] >= 0) t.acceptNext[t.acceptTail[p]] = s;
+    else t.acceptHead[p] = s;
+    t.acceptTail[p] = s;
+    t.acceptCount[p]++;
+    this.core.raise(p, EV_READABLE);
+  }
+
+  /** ACK processing for synchronized states. Returns false when the segment is finished with. */
+  private processAck(s: number): boolean {
+    const c = this.core;
+    const t = c.t;
+    const ack = this.ack;
+    const una = t.sndUna[s];
+    // RFC 5961 5.2: ACKs for data never sent, or far below sndUna, are answered and dropped.
+    if (seqGt(ack, t.sndMax[s])) {
+      c.stats.outOfWindow++;
+      this.ackNow(s);
+      return false;
+    }
+    if (seqLt(ack, (una - t.maxSndWnd[s]) >>> 0)) {
+      this.challengeAck(s);
+      return false;
+    }
+    const sackNews = (t.tflags[s] & TF_SACK) !== 0 && this.opts.sackCount > 0
+      && c.cc.updateScoreboard(s, this.opts, seqGt(ack, una) ? ack : una);
+    const scaledWin = this.win * (1 << t.sndWscale[s]);
+    if (seqGt(ack, una)) {
+      this.newAck(s, ack);
+    } else if (ack === una && this.len === 0 && (this.flags & TH_FIN) === 0 && scaledWin === t.sndWnd[s]
+      && t.sndMax[s] !== una) {
+      c.cc.onDupAck(s, sackNews);
+    } else if (sackNews && (t.tflags[s] & TF_RECOVERY) !== 0) {
+      c.cc.sendHoles(s);
+    }
+    // Window update (RFC 9293 3.10.7.4): from the newest segment only.
+    if (seqLt(t.sndWl1[s], this.seq) || (t.sndWl1[s] === this.seq && seqLe(t.sndWl2[s], ack))) {
+      const opened = scaledWin > t.sndWnd[s];
+      t.sndWnd[s] = scaledWin;
+      t.sndWl1[s] = this.seq;
+      t.sndWl2[s] = ack;
+      if (scaledWin > t.maxSndWnd[s]) t.maxSndWnd[s] = scaledWin;
+      if (opened && scaledWin > 0) t.persistAt[s] = Infinity;
+    }
+    // State changes that wait for our FIN to be acknowledged.
+    if ((t.tflags[s] & TF_FIN_ACKED) !== 0) {
+      const st = t.state[s];
+      if (st === FIN_WAIT_1) {
+        t.state[s] = FIN_WAIT_2;
+        if ((t.tflags[s] & TF_ORPHAN) !== 0) {
+          t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
+          c.arm(t.stateAt[s]);
+        }
+      } else if (st === CLOSING) {
+        this.enterTimeWait(s);
+      } else if (st === LAST_ACK) {
+        c.finish(s, 0);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private newAck(s: number, ack: number): void {
+    const c = this.core;
+    const t = c.t;
+    const una = t.sndUna[s];
+    const acked = (ack - una) >>> 0;
+    // RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission).
+    if ((t.tflags[s] & TF_TS) !== 0 && this.opts.hasTimestamp && this.opts.tsEcr !== 0) {
+      c.rttSample(s, (c.tsNow(s) - this.opts.tsEcr) | 0);
+    } else if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && seqGt(ack, t.rttSeq[s])) {
+      t.tflags[s] &= ~TF_RTT_TIMING;
+      c.rttSample(s, c.ctx.now - t.rttStart[s]);
+    }
+    const data = acked < t.sndLen[s] ? acked : t.sndLen[s];
+    if (acked > t.sndLen[s] && (t.tflags[s] & TF_FIN_SENT) !== 0) t.tflags[s] |= TF_FIN_ACKED;
+    if (data > 0 && t.buf[s] >= 0) {
+      let h = t.sndHead[s] + data;
+      if (h >= t.sndCap[s]) h -= t.sndCap[s];
+      t.sndHead[s] = h;
+      t.sndLen[s] -= data;
+    }
+    t.sndUna[s] = ack;
+    if (seqLt(t.sndNxt[s], ack)) t.sndNxt[s] = ack;
+    t.backoff[s] = 0;
+    if ((t.tflags[s] & TF_RECOVERY) !== 0) c.cc.onRecoveryAck(s, acked);
+    else c.cc.onNewAck(s, acked);
+    c.cc.trimScoreboard(s);
+    if (t.sndMax[s] === ack) t.rtoAt[s] = Infinity;
+    else c.out.armRto(s);
+    if ((t.tflags[s] & TF_WANT_WRITE) !== 0 && c.sendSpace(s) > 0) {
+      t.tflags[s] &= ~TF_WANT_WRITE;
+      c.writable(s);
+    }
+  }
+
+  /** Payload and FIN of an acceptable segment (after ACK processing). */
+  private processData(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const f = this.flags;
+    const state = t.state[s];
+    let finOk = (f & TH_FIN) !== 0;
+    if (this.len > 0) {
+      if ((state !== ESTABLISHED && state !== FIN_WAIT_1 && state !== FIN_WAIT_2) || t.buf[s] < 0) {
+        t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN, or nowhere to put it
+        return;
+      }
+      if ((t.tflags[s] & TF_ORPHAN) !== 0) {
+        // Nobody will ever read this: tell the peer (RFC 9293 3.10.7.4, as Linux does).
+        c.out.sendRstFor(s);
+        c.finish(s, Errno.ECONNRESET);
+        return;
+      }
+      const rn = t.rcvNxt[s];
+      let seq = this.seq;
+      let off = this.dataOff;
+      let len = this.len;
+      if (seqLt(seq, rn)) {
+        // Partly old: report the duplicate part with D-SACK (RFC 2883), keep the rest.
+        const skip = (rn - seq) >>> 0;
+        if ((t.tflags[s] & TF_SACK) !== 0) {
+          t.dsackLeft[s] = seq;
+          t.dsackRight[s] = rn;
+        }
+        seq = rn;
+        off += skip;
+        len -= skip;
+      }
+      const room = t.rcvCap[s] - t.rcvLen[s] - ((seq - rn) >>> 0);
+      if (len > room) {
+        len = room > 0 ? room : 0;
+        finOk = false;
+      }
+      if (len <= 0) {
+        t.tflags[s] |= TF_ACKNOW; // window full: say where we are
+        return;
+      }
+      writeAt(t, s, seq, this.b, off, len);
+      if (seq === rn) {
+        const hadHoles = t.oooCount[s] > 0;
+        let next = (rn + len) >>> 0;
+        if (hadHoles) next = absorbRanges(t, s, next);
+        const added = (next - rn) >>> 0;
+        t.rcvNxt[s] = next;
+        t.rcvLen[s] += added;
+        t.bytesReceived[s] += added;
+        c.readable(s);
+        t.unackedSegs[s]++;
+        // ACK every second segment, and at once when a hole was filled (RFC 5681 4.2); else delay.
+        if (hadHoles || t.unackedSegs[s] >= 2) {
+          t.tflags[s] |= TF_ACKNOW;
+        } else if ((t.tflags[s] & TF_DELACK) === 0) {
+          t.tflags[s] |= TF_DELACK;
+          t.delackAt[s] = c.ctx.now + c.cfg.tcpDelayedAckMs;
+          c.arm(t.delackAt[s]);
+        }
+      } else {
+        c.stats.outOfOrder++;
+        if (addRange(t, s, seq, (seq + len) >>> 0) < 0) c.stats.reassemblyDropped++;
+        t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
+        return;
+      }
+    }
+    if (!finOk || t.rcvNxt[s] !== ((this.seq + this.len) >>> 0)) return;
+    if ((t.tflags[s] & TF_FIN_RCVD) !== 0) {
+      t.tflags[s] |= TF_ACKNOW;
+      return;
+    }
+    t.rcvNxt[s] = (t.rcvNxt[s] + 1) >>> 0;
+    t.tflags[s] |= TF_FIN_RCVD | TF_ACKNOW;
+    c.readable(s);
+    if (state === ESTABLISHED) t.state[s] = CLOSE_WAIT;
+    else if (state === FIN_WAIT_1) {
+      if ((t.tflags[s] & TF_FIN_ACKED) !== 0) this.enterTimeWait(s);
+      else t.state[s] = CLOSING;
+    } else if (state === FIN_WAIT_2) this.enterTimeWait(s);
+  }
+
+  private enterTimeWait(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.state[s] = TIME_WAIT;
+    t.rtoAt[s] = t.persistAt[s] = t.keepaliveAt[s] = Infinity;
+    t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;
+    c.arm(t.stateAt[s]);
+    t.tflags[s] |= TF_ACKNOW;
+    c.out.output(s);
+    if ((t.tflags[s] & TF_ORPHAN) !== 0 || t.rcvLen[s] === 0) t.releaseBuffers(s);
+    c.raise(s, EV_READABLE);
+  }
+
+  private ackNow(s: number): void {
+    this.core.t.tflags[s] |= TF_ACKNOW;
+    this.core.out.output(s);
+  }
+
+  private challengeAck(s: number): void {
+    this.core.stats.challengeAcks++;
+    this.core.out.sendAck(s);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,298 @@
+/**
+ * Segment construction and the send policy: what may go out now given the
+ * peer's window, the congestion window, Nagle and silly-window avoidance.
+ * Segments are built in the stack's transmit buffer, payload copied from the
+ * connection's send ring.
+ */
+import { copyBytes, set16, set32 } from '../../wire/bytes.js';
+import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
+import {
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK,
+  TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, seqGt, seqLt,
+} from '../../wire/tcp.js';
+import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
+import type { NetInterface } from '../netif.js';
+import type { TcpCore } from './core.js';
+import {
+  CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY,
+} from './tcb.js';
+
+
+export class TcpOutput {
+  constructor(private readonly core: TcpCore) {}
+
+  /** The receive window to advertise (unscaled bytes), applying receiver-side SWS avoidance. */
+  private window(s: number, syn: boolean): number {
+    const t = this.core.t;
+    if (t.buf[s] < 0) return 0;
+    const cap = t.rcvCap[s];
+    let win = cap - t.rcvLen[s];
+    const edge = (t.rcvNxt[s] + win) >>> 0;
+    const adv = t.rcvAdv[s];
+    // Do not move the right edge by less than min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2).
+    if (seqGt(edge, adv) && !seqLt(adv, t.rcvNxt[s])) {
+      const grow = (edge - adv) >>> 0;
+      const mss = t.mss[s] > 0 ? t.mss[s] : 536;
+      if (grow < (cap >>> 1 < mss ? cap >>> 1 : mss)) win = (adv - t.rcvNxt[s]) >>> 0;
+    }
+    if (syn) return win > 65535 ? 65535 : win;
+    const ws = t.rcvWscale[s];
+    let scaled = Math.floor(win / (1 << ws));
+    if (scaled > 65535) scaled = 65535;
+    return scaled;
+  }
+
+  /**
+   * Build and send one segment of connection `s`: `len` payload bytes from
+   * the send ring starting at sequence `seq`, with `flags`. SYN segments carry
+   * the handshake options. Returns false when it could not be routed.
+   */
+  sendSegment(s: number, seq: number, len: number, flags: number): boolean {
+    const c = this.core;
+    const t = c.t;
+    const st = c.sockets;
+    const ip = c.ip;
+    if (ip.route(st.remoteAddr[s], st.localAddr[s]) !== 0) return false;
+    const b = c.ctx.tx;
+    const o = IP_PAYLOAD_OFFSET;
+    let p = o + TCP_MIN_HLEN;
+    const syn = (flags & TH_SYN) !== 0;
+    const tf = t.tflags[s];
+    const cfg = c.cfg;
+    if (syn) {
+      const iface = ip.routeIf as NetInterface;
+      const mss = iface.mtu - 40;
+      b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
+      const active = t.state[s] === SYN_SENT;
+      if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
+        b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
+      }
+      if (cfg.tcpTimestamps === 1 && (active || (tf & TF_TS) !== 0)) {
+        b[p] = TCPOPT_TIMESTAMP; b[p + 1] = 10;
+        set32(b, p + 2, c.tsNow(s));
+        set32(b, p + 6, active ? 0 : t.tsRecent[s]);
+        p += 10;
+      }
+      if (cfg.tcpWindowScaling === 1 && (active || (tf & TF_WS) !== 0)) {
+        b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WSCALE; b[p + 2] = 3; b[p + 3] = t.rcvWscale[s]; p += 4;
+      }
+      while (((p - o) & 3) !== 0) b[p++] = TCPOPT_NOP;
+    } else {
+      if ((tf & TF_TS) !== 0) {
+        b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_NOP; b[p + 2] = TCPOPT_TIMESTAMP; b[p + 3] = 10;
+        set32(b, p + 4, c.tsNow(s));
+        set32(b, p + 8, t.tsRecent[s]);
+        p += 12;
+      }
+      if ((tf & TF_SACK) !== 0 && (t.oooCount[s] > 0 || t.dsackLeft[s] !== t.dsackRight[s]) && (flags & TH_RST) === 0) {
+        p = this.writeSack(s, b, p, (tf & TF_TS) !== 0 ? 3 : 4);
+      }
+    }
+    const hlen = p - o;
+    if (len > 0) {
+      // Payload may not push the packet past the route's MTU once options are counted.
+      const room = (ip.routeIf as NetInterface).mtu - 20 - hlen;
+      if (len > room) len = room;
+      const ring = t.sndBufs[t.buf[s]];
+      const cap = t.sndCap[s];
+      let from = t.sndHead[s] + ((seq - t.sndUna[s]) >>> 0);
+      if (from >= cap) from -= cap;
+      const first = cap - from < len ? cap - from : len;
+      copyBytes(ring, from, b, p, first);
+      if (first < len) copyBytes(ring, 0, b, p + first, len - first);
+    }
+    const ackFlag = (flags & TH_ACK) !== 0;
+    const win = this.window(s, syn);
+    writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
+    tcpSetChecksum(b, o, hlen + len, ip.routeSrc, st.remoteAddr[s]);
+    if (ackFlag) {
+      t.lastAckSent[s] = t.rcvNxt[s];
+      t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE);
+      t.delackAt[s] = Infinity;
+      t.unackedSegs[s] = 0;
+      const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) >>> 0;
+      if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
+    }
+    t.segsOut[s]++;
+    c.stats.tx++;
+    t.lastSendTime[s] = c.ctx.now;
+    ip.output(IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
+    return true;
+  }
+
+  /** SACK option: the D-SACK block first (once), then the most recent range, then the others. */
+  private writeSack(s: number, b: Uint8Array, p: number, maxBlocks: number): number {
+    const t = this.core.t;
+    const start = p;
+    b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_NOP; b[p + 2] = TCPOPT_SACK;
+    p += 4;
+    let n = 0;
+    if (t.dsackLeft[s] !== t.dsackRight[s]) {
+      set32(b, p, t.dsackLeft[s]); set32(b, p + 4, t.dsackRight[s]);
+      p += 8; n++;
+      t.dsackLeft[s] = t.dsackRight[s] = 0;
+      this.core.stats.dsacksSent++;
+    }
+    const base = s * t.rangesR;
+    const count = t.oooCount[s];
+    const last = t.oooLast[s];
+    if (last >= 0 && last < count && n < maxBlocks) {
+      set32(b, p, t.oooLeft[base + last]); set32(b, p + 4, t.oooRight[base + last]);
+      p += 8; n++;
+    }
+    for (let i = 0; i < count && n < maxBlocks; i++) {
+      if (i === last) continue;
+      set32(b, p, t.oooLeft[base + i]); set32(b, p + 4, t.oooRight[base + i]);
+      p += 8; n++;
+    }
+    b[start + 3] = 2 + n * 8;
+    return p;
+  }
+
+  /** SYN (active open) or SYN-ACK (passive), at sequence iss. */
+  sendSyn(s: number): void {
+    const t = this.core.t;
+    const flags = t.state[s] === SYN_RECEIVED ? TH_SYN | TH_ACK : TH_SYN;
+    this.sendSegment(s, t.iss[s], 0, flags);
+    if (seqGt(((t.iss[s] + 1) >>> 0), t.sndMax[s])) t.sndMax[s] = (t.iss[s] + 1) >>> 0;
+    t.sndNxt[s] = (t.iss[s] + 1) >>> 0;
+    if (t.rtoAt[s] === Infinity) this.armRto(s);
+  }
+
+  armRto(s: number): void {
+    const t = this.core.t;
+    let rto = t.rto[s] * (1 << t.backoff[s]);
+    if (rto > this.core.cfg.tcpMaxRtoMs) rto = this.core.cfg.tcpMaxRtoMs;
+    t.rtoAt[s] = this.core.ctx.now + rto;
+    this.core.arm(t.rtoAt[s]);
+  }
+
+  /** A pure ACK now. */
+  sendAck(s: number): void {
+    this.sendSegment(s, this.core.t.sndNxt[s], 0, TH_ACK);
+  }
+
+  /** Send what the windows allow; then an ACK if one is owed and nothing carried it. */
+  output(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const state = t.state[s];
+    if (state === CLOSED || state === LISTEN) return;
+    if (state === SYN_SENT || state === SYN_RECEIVED) {
+      if ((t.tflags[s] & TF_ACKNOW) !== 0 && state === SYN_RECEIVED) this.sendSyn(s);
+      return;
+    }
+    const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
+      || state === LAST_ACK;
+    if (canSend && t.buf[s] >= 0) {
+      if ((t.tflags[s] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK)) c.cc.sendHoles(s);
+      this.sendData(s);
+    }
+    if ((t.tflags[s] & (TF_ACKNOW | TF_WINDOW_UPDATE)) !== 0) this.sendAck(s);
+  }
+
+  private sendData(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    const dataEnd = (t.sndUna[s] + t.sndLen[s]) >>> 0;
+    const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
+    const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
+    for (let guard = 0; guard < 100000; guard++) {
+      const una = t.sndUna[s];
+      const nxt = t.sndNxt[s];
+      const avail = (dataEnd - nxt) | 0;
+      const cwnd = t.cwnd[s];
+      const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
+      const inflight = c.cc.pipe(s);
+      let room = Math.floor(wnd - inflight);
+      // The peer's window bounds what lies beyond sndUna, whatever the pipe says.
+      const peerRoom = Math.floor(t.sndWnd[s] - ((nxt - una) >>> 0));
+      if (peerRoom < room) room = peerRoom;
+      if (avail > 0) {
+        let len = avail < smss ? avail : smss;
+        if (room < len) len = room;
+        if (len <= 0) break;
+        if (len < smss) {
+          const allQueued = len === avail;
+          const nagleOk = nodelay || nxt === una;
+          const bigEnough = t.maxSndWnd[s] > 0 && len >= t.maxSndWnd[s] / 2;
+          if (!(allQueued && nagleOk) && !bigEnough) break;
+        }
+        const fin = finQueued && len === avail;
+        let flags = TH_ACK;
+        if (len === avail) flags |= TH_PSH;
+        if (fin) flags |= TH_FIN;
+        this.transmit(s, nxt, len, flags);
+        continue;
+      }
+      if (finQueued && avail === 0 && nxt === dataEnd) {
+        this.transmit(s, nxt, 0, TH_ACK | TH_FIN);
+      }
+      break;
+    }
+    // Data waits on a closed window with nothing in flight: only the persist timer will reopen it.
+    if (((dataEnd - t.sndNxt[s]) | 0) > 0 && t.sndWnd[s] === 0 && t.sndNxt[s] === t.sndUna[s]
+      && t.rtoAt[s] === Infinity && t.persistAt[s] === Infinity) {
+      t.persistAt[s] = c.ctx.now + t.rto[s];
+      c.arm(t.persistAt[s]);
+    }
+  }
+
+  /** Send data (and maybe FIN) at `seq`, advancing sndNxt/sndMax and the timers. */
+  transmit(s: number, seq: number, len: number, flags: number): void {
+    const c = this.core;
+    const t = c.t;
+    const isRtx = seqLt(seq, t.sndMax[s]);
+    if (!this.sendSegment(s, seq, len, flags)) return;
+    let end = (seq + len) >>> 0;
+    if ((flags & TH_FIN) !== 0) {
+      end = (end + 1) >>> 0;
+      t.tflags[s] |= TF_FIN_SENT;
+    }
+    if (isRtx) {
+      t.retransmits[s]++;
+      c.stats.retransmits++;
+      // Karn: a retransmitted range cannot be timed without timestamps.
+      if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && !seqLt(t.rttSeq[s], seq)) t.tflags[s] &= ~TF_RTT_TIMING;
+    } else {
+      t.bytesSent[s] += len;
+      if ((t.tflags[s] & (TF_TS | TF_RTT_TIMING)) === 0 && len > 0) {
+        t.tflags[s] |= TF_RTT_TIMING;
+        t.rttSeq[s] = seq;
+        t.rttStart[s] = c.ctx.now;
+      }
+    }
+    if (seqGt(end, t.sndNxt[s])) t.sndNxt[s] = end;
+    if (seqGt(end, t.sndMax[s])) t.sndMax[s] = end;
+    if (t.rtoAt[s] === Infinity) this.armRto(s);
+    t.persistAt[s] = Infinity;
+  }
+
+  /** RST in reply to a segment that has no connection (RFC 9293 3.10.7.1). */
+  sendReset(src: number, dst: number, sport: number, dport: number, segSeq: number, segAck: number,
+    segLen: number, hadAck: boolean): void {
+    const c = this.core;
+    if (c.ip.route(src, dst) !== 0) return;
+    const b = c.ctx.tx;
+    const o = IP_PAYLOAD_OFFSET;
+    if (hadAck) writeTcp(b, o, dport, sport, segAck, 0, TCP_MIN_HLEN, TH_RST, 0);
+    else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) >>> 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
+    tcpSetChecksum(b, o, TCP_MIN_HLEN, c.ip.routeSrc, src);
+    c.stats.rstOut++;
+    c.stats.tx++;
+    c.ip.output(IPPROTO_TCP, TCP_MIN_HLEN, src, c.cfg.ttl, IP_FLAG_DF);
+  }
+
+  /** RST for an existing connection (abort). */
+  sendRstFor(s: number): void {
+    this.core.stats.rstOut++;
+    this.sendSegment(s, this.core.t.sndNxt[s], 0, TH_RST | TH_ACK);
+  }
+
+  /** Keepalive probe or challenge: an ACK carrying sequence sndUna - 1 (RFC 9293 3.8.4). */
+  sendKeepalive(s: number): void {
+    this.sendSegment(s, (this.core.t.sndUna[s] - 1) >>> 0, 0, TH_ACK);
+  }
+}

@@ -1,0 +1,340 @@
+/**
+ * Transmission control blocks in parallel typed arrays, one entry per socket
+ * slot, plus the pool of send/receive buffers that connections borrow. No
+ * per-connection objects exist: a connection is an index.
+ */
+import type { Carver } from '../../storage/arena.js';
+
+/** RFC 9293 states. */
+export const CLOSED = 0;
+export const LISTEN = 1;
+export const SYN_SENT = 2;
+export const SYN_RECEIVED = 3;
+export const ESTABLISHED = 4;
+export const FIN_WAIT_1 = 5;
+export const FIN_WAIT_2 = 6;
+export const CLOSE_WAIT = 7;
+export const CLOSING = 8;
+export const LAST_ACK = 9;
+export const TIME_WAIT = 10;
+
+export const STATE_NAMES = [
+  'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSE_WAIT',
+  'CLOSING', 'LAST_ACK', 'TIME_WAIT',
+] as const;
+
+/** Per-connection flag bits (`tflags`). */
+export const TF_TS = 1 << 0;           // timestamps negotiated
+export const TF_WS = 1 << 1;           // window scaling negotiated
+export const TF_SACK = 1 << 2;         // SACK permitted by both
+export const TF_NODELAY = 1 << 3;      // Nagle off
+export const TF_KEEPALIVE = 1 << 4;
+export const TF_ACKNOW = 1 << 5;       // send an ACK at the next output
+export const TF_DELACK = 1 << 6;       // an ACK is being delayed
+export const TF_FIN_QUEUED = 1 << 7;   // user closed the send side: FIN after the data
+export const TF_FIN_SENT = 1 << 8;
+export const TF_FIN_RCVD = 1 << 9;     // peer's FIN received (EOF after the buffered data)
+export const TF_ORPHAN = 1 << 10;      // user closed the descriptor; free when CLOSED
+export const TF_RECOVERY = 1 << 11;    // in fast recovery
+export const TF_RTT_TIMING = 1 << 12;  // a segment is being timed (no timestamps)
+export const TF_ACCEPTED = 1 << 13;    // returned by accept() (or an active open)
+export const TF_SHUT_RD = 1 << 14;
+export const TF_CONNECTING = 1 << 15;  // active open in progress: report completion
+export const TF_REPORTED_OPEN = 1 << 16;
+export const TF_RST_ON_CLOSE = 1 << 17; // abortive close (SO_LINGER 0)
+export const TF_WINDOW_UPDATE = 1 << 18;
+export const TF_FIN_ACKED = 1 << 19;
+/** The writer was refused space: report EV_WRITABLE when acknowledgements free some. */
+export const TF_WANT_WRITE = 1 << 20;
+
+export interface TcbOptions {
+  maxSockets: number;
+  maxTcpSockets: number;
+  tcpSendBufferBytes: number;
+  tcpRecvBufferBytes: number;
+  tcpReassemblyRanges: number;
+  tcpSackRanges: number;
+}
+
+export class TcbTable {
+  readonly n: number;
+  readonly state: Uint8Array;
+  readonly tflags: Uint32Array;
+  /** Listener of a not-yet-accepted child, -1 otherwise. */
+  readonly parent: Int16Array;
+  /** Next child in the listener's accept queue (-1 ends it). */
+  readonly acceptNext: Int16Array;
+  readonly acceptHead: Int16Array;
+  readonly acceptTail: Int16Array;
+  readonly acceptCount: Uint16Array;
+  readonly synCount: Uint16Array;
+  readonly backlog: Uint16Array;
+  /** Buffer pair index, -1 when none is held. */
+  readonly buf: Int16Array;
+  /** 4-tuple hash chain. */
+  readonly hashNext: Int16Array;
+  readonly hashHead: Int16Array;
+  readonly hashMask: number;
+
+  // Send sequence space.
+  readonly iss: Uint32Array;
+  readonly sndUna: Uint32Array;
+  readonly sndNxt: Uint32Array;
+  /** Highest sequence number sent + 1 (sndNxt can be pulled back by a retransmission timeout). */
+  readonly sndMax: Uint32Array;
+  readonly sndWnd: Float64Array;
+  readonly maxSndWnd: Float64Array;
+  readonly sndWl1: Uint32Array;
+  readonly sndWl2: Uint32Array;
+  /** Bytes in the send buffer, starting at sndUna (not counting SYN/FIN). */
+  readonly sndLen: Uint32Array;
+  /** Ring offset of the byte at sndUna. */
+  readonly sndHead: Uint32Array;
+  readonly sndCap: Uint32Array;
+  /** SO_SNDBUF/SO_RCVBUF requests (0: the whole pool buffer), applied when buffers are taken. */
+  readonly sndCapWant: Uint32Array;
+  readonly rcvCapWant: Uint32Array;
+
+  // Receive sequence space.
+  readonly irs: Uint32Array;
+  readonly rcvNxt: Uint32Array;
+  /** Right edge of the window we advertised last (never shrunk, RFC 9293 3.8.6.2.2). */
+  readonly rcvAdv: Uint32Array;
+  /** In-order bytes buffered for the user. */
+  readonly rcvLen: Uint32Array;
+  readonly rcvHead: Uint32Array;
+  readonly rcvCap: Uint32Array;
+  /** Out-of-order ranges [left, right) in sequence space, `oooCount` of them. */
+  readonly oooLeft: Uint32Array;
+  readonly oooRight: Uint32Array;
+  readonly oooCount: Uint8Array;
+  /** Range last extended, reported first in SACK blocks (RFC 2018). */
+  readonly oooLast: Int16Array;
+  /** D-SACK block to report once (RFC 2883); right === left means none. */
+  readonly dsackLeft: Uint32Array;
+  readonly dsackRight: Uint32Array;
+  readonly rcvWscale: Uint8Array;
+  readonly sndWscale: Uint8Array;
+  /** Full-sized segments received since the last ACK we sent. */
+  readonly unackedSegs: Uint8Array;
+
+  // Options and timing.
+  readonly mss: Uint16Array;          // our send MSS (payload per segment, before options)
+  readonly peerMss: Uint16Array;
+  readonly tsRecent: Uint32Array;
+  readonly tsOffset: Uint32Array;
+  readonly lastAckSent: Uint32Array;
+  readonly srtt: Float64Array;
+  readonly rttvar: Float64Array;
+  readonly rto: Float64Array;
+  readonly rttSeq: Uint32Array;
+  readonly rttStart: Float64Array;
+  readonly backoff: Uint8Array;
+
+  // Congestion control.
+  readonly cwnd: Float64Array;
+  readonly ssthresh: Float64Array;
+  readonly dupAcks: Uint16Array;
+  readonly recover: Uint32Array;
+  /** Highest sequence retransmitted during this recovery (SACK hole walk). */
+  readonly rtxHigh: Uint32Array;
+  readonly bytesAcked: Float64Array;
+  readonly lastSendTime: Float64Array;
+  /** Sender scoreboard: SACKed ranges above sndUna. */
+  readonly sackLeft: Uint32Array;
+  readonly sackRight: Uint32Array;
+  readonly sackCount: Uint8Array;
+
+  // Timers (ms; Infinity = off).
+  readonly rtoAt: Float64Array;
+  readonly delackAt: Float64Array;
+  readonly persistAt: Float64Array;
+  readonly keepaliveAt: Float64Array;
+  /** TIME_WAIT expiry, FIN_WAIT_2 timeout, or SYN_RECEIVED give-up. */
+  readonly stateAt: Float64Array;
+  readonly lastRecvTime: Float64Array;
+  readonly keepProbes: Uint8Array;
+  /** When the oldest unacknowledged data was first sent (user timeout). */
+  readonly userTimeout: Float64Array;
+  readonly firstRtxTime: Float64Array;
+  readonly keepIdle: Float64Array;
+  readonly keepIntvl: Float64Array;
+  readonly keepCnt: Uint8Array;
+
+  // Statistics (TCP_INFO-like).
+  readonly retransmits: Float64Array;
+  readonly segsIn: Float64Array;
+  readonly segsOut: Float64Array;
+  readonly bytesReceived: Float64Array;
+  readonly bytesSent: Float64Array;
+
+  /** Send and receive buffers of the pool; `bufFree` stacks free pair indices. */
+  readonly sndBufs: Uint8Array[] = [];
+  readonly rcvBufs: Uint8Array[] = [];
+  private readonly bufFree: Int16Array;
+  private bufFreeTop = 0;
+  readonly rangesR: number;
+  readonly rangesS: number;
+
+  constructor(m: Carver, o: TcbOptions) {
+    const n = o.maxSockets;
+    this.n = n;
+    this.rangesR = o.tcpReassemblyRanges;
+    this.rangesS = o.tcpSackRanges;
+    const hb = hashBuckets(n);
+    this.hashMask = hb - 1;
+    const T = 'tcb';
+    this.state = m.u8(T, n);
+    this.tflags = m.u32(T, n);
+    this.parent = m.i16(T, n);
+    this.acceptNext = m.i16(T, n);
+    this.acceptHead = m.i16(T, n);
+    this.acceptTail = m.i16(T, n);
+    this.acceptCount = m.u16(T, n);
+    this.synCount = m.u16(T, n);
+    this.backlog = m.u16(T, n);
+    this.buf = m.i16(T, n);
+    this.hashNext = m.i16(T, n);
+    this.hashHead = m.i16(T, hb);
+    this.iss = m.u32(T, n);
+    this.sndUna = m.u32(T, n);
+    this.sndNxt = m.u32(T, n);
+    this.sndMax = m.u32(T, n);
+    this.sndWnd = m.f64(T, n);
+    this.maxSndWnd = m.f64(T, n);
+    this.sndWl1 = m.u32(T, n);
+    this.sndWl2 = m.u32(T, n);
+    this.sndLen = m.u32(T, n);
+    this.sndHead = m.u32(T, n);
+    this.sndCap = m.u32(T, n);
+    this.sndCapWant = m.u32(T, n);
+    this.rcvCapWant = m.u32(T, n);
+    this.irs = m.u32(T, n);
+    this.rcvNxt = m.u32(T, n);
+    this.rcvAdv = m.u32(T, n);
+    this.rcvLen = m.u32(T, n);
+    this.rcvHead = m.u32(T, n);
+    this.rcvCap = m.u32(T, n);
+    this.oooLeft = m.u32('tcbRanges', n * this.rangesR);
+    this.oooRight = m.u32('tcbRanges', n * this.rangesR);
+    this.oooCount = m.u8(T, n);
+    this.oooLast = m.i16(T, n);
+    this.dsackLeft = m.u32(T, n);
+    this.dsackRight = m.u32(T, n);
+    this.rcvWscale = m.u8(T, n);
+    this.sndWscale = m.u8(T, n);
+    this.unackedSegs = m.u8(T, n);
+    this.mss = m.u16(T, n);
+    this.peerMss = m.u16(T, n);
+    this.tsRecent = m.u32(T, n);
+    this.tsOffset = m.u32(T, n);
+    this.lastAckSent = m.u32(T, n);
+    this.srtt = m.f64(T, n);
+    this.rttvar = m.f64(T, n);
+    this.rto = m.f64(T, n);
+    this.rttSeq = m.u32(T, n);
+    this.rttStart = m.f64(T, n);
+    this.backoff = m.u8(T, n);
+    this.cwnd = m.f64(T, n);
+    this.ssthresh = m.f64(T, n);
+    this.dupAcks = m.u16(T, n);
+    this.recover = m.u32(T, n);
+    this.rtxHigh = m.u32(T, n);
+    this.bytesAcked = m.f64(T, n);
+    this.lastSendTime = m.f64(T, n);
+    this.sackLeft = m.u32('tcbRanges', n * this.rangesS);
+    this.sackRight = m.u32('tcbRanges', n * this.rangesS);
+    this.sackCount = m.u8(T, n);
+    this.rtoAt = m.f64(T, n);
+    this.delackAt = m.f64(T, n);
+    this.persistAt = m.f64(T, n);
+    this.keepaliveAt = m.f64(T, n);
+    this.stateAt = m.f64(T, n);
+    this.lastRecvTime = m.f64(T, n);
+    this.keepProbes = m.u8(T, n);
+    this.userTimeout = m.f64(T, n);
+    this.firstRtxTime = m.f64(T, n);
+    this.keepIdle = m.f64(T, n);
+    this.keepIntvl = m.f64(T, n);
+    this.keepCnt = m.u8(T, n);
+    this.retransmits = m.f64(T, n);
+    this.segsIn = m.f64(T, n);
+    this.segsOut = m.f64(T, n);
+    this.bytesReceived = m.f64(T, n);
+    this.bytesSent = m.f64(T, n);
+    this.bufFree = m.i16('tcpBufferPool', o.maxTcpSockets);
+    for (let i = 0; i < o.maxTcpSockets; i++) {
+      this.sndBufs.push(m.u8('tcpSendBuffers', o.tcpSendBufferBytes));
+      this.rcvBufs.push(m.u8('tcpRecvBuffers', o.tcpRecvBufferBytes));
+      if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = o.maxTcpSockets - 1 - i;
+    }
+    this.hashHead.fill(-1);
+    this.hashNext.fill(-1);
+  }
+
+  /** Take a buffer pair for slot `s`; false when the pool is empty. */
+  takeBuffers(s: number): boolean {
+    if (this.bufFreeTop === 0) return false;
+    const b = this.bufFree[--this.bufFreeTop];
+    this.buf[s] = b;
+    const sl = this.sndBufs[b].length;
+    const rl = this.rcvBufs[b].length;
+    this.sndCap[s] = this.sndCapWant[s] > 0 && this.sndCapWant[s] < sl ? this.sndCapWant[s] : sl;
+    this.rcvCap[s] = this.rcvCapWant[s] > 0 && this.rcvCapWant[s] < rl ? this.rcvCapWant[s] : rl;
+    return true;
+  }
+
+  /** Return slot `s`'s buffers to the pool (TIME_WAIT and CLOSED need none). */
+  releaseBuffers(s: number): void {
+    const b = this.buf[s];
+    if (b < 0) return;
+    this.bufFree[this.bufFreeTop++] = b;
+    this.buf[s] = -1;
+  }
+
+  /** Size of one pool buffer (the most SO_SNDBUF/SO_RCVBUF can give). */
+  get sendBufferBytes(): number {
+    return this.sndBufs.length > 0 ? this.sndBufs[0].length : 0;
+  }
+
+  get recvBufferBytes(): number {
+    return this.rcvBufs.length > 0 ? this.rcvBufs[0].length : 0;
+  }
+
+  get freeBuffers(): number {
+    return this.bufFreeTop;
+  }
+
+  /** Bucket of a 4-tuple. */
+  bucket(laddr: number, lport: number, raddr: number, rport: number): number {
+    let h = Math.imul(laddr ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(raddr, 0xc2b2ae35) ^ ((lport << 16) | rport);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    return h & this.hashMask;
+  }
+
+  hashInsert(s: number, bucket: number): void {
+    this.hashNext[s] = this.hashHead[bucket];
+    this.hashHead[bucket] = s;
+  }
+
+  hashRemove(s: number, bucket: number): void {
+    let prev = -1;
+    for (let i = this.hashHead[bucket]; i >= 0; i = this.hashNext[i]) {
+      if (i === s) {
+        if (prev < 0) this.hashHead[bucket] = this.hashNext[i];
+        else this.hashNext[prev] = this.hashNext[i];
+        this.hashNext[s] = -1;
+        return;
+      }
+      prev = i;
+    }
+  }
+}
+
+function hashBuckets(n: number): number {
+  let b = 16;
+  while (b < n * 2) b <<= 1;
+  return b;
+}

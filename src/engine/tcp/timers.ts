@@ -1,0 +1,125 @@
+/**
+ * TCP timers: retransmission (RFC 6298), delayed ACK, persist (zero-window
+ * probes), keepalive, TIME_WAIT and the FIN_WAIT_2 limit of orphans. The scan
+ * over connections runs only when the earliest deadline is due.
+ */
+import { SOCK_TCP } from '../../socket/table.js';
+import { Errno } from '../errno.js';
+import type { TcpCore } from './core.js';
+import {
+  CLOSE_WAIT, ESTABLISHED, FIN_WAIT_2, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING,
+} from './tcb.js';
+
+export class TcpTimers {
+  constructor(private readonly core: TcpCore) {}
+
+  /** Fire due timers; returns the next deadline. */
+  poll(now: number): number {
+    const c = this.core;
+    if (now < c.nextTimer) return c.nextTimer;
+    const t = c.t;
+    const types = c.sockets.type;
+    let next = Infinity;
+    for (let s = 0; s < t.n; s++) {
+      if (types[s] !== SOCK_TCP) continue;
+      if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
+      if (types[s] !== SOCK_TCP) continue;
+      if (t.delackAt[s] <= now) {
+        t.delackAt[s] = Infinity;
+        c.stats.delayedAcks++;
+        t.tflags[s] |= TF_ACKNOW;
+        c.out.output(s);
+      }
+      if (t.persistAt[s] <= now) this.persist(s);
+      if (t.stateAt[s] <= now) {
+        this.stateTimeout(s);
+        if (types[s] !== SOCK_TCP) continue;
+      }
+      const keep = this.keepalive(s, now);
+      if (types[s] !== SOCK_TCP) continue;
+      let d = t.rtoAt[s];
+      if (t.delackAt[s] < d) d = t.delackAt[s];
+      if (t.persistAt[s] < d) d = t.persistAt[s];
+      if (t.stateAt[s] < d) d = t.stateAt[s];
+      if (keep < d) d = keep;
+      if (d < next) next = d;
+    }
+    c.nextTimer = next;
+    return next;
+  }
+
+  private retransmitTimeout(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const cfg = c.cfg;
+    t.rtoAt[s] = Infinity;
+    const state = t.state[s];
+    if (state === SYN_SENT || state === SYN_RECEIVED) {
+      if (t.backoff[s] >= cfg.tcpSynRetries) {
+        c.stats.timeouts++;
+        if (state === SYN_RECEIVED && t.parent[s] >= 0) c.destroy(s);
+        else c.finish(s, Errno.ETIMEDOUT);
+        return;
+      }
+      t.backoff[s]++;
+      c.stats.retransmits++;
+      t.retransmits[s]++;
+      c.out.sendSyn(s);
+      return;
+    }
+    if (t.sndUna[s] === t.sndMax[s]) return; // nothing outstanding (a stale timer)
+    if (t.backoff[s] >= cfg.tcpMaxRetries) {
+      c.stats.timeouts++;
+      c.out.sendRstFor(s);
+      c.finish(s, Errno.ETIMEDOUT);
+      return;
+    }
+    c.stats.rtoTimeouts++;
+    c.cc.onTimeout(s);
+    t.backoff[s]++;
+    t.tflags[s] &= ~TF_RTT_TIMING;
+    // Go back to the first unacknowledged byte; cwnd is one segment now.
+    t.sndNxt[s] = t.sndUna[s];
+    c.out.output(s);
+    if (t.rtoAt[s] === Infinity && c.sockets.type[s] === SOCK_TCP && t.sndUna[s] !== t.sndMax[s]) c.out.armRto(s);
+  }
+
+  /** Zero-window probe: an ACK the peer must answer with its current window (RFC 9293 3.8.6.1). */
+  private persist(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    c.stats.windowProbes++;
+    c.out.sendKeepalive(s);
+    if (t.backoff[s] < 16) t.backoff[s]++;
+    let wait = t.rto[s] * (1 << t.backoff[s]);
+    if (wait > c.cfg.tcpMaxRtoMs) wait = c.cfg.tcpMaxRtoMs;
+    t.persistAt[s] = c.ctx.now + wait;
+  }
+
+  private stateTimeout(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.stateAt[s] = Infinity;
+    if (t.state[s] === TIME_WAIT || t.state[s] === FIN_WAIT_2) c.finish(s, 0);
+  }
+
+  /** Keepalive probes after idle time (RFC 1122 4.2.3.6); returns the next keepalive deadline. */
+  private keepalive(s: number, now: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if ((t.tflags[s] & TF_KEEPALIVE) === 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) return Infinity;
+    const due = t.lastRecvTime[s] + t.keepIdle[s] + t.keepProbes[s] * t.keepIntvl[s];
+    if (due > now) return due;
+    if (t.keepProbes[s] >= t.keepCnt[s]) {
+      c.stats.timeouts++;
+      c.out.sendRstFor(s);
+      c.finish(s, Errno.ETIMEDOUT);
+      return Infinity;
+    }
+    t.keepProbes[s]++;
+    c.stats.keepaliveProbes++;
+    c.out.sendKeepalive(s);
+    return t.lastRecvTime[s] + t.keepIdle[s] + t.keepProbes[s] * t.keepIntvl[s];
+  }
+}

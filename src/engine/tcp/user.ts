@@ -1,0 +1,407 @@
+/**
+ * The user side of TCP (RFC 9293 3.10.1–3.10.6): OPEN (active and passive),
+ * SEND, RECEIVE, CLOSE, ABORT, STATUS, in the shape of BSD calls returning a
+ * count or a negative errno.
+ */
+import { copyBytes } from '../../wire/bytes.js';
+import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
+import { Errno } from '../errno.js';
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../udp.js';
+import type { TcpCore } from './core.js';
+import {
+  CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
+  TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
+  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY,
+} from './tcb.js';
+import { readInOrder } from './reassembly.js';
+import { wscaleFor } from './input.js';
+
+/** What {@link TcpUser.info} reports, like Linux's TCP_INFO. */
+export interface TcpInfo {
+  state: string;
+  rttMs: number;
+  rttVarMs: number;
+  rtoMs: number;
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  sendWindow: number;
+  receiveWindow: number;
+  unacked: number;
+  sendQueue: number;
+  receiveQueue: number;
+  retransmits: number;
+  segmentsIn: number;
+  segmentsOut: number;
+  bytesSent: number;
+  bytesReceived: number;
+  options: { timestamps: boolean; sack: boolean; windowScale: number; peerWindowScale: number };
+  inRecovery: boolean;
+}
+
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+export class TcpUser {
+  constructor(private readonly core: TcpCore) {}
+
+  /** A new, unbound TCP socket (no buffers until it connects or is accepted). */
+  open(): number {
+    const c = this.core;
+    const s = c.sockets.allocate(SOCK_TCP);
+    if (s < 0) return -Errno.EMFILE;
+    c.initTcb(s);
+    return s;
+  }
+
+  private portInUse(addr: number, port: number, reuse: boolean): boolean {
+    const so = this.core.sockets;
+    for (let s = so.tcpPortHead[port]; s >= 0; s = so.portNext[s]) {
+      const la = so.localAddr[s];
+      if (la !== 0 && addr !== 0 && la !== addr) continue;
+      // SO_REUSEADDR lets a new socket share the port unless one is listening on it.
+      if (reuse && (so.flags[s] & F_REUSEADDR) !== 0 && this.core.t.state[s] !== LISTEN) continue;
+      return true;
+    }
+    return false;
+  }
+
+  bind(s: number, addr: number, port: number): number {
+    const c = this.core;
+    const so = c.sockets;
+    if ((so.flags[s] & F_BOUND) !== 0 || c.t.state[s] !== CLOSED) return -Errno.EINVAL;
+    if (addr !== 0 && c.ip.localInterface(addr) === null) return -Errno.EADDRNOTAVAIL;
+    const reuse = (so.flags[s] & F_REUSEADDR) !== 0;
+    if (port === 0) {
+      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+      const start = c.ctx.random32() % span;
+      for (let k = 0; k < span; k++) {
+        const p = EPHEMERAL_LOW + ((start + k) % span);
+        if (so.tcpPortHead[p] < 0) {
+          port = p;
+          break;
+        }
+      }
+      if (port === 0) return -Errno.EADDRINUSE;
+    } else if (this.portInUse(addr, port, reuse)) {
+      return -Errno.EADDRINUSE;
+    }
+    so.localAddr[s] = addr;
+    so.localPort[s] = port;
+    so.flags[s] |= F_BOUND;
+    so.linkTcpPort(s);
+    return 0;
+  }
+
+  listen(s: number, backlog: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if (st === LISTEN) {
+      t.backlog[s] = this.clampBacklog(backlog);
+      return 0;
+    }
+    if (st !== CLOSED || c.sockets.remotePort[s] !== 0) return -Errno.EINVAL;
+    if ((c.sockets.flags[s] & F_BOUND) === 0) {
+      const r = this.bind(s, 0, 0);
+      if (r < 0) return r;
+    }
+    t.backlog[s] = this.clampBacklog(backlog);
+    t.state[s] = LISTEN;
+    return 0;
+  }
+
+  private clampBacklog(b: number): number {
+    const max = this.core.t.n;
+    if (!Number.isFinite(b) || b < 1) return 1;
+    return b > max ? max : Math.floor(b);
+  }
+
+  /** Take the oldest established connection of a listener; -EAGAIN when none. */
+  accept(l: number): number {
+    const t = this.core.t;
+    if (t.state[l] !== LISTEN) return -Errno.EINVAL;
+    const s = t.acceptHead[l];
+    if (s < 0) return -Errno.EAGAIN;
+    t.acceptHead[l] = t.acceptNext[s];
+    if (t.acceptHead[l] < 0) t.acceptTail[l] = -1;
+    t.acceptCount[l]--;
+    t.acceptNext[s] = -1;
+    t.parent[s] = -1;
+    t.tflags[s] |= TF_ACCEPTED;
+    // Anything that arrived before accept() is reported to the new owner.
+    let ev = EV_WRITABLE;
+    if (t.rcvLen[s] > 0 || (t.tflags[s] & TF_FIN_RCVD) !== 0 || t.state[s] === CLOSED) ev |= EV_READABLE;
+    this.core.raise(s, ev);
+    return s;
+  }
+
+  /** Pending connections of a listener. */
+  acceptQueueLength(l: number): number {
+    return this.core.t.acceptCount[l];
+  }
+
+  /** Start an active open; returns -EINPROGRESS (completion is reported as EV_WRITABLE or EV_ERROR). */
+  connect(s: number, addr: number, port: number): number {
+    const c = this.core;
+    const t = c.t;
+    const so = c.sockets;
+    const st = t.state[s];
+    if (st === SYN_SENT || st === SYN_RECEIVED) return -Errno.EALREADY;
+    if (st !== CLOSED || (t.tflags[s] & TF_ACCEPTED) !== 0) return st === LISTEN ? -Errno.EINVAL : -Errno.EISCONN;
+    if (so.remotePort[s] !== 0) return -Errno.EISCONN;
+    if (addr === 0 || port === 0) return -Errno.EINVAL;
+    const r = c.ip.route(addr, so.localAddr[s]);
+    if (r < 0) return r;
+    const src = c.ip.routeSrc;
+    if ((so.flags[s] & F_BOUND) === 0) {
+      const b = this.bind(s, 0, 0);
+      if (b < 0) return b;
+    }
+    if (c.lookup(src, so.localPort[s], addr, port) >= 0) return -Errno.EADDRINUSE;
+    if (t.buf[s] < 0 && !t.takeBuffers(s)) return -Errno.ENOBUFS;
+    so.localAddr[s] = src;
+    so.remoteAddr[s] = addr;
+    so.remotePort[s] = port;
+    c.hashIn(s);
+    const iss = c.isn(src, so.localPort[s], addr, port);
+    t.iss[s] = iss;
+    t.sndUna[s] = iss;
+    t.sndNxt[s] = iss;
+    t.sndMax[s] = iss;
+    t.rcvWscale[s] = c.cfg.tcpWindowScaling === 1 ? wscaleFor(t.rcvCap[s]) : 0;
+    t.tsOffset[s] = c.tsOffsetFor(src, so.localPort[s], addr, port);
+    const iface = c.ip.routeIf;
+    t.mss[s] = iface !== null ? iface.mtu - 40 : 536;
+    t.state[s] = SYN_SENT;
+    t.tflags[s] |= TF_CONNECTING;
+    t.rttStart[s] = c.ctx.now;
+    c.out.sendSyn(s);
+    return -Errno.EINPROGRESS;
+  }
+
+  /** Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer is full, or an error. */
+  send(s: number, buf: Uint8Array, off: number, len: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return -Errno.EPIPE;
+    if (st === SYN_SENT || st === SYN_RECEIVED) {
+      t.tflags[s] |= TF_WANT_WRITE;
+      return -Errno.EAGAIN;
+    }
+    if (st !== ESTABLISHED && st !== CLOSE_WAIT) {
+      const e = c.sockets.soError[s];
+      if (e !== 0) {
+        c.sockets.soError[s] = 0;
+        return -e;
+      }
+      return st === CLOSED && (t.tflags[s] & TF_ACCEPTED) === 0 && c.sockets.remotePort[s] === 0
+        ? -Errno.ENOTCONN : -Errno.EPIPE;
+    }
+    const space = t.sndCap[s] - t.sndLen[s];
+    const n = len < space ? len : space;
+    if (n <= 0) {
+      t.tflags[s] |= TF_WANT_WRITE;
+      return len === 0 ? 0 : -Errno.EAGAIN;
+    }
+    const ring = t.sndBufs[t.buf[s]];
+    const cap = t.sndCap[s];
+    let at = t.sndHead[s] + t.sndLen[s];
+    if (at >= cap) at -= cap;
+    const first = cap - at < n ? cap - at : n;
+    copyBytes(buf, off, ring, at, first);
+    if (first < n) copyBytes(buf, off + first, ring, 0, n - first);
+    c.cc.restartAfterIdle(s, c.ctx.now);
+    t.sndLen[s] += n;
+    if (n < len) t.tflags[s] |= TF_WANT_WRITE;
+    c.out.output(s);
+    return n;
+  }
+
+  /** Bytes that send() would take now. */
+  sendSpace(s: number): number {
+    return this.core.sendSpace(s);
+  }
+
+  /**
+   * Read up to `len` bytes. Returns the count, 0 at end of stream (the peer
+   * closed and everything was read), -EAGAIN when nothing is there yet, or a
+   * pending error once (ECONNRESET, ETIMEDOUT, ECONNREFUSED).
+   */
+  recv(s: number, buf: Uint8Array, off: number, len: number): number {
+    const c = this.core;
+    const t = c.t;
+    if (t.state[s] === LISTEN) return -Errno.ENOTCONN;
+    if (t.buf[s] >= 0 && t.rcvLen[s] > 0) {
+      const before = t.rcvCap[s] - t.rcvLen[s];
+      const n = readInOrder(t, s, buf, off, len);
+      this.afterRead(s, before);
+      return n;
+    }
+    const e = c.sockets.soError[s];
+    if (e !== 0) {
+      c.sockets.soError[s] = 0;
+      return -e;
+    }
+    if ((t.tflags[s] & (TF_FIN_RCVD | TF_SHUT_RD)) !== 0 || t.state[s] === CLOSED && c.sockets.remotePort[s] !== 0) {
+      return 0;
+    }
+    if (t.state[s] === CLOSED) return -Errno.ENOTCONN;
+    return -Errno.EAGAIN;
+  }
+
+  /** Bytes ready to read. */
+  readable(s: number): number {
+    const t = this.core.t;
+    return t.buf[s] >= 0 ? t.rcvLen[s] : 0;
+  }
+
+  /** After the reader freed space, advertise it if the window grew enough (receiver SWS avoidance). */
+  private afterRead(s: number, freeBefore: number): void {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if (st === TIME_WAIT || st === CLOSED) {
+      if (t.rcvLen[s] === 0) t.releaseBuffers(s);
+      return;
+    }
+    const free = t.rcvCap[s] - t.rcvLen[s];
+    const advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
+    const mss = t.mss[s] > 0 ? t.mss[s] : 536;
+    const threshold = Math.min(t.rcvCap[s] >>> 1, 2 * mss);
+    if (free - (advertised > 0 ? advertised : 0) >= threshold || (advertised < mss && free >= mss && freeBefore < mss)) {
+      t.tflags[s] |= TF_WINDOW_UPDATE;
+      c.out.output(s);
+    }
+  }
+
+  /** Half-close: SHUT_WR sends FIN after the queued data; SHUT_RD discards further input. */
+  shutdown(s: number, how: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if (st === LISTEN || st === CLOSED || st === SYN_SENT) return -Errno.ENOTCONN;
+    if (how === SHUT_RD || how === SHUT_RDWR) t.tflags[s] |= TF_SHUT_RD;
+    if (how === SHUT_WR || how === SHUT_RDWR) {
+      if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return 0;
+      t.tflags[s] |= TF_FIN_QUEUED;
+      if (st === ESTABLISHED || st === SYN_RECEIVED) t.state[s] = FIN_WAIT_1;
+      else if (st === CLOSE_WAIT) t.state[s] = LAST_ACK;
+      c.out.output(s);
+    }
+    return 0;
+  }
+
+  /**
+   * Close the descriptor. The connection closes gracefully in the background
+   * (FIN after the queued data); unread received data, or SO_LINGER 0, make
+   * it an abort with RST instead (RFC 9293 3.10.4, RFC 2525).
+   */
+  close(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if (st === LISTEN) {
+      for (let ch = 0; ch < t.n; ch++) {
+        if (c.sockets.type[ch] === SOCK_TCP && t.parent[ch] === s) {
+          c.out.sendRstFor(ch);
+          c.destroy(ch);
+        }
+      }
+      c.destroy(s);
+      return;
+    }
+    if (st === CLOSED || st === SYN_SENT) {
+      c.destroy(s);
+      return;
+    }
+    t.tflags[s] |= TF_ORPHAN;
+    if ((t.rcvLen[s] > 0 && t.buf[s] >= 0) || (t.tflags[s] & TF_RST_ON_CLOSE) !== 0) {
+      this.abort(s);
+      return;
+    }
+    if (st === TIME_WAIT) {
+      t.releaseBuffers(s);
+      return;
+    }
+    this.shutdown(s, SHUT_WR);
+  }
+
+  /** Reset the connection now and free it. */
+  abort(s: number): void {
+    const c = this.core;
+    const st = c.t.state[s];
+    if (st !== CLOSED && st !== LISTEN && st !== SYN_SENT && st !== TIME_WAIT) c.out.sendRstFor(s);
+    c.destroy(s);
+  }
+
+  setNoDelay(s: number, on: boolean): void {
+    const t = this.core.t;
+    t.tflags[s] = on ? t.tflags[s] | TF_NODELAY : t.tflags[s] & ~TF_NODELAY;
+    if (on) this.core.out.output(s);
+  }
+
+  setKeepAlive(s: number, on: boolean, idleMs?: number, intervalMs?: number, count?: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.tflags[s] = on ? t.tflags[s] | TF_KEEPALIVE : t.tflags[s] & ~TF_KEEPALIVE;
+    if (idleMs !== undefined && idleMs > 0) t.keepIdle[s] = idleMs;
+    if (intervalMs !== undefined && intervalMs > 0) t.keepIntvl[s] = intervalMs;
+    if (count !== undefined && count > 0) t.keepCnt[s] = Math.min(255, count);
+    if (on) c.arm(t.lastRecvTime[s] + t.keepIdle[s]);
+  }
+
+  setLingerAbort(s: number, on: boolean): void {
+    const t = this.core.t;
+    t.tflags[s] = on ? t.tflags[s] | TF_RST_ON_CLOSE : t.tflags[s] & ~TF_RST_ON_CLOSE;
+  }
+
+  /** SO_SNDBUF/SO_RCVBUF: effective until the connection takes its buffers; clamped to the planned size. */
+  setBufferSize(s: number, send: boolean, bytes: number): number {
+    const t = this.core.t;
+    if (!Number.isInteger(bytes) || bytes < 2048) return -Errno.EINVAL;
+    if (t.buf[s] >= 0) return -Errno.EISCONN;
+    const max = send ? t.sendBufferBytes : t.recvBufferBytes;
+    (send ? t.sndCapWant : t.rcvCapWant)[s] = bytes < max ? bytes : max;
+    return 0;
+  }
+
+  bufferSize(s: number, send: boolean): number {
+    const t = this.core.t;
+    if (t.buf[s] >= 0) return send ? t.sndCap[s] : t.rcvCap[s];
+    const want = (send ? t.sndCapWant : t.rcvCapWant)[s];
+    const max = send ? t.sendBufferBytes : t.recvBufferBytes;
+    return want > 0 ? want : max;
+  }
+
+  flags(s: number): number {
+    return this.core.t.tflags[s];
+  }
+
+  state(s: number): number {
+    return this.core.t.state[s];
+  }
+
+  info(s: number): TcpInfo {
+    const c = this.core;
+    const t = c.t;
+    return {
+      state: STATE_NAMES[t.state[s]],
+      rttMs: t.srtt[s], rttVarMs: t.rttvar[s], rtoMs: t.rto[s], mss: c.smss(s), cwnd: t.cwnd[s],
+      ssthresh: t.ssthresh[s] >= (1 << 30) ? Infinity : t.ssthresh[s], sendWindow: t.sndWnd[s],
+      receiveWindow: t.buf[s] >= 0 ? t.rcvCap[s] - t.rcvLen[s] : 0, unacked: (t.sndMax[s] - t.sndUna[s]) >>> 0,
+      sendQueue: t.sndLen[s], receiveQueue: t.buf[s] >= 0 ? t.rcvLen[s] : 0, retransmits: t.retransmits[s],
+      segmentsIn: t.segsIn[s], segmentsOut: t.segsOut[s], bytesSent: t.bytesSent[s],
+      bytesReceived: t.bytesReceived[s],
+      options: {
+        timestamps: (t.tflags[s] & TF_TS) !== 0, sack: (t.tflags[s] & TF_SACK) !== 0,
+        windowScale: (t.tflags[s] & TF_WS) !== 0 ? t.rcvWscale[s] : -1,
+        peerWindowScale: (t.tflags[s] & TF_WS) !== 0 ? t.sndWscale[s] : -1,
+      },
+      inRecovery: (t.tflags[s] & TF_RECOVERY) !== 0,
+    };
+  }
+}
+
