@@ -216,7 +216,8 @@ export class Arp {
       let e = this.find(iface.index, spa);
       if (e >= 0) {
         st.updated++;
-      } else if (forUs) {
+      } else if (forUs && oper === ARP_REQUEST) {
+        // Only a request names a neighbour that wants to talk to us; an unsolicited reply does not.
         e = this.claim();
         if (e >= 0) st.learned++;
       }
@@ -228,7 +229,7 @@ export class Arp {
         this.requests[e] = 0;
         this.deadline[e] = this.ctx.now + this.ctx.config.arpReachableMs;
         this.flush(iface, spa, e);
-      } else if (!forUs) {
+      } else {
         st.ignored++;
       }
     }

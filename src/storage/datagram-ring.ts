@@ -46,7 +46,8 @@ export class DatagramRing {
   /** Append a datagram; false (and nothing written) when it does not fit. */
   push(src: Uint8Array, off: number, len: number, address: number, port: number): boolean {
     const need = DGRAM_RECORD_HEADER + len;
-    if (this.count >= this.maxRecords || need > this.capacity) return false;
+    // The record header stores the length in 16 bits.
+    if (len > 0xffff || this.count >= this.maxRecords || need > this.capacity) return false;
     let at = this.tail;
     let extra = 0;
     if (at + need > this.capacity) {
