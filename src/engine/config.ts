@@ -48,9 +48,9 @@ export interface StackConfig {
   tcpSendBufferBytes?: number;
   /** Receive buffer (and so the largest window) of each TCP connection, bytes. Default 65536. */
   tcpRecvBufferBytes?: number;
-  /** Out-of-order ranges a receiver tracks per connection. Default 8. */
+  /** Out-of-order ranges a receiver tracks per connection. Default 32. */
   tcpReassemblyRanges?: number;
-  /** SACKed ranges a sender tracks per connection (the scoreboard). Default 8. */
+  /** SACKed ranges a sender tracks per connection (the scoreboard). Default 32. */
   tcpSackRanges?: number;
   /** TIME_WAIT duration (2*MSL), ms. Default 60000. */
   tcpTimeWaitMs?: number;
@@ -102,8 +102,8 @@ const limits: Record<string, [number, number, number]> = {
   maxTcpSockets: [16, 0, 32767],
   tcpSendBufferBytes: [65536, 2048, 1 << 30],
   tcpRecvBufferBytes: [65536, 2048, 1 << 30],
-  tcpReassemblyRanges: [8, 1, 64],
-  tcpSackRanges: [8, 1, 64],
+  tcpReassemblyRanges: [32, 1, 255],
+  tcpSackRanges: [32, 1, 255],
   tcpTimeWaitMs: [60000, 0, 600000],
   tcpMinRtoMs: [200, 1, 60000],
   tcpMaxRtoMs: [60000, 100, 600000],

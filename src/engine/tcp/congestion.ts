@@ -294,9 +294,38 @@ export class Congestion {
     t.dupAcks[s] = 0;
     t.tflags[s] &= ~TF_RECOVERY;
     t.recover[s] = t.sndMax[s];
-    // The receiver may renege on SACKed data (RFC 2018): start over from sndUna.
-    t.sackCount[s] = 0;
     t.rtxHigh[s] = t.sndUna[s];
+    // Keep the scoreboard so go-back-N skips what the peer holds; but a peer
+    // may renege on SACKed data (RFC 2018 8): after a second timeout without
+    // progress, forget it and resend everything.
+    if (t.backoff[s] >= 1) t.sackCount[s] = 0;
+  }
+
+  /**
+   * For a (re)transmission starting at `seq`: the first sequence at or after
+   * it that the peer has not SACKed.
+   */
+  skipSacked(s: number, seq: number): number {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    for (let i = 0; i < t.sackCount[s]; i++) {
+      const L = t.sackLeft[base + i];
+      const R = t.sackRight[base + i];
+      if (seqLe(L, seq) && seqGt(R, seq)) seq = R;
+      else if (seqGt(L, seq)) break;
+    }
+    return seq;
+  }
+
+  /** Bytes from `seq` to the next SACKed range (Infinity when none follows). */
+  untilSacked(s: number, seq: number): number {
+    const t = this.core.t;
+    const base = s * t.rangesS;
+    for (let i = 0; i < t.sackCount[s]; i++) {
+      const L = t.sackLeft[base + i];
+      if (seqGt(L, seq)) return (L - seq) >>> 0;
+    }
+    return Infinity;
   }
 
   /** RFC 5681 4.1: after an idle period longer than the RTO, restart from at most the initial window. */

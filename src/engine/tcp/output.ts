@@ -46,14 +46,15 @@ export class TcpOutput {
   /**
    * Build and send one segment of connection `s`: `len` payload bytes from
    * the send ring starting at sequence `seq`, with `flags`. SYN segments carry
-   * the handshake options. Returns false when it could not be routed.
+   * the handshake options. Options can leave less room than `len`: returns
+   * the payload bytes actually sent, or -1 when the segment could not be routed.
    */
-  sendSegment(s: number, seq: number, len: number, flags: number): boolean {
+  sendSegment(s: number, seq: number, len: number, flags: number): number {
     const c = this.core;
     const t = c.t;
     const st = c.sockets;
     const ip = c.ip;
-    if (ip.route(st.remoteAddr[s], st.localAddr[s]) !== 0) return false;
+    if (ip.route(st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
     const b = c.ctx.tx;
     const o = IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
@@ -93,7 +94,11 @@ export class TcpOutput {
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
       const room = (ip.routeIf as NetInterface).mtu - 20 - hlen;
-      if (len > room) len = room;
+      if (len > room) {
+        len = room;
+        // The FIN goes with the last byte only: a trimmed segment must not carry it.
+        flags &= ~TH_FIN;
+      }
       const ring = t.sndBufs[t.buf[s]];
       const cap = t.sndCap[s];
       let from = t.sndHead[s] + ((seq - t.sndUna[s]) >>> 0);
@@ -118,7 +123,7 @@ export class TcpOutput {
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
     ip.output(IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
-    return true;
+    return len;
   }
 
   /** SACK option: the D-SACK block first (once), then the most recent range, then the others. */
@@ -168,9 +173,13 @@ export class TcpOutput {
     this.core.arm(t.rtoAt[s]);
   }
 
-  /** A pure ACK now. */
+  /**
+   * A pure ACK now. It carries sndMax, not sndNxt: after a timeout pulled
+   * sndNxt back, an ACK numbered below what the peer already has would be
+   * unacceptable to it and its acknowledgement ignored (as BSD does).
+   */
   sendAck(s: number): void {
-    this.sendSegment(s, this.core.t.sndNxt[s], 0, TH_ACK);
+    this.sendSegment(s, this.core.t.sndMax[s], 0, TH_ACK);
   }
 
   /** Send what the windows allow; then an ACK if one is owed and nothing carried it. */
@@ -201,7 +210,15 @@ export class TcpOutput {
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
     for (let guard = 0; guard < 100000; guard++) {
       const una = t.sndUna[s];
-      const nxt = t.sndNxt[s];
+      let nxt = t.sndNxt[s];
+      if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
+        // Going back over sent data: do not resend what the peer has SACKed.
+        const skip = c.cc.skipSacked(s, nxt);
+        if (skip !== nxt) {
+          nxt = seqLt(skip, t.sndMax[s]) ? skip : t.sndMax[s];
+          t.sndNxt[s] = nxt;
+        }
+      }
       const avail = (dataEnd - nxt) | 0;
       const cwnd = t.cwnd[s];
       const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
@@ -213,6 +230,10 @@ export class TcpOutput {
       if (avail > 0) {
         let len = avail < smss ? avail : smss;
         if (room < len) len = room;
+        if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
+          const gap = c.cc.untilSacked(s, nxt);
+          if (gap < len) len = gap;
+        }
         if (len <= 0) break;
         if (len < smss) {
           const allQueued = len === avail;
@@ -240,12 +261,18 @@ export class TcpOutput {
     }
   }
 
-  /** Send data (and maybe FIN) at `seq`, advancing sndNxt/sndMax and the timers. */
-  transmit(s: number, seq: number, len: number, flags: number): void {
+  /**
+   * Send data (and maybe FIN) at `seq` and start the timer. Sequential sends
+   * (`seq` = sndNxt) advance sndNxt; a hole retransmitted out of order does
+   * not, or the data between would be skipped.
+   */
+  transmit(s: number, seq: number, want: number, flags: number): void {
     const c = this.core;
     const t = c.t;
     const isRtx = seqLt(seq, t.sndMax[s]);
-    if (!this.sendSegment(s, seq, len, flags)) return;
+    const len = this.sendSegment(s, seq, want, flags);
+    if (len < 0) return;
+    if (len < want) flags &= ~TH_FIN;
     let end = (seq + len) >>> 0;
     if ((flags & TH_FIN) !== 0) {
       end = (end + 1) >>> 0;
@@ -264,7 +291,7 @@ export class TcpOutput {
         t.rttStart[s] = c.ctx.now;
       }
     }
-    if (seqGt(end, t.sndNxt[s])) t.sndNxt[s] = end;
+    if (seq === t.sndNxt[s] && seqGt(end, t.sndNxt[s])) t.sndNxt[s] = end;
     if (seqGt(end, t.sndMax[s])) t.sndMax[s] = end;
     if (t.rtoAt[s] === Infinity) this.armRto(s);
     t.persistAt[s] = Infinity;

@@ -22,15 +22,27 @@ export function writeAt(t: TcbTable, s: number, seq: number, src: Uint8Array, so
 
 /**
  * Record that [left, right) is present beyond rcvNxt. Ranges stay sorted and
- * disjoint; when the table is full the highest range is dropped (its data
- * will simply be retransmitted). Returns the index of the range now holding
- * `left`, or -1 when it could not be kept.
+ * disjoint. When the table is full and the segment would need a range of its
+ * own, the segment is not kept (it will be retransmitted): forgetting a range
+ * we already SACKed instead would be reneging, which costs the sender a
+ * timeout. Returns the index of the range now holding `left`, or -1.
  */
 export function addRange(t: TcbTable, s: number, left: number, right: number): number {
   const base = s * t.rangesR;
   const L = t.oooLeft;
   const R = t.oooRight;
   let n = t.oooCount[s];
+  if (n === t.rangesR) {
+    // Full: keep the segment only if it touches an existing range.
+    let touches = false;
+    for (let k = 0; k < n; k++) {
+      if (seqLe(L[base + k], right) && seqGe(R[base + k], left)) {
+        touches = true;
+        break;
+      }
+    }
+    if (!touches) return -1;
+  }
   // Merge with every overlapping or adjacent range.
   let i = 0;
   while (i < n) {
@@ -51,13 +63,6 @@ export function addRange(t: TcbTable, s: number, left: number, right: number): n
   // Insert in order.
   let at = 0;
   while (at < n && seqLt(L[base + at], left)) at++;
-  if (n === t.rangesR) {
-    if (at === n) {
-      t.oooCount[s] = n;
-      return -1;
-    }
-    n--; // drop the highest range
-  }
   for (let k = n; k > at; k--) {
     L[base + k] = L[base + k - 1];
     R[base + k] = R[base + k - 1];
