@@ -79,7 +79,11 @@ export class SocketApi {
     };
   }
 
-  /** True for a descriptor the user holds open (a closed TCP connection may linger without one). */
+  /**
+   * True for a descriptor the user holds open (a closed TCP connection may
+   * linger without one). As with POSIX descriptors, a number is reused by the
+   * next socket once closed: callers must forget it at close.
+   */
   private valid(fd: number): boolean {
     return Number.isInteger(fd) && fd >= 0 && fd < this.table.capacity && (this.table.flags[fd] & F_OPEN) !== 0;
   }
@@ -213,7 +217,7 @@ export class SocketApi {
   /** Send one datagram to `address:port`; binds an ephemeral port first if needed. Returns bytes sent or -errno. */
   sendto(fd: number, buf: Uint8Array, off: number, len: number, address: number | string, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    const a = typeof address === 'number' ? address >>> 0 : toAddr(address);
+    const a = toAddr(address);
     if (a < 0 || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
     if ((t.flags[fd] & F_CONNECTED) !== 0 && (a !== t.remoteAddr[fd] || port !== t.remotePort[fd])) {

@@ -59,6 +59,8 @@ export class SocketTable {
   /** Generation per slot, so a stale descriptor of a reused slot is rejected. */
   readonly generation: Uint16Array;
   private readonly dirty: Int16Array;
+  /** 1 while the slot is in `dirty` (pending bits alone cannot tell: a reused slot's are reset). */
+  private readonly inDirty: Uint8Array;
   private dirtyCount = 0;
   used = 0;
 
@@ -66,7 +68,7 @@ export class SocketTable {
     const n = o.maxSockets;
     plan.add('sockets', n).add('sockets', n).add('sockets', n, 4).add('sockets', n, 2).add('sockets', n, 4)
       .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2).add('sockets', n, 2)
-      .add('sockets', n, 2);
+      .add('sockets', n, 2).add('sockets', n);
     plan.add('udpPortIndex', 65536, 2);
     plan.add('tcpPortIndex', 65536, 2);
     for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
@@ -85,6 +87,7 @@ export class SocketTable {
     this.portNext = arena.i16('sockets', n);
     this.generation = arena.u16('sockets', n);
     this.dirty = arena.i16('sockets', n);
+    this.inDirty = arena.u8('sockets', n);
     this.udpPortHead = arena.i16('udpPortIndex', 65536);
     this.tcpPortHead = arena.i16('tcpPortIndex', 65536);
     this.udpPortHead.fill(-1);
@@ -201,7 +204,10 @@ export class SocketTable {
 
   /** Record events for dispatch after the current packet burst. */
   raise(i: number, events: number): void {
-    if (this.pending[i] === 0) this.dirty[this.dirtyCount++] = i;
+    if (this.inDirty[i] === 0) {
+      this.inDirty[i] = 1;
+      this.dirty[this.dirtyCount++] = i;
+    }
     this.pending[i] |= events;
   }
 
@@ -215,6 +221,7 @@ export class SocketTable {
         const i = this.dirty[k];
         const ev = this.pending[i];
         this.pending[i] = 0;
+        this.inDirty[i] = 0;
         const cb = this.callbacks[i];
         if (ev !== 0 && cb !== null) cb(i, ev);
       }

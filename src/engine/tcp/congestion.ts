@@ -31,6 +31,17 @@ export class Congestion {
     t.rtxHigh[s] = t.sndUna[s];
   }
 
+  /**
+   * RFC 3042 limited transmit: on the first two duplicate ACKs, one new
+   * segment each may go beyond cwnd, so a small window still produces the
+   * duplicate ACKs that fast retransmit needs.
+   */
+  allowance(s: number): number {
+    const t = this.core.t;
+    if ((t.tflags[s] & TF_RECOVERY) !== 0 || t.dupAcks[s] === 0 || t.dupAcks[s] > 2) return 0;
+    return t.dupAcks[s] * this.core.smss(s);
+  }
+
   /** Bytes of the scoreboard. */
   private sacked(s: number): number {
     const t = this.core.t;
@@ -180,13 +191,19 @@ export class Congestion {
       return false;
     }
     t.dupAcks[s]++;
-    const sackTrigger = (t.tflags[s] & TF_SACK) !== 0 && sackNews && this.sacked(s) >= DUP_THRESH * c.smss(s);
-    if (t.dupAcks[s] < DUP_THRESH && !sackTrigger) return false;
+    const smss = c.smss(s);
+    const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
+    // RFC 6675 IsLost: more than (DupThresh - 1) * SMSS SACKed above the hole.
+    const sackTrigger = (t.tflags[s] & TF_SACK) !== 0 && this.sacked(s) > (DUP_THRESH - 1) * smss;
+    // RFC 5827 early retransmit: with few segments outstanding and nothing new
+    // to send, three duplicate ACKs can never come; lower the threshold.
+    let thresh = DUP_THRESH;
+    const unsent = (t.sndUna[s] + t.sndLen[s] - t.sndMax[s]) | 0;
+    const segs = Math.ceil(flight / smss);
+    if (segs < 4 && (unsent <= 0 || t.sndWnd[s] - flight < smss)) thresh = Math.max(1, segs - 1);
+    if (t.dupAcks[s] < thresh && !sackTrigger) return false;
     // RFC 6582: no new recovery until everything sent before the last one is acknowledged.
-    if (seqLe(t.sndUna[s], t.recover[s]) && t.recover[s] !== t.sndUna[s] && !sackTrigger && t.dupAcks[s] === DUP_THRESH
-      && (t.tflags[s] & TF_SACK) === 0) {
-      return false;
-    }
+    if ((t.tflags[s] & TF_SACK) === 0 && seqLt(t.sndUna[s], t.recover[s])) return false;
     this.enterRecovery(s);
     return true;
   }
@@ -201,6 +218,7 @@ export class Congestion {
     t.tflags[s] |= TF_RECOVERY;
     c.stats.fastRetransmits++;
     t.rtxHigh[s] = t.sndUna[s];
+    t.rtxRoundStart[s] = c.ctx.now;
     if ((t.tflags[s] & TF_SACK) !== 0) {
       c.stats.sackRecoveries++;
       t.cwnd[s] = t.ssthresh[s];
@@ -246,7 +264,20 @@ export class Congestion {
           break;
         }
       }
-      if (limit === -1) return; // no hole below the highest SACK
+      if (limit === -1) {
+        // Every hole has been retransmitted. If SACKs for data sent after this
+        // pass began keep arriving a round trip later, some retransmission was
+        // lost too: walk the holes again rather than wait for the timeout
+        // (the idea of RACK, RFC 8985, at the granularity of one pass).
+        const srtt = t.srtt[s] > 0 ? t.srtt[s] : t.rto[s];
+        if (guard === 0 && c.ctx.now - t.rtxRoundStart[s] > srtt * 1.25 + 2 * t.rttvar[s] + 1
+          && seqGt(t.rtxHigh[s], t.sndUna[s])) {
+          t.rtxHigh[s] = t.sndUna[s];
+          t.rtxRoundStart[s] = c.ctx.now;
+          continue;
+        }
+        return;
+      }
       let len = (limit - seq) >>> 0;
       if (len > smss) len = smss;
       const dataEnd = (t.sndUna[s] + t.sndLen[s]) >>> 0;

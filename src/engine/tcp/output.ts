@@ -220,7 +220,7 @@ export class TcpOutput {
         }
       }
       const avail = (dataEnd - nxt) | 0;
-      const cwnd = t.cwnd[s];
+      const cwnd = t.cwnd[s] + c.cc.allowance(s);
       const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
       const inflight = c.cc.pipe(s);
       let room = Math.floor(wnd - inflight);

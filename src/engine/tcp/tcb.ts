@@ -139,6 +139,8 @@ export class TcbTable {
   /** Highest sequence retransmitted during this recovery (SACK hole walk). */
   readonly rtxHigh: Uint32Array;
   readonly bytesAcked: Float64Array;
+  /** When the current pass over the SACK holes began (lost-retransmission detection). */
+  readonly rtxRoundStart: Float64Array;
   readonly lastSendTime: Float64Array;
   /** Sender scoreboard: SACKed ranges above sndUna. */
   readonly sackLeft: Uint32Array;
@@ -241,6 +243,7 @@ export class TcbTable {
     this.recover = m.u32(T, n);
     this.rtxHigh = m.u32(T, n);
     this.bytesAcked = m.f64(T, n);
+    this.rtxRoundStart = m.f64(T, n);
     this.lastSendTime = m.f64(T, n);
     this.sackLeft = m.u32('tcbRanges', n * this.rangesS);
     this.sackRight = m.u32('tcbRanges', n * this.rangesS);

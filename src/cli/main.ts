@@ -1,0 +1,47 @@
+/** The `wirestack` command. */
+import { readFileSync } from 'node:fs';
+import { demoOptions, runDemo } from './demo.js';
+import { UsageError } from './args.js';
+
+const usage = `usage: wirestack <command> [options]
+
+commands:
+  demo [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--json]
+        two stacks on an in-memory cable: ARP, ping, UDP echo, pcap capture (the default)
+  version   print the version
+  help      this text`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'demo', ...rest] = argv;
+  try {
+    switch (command) {
+      case 'demo': {
+        const report = await runDemo(demoOptions(rest));
+        return report.pings.received > 0 && report.udp.echoed > 0 ? 0 : 1;
+      }
+      case 'version':
+      case '--version':
+        console.log(version());
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(usage);
+        return 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`wirestack: ${e.message}\n\n${usage}`);
+      return 2;
+    }
+    throw e;
+  }
+}
