@@ -1,0 +1,172 @@
+/**
+ * wirestack benchmark: packet rates and garbage of the packet path.
+ *
+ *   npm run bench        (node --expose-gc dist/bench/index.js)
+ *   BENCH_SCALE=0.2 node --expose-gc dist/bench/index.js    (quicker: fewer packets)
+ *
+ * Every loop drives the stacks by calling poll() by hand with a virtual clock;
+ * nothing waits on the event loop per packet. Each scenario runs in its own
+ * Node process (bench/run-one.ts) so that one loop's JIT feedback does not
+ * change another's inlining. It prints figures, not pass/fail.
+ */
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Stack } from '../src/engine/stack.js';
+import { canForceGc } from './gc-meter.js';
+import type { RunResult } from './run-one.js';
+import { DISTINCT_FRAMES, RX_BATCH, defaultOptions, type ScenarioKind } from './scenarios.js';
+
+/** Scale every loop count, e.g. BENCH_SCALE=0.1 for a quick look. */
+const SCALE = ((): number => {
+  const v = Number(process.env.BENCH_SCALE ?? '1');
+  return Number.isFinite(v) && v > 0 ? v : 1;
+})();
+
+function scaled(n: number): number {
+  return Math.max(RX_BATCH, Math.round(n * SCALE));
+}
+
+const runOne = fileURLToPath(new URL('./run-one.js', import.meta.url));
+
+function child(kind: ScenarioKind, opts: string[]): RunResult {
+  const r = spawnSync(process.execPath, ['--expose-gc', runOne, kind, ...opts, '--json'], {
+    encoding: 'utf8', timeout: 180_000, maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`run-one ${kind} ${opts.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as RunResult;
+}
+
+function fmt(n: number | null, digits = 0): string {
+  if (n === null || !Number.isFinite(n)) return 'n/a';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function printTable(headers: string[], rows: string[][], leftCols = 1): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+    .join('  ').trimEnd();
+  console.log(line(headers));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+function per(r: RunResult): string {
+  return r.unit === 'round trip' ? 'RT' : 'pkt';
+}
+
+const progress = (msg: string): void => {
+  process.stderr.write(`  ${msg}\n`);
+};
+
+function main(): void {
+  const started = performance.now();
+  const cpus = os.cpus();
+  console.log('wirestack packet-path benchmark');
+  console.log('===============================');
+  console.log(`node ${process.version}  v8 ${process.versions.v8}  ${process.platform}/${process.arch}  `
+    + `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}  load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`global.gc: ${canForceGc ? 'available' : 'NOT available (run with --expose-gc)'}   scale: ${SCALE}   `
+    + 'each scenario in a fresh node process');
+  console.log(`stacks: default config; ${defaultOptions.addrB} -> ${defaultOptions.addrA}/${defaultOptions.prefix}; `
+    + `poll() called by hand, virtual clock +${defaultOptions.step} ms per poll; no event loop, no Promises`);
+  console.log('(1)+(2): two stacks over MemoryLink (no faults, no delay), one request in flight; RT = round trip = 2 packets');
+  console.log(`(3): one stack; a Link hands it ${RX_BATCH} of ${DISTINCT_FRAMES} distinct prepared frames per poll(); `
+    + 'UDP drained with recvfrom after each poll, echo replies go to the Link, which counts and drops them');
+  console.log('');
+
+  // [kind, warm-up units, measured units]: every measured loop covers >= 1,000,000 packets.
+  // [kind, warm-up units, measured units, units of the allocation runs]. The small-packet
+  // loop of each of (1), (2) and (3) covers >= 1,000,000 packets; the large-payload loops
+  // are shorter to keep the whole bench near a minute (their cost is per byte, not per call).
+  const plan: Array<[ScenarioKind, number, number, number]> = [
+    ['ping56', 100_000, 600_000, 20_000],
+    ['udp64', 100_000, 600_000, 20_000],
+    ['udp1400', 20_000, 200_000, 10_000],
+    ['rx64', 200_000, 2_000_000, 100_000],
+    ['rx1472', 30_000, 500_000, 50_000],
+    ['echo56', 200_000, 2_000_000, 100_000],
+    ['echo1472', 30_000, 500_000, 50_000],
+  ];
+  const rows: RunResult[] = [];
+  for (const [kind, warm, units, alloc] of plan) {
+    const r = child(kind, ['--warm', String(scaled(warm)), '--units', String(scaled(units)), '--alloc-units', String(alloc)]);
+    rows.push(r);
+    progress(`${r.name}: ${fmt(r.seconds, 2)} s`);
+  }
+
+  console.log('Throughput (after warm-up; payload = UDP payload or ICMP echo data, both directions of a round trip)');
+  printTable(
+    ['scenario', 'measured', 'seconds', 'round trips/s', 'µs/RT', 'µs/packet', 'Mpackets/s', 'payload Gbit/s'],
+    rows.map((r) => {
+      const ups = r.units / r.seconds;
+      const pps = r.packets / r.seconds;
+      return [
+        r.name, `${fmt(r.units)} ${per(r)}`, fmt(r.seconds, 2),
+        r.unit === 'round trip' ? fmt(ups) : '-', r.unit === 'round trip' ? fmt(1e6 / ups, 2) : '-',
+        fmt(1e6 / pps, 3), fmt(pps / 1e6, 3), fmt((r.units * r.payloadBytesPerUnit * 8) / r.seconds / 1e9, 3),
+      ];
+    }),
+  );
+  console.log('');
+  console.log('Garbage in the same measured loops (PerformanceObserver "gc" entries; baseline heapUsed taken after global.gc())');
+  printTable(
+    ['scenario', 'packets', 'minor GCs', 'major GCs', 'GC pause ms', 'heapUsed Δ B', 'alloc B/unit', 'alloc B/packet'],
+    rows.map((r) => {
+      const gc = r.gc;
+      const bpp = r.bytesPerUnit === null ? null : r.bytesPerUnit / (r.packets / r.units);
+      return [
+        r.name, fmt(r.packets), fmt(gc?.minor ?? null), fmt(gc?.major ?? null), fmt(gc?.pauseMs ?? null, 1),
+        fmt(gc?.heapDelta ?? null), `${fmt(r.bytesPerUnit, 1)}/${per(r)}`, fmt(bpp, 2),
+      ];
+    }),
+  );
+  console.log('(alloc B/unit: heapUsed growth per unit over further runs of the same loop in which no GC ran; smaller of two)');
+  console.log('');
+
+  // Where the garbage comes from: the same loops with a clock that stays a small
+  // integer, and with addresses >= 128.0.0.0 (uint32 values above 2^31-1 are
+  // not small integers on x64, so they get boxed like fractional numbers).
+  const variants: Array<[string, string[]]> = [
+    ['10.0.0.x, clock +0.001 ms/poll', []],
+    ['10.0.0.x, clock +1 ms/poll', ['--step', '1']],
+    ['192.168.1.x, clock +0.001 ms/poll', ['--addr', '192.168.1.1,192.168.1.2']],
+    ['192.168.1.x, clock +1 ms/poll', ['--addr', '192.168.1.1,192.168.1.2', '--step', '1']],
+  ];
+  const kinds: Array<[ScenarioKind, string, number]> = [
+    ['ping56', 'ICMP echo 56 B', 20_000],
+    ['udp64', 'UDP echo 64 B', 20_000],
+    ['rx64', 'rx UDP 64 B', 100_000],
+    ['echo56', 'rx ICMP echo 56 B', 100_000],
+  ];
+  const matrix: string[][] = [];
+  for (const [label, opts] of variants) {
+    const cells = [label];
+    for (const [kind, , n] of kinds) {
+      const r = child(kind, [...opts, '--warm', String(scaled(100_000)), '--units', '0', '--alloc-units', String(n)]);
+      cells.push(`${fmt(r.bytesPerUnit, 1)}/${per(r)}`);
+    }
+    matrix.push(cells);
+    progress(`allocation variant: ${label}`);
+  }
+  console.log('Allocation by clock and address: bytes allocated per unit after warm-up (16 B = one boxed number)');
+  printTable(['variant', ...kinds.map(([, k]) => k)], matrix);
+  console.log('(clock +1 ms runs set arpReachableMs 86400000 so that neighbours do not expire during the run)');
+  console.log('');
+
+  const stack = new Stack();
+  const mem = stack.memory;
+  console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
+  const parts = Object.entries(mem.parts).sort((x, y) => y[1] - x[1]);
+  printTable(['part', 'bytes', 'share'], parts.map(([k, v]) => [k, fmt(v), `${fmt((100 * v) / mem.totalBytes, 1)} %`]));
+  console.log('');
+  console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
+
+try {
+  main();
+} catch (err: unknown) {
+  console.error(err);
+  process.exitCode = 1;
+}
