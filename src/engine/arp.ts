@@ -244,8 +244,16 @@ export class Arp {
     iface.transmit(b, 0, ETH_HLEN + ARP_LEN, this.ctx.now);
   }
 
-  /** Retry, give up on and expire entries; returns the next deadline. */
-  poll(now: number): number {
+  /**
+   * Earliest ARP deadline, set by {@link poll}. A field, not a return value:
+   * returning a fractional or infinite number from a call that is not inlined
+   * boxes it, a heap allocation per poll.
+   */
+  nextDeadline = Infinity;
+
+  /** Retry, give up on and expire entries at the context's time; leaves the next deadline in nextDeadline. */
+  poll(): void {
+    const now = this.ctx.now;
     let next = Infinity;
     for (let i = 0; i < this.size; i++) {
       const s = this.state[i];
@@ -269,7 +277,7 @@ export class Arp {
       }
       if (this.deadline[i] < next) next = this.deadline[i];
     }
-    return next;
+    this.nextDeadline = next;
   }
 
   /** Forget entries and queued frames of an interface (address change, removal). */

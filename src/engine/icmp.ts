@@ -253,15 +253,19 @@ export class Icmp {
     }
   }
 
-  /** Expire pings; returns the next deadline. */
-  poll(now: number): number {
+  /** Earliest ping deadline, set by {@link poll} (a field so that no number is boxed per poll). */
+  nextDeadline = Infinity;
+
+  /** Expire pings at the context's time. */
+  poll(): void {
+    const now = this.ctx.now;
     let next = Infinity;
     for (let i = 0; i < this.maxPings; i++) {
       if (this.pingState[i] !== 1) continue;
       if (this.pingDeadline[i] <= now) this.finishPing(i, 0, Errno.ETIMEDOUT);
       else if (this.pingDeadline[i] < next) next = this.pingDeadline[i];
     }
-    return next;
+    this.nextDeadline = next;
   }
 }
 

@@ -11,6 +11,7 @@ import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.
 import { SocketTable } from '../socket/table.js';
 import { SocketApi, type SocketHost } from '../socket/api.js';
 import { DgramFacade } from '../socket/dgram.js';
+import { NetFacade } from '../socket/net.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, type FrameSink } from './netif.js';
@@ -71,6 +72,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
   readonly sockets: SocketApi;
   /** `node:dgram`-compatible sockets over this stack. */
   readonly dgram: DgramFacade;
+  readonly net: NetFacade;
   now = 0;
 
   private readonly prng: Prng;
@@ -131,6 +133,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
     this.sockets = new SocketApi(this.table, this.udp, this.tcp, this);
     this.dgram = new DgramFacade(this.sockets);
+    this.net = new NetFacade(this.sockets);
     this.driver = new RealtimeDriver(this, c.clock);
   }
 
@@ -276,16 +279,18 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
         iface.announcePending = false;
         this.arp.announce(iface);
       }
-      const t = iface.link.poll(this.now, iface);
+      // Pass the caller's own argument when it is current: re-reading a
+      // fractional this.now for a non-inlined call would box it again.
+      const t = now >= this.now ? iface.link.poll(now, iface) : iface.link.poll(this.now, iface);
       if (t < next) next = t;
     }
     if (this.ip.loopbackPending) this.ip.pollLoopback();
-    const a = this.arp.poll(this.now);
-    if (a < next) next = a;
-    const p = this.icmp.poll(this.now);
-    if (p < next) next = p;
-    const tt = this.tcp.poll(this.now);
-    if (tt < next) next = tt;
+    this.arp.poll();
+    if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
+    this.icmp.poll();
+    if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
+    this.tcp.poll();
+    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
     this.table.dispatch();
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.ip.loopbackPending || this.table.hasPendingEvents) next = this.now;

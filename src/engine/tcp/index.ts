@@ -38,8 +38,13 @@ export class Tcp {
     this.rx.input(iface, b, o, hlen, total, src, dst, bcast);
   }
 
-  /** Run due timers; returns the next deadline. */
-  poll(now: number): number {
-    return this.timers.poll(now);
+  /** Run due timers at the stack's current time. */
+  poll(): void {
+    this.timers.poll();
+  }
+
+  /** Earliest TCP timer. */
+  get nextDeadline(): number {
+    return this.core.nextTimer;
   }
 }

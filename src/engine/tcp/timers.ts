@@ -13,10 +13,11 @@ import {
 export class TcpTimers {
   constructor(private readonly core: TcpCore) {}
 
-  /** Fire due timers; returns the next deadline. */
-  poll(now: number): number {
+  /** Fire due timers at the context's time; the next deadline is left in core.nextTimer. */
+  poll(): void {
     const c = this.core;
-    if (now < c.nextTimer) return c.nextTimer;
+    const now = c.ctx.now;
+    if (now < c.nextTimer) return;
     const t = c.t;
     const types = c.sockets.type;
     let next = Infinity;
@@ -45,7 +46,6 @@ export class TcpTimers {
       if (d < next) next = d;
     }
     c.nextTimer = next;
-    return next;
   }
 
   private retransmitTimeout(s: number): void {
