@@ -155,6 +155,29 @@ function main(): void {
   console.log('(clock +1 ms runs set arpReachableMs 86400000 so that neighbours do not expire during the run)');
   console.log('');
 
+  // TCP: bulk transfer and connection rate, each in its own process.
+  const tcpScript = fileURLToPath(new URL('./tcp.js', import.meta.url));
+  const tcpRun = (args: string[]): Record<string, number> => {
+    const r = spawnSync(process.execPath, ['--expose-gc', tcpScript, ...args], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`tcp bench ${args.join(' ')} failed:\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  };
+  const bulkRows: string[][] = [];
+  for (let i = 0; i < 3; i++) {
+    const b = tcpRun(['bulk', '--mib', String(Math.max(64, Math.round(1024 * SCALE)))]);
+    bulkRows.push([`run ${i + 1}`, fmt(b.bytes / 2 ** 20), fmt(b.seconds, 2), fmt(b.gbps, 2), fmt(b.cpuSecondsPerGB, 2),
+      fmt(b.gcMinor), fmt(b.gcMajor), fmt(b.heapDelta), fmt(b.retransmits)]);
+    progress(`tcp bulk run ${i + 1}`);
+  }
+  console.log('TCP bulk, one connection between two stacks in one process over MemoryLink (MTU 1500, 4 MiB buffers, no loss)');
+  printTable(['run', 'MiB', 'seconds', 'Gbit/s', 'CPU s/GB', 'minor GCs', 'major GCs', 'heapUsed Δ B', 'retransmits'], bulkRows);
+  const conn = tcpRun(['conns', '--conns', String(Math.max(1000, Math.round(20000 * SCALE)))]);
+  console.log('');
+  console.log(`TCP connections (open + one request/response + close): ${fmt(conn.perSecond)} per second over ${fmt(conn.connections)}, `
+    + `${fmt(conn.gcMinor)} minor GCs; memory per connection ${fmt(conn.bytesPerConnection)} bytes `
+    + '(16 KiB send + 16 KiB receive buffer + control block)');
+  console.log('');
+
   const stack = new Stack();
   const mem = stack.memory;
   console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);

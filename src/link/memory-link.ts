@@ -1,3 +1,4 @@
+import { copyBytes } from '../wire/bytes.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { Prng } from './prng.js';
@@ -242,7 +243,7 @@ export class MemoryLink implements Link {
     const newPos = q.pos(q.count);
     const slot = q.slotOf[newPos];
     const base = slot * slotSize;
-    for (let i = 0; i < length; i++) buf[base + i] = frame[offset + i];
+    copyBytes(frame, offset, buf, base, length);
     q.len[slot] = length;
     if (wire.corrupt > 0 && prng.next() < wire.corrupt) {
       const bit = prng.int(length * 8);

@@ -1,3 +1,4 @@
+import { copyBytes } from '../wire/bytes.js';
 import * as fs from 'node:fs';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 
@@ -111,7 +112,7 @@ class PcapEncoder {
       this.sink.write(frame, offset, incl);
     } else {
       const buf = this.buf;
-      for (let i = 0; i < incl; i++) buf[p + i] = frame[offset + i];
+      copyBytes(frame, offset, buf, p, incl);
       this.pos = p + incl;
     }
     this.frames++;

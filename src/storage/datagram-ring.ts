@@ -4,6 +4,7 @@
  * region: a record that would is placed at the start, and the skipped tail is
  * accounted as used until the reader passes it.
  */
+import { copyBytes } from '../wire/bytes.js';
 import { Arena, MemoryPlan } from './arena.js';
 
 /** Record header: length (2), port (2), address (4). */
@@ -67,7 +68,7 @@ export class DatagramRing {
     d[at + 6] = (address >>> 8) & 0xff;
     d[at + 7] = address & 0xff;
     const p = at + DGRAM_RECORD_HEADER;
-    for (let i = 0; i < len; i++) d[p + i] = src[off + i];
+    copyBytes(src, off, d, p, len);
     this.tail = at + need;
     if (this.tail === this.capacity) this.tail = 0;
     this.used += extra + need;
@@ -95,7 +96,7 @@ export class DatagramRing {
     if (dst !== null) {
       const n = len < max ? len : max;
       const p = h + DGRAM_RECORD_HEADER;
-      for (let i = 0; i < n; i++) dst[off + i] = d[p + i];
+      copyBytes(d, p, dst, off, n);
     }
     const size = DGRAM_RECORD_HEADER + len;
     this.head = h + size;

@@ -21,11 +21,59 @@ export function set32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
-/** Copy `len` bytes; a plain loop, because `set(subarray())` allocates a view per call. */
+/**
+ * Whole-buffer views, created once per ArrayBuffer and kept in a small cache:
+ * with them a copy needs no per-call view (`subarray` allocates).
+ */
+const CACHE = 16;
+const cacheKey: Array<ArrayBufferLike | null> = new Array<ArrayBufferLike | null>(CACHE).fill(null);
+const cacheView: DataView[] = [];
+const cacheBytes: Uint8Array[] = [];
+let cacheNext = 0;
+
+function cached(buf: ArrayBufferLike): number {
+  for (let i = 0; i < CACHE; i++) if (cacheKey[i] === buf) return i;
+  const i = cacheNext;
+  cacheNext = (cacheNext + 1) % CACHE;
+  cacheKey[i] = buf;
+  cacheView[i] = new DataView(buf);
+  cacheBytes[i] = new Uint8Array(buf);
+  return i;
+}
+
+/**
+ * Copy `len` bytes from `src[so..]` to `dst[d..]` without allocating. Within
+ * one buffer (the arena) it is a native `copyWithin`; across buffers it moves
+ * 32-bit words through cached DataViews, about twice a byte loop's speed.
+ */
 export function copyBytes(src: Uint8Array, so: number, dst: Uint8Array, d: number, len: number): void {
   if (src === dst) {
-    dst.copyWithin(d, so, so + len);
+    dst.copyWithin(d, so, so + len); // memmove semantics for overlaps
     return;
   }
-  for (let i = 0; i < len; i++) dst[d + i] = src[so + i];
+  if (len < 64) {
+    for (let i = 0; i < len; i++) dst[d + i] = src[so + i];
+    return;
+  }
+  const sb = src.buffer;
+  const db = dst.buffer;
+  const s = src.byteOffset + so;
+  const t = dst.byteOffset + d;
+  if (sb === db) {
+    cacheBytes[cached(sb)].copyWithin(t, s, s + len);
+    return;
+  }
+  let si = cached(sb);
+  const di = cached(db);
+  // Caching the destination may have evicted the source's entry.
+  if (cacheKey[si] !== sb) si = cached(sb);
+  const sv = cacheView[si];
+  const dv = cacheView[di];
+  let i = 0;
+  const end8 = len & ~7;
+  for (; i < end8; i += 8) {
+    dv.setInt32(t + i, sv.getInt32(s + i, true), true);
+    dv.setInt32(t + i + 4, sv.getInt32(s + i + 4, true), true);
+  }
+  for (; i < len; i++) dst[d + i] = src[so + i];
 }
