@@ -41,6 +41,11 @@ function cached(buf: ArrayBufferLike): number {
   return i;
 }
 
+/** A DataView over the whole buffer of `b` (cached; add `b.byteOffset` to offsets). */
+export function wholeView(b: Uint8Array): DataView {
+  return cacheView[cached(b.buffer)];
+}
+
 /**
  * Copy `len` bytes from `src[so..]` to `dst[d..]` without allocating. Within
  * one buffer (the arena) it is a native `copyWithin`; across buffers it moves

@@ -1,3 +1,5 @@
+import { wholeView } from './bytes.js';
+
 /**
  * Internet checksum (RFC 1071) over byte ranges of a Uint8Array.
  *
@@ -9,16 +11,23 @@
 /** Ones' complement sum of `buf[off .. off+len)` added to `initial`, not folded or inverted. */
 export function sum16(buf: Uint8Array, off: number, len: number, initial: number): number {
   let s = initial;
-  const end = off + (len & ~1);
   let i = off;
-  // Unrolled by 4 words: the byte loop is bound by loads, and fewer branches
-  // roughly double throughput on 1500-byte packets.
-  const end8 = off + (len & ~7);
-  for (; i < end8; i += 8) {
-    s += ((buf[i] << 8) | buf[i + 1]) + ((buf[i + 2] << 8) | buf[i + 3])
-      + ((buf[i + 4] << 8) | buf[i + 5]) + ((buf[i + 6] << 8) | buf[i + 7]);
-    // Fold occasionally so the accumulator stays a small integer (SMI) even for 64 KiB inputs.
-    if (s > 0x3fffffff) s = (s & 0xffff) + (s >>> 16);
+  const end = off + (len & ~1);
+  if (len >= 64) {
+    // 32-bit big-endian words through a cached DataView: a quarter of the loads
+    // of a byte loop. Each word adds its two 16-bit halves.
+    const v = wholeView(buf);
+    const base = buf.byteOffset;
+    const end16 = off + (len & ~15);
+    for (; i < end16; i += 16) {
+      const a = v.getInt32(base + i);
+      const b = v.getInt32(base + i + 4);
+      const c = v.getInt32(base + i + 8);
+      const d = v.getInt32(base + i + 12);
+      s += (a >>> 16) + (a & 0xffff) + (b >>> 16) + (b & 0xffff) + (c >>> 16) + (c & 0xffff) + (d >>> 16) + (d & 0xffff);
+      // Fold now and then so the sum stays a small integer (SMI).
+      if (s > 0x3fffffff) s = (s & 0xffff) + (s >>> 16);
+    }
   }
   for (; i < end; i += 2) s += (buf[i] << 8) | buf[i + 1];
   if (len & 1) s += buf[off + len - 1] << 8;
