@@ -16,3 +16,7 @@ export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from
 export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';
 export { Simulation } from './engine/simulation.js';
 export type { SimNode } from './engine/simulation.js';
+export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/net.js';
+export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions } from './socket/net.js';
+export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
+export type { HttpApp, HttpHandler, HttpsAppOptions } from './apps/http.js';

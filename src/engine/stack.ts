@@ -127,7 +127,10 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     this.ip.tcp = this.tcp;
     this.icmp.tcp = this.tcp;
     this.icmp.udp = this.udp;
-    this.arp.onResolveFailed = (ip) => this.icmp.hostUnreachable(ip);
+    this.arp.onResolveFailed = (ip) => {
+      this.icmp.hostUnreachable(ip);
+      this.tcp.core.hostUnreachable(ip);
+    };
     this.pingResolvers = new Array<((rtt: number) => void) | null>(c.maxPings).fill(null);
     this.pingRejecters = new Array<((err: Error) => void) | null>(c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);

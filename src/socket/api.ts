@@ -368,7 +368,8 @@ export class SocketApi {
 
   getpeername(fd: number, out: SockAddr): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    if ((this.table.flags[fd] & F_CONNECTED) === 0) return -Errno.ENOTCONN;
+    const connected = this.isTcp(fd) ? this.tcp.user.isConnected(fd) : (this.table.flags[fd] & F_CONNECTED) !== 0;
+    if (!connected) return -Errno.ENOTCONN;
     out.address = this.table.remoteAddr[fd];
     out.port = this.table.remotePort[fd];
     return 0;

@@ -345,6 +345,22 @@ export class TcpCore {
     }
   }
 
+  /**
+   * Neighbour resolution for `nextHop` failed: active opens waiting on it
+   * fail with EHOSTUNREACH now, as on Linux, instead of after all SYN retries.
+   */
+  hostUnreachable(nextHop: number): void {
+    const t = this.t;
+    for (let s = 0; s < t.n; s++) {
+      if (this.sockets.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT) continue;
+      const dst = this.sockets.remoteAddr[s];
+      if (dst === nextHop || (this.ip.route(dst, 0) === 0 && this.ip.routeNextHop === nextHop)) {
+        this.stats.timeouts++;
+        this.finish(s, Errno.EHOSTUNREACH);
+      }
+    }
+  }
+
   /** Raise EV_READABLE for the reader. */
   readable(s: number): void {
     this.raise(s, EV_READABLE);

@@ -376,6 +376,12 @@ export class TcpUser {
     return want > 0 ? want : max;
   }
 
+  /** Connected for getpeername: the handshake has completed and the connection is not closed. */
+  isConnected(s: number): boolean {
+    const st = this.core.t.state[s];
+    return st >= ESTABLISHED || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
+  }
+
   flags(s: number): number {
     return this.core.t.tflags[s];
   }

@@ -1,0 +1,230 @@
+/**
+ * HTTP and HTTPS servers over a stack: Node's own `http.Server` /
+ * `https.Server` do all the protocol work (parsing, keep-alive, chunking,
+ * upgrades, TLS); this module only feeds them connections accepted by the
+ * stack's `node:net`-compatible listener, with `server.emit('connection',
+ * socket)`. For https, `tls.Server`'s own 'connection' handler wraps each of
+ * our sockets in a `tls.TLSSocket`.
+ *
+ * Also {@link staticFiles}, a small GET/HEAD file handler.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Stack } from '../engine/stack.js';
+import type { Server as NetServer, Socket as NetSocket } from '../socket/net.js';
+
+export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** An HTTP(S) server listening on a stack. */
+export interface HttpApp<S extends http.Server = http.Server> {
+  /** Node's server object: its events, options (keepAliveTimeout, ...) and 'upgrade'. */
+  readonly server: S;
+  /** The stack's TCP listener feeding it. */
+  readonly listener: NetServer;
+  /** Listen on `port` (0: ephemeral) of `host` (default any); `cb` on 'listening'. Errors go to the node server's 'error'. */
+  listen(port: number, cb?: () => void): this;
+  listen(port: number, host: string, cb?: () => void): this;
+  /**
+   * Stop accepting, close idle keep-alive connections (and each busy one
+   * after its current response); `cb` once every connection has closed.
+   */
+  close(cb?: (err?: Error) => void): this;
+  address(): AddressInfo | null;
+  /** Open connections (TCP). */
+  readonly connections: number;
+}
+
+class App<S extends http.Server> implements HttpApp<S> {
+  readonly listener: NetServer;
+  private closing = false;
+  private open = 0;
+  private readonly inFlight = new Set<http.ServerResponse>();
+
+  constructor(stack: Stack, readonly server: S, handler: HttpHandler | undefined) {
+    // Registered before the handler: once closing, responses end their connection.
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (this.closing) res.setHeader('connection', 'close');
+      this.inFlight.add(res);
+      res.once('close', () => this.inFlight.delete(res));
+    });
+    if (handler !== undefined) server.on('request', handler);
+    this.listener = stack.net.createServer({ noDelay: true }, (socket: NetSocket) => {
+      this.open++;
+      socket.once('close', () => { this.open--; });
+      server.emit('connection', socket);
+    });
+    this.listener.on('error', (e: Error) => server.emit('error', e));
+    // Node's servers start their connection tracking (idle/timeout checks) on 'listening'.
+    this.listener.on('listening', () => server.emit('listening'));
+  }
+
+  get connections(): number {
+    return this.open;
+  }
+
+  listen(port: number, hostOrCb?: string | (() => void), cb?: () => void): this {
+    const host = typeof hostOrCb === 'string' ? hostOrCb : undefined;
+    const done = typeof hostOrCb === 'function' ? hostOrCb : cb;
+    this.closing = false;
+    if (done !== undefined) this.listener.once('listening', done);
+    if (host === undefined) this.listener.listen(port);
+    else this.listener.listen(port, host);
+    return this;
+  }
+
+  close(cb?: (err?: Error) => void): this {
+    this.closing = true;
+    // Responses under way end their connection when done (no further keep-alive requests).
+    for (const res of this.inFlight) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      else {
+        const socket = res.socket;
+        if (socket !== null) res.once('finish', () => socket.end());
+      }
+    }
+    this.listener.close(cb);
+    // Node's close(): closes idle connections and stops its timers (it never listened itself,
+    // so its own 'close' follows at once).
+    this.server.close();
+    return this;
+  }
+
+  address(): AddressInfo | null {
+    return this.listener.address();
+  }
+}
+
+/** An HTTP server on the stack, built on `http.createServer()`. */
+export function createHttpServer(stack: Stack, handler?: HttpHandler, options: http.ServerOptions = {}): HttpApp<http.Server> {
+  return new App(stack, http.createServer(options), handler);
+}
+
+/** Options of {@link createHttpsServer}: the key and certificate, and anything `https.createServer()` takes. */
+export type HttpsAppOptions = https.ServerOptions & { key: string | Buffer; cert: string | Buffer };
+
+/** An HTTPS server on the stack, built on `https.createServer()` (TLS by Node). */
+export function createHttpsServer(stack: Stack, options: HttpsAppOptions, handler?: HttpHandler): HttpApp<https.Server> {
+  return new App(stack, https.createServer(options), handler);
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.htm': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.xml': 'application/xml',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.pdf': 'application/pdf',
+  '.zip': 'application/zip',
+  '.gz': 'application/gzip',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.mp3': 'audio/mpeg',
+  '.mp4': 'video/mp4',
+  '.pcap': 'application/vnd.tcpdump.pcap',
+};
+
+/** The Content-Type for a file name ('application/octet-stream' when unknown). */
+export function contentTypeOf(name: string): string {
+  return CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+}
+
+function plain(res: http.ServerResponse, status: number, text: string, head: boolean, extra: Record<string, string> = {}): void {
+  const body = `${text}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra,
+  });
+  res.end(head ? undefined : body);
+}
+
+/**
+ * A handler serving the files under `dir` for GET and HEAD: Content-Type by
+ * extension, Content-Length, `index.html` for directories, 404 when missing,
+ * 403 for any path that would leave `dir` ('..' segments, encoded or not,
+ * NUL bytes, symbolic links pointing outside), 405 for other methods.
+ */
+export function staticFiles(dir: string): HttpHandler {
+  const root = resolve(dir);
+  let realRoot: Promise<string> | null = null;
+  return (req, res) => {
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      plain(res, 405, 'Method Not Allowed', false, { allow: 'GET, HEAD' });
+      return;
+    }
+    const raw = (req.url ?? '/').split('?')[0].split('#')[0];
+    let path: string;
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      plain(res, 400, 'Bad Request', head);
+      return;
+    }
+    const segments = path.split(/[\\/]+/);
+    if (!path.startsWith('/') || path.includes('\0') || segments.some((s) => s === '..')) {
+      plain(res, 403, 'Forbidden', head);
+      return;
+    }
+    const target = resolve(join(root, ...segments));
+    if (target !== root && !target.startsWith(root + sep)) {
+      plain(res, 403, 'Forbidden', head);
+      return;
+    }
+    if (realRoot === null) realRoot = realpath(root);
+    void serveFile(res, head, target, realRoot);
+  };
+}
+
+async function serveFile(res: http.ServerResponse, head: boolean, target: string,
+  realRoot: Promise<string>): Promise<void> {
+  let file = target;
+  let real: string;
+  let size: number;
+  let mtime: Date;
+  try {
+    let st = await stat(file);
+    if (st.isDirectory()) {
+      file = join(file, 'index.html');
+      st = await stat(file);
+    }
+    if (!st.isFile()) throw new Error('not a file');
+    real = await realpath(file);
+    size = st.size;
+    mtime = st.mtime;
+  } catch {
+    plain(res, 404, 'Not Found', head);
+    return;
+  }
+  const base = await realRoot;
+  if (real !== base && !real.startsWith(base + sep)) {
+    plain(res, 403, 'Forbidden', head); // a symbolic link out of the tree
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': contentTypeOf(file), 'content-length': size, 'last-modified': mtime.toUTCString(),
+  });
+  if (head) {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(real);
+  stream.on('error', (e) => res.destroy(e));
+  res.on('close', () => { if (!res.writableFinished) stream.destroy(); });
+  stream.pipe(res);
+}
