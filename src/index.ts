@@ -2,7 +2,8 @@
  * wirestack: a TCP/IP stack for Node.js on planned memory.
  * @packageDocumentation
  */
-export { Stack } from './engine/stack.js';
+export { Stack } from './stack.js';
+export { StackCore } from './engine/stack.js';
 export type { InterfaceOptions, InterfaceInfo, PingOptions } from './engine/stack.js';
 export type { StackConfig } from './engine/config.js';
 export type { StackStats } from './engine/stats.js';

@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { Stack } from '../engine/stack.js';
+import type { Stack } from '../stack.js';
 import type { Server as NetServer, Socket as NetSocket } from '../socket/net.js';
 
 export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

@@ -4,12 +4,17 @@
  * exchange, a pcap of it all and a short report. No root, no config.
  */
 import { once } from 'node:events';
-import { Stack } from '../engine/stack.js';
+import { Stack } from '../stack.js';
 import { MemoryLink } from '../link/memory-link.js';
 import { PcapWriter } from '../link/pcap-writer.js';
 import { formatIpv4 } from '../wire/ipv4addr.js';
 import { formatMac } from '../wire/ethernet.js';
 import { numberFlag, parseFlags } from './args.js';
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as tls from 'node:tls';
+import { DEMO_CERT, DEMO_KEY } from './demo-cert.js';
 
 export interface DemoOptions {
   pcap: string;
@@ -17,6 +22,8 @@ export interface DemoOptions {
   delayMs: number;
   pings: number;
   datagrams: number;
+  /** MiB sent over TCP from a to b. */
+  tcpMiB: number;
   json: boolean;
   out: (line: string) => void;
 }
@@ -26,17 +33,21 @@ export interface DemoReport {
   arpRequests: number;
   pings: { sent: number; received: number; rttMs: number[] };
   udp: { sent: number; echoed: number; bytes: number };
+  tcp: { bytes: number; seconds: number; mbitPerSecond: number; intact: boolean; retransmits: number };
+  http: { status: number; body: string };
+  https: { status: number; body: string; protocol: string };
   pcap: { path: string; frames: number };
 }
 
 export function demoOptions(argv: string[], out: (line: string) => void = console.log): DemoOptions {
-  const p = parseFlags(argv, { values: ['pcap', 'loss', 'delay', 'pings', 'datagrams'], booleans: ['json'] });
+  const p = parseFlags(argv, { values: ['pcap', 'loss', 'delay', 'pings', 'datagrams', 'tcp-mib'], booleans: ['json'] });
   return {
     pcap: p.values.pcap ?? 'wirestack-demo.pcap',
     loss: numberFlag(p, 'loss', 0, 0, 0.9),
     delayMs: numberFlag(p, 'delay', 1, 0, 1000),
     pings: numberFlag(p, 'pings', 5, 1, 10000),
     datagrams: numberFlag(p, 'datagrams', 20, 1, 100000),
+    tcpMiB: numberFlag(p, 'tcp-mib', 16, 1, 4096),
     json: p.booleans.has('json'),
     out,
   };
@@ -48,10 +59,11 @@ function kib(n: number): string {
 
 export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const say = (s: string) => { if (!o.json) o.out(s); };
-  const [cableA, cableB] = MemoryLink.pair({ delayMs: o.delayMs, rateBps: 1e9, loss: o.loss, seed: 42, name: ['a0', 'b0'] });
+  const [cableA, cableB] = MemoryLink.pair({ delayMs: o.delayMs, rateBps: 1e9, loss: o.loss, seed: 42, name: ['a0', 'b0'], queueFrames: 1024 });
   const capture = new PcapWriter(cableA, o.pcap);
-  const a = new Stack();
-  const b = new Stack();
+  const tcpBuffers = { tcpSendBufferBytes: 1 << 20, tcpRecvBufferBytes: 1 << 20, maxTcpSockets: 8 };
+  const a = new Stack(tcpBuffers);
+  const b = new Stack(tcpBuffers);
   const ia = a.addInterface(capture, { address: '10.0.0.1/24' });
   const ib = b.addInterface(cableB, { address: '10.0.0.2/24' });
   say('wirestack demo: two stacks on an in-memory cable'
@@ -65,6 +77,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const report: DemoReport = {
     memoryBytes: a.memory.totalBytes, arpRequests: 0,
     pings: { sent: 0, received: 0, rttMs: [] }, udp: { sent: 0, echoed: 0, bytes: 0 },
+    tcp: { bytes: 0, seconds: 0, mbitPerSecond: 0, intact: false, retransmits: 0 },
+    http: { status: 0, body: '' }, https: { status: 0, body: '', protocol: '' },
     pcap: { path: o.pcap, frames: 0 },
   };
   try {
@@ -107,6 +121,36 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say(`  ${echoed}/${o.datagrams} echoed back (${report.udp.bytes} bytes)`);
     client.close();
     server.close();
+
+    say(`\nTCP: a sends ${o.tcpMiB} MiB to b (node:net API, pipe with backpressure, sha256 compared):`);
+    report.tcp = await tcpTransfer(a, b, o.tcpMiB);
+    say(`  ${(report.tcp.bytes / 2 ** 20).toFixed(0)} MiB in ${report.tcp.seconds.toFixed(2)} s = `
+      + `${report.tcp.mbitPerSecond.toFixed(0)} Mbit/s, ${report.tcp.intact ? 'byte-exact' : 'CORRUPTED'}, `
+      + `${report.tcp.retransmits} retransmissions`);
+
+    say('\nHTTP and HTTPS: b serves with Node\'s own http/https over wirestack TCP, a requests:');
+    const handler: http.RequestListener = (req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`hello from wirestack b: ${req.method} ${req.url}\n`);
+    };
+    const web = b.http.createServer(handler);
+    const secure = b.https.createServer({ key: DEMO_KEY, cert: DEMO_CERT }, handler);
+    await new Promise<void>((resolve) => web.listen(80, resolve));
+    await new Promise<void>((resolve) => secure.listen(443, resolve));
+    report.http = await get((cb) => http.get({ host: '10.0.0.2', path: '/plain',
+      createConnection: () => a.net.connect(80, '10.0.0.2') }, cb));
+    say(`  http://10.0.0.2/plain  -> ${report.http.status} ${report.http.body.trim()}`);
+    let protocol = '';
+    const r = await get((cb) => https.get({ host: '10.0.0.2', path: '/secure', ca: DEMO_CERT,
+      createConnection: () => {
+        const t = tls.connect({ socket: a.net.connect(443, '10.0.0.2'), ca: DEMO_CERT, servername: 'wirestack-demo' });
+        t.once('secureConnect', () => { protocol = t.getProtocol() ?? ''; });
+        return t;
+      } }, cb));
+    report.https = { ...r, protocol };
+    say(`  https://10.0.0.2/secure -> ${r.status} ${r.body.trim()} (${protocol}, certificate verified)`);
+    await new Promise<void>((resolve) => web.close(() => resolve()));
+    await new Promise<void>((resolve) => secure.close(() => resolve()));
   } finally {
     a.stop();
     b.stop();
@@ -119,6 +163,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     say(`  pings ${report.pings.received}/${report.pings.sent} answered`
       + (rtts.length > 0 ? `, rtt min/avg/max ${Math.min(...rtts).toFixed(3)}/${(rtts.reduce((x, y) => x + y, 0) / rtts.length).toFixed(3)}/${Math.max(...rtts).toFixed(3)} ms` : ''));
     say(`  udp ${report.udp.echoed}/${report.udp.sent} echoed`);
+    say(`  tcp ${(report.tcp.bytes / 2 ** 20).toFixed(0)} MiB at ${report.tcp.mbitPerSecond.toFixed(0)} Mbit/s`
+      + ` (${report.tcp.intact ? 'intact' : 'corrupted'}); http ${report.http.status}, https ${report.https.status}`);
     say(`  a: ${a.stats.eth.txFrames} frames out, ${a.stats.eth.rxFrames} in; arp requests ${a.stats.arp.requestsOut};`
       + ` drops: link ${cableA.stats.drops + cableB.stats.drops}`);
     say(`  pcap: ${report.pcap.frames} frames written to ${o.pcap} (open it with wireshark or tshark -r)`);
@@ -126,4 +172,67 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     o.out(JSON.stringify(report));
   }
   return report;
+}
+
+/** Send `mib` MiB from a to b through stack.net with pipe(), timing it and comparing digests. */
+async function tcpTransfer(a: Stack, b: Stack, mib: number): Promise<DemoReport['tcp']> {
+  const total = mib * 2 ** 20;
+  const block = Buffer.alloc(256 * 1024);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 31 + (i >>> 11)) & 0xff;
+  const sent = createHash('sha256');
+  const received = createHash('sha256');
+  let got = 0;
+  const server = b.net.createServer((sock) => {
+    sock.on('data', (d: Buffer) => {
+      received.update(d);
+      got += d.length;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(5001, resolve));
+  const t0 = performance.now();
+  const done = new Promise<void>((resolve, reject) => {
+    server.once('connection', (sock) => {
+      sock.once('end', () => resolve());
+      sock.once('error', reject);
+    });
+  });
+  const client = a.net.connect(5001, '10.0.0.2');
+  let left = total;
+  const pump = (): void => {
+    while (left > 0) {
+      const n = Math.min(left, block.length);
+      const chunk = n === block.length ? block : block.subarray(0, n);
+      sent.update(chunk);
+      left -= n;
+      if (!client.write(chunk)) {
+        client.once('drain', pump);
+        return;
+      }
+    }
+    client.end();
+  };
+  client.once('connect', pump);
+  await done;
+  const seconds = (performance.now() - t0) / 1000;
+  const info = client.tcpInfo();
+  client.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return {
+    bytes: got, seconds, mbitPerSecond: (got * 8) / seconds / 1e6,
+    intact: got === total && sent.digest('hex') === received.digest('hex'), retransmits: info?.retransmits ?? 0,
+  };
+}
+
+/** Run one request and collect status and body. */
+function get(start: (cb: (res: http.IncomingMessage) => void) => http.ClientRequest): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = start((res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
 }

@@ -6,8 +6,9 @@ import { UsageError } from './args.js';
 const usage = `usage: wirestack <command> [options]
 
 commands:
-  demo [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--json]
-        two stacks on an in-memory cable: ARP, ping, UDP echo, pcap capture (the default)
+  demo [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
+        two stacks on an in-memory cable: ARP, ping, UDP echo, a TCP transfer, HTTP and HTTPS,
+        pcap capture (the default)
   version   print the version
   help      this text`;
 
@@ -23,7 +24,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'demo': {
         const report = await runDemo(demoOptions(rest));
-        return report.pings.received > 0 && report.udp.echoed > 0 ? 0 : 1;
+        return report.pings.received > 0 && report.udp.echoed > 0 && report.tcp.intact
+          && report.http.status === 200 && report.https.status === 200 ? 0 : 1;
       }
       case 'version':
       case '--version':

@@ -10,8 +10,6 @@ import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEq
 import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.js';
 import { SocketTable } from '../socket/table.js';
 import { SocketApi, type SocketHost } from '../socket/api.js';
-import { DgramFacade } from '../socket/dgram.js';
-import { NetFacade } from '../socket/net.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, type FrameSink } from './netif.js';
@@ -61,7 +59,11 @@ export interface PingOptions {
   ttl?: number;
 }
 
-export class Stack implements FrameSink, SocketHost, EngineContext {
+/**
+ * The portable engine: everything but the Node adapters (see `Stack` in
+ * src/stack.ts, which adds `dgram`, `net`, `http` and `https`).
+ */
+export class StackCore implements FrameSink, SocketHost, EngineContext {
   readonly config: ResolvedConfig;
   /** Everything the stack will ever use, by part. */
   readonly memory: MemoryReport;
@@ -70,9 +72,6 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
   readonly tx: Uint8Array;
   /** The BSD-like descriptor API. */
   readonly sockets: SocketApi;
-  /** `node:dgram`-compatible sockets over this stack. */
-  readonly dgram: DgramFacade;
-  readonly net: NetFacade;
   now = 0;
 
   private readonly prng: Prng;
@@ -89,7 +88,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
 
   /** Compute the memory plan for a configuration without building a stack. */
   static planMemory(config: StackConfig = {}): MemoryReport {
-    return Stack.plan(resolveConfig(config)).report();
+    return StackCore.plan(resolveConfig(config)).report();
   }
 
   private static plan(c: ResolvedConfig): MemoryPlan {
@@ -108,7 +107,7 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
   constructor(config: StackConfig = {}) {
     const c = resolveConfig(config);
     this.config = c;
-    const plan = Stack.plan(c);
+    const plan = StackCore.plan(c);
     const arena = new Arena(plan);
     this.prng = new Prng(c.seed);
     const frame = c.maxMtu + ETH_HLEN;
@@ -135,8 +134,6 @@ export class Stack implements FrameSink, SocketHost, EngineContext {
     this.pingRejecters = new Array<((err: Error) => void) | null>(c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
     this.sockets = new SocketApi(this.table, this.udp, this.tcp, this);
-    this.dgram = new DgramFacade(this.sockets);
-    this.net = new NetFacade(this.sockets);
     this.driver = new RealtimeDriver(this, c.clock);
   }
 

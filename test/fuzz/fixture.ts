@@ -2,7 +2,7 @@
  * One stack on a FrameTap, for feeding hand-made frames and inspecting its
  * replies. Not a test file itself (no tests are declared here).
  */
-import { Stack } from '../../src/engine/stack.js';
+import { Stack } from '../../src/stack.js';
 import type { StackConfig } from '../../src/engine/config.js';
 import { FrameTap } from '../helpers/frames.js';
 

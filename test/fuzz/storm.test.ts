@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Stack } from '../../src/engine/stack.js';
+import { Stack } from '../../src/stack.js';
 import {
   BROADCAST_MAC, PROTO_ICMP, PROTO_UDP, TestRng, arpFrame, fixIpChecksum, hex, icmpEcho, icmpMessage, ip, ipText,
   ipv4Frame, ipv4Packet, seedFromEnv, u16, udpDatagram,

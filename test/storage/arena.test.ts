@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Arena, MemoryPlan, align8, type Carver } from '../../src/storage/arena.js';
-import { Stack } from '../../src/engine/stack.js';
+import { Stack } from '../../src/stack.js';
 import { TestRng, seedFromEnv } from '../helpers/frames.js';
 
 function sumParts(parts: Record<string, number>): number {

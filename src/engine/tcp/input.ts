@@ -295,6 +295,15 @@ export class TcpInput {
       return;
     }
 
+    if (state === SYN_RECEIVED && (f & (TH_SYN | TH_ACK | TH_RST)) === (TH_SYN | TH_ACK) && this.seq === t.irs[s]) {
+      // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took.
+      // Drop the SYN bit (it consumed irs) and let its ACK complete the handshake (as BSD does).
+      this.flags &= ~TH_SYN;
+      this.seq = (this.seq + 1) >>> 0;
+      this.segmentInput(s);
+      return;
+    }
+
     // PAWS (RFC 7323 5.3).
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && (f & TH_RST) === 0
       && seqLt(o.tsVal, t.tsRecent[s]) && idle < PAWS_IDLE_MS) {
@@ -329,8 +338,9 @@ export class TcpInput {
       } else {
         c.stats.outOfWindow++;
       }
+      // TIME_WAIT restarts on a retransmitted FIN; enterTimeWait sends the one ACK it needs.
       if (state === TIME_WAIT && (f & TH_FIN) !== 0) this.enterTimeWait(s);
-      this.ackNow(s);
+      else this.ackNow(s);
       return;
     }
 
@@ -360,12 +370,6 @@ export class TcpInput {
     }
     if ((f & TH_ACK) === 0) return;
 
-    // TS.Recent (RFC 7323 4.3): from segments that cover Last.ACK.sent.
-    if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && seqLe(this.seq, t.lastAckSent[s])
-      && seqGe(o.tsVal, t.tsRecent[s])) {
-      t.tsRecent[s] = o.tsVal;
-    }
-
     if (state === SYN_RECEIVED) {
       if (seqLe(this.ack, t.sndUna[s]) || seqGt(this.ack, t.sndMax[s])) {
         this.noConnection();
@@ -382,11 +386,14 @@ export class TcpInput {
     } else if (!this.processAck(s)) {
       return;
     }
+    // TS.Recent (RFC 7323 4.3) from segments covering Last.ACK.sent, only once
+    // the ACK proved valid: a blind segment must not poison it (as Linux does).
+    if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && seqLe(this.seq, t.lastAckSent[s])
+      && seqGe(o.tsVal, t.tsRecent[s]) && t.state[s] !== 0) {
+      t.tsRecent[s] = o.tsVal;
+    }
     if (t.state[s] === TIME_WAIT) {
-      if ((f & TH_FIN) !== 0) {
-        this.enterTimeWait(s);
-        this.ackNow(s);
-      }
+      if ((f & TH_FIN) !== 0) this.enterTimeWait(s);
       return;
     }
     if (t.state[s] >= ESTABLISHED && (this.len > 0 || (f & TH_FIN) !== 0)) this.processData(s);

@@ -189,7 +189,8 @@ export class TcpOutput {
     const state = t.state[s];
     if (state === CLOSED || state === LISTEN) return;
     if (state === SYN_SENT || state === SYN_RECEIVED) {
-      if ((t.tflags[s] & TF_ACKNOW) !== 0 && state === SYN_RECEIVED) this.sendSyn(s);
+      // An unacceptable segment in SYN_RECEIVED gets an ACK (RFC 9293); SYN-ACKs are resent by the timer.
+      if ((t.tflags[s] & TF_ACKNOW) !== 0 && state === SYN_RECEIVED) this.sendAck(s);
       return;
     }
     const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
@@ -253,9 +254,11 @@ export class TcpOutput {
       }
       break;
     }
-    // Data waits on a closed window with nothing in flight: only the persist timer will reopen it.
-    if (((dataEnd - t.sndNxt[s]) | 0) > 0 && t.sndWnd[s] === 0 && t.sndNxt[s] === t.sndUna[s]
-      && t.rtoAt[s] === Infinity && t.persistAt[s] === Infinity) {
+    // Data waits with nothing in flight, on a closed window or one too small to
+    // fill a segment: the persist timer probes the first and, as the override
+    // timeout of RFC 9293 3.8.6.2.1, fills the second.
+    if (((dataEnd - t.sndNxt[s]) | 0) > 0 && t.sndWnd[s] - ((t.sndNxt[s] - t.sndUna[s]) >>> 0) < smss
+      && t.sndNxt[s] === t.sndUna[s] && t.rtoAt[s] === Infinity && t.persistAt[s] === Infinity) {
       t.persistAt[s] = c.ctx.now + t.rto[s];
       c.arm(t.persistAt[s]);
     }
@@ -295,6 +298,20 @@ export class TcpOutput {
     if (seqGt(end, t.sndMax[s])) t.sndMax[s] = end;
     if (t.rtoAt[s] === Infinity) this.armRto(s);
     t.persistAt[s] = Infinity;
+  }
+
+  /** Persist timer with a non-zero window: send what fits, however small (SWS override). */
+  fillWindow(s: number): boolean {
+    const c = this.core;
+    const t = c.t;
+    const room = Math.floor(t.sndWnd[s] - ((t.sndNxt[s] - t.sndUna[s]) >>> 0));
+    const avail = (t.sndUna[s] + t.sndLen[s] - t.sndNxt[s]) | 0;
+    const smss = c.smss(s);
+    let len = avail < room ? avail : room;
+    if (len > smss) len = smss;
+    if (len <= 0) return false;
+    this.transmit(s, t.sndNxt[s], len, TH_ACK | TH_PSH);
+    return true;
   }
 
   /** RST in reply to a segment that has no connection (RFC 9293 3.10.7.1). */

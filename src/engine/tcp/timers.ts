@@ -88,6 +88,8 @@ export class TcpTimers {
   private persist(s: number): void {
     const c = this.core;
     const t = c.t;
+    t.persistAt[s] = Infinity;
+    if (t.sndWnd[s] > 0 && c.out.fillWindow(s)) return; // the RTO now covers what was sent
     c.stats.windowProbes++;
     c.out.sendKeepalive(s);
     if (t.backoff[s] < 16) t.backoff[s]++;

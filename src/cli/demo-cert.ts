@@ -1,0 +1,21 @@
+/**
+ * A self-signed certificate for the demo's HTTPS server only (CN wirestack-demo, IP 10.0.0.2,
+ * valid 100 years). Never use it for anything else: its private key is public.
+ */
+export const DEMO_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQglgc5n2OmYXc8gloI
+Oul4WHnR/MoV5HJmyJtbSrjbW5ehRANCAAQvzyjMpRG7EQjKsi/X7FwZtBPwB4qz
+Zgl2gNIODxfTlX8Oe8shhfVsGvGzHWlcGYAdh2tI5QDqRZ8K/sv/+wZl
+-----END PRIVATE KEY-----`;
+
+export const DEMO_CERT = `-----BEGIN CERTIFICATE-----
+MIIBqjCCAVCgAwIBAgIUZc6G2HeC4dCOCVUabua9h89g/Y8wCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOd2lyZXN0YWNrLWRlbW8wIBcNMjYxMTIxMjMyMzQzWhgPMjEy
+NjEwMjgyMzIzNDNaMBkxFzAVBgNVBAMMDndpcmVzdGFjay1kZW1vMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEL88ozKURuxEIyrIv1+xcGbQT8AeKs2YJdoDSDg8X
+05V/DnvLIYX1bBrxsx1pXBmAHYdrSOUA6kWfCv7L//sGZaN0MHIwHQYDVR0OBBYE
+FMYEjaKYnt96+3VO2bGMCw50rd+YMB8GA1UdIwQYMBaAFMYEjaKYnt96+3VO2bGM
+Cw50rd+YMA8GA1UdEwEB/wQFMAMBAf8wHwYDVR0RBBgwFocECgAAAoIOd2lyZXN0
+YWNrLWRlbW8wCgYIKoZIzj0EAwIDSAAwRQIgP2tbc7QMnzm7dRcxpkYx8mDYWlOM
+omI2p3U8Lv4KWGUCIQCzfMdXfzYuvUzcXKOWmJJXe1g1NFPrgYo4hJWLyeb/cw==
+-----END CERTIFICATE-----`;

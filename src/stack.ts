@@ -1,0 +1,32 @@
+/**
+ * The stack as Node users get it: the portable engine plus the Node-facing
+ * adapters, `node:dgram`- and `node:net`-compatible sockets and HTTP(S)
+ * servers built on Node's own `http`/`https`. Allocation is allowed here:
+ * this is the documented boundary above the packet path.
+ */
+import { StackCore } from './engine/stack.js';
+import type { StackConfig } from './engine/config.js';
+import { DgramFacade } from './socket/dgram.js';
+import { NetFacade } from './socket/net.js';
+import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, type HttpsAppOptions } from './apps/http.js';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+
+export class Stack extends StackCore {
+  /** `node:dgram`-compatible sockets over this stack. */
+  readonly dgram: DgramFacade;
+  /** `node:net`-compatible servers and connections over this stack. */
+  readonly net: NetFacade;
+  /** `stack.http.createServer(handler)`: Node's HTTP server on this stack's TCP. */
+  readonly http: { createServer(handler?: HttpHandler, options?: http.ServerOptions): HttpApp<http.Server> };
+  /** `stack.https.createServer({ key, cert }, handler)`: Node's HTTPS server on this stack's TCP. */
+  readonly https: { createServer(options: HttpsAppOptions, handler?: HttpHandler): HttpApp<https.Server> };
+
+  constructor(config: StackConfig = {}) {
+    super(config);
+    this.dgram = new DgramFacade(this.sockets);
+    this.net = new NetFacade(this.sockets);
+    this.http = { createServer: (handler, options) => createHttpServer(this, handler, options) };
+    this.https = { createServer: (options, handler) => createHttpsServer(this, options, handler) };
+  }
+}
