@@ -12,7 +12,7 @@
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Stack } from '../src/engine/stack.js';
+import { Stack } from '../src/stack.js';
 import { canForceGc } from './gc-meter.js';
 import type { RunResult } from './run-one.js';
 import { DISTINCT_FRAMES, RX_BATCH, defaultOptions, type ScenarioKind } from './scenarios.js';

@@ -6,7 +6,7 @@
  * the loops themselves can make is the heap number V8 boxes a fractional `now`
  * into when it passes it to a poll() that it did not inline (one per call).
  */
-import { Stack } from '../src/engine/stack.js';
+import { Stack } from '../src/stack.js';
 import type { StackConfig } from '../src/engine/config.js';
 import { MemoryLink } from '../src/link/memory-link.js';
 import type { SockAddr, SocketApi } from '../src/socket/api.js';

@@ -5,7 +5,7 @@
  *
  *   node --expose-gc dist/bench/tcp.js [bulk|conns] [--mib N] [--conns N]
  */
-import { Stack } from '../src/engine/stack.js';
+import { Stack } from '../src/stack.js';
 import { MemoryLink } from '../src/link/memory-link.js';
 import { GcMeter } from './gc-meter.js';
 
