@@ -22,7 +22,7 @@ const INCOMPLETE = 1;
 const REACHABLE = 2;
 
 export class Arp {
-  private readonly ip: Uint32Array;
+  private readonly ip: Int32Array;
   private readonly mac: Uint8Array;
   private readonly state: Uint8Array;
   private readonly ifIndex: Uint8Array;
@@ -31,7 +31,7 @@ export class Arp {
   private readonly deadline: Float64Array;
   private readonly pendFrames: Uint8Array;
   private readonly pendLen: Uint16Array;
-  private readonly pendIp: Uint32Array;
+  private readonly pendIp: Int32Array;
   private readonly pendIf: Uint8Array;
   /** Arrival order of pending frames; 0 marks a free slot. */
   private readonly pendSeq: Float64Array;
@@ -52,7 +52,7 @@ export class Arp {
   constructor(arena: Arena, private readonly ctx: EngineContext, readonly size: number,
     readonly pendingSlots: number, slotSize: number) {
     this.slotSize = slotSize;
-    this.ip = arena.u32('arpCache', size);
+    this.ip = arena.i32('arpCache', size);
     this.mac = arena.u8('arpCache', size * 6);
     this.state = arena.u8('arpCache', size);
     this.ifIndex = arena.u8('arpCache', size);
@@ -60,7 +60,7 @@ export class Arp {
     this.deadline = arena.f64('arpCache', size);
     this.pendFrames = arena.u8('arpPending', pendingSlots * slotSize);
     this.pendLen = arena.u16('arpPending', pendingSlots);
-    this.pendIp = arena.u32('arpPending', pendingSlots);
+    this.pendIp = arena.i32('arpPending', pendingSlots);
     this.pendIf = arena.u8('arpPending', pendingSlots);
     this.pendSeq = arena.f64('arpPending', pendingSlots);
   }

@@ -37,7 +37,7 @@ export class Icmp {
   readonly pingIdent: number;
   private pingSeq = 0;
   private readonly pingState: Uint8Array;
-  private readonly pingDst: Uint32Array;
+  private readonly pingDst: Int32Array;
   private readonly pingSeqs: Uint16Array;
   private readonly pingSent: Float64Array;
   private readonly pingDeadline: Float64Array;
@@ -53,7 +53,7 @@ export class Icmp {
     this.tokens = ctx.config.icmpErrorBurst;
     this.pingIdent = ctx.random32() & 0xffff;
     this.pingState = arena.u8('pings', maxPings);
-    this.pingDst = arena.u32('pings', maxPings);
+    this.pingDst = arena.i32('pings', maxPings);
     this.pingSeqs = arena.u16('pings', maxPings);
     this.pingSent = arena.f64('pings', maxPings);
     this.pingDeadline = arena.f64('pings', maxPings);

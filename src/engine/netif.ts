@@ -33,12 +33,13 @@ export class NetInterface implements FrameReceiver {
     private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {}
 
   setAddress(address: number, prefixLength: number, gateway: number): void {
-    this.address = address;
+    // Signed int32 forms, as addresses arrive from the wire (see get32).
+    this.address = address | 0;
     this.prefixLength = prefixLength;
     this.mask = prefixMask(prefixLength);
-    this.network = (address & this.mask) >>> 0;
-    this.broadcast = prefixLength >= 31 ? 0 : (this.network | ~this.mask) >>> 0;
-    this.gateway = gateway;
+    this.network = address & this.mask;
+    this.broadcast = prefixLength >= 31 ? 0 : this.network | ~this.mask;
+    this.gateway = gateway | 0;
   }
 
   receiveFrame(frame: Uint8Array, offset: number, length: number): void {

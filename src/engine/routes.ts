@@ -11,9 +11,9 @@ export const ROUTE_DEFAULT = 2;
 export const ROUTE_STATIC = 3;
 
 export class RouteTable {
-  private readonly dest: Uint32Array;
-  private readonly mask: Uint32Array;
-  private readonly gateway: Uint32Array;
+  private readonly dest: Int32Array;
+  private readonly mask: Int32Array;
+  private readonly gateway: Int32Array;
   private readonly prefix: Uint8Array;
   private readonly ifIndex: Uint8Array;
   private readonly kind: Uint8Array;
@@ -26,9 +26,9 @@ export class RouteTable {
   }
 
   constructor(arena: Arena, readonly capacity: number) {
-    this.dest = arena.u32('routes', capacity);
-    this.mask = arena.u32('routes', capacity);
-    this.gateway = arena.u32('routes', capacity);
+    this.dest = arena.i32('routes', capacity);
+    this.mask = arena.i32('routes', capacity);
+    this.gateway = arena.i32('routes', capacity);
     this.prefix = arena.u8('routes', capacity);
     this.ifIndex = arena.u8('routes', capacity);
     this.kind = arena.u8('routes', capacity);
@@ -39,7 +39,7 @@ export class RouteTable {
     for (let i = 0; i < this.capacity; i++) {
       if (this.kind[i] !== 0) continue;
       const m = prefixMask(prefixLength);
-      this.dest[i] = (dest & m) >>> 0;
+      this.dest[i] = dest & m;
       this.mask[i] = m;
       this.prefix[i] = prefixLength;
       this.gateway[i] = gateway;
@@ -63,7 +63,7 @@ export class RouteTable {
     let bestLen = -1;
     for (let i = 0; i < this.capacity; i++) {
       if (this.kind[i] === 0) continue;
-      if (((dst & this.mask[i]) >>> 0) !== this.dest[i]) continue;
+      if ((dst & this.mask[i]) !== this.dest[i]) continue;
       if (this.prefix[i] > bestLen) {
         best = i;
         bestLen = this.prefix[i];

@@ -171,7 +171,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
         }
       }
       for (const other of this.interfaces) {
-        if (other.address === address) throw new RangeError(`duplicate address ${formatIpv4(address)}: already on ${other.name}`);
+        if (other.address === (address | 0)) throw new RangeError(`duplicate address ${formatIpv4(address)}: already on ${other.name}`);
       }
     }
     if (options.gateway !== undefined) {
@@ -216,7 +216,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     const cidr = parseCidr(destination, 'route destination');
     const gw = parseIpv4(gateway);
     if (gw <= 0) throw new RangeError(`invalid gateway '${gateway}'`);
-    const iface = this.interfaces.find((i) => i.address !== 0 && ((gw & i.mask) >>> 0) === i.network);
+    const iface = this.interfaces.find((i) => i.address !== 0 && (gw & i.mask) === i.network);
     if (iface === undefined) throw new RangeError(`gateway ${gateway} is not on any connected subnet`);
     if (!this.routes.add(cidr.address, cidr.prefixLength, gw, iface.index, ROUTE_STATIC)) {
       throw new RangeError(`routing table full (maxRoutes ${this.config.maxRoutes})`);
@@ -330,8 +330,9 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
    * Rejects with code ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENOBUFS, ...
    */
   ping(host: string | number, options: PingOptions = {}): Promise<number> {
-    const dst = typeof host === 'number' ? host >>> 0 : parseIpv4(host);
-    if (dst < 0) return Promise.reject(new StackError(Errno.EINVAL, 'ping', `'${String(host)}' is not an IPv4 address`));
+    const parsed = typeof host === 'number' ? (Number.isInteger(host) ? host >>> 0 : -1) : parseIpv4(host);
+    if (parsed < 0) return Promise.reject(new StackError(Errno.EINVAL, 'ping', `'${String(host)}' is not an IPv4 address`));
+    const dst = parsed | 0;
     const size = options.size ?? 56;
     const timeout = options.timeoutMs ?? 1000;
     const ttl = options.ttl ?? this.config.ttl;

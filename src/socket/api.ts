@@ -32,7 +32,7 @@ export const TCP_KEEPINTVL = 0x105;
 export const TCP_KEEPCNT = 0x106;
 export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
 
-/** An address/port pair filled in by recvfrom/getsockname; reuse one object per loop. */
+/** An address (unsigned, as parseIpv4 gives) and port filled in by recvfrom/getsockname; reuse one object per loop. */
 export interface SockAddr {
   address: number;
   port: number;
@@ -49,10 +49,22 @@ export interface SocketHost {
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
 export type { TcpInfo };
 
-/** An address given as a number (fast path) or dotted-quad text; -1 when invalid. */
+/** Set by {@link toAddr}: whether the last address was valid. */
+let addrOk = false;
+
+/**
+ * An address given as a number (unsigned, or the engine's signed int32 form)
+ * or dotted-quad text, returned in the engine's signed int32 form (see
+ * get32); `addrOk` tells whether it was valid. No allocation either way.
+ */
 function toAddr(a: number | string): number {
-  if (typeof a === 'number') return Number.isInteger(a) && a >= 0 && a <= 0xffffffff ? a >>> 0 : -1;
-  return parseIpv4(a);
+  if (typeof a === 'number') {
+    addrOk = Number.isInteger(a) && a >= -0x80000000 && a <= 0xffffffff;
+    return addrOk ? a | 0 : 0;
+  }
+  const v = parseIpv4(a);
+  addrOk = v >= 0;
+  return addrOk ? v | 0 : 0;
 }
 
 function validPort(p: number): boolean {
@@ -119,7 +131,7 @@ export class SocketApi {
   bind(fd: number, address: number | string, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
-    if (a < 0 || !validPort(port)) return -Errno.EINVAL;
+    if (!addrOk || !validPort(port)) return -Errno.EINVAL;
     return this.isTcp(fd) ? this.tcp.user.bind(fd, a, port) : this.udp.bind(fd, a, port);
   }
 
@@ -137,7 +149,7 @@ export class SocketApi {
     const c = this.tcp.user.accept(fd);
     if (c < 0) return c;
     if (from) {
-      from.address = this.table.remoteAddr[c];
+      from.address = this.table.remoteAddr[c] >>> 0;
       from.port = this.table.remotePort[c];
     }
     this.adopt(c);
@@ -189,7 +201,7 @@ export class SocketApi {
   connect(fd: number, address: number | string, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
-    if (a < 0 || !validPort(port)) return -Errno.EINVAL;
+    if (!addrOk || !validPort(port)) return -Errno.EINVAL;
     if (this.isTcp(fd)) {
       this.host.touch();
       const r = this.tcp.user.connect(fd, a, port);
@@ -218,7 +230,7 @@ export class SocketApi {
   sendto(fd: number, buf: Uint8Array, off: number, len: number, address: number | string, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
-    if (a < 0 || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    if (!addrOk || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
     if ((t.flags[fd] & F_CONNECTED) !== 0 && (a !== t.remoteAddr[fd] || port !== t.remotePort[fd])) {
       return -Errno.EISCONN;
@@ -274,7 +286,7 @@ export class SocketApi {
       const n = this.tcp.user.recv(fd, buf, off, len);
       if (n > 0) this.host.kick(); // a window update may be due
       if (n >= 0 && from) {
-        from.address = t.remoteAddr[fd];
+        from.address = t.remoteAddr[fd] >>> 0;
         from.port = t.remotePort[fd];
       }
       return n;
@@ -290,7 +302,7 @@ export class SocketApi {
       return -Errno.EAGAIN;
     }
     if (from) {
-      from.address = ring.lastAddress;
+      from.address = ring.lastAddress >>> 0;
       from.port = ring.lastPort;
     }
     return full < len ? full : len;
@@ -361,7 +373,7 @@ export class SocketApi {
 
   getsockname(fd: number, out: SockAddr): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    out.address = this.table.localAddr[fd];
+    out.address = this.table.localAddr[fd] >>> 0;
     out.port = this.table.localPort[fd];
     return 0;
   }
@@ -370,7 +382,7 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     const connected = this.isTcp(fd) ? this.tcp.user.isConnected(fd) : (this.table.flags[fd] & F_CONNECTED) !== 0;
     if (!connected) return -Errno.ENOTCONN;
-    out.address = this.table.remoteAddr[fd];
+    out.address = this.table.remoteAddr[fd] >>> 0;
     out.port = this.table.remotePort[fd];
     return 0;
   }

@@ -38,9 +38,9 @@ export interface SocketTableOptions {
 export class SocketTable {
   readonly type: Uint8Array;
   readonly flags: Uint8Array;
-  readonly localAddr: Uint32Array;
+  readonly localAddr: Int32Array;
   readonly localPort: Uint16Array;
-  readonly remoteAddr: Uint32Array;
+  readonly remoteAddr: Int32Array;
   readonly remotePort: Uint16Array;
   /** Pending asynchronous error (positive errno), reported once. */
   readonly soError: Uint8Array;
@@ -78,9 +78,9 @@ export class SocketTable {
     const n = options.maxSockets;
     this.type = arena.u8('sockets', n);
     this.flags = arena.u8('sockets', n);
-    this.localAddr = arena.u32('sockets', n);
+    this.localAddr = arena.i32('sockets', n);
     this.localPort = arena.u16('sockets', n);
-    this.remoteAddr = arena.u32('sockets', n);
+    this.remoteAddr = arena.i32('sockets', n);
     this.remotePort = arena.u16('sockets', n);
     this.soError = arena.u8('sockets', n);
     this.pending = arena.u8('sockets', n);

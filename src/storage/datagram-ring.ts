@@ -92,7 +92,7 @@ export class DatagramRing {
     const h = this.head;
     const len = (d[h] << 8) | d[h + 1];
     this.lastPort = (d[h + 2] << 8) | d[h + 3];
-    this.lastAddress = ((d[h + 4] << 24) | (d[h + 5] << 16) | (d[h + 6] << 8) | d[h + 7]) >>> 0;
+    this.lastAddress = (d[h + 4] << 24) | (d[h + 5] << 16) | (d[h + 6] << 8) | d[h + 7];
     if (dst !== null) {
       const n = len < max ? len : max;
       const p = h + DGRAM_RECORD_HEADER;

@@ -9,9 +9,14 @@ export function set16(b: Uint8Array, o: number, v: number): void {
   b[o + 1] = v & 0xff;
 }
 
-/** Unsigned 32-bit read (always >= 0). */
+/**
+ * 32-bit read as a signed int32. Sequence numbers and IPv4 addresses are
+ * kept signed on the packet path: V8 holds int32 values unboxed, while an
+ * unsigned value >= 2^31 becomes a heap number (a GC allocation) whenever it
+ * crosses a call or is stored. Use `>>> 0` only for display and at the API.
+ */
 export function get32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
 }
 
 export function set32(b: Uint8Array, o: number, v: number): void {

@@ -5,9 +5,10 @@
  */
 
 export const IPV4_ANY = 0;
-export const IPV4_BROADCAST = 0xffffffff;
+/** 255.255.255.255 in the engine's signed int32 form (addresses from the wire are int32, see get32). */
+export const IPV4_BROADCAST = -1;
 
-/** Parse dotted-quad text; returns -1 when invalid (no exception, so callers pick the error). */
+/** Parse dotted-quad text to an unsigned number; returns -1 when invalid (no exception, so callers pick the error). */
 export function parseIpv4(text: string): number {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   if (m === null) return -1;
@@ -20,13 +21,14 @@ export function parseIpv4(text: string): number {
   return v;
 }
 
+/** Dotted-quad text of an address in either form (unsigned, or the engine's signed int32). */
 export function formatIpv4(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
 }
 
 /** Netmask for a prefix length 0..32. */
 export function prefixMask(len: number): number {
-  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) | 0;
 }
 
 export interface Cidr {

@@ -78,8 +78,8 @@ export class TcpOptions {
   tsVal = 0;
   tsEcr = 0;
   /** SACK blocks: left/right edges, `sackCount` of them (at most 4). */
-  readonly sackLeft = new Uint32Array(4);
-  readonly sackRight = new Uint32Array(4);
+  readonly sackLeft = new Int32Array(4);
+  readonly sackRight = new Int32Array(4);
   sackCount = 0;
 
   reset(): void {
@@ -153,7 +153,7 @@ export function seqLt(a: number, b: number): boolean { return ((a - b) | 0) < 0;
 export function seqLe(a: number, b: number): boolean { return ((a - b) | 0) <= 0; }
 export function seqGt(a: number, b: number): boolean { return ((a - b) | 0) > 0; }
 export function seqGe(a: number, b: number): boolean { return ((a - b) | 0) >= 0; }
-/** a + n modulo 2^32, as an unsigned number. */
-export function seqAdd(a: number, n: number): number { return (a + n) >>> 0; }
+/** a + n modulo 2^32, as a signed int32 (see get32). */
+export function seqAdd(a: number, n: number): number { return (a + n) | 0; }
 /** Distance b - a modulo 2^32, as a signed 32-bit number. */
 export function seqDiff(b: number, a: number): number { return (b - a) | 0; }

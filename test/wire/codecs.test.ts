@@ -34,7 +34,7 @@ test('bytes: 16/32-bit big-endian round trips and copyBytes (distinct and overla
     assert.equal(get16(b, o), v16);
     assert.equal(new DataView(b.buffer).getUint16(o), v16);
     set32(b, o, v32);
-    assert.equal(get32(b, o), v32);
+    assert.equal(get32(b, o), v32 | 0);
     assert.equal(new DataView(b.buffer).getUint32(o), v32);
   }
   const src = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -109,8 +109,8 @@ test('arp: writeArp matches the independent builder; readers agree', () => {
     assert.equal(b[off + ARP_LEN], 0x33, 'wrote past the packet');
     assert.equal(arpIsEthernetIpv4(b, off), true);
     assert.equal(arpOper(b, off), oper);
-    assert.equal(arpSpa(b, off), spa);
-    assert.equal(arpTpa(b, off), tpa);
+    assert.equal(arpSpa(b, off), spa | 0);
+    assert.equal(arpTpa(b, off), tpa | 0);
   }
 });
 

@@ -5,6 +5,7 @@ import {
   ipSrc, ipDst, IP_FLAG_DF, IP_FLAG_MF,
 } from '../../src/wire/ipv4.js';
 import { TestRng, hex, ip, ipv4Packet, refChecksum, seedFromEnv } from '../helpers/frames.js';
+import { formatIpv4 } from '../../src/wire/ipv4addr.js';
 
 const SEED = seedFromEnv('WIRE_SEED', 0x1b4);
 
@@ -144,16 +145,18 @@ test('writeIpv4 produces the same bytes as the independent builder, at random of
     assert.equal(ipIsFragment(b, off), (flags & 0x3fff) !== 0);
     assert.equal(ipTtl(b, off), ttl);
     assert.equal(ipProto(b, off), proto);
-    assert.equal(ipSrc(b, off), src >>> 0);
-    assert.equal(ipDst(b, off), dst >>> 0);
+    assert.equal(ipSrc(b, off), src | 0);
+    assert.equal(ipDst(b, off), dst | 0);
     assert.equal(refChecksum(b, off, 20), 0);
   }
 });
 
-test('ipSrc/ipDst are unsigned for addresses >= 128.0.0.0', () => {
+test('ipSrc/ipDst are signed int32 (unboxed) for addresses >= 128.0.0.0, and format back', () => {
   const p = ipv4Packet({ src: '255.255.255.255', dst: '192.168.1.1', proto: 17, payload: new Uint8Array(0) });
-  assert.equal(ipSrc(p, 0), 0xffffffff);
-  assert.equal(ipDst(p, 0), ip('192.168.1.1'));
+  assert.equal(ipSrc(p, 0), -1);
+  assert.equal(ipDst(p, 0), ip('192.168.1.1') | 0);
+  assert.ok(ipDst(p, 0) < 0);
+  assert.equal(formatIpv4(ipDst(p, 0)), '192.168.1.1');
 });
 
 test('ipIsFragment: MF or any offset, not DF', () => {

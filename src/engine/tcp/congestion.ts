@@ -47,7 +47,7 @@ export class Congestion {
     const t = this.core.t;
     const base = s * t.rangesS;
     let n = 0;
-    for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) >>> 0;
+    for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) | 0;
     return n;
   }
 
@@ -134,8 +134,8 @@ export class Congestion {
         t.sackLeft[base + j] = t.sackLeft[base + j - 1];
         t.sackRight[base + j] = t.sackRight[base + j - 1];
       }
-      t.sackLeft[base + at] = l >>> 0;
-      t.sackRight[base + at] = r >>> 0;
+      t.sackLeft[base + at] = l;
+      t.sackRight[base + at] = r;
       t.sackCount[s] = n + 1;
     }
     return grew;
@@ -236,9 +236,9 @@ export class Congestion {
     const len = Math.min(t.sndLen[s], c.smss(s));
     const finOnly = len === 0 && (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     if (len === 0 && !finOnly) return;
-    const fin = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && len === t.sndLen[s] && seqGt(t.sndMax[s], (t.sndUna[s] + len) >>> 0);
+    const fin = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && len === t.sndLen[s] && seqGt(t.sndMax[s], (t.sndUna[s] + len) | 0);
     c.out.transmit(s, t.sndUna[s], len, TH.ACK | (fin ? TH.FIN : 0));
-    t.rtxHigh[s] = (t.sndUna[s] + len) >>> 0;
+    t.rtxHigh[s] = (t.sndUna[s] + len) | 0;
   }
 
   /**
@@ -280,11 +280,11 @@ export class Congestion {
       }
       let len = (limit - seq) >>> 0;
       if (len > smss) len = smss;
-      const dataEnd = (t.sndUna[s] + t.sndLen[s]) >>> 0;
-      if (seqGt((seq + len) >>> 0, dataEnd)) len = (dataEnd - seq) >>> 0;
+      const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
+      if (seqGt((seq + len) | 0, dataEnd)) len = (dataEnd - seq) >>> 0;
       if (len === 0) return;
       c.out.transmit(s, seq, len, TH.ACK);
-      t.rtxHigh[s] = (seq + len) >>> 0;
+      t.rtxHigh[s] = (seq + len) | 0;
     }
   }
 

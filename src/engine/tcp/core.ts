@@ -36,7 +36,7 @@ export class TcpCore {
   nextTimer = Infinity;
   out!: TcpOutput;
   cc!: Congestion;
-  private readonly secret = new Uint32Array(4);
+  private readonly secret = new Int32Array(4);
 
   constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
     stats: TcpStats) {
@@ -51,7 +51,7 @@ export class TcpCore {
 
   /** RFC 6528 initial sequence number: a 4 µs clock plus a keyed hash of the connection's 4-tuple. */
   isn(laddr: number, lport: number, raddr: number, rport: number): number {
-    return (Math.floor(this.ctx.now * 250) + this.mix(laddr, lport, raddr, rport, 0)) >>> 0;
+    return (Math.floor(this.ctx.now * 250) + this.mix(laddr, lport, raddr, rport, 0)) | 0;
   }
 
   /** Per-connection timestamp offset (RFC 7323 5.4), so TSval does not reveal uptime or link connections. */
@@ -73,7 +73,7 @@ export class TcpCore {
     h ^= h >>> 16;
     h = Math.imul(h, 0x7feb352d);
     h ^= h >>> 15;
-    return h >>> 0;
+    return h | 0;
   }
 
   /** Connection slot of a 4-tuple, or -1. */
@@ -286,7 +286,7 @@ export class TcpCore {
 
   /** Current TSval for a connection. */
   tsNow(s: number): number {
-    return (Math.floor(this.ctx.now) + this.t.tsOffset[s]) >>> 0;
+    return (Math.floor(this.ctx.now) + this.t.tsOffset[s]) | 0;
   }
 
   /** Payload bytes per full segment, options of a data segment excluded. */

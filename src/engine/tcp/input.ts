@@ -186,7 +186,7 @@ export class TcpInput {
     c.hashIn(s);
     c.inherit(s, l);
     t.irs[s] = this.seq;
-    t.rcvNxt[s] = (this.seq + 1) >>> 0;
+    t.rcvNxt[s] = (this.seq + 1) | 0;
     t.rcvAdv[s] = t.rcvNxt[s];
     t.lastAckSent[s] = t.rcvNxt[s];
     const iss = c.isn(this.dst, this.dport, this.src, this.sport);
@@ -223,7 +223,7 @@ export class TcpInput {
     }
     if ((f & TH_SYN) === 0) return;
     t.irs[s] = this.seq;
-    t.rcvNxt[s] = (this.seq + 1) >>> 0;
+    t.rcvNxt[s] = (this.seq + 1) | 0;
     t.rcvAdv[s] = t.rcvNxt[s];
     const offeredWs = t.rcvWscale[s];
     this.negotiate(s, true);
@@ -299,7 +299,7 @@ export class TcpInput {
       // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took.
       // Drop the SYN bit (it consumed irs) and let its ACK complete the handshake (as BSD does).
       this.flags &= ~TH_SYN;
-      this.seq = (this.seq + 1) >>> 0;
+      this.seq = (this.seq + 1) | 0;
       this.segmentInput(s);
       return;
     }
@@ -316,15 +316,15 @@ export class TcpInput {
     const rcvWnd = t.buf[s] >= 0 ? Math.max(0, (t.rcvAdv[s] - t.rcvNxt[s]) | 0, t.rcvCap[s] - t.rcvLen[s]) : 0;
     const segLen = this.len + ((f & TH_SYN) !== 0 ? 1 : 0) + ((f & TH_FIN) !== 0 ? 1 : 0);
     const rn = t.rcvNxt[s];
-    const segEnd = (this.seq + segLen) >>> 0;
+    const segEnd = (this.seq + segLen) | 0;
     let acceptable: boolean;
     if (segLen === 0) {
-      acceptable = rcvWnd === 0 ? this.seq === rn : seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) >>> 0);
+      acceptable = rcvWnd === 0 ? this.seq === rn : seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) | 0);
     } else if (rcvWnd === 0) {
       acceptable = false;
     } else {
-      acceptable = (seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) >>> 0))
-        || (seqGt(segEnd, rn) && seqLe(segEnd, (rn + rcvWnd) >>> 0));
+      acceptable = (seqGe(this.seq, rn) && seqLt(this.seq, (rn + rcvWnd) | 0))
+        || (seqGt(segEnd, rn) && seqLe(segEnd, (rn + rcvWnd) | 0));
     }
     if (!acceptable) {
       if ((f & TH_RST) !== 0) return;
@@ -333,7 +333,7 @@ export class TcpInput {
         c.stats.duplicateSegments++;
         if ((t.tflags[s] & TF_SACK) !== 0 && this.len > 0) {
           t.dsackLeft[s] = this.seq;
-          t.dsackRight[s] = (this.seq + this.len) >>> 0;
+          t.dsackRight[s] = (this.seq + this.len) | 0;
         }
       } else {
         c.stats.outOfWindow++;
@@ -426,7 +426,7 @@ export class TcpInput {
       this.ackNow(s);
       return false;
     }
-    if (seqLt(ack, (una - t.maxSndWnd[s]) >>> 0)) {
+    if (seqLt(ack, (una - t.maxSndWnd[s]) | 0)) {
       this.challengeAck(s);
       return false;
     }
@@ -548,7 +548,7 @@ export class TcpInput {
       writeAt(t, s, seq, this.b, off, len);
       if (seq === rn) {
         const hadHoles = t.oooCount[s] > 0;
-        let next = (rn + len) >>> 0;
+        let next = (rn + len) | 0;
         if (hadHoles) next = absorbRanges(t, s, next);
         const added = (next - rn) >>> 0;
         t.rcvNxt[s] = next;
@@ -566,17 +566,17 @@ export class TcpInput {
         }
       } else {
         c.stats.outOfOrder++;
-        if (addRange(t, s, seq, (seq + len) >>> 0) < 0) c.stats.reassemblyDropped++;
+        if (addRange(t, s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
         t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
         return;
       }
     }
-    if (!finOk || t.rcvNxt[s] !== ((this.seq + this.len) >>> 0)) return;
+    if (!finOk || t.rcvNxt[s] !== ((this.seq + this.len) | 0)) return;
     if ((t.tflags[s] & TF_FIN_RCVD) !== 0) {
       t.tflags[s] |= TF_ACKNOW;
       return;
     }
-    t.rcvNxt[s] = (t.rcvNxt[s] + 1) >>> 0;
+    t.rcvNxt[s] = (t.rcvNxt[s] + 1) | 0;
     t.tflags[s] |= TF_FIN_RCVD | TF_ACKNOW;
     c.readable(s);
     if (state === ESTABLISHED) t.state[s] = CLOSE_WAIT;

@@ -28,7 +28,7 @@ export class TcpOutput {
     if (t.buf[s] < 0) return 0;
     const cap = t.rcvCap[s];
     let win = cap - t.rcvLen[s];
-    const edge = (t.rcvNxt[s] + win) >>> 0;
+    const edge = (t.rcvNxt[s] + win) | 0;
     const adv = t.rcvAdv[s];
     // Do not move the right edge by less than min(half the buffer, one MSS) (RFC 9293 3.8.6.2.2).
     if (seqGt(edge, adv) && !seqLt(adv, t.rcvNxt[s])) {
@@ -116,7 +116,7 @@ export class TcpOutput {
       t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE);
       t.delackAt[s] = Infinity;
       t.unackedSegs[s] = 0;
-      const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) >>> 0;
+      const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) | 0;
       if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
     }
     t.segsOut[s]++;
@@ -160,8 +160,8 @@ export class TcpOutput {
     const t = this.core.t;
     const flags = t.state[s] === SYN_RECEIVED ? TH_SYN | TH_ACK : TH_SYN;
     this.sendSegment(s, t.iss[s], 0, flags);
-    if (seqGt(((t.iss[s] + 1) >>> 0), t.sndMax[s])) t.sndMax[s] = (t.iss[s] + 1) >>> 0;
-    t.sndNxt[s] = (t.iss[s] + 1) >>> 0;
+    if (seqGt(((t.iss[s] + 1) | 0), t.sndMax[s])) t.sndMax[s] = (t.iss[s] + 1) | 0;
+    t.sndNxt[s] = (t.iss[s] + 1) | 0;
     if (t.rtoAt[s] === Infinity) this.armRto(s);
   }
 
@@ -206,7 +206,7 @@ export class TcpOutput {
     const c = this.core;
     const t = c.t;
     const smss = c.smss(s);
-    const dataEnd = (t.sndUna[s] + t.sndLen[s]) >>> 0;
+    const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
     const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
     for (let guard = 0; guard < 100000; guard++) {
@@ -276,9 +276,9 @@ export class TcpOutput {
     const len = this.sendSegment(s, seq, want, flags);
     if (len < 0) return;
     if (len < want) flags &= ~TH_FIN;
-    let end = (seq + len) >>> 0;
+    let end = (seq + len) | 0;
     if ((flags & TH_FIN) !== 0) {
-      end = (end + 1) >>> 0;
+      end = (end + 1) | 0;
       t.tflags[s] |= TF_FIN_SENT;
     }
     if (isRtx) {
@@ -322,7 +322,7 @@ export class TcpOutput {
     const b = c.ctx.tx;
     const o = IP_PAYLOAD_OFFSET;
     if (hadAck) writeTcp(b, o, dport, sport, segAck, 0, TCP_MIN_HLEN, TH_RST, 0);
-    else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) >>> 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
+    else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) | 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
     tcpSetChecksum(b, o, TCP_MIN_HLEN, c.ip.routeSrc, src);
     c.stats.rstOut++;
     c.stats.tx++;
@@ -337,6 +337,6 @@ export class TcpOutput {
 
   /** Keepalive probe or challenge: an ACK carrying sequence sndUna - 1 (RFC 9293 3.8.4). */
   sendKeepalive(s: number): void {
-    this.sendSegment(s, (this.core.t.sndUna[s] - 1) >>> 0, 0, TH_ACK);
+    this.sendSegment(s, (this.core.t.sndUna[s] - 1) | 0, 0, TH_ACK);
   }
 }

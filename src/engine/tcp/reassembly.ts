@@ -67,8 +67,8 @@ export function addRange(t: TcbTable, s: number, left: number, right: number): n
     L[base + k] = L[base + k - 1];
     R[base + k] = R[base + k - 1];
   }
-  L[base + at] = left >>> 0;
-  R[base + at] = right >>> 0;
+  L[base + at] = left;
+  R[base + at] = right;
   t.oooCount[s] = n + 1;
   t.oooLast[s] = at;
   return at;
@@ -92,7 +92,7 @@ export function absorbRanges(t: TcbTable, s: number, rcvNxt: number): number {
     if (t.oooLast[s] >= 0) t.oooLast[s]--;
   }
   t.oooCount[s] = n;
-  return next >>> 0;
+  return next | 0;
 }
 
 /** Copy up to `len` in-order bytes to `dst[off..]`, consuming them. Returns the count. */

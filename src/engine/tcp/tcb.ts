@@ -59,7 +59,7 @@ export interface TcbOptions {
 export class TcbTable {
   readonly n: number;
   readonly state: Uint8Array;
-  readonly tflags: Uint32Array;
+  readonly tflags: Int32Array;
   /** Listener of a not-yet-accepted child, -1 otherwise. */
   readonly parent: Int16Array;
   /** Next child in the listener's accept queue (-1 ends it). */
@@ -77,42 +77,42 @@ export class TcbTable {
   readonly hashMask: number;
 
   // Send sequence space.
-  readonly iss: Uint32Array;
-  readonly sndUna: Uint32Array;
-  readonly sndNxt: Uint32Array;
+  readonly iss: Int32Array;
+  readonly sndUna: Int32Array;
+  readonly sndNxt: Int32Array;
   /** Highest sequence number sent + 1 (sndNxt can be pulled back by a retransmission timeout). */
-  readonly sndMax: Uint32Array;
+  readonly sndMax: Int32Array;
   readonly sndWnd: Float64Array;
   readonly maxSndWnd: Float64Array;
-  readonly sndWl1: Uint32Array;
-  readonly sndWl2: Uint32Array;
+  readonly sndWl1: Int32Array;
+  readonly sndWl2: Int32Array;
   /** Bytes in the send buffer, starting at sndUna (not counting SYN/FIN). */
-  readonly sndLen: Uint32Array;
+  readonly sndLen: Int32Array;
   /** Ring offset of the byte at sndUna. */
-  readonly sndHead: Uint32Array;
-  readonly sndCap: Uint32Array;
+  readonly sndHead: Int32Array;
+  readonly sndCap: Int32Array;
   /** SO_SNDBUF/SO_RCVBUF requests (0: the whole pool buffer), applied when buffers are taken. */
-  readonly sndCapWant: Uint32Array;
-  readonly rcvCapWant: Uint32Array;
+  readonly sndCapWant: Int32Array;
+  readonly rcvCapWant: Int32Array;
 
   // Receive sequence space.
-  readonly irs: Uint32Array;
-  readonly rcvNxt: Uint32Array;
+  readonly irs: Int32Array;
+  readonly rcvNxt: Int32Array;
   /** Right edge of the window we advertised last (never shrunk, RFC 9293 3.8.6.2.2). */
-  readonly rcvAdv: Uint32Array;
+  readonly rcvAdv: Int32Array;
   /** In-order bytes buffered for the user. */
-  readonly rcvLen: Uint32Array;
-  readonly rcvHead: Uint32Array;
-  readonly rcvCap: Uint32Array;
+  readonly rcvLen: Int32Array;
+  readonly rcvHead: Int32Array;
+  readonly rcvCap: Int32Array;
   /** Out-of-order ranges [left, right) in sequence space, `oooCount` of them. */
-  readonly oooLeft: Uint32Array;
-  readonly oooRight: Uint32Array;
+  readonly oooLeft: Int32Array;
+  readonly oooRight: Int32Array;
   readonly oooCount: Uint8Array;
   /** Range last extended, reported first in SACK blocks (RFC 2018). */
   readonly oooLast: Int16Array;
   /** D-SACK block to report once (RFC 2883); right === left means none. */
-  readonly dsackLeft: Uint32Array;
-  readonly dsackRight: Uint32Array;
+  readonly dsackLeft: Int32Array;
+  readonly dsackRight: Int32Array;
   readonly rcvWscale: Uint8Array;
   readonly sndWscale: Uint8Array;
   /** Full-sized segments received since the last ACK we sent. */
@@ -121,13 +121,13 @@ export class TcbTable {
   // Options and timing.
   readonly mss: Uint16Array;          // our send MSS (payload per segment, before options)
   readonly peerMss: Uint16Array;
-  readonly tsRecent: Uint32Array;
-  readonly tsOffset: Uint32Array;
-  readonly lastAckSent: Uint32Array;
+  readonly tsRecent: Int32Array;
+  readonly tsOffset: Int32Array;
+  readonly lastAckSent: Int32Array;
   readonly srtt: Float64Array;
   readonly rttvar: Float64Array;
   readonly rto: Float64Array;
-  readonly rttSeq: Uint32Array;
+  readonly rttSeq: Int32Array;
   readonly rttStart: Float64Array;
   readonly backoff: Uint8Array;
 
@@ -135,16 +135,16 @@ export class TcbTable {
   readonly cwnd: Float64Array;
   readonly ssthresh: Float64Array;
   readonly dupAcks: Uint16Array;
-  readonly recover: Uint32Array;
+  readonly recover: Int32Array;
   /** Highest sequence retransmitted during this recovery (SACK hole walk). */
-  readonly rtxHigh: Uint32Array;
+  readonly rtxHigh: Int32Array;
   readonly bytesAcked: Float64Array;
   /** When the current pass over the SACK holes began (lost-retransmission detection). */
   readonly rtxRoundStart: Float64Array;
   readonly lastSendTime: Float64Array;
   /** Sender scoreboard: SACKed ranges above sndUna. */
-  readonly sackLeft: Uint32Array;
-  readonly sackRight: Uint32Array;
+  readonly sackLeft: Int32Array;
+  readonly sackRight: Int32Array;
   readonly sackCount: Uint8Array;
 
   // Timers (ms; Infinity = off).
@@ -187,7 +187,7 @@ export class TcbTable {
     this.hashMask = hb - 1;
     const T = 'tcb';
     this.state = m.u8(T, n);
-    this.tflags = m.u32(T, n);
+    this.tflags = m.i32(T, n);
     this.parent = m.i16(T, n);
     this.acceptNext = m.i16(T, n);
     this.acceptHead = m.i16(T, n);
@@ -198,55 +198,55 @@ export class TcbTable {
     this.buf = m.i16(T, n);
     this.hashNext = m.i16(T, n);
     this.hashHead = m.i16(T, hb);
-    this.iss = m.u32(T, n);
-    this.sndUna = m.u32(T, n);
-    this.sndNxt = m.u32(T, n);
-    this.sndMax = m.u32(T, n);
+    this.iss = m.i32(T, n);
+    this.sndUna = m.i32(T, n);
+    this.sndNxt = m.i32(T, n);
+    this.sndMax = m.i32(T, n);
     this.sndWnd = m.f64(T, n);
     this.maxSndWnd = m.f64(T, n);
-    this.sndWl1 = m.u32(T, n);
-    this.sndWl2 = m.u32(T, n);
-    this.sndLen = m.u32(T, n);
-    this.sndHead = m.u32(T, n);
-    this.sndCap = m.u32(T, n);
-    this.sndCapWant = m.u32(T, n);
-    this.rcvCapWant = m.u32(T, n);
-    this.irs = m.u32(T, n);
-    this.rcvNxt = m.u32(T, n);
-    this.rcvAdv = m.u32(T, n);
-    this.rcvLen = m.u32(T, n);
-    this.rcvHead = m.u32(T, n);
-    this.rcvCap = m.u32(T, n);
-    this.oooLeft = m.u32('tcbRanges', n * this.rangesR);
-    this.oooRight = m.u32('tcbRanges', n * this.rangesR);
+    this.sndWl1 = m.i32(T, n);
+    this.sndWl2 = m.i32(T, n);
+    this.sndLen = m.i32(T, n);
+    this.sndHead = m.i32(T, n);
+    this.sndCap = m.i32(T, n);
+    this.sndCapWant = m.i32(T, n);
+    this.rcvCapWant = m.i32(T, n);
+    this.irs = m.i32(T, n);
+    this.rcvNxt = m.i32(T, n);
+    this.rcvAdv = m.i32(T, n);
+    this.rcvLen = m.i32(T, n);
+    this.rcvHead = m.i32(T, n);
+    this.rcvCap = m.i32(T, n);
+    this.oooLeft = m.i32('tcbRanges', n * this.rangesR);
+    this.oooRight = m.i32('tcbRanges', n * this.rangesR);
     this.oooCount = m.u8(T, n);
     this.oooLast = m.i16(T, n);
-    this.dsackLeft = m.u32(T, n);
-    this.dsackRight = m.u32(T, n);
+    this.dsackLeft = m.i32(T, n);
+    this.dsackRight = m.i32(T, n);
     this.rcvWscale = m.u8(T, n);
     this.sndWscale = m.u8(T, n);
     this.unackedSegs = m.u8(T, n);
     this.mss = m.u16(T, n);
     this.peerMss = m.u16(T, n);
-    this.tsRecent = m.u32(T, n);
-    this.tsOffset = m.u32(T, n);
-    this.lastAckSent = m.u32(T, n);
+    this.tsRecent = m.i32(T, n);
+    this.tsOffset = m.i32(T, n);
+    this.lastAckSent = m.i32(T, n);
     this.srtt = m.f64(T, n);
     this.rttvar = m.f64(T, n);
     this.rto = m.f64(T, n);
-    this.rttSeq = m.u32(T, n);
+    this.rttSeq = m.i32(T, n);
     this.rttStart = m.f64(T, n);
     this.backoff = m.u8(T, n);
     this.cwnd = m.f64(T, n);
     this.ssthresh = m.f64(T, n);
     this.dupAcks = m.u16(T, n);
-    this.recover = m.u32(T, n);
-    this.rtxHigh = m.u32(T, n);
+    this.recover = m.i32(T, n);
+    this.rtxHigh = m.i32(T, n);
     this.bytesAcked = m.f64(T, n);
     this.rtxRoundStart = m.f64(T, n);
     this.lastSendTime = m.f64(T, n);
-    this.sackLeft = m.u32('tcbRanges', n * this.rangesS);
-    this.sackRight = m.u32('tcbRanges', n * this.rangesS);
+    this.sackLeft = m.i32('tcbRanges', n * this.rangesS);
+    this.sackRight = m.i32('tcbRanges', n * this.rangesS);
     this.sackCount = m.u8(T, n);
     this.rtoAt = m.f64(T, n);
     this.delackAt = m.f64(T, n);
