@@ -27,28 +27,47 @@ export function set32(b: Uint8Array, o: number, v: number): void {
 }
 
 /**
- * Whole-buffer views, created once per ArrayBuffer and kept in a small cache:
- * with them a copy needs no per-call view (`subarray` allocates).
+ * Whole-buffer views, created once per ArrayBuffer and looked up in a
+ * WeakMap (no leak when buffers die), with a two-entry memo in front: with
+ * them a copy needs no per-call view (`subarray` allocates).
  */
-const CACHE = 16;
-const cacheKey: Array<ArrayBufferLike | null> = new Array<ArrayBufferLike | null>(CACHE).fill(null);
-const cacheView: DataView[] = [];
-const cacheBytes: Uint8Array[] = [];
-let cacheNext = 0;
+const views = new WeakMap<ArrayBufferLike, DataView>();
+const wholes = new WeakMap<ArrayBufferLike, Uint8Array>();
+let memoBuf1: ArrayBufferLike | null = null;
+let memoView1: DataView | null = null;
+let memoBuf2: ArrayBufferLike | null = null;
+let memoView2: DataView | null = null;
 
-function cached(buf: ArrayBufferLike): number {
-  for (let i = 0; i < CACHE; i++) if (cacheKey[i] === buf) return i;
-  const i = cacheNext;
-  cacheNext = (cacheNext + 1) % CACHE;
-  cacheKey[i] = buf;
-  cacheView[i] = new DataView(buf);
-  cacheBytes[i] = new Uint8Array(buf);
-  return i;
+function viewOf(buf: ArrayBufferLike): DataView {
+  if (buf === memoBuf1) return memoView1 as DataView;
+  let v: DataView | undefined;
+  if (buf === memoBuf2) v = memoView2 as DataView;
+  else {
+    v = views.get(buf);
+    if (v === undefined) {
+      v = new DataView(buf);
+      views.set(buf, v);
+    }
+  }
+  memoBuf2 = memoBuf1;
+  memoView2 = memoView1;
+  memoBuf1 = buf;
+  memoView1 = v;
+  return v;
+}
+
+function wholeOf(buf: ArrayBufferLike): Uint8Array {
+  let w = wholes.get(buf);
+  if (w === undefined) {
+    w = new Uint8Array(buf);
+    wholes.set(buf, w);
+  }
+  return w;
 }
 
 /** A DataView over the whole buffer of `b` (cached; add `b.byteOffset` to offsets). */
 export function wholeView(b: Uint8Array): DataView {
-  return cacheView[cached(b.buffer)];
+  return viewOf(b.buffer);
 }
 
 /**
@@ -70,15 +89,11 @@ export function copyBytes(src: Uint8Array, so: number, dst: Uint8Array, d: numbe
   const s = src.byteOffset + so;
   const t = dst.byteOffset + d;
   if (sb === db) {
-    cacheBytes[cached(sb)].copyWithin(t, s, s + len);
+    wholeOf(sb).copyWithin(t, s, s + len);
     return;
   }
-  let si = cached(sb);
-  const di = cached(db);
-  // Caching the destination may have evicted the source's entry.
-  if (cacheKey[si] !== sb) si = cached(sb);
-  const sv = cacheView[si];
-  const dv = cacheView[di];
+  const sv = viewOf(sb);
+  const dv = viewOf(db);
   let i = 0;
   const end8 = len & ~7;
   for (; i < end8; i += 8) {
