@@ -30,6 +30,8 @@ export const TCP_NODELAY = 0x101;
 export const TCP_KEEPIDLE = 0x104;
 export const TCP_KEEPINTVL = 0x105;
 export const TCP_KEEPCNT = 0x106;
+/** Abort when sent data stays unacknowledged this many ms (RFC 5482); 0 = off. */
+export const TCP_USER_TIMEOUT = 0x112;
 export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
 
 /** An address (unsigned, as parseIpv4 gives) and port filled in by recvfrom/getsockname; reuse one object per loop. */
@@ -410,6 +412,7 @@ export class SocketApi {
       case TCP_KEEPINTVL: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, n); return 0;
       case TCP_KEEPCNT: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, undefined, n); return 0;
       case SO_LINGER: u.setLingerAbort(fd, on); return 0;
+      case TCP_USER_TIMEOUT: if (n < 0) return -Errno.EINVAL; u.setUserTimeout(fd, n); return 0;
       case SO_RCVBUF:
       case SO_SNDBUF: return this.tcp.user.setBufferSize(fd, option === SO_SNDBUF, n);
       default: return -Errno.EOPNOTSUPP;

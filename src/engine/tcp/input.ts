@@ -492,6 +492,7 @@ export class TcpInput {
     t.sndUna[s] = ack;
     if (seqLt(t.sndNxt[s], ack)) t.sndNxt[s] = ack;
     t.backoff[s] = 0;
+    t.firstRtxTime[s] = 0;
     if ((t.tflags[s] & TF_RECOVERY) !== 0) c.cc.onRecoveryAck(s, acked);
     else c.cc.onNewAck(s, acked);
     c.cc.trimScoreboard(s);

@@ -68,7 +68,11 @@ export class TcpTimers {
       return;
     }
     if (t.sndUna[s] === t.sndMax[s]) return; // nothing outstanding (a stale timer)
-    if (t.backoff[s] >= cfg.tcpMaxRetries) {
+    const now = c.ctx.now;
+    if (t.firstRtxTime[s] === 0) t.firstRtxTime[s] = now;
+    // TCP_USER_TIMEOUT (RFC 5482): give up when data has gone unacknowledged this long.
+    const userGaveUp = t.userTimeout[s] > 0 && now - t.firstRtxTime[s] >= t.userTimeout[s];
+    if (t.backoff[s] >= cfg.tcpMaxRetries || userGaveUp) {
       c.stats.timeouts++;
       c.out.sendRstFor(s);
       c.finish(s, Errno.ETIMEDOUT);

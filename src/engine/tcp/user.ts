@@ -353,6 +353,11 @@ export class TcpUser {
     if (on) c.arm(t.lastRecvTime[s] + t.keepIdle[s]);
   }
 
+  /** TCP_USER_TIMEOUT (RFC 5482), ms; 0 restores the retry-count limit alone. */
+  setUserTimeout(s: number, ms: number): void {
+    this.core.t.userTimeout[s] = ms;
+  }
+
   setLingerAbort(s: number, on: boolean): void {
     const t = this.core.t;
     t.tflags[s] = on ? t.tflags[s] | TF_RST_ON_CLOSE : t.tflags[s] & ~TF_RST_ON_CLOSE;
