@@ -13,8 +13,6 @@ import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
 import type { Icmp } from './icmp.js';
 import { Errno } from './errno.js';
 
-export const EPHEMERAL_LOW = 49152;
-export const EPHEMERAL_HIGH = 65535;
 /** Largest UDP payload in one IPv4 datagram without fragmentation support: MTU - 28. */
 export const UDP_IP_OVERHEAD = 28;
 
@@ -113,15 +111,7 @@ export class Udp {
     if (addr !== 0 && this.ip.localInterface(addr) === null) return -Errno.EADDRNOTAVAIL;
     const reuse = (t.flags[s] & F_REUSEADDR) !== 0;
     if (port === 0) {
-      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-      const start = this.ctx.random32() % span;
-      for (let k = 0; k < span; k++) {
-        const p = EPHEMERAL_LOW + ((start + k) % span);
-        if (t.udpPortHead[p] < 0) {
-          port = p;
-          break;
-        }
-      }
+      port = t.ephemeralPort(t.udpPortHead, this.ctx.random32());
       if (port === 0) return -Errno.EADDRINUSE;
     } else if (this.portInUse(addr, port, reuse)) {
       return -Errno.EADDRINUSE;
@@ -129,7 +119,7 @@ export class Udp {
     t.localAddr[s] = addr;
     t.localPort[s] = port;
     t.flags[s] |= F_BOUND;
-    t.linkUdpPort(s);
+    t.linkPort(t.udpPortHead, s);
     return 0;
   }
 

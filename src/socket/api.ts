@@ -342,7 +342,7 @@ export class SocketApi {
       this.tcp.user.close(fd);
       this.host.kick();
     } else {
-      if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkUdpPort(fd);
+      if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkPort(t.udpPortHead, fd);
       t.release(fd);
     }
     const w = this.waiters[fd];

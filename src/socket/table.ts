@@ -7,6 +7,9 @@ import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
 
 export const SOCK_FREE = 0;
+/** The IANA ephemeral port range (RFC 6335). */
+export const EPHEMERAL_LOW = 49152;
+export const EPHEMERAL_HIGH = 65535;
 export const SOCK_UDP = 1;
 export const SOCK_TCP = 2;
 
@@ -156,50 +159,44 @@ export class SocketTable {
     return this.ringPool.length;
   }
 
-  /** Link a bound UDP socket into its port's chain. */
-  linkUdpPort(i: number): void {
+  /** Link a bound socket into its port's chain of `head` (udpPortHead or tcpPortHead). */
+  linkPort(head: Int16Array, i: number): void {
     const port = this.localPort[i];
-    this.portNext[i] = this.udpPortHead[port];
-    this.udpPortHead[port] = i;
+    this.portNext[i] = head[port];
+    head[port] = i;
   }
 
-  unlinkUdpPort(i: number): void {
-    const port = this.localPort[i];
-    let prev = -1;
-    for (let s = this.udpPortHead[port]; s >= 0; s = this.portNext[s]) {
-      if (s === i) {
-        if (prev < 0) this.udpPortHead[port] = this.portNext[s];
-        else this.portNext[prev] = this.portNext[s];
-        this.portNext[i] = -1;
-        return;
-      }
-      prev = s;
-    }
-  }
-
-  linkTcpPort(i: number): void {
-    const port = this.localPort[i];
-    this.portNext[i] = this.tcpPortHead[port];
-    this.tcpPortHead[port] = i;
-  }
-
-  inTcpPortChain(i: number): boolean {
-    for (let s = this.tcpPortHead[this.localPort[i]]; s >= 0; s = this.portNext[s]) if (s === i) return true;
+  inPortChain(head: Int16Array, i: number): boolean {
+    for (let s = head[this.localPort[i]]; s >= 0; s = this.portNext[s]) if (s === i) return true;
     return false;
   }
 
-  unlinkTcpPort(i: number): void {
+  unlinkPort(head: Int16Array, i: number): void {
     const port = this.localPort[i];
     let prev = -1;
-    for (let s = this.tcpPortHead[port]; s >= 0; s = this.portNext[s]) {
+    for (let s = head[port]; s >= 0; s = this.portNext[s]) {
       if (s === i) {
-        if (prev < 0) this.tcpPortHead[port] = this.portNext[s];
+        if (prev < 0) head[port] = this.portNext[s];
         else this.portNext[prev] = this.portNext[s];
         this.portNext[i] = -1;
         return;
       }
       prev = s;
     }
+  }
+
+  /**
+   * A free ephemeral port (IANA range 49152–65535) of `head`, searched from a
+   * random start so ports are not predictable; 0 when all are taken.
+   */
+  ephemeralPort(head: Int16Array, random: number): number {
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    const start = random % span;
+    for (let k = 0; k < span; k++) {
+      const p = EPHEMERAL_LOW + ((start + k) % span);
+      if (head[p] < 0) return p;
+    }
+    return 0;
   }
 
   /** Record events for dispatch after the current packet burst. */

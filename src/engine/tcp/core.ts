@@ -205,7 +205,8 @@ export class TcpCore {
   destroy(s: number): void {
     const t = this.t;
     if (t.state[s] !== LISTEN && this.sockets.remotePort[s] !== 0) this.hashOut(s);
-    if ((this.sockets.flags[s] & F_BOUND) !== 0 && this.sockets.inTcpPortChain(s)) this.sockets.unlinkTcpPort(s);
+    const so = this.sockets;
+    if ((so.flags[s] & F_BOUND) !== 0 && so.inPortChain(so.tcpPortHead, s)) so.unlinkPort(so.tcpPortHead, s);
     const p = t.parent[s];
     if (p >= 0) this.unlinkChild(p, s);
     t.releaseBuffers(s);

@@ -6,7 +6,6 @@
 import { copyBytes } from '../../wire/bytes.js';
 import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
 import { Errno } from '../errno.js';
-import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../udp.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
@@ -74,15 +73,7 @@ export class TcpUser {
     if (addr !== 0 && c.ip.localInterface(addr) === null) return -Errno.EADDRNOTAVAIL;
     const reuse = (so.flags[s] & F_REUSEADDR) !== 0;
     if (port === 0) {
-      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-      const start = c.ctx.random32() % span;
-      for (let k = 0; k < span; k++) {
-        const p = EPHEMERAL_LOW + ((start + k) % span);
-        if (so.tcpPortHead[p] < 0) {
-          port = p;
-          break;
-        }
-      }
+      port = so.ephemeralPort(so.tcpPortHead, c.ctx.random32());
       if (port === 0) return -Errno.EADDRINUSE;
     } else if (this.portInUse(addr, port, reuse)) {
       return -Errno.EADDRINUSE;
@@ -90,7 +81,7 @@ export class TcpUser {
     so.localAddr[s] = addr;
     so.localPort[s] = port;
     so.flags[s] |= F_BOUND;
-    so.linkTcpPort(s);
+    so.linkPort(so.tcpPortHead, s);
     return 0;
   }
 
