@@ -15,6 +15,8 @@ export interface EngineContext {
    * a copy) before returning.
    */
   readonly tx: Uint8Array;
+  /** The clock at full resolution when running in real time (else `now`), for RTT reports. */
+  preciseNow(): number;
   /** A pseudo-random unsigned 32-bit integer. */
   random32(): number;
 }

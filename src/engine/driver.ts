@@ -28,7 +28,10 @@ export class RealtimeDriver {
     this.run = () => {
       this.immediatePending = false;
       if (!this.running) return;
-      const now = this.clock();
+      // Whole milliseconds: an integer time stays a small integer in V8, while
+      // a fractional one is boxed (a heap allocation) at every call it crosses.
+      // Ping RTTs still use the precise clock (EngineContext.preciseNow).
+      const now = Math.floor(this.clock());
       const next = this.target.poll(now);
       this.schedule(next, now);
     };

@@ -216,7 +216,7 @@ export class Icmp {
     this.pingState[slot] = 1;
     this.pingDst[slot] = dst;
     this.pingSeqs[slot] = this.pingSeq;
-    this.pingSent[slot] = this.ctx.now;
+    this.pingSent[slot] = this.ctx.preciseNow();
     this.pingDeadline[slot] = this.ctx.now + timeoutMs;
     this.ctx.stats.icmp.echoRequestsOut++;
     this.ctx.stats.icmp.tx++;
@@ -232,7 +232,7 @@ export class Icmp {
     if (id === this.pingIdent) {
       for (let i = 0; i < this.maxPings; i++) {
         if (this.pingState[i] === 1 && this.pingSeqs[i] === seq && this.pingDst[i] === src) {
-          this.finishPing(i, this.ctx.now - this.pingSent[i], 0);
+          this.finishPing(i, this.ctx.preciseNow() - this.pingSent[i], 0);
           return;
         }
       }

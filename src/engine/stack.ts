@@ -297,12 +297,16 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     return next;
   }
 
-  /** SocketHost: bring `now` up to date when running in real time. */
+  /** SocketHost: bring `now` up to date when running in real time (whole ms, as the driver uses). */
   touch(): void {
     if (this.driver.isRunning) {
-      const t = this.config.clock();
+      const t = Math.floor(this.config.clock());
       if (t > this.now) this.now = t;
     }
+  }
+
+  preciseNow(): number {
+    return this.driver.isRunning ? this.config.clock() : this.now;
   }
 
   /** SocketHost: ask the real-time driver for a poll soon (no-op under manual polling). */
