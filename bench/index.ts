@@ -129,9 +129,9 @@ function main(): void {
   // integer, and with addresses >= 128.0.0.0 (uint32 values above 2^31-1 are
   // not small integers on x64, so they get boxed like fractional numbers).
   const variants: Array<[string, string[]]> = [
-    ['10.0.0.x, clock +0.001 ms/poll', []],
+    ['10.0.0.x, clock +0.001 ms/poll', ['--step', '0.001']],
     ['10.0.0.x, clock +1 ms/poll', ['--step', '1']],
-    ['192.168.1.x, clock +0.001 ms/poll', ['--addr', '192.168.1.1,192.168.1.2']],
+    ['192.168.1.x, clock +0.001 ms/poll', ['--addr', '192.168.1.1,192.168.1.2', '--step', '0.001']],
     ['192.168.1.x, clock +1 ms/poll', ['--addr', '192.168.1.1,192.168.1.2', '--step', '1']],
   ];
   const kinds: Array<[ScenarioKind, string, number]> = [

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   o.step = num(args, '--step', o.step);
   if (o.step <= 0) throw new Error('--step must be > 0');
   // With whole-ms steps the virtual clock races ahead: keep neighbours from expiring mid-run.
+  // Long runs at 1 ms per poll span many virtual minutes: keep neighbours from expiring mid-run.
   if (o.step >= 1) o.config = { arpReachableMs: 86_400_000 };
   const addr = arg(args, '--addr');
   if (addr !== undefined) {

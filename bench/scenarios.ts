@@ -29,7 +29,8 @@ export const defaultOptions: ScenarioOptions = {
   addrA: '10.0.0.1',
   addrB: '10.0.0.2',
   prefix: 24,
-  step: 0.001,
+  // Whole milliseconds, as the real-time driver polls (fractional times are boxed numbers; see the variants table).
+  step: 1,
   config: {},
 };
 
