@@ -21,3 +21,4 @@ export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/ne
 export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions } from './socket/net.js';
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
 export type { HttpApp, HttpHandler, HttpsAppOptions } from './apps/http.js';
+export { TapLink, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';

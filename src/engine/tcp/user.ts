@@ -259,10 +259,15 @@ export class TcpUser {
       return;
     }
     const free = t.rcvCap[s] - t.rcvLen[s];
-    const advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
+    let advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
+    if (advertised < 0) advertised = 0;
     const mss = t.mss[s] > 0 ? t.mss[s] : 536;
-    const threshold = Math.min(t.rcvCap[s] >>> 1, 2 * mss);
-    if (free - (advertised > 0 ? advertised : 0) >= threshold || (advertised < mss && free >= mss && freeBefore < mss)) {
+    // As Linux's tcp_cleanup_rbuf: a pure window update only once what the
+    // peer may still send has fallen to half the buffer and reading at least
+    // doubles it (and by at least two segments). Smaller openings ride on the
+    // next ACK; this keeps updates from doubling the ACK traffic.
+    const worthIt = 2 * advertised <= t.rcvCap[s] && free >= 2 * advertised && free - advertised >= 2 * mss;
+    if (worthIt || (advertised < mss && free >= mss && freeBefore < mss)) {
       t.tflags[s] |= TF_WINDOW_UPDATE;
       c.out.output(s);
     }
