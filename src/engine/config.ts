@@ -70,6 +70,8 @@ export interface StackConfig {
   tcpKeepCount?: number;
   /** How long an orphaned connection may wait in FIN_WAIT_2, ms. Default 60000. */
   tcpFinTimeoutMs?: number;
+  /** Send a tail loss probe (RFC 8985) before the RTO when SACK is on (1) or not (0). Default 1. */
+  tcpTailLossProbe?: number;
   /** Offer SACK, timestamps, window scaling (1) or not (0). Default 1 each. */
   tcpSack?: number;
   tcpTimestamps?: number;
@@ -116,6 +118,7 @@ const limits: Record<string, [number, number, number]> = {
   tcpKeepCount: [9, 1, 255],
   tcpFinTimeoutMs: [60000, 1, 600000],
   tcpSack: [1, 0, 1],
+  tcpTailLossProbe: [1, 0, 1],
   tcpTimestamps: [1, 0, 1],
   tcpWindowScaling: [1, 0, 1],
 };

@@ -7,6 +7,7 @@
 import { seqGe, seqGt, seqLe, seqLt, type TcpOptions } from '../../wire/tcp.js';
 import type { TcpCore } from './core.js';
 import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TH } from './flags.js';
+import { TF_TLP } from './tcb.js';
 
 const DUP_THRESH = 3;
 const BIG = 1 << 30;
@@ -163,6 +164,7 @@ export class Congestion {
   /** New data acknowledged outside recovery: grow cwnd (appropriate byte counting, L = 2 SMSS). */
   onNewAck(s: number, acked: number): void {
     const t = this.core.t;
+    if (t.sndUna[s] === t.sndMax[s]) t.tflags[s] &= ~TF_TLP;
     const smss = this.core.smss(s);
     t.dupAcks[s] = 0;
     if (t.cwnd[s] < t.ssthresh[s]) {
@@ -194,7 +196,9 @@ export class Congestion {
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
     // RFC 6675 IsLost: more than (DupThresh - 1) * SMSS SACKed above the hole.
-    const sackTrigger = (t.tflags[s] & TF_SACK) !== 0 && this.sacked(s) > (DUP_THRESH - 1) * smss;
+    // A SACK answering our tail loss probe (RFC 8985): what was sent before the probe is lost.
+    const probeAnswered = sackNews && (t.tflags[s] & TF_TLP) !== 0;
+    const sackTrigger = ((t.tflags[s] & TF_SACK) !== 0 && this.sacked(s) > (DUP_THRESH - 1) * smss) || probeAnswered;
     // RFC 5827 early retransmit: with few segments outstanding and nothing new
     // to send, three duplicate ACKs can never come; lower the threshold.
     let thresh = DUP_THRESH;
@@ -211,6 +215,7 @@ export class Congestion {
   private enterRecovery(s: number): void {
     const c = this.core;
     const t = c.t;
+    t.tflags[s] &= ~TF_TLP;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
     t.ssthresh[s] = Math.max(flight / 2, 2 * smss);

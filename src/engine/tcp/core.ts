@@ -24,7 +24,7 @@ export function createTcpStats() {
     acceptQueueFull: 0, retransmits: 0, fastRetransmits: 0, rtoTimeouts: 0, dupAcks: 0, outOfOrder: 0,
     reassemblyDropped: 0, challengeAcks: 0, pawsDropped: 0, outOfWindow: 0, duplicateSegments: 0,
     windowProbes: 0, keepaliveProbes: 0, timeWaitRecycled: 0, delayedAcks: 0, sackRecoveries: 0,
-    dsacksSent: 0, timeouts: 0,
+    dsacksSent: 0, timeouts: 0, tailLossProbes: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -149,6 +149,7 @@ export class TcpCore {
     t.dupAcks[s] = 0;
     t.bytesAcked[s] = 0;
     t.rtoAt[s] = Infinity;
+    t.ptoAt[s] = Infinity;
     t.delackAt[s] = Infinity;
     t.persistAt[s] = Infinity;
     t.keepaliveAt[s] = Infinity;
@@ -251,7 +252,7 @@ export class TcpCore {
     }
     if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
     t.state[s] = CLOSED;
-    t.rtoAt[s] = t.delackAt[s] = t.persistAt[s] = t.keepaliveAt[s] = t.stateAt[s] = Infinity;
+    t.rtoAt[s] = t.ptoAt[s] = t.delackAt[s] = t.persistAt[s] = t.keepaliveAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
     if (t.rcvLen[s] === 0) t.releaseBuffers(s);
     this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);

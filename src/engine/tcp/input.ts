@@ -496,7 +496,7 @@ export class TcpInput {
     if ((t.tflags[s] & TF_RECOVERY) !== 0) c.cc.onRecoveryAck(s, acked);
     else c.cc.onNewAck(s, acked);
     c.cc.trimScoreboard(s);
-    if (t.sndMax[s] === ack) t.rtoAt[s] = Infinity;
+    if (t.sndMax[s] === ack) t.rtoAt[s] = t.ptoAt[s] = Infinity;
     else c.out.armRto(s);
     if ((t.tflags[s] & TF_WANT_WRITE) !== 0 && c.sendSpace(s) > 0) {
       t.tflags[s] &= ~TF_WANT_WRITE;

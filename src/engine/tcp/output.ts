@@ -15,7 +15,7 @@ import type { NetInterface } from '../netif.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
-  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY, TF_TLP,
 } from './tcb.js';
 
 
@@ -166,11 +166,57 @@ export class TcpOutput {
   }
 
   armRto(s: number): void {
-    const t = this.core.t;
+    const c = this.core;
+    const t = c.t;
     let rto = t.rto[s] * (1 << t.backoff[s]);
-    if (rto > this.core.cfg.tcpMaxRtoMs) rto = this.core.cfg.tcpMaxRtoMs;
-    t.rtoAt[s] = this.core.ctx.now + rto;
-    this.core.arm(t.rtoAt[s]);
+    if (rto > c.cfg.tcpMaxRtoMs) rto = c.cfg.tcpMaxRtoMs;
+    const now = c.ctx.now;
+    t.rtoAt[s] = now + rto;
+    c.arm(t.rtoAt[s]);
+    // Tail loss probe (RFC 8985 7.2): with SACK, probe after about two RTTs so a
+    // lost tail is repaired by fast recovery instead of a timeout.
+    t.ptoAt[s] = Infinity;
+    const st = t.state[s];
+    if (c.cfg.tcpTailLossProbe === 1 && (t.tflags[s] & (TF_SACK | TF_RECOVERY)) === TF_SACK && t.backoff[s] === 0
+      && t.srtt[s] > 0 && (st === ESTABLISHED || st === CLOSE_WAIT)) {
+      // With one segment in flight the peer may be delaying its ACK: allow the
+      // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
+      const single = ((t.sndMax[s] - t.sndUna[s]) | 0) <= c.smss(s);
+      const pto = now + Math.max(2 * t.srtt[s], 10) + (single ? 200 : 0);
+      if (pto < t.rtoAt[s]) {
+        t.ptoAt[s] = pto;
+        c.arm(pto);
+      }
+    }
+  }
+
+  /**
+   * The probe: one new segment if the windows allow, else the last segment
+   * sent again. Its SACK tells the sender which of the tail is missing.
+   */
+  tailLossProbe(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.ptoAt[s] = Infinity;
+    if (t.sndUna[s] === t.sndMax[s] || (t.tflags[s] & TF_RECOVERY) !== 0) return;
+    const smss = c.smss(s);
+    const nxt = t.sndNxt[s];
+    const avail = (t.sndUna[s] + t.sndLen[s] - nxt) | 0;
+    const room = Math.floor(t.sndWnd[s] - ((nxt - t.sndUna[s]) >>> 0));
+    c.stats.tailLossProbes++;
+    if (avail > 0 && room > 0) {
+      this.transmit(s, nxt, Math.min(avail, room, smss), TH_ACK | TH_PSH);
+    } else {
+      const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
+      const end = seqLt(dataEnd, t.sndMax[s]) ? dataEnd : t.sndMax[s];
+      let len = (end - t.sndUna[s]) | 0;
+      if (len > smss) len = smss;
+      if (len <= 0) return;
+      this.transmit(s, (end - len) | 0, len, TH_ACK);
+    }
+    t.tflags[s] |= TF_TLP;
+    this.armRto(s);
+    t.ptoAt[s] = Infinity; // one probe per flight
   }
 
   /**

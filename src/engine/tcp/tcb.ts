@@ -46,6 +46,8 @@ export const TF_WINDOW_UPDATE = 1 << 18;
 export const TF_FIN_ACKED = 1 << 19;
 /** The writer was refused space: report EV_WRITABLE when acknowledgements free some. */
 export const TF_WANT_WRITE = 1 << 20;
+/** A tail loss probe is outstanding: SACK of it means the segments before it were lost. */
+export const TF_TLP = 1 << 21;
 
 export interface TcbOptions {
   maxSockets: number;
@@ -149,6 +151,8 @@ export class TcbTable {
 
   // Timers (ms; Infinity = off).
   readonly rtoAt: Float64Array;
+  /** Tail loss probe (RFC 8985 7): one probe per flight before the RTO. */
+  readonly ptoAt: Float64Array;
   readonly delackAt: Float64Array;
   readonly persistAt: Float64Array;
   readonly keepaliveAt: Float64Array;
@@ -249,6 +253,7 @@ export class TcbTable {
     this.sackRight = m.i32('tcbRanges', n * this.rangesS);
     this.sackCount = m.u8(T, n);
     this.rtoAt = m.f64(T, n);
+    this.ptoAt = m.f64(T, n);
     this.delackAt = m.f64(T, n);
     this.persistAt = m.f64(T, n);
     this.keepaliveAt = m.f64(T, n);

@@ -23,6 +23,7 @@ export class TcpTimers {
     let next = Infinity;
     for (let s = 0; s < t.n; s++) {
       if (types[s] !== SOCK_TCP) continue;
+      if (t.ptoAt[s] <= now && t.rtoAt[s] > now) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
       if (t.delackAt[s] <= now) {
@@ -39,6 +40,7 @@ export class TcpTimers {
       const keep = this.keepalive(s, now);
       if (types[s] !== SOCK_TCP) continue;
       let d = t.rtoAt[s];
+      if (t.ptoAt[s] < d) d = t.ptoAt[s];
       if (t.delackAt[s] < d) d = t.delackAt[s];
       if (t.persistAt[s] < d) d = t.persistAt[s];
       if (t.stateAt[s] < d) d = t.stateAt[s];
