@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "wirestack_tap",
+      "sources": ["native/tap.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

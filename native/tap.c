@@ -1,0 +1,443 @@
+/*
+ * wirestack_tap: the smallest native piece a Linux TAP link needs from Node.
+ *
+ *   open(name)                                   -> { fd, name }
+ *   readBatch(fd, buf, slotSize, maxFrames, lens) -> frames read (0 = EAGAIN) | -errno
+ *   write(fd, buf, offset, length)               -> bytes written | -errno
+ *   pollStart(fd, callback)                      -> handle (uv_poll on UV_READABLE)
+ *   pollStop(handle)                             -> undefined (idempotent)
+ *   close(fd)                                    -> 0 | -errno
+ *
+ * Reading and writing allocate nothing: frames go straight into and out of
+ * caller-owned typed arrays. The poll callback fires once per event-loop
+ * wakeup, never per frame; JS then drains the fd with readBatch until it
+ * reports 0 (EAGAIN).
+ *
+ * Node-API only (no node-addon-api). Every call's status is checked.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <uv.h>
+
+#ifdef __linux__
+#include <sys/ioctl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#endif
+
+/* Throw (unless an exception is already pending) and return NULL from the calling function. */
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      throw_last(env, #call);                                              \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static void throw_last(napi_env env, const char *what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  const napi_extended_error_info *info = NULL;
+  const char *msg = what;
+  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL && info->error_message != NULL) {
+    msg = info->error_message;
+  }
+  napi_throw_error(env, "ERR_WIRESTACK_TAP", msg);
+}
+
+static void throw_errno(napi_env env, const char *code, const char *msg) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  napi_throw_error(env, code, msg);
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value out;
+  CHECK(env, napi_create_int64(env, v, &out));
+  return out;
+}
+
+/* Argument helpers: return false after throwing. */
+static bool arg_int(napi_env env, napi_value v, const char *name, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a number", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    throw_last(env, name);
+    return false;
+  }
+  return true;
+}
+
+/* A Uint8Array (Buffer included): data already adjusted by its byteOffset. */
+static bool arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a Uint8Array", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  napi_typedarray_type type;
+  void *p = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) {
+    throw_last(env, name);
+    return false;
+  }
+  if (type != napi_uint8_array) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s must be a Uint8Array", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  *data = (uint8_t *)p;
+  return true;
+}
+
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last(env, "napi_get_cb_info");
+    return false;
+  }
+  if (argc < want) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return false;
+  }
+  return true;
+}
+
+static bool arg_fd(napi_env env, napi_value v, int *fd) {
+  int64_t x;
+  if (!arg_int(env, v, "fd", &x)) return false;
+  if (x < 0 || x > INT32_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "fd out of range");
+    return false;
+  }
+  *fd = (int)x;
+  return true;
+}
+
+/* open(name: string) -> { fd, name } */
+static napi_value tap_open(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+#ifndef __linux__
+  (void)argv;
+  throw_errno(env, "ENOTSUP", "TAP devices are only supported on Linux");
+  return NULL;
+#else
+  char name[IFNAMSIZ + 1];
+  size_t nlen = 0;
+  napi_valuetype t;
+  CHECK(env, napi_typeof(env, argv[0], &t));
+  if (t != napi_string) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "name must be a string");
+    return NULL;
+  }
+  CHECK(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &nlen));
+  if (nlen >= IFNAMSIZ) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "interface name must be at most 15 bytes");
+    return NULL;
+  }
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT || e == ENODEV || e == ENXIO) {
+      throw_errno(env, "ENOENT", "/dev/net/tun missing (load the tun module or create the device node)");
+    } else if (e == EPERM || e == EACCES) {
+      throw_errno(env, "EPERM", "opening /dev/net/tun needs CAP_NET_ADMIN (root)");
+    } else {
+      char msg[128];
+      snprintf(msg, sizeof msg, "open /dev/net/tun: %s", strerror(e));
+      throw_errno(env, "ERR_WIRESTACK_TAP", msg);
+    }
+    return NULL;
+  }
+
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, nlen); /* nlen < IFNAMSIZ, rest is zero */
+  if (ioctl(fd, TUNSETIFF, (void *)&ifr) < 0) {
+    int e = errno;
+    (void)close(fd);
+    char msg[160];
+    if (e == EPERM || e == EACCES) {
+      snprintf(msg, sizeof msg, "TUNSETIFF %s: needs CAP_NET_ADMIN (root)", name);
+      throw_errno(env, "EPERM", msg);
+    } else if (e == EBUSY) {
+      snprintf(msg, sizeof msg, "TUNSETIFF %s: device busy (in use, or not a TAP device)", name);
+      throw_errno(env, "EBUSY", msg);
+    } else {
+      snprintf(msg, sizeof msg, "TUNSETIFF %s: %s", name, strerror(e));
+      throw_errno(env, "ERR_WIRESTACK_TAP", msg);
+    }
+    return NULL;
+  }
+
+  napi_value out, vfd, vname;
+  bool ok = napi_create_object(env, &out) == napi_ok &&
+            napi_create_int32(env, fd, &vfd) == napi_ok &&
+            napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &vname) == napi_ok &&
+            napi_set_named_property(env, out, "fd", vfd) == napi_ok &&
+            napi_set_named_property(env, out, "name", vname) == napi_ok;
+  if (!ok) {
+    (void)close(fd);
+    throw_last(env, "open: building the result");
+    return NULL;
+  }
+  return out;
+#endif
+}
+
+/*
+ * readBatch(fd, buf: Uint8Array, slotSize, maxFrames, lengths: Int32Array) -> n | -errno
+ *
+ * Reads up to maxFrames frames, frame i into buf[i*slotSize ..), its length
+ * into lengths[i]. Returns how many were read; 0 means nothing was waiting
+ * (EAGAIN). An error on the first read is returned as -errno; an error after
+ * some frames were read ends the batch (the next call reports it).
+ */
+static napi_value tap_read_batch(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  int fd;
+  int64_t slot, maxf;
+  uint8_t *buf;
+  size_t blen;
+  if (!arg_fd(env, argv[0], &fd) || !arg_bytes(env, argv[1], "buffer", &buf, &blen) ||
+      !arg_int(env, argv[2], "slotSize", &slot) || !arg_int(env, argv[3], "maxFrames", &maxf)) {
+    return NULL;
+  }
+  bool is_ta = false;
+  CHECK(env, napi_is_typedarray(env, argv[4], &is_ta));
+  napi_typedarray_type ltype;
+  size_t lcount = 0;
+  void *lp = NULL;
+  if (is_ta) CHECK(env, napi_get_typedarray_info(env, argv[4], &ltype, &lcount, &lp, NULL, NULL));
+  if (!is_ta || ltype != napi_int32_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "lengths must be an Int32Array");
+    return NULL;
+  }
+  if (slot < 1 || maxf < 0 || (uint64_t)maxf > lcount || (uint64_t)maxf * (uint64_t)slot > blen) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "readBatch: slots do not fit the buffers");
+    return NULL;
+  }
+  int32_t *lens = (int32_t *)lp;
+  int64_t n = 0;
+  while (n < maxf) {
+    ssize_t r = read(fd, buf + n * slot, (size_t)slot);
+    if (r < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      return make_int(env, n > 0 ? n : -(int64_t)e);
+    }
+    lens[n] = (int32_t)r;
+    n++;
+  }
+  return make_int(env, n);
+}
+
+/* write(fd, buf: Uint8Array, offset, length) -> bytes | -errno */
+static napi_value tap_write(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int fd;
+  int64_t off, len;
+  uint8_t *buf;
+  size_t blen;
+  if (!arg_fd(env, argv[0], &fd) || !arg_bytes(env, argv[1], "buffer", &buf, &blen) ||
+      !arg_int(env, argv[2], "offset", &off) || !arg_int(env, argv[3], "length", &len)) {
+    return NULL;
+  }
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > blen) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "write: offset/length outside the buffer");
+    return NULL;
+  }
+  ssize_t r;
+  do {
+    r = write(fd, buf + off, (size_t)len);
+  } while (r < 0 && errno == EINTR);
+  return make_int(env, r < 0 ? -(int64_t)errno : (int64_t)r);
+}
+
+/* close(fd) -> 0 | -errno */
+static napi_value tap_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  int r = close(fd); /* never retried: on Linux the fd is released even on EINTR */
+  return make_int(env, r < 0 ? -(int64_t)errno : 0);
+}
+
+/* ---- readability notifications through libuv ---- */
+
+typedef struct {
+  uv_poll_t handle;     /* first member: &p->handle == (uv_poll_t *)p */
+  napi_env env;
+  napi_ref callback;    /* strong while polling */
+  napi_async_context async;
+  int active;           /* polling (not yet stopped) */
+  int refs;             /* owners: the JS external and the uv handle */
+} tap_poll_t;
+
+static void release(tap_poll_t *p) {
+  if (--p->refs == 0) free(p);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  release((tap_poll_t *)h->data);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  tap_poll_t *p = (tap_poll_t *)h->data;
+  if (!p->active) return;
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, result;
+  if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok) { /* make_callback needs an object receiver */
+    /* make_callback runs the microtask queue afterwards, as libuv-driven JS expects. */
+    napi_status s = napi_make_callback(env, p->async, recv, cb, 0, NULL, &result);
+    if (s != napi_ok) {
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc != NULL) {
+        napi_valuetype t;
+        if (napi_typeof(env, exc, &t) == napi_ok && t != napi_undefined) napi_fatal_exception(env, exc);
+      }
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/* Stop polling and drop the JS callback; safe to call twice. */
+static void stop_poll(tap_poll_t *p) {
+  if (!p->active) return;
+  p->active = 0;
+  (void)uv_poll_stop(&p->handle);
+  if (p->callback != NULL) {
+    (void)napi_delete_reference(p->env, p->callback);
+    p->callback = NULL;
+  }
+  if (p->async != NULL) {
+    (void)napi_async_destroy(p->env, p->async);
+    p->async = NULL;
+  }
+  uv_close((uv_handle_t *)&p->handle, on_handle_closed);
+}
+
+static void finalize_poll(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tap_poll_t *p = (tap_poll_t *)data;
+  stop_poll(p);
+  release(p);
+}
+
+/* pollStart(fd, callback) -> handle */
+static napi_value tap_poll_start(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  napi_valuetype t;
+  CHECK(env, napi_typeof(env, argv[1], &t));
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+  uv_loop_t *loop = NULL;
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+
+  tap_poll_t *p = (tap_poll_t *)calloc(1, sizeof *p);
+  if (p == NULL) {
+    napi_throw_error(env, "ENOMEM", "pollStart: out of memory");
+    return NULL;
+  }
+  p->env = env;
+  int r = uv_poll_init(loop, &p->handle, fd);
+  if (r != 0) {
+    free(p);
+    char msg[128];
+    snprintf(msg, sizeof msg, "uv_poll_init: %s", uv_strerror(r));
+    throw_errno(env, "ERR_WIRESTACK_TAP", msg);
+    return NULL;
+  }
+  p->handle.data = p;
+  p->refs = 1; /* the uv handle; the external takes the second below */
+  p->active = 1;
+
+  napi_value resource, rname, external;
+  bool ok = napi_create_object(env, &resource) == napi_ok &&
+            napi_create_string_utf8(env, "wirestack:TapPoll", NAPI_AUTO_LENGTH, &rname) == napi_ok &&
+            napi_async_init(env, resource, rname, &p->async) == napi_ok &&
+            napi_create_reference(env, argv[1], 1, &p->callback) == napi_ok;
+  if (ok) {
+    r = uv_poll_start(&p->handle, UV_READABLE, on_readable);
+    if (r != 0) {
+      stop_poll(p); /* frees p through the close callback */
+      char msg[128];
+      snprintf(msg, sizeof msg, "uv_poll_start: %s", uv_strerror(r));
+      throw_errno(env, "ERR_WIRESTACK_TAP", msg);
+      return NULL;
+    }
+  }
+  if (!ok || napi_create_external(env, p, finalize_poll, NULL, &external) != napi_ok) {
+    throw_last(env, "pollStart");
+    stop_poll(p);
+    return NULL;
+  }
+  p->refs++;
+  return external;
+}
+
+/* pollStop(handle) */
+static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_valuetype t;
+  CHECK(env, napi_typeof(env, argv[0], &t));
+  if (t != napi_external) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from pollStart");
+    return NULL;
+  }
+  void *data = NULL;
+  CHECK(env, napi_get_value_external(env, argv[0], &data));
+  stop_poll((tap_poll_t *)data);
+  napi_value undef;
+  CHECK(env, napi_get_undefined(env, &undef));
+  return undef;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "open", NULL, tap_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "readBatch", NULL, tap_read_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "write", NULL, tap_write, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "close", NULL, tap_close, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "pollStart", NULL, tap_poll_start, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "pollStop", NULL, tap_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
