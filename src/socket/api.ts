@@ -408,9 +408,9 @@ export class SocketApi {
     switch (option) {
       case TCP_NODELAY: u.setNoDelay(fd, on); this.host.kick(); return 0;
       case SO_KEEPALIVE: u.setKeepAlive(fd, on); this.host.kick(); return 0;
-      case TCP_KEEPIDLE: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, n); return 0;
-      case TCP_KEEPINTVL: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, n); return 0;
-      case TCP_KEEPCNT: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, (u.flags(fd) & 16) !== 0, undefined, undefined, n); return 0;
+      case TCP_KEEPIDLE: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, u.keepAliveOn(fd), n); return 0;
+      case TCP_KEEPINTVL: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, u.keepAliveOn(fd), undefined, n); return 0;
+      case TCP_KEEPCNT: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, u.keepAliveOn(fd), undefined, undefined, n); return 0;
       case SO_LINGER: u.setLingerAbort(fd, on); return 0;
       case TCP_USER_TIMEOUT: if (n < 0) return -Errno.EINVAL; u.setUserTimeout(fd, n); return 0;
       case SO_RCVBUF:
@@ -428,8 +428,8 @@ export class SocketApi {
       case SO_REUSEADDR: return (t.flags[fd] & F_REUSEADDR) !== 0 ? 1 : 0;
       case SO_RCVBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, false) : t.ring(fd).capacity;
       case SO_SNDBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, true) : 0;
-      case TCP_NODELAY: return this.isTcp(fd) && (this.tcp.user.flags(fd) & 8) !== 0 ? 1 : 0;
-      case SO_KEEPALIVE: return this.isTcp(fd) && (this.tcp.user.flags(fd) & 16) !== 0 ? 1 : 0;
+      case TCP_NODELAY: return this.isTcp(fd) && this.tcp.user.noDelayOn(fd) ? 1 : 0;
+      case SO_KEEPALIVE: return this.isTcp(fd) && this.tcp.user.keepAliveOn(fd) ? 1 : 0;
       case SO_ERROR: {
         const e = t.soError[fd];
         t.soError[fd] = 0;

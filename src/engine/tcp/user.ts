@@ -383,6 +383,14 @@ export class TcpUser {
     return st >= ESTABLISHED || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
   }
 
+  keepAliveOn(s: number): boolean {
+    return (this.core.t.tflags[s] & TF_KEEPALIVE) !== 0;
+  }
+
+  noDelayOn(s: number): boolean {
+    return (this.core.t.tflags[s] & TF_NODELAY) !== 0;
+  }
+
   flags(s: number): number {
     return this.core.t.tflags[s];
   }
