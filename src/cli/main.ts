@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { demoOptions, runDemo } from './demo.js';
 import { UsageError } from './args.js';
+import { runTap, tapOptions } from './tap.js';
 
 const usage = `usage: wirestack <command> [options]
 
@@ -9,6 +10,12 @@ commands:
   demo [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
         two stacks on an in-memory cable: ARP, ping, UDP echo, a TCP transfer, HTTP and HTTPS,
         pcap capture (the default)
+  tap --dev NAME --address A/len [--gateway G] [--host-address H/len] [--netns NS]
+      [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
+      [--pcap FILE] [--json]
+        run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
+        (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
+        --netns moves the device into an existing namespace; --dhcp/--dns: not implemented yet
   version   print the version
   help      this text`;
 
@@ -27,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
         return report.pings.received > 0 && report.udp.echoed > 0 && report.tcp.intact
           && report.http.status === 200 && report.https.status === 200 ? 0 : 1;
       }
+      case 'tap':
+        return await runTap(tapOptions(rest));
       case 'version':
       case '--version':
         console.log(version());

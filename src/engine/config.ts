@@ -70,6 +70,8 @@ export interface StackConfig {
   tcpKeepCount?: number;
   /** How long an orphaned connection may wait in FIN_WAIT_2, ms. Default 60000. */
   tcpFinTimeoutMs?: number;
+  /** Congestion avoidance: 0 = Reno (RFC 5681), 1 = CUBIC (RFC 9438). Default 0. */
+  tcpCubic?: number;
   /** Send a tail loss probe (RFC 8985) before the RTO when SACK is on (1) or not (0). Default 1. */
   tcpTailLossProbe?: number;
   /** Offer SACK, timestamps, window scaling (1) or not (0). Default 1 each. */
@@ -119,6 +121,7 @@ const limits: Record<string, [number, number, number]> = {
   tcpFinTimeoutMs: [60000, 1, 600000],
   tcpSack: [1, 0, 1],
   tcpTailLossProbe: [1, 0, 1],
+  tcpCubic: [0, 0, 1],
   tcpTimestamps: [1, 0, 1],
   tcpWindowScaling: [1, 0, 1],
 };

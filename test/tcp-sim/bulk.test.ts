@@ -46,3 +46,12 @@ test('a small receive buffer is never overrun: flow control bounds what is in fl
   assert.equal(r.stats[1].outOfWindow, 0);
   assert.equal(r.stats[0].retransmits, 0);
 });
+
+test('CUBIC (RFC 9438, tcpCubic: 1) completes byte-exact under loss and is not slower than Reno', () => {
+  const cubic = runBulk([8 * MiB, 0], impair(0.05, 21), { tcpCubic: 1 });
+  const reno = runBulk([8 * MiB, 0], impair(0.05, 21), { tcpCubic: 0 });
+  assert.equal(cubic.received[0], 8 * MiB);
+  assert.equal(cubic.corrupt, 0);
+  assert.ok(cubic.stats[0].fastRetransmits > 0, 'losses were recovered');
+  assert.ok(cubic.virtualMs <= reno.virtualMs * 1.1, `CUBIC ${cubic.virtualMs} ms vs Reno ${reno.virtualMs} ms`);
+});

@@ -10,6 +10,10 @@ import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TH } from './flags.j
 import { TF_TLP } from './tcb.js';
 
 const DUP_THRESH = 3;
+/** RFC 9438: C = 0.4, beta = 0.7, and the Reno-friendly increase 3 (1 - beta) / (1 + beta). */
+const CUBIC_C = 0.4;
+const CUBIC_BETA = 0.7;
+const RENO_ALPHA = (3 * (1 - CUBIC_BETA)) / (1 + CUBIC_BETA);
 const BIG = 1 << 30;
 
 export class Congestion {
@@ -30,6 +34,52 @@ export class Congestion {
     t.bytesAcked[s] = 0;
     t.recover[s] = t.sndUna[s];
     t.rtxHigh[s] = t.sndUna[s];
+    t.cubicWmax[s] = 0;
+    t.cubicEpoch[s] = -1;
+  }
+
+  /**
+   * CUBIC congestion avoidance (RFC 9438 4.2–4.4), in segments and seconds:
+   * W(t) = C (t - K)^3 + Wmax, aiming one RTT ahead, never slower than the
+   * Reno-friendly estimate.
+   */
+  private cubicAvoid(s: number, acked: number, smss: number): void {
+    const t = this.core.t;
+    const now = this.core.ctx.now;
+    const cwndSeg = t.cwnd[s] / smss;
+    if (t.cubicEpoch[s] < 0) {
+      t.cubicEpoch[s] = now;
+      if (t.cubicWmax[s] < cwndSeg) {
+        t.cubicK[s] = 0;
+        t.cubicWmax[s] = cwndSeg;
+      } else {
+        t.cubicK[s] = Math.cbrt((t.cubicWmax[s] - cwndSeg) / CUBIC_C);
+      }
+      t.cubicWest[s] = cwndSeg;
+    }
+    const rtt = t.srtt[s] > 0 ? t.srtt[s] : 100;
+    const elapsed = (now - t.cubicEpoch[s] + rtt) / 1000;
+    const d = elapsed - t.cubicK[s];
+    let target = CUBIC_C * d * d * d + t.cubicWmax[s];
+    if (target > 1.5 * cwndSeg) target = 1.5 * cwndSeg;
+    // Reno-friendly region (RFC 9438 4.3).
+    t.cubicWest[s] += RENO_ALPHA * (acked / smss) / cwndSeg;
+    if (t.cubicWest[s] > target) target = t.cubicWest[s];
+    if (target > cwndSeg) t.cwnd[s] += ((target - cwndSeg) / cwndSeg) * smss * (acked / smss);
+  }
+
+  /** Multiplicative decrease: ssthresh from the flight (Reno halves, CUBIC keeps 0.7), CUBIC remembers Wmax. */
+  private reduce(s: number, flight: number, smss: number): void {
+    const t = this.core.t;
+    if (this.core.cfg.tcpCubic === 1) {
+      const seg = t.cwnd[s] / smss;
+      // Fast convergence (RFC 9438 4.7).
+      t.cubicWmax[s] = seg < t.cubicWmax[s] ? seg * (1 + CUBIC_BETA) / 2 : seg;
+      t.cubicEpoch[s] = -1;
+      t.ssthresh[s] = Math.max(flight * CUBIC_BETA, 2 * smss);
+    } else {
+      t.ssthresh[s] = Math.max(flight / 2, 2 * smss);
+    }
   }
 
   /**
@@ -169,6 +219,8 @@ export class Congestion {
     t.dupAcks[s] = 0;
     if (t.cwnd[s] < t.ssthresh[s]) {
       t.cwnd[s] += acked < 2 * smss ? acked : 2 * smss;
+    } else if (this.core.cfg.tcpCubic === 1) {
+      this.cubicAvoid(s, acked, smss);
     } else {
       t.bytesAcked[s] += acked;
       if (t.bytesAcked[s] >= t.cwnd[s]) {
@@ -218,7 +270,7 @@ export class Congestion {
     t.tflags[s] &= ~TF_TLP;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
-    t.ssthresh[s] = Math.max(flight / 2, 2 * smss);
+    this.reduce(s, flight, smss);
     t.recover[s] = t.sndMax[s];
     t.tflags[s] |= TF_RECOVERY;
     c.stats.fastRetransmits++;
@@ -324,7 +376,7 @@ export class Congestion {
     const t = c.t;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
-    if (t.backoff[s] === 0) t.ssthresh[s] = Math.max(flight / 2, 2 * smss);
+    if (t.backoff[s] === 0) this.reduce(s, flight, smss);
     t.cwnd[s] = smss;
     t.bytesAcked[s] = 0;
     t.dupAcks[s] = 0;

@@ -141,6 +141,11 @@ export class TcbTable {
   /** Highest sequence retransmitted during this recovery (SACK hole walk). */
   readonly rtxHigh: Int32Array;
   readonly bytesAcked: Float64Array;
+  /** CUBIC (RFC 9438) state: window before the last reduction, epoch start, K, and the Reno-friendly estimate. */
+  readonly cubicWmax: Float64Array;
+  readonly cubicEpoch: Float64Array;
+  readonly cubicK: Float64Array;
+  readonly cubicWest: Float64Array;
   /** When the current pass over the SACK holes began (lost-retransmission detection). */
   readonly rtxRoundStart: Float64Array;
   readonly lastSendTime: Float64Array;
@@ -247,6 +252,10 @@ export class TcbTable {
     this.recover = m.i32(T, n);
     this.rtxHigh = m.i32(T, n);
     this.bytesAcked = m.f64(T, n);
+    this.cubicWmax = m.f64(T, n);
+    this.cubicEpoch = m.f64(T, n);
+    this.cubicK = m.f64(T, n);
+    this.cubicWest = m.f64(T, n);
     this.rtxRoundStart = m.f64(T, n);
     this.lastSendTime = m.f64(T, n);
     this.sackLeft = m.i32('tcbRanges', n * this.rangesS);
