@@ -22,3 +22,10 @@ export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, Se
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
 export type { HttpApp, HttpHandler, HttpsAppOptions } from './apps/http.js';
 export { TapLink, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';
+export { DnsClient, DnsError, connectByName } from './apps/dns.js';
+export type { DnsClientOptions, DnsHost, LookupOptions, LookupAddress, RecordWithTtl } from './apps/dns.js';
+export {
+  DnsFormatError, encodeQuery as encodeDnsQuery, encodeMessage as encodeDnsMessage, parseMessage as parseDnsMessage,
+  encodeName as encodeDnsName, reverseName as dnsReverseName,
+} from './wire/dns.js';
+export type { DnsMessage, DnsRecord, DnsQuestion, DnsMessageInit, DnsRecordInit } from './wire/dns.js';

@@ -9,6 +9,7 @@ import type { StackConfig } from './engine/config.js';
 import { DgramFacade } from './socket/dgram.js';
 import { NetFacade } from './socket/net.js';
 import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, type HttpsAppOptions } from './apps/http.js';
+import { DnsClient } from './apps/dns.js';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 
@@ -17,6 +18,8 @@ export class Stack extends StackCore {
   readonly dgram: DgramFacade;
   /** `node:net`-compatible servers and connections over this stack. */
   readonly net: NetFacade;
+  /** `node:dns/promises`-like resolver (lookup, resolve4, reverse) over this stack's UDP and TCP. */
+  readonly dns: DnsClient;
   /** `stack.http.createServer(handler)`: Node's HTTP server on this stack's TCP. */
   readonly http: { createServer(handler?: HttpHandler, options?: http.ServerOptions): HttpApp<http.Server> };
   /** `stack.https.createServer({ key, cert }, handler)`: Node's HTTPS server on this stack's TCP. */
@@ -26,6 +29,16 @@ export class Stack extends StackCore {
     super(config);
     this.dgram = new DgramFacade(this.sockets);
     this.net = new NetFacade(this.sockets);
+    this.dns = new DnsClient(this);
+    // net.connect({ host: 'name' }) resolves through this stack's DNS, as Node's goes through getaddrinfo.
+    this.net.resolver = (host) => {
+      if (this.dns.getServers().length === 0) {
+        // No DNS server configured (DHCP or setServers gives one): fail at once, as getaddrinfo would.
+        const e = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: host });
+        return Promise.reject(e);
+      }
+      return this.dns.lookup(host).then((r) => r.address);
+    };
     this.http = { createServer: (handler, options) => createHttpServer(this, handler, options) };
     this.https = { createServer: (options, handler) => createHttpsServer(this, options, handler) };
   }

@@ -310,8 +310,28 @@ export class Socket extends Duplex {
       return fail(sysError(Errno.EAFNOSUPPORT, 'connect', host, port));
     }
     if (parseIpv4(host) < 0) {
-      return fail(nodeIsIPv6(host) ? sysError(Errno.EAFNOSUPPORT, 'connect', host, port) : notFound(host));
+      const resolve = this.net.resolver;
+      if (nodeIsIPv6(host) || resolve === null) {
+        return fail(nodeIsIPv6(host) ? sysError(Errno.EAFNOSUPPORT, 'connect', host, port) : notFound(host));
+      }
+      // A name: resolve through the stack's DNS client, then connect; 'lookup' as Node emits it.
+      resolve(host).then((address) => {
+        this.emit('lookup', null, address, 4, host);
+        if (this.destroyed) return;
+        this.remoteAddress = address;
+        this.open({ ...opts, host: address }, address, port, fail);
+      }, (err: unknown) => {
+        const e = (err instanceof Error ? err : notFound(host)) as NetError;
+        this.emit('lookup', e, undefined, undefined, host);
+        this.fail(e);
+      });
+      return this;
     }
+    return this.open(opts, host, port, fail);
+  }
+
+  /** Create, bind and connect the descriptor for an IPv4 literal. */
+  private open(opts: TcpConnectOptions, host: string, port: number, fail: (e: NetError) => this): this {
     const api = this.api;
     const fd = api.socket('tcp');
     if (fd < 0) return fail(sysError(-fd, 'connect', host, port));
@@ -819,6 +839,8 @@ export class NetFacade {
   readonly scratch: Buffer;
   /** A reusable address out-parameter. */
   readonly addr: SockAddr = { address: 0, port: 0 };
+  /** Resolves host names for connect() (the stack's DNS client); null: names fail with ENOTFOUND. */
+  resolver: ((host: string) => Promise<string>) | null = null;
 
   constructor(readonly api: SocketApi) {
     this.scratch = Buffer.alloc(65536);
