@@ -34,6 +34,8 @@ export interface TapOptions {
   cert: string | null;
   key: string | null;
   pcap: string | null;
+  /** DNS servers for stack.dns (and so for host names in net.connect). */
+  dns: string[];
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -73,11 +75,10 @@ function parsePortSpec(s: string, name: string): PortSpec {
 export function tapOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): TapOptions {
   const p = parseFlags(argv, {
-    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap'],
-    booleans: ['json', 'dhcp', 'dns'],
+    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns'],
+    booleans: ['json', 'dhcp'],
   });
   if (p.booleans.has('dhcp')) throw new UsageError('--dhcp is not implemented yet: give a static --address');
-  if (p.booleans.has('dns')) throw new UsageError('--dns is not implemented yet');
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
   const v = p.values;
   if (v.dev === undefined) throw new UsageError('tap needs --dev NAME');
@@ -102,6 +103,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     cert: v.cert ?? null,
     key: v.key ?? null,
     pcap: v.pcap ?? null,
+    dns: v.dns === undefined ? [] : v.dns.split(',').map((d) => checkIp(d, 'dns', false)),
     json: p.booleans.has('json'),
     out,
     err,
@@ -187,6 +189,7 @@ export async function runTap(o: TapOptions): Promise<number> {
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);
     stack = new Stack({ maxSockets: 160, maxTcpSockets: 128, tcpSendBufferBytes: 256 * 1024, tcpRecvBufferBytes: 256 * 1024 });
     const iface = stack.addInterface(link, { address: o.address, ...(o.gateway !== null ? { gateway: o.gateway } : {}) });
+    if (o.dns.length > 0) stack.dns.setServers(o.dns);
     stack.start();
     wentUp = true;
     emit('up', { dev: tap.name, mac: iface.mac, address: `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,
