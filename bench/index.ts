@@ -10,6 +10,7 @@
  * change another's inlining. It prints figures, not pass/fail.
  */
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Stack } from '../src/stack.js';
@@ -176,6 +177,24 @@ function main(): void {
   console.log(`TCP connections (open + one request/response + close): ${fmt(conn.perSecond)} per second over ${fmt(conn.connections)}, `
     + `${fmt(conn.gcMinor)} minor GCs; memory per connection ${fmt(conn.bytesPerConnection)} bytes `
     + '(16 KiB send + 16 KiB receive buffer + control block)');
+  console.log('');
+
+  // TAP against the Linux kernel (root and /dev/net/tun only).
+  if (process.getuid?.() === 0 && existsSync('/dev/net/tun')) {
+    const tapScript = fileURLToPath(new URL('./tap.js', import.meta.url));
+    const r = spawnSync(process.execPath, [tapScript, '--mib', String(Math.max(32, Math.round(256 * SCALE)))], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status === 0) {
+      const t = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+      const med = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      console.log(`TCP over a TAP device against the Linux kernel's stack (${t.mib} MiB per run, median of 3): `
+        + `Linux -> wirestack ${fmt(med([t.inGbps1, t.inGbps2, t.inGbps3]), 2)} Gbit/s, `
+        + `wirestack -> Linux ${fmt(med([t.outGbps1, t.outGbps2, t.outGbps3]), 2)} Gbit/s; ping RTT min/avg ${fmt(t.pingMinMs, 3)}/${fmt(t.pingAvgMs, 3)} ms`);
+    } else {
+      console.log(`TCP over TAP: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+  } else {
+    console.log('TCP over TAP: SKIPPED, needs root and /dev/net/tun');
+  }
   console.log('');
 
   const stack = new Stack();
