@@ -10,6 +10,8 @@ import { DgramFacade } from './socket/dgram.js';
 import { NetFacade } from './socket/net.js';
 import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, type HttpsAppOptions } from './apps/http.js';
 import { DnsClient } from './apps/dns.js';
+import { DhcpClient, type DhcpClientOptions } from './apps/dhcp.js';
+import type { Link } from './link/link.js';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 
@@ -41,5 +43,16 @@ export class Stack extends StackCore {
     };
     this.http = { createServer: (handler, options) => createHttpServer(this, handler, options) };
     this.https = { createServer: (options, handler) => createHttpsServer(this, options, handler) };
+  }
+
+  /**
+   * Start a DHCP client on an interface (its index, or the link it was added
+   * with); listen for 'bound', 'renewed' and 'lost', `await client.stop()` to
+   * release the lease.
+   */
+  dhcp(iface: number | Link, options: DhcpClientOptions = {}): DhcpClient {
+    const index = typeof iface === 'number' ? iface : this.interfaces.findIndex((i) => i.link === iface);
+    if (index < 0 || index >= this.interfaces.length) throw new RangeError('dhcp: no such interface');
+    return new DhcpClient(this, index, options).start();
   }
 }

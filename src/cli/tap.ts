@@ -12,6 +12,7 @@ import { Stack } from '../stack.js';
 import { TapLink } from '../link/tap.js';
 import { PcapWriter } from '../link/pcap-writer.js';
 import type { Link } from '../link/link.js';
+import { createHash } from 'node:crypto';
 import { staticFiles, type HttpApp, type HttpHandler } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
 
@@ -256,6 +257,23 @@ export async function runTap(o: TapOptions): Promise<number> {
       res.setHeader('content-type', 'text/plain; charset=utf-8');
       res.end(`hello from wirestack (${service}): ${req.method ?? '?'} ${req.url ?? '/'}\n`);
     };
+    // POST/PUT of any size: consumed and answered with its length and sha256 (an upload check for curl).
+    const withUploads = (inner: HttpHandler): HttpHandler => (req, res) => {
+      if (req.method !== 'POST' && req.method !== 'PUT') {
+        inner(req, res);
+        return;
+      }
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (d: Buffer) => {
+        hash.update(d);
+        bytes += d.length;
+      });
+      req.on('end', () => {
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        res.end(`${bytes} ${hash.digest('hex')}\n`);
+      });
+    };
     const web = async (service: 'http' | 'https', spec: PortSpec, app: HttpApp<http.Server>): Promise<void> => {
       app.listener.on('connection', (sock) => track(service, sock));
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -272,10 +290,10 @@ export async function runTap(o: TapOptions): Promise<number> {
       listening(service, 'tcp', spec.port, { dir: spec.dir }, spec.dir !== null ? ` serving ${spec.dir}` : '');
     };
     if (o.http !== null) {
-      await web('http', o.http, s.http.createServer(o.http.dir !== null ? staticFiles(o.http.dir) : hello('http')));
+      await web('http', o.http, s.http.createServer(withUploads(o.http.dir !== null ? staticFiles(o.http.dir) : hello('http'))));
     }
     if (o.https !== null && tls !== null) {
-      await web('https', o.https, s.https.createServer(tls, o.https.dir !== null ? staticFiles(o.https.dir) : hello('https')));
+      await web('https', o.https, s.https.createServer(tls, withUploads(o.https.dir !== null ? staticFiles(o.https.dir) : hello('https'))));
     }
     emit('ready', {}, 'ready: stop with Ctrl-C (SIGINT) or SIGTERM');
     await stopped;

@@ -211,6 +211,45 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     this.driver.kick();
   }
 
+  /**
+   * Change (or with null remove) the address of interface `index` after
+   * creation, as DHCP does: replaces its connected and default routes,
+   * forgets its ARP entries and announces the new address. Throws like
+   * {@link addInterface} on a bad address or gateway.
+   */
+  setInterfaceAddress(index: number, address: string | null, gateway?: string): InterfaceInfo {
+    const iface = this.interfaces[index];
+    if (iface === undefined) throw new RangeError(`no interface ${index}`);
+    let addr = 0;
+    let prefix = 0;
+    let gw = 0;
+    if (address !== null) {
+      const cidr = parseCidr(address, 'interface address');
+      addr = cidr.address;
+      prefix = cidr.prefixLength;
+      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+      if (addr === 0 || isMulticast(addr) || addr === 0xffffffff || (addr >>> 24) === 127
+        || (prefix > 0 && prefix < 31 && ((addr & ~mask) >>> 0 === 0 || ((addr | mask) >>> 0) === 0xffffffff))) {
+        throw new RangeError(`interface address '${address}' is not a usable unicast address`);
+      }
+      for (const other of this.interfaces) {
+        if (other !== iface && other.address === (addr | 0)) throw new RangeError(`duplicate address ${formatIpv4(addr)}: already on ${other.name}`);
+      }
+      if (gateway !== undefined) {
+        gw = parseIpv4(gateway);
+        if (gw <= 0 || ((gw & mask) >>> 0) !== ((addr & mask) >>> 0)) throw new RangeError(`invalid gateway '${gateway}' for ${address}`);
+      }
+    } else if (gateway !== undefined) {
+      throw new RangeError('a gateway needs an interface address');
+    }
+    this.routes.removeInterface(index, ROUTE_CONNECTED);
+    this.routes.removeInterface(index, ROUTE_DEFAULT);
+    this.arp.flushInterface(index);
+    iface.setAddress(0, 0, 0);
+    if (addr !== 0) this.configureAddress(iface, addr, prefix, gw);
+    return this.describe(iface);
+  }
+
   /** Add a static route `dest/len via gateway`; the gateway must be on a connected subnet. */
   addRoute(destination: string, gateway: string): void {
     const cidr = parseCidr(destination, 'route destination');

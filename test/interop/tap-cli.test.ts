@@ -218,6 +218,14 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
     rmSync(out);
   });
 
+  it('accepts a 64 MiB curl POST upload, sha256 identical', { timeout: 45_000 }, async () => {
+    assert.ok(ns !== null);
+    const r = await ns.run('curl', ['-s', '-S', '-m', '40', '--data-binary', `@${join(work, 'www', 'big.bin')}`,
+      '-H', 'content-type: application/octet-stream', `http://${STACK_IP}:8080/upload`], { timeoutMs: 42_000 });
+    assert.equal(r.code, 0, `curl failed (timedOut ${r.timedOut}): ${r.stderr}`);
+    assert.equal(r.stdout.trim(), `${BIG_BYTES} ${bigSha}`);
+  });
+
   it('answers HTTPS over TLS 1.3 (self-signed) to curl with 200', { timeout: 20_000 }, async () => {
     assert.ok(ns !== null);
     const r = await ns.run('curl', ['-sk', '-S', '-m', '10', '--tlsv1.3', '-o', '/dev/null', '-w', '%{http_code}', `https://${STACK_IP}:8443/`], { timeoutMs: 15_000 });
@@ -255,7 +263,7 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
     assert.equal(r.stdout.trim(), 'ok 10');
   });
 
-  it('exits 0 within 5 s on SIGTERM and leaves a pcap tshark reads without malformed frames', { timeout: 60_000 }, async () => {
+  it('exits 0 within 5 s on SIGTERM and leaves a pcap tshark reads without malformed frames', { timeout: 240_000 }, async () => {
     assert.ok(cli !== null && exited !== null && cli.pid !== undefined);
     process.kill(cli.pid, 'SIGTERM');
     const { code, signal } = await withTimeout(exited, 5000, 'CLI exit after SIGTERM');
@@ -264,10 +272,10 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
     assert.ok(events.some((e) => e.event === 'down'), 'no "down" line');
     assert.ok(!events.some((e) => e.event === 'unparsable'), 'a stdout line was not JSON');
     assert.ok(statSync(pcap).size > BIG_BYTES, `capture too small: ${statSync(pcap).size} bytes`);
-    // Both passes at once: each dissects ~50 000 frames (and reassembles the 64 MiB response).
+    // Both passes at once: each dissects ~100 000 frames (and reassembles the 64 MiB response and upload).
     const [read, bad] = await Promise.all([
-      runHost('tshark', ['-r', pcap, '-q'], 40_000),
-      runHost('tshark', ['-r', pcap, '-Y', '_ws.malformed'], 40_000),
+      runHost('tshark', ['-r', pcap, '-q'], 200_000),
+      runHost('tshark', ['-r', pcap, '-Y', '_ws.malformed'], 200_000),
     ]);
     assert.equal(read.code, 0, `tshark could not read the pcap: ${read.stderr}`);
     assert.equal(bad.code, 0, bad.stderr);

@@ -12,7 +12,7 @@ import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 
 const LINUX_IP = '10.77.0.1';
 const STACK_IP = '10.77.0.2';
-const TCP_BYTES = 8 * 1024 * 1024;
+const TCP_BYTES = 256 * 1024 * 1024;
 
 const missing = missingCapability();
 if (missing !== null) {
@@ -139,7 +139,7 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
     }
   });
 
-  it('sends 8 MiB over TCP to a Linux server, byte-exact', { timeout: 60_000 }, async () => {
+  it('sends 256 MiB over TCP to a Linux server, byte-exact', { timeout: 120_000 }, async () => {
     assert.ok(ns !== null && stack !== null);
     const server = ns.spawn(process.execPath, ['-e', SINK_SERVER]);
     await waitForLine(server, /^ready$/, 15_000);
@@ -160,7 +160,7 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
     await withTimeout(closed, 10_000, 'client close');
   });
 
-  it('echoes 8 MiB from a Linux client on port 7, byte-exact', { timeout: 60_000 }, async () => {
+  it('echoes 256 MiB from a Linux client on port 7, byte-exact (256 MiB each way at once)', { timeout: 120_000 }, async () => {
     assert.ok(ns !== null && stack !== null);
     const seen = createHash('sha256');
     let seenBytes = 0;
