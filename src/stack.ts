@@ -4,7 +4,7 @@
  * servers built on Node's own `http`/`https`. Allocation is allowed here:
  * this is the documented boundary above the packet path.
  */
-import { StackCore } from './engine/stack.js';
+import { StackCore, type InterfaceOptions, type InterfaceInfo } from './engine/stack.js';
 import type { StackConfig } from './engine/config.js';
 import { DgramFacade } from './socket/dgram.js';
 import { NetFacade } from './socket/net.js';
@@ -53,6 +53,31 @@ export class Stack extends StackCore {
   dhcp(iface: number | Link, options: DhcpClientOptions = {}): DhcpClient {
     const index = typeof iface === 'number' ? iface : this.interfaces.findIndex((i) => i.link === iface);
     if (index < 0 || index >= this.interfaces.length) throw new RangeError('dhcp: no such interface');
-    return new DhcpClient(this, index, options).start();
+    const client = new DhcpClient(this, index, options).start();
+    this.dhcpClients.push(client);
+    return client;
+  }
+
+  /** DHCP clients started by {@link dhcp} or `addInterface(link, { dhcp: true })`. */
+  readonly dhcpClients: DhcpClient[] = [];
+
+  /**
+   * Attach a link. With `{ dhcp: true }` (instead of `address`) a DHCP client
+   * configures the interface; it is `dhcpClients[...]`, and `releaseDhcp()`
+   * releases every lease (call it before `stop()` for a clean goodbye).
+   */
+  override addInterface(link: Link, options: InterfaceOptions & { dhcp?: boolean | DhcpClientOptions } = {}): InterfaceInfo {
+    const { dhcp, ...rest } = options;
+    if (dhcp !== undefined && dhcp !== false && rest.address !== undefined) {
+      throw new RangeError('addInterface: give either an address or dhcp, not both');
+    }
+    const info = super.addInterface(link, rest);
+    if (dhcp !== undefined && dhcp !== false) this.dhcp(info.index, dhcp === true ? {} : dhcp);
+    return info;
+  }
+
+  /** Release every DHCP lease (RELEASE sent, addresses removed). */
+  async releaseDhcp(): Promise<void> {
+    await Promise.all(this.dhcpClients.map((c) => c.stop({ release: true })));
   }
 }

@@ -24,7 +24,9 @@ export interface PortSpec {
 
 export interface TapOptions {
   dev: string;
-  address: string;
+  /** Static A/len, or null with DHCP. */
+  address: string | null;
+  dhcp: boolean;
   gateway: string | null;
   hostAddress: string | null;
   netns: string | null;
@@ -79,21 +81,23 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns'],
     booleans: ['json', 'dhcp'],
   });
-  if (p.booleans.has('dhcp')) throw new UsageError('--dhcp is not implemented yet: give a static --address');
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
   const v = p.values;
   if (v.dev === undefined) throw new UsageError('tap needs --dev NAME');
   if (v.dev.length === 0 || Buffer.byteLength(v.dev) > 15 || /[\s/]/.test(v.dev)) {
     throw new UsageError(`--dev must be a device name of 1..15 bytes without spaces or '/', got '${v.dev}'`);
   }
-  if (v.address === undefined) throw new UsageError('tap needs --address A/len');
+  const dhcp = p.booleans.has('dhcp');
+  if ((v.address === undefined) === !dhcp) throw new UsageError('tap needs either --address A/len or --dhcp');
+  if (dhcp && v.gateway !== undefined) throw new UsageError('--gateway comes from DHCP with --dhcp');
   const httpsSpec = v.https === undefined ? null : parsePortSpec(v.https, 'https');
   if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError('--cert and --key go together');
   if (v.cert !== undefined && httpsSpec === null) throw new UsageError('--cert/--key need --https');
   if (v.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v.netns)) throw new UsageError(`--netns: bad namespace name '${v.netns}'`);
   const o: TapOptions = {
     dev: v.dev,
-    address: checkIp(v.address, 'address', true),
+    address: v.address === undefined ? null : checkIp(v.address, 'address', true),
+    dhcp,
     gateway: v.gateway === undefined ? null : checkIp(v.gateway, 'gateway', false),
     hostAddress: v['host-address'] === undefined ? null : checkIp(v['host-address'], 'host-address', true),
     netns: v.netns ?? null,
@@ -182,20 +186,32 @@ export async function runTap(o: TapOptions): Promise<number> {
     }
     const tls = o.https === null ? null
       : o.cert !== null && o.key !== null ? { cert: readFileSync(o.cert, 'utf8'), key: readFileSync(o.key, 'utf8') }
-        : selfSigned(o.address.split('/')[0]);
+        : selfSigned(o.address !== null ? o.address.split('/')[0] : '0.0.0.0');
 
     tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);
     stack = new Stack({ maxSockets: 160, maxTcpSockets: 128, tcpSendBufferBytes: 256 * 1024, tcpRecvBufferBytes: 256 * 1024 });
-    const iface = stack.addInterface(link, { address: o.address, ...(o.gateway !== null ? { gateway: o.gateway } : {}) });
+    const iface = o.address !== null
+      ? stack.addInterface(link, { address: o.address, ...(o.gateway !== null ? { gateway: o.gateway } : {}) })
+      : stack.addInterface(link, { dhcp: true });
+    for (const client of stack.dhcpClients) {
+      client.on('bound', (l: { address: string; prefixLength: number; gateway: string | null; dnsServers: string[]; leaseTime: number }) =>
+        emit('dhcp-bound', { address: `${l.address}/${l.prefixLength}`, gateway: l.gateway, dns: l.dnsServers.join(','), leaseSeconds: l.leaseTime },
+          `dhcp: bound ${l.address}/${l.prefixLength}${l.gateway !== null ? ` via ${l.gateway}` : ''}, dns ${l.dnsServers.join(',') || '-'}, lease ${l.leaseTime} s`));
+      client.on('renewed', (l: { address: string; leaseTime: number }) =>
+        emit('dhcp-renewed', { address: l.address, leaseSeconds: l.leaseTime }, `dhcp: renewed ${l.address}, lease ${l.leaseTime} s`));
+      client.on('lost', (l: { address: string } | null, why: string) =>
+        emit('dhcp-lost', { address: l?.address ?? null, reason: why }, `dhcp: lost ${l?.address ?? ''} (${why})`));
+    }
+
     if (o.dns.length > 0) stack.dns.setServers(o.dns);
     stack.start();
     wentUp = true;
-    emit('up', { dev: tap.name, mac: iface.mac, address: `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,
+    emit('up', { dev: tap.name, mac: iface.mac, address: iface.address === null ? 'dhcp' : `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,
       mtu: iface.mtu, netns: o.netns, hostAddress: o.hostAddress, pcap: o.pcap },
-    `up: ${tap.name} ${iface.mac} ${iface.address}/${iface.prefixLength}`
+    `up: ${tap.name} ${iface.mac} ${iface.address === null ? '(address by DHCP)' : `${iface.address}/${iface.prefixLength}`}`
       + `${iface.gateway !== null ? ` via ${iface.gateway}` : ''} mtu ${iface.mtu}`
       + `${o.netns !== null ? ` (device in netns ${o.netns})` : ''}${o.hostAddress !== null ? `, host side ${o.hostAddress}` : ''}`
       + `${o.pcap !== null ? `, capturing to ${o.pcap}` : ''}`);
@@ -316,6 +332,9 @@ export async function runTap(o: TapOptions): Promise<number> {
     await Promise.race([Promise.all(closing), new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
     clearTimeout(timer);
     try {
+      if (stack !== null && stack !== undefined && stack.dhcpClients.length > 0) {
+        await Promise.race([stack.releaseDhcp(), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+      }
       stack?.stop();
     } catch (e) {
       fail(`stopping the stack: ${e instanceof Error ? e.message : String(e)}`);
