@@ -186,6 +186,45 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
     }
   });
 
+  it('100 short connections with wirestack closing first, then 100 with Linux closing first: nothing lingers', { timeout: 60_000 }, async () => {
+    assert.ok(stack !== null && ns !== null);
+    const st = stack;
+    // wirestack's server closes first (active close on our side, passive on Linux's).
+    const server = st.net.createServer((sock) => sock.end('bye\n'));
+    await new Promise<void>((resolve) => server.listen(2000, resolve));
+    const client = `const net=require('node:net');setTimeout(()=>process.exit(3),25000).unref();
+(async()=>{for(let i=0;i<100;i++){await new Promise((res,rej)=>{let got='';const s=net.connect(2000,'${STACK_IP}');
+s.setEncoding('utf8');s.on('data',d=>got+=d);s.on('end',()=>s.end());s.on('error',rej);s.on('close',()=>got==='bye\\n'?res():rej(new Error('got '+got)));});}
+console.log('ok');})().catch(e=>{console.error(String(e));process.exit(2);});`;
+    const r = await ns.run(process.execPath, ['-e', client], { timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Linux's server closes first (active close on Linux, LAST_ACK on ours).
+    const linuxServer = ns.spawn(process.execPath, ['-e',
+      `require('node:net').createServer(c=>{c.on('error',()=>{});c.end('hi\\n');}).listen(2001,'${LINUX_IP}',()=>console.log('ready'));`]);
+    await new Promise<void>((resolve) => linuxServer.stdout?.once('data', () => resolve()));
+    const baseline = st.sockets.usage.used;
+    for (let i = 0; i < 100; i++) {
+      const sock = st.net.connect(2001, LINUX_IP);
+      let got = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => { got += d; });
+      await new Promise<void>((resolve, reject) => {
+        sock.once('close', () => resolve());
+        sock.once('error', reject);
+      });
+      assert.equal(got, 'hi\n');
+    }
+    linuxServer.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    const ss = await ns.run('ss', ['-tan'], { timeoutMs: 5000 });
+    const stuck = ss.stdout.split('\n').filter((l) => l.includes(STACK_IP) && /LAST-ACK|FIN-WAIT|CLOSE-WAIT|CLOSING|SYN/.test(l));
+    assert.deepEqual(stuck, [], ss.stdout);
+    // Our side: the connections Linux closed first are gone (no LAST_ACK left). The table was full of our
+    // TIME_WAITs from the first half (wirestack closed first); new connections recycled the oldest, so no growth.
+    assert.ok(st.sockets.usage.used <= baseline, `${st.sockets.usage.used} sockets in use, ${baseline} before`);
+  });
+
   it('close() releases the device', { timeout: 20_000 }, () => {
     assert.ok(ns !== null && link !== null && stack !== null);
     stack.stop();

@@ -176,8 +176,7 @@ export class TcpCore {
    * Returns the slot, -1 (no descriptor) or -2 (no buffers).
    */
   allocConnection(): number {
-    let s = this.sockets.allocate(SOCK_TCP);
-    if (s < 0 && this.recycleTimeWait()) s = this.sockets.allocate(SOCK_TCP);
+    const s = this.allocSlot();
     if (s < 0) return -1;
     this.initTcb(s);
     if (!this.t.takeBuffers(s)) {
@@ -186,6 +185,13 @@ export class TcpCore {
         return -2;
       }
     }
+    return s;
+  }
+
+  /** A TCP slot (no buffers), recycling the oldest TIME_WAIT when the table is full; -1 when none. */
+  allocSlot(): number {
+    let s = this.sockets.allocate(SOCK_TCP);
+    if (s < 0 && this.recycleTimeWait()) s = this.sockets.allocate(SOCK_TCP);
     return s;
   }
 

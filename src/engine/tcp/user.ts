@@ -48,7 +48,7 @@ export class TcpUser {
   /** A new, unbound TCP socket (no buffers until it connects or is accepted). */
   open(): number {
     const c = this.core;
-    const s = c.sockets.allocate(SOCK_TCP);
+    const s = c.allocSlot();
     if (s < 0) return -Errno.EMFILE;
     c.initTcb(s);
     return s;
