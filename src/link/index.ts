@@ -5,3 +5,5 @@ export type { LinkFaultCounters, MemoryLinkFaults, MemoryLinkOptions } from './m
 export { PcapWriter } from './pcap-writer.js';
 export type { PcapSink, PcapWriterOptions } from './pcap-writer.js';
 export { Prng } from './prng.js';
+export { FaultLink } from './fault-link.js';
+export type { FaultOptions, FaultCounters } from './fault-link.js';

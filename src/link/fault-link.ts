@@ -1,0 +1,162 @@
+/**
+ * Fault injection as a wrapper around any link (a TAP device, a pcap-wrapped
+ * link, a MemoryLink), in the spirit of smoltcp's FaultInjector: frames can
+ * be lost, duplicated, corrupted (one bit) or reordered (held back until the
+ * next frame) in each direction, from a seeded PRNG so runs replay. Frames
+ * are copied into buffers allocated once; nothing is allocated per frame.
+ */
+import { copyBytes } from '../wire/bytes.js';
+import type { FrameReceiver, Link, LinkStats } from './link.js';
+import { ETH_HEADER_LEN } from './link.js';
+import { Prng } from './prng.js';
+
+/** Fault probabilities (0..1), each applied independently per frame and direction. */
+export interface FaultOptions {
+  loss?: number;
+  duplicate?: number;
+  corrupt?: number;
+  /** A frame is held and sent right after the next one. */
+  reorder?: number;
+  seed?: number;
+}
+
+/** What the injector did, per direction. */
+export interface FaultCounters {
+  lost: number;
+  duplicated: number;
+  corrupted: number;
+  reordered: number;
+}
+
+/** One direction's state: a scratch frame and the frame held back for reordering. */
+class Direction {
+  readonly scratch: Uint8Array;
+  readonly held: Uint8Array;
+  heldLen = 0;
+  readonly counters: FaultCounters = { lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
+
+  constructor(frameBytes: number, readonly prng: Prng) {
+    this.scratch = new Uint8Array(frameBytes);
+    this.held = new Uint8Array(frameBytes);
+  }
+}
+
+export class FaultLink implements Link, FrameReceiver {
+  private readonly out: Direction;
+  private readonly in: Direction;
+  private loss: number;
+  private duplicate: number;
+  private corrupt: number;
+  private reorder: number;
+  private rx: FrameReceiver | null = null;
+
+  constructor(readonly inner: Link, options: FaultOptions = {}) {
+    const frame = inner.mtu + ETH_HEADER_LEN;
+    const seed = options.seed ?? 1;
+    this.out = new Direction(frame, new Prng(seed));
+    this.in = new Direction(frame, new Prng(seed ^ 0x5bd1e995));
+    this.loss = options.loss ?? 0;
+    this.duplicate = options.duplicate ?? 0;
+    this.corrupt = options.corrupt ?? 0;
+    this.reorder = options.reorder ?? 0;
+  }
+
+  get name(): string { return this.inner.name; }
+  get mtu(): number { return this.inner.mtu; }
+  get stats(): LinkStats { return this.inner.stats; }
+  /** Faults applied to frames sent (`tx`) and received (`rx`). */
+  get faults(): { tx: FaultCounters; rx: FaultCounters } {
+    return { tx: this.out.counters, rx: this.in.counters };
+  }
+
+  /** Change the probabilities at run time. */
+  setFaults(f: FaultOptions): void {
+    if (f.loss !== undefined) this.loss = f.loss;
+    if (f.duplicate !== undefined) this.duplicate = f.duplicate;
+    if (f.corrupt !== undefined) this.corrupt = f.corrupt;
+    if (f.reorder !== undefined) this.reorder = f.reorder;
+  }
+
+  /**
+   * Apply the faults to one frame and hand the survivors to `emit` (the
+   * inner link's transmit, or the stack's receiver).
+   */
+  private pass(d: Direction, frame: Uint8Array, off: number, len: number, toLink: boolean, now: number): boolean {
+    const p = d.prng;
+    if (this.loss > 0 && p.next() < this.loss) {
+      d.counters.lost++;
+      return true; // lost on the wire: the sender cannot tell
+    }
+    let buf = frame;
+    let o = off;
+    if (this.corrupt > 0 && p.next() < this.corrupt) {
+      copyBytes(frame, off, d.scratch, 0, len);
+      const bit = p.int(len * 8);
+      d.scratch[bit >>> 3] ^= 1 << (bit & 7);
+      buf = d.scratch;
+      o = 0;
+      d.counters.corrupted++;
+    }
+    if (d.heldLen === 0 && this.reorder > 0 && p.next() < this.reorder) {
+      copyBytes(buf, o, d.held, 0, len);
+      d.heldLen = len;
+      d.counters.reordered++;
+      return true;
+    }
+    let ok = this.emit(buf, o, len, toLink, now);
+    if (this.duplicate > 0 && p.next() < this.duplicate) {
+      d.counters.duplicated++;
+      this.emit(buf, o, len, toLink, now);
+    }
+    if (d.heldLen > 0 && !(buf === d.held)) {
+      const n = d.heldLen;
+      d.heldLen = 0;
+      ok = this.emit(d.held, 0, n, toLink, now) && ok;
+    }
+    return ok;
+  }
+
+  private emit(buf: Uint8Array, off: number, len: number, toLink: boolean, now: number): boolean {
+    if (toLink) return this.inner.transmit(buf, off, len, now);
+    if (this.rx !== null) this.rx.receiveFrame(buf, off, len);
+    return true;
+  }
+
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+    return this.pass(this.out, frame, offset, length, true, now);
+  }
+
+  private now = 0;
+
+  /** FrameReceiver for the inner link: faults on the way in. */
+  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
+    this.pass(this.in, frame, offset, length, false, this.now);
+  }
+
+  poll(now: number, rx: FrameReceiver): number {
+    this.rx = rx;
+    this.now = now;
+    const next = this.inner.poll(now, this);
+    // A frame held for reordering with nothing after it is released at the end of the poll.
+    const d = this.in;
+    if (d.heldLen > 0) {
+      const n = d.heldLen;
+      d.heldLen = 0;
+      rx.receiveFrame(d.held, 0, n);
+    }
+    if (this.out.heldLen > 0) {
+      const n = this.out.heldLen;
+      this.out.heldLen = 0;
+      this.inner.transmit(this.out.held, 0, n, now);
+    }
+    return next;
+  }
+
+  setWakeup(wakeup: (() => void) | null): void {
+    this.inner.setWakeup(wakeup);
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}
