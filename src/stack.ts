@@ -50,10 +50,14 @@ export class Stack extends StackCore {
    * with); listen for 'bound', 'renewed' and 'lost', `await client.stop()` to
    * release the lease.
    */
-  dhcp(iface: number | Link, options: DhcpClientOptions = {}): DhcpClient {
+  dhcp(iface: number | Link, options: DhcpClientOptions & { arpProbe?: boolean } = {}): DhcpClient {
     const index = typeof iface === 'number' ? iface : this.interfaces.findIndex((i) => i.link === iface);
     if (index < 0 || index >= this.interfaces.length) throw new RangeError('dhcp: no such interface');
-    const client = new DhcpClient(this, index, options).start();
+    // `arpProbe: true` checks an offered address with an RFC 5227 ARP probe first (DECLINE if in use).
+    const { arpProbe, ...rest } = options as DhcpClientOptions & { arpProbe?: boolean };
+    const opts: DhcpClientOptions = arpProbe === true && rest.checkAddress === undefined
+      ? { ...rest, checkAddress: (address) => this.probeAddress(index, address) } : rest;
+    const client = new DhcpClient(this, index, opts).start();
     this.dhcpClients.push(client);
     return client;
   }

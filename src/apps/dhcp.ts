@@ -14,9 +14,9 @@
  * asks servers to broadcast them (BROADCAST flag) while it has no address.
  * Unicasts (RENEWING, RELEASE) go through that socket.
  *
- * No RFC 5227 ARP probe is made by the engine; pass `checkAddress` to vet an
- * offered address (a true answer means "in use": the client sends DHCPDECLINE
- * and restarts after `declineDelayMs`).
+ * `checkAddress` vets an offered address (a true answer means "in use": the
+ * client sends DHCPDECLINE and restarts after `declineDelayMs`); `stack.dhcp(i,
+ * { arpProbe: true })` sets it to an RFC 5227 ARP probe (`stack.probeAddress`).
  */
 import { EventEmitter } from 'node:events';
 import { Buffer } from 'node:buffer';

@@ -39,6 +39,14 @@ export class Arp {
   private readonly slotSize: number;
   /** Last entry hit, so steady traffic to one next hop skips the scan. */
   private memo = -1;
+  // One RFC 5227 address probe at a time (DHCP checks an offered address with it).
+  private probeIf = -1;
+  private probeIp = 0;
+  private probeSeen = false;
+  private probeSent = 0;
+  private probeNextAt = Infinity;
+  private probeEnd = Infinity;
+  private probeDone: ((inUse: boolean) => void) | null = null;
   /** Called when resolution of an address gives up (pings waiting on it fail fast). */
   onResolveFailed: ((ip: number) => void) | null = null;
 
@@ -170,6 +178,54 @@ export class Arp {
     iface.transmit(b, 0, ETH_HLEN + ARP_LEN, this.ctx.now);
   }
 
+  /**
+   * RFC 5227 probe: ask for `ip` with sender address 0.0.0.0 (`count` times,
+   * `intervalMs` apart) and report whether anyone answered or claimed it
+   * within `waitMs` after the last probe. Returns false if a probe is already
+   * running.
+   */
+  startProbe(iface: NetInterface, ip: number, count: number, intervalMs: number, waitMs: number,
+    done: (inUse: boolean) => void): boolean {
+    if (this.probeIf >= 0) return false;
+    this.probeIf = iface.index;
+    this.probeIp = ip;
+    this.probeSeen = false;
+    this.probeSent = 0;
+    this.probeNextAt = this.ctx.now;
+    this.probeEnd = this.ctx.now + (count - 1) * intervalMs + waitMs;
+    this.probeDone = done;
+    this.probeInterval = intervalMs;
+    this.probeCount = count;
+    return true;
+  }
+
+  private probeInterval = 0;
+  private probeCount = 0;
+
+  private pollProbe(now: number): number {
+    if (this.probeIf < 0) return Infinity;
+    const iface = this.ctx.interfaces[this.probeIf];
+    if (!this.probeSeen && this.probeSent < this.probeCount && now >= this.probeNextAt) {
+      const b = this.ctx.tx;
+      writeEth(b, 0, null, 0, iface.mac, 0, ETHERTYPE_ARP);
+      writeArp(b, ETH_HLEN, ARP_REQUEST, iface.mac, 0, 0, null, 0, this.probeIp);
+      this.ctx.stats.arp.requestsOut++;
+      iface.transmit(b, 0, ETH_HLEN + ARP_LEN, now);
+      this.probeSent++;
+      this.probeNextAt = now + this.probeInterval;
+    }
+    if (this.probeSeen || now >= this.probeEnd) {
+      const done = this.probeDone;
+      const seen = this.probeSeen;
+      this.probeIf = -1;
+      this.probeDone = null;
+      this.probeNextAt = this.probeEnd = Infinity;
+      if (done !== null) done(seen);
+      return Infinity;
+    }
+    return this.probeSent < this.probeCount ? Math.min(this.probeNextAt, this.probeEnd) : this.probeEnd;
+  }
+
   /** Gratuitous ARP (a request for our own address) so neighbours refresh stale entries. */
   announce(iface: NetInterface): void {
     if (iface.address === 0) return;
@@ -197,6 +253,11 @@ export class Arp {
     else st.repliesIn++;
     const spa = arpSpa(b, o);
     const tpa = arpTpa(b, o);
+    if (this.probeIf === iface.index && (spa === this.probeIp || (spa === 0 && tpa === this.probeIp
+      && !macEquals(b, o + ARP_SHA, iface.mac, 0)))) {
+      // Someone owns or is probing for the address we are probing (RFC 5227 2.1.1).
+      this.probeSeen = true;
+    }
     // A group (multicast/broadcast) sender hardware address is never a valid neighbour.
     if ((b[o + ARP_SHA] & 1) === 1) {
       st.malformed++;
@@ -254,7 +315,7 @@ export class Arp {
   /** Retry, give up on and expire entries at the context's time; leaves the next deadline in nextDeadline. */
   poll(): void {
     const now = this.ctx.now;
-    let next = Infinity;
+    let next = this.pollProbe(now);
     for (let i = 0; i < this.size; i++) {
       const s = this.state[i];
       if (s === FREE) continue;

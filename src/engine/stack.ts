@@ -262,6 +262,26 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     }
   }
 
+  /**
+   * RFC 5227-style probe of `address` on interface `index`: resolves true when
+   * another host answers for it or probes for it too. Two probes 100 ms apart,
+   * then 300 ms of listening (shorter than RFC 5227's seconds, which would
+   * stall a DHCP client; adjust with the arguments).
+   */
+  probeAddress(index: number, address: string, count = 2, intervalMs = 100, waitMs = 300): Promise<boolean> {
+    const ip = parseIpv4(address);
+    const iface = this.interfaces[index];
+    if (ip < 0 || iface === undefined) return Promise.reject(new StackError(Errno.EINVAL, 'probe', address));
+    return new Promise<boolean>((resolve, reject) => {
+      this.touch();
+      if (!this.arp.startProbe(iface, ip | 0, count, intervalMs, waitMs, resolve)) {
+        reject(new StackError(Errno.EALREADY, 'probe', address));
+        return;
+      }
+      this.kick();
+    });
+  }
+
   /** Routes for display. */
   routeTable(): Array<{ destination: string; gateway: string | null; interface: string }> {
     return this.routes.list().map((r) => ({

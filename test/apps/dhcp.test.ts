@@ -404,3 +404,27 @@ test('DhcpClient rejects an unknown interface', () => {
   assert.throws(() => a.dhcp(0), RangeError);
   assert.throws(() => new DhcpClient(a, 2), RangeError);
 });
+
+test('arpProbe: an offered address that answers an RFC 5227 probe is DECLINEd, the next one bound', T, async () => {
+  let declined = false;
+  // The server first offers its own address (in use on the link), then a free one after the DECLINE.
+  const conflicting: Decide = (m) => {
+    if (m.type === DHCPDECLINE) declined = true;
+    const addr = declined ? OFFERED : SERVER;
+    if (m.type === DHCPDISCOVER) return reply(m, DHCPOFFER, currentFake as Fake, addr);
+    if (m.type === DHCPREQUEST) return reply(m, DHCPACK, currentFake as Fake, addr);
+    return null;
+  };
+  let currentFake: Fake | null = null;
+  await withDhcp(conflicting, async (a, b, f) => {
+    currentFake = f;
+    const c = a.dhcp(0, { ...FAST, arpProbe: true });
+    const [addr] = (await once(c, 'declined')) as [string];
+    assert.equal(addr, SERVER);
+    assert.ok(b.stats.arp.repliesOut >= 1, 'the owner answered the probe');
+    const [lease] = (await once(c, 'bound')) as [{ address: string }];
+    assert.equal(lease.address, OFFERED);
+    assert.equal(c.stats.declines, 1);
+    await c.stop({ release: false });
+  });
+});
