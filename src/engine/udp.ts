@@ -69,7 +69,6 @@ export class Udp {
     if (deliveredAny) return;
     st.noPort++;
     if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PORT, 0, b, o, total);
-    void iface;
   }
 
   private deliver(s: number, b: Uint8Array, u: number, ulen: number, src: number, sport: number): void {

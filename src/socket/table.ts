@@ -59,8 +59,6 @@ export class SocketTable {
   readonly rx: Array<DatagramRing | null>;
   private readonly ringPool: DatagramRing[] = [];
   readonly callbacks: Array<SocketCallback | null>;
-  /** Generation per slot, so a stale descriptor of a reused slot is rejected. */
-  readonly generation: Uint16Array;
   private readonly dirty: Int16Array;
   /** 1 while the slot is in `dirty` (pending bits alone cannot tell: a reused slot's are reset). */
   private readonly inDirty: Uint8Array;
@@ -70,7 +68,7 @@ export class SocketTable {
   static plan(plan: MemoryPlan, o: SocketTableOptions): void {
     const n = o.maxSockets;
     plan.add('sockets', n).add('sockets', n).add('sockets', n, 4).add('sockets', n, 2).add('sockets', n, 4)
-      .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2).add('sockets', n, 2)
+      .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2)
       .add('sockets', n, 2).add('sockets', n);
     plan.add('udpPortIndex', 65536, 2);
     plan.add('tcpPortIndex', 65536, 2);
@@ -88,7 +86,6 @@ export class SocketTable {
     this.soError = arena.u8('sockets', n);
     this.pending = arena.u8('sockets', n);
     this.portNext = arena.i16('sockets', n);
-    this.generation = arena.u16('sockets', n);
     this.dirty = arena.i16('sockets', n);
     this.inDirty = arena.u8('sockets', n);
     this.udpPortHead = arena.i16('udpPortIndex', 65536);
@@ -124,7 +121,6 @@ export class SocketTable {
       this.soError[i] = 0;
       this.pending[i] = 0;
       this.portNext[i] = -1;
-      this.generation[i] = (this.generation[i] + 1) & 0xffff;
       if (type === SOCK_UDP) {
         const ring = this.ringPool.pop() as DatagramRing;
         ring.clear();

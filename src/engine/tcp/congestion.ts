@@ -6,8 +6,8 @@
  */
 import { seqGe, seqGt, seqLe, seqLt, type TcpOptions } from '../../wire/tcp.js';
 import type { TcpCore } from './core.js';
-import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TH } from './flags.js';
-import { TF_TLP } from './tcb.js';
+import { TH_ACK, TH_FIN } from '../../wire/tcp.js';
+import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TF_TLP } from './tcb.js';
 
 const DUP_THRESH = 3;
 /** RFC 9438: C = 0.4, beta = 0.7, and the Reno-friendly increase 3 (1 - beta) / (1 + beta). */
@@ -294,7 +294,7 @@ export class Congestion {
     const finOnly = len === 0 && (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     if (len === 0 && !finOnly) return;
     const fin = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && len === t.sndLen[s] && seqGt(t.sndMax[s], (t.sndUna[s] + len) | 0);
-    c.out.transmit(s, t.sndUna[s], len, TH.ACK | (fin ? TH.FIN : 0));
+    c.out.transmit(s, t.sndUna[s], len, TH_ACK | (fin ? TH_FIN : 0));
     t.rtxHigh[s] = (t.sndUna[s] + len) | 0;
   }
 
@@ -340,7 +340,7 @@ export class Congestion {
       const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
       if (seqGt((seq + len) | 0, dataEnd)) len = (dataEnd - seq) >>> 0;
       if (len === 0) return;
-      c.out.transmit(s, seq, len, TH.ACK);
+      c.out.transmit(s, seq, len, TH_ACK);
       t.rtxHigh[s] = (seq + len) | 0;
     }
   }

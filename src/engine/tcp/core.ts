@@ -152,7 +152,6 @@ export class TcpCore {
     t.ptoAt[s] = Infinity;
     t.delackAt[s] = Infinity;
     t.persistAt[s] = Infinity;
-    t.keepaliveAt[s] = Infinity;
     t.stateAt[s] = Infinity;
     t.firstRtxTime[s] = 0;
     t.userTimeout[s] = 0;
@@ -258,7 +257,7 @@ export class TcpCore {
     }
     if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
     t.state[s] = CLOSED;
-    t.rtoAt[s] = t.ptoAt[s] = t.delackAt[s] = t.persistAt[s] = t.keepaliveAt[s] = t.stateAt[s] = Infinity;
+    t.rtoAt[s] = t.ptoAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
     if (t.rcvLen[s] === 0) t.releaseBuffers(s);
     this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);
@@ -321,11 +320,6 @@ export class TcpCore {
     t.keepIdle[child] = t.keepIdle[listener];
     t.keepIntvl[child] = t.keepIntvl[listener];
     t.keepCnt[child] = t.keepCnt[listener];
-  }
-
-  /** True when `seq` lies after the highest byte sent. */
-  beyondSent(s: number, seq: number): boolean {
-    return seqGt(seq, this.t.sndMax[s]);
   }
 
   /**

@@ -82,7 +82,6 @@ export class TcpInput {
     this.dst = dst;
     this.sport = tcpSrcPort(b, o);
     this.dport = tcpDstPort(b, o);
-    void iface;
     let s = c.lookup(dst, this.dport, src, this.sport);
     if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
       && this.timeWaitReopen(s)) {
@@ -591,7 +590,7 @@ export class TcpInput {
     const c = this.core;
     const t = c.t;
     t.state[s] = TIME_WAIT;
-    t.rtoAt[s] = t.persistAt[s] = t.keepaliveAt[s] = Infinity;
+    t.rtoAt[s] = t.persistAt[s] = Infinity;
     t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;
     c.arm(t.stateAt[s]);
     t.tflags[s] |= TF_ACKNOW;

@@ -40,7 +40,6 @@ export const TF_RTT_TIMING = 1 << 12;  // a segment is being timed (no timestamp
 export const TF_ACCEPTED = 1 << 13;    // returned by accept() (or an active open)
 export const TF_SHUT_RD = 1 << 14;
 export const TF_CONNECTING = 1 << 15;  // active open in progress: report completion
-export const TF_REPORTED_OPEN = 1 << 16;
 export const TF_RST_ON_CLOSE = 1 << 17; // abortive close (SO_LINGER 0)
 export const TF_WINDOW_UPDATE = 1 << 18;
 export const TF_FIN_ACKED = 1 << 19;
@@ -160,7 +159,6 @@ export class TcbTable {
   readonly ptoAt: Float64Array;
   readonly delackAt: Float64Array;
   readonly persistAt: Float64Array;
-  readonly keepaliveAt: Float64Array;
   /** TIME_WAIT expiry, FIN_WAIT_2 timeout, or SYN_RECEIVED give-up. */
   readonly stateAt: Float64Array;
   readonly lastRecvTime: Float64Array;
@@ -265,7 +263,6 @@ export class TcbTable {
     this.ptoAt = m.f64(T, n);
     this.delackAt = m.f64(T, n);
     this.persistAt = m.f64(T, n);
-    this.keepaliveAt = m.f64(T, n);
     this.stateAt = m.f64(T, n);
     this.lastRecvTime = m.f64(T, n);
     this.keepProbes = m.u8(T, n);

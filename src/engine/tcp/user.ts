@@ -128,7 +128,7 @@ export class TcpUser {
     return s;
   }
 
-  /** Pending connections of a listener. */
+  /** Established connections waiting in a listener's accept queue. */
   acceptQueueLength(l: number): number {
     return this.core.t.acceptCount[l];
   }
