@@ -122,6 +122,12 @@ export class Ipv4 {
     writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, this.routeSrc, dst);
     this.ctx.stats.ip.tx++;
     if (this.routeLocal) return this.loopback(iface, b, ETH_HLEN, total);
+    if (iface.ipOnly) {
+      // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
+      if (iface.transmit(b, ETH_HLEN, total, this.ctx.now)) return 0;
+      const errno = iface.link.lastErrno;
+      return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
+    }
     writeEth(b, 0, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
     if (this.routeBroadcast) {
       iface.transmit(b, 0, ETH_HLEN + total, this.ctx.now);

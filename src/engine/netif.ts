@@ -27,10 +27,14 @@ export class NetInterface implements FrameReceiver {
   gateway = 0;
   /** A gratuitous ARP is owed at the next poll. */
   announcePending = false;
+  /** A point-to-point 'ip' link: no Ethernet header, no ARP, no broadcast. */
+  readonly ipOnly: boolean;
   readonly stats: InterfaceStats = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0 };
 
   constructor(readonly index: number, readonly name: string, readonly link: Link, readonly mtu: number,
-    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {}
+    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {
+    this.ipOnly = link.layer === 'ip';
+  }
 
   setAddress(address: number, prefixLength: number, gateway: number): void {
     // Signed int32 forms, as addresses arrive from the wire (see get32).
@@ -38,7 +42,7 @@ export class NetInterface implements FrameReceiver {
     this.prefixLength = prefixLength;
     this.mask = prefixMask(prefixLength);
     this.network = address & this.mask;
-    this.broadcast = prefixLength >= 31 ? 0 : this.network | ~this.mask;
+    this.broadcast = prefixLength >= 31 || this.ipOnly ? 0 : this.network | ~this.mask;
     this.gateway = gateway | 0;
   }
 

@@ -57,6 +57,18 @@ export class RouteTable {
     }
   }
 
+  /** Remove one route (exact destination, prefix and interface); returns whether it existed. */
+  remove(dest: number, prefixLength: number, ifIndex: number): boolean {
+    const m = prefixMask(prefixLength);
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.kind[i] !== 0 && this.prefix[i] === prefixLength && this.dest[i] === (dest & m) && this.ifIndex[i] === ifIndex) {
+        this.kind[i] = 0;
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Longest-prefix match; sets resultIf/resultGateway and returns true, or false when unroutable. */
   lookup(dst: number): boolean {
     let best = -1;

@@ -250,9 +250,20 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     return this.describe(iface);
   }
 
-  /** Add a static route `dest/len via gateway`; the gateway must be on a connected subnet. */
-  addRoute(destination: string, gateway: string): void {
+  /**
+   * Add a static route: `dest/len via gateway` (the gateway must be on a
+   * connected subnet) or, with `{ interface: index }`, straight out of an
+   * interface (point-to-point links such as WireGuard devices).
+   */
+  addRoute(destination: string, gateway: string | { interface: number }): void {
     const cidr = parseCidr(destination, 'route destination');
+    if (typeof gateway !== 'string') {
+      if (this.interfaces[gateway.interface] === undefined) throw new RangeError(`no interface ${gateway.interface}`);
+      if (!this.routes.add(cidr.address, cidr.prefixLength, 0, gateway.interface, ROUTE_STATIC)) {
+        throw new RangeError(`routing table full (maxRoutes ${this.config.maxRoutes})`);
+      }
+      return;
+    }
     const gw = parseIpv4(gateway);
     if (gw <= 0) throw new RangeError(`invalid gateway '${gateway}'`);
     const iface = this.interfaces.find((i) => i.address !== 0 && (gw & i.mask) === i.network);
@@ -260,6 +271,12 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     if (!this.routes.add(cidr.address, cidr.prefixLength, gw, iface.index, ROUTE_STATIC)) {
       throw new RangeError(`routing table full (maxRoutes ${this.config.maxRoutes})`);
     }
+  }
+
+  /** Remove a route added with `addRoute(destination, { interface })`; returns whether it existed. */
+  removeRoute(destination: string, via: { interface: number }): boolean {
+    const cidr = parseCidr(destination, 'route destination');
+    return this.routes.remove(cidr.address, cidr.prefixLength, via.interface);
   }
 
   /**
@@ -305,6 +322,10 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
 
   /** Frame input from an interface (the packet path starts here). */
   input(iface: NetInterface, b: Uint8Array, o: number, len: number): void {
+    if (iface.ipOnly) {
+      this.ip.input(iface, b, o, len, false, false);
+      return;
+    }
     const st = this.stats.eth;
     st.rxFrames++;
     st.rxBytes += len;
@@ -336,7 +357,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
       const iface = ifs[i];
       if (iface.announcePending) {
         iface.announcePending = false;
-        this.arp.announce(iface);
+        if (!iface.ipOnly) this.arp.announce(iface);
       }
       // Pass the caller's own argument when it is current: re-reading a
       // fractional this.now for a non-inlined call would box it again.

@@ -21,10 +21,25 @@ export interface LinkStats {
   drops: number;
 }
 
+/**
+ * What a link carries: Ethernet II frames (the default), or bare IPv4 packets
+ * for point-to-point virtual interfaces such as a WireGuard device, which
+ * have no MAC addresses and no ARP.
+ */
+export type LinkLayer = 'ethernet' | 'ip';
+
 export interface Link {
   /** A short name for reports and pcap files. */
   readonly name: string;
-  /** Largest Ethernet payload (IP packet) the link carries, e.g. 1500. */
+  /** 'ip' links pass bare IPv4 packets both ways; absent means 'ethernet'. */
+  readonly layer?: LinkLayer;
+  /**
+   * Why the last `transmit` returned false, as a positive errno (e.g. 89
+   * EDESTADDRREQ for a WireGuard peer without endpoint); 0 or absent means
+   * "queue full" (ENOBUFS). Lets the sender report the real cause.
+   */
+  readonly lastErrno?: number;
+  /** Largest IP packet the link carries, e.g. 1500 (Ethernet payload) or 1420 (WireGuard). */
   readonly mtu: number;
   readonly stats: LinkStats;
   /**
