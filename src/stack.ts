@@ -12,6 +12,7 @@ import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, ty
 import { DnsClient } from './apps/dns.js';
 import { DhcpClient, type DhcpClientOptions } from './apps/dhcp.js';
 import type { Link } from './link/link.js';
+import { createWireGuard, type WireGuardConfig, type WireGuardInterface } from './wireguard/setup.js';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 
@@ -78,6 +79,16 @@ export class Stack extends StackCore {
     const info = super.addInterface(link, rest);
     if (dhcp !== undefined && dhcp !== false) this.dhcp(info.index, dhcp === true ? {} : dhcp);
     return info;
+  }
+
+  /**
+   * Add a WireGuard interface: a device with its own memory plan, its outer
+   * transport (a host UDP socket by default, no root needed; or this or
+   * another stack's UDP), routes for every allowed IP, and events
+   * 'handshake', 'handshake-failed', 'peer-quiet', 'keys-zeroed'.
+   */
+  addWireGuard(config: WireGuardConfig): Promise<WireGuardInterface> {
+    return createWireGuard(this, config);
   }
 
   /** Release every DHCP lease (RELEASE sent, addresses removed). */

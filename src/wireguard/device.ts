@@ -1,0 +1,531 @@
+/**
+ * A WireGuard device: a point-to-point 'ip' link of the stack. The stack
+ * routes IP packets to it; it picks the peer by allowed IPs, encrypts and
+ * sends them through its outer transport; what the transport receives is
+ * queued and handled at the stack's poll (handshakes, cookies, data), and
+ * decrypted packets from allowed sources go up into the stack.
+ *
+ * Everything per peer is carved from the device's own memory plan (peers,
+ * keypairs, replay windows, staged packets, the allowed-IPs trie, the
+ * receive queue); the crypto calls may allocate (documented boundary).
+ */
+import type { FrameReceiver, Link } from '../link/link.js';
+import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
+import { DatagramRing } from '../storage/datagram-ring.js';
+import { AllowedIps } from './allowed-ips.js';
+import { CookieChecker } from './cookie.js';
+import type { WgSuite } from './crypto/suite.js';
+import { DATA_HEADER_LEN, MAX_TIMER_HANDSHAKES, TAG_LEN, KEEPALIVE_TIMEOUT } from './constants.js';
+import { IndexTable } from './index-table.js';
+import { MessageLayout } from './messages.js';
+import { StaticIdentity } from './noise.js';
+import { KEYPAIRS_PER_PEER, Peer } from './peer.js';
+import { receiveDatagram } from './receive.js';
+import { ReplayWindows } from './replay.js';
+import { canSend, dropKeypair, flushStaged, sendData, sendInitiation, sendKeepalive } from './send.js';
+import { nextPeerDeadline, timerSessionDerived } from './timers.js';
+import type { WgTransport } from './transport.js';
+import { createWgStats, type WgStats } from './stats.js';
+
+const EDESTADDRREQ = 89;
+const EHOSTUNREACH = 113;
+
+/** Sizing and behaviour of a device. */
+export interface WireGuardDeviceOptions {
+  suite: WgSuite;
+  /** 32-byte private key; null leaves the device without identity until {@link WireGuardDevice.setPrivateKey}. */
+  privateKey: Uint8Array | null;
+  /** Device name, e.g. 'wg0'. */
+  name?: string;
+  /** Inner MTU (default 1420, WireGuard's). */
+  mtu?: number;
+  /** Peer slots (default 16). */
+  maxPeers?: number;
+  /** Allowed-IP prefixes over all peers (default 256). */
+  maxAllowedIps?: number;
+  /** Packets staged per peer while a handshake is under way (default 128, as Linux; the oldest is dropped). */
+  stagedPackets?: number;
+  /** Bytes of the receive queue between transport and poll (default 2 MiB). */
+  receiveQueueBytes?: number;
+  /** Handshake messages the device processes per second before it demands cookies (default 2000). */
+  handshakeBudget?: number;
+  /** Wall-clock ms for TAI64N timestamps and "latest handshake" (default Date.now). */
+  wallClock?: () => number;
+  /** 32-bit randomness for indices and jitter (default from the suite). */
+  random32?: () => number;
+}
+
+/** A peer as configured. */
+export interface WireGuardPeerOptions {
+  publicKey: Uint8Array;
+  presharedKey?: Uint8Array | null;
+  /** IPv4 address (dotted quad, resolved already) and port. */
+  endpoint?: { address: string; port: number } | null;
+  /** Original host name of the endpoint, kept for re-resolution. */
+  endpointHost?: string | null;
+  allowedIps?: Array<{ address: string; prefixLength: number }>;
+  /** Seconds; 0 off. */
+  persistentKeepalive?: number;
+}
+
+/** Reported through {@link WireGuardDevice.onEvent}. */
+export type WireGuardEvent =
+  | { type: 'handshake'; peer: Uint8Array; initiator: boolean }
+  | { type: 'handshake-failed'; peer: Uint8Array }
+  | { type: 'peer-quiet'; peer: Uint8Array }
+  | { type: 'keys-zeroed'; peer: Uint8Array };
+
+function parseIp(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (m === null) return -1;
+  let v = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) return -1;
+    v = v * 256 + o;
+  }
+  return v;
+}
+
+function formatIp(v: number): string {
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class WireGuardDevice implements Link {
+  readonly layer = 'ip' as const;
+  readonly name: string;
+  readonly mtu: number;
+  readonly suite: WgSuite;
+  readonly layout: MessageLayout;
+  readonly memory: MemoryReport;
+  readonly stats: WgStats = createWgStats();
+  lastErrno = 0;
+
+  identity: StaticIdentity | null = null;
+  checker: CookieChecker | null = null;
+  transport: WgTransport | null = null;
+  readonly peers: Peer[] = [];
+  readonly allowedIps: AllowedIps;
+  readonly replay: ReplayWindows;
+  readonly index: IndexTable;
+  /** Scratch for the datagram being handled, and for the one being built. */
+  readonly rxBuf: Uint8Array;
+  readonly txBuf: Uint8Array;
+  readonly msgBuf: Uint8Array;
+  readonly wallClock: () => number;
+  readonly random32: () => number;
+  /** Handshake messages given to Diffie-Hellman in the current second. */
+  handshakeWork = 0;
+  /** Listener for handshake events (set by the Node side). */
+  onEvent: ((e: WireGuardEvent) => void) | null = null;
+  /** Called when allowed IPs change, so the stack can keep routes to the device. */
+  onAllowedIpsChanged: ((address: number, prefixLength: number, added: boolean) => void) | null = null;
+  listenPort = 0;
+  fwmark = 0;
+
+  private readonly rxQueue: DatagramRing;
+  private readonly maxDatagram: number;
+  private readonly handshakeBudget: number;
+  private workWindowStart = 0;
+  private underLoadUntil = -Infinity;
+  private readonly limiterAddr: Int32Array;
+  private readonly limiterTokens: Float64Array;
+  private readonly limiterTime: Float64Array;
+  private wakeup: (() => void) | null = null;
+  private now = 0;
+
+  static plan(o: WireGuardDeviceOptions): MemoryPlan {
+    const c = WireGuardDevice.sizes(o);
+    const plan = new MemoryPlan();
+    plan.add('wg.buffers', c.maxDatagram).add('wg.buffers', c.maxDatagram);
+    DatagramRing.plan(plan, 'wg.rxQueue', c.rxBytes);
+    AllowedIps.plan(plan, c.maxAllowedIps);
+    ReplayWindows.plan(plan, c.maxPeers * KEYPAIRS_PER_PEER);
+    IndexTable.plan(plan, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
+    for (let i = 0; i < c.maxPeers; i++) Peer.plan(plan, c.staged, c.mtu);
+    plan.add('wg.ratelimit', LIMITER_SLOTS, 4).add('wg.ratelimit', LIMITER_SLOTS, 8).add('wg.ratelimit', LIMITER_SLOTS, 8);
+    return plan;
+  }
+
+  private static sizes(o: WireGuardDeviceOptions) {
+    const mtu = o.mtu ?? 1420;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535 - 80) throw new RangeError(`WireGuard MTU must be 68..65455, got ${mtu}`);
+    const maxPeers = o.maxPeers ?? 16;
+    if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 8191) throw new RangeError('maxPeers must be 1..8191');
+    const maxAllowedIps = o.maxAllowedIps ?? 256;
+    if (!Number.isInteger(maxAllowedIps) || maxAllowedIps < 1) throw new RangeError('maxAllowedIps must be >= 1');
+    const staged = o.stagedPackets ?? 128;
+    if (!Number.isInteger(staged) || staged < 1) throw new RangeError('stagedPackets must be >= 1');
+    const rxBytes = o.receiveQueueBytes ?? 2 * 1024 * 1024;
+    // The largest datagram: header, MTU-sized payload padded to 16, tag.
+    const maxDatagram = DATA_HEADER_LEN + mtu + 16 + TAG_LEN;
+    return { mtu, maxPeers, maxAllowedIps, staged, rxBytes, maxDatagram };
+  }
+
+  constructor(options: WireGuardDeviceOptions) {
+    const c = WireGuardDevice.sizes(options);
+    const plan = WireGuardDevice.plan(options);
+    const arena = new Arena(plan);
+    this.suite = options.suite;
+    this.layout = new MessageLayout(options.suite);
+    this.name = options.name ?? 'wg0';
+    this.mtu = c.mtu;
+    this.maxDatagram = Math.max(c.maxDatagram, this.layout.initLen);
+    this.rxBuf = arena.u8('wg.buffers', c.maxDatagram);
+    this.txBuf = arena.u8('wg.buffers', c.maxDatagram);
+    this.rxQueue = new DatagramRing(arena, 'wg.rxQueue', c.rxBytes, Math.max(16, Math.floor(c.rxBytes / 40)));
+    this.allowedIps = new AllowedIps(arena, c.maxAllowedIps);
+    this.replay = new ReplayWindows(arena, c.maxPeers * KEYPAIRS_PER_PEER);
+    this.index = new IndexTable(arena, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
+    for (let i = 0; i < c.maxPeers; i++) this.peers.push(new Peer(arena, i, c.staged, c.mtu));
+    this.limiterAddr = arena.i32('wg.ratelimit', LIMITER_SLOTS);
+    this.limiterTokens = arena.f64('wg.ratelimit', LIMITER_SLOTS);
+    this.limiterTime = arena.f64('wg.ratelimit', LIMITER_SLOTS);
+    arena.finish();
+    this.memory = plan.report();
+    this.msgBuf = new Uint8Array(Math.max(this.layout.initLen, this.layout.respLen, this.layout.cookieLen));
+    this.handshakeBudget = options.handshakeBudget ?? 2000;
+    this.wallClock = options.wallClock ?? Date.now;
+    const suite = options.suite;
+    this.random32 = options.random32 ?? (() => {
+      const r = suite.randomBytes(4);
+      return (r[0] | (r[1] << 8) | (r[2] << 16) | (r[3] << 24)) >>> 0;
+    });
+    if (options.privateKey !== null) this.setPrivateKey(options.privateKey);
+  }
+
+  /** Attach the outer transport (the device starts receiving from it). */
+  attachTransport(t: WgTransport | null): void {
+    if (this.transport !== null) this.transport.setReceiver(null);
+    this.transport = t;
+    if (t !== null) {
+      this.listenPort = t.port;
+      t.setReceiver((b, off, len, addr, port) => this.enqueue(b, off, len, addr, port));
+    }
+  }
+
+  /** Transport receive: queue for the next poll (copied; the transport's buffer is not ours). */
+  private enqueue(b: Uint8Array, off: number, len: number, addr: number, port: number): void {
+    if (len > this.maxDatagram || !this.rxQueue.push(b, off, len, addr, port)) {
+      this.stats.rxQueueDrops++;
+      return;
+    }
+    if (this.wakeup !== null) this.wakeup();
+  }
+
+  // ---- identity and peers (control plane; may allocate) ----
+
+  /** Set (or with null remove) the static private key; sessions are dropped as the key changed. */
+  setPrivateKey(key: Uint8Array | null): void {
+    if (key !== null && key.every((x) => x === 0)) key = null;
+    if (key === null) {
+      this.identity = null;
+      this.checker = null;
+    } else {
+      if (key.length !== 32) throw new RangeError('private key must be 32 bytes');
+      this.identity = new StaticIdentity(this.suite, key.slice());
+      this.checker = new CookieChecker(this.suite, this.identity.publicKey);
+      // A peer with our own public key would let us talk to ourselves; Linux removes it.
+      const self = this.findPeer(this.identity.publicKey);
+      if (self !== null) this.removePeer(self.remotePublicKey);
+    }
+    for (const p of this.peers) {
+      if (!p.inUse) continue;
+      p.updateStaticShared(this.suite, this.identity === null ? null : this.identity.privateKey);
+      this.dropSessions(p);
+    }
+  }
+
+  /** Our public key, or null without a private key. */
+  get publicKey(): Uint8Array | null {
+    return this.identity === null ? null : this.identity.publicKey;
+  }
+
+  findPeer(publicKey: Uint8Array): Peer | null {
+    for (const p of this.peers) if (p.inUse && sameKey(p.remotePublicKey, publicKey)) return p;
+    return null;
+  }
+
+  /** NoisePeer lookup for an initiation's decrypted static key. */
+  peerByKey(publicKey: Uint8Array): Peer | null {
+    return this.findPeer(publicKey);
+  }
+
+  /** Add a peer or update an existing one; throws RangeError when the peer table or allowed-IPs table is full. */
+  addPeer(o: WireGuardPeerOptions): Peer {
+    if (o.publicKey.length !== this.suite.publicKeyLen) {
+      throw new RangeError(`peer public key must be ${this.suite.publicKeyLen} bytes for the ${this.suite.name} suite`);
+    }
+    let p = this.findPeer(o.publicKey);
+    if (p === null) {
+      if (this.identity !== null && sameKey(this.identity.publicKey, o.publicKey)) {
+        throw new RangeError('a peer cannot have the device\'s own public key');
+      }
+      const free = this.peers.find((x) => !x.inUse);
+      if (free === undefined) throw Object.assign(new RangeError(`peer table full (maxPeers ${this.peers.length})`), { code: 'ENOSPC', errno: 28 });
+      p = free;
+      p.assign(this.suite, this.identity === null ? null : this.identity.privateKey, o.publicKey);
+    }
+    if (o.presharedKey !== undefined) this.setPresharedKey(p, o.presharedKey);
+    if (o.endpoint !== undefined && o.endpoint !== null) this.setEndpoint(p, o.endpoint.address, o.endpoint.port);
+    if (o.endpointHost !== undefined) p.endpointHost = o.endpointHost;
+    if (o.persistentKeepalive !== undefined) this.setPersistentKeepalive(p, o.persistentKeepalive);
+    for (const a of o.allowedIps ?? []) this.addAllowedIp(p, a.address, a.prefixLength);
+    return p;
+  }
+
+  setPresharedKey(p: Peer, key: Uint8Array | null): void {
+    if (key !== null && key.length !== 32) throw new RangeError('preshared key must be 32 bytes');
+    p.presharedKey.fill(0);
+    if (key !== null) p.presharedKey.set(key);
+    p.hasPresharedKey = key !== null && key.some((x) => x !== 0);
+  }
+
+  setEndpoint(p: Peer, address: string, port: number): void {
+    const a = parseIp(address);
+    if (a < 0) throw new RangeError(`endpoint address '${address}' is not IPv4`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint port ${port} out of range`);
+    p.endpointAddress = a | 0;
+    p.endpointPort = port;
+  }
+
+  setPersistentKeepalive(p: Peer, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 65535) throw new RangeError('persistent keepalive must be 0..65535 s');
+    const was = p.persistentKeepalive;
+    p.persistentKeepalive = seconds;
+    p.persistentKeepaliveAt = Infinity;
+    // Turning it on sends one at once, as Linux does, so a NATed peer becomes reachable.
+    if (seconds > 0 && was === 0) {
+      p.keepaliveWanted = true;
+      if (this.wakeup !== null) this.wakeup();
+    }
+  }
+
+  addAllowedIp(p: Peer, address: string, prefixLength: number): void {
+    const a = parseIp(address);
+    if (a < 0) throw new RangeError(`allowed IP '${address}' is not IPv4`);
+    if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new RangeError(`bad prefix length ${prefixLength}`);
+    if (!this.allowedIps.insert(a, prefixLength, p.slot)) {
+      throw Object.assign(new RangeError(`allowed-IPs table full (maxAllowedIps ${this.allowedIps.capacity})`), { code: 'ENOSPC', errno: 28 });
+    }
+    if (this.onAllowedIpsChanged !== null) this.onAllowedIpsChanged(a, prefixLength, true);
+  }
+
+  clearAllowedIps(p: Peer): void {
+    const list = this.allowedIps.list(p.slot);
+    this.allowedIps.removePeer(p.slot);
+    if (this.onAllowedIpsChanged !== null) for (const e of list) this.onAllowedIpsChanged(e.address, e.prefixLength, false);
+  }
+
+  removePeer(publicKey: Uint8Array): boolean {
+    const p = this.findPeer(publicKey);
+    if (p === null) return false;
+    this.clearAllowedIps(p);
+    this.dropSessions(p);
+    if (p.handshake.localIndex !== 0) this.index.remove(p.handshake.localIndex);
+    p.release();
+    return true;
+  }
+
+  /** Forget every session and handshake of a peer (keys zeroed). */
+  dropSessions(p: Peer): void {
+    dropKeypair(this, p.current);
+    dropKeypair(this, p.previous);
+    dropKeypair(this, p.next);
+    p.current = p.previous = p.next = null;
+    p.handshake.clear();
+  }
+
+  /** Whether the device is over its handshake budget (then it answers with cookies). */
+  underLoad(now: number): boolean {
+    if (now - this.workWindowStart >= 1000) {
+      this.workWindowStart = now;
+      this.handshakeWork = 0;
+    }
+    if (this.handshakeWork >= this.handshakeBudget || this.rxQueue.count > QUEUE_LOAD_THRESHOLD) this.underLoadUntil = now + 1000;
+    return now < this.underLoadUntil;
+  }
+
+  /** Per-source token bucket (Linux's ratelimiter: 20 per second, burst 5) for cookie replies and handshakes under load. */
+  private takeToken(addr: number, now: number, cost: number): boolean {
+    const h = Math.imul(addr | 0, 0x9e3779b1) >>> (32 - LIMITER_BITS);
+    if (this.limiterAddr[h] !== (addr | 0) || now - this.limiterTime[h] > 1000) {
+      if (this.limiterAddr[h] !== (addr | 0)) this.limiterTokens[h] = LIMITER_BURST;
+      this.limiterAddr[h] = addr | 0;
+    } else {
+      this.limiterTokens[h] = Math.min(LIMITER_BURST, this.limiterTokens[h] + ((now - this.limiterTime[h]) * LIMITER_RATE) / 1000);
+    }
+    this.limiterTime[h] = now;
+    if (this.limiterTokens[h] < cost) return false;
+    this.limiterTokens[h] -= cost;
+    return true;
+  }
+
+  allowCookieReply(addr: number, now: number): boolean {
+    return this.takeToken(addr, now, 1);
+  }
+
+  allowHandshake(addr: number, now: number): boolean {
+    return this.takeToken(addr, now, 1);
+  }
+
+  emitHandshake(p: Peer, initiator: boolean): void {
+    this.stats.handshakesCompleted++;
+    if (this.onEvent !== null) this.onEvent({ type: 'handshake', peer: p.remotePublicKey, initiator });
+  }
+
+  // ---- Link ----
+
+  /** The stack sends an IP packet: find the peer by destination, encrypt and send, or stage and handshake. */
+  transmit(b: Uint8Array, off: number, len: number, now: number): boolean {
+    if (now > this.now) this.now = now;
+    const dst = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19];
+    const slot = this.allowedIps.lookup(dst);
+    if (slot < 0) {
+      this.stats.txNoPeer++;
+      this.lastErrno = EHOSTUNREACH;
+      this.stats.drops++;
+      return false;
+    }
+    const p = this.peers[slot];
+    if (p.endpointPort === 0) {
+      this.stats.txNoEndpoint++;
+      this.lastErrno = EDESTADDRREQ;
+      this.stats.drops++;
+      return false;
+    }
+    this.stats.txFrames++;
+    this.stats.txBytes += len;
+    const kp = p.current;
+    if (p.stagedCount === 0 && canSend(kp, this.now)) {
+      sendData(this, p, kp, b, off, len, this.now);
+    } else {
+      if (!p.stage(b, off, len)) this.stats.stagedDrops++;
+      if (canSend(kp, this.now)) flushStaged(this, p, this.now);
+      else p.initiationWanted = true;
+    }
+    if (p.initiationWanted && this.wakeup !== null) this.wakeup();
+    return true;
+  }
+
+  poll(now: number, rx: FrameReceiver): number {
+    if (now > this.now) this.now = now;
+    now = this.now;
+    // A bounded batch per poll so timers and the stack keep running under a flood.
+    for (let n = 0; n < RX_BATCH && this.rxQueue.count > 0; n++) {
+      const len = this.rxQueue.pop(this.rxBuf, 0, this.rxBuf.length);
+      this.stats.rxFrames++;
+      this.stats.rxBytes += len;
+      receiveDatagram(this, len, this.rxQueue.lastAddress, this.rxQueue.lastPort, now, rx);
+    }
+    let next = Infinity;
+    for (const p of this.peers) {
+      if (!p.inUse) continue;
+      this.runTimers(p, now);
+      if (p.keepaliveWanted) {
+        p.keepaliveWanted = false;
+        sendKeepalive(this, p, now);
+      }
+      if (p.initiationWanted) {
+        p.initiationWanted = false;
+        const retry = p.initiationIsRetry;
+        p.initiationIsRetry = false;
+        sendInitiation(this, p, now, retry);
+      }
+      const t = nextPeerDeadline(p);
+      if (t < next) next = t;
+    }
+    if (this.rxQueue.count > 0) next = now;
+    return next;
+  }
+
+  /** Fire a peer's due timers (Linux's timers.c expiry functions). */
+  private runTimers(p: Peer, now: number): void {
+    if (p.retransmitHandshakeAt <= now) {
+      p.retransmitHandshakeAt = Infinity;
+      if (p.handshakeAttempts > MAX_TIMER_HANDSHAKES) {
+        // Give up after REKEY_ATTEMPT_TIME: drop what waited and let the keys die.
+        p.clearStaged();
+        this.stats.handshakesFailed++;
+        if (p.zeroKeysAt === Infinity) timerSessionDerived(p, now);
+        if (this.onEvent !== null) this.onEvent({ type: 'handshake-failed', peer: p.remotePublicKey });
+      } else {
+        p.handshakeAttempts++;
+        sendInitiation(this, p, now, true);
+      }
+    }
+    if (p.sendKeepaliveAt <= now) {
+      p.sendKeepaliveAt = Infinity;
+      sendKeepalive(this, p, now);
+      if (p.needAnotherKeepalive) {
+        p.needAnotherKeepalive = false;
+        p.sendKeepaliveAt = now + KEEPALIVE_TIMEOUT;
+      }
+    }
+    if (p.newHandshakeAt <= now) {
+      // We sent data and heard nothing back: the peer may have moved (re-resolve) or lost our keys.
+      p.newHandshakeAt = Infinity;
+      if (this.onEvent !== null) this.onEvent({ type: 'peer-quiet', peer: p.remotePublicKey });
+      sendInitiation(this, p, now, false);
+    }
+    if (p.zeroKeysAt <= now) {
+      p.zeroKeysAt = Infinity;
+      this.dropSessions(p);
+      this.stats.keysZeroed++;
+      if (this.onEvent !== null) this.onEvent({ type: 'keys-zeroed', peer: p.remotePublicKey });
+    }
+    if (p.persistentKeepaliveAt <= now) {
+      p.persistentKeepaliveAt = Infinity;
+      sendKeepalive(this, p, now);
+    }
+  }
+
+  setWakeup(wakeup: (() => void) | null): void {
+    this.wakeup = wakeup;
+  }
+
+  close(): void {
+    if (this.transport !== null) {
+      this.transport.setReceiver(null);
+      this.transport.close();
+      this.transport = null;
+    }
+    for (const p of this.peers) if (p.inUse) this.dropSessions(p);
+  }
+
+  /** A snapshot of a peer for display and UAPI. */
+  describePeer(p: Peer): {
+    publicKey: Uint8Array; presharedKey: Uint8Array | null; endpoint: { address: string; port: number } | null;
+    persistentKeepalive: number; lastHandshakeMs: number; rxBytes: number; txBytes: number;
+    allowedIps: Array<{ address: string; prefixLength: number }>;
+  } {
+    return {
+      publicKey: p.remotePublicKey.slice(),
+      presharedKey: p.hasPresharedKey ? p.presharedKey.slice() : null,
+      endpoint: p.endpointPort === 0 ? null : { address: formatIp(p.endpointAddress), port: p.endpointPort },
+      persistentKeepalive: p.persistentKeepalive,
+      lastHandshakeMs: p.lastHandshakeWall,
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+      allowedIps: this.allowedIps.list(p.slot).map((e) => ({ address: formatIp(e.address), prefixLength: e.prefixLength })),
+    };
+  }
+
+  /** Peers in use, in slot order. */
+  activePeers(): Peer[] {
+    return this.peers.filter((p) => p.inUse);
+  }
+}
+
+const LIMITER_BITS = 10;
+const LIMITER_SLOTS = 1 << LIMITER_BITS;
+const LIMITER_RATE = 20;
+const LIMITER_BURST = 5;
+const RX_BATCH = 256;
+const QUEUE_LOAD_THRESHOLD = 512;

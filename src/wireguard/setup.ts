@@ -1,0 +1,217 @@
+/**
+ * Node-side assembly of a WireGuard interface: keys from text, the outer
+ * transport (host UDP by default, or a wirestack stack's UDP), the device as
+ * an interface of the stack with routes for every allowed IP, host-name
+ * endpoints resolved (and re-resolved when a peer goes quiet), and the
+ * device's events as a Node EventEmitter.
+ */
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import type { StackCore, InterfaceInfo } from '../engine/stack.js';
+import type { SocketApi } from '../socket/api.js';
+import { decodeKey, getSuite } from './crypto/index.js';
+import type { SuiteName } from './crypto/suite.js';
+import { WireGuardDevice, type WireGuardEvent } from './device.js';
+import type { Peer } from './peer.js';
+import { HostUdpTransport } from './transport-node.js';
+import { StackUdpTransport } from './stack-transport.js';
+import type { WgTransport } from './transport.js';
+
+/** A peer in {@link WireGuardConfig}: keys as base64 text or bytes. */
+export interface WireGuardPeerConfig {
+  publicKey: string | Uint8Array;
+  presharedKey?: string | Uint8Array;
+  /** 'host:port' or { host, port }; a host name is resolved with the host's resolver. */
+  endpoint?: string | { host: string; port: number };
+  /** CIDR strings ('10.0.0.2/32') or parsed prefixes. */
+  allowedIps?: Array<string | { address: string; prefixLength: number }>;
+  persistentKeepalive?: number;
+}
+
+/** Options of `stack.addWireGuard`. */
+export interface WireGuardConfig {
+  /** Defaults to what the key lengths say (65-byte public keys: fips), else 'standard'. */
+  suite?: SuiteName;
+  privateKey: string | Uint8Array;
+  /** Interface address(es) with prefix, e.g. '10.0.0.1/24' (the first is the interface's). */
+  address: string | string[];
+  name?: string;
+  mtu?: number;
+  /** Outer UDP port (0 or absent: ephemeral). */
+  listenPort?: number;
+  /**
+   * Outer transport: 'host' (a node:dgram socket, the default), a wirestack
+   * stack whose UDP carries the tunnel (`{ stack }`), or any {@link WgTransport}.
+   */
+  transport?: 'host' | { stack: { sockets: SocketApi }; address?: string } | WgTransport;
+  /** Host address the host UDP socket binds (default 0.0.0.0). */
+  bindAddress?: string;
+  peers?: WireGuardPeerConfig[];
+  maxPeers?: number;
+  maxAllowedIps?: number;
+  stagedPackets?: number;
+  handshakeBudget?: number;
+  wallClock?: () => number;
+}
+
+function toKey(k: string | Uint8Array, what: string): Uint8Array {
+  return typeof k === 'string' ? decodeKey(k, what) : k;
+}
+
+function parsePrefix(p: string | { address: string; prefixLength: number }): { address: string; prefixLength: number } {
+  if (typeof p !== 'string') return p;
+  const m = /^\s*([0-9.]+)(?:\/(\d{1,2}))?\s*$/.exec(p);
+  if (m === null) throw new RangeError(`allowed IP '${p}' is not an IPv4 prefix`);
+  return { address: m[1], prefixLength: m[2] === undefined ? 32 : Number(m[2]) };
+}
+
+function parseEndpoint(e: string | { host: string; port: number }): { host: string; port: number } {
+  if (typeof e !== 'string') return e;
+  const i = e.lastIndexOf(':');
+  const port = Number(e.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint '${e}' is not host:port`);
+  return { host: e.slice(0, i), port };
+}
+
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** A WireGuard interface of a stack: the device plus Node conveniences. */
+export class WireGuardInterface extends EventEmitter {
+  /** Index of the interface in the stack. */
+  readonly index: number;
+  readonly info: InterfaceInfo;
+
+  constructor(readonly device: WireGuardDevice, private readonly stack: StackCore, info: InterfaceInfo) {
+    super();
+    this.index = info.index;
+    this.info = info;
+  }
+
+  /** Name of the device (wg0). */
+  get name(): string {
+    return this.device.name;
+  }
+
+  /** The outer UDP port. */
+  get listenPort(): number {
+    return this.device.listenPort;
+  }
+
+  /** Our public key, base64. */
+  get publicKey(): string {
+    const k = this.device.publicKey;
+    return k === null ? '' : Buffer.from(k).toString('base64');
+  }
+
+  /** Add or update a peer at run time (endpoint names are resolved first). */
+  async addPeer(config: WireGuardPeerConfig): Promise<Peer> {
+    const publicKey = toKey(config.publicKey, 'peer public key');
+    let endpoint: { address: string; port: number } | null = null;
+    let endpointHost: string | null = null;
+    if (config.endpoint !== undefined) {
+      const e = parseEndpoint(config.endpoint);
+      endpointHost = IPV4.test(e.host) ? null : e.host;
+      const address = endpointHost === null ? e.host : (await lookup(e.host, { family: 4 })).address;
+      endpoint = { address, port: e.port };
+    }
+    const p = this.device.addPeer({
+      publicKey,
+      presharedKey: config.presharedKey === undefined ? undefined : toKey(config.presharedKey, 'preshared key'),
+      endpoint,
+      endpointHost,
+      allowedIps: (config.allowedIps ?? []).map(parsePrefix),
+      persistentKeepalive: config.persistentKeepalive,
+    });
+    this.stack.kick();
+    return p;
+  }
+
+  /** Peers for display: keys base64, endpoint text, counters, latest handshake (Date or null). */
+  peers(): Array<{ publicKey: string; endpoint: string | null; allowedIps: string[]; latestHandshake: Date | null;
+    rxBytes: number; txBytes: number; persistentKeepalive: number }> {
+    return this.device.activePeers().map((p) => {
+      const d = this.device.describePeer(p);
+      return {
+        publicKey: Buffer.from(d.publicKey).toString('base64'),
+        endpoint: d.endpoint === null ? null : `${d.endpoint.address}:${d.endpoint.port}`,
+        allowedIps: d.allowedIps.map((a) => `${a.address}/${a.prefixLength}`),
+        latestHandshake: d.lastHandshakeMs === 0 ? null : new Date(d.lastHandshakeMs),
+        rxBytes: d.rxBytes,
+        txBytes: d.txBytes,
+        persistentKeepalive: d.persistentKeepalive,
+      };
+    });
+  }
+
+  /** Close the outer transport and wipe keys. */
+  close(): void {
+    this.device.close();
+  }
+}
+
+/** Build a WireGuard interface on `stack` (see `Stack.addWireGuard`). */
+export async function createWireGuard(stack: StackCore, config: WireGuardConfig): Promise<WireGuardInterface> {
+  const privateKey = toKey(config.privateKey, 'private key');
+  const peerKeys = (config.peers ?? []).map((p) => toKey(p.publicKey, 'peer public key'));
+  let suiteName: SuiteName = config.suite ?? 'standard';
+  if (config.suite === undefined && peerKeys.length > 0 && peerKeys[0].length === 65) suiteName = 'fips';
+  const suite = getSuite(suiteName);
+  for (const k of peerKeys) {
+    if (k.length !== suite.publicKeyLen) {
+      throw new RangeError(`peer public key of ${k.length} bytes does not fit the ${suiteName} suite (${suite.publicKeyLen} bytes)`);
+    }
+  }
+  const addresses = Array.isArray(config.address) ? config.address : [config.address];
+  if (addresses.length === 0) throw new RangeError('a WireGuard interface needs an address');
+  const device = new WireGuardDevice({
+    suite, privateKey, name: config.name, mtu: config.mtu, maxPeers: config.maxPeers,
+    maxAllowedIps: config.maxAllowedIps, stagedPackets: config.stagedPackets, handshakeBudget: config.handshakeBudget,
+    wallClock: config.wallClock,
+  });
+  let transport: WgTransport;
+  const t = config.transport ?? 'host';
+  if (t === 'host') {
+    transport = await HostUdpTransport.open({ port: config.listenPort ?? 0, address: config.bindAddress });
+  } else if ('stack' in t) {
+    transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');
+  } else {
+    transport = t;
+  }
+  device.attachTransport(transport);
+  let info: InterfaceInfo;
+  try {
+    info = stack.addInterface(device, { address: addresses[0], name: device.name, mtu: device.mtu });
+  } catch (e) {
+    device.close();
+    throw e;
+  }
+  const iface = new WireGuardInterface(device, stack, info);
+  device.onAllowedIpsChanged = (address, prefixLength, added) => {
+    const text = `${(address >>> 24) & 255}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${prefixLength}`;
+    if (added) stack.addRoute(text, { interface: info.index });
+    else stack.removeRoute(text, { interface: info.index });
+  };
+  device.onEvent = (e: WireGuardEvent) => {
+    iface.emit(e.type, { ...e, peer: Buffer.from(e.peer).toString('base64') });
+    if (e.type === 'peer-quiet') void reresolve(iface, e.peer);
+  };
+  try {
+    for (const p of config.peers ?? []) await iface.addPeer(p);
+  } catch (e) {
+    device.close();
+    throw e;
+  }
+  return iface;
+}
+
+/** Look a quiet peer's endpoint name up again: it may have moved (dynamic DNS). */
+async function reresolve(iface: WireGuardInterface, key: Uint8Array): Promise<void> {
+  const p = iface.device.findPeer(key);
+  if (p === null || p.endpointHost === null) return;
+  try {
+    const r = await lookup(p.endpointHost, { family: 4 });
+    if (p.inUse) iface.device.setEndpoint(p, r.address, p.endpointPort);
+  } catch (err) {
+    iface.emit('warning', err);
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The outer transport of a WireGuard device: whatever carries its UDP
+ * datagrams. The device is written against this interface only, so it runs
+ * over a host UDP socket (transport-node.ts, no root needed) or over a UDP
+ * socket of a wirestack stack (stack-transport.ts, WireGuard over our own
+ * stack on a TAP, as wolfIP does it).
+ */
+
+/** Called for each received datagram; the bytes are only valid during the call. */
+export type DatagramReceiver = (b: Uint8Array, off: number, len: number, address: number, port: number) => void;
+
+export interface WgTransport {
+  /** Send one datagram to `address` (IPv4 as a number, either sign) and `port`; the transport copies the bytes. False when it could not be queued. */
+  send(b: Uint8Array, off: number, len: number, address: number, port: number): boolean;
+  /** Register the receiver (the device does, once). */
+  setReceiver(rx: DatagramReceiver | null): void;
+  /** The bound local UDP port. */
+  readonly port: number;
+  /** Stop receiving and release the socket. */
+  close(): void;
+}
