@@ -1,9 +1,16 @@
 /**
- * The one crypto interface of the WireGuard driver: a suite bundles the
- * primitives of a Noise_IKpsk2 instantiation. Implementations (standard
- * WireGuard, FIPS "wolfGuard") live beside this file, at the Node edge.
+ * The crypto suite of a WireGuard device: every primitive the Noise handshake,
+ * the cookie machinery and the data path use, behind one interface, so the
+ * protocol code is written once for standard WireGuard (X25519, ChaCha20-
+ * Poly1305, BLAKE2s) and for the FIPS variant wolfGuard (P-256, AES-256-GCM,
+ * SHA-256). Implementations: `standard.ts` and `fips.ts`.
+ *
+ * Pure ECMAScript: the Noise code can import the types and {@link kdf}
+ * without pulling in a native module.
  */
+
 export type SuiteName = 'standard' | 'fips';
+
 export interface WgSuite {
   readonly name: SuiteName;
   /** Public key length on the wire: 32 (X25519) or 65 (P-256 uncompressed 0x04‖X‖Y). */
@@ -46,23 +53,61 @@ export interface WgSuite {
 }
 
 const ONE = Uint8Array.of(1);
-const TWO = Uint8Array.of(2);
-const THREE = Uint8Array.of(3);
 
-/** Noise KDF_n (HKDF shape): PRK = HMAC(ck, input); T1 = HMAC(PRK, 0x01); T2 = HMAC(PRK, T1‖0x02); T3 = HMAC(PRK, T2‖0x03). Returns n 32-byte outputs. */
+/**
+ * Noise KDF_n (HKDF shape): PRK = HMAC(ck, input); T1 = HMAC(PRK, 0x01);
+ * T2 = HMAC(PRK, T1‖0x02); T3 = HMAC(PRK, T2‖0x03). Returns n 32-byte outputs.
+ */
 export function kdf(suite: WgSuite, chainingKey: Uint8Array, input: Uint8Array, n: 1 | 2 | 3): Uint8Array[] {
   const prk = suite.hmac(chainingKey, input);
-  const t1 = suite.hmac(prk, ONE);
-  if (n === 1) {
-    prk.fill(0);
-    return [t1];
+  const out: Uint8Array[] = [suite.hmac(prk, ONE)];
+  for (let i = 1; i < n; i++) out.push(suite.hmac(prk, out[i - 1], Uint8Array.of(i + 1)));
+  return out;
+}
+
+/** AEAD tag length of both suites. */
+export const TAG_LEN = 16;
+
+/** Largest transport counter {@link WgSuite.sealInto} accepts (2^53 − 1). */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** True for an integer counter in [0, 2^53). */
+export function validCounter(counter: number): boolean {
+  return Number.isInteger(counter) && counter >= 0 && counter <= MAX_COUNTER;
+}
+
+/**
+ * Write `counter` as a 64-bit little-endian integer at `off`. The two halves
+ * are split arithmetically because bitwise operators truncate to 32 bits.
+ */
+export function writeCounterLE(b: Uint8Array, off: number, counter: number): void {
+  const lo = counter % 0x1_0000_0000;
+  const hi = (counter - lo) / 0x1_0000_0000;
+  b[off] = lo & 0xff;
+  b[off + 1] = (lo >>> 8) & 0xff;
+  b[off + 2] = (lo >>> 16) & 0xff;
+  b[off + 3] = lo >>> 24;
+  b[off + 4] = hi & 0xff;
+  b[off + 5] = (hi >>> 8) & 0xff;
+  b[off + 6] = (hi >>> 16) & 0xff;
+  b[off + 7] = hi >>> 24;
+}
+
+/** Throws a RangeError unless [off, off+len) lies inside `b`. */
+export function checkRange(b: Uint8Array, off: number, len: number, what: string): void {
+  if (!(Number.isInteger(off) && Number.isInteger(len) && off >= 0 && len >= 0 && off + len <= b.length)) {
+    throw new RangeError(`${what}: range [${off}, ${off}+${len}) outside a buffer of ${b.length} bytes`);
   }
-  const t2 = suite.hmac(prk, t1, TWO);
-  if (n === 2) {
-    prk.fill(0);
-    return [t1, t2];
-  }
-  const t3 = suite.hmac(prk, t2, THREE);
-  prk.fill(0);
-  return [t1, t2, t3];
+}
+
+/** Throws a RangeError unless `b` has exactly `n` bytes. */
+export function checkLength(b: Uint8Array, n: number, what: string): void {
+  if (b.length !== n) throw new RangeError(`${what} must be ${n} bytes, got ${b.length}`);
+}
+
+/** True when every byte is zero; runs over all bytes so the time does not depend on the data. */
+export function isAllZero(b: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < b.length; i++) acc |= b[i];
+  return acc === 0;
 }
