@@ -78,11 +78,14 @@ export interface WgQuickConfig {
 /** A configuration error; `line` is 1-based, 0 when the problem is the file as a whole. */
 export class WgConfigError extends Error {
   readonly line: number;
-  constructor(line: number, message: string, file?: string) {
+  /** The message without its location prefix. */
+  readonly detail: string;
+  constructor(line: number, detail: string, file?: string) {
     const where = line > 0 ? `line ${line}: ` : '';
-    super(`${file !== undefined ? `${file}: ` : ''}${where}${message}`);
+    super(`${file !== undefined ? `${file}: ` : ''}${where}${detail}`);
     this.name = 'WgConfigError';
     this.line = line;
+    this.detail = detail;
   }
 }
 
@@ -453,7 +456,7 @@ export function loadWgQuick(path: string, options?: { name?: string }): WgQuickC
   try {
     return parseWgQuick(text, { name });
   } catch (e) {
-    if (e instanceof WgConfigError) throw new WgConfigError(e.line, e.message, path);
+    if (e instanceof WgConfigError) throw new WgConfigError(e.line, e.detail, path);
     throw e;
   }
 }
