@@ -444,6 +444,8 @@ export class UapiServer {
       ended = true;
       buf = '';
       socket.end(reply);
+      // A client that keeps sending after the error must not hold the connection open.
+      setTimeout(() => socket.destroy(), 1000).unref();
     };
     socket.on('data', (chunk: Buffer) => {
       if (ended) return;
