@@ -5,7 +5,7 @@
  * length over and over (full-size segments in a fixed packet buffer), and
  * then the previous view is the right one. Typed arrays over a
  * non-resizable ArrayBuffer never move, so a view keyed by (array, off, len)
- * stays valid.
+ * stays valid. The memo keeps the last array alive until the next miss.
  */
 export class ViewMemo {
   private array: Uint8Array | null = null;
