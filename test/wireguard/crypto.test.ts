@@ -334,6 +334,25 @@ for (const s of suites) {
     assert.throws(() => s.openInto(key, 0, src, 3, 1437, dst, 0), RangeError);
   });
 
+  test(`${s.name}: sealInto/openInto on different buffers at the same offset and length`, () => {
+    // Guards the data path's view reuse: same (offset, length), different arrays.
+    const key = s.randomBytes(32);
+    const pa = s.randomBytes(100);
+    const pb = s.randomBytes(100);
+    const a = new Uint8Array(140);
+    const b = new Uint8Array(140);
+    a.set(pa, 8);
+    b.set(pb, 8);
+    s.sealInto(key, 1, a, 8, 100, a, 8);
+    s.sealInto(key, 1, b, 8, 100, b, 8);
+    assert.equal(hex(a.subarray(8, 124)), hex(s.seal(key, 1, pa, new Uint8Array(0))));
+    assert.equal(hex(b.subarray(8, 124)), hex(s.seal(key, 1, pb, new Uint8Array(0))));
+    assert.equal(s.openInto(key, 1, a, 8, 116, a, 8), true);
+    assert.equal(s.openInto(key, 1, b, 8, 116, b, 8), true);
+    assert.equal(hex(a.subarray(8, 108)), hex(pa));
+    assert.equal(hex(b.subarray(8, 108)), hex(pb));
+  });
+
   test(`${s.name}: DH symmetry for random keys; keys have the suite's sizes`, () => {
     for (let i = 0; i < 8; i++) {
       const a = s.generatePrivateKey();

@@ -6,6 +6,7 @@
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sodium } from './sodium.js';
+import { ViewMemo } from './views.js';
 import {
   TAG_LEN, checkLength, checkRange, isAllZero, validCounter, writeCounterLE, type WgSuite,
 } from './suite.js';
@@ -18,6 +19,16 @@ const XNONCE_LEN = 24;
  * counter. Safe to share because every libsodium call is synchronous.
  */
 const nonce = new Uint8Array(12);
+
+/**
+ * Views for the data path, one memo per direction and side (plaintext and
+ * ciphertext differ by the tag even in place), so interleaved sends and
+ * receives do not evict each other.
+ */
+const sealPlain = new ViewMemo();
+const sealCipher = new ViewMemo();
+const openPlain = new ViewMemo();
+const openCipher = new ViewMemo();
 
 function checkCounter(counter: number): void {
   if (!validCounter(counter)) throw new RangeError(`counter must be an integer in [0, 2^53), got ${counter}`);
@@ -118,7 +129,7 @@ export const standardSuite: WgSuite = {
     writeCounterLE(nonce, 4, counter);
     // In place is fine: libsodium XORs the keystream over m into c, then MACs c.
     sodium.crypto_aead_chacha20poly1305_ietf_encrypt(
-      dst.subarray(dstOff, dstOff + len + TAG_LEN), src.subarray(srcOff, srcOff + len), null, null, nonce, key);
+      sealCipher.get(dst, dstOff, len + TAG_LEN), sealPlain.get(src, srcOff, len), null, null, nonce, key);
   },
 
   openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number,
@@ -128,13 +139,19 @@ export const standardSuite: WgSuite = {
     if (lenWithTag < TAG_LEN || !validCounter(counter)) return false;
     checkRange(dst, dstOff, lenWithTag - TAG_LEN, 'openInto destination');
     writeCounterLE(nonce, 4, counter);
+    // A forged packet makes sodium-native throw; capturing the stack of that
+    // Error would cost more than the decryption, so it is switched off here.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       // libsodium verifies the tag over c before it writes m, so in place is safe.
       sodium.crypto_aead_chacha20poly1305_ietf_decrypt(
-        dst.subarray(dstOff, dstOff + lenWithTag - TAG_LEN), null, src.subarray(srcOff, srcOff + lenWithTag),
+        openPlain.get(dst, dstOff, lenWithTag - TAG_LEN), null, openCipher.get(src, srcOff, lenWithTag),
         null, nonce, key);
     } catch {
       return false;
+    } finally {
+      Error.stackTraceLimit = limit;
     }
     return true;
   },
