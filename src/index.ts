@@ -29,3 +29,17 @@ export {
   encodeName as encodeDnsName, reverseName as dnsReverseName,
 } from './wire/dns.js';
 export type { DnsMessage, DnsRecord, DnsQuestion, DnsMessageInit, DnsRecordInit } from './wire/dns.js';
+export { WireGuardDevice } from './wireguard/device.js';
+export type { WireGuardDeviceOptions, WireGuardPeerOptions, WireGuardEvent } from './wireguard/device.js';
+export { WireGuardInterface, createWireGuard } from './wireguard/setup.js';
+export type { WireGuardConfig, WireGuardPeerConfig } from './wireguard/setup.js';
+export { HostUdpTransport } from './wireguard/transport-node.js';
+export { StackUdpTransport } from './wireguard/stack-transport.js';
+export type { WgTransport, DatagramReceiver } from './wireguard/transport.js';
+export { getSuite, encodeKey, decodeKey, standardSuite, fipsSuite } from './wireguard/crypto/index.js';
+export type { WgSuite, SuiteName } from './wireguard/crypto/suite.js';
+export { parseWgQuick, loadWgQuick, formatWgQuick, WgConfigError } from './wireguard/config.js';
+export type { WgQuickConfig, WgPeerConfig, WgTunnelConfig } from './wireguard/config.js';
+export { UapiServer, handleUapiRequest } from './wireguard/uapi.js';
+export type { UapiTarget } from './wireguard/uapi.js';
+export { AllowedIps } from './wireguard/allowed-ips.js';

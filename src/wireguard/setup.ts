@@ -16,6 +16,8 @@ import type { Peer } from './peer.js';
 import { HostUdpTransport } from './transport-node.js';
 import { StackUdpTransport } from './stack-transport.js';
 import type { WgTransport } from './transport.js';
+import { UapiServer, handleUapiRequest } from './uapi.js';
+import { uapiTargetFor } from './uapi-target.js';
 
 /** A peer in {@link WireGuardConfig}: keys as base64 text or bytes. */
 export interface WireGuardPeerConfig {
@@ -143,8 +145,39 @@ export class WireGuardInterface extends EventEmitter {
     });
   }
 
-  /** Close the outer transport and wipe keys. */
-  close(): void {
+  /** Set when the outer transport is a host UDP socket that `listen_port` may re-open. */
+  hostBindAddress: string | null = null;
+
+  /** The UAPI target of this device (for `wg`-style control in-process or over a socket). */
+  uapiTarget() {
+    return uapiTargetFor(this.device, this.hostBindAddress === null ? undefined : (port) => {
+      const address = this.hostBindAddress ?? '0.0.0.0';
+      HostUdpTransport.open({ port, address }).then((t) => {
+        this.device.attachTransport(t);
+      }, (err: unknown) => this.emit('warning', err));
+    });
+  }
+
+  /** Answer one UAPI request text (`get=1` / `set=1` …) in-process. */
+  uapi(request: string): string {
+    return handleUapiRequest(this.uapiTarget(), request);
+  }
+
+  /**
+   * Serve the UAPI on a Unix socket at /var/run/wireguard/NAME.sock (or
+   * `dir`), so Debian's `wg show NAME` / `wg set NAME ...` work.
+   */
+  async serveUapi(options: { dir?: string } = {}): Promise<UapiServer> {
+    const server = await UapiServer.listen(this.uapiTarget(), this.name, options);
+    this.uapiServers.push(server);
+    return server;
+  }
+
+  private readonly uapiServers: UapiServer[] = [];
+
+  /** Close the outer transport and UAPI sockets, and wipe keys. */
+  async close(): Promise<void> {
+    for (const s of this.uapiServers.splice(0)) await s.close();
     this.device.close();
   }
 }
@@ -169,9 +202,11 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
     wallClock: config.wallClock,
   });
   let transport: WgTransport;
+  let hostBind: string | null = null;
   const t = config.transport ?? 'host';
   if (t === 'host') {
     transport = await HostUdpTransport.open({ port: config.listenPort ?? 0, address: config.bindAddress });
+    hostBind = config.bindAddress ?? '0.0.0.0';
   } else if ('stack' in t) {
     transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');
   } else {
@@ -186,6 +221,7 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
     throw e;
   }
   const iface = new WireGuardInterface(device, stack, info);
+  iface.hostBindAddress = hostBind;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
     const text = `${(address >>> 24) & 255}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${prefixLength}`;
     if (added) stack.addRoute(text, { interface: info.index });
