@@ -71,7 +71,8 @@ export const standardSuite: WgSuite = {
   hmac: mac,
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-    checkLength(key, KEY_LEN, 'mac key');
+    // mac1 is keyed with a 32-byte hash, mac2 with the 16-byte cookie.
+    if (key.length !== KEY_LEN && key.length !== 16) throw new RangeError(`mac key must be 16 or 32 bytes, got ${key.length}`);
     return blake2s(data, { key, dkLen: 16 });
   },
 
