@@ -72,6 +72,12 @@ export class Udp {
   }
 
   private deliver(s: number, b: Uint8Array, u: number, ulen: number, src: number, sport: number): void {
+    const h = this.sockets.datagramHandlers[s];
+    if (h !== null) {
+      this.ctx.stats.udp.delivered++;
+      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport);
+      return;
+    }
     if (this.sockets.ring(s).push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
       this.ctx.stats.udp.delivered++;
       this.sockets.raise(s, EV_READABLE);

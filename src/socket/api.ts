@@ -10,7 +10,7 @@ import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_OPEN, F_REUSEADDR,
-  SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable,
+  SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable, type DatagramHandler,
 } from './table.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
@@ -349,6 +349,19 @@ export class SocketApi {
     this.waiters[fd] = null;
     if (cb !== null) cb(fd, EV_CLOSED);
     if (w !== null) for (const resolve of w) resolve();
+    return 0;
+  }
+
+  /**
+   * Hand a UDP socket's datagrams to `handler` as they arrive, during the
+   * stack's input, instead of queueing them (one copy less, no queue to
+   * overflow); for consumers with their own queue, such as a WireGuard
+   * device's outer socket. Null restores queueing.
+   */
+  setDatagramHandler(fd: number, handler: DatagramHandler | null): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    this.table.datagramHandlers[fd] = handler;
     return 0;
   }
 

@@ -30,6 +30,12 @@ export const F_OPEN = 16;
 /** Called with the descriptor and the event bits that became true. */
 export type SocketCallback = (fd: number, events: number) => void;
 
+/**
+ * Receives a UDP datagram synchronously during input: `b[off .. off+len)` is
+ * only valid during the call; `address` is the engine's signed int32 form.
+ */
+export type DatagramHandler = (b: Uint8Array, off: number, len: number, address: number, port: number) => void;
+
 export interface SocketTableOptions {
   maxSockets: number;
   /** Receive rings for UDP sockets: at most this many UDP sockets exist at once. */
@@ -59,6 +65,8 @@ export class SocketTable {
   readonly rx: Array<DatagramRing | null>;
   private readonly ringPool: DatagramRing[] = [];
   readonly callbacks: Array<SocketCallback | null>;
+  /** UDP sockets whose datagrams go straight to a handler instead of the ring (a tunnel's outer socket). */
+  readonly datagramHandlers: Array<DatagramHandler | null>;
   private readonly dirty: Int16Array;
   /** 1 while the slot is in `dirty` (pending bits alone cannot tell: a reused slot's are reset). */
   private readonly inDirty: Uint8Array;
@@ -98,6 +106,7 @@ export class SocketTable {
     }
     this.rx = new Array<DatagramRing | null>(n).fill(null);
     this.callbacks = new Array<SocketCallback | null>(n).fill(null);
+    this.datagramHandlers = new Array<DatagramHandler | null>(n).fill(null);
   }
 
   get capacity(): number {
@@ -127,6 +136,7 @@ export class SocketTable {
         this.rx[i] = ring;
       }
       this.callbacks[i] = null;
+      this.datagramHandlers[i] = null;
       this.used++;
       return i;
     }
@@ -136,6 +146,7 @@ export class SocketTable {
   release(i: number): void {
     this.type[i] = SOCK_FREE;
     this.callbacks[i] = null;
+    this.datagramHandlers[i] = null;
     const ring = this.rx[i];
     if (ring !== null) {
       ring.clear();

@@ -1,23 +1,22 @@
 /**
  * WireGuard over a wirestack stack's own UDP (as wolfIP runs wolfGuard over
  * its own stack on a TAP): the outer datagrams go through `stack.sockets`.
- * Allocation-free: datagrams are read into one planned buffer.
+ * Allocation-free and queue-free: the socket hands each datagram to the
+ * device during the stack's input (SocketApi.setDatagramHandler), which
+ * copies it into its own planned queue.
  */
-import { EV_READABLE, SOCK_DGRAM, type SockAddr, type SocketApi } from '../socket/api.js';
+import { SOCK_DGRAM, type SockAddr, type SocketApi } from '../socket/api.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
 
 export class StackUdpTransport implements WgTransport {
   private receiver: DatagramReceiver | null = null;
-  private readonly buf: Uint8Array;
-  private readonly from: SockAddr = { address: 0, port: 0 };
   readonly port: number;
 
   /**
    * Bind UDP `port` (0: ephemeral) on `address` (default any) of the stack
    * behind `api`. Throws an Error with the errno code when the port is taken.
    */
-  constructor(private readonly api: SocketApi, port = 0, address = '0.0.0.0', maxDatagram = 65535) {
-    this.buf = new Uint8Array(maxDatagram);
+  constructor(private readonly api: SocketApi, port = 0, address = '0.0.0.0') {
     const fd = api.socket(SOCK_DGRAM);
     if (fd < 0) throw Object.assign(new Error(`WireGuard transport: socket() failed (errno ${-fd})`), { errno: -fd });
     const r = api.bind(fd, address, port);
@@ -29,20 +28,12 @@ export class StackUdpTransport implements WgTransport {
     const name: SockAddr = { address: 0, port: 0 };
     api.getsockname(fd, name);
     this.port = name.port;
-    api.setCallback(fd, (_fd, events) => {
-      if ((events & EV_READABLE) !== 0) this.drain();
+    api.setDatagramHandler(fd, (b, off, len, addr, p) => {
+      if (this.receiver !== null) this.receiver(b, off, len, addr, p);
     });
   }
 
   private readonly fd: number;
-
-  private drain(): void {
-    for (let n = 0; n < 1024; n++) {
-      const len = this.api.recvfrom(this.fd, this.buf, 0, this.buf.length, this.from);
-      if (len < 0) return;
-      if (this.receiver !== null) this.receiver(this.buf, 0, len, this.from.address, this.from.port);
-    }
-  }
 
   send(b: Uint8Array, off: number, len: number, address: number, port: number): boolean {
     return this.api.sendto(this.fd, b, off, len, address >>> 0, port) >= 0;
