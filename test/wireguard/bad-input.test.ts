@@ -115,58 +115,60 @@ test('roaming: the endpoint follows the latest authenticated packet', async () =
   assert.equal(wb.device.stats.roams, 1);
 });
 
-test('cookie defence: 100,000 forged initiations (valid mac1) leave a legitimate peer able to handshake within 1 s', async () => {
-  const suite = getSuite('standard');
-  const { a, b, wa, wb, sim, keys } = await makeWgPair('standard', { stack: { maxInterfaces: 4 } });
-  // The attacker sits on a second outer network of b.
-  const [lb2, lc] = MemoryLink.pair({ seed: 3, queueFrames: 4096 });
-  b.addInterface(lb2, { address: '10.71.0.2/24' });
-  const c = new Stack({ seed: 9 });
-  c.addInterface(lc, { address: '10.71.0.3/24' });
-  sim.nodes.push(c);
-  const L = new MessageLayout(suite);
-  const mac1Key = suite.hash(LABEL_MAC1, keys.bPub);
-  const rng = new Prng(77);
-  const fd = c.sockets.socket('udp');
-  c.sockets.bind(fd, 0, 0);
-  const forge = (): Uint8Array => {
-    const m = new Uint8Array(L.initLen);
-    for (let i = 4; i < L.initMac1; i++) m[i] = rng.nextU32() & 0xff;
-    m[0] = 1;
-    m.set(suite.mac(mac1Key, m.subarray(0, L.initMac1)), L.initMac1);
-    return m;
-  };
-  const total = 100_000;
-  const perMs = 100;
-  let sentForged = 0;
-  let handshakeAt = -1;
-  wa.once('handshake', () => { handshakeAt = sim.now; });
-  let pingStart = -1;
-  let pingDone: Promise<number> | null = null;
-  for (let t = 0; t < total / perMs; t++) {
-    for (let i = 0; i < perMs; i++) {
-      const m = forge();
-      c.sockets.sendto(fd, m, 0, m.length, '10.71.0.2', 51821);
-      sentForged++;
+for (const suiteName of ['standard', 'fips'] as const) {
+  test(`${suiteName}: cookie defence: 100,000 forged initiations (valid mac1) leave a legitimate peer able to handshake within 1 s`, async () => {
+    const suite = getSuite(suiteName);
+    const { a, b, wa, wb, sim, keys } = await makeWgPair(suiteName, { stack: { maxInterfaces: 4 } });
+    // The attacker sits on a second outer network of b.
+    const [lb2, lc] = MemoryLink.pair({ seed: 3, queueFrames: 4096 });
+    b.addInterface(lb2, { address: '10.71.0.2/24' });
+    const c = new Stack({ seed: 9 });
+    c.addInterface(lc, { address: '10.71.0.3/24' });
+    sim.nodes.push(c);
+    const L = new MessageLayout(suite);
+    const mac1Key = suite.hash(LABEL_MAC1, keys.bPub);
+    const rng = new Prng(77);
+    const fd = c.sockets.socket('udp');
+    c.sockets.bind(fd, 0, 0);
+    const forge = (): Uint8Array => {
+      const m = new Uint8Array(L.initLen);
+      for (let i = 4; i < L.initMac1; i++) m[i] = rng.nextU32() & 0xff;
+      m[0] = 1;
+      m.set(suite.mac(mac1Key, m.subarray(0, L.initMac1)), L.initMac1);
+      return m;
+    };
+    const total = 100_000;
+    const perMs = 100;
+    let sentForged = 0;
+    let handshakeAt = -1;
+    wa.once('handshake', () => { handshakeAt = sim.now; });
+    let pingStart = -1;
+    let pingDone: Promise<number> | null = null;
+    for (let t = 0; t < total / perMs; t++) {
+      for (let i = 0; i < perMs; i++) {
+        const m = forge();
+        c.sockets.sendto(fd, m, 0, m.length, '10.71.0.2', 51821);
+        sentForged++;
+      }
+      if (t === 300) {
+        pingStart = sim.now;
+        pingDone = a.ping('10.200.0.2', { timeoutMs: 3000 });
+      }
+      sim.advance(1);
+      await new Promise((r) => setImmediate(r));
     }
-    if (t === 300) {
-      pingStart = sim.now;
-      pingDone = a.ping('10.200.0.2', { timeoutMs: 3000 });
-    }
-    sim.advance(1);
-    await new Promise((r) => setImmediate(r));
-  }
-  assert.equal(sentForged, total);
-  assert.ok(pingDone !== null);
-  await sim.until(pingDone, 5000);
-  const st = wb.device.stats;
-  assert.ok(handshakeAt >= 0 && handshakeAt - pingStart <= 1000, `handshake ${handshakeAt - pingStart} ms after the first try`);
-  assert.ok(st.cookieRepliesSent >= 1, 'b answered with cookies under load');
-  assert.ok(wa.device.stats.cookieRepliesReceived >= 1, 'a took the cookie and retried with mac2');
-  // Diffie-Hellman was spent on at most the budget, not on the flood.
-  assert.ok(st.rxHandshakeInvalid <= 2100, `DH on forged initiations: ${st.rxHandshakeInvalid}`);
-  // The rest is shed before any crypto: the outer UDP socket's queue or the device's queue overflowed.
-  const shed = st.rxRateLimited + st.rxQueueDrops + b.stats.udp.queueFull;
-  assert.ok(shed > 90_000, `flood shed cheaply: ${st.rxRateLimited} rate-limited, ${st.rxQueueDrops} + ${b.stats.udp.queueFull} queue drops`);
-  assert.ok(st.cookieRepliesSent < 100, `cookie replies to the flood source are rate-limited (${st.cookieRepliesSent})`);
-});
+    assert.equal(sentForged, total);
+    assert.ok(pingDone !== null);
+    await sim.until(pingDone, 5000);
+    const st = wb.device.stats;
+    assert.ok(handshakeAt >= 0 && handshakeAt - pingStart <= 1000, `handshake ${handshakeAt - pingStart} ms after the first try`);
+    assert.ok(st.cookieRepliesSent >= 1, 'b answered with cookies under load');
+    assert.ok(wa.device.stats.cookieRepliesReceived >= 1, 'a took the cookie and retried with mac2');
+    // Diffie-Hellman was spent on at most the budget, not on the flood.
+    assert.ok(st.rxHandshakeInvalid <= 2100, `DH on forged initiations: ${st.rxHandshakeInvalid}`);
+    // The rest is shed before any crypto: the outer UDP socket's queue or the device's queue overflowed.
+    const shed = st.rxRateLimited + st.rxQueueDrops + b.stats.udp.queueFull;
+    assert.ok(shed > 90_000, `flood shed cheaply: ${st.rxRateLimited} rate-limited, ${st.rxQueueDrops} + ${b.stats.udp.queueFull} queue drops`);
+    assert.ok(st.cookieRepliesSent < 100, `cookie replies to the flood source are rate-limited (${st.cookieRepliesSent})`);
+  });
+}

@@ -51,37 +51,39 @@ for (const suite of ['standard', 'fips'] as const) {
   });
 }
 
-test('rekey after REKEY_AFTER_TIME keeps traffic flowing; REJECT_AFTER_TIME and key zeroing when idle', async () => {
-  const { a, wa, wb, sim } = await makeWgPair('standard');
-  await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));
-  // Steady pings every second for 300 s: the initiator rekeys after 120 s, and no ping is lost.
-  for (let t = 0; t < 300; t++) {
-    await sim.until(a.ping('10.200.0.2', { timeoutMs: 900 }));
-    await sim.run(1000);
-  }
-  const da = wa.device.stats;
-  const elapsed = sim.now;
-  // A rekey starts with the first packet sent after 120 s, so the period is 120 s plus up to one ping interval.
-  const lo = Math.floor(elapsed / 122_000) + 1;
-  const hi = Math.floor(elapsed / 120_000) + 1;
-  assert.ok(da.handshakesCompleted >= lo && da.handshakesCompleted <= hi,
-    `rekeyed every ~120 s: ${da.handshakesCompleted} handshakes in ${elapsed} ms`);
-  assert.equal(da.initiationsSent, da.handshakesCompleted, 'one initiation per rekey, not one per packet');
-  assert.equal(wb.device.stats.initiationsSent, 0, 'only the initiator rekeys by age');
-  assert.equal(wb.device.stats.rxExpiredKey, 0);
-  // Idle: after 180 s the keys are unusable, after 540 s wiped.
-  await sim.run(200_000);
-  const peer = wa.device.activePeers()[0];
-  assert.ok(peer.current !== null, 'keys still held (not yet zeroed)');
-  await sim.run(400_000);
-  assert.ok(da.keysZeroed >= 1);
-  assert.equal(peer.current, null);
-  for (const kp of peer.keypairs) assert.ok(kp.sendKey.every((x) => x === 0) && kp.receiveKey.every((x) => x === 0), 'key material zeroed');
-  // Traffic again: a fresh handshake, and it works.
-  const before = da.handshakesCompleted;
-  await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));
-  assert.equal(da.handshakesCompleted, before + 1);
-});
+for (const suite of ['standard', 'fips'] as const) {
+  test(`${suite}: rekey after REKEY_AFTER_TIME keeps traffic flowing; REJECT_AFTER_TIME and key zeroing when idle`, async () => {
+    const { a, wa, wb, sim } = await makeWgPair(suite);
+    await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));
+    // Steady pings every second for 300 s: the initiator rekeys after 120 s, and no ping is lost.
+    for (let t = 0; t < 300; t++) {
+      await sim.until(a.ping('10.200.0.2', { timeoutMs: 900 }));
+      await sim.run(1000);
+    }
+    const da = wa.device.stats;
+    const elapsed = sim.now;
+    // A rekey starts with the first packet sent after 120 s, so the period is 120 s plus up to one ping interval.
+    const lo = Math.floor(elapsed / 122_000) + 1;
+    const hi = Math.floor(elapsed / 120_000) + 1;
+    assert.ok(da.handshakesCompleted >= lo && da.handshakesCompleted <= hi,
+      `rekeyed every ~120 s: ${da.handshakesCompleted} handshakes in ${elapsed} ms`);
+    assert.equal(da.initiationsSent, da.handshakesCompleted, 'one initiation per rekey, not one per packet');
+    assert.equal(wb.device.stats.initiationsSent, 0, 'only the initiator rekeys by age');
+    assert.equal(wb.device.stats.rxExpiredKey, 0);
+    // Idle: after 180 s the keys are unusable, after 540 s wiped.
+    await sim.run(200_000);
+    const peer = wa.device.activePeers()[0];
+    assert.ok(peer.current !== null, 'keys still held (not yet zeroed)');
+    await sim.run(400_000);
+    assert.ok(da.keysZeroed >= 1);
+    assert.equal(peer.current, null);
+    for (const kp of peer.keypairs) assert.ok(kp.sendKey.every((x) => x === 0) && kp.receiveKey.every((x) => x === 0), 'key material zeroed');
+    // Traffic again: a fresh handshake, and it works.
+    const before = da.handshakesCompleted;
+    await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));
+    assert.equal(da.handshakesCompleted, before + 1);
+  });
+}
 
 test('handshake retransmits every REKEY_TIMEOUT (+jitter) while the peer is silent, gives up after REKEY_ATTEMPT_TIME', async () => {
   const { a, wa, wb, sim } = await makeWgPair('standard');
