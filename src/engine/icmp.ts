@@ -7,7 +7,7 @@ import { copyBytes, get32 } from '../wire/bytes.js';
 import { checksum } from '../wire/checksum.js';
 import {
   ICMP_HLEN, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAM_PROBLEM,
-  UNREACH_PORT, UNREACH_PROTOCOL, UNREACH_FRAG_NEEDED, icmpType, icmpCode, icmpId, icmpSeq,
+  UNREACH_NET, UNREACH_PORT, UNREACH_PROTOCOL, UNREACH_FRAG_NEEDED, icmpType, icmpCode, icmpId, icmpSeq,
   icmpIsError, writeIcmp,
 } from '../wire/icmp.js';
 import {
@@ -125,6 +125,7 @@ export class Icmp {
     if (type === ICMP_DEST_UNREACH) {
       if (code === UNREACH_PORT || code === UNREACH_PROTOCOL) errno = Errno.ECONNREFUSED;
       else if (code === UNREACH_FRAG_NEEDED) errno = Errno.EMSGSIZE;
+      else if (code === UNREACH_NET) errno = Errno.ENETUNREACH;
       else errno = Errno.EHOSTUNREACH;
     } else if (type === ICMP_TIME_EXCEEDED) {
       errno = Errno.EHOSTUNREACH;
