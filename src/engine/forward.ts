@@ -49,7 +49,7 @@ export class Forwarder {
   forward(iface: NetInterface, b: Uint8Array, o: number, src: number, dst: number): void {
     const ist = iface.stats;
     // RFC 1812 5.3.7 and 4.2.2.11: no limited/directed broadcast, multicast or martian destination.
-    if (dst === IPV4_BROADCAST || isMulticast(dst) || isMartianSource(dst) || this.isDirectedBroadcast(dst)) {
+    if (dst === 0 || dst === IPV4_BROADCAST || isMulticast(dst) || isMartianSource(dst) || this.isDirectedBroadcast(dst)) {
       ist.notForwardable++;
       this.drop();
       return;
