@@ -89,6 +89,8 @@ function main(): void {
     ['rx1472', 30_000, 500_000, 50_000],
     ['echo56', 200_000, 2_000_000, 100_000],
     ['echo1472', 30_000, 500_000, 50_000],
+    ['fwd64', 200_000, 2_000_000, 100_000],
+    ['fwd1472', 30_000, 500_000, 50_000],
   ];
   const rows: RunResult[] = [];
   for (const [kind, warm, units, alloc] of plan) {
@@ -110,6 +112,11 @@ function main(): void {
       ];
     }),
   );
+  for (const r of rows) {
+    if (r.name.startsWith('forward')) {
+      console.log(`IPv4 forwarding rate (${r.name}, router stack between two MemoryLinks): ${fmt(r.packets / r.seconds)} packets/s`);
+    }
+  }
   console.log('');
   console.log('Garbage in the same measured loops (PerformanceObserver "gc" entries; baseline heapUsed taken after global.gc())');
   printTable(

@@ -6,7 +6,7 @@
  *   node --expose-gc dist/bench/run-one.js <kind> [--step ms] [--addr A,B] [--warm n] [--units n]
  *        [--alloc-units n] [--json]
  *
- * kind: ping56 | udp64 | udp1400 | rx64 | rx1472 | echo56 | echo1472
+ * kind: ping56 | udp64 | udp1400 | rx64 | rx1472 | echo56 | echo1472 | fwd64 | fwd1472
  * --step: virtual ms added before each poll (default 0.001; 1 keeps time a small integer)
  * --addr: stack address and peer address (default 10.0.0.1,10.0.0.2)
  * --units 0 skips the timed run and only measures allocation per unit.

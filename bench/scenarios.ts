@@ -386,8 +386,108 @@ export class EchoReceiveScenario implements Scenario {
   }
 }
 
+/** Receives the router's output at the far end of the egress MemoryLink and counts it. */
+class CountingReceiver {
+  frames = 0;
+  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
+    void frame;
+    void offset;
+    void length;
+    this.frames++;
+  }
+}
+
+/**
+ * (4) IPv4 forwarding: a router stack between two MemoryLinks. Prepared UDP
+ * frames from host A (10.0.0.2) to host B (10.9.0.2) are put on A's end of the
+ * ingress cable, the router (10.0.0.1 | 10.9.0.1, `ipForwarding`) routes them,
+ * decrements the TTL and sends them out of the egress cable, whose far end
+ * only counts. The cost includes both MemoryLinks' copies.
+ */
+export class ForwardScenario implements Scenario {
+  readonly name: string;
+  readonly unit = 'packet';
+  readonly packetsPerUnit = 1;
+  readonly payloadBytesPerUnit: number;
+  private readonly router: Stack;
+  private readonly ingress: MemoryLink;
+  private readonly egress: MemoryLink;
+  private readonly sink = new CountingReceiver();
+  private readonly frames: Uint8Array[] = [];
+  private readonly lens: Int32Array;
+  private readonly step: number;
+  private next = 0;
+  private now = 0;
+  private base = 0;
+
+  constructor(size: number, o: ScenarioOptions = defaultOptions, label = '') {
+    this.name = `forward UDP ${size} B${label}`;
+    this.payloadBytesPerUnit = size;
+    this.step = o.step;
+    const [la, lra] = MemoryLink.pair({ mtu: 1500, queueFrames: 256, seed: 7 });
+    const [lrb, lb] = MemoryLink.pair({ mtu: 1500, queueFrames: 256, seed: 8 });
+    this.ingress = la;
+    this.egress = lb;
+    this.router = new Stack({ ...o.config, seed: 31, ipForwarding: true });
+    this.router.addInterface(lra, { address: '10.0.0.1/24', mac: '02:00:00:00:00:0a' });
+    this.router.addInterface(lrb, { address: '10.9.0.1/24', mac: '02:00:00:00:01:0a' });
+    const a: Endpoints = { srcMac: mac('02:00:00:00:00:0b'), dstMac: mac('02:00:00:00:00:0a'), src: addr('10.0.0.2'), dst: addr('10.9.0.2') };
+    const b: Endpoints = { srcMac: mac('02:00:00:00:01:0b'), dstMac: mac('02:00:00:00:01:0a'), src: addr('10.9.0.2'), dst: addr('10.9.0.1') };
+    // B introduces itself with an ARP request, so the router has its MAC before the run.
+    const arp = arpRequestFrame(b);
+    lb.transmit(arp, 0, arp.length, 0);
+    this.now += this.step;
+    this.router.poll(this.now);
+    lb.poll(this.now, this.sink);
+    if (this.router.arp.entries().length !== 1) throw new Error('the router did not learn B');
+    for (let i = 0; i < DISTINCT_FRAMES; i++) this.frames.push(udpFrame(a, 20000 + i, 9000, size, i, i));
+    this.lens = new Int32Array(this.frames.length);
+    for (let i = 0; i < this.frames.length; i++) this.lens[i] = this.frames[i].length;
+    this.base = this.sink.frames;
+    this.run(RX_BATCH);
+  }
+
+  completed(): number {
+    return this.sink.frames - this.base;
+  }
+
+  /** `units` is rounded up to whole batches. */
+  run(units: number): void {
+    const router = this.router;
+    const ingress = this.ingress;
+    const egress = this.egress;
+    const sink = this.sink;
+    const frames = this.frames;
+    const lens = this.lens;
+    const n = frames.length;
+    const step = this.step;
+    let k = this.next;
+    let now = this.now;
+    for (let i = 0; i < units; i += RX_BATCH) {
+      now += step;
+      for (let j = 0; j < RX_BATCH; j++) {
+        ingress.transmit(frames[k], 0, lens[k], now);
+        k = k + 1 === n ? 0 : k + 1;
+      }
+      router.poll(now);
+      egress.poll(now, sink);
+    }
+    this.next = k;
+    this.now = now;
+  }
+
+  check(): string | null {
+    const st = this.router.stats.ip;
+    const fwd = this.router.interfaces[0].stats.forwarded;
+    if (st.forwarded !== this.completed() || fwd !== st.forwarded || st.forwardDropped !== 0) {
+      return `forwarded ${st.forwarded} (if0 ${fwd}), dropped ${st.forwardDropped}, arrived ${this.completed()}`;
+    }
+    return null;
+  }
+}
+
 /** Scenario names understood by {@link makeScenario} (and the bench's child processes). */
-export const SCENARIO_KINDS = ['ping56', 'udp64', 'udp1400', 'rx64', 'rx1472', 'echo56', 'echo1472'] as const;
+export const SCENARIO_KINDS = ['ping56', 'udp64', 'udp1400', 'rx64', 'rx1472', 'echo56', 'echo1472', 'fwd64', 'fwd1472'] as const;
 export type ScenarioKind = typeof SCENARIO_KINDS[number];
 
 export function isScenarioKind(s: string): s is ScenarioKind {
@@ -403,5 +503,7 @@ export function makeScenario(kind: ScenarioKind, o: ScenarioOptions = defaultOpt
     case 'rx1472': return new UdpReceiveScenario(1472, o);
     case 'echo56': return new EchoReceiveScenario(56, o);
     case 'echo1472': return new EchoReceiveScenario(1472, o);
+    case 'fwd64': return new ForwardScenario(64, o);
+    case 'fwd1472': return new ForwardScenario(1472, o);
   }
 }

@@ -49,6 +49,8 @@ export class Arp {
   private probeDone: ((inUse: boolean) => void) | null = null;
   /** Called when resolution of an address gives up (pings waiting on it fail fast). */
   onResolveFailed: ((ip: number) => void) | null = null;
+  /** Called for each frame dropped because its next hop never answered (a router answers its sender). */
+  onPendingDropped: ((ifIndex: number, frame: Uint8Array, off: number, len: number) => void) | null = null;
 
   static plan(plan: MemoryPlan, size: number, pending: number, slotSize: number): void {
     plan.add('arpCache', size, 4).add('arpCache', size * 6).add('arpCache', size).add('arpCache', size)
@@ -101,29 +103,38 @@ export class Arp {
    * filled in here) to `nextHop` on `iface`, resolving it first if needed.
    */
   output(iface: NetInterface, nextHop: number, frame: Uint8Array, off: number, len: number): void {
-    const e = this.find(iface.index, nextHop);
-    if (e >= 0 && this.state[e] === REACHABLE) {
+    const e = this.reachable(iface, nextHop);
+    if (e >= 0) {
       copyBytes(this.mac, e * 6, frame, off + ETH_DST, 6);
       iface.transmit(frame, off, len, this.ctx.now);
       return;
     }
-    this.enqueue(iface.index, nextHop, frame, off, len);
-    if (e >= 0) return; // a request is already outstanding
-    const n = this.claim();
-    if (n < 0) {
-      // Every entry is mid-resolution: the frame waits in the queue and is
-      // sent if its neighbour answers, or ages out with the queue.
-      return;
-    }
-    this.ip[n] = nextHop;
-    this.ifIndex[n] = iface.index;
-    this.state[n] = INCOMPLETE;
-    this.requests[n] = 1;
-    this.deadline[n] = this.ctx.now + this.ctx.config.arpRetryMs;
-    this.sendRequest(iface, nextHop);
+    copyBytes(frame, off, this.pendFrames, this.reservePending(iface.index, nextHop, len), len);
+    this.resolve(iface, nextHop);
   }
 
-  private enqueue(ifIndex: number, ip: number, frame: Uint8Array, off: number, len: number): void {
+  /** The cache entry of a resolved `nextHop` on `iface`, or -1. */
+  reachable(iface: NetInterface, nextHop: number): number {
+    const e = this.find(iface.index, nextHop);
+    return e >= 0 && this.state[e] === REACHABLE ? e : -1;
+  }
+
+  /** Write entry `e`'s MAC as the destination of the frame at `frame[off]`. */
+  fillMac(e: number, frame: Uint8Array, off: number): void {
+    copyBytes(this.mac, e * 6, frame, off + ETH_DST, 6);
+  }
+
+  /** The buffer {@link reservePending} offsets point into. */
+  get pendingBuffer(): Uint8Array {
+    return this.pendFrames;
+  }
+
+  /**
+   * Queue a frame of `len` bytes for `ip` (the oldest queued frame is dropped
+   * when the queue is full) and return the offset in {@link pendingBuffer}
+   * where the caller writes it, so a forwarded packet is copied only once.
+   */
+  reservePending(ifIndex: number, ip: number, len: number): number {
     let slot = -1;
     let oldest = -1;
     for (let i = 0; i < this.pendingSlots; i++) {
@@ -137,12 +148,29 @@ export class Arp {
       slot = oldest;
       this.ctx.stats.arp.queueDropped++;
     }
-    copyBytes(frame, off, this.pendFrames, slot * this.slotSize, len);
     this.pendLen[slot] = len;
     this.pendIp[slot] = ip;
     this.pendIf[slot] = ifIndex;
     this.pendSeq[slot] = ++this.pendCounter;
     this.ctx.stats.arp.queued++;
+    return slot * this.slotSize;
+  }
+
+  /** Start resolving `nextHop` on `iface` unless a request is already outstanding. */
+  resolve(iface: NetInterface, nextHop: number): void {
+    if (this.find(iface.index, nextHop) >= 0) return;
+    const n = this.claim();
+    if (n < 0) {
+      // Every entry is mid-resolution: the frame waits in the queue and is
+      // sent if its neighbour answers, or ages out with the queue.
+      return;
+    }
+    this.ip[n] = nextHop;
+    this.ifIndex[n] = iface.index;
+    this.state[n] = INCOMPLETE;
+    this.requests[n] = 1;
+    this.deadline[n] = this.ctx.now + this.ctx.config.arpRetryMs;
+    this.sendRequest(iface, nextHop);
   }
 
   /** Send, in arrival order, every frame waiting for `ip` on `iface`. */
@@ -166,6 +194,7 @@ export class Arp {
       if (this.pendSeq[i] !== 0 && this.pendIp[i] === ip && this.pendIf[i] === ifIndex) {
         this.pendSeq[i] = 0;
         this.ctx.stats.arp.queueDropped++;
+        if (this.onPendingDropped !== null) this.onPendingDropped(ifIndex, this.pendFrames, i * this.slotSize, this.pendLen[i]);
       }
     }
   }

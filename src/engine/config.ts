@@ -78,11 +78,28 @@ export interface StackConfig {
   tcpSack?: number;
   tcpTimestamps?: number;
   tcpWindowScaling?: number;
+  /**
+   * Largest IPv4 datagram the stack builds or accepts for fragmentation
+   * (sizes the transmit staging buffer: UDP sends up to this minus 28).
+   * Default 65535.
+   */
+  ipMaxDatagramBytes?: number;
+  /** Datagrams reassembled at once (each slot owns a buffer); 0 drops all fragments. Default 8. */
+  ipReassemblySlots?: number;
+  /** Largest reassembled datagram (total length) a slot holds. Default 65535. */
+  ipReassemblyBytes?: number;
+  /** An incomplete datagram is discarded this long after its first fragment, ms (RFC 791: 15 s+). Default 30000. */
+  ipReassemblyTimeoutMs?: number;
+  /** Forward packets between interfaces as a router (RFC 1812). Default false. */
+  ipForwarding?: boolean | number;
+  /** Reverse-path check of forwarded packets: 0 off, 1 strict (default), 2 loose (as Linux rp_filter). */
+  ipRpFilter?: number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
 
-export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed'>> & { seed: number; clock: () => number };
+export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed' | 'ipForwarding'>>
+  & { seed: number; clock: () => number; ipForwarding: number };
 
 const limits: Record<string, [number, number, number]> = {
   // name: [default, min, max]
@@ -124,6 +141,12 @@ const limits: Record<string, [number, number, number]> = {
   tcpCubic: [0, 0, 1],
   tcpTimestamps: [1, 0, 1],
   tcpWindowScaling: [1, 0, 1],
+  ipMaxDatagramBytes: [65535, 576, 65535],
+  ipReassemblySlots: [8, 0, 255],
+  ipReassemblyBytes: [65535, 576, 65535],
+  ipReassemblyTimeoutMs: [30000, 1, 600000],
+  ipForwarding: [0, 0, 1],
+  ipRpFilter: [1, 0, 2],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */
@@ -135,7 +158,8 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
   }
   const out: Record<string, unknown> = {};
   for (const [name, [def, min, max]] of Object.entries(limits)) {
-    const v = (config as Record<string, unknown>)[name];
+    let v = (config as Record<string, unknown>)[name];
+    if (typeof v === 'boolean' && name === 'ipForwarding') v = v ? 1 : 0;
     if (v === undefined) {
       out[name] = def;
       continue;

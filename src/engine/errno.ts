@@ -7,6 +7,8 @@ export const Errno = {
   ENOENT: 2,
   EBADF: 9,
   EAGAIN: 11,
+  /** Used for ICMP time exceeded (TTL or reassembly) reported to a ping: Linux's "Timer expired". */
+  ETIME: 62,
   ENOMEM: 12,
   EACCES: 13,
   EINVAL: 22,

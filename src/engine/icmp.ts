@@ -7,7 +7,7 @@ import { copyBytes, get32 } from '../wire/bytes.js';
 import { checksum } from '../wire/checksum.js';
 import {
   ICMP_HLEN, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAM_PROBLEM,
-  UNREACH_PORT, UNREACH_PROTOCOL, UNREACH_FRAG_NEEDED, icmpType, icmpCode, icmpId, icmpSeq,
+  UNREACH_NET, UNREACH_PORT, UNREACH_PROTOCOL, UNREACH_FRAG_NEEDED, icmpType, icmpCode, icmpId, icmpSeq,
   icmpIsError, writeIcmp,
 } from '../wire/icmp.js';
 import {
@@ -41,6 +41,10 @@ export class Icmp {
   private readonly pingSeqs: Uint16Array;
   private readonly pingSent: Float64Array;
   private readonly pingDeadline: Float64Array;
+  /** Sender, type and code of the ICMP error that just failed a ping (valid during the echo listener call). */
+  lastErrorFrom = 0;
+  lastErrorType = -1;
+  lastErrorCode = -1;
   /** Receives ping completions; set by the stack's promise layer or a benchmark. */
   echoListener: EchoListener | null = null;
 
@@ -87,14 +91,15 @@ export class Icmp {
       this.matchReply(src, icmpId(b, m), icmpSeq(b, m));
     } else if (icmpIsError(type)) {
       st.errorsIn++;
-      this.errorInput(b, m, len, type, icmpCode(b, m));
+      this.errorInput(b, m, len, type, icmpCode(b, m), src);
     }
     // Other types (timestamp, router advertisement, ...) are accepted and ignored.
   }
 
   private echoReply(iface: NetInterface, b: Uint8Array, m: number, len: number, src: number, dst: number): void {
     if (this.ip.route(src, dst) !== 0) return;
-    if (IPV4_MIN_HLEN + len > (this.ip.routeIf ?? iface).mtu) return;
+    // Larger than the MTU is fragmented by output (an 8000-byte ping is answered in fragments).
+    if (IPV4_MIN_HLEN + len > this.ctx.config.ipMaxDatagramBytes) return;
     const t = this.ctx.tx;
     copyBytes(b, m, t, IP_PAYLOAD_OFFSET, len);
     writeIcmp(t, IP_PAYLOAD_OFFSET, len, ICMP_ECHO_REPLY, 0, icmpId(b, m), icmpSeq(b, m));
@@ -104,7 +109,7 @@ export class Icmp {
   }
 
   /** An error about a packet we sent: find who sent it (inner header) and tell them. */
-  private errorInput(b: Uint8Array, m: number, len: number, type: number, code: number): void {
+  private errorInput(b: Uint8Array, m: number, len: number, type: number, code: number, from: number): void {
     const inner = m + ICMP_HLEN;
     const innerLen = len - ICMP_HLEN;
     if (innerLen < IPV4_MIN_HLEN || b[inner] >>> 4 !== 4) {
@@ -120,6 +125,7 @@ export class Icmp {
     if (type === ICMP_DEST_UNREACH) {
       if (code === UNREACH_PORT || code === UNREACH_PROTOCOL) errno = Errno.ECONNREFUSED;
       else if (code === UNREACH_FRAG_NEEDED) errno = Errno.EMSGSIZE;
+      else if (code === UNREACH_NET) errno = Errno.ENETUNREACH;
       else errno = Errno.EHOSTUNREACH;
     } else if (type === ICMP_TIME_EXCEEDED) {
       errno = Errno.EHOSTUNREACH;
@@ -141,7 +147,10 @@ export class Icmp {
       const seq = icmpSeq(b, t);
       for (let i = 0; i < this.maxPings; i++) {
         if (this.pingState[i] === 1 && this.pingSeqs[i] === seq && this.pingDst[i] === idst) {
-          this.finishPing(i, 0, errno);
+          this.lastErrorFrom = from;
+          this.lastErrorType = type;
+          this.lastErrorCode = code;
+          this.finishPing(i, 0, type === ICMP_TIME_EXCEEDED ? Errno.ETIME : errno);
           return;
         }
       }
@@ -207,7 +216,7 @@ export class Icmp {
     if (slot < 0) return -Errno.ENOBUFS;
     const r = this.ip.route(dst, 0);
     if (r !== 0) return r;
-    if (IPV4_MIN_HLEN + ICMP_HLEN + size > (this.ip.routeIf as NetInterface).mtu) return -Errno.EMSGSIZE;
+    if (IPV4_MIN_HLEN + ICMP_HLEN + size > this.ctx.config.ipMaxDatagramBytes) return -Errno.EMSGSIZE;
     const t = this.ctx.tx;
     const p = IP_PAYLOAD_OFFSET + ICMP_HLEN;
     for (let i = 0; i < size; i++) t[p + i] = (i + 0x10) & 0xff;
@@ -243,6 +252,7 @@ export class Icmp {
   private finishPing(slot: number, rtt: number, errno: number): void {
     this.pingState[slot] = 0;
     if (this.echoListener !== null) this.echoListener(slot, rtt, errno);
+    this.lastErrorType = -1;
   }
 
   /** Neighbour resolution for `ip` failed: pings to it fail now instead of at their timeout. */

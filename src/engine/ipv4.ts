@@ -9,8 +9,8 @@ import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
 import {
-  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen, ipIsFragment,
-  ipProto, ipSrc, ipDst, writeIpv4,
+  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_FLAG_DF, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen,
+  ipIsFragment, ipProto, ipSrc, ipDst, writeIpv4,
 } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
 import { UNREACH_PROTOCOL, ICMP_DEST_UNREACH } from '../wire/icmp.js';
@@ -22,14 +22,20 @@ import type { Icmp } from './icmp.js';
 import type { Udp } from './udp.js';
 import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
+import { Fragmenter, type FragmentHost, type Reassembly } from './fragment.js';
+import type { Forwarder } from './forward.js';
 
 /** Where transport headers start in the transmit buffer. */
 export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
 
-export class Ipv4 {
+export class Ipv4 implements FragmentHost {
   icmp!: Icmp;
   udp!: Udp;
   tcp!: Tcp;
+  reassembly!: Reassembly;
+  fragmenter!: Fragmenter;
+  /** Set when the stack forwards (config `ipForwarding`). */
+  forwarder: Forwarder | null = null;
   /** Results of the last successful route(): interface, source, next hop, kind. */
   routeIf: NetInterface | null = null;
   routeSrc = 0;
@@ -116,24 +122,37 @@ export class Ipv4 {
     const iface = this.routeIf;
     if (iface === null) return -Errno.ENETUNREACH;
     const total = IPV4_MIN_HLEN + payloadLen;
-    if (total > iface.mtu) return -Errno.EMSGSIZE;
+    const big = total > iface.mtu;
+    if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
+    if (big && this.routeLocal
+      && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopbackSlots - this.loopCount) return -Errno.ENOBUFS;
     const b = this.ctx.tx;
     this.ipId = (this.ipId + 1) & 0xffff;
     writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, this.routeSrc, dst);
     this.ctx.stats.ip.tx++;
-    if (this.routeLocal) return this.loopback(iface, b, ETH_HLEN, total);
+    if (big) return this.fragmenter.fragment(b, total, iface.mtu);
+    return this.emitFrame(b, 0, total);
+  }
+
+  /**
+   * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along the last route(),
+   * writing its Ethernet header in front of it. Returns 0 or -errno.
+   */
+  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number {
+    const iface = this.routeIf as NetInterface;
+    if (this.routeLocal) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
     if (iface.ipOnly) {
       // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
-      if (iface.transmit(b, ETH_HLEN, total, this.ctx.now)) return 0;
+      if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
       const errno = iface.link.lastErrno;
       return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
     }
-    writeEth(b, 0, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
+    writeEth(b, frameOff, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
     if (this.routeBroadcast) {
-      iface.transmit(b, 0, ETH_HLEN + total, this.ctx.now);
+      iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
       return 0;
     }
-    this.arp.output(iface, this.routeNextHop, b, 0, ETH_HLEN + total);
+    this.arp.output(iface, this.routeNextHop, b, frameOff, ETH_HLEN + ipLen);
     return 0;
   }
 
@@ -184,13 +203,22 @@ export class Ipv4 {
     const bcast = dst === IPV4_BROADCAST || (iface.broadcast !== 0 && dst === iface.broadcast);
     // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
     if (!bcast && (linkBroadcast || this.localInterface(dst) === null)) {
-      st.notForUs++;
+      if (!linkBroadcast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, src, dst);
+      else st.notForUs++;
       return;
     }
     if (ipIsFragment(b, o)) {
-      st.fragmentsDropped++;
+      this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
       return;
     }
+    this.deliver(iface, b, o, bcast);
+  }
+
+  /** Hand a complete datagram addressed to us (header at `b[o]`, validated) to its protocol. */
+  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void {
+    const st = this.ctx.stats.ip;
+    const src = ipSrc(b, o);
+    const dst = ipDst(b, o);
     const hlen = ipHeaderLen(b, o);
     if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
     const total = ipTotalLen(b, o);

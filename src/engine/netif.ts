@@ -9,6 +9,22 @@ export interface InterfaceStats {
   txFrames: number;
   txBytes: number;
   txDropped: number;
+  /** Forwarding, counted on the interface a packet arrived on (RFC 1812 router). */
+  forwarded: number;
+  /** No route to the destination (ICMP net unreachable sent). */
+  noRoute: number;
+  /** TTL ran out (ICMP time exceeded sent). */
+  ttlExceeded: number;
+  /** Source failed the reverse-path check. */
+  rpFilter: number;
+  /** Broadcast, multicast or martian destination: never forwarded. */
+  notForwardable: number;
+  /** DF set and larger than the egress MTU (ICMP fragmentation needed sent). */
+  fragNeeded: number;
+  /** Forwarded as fragments (also counted in forwarded). */
+  fragmented: number;
+  /** Next hop did not answer ARP (ICMP host unreachable sent); counted on the egress interface. */
+  hostUnreachable: number;
 }
 
 /** The engine's entry point for frames of one interface (one object per interface, made once). */
@@ -29,7 +45,10 @@ export class NetInterface implements FrameReceiver {
   announcePending = false;
   /** A point-to-point 'ip' link: no Ethernet header, no ARP, no broadcast. */
   readonly ipOnly: boolean;
-  readonly stats: InterfaceStats = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0 };
+  readonly stats: InterfaceStats = {
+    rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0,
+    forwarded: 0, noRoute: 0, ttlExceeded: 0, rpFilter: 0, notForwardable: 0, fragNeeded: 0, fragmented: 0, hostUnreachable: 0,
+  };
 
   constructor(readonly index: number, readonly name: string, readonly link: Link, readonly mtu: number,
     private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {

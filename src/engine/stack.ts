@@ -16,6 +16,8 @@ import { NetInterface, type FrameSink } from './netif.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp } from './arp.js';
 import { Ipv4 } from './ipv4.js';
+import { Reassembly, Fragmenter } from './fragment.js';
+import { Forwarder } from './forward.js';
 import { Icmp } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
@@ -79,6 +81,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   private readonly table: SocketTable;
   readonly arp: Arp;
   private readonly ip: Ipv4;
+  private readonly reassembly: Reassembly;
   private readonly icmp: Icmp;
   private readonly udp: Udp;
   readonly tcp: Tcp;
@@ -94,11 +97,14 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   private static plan(c: ResolvedConfig): MemoryPlan {
     const plan = new MemoryPlan();
     const frame = c.maxMtu + ETH_HLEN;
-    plan.add('txFrame', frame);
+    // Datagrams up to ipMaxDatagramBytes are built whole here, then fragmented in place.
+    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes));
     RouteTable.plan(plan, c.maxRoutes);
     SocketTable.plan(plan, c);
     Arp.plan(plan, c.arpCacheSize, c.arpPendingFrames, frame);
     Ipv4.plan(plan, c.loopbackFrames, frame);
+    Reassembly.plan(plan, c.ipReassemblySlots, c.ipReassemblyBytes);
+    Fragmenter.plan(plan);
     Icmp.plan(plan, c.maxPings);
     new TcbTable(plan, c);
     return plan;
@@ -111,11 +117,14 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     const arena = new Arena(plan);
     this.prng = new Prng(c.seed);
     const frame = c.maxMtu + ETH_HLEN;
-    this.tx = arena.u8('txFrame', frame);
+    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes));
     this.routes = new RouteTable(arena, c.maxRoutes);
     this.table = new SocketTable(arena, c);
     this.arp = new Arp(arena, this, c.arpCacheSize, c.arpPendingFrames, frame);
     this.ip = new Ipv4(arena, this, this.arp, this.routes, c.loopbackFrames, frame);
+    this.reassembly = new Reassembly(arena, this, this.ip, c.ipReassemblySlots, c.ipReassemblyBytes);
+    this.ip.reassembly = this.reassembly;
+    this.ip.fragmenter = new Fragmenter(arena, this, this.ip);
     this.icmp = new Icmp(arena, this, this.ip, c.maxPings);
     this.udp = new Udp(this, this.ip, this.icmp, this.table);
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
@@ -126,6 +135,8 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     this.ip.tcp = this.tcp;
     this.icmp.tcp = this.tcp;
     this.icmp.udp = this.udp;
+    this.reassembly.icmp = this.icmp;
+    if (c.ipForwarding !== 0) this.ip.forwarder = new Forwarder(this, this.ip, this.arp, this.routes, this.icmp);
     this.arp.onResolveFailed = (ip) => {
       this.icmp.hostUnreachable(ip);
       this.tcp.core.hostUnreachable(ip);
@@ -252,14 +263,16 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
 
   /**
    * Add a static route: `dest/len via gateway` (the gateway must be on a
-   * connected subnet) or, with `{ interface: index }`, straight out of an
-   * interface (point-to-point links such as WireGuard devices).
+   * connected subnet), or `{ interface: index }` for a destination reached
+   * directly through an interface (a point-to-point link, or a subnet
+   * without an address of ours on it).
    */
   addRoute(destination: string, gateway: string | { interface: number }): void {
     const cidr = parseCidr(destination, 'route destination');
-    if (typeof gateway !== 'string') {
-      if (this.interfaces[gateway.interface] === undefined) throw new RangeError(`no interface ${gateway.interface}`);
-      if (!this.routes.add(cidr.address, cidr.prefixLength, 0, gateway.interface, ROUTE_STATIC)) {
+    if (typeof gateway === 'object' && gateway !== null) {
+      const index = gateway.interface;
+      if (!Number.isInteger(index) || this.interfaces[index] === undefined) throw new RangeError(`no interface ${String(index)}`);
+      if (!this.routes.add(cidr.address, cidr.prefixLength, 0, index, ROUTE_STATIC)) {
         throw new RangeError(`routing table full (maxRoutes ${this.config.maxRoutes})`);
       }
       return;
@@ -369,6 +382,8 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
+    this.reassembly.poll();
+    if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     this.tcp.poll();
     if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
     this.table.dispatch();
@@ -411,7 +426,10 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
 
   /**
    * Send an ICMP echo request and resolve with the round-trip time in ms.
-   * Rejects with code ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENOBUFS, ...
+   * Rejects with code ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENOBUFS, ...;
+   * an ICMP time exceeded from a router (TTL ran out) rejects with ETIME,
+   * its message naming the router ("time exceeded (code 0) from 10.0.0.1").
+   * Payloads larger than the MTU are sent (and answered) as fragments.
    */
   ping(host: string | number, options: PingOptions = {}): Promise<number> {
     const parsed = typeof host === 'number' ? (Number.isInteger(host) ? host >>> 0 : -1) : parseIpv4(host);
@@ -437,7 +455,15 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     this.pingResolvers[slot] = null;
     this.pingRejecters[slot] = null;
     if (errno === 0) resolve?.(rtt);
-    else reject?.(new StackError(errno, 'ping'));
+    else if (this.icmp.lastErrorType >= 0) {
+      const kind = errno === Errno.ETIME ? 'time exceeded' : 'destination unreachable';
+      reject?.(new StackError(errno, 'ping', `${kind} (code ${this.icmp.lastErrorCode}) from ${formatIpv4(this.icmp.lastErrorFrom)}`));
+    } else reject?.(new StackError(errno, 'ping'));
+  }
+
+  /** Datagrams currently being reassembled (slots in use). */
+  get reassemblyBusy(): number {
+    return this.reassembly.busySlots;
   }
 
   /** The low-level echo layer, for benchmarks and tools that ping without Promises. */

@@ -17,6 +17,13 @@ export function createStats() {
       rx: 0, delivered: 0, tx: 0, truncated: 0, badVersion: 0, badHeaderLength: 0, badTotalLength: 0,
       badChecksum: 0, martianSource: 0, notForUs: 0, fragmentsDropped: 0, unknownProtocol: 0, noRoute: 0,
       optionsSkipped: 0,
+      // Fragments: each received fragment is counted once as fragmentsIn (kept), fragmentDuplicates
+      // (ignored) or fragmentsDropped; the other fragment counters give reasons and datagram outcomes.
+      fragmentsIn: 0, fragmentDuplicates: 0, fragmentsMalformed: 0, fragmentsTooBig: 0, fragmentsTiny: 0,
+      reassembled: 0, reassemblyTimeouts: 0, reassemblyOverlaps: 0, reassemblyEvicted: 0, reassemblyDropped: 0,
+      fragmentsOut: 0, fragmentedOut: 0,
+      // Forwarding (reasons per interface in its stats).
+      forwarded: 0, forwardDropped: 0,
     },
     icmp: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, echoRequestsIn: 0, echoRepliesOut: 0, echoRepliesIn: 0,

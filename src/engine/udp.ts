@@ -5,7 +5,7 @@ import { UDP_HLEN, udpChecksumOk, udpDstPort, udpLength, udpSrcPort, writeUdp } 
 import { ICMP_DEST_UNREACH, UNREACH_PORT } from '../wire/icmp.js';
 import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import {
-  EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_REUSEADDR, SOCK_UDP, type SocketTable,
+  EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_REUSEADDR, SOCK_UDP, type SocketTable,
 } from '../socket/table.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
@@ -13,7 +13,7 @@ import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
 import type { Icmp } from './icmp.js';
 import { Errno } from './errno.js';
 
-/** Largest UDP payload in one IPv4 datagram without fragmentation support: MTU - 28. */
+/** IPv4 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 28 (65507), or MTU - 28 with DF. */
 export const UDP_IP_OVERHEAD = 28;
 
 export class Udp {
@@ -142,12 +142,17 @@ export class Udp {
     if (r !== 0) return r;
     if ((bcast || this.ip.routeBroadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
     const iface = this.ip.routeIf as NetInterface;
-    if (len + UDP_IP_OVERHEAD > iface.mtu) return -Errno.EMSGSIZE;
+    // Larger than the MTU is fragmented, unless the socket asked for DF (IP_DONTFRAG). No DF by
+    // default: without a path-MTU cache, DF would lose every datagram on a narrower path.
+    const df = (t.flags[s] & F_DONTFRAG) !== 0;
+    if (len + UDP_IP_OVERHEAD > this.ctx.config.ipMaxDatagramBytes || (df && len + UDP_IP_OVERHEAD > iface.mtu)) {
+      return -Errno.EMSGSIZE;
+    }
     const tx = this.ctx.tx;
     copyBytes(buf, off, tx, IP_PAYLOAD_OFFSET + UDP_HLEN, len);
     writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, this.ip.routeSrc, dst);
     this.ctx.stats.udp.tx++;
-    const out = this.ip.output(IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, IP_FLAG_DF);
+    const out = this.ip.output(IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
     return out < 0 ? out : len;
   }
 }

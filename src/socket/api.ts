@@ -9,7 +9,7 @@ import type { Udp } from '../engine/udp.js';
 import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_OPEN, F_REUSEADDR,
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_OPEN, F_REUSEADDR,
   SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable, type DatagramHandler,
 } from './table.js';
 
@@ -26,6 +26,8 @@ export const SO_SNDBUF = 7;
 export const SO_KEEPALIVE = 9;
 export const SO_LINGER = 13;
 export const TCP_NODELAY = 0x101;
+/** UDP: set DF; datagrams larger than the route's MTU fail with EMSGSIZE instead of being fragmented (BSD's IP_DONTFRAG). */
+export const IP_DONTFRAG = 28;
 /** Keepalive tuning, ms (Linux uses seconds; milliseconds suit virtual-time tests). */
 export const TCP_KEEPIDLE = 0x104;
 export const TCP_KEEPINTVL = 0x105;
@@ -415,6 +417,10 @@ export class SocketApi {
       t.flags[fd] = on ? t.flags[fd] | F_REUSEADDR : t.flags[fd] & ~F_REUSEADDR;
       return 0;
     }
+    if (option === IP_DONTFRAG && !this.isTcp(fd)) {
+      t.flags[fd] = on ? t.flags[fd] | F_DONTFRAG : t.flags[fd] & ~F_DONTFRAG;
+      return 0;
+    }
     if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
     const n = typeof value === 'number' ? value : (value ? 1 : 0);
     const u = this.tcp.user;
@@ -438,6 +444,7 @@ export class SocketApi {
     const t = this.table;
     switch (option) {
       case SO_BROADCAST: return (t.flags[fd] & F_BROADCAST) !== 0 ? 1 : 0;
+      case IP_DONTFRAG: return (t.flags[fd] & F_DONTFRAG) !== 0 ? 1 : 0;
       case SO_REUSEADDR: return (t.flags[fd] & F_REUSEADDR) !== 0 ? 1 : 0;
       case SO_RCVBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, false) : t.ring(fd).capacity;
       case SO_SNDBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, true) : 0;

@@ -26,6 +26,8 @@ export const F_BROADCAST = 4;
 export const F_REUSEADDR = 8;
 /** The user holds the descriptor (cleared by close while a TCP connection may linger). */
 export const F_OPEN = 16;
+/** UDP: set DF and refuse (EMSGSIZE) datagrams larger than the route's MTU instead of fragmenting. */
+export const F_DONTFRAG = 32;
 
 /** Called with the descriptor and the event bits that became true. */
 export type SocketCallback = (fd: number, events: number) => void;

@@ -20,9 +20,10 @@ test('ping times out with ETIMEDOUT when replies are lost', async () => {
   assert.equal(b.stats.icmp.echoRequestsIn, 1);
 });
 
-test('ping rejects sizes that exceed the MTU and unroutable destinations', async () => {
-  const { a } = makePair();
+test('ping rejects sizes beyond the largest datagram and unroutable destinations', async () => {
+  const { a } = makePair({}, { ipMaxDatagramBytes: 1500 });
   await assert.rejects(a.ping('10.0.0.2', { size: 1473 }), { code: 'EMSGSIZE' });
+  await assert.rejects(a.ping('10.0.0.2', { size: 65508 }), { code: 'EINVAL' });
   await assert.rejects(a.ping('192.168.7.1'), { code: 'ENETUNREACH' });
   await assert.rejects(a.ping('not-an-ip'), { code: 'EINVAL' });
 });

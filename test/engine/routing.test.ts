@@ -88,3 +88,15 @@ test('a second interface on another subnet is reachable end to end', async () =>
   assert.ok(rtt >= 0);
   assert.equal(peers[0].pending, 1); // only the gratuitous ARP went out on if0
 });
+
+test('a static route can name an interface directly (point-to-point, no gateway)', () => {
+  const { s, peers } = host();
+  s.addRoute('192.168.50.0/24', { interface: 1 });
+  const fd = s.sockets.socket('udp');
+  const m = enc('x');
+  assert.equal(s.sockets.sendto(fd, m, 0, 1, '192.168.50.9', 9), 1);
+  assert.deepEqual(arpTargets(peers[1]), ['192.168.50.9'], 'the destination itself is the next hop, on if1');
+  assert.deepEqual(arpTargets(peers[0]), []);
+  assert.throws(() => s.addRoute('192.168.60.0/24', { interface: 7 }), /no interface 7/);
+  assert.ok(s.routeTable().some((r) => r.destination === '192.168.50.0/24' && r.gateway === null));
+});

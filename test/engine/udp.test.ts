@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Errno, EV_READABLE, EV_WRITABLE, EV_CLOSED, SO_REUSEADDR, SO_BROADCAST, SO_ERROR, SO_RCVBUF, Stack, formatIpv4 } from '../../src/index.js';
+import { Errno, EV_READABLE, EV_WRITABLE, EV_CLOSED, SO_REUSEADDR, SO_BROADCAST, SO_ERROR, SO_RCVBUF, IP_DONTFRAG, Stack, formatIpv4 } from '../../src/index.js';
 import { makePair, enc, dec } from '../helpers/net.js';
 
 test('datagrams arrive byte-exact with the sender address, in order', () => {
@@ -164,10 +164,15 @@ test('a connected socket only hears its peer and cannot sendto elsewhere', () =>
 test('oversized datagrams give EMSGSIZE; bad arguments EINVAL', () => {
   const { a } = makePair();
   const fd = a.sockets.socket('udp');
-  const big = new Uint8Array(1473);
+  const big = new Uint8Array(65508);
+  assert.equal(a.sockets.sendto(fd, big, 0, 65508, '10.0.0.2', 9), -Errno.EMSGSIZE, 'beyond 65535 - 28');
+  // With IP_DONTFRAG nothing larger than the MTU leaves (DF instead of fragments).
+  assert.equal(a.sockets.setsockopt(fd, IP_DONTFRAG, 1), 0);
+  assert.equal(a.sockets.getsockopt(fd, IP_DONTFRAG), 1);
   assert.equal(a.sockets.sendto(fd, big, 0, 1473, '10.0.0.2', 9), -Errno.EMSGSIZE);
+  assert.equal(a.sockets.setsockopt(fd, IP_DONTFRAG, 0), 0);
   assert.equal(a.sockets.sendto(fd, big, 0, 1472, '10.0.0.2', 0), -Errno.EINVAL);
-  assert.equal(a.sockets.sendto(fd, big, 1000, 1000, '10.0.0.2', 9), -Errno.EINVAL);
+  assert.equal(a.sockets.sendto(fd, big, 65000, 1000, '10.0.0.2', 9), -Errno.EINVAL);
   assert.equal(a.sockets.sendto(fd, big, 0, 10, 'nope', 9), -Errno.EINVAL);
 });
 

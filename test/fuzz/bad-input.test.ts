@@ -84,9 +84,13 @@ const badCases: BadCase[] = [
   { name: 'total length one beyond the frame', frame: () => udpFrame({ totalLength: 20 + 8 + PAYLOAD.length + 1 }, null, STACK_MAC, false), drop: { 'ip.badTotalLength': 1 } },
   { name: 'total length 1500 in a 60-byte frame', frame: () => udpFrame({ totalLength: 1500 }), drop: { 'ip.badTotalLength': 1 } },
   { name: 'total length below the header length', frame: () => udpFrame({ totalLength: 19 }), drop: { 'ip.badTotalLength': 1 } },
-  { name: 'fragment: MF set', frame: () => udpFrame({ flags: 0x2000 }), drop: { 'ip.fragmentsDropped': 1 } },
-  { name: 'fragment: non-zero offset', frame: () => udpFrame({ flags: 0x0010 }), drop: { 'ip.fragmentsDropped': 1 } },
-  { name: 'fragment: last fragment with DF and offset', frame: () => udpFrame({ flags: 0x4000 | 0x00b9 }), drop: { 'ip.fragmentsDropped': 1 } },
+  // Fragments: a valid one is held for reassembly (see test/engine/fragment.test.ts), bad ones dropped.
+  { name: 'fragment: MF set, 16 bytes at offset 16 (held)', frame: () => udpFrame({ flags: 0x2000 | 2 }, new Uint8Array(16)), drop: { 'ip.fragmentsIn': 1 } },
+  { name: 'fragment: last fragment with DF and offset (held)', frame: () => udpFrame({ flags: 0x4000 | 0x00b9 }), drop: { 'ip.fragmentsIn': 1 } },
+  { name: 'fragment: MF set, length not a multiple of 8', frame: () => udpFrame({ flags: 0x2000 }, new Uint8Array(13)), drop: { 'ip.fragmentsDropped': 1, 'ip.fragmentsMalformed': 1 } },
+  { name: 'fragment: reaching beyond 65535 bytes', frame: () => udpFrame({ flags: 0x1fff }, new Uint8Array(16)), drop: { 'ip.fragmentsDropped': 1, 'ip.fragmentsTooBig': 1 } },
+  { name: 'fragment: tiny first TCP fragment (16 bytes)', frame: () => udpFrame({ flags: 0x2000, proto: 6 }, new Uint8Array(16)), drop: { 'ip.fragmentsDropped': 1, 'ip.fragmentsTiny': 1 } },
+  { name: 'fragment: TCP fragment at offset 8 (RFC 1858)', frame: () => udpFrame({ flags: 0x2000 | 1, proto: 6 }, new Uint8Array(16)), drop: { 'ip.fragmentsDropped': 1, 'ip.fragmentsTiny': 1 } },
   ...['127.0.0.1', '224.0.0.1', STACK_IP, '0.1.2.3', '240.0.0.1', '255.255.255.255', SUBNET_BROADCAST, '239.255.255.250'].map((src) => ({
     name: `martian source ${src}`, frame: () => udpFrame({ src }), drop: { 'ip.martianSource': 1 },
   })),

@@ -5,7 +5,7 @@ import { MemoryLink, Stack, StackError } from '../../src/index.js';
 import type { RemoteInfo, UdpSocket } from '../../src/socket/dgram.js';
 
 /** Two stacks on one cable, 10.0.0.1 and 10.0.0.2, driven by hand in virtual time. */
-function net(config: { maxSockets?: number } = {}): { a: Stack; b: Stack; run: (ms: number) => void } {
+function net(config: { maxSockets?: number; udpRecvBufferBytes?: number } = {}): { a: Stack; b: Stack; run: (ms: number) => void } {
   const [la, lb] = MemoryLink.pair();
   const a = new Stack({ seed: 1, ...config });
   const b = new Stack({ seed: 2, ...config });
@@ -276,13 +276,19 @@ test('a connected socket reports ICMP port unreachable as an ECONNREFUSED error 
   assert.equal(looseErrs.length, 0);
 });
 
-test('a datagram larger than the MTU allows fails with EMSGSIZE', async () => {
-  const { a, b, run } = net();
+test('a datagram larger than the MTU is fragmented; beyond 65507 bytes it fails with EMSGSIZE', async () => {
+  const { a, b, run } = net({ udpRecvBufferBytes: 131072 });
   const server = b.dgram.createSocket('udp4');
   const seen = collect(server);
   server.bind(7);
   const client = a.dgram.createSocket('udp4');
-  const [err] = await sendCb(client, Buffer.alloc(1473), 7, '10.0.0.2');
+  assert.deepEqual(await sendCb(client, Buffer.alloc(1473, 3), 7, '10.0.0.2'), [null, 1473]);
+  run(10);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].rinfo.size, 1473);
+  assert.equal(b.stats.ip.reassembled, 1);
+  seen.length = 0;
+  const [err] = await sendCb(client, Buffer.alloc(65508), 7, '10.0.0.2');
   assert.ok(err instanceof StackError);
   assert.equal((err as StackError).code, 'EMSGSIZE');
   assert.equal((err as StackError).syscall, 'send');
@@ -292,7 +298,7 @@ test('a datagram larger than the MTU allows fails with EMSGSIZE', async () => {
   assert.equal(seen[0].rinfo.size, 1472);
   // Without a callback the error becomes an 'error' event.
   const errs = errors(client);
-  client.send(Buffer.alloc(2000), 7, '10.0.0.2');
+  client.send(Buffer.alloc(70000), 7, '10.0.0.2');
   await turn();
   assert.equal(errs.length, 1);
   assert.equal((errs[0] as StackError).code, 'EMSGSIZE');

@@ -1,0 +1,151 @@
+/**
+ * IPv4 forwarding (RFC 1812), when the stack is configured as a router
+ * (`ipForwarding`). A packet not addressed to us is checked (destination,
+ * reverse path, TTL), routed by longest prefix, and copied exactly once:
+ * from the received frame straight into the transmit buffer when the next
+ * hop is resolved, or straight into the ARP queue while it is being
+ * resolved. Errors go back to the source as rate-limited ICMP messages
+ * (the ICMP layer's token bucket).
+ */
+import { copyBytes, set16 } from '../wire/bytes.js';
+import { checksum } from '../wire/checksum.js';
+import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
+import { IP_CSUM, IP_FLAG_DF, IP_TTL, ipFragField, ipHeaderLen, ipSrc, ipTotalLen } from '../wire/ipv4.js';
+import { IPV4_BROADCAST, isMartianSource, isMulticast } from '../wire/ipv4addr.js';
+import {
+  ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_FRAG_NEEDED, UNREACH_HOST, UNREACH_NET,
+} from '../wire/icmp.js';
+import type { EngineContext } from './context.js';
+import type { NetInterface } from './netif.js';
+import type { Arp } from './arp.js';
+import type { RouteTable } from './routes.js';
+import type { Icmp } from './icmp.js';
+import type { Ipv4 } from './ipv4.js';
+
+/** TTL exceeded in transit (RFC 792). */
+const TIME_EXCEEDED_TTL = 0;
+
+export class Forwarder {
+  constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly arp: Arp,
+    private readonly routes: RouteTable, private readonly icmp: Icmp) {
+    arp.onPendingDropped = (ifIndex, frame, off, len) => this.nextHopFailed(ifIndex, frame, off, len);
+  }
+
+  private drop(): void {
+    this.ctx.stats.ip.forwardDropped++;
+  }
+
+  /** True when `dst` is the directed broadcast of one of our subnets. */
+  private isDirectedBroadcast(dst: number): boolean {
+    const ifs = this.ctx.interfaces;
+    for (let i = 0; i < ifs.length; i++) if (ifs[i].broadcast !== 0 && ifs[i].broadcast === dst) return true;
+    return false;
+  }
+
+  /**
+   * Forward the validated packet at `b[o ..)` that arrived on `iface`
+   * addressed to someone else (source already checked as not martian).
+   */
+  forward(iface: NetInterface, b: Uint8Array, o: number, src: number, dst: number): void {
+    const ist = iface.stats;
+    // RFC 1812 5.3.7 and 4.2.2.11: no limited/directed broadcast, multicast or martian destination.
+    if (dst === 0 || dst === IPV4_BROADCAST || isMulticast(dst) || isMartianSource(dst) || this.isDirectedBroadcast(dst)) {
+      ist.notForwardable++;
+      this.drop();
+      return;
+    }
+    const total = ipTotalLen(b, o);
+    const rp = this.ctx.config.ipRpFilter;
+    if (rp !== 0 && (!this.routes.lookup(src) || (rp === 1 && this.routes.resultIf !== iface.index))) {
+      ist.rpFilter++;
+      this.drop();
+      return;
+    }
+    if (b[o + IP_TTL] <= 1) {
+      ist.ttlExceeded++;
+      this.drop();
+      this.icmp.sendError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_TTL, 0, b, o, total);
+      return;
+    }
+    if (!this.routes.lookup(dst)) {
+      ist.noRoute++;
+      this.drop();
+      this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_NET, 0, b, o, total);
+      return;
+    }
+    const out = this.ctx.interfaces[this.routes.resultIf];
+    const nextHop = this.routes.resultGateway !== 0 ? this.routes.resultGateway : dst;
+    if (out.broadcast !== 0 && (dst === out.broadcast || dst === out.network) && this.routes.resultGateway === 0) {
+      ist.notForwardable++;
+      this.drop();
+      return;
+    }
+    if (total > out.mtu) {
+      if ((ipFragField(b, o) & IP_FLAG_DF) !== 0) {
+        ist.fragNeeded++;
+        this.drop();
+        this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_FRAG_NEEDED, out.mtu, b, o, total);
+        return;
+      }
+      // Copy once into the transmit buffer and fragment there in place.
+      const t = this.ctx.tx;
+      this.copyDecrement(b, o, t, ETH_HLEN, total);
+      this.ip.routeIf = out;
+      this.ip.routeNextHop = nextHop;
+      this.ip.routeBroadcast = false;
+      this.ip.routeLocal = false;
+      if (this.ip.fragmenter.fragment(t, total, out.mtu) < 0) {
+        // Options leave no room for 8 data bytes per fragment at this MTU.
+        ist.fragNeeded++;
+        this.drop();
+        return;
+      }
+      ist.fragmented++;
+      ist.forwarded++;
+      this.ctx.stats.ip.forwarded++;
+      return;
+    }
+    ist.forwarded++;
+    this.ctx.stats.ip.forwarded++;
+    const len = ETH_HLEN + total;
+    if (out.ipOnly) {
+      // A point-to-point interface (WireGuard): no Ethernet header, no ARP.
+      const t = this.ctx.tx;
+      this.copyDecrement(b, o, t, ETH_HLEN, total);
+      out.transmit(t, ETH_HLEN, total, this.ctx.now);
+      return;
+    }
+    const e = this.arp.reachable(out, nextHop);
+    if (e >= 0) {
+      const t = this.ctx.tx;
+      this.copyDecrement(b, o, t, ETH_HLEN, total);
+      writeEth(t, 0, null, 0, out.mac, 0, ETHERTYPE_IPV4);
+      this.arp.fillMac(e, t, 0);
+      out.transmit(t, 0, len, this.ctx.now);
+      return;
+    }
+    const q = this.arp.pendingBuffer;
+    const at = this.arp.reservePending(out.index, nextHop, len);
+    this.copyDecrement(b, o, q, at + ETH_HLEN, total);
+    writeEth(q, at, null, 0, out.mac, 0, ETHERTYPE_IPV4);
+    this.arp.resolve(out, nextHop);
+  }
+
+  /** Copy the packet and decrement its TTL in the copy (the received frame is never written). */
+  private copyDecrement(b: Uint8Array, o: number, d: Uint8Array, at: number, total: number): void {
+    copyBytes(b, o, d, at, total);
+    d[at + IP_TTL]--;
+    set16(d, at + IP_CSUM, 0);
+    set16(d, at + IP_CSUM, checksum(d, at, ipHeaderLen(d, at)));
+  }
+
+  /** A queued frame's next hop never answered: tell the source of a forwarded packet. */
+  private nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
+    if (len < ETH_HLEN + 20) return;
+    const o = off + ETH_HLEN;
+    // Our own packets are reported to their sockets and pings by the stack instead.
+    if (this.ip.localInterface(ipSrc(frame, o)) !== null) return;
+    this.ctx.interfaces[ifIndex].stats.hostUnreachable++;
+    this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_HOST, 0, frame, o, len - ETH_HLEN);
+  }
+}

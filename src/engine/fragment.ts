@@ -1,0 +1,397 @@
+/**
+ * IPv4 fragmentation (RFC 791 3.2) and reassembly (RFC 791, RFC 815).
+ *
+ * Fragmentation works in place: the whole datagram sits in one buffer after
+ * an Ethernet header's room, and the header of fragment k is written just in
+ * front of its data, over the tail of fragment k-1, which the link (or the
+ * ARP queue, or the loopback queue) has already copied. Nothing is copied.
+ *
+ * Reassembly uses a fixed pool of slots from the memory plan, each a buffer
+ * for one datagram plus a bitmap of the 8-byte units received. Because every
+ * fragment but the last carries a multiple of 8 bytes, the bitmap is exact.
+ * Policy, in the spirit of RFC 5722 and RFC 1858:
+ * - a fragment that overlaps data already received drops the whole datagram,
+ *   except an exact duplicate (same units, same bytes), which is ignored;
+ * - a first fragment too short to hold the transport header (TCP 20, UDP 8,
+ *   ICMP 8), a TCP fragment at offset 8, and any fragment reaching beyond
+ *   65535 bytes (or the slot size) are dropped;
+ * - when every slot is busy, the oldest incomplete datagram is evicted: a
+ *   legitimate datagram completes within milliseconds while junk lingers
+ *   until its timeout, so evicting the oldest favours the legitimate;
+ * - after `ipReassemblyTimeoutMs` an incomplete datagram is discarded, with
+ *   an ICMP time exceeded (code 1) to its source only if fragment 0 arrived
+ *   (RFC 792, RFC 1122 3.3.2).
+ */
+import type { Arena, MemoryPlan } from '../storage/arena.js';
+import { copyBytes, get16, set16 } from '../wire/bytes.js';
+import { checksum } from '../wire/checksum.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
+import {
+  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_CSUM, IP_FLAG_MF, IP_FRAG, IP_OFFSET_MASK, IP_TOTLEN,
+  ipFragField, ipHeaderLen, ipId,
+} from '../wire/ipv4.js';
+import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
+import { ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
+import type { EngineContext } from './context.js';
+import type { NetInterface } from './netif.js';
+import type { Icmp } from './icmp.js';
+import { Errno } from './errno.js';
+
+/** Room in front of a slot's data for the first fragment's header (IHL up to 15 words). */
+const HDR_ROOM = 60;
+/** ICMP code of time exceeded: fragment reassembly time exceeded. */
+const TIME_EXCEEDED_REASSEMBLY = 1;
+
+/** Where reassembled datagrams and fragments go. */
+export interface FragmentHost {
+  /** Deliver a complete datagram (header at `b[o]`). */
+  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void;
+  /** Send one finished IP packet that starts at `b[frameOff + ETH_HLEN]` along the current route. */
+  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number;
+}
+
+const FREE = 0;
+const BUSY = 1;
+
+export class Reassembly {
+  icmp!: Icmp;
+  private readonly buf: Uint8Array;
+  private readonly bitmap: Uint8Array;
+  private readonly state: Uint8Array;
+  private readonly src: Int32Array;
+  private readonly dst: Int32Array;
+  private readonly id: Uint16Array;
+  private readonly proto: Uint8Array;
+  private readonly ifIndex: Uint8Array;
+  /** Header length of fragment 0, 0 until it arrives. */
+  private readonly hlen0: Uint8Array;
+  /** Data length once the last fragment arrived, else -1. */
+  private readonly end: Int32Array;
+  private readonly units: Int32Array;
+  /** One past the highest unit set, to clear only what was used. */
+  private readonly maxUnit: Int32Array;
+  private readonly deadline: Float64Array;
+  private readonly born: Float64Array;
+  private bornCounter = 0;
+  private readonly slotBytes: number;
+  private readonly maxData: number;
+  private readonly mapBytes: number;
+  /** Earliest timeout, set by {@link poll} (a field: no boxed number per poll). */
+  nextDeadline = Infinity;
+
+  private static sizes(bytes: number): { slotBytes: number; maxData: number; mapBytes: number } {
+    const maxData = bytes - IPV4_MIN_HLEN;
+    const units = (maxData + 7) >>> 3;
+    return { slotBytes: HDR_ROOM + units * 8, maxData, mapBytes: (units + 7) >>> 3 };
+  }
+
+  static plan(plan: MemoryPlan, slots: number, bytes: number): void {
+    const z = Reassembly.sizes(bytes);
+    plan.add('ipReassembly', slots * z.slotBytes).add('ipReassembly', slots * z.mapBytes)
+      .add('ipReassembly', slots).add('ipReassembly', slots, 4).add('ipReassembly', slots, 4)
+      .add('ipReassembly', slots, 2).add('ipReassembly', slots).add('ipReassembly', slots).add('ipReassembly', slots)
+      .add('ipReassembly', slots, 4).add('ipReassembly', slots, 4).add('ipReassembly', slots, 4)
+      .add('ipReassembly', slots, 8).add('ipReassembly', slots, 8);
+  }
+
+  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: FragmentHost,
+    readonly slots: number, bytes: number) {
+    const z = Reassembly.sizes(bytes);
+    this.slotBytes = z.slotBytes;
+    this.maxData = z.maxData;
+    this.mapBytes = z.mapBytes;
+    this.buf = arena.u8('ipReassembly', slots * z.slotBytes);
+    this.bitmap = arena.u8('ipReassembly', slots * z.mapBytes);
+    this.state = arena.u8('ipReassembly', slots);
+    this.src = arena.i32('ipReassembly', slots);
+    this.dst = arena.i32('ipReassembly', slots);
+    this.id = arena.u16('ipReassembly', slots);
+    this.proto = arena.u8('ipReassembly', slots);
+    this.ifIndex = arena.u8('ipReassembly', slots);
+    this.hlen0 = arena.u8('ipReassembly', slots);
+    this.end = arena.i32('ipReassembly', slots);
+    this.units = arena.i32('ipReassembly', slots);
+    this.maxUnit = arena.i32('ipReassembly', slots);
+    this.deadline = arena.f64('ipReassembly', slots);
+    this.born = arena.f64('ipReassembly', slots);
+  }
+
+  /** Datagrams being reassembled now (for tests and reports). */
+  get busySlots(): number {
+    let n = 0;
+    for (let i = 0; i < this.slots; i++) if (this.state[i] !== FREE) n++;
+    return n;
+  }
+
+  /** Take the fragment at `b[o .. o+total)` (header validated, addressed to us). */
+  input(iface: NetInterface, b: Uint8Array, o: number, total: number, src: number, dst: number, proto: number,
+    bcast: boolean): void {
+    const st = this.ctx.stats.ip;
+    const hlen = ipHeaderLen(b, o);
+    const frag = ipFragField(b, o);
+    const off = (frag & IP_OFFSET_MASK) << 3;
+    const more = (frag & IP_FLAG_MF) !== 0;
+    const len = total - hlen;
+    if (this.slots === 0) {
+      st.fragmentsDropped++;
+      return;
+    }
+    // Every fragment but the last carries a multiple of 8 bytes; empty fragments carry nothing.
+    if (len <= 0 || (more && (len & 7) !== 0)) {
+      st.fragmentsDropped++;
+      st.fragmentsMalformed++;
+      return;
+    }
+    if (off + len > this.maxData || off + len + IPV4_MIN_HLEN > 0xffff) {
+      st.fragmentsDropped++;
+      st.fragmentsTooBig++;
+      return;
+    }
+    // RFC 1858: no first fragment too short for the transport header, no TCP fragment at offset 8.
+    const minFirst = proto === IPPROTO_TCP ? 20 : proto === IPPROTO_UDP || proto === IPPROTO_ICMP ? 8 : 0;
+    if ((off === 0 && len < minFirst) || (proto === IPPROTO_TCP && off === 8)) {
+      st.fragmentsDropped++;
+      st.fragmentsTiny++;
+      return;
+    }
+    const id = ipId(b, o);
+    let s = this.find(src, dst, proto, id);
+    if (s < 0) s = this.claim(iface, src, dst, proto, id);
+    const u0 = off >>> 3;
+    const u1 = (off + len + 7) >>> 3;
+    // The last fragment fixes the end; anything disagreeing with it is an overlap.
+    const known = this.end[s];
+    if ((!more && ((known >= 0 && known !== off + len) || this.maxUnit[s] > u1))
+      || (more && known >= 0 && off + len > known)) {
+      this.overlap(s);
+      return;
+    }
+    const map = s * this.mapBytes;
+    const data = s * this.slotBytes + HDR_ROOM;
+    let covered = 0;
+    for (let u = u0; u < u1; u++) if ((this.bitmap[map + (u >>> 3)] & (1 << (u & 7))) !== 0) covered++;
+    if (covered !== 0) {
+      if (covered === u1 - u0 && this.sameBytes(b, o + hlen, data + off, len)) {
+        st.fragmentDuplicates++;
+        return;
+      }
+      this.overlap(s);
+      return;
+    }
+    for (let u = u0; u < u1; u++) this.bitmap[map + (u >>> 3)] |= 1 << (u & 7);
+    copyBytes(b, o + hlen, this.buf, data + off, len);
+    this.units[s] += u1 - u0;
+    if (u1 > this.maxUnit[s]) this.maxUnit[s] = u1;
+    if (off === 0) {
+      copyBytes(b, o, this.buf, data - hlen, hlen);
+      this.hlen0[s] = hlen;
+    }
+    if (!more) this.end[s] = off + len;
+    st.fragmentsIn++;
+    const end = this.end[s];
+    if (end < 0 || this.units[s] !== (end + 7) >>> 3) return;
+    // Complete: the first fragment's header, fixed up, heads the data.
+    const h0 = this.hlen0[s];
+    const at = data - h0;
+    if (h0 + end > 0xffff) {
+      st.reassemblyDropped++;
+      this.release(s);
+      return;
+    }
+    set16(this.buf, at + IP_TOTLEN, h0 + end);
+    set16(this.buf, at + IP_FRAG, 0);
+    set16(this.buf, at + IP_CSUM, 0);
+    set16(this.buf, at + IP_CSUM, checksum(this.buf, at, h0));
+    st.reassembled++;
+    // Busy until delivery returns, so nothing reuses the buffer being read.
+    this.host.deliver(iface, this.buf, at, bcast);
+    this.release(s);
+  }
+
+  private sameBytes(b: Uint8Array, p: number, q: number, len: number): boolean {
+    const d = this.buf;
+    for (let i = 0; i < len; i++) if (b[p + i] !== d[q + i]) return false;
+    return true;
+  }
+
+  private overlap(s: number): void {
+    const st = this.ctx.stats.ip;
+    st.fragmentsDropped++;
+    st.reassemblyOverlaps++;
+    this.release(s);
+  }
+
+  private find(src: number, dst: number, proto: number, id: number): number {
+    for (let i = 0; i < this.slots; i++) {
+      if (this.state[i] !== FREE && this.id[i] === id && this.src[i] === src && this.dst[i] === dst
+        && this.proto[i] === proto) return i;
+    }
+    return -1;
+  }
+
+  private claim(iface: NetInterface, src: number, dst: number, proto: number, id: number): number {
+    let s = -1;
+    let oldest = -1;
+    for (let i = 0; i < this.slots; i++) {
+      if (this.state[i] === FREE) {
+        s = i;
+        break;
+      }
+      if (oldest < 0 || this.born[i] < this.born[oldest]) oldest = i;
+    }
+    if (s < 0) {
+      s = oldest;
+      this.ctx.stats.ip.reassemblyEvicted++;
+      this.release(s);
+    }
+    this.state[s] = BUSY;
+    this.src[s] = src;
+    this.dst[s] = dst;
+    this.proto[s] = proto;
+    this.id[s] = id;
+    this.ifIndex[s] = iface.index;
+    this.hlen0[s] = 0;
+    this.end[s] = -1;
+    this.units[s] = 0;
+    this.maxUnit[s] = 0;
+    this.born[s] = ++this.bornCounter;
+    const due = this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs;
+    this.deadline[s] = due;
+    if (due < this.nextDeadline) this.nextDeadline = due;
+    return s;
+  }
+
+  private release(s: number): void {
+    const map = s * this.mapBytes;
+    const used = (this.maxUnit[s] + 7) >>> 3;
+    for (let i = 0; i < used; i++) this.bitmap[map + i] = 0;
+    this.maxUnit[s] = 0;
+    this.state[s] = FREE;
+  }
+
+  /** Discard timed-out datagrams at the context's time; leaves the next timeout in nextDeadline. */
+  poll(): void {
+    const now = this.ctx.now;
+    if (now < this.nextDeadline) return;
+    let next = Infinity;
+    for (let s = 0; s < this.slots; s++) {
+      if (this.state[s] === FREE) continue;
+      if (this.deadline[s] > now) {
+        if (this.deadline[s] < next) next = this.deadline[s];
+        continue;
+      }
+      this.ctx.stats.ip.reassemblyTimeouts++;
+      const h0 = this.hlen0[s];
+      const dst = this.dst[s];
+      const iface = this.ctx.interfaces[this.ifIndex[s]];
+      if (h0 !== 0 && dst !== IPV4_BROADCAST && (iface.broadcast === 0 || dst !== iface.broadcast)) {
+        // Quote fragment 0's header and the first 8 data bytes (RFC 792).
+        this.icmp.sendError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, 0, this.buf,
+          s * this.slotBytes + HDR_ROOM - h0, h0 + 8);
+      }
+      this.release(s);
+    }
+    this.nextDeadline = next;
+  }
+}
+
+/** Copy-flagged options (RFC 791: copied into every fragment) of the header at `b[o]` into `out`; returns their padded length. */
+function copiedOptions(b: Uint8Array, o: number, hlen: number, out: Uint8Array): number {
+  let n = 0;
+  let i = o + IPV4_MIN_HLEN;
+  const end = o + hlen;
+  while (i < end) {
+    const type = b[i];
+    if (type === 0) break; // end of option list
+    if (type === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) break;
+    const olen = b[i + 1];
+    if (olen < 2 || i + olen > end) break; // malformed: copy nothing more
+    if ((type & 0x80) !== 0) {
+      for (let k = 0; k < olen; k++) out[n + k] = b[i + k];
+      n += olen;
+    }
+    i += olen;
+  }
+  while ((n & 3) !== 0) out[n++] = 0;
+  return n;
+}
+
+/**
+ * Fragments a datagram in place and hands each piece to the host. Stateless
+ * apart from a 40-byte scratch for copied options.
+ */
+export class Fragmenter {
+  private readonly opts: Uint8Array;
+  /**
+   * Fragment 0's fixed header fields: later headers may be written over it
+   * (small MTUs), and an ARP request sent meanwhile reuses the buffer's start.
+   */
+  private readonly hdr: Uint8Array;
+
+  static plan(plan: MemoryPlan): void {
+    plan.add('ipFragment', 40).add('ipFragment', IPV4_MIN_HLEN);
+  }
+
+  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: FragmentHost) {
+    this.opts = arena.u8('ipFragment', 40);
+    this.hdr = arena.u8('ipFragment', IPV4_MIN_HLEN);
+  }
+
+  /** Fragments `total` bytes with header `hlen` make at `mtu` (loopback checks its room first). */
+  static count(total: number, hlen: number, mtu: number): number {
+    const first = (mtu - hlen) & ~7;
+    const rest = (mtu - IPV4_MIN_HLEN) & ~7;
+    return 1 + Math.ceil((total - hlen - first) / rest);
+  }
+
+  /**
+   * Send the datagram whose header (any IHL, DF clear) starts at
+   * `b[ETH_HLEN]` and whose total length is `total`, as fragments of at most
+   * `mtu` bytes. A datagram that is itself a fragment is fragmented further
+   * (offsets and the last piece's MF preserved). Returns 0 or -errno.
+   */
+  fragment(b: Uint8Array, total: number, mtu: number): number {
+    const h = ETH_HLEN;
+    const hlen = ipHeaderLen(b, h);
+    const dataLen = total - hlen;
+    const orig = get16(b, h + IP_FRAG);
+    const baseOff = (orig & IP_OFFSET_MASK) << 3;
+    const lastMf = orig & IP_FLAG_MF;
+    const olen = hlen > IPV4_MIN_HLEN ? copiedOptions(b, h, hlen, this.opts) : 0;
+    const hl = IPV4_MIN_HLEN + olen;
+    const first = (mtu - hlen) & ~7;
+    const rest = (mtu - hl) & ~7;
+    if (first < 8 || rest < 8 || dataLen <= first) return -Errno.EMSGSIZE;
+    const st = this.ctx.stats.ip;
+    // Fragment 0 keeps the original header (all options).
+    set16(b, h + IP_TOTLEN, hlen + first);
+    set16(b, h + IP_FRAG, IP_FLAG_MF | (baseOff >>> 3));
+    set16(b, h + IP_CSUM, 0);
+    set16(b, h + IP_CSUM, checksum(b, h, hlen));
+    copyBytes(b, h, this.hdr, 0, IPV4_MIN_HLEN);
+    st.fragmentsOut++;
+    let r = this.host.emitFrame(b, 0, hlen + first);
+    if (r < 0) return r;
+    const dataStart = h + hlen;
+    for (let off = first; off < dataLen; off += rest) {
+      const len = dataLen - off < rest ? dataLen - off : rest;
+      const ip = dataStart + off - hl;
+      copyBytes(this.hdr, 0, b, ip, IPV4_MIN_HLEN);
+      b[ip] = 0x40 | (hl >>> 2);
+      for (let k = 0; k < olen; k++) b[ip + IPV4_MIN_HLEN + k] = this.opts[k];
+      set16(b, ip + IP_TOTLEN, hl + len);
+      set16(b, ip + IP_FRAG, (off + len < dataLen ? IP_FLAG_MF : lastMf) | ((baseOff + off) >>> 3));
+      set16(b, ip + IP_CSUM, 0);
+      set16(b, ip + IP_CSUM, checksum(b, ip, hl));
+      st.fragmentsOut++;
+      r = this.host.emitFrame(b, ip - ETH_HLEN, hl + len);
+      if (r < 0) return r;
+    }
+    st.fragmentedOut++;
+    return 0;
+  }
+}
