@@ -233,7 +233,7 @@ class Socks5ServerImpl implements Socks5Server {
     sock.once('close', () => {
       this.sessions.delete(session);
       this.stats.active--;
-      session.destroy();
+      session.clientClosed();
     });
     this.log({ type: 'accept', client });
   }
@@ -274,6 +274,18 @@ class Session {
     this.sock.destroy();
     if (this.remote !== null && !this.remote.destroyed) this.remote.destroy();
     if (this.udp !== null) this.udp.close();
+  }
+
+  /**
+   * The control connection closed. A relayed connection is left to the relay:
+   * its stack side may still be flushing the client's last bytes before its FIN.
+   */
+  clientClosed(): void {
+    if (this.phase === Phase.Relaying) {
+      this.phase = Phase.Closed;
+      return;
+    }
+    this.destroy();
   }
 
   private clearTimer(): void {

@@ -337,6 +337,7 @@ test('byte-exact transfer of 3 MiB each way at once, with half-close in both ord
   const srv = b.net.createServer({ allowHalfOpen: true }, (sock) => {
     const hash = createHash('sha256');
     let first: boolean | null = null;
+    let taken = 0;
     const done = new Promise<string>((resolve) => sock.on('end', () => resolve(hash.digest('hex'))));
     received.push(done);
     sock.on('data', (d: Buffer) => {
@@ -348,6 +349,13 @@ test('byte-exact transfer of 3 MiB each way at once, with half-close in both ord
         d = d.subarray(1);
       }
       hash.update(d);
+      // A slow reader now and then: backpressure keeps data queued at the SOCKS server when the client's FIN comes.
+      const before = taken;
+      taken += d.length;
+      if (Math.floor(before / 262144) !== Math.floor(taken / 262144)) {
+        sock.pause();
+        setTimeout(() => sock.resume(), 40);
+      }
     });
     sock.on('error', () => { /* reported by the client side */ });
   });
