@@ -17,19 +17,16 @@
  * is counted in `stats`.
  */
 import * as net from 'node:net';
-import * as dgram from 'node:dgram';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Stack } from '../stack.js';
 import type { Socket as StackSocket } from '../socket/net.js';
-import type { UdpSocket as StackUdpSocket } from '../socket/dgram.js';
-import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
   SOCKS_ATYP_DOMAIN, SOCKS_ATYP_IPV6, SOCKS_AUTH_VERSION, SOCKS_CMD_CONNECT, SOCKS_CMD_UDP_ASSOCIATE,
-  SOCKS_METHOD_NONE, SOCKS_METHOD_UNACCEPTABLE, SOCKS_METHOD_USERPASS, SOCKS_UDP_HEADER_IPV4, SOCKS_VERSION,
-  Socks5FormatError, SocksReply, encodeReply, parseCredentials, parseGreeting, parseRequest, parseUdpHeader,
-  writeUdpHeaderIpv4, type Socks5Request,
+  SOCKS_METHOD_NONE, SOCKS_METHOD_UNACCEPTABLE, SOCKS_METHOD_USERPASS, SOCKS_VERSION,
+  Socks5FormatError, SocksReply, encodeReply, parseCredentials, parseGreeting, parseRequest, type Socks5Request,
 } from '../wire/socks5.js';
 import { relay, swallowErrors } from './relay.js';
+import { UdpAssociation, unmapped } from './socks5-udp.js';
 
 export { SocksReply } from '../wire/socks5.js';
 
@@ -126,11 +123,6 @@ export function socksReplyFor(err: unknown): number {
 function endpoint(address: string | undefined, port: number | undefined): string {
   const a = address ?? '?';
   return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
-}
-
-/** '::ffff:127.0.0.1' (a dual-stack listener's view of an IPv4 peer) as '127.0.0.1'. */
-function unmapped(address: string): string {
-  return address.startsWith('::ffff:') && parseIpv4(address.slice(7)) >= 0 ? address.slice(7) : address;
 }
 
 function sha256(b: Uint8Array): Buffer {
@@ -441,7 +433,7 @@ class Session {
     // The relay listens where the control connection arrived when the server listens on every address.
     const bindHost = cfg === '' || cfg === '0.0.0.0' || cfg === '::' ? local : cfg;
     const clientHost = unmapped(this.sock.remoteAddress ?? '');
-    const assoc = new UdpAssociation(srv, bindHost, clientHost, r.port);
+    const assoc = new UdpAssociation(srv.stack, srv.stats, srv.udpNameCacheSize, bindHost, clientHost, r.port);
     this.udp = assoc;
     assoc.start().then((relayAddr) => {
       if (this.phase !== Phase.Connecting) {
@@ -463,138 +455,6 @@ class Session {
       if (this.phase !== Phase.Connecting) return;
       this.phase = Phase.Closed;
       this.sock.end(encodeReply(SocksReply.GENERAL_FAILURE), () => this.sock.destroy());
-    });
-  }
-}
-
-/**
- * A UDP ASSOCIATE: a host socket the client sends SOCKS-wrapped datagrams
- * to, and a stack socket that sends and receives their payloads.
- */
-class UdpAssociation {
-  private host: dgram.Socket | null = null;
-  private inner: StackUdpSocket | null = null;
-  private closed = false;
-  /** The client's UDP port: from the request, else the first datagram from the client's address. */
-  private clientPort: number;
-  private readonly names = new Map<string, Promise<string>>();
-
-  constructor(
-    private readonly srv: Socks5ServerImpl, private readonly bindHost: string,
-    private readonly clientHost: string, requestedPort: number,
-  ) {
-    this.clientPort = requestedPort;
-  }
-
-  /** Bind both sockets; resolves with the host relay's address. */
-  async start(): Promise<net.AddressInfo> {
-    const host = dgram.createSocket(net.isIPv6(this.bindHost) ? 'udp6' : 'udp4');
-    this.host = host;
-    host.on('error', () => this.close());
-    await new Promise<void>((resolve, reject) => {
-      host.once('error', reject);
-      host.bind(0, this.bindHost, () => {
-        host.removeListener('error', reject);
-        resolve();
-      });
-    });
-    const inner = this.srv.stack.dgram.createSocket('udp4');
-    this.inner = inner;
-    inner.on('error', () => { /* an ICMP error about one destination does not end the association */ });
-    await new Promise<void>((resolve, reject) => {
-      inner.once('error', reject);
-      inner.bind(0, () => {
-        inner.removeListener('error', reject);
-        resolve();
-      });
-    });
-    if (this.closed) throw new Error('association closed while starting');
-    host.on('message', (msg, rinfo) => this.fromClient(msg, rinfo));
-    inner.on('message', (msg, rinfo) => this.fromStack(msg, rinfo.address, rinfo.port));
-    const a = host.address();
-    return { address: a.address, family: a.family, port: a.port };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try { this.host?.close(); } catch { /* already closed */ }
-    try { this.inner?.close(); } catch { /* already closed */ }
-  }
-
-  private fromClient(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const stats = this.srv.stats;
-    if (unmapped(rinfo.address) !== this.clientHost || (this.clientPort !== 0 && rinfo.port !== this.clientPort)) {
-      stats.udpDropped++;
-      return;
-    }
-    let h;
-    try {
-      h = parseUdpHeader(msg);
-    } catch {
-      stats.udpDropped++;
-      return;
-    }
-    if (h.frag !== 0) {
-      stats.udpFragmentsDropped++;
-      return;
-    }
-    if (h.atyp === SOCKS_ATYP_IPV6) {
-      stats.udpDropped++;
-      return;
-    }
-    if (this.clientPort === 0) this.clientPort = rinfo.port;
-    const payload = msg.subarray(h.dataOffset);
-    if (h.atyp !== SOCKS_ATYP_DOMAIN || parseIpv4(h.host) >= 0) {
-      this.sendInner(payload, h.host, h.port);
-      return;
-    }
-    this.resolve(h.host).then((address) => this.sendInner(payload, address, h.port), () => { stats.udpDropped++; });
-  }
-
-  private resolve(name: string): Promise<string> {
-    let p = this.names.get(name);
-    if (p !== undefined) return p;
-    const resolver = this.srv.stack.net.resolver;
-    if (resolver === null) return Promise.reject(new Error('no resolver'));
-    p = resolver(name);
-    if (this.names.size >= this.srv.udpNameCacheSize) {
-      const oldest = this.names.keys().next();
-      if (oldest.done !== true) this.names.delete(oldest.value);
-    }
-    this.names.set(name, p);
-    p.catch(() => this.names.delete(name));
-    return p;
-  }
-
-  private sendInner(payload: Buffer, address: string, port: number): void {
-    const inner = this.inner;
-    if (this.closed || inner === null || port === 0) {
-      this.srv.stats.udpDropped++;
-      return;
-    }
-    try {
-      inner.send(payload, port, address, (err) => {
-        if (err !== null) this.srv.stats.udpDropped++;
-        else this.srv.stats.udpUp++;
-      });
-    } catch {
-      this.srv.stats.udpDropped++; // a bad address or port from the client
-    }
-  }
-
-  private fromStack(msg: Buffer, address: string, port: number): void {
-    const host = this.host;
-    if (this.closed || host === null || this.clientPort === 0) {
-      this.srv.stats.udpDropped++;
-      return;
-    }
-    // A header per datagram: the host socket may still hold the previous one in its send queue.
-    const header = Buffer.allocUnsafe(SOCKS_UDP_HEADER_IPV4);
-    writeUdpHeaderIpv4(header, parseIpv4(address), port);
-    host.send([header, msg], this.clientPort, this.clientHost, (err) => {
-      if (err !== null) this.srv.stats.udpDropped++;
-      else this.srv.stats.udpDown++;
     });
   }
 }
