@@ -15,7 +15,8 @@
  * killing every process it started by PID.
  */
 import { fileURLToPath } from 'node:url';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Stack } from '../src/stack.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
@@ -37,6 +38,13 @@ export interface PairFigure {
   bToAMedian: number;
   /** Counters of our device(s) worth a look when a figure is low. */
   notes?: string;
+  /**
+   * CPU-seconds per GiB moved (both directions, all runs) of each WireGuard
+   * endpoint process: less sensitive than Gbit/s to a machine shared with
+   * other work. A wirestack process's figure includes its TCP; wireguard-go's
+   * does not include the kernel's TCP.
+   */
+  cpuPerGiB: Record<string, number>;
 }
 
 export interface HandshakeFigure {
@@ -159,6 +167,42 @@ export function handshakeRate(suiteName: SuiteName, seconds = 2): HandshakeFigur
   return { suite: suiteName, handshakes: n, perCpuSecond: n / cpuSeconds, perSecond: n / (wallMs / 1000) };
 }
 
+// ---- CPU accounting ----
+
+const CLK_TCK = ((): number => {
+  try {
+    const v = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim());
+    return Number.isFinite(v) && v > 0 ? v : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU-seconds (user + system) a process used so far; this process by cpuUsage, others from /proc. */
+function cpuSeconds(pid: number | 'self'): number {
+  if (pid === 'self') {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Sum the CPU the named processes spend in `fn` into `acc`. */
+async function metered<T>(acc: Record<string, number>, procs: Record<string, number | 'self'>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)] as const);
+  const r = await fn();
+  for (const [k, c0] of before) acc[k] = (acc[k] ?? 0) + cpuSeconds(procs[k]) - c0;
+  return r;
+}
+
+function perGiB(acc: Record<string, number>, bytes: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(acc)) out[k] = v / (bytes / 2 ** 30);
+  return out;
+}
+
 // ---- TCP through a tunnel, from a stack in this process ----
 
 /** Send `bytes` to a sink on `host:9001`-style port; resolves with Gbit/s (connect to the sink's report). */
@@ -257,17 +301,19 @@ async function wirestackToGo(bytes: number, runs: number, log: (s: string) => vo
     await withTimeout(stack.ping('10.90.3.2', { timeoutMs: 10_000 }), 15_000, 'first ping through the tunnel');
     const up: number[] = [];
     const down: number[] = [];
+    const cpu: Record<string, number> = {};
+    const procs = { wirestack: 'self' as const, 'wireguard-go': go.pid };
     for (let r = 0; r < runs; r++) {
       const sink = await nsPeer(ns, ['sink', '9001', '--no-hash'], true);
-      up.push(await stackUpload(stack, '10.90.3.2', 9001, bytes));
+      up.push(await metered(cpu, procs, () => stackUpload(stack, '10.90.3.2', 9001, bytes)));
       await withTimeout(sink.report, 10_000, 'sink exit');
       log(`  wirestack -> wireguard-go run ${r + 1}: ${up[r].toFixed(3)} Gbit/s`);
       const source = await nsPeer(ns, ['source', '9002', String(bytes)], true);
-      down.push(await stackDownload(stack, '10.90.3.2', 9002, bytes));
+      down.push(await metered(cpu, procs, () => stackDownload(stack, '10.90.3.2', 9002, bytes)));
       await withTimeout(source.report, 10_000, 'source exit');
       log(`  wireguard-go -> wirestack run ${r + 1}: ${down[r].toFixed(3)} Gbit/s`);
     }
-    return { pair: 'wirestack <-> wireguard-go (Linux TCP)', aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg) };
+    return { pair: 'wirestack <-> wireguard-go (Linux TCP)', aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg), cpuPerGiB: perGiB(cpu, 2 * runs * bytes) };
   } finally {
     stack.stop();
     await wg?.close().catch(() => undefined);
@@ -302,13 +348,15 @@ async function wirestackToWirestack(bytes: number, runs: number, log: (s: string
     await withTimeout(stack.ping('10.90.2.2', { timeoutMs: 10_000 }), 15_000, 'first ping through the tunnel');
     const up: number[] = [];
     const down: number[] = [];
+    const cpu: Record<string, number> = {};
+    const procs = { 'wirestack (here)': 'self' as const, 'wirestack (child)': child.pid ?? 0 };
     for (let r = 0; r < runs; r++) {
-      up.push(await stackUpload(stack, '10.90.2.2', 9001, bytes));
+      up.push(await metered(cpu, procs, () => stackUpload(stack, '10.90.2.2', 9001, bytes)));
       log(`  wirestack -> wirestack run ${r + 1}: ${up[r].toFixed(3)} Gbit/s`);
-      down.push(await stackDownload(stack, '10.90.2.2', 9002, bytes));
+      down.push(await metered(cpu, procs, () => stackDownload(stack, '10.90.2.2', 9002, bytes)));
       log(`  wirestack <- wirestack run ${r + 1}: ${down[r].toFixed(3)} Gbit/s`);
     }
-    return { pair: 'wirestack <-> wirestack (2 processes, loopback UDP)', aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg) };
+    return { pair: 'wirestack <-> wirestack (2 processes, loopback UDP)', aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg), cpuPerGiB: perGiB(cpu, 2 * runs * bytes) };
   } finally {
     stack.stop();
     await wg?.close().catch(() => undefined);
@@ -353,13 +401,15 @@ async function goToGo(bytes: number, runs: number, log: (s: string) => void): Pr
     };
     const ab: number[] = [];
     const ba: number[] = [];
+    const cpu: Record<string, number> = {};
+    const procs = { 'wireguard-go A': goA.pid, 'wireguard-go B': goB.pid };
     for (let r = 0; r < runs; r++) {
-      ab.push(await transfer(nsA, nsB, '10.90.1.2'));
+      ab.push(await metered(cpu, procs, () => transfer(nsA!, nsB!, '10.90.1.2')));
       log(`  wireguard-go A -> B run ${r + 1}: ${ab[r].toFixed(3)} Gbit/s`);
-      ba.push(await transfer(nsB, nsA, '10.90.1.1'));
+      ba.push(await metered(cpu, procs, () => transfer(nsB!, nsA!, '10.90.1.1')));
       log(`  wireguard-go B -> A run ${r + 1}: ${ba[r].toFixed(3)} Gbit/s`);
     }
-    return { pair: 'wireguard-go <-> wireguard-go (Linux TCP both ends)', aToB: ab, bToA: ba, aToBMedian: median(ab), bToAMedian: median(ba) };
+    return { pair: 'wireguard-go <-> wireguard-go (Linux TCP both ends)', aToB: ab, bToA: ba, aToBMedian: median(ab), bToAMedian: median(ba), cpuPerGiB: perGiB(cpu, 2 * runs * bytes) };
   } finally {
     goA?.stop();
     goB?.stop();
@@ -404,6 +454,8 @@ export function formatWireGuardBench(r: WireGuardBenchResult): string {
   const cell = (m: number, xs: number[]): string => `${m.toFixed(3)} (${xs.map((x) => x.toFixed(2)).join(' ')})`.padStart(24);
   for (const p of r.pairs) {
     lines.push(`${p.pair.padEnd(w)}  ${cell(p.aToBMedian, p.aToB)}  ${cell(p.bToAMedian, p.bToA)}`);
+    const cpu = Object.entries(p.cpuPerGiB).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+    lines.push(`${''.padEnd(w)}  CPU-seconds per GiB: ${cpu}`);
     if (p.notes !== undefined) lines.push(`${''.padEnd(w)}  ${p.notes}`);
   }
   for (const s of r.skipped) lines.push(`SKIPPED: ${s}`);
