@@ -1,6 +1,7 @@
 /** The `wirestack` command. */
 import { readFileSync } from 'node:fs';
 import { demoOptions, runDemo } from './demo.js';
+import { runWgDemo, wgDemoOptions, wgDemoPassed } from './demo-wg.js';
 import { UsageError } from './args.js';
 import { runTap, tapOptions } from './tap.js';
 
@@ -25,13 +26,35 @@ function version(): string {
   return pkg.version;
 }
 
+/** `--link wireguard|memory` picks the demo; the other flags are that demo's. */
+function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[] } {
+  const args: string[] = [];
+  let link = 'wireguard';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--link') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError('--link needs a value');
+      link = v;
+    } else if (a.startsWith('--link=')) {
+      link = a.slice(7);
+    } else {
+      args.push(a);
+    }
+  }
+  if (link !== 'wireguard' && link !== 'memory') throw new UsageError(`--link must be wireguard or memory, got '${link}'`);
+  return { link, args };
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'demo', ...rest] = argv;
   try {
     switch (command) {
       case 'demo': {
-        const report = await runDemo(demoOptions(rest));
+        const { link, args } = demoLink(rest);
+        if (link === 'wireguard') return wgDemoPassed(await runWgDemo(wgDemoOptions(args))) ? 0 : 1;
+        const report = await runDemo(demoOptions(args));
         return report.pings.received > 0 && report.udp.echoed > 0 && report.tcp.intact
           && report.http.status === 200 && report.https.status === 200 ? 0 : 1;
       }
