@@ -109,7 +109,8 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
         })),
       });
     } catch (e) {
-      throw new StartError(`cannot create the WireGuard interface: ${(e as Error).message}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new StartError(`cannot create the WireGuard interface: ${(e as Error).message}${code === 'EADDRINUSE' ? ' (port in use)' : ''}`);
     }
     const iface = wg;
     stack.start();
