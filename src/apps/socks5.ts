@@ -406,14 +406,16 @@ class Session {
       srv.log({ type: 'connect', client: this.client, target, bound });
       this.sock.write(encodeReply(SocksReply.SUCCEEDED, remote.localAddress ?? '0.0.0.0', remote.localPort ?? 0));
       // Data the client sent right behind its request (optimistic clients) goes first.
-      if (this.pending.length > 0) remote.write(this.pending);
+      const early = this.pending.length;
+      if (early > 0) remote.write(this.pending);
+      srv.stats.bytesUp += early;
       this.pending = Buffer.alloc(0);
       relay(this.sock, remote, (up, n) => {
         if (up) srv.stats.bytesUp += n;
         else srv.stats.bytesDown += n;
       }, (counts, error) => {
         srv.log({
-          type: 'close', client: this.client, target, up: counts.aToB, down: counts.bToA,
+          type: 'close', client: this.client, target, up: early + counts.aToB, down: counts.bToA,
           error: error === null ? null : (error as { code?: string }).code ?? error.message,
         });
       });
