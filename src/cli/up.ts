@@ -183,7 +183,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     emit('up', { name: iface.name, publicKey: iface.publicKey, listenPort: iface.listenPort, addresses,
       peers: config.peers.length, uapi: uapiPath, dns: config.dns },
     `${iface.name} up: ${addresses.join(', ')}, public key ${iface.publicKey}, listening on UDP ${iface.listenPort},`
-      + ` ${config.peers.length} peer(s)${uapiPath !== null ? `, wg show ${iface.name} works (${uapiPath})` : ''}`);
+      + ` ${config.peers.length} peer(s)${config.dns.length > 0 ? `, DNS ${config.dns.join(', ')}` : ''}${uapiPath !== null ? `, wg show ${iface.name} works (${uapiPath})` : ''}`);
 
     const why = await stop;
     emit('stopping', { signal: why }, `${why}: shutting down`);

@@ -42,6 +42,8 @@ function run(cmd: string, args: string[], input = '', timeoutMs = 20_000): Promi
       }
       resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
     });
+    // A command that does not read stdin may exit before we finish writing it.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
 }
