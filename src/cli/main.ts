@@ -1,15 +1,32 @@
 /** The `wirestack` command. */
 import { readFileSync } from 'node:fs';
 import { demoOptions, runDemo } from './demo.js';
+import { runWgDemo, wgDemoOptions, wgDemoPassed } from './demo-wg.js';
 import { UsageError } from './args.js';
 import { runTap, tapOptions } from './tap.js';
+import { runUp, upOptions } from './up.js';
+import { runKeyCommand } from './keys.js';
 
 const usage = `usage: wirestack <command> [options]
 
 commands:
-  demo [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
-        two stacks on an in-memory cable: ARP, ping, UDP echo, a TCP transfer, HTTP and HTTPS,
-        pcap capture (the default)
+  demo [--suite standard|fips] [--pcap FILE] [--pings N] [--tcp-mib N] [--json]
+        two stacks joined by WireGuard over host loopback UDP (no root, no config): handshake,
+        ping, HTTP and HTTPS, a bulk TCP transfer with its throughput, and a pcap of the
+        tunnel's inner packets (raw IP) (the default command)
+  demo --link memory [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
+        two stacks on an in-memory Ethernet cable: ARP, ping, UDP echo, a TCP transfer, HTTP and
+        HTTPS, pcap capture
+  up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE]
+        bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
+        [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
+        answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
+        line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
+        (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start
+  genkey [--suite fips]   print a new private key (base64), as wg genkey
+  pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
+                          --suite fips: private keys of both suites are 32 bytes)
+  genpsk                  print a new preshared key
   tap --dev NAME --address A/len [--gateway G] [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--json]
@@ -25,16 +42,44 @@ function version(): string {
   return pkg.version;
 }
 
+/** `--link wireguard|memory` picks the demo; the other flags are that demo's. */
+function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[] } {
+  const args: string[] = [];
+  let link = 'wireguard';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--link') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError('--link needs a value');
+      link = v;
+    } else if (a.startsWith('--link=')) {
+      link = a.slice(7);
+    } else {
+      args.push(a);
+    }
+  }
+  if (link !== 'wireguard' && link !== 'memory') throw new UsageError(`--link must be wireguard or memory, got '${link}'`);
+  return { link, args };
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'demo', ...rest] = argv;
   try {
     switch (command) {
       case 'demo': {
-        const report = await runDemo(demoOptions(rest));
+        const { link, args } = demoLink(rest);
+        if (link === 'wireguard') return wgDemoPassed(await runWgDemo(wgDemoOptions(args))) ? 0 : 1;
+        const report = await runDemo(demoOptions(args));
         return report.pings.received > 0 && report.udp.echoed > 0 && report.tcp.intact
           && report.http.status === 200 && report.https.status === 200 ? 0 : 1;
       }
+      case 'up':
+        return await runUp(upOptions(rest));
+      case 'genkey':
+      case 'pubkey':
+      case 'genpsk':
+        return await runKeyCommand(command, rest);
       case 'tap':
         return await runTap(tapOptions(rest));
       case 'version':

@@ -1,6 +1,6 @@
 import { copyBytes } from '../wire/bytes.js';
 import * as fs from 'node:fs';
-import type { FrameReceiver, Link, LinkStats } from './link.js';
+import type { FrameReceiver, Link, LinkLayer, LinkStats } from './link.js';
 
 /**
  * Where pcap bytes go. `buf[offset .. offset+length)` is only valid during
@@ -28,6 +28,8 @@ const GLOBAL_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 const LINKTYPE_ETHERNET = 1;
+/** Bare IPv4/IPv6 packets, the version read from the first nibble (what Linux captures on a wg0). */
+const LINKTYPE_RAW = 101;
 
 /** Sink that appends to a file through a descriptor, synchronously. */
 class FileSink implements PcapSink {
@@ -63,7 +65,7 @@ class PcapEncoder {
   private base = NaN;
   private lastTs = -Infinity;
 
-  constructor(sink: PcapSink, snaplen: number, bufferBytes: number, wallAtStart: number) {
+  constructor(sink: PcapSink, snaplen: number, bufferBytes: number, wallAtStart: number, linktype: number) {
     this.sink = sink;
     this.snaplen = snaplen;
     this.wallAtStart = wallAtStart;
@@ -76,11 +78,63 @@ class PcapEncoder {
     v.setInt32(8, 0, true); // thiszone: timestamps are UTC
     v.setUint32(12, 0, true); // sigfigs
     v.setUint32(16, snaplen, true);
-    v.setUint32(20, LINKTYPE_ETHERNET, true);
+    v.setUint32(20, linktype, true);
     this.pos = GLOBAL_HEADER_LEN;
   }
 
   record(frame: Uint8Array, offset: number, length: number, now: number): void {
+    if (this.stage(frame, offset, length, now)) this.commit();
+    else {
+      this.stagedValid = false;
+      this.recordLarge(frame, offset, length, now);
+    }
+  }
+
+  /**
+   * Write a record into the buffer without counting it yet; false when one
+   * record does not fit the buffer at all (then use {@link record}). The
+   * transmit side stages before handing the frame on, because the inner
+   * link may reuse the caller's bytes (a WireGuard device encrypting through
+   * the same stack's transmit buffer), and commits only if it was accepted.
+   */
+  stage(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+    const incl = length < this.snaplen ? length : this.snaplen;
+    if (RECORD_HEADER_LEN + incl > this.buf.length) return false;
+    if (this.pos + RECORD_HEADER_LEN + incl > this.buf.length) this.flush();
+    this.writeHeader(this.pos, incl, length, now);
+    copyBytes(frame, offset, this.buf, this.pos + RECORD_HEADER_LEN, incl);
+    this.staged = this.pos + RECORD_HEADER_LEN + incl;
+    this.stagedValid = true;
+    return true;
+  }
+
+  /**
+   * Count the staged record; false when another record was written since
+   * (a re-entrant capture overwrote it), so the caller records again.
+   */
+  commit(): boolean {
+    if (!this.stagedValid) return false;
+    this.stagedValid = false;
+    this.pos = this.staged;
+    this.frames++;
+    return true;
+  }
+
+  private staged = 0;
+  private stagedValid = false;
+
+  /** Only reachable with bufferBytes smaller than one record: write the frame straight from the caller's buffer instead of growing ours. */
+  private recordLarge(frame: Uint8Array, offset: number, length: number, now: number): void {
+    const incl = length < this.snaplen ? length : this.snaplen;
+    this.flush();
+    this.writeHeader(0, incl, length, now);
+    this.pos = RECORD_HEADER_LEN;
+    this.flush();
+    this.sink.write(frame, offset, incl);
+    this.frames++;
+  }
+
+  private writeHeader(p: number, incl: number, length: number, now: number): void {
     // Link times are relative (often virtual); anchor the first one at the
     // wall clock so captures show plausible dates and true relative spacing.
     if (this.base !== this.base) this.base = this.wallAtStart - now;
@@ -95,27 +149,11 @@ class PcapEncoder {
       sec++;
       usec -= 1000000;
     }
-    const incl = length < this.snaplen ? length : this.snaplen;
-    if (this.pos + RECORD_HEADER_LEN + incl > this.buf.length) this.flush();
     const v = this.view;
-    let p = this.pos;
     v.setUint32(p, sec >>> 0, true);
     v.setUint32(p + 4, usec, true);
     v.setUint32(p + 8, incl, true);
     v.setUint32(p + 12, length, true);
-    p += RECORD_HEADER_LEN;
-    if (p + incl > this.buf.length) {
-      // Only reachable with bufferBytes smaller than one record: write the
-      // frame straight from the caller's buffer instead of growing ours.
-      this.pos = p;
-      this.flush();
-      this.sink.write(frame, offset, incl);
-    } else {
-      const buf = this.buf;
-      copyBytes(frame, offset, buf, p, incl);
-      this.pos = p + incl;
-    }
-    this.frames++;
   }
 
   flush(): void {
@@ -146,8 +184,10 @@ class CaptureTap implements FrameReceiver {
 
 /**
  * A {@link Link} wrapper that writes a classic pcap capture (microsecond
- * timestamps, Ethernet link type) of both directions while forwarding
- * everything to the wrapped link.
+ * timestamps) of both directions while forwarding everything to the wrapped
+ * link. The link type follows the wrapped link's `layer`: Ethernet (1), or
+ * raw IP (101) for 'ip' links such as a WireGuard device, whose capture then
+ * shows the tunnel's inner packets in clear.
  *
  * Transmitted frames are recorded when the inner link accepts them (a
  * full-queue drop never reached the wire); received frames when `poll`
@@ -179,7 +219,7 @@ export class PcapWriter implements Link {
     const wall = options.clock ? options.clock() : Date.now();
     this.inner = inner;
     this.sink = typeof sink === 'string' ? new FileSink(sink) : sink;
-    this.enc = new PcapEncoder(this.sink, snaplen, bufferBytes, wall);
+    this.enc = new PcapEncoder(this.sink, snaplen, bufferBytes, wall, inner.layer === 'ip' ? LINKTYPE_RAW : LINKTYPE_ETHERNET);
     this.tap = new CaptureTap(this.enc);
   }
 
@@ -189,6 +229,16 @@ export class PcapWriter implements Link {
 
   get mtu(): number {
     return this.inner.mtu;
+  }
+
+  /** The wrapped link's layer: an 'ip' link stays one when captured. */
+  get layer(): LinkLayer | undefined {
+    return this.inner.layer;
+  }
+
+  /** The wrapped link's reason for its last refused transmit. */
+  get lastErrno(): number | undefined {
+    return this.inner.lastErrno;
   }
 
   get stats(): LinkStats {
@@ -201,8 +251,11 @@ export class PcapWriter implements Link {
   }
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+    if (this.closed) return this.inner.transmit(frame, offset, length, now);
+    // Copy before the inner link sees the bytes: it may reuse them (see PcapEncoder.stage).
+    const staged = this.enc.stage(frame, offset, length, now);
     const ok = this.inner.transmit(frame, offset, length, now);
-    if (ok && !this.closed) this.enc.record(frame, offset, length, now);
+    if (ok && !(staged && this.enc.commit())) this.enc.record(frame, offset, length, now);
     return ok;
   }
 

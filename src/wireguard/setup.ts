@@ -18,6 +18,8 @@ import { StackUdpTransport } from './stack-transport.js';
 import type { WgTransport } from './transport.js';
 import { UapiServer, handleUapiRequest } from './uapi.js';
 import { uapiTargetFor } from './uapi-target.js';
+import { PcapWriter, type PcapSink } from '../link/pcap-writer.js';
+import type { Link } from '../link/link.js';
 
 /** A peer in {@link WireGuardConfig}: keys as base64 text or bytes. */
 export interface WireGuardPeerConfig {
@@ -54,6 +56,11 @@ export interface WireGuardConfig {
   stagedPackets?: number;
   handshakeBudget?: number;
   wallClock?: () => number;
+  /**
+   * Capture the tunnel's inner traffic (the IP packets before encryption and
+   * after decryption) as pcap with link type raw IP: a file path or a sink.
+   */
+  pcap?: string | PcapSink;
 }
 
 function toKey(k: string | Uint8Array, what: string): Uint8Array {
@@ -83,7 +90,9 @@ export class WireGuardInterface extends EventEmitter {
   readonly index: number;
   readonly info: InterfaceInfo;
 
-  constructor(readonly device: WireGuardDevice, private readonly stack: StackCore, info: InterfaceInfo) {
+  constructor(readonly device: WireGuardDevice, private readonly stack: StackCore, info: InterfaceInfo,
+    /** The pcap writer around the device when `pcap` was given (its `frames` counts the captured packets). */
+    readonly capture: PcapWriter | null = null) {
     super();
     this.index = info.index;
     this.info = info;
@@ -175,10 +184,12 @@ export class WireGuardInterface extends EventEmitter {
 
   private readonly uapiServers: UapiServer[] = [];
 
-  /** Close the outer transport and UAPI sockets, and wipe keys. */
+  /** Close the outer transport and UAPI sockets, wipe keys, and finish the capture file. */
   async close(): Promise<void> {
     for (const s of this.uapiServers.splice(0)) await s.close();
-    this.device.close();
+    // The writer flushes, closes its file, then closes the device it wraps.
+    if (this.capture !== null) this.capture.close();
+    else this.device.close();
   }
 }
 
@@ -214,13 +225,17 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
   }
   device.attachTransport(transport);
   let info: InterfaceInfo;
+  let capture: PcapWriter | null = null;
   try {
-    info = stack.addInterface(device, { address: addresses[0], name: device.name, mtu: device.mtu });
+    if (config.pcap !== undefined) capture = new PcapWriter(device, config.pcap);
+    const link: Link = capture ?? device;
+    info = stack.addInterface(link, { address: addresses[0], name: device.name, mtu: device.mtu });
   } catch (e) {
-    device.close();
+    if (capture !== null) capture.close();
+    else device.close();
     throw e;
   }
-  const iface = new WireGuardInterface(device, stack, info);
+  const iface = new WireGuardInterface(device, stack, info, capture);
   iface.hostBindAddress = hostBind;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
     const text = `${(address >>> 24) & 255}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${prefixLength}`;
@@ -234,7 +249,7 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
   try {
     for (const p of config.peers ?? []) await iface.addPeer(p);
   } catch (e) {
-    device.close();
+    await iface.close();
     throw e;
   }
   return iface;
