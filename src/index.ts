@@ -43,3 +43,5 @@ export type { WgQuickConfig, WgPeerConfig, WgTunnelConfig } from './wireguard/co
 export { UapiServer, handleUapiRequest } from './wireguard/uapi.js';
 export type { UapiTarget } from './wireguard/uapi.js';
 export { AllowedIps } from './wireguard/allowed-ips.js';
+export { createSocks5Server } from './apps/socks5.js';
+export { createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel } from './apps/tunnels.js';
