@@ -27,13 +27,13 @@ commands:
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
   genpsk                  print a new preshared key
-  tap --dev NAME --address A/len [--gateway G] [--host-address H/len] [--netns NS]
+  tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--json]
         run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
         (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
-        --dhcp: not implemented yet
+        --dhcp configures the interface by DHCP (RELEASE on stop)
   version   print the version
   help      this text`;
 
