@@ -1,8 +1,13 @@
 /**
  * Standard WireGuard: Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s. X25519 and the
- * AEADs come from libsodium (sodium-native), BLAKE2s and HMAC-BLAKE2s from
- * @noble/hashes (libsodium has no BLAKE2s).
+ * AEADs come from libsodium (sodium-native). libsodium has no BLAKE2s:
+ * HASH and HMAC-BLAKE2s come from OpenSSL (node:crypto's 'blake2s256',
+ * several times faster than JavaScript, which made the handshake's KDF
+ * chain its largest cost), and the keyed BLAKE2s of mac1/mac2, which
+ * node:crypto does not expose, from the audited @noble/hashes (which also
+ * stands in for HASH/HMAC where OpenSSL was built without BLAKE2s).
  */
+import { createHash, createHmac, getHashes } from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sodium } from './sodium.js';
@@ -34,13 +39,25 @@ function checkCounter(counter: number): void {
   if (!validCounter(counter)) throw new RangeError(`counter must be an integer in [0, 2^53), got ${counter}`);
 }
 
+const OPENSSL_BLAKE2S = getHashes().includes('blake2s256');
+
 function hash(...parts: Uint8Array[]): Uint8Array {
+  if (OPENSSL_BLAKE2S) {
+    const h = createHash('blake2s256');
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest());
+  }
   const h = blake2s.create();
   for (const p of parts) h.update(p);
   return h.digest();
 }
 
 function mac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  if (OPENSSL_BLAKE2S) {
+    const h = createHmac('blake2s256', key);
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest());
+  }
   const h = hmac.create(blake2s, key);
   for (const p of parts) h.update(p);
   return h.digest();
