@@ -427,6 +427,8 @@ static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
   return undef;
 }
 
+napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, tap_open, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -437,6 +439,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "pollStop", NULL, tap_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(env, wirestack_udp_init(env, exports));
   return exports;
 }
 

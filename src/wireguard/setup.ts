@@ -14,6 +14,7 @@ import type { SuiteName } from './crypto/suite.js';
 import { WireGuardDevice, type WireGuardEvent } from './device.js';
 import type { Peer } from './peer.js';
 import { HostUdpTransport } from './transport-node.js';
+import { NativeUdpTransport, nativeUdpAvailable } from './transport-native.js';
 import { StackUdpTransport } from './stack-transport.js';
 import type { WgTransport } from './transport.js';
 import { UapiServer, handleUapiRequest } from './uapi.js';
@@ -44,10 +45,12 @@ export interface WireGuardConfig {
   /** Outer UDP port (0 or absent: ephemeral). */
   listenPort?: number;
   /**
-   * Outer transport: 'host' (a node:dgram socket, the default), a wirestack
+   * Outer transport: 'host' (the default: a host UDP socket through the
+   * native addon — recvmmsg, no per-datagram garbage — or node:dgram where
+   * the addon is not built; 'native' / 'dgram' force one), a wirestack
    * stack whose UDP carries the tunnel (`{ stack }`), or any {@link WgTransport}.
    */
-  transport?: 'host' | { stack: { sockets: SocketApi }; address?: string } | WgTransport;
+  transport?: 'host' | 'dgram' | 'native' | { stack: { sockets: SocketApi }; address?: string } | WgTransport;
   /** Host address the host UDP socket binds (default 0.0.0.0). */
   bindAddress?: string;
   peers?: WireGuardPeerConfig[];
@@ -161,8 +164,17 @@ export class WireGuardInterface extends EventEmitter {
   uapiTarget() {
     return uapiTargetFor(this.device, this.hostBindAddress === null ? undefined : (port) => {
       const address = this.hostBindAddress ?? '0.0.0.0';
+      const old = this.device.transport;
+      if (old instanceof NativeUdpTransport) {
+        // Synchronous: a port in use is reported to `wg set` as EADDRINUSE.
+        this.device.attachTransport(NativeUdpTransport.open({ port, address, maxDatagram: this.device.mtu + 64 }));
+        old.close();
+        return;
+      }
       HostUdpTransport.open({ port, address }).then((t) => {
+        const old = this.device.transport;
         this.device.attachTransport(t);
+        old?.close();
       }, (err: unknown) => this.emit('warning', err));
     });
   }
@@ -215,8 +227,10 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
   let transport: WgTransport;
   let hostBind: string | null = null;
   const t = config.transport ?? 'host';
-  if (t === 'host') {
-    transport = await HostUdpTransport.open({ port: config.listenPort ?? 0, address: config.bindAddress });
+  if (t === 'host' || t === 'dgram' || t === 'native') {
+    const bind = { port: config.listenPort ?? 0, address: config.bindAddress };
+    const native = t === 'native' || (t === 'host' && nativeUdpAvailable());
+    transport = native ? NativeUdpTransport.open({ ...bind, maxDatagram: device.mtu + 64 }) : await HostUdpTransport.open(bind);
     hostBind = config.bindAddress ?? '0.0.0.0';
   } else if ('stack' in t) {
     transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');

@@ -1,0 +1,175 @@
+/*
+ * Host UDP sockets for WireGuard's outer transport, without node:dgram's
+ * per-datagram Buffers and libuv send requests: a non-blocking IPv4 socket,
+ * recvmmsg(2) into slots of a caller-owned buffer, sendto(2) straight from
+ * the caller's bytes (synchronous, so the bytes may be reused at once).
+ * Readability is watched with the TAP addon's pollStart (any fd).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <node_api.h>
+
+#define UDP_BATCH_MAX 64
+
+static bool udp_int(napi_env env, napi_value v, int64_t *out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected an integer");
+    return false;
+  }
+  return true;
+}
+
+static bool udp_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *count) {
+  bool is = false;
+  napi_typedarray_type t;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &t, count, data, NULL, NULL) != napi_ok || t != want) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "unexpected argument type");
+    return false;
+  }
+  return true;
+}
+
+static napi_value udp_num(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+/* udpOpen(address: string, port) -> fd | -errno; the bound port via udpPort(fd). */
+static napi_value udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char host[64];
+  size_t hl = 0;
+  int64_t port;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "address must be a string");
+    return NULL;
+  }
+  if (!udp_int(env, argv[1], &port)) return NULL;
+  if (port < 0 || port > 65535) return udp_num(env, -EINVAL);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return udp_num(env, -EINVAL);
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return udp_num(env, -errno);
+  int size = 4 << 20;
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return udp_num(env, -e);
+  }
+  return udp_num(env, fd);
+}
+
+/* udpPort(fd) -> bound port | -errno */
+static napi_value udp_port(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !udp_int(env, argv[0], &fd)) return NULL;
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  if (getsockname((int)fd, (struct sockaddr *)&sa, &sl) < 0) return udp_num(env, -errno);
+  return udp_num(env, ntohs(sa.sin_port));
+}
+
+/*
+ * udpRecvBatch(fd, buf: Uint8Array, slotSize, maxDatagrams, meta: Int32Array) -> n | -errno
+ * Datagram i lands at buf[i*slotSize ..); meta[3i] = length, meta[3i+1] =
+ * source address (host order, as int32), meta[3i+2] = source port. 0 when
+ * nothing waits. Truncated datagrams (longer than a slot) are reported with
+ * length -1 so the caller can count and drop them.
+ */
+static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t fd, slot, maxd;
+  void *bp, *mp;
+  size_t blen, mcount;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &maxd) ||
+      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
+  if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
+  if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 3 > mcount) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvBatch: slots do not fit the buffers");
+    return NULL;
+  }
+  struct mmsghdr msgs[UDP_BATCH_MAX];
+  struct iovec iov[UDP_BATCH_MAX];
+  struct sockaddr_in from[UDP_BATCH_MAX];
+  memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)maxd);
+  for (int i = 0; i < maxd; i++) {
+    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
+    iov[i].iov_len = (size_t)slot;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  int n;
+  do {
+    n = recvmmsg((int)fd, msgs, (unsigned)maxd, MSG_DONTWAIT, NULL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return udp_num(env, (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno);
+  int32_t *meta = (int32_t *)mp;
+  for (int i = 0; i < n; i++) {
+    meta[3 * i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
+    meta[3 * i + 1] = (int32_t)ntohl(from[i].sin_addr.s_addr);
+    meta[3 * i + 2] = ntohs(from[i].sin_port);
+  }
+  return udp_num(env, n);
+}
+
+/* udpSend(fd, buf: Uint8Array, offset, length, address (int32, host order), port) -> bytes | -errno */
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int64_t fd, off, len, addr, port;
+  void *bp;
+  size_t blen;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &off) || !udp_int(env, argv[3], &len) || !udp_int(env, argv[4], &addr) ||
+      !udp_int(env, argv[5], &port)) return NULL;
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > blen || port < 1 || port > 65535) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpSend: bad offset, length or port");
+    return NULL;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl((uint32_t)addr);
+  ssize_t r;
+  do {
+    r = sendto((int)fd, (uint8_t *)bp + off, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
+  } while (r < 0 && errno == EINTR);
+  return udp_num(env, r < 0 ? -(int64_t)errno : (int64_t)r);
+}
+
+/* Called from the addon's init (tap.c). */
+napi_status wirestack_udp_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpPort", NULL, udp_port, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpRecvBatch", NULL, udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpSend", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
