@@ -7,7 +7,9 @@
  * Every loop drives the stacks by calling poll() by hand with a virtual clock;
  * nothing waits on the event loop per packet. Each scenario runs in its own
  * Node process (bench/run-one.ts) so that one loop's JIT feedback does not
- * change another's inlining. It prints figures, not pass/fail.
+ * change another's inlining. It prints figures, not pass/fail. It ends with
+ * the WireGuard benchmark (bench/wireguard.ts: tunnel throughput against
+ * wireguard-go as root, handshakes per second everywhere).
  */
 import os from 'node:os';
 import { existsSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { Stack } from '../src/stack.js';
 import { canForceGc } from './gc-meter.js';
 import type { RunResult } from './run-one.js';
 import { DISTINCT_FRAMES, RX_BATCH, defaultOptions, type ScenarioKind } from './scenarios.js';
+import { formatWireGuardBench, type WireGuardBenchResult } from './wireguard.js';
 
 /** Scale every loop count, e.g. BENCH_SCALE=0.1 for a quick look. */
 const SCALE = ((): number => {
@@ -29,6 +32,7 @@ function scaled(n: number): number {
 }
 
 const runOne = fileURLToPath(new URL('./run-one.js', import.meta.url));
+const wgScript = fileURLToPath(new URL('./wireguard.js', import.meta.url));
 
 function child(kind: ScenarioKind, opts: string[]): RunResult {
   const r = spawnSync(process.execPath, ['--expose-gc', runOne, kind, ...opts, '--json'], {
@@ -210,7 +214,33 @@ function main(): void {
   const parts = Object.entries(mem.parts).sort((x, y) => y[1] - x[1]);
   printTable(['part', 'bytes', 'share'], parts.map(([k, v]) => [k, fmt(v), `${fmt((100 * v) / mem.totalBytes, 1)} %`]));
   console.log('');
+
+  wireguardSection();
+  console.log('');
   console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
+
+/**
+ * WireGuard throughput and handshakes (bench/wireguard.ts) in its own process
+ * with a hard time limit, like every other part; its progress goes to stderr
+ * as it runs, its JSON result is printed here as its table.
+ */
+function wireguardSection(): void {
+  const mib = Math.max(16, Math.round(64 * SCALE));
+  const args = ['--mib', String(mib), '--runs', '3', '--handshake-seconds', String(Math.max(0.5, 2 * SCALE)), '--json'];
+  progress(`wireguard bench: ${mib} MiB x 3 runs per direction and pair`);
+  const r = spawnSync(process.execPath, [wgScript, ...args], {
+    encoding: 'utf8', timeout: 900_000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
+  });
+  const lines = (r.stdout ?? '').trim().split('\n');
+  const json = lines.pop() ?? '';
+  // Lines before the JSON are its notes, e.g. that the wireguard-go pairs need root.
+  for (const l of lines) if (l.trim() !== '') console.log(l);
+  if (r.status !== 0 || !json.startsWith('{')) {
+    console.log(`WireGuard: the run failed (${r.status ?? r.signal}${r.error !== undefined ? `, ${r.error.message}` : ''}); see its messages on stderr`);
+    return;
+  }
+  console.log(formatWireGuardBench(JSON.parse(json) as WireGuardBenchResult));
 }
 
 try {
