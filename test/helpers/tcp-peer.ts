@@ -159,4 +159,5 @@ function main(argv: string[]): void {
 /** Path of this script (compiled) for spawning. */
 export const TCP_PEER_SCRIPT = fileURLToPath(import.meta.url);
 
-if (process.argv[1] === TCP_PEER_SCRIPT) main(process.argv.slice(2));
+// `node --test dist/test/` also loads this file, with no arguments: then it is only a module.
+if (process.argv[1] === TCP_PEER_SCRIPT && process.argv.length > 2) main(process.argv.slice(2));
