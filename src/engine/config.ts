@@ -78,6 +78,12 @@ export interface StackConfig {
   tcpSack?: number;
   tcpTimestamps?: number;
   tcpWindowScaling?: number;
+  /** IPsec ESP security associations (0 with ipsecMaxSp 0: no IPsec at all). Default 16. */
+  ipsecMaxSa?: number;
+  /** IPsec security policies. Default 16. */
+  ipsecMaxSp?: number;
+  /** Largest (and default) anti-replay window of an inbound SA, bits. Default 128. */
+  ipsecReplayWindow?: number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
@@ -124,6 +130,9 @@ const limits: Record<string, [number, number, number]> = {
   tcpCubic: [0, 0, 1],
   tcpTimestamps: [1, 0, 1],
   tcpWindowScaling: [1, 0, 1],
+  ipsecMaxSa: [16, 0, 65535],
+  ipsecMaxSp: [16, 0, 65535],
+  ipsecReplayWindow: [128, 64, 8192],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */

@@ -9,7 +9,7 @@ import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
 import {
-  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen, ipIsFragment,
+  IPV4_MIN_HLEN, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen, ipIsFragment,
   ipProto, ipSrc, ipDst, writeIpv4,
 } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
@@ -22,6 +22,7 @@ import type { Icmp } from './icmp.js';
 import type { Udp } from './udp.js';
 import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
+import type { IpsecEngine } from '../ipsec/engine.js';
 
 /** Where transport headers start in the transmit buffer. */
 export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
@@ -30,6 +31,8 @@ export class Ipv4 {
   icmp!: Icmp;
   udp!: Udp;
   tcp!: Tcp;
+  /** ESP transport mode (src/ipsec), when the stack has SA/SP tables. */
+  ipsec: IpsecEngine | null = null;
   /** Results of the last successful route(): interface, source, next hop, kind. */
   routeIf: NetInterface | null = null;
   routeSrc = 0;
@@ -102,6 +105,12 @@ export class Ipv4 {
     return 0;
   }
 
+  /** The MTU left for a transport packet of this flow after route(): the interface's, less what IPsec adds. */
+  flowMtu(proto: number, dst: number, sport: number, dport: number): number {
+    const mtu = (this.routeIf as NetInterface).mtu;
+    return this.ipsec === null || this.routeLocal ? mtu : mtu - this.ipsec.overhead(proto, this.routeSrc, dst, sport, dport);
+  }
+
   private firstConfigured(): NetInterface | null {
     for (const i of this.ctx.interfaces) if (i.address !== 0) return i;
     return null;
@@ -115,6 +124,13 @@ export class Ipv4 {
   output(proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
     const iface = this.routeIf;
     if (iface === null) return -Errno.ENETUNREACH;
+    if (this.ipsec !== null && !this.routeLocal) {
+      // Policy: bypass, discard, or protect (the ESP packet replaces the payload).
+      const n = this.ipsec.output(proto, payloadLen, this.routeSrc, dst);
+      if (n < 0) return n;
+      payloadLen = n;
+      proto = this.ipsec.outProto;
+    }
     const total = IPV4_MIN_HLEN + payloadLen;
     if (total > iface.mtu) return -Errno.EMSGSIZE;
     const b = this.ctx.tx;
@@ -188,6 +204,21 @@ export class Ipv4 {
     const hlen = ipHeaderLen(b, o);
     if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
     const total = ipTotalLen(b, o);
+    const proto = ipProto(b, o);
+    if (this.ipsec !== null && !fromSelf) {
+      if (proto === IPPROTO_ESP) {
+        this.ipsec.inputEsp(iface, b, o, hlen, o + hlen, total - hlen, src, dst);
+        return;
+      }
+      if (!this.ipsec.inputClear(iface, b, o, hlen, total, proto, src, dst)) return;
+    }
+    this.deliver(iface, b, o, hlen, total, src, dst, bcast);
+  }
+
+  /** Hand a validated packet for us to its transport (IPsec calls this with decrypted packets). */
+  deliver(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
+    bcast: boolean): void {
+    const st = this.ctx.stats.ip;
     const proto = ipProto(b, o);
     st.delivered++;
     if (proto === IPPROTO_TCP) {
