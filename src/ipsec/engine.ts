@@ -275,6 +275,10 @@ export class IpsecEngine {
       st.noSa++;
       return;
     }
+    if (!t.validLength(n)) {
+      st.malformed++;
+      return;
+    }
     const rw = sad.replay;
     const windowOn = rw.size[sa] > 0;
     const lo = get32(b, e + 4);

@@ -123,7 +123,6 @@ export class PolicyTable {
       if (dLo !== 0 || dHi !== 65535) {
         if (dport < dLo || dport > dHi) continue;
       }
-      this.hits[i]++;
       return i;
     }
     return -1;

@@ -84,6 +84,12 @@ export class EspTransform {
     return t + s.icvLen - e;
   }
 
+  /** True when an ESP packet of `len` bytes could be valid for this suite (checked before any crypto). */
+  validLength(len: number): boolean {
+    const ptLen = len - this.headLen - this.suite.icvLen;
+    return ptLen >= 2 && ptLen % this.suite.block === 0;
+  }
+
   /**
    * Verify the ICV of the ESP packet `b[e .. e+len)` (whose high sequence bits
    * are `seqHi`) and decrypt its payload and trailer into `out[outO..]`.
