@@ -79,7 +79,14 @@ def on_pkt(p):
 seq = [0]
 def tx(inner):
     seq[0] += 1
-    send(out_sa.encrypt(IP(src=ME, dst=PEER) / inner, seq_num=seq[0]))
+    e = out_sa.encrypt(IP(src=ME, dst=PEER) / inner, seq_num=seq[0])
+    if cfg['out'].get('encap'):
+        # scapy 2.5 leaves the NAT-T UDP length at 8 (computed before the ESP payload was attached): rebuild it.
+        e[UDP].len = None
+        e[IP].len = None
+        e[IP].chksum = None
+        e = IP(bytes(e))
+    send(e)
 
 def expect(pred, timeout=5.0):
     end = time.time() + timeout
@@ -287,8 +294,9 @@ describe('ESP against scapy in a network namespace (TAP)', () => {
       const sas = configure(v);
       const before = { ...(stack as Stack).stats.ipsec };
       const res = await runPeer('client', { me: LINUX_IP, peer: STACK_IP, iface: devName, tcp: v.tcp, ...sas });
-      assert.equal(res.icmp, true, JSON.stringify(res));
-      assert.equal(res.udp, true, JSON.stringify(res));
+      const why = `${JSON.stringify(res)} stack: ${JSON.stringify((stack as Stack).stats.ipsec)} ${JSON.stringify((stack as Stack).stats.udp)}`;
+      assert.equal(res.icmp, true, why);
+      assert.equal(res.udp, true, why);
       if (v.tcp) {
         assert.equal(res.tcpHandshake, true, JSON.stringify(res));
         assert.equal(res.tcpEcho, true, JSON.stringify(res));
