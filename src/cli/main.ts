@@ -12,10 +12,11 @@ commands:
         pcap capture (the default)
   tap --dev NAME --address A/len [--gateway G] [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
-      [--pcap FILE] [--dns SERVER[,SERVER]] [--json]
+      [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json]
         run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
         (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
+        --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
         --dhcp: not implemented yet
   version   print the version
   help      this text`;

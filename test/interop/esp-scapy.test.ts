@@ -13,7 +13,8 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { pattern } from '../ipsec/helpers.js';
 
 const PY = '/usr/bin/python3';
+const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/interop -> repo root
 const LINUX_IP = '10.83.0.1';
 const STACK_IP = '10.83.0.2';
 
@@ -338,6 +340,47 @@ describe('ESP against scapy in a network namespace (TAP)', () => {
       assert.ok((res.esp as number) >= (v.tcp ? 5 : 2));
     });
   }
+
+  it('wirestack tap --esp FILE: the CLI loads SAs and policies; scapy pings it and runs UDP and TCP echo through it', { timeout: 90_000 }, async () => {
+    const cliDev = `wsc${process.pid % 100000}t`;
+    const v = VARIANTS[1];
+    const ab = keysFor(v, 1);
+    const ba = keysFor(v, 2);
+    const file = join(dir, 'esp.json');
+    writeFileSync(file, JSON.stringify({
+      sa: [
+        { dir: 'out', spi: '0x1001', src: '10.83.2.2', dst: '10.83.2.1', ...ab.alg },
+        { dir: 'in', spi: '0x2002', src: '10.83.2.1', dst: '10.83.2.2', ...ba.alg },
+      ],
+      policy: [{ dir: 'both', src: '10.83.2.2', dst: '10.83.2.1', action: 'protect' }],
+    }, null, 2));
+    const cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', cliDev, '--address', '10.83.2.2/24',
+      '--netns', (ns as Netns).name, '--host-address', '10.83.2.1/24', '--echo', '7', '--esp', file, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Array<Record<string, unknown>> = [];
+    let stderr = '';
+    let rest = '';
+    cli.stdout.setEncoding('utf8').on('data', (s: string) => {
+      const lines = (rest + s).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') events.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    cli.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 200 && !events.some((e) => e.event === 'ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(events.some((e) => e.event === 'ready'), `CLI not ready: ${stderr} ${JSON.stringify(events)}`);
+      assert.deepEqual(events.find((e) => e.event === 'esp'), { event: 'esp', file, sa: 2, policy: 2 });
+      const res = await runPeer('client', { me: '10.83.2.1', peer: '10.83.2.2', iface: cliDev, tcp: true,
+        out: { ...ba.peer }, in: { ...ab.peer } });
+      assert.deepEqual([res.icmp, res.udp, res.tcpHandshake, res.tcpEcho, res.tcpClose], [true, true, true, true, true], JSON.stringify(res));
+      assert.equal(res.decryptErrors, 0);
+    } finally {
+      if (cli.exitCode === null) cli.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000))]);
+      if (code === 'timeout') cli.kill('SIGKILL');
+      assert.equal(code, 0, stderr);
+    }
+  });
 });
 
 /** tshark's ESP SA table entry for one direction. */
