@@ -29,3 +29,8 @@ export {
   encodeName as encodeDnsName, reverseName as dnsReverseName,
 } from './wire/dns.js';
 export type { DnsMessage, DnsRecord, DnsQuestion, DnsMessageInit, DnsRecordInit } from './wire/dns.js';
+export { IpsecApi } from './ipsec/api.js';
+export type { SaSpec, PolicySpec, IpsecDocument, SaInfo, PolicyInfo, SaState, ExpiryEvent, ExpiryReason } from './ipsec/api.js';
+export type { AlgorithmSpec } from './ipsec/algorithms.js';
+export type { EspCrypto, EspKey } from './ipsec/crypto.js';
+export { NodeEspCrypto } from './ipsec/crypto-node.js';
