@@ -45,3 +45,8 @@ export type { UapiTarget } from './wireguard/uapi.js';
 export { AllowedIps } from './wireguard/allowed-ips.js';
 export { createSocks5Server } from './apps/socks5.js';
 export { createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel } from './apps/tunnels.js';
+export { IpsecApi } from './ipsec/api.js';
+export type { SaSpec, PolicySpec, IpsecDocument, SaInfo, PolicyInfo, SaState, ExpiryEvent, ExpiryReason } from './ipsec/api.js';
+export type { AlgorithmSpec } from './ipsec/algorithms.js';
+export type { EspCrypto, EspKey } from './ipsec/crypto.js';
+export { NodeEspCrypto } from './ipsec/crypto-node.js';

@@ -13,6 +13,8 @@ import { DnsClient } from './apps/dns.js';
 import { DhcpClient, type DhcpClientOptions } from './apps/dhcp.js';
 import type { Link } from './link/link.js';
 import { createWireGuard, type WireGuardConfig, type WireGuardInterface } from './wireguard/setup.js';
+import { IpsecApi } from './ipsec/api.js';
+import { NodeEspCrypto } from './ipsec/crypto-node.js';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
 
@@ -28,8 +30,23 @@ export class Stack extends StackCore {
   /** `stack.https.createServer({ key, cert }, handler)`: Node's HTTPS server on this stack's TCP. */
   readonly https: { createServer(options: HttpsAppOptions, handler?: HttpHandler): HttpApp<https.Server> };
 
+  private readonly ipsecApi: IpsecApi | null;
+
+  /**
+   * ESP transport mode with manual keying: `addSa`, `addPolicy`, `loadJson`,
+   * `on('soft' | 'hard')`, `exportState`/`importState` (see src/ipsec/api.ts
+   * for the JSON format). Crypto is node:crypto. Throws when the stack was
+   * configured with `ipsecMaxSa: 0, ipsecMaxSp: 0`.
+   */
+  get ipsec(): IpsecApi {
+    if (this.ipsecApi === null) throw new RangeError('IPsec is disabled: this stack has ipsecMaxSa and ipsecMaxSp 0');
+    return this.ipsecApi;
+  }
+
   constructor(config: StackConfig = {}) {
     super(config);
+    this.ipsecApi = this.ipsecEngine === null ? null
+      : new IpsecApi(this.ipsecEngine, new NodeEspCrypto(), this, this.config.ipsecReplayWindow);
     this.dgram = new DgramFacade(this.sockets);
     this.net = new NetFacade(this.sockets);
     this.dns = new DnsClient(this);

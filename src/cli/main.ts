@@ -29,10 +29,11 @@ commands:
   genpsk                  print a new preshared key
   tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
-      [--pcap FILE] [--dns SERVER[,SERVER]] [--json]
+      [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json]
         run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
         (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
+        --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
         --dhcp configures the interface by DHCP (RELEASE on stop)
   version   print the version
   help      this text`;

@@ -15,6 +15,7 @@ import type { Link } from '../link/link.js';
 import { createHash } from 'node:crypto';
 import { staticFiles, type HttpApp, type HttpHandler } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
+import type { ExpiryEvent, IpsecDocument } from '../ipsec/api.js';
 
 /** A service port with an optional directory (`PORT[:DIR]`). */
 export interface PortSpec {
@@ -39,6 +40,8 @@ export interface TapOptions {
   pcap: string | null;
   /** DNS servers for stack.dns (and so for host names in net.connect). */
   dns: string[];
+  /** JSON file of IPsec SAs and policies (format: src/ipsec/api.ts), or null. */
+  esp: string | null;
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -78,7 +81,7 @@ function parsePortSpec(s: string, name: string): PortSpec {
 export function tapOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): TapOptions {
   const p = parseFlags(argv, {
-    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns'],
+    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp'],
     booleans: ['json', 'dhcp'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -109,6 +112,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     key: v.key ?? null,
     pcap: v.pcap ?? null,
     dns: v.dns === undefined ? [] : v.dns.split(',').map((d) => checkIp(d, 'dns', false)),
+    esp: v.esp ?? null,
     json: p.booleans.has('json'),
     out,
     err,
@@ -119,6 +123,33 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
 }
 
 type Fields = Record<string, string | number | boolean | null>;
+
+/**
+ * Read an `--esp FILE` document (SAs and policies, see src/ipsec/api.ts).
+ * Throws an Error naming the file for unreadable or non-JSON content.
+ */
+export function readEspFile(file: string): IpsecDocument {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`--esp ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as IpsecDocument;
+  } catch (e) {
+    throw new Error(`--esp ${file}: not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Load SAs and policies into the stack; errors name the file and the entry (e.g. 'sa[1]: ...'). */
+export function loadEsp(stack: Stack, doc: IpsecDocument, file: string): { sa: number; policy: number } {
+  try {
+    return stack.ipsec.loadJson(doc);
+  } catch (e) {
+    throw new Error(`--esp ${file}: ${(e as Error).message}`);
+  }
+}
 
 /** A self-signed certificate made with the openssl CLI in a temporary directory (removed again). */
 function selfSigned(address: string): { key: string; cert: string } {
@@ -188,6 +219,8 @@ export async function runTap(o: TapOptions): Promise<number> {
       : o.cert !== null && o.key !== null ? { cert: readFileSync(o.cert, 'utf8'), key: readFileSync(o.key, 'utf8') }
         : selfSigned(o.address !== null ? o.address.split('/')[0] : '0.0.0.0');
 
+    // A bad ESP file stops us before the device is created.
+    const espDoc = o.esp !== null ? readEspFile(o.esp) : null;
     tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
@@ -207,6 +240,13 @@ export async function runTap(o: TapOptions): Promise<number> {
     }
 
     if (o.dns.length > 0) stack.dns.setServers(o.dns);
+    if (espDoc !== null && o.esp !== null) {
+      const n = loadEsp(stack, espDoc, o.esp);
+      emit('esp', { file: o.esp, sa: n.sa, policy: n.policy }, `esp: ${n.sa} SAs and ${n.policy} policies from ${o.esp}`);
+      const expiry = (e: ExpiryEvent): void => emit(`esp-${e.kind}-expire`, { spi: e.sa.spi, dir: e.sa.dir, reason: e.reason },
+        `esp: SA 0x${e.sa.spi.toString(16)} (${e.sa.dir}) ${e.kind} expiry (${e.reason})`);
+      stack.ipsec.on('soft', expiry).on('hard', expiry);
+    }
     stack.start();
     wentUp = true;
     emit('up', { dev: tap.name, mac: iface.mac, address: iface.address === null ? 'dhcp' : `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,

@@ -94,6 +94,12 @@ export interface StackConfig {
   ipForwarding?: boolean | number;
   /** Reverse-path check of forwarded packets: 0 off, 1 strict (default), 2 loose (as Linux rp_filter). */
   ipRpFilter?: number;
+  /** IPsec ESP security associations (0 with ipsecMaxSp 0: no IPsec at all). Default 16. */
+  ipsecMaxSa?: number;
+  /** IPsec security policies. Default 16. */
+  ipsecMaxSp?: number;
+  /** Largest (and default) anti-replay window of an inbound SA, bits. Default 128. */
+  ipsecReplayWindow?: number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
@@ -147,6 +153,9 @@ const limits: Record<string, [number, number, number]> = {
   ipReassemblyTimeoutMs: [30000, 1, 600000],
   ipForwarding: [0, 0, 1],
   ipRpFilter: [1, 0, 2],
+  ipsecMaxSa: [16, 0, 65535],
+  ipsecMaxSp: [16, 0, 65535],
+  ipsecReplayWindow: [128, 64, 8192],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */

@@ -9,8 +9,8 @@ import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
 import {
-  IPV4_MIN_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_FLAG_DF, IpCheck, ipv4Check, ipHeaderLen, ipTotalLen,
-  ipIsFragment, ipProto, ipSrc, ipDst, writeIpv4,
+  IPV4_MIN_HLEN, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_FLAG_DF, IpCheck, ipv4Check, ipHeaderLen,
+  ipTotalLen, ipIsFragment, ipProto, ipSrc, ipDst, writeIpv4,
 } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
 import { UNREACH_PROTOCOL, ICMP_DEST_UNREACH } from '../wire/icmp.js';
@@ -24,6 +24,7 @@ import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
 import { Fragmenter, type FragmentHost, type Reassembly } from './fragment.js';
 import type { Forwarder } from './forward.js';
+import type { IpsecEngine } from '../ipsec/engine.js';
 
 /** Where transport headers start in the transmit buffer. */
 export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
@@ -36,6 +37,8 @@ export class Ipv4 implements FragmentHost {
   fragmenter!: Fragmenter;
   /** Set when the stack forwards (config `ipForwarding`). */
   forwarder: Forwarder | null = null;
+  /** ESP transport mode (src/ipsec), when the stack has SA/SP tables. */
+  ipsec: IpsecEngine | null = null;
   /** Results of the last successful route(): interface, source, next hop, kind. */
   routeIf: NetInterface | null = null;
   routeSrc = 0;
@@ -108,6 +111,12 @@ export class Ipv4 implements FragmentHost {
     return 0;
   }
 
+  /** The MTU left for a transport packet of this flow after route(): the interface's, less what IPsec adds. */
+  flowMtu(proto: number, dst: number, sport: number, dport: number): number {
+    const mtu = (this.routeIf as NetInterface).mtu;
+    return this.ipsec === null || this.routeLocal ? mtu : mtu - this.ipsec.overhead(proto, this.routeSrc, dst, sport, dport);
+  }
+
   private firstConfigured(): NetInterface | null {
     for (const i of this.ctx.interfaces) if (i.address !== 0) return i;
     return null;
@@ -121,6 +130,13 @@ export class Ipv4 implements FragmentHost {
   output(proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
     const iface = this.routeIf;
     if (iface === null) return -Errno.ENETUNREACH;
+    if (this.ipsec !== null && !this.routeLocal) {
+      // Policy: bypass, discard, or protect (the ESP packet replaces the payload).
+      const n = this.ipsec.output(proto, payloadLen, this.routeSrc, dst);
+      if (n < 0) return n;
+      payloadLen = n;
+      proto = this.ipsec.outProto;
+    }
     const total = IPV4_MIN_HLEN + payloadLen;
     const big = total > iface.mtu;
     if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
@@ -211,17 +227,35 @@ export class Ipv4 implements FragmentHost {
       this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
       return;
     }
-    this.deliver(iface, b, o, bcast);
+    this.deliver(iface, b, o, bcast, fromSelf);
   }
 
-  /** Hand a complete datagram addressed to us (header at `b[o]`, validated) to its protocol. */
-  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void {
+  /**
+   * Hand a complete datagram addressed to us (header at `b[o]`, validated;
+   * reassembled ones too) to IPsec's checks, then its protocol.
+   */
+  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean, fromSelf = false): void {
     const st = this.ctx.stats.ip;
     const src = ipSrc(b, o);
     const dst = ipDst(b, o);
     const hlen = ipHeaderLen(b, o);
     if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
     const total = ipTotalLen(b, o);
+    const proto = ipProto(b, o);
+    if (this.ipsec !== null && !fromSelf) {
+      if (proto === IPPROTO_ESP) {
+        this.ipsec.inputEsp(iface, b, o, hlen, o + hlen, total - hlen, src, dst);
+        return;
+      }
+      if (!this.ipsec.inputClear(iface, b, o, hlen, total, proto, src, dst)) return;
+    }
+    this.deliverTransport(iface, b, o, hlen, total, src, dst, bcast);
+  }
+
+  /** Hand a validated packet for us to its transport (IPsec calls this with decrypted packets). */
+  deliverTransport(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
+    bcast: boolean): void {
+    const st = this.ctx.stats.ip;
     const proto = ipProto(b, o);
     st.delivered++;
     if (proto === IPPROTO_TCP) {

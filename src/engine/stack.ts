@@ -25,6 +25,13 @@ import { Tcp } from './tcp/index.js';
 import { TcbTable } from './tcp/tcb.js';
 import { Errno, StackError } from './errno.js';
 import type { EngineContext } from './context.js';
+import { IpsecEngine } from '../ipsec/engine.js';
+import { ESP_MAX_OVERHEAD } from '../ipsec/algorithms.js';
+
+/** Transmit-buffer tailroom: IPsec grows a packet in place by at most its overhead. */
+function txTailroom(c: ResolvedConfig): number {
+  return c.ipsecMaxSa > 0 || c.ipsecMaxSp > 0 ? ESP_MAX_OVERHEAD : 0;
+}
 
 /** Options of {@link Stack.addInterface}. */
 export interface InterfaceOptions {
@@ -85,6 +92,8 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   private readonly icmp: Icmp;
   private readonly udp: Udp;
   readonly tcp: Tcp;
+  /** ESP transport mode; null when `ipsecMaxSa` and `ipsecMaxSp` are both 0. Configured through `stack.ipsec`. */
+  readonly ipsecEngine: IpsecEngine | null;
   private readonly driver: RealtimeDriver;
   private readonly pingResolvers: Array<((rtt: number) => void) | null>;
   private readonly pingRejecters: Array<((err: Error) => void) | null>;
@@ -97,8 +106,8 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   private static plan(c: ResolvedConfig): MemoryPlan {
     const plan = new MemoryPlan();
     const frame = c.maxMtu + ETH_HLEN;
-    // Datagrams up to ipMaxDatagramBytes are built whole here, then fragmented in place.
-    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes));
+    // Datagrams up to ipMaxDatagramBytes are built whole here, then fragmented in place; IPsec grows them in place.
+    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c));
     RouteTable.plan(plan, c.maxRoutes);
     SocketTable.plan(plan, c);
     Arp.plan(plan, c.arpCacheSize, c.arpPendingFrames, frame);
@@ -107,6 +116,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     Fragmenter.plan(plan);
     Icmp.plan(plan, c.maxPings);
     new TcbTable(plan, c);
+    if (txTailroom(c) > 0) IpsecEngine.plan(plan, c);
     return plan;
   }
 
@@ -117,7 +127,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     const arena = new Arena(plan);
     this.prng = new Prng(c.seed);
     const frame = c.maxMtu + ETH_HLEN;
-    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes));
+    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c));
     this.routes = new RouteTable(arena, c.maxRoutes);
     this.table = new SocketTable(arena, c);
     this.arp = new Arp(arena, this, c.arpCacheSize, c.arpPendingFrames, frame);
@@ -128,6 +138,8 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     this.icmp = new Icmp(arena, this, this.ip, c.maxPings);
     this.udp = new Udp(this, this.ip, this.icmp, this.table);
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
+    this.ipsecEngine = txTailroom(c) > 0 ? new IpsecEngine(arena, this, this.ip, c, this.stats.ipsec) : null;
+    this.ip.ipsec = this.ipsecEngine;
     arena.finish();
     this.memory = plan.report();
     this.ip.icmp = this.icmp;
@@ -386,6 +398,10 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     this.tcp.poll();
     if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
+    if (this.ipsecEngine !== null) {
+      this.ipsecEngine.poll();
+      if (this.ipsecEngine.nextDeadline < next) next = this.ipsecEngine.nextDeadline;
+    }
     this.table.dispatch();
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.ip.loopbackPending || this.table.hasPendingEvents) next = this.now;

@@ -4,6 +4,7 @@
  * Counters are plain numbers mutated in place (no allocation).
  */
 import { createTcpStats } from './tcp/core.js';
+import { createIpsecStats } from '../ipsec/stats.js';
 
 export function createStats() {
   return {
@@ -34,6 +35,7 @@ export function createStats() {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,
     },
     tcp: createTcpStats(),
+    ipsec: createIpsecStats(),
   };
 }
 

@@ -50,8 +50,9 @@ test('memory is planned from the config, reported by part and fixed after constr
   assert.deepEqual(Stack.planMemory({ maxUdpSockets: 4, udpRecvBufferBytes: 4096 }), small.memory);
   const frame = 1500 + 14;
   assert.equal(new Stack({ arpPendingFrames: 10 }).memory.parts.arpPending >= 10 * frame, true);
-  assert.equal(new Stack({ maxMtu: 9000, ipMaxDatagramBytes: 576 }).memory.parts.txFrame, 9016);
-  // By default the transmit buffer holds a whole 64 KiB datagram, fragmented in place.
-  assert.equal(new Stack({ maxMtu: 9000 }).memory.parts.txFrame, 65552);
+  // By default the transmit buffer holds a whole 64 KiB datagram, fragmented in place, plus 88 bytes of tailroom for IPsec.
+  assert.equal(new Stack({ maxMtu: 9000, ipMaxDatagramBytes: 576 }).memory.parts.txFrame, 9104);
+  assert.equal(new Stack({ maxMtu: 9000 }).memory.parts.txFrame, 65640);
+  assert.equal(new Stack({ maxMtu: 9000, ipMaxDatagramBytes: 576, ipsecMaxSa: 0, ipsecMaxSp: 0 }).memory.parts.txFrame, 9016);
   assert.equal(new Stack({ ipReassemblySlots: 0 }).memory.parts.ipReassembly, 0);
 });

@@ -10,6 +10,7 @@ import {
 import { EV_READABLE, F_BOUND } from '../../socket/table.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
+import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
@@ -128,7 +129,7 @@ export class TcpInput {
     const cfg = c.cfg;
     const peerMss = o.mss > 0 ? o.mss : 536;
     const r = c.ip.route(this.src, this.dst);
-    const mtuMss = r === 0 && c.ip.routeIf !== null ? c.ip.routeIf.mtu - 40 : 536;
+    const mtuMss = r === 0 && c.ip.routeIf !== null ? c.ip.flowMtu(IPPROTO_TCP, this.src, this.dport, this.sport) - 40 : 536;
     t.peerMss[s] = peerMss;
     t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
     let tf = t.tflags[s];

@@ -11,7 +11,6 @@ import {
   TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, seqGt, seqLt,
 } from '../../wire/tcp.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
-import type { NetInterface } from '../netif.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
@@ -62,8 +61,8 @@ export class TcpOutput {
     const tf = t.tflags[s];
     const cfg = c.cfg;
     if (syn) {
-      const iface = ip.routeIf as NetInterface;
-      const mss = iface.mtu - 40;
+      // The MSS we offer leaves room for IPsec overhead when the flow is protected.
+      const mss = ip.flowMtu(IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
       b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
       const active = t.state[s] === SYN_SENT;
       if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
@@ -93,7 +92,7 @@ export class TcpOutput {
     const hlen = p - o;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
-      const room = (ip.routeIf as NetInterface).mtu - 20 - hlen;
+      const room = ip.flowMtu(IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
       if (len > room) {
         len = room;
         // The FIN goes with the last byte only: a trimmed segment must not carry it.

@@ -1,0 +1,118 @@
+/**
+ * IPsec ESP throughput: one TCP connection between two stacks in one process
+ * over a MemoryLink (MTU 1500), everything between them in ESP transport mode.
+ * Run by bench/index.ts in its own process; prints one JSON line.
+ *
+ *   node --expose-gc dist/bench/esp.js <gcm|gcm256|cbc|null> [--mib N]
+ */
+import { Stack } from '../src/stack.js';
+import { MemoryLink } from '../src/link/memory-link.js';
+import type { AlgorithmSpec } from '../src/ipsec/algorithms.js';
+import { GcMeter } from './gc-meter.js';
+
+export interface EspBulkResult {
+  suite: string;
+  bytes: number;
+  seconds: number;
+  gbps: number;
+  cpuSecondsPerGB: number;
+  espPackets: number;
+  gcMinor: number;
+  gcMajor: number;
+  retransmits: number;
+}
+
+const key = (n: number, seed: number): string => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)).toString('hex');
+
+const SUITES: Record<string, [string, (seed: number) => AlgorithmSpec]> = {
+  gcm: ['rfc4106(gcm(aes)) AES-128', (s) => ({ aead: { name: 'rfc4106(gcm(aes))', key: key(20, s) } })],
+  gcm256: ['rfc4106(gcm(aes)) AES-256', (s) => ({ aead: { name: 'rfc4106(gcm(aes))', key: key(36, s) } })],
+  cbc: ['cbc(aes) AES-128 + hmac(sha256)', (s) => ({ enc: { name: 'cbc(aes)', key: key(16, s) }, auth: { name: 'hmac(sha256)', key: key(32, s + 1) } })],
+  null: ['ecb(cipher_null) + hmac(sha1)', (s) => ({ enc: { name: 'ecb(cipher_null)' }, auth: { name: 'hmac(sha1)', key: key(20, s) } })],
+};
+
+async function bulk(suiteName: string, mib: number): Promise<EspBulkResult> {
+  const entry = SUITES[suiteName];
+  if (entry === undefined) throw new Error(`unknown suite ${suiteName} (${Object.keys(SUITES).join(', ')})`);
+  const [label, suite] = entry;
+  const [la, lb] = MemoryLink.pair({ queueFrames: 4096, seed: 1 });
+  const cfg = { tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, maxTcpSockets: 2 };
+  const a = new Stack({ seed: 1, ...cfg });
+  const b = new Stack({ seed: 2, ...cfg });
+  a.addInterface(la, { address: '10.0.0.1/24' });
+  b.addInterface(lb, { address: '10.0.0.2/24' });
+  const ab = { spi: 0x1001, src: '10.0.0.1', dst: '10.0.0.2', ...suite(1) };
+  const ba = { spi: 0x2002, src: '10.0.0.2', dst: '10.0.0.1', ...suite(2) };
+  a.ipsec.addSa({ dir: 'out', ...ab });
+  b.ipsec.addSa({ dir: 'in', ...ab });
+  b.ipsec.addSa({ dir: 'out', ...ba });
+  a.ipsec.addSa({ dir: 'in', ...ba });
+  a.ipsec.addPolicy({ dir: 'both', src: '10.0.0.1', dst: '10.0.0.2', action: 'protect' });
+  b.ipsec.addPolicy({ dir: 'both', src: '10.0.0.2', dst: '10.0.0.1', action: 'protect' });
+  let now = 0;
+  const poll = (): void => {
+    now += 1;
+    a.poll(now);
+    b.poll(now);
+  };
+  const l = b.sockets.socket('tcp');
+  b.sockets.bind(l, 0, 5001);
+  b.sockets.listen(l, 1);
+  const c = a.sockets.socket('tcp');
+  a.sockets.connect(c, '10.0.0.2', 5001);
+  let s = -1;
+  for (let i = 0; i < 100 && s < 0; i++) {
+    poll();
+    s = b.sockets.accept(l);
+  }
+  if (s < 0) throw new Error('no connection over ESP');
+  const chunk = new Uint8Array(256 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
+  const sink = new Uint8Array(256 * 1024);
+  const run = (total: number): number => {
+    let sent = 0;
+    let got = 0;
+    while (got < total) {
+      while (sent < total) {
+        const n = a.sockets.send(c, chunk, 0, Math.min(chunk.length, total - sent));
+        if (n <= 0) break;
+        sent += n;
+      }
+      poll();
+      for (;;) {
+        const n = b.sockets.recv(s, sink, 0, sink.length);
+        if (n <= 0) break;
+        got += n;
+      }
+    }
+    return got;
+  };
+  run(16 << 20); // warm-up
+  const packets0 = a.stats.ipsec.tx + b.stats.ipsec.tx;
+  const meter = new GcMeter();
+  await meter.start();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const bytes = run(mib << 20);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const gc = await meter.stop();
+  meter.close();
+  const drops = Object.entries(b.stats.ipsec).filter(([k, v]) => v > 0 && !['rx', 'delivered', 'tx'].includes(k));
+  if (drops.length > 0) throw new Error(`ESP drops during the bench: ${JSON.stringify(drops)}`);
+  return {
+    suite: label, bytes, seconds, gbps: (bytes * 8) / seconds / 1e9,
+    cpuSecondsPerGB: ((cpu.user + cpu.system) / 1e6) / (bytes / 1e9),
+    espPackets: a.stats.ipsec.tx + b.stats.ipsec.tx - packets0,
+    gcMinor: gc.minor, gcMajor: gc.major, retransmits: a.sockets.tcpInfo(c)?.retransmits ?? -1,
+  };
+}
+
+const argv = process.argv.slice(2);
+const suiteArg = argv[0] ?? 'gcm';
+const mibAt = argv.indexOf('--mib');
+const mib = mibAt >= 0 ? Number(argv[mibAt + 1]) : 256;
+bulk(suiteArg, mib).then((r) => console.log(JSON.stringify(r)), (err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

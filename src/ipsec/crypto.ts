@@ -1,0 +1,44 @@
+/**
+ * The cryptography the ESP engine needs, as an injected interface so the
+ * engine stays portable (no `node:` imports): src/ipsec/crypto-node.ts
+ * implements it with node:crypto. Every call names bytes as (array, offset,
+ * length) in the packet buffers. Implementations may allocate per call
+ * (node:crypto does: cipher objects and output buffers); this is the one
+ * documented place where the ESP packet path allocates.
+ */
+
+/** An imported key, opaque to the engine (a KeyObject for node:crypto). */
+export type EspKey = object;
+
+export interface EspCrypto {
+  /** Keep `bytes` (copied) as a key for repeated use. */
+  importKey(bytes: Uint8Array): EspKey;
+  /**
+   * AES-GCM seal: authenticate `aad[0..aadLen)` then `b[aad2 .. aad2+aad2Len)`
+   * as additional data, encrypt `b[data .. data+dataLen)` in place (dataLen may
+   * be 0: GMAC), write the first `tagLen` tag bytes at `b[tag..]`.
+   */
+  gcmSeal(cipher: string, key: EspKey, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array,
+    aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number): void;
+  /**
+   * AES-GCM open: verify the tag at `b[tag..tag+tagLen)` over the same inputs
+   * and, only when it is valid, write the plaintext to `out[outO..]`.
+   * Returns false (nothing written) on a bad tag.
+   */
+  gcmOpen(cipher: string, key: EspKey, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array,
+    aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number,
+    out: Uint8Array, outO: number): boolean;
+  /** CBC without padding: encrypt `b[data..data+dataLen)` in place with the IV at `b[iv..iv+16)`. */
+  cbcEncrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number): void;
+  /** CBC without padding: decrypt `b[data..data+dataLen)` into `out[outO..]`. */
+  cbcDecrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number,
+    out: Uint8Array, outO: number): void;
+  /** HMAC over `b[o..o+n)` then `tail[0..tailLen)`, truncated to `outLen` bytes at `out[outO..]`. */
+  hmac(hash: string, key: EspKey, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
+    out: Uint8Array, outO: number, outLen: number): void;
+  /** Constant-time check of a truncated HMAC at `b[icv..icv+icvLen)` over the same inputs as {@link hmac}. */
+  hmacVerify(hash: string, key: EspKey, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
+    icv: number, icvLen: number): boolean;
+  /** Cryptographically random bytes into `b[o..o+n)` (CBC IVs, IV bases). */
+  randomFill(b: Uint8Array, o: number, n: number): void;
+}
