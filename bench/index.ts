@@ -216,6 +216,9 @@ function main(): void {
       console.log(`TCP over a TAP device against the Linux kernel's stack (${t.mib} MiB per run, median of 3): `
         + `Linux -> wirestack ${fmt(med([t.inGbps1, t.inGbps2, t.inGbps3]), 2)} Gbit/s, `
         + `wirestack -> Linux ${fmt(med([t.outGbps1, t.outGbps2, t.outGbps3]), 2)} Gbit/s; ping RTT min/avg ${fmt(t.pingMinMs, 3)}/${fmt(t.pingAvgMs, 3)} ms`);
+      console.log(`  CPU of this side per GB (user + system; system includes the kernel's work behind our TAP reads and writes): `
+        + `in ${fmt(med([t.inCpuSPerGB1, t.inCpuSPerGB2, t.inCpuSPerGB3]), 2)} s (system ${fmt(med([t.inSysSPerGB1, t.inSysSPerGB2, t.inSysSPerGB3]), 2)} s), `
+        + `out ${fmt(med([t.outCpuSPerGB1, t.outCpuSPerGB2, t.outCpuSPerGB3]), 2)} s (system ${fmt(med([t.outSysSPerGB1, t.outSysSPerGB2, t.outSysSPerGB3]), 2)} s)`);
     } else {
       console.log(`TCP over TAP: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }

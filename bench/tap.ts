@@ -1,111 +1,194 @@
 /**
  * TCP throughput between wirestack on a TAP device and the Linux kernel's
- * stack, each way, plus ping RTT. Needs root and /dev/net/tun; everything
- * runs against a network namespace this script creates and removes (only
- * 10.76.0.1/2 inside it). Prints one JSON line.
+ * stack, each way, plus ping RTT. Needs root, /dev/net/tun and socat;
+ * everything runs against a network namespace this script creates and
+ * removes (only 10.76.0.1/2 inside it). Prints one JSON line.
  *
- *   node dist/bench/tap.js [--mib N]
+ * The Linux-side peers are socat (a lighter peer than a Node script on a
+ * machine with few cores): a sparse file of N MiB is sent to wirestack, and
+ * wirestack's bytes go to /dev/null. Both directions are timed on the
+ * wirestack side; the CPU seconds per GB are this process's (user + system,
+ * which includes the kernel's work behind our TAP reads and writes).
+ *
+ *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N]   (MTU default 1500; up to 9000, the stack's maxMtu limit)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
 import { TapLink } from '../src/link/tap.js';
 
 const argv = process.argv.slice(2);
-const mibArg = argv.indexOf('--mib');
-const MIB = mibArg >= 0 ? Number(argv[mibArg + 1]) : 256;
+const opt = (name: string, def: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const MIB = opt('mib', 256);
+const RUNS = opt('runs', 3);
+const MTU = opt('mtu', 1500);
+const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
+const LINUX_IP = '10.76.0.1';
+const STACK_IP = '10.76.0.2';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
 }
 
-/** Run a command in the namespace; resolves with its stdout (killed after `ms`). */
-function inNs(cmd: string, args: string[], ms: number): Promise<string> {
+/** Start socat in the namespace; resolves once it listens (or at once), rejects on early exit. */
+function socat(args: string[], listens: boolean, ms: number): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'socat', '-d', '-d', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve(code); }));
+  const ready = new Promise<void>((resolve, reject) => {
+    if (!listens) resolve();
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/listening on/.test(err)) resolve();
+    });
+    void exited.then((code) => reject(new Error(`socat exited ${code}: ${err}`)));
+  });
+  return { child, ready, exited };
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function sysSeconds(): number {
+  return process.cpuUsage().system / 1e6;
+}
+
+/** One direction's figures: wall-clock rate, and this process's CPU (all, and kernel part) per GB. */
+interface Dir {
+  gbps: number;
+  cpuPerGB: number;
+  sysPerGB: number;
+}
+
+async function inbound(file: string): Promise<Dir> {
+  let got = 0;
+  let t0 = 0;
+  let c0 = 0;
+  let s0 = 0;
+  const done = new Promise<Dir>((resolve, reject) => {
+    const server = stack.net.createServer((sock) => {
+      t0 = performance.now();
+      c0 = cpuSeconds();
+      s0 = sysSeconds();
+      sock.on('data', (d: Buffer) => { got += d.length; });
+      sock.on('error', reject);
+      sock.on('end', () => {
+        const seconds = (performance.now() - t0) / 1000;
+        const cpu = cpuSeconds() - c0;
+        const sys = sysSeconds() - s0;
+        server.close();
+        if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+        resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / (got / 1e9), sysPerGB: sys / (got / 1e9) });
+      });
+    });
+    server.listen(5001, STACK_IP);
+  });
+  const client = socat(['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+async function outbound(): Promise<Dir> {
+  const sink = socat(['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
+  await sink.ready;
+  const c = stack.net.connect(5002, LINUX_IP);
+  await new Promise((r) => c.once('connect', r));
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  const s0 = sysSeconds();
+  const closed = new Promise<void>((resolve, reject) => {
+    c.once('error', reject);
+    c.once('close', () => resolve()); // socat closes after reading our EOF: everything arrived
+    c.resume();
+  });
+  const b = Buffer.alloc(1 << 20);
+  let left = MIB;
+  await new Promise<void>((resolve) => {
+    const go = (): void => {
+      while (left > 0) {
+        left--;
+        if (!c.write(b)) {
+          c.once('drain', go);
+          return;
+        }
+      }
+      c.end();
+      resolve();
+    };
+    go();
+  });
+  await closed;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - c0;
+  const sys = sysSeconds() - s0;
+  const code = await sink.exited;
+  if (code !== 0) throw new Error(`socat sink exited ${code}`);
+  return { gbps: (BYTES * 8) / seconds / 1e9, cpuPerGB: cpu / (BYTES / 1e9), sysPerGB: sys / (BYTES / 1e9) };
+}
+
+/** Run `ping` in the namespace; resolves with its stdout. */
+function ping(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-c', '50', '-i', '0.01', '-q', STACK_IP], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited ${code}`));
-    });
+    child.on('close', () => { clearTimeout(timer); resolve(out); });
   });
 }
 
-async function main(): Promise<void> {
-  ip('netns', 'add', ns);
-  const tap = TapLink.open(`wstb${process.pid % 100000}`, {});
-  const stack = new Stack({ maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
-  try {
-    tap.moveToNetns(ns, { hostAddress: '10.76.0.1/24' });
-    stack.addInterface(tap, { address: '10.76.0.2/24' });
-    stack.start();
-    const result: Record<string, number> = { mib: MIB };
-    for (let run = 0; run < 3; run++) {
-      // Linux -> wirestack
-      let got = 0;
-      let t0 = 0;
-      const done = new Promise<number>((resolve) => {
-        const server = stack.net.createServer((sock) => {
-          t0 = performance.now();
-          sock.on('data', (d: Buffer) => { got += d.length; });
-          sock.on('end', () => {
-            server.close();
-            resolve((got * 8) / ((performance.now() - t0) / 1000) / 1e9);
-          });
-        });
-        server.listen(5001);
-      });
-      const client = `const n=require('net');const s=n.connect(5001,'10.76.0.2',()=>{const b=Buffer.alloc(1<<20);let left=${MIB};`
-        + `const go=()=>{while(left>0){left--;if(!s.write(b)){s.once('drain',go);return;}}s.end();};go();});s.on('close',()=>process.exit(0));`;
-      await inNs(process.execPath, ['-e', client], 120_000);
-      result[`inGbps${run + 1}`] = await done;
-      // wirestack -> Linux
-      const sink = `const n=require('net');let g=0,t0=0;const srv=n.createServer(c=>{t0=process.hrtime.bigint();c.on('data',d=>g+=d.length);`
-        + `c.on('end',()=>{const dt=Number(process.hrtime.bigint()-t0)/1e9;console.log(g*8/dt/1e9);process.exit(0);});}).listen(5002,'10.76.0.1',()=>console.log('ready'));`;
-      const sinkRun = inNs(process.execPath, ['-e', sink], 120_000);
-      await new Promise((r) => setTimeout(r, 300));
-      const c = stack.net.connect(5002, '10.76.0.1');
-      await new Promise((r) => c.once('connect', r));
-      const b = Buffer.alloc(1 << 20);
-      let left = MIB;
-      await new Promise<void>((resolve) => {
-        const go = (): void => {
-          while (left > 0) {
-            left--;
-            if (!c.write(b)) {
-              c.once('drain', go);
-              return;
-            }
-          }
-          c.end();
-          resolve();
-        };
-        go();
-      });
-      const out = await sinkRun;
-      result[`outGbps${run + 1}`] = Number(out.trim().split('\n').pop());
-    }
-    const ping = await inNs('ping', ['-c', '50', '-i', '0.01', '-q', '10.76.0.2'], 20_000);
-    const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(ping);
-    if (m) {
-      result.pingMinMs = Number(m[1]);
-      result.pingAvgMs = Number(m[2]);
-    }
-    console.log(JSON.stringify(result));
-  } finally {
-    stack.stop();
-    tap.close();
-    try {
-      ip('netns', 'del', ns);
-    } catch {
-      // already gone
-    }
+ip('netns', 'add', ns);
+const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
+const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU });
+const stack = new Stack({ maxMtu: Math.max(1500, MTU), maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
+let failed = false;
+try {
+  const file = join(work, 'zeros.bin');
+  writeFileSync(file, '');
+  truncateSync(file, BYTES); // sparse: reading it costs no disk
+  tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
+  stack.addInterface(tap, { address: `${STACK_IP}/24` });
+  stack.start();
+  const result: Record<string, number> = { mib: MIB, runs: RUNS, mtu: MTU };
+  for (let run = 1; run <= RUNS; run++) {
+    const i = await inbound(file);
+    result[`inGbps${run}`] = i.gbps;
+    result[`inCpuSPerGB${run}`] = i.cpuPerGB;
+    result[`inSysSPerGB${run}`] = i.sysPerGB;
+    const o = await outbound();
+    result[`outGbps${run}`] = o.gbps;
+    result[`outCpuSPerGB${run}`] = o.cpuPerGB;
+    result[`outSysSPerGB${run}`] = o.sysPerGB;
   }
-  process.exit(0);
+  const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(await ping());
+  if (m) {
+    result.pingMinMs = Number(m[1]);
+    result.pingAvgMs = Number(m[2]);
+  }
+  console.log(JSON.stringify(result));
+} catch (err) {
+  console.error(err);
+  failed = true;
+} finally {
+  stack.stop();
+  tap.close();
+  rmSync(work, { recursive: true, force: true });
+  try {
+    ip('netns', 'del', ns);
+  } catch {
+    // already gone
+  }
 }
-
-await main();
+process.exit(failed ? 1 : 0);

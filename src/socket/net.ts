@@ -427,11 +427,15 @@ export class Socket extends Duplex {
     const len = want < scratch.length ? want : scratch.length;
     try {
       while (this.wantRead && this.fd >= 0 && !this.destroyed) {
-        const n = api.recv(this.fd, scratch, 0, len);
+        // Read straight into a Buffer of the size waiting, not through the scratch buffer: one copy less.
+        const avail = api.readableBytes(this.fd);
+        const chunk = avail > 0 ? Buffer.allocUnsafe(avail < len ? avail : len) : null;
+        const n = chunk !== null ? api.recv(this.fd, chunk, 0, chunk.length) : api.recv(this.fd, scratch, 0, len);
         if (n > 0) {
           this.bytesRead += n;
           this.touch();
-          if (!this.push(Buffer.from(scratch.subarray(0, n)))) this.wantRead = false;
+          const data = chunk === null ? Buffer.from(scratch.subarray(0, n)) : n === chunk.length ? chunk : chunk.subarray(0, n);
+          if (!this.push(data)) this.wantRead = false;
         } else if (n === 0) {
           this.wantRead = false;
           this.push(null);

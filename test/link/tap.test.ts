@@ -2,11 +2,16 @@
  * TapLink against the real Linux kernel: the TAP device is moved into a
  * namespace this test creates (and always removes), where Linux owns
  * 10.77.0.1/24; the stack owns 10.77.0.2/24 on the fd. No other address is used.
+ * The Linux-side bulk peers are socat, reading and writing files in a temp
+ * directory the test removes.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 
@@ -19,19 +24,18 @@ if (missing !== null) {
   console.error(`tap.test: SKIPPING every TAP test: ${missing}`);
 }
 
-/** Resolve with the first stdout line matching `re`; reject on timeout or exit. */
+/** Resolve with the first stdout or stderr line matching `re`; reject on timeout or exit. */
 function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
-    let err = '';
     const done = (fn: () => void): void => {
       clearTimeout(timer);
       child.stdout?.off('data', onData);
-      child.stderr?.off('data', onErr);
+      child.stderr?.off('data', onData);
       child.off('exit', onExit);
       fn();
     };
-    const onData = (b: Buffer): void => {
+    const onData = (b: Buffer | string): void => {
       out += b.toString();
       for (const line of out.split('\n')) {
         if (re.test(line)) {
@@ -40,13 +44,38 @@ function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promis
         }
       }
     };
-    const onErr = (b: Buffer): void => { err += b.toString(); };
-    const onExit = (code: number | null): void => done(() => reject(new Error(`child exited (${code}) before printing ${re}: ${out} ${err}`)));
-    const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re}: ${out} ${err}`))), timeoutMs);
+    const onExit = (code: number | null): void => done(() => reject(new Error(`child exited (${code}) before printing ${re}: ${out}`)));
+    const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re}: ${out}`))), timeoutMs);
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', onErr);
+    child.stderr?.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+/** A socat started in the namespace, its output collected from the start. */
+interface Peer {
+  readonly child: ChildProcess;
+  /** Everything it printed so far (socat -d -d logs to stderr). */
+  output(): string;
+  /** Exit code; rejects after `timeoutMs` (the namespace kills it on remove). */
+  exit(timeoutMs: number): Promise<number | null>;
+}
+
+function startPeer(ns: Netns, args: readonly string[]): Peer {
+  const child = ns.spawn('socat', args);
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => { out += s; });
+  child.stdin?.end();
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => resolve(code));
+    child.once('error', (err) => { out += String(err); resolve(null); });
+  });
+  return {
+    child,
+    output: () => out,
+    exit: (timeoutMs) => withTimeout(exited, timeoutMs, `socat ${args.join(' ')}: ${out}`),
+  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -57,39 +86,54 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-// Runs in the namespace: accept one connection on LINUX_IP:5001, print sha256 and byte count at EOF.
-const SINK_SERVER = `
-const net = require('node:net'), crypto = require('node:crypto');
-const srv = net.createServer((s) => {
-  const h = crypto.createHash('sha256'); let n = 0;
-  s.on('data', (d) => { h.update(d); n += d.length; });
-  s.on('end', () => { console.log(JSON.stringify({ bytes: n, sha: h.digest('hex') })); s.end(); srv.close(); });
-  s.on('error', (e) => { console.error(String(e)); process.exit(2); });
-});
-srv.listen(5001, '${LINUX_IP}', () => console.log('ready'));
-setTimeout(() => { console.error('sink timeout'); process.exit(3); }, 60000).unref();
-`;
+/** sha256 (hex) and size of a file, streamed. */
+async function hashFile(path: string): Promise<{ bytes: number; sha: string }> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const b = chunk as Buffer;
+    h.update(b);
+    bytes += b.length;
+  }
+  return { bytes, sha: h.digest('hex') };
+}
 
-// Runs in the namespace: send N random bytes to STACK_IP:7, hash the echo, print both hashes at EOF.
-const ECHO_CLIENT = `
-const net = require('node:net'), crypto = require('node:crypto');
-const data = crypto.randomBytes(${TCP_BYTES});
-const sent = crypto.createHash('sha256').update(data).digest('hex');
-const h = crypto.createHash('sha256'); let n = 0;
-const s = net.connect(7, '${STACK_IP}', () => { s.end(data); });
-s.on('data', (d) => { h.update(d); n += d.length; });
-s.on('end', () => { console.log(JSON.stringify({ sent, bytes: n, sha: h.digest('hex') })); });
-s.on('error', (e) => { console.error(String(e)); process.exit(2); });
-setTimeout(() => { console.error('echo client timeout'); process.exit(3); }, 60000).unref();
-`;
+/**
+ * socat options shared by every bulk peer: 128 KiB reads, `-T 50` ends an
+ * idle transfer, and `-t 50` lets the other direction drain after one side's
+ * EOF (socat's default half-close grace is only 0.5 s, shorter than the echo
+ * still in flight when the input file ends).
+ */
+const SOCAT = ['-d', '-d', '-b131072', '-T', '50', '-t', '50'];
+/** The line `socat -d -d` prints once a TCP-LISTEN address is bound. */
+const LISTENING = /listening on/;
 
 describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? false }, () => {
   let ns: Netns | null = null;
   let link: TapLink | null = null;
   let stack: Stack | null = null;
   const devName = `wst${process.pid % 100000}t`;
+  let work = '';
+  let inFile = '';
+  let inSha = '';
 
   before(() => {
+    assert.ok(haveCommand('socat'), 'socat is not installed (apt-get install socat)');
+    work = mkdtempSync(join(tmpdir(), 'wirestack-tap-'));
+    // 256 MiB of random bytes for the Linux-side senders, written in 1 MiB blocks.
+    inFile = join(work, 'in.bin');
+    const hash = createHash('sha256');
+    const fd = openSync(inFile, 'w');
+    try {
+      for (let off = 0; off < TCP_BYTES; off += 1 << 20) {
+        const block = randomBytes(1 << 20);
+        hash.update(block);
+        writeSync(fd, block);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    inSha = hash.digest('hex');
     ns = Netns.create();
     link = TapLink.open(devName, { mtu: 1500 });
     link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
@@ -106,6 +150,7 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
         link?.close();
       } finally {
         ns?.remove();
+        if (work !== '') rmSync(work, { recursive: true, force: true });
       }
     }
   });
@@ -139,28 +184,47 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
     }
   });
 
-  it('sends 256 MiB over TCP to a Linux server, byte-exact', { timeout: 120_000 }, async () => {
+  it('sends 256 MiB over TCP to a Linux server (socat sink), byte-exact', { timeout: 120_000 }, async () => {
     assert.ok(ns !== null && stack !== null);
-    const server = ns.spawn(process.execPath, ['-e', SINK_SERVER]);
-    await waitForLine(server, /^ready$/, 15_000);
-    const result = waitForLine(server, /^\{/, 50_000);
+    const out = join(work, 'sink.bin');
+    const sink = startPeer(ns, [...SOCAT, '-u', `TCP-LISTEN:5001,bind=${LINUX_IP},reuseaddr`, `CREATE:${out}`]);
+    await waitForLine(sink.child, LISTENING, 15_000);
     const data = randomBytes(TCP_BYTES);
     const expected = createHash('sha256').update(data).digest('hex');
     const sock = stack.net.connect(5001, LINUX_IP);
     const closed = new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.once('close', () => resolve());
-      sock.resume(); // the server ends its side after EOF
+      sock.resume(); // socat closes its side after EOF
     });
     sock.end(data);
-    const line = await result;
-    const got = JSON.parse(line) as { bytes: number; sha: string };
+    const code = await sink.exit(60_000);
+    assert.equal(code, 0, sink.output());
+    const got = await hashFile(out);
     assert.equal(got.bytes, TCP_BYTES);
     assert.equal(got.sha, expected);
     await withTimeout(closed, 10_000, 'client close');
   });
 
-  it('echoes 256 MiB from a Linux client on port 7, byte-exact (256 MiB each way at once)', { timeout: 120_000 }, async () => {
+  it('receives 256 MiB over TCP from a Linux server (socat source), byte-exact', { timeout: 120_000 }, async () => {
+    assert.ok(ns !== null && stack !== null);
+    const source = startPeer(ns, [...SOCAT, '-u', `OPEN:${inFile}`, `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`]);
+    await waitForLine(source.child, LISTENING, 15_000);
+    const h = createHash('sha256');
+    let n = 0;
+    const sock = stack.net.connect(5002, LINUX_IP);
+    const closed = new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.on('data', (d: Buffer) => { h.update(d); n += d.length; });
+      sock.once('close', () => resolve());
+    });
+    await withTimeout(closed, 60_000, `receive (${n} bytes so far)`);
+    assert.equal(n, TCP_BYTES);
+    assert.equal(h.digest('hex'), inSha);
+    assert.equal(await source.exit(10_000), 0, source.output());
+  });
+
+  it('echoes 256 MiB from a Linux socat client on port 7, byte-exact (256 MiB each way at once)', { timeout: 120_000 }, async () => {
     assert.ok(ns !== null && stack !== null);
     const seen = createHash('sha256');
     let seenBytes = 0;
@@ -174,13 +238,42 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
       server.listen(7, STACK_IP, () => resolve());
     }), 5000, 'listen');
     try {
-      const r = await ns.run(process.execPath, ['-e', ECHO_CLIENT], { timeoutMs: 55_000 });
-      assert.equal(r.code, 0, `client failed (timedOut ${r.timedOut}): ${r.stderr}`);
-      const got = JSON.parse(r.stdout.trim()) as { sent: string; bytes: number; sha: string };
+      const echoed = join(work, 'echo.bin');
+      // Reads in.bin into the connection and writes what comes back to echo.bin; after in.bin's EOF it
+      // half-closes and keeps reading until wirestack's FIN (-t bounds that wait).
+      const client = startPeer(ns, [...SOCAT, `OPEN:${inFile}!!CREATE:${echoed}`, `TCP:${STACK_IP}:7`]);
+      assert.equal(await client.exit(60_000), 0, client.output());
+      const got = await hashFile(echoed);
       assert.equal(got.bytes, TCP_BYTES);
-      assert.equal(got.sha, got.sent);
+      assert.equal(got.sha, inSha);
       assert.equal(seenBytes, TCP_BYTES);
-      assert.equal(seen.digest('hex'), got.sent);
+      assert.equal(seen.digest('hex'), inSha);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('discards 256 MiB from a Linux socat client on port 9, byte-exact', { timeout: 120_000 }, async () => {
+    assert.ok(ns !== null && stack !== null);
+    const seen = createHash('sha256');
+    let seenBytes = 0;
+    let ended!: () => void;
+    const gotEnd = new Promise<void>((resolve) => { ended = resolve; });
+    const server = stack.net.createServer((s) => {
+      s.on('data', (d: Buffer) => { seen.update(d); seenBytes += d.length; });
+      s.on('error', () => { /* reported by the client's result */ });
+      s.once('end', () => ended());
+    });
+    await withTimeout(new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(9, STACK_IP, () => resolve());
+    }), 5000, 'listen');
+    try {
+      const client = startPeer(ns, [...SOCAT, '-u', `OPEN:${inFile}`, `TCP:${STACK_IP}:9`]);
+      assert.equal(await client.exit(60_000), 0, client.output());
+      await withTimeout(gotEnd, 10_000, `discard end (${seenBytes} bytes so far)`);
+      assert.equal(seenBytes, TCP_BYTES);
+      assert.equal(seen.digest('hex'), inSha);
     } finally {
       server.close();
     }

@@ -128,3 +128,20 @@ test('finish folds repeatedly and inverts', () => {
   assert.equal(finish(0x3fffffff), (~fold(0x3fffffff)) & 0xffff);
   assert.equal(finish(0xfffffffe), (~fold(0xfffffffe)) & 0xffff);
 });
+
+test('sum16 on views at every byte offset of a buffer whose length is not a multiple of 4', () => {
+  const rng = new TestRng(SEED ^ 2);
+  const backing = new Uint8Array(4099);
+  for (let i = 0; i < backing.length; i++) backing[i] = rng.u32() & 0xff;
+  for (let shift = 0; shift < 4; shift++) {
+    const view = new Uint8Array(backing.buffer, shift, backing.length - shift);
+    for (let iter = 0; iter < 300; iter++) {
+      const len = rng.int(view.length + 1);
+      const off = rng.int(view.length - len + 1);
+      assert.equal(fold(sum16(view, off, len, 0)), refSum(view, off, len), `shift ${shift} len ${len} off ${off}`);
+    }
+    // The last bytes of the buffer, past the last whole 32-bit word.
+    const len = 64 + (view.length & 1);
+    assert.equal(fold(sum16(view, view.length - len, len, 0)), refSum(view, view.length - len, len), `tail, shift ${shift}`);
+  }
+});

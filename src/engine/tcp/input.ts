@@ -19,6 +19,8 @@ import {
 } from './tcb.js';
 import { absorbRanges, addRange, writeAt } from './reassembly.js';
 
+/** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
+const ACK_STRETCH = 16;
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
 /** TS.Recent older than 24 days is no longer a PAWS reference (RFC 7323 5.5). */
@@ -435,8 +437,11 @@ export class TcpInput {
     const scaledWin = this.win * (1 << t.sndWscale[s]);
     if (seqGt(ack, una)) {
       this.newAck(s, ack);
-    } else if (ack === una && this.len === 0 && (this.flags & TH_FIN) === 0 && scaledWin === t.sndWnd[s]
-      && t.sndMax[s] !== una) {
+    } else if (ack === una && t.sndMax[s] !== una
+      && (sackNews || (this.len === 0 && (this.flags & TH_FIN) === 0 && scaledWin === t.sndWnd[s]))) {
+      // With SACK, an ACK bringing new SACK information is a duplicate even when it
+      // carries data or moves the window (RFC 6675 section 2): a receiver that read
+      // meanwhile advertises a wider window on the very ACK that reports the loss.
       c.cc.onDupAck(s, sackNews);
     } else if (sackNews && (t.tflags[s] & TF_RECOVERY) !== 0) {
       c.cc.sendHoles(s);
@@ -557,9 +562,20 @@ export class TcpInput {
         t.bytesReceived[s] += added;
         c.readable(s);
         t.unackedSegs[s]++;
-        // ACK every second segment, and at once when a hole was filled (RFC 5681 4.2); else delay.
-        if (hadHoles || t.unackedSegs[s] >= 2) {
+        // ACK at once when a hole was filled (RFC 5681 4.2). Every second segment
+        // is acknowledged too, but at the end of this poll's batch of frames
+        // (the timer is due now and runs after the links are drained): one ACK
+        // covers the batch, as Linux's GRO does, and each ACK sent over a TAP
+        // device costs a system call and the peer's ACK processing. A long
+        // batch still gets an ACK every ACK_STRETCH segments.
+        if (hadHoles || t.unackedSegs[s] >= ACK_STRETCH) {
           t.tflags[s] |= TF_ACKNOW;
+        } else if (t.unackedSegs[s] >= 2) {
+          t.tflags[s] |= TF_DELACK;
+          if (t.delackAt[s] > c.ctx.now) {
+            t.delackAt[s] = c.ctx.now;
+            c.arm(c.ctx.now);
+          }
         } else if ((t.tflags[s] & TF_DELACK) === 0) {
           t.tflags[s] |= TF_DELACK;
           t.delackAt[s] = c.ctx.now + c.cfg.tcpDelayedAckMs;

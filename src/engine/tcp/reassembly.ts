@@ -4,7 +4,7 @@
  * same ring, tracked as a bounded list of [left, right) sequence ranges. No
  * copy or allocation happens when a hole is filled: the ranges just merge.
  */
-import { copyBytes } from '../../wire/bytes.js';
+import { copyBulk, copyBytes } from '../../wire/bytes.js';
 import { seqLt, seqGt, seqLe, seqGe } from '../../wire/tcp.js';
 import type { TcbTable } from './tcb.js';
 
@@ -104,8 +104,8 @@ export function readInOrder(t: TcbTable, s: number, dst: Uint8Array, off: number
   const cap = t.rcvCap[s];
   const head = t.rcvHead[s];
   const first = cap - head < n ? cap - head : n;
-  copyBytes(ring, head, dst, off, first);
-  if (first < n) copyBytes(ring, 0, dst, off + first, n - first);
+  copyBulk(ring, head, dst, off, first);
+  if (first < n) copyBulk(ring, 0, dst, off + first, n - first);
   let h = head + n;
   if (h >= cap) h -= cap;
   t.rcvHead[s] = h;

@@ -28,7 +28,8 @@ export class TcpTimers {
       if (types[s] !== SOCK_TCP) continue;
       if (t.delackAt[s] <= now) {
         t.delackAt[s] = Infinity;
-        c.stats.delayedAcks++;
+        // Two or more segments waiting: the end-of-batch ACK (see TcpInput), not a delayed one.
+        if (t.unackedSegs[s] < 2) c.stats.delayedAcks++;
         t.tflags[s] |= TF_ACKNOW;
         c.out.output(s);
       }

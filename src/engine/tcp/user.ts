@@ -3,7 +3,7 @@
  * SEND, RECEIVE, CLOSE, ABORT, STATUS, in the shape of BSD calls returning a
  * count or a negative errno.
  */
-import { copyBytes } from '../../wire/bytes.js';
+import { copyBulk } from '../../wire/bytes.js';
 import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
@@ -202,8 +202,8 @@ export class TcpUser {
     let at = t.sndHead[s] + t.sndLen[s];
     if (at >= cap) at -= cap;
     const first = cap - at < n ? cap - at : n;
-    copyBytes(buf, off, ring, at, first);
-    if (first < n) copyBytes(buf, off + first, ring, 0, n - first);
+    copyBulk(buf, off, ring, at, first);
+    if (first < n) copyBulk(buf, off + first, ring, 0, n - first);
     c.cc.restartAfterIdle(s, c.ctx.now);
     t.sndLen[s] += n;
     if (n < len) t.tflags[s] |= TF_WANT_WRITE;
