@@ -21,7 +21,7 @@ interface UdpAddon {
 const ADDON_PATH = '../../../build/Release/wirestack_tap.node'; // dist/src/wireguard -> repo root
 const BATCH = 64;
 /** Datagrams handled per readability callback before yielding to the event loop. */
-const BUDGET = 1024;
+const BUDGET = 256;
 const EAGAIN = 11;
 
 let addon: UdpAddon | null | undefined;
