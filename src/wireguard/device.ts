@@ -12,6 +12,7 @@
 import type { FrameReceiver, Link } from '../link/link.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
+import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import { AllowedIps } from './allowed-ips.js';
 import { CookieChecker } from './cookie.js';
 import type { WgSuite } from './crypto/suite.js';
@@ -74,22 +75,6 @@ export type WireGuardEvent =
   | { type: 'handshake-failed'; peer: Uint8Array }
   | { type: 'peer-quiet'; peer: Uint8Array }
   | { type: 'keys-zeroed'; peer: Uint8Array };
-
-function parseIp(text: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (m === null) return -1;
-  let v = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return -1;
-    v = v * 256 + o;
-  }
-  return v;
-}
-
-function formatIp(v: number): string {
-  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
 
 function sameKey(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -288,7 +273,7 @@ export class WireGuardDevice implements Link {
   }
 
   setEndpoint(p: Peer, address: string, port: number): void {
-    const a = parseIp(address);
+    const a = parseIpv4(address);
     if (a < 0) throw new RangeError(`endpoint address '${address}' is not IPv4`);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint port ${port} out of range`);
     p.endpointAddress = a | 0;
@@ -308,7 +293,7 @@ export class WireGuardDevice implements Link {
   }
 
   addAllowedIp(p: Peer, address: string, prefixLength: number): void {
-    const a = parseIp(address);
+    const a = parseIpv4(address);
     if (a < 0) throw new RangeError(`allowed IP '${address}' is not IPv4`);
     if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new RangeError(`bad prefix length ${prefixLength}`);
     if (!this.allowedIps.insert(a, prefixLength, p.slot)) {
@@ -508,12 +493,12 @@ export class WireGuardDevice implements Link {
     return {
       publicKey: p.remotePublicKey.slice(),
       presharedKey: p.hasPresharedKey ? p.presharedKey.slice() : null,
-      endpoint: p.endpointPort === 0 ? null : { address: formatIp(p.endpointAddress), port: p.endpointPort },
+      endpoint: p.endpointPort === 0 ? null : { address: formatIpv4(p.endpointAddress), port: p.endpointPort },
       persistentKeepalive: p.persistentKeepalive,
       lastHandshakeMs: p.lastHandshakeWall,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
-      allowedIps: this.allowedIps.list(p.slot).map((e) => ({ address: formatIp(e.address), prefixLength: e.prefixLength })),
+      allowedIps: this.allowedIps.list(p.slot).map((e) => ({ address: formatIpv4(e.address), prefixLength: e.prefixLength })),
     };
   }
 

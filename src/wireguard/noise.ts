@@ -207,6 +207,15 @@ export function consumeInitiation<P extends NoisePeer>(id: StaticIdentity, layou
   return { peer, error: InitiationError.None };
 }
 
+/** The response's ee, se and psk steps, the same on both sides: C, H and the key sealing "nothing". */
+function mixResponderKeys(s: WgSuite, c: Uint8Array, h: Uint8Array, ee: Uint8Array, se: Uint8Array,
+  psk: Uint8Array): { c: Uint8Array; h: Uint8Array; k: Uint8Array } {
+  [c] = kdf(s, c, ee, 1);
+  [c] = kdf(s, c, se, 1);
+  const [c2, tau, k] = kdf(s, c, psk, 3);
+  return { c: c2, h: mixHash(s, h, tau), k };
+}
+
 /**
  * Write a response (without macs) to a consumed initiation into
  * `out[0 .. layout.respLen)`; stage becomes CreatedResponse.
@@ -229,12 +238,10 @@ export function createResponse(id: StaticIdentity, layout: MessageLayout, peer: 
   const ee = s.dh(ePriv, hs.remoteEphemeral);
   const se = s.dh(ePriv, peer.remotePublicKey);
   if (ee === null || se === null) return false;
-  [c] = kdf(s, c, ee, 1);
-  [c] = kdf(s, c, se, 1);
-  const [c2, tau, k] = kdf(s, c, peer.presharedKey, 3);
-  c = c2;
-  h = mixHash(s, h, tau);
-  const empty = s.seal(k, 0, EMPTY, h);
+  const mixed = mixResponderKeys(s, c, h, ee, se, peer.presharedKey);
+  c = mixed.c;
+  h = mixed.h;
+  const empty = s.seal(mixed.k, 0, EMPTY, h);
   out.set(empty, layout.respEmpty);
   h = mixHash(s, h, empty);
   hs.stage = HandshakeStage.CreatedResponse;
@@ -261,13 +268,11 @@ export function consumeResponse(id: StaticIdentity, layout: MessageLayout, msg: 
   const ee = s.dh(hs.ephemeralPrivate, ePub);
   const se = s.dh(id.privateKey, ePub);
   if (ee === null || se === null) return false;
-  [c] = kdf(s, c, ee, 1);
-  [c] = kdf(s, c, se, 1);
-  const [c2, tau, k] = kdf(s, c, peer.presharedKey, 3);
-  c = c2;
-  h = mixHash(s, h, tau);
+  const mixed = mixResponderKeys(s, c, h, ee, se, peer.presharedKey);
+  c = mixed.c;
+  h = mixed.h;
   const empty = msg.subarray(layout.respEmpty, layout.respEmpty + TAG_LEN);
-  if (s.open(k, 0, empty, h) === null) return false;
+  if (s.open(mixed.k, 0, empty, h) === null) return false;
   h = mixHash(s, h, empty);
   hs.stage = HandshakeStage.ConsumedResponse;
   hs.chainingKey = c;

@@ -6,6 +6,7 @@
  * device's events as a Node EventEmitter.
  */
 import { EventEmitter } from 'node:events';
+import { formatIpv4 } from '../wire/ipv4addr.js';
 import { lookup } from 'node:dns/promises';
 import type { StackCore, InterfaceInfo } from '../engine/stack.js';
 import type { SocketApi } from '../socket/api.js';
@@ -252,7 +253,7 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
   const iface = new WireGuardInterface(device, stack, info, capture);
   iface.hostBindAddress = hostBind;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
-    const text = `${(address >>> 24) & 255}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${prefixLength}`;
+    const text = `${formatIpv4(address)}/${prefixLength}`;
     if (added) stack.addRoute(text, { interface: info.index });
     else stack.removeRoute(text, { interface: info.index });
   };

@@ -6,23 +6,8 @@
  * its planned queue at once).
  */
 import * as dgram from 'node:dgram';
+import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
-
-function formatIp(v: number): string {
-  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
-function parseIp(text: string): number {
-  const p = text.split('.');
-  if (p.length !== 4) return -1;
-  let v = 0;
-  for (const s of p) {
-    const n = Number(s);
-    if (!/^\d{1,3}$/.test(s) || n > 255) return -1;
-    v = v * 256 + n;
-  }
-  return v;
-}
 
 export interface HostUdpOptions {
   /** Local port; 0 picks one (default 0). */
@@ -45,7 +30,7 @@ export class HostUdpTransport implements WgTransport {
     socket.on('message', (msg, rinfo) => {
       const rx = this.receiver;
       if (rx === null || rinfo.family !== 'IPv4') return;
-      rx(msg, 0, msg.length, parseIp(rinfo.address), rinfo.port);
+      rx(msg, 0, msg.length, parseIpv4(rinfo.address), rinfo.port);
     });
     socket.on('error', () => { this.drops++; });
   }
@@ -73,7 +58,7 @@ export class HostUdpTransport implements WgTransport {
     }
     if ((address | 0) !== this.lastAddr) {
       this.lastAddr = address | 0;
-      this.lastAddrText = formatIp(address);
+      this.lastAddrText = formatIpv4(address);
     }
     const copy = Buffer.allocUnsafe(len);
     copy.set(b.subarray(off, off + len));
