@@ -47,6 +47,13 @@ export interface IpsecCapacities {
   ipsecMaxSp: number;
   ipsecReplayWindow: number;
   maxMtu: number;
+  /** Reassembled ESP datagrams are decrypted whole, so the scratch buffer covers them too. */
+  ipReassemblySlots: number;
+  ipReassemblyBytes: number;
+}
+
+function scratchBytes(c: IpsecCapacities): number {
+  return Math.max(c.maxMtu, c.ipReassemblySlots > 0 ? c.ipReassemblyBytes : 0);
 }
 
 export class IpsecEngine {
@@ -69,14 +76,14 @@ export class IpsecEngine {
   static plan(carver: Carver, c: IpsecCapacities): void {
     new SaTable(carver, c.ipsecMaxSa, c.ipsecReplayWindow);
     new PolicyTable(carver, c.ipsecMaxSp);
-    carver.u8('ipsecRx', c.maxMtu);
+    carver.u8('ipsecRx', scratchBytes(c));
   }
 
   constructor(carver: Carver, private readonly ctx: EngineContext, private readonly ip: IpsecDelivery, c: IpsecCapacities,
     stats: IpsecStats) {
     this.sad = new SaTable(carver, c.ipsecMaxSa, c.ipsecReplayWindow);
     this.spd = new PolicyTable(carver, c.ipsecMaxSp);
-    this.rx = carver.u8('ipsecRx', c.maxMtu);
+    this.rx = carver.u8('ipsecRx', scratchBytes(c));
     this.st = stats;
   }
 

@@ -64,3 +64,14 @@ test('ESP with ESN and ESP-in-UDP (RFC 3948): ping and TCP; the wire carries UDP
   }
   assert.equal(espDrops(p.a.stats.ipsec) + espDrops(p.b.stats.ipsec), 0);
 });
+
+test('ESP with fragmentation: a 6000-byte UDP datagram and an 8000-byte ping are encrypted, then fragmented, reassembled, then decrypted', async () => {
+  const p = espPair(SUITES[Object.keys(SUITES)[0]], {});
+  const { a, b, sim } = p;
+  await udpEcho(p, 6000);
+  const rtt = await sim.until(a.ping('10.0.0.2', { size: 8000 }), 5000);
+  assert.ok(rtt >= 0);
+  assert.ok(a.stats.ip.fragmentsIn > 0 && b.stats.ip.fragmentsIn > 0, 'the ESP packets travelled as fragments');
+  for (const s of [a, b]) assert.equal(espDrops(s.stats.ipsec), 0, JSON.stringify(s.stats.ipsec));
+  assert.ok(p.wireProtos.every((x) => x === IPPROTO_ESP), 'nothing in clear, fragments included');
+});
