@@ -60,6 +60,8 @@ export interface WireGuardConfig {
   stagedPackets?: number;
   handshakeBudget?: number;
   wallClock?: () => number;
+  /** Resolves endpoint host names to IPv4 text (default: the host's resolver, node:dns lookup). */
+  resolveHost?: (host: string) => Promise<string>;
   /**
    * Capture the tunnel's inner traffic (the IP packets before encryption and
    * after decryption) as pcap with link type raw IP: a file path or a sink.
@@ -86,6 +88,8 @@ function parseEndpoint(e: string | { host: string; port: number }): { host: stri
   return { host: e.slice(0, i), port };
 }
 
+const hostResolver = async (host: string): Promise<string> => (await lookup(host, { family: 4 })).address;
+
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** A WireGuard interface of a stack: the device plus Node conveniences. */
@@ -101,6 +105,9 @@ export class WireGuardInterface extends EventEmitter {
     this.index = info.index;
     this.info = info;
   }
+
+  /** How endpoint names are resolved (config `resolveHost`). */
+  resolveHost: (host: string) => Promise<string> = hostResolver;
 
   /** Name of the device (wg0). */
   get name(): string {
@@ -126,7 +133,7 @@ export class WireGuardInterface extends EventEmitter {
     if (config.endpoint !== undefined) {
       const e = parseEndpoint(config.endpoint);
       endpointHost = IPV4.test(e.host) ? null : e.host;
-      const address = endpointHost === null ? e.host : (await lookup(e.host, { family: 4 })).address;
+      const address = endpointHost === null ? e.host : await this.resolveHost(e.host);
       endpoint = { address, port: e.port };
     }
     const p = this.device.addPeer({
@@ -252,6 +259,7 @@ export async function createWireGuard(stack: StackCore, config: WireGuardConfig)
   }
   const iface = new WireGuardInterface(device, stack, info, capture);
   iface.hostBindAddress = hostBind;
+  if (config.resolveHost !== undefined) iface.resolveHost = config.resolveHost;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
     const text = `${formatIpv4(address)}/${prefixLength}`;
     if (added) stack.addRoute(text, { interface: info.index });
@@ -275,8 +283,8 @@ async function reresolve(iface: WireGuardInterface, key: Uint8Array): Promise<vo
   const p = iface.device.findPeer(key);
   if (p === null || p.endpointHost === null) return;
   try {
-    const r = await lookup(p.endpointHost, { family: 4 });
-    if (p.inUse) iface.device.setEndpoint(p, r.address, p.endpointPort);
+    const address = await iface.resolveHost(p.endpointHost);
+    if (p.inUse) iface.device.setEndpoint(p, address, p.endpointPort);
   } catch (err) {
     iface.emit('warning', err);
   }

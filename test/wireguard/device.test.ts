@@ -121,3 +121,24 @@ test('persistent keepalive: one per interval when idle, none while data flows', 
   const rekeys = wa.device.stats.handshakesCompleted - 1;
   assert.ok(k - rekeys >= 9 && k - rekeys <= 11, `about one keepalive per 25 s over 250 s (${k}, ${rekeys} rekeys)`);
 });
+
+test('an endpoint given by name is resolved, and resolved again when the peer goes quiet (it moved)', async () => {
+  let answer = '10.70.0.2';
+  const asked: string[] = [];
+  const resolveHost = async (host: string): Promise<string> => { asked.push(host); return answer; };
+  const { a, b, wa, sim, keys } = await makeWgPair('standard', { a: { peers: [], resolveHost } });
+  await wa.addPeer({ publicKey: keys.bPub, endpoint: 'peer-b.wg.test:51821', allowedIps: ['10.200.0.2/32'] });
+  assert.deepEqual(asked, ['peer-b.wg.test']);
+  assert.equal(wa.peers()[0].endpoint, '10.70.0.2:51821');
+  await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));
+  // b moves to another address; the name now points there.
+  b.setInterfaceAddress(0, '10.70.0.3/24');
+  answer = '10.70.0.3';
+  const quiet = new Promise<void>((resolve) => wa.once('peer-quiet', () => resolve()));
+  void a.ping('10.200.0.2', { timeoutMs: 1000 }).catch(() => undefined);
+  await sim.until(quiet, 30_000);
+  await sim.run(100);
+  assert.equal(asked.length, 2, 'resolved again when quiet');
+  assert.equal(wa.peers()[0].endpoint, '10.70.0.3:51821');
+  await sim.until(a.ping('10.200.0.2', { timeoutMs: 15_000 }), 20_000);
+});
