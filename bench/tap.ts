@@ -10,7 +10,11 @@
  * wirestack side; the CPU seconds per GB are this process's (user + system,
  * which includes the kernel's work behind our TAP reads and writes).
  *
- *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N]   (MTU default 1500; up to 9000, the stack's maxMtu limit)
+ *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--ring SLOTS]
+ *
+ * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
+ * TapLink's I/O mode (default: TapLink's default); the threaded mode also
+ * reports the I/O threads' counters.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -27,6 +31,8 @@ const opt = (name: string, def: number): number => {
 const MIB = opt('mib', 256);
 const RUNS = opt('runs', 3);
 const MTU = opt('mtu', 1500);
+const THREADS = opt('threads', -1);
+const RING = opt('ring', 0);
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -151,7 +157,7 @@ function ping(): Promise<string> {
 
 ip('netns', 'add', ns);
 const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
-const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU });
+const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}) });
 const stack = new Stack({ maxMtu: Math.max(1500, MTU), maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
 let failed = false;
 try {
@@ -161,7 +167,7 @@ try {
   tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
   stack.addInterface(tap, { address: `${STACK_IP}/24` });
   stack.start();
-  const result: Record<string, number> = { mib: MIB, runs: RUNS, mtu: MTU };
+  const result: Record<string, number | boolean> = { mib: MIB, runs: RUNS, mtu: MTU, threads: tap.threaded };
   for (let run = 1; run <= RUNS; run++) {
     const i = await inbound(file);
     result[`inGbps${run}`] = i.gbps;
@@ -177,6 +183,9 @@ try {
     result.pingMinMs = Number(m[1]);
     result.pingAvgMs = Number(m[2]);
   }
+  const counters = tap.threadCounters();
+  if (counters !== null) Object.assign(result, counters);
+  result.drops = tap.stats.drops;
   console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err);
