@@ -280,6 +280,8 @@ static void release(tt_t *t) {
   free(t);
 }
 
+static void cleanup_hook(void *arg);
+
 /* JS thread: stop and join both threads, then let go of the callback. Idempotent. */
 static void stop_threads(tt_t *t) {
   if (!t->running) return;
@@ -292,7 +294,7 @@ static void stop_threads(tt_t *t) {
   (void)pthread_join(t->tx_thread, NULL);
   (void)close(t->evfd);
   t->evfd = -1;
-  if (!t->in_cleanup_hook) (void)napi_remove_env_cleanup_hook(t->env, NULL, t);
+  if (!t->in_cleanup_hook) (void)napi_remove_env_cleanup_hook(t->env, cleanup_hook, t);
   if (t->async != NULL) {
     (void)napi_async_destroy(t->env, t->async);
     t->async = NULL;
@@ -397,7 +399,9 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ENOMEM", "threadStart: out of memory");
     return NULL;
   }
-  memset(mem, 0, size);
+  /* Only the header and lengths need zeros; slots are written before they are
+   * published, so their pages stay untouched (not resident) until used. */
+  memset(mem, 0, off_rx);
   t->env = env;
   t->fd = (int)fd;
   t->slots = (uint32_t)slots;

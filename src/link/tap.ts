@@ -47,12 +47,12 @@ export interface TapLinkOptions {
    * of the JS thread. Default {@link TAP_THREADS_DEFAULT}.
    */
   threads?: boolean;
-  /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: about 4 MiB per ring, 64..1024. */
+  /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
   ringSlots?: number;
 }
 
 /** Whether {@link TapLink.open} uses native I/O threads unless told otherwise. */
-export const TAP_THREADS_DEFAULT = false;
+export const TAP_THREADS_DEFAULT = true;
 
 /** Options of {@link TapLink.moveToNetns}. */
 export interface TapNetnsOptions {
