@@ -89,6 +89,21 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
     assert.equal(taskCount(), tasks, 'thread count changed');
   });
 
+  it('does not busy-poll: an idle threaded link with a wakeup set costs (almost) no CPU', { timeout: 20_000 }, async () => {
+    const link = TapLink.open('', { threads: true });
+    try {
+      let wakeups = 0;
+      link.setWakeup(() => { wakeups++; });
+      await new Promise((r) => setTimeout(r, 100)); // let the device settle (IPv6 router solicitations etc.)
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 1000));
+      const c = process.cpuUsage(c0);
+      assert.ok(c.user + c.system < 100_000, `${(c.user + c.system) / 1000} ms of CPU in 1 s idle (${wakeups} wakeups)`);
+    } finally {
+      link.close();
+    }
+  });
+
   it('writes queued frames before close() returns; write errors and a full ring are counted drops', { timeout: 20_000 }, () => {
     // A device that is down refuses every write (EIO): each queued frame becomes a counted error.
     const link = TapLink.open('', { up: false, ringSlots: 2 });
