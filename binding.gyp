@@ -2,9 +2,10 @@
   "targets": [
     {
       "target_name": "wirestack_tap",
-      "sources": ["native/tap.c", "native/udp.c"],
+      "sources": ["native/tap.c", "native/tap_thread.c", "native/udp.c"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2"]
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

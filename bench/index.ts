@@ -219,6 +219,9 @@ function main(): void {
       console.log(`  CPU of this side per GB (user + system; system includes the kernel's work behind our TAP reads and writes): `
         + `in ${fmt(med([t.inCpuSPerGB1, t.inCpuSPerGB2, t.inCpuSPerGB3]), 2)} s (system ${fmt(med([t.inSysSPerGB1, t.inSysSPerGB2, t.inSysSPerGB3]), 2)} s), `
         + `out ${fmt(med([t.outCpuSPerGB1, t.outCpuSPerGB2, t.outCpuSPerGB3]), 2)} s (system ${fmt(med([t.outSysSPerGB1, t.outSysSPerGB2, t.outSysSPerGB3]), 2)} s)`);
+      console.log(`  of which the JS thread: in ${fmt(med([t.inMainSPerGB1, t.inMainSPerGB2, t.inMainSPerGB3]), 2)} s, out ${fmt(med([t.outMainSPerGB1, t.outMainSPerGB2, t.outMainSPerGB3]), 2)} s; `
+        + (t.threads ? `the TAP I/O threads: in ${fmt(med([t.inIoSPerGB1, t.inIoSPerGB2, t.inIoSPerGB3]), 2)} s, out ${fmt(med([t.outIoSPerGB1, t.outIoSPerGB2, t.outIoSPerGB3]), 2)} s`
+          : 'synchronous TAP I/O (no I/O threads)'));
     } else {
       console.log(`TCP over TAP: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }

@@ -8,12 +8,17 @@
  * machine with few cores): a sparse file of N MiB is sent to wirestack, and
  * wirestack's bytes go to /dev/null. Both directions are timed on the
  * wirestack side; the CPU seconds per GB are this process's (user + system,
- * which includes the kernel's work behind our TAP reads and writes).
+ * which includes the kernel's work behind our TAP reads and writes), and
+ * how much of it the JS thread and the TAP I/O threads took.
  *
- *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N]   (MTU default 1500; up to 9000, the stack's maxMtu limit)
+ *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--ring SLOTS]
+ *
+ * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
+ * TapLink's I/O mode (default: TapLink's default); the threaded mode also
+ * reports the I/O threads' counters.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
@@ -27,6 +32,8 @@ const opt = (name: string, def: number): number => {
 const MIB = opt('mib', 256);
 const RUNS = opt('runs', 3);
 const MTU = opt('mtu', 1500);
+const THREADS = opt('threads', -1);
+const RING = opt('ring', 0);
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -62,11 +69,37 @@ function sysSeconds(): number {
   return process.cpuUsage().system / 1e6;
 }
 
+const TICKS_PER_S = 100; // USER_HZ
+/** CPU seconds (user + system) of the JS thread and of the TAP I/O threads, from /proc (10 ms resolution). */
+function threadSeconds(): { main: number; io: number } {
+  let main = 0;
+  let io = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' '); // f[0] is field 3 (state); utime, stime are fields 14, 15
+    const secs = (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
+    if (Number(tid) === process.pid) main += secs;
+    else if (comm.startsWith('wirestack-')) io += secs;
+  }
+  return { main, io };
+}
+
 /** One direction's figures: wall-clock rate, and this process's CPU (all, and kernel part) per GB. */
 interface Dir {
   gbps: number;
   cpuPerGB: number;
   sysPerGB: number;
+  /** The JS thread's part of cpuPerGB. */
+  mainPerGB: number;
+  /** The TAP I/O threads' part (threaded mode). */
+  ioPerGB: number;
 }
 
 async function inbound(file: string): Promise<Dir> {
@@ -74,20 +107,24 @@ async function inbound(file: string): Promise<Dir> {
   let t0 = 0;
   let c0 = 0;
   let s0 = 0;
+  let th0 = { main: 0, io: 0 };
   const done = new Promise<Dir>((resolve, reject) => {
     const server = stack.net.createServer((sock) => {
       t0 = performance.now();
       c0 = cpuSeconds();
       s0 = sysSeconds();
+      th0 = threadSeconds();
       sock.on('data', (d: Buffer) => { got += d.length; });
       sock.on('error', reject);
       sock.on('end', () => {
         const seconds = (performance.now() - t0) / 1000;
         const cpu = cpuSeconds() - c0;
         const sys = sysSeconds() - s0;
+        const th = threadSeconds();
         server.close();
         if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
-        resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / (got / 1e9), sysPerGB: sys / (got / 1e9) });
+        const gb = got / 1e9;
+        resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
       });
     });
     server.listen(5001, STACK_IP);
@@ -107,6 +144,7 @@ async function outbound(): Promise<Dir> {
   const t0 = performance.now();
   const c0 = cpuSeconds();
   const s0 = sysSeconds();
+  const th0 = threadSeconds();
   const closed = new Promise<void>((resolve, reject) => {
     c.once('error', reject);
     c.once('close', () => resolve()); // socat closes after reading our EOF: everything arrived
@@ -132,9 +170,11 @@ async function outbound(): Promise<Dir> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
   const sys = sysSeconds() - s0;
+  const th = threadSeconds();
   const code = await sink.exited;
   if (code !== 0) throw new Error(`socat sink exited ${code}`);
-  return { gbps: (BYTES * 8) / seconds / 1e9, cpuPerGB: cpu / (BYTES / 1e9), sysPerGB: sys / (BYTES / 1e9) };
+  const gb = BYTES / 1e9;
+  return { gbps: (BYTES * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
 }
 
 /** Run `ping` in the namespace; resolves with its stdout. */
@@ -151,7 +191,7 @@ function ping(): Promise<string> {
 
 ip('netns', 'add', ns);
 const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
-const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU });
+const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}) });
 const stack = new Stack({ maxMtu: Math.max(1500, MTU), maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
 let failed = false;
 try {
@@ -161,22 +201,29 @@ try {
   tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
   stack.addInterface(tap, { address: `${STACK_IP}/24` });
   stack.start();
-  const result: Record<string, number> = { mib: MIB, runs: RUNS, mtu: MTU };
+  const result: Record<string, number | boolean> = { mib: MIB, runs: RUNS, mtu: MTU, threads: tap.threaded };
   for (let run = 1; run <= RUNS; run++) {
     const i = await inbound(file);
     result[`inGbps${run}`] = i.gbps;
     result[`inCpuSPerGB${run}`] = i.cpuPerGB;
     result[`inSysSPerGB${run}`] = i.sysPerGB;
+    result[`inMainSPerGB${run}`] = i.mainPerGB;
+    result[`inIoSPerGB${run}`] = i.ioPerGB;
     const o = await outbound();
     result[`outGbps${run}`] = o.gbps;
     result[`outCpuSPerGB${run}`] = o.cpuPerGB;
     result[`outSysSPerGB${run}`] = o.sysPerGB;
+    result[`outMainSPerGB${run}`] = o.mainPerGB;
+    result[`outIoSPerGB${run}`] = o.ioPerGB;
   }
   const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(await ping());
   if (m) {
     result.pingMinMs = Number(m[1]);
     result.pingAvgMs = Number(m[2]);
   }
+  const counters = tap.threadCounters();
+  if (counters !== null) Object.assign(result, counters);
+  result.drops = tap.stats.drops;
   console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err);

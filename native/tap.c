@@ -7,6 +7,7 @@
  *   pollStart(fd, callback)                      -> handle (uv_poll on UV_READABLE)
  *   pollStop(handle)                             -> undefined (idempotent)
  *   close(fd)                                    -> 0 | -errno
+ *   threadStart/threadKick/threadRef/threadStop  -> native/tap_thread.c (reads and writes on native threads)
  *
  * Reading and writing allocate nothing: frames go straight into and out of
  * caller-owned typed arrays. The poll callback fires once per event-loop
@@ -428,6 +429,7 @@ static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
 }
 
 napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.c */
+napi_status wirestack_tap_thread_init(napi_env env, napi_value exports); /* native/tap_thread.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -440,6 +442,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   CHECK(env, wirestack_udp_init(env, exports));
+  CHECK(env, wirestack_tap_thread_init(env, exports));
   return exports;
 }
 

@@ -1,0 +1,589 @@
+/*
+ * Threaded TAP I/O: the read() and write() syscalls on a TAP fd run on two
+ * native threads, so the JS thread only touches memory.
+ *
+ *   threadStart(fd, slots, slotSize, callback) -> { handle, memory: ArrayBuffer, push }
+ *   push(frame: Uint8Array, offset, length)    -> true | false (TX ring full, or stopped)
+ *   threadKick(handle)                         -> wakes a sleeping TX thread / a stalled RX thread
+ *   threadRef(handle, keepAlive: boolean)      -> whether the wakeup keeps the event loop alive
+ *   threadStop(handle)                         -> joins both threads (idempotent); the fd stays open
+ *
+ * `memory` holds a header of int32 words (indices, flags, counters and the
+ * layout, see H_* below) and two single-producer/single-consumer rings of
+ * `slots` frame slots each: RX (producer: the RX thread, consumer: JS) and
+ * TX (producer: JS, consumer: the TX thread). Indices run freely modulo
+ * 2^32; slot = index & (slots - 1). JS accesses the words with
+ * Atomics.load/store (sequentially consistent), the threads with the
+ * __atomic builtins.
+ *
+ * `push` copies a frame into the TX ring natively: one Node-API call costs
+ * far less than copying 1.5 kB in JS (measured ~150 ns against ~600 ns).
+ *
+ * Wakeups are coalesced both ways:
+ * - RX: the thread calls the JS callback (a thread-safe function) only when
+ *   its push found the ring empty, i.e. JS had consumed everything. JS, after
+ *   publishing its tail, re-reads the head before going idle; both sides
+ *   store then load with seq_cst, so at least one of them sees the other.
+ * - TX: before sleeping on a futex the thread sets H_TX_SLEEP and re-checks
+ *   the head; JS, after publishing a frame, calls threadKick only when it
+ *   sees H_TX_SLEEP set. A full RX ring stalls the RX thread the same way
+ *   (H_RX_WAIT, woken through an eventfd that also carries stop requests).
+ *
+ * Linux only; elsewhere threadStart throws ENOTSUP.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#ifdef __linux__
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#endif
+
+/* Header words (int32). Hot indices get a 64-byte line each. */
+enum {
+  H_RX_HEAD = 0,     /* RX thread */
+  H_RX_TAIL = 16,    /* JS */
+  H_TX_HEAD = 32,    /* JS */
+  H_TX_TAIL = 48,    /* TX thread */
+  H_TX_SLEEP = 64,   /* 1: the TX thread sleeps (or is about to) on this word */
+  H_RX_WAIT = 80,    /* 1: the RX ring was full and the RX thread waits for space */
+  /* counters, written by one thread each */
+  H_TX_DROPS = 96,   /* write() said EAGAIN/ENOBUFS: the frame is lost */
+  H_TX_ERRORS = 97,  /* other write() errors (EIO while down, ...) */
+  H_RX_ERRORS = 98,  /* read() errors other than EAGAIN */
+  H_RX_WAKES = 99,   /* JS callbacks requested */
+  H_TX_SLEEPS = 100, /* futex sleeps of the TX thread */
+  H_RX_STALLS = 101, /* times the RX thread waited for JS to consume */
+  /* layout, written once before the threads start */
+  H_SLOTS = 112,
+  H_SLOT_SIZE = 113,
+  H_RX_LENS = 114,   /* byte offsets into memory */
+  H_TX_LENS = 115,
+  H_RX_DATA = 116,
+  H_TX_DATA = 117,
+  H_WORDS = 128
+};
+
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return false;
+  }
+  return true;
+}
+
+static bool get_int(napi_env env, napi_value v, const char *name, int64_t lo, int64_t hi, int64_t *out) {
+  napi_valuetype t;
+  char msg[96];
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_int64(env, v, out) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s must be a number", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  if (*out < lo || *out > hi) {
+    snprintf(msg, sizeof msg, "%s out of range", name);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return false;
+  }
+  return true;
+}
+
+#ifndef __linux__
+
+static napi_value unsupported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_throw_error(env, "ENOTSUP", "threaded TAP I/O is only supported on Linux");
+  return NULL;
+}
+
+napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "threadStart", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadKick", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadRef", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadStop", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+#else
+
+typedef struct {
+  napi_env env;
+  int fd;
+  int evfd;              /* wakes the RX thread: stop, or space in a full ring */
+  uint32_t slots;        /* power of two */
+  uint32_t slot_size;     /* bytes per slot, a multiple of 64 (at least the caller's slotSize) */
+  uint8_t *mem;
+  size_t mem_size;
+  int32_t *h;            /* header words, at mem */
+  int32_t *rx_lens, *tx_lens;
+  uint8_t *rx_data, *tx_data;
+  pthread_t rx_thread, tx_thread;
+  uint32_t tx_head;       /* JS thread's copy of H_TX_HEAD (it is the only producer) */
+  uint32_t tx_tail_seen;  /* last H_TX_TAIL read: while it shows room, push skips the atomic load */
+  int stop;              /* atomic: 1 asks both threads to end */
+  bool running;          /* threads started and not yet joined (JS thread only) */
+  bool in_cleanup_hook;
+  napi_threadsafe_function tsfn;
+  napi_async_context async;
+  int refs;              /* owners, all on the JS thread: handle external, ArrayBuffer, tsfn, push function */
+} tt_t;
+
+static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void st(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline int32_t ld_acq(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void st_rel(int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void bump(int32_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+
+static void futex_wait(int32_t *addr, int32_t val) {
+  (void)syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(int32_t *addr) {
+  (void)syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void evfd_signal(int fd) {
+  uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = write(fd, &one, sizeof one);
+  } while (r < 0 && errno == EINTR);
+}
+
+static void evfd_drain(int fd) {
+  uint64_t v;
+  ssize_t r;
+  do {
+    r = read(fd, &v, sizeof v);
+  } while (r < 0 && errno == EINTR);
+}
+
+/* Sleep until JS publishes an RX tail other than `tail` (or a stop request). */
+static void wait_for_js(tt_t *t, uint32_t tail) {
+  int32_t *h = t->h;
+  struct pollfd pf = { .fd = t->evfd, .events = POLLIN };
+  st(&h[H_RX_WAIT], 1);
+  if ((uint32_t)ld(&h[H_RX_TAIL]) == tail && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+    bump(&h[H_RX_STALLS]);
+    if (poll(&pf, 1, -1) > 0) evfd_drain(t->evfd);
+  }
+  st(&h[H_RX_WAIT], 0);
+}
+
+/*
+ * The RX thread reads while there is room, and when the device is empty it
+ * sleeps in one of two ways:
+ * - the ring is empty (JS is idle): poll() the fd, and wake JS after the
+ *   next frame;
+ * - JS still has frames to work through: wait until JS publishes progress,
+ *   then read what queued in the kernel meanwhile as one burst. Waking per
+ *   frame instead costs a context switch per frame on a busy machine, while
+ *   JS would not look at the frames sooner anyway.
+ * A full ring waits for progress the same way (the kernel's queue holds).
+ */
+static void *rx_main(void *arg) {
+  tt_t *t = (tt_t *)arg;
+  int32_t *h = t->h;
+  const uint32_t mask = t->slots - 1;
+  uint32_t head = (uint32_t)h[H_RX_HEAD];
+  struct pollfd pf[2] = { { .fd = t->fd, .events = POLLIN }, { .fd = t->evfd, .events = POLLIN } };
+  while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+    uint32_t tail = (uint32_t)ld_acq(&h[H_RX_TAIL]);
+    if (head - tail >= t->slots) {
+      wait_for_js(t, tail);
+      continue;
+    }
+    uint32_t s = head & mask;
+    ssize_t r = read(t->fd, t->rx_data + (size_t)s * t->slot_size, t->slot_size);
+    if (r < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e != EAGAIN && e != EWOULDBLOCK) {
+        bump(&h[H_RX_ERRORS]);
+        /* e.g. EBADFD while the device goes away: back off instead of spinning. */
+        if (poll(&pf[1], 1, 10) > 0) evfd_drain(t->evfd);
+        continue;
+      }
+      if (head != tail) {
+        wait_for_js(t, tail);
+      } else if (poll(pf, 2, -1) > 0 && (pf[1].revents & POLLIN)) {
+        evfd_drain(t->evfd);
+      }
+      continue;
+    }
+    t->rx_lens[s] = (int32_t)r;
+    head++;
+    st(&h[H_RX_HEAD], (int32_t)head);
+    if ((uint32_t)ld(&h[H_RX_TAIL]) == head - 1) {
+      /* The ring was empty: JS may be idle. Queue one callback. */
+      bump(&h[H_RX_WAKES]);
+      (void)napi_call_threadsafe_function(t->tsfn, NULL, napi_tsfn_nonblocking);
+    }
+  }
+  return NULL;
+}
+
+static void *tx_main(void *arg) {
+  tt_t *t = (tt_t *)arg;
+  int32_t *h = t->h;
+  const uint32_t mask = t->slots - 1;
+  uint32_t tail = (uint32_t)h[H_TX_TAIL];
+  for (;;) {
+    uint32_t head = (uint32_t)ld_acq(&h[H_TX_HEAD]);
+    if (head == tail) {
+      /* Empty. Frames queued before a stop request are still written (above). */
+      if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) break;
+      st(&h[H_TX_SLEEP], 1);
+      if ((uint32_t)ld(&h[H_TX_HEAD]) == tail && !__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+        bump(&h[H_TX_SLEEPS]);
+        futex_wait(&h[H_TX_SLEEP], 1);
+      }
+      st(&h[H_TX_SLEEP], 0);
+      continue;
+    }
+    while (tail != head) {
+      uint32_t s = tail & mask;
+      ssize_t r;
+      do {
+        r = write(t->fd, t->tx_data + (size_t)s * t->slot_size, (size_t)t->tx_lens[s]);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) bump(&h[H_TX_DROPS]);
+        else bump(&h[H_TX_ERRORS]);
+      }
+      tail++;
+      st_rel(&h[H_TX_TAIL], (int32_t)tail);
+    }
+  }
+  return NULL;
+}
+
+static void release(tt_t *t) {
+  if (--t->refs > 0) return;
+  free(t->mem);
+  free(t);
+}
+
+static void cleanup_hook(void *arg);
+
+/* JS thread: stop and join both threads, then let go of the callback. Idempotent. */
+static void stop_threads(tt_t *t) {
+  if (!t->running) return;
+  t->running = false;
+  __atomic_store_n(&t->stop, 1, __ATOMIC_SEQ_CST);
+  evfd_signal(t->evfd);
+  st(&t->h[H_TX_SLEEP], 0);
+  futex_wake(&t->h[H_TX_SLEEP]);
+  (void)pthread_join(t->rx_thread, NULL);
+  (void)pthread_join(t->tx_thread, NULL);
+  (void)close(t->evfd);
+  t->evfd = -1;
+  if (!t->in_cleanup_hook) (void)napi_remove_env_cleanup_hook(t->env, cleanup_hook, t);
+  if (t->async != NULL) {
+    (void)napi_async_destroy(t->env, t->async);
+    t->async = NULL;
+  }
+  (void)napi_release_threadsafe_function(t->tsfn, napi_tsfn_abort); /* finalize_tsfn releases */
+}
+
+static void cleanup_hook(void *arg) {
+  tt_t *t = (tt_t *)arg;
+  t->in_cleanup_hook = true;
+  stop_threads(t);
+}
+
+/* Runs on the JS thread for each queued wakeup. */
+static void call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)data;
+  tt_t *t = (tt_t *)context;
+  if (env == NULL || cb == NULL || !t->running) return;
+  napi_value recv, result;
+  if (napi_get_global(env, &recv) != napi_ok) return;
+  /* make_callback runs the microtask queue afterwards, as libuv-driven JS expects. */
+  if (napi_make_callback(env, t->async, recv, cb, 0, NULL, &result) != napi_ok) {
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc != NULL) {
+      napi_valuetype ty;
+      if (napi_typeof(env, exc, &ty) == napi_ok && ty != napi_undefined) napi_fatal_exception(env, exc);
+    }
+  }
+}
+
+static void finalize_tsfn(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release((tt_t *)data);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  tt_t *t = (tt_t *)data;
+  stop_threads(t);
+  release(t);
+}
+
+static void finalize_memory(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  release((tt_t *)hint);
+}
+
+static bool get_handle(napi_env env, napi_value v, tt_t **out) {
+  napi_valuetype ty;
+  void *p = NULL;
+  if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from threadStart");
+    return false;
+  }
+  *out = (tt_t *)p;
+  return true;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u = NULL;
+  (void)napi_get_undefined(env, &u);
+  return u;
+}
+
+static napi_value thread_push(napi_env env, napi_callback_info info);
+
+static napi_value thread_start(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  int64_t fd, slots, slot_size;
+  if (!get_int(env, argv[0], "fd", 0, INT32_MAX, &fd) || !get_int(env, argv[1], "slots", 2, 1 << 16, &slots) ||
+      !get_int(env, argv[2], "slotSize", 64, 1 << 17, &slot_size)) {
+    return NULL;
+  }
+  if ((slots & (slots - 1)) != 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "slots must be a power of two");
+    return NULL;
+  }
+  napi_valuetype ty;
+  if (napi_typeof(env, argv[3], &ty) != napi_ok || ty != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+
+  size_t ss = ALIGN64((size_t)slot_size);
+  size_t lens = ALIGN64((size_t)slots * 4);
+  size_t off_rx_lens = H_WORDS * 4, off_tx_lens = off_rx_lens + lens;
+  size_t off_rx = off_tx_lens + lens, off_tx = off_rx + (size_t)slots * ss;
+  size_t size = off_tx + (size_t)slots * ss;
+  if (size > INT32_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "rings too large");
+    return NULL;
+  }
+
+  tt_t *t = (tt_t *)calloc(1, sizeof *t);
+  void *mem = NULL;
+  if (t == NULL || posix_memalign(&mem, 64, size) != 0) {
+    free(t);
+    napi_throw_error(env, "ENOMEM", "threadStart: out of memory");
+    return NULL;
+  }
+  /* Only the header and lengths need zeros; slots are written before they are
+   * published, so their pages stay untouched (not resident) until used. */
+  memset(mem, 0, off_rx);
+  t->env = env;
+  t->fd = (int)fd;
+  t->slots = (uint32_t)slots;
+  t->slot_size = (uint32_t)ss;
+  t->mem = (uint8_t *)mem;
+  t->mem_size = size;
+  t->h = (int32_t *)mem;
+  t->rx_lens = (int32_t *)(t->mem + off_rx_lens);
+  t->tx_lens = (int32_t *)(t->mem + off_tx_lens);
+  t->rx_data = t->mem + off_rx;
+  t->tx_data = t->mem + off_tx;
+  t->h[H_SLOTS] = (int32_t)slots;
+  t->h[H_SLOT_SIZE] = (int32_t)ss;
+  t->h[H_RX_LENS] = (int32_t)off_rx_lens;
+  t->h[H_TX_LENS] = (int32_t)off_tx_lens;
+  t->h[H_RX_DATA] = (int32_t)off_rx;
+  t->h[H_TX_DATA] = (int32_t)off_tx;
+  t->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (t->evfd < 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "eventfd: %s", strerror(errno));
+    free(mem);
+    free(t);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", msg);
+    return NULL;
+  }
+
+  /* From here on t is owned by the JS objects created below; on failure each
+   * finalizer releases its share. */
+  napi_value out, handle, memory, resource, rname, push;
+  t->refs = 1; /* the handle */
+  if (napi_create_external(env, t, finalize_handle, NULL, &handle) != napi_ok) {
+    (void)close(t->evfd);
+    free(mem);
+    free(t);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: napi_create_external failed");
+    return NULL;
+  }
+  if (napi_create_external_arraybuffer(env, mem, size, finalize_memory, t, &memory) != napi_ok) {
+    (void)close(t->evfd);
+    t->evfd = -1;
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: napi_create_external_arraybuffer failed");
+    return NULL;
+  }
+  t->refs++;
+  if (napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "wirestack:TapThread", NAPI_AUTO_LENGTH, &rname) != napi_ok ||
+      napi_async_init(env, resource, rname, &t->async) != napi_ok ||
+      napi_create_threadsafe_function(env, argv[3], NULL, rname, 0, 1, t, finalize_tsfn, t, call_js, &t->tsfn) != napi_ok) {
+    (void)close(t->evfd);
+    t->evfd = -1;
+    if (t->async != NULL) (void)napi_async_destroy(env, t->async);
+    t->async = NULL;
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: creating the wakeup failed");
+    return NULL;
+  }
+  t->refs++;
+  /* Signals stay with Node's threads: ours inherit a full mask. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&t->rx_thread, NULL, rx_main, t);
+  int e2 = e == 0 ? pthread_create(&t->tx_thread, NULL, tx_main, t) : 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e != 0 || e2 != 0) {
+    if (e == 0) {
+      __atomic_store_n(&t->stop, 1, __ATOMIC_SEQ_CST);
+      evfd_signal(t->evfd);
+      (void)pthread_join(t->rx_thread, NULL);
+    }
+    (void)close(t->evfd);
+    t->evfd = -1;
+    (void)napi_async_destroy(env, t->async);
+    t->async = NULL;
+    (void)napi_release_threadsafe_function(t->tsfn, napi_tsfn_abort);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: pthread_create failed");
+    return NULL;
+  }
+  pthread_setname_np(t->rx_thread, "wirestack-rx");
+  pthread_setname_np(t->tx_thread, "wirestack-tx");
+  t->running = true;
+  (void)napi_add_env_cleanup_hook(env, cleanup_hook, t);
+  /* push holds t through its data, and a share of it through a finalizer;
+   * it checks `running` before touching the rings. */
+  bool pushed = napi_create_function(env, "push", NAPI_AUTO_LENGTH, thread_push, t, &push) == napi_ok &&
+                napi_add_finalizer(env, push, t, finalize_memory, t, NULL) == napi_ok;
+  if (pushed) t->refs++;
+  if (!pushed || napi_create_object(env, &out) != napi_ok || napi_set_named_property(env, out, "handle", handle) != napi_ok ||
+      napi_set_named_property(env, out, "memory", memory) != napi_ok || napi_set_named_property(env, out, "push", push) != napi_ok) {
+    stop_threads(t);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: building the result failed");
+    return NULL;
+  }
+  return out;
+}
+
+/* push(frame, offset, length), bound to one ring through the function's data. */
+static napi_value thread_push(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "push(frame, offset, length)");
+    return NULL;
+  }
+  tt_t *t = (tt_t *)data;
+  bool ok = false;
+  napi_typedarray_type type;
+  size_t blen = 0;
+  void *p = NULL;
+  int64_t off, len;
+  if (napi_get_typedarray_info(env, argv[0], &type, &blen, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "frame must be a Uint8Array");
+    return NULL;
+  }
+  if (!get_int(env, argv[1], "offset", 0, INT32_MAX, &off) || !get_int(env, argv[2], "length", 0, t->slot_size, &len)) return NULL;
+  if ((uint64_t)off + (uint64_t)len > blen) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "push: offset/length outside the frame buffer");
+    return NULL;
+  }
+  if (t->running) {
+    int32_t *h = t->h;
+    uint32_t head = t->tx_head;
+    if (head - t->tx_tail_seen >= t->slots) t->tx_tail_seen = (uint32_t)ld_acq(&h[H_TX_TAIL]);
+    if (head - t->tx_tail_seen < t->slots) {
+      uint32_t s = head & (t->slots - 1);
+      memcpy(t->tx_data + (size_t)s * t->slot_size, (uint8_t *)p + off, (size_t)len);
+      t->tx_lens[s] = (int32_t)len;
+      t->tx_head = ++head;
+      st(&h[H_TX_HEAD], (int32_t)head);
+      if (ld(&h[H_TX_SLEEP]) != 0 && __atomic_exchange_n(&h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&h[H_TX_SLEEP]);
+      ok = true;
+    }
+  }
+  if (napi_get_boolean(env, ok, &out) != napi_ok) return NULL;
+  return out;
+}
+
+/* threadKick(handle): called by JS when it saw H_TX_SLEEP or H_RX_WAIT set. */
+static napi_value thread_kick(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  tt_t *t;
+  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  if (!t->running) return undefined(env);
+  if (__atomic_exchange_n(&t->h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&t->h[H_TX_SLEEP]);
+  if (__atomic_exchange_n(&t->h[H_RX_WAIT], 0, __ATOMIC_SEQ_CST) != 0) evfd_signal(t->evfd);
+  return undefined(env);
+}
+
+/* threadRef(handle, keepAlive) */
+static napi_value thread_ref(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  tt_t *t;
+  bool keep = false;
+  if (!get_args(env, info, 2, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  if (napi_get_value_bool(env, argv[1], &keep) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "keepAlive must be a boolean");
+    return NULL;
+  }
+  if (t->running) {
+    if (keep) (void)napi_ref_threadsafe_function(env, t->tsfn);
+    else (void)napi_unref_threadsafe_function(env, t->tsfn);
+  }
+  return undefined(env);
+}
+
+static napi_value thread_stop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  tt_t *t;
+  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  stop_threads(t);
+  return undefined(env);
+}
+
+napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "threadStart", NULL, thread_start, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadKick", NULL, thread_kick, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+#endif

@@ -1,0 +1,226 @@
+/**
+ * TapLink's two I/O modes (native I/O threads, and synchronous syscalls on
+ * the JS thread) against the Linux kernel, and the threads' lifecycle: no fd
+ * or thread survives close(), process exit or a worker's teardown. Traffic
+ * stays inside a namespace the test creates and removes (10.78.0.1/2 only).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Stack, TapLink, TAP_THREADS_DEFAULT } from '../../src/index.js';
+import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+
+const LINUX_IP = '10.78.0.1';
+const STACK_IP = '10.78.0.2';
+const BULK_BYTES = 32 * 1024 * 1024;
+const TAP_JS = fileURLToPath(new URL('../../src/link/tap.js', import.meta.url));
+
+const missing = missingCapability();
+if (missing !== null) console.error(`tap-thread.test: SKIPPING every TAP test: ${missing}`);
+
+function fdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+function taskCount(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
+/** Threads named by the addon (wirestack-rx / wirestack-tx) in this process. */
+function ioThreads(): number {
+  let n = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('wirestack-')) n++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return n;
+}
+
+/** Run a node script (ESM, given as text) to completion; resolves with its exit code, stderr and time. */
+function runNode(source: string, timeoutMs: number): Promise<{ code: number | null; signal: string | null; stderr: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
+  it('uses the threaded mode by default, the synchronous one on request', () => {
+    assert.equal(TAP_THREADS_DEFAULT, true);
+    const a = TapLink.open('', { up: false });
+    const b = TapLink.open('', { up: false, threads: false });
+    try {
+      assert.equal(a.threaded, true);
+      assert.notEqual(a.threadCounters(), null);
+      assert.equal(b.threaded, false);
+      assert.equal(b.threadCounters(), null);
+    } finally {
+      a.close();
+      b.close();
+    }
+    assert.throws(() => TapLink.open('', { ringSlots: 3 }), /power of two/);
+  });
+
+  it('opens and closes 100 times (with a wakeup set) leaking no fd and no thread', { timeout: 60_000 }, () => {
+    const fds = fdCount();
+    const tasks = taskCount();
+    for (let i = 0; i < 100; i++) {
+      const link = TapLink.open('', { up: i % 2 === 0, threads: i % 4 !== 3 });
+      link.setWakeup(() => {});
+      if (i % 10 === 0) assert.equal(ioThreads(), link.threaded ? 2 : 0);
+      link.close();
+      assert.equal(ioThreads(), 0, `I/O threads left after close #${i}`);
+    }
+    assert.equal(fdCount(), fds, 'fd count changed');
+    assert.equal(taskCount(), tasks, 'thread count changed');
+  });
+
+  it('does not busy-poll: an idle threaded link with a wakeup set costs (almost) no CPU', { timeout: 20_000 }, async () => {
+    const link = TapLink.open('', { threads: true });
+    try {
+      let wakeups = 0;
+      link.setWakeup(() => { wakeups++; });
+      await new Promise((r) => setTimeout(r, 100)); // let the device settle (IPv6 router solicitations etc.)
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 1000));
+      const c = process.cpuUsage(c0);
+      assert.ok(c.user + c.system < 100_000, `${(c.user + c.system) / 1000} ms of CPU in 1 s idle (${wakeups} wakeups)`);
+    } finally {
+      link.close();
+    }
+  });
+
+  it('writes queued frames before close() returns; write errors and a full ring are counted drops', { timeout: 20_000 }, () => {
+    // A device that is down refuses every write (EIO): each queued frame becomes a counted error.
+    const link = TapLink.open('', { up: false, ringSlots: 2 });
+    const frame = new Uint8Array(1514);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 10_000; i++) {
+      if (link.transmit(frame, 0, frame.length, 0)) accepted++;
+      else refused++;
+    }
+    link.close();
+    assert.equal(accepted + refused, 10_000);
+    assert.ok(refused > 0, 'a 2-slot ring never filled');
+    assert.equal(link.stats.txFrames, accepted);
+    assert.equal(link.txErrors, accepted, 'every queued frame was written (and failed) before close returned');
+    assert.equal(link.stats.drops, refused + accepted);
+  });
+
+  it('lets a process exit on its own (no wakeup set) and on process.exit() with a wakeup set', { timeout: 30_000 }, async () => {
+    const idle = await runNode(`import { TapLink } from ${JSON.stringify(TAP_JS)};
+      const l = TapLink.open('', { threads: true }); l.setWakeup(() => {}); l.setWakeup(null);`, 10_000);
+    assert.equal(idle.code, 0, idle.stderr);
+    assert.ok(idle.ms < 5000, `took ${idle.ms} ms`);
+    const exiting = await runNode(`import { TapLink } from ${JSON.stringify(TAP_JS)};
+      const l = TapLink.open('', { threads: true }); l.setWakeup(() => {});
+      const f = new Uint8Array(60); for (let i = 0; i < 1000; i++) l.transmit(f, 0, 60, 0);
+      setTimeout(() => process.exit(7), 50);`, 10_000);
+    assert.equal(exiting.code, 7, exiting.stderr);
+    // Kept alive by the wakeup until closed: the child only ends by its timer.
+    const kept = await runNode(`import { TapLink } from ${JSON.stringify(TAP_JS)};
+      const l = TapLink.open('', { threads: true }); l.setWakeup(() => {});
+      setTimeout(() => { l.close(); process.exitCode = 5; }, 300);`, 10_000);
+    assert.equal(kept.code, 5, kept.stderr);
+    assert.ok(kept.ms >= 300, `exited after ${kept.ms} ms`);
+  });
+
+  it('stops the threads when a worker that owns an open link is terminated', { timeout: 30_000 }, async () => {
+    const tasks = taskCount();
+    const worker = new Worker(`import { TapLink } from ${JSON.stringify(TAP_JS)};
+      import { parentPort } from 'node:worker_threads';
+      const l = TapLink.open('', { threads: true }); l.setWakeup(() => {});
+      parentPort.postMessage(l.name);`, { eval: true, type: 'module' } as unknown as ConstructorParameters<typeof Worker>[1]);
+    const name = await new Promise<string>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.match(name, /^tap\d+$/);
+    assert.equal(ioThreads(), 2);
+    await worker.terminate();
+    assert.equal(ioThreads(), 0, 'I/O threads survived the worker');
+    // The worker's own thread may take a moment to be reaped after terminate() resolves.
+    for (let i = 0; i < 100 && taskCount() > tasks; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(taskCount(), tasks);
+  });
+});
+
+for (const threads of [true, false]) {
+  describe(`TapLink ${threads ? 'threaded' : 'synchronous'} mode with Linux in a namespace`, { skip: missing ?? false }, () => {
+    let ns: Netns | null = null;
+    let link: TapLink | null = null;
+    let stack: Stack | null = null;
+
+    before(() => {
+      assert.ok(haveCommand('socat'), 'socat is not installed (apt-get install socat)');
+      ns = Netns.create();
+      link = TapLink.open('', { threads });
+      link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
+      stack = new Stack();
+      stack.addInterface(link, { address: `${STACK_IP}/24` });
+      stack.start();
+    });
+
+    after(() => {
+      try {
+        stack?.stop();
+      } finally {
+        try {
+          link?.close();
+        } finally {
+          ns?.remove();
+        }
+      }
+    });
+
+    it('answers 200 pings from Linux with no loss', { timeout: 30_000 }, async () => {
+      assert.ok(ns !== null && link !== null);
+      assert.equal(link.threaded, threads);
+      const r = await ns.run('ping', ['-c', '200', '-i', '0.002', '-W', '1', STACK_IP], { timeoutMs: 25_000 });
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+      assert.ok(m !== null, `no ping summary: ${r.stdout} ${r.stderr}`);
+      assert.equal(Number(m[2]), 200, r.stdout);
+    });
+
+    it('carries 32 MiB each way at once through an echo server, byte-exact', { timeout: 60_000 }, async () => {
+      assert.ok(ns !== null && stack !== null && link !== null);
+      const server = stack.net.createServer({ allowHalfOpen: true }, (s) => {
+        s.on('error', () => { /* reported by the client */ });
+        s.pipe(s);
+      });
+      await new Promise<void>((resolve) => server.listen(7, STACK_IP, () => resolve()));
+      try {
+        const data = randomBytes(BULK_BYTES);
+        const want = createHash('sha256').update(data).digest('hex');
+        // socat sends stdin and writes what comes back to stdout; -t waits for the echo after EOF.
+        const child = ns.spawn('socat', ['-b131072', '-t', '30', '-T', '30', '-', `TCP:${STACK_IP}:7`]);
+        const h = createHash('sha256');
+        let n = 0;
+        child.stdout?.on('data', (d: Buffer) => { h.update(d); n += d.length; });
+        const code = new Promise<number | null>((resolve) => child.once('close', resolve));
+        child.stdin?.end(data);
+        assert.equal(await code, 0);
+        assert.equal(n, BULK_BYTES);
+        assert.equal(h.digest('hex'), want);
+        assert.equal(link.txErrors, 0);
+      } finally {
+        server.close();
+      }
+    });
+  });
+}
