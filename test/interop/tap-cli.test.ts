@@ -87,7 +87,7 @@ function runHost(cmd: string, args: string[], timeoutMs: number): Promise<{ code
   });
 }
 
-describe('wirestack tap CLI with Linux tools in a network namespace', { skip: missing ?? false, timeout: 420_000 }, () => {
+describe('wirestack tap CLI with Linux tools in a network namespace', { skip: missing ?? false, timeout: 120_000 }, () => {
   let ns: Netns | null = null;
   let cli: ChildProcess | null = null;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
