@@ -13,6 +13,7 @@ import type { FrameReceiver, Link } from '../link/link.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { bytesEqual, isAllZero } from './key-text.js';
 import { AllowedIps } from './allowed-ips.js';
 import { CookieChecker } from './cookie.js';
 import type { WgSuite } from './crypto/suite.js';
@@ -75,12 +76,6 @@ export type WireGuardEvent =
   | { type: 'handshake-failed'; peer: Uint8Array }
   | { type: 'peer-quiet'; peer: Uint8Array }
   | { type: 'keys-zeroed'; peer: Uint8Array };
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class WireGuardDevice implements Link {
   readonly layer = 'ip' as const;
@@ -208,7 +203,7 @@ export class WireGuardDevice implements Link {
 
   /** Set (or with null remove) the static private key; sessions are dropped as the key changed. */
   setPrivateKey(key: Uint8Array | null): void {
-    if (key !== null && key.every((x) => x === 0)) key = null;
+    if (key !== null && isAllZero(key)) key = null;
     if (key === null) {
       this.identity = null;
       this.checker = null;
@@ -233,7 +228,7 @@ export class WireGuardDevice implements Link {
   }
 
   findPeer(publicKey: Uint8Array): Peer | null {
-    for (const p of this.peers) if (p.inUse && sameKey(p.remotePublicKey, publicKey)) return p;
+    for (const p of this.peers) if (p.inUse && bytesEqual(p.remotePublicKey, publicKey)) return p;
     return null;
   }
 
@@ -249,7 +244,7 @@ export class WireGuardDevice implements Link {
     }
     let p = this.findPeer(o.publicKey);
     if (p === null) {
-      if (this.identity !== null && sameKey(this.identity.publicKey, o.publicKey)) {
+      if (this.identity !== null && bytesEqual(this.identity.publicKey, o.publicKey)) {
         throw new RangeError('a peer cannot have the device\'s own public key');
       }
       const free = this.peers.find((x) => !x.inUse);
@@ -269,7 +264,7 @@ export class WireGuardDevice implements Link {
     if (key !== null && key.length !== 32) throw new RangeError('preshared key must be 32 bytes');
     p.presharedKey.fill(0);
     if (key !== null) p.presharedKey.set(key);
-    p.hasPresharedKey = key !== null && key.some((x) => x !== 0);
+    p.hasPresharedKey = key !== null && !isAllZero(key);
   }
 
   setEndpoint(p: Peer, address: string, port: number): void {

@@ -5,8 +5,11 @@
  * different key instead of an error.
  */
 
-/** Cipher suites: 'standard' is Noise_IKpsk2 with X25519, 'fips' swaps in P-256. */
-export type WgSuite = 'standard' | 'fips';
+import type { SuiteName } from './crypto/suite.js';
+export { isAllZero } from './crypto/suite.js';
+
+/** Cipher suites: 'standard' is Noise_IKpsk2 with X25519, 'fips' swaps in P-256 (the crypto layer's SuiteName). */
+export type WgSuite = SuiteName;
 
 /** Private and preshared keys are 32 bytes in both suites. */
 export const PRIVATE_KEY_BYTES = 32;
@@ -53,11 +56,6 @@ export function encodeHex(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += bytes[i].toString(16).padStart(2, '0');
   return s;
-}
-
-export function isAllZero(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

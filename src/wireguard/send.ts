@@ -42,6 +42,14 @@ function transmit(dev: WireGuardDevice, p: Peer, len: number): boolean {
   return true;
 }
 
+/** A fresh receiver index for the peer's next handshake message; the previous handshake's index stops resolving. */
+function renewHandshakeIndex(dev: WireGuardDevice, p: Peer): number {
+  const old = p.handshake.localIndex;
+  const handshake = indexValue(p.slot, INDEX_KIND_HANDSHAKE);
+  if (old !== 0 && dev.index.get(old) === handshake) dev.index.remove(old);
+  return dev.index.insert(handshake, dev.random32);
+}
+
 /**
  * Send an initiation unless one went out within REKEY_TIMEOUT (one attempt,
  * retried by the timer — not one per data packet). A fresh (non-retry)
@@ -53,9 +61,7 @@ export function sendInitiation(dev: WireGuardDevice, p: Peer, now: number, isRet
   const id = dev.identity;
   if (id === null || p.cookies === null || p.endpointPort === 0) return;
   p.lastSentHandshake = now;
-  const hs = p.handshake;
-  if (hs.localIndex !== 0 && dev.index.get(hs.localIndex) === indexValue(p.slot, INDEX_KIND_HANDSHAKE)) dev.index.remove(hs.localIndex);
-  const localIndex = dev.index.insert(indexValue(p.slot, INDEX_KIND_HANDSHAKE), dev.random32);
+  const localIndex = renewHandshakeIndex(dev, p);
   const msg = dev.msgBuf;
   if (!createInitiation(id, dev.layout, p, localIndex, dev.wallClock(), msg)) {
     dev.index.remove(localIndex);
@@ -74,9 +80,7 @@ export function sendInitiation(dev: WireGuardDevice, p: Peer, now: number, isRet
 export function sendResponse(dev: WireGuardDevice, p: Peer, now: number): void {
   const id = dev.identity;
   if (id === null || p.cookies === null) return;
-  const hs = p.handshake;
-  if (hs.localIndex !== 0 && dev.index.get(hs.localIndex) === indexValue(p.slot, INDEX_KIND_HANDSHAKE)) dev.index.remove(hs.localIndex);
-  const localIndex = dev.index.insert(indexValue(p.slot, INDEX_KIND_HANDSHAKE), dev.random32);
+  const localIndex = renewHandshakeIndex(dev, p);
   const msg = dev.msgBuf;
   if (!createResponse(id, dev.layout, p, localIndex, msg)) {
     dev.index.remove(localIndex);

@@ -16,7 +16,7 @@
 import * as net from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { createECDH, createPrivateKey, createPublicKey } from 'node:crypto';
+import { getSuite } from './crypto/index.js';
 import { Errno } from '../engine/errno.js';
 import { parseCidr, formatIpv4, prefixMask, parseIpv4 } from '../wire/ipv4addr.js';
 import { type WgSuite, PRESHARED_KEY_BYTES, PRIVATE_KEY_BYTES, publicKeyBytes, decodeHexStrict, encodeHex, isAllZero, bytesEqual } from './key-text.js';
@@ -135,15 +135,7 @@ function parseAllowedIp(value: string): { address: string; prefixLength: number 
 /** Public key of a private key in the given suite, or null when the key is not usable (e.g. not a P-256 scalar). */
 function publicKeyOf(suite: WgSuite, privateKey: Uint8Array): Uint8Array | null {
   try {
-    if (suite === 'fips') {
-      const ecdh = createECDH('prime256v1');
-      ecdh.setPrivateKey(privateKey);
-      return new Uint8Array(ecdh.getPublicKey());
-    }
-    // PKCS#8 wrapping of a raw X25519 private key (RFC 8410).
-    const der = Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), privateKey]);
-    const spki = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
-    return new Uint8Array(spki.subarray(spki.length - 32));
+    return getSuite(suite).publicKey(privateKey);
   } catch {
     return null;
   }

@@ -6,6 +6,7 @@
 import { fipsSuite } from './fips.js';
 import { standardSuite } from './standard.js';
 import type { SuiteName, WgSuite } from './suite.js';
+import { decodeBase64Strict, deriveSuiteFromKeyLength, encodeBase64 } from '../key-text.js';
 
 export { kdf, type SuiteName, type WgSuite } from './suite.js';
 export { standardSuite } from './standard.js';
@@ -20,18 +21,10 @@ export function getSuite(name: SuiteName): WgSuite {
 }
 
 /** The suite whose public keys have `n` bytes on the wire, or null. */
-export function suiteForPublicKeyLength(n: number): SuiteName | null {
-  if (n === standardSuite.publicKeyLen) return 'standard';
-  if (n === fipsSuite.publicKeyLen) return 'fips';
-  return null;
-}
+export const suiteForPublicKeyLength = deriveSuiteFromKeyLength;
 
 /** Standard base64 with padding, as `wg genkey` prints keys. */
-export function encodeKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+export const encodeKey = encodeBase64;
 
 /**
  * Decode a key from base64, strictly: standard alphabet, padded, no
@@ -40,15 +33,13 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * in the error, e.g. "peer public key".
  */
 export function decodeKey(text: string, what: string, lengths: readonly number[] = [32, 65]): Uint8Array {
-  if (typeof text !== 'string' || text.length === 0 || text.length % 4 !== 0 || !BASE64.test(text)) {
+  if (typeof text !== 'string' || text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
     throw new RangeError(`${what}: not a base64 key (standard alphabet with '=' padding expected)`);
   }
-  const buf = Buffer.from(text, 'base64');
-  if (buf.toString('base64') !== text) {
-    throw new RangeError(`${what}: not canonical base64`);
+  const bytes = decodeBase64Strict(text);
+  if (bytes === null) throw new RangeError(`${what}: not canonical base64`);
+  if (!lengths.includes(bytes.length)) {
+    throw new RangeError(`${what}: decodes to ${bytes.length} bytes, expected ${lengths.join(' or ')}`);
   }
-  if (!lengths.includes(buf.length)) {
-    throw new RangeError(`${what}: decodes to ${buf.length} bytes, expected ${lengths.join(' or ')}`);
-  }
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length).slice();
+  return bytes.slice();
 }
