@@ -106,7 +106,6 @@ export class WireGuardDevice implements Link {
   onEvent: ((e: WireGuardEvent) => void) | null = null;
   /** Called when allowed IPs change, so the stack can keep routes to the device. */
   onAllowedIpsChanged: ((address: number, prefixLength: number, added: boolean) => void) | null = null;
-  listenPort = 0;
   fwmark = 0;
 
   private readonly rxQueue: DatagramRing;
@@ -180,12 +179,16 @@ export class WireGuardDevice implements Link {
     if (options.privateKey !== null) this.setPrivateKey(options.privateKey);
   }
 
+  /** The outer UDP port (0 without a transport). */
+  get listenPort(): number {
+    return this.transport === null ? 0 : this.transport.port;
+  }
+
   /** Attach the outer transport (the device starts receiving from it). */
   attachTransport(t: WgTransport | null): void {
     if (this.transport !== null) this.transport.setReceiver(null);
     this.transport = t;
     if (t !== null) {
-      this.listenPort = t.port;
       t.setReceiver((b, off, len, addr, port) => this.enqueue(b, off, len, addr, port));
     }
   }

@@ -6,7 +6,7 @@
  * device's events as a Node EventEmitter.
  */
 import { EventEmitter } from 'node:events';
-import { formatIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv4, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
 import { lookup } from 'node:dns/promises';
 import type { StackCore, InterfaceInfo } from '../engine/stack.js';
 import type { SocketApi } from '../socket/api.js';
@@ -75,9 +75,8 @@ function toKey(k: string | Uint8Array, what: string): Uint8Array {
 
 function parsePrefix(p: string | { address: string; prefixLength: number }): { address: string; prefixLength: number } {
   if (typeof p !== 'string') return p;
-  const m = /^\s*([0-9.]+)(?:\/(\d{1,2}))?\s*$/.exec(p);
-  if (m === null) throw new RangeError(`allowed IP '${p}' is not an IPv4 prefix`);
-  return { address: m[1], prefixLength: m[2] === undefined ? 32 : Number(m[2]) };
+  const cidr = parseCidr(p.trim(), 'allowed IP');
+  return { address: formatIpv4(cidr.address), prefixLength: cidr.prefixLength };
 }
 
 function parseEndpoint(e: string | { host: string; port: number }): { host: string; port: number } {
@@ -89,8 +88,6 @@ function parseEndpoint(e: string | { host: string; port: number }): { host: stri
 }
 
 const hostResolver = async (host: string): Promise<string> => (await lookup(host, { family: 4 })).address;
-
-const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** A WireGuard interface of a stack: the device plus Node conveniences. */
 export class WireGuardInterface extends EventEmitter {
@@ -132,7 +129,7 @@ export class WireGuardInterface extends EventEmitter {
     let endpointHost: string | null = null;
     if (config.endpoint !== undefined) {
       const e = parseEndpoint(config.endpoint);
-      endpointHost = IPV4.test(e.host) ? null : e.host;
+      endpointHost = parseIpv4(e.host) >= 0 ? null : e.host;
       const address = endpointHost === null ? e.host : await this.resolveHost(e.host);
       endpoint = { address, port: e.port };
     }
