@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createECDH } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/cli -> repo root
 const BIN = join(REPO, 'bin/wirestack.js');
+import { Up, freePort, type Event } from '../helpers/wirestack-up.js';
 const WG = '/usr/bin/wg';
 
 interface Run {
@@ -105,91 +106,6 @@ test('fips keys: 32-byte private key, 65-byte uncompressed P-256 public key (0x0
   const std = await cli(['pubkey'], k.stdout);
   assert.equal(b64(std.stdout).length, 32);
 });
-
-/** A free port on 127.0.0.1 (bound then released). */
-function freePort(type: 'udp' | 'tcp'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (type === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    } else {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    }
-  });
-}
-
-interface Event {
-  event: string;
-  [k: string]: unknown;
-}
-
-/** A running `wirestack up --json` child with its events. */
-class Up {
-  readonly events: Event[] = [];
-  stderr = '';
-  private waiters: Array<() => void> = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(readonly child: ChildProcess) {
-    let buf = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          this.events.push(JSON.parse(line) as Event);
-        } catch {
-          this.events.push({ event: 'non-json', line });
-        }
-        for (const w of this.waiters.splice(0)) w();
-      }
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-      for (const w of this.waiters.splice(0)) w();
-    }));
-  }
-
-  static start(args: string[]): Up {
-    return new Up(spawn(process.execPath, [BIN, 'up', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  /** The first event matching, waiting up to `ms`. */
-  async wait(pred: (e: Event) => boolean, ms: number, what: string): Promise<Event> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const e = this.events.find(pred);
-      if (e !== undefined) return e;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${what}: process exited (${this.child.exitCode ?? this.child.signalCode}); stderr: ${this.stderr}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${what}: not within ${ms} ms; events ${JSON.stringify(this.events)}; stderr ${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 let dir = '';
 let web: http.Server;

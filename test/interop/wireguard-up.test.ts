@@ -16,17 +16,16 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { getSuite, encodeKey } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { Up, freePort } from '../helpers/wirestack-up.js';
 import {
   WireGuardGo, createVeth, mustRun, parseWgDump, runHost, wireguardToolsMissing, type Veth,
 } from '../helpers/wireguard-go.js';
@@ -42,8 +41,6 @@ const NAME = 'svc.wg.test';
 const FILE_BYTES = 4 << 20;
 const HOST_BYTES = 3 << 20;
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/interop -> repo root
-const BIN = join(REPO, 'bin/wirestack.js');
 
 // CI runs as root with the packages installed: a missing capability or tool is a failure, not a skip.
 const cannot = missingCapability() ?? wireguardToolsMissing()
@@ -72,95 +69,6 @@ http.createServer((req, res) => {
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-/** A free port on `host` (bound then released). */
-function freePort(type: 'udp' | 'tcp', host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (type === 'udp') {
-      const s = dgram.createSocket('udp4');
-      s.once('error', reject);
-      s.bind(0, host, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    } else {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, host, () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    }
-  });
-}
-
-interface Event {
-  event: string;
-  [k: string]: unknown;
-}
-
-/** A running `wirestack up --json` child and the events it printed. */
-class Up {
-  readonly events: Event[] = [];
-  stderr = '';
-  private waiters: Array<() => void> = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(readonly child: ChildProcess) {
-    let buf = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          this.events.push(JSON.parse(line) as Event);
-        } catch {
-          this.events.push({ event: 'non-json', line });
-        }
-        this.wake();
-      }
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-      this.wake();
-    }));
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** The first event matching `pred`, waiting at most `ms`. */
-  async wait(pred: (e: Event) => boolean, ms: number, what: string): Promise<Event> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const e = this.events.find(pred);
-      if (e !== undefined) return e;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${what}: wirestack up exited (${this.child.exitCode ?? this.child.signalCode}); stderr: ${this.stderr}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${what}: not within ${ms} ms; events ${JSON.stringify(this.events)}; stderr ${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 200));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-
-  /** SIGKILL by PID if still running. */
-  kill(): void {
-    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(this.child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
 }
 
 /** Resolves once a child printed a line matching `re` on stdout or stderr (at most `ms`). */
@@ -266,7 +174,7 @@ BindAddress = 127.0.0.1:${socksPort}
 ListenPort = ${TUNNEL_PORT}
 Target = 127.0.0.1:${webPort}
 `, { mode: 0o600 });
-    up = new Up(spawn(process.execPath, [BIN, 'up', file, '--json', '--stats-interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    up = Up.start([file, '--stats-interval', '1']);
     const ready = await up.wait((e) => e.event === 'up', 15_000, 'wirestack up');
     assert.equal(ready.name, name);
     assert.equal(ready.publicKey, ourPub);
