@@ -9,6 +9,7 @@ import { Stack } from '../src/stack.js';
 import { MemoryLink } from '../src/link/memory-link.js';
 import type { AlgorithmSpec } from '../src/ipsec/algorithms.js';
 import { GcMeter } from './gc-meter.js';
+import { bulkPump, connect } from './tcp-pump.js';
 
 export interface EspBulkResult {
   suite: string;
@@ -58,35 +59,8 @@ async function bulk(suiteName: string, mib: number): Promise<EspBulkResult> {
   const l = b.sockets.socket('tcp');
   b.sockets.bind(l, 0, 5001);
   b.sockets.listen(l, 1);
-  const c = a.sockets.socket('tcp');
-  a.sockets.connect(c, '10.0.0.2', 5001);
-  let s = -1;
-  for (let i = 0; i < 100 && s < 0; i++) {
-    poll();
-    s = b.sockets.accept(l);
-  }
-  if (s < 0) throw new Error('no connection over ESP');
-  const chunk = new Uint8Array(256 * 1024);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
-  const sink = new Uint8Array(256 * 1024);
-  const run = (total: number): number => {
-    let sent = 0;
-    let got = 0;
-    while (got < total) {
-      while (sent < total) {
-        const n = a.sockets.send(c, chunk, 0, Math.min(chunk.length, total - sent));
-        if (n <= 0) break;
-        sent += n;
-      }
-      poll();
-      for (;;) {
-        const n = b.sockets.recv(s, sink, 0, sink.length);
-        if (n <= 0) break;
-        got += n;
-      }
-    }
-    return got;
-  };
+  const [c, s] = connect(a, b, poll, 5001, l);
+  const run = bulkPump(a, b, c, s, poll);
   run(16 << 20); // warm-up
   const packets0 = a.stats.ipsec.tx + b.stats.ipsec.tx;
   const meter = new GcMeter();

@@ -8,6 +8,7 @@
 import { Stack } from '../src/stack.js';
 import { MemoryLink } from '../src/link/memory-link.js';
 import { GcMeter } from './gc-meter.js';
+import { bulkPump, connect } from './tcp-pump.js';
 
 export interface TcpBulkResult {
   kind: 'bulk';
@@ -47,17 +48,7 @@ function pair(config: ConstructorParameters<typeof Stack>[0]): { a: Stack; b: St
   return { a, b, poll };
 }
 
-function connect(a: Stack, b: Stack, poll: () => void, port: number, listener: number): [number, number] {
-  const c = a.sockets.socket('tcp');
-  a.sockets.connect(c, '10.0.0.2', port);
-  let s = -11;
-  for (let i = 0; i < 100 && s < 0; i++) {
-    poll();
-    s = b.sockets.accept(listener);
-  }
-  if (s < 0) throw new Error('no connection');
-  return [c, s];
-}
+
 
 async function bulk(mib: number): Promise<TcpBulkResult> {
   const { a, b, poll } = pair({ tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, maxTcpSockets: 2 });
@@ -65,27 +56,7 @@ async function bulk(mib: number): Promise<TcpBulkResult> {
   b.sockets.bind(l, 0, 5001);
   b.sockets.listen(l, 1);
   const [c, s] = connect(a, b, poll, 5001, l);
-  const chunk = new Uint8Array(256 * 1024);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = i & 0xff;
-  const sink = new Uint8Array(256 * 1024);
-  const run = (total: number): number => {
-    let sent = 0;
-    let got = 0;
-    while (got < total) {
-      while (sent < total) {
-        const n = a.sockets.send(c, chunk, 0, Math.min(chunk.length, total - sent));
-        if (n <= 0) break;
-        sent += n;
-      }
-      poll();
-      for (;;) {
-        const n = b.sockets.recv(s, sink, 0, sink.length);
-        if (n <= 0) break;
-        got += n;
-      }
-    }
-    return got;
-  };
+  const run = bulkPump(a, b, c, s, poll);
   run(64 << 20); // warm-up
   const meter = new GcMeter();
   await meter.start();
