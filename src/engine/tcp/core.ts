@@ -85,6 +85,18 @@ export class TcpCore {
     t.children[l] = 0;
   }
 
+  /**
+   * The user closed a passive open: it no longer counts against its listener
+   * (it is closing, bounded in time), only against the passive total.
+   */
+  leaveListener(s: number): void {
+    const t = this.t;
+    const o = t.origin[s];
+    if (o < 0) return;
+    if (t.children[o] > 0) t.children[o]--;
+    t.origin[s] = ORIGIN_GONE;
+  }
+
   private uncount(s: number): void {
     const t = this.t;
     const o = t.origin[s];

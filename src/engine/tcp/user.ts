@@ -334,6 +334,7 @@ export class TcpUser {
       return;
     }
     t.tflags[s] |= TF_ORPHAN;
+    if (t.parent[s] < 0) c.leaveListener(s);
     if ((t.rcvLen[s] > 0 && t.buf[s] >= 0) || (t.tflags[s] & TF_RST_ON_CLOSE) !== 0) {
       this.abort(s);
       return;
