@@ -201,3 +201,26 @@ test('empty buffer pool: arriving data dropped and counted, writes refused with 
   }, 20000);
   assert.deepEqual(back, reply);
 });
+
+test('maxTcpSockets counts connections: at the limit connect() recycles the oldest TIME_WAIT, else ENOBUFS', () => {
+  const p = tcpPair({ tcpTimeWaitMs: 60000 }, {}, { maxTcpSockets: 2 });
+  const core = p.a.tcp.core;
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  p.b.sockets.listen(lfd, 8);
+  const conns = [connect(p.sim, p.a, p.b, B_IP, 80, lfd), connect(p.sim, p.a, p.b, B_IP, 80, lfd)];
+  const open = conns.map((x) => x.cfd);
+  assert.equal(core.tcpConns, 2);
+  const extra = p.a.sockets.socket('tcp');
+  assert.ok(extra >= 0, 'a descriptor is still there');
+  assert.equal(p.a.sockets.connect(extra, B_IP, 80), -105, 'ENOBUFS: no connection left');
+  // The client closes one first: it waits in TIME_WAIT, still a connection.
+  p.a.sockets.close(open[0]);
+  p.sim.advance(10);
+  p.b.sockets.close(conns[0].sfd);
+  waitFor(p.sim, () => core.t.state[open[0]] === 10, 5000);
+  assert.equal(core.tcpConns, 2);
+  assert.equal(p.a.sockets.connect(extra, B_IP, 80), -EINPROGRESS, 'the TIME_WAIT connection was recycled');
+  assert.equal(p.a.stats.tcp.timeWaitRecycled, 1);
+  waitFor(p.sim, () => p.a.sockets.tcpState(extra) === 'ESTABLISHED', 5000);
+});

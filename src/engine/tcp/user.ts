@@ -156,7 +156,7 @@ export class TcpUser {
     }
     if (c.lookup(src, so.localPort[s], addr, port) >= 0) return -Errno.EADDRINUSE;
     // maxTcpSockets bounds connections; buffers are taken later, when there is data.
-    if (c.tcpConns >= c.cfg.maxTcpSockets) return -Errno.ENOBUFS;
+    if (!c.connectionRoom()) return -Errno.ENOBUFS;
     c.countConnection(s, -1);
     t.setCaps(s);
     so.localAddr[s] = src;
