@@ -12,7 +12,7 @@ import type { StackConfig } from '../../src/index.js';
 import { TestRng } from '../helpers/frames.js';
 import {
   ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
-  pattern, tapStack, tcpFrame, tcpPair, B_IP, waitFor, type Seg, type TapStack,
+  pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, waitFor, type Seg, type TapStack,
 } from './helpers.js';
 
 const SPOOFED_NET = '198.18.0.0/15';
@@ -303,4 +303,64 @@ test('listen backlog 2 with 5 concurrent connects and cookies on: all get SYN-AC
     waitFor(p.sim, () => p.b.sockets.readableBytes(fd) === hello.length, 5000);
   }
   assert.equal(p.b.stats.tcp.rstOut, 0);
+});
+
+test('a wirestack client connects and exchanges data within 1 s while spoofed SYNs whose SYN-ACKs go nowhere flood the server', () => {
+  const p = tcpPair({}, {}, {}, { tcpSynBacklog: 32 });
+  // The spoofed sources are off-link, behind the client's host as a router (as a Linux host in front of a TAP
+  // device): the server's SYN-ACKs go there and are dropped. (From on-link addresses that never answer, the
+  // flood would fill the server's ARP cache and queue with resolutions that fail, a neighbour-layer limit.)
+  p.b.addRoute('198.18.0.0/15', A_IP);
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  p.b.sockets.listen(lfd, 16);
+  const rng = new TestRng(12);
+  const bMac = Array.from(p.b.interfaces[0].mac, (x) => x.toString(16).padStart(2, '0')).join(':');
+  let n = 0;
+  const flood = (count: number): void => {
+    for (let k = 0; k < count; k++, n++) {
+      const f = tcpFrame(bMac, '02:00:00:00:99:99', {
+        src: spoofed(n), dst: B_IP, sport: 1024 + rng.int(60000), dport: 80, seq: rng.u32(), flags: SYN,
+        options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(rng.u32(), 0), opt.nop(), opt.ws(7)]),
+      });
+      p.la.transmit(f, 0, f.length, p.sim.now);
+    }
+  };
+  for (let ms = 0; ms < 300; ms++) {
+    flood(20);
+    p.sim.advance(1);
+  }
+  assert.ok(p.b.stats.tcp.syncookiesSent > 0 || p.b.tcp.core.passive.q.used > 0);
+  const start = p.sim.now;
+  const cfd = p.a.sockets.socket('tcp');
+  assert.equal(p.a.sockets.connect(cfd, B_IP, 80), -EINPROGRESS);
+  let sfd = -1;
+  waitFor(p.sim, () => {
+    flood(20);
+    if (sfd < 0) sfd = p.b.sockets.accept(lfd);
+    return sfd >= 0 && p.a.sockets.tcpState(cfd) === 'ESTABLISHED';
+  }, 1000);
+  assert.ok(p.sim.now - start < 1000, `connected in ${p.sim.now - start} ms`);
+  assert.equal(p.b.stats.tcp.syncookiesRecv, 1, 'through a cookie');
+  const info = p.b.sockets.tcpInfo(sfd);
+  assert.ok(info !== null && info.options.sack && info.options.timestamps && info.options.peerWindowScale >= 0);
+  const d = pattern(100000, 6);
+  const got = new Uint8Array(d.length);
+  let sent = 0;
+  let have = 0;
+  const buf = new Uint8Array(65536);
+  waitFor(p.sim, () => {
+    flood(5);
+    if (sent < d.length) {
+      const k = p.a.sockets.send(cfd, d, sent, d.length - sent);
+      if (k > 0) sent += k;
+    }
+    for (let k = p.b.sockets.recv(sfd, buf, 0, buf.length); k > 0; k = p.b.sockets.recv(sfd, buf, 0, buf.length)) {
+      got.set(buf.subarray(0, k), have);
+      have += k;
+    }
+    return have === d.length;
+  }, 10000);
+  assert.deepEqual(got, d);
+  assert.ok(p.b.tcp.core.passive.q.used <= 32);
 });
