@@ -364,3 +364,61 @@ test('a wirestack client connects and exchanges data within 1 s while spoofed SY
   assert.deepEqual(got, d);
   assert.ok(p.b.tcp.core.passive.q.used <= 32);
 });
+
+test('random passive-open traffic (SYNs, replayed and mangled third segments, RSTs, junk) in each cookie mode: the books balance', () => {
+  for (const mode of [0, 1, 2]) {
+    const rng = new TestRng(100 + mode);
+    const ts = floodStack(9, { tcpSyncookies: mode, tcpSynBacklog: 8, maxTcpSockets: 12, maxSockets: 20, tcpBufferPairs: 3 });
+    const lfd = listen(ts, 80, 4);
+    const seen: Array<{ src: string; sport: number; seq: number; ack: number; ts: number | null }> = [];
+    const held: number[] = [];
+    let accepted = 0;
+    for (let i = 0; i < 6000; i++) {
+      const src = `198.18.0.${rng.int(20)}`;
+      const sport = 1000 + rng.int(4);
+      const r = rng.int(10);
+      let f: Uint8Array;
+      if (r < 3 || seen.length === 0) {
+        const parts = [opt.mss(500 + rng.int(1500))];
+        if (rng.int(2) === 1) parts.push(opt.sackOk());
+        if (rng.int(2) === 1) parts.push(opt.ts(rng.u32(), 0));
+        if (rng.int(2) === 1) parts.push(opt.nop(), opt.ws(rng.int(16)));
+        f = tcpFrame(STACK_MAC, PEER_MAC, {
+          src, dst: STACK_IP, sport, dport: 80, seq: rng.u32(), flags: SYN | (rng.int(8) === 0 ? rng.int(256) : 0),
+          options: optionBlock(parts),
+        });
+      } else if (r < 7) {
+        const s = seen[rng.int(seen.length)];
+        const flags = [0x10, 0x18, 0x11, 0x14, 0x04, 0x12][rng.int(6)];
+        f = tcpFrame(STACK_MAC, PEER_MAC, {
+          src: s.src, dst: STACK_IP, sport: s.sport, dport: 80, seq: add32(s.ack, rng.int(4) === 0 ? rng.int(100) : 0),
+          ack: add32(s.seq, 1 + (rng.int(4) === 0 ? rng.int(3) : 0)), flags,
+          payload: rng.int(2) === 1 ? new Uint8Array(rng.int(1400)) : undefined,
+          options: s.ts !== null && rng.int(3) > 0 ? optionBlock([opt.nop(), opt.nop(), opt.ts(rng.u32(), s.ts)]) : undefined,
+        });
+      } else {
+        f = tcpFrame(STACK_MAC, PEER_MAC, { src, dst: STACK_IP, sport, dport: 80, seq: rng.u32(), ack: rng.u32(), flags: rng.int(256) });
+      }
+      for (const s of synAcks(ts.feed(f, rng.int(3) === 0 ? rng.int(2000) : 0))) {
+        seen.push({ src: `198.18.0.${s.dst & 255}`, sport: s.dport, seq: s.seq, ack: s.ack, ts: s.opts.ts !== null ? s.opts.ts.val : null });
+        if (seen.length > 50) seen.shift();
+      }
+      for (let fd = ts.stack.sockets.accept(lfd); fd >= 0; fd = ts.stack.sockets.accept(lfd)) {
+        accepted++;
+        if (rng.int(2) === 0) ts.stack.sockets.close(fd);
+        else held.push(fd);
+      }
+    }
+    assert.ok(accepted > 5, `mode ${mode}: ${accepted} connections made`);
+    for (const fd of held) ts.stack.sockets.close(fd);
+    for (let k = 0; k < 20; k++) ts.advance(100_000);
+    const c = ts.stack.tcp.core;
+    assert.equal(c.passive.q.used, 0, `mode ${mode}: records`);
+    assert.equal(c.t.synCount[lfd], 0);
+    assert.equal(c.tcpConns, 0, `mode ${mode}: connections`);
+    assert.equal(c.passiveConns, 0);
+    assert.equal(c.t.children[lfd], 0);
+    assert.equal(c.t.freeBuffers, 3, `mode ${mode}: buffer pairs back`);
+    assert.equal(ts.stack.sockets.usage.used, 1, 'only the listener');
+  }
+});
