@@ -87,15 +87,35 @@ export class Arp {
     return -1;
   }
 
-  /** A slot for a new entry: a free one, else the reachable one closest to expiry. */
+  /**
+   * A slot for a new entry: a free one, else the oldest still being resolved,
+   * else the reachable one closest to expiry. Incomplete entries go first so
+   * that a flood of packets from addresses that never answer (spoofed SYNs
+   * from on-link sources, each of whose replies needs resolving) churns only
+   * among unresolved entries and cannot push out the neighbours that are
+   * actually talking to us, as Linux's forced GC prefers unresolved entries.
+   */
   private claim(): number {
-    let victim = -1;
+    let incomplete = -1;
+    let reachable = -1;
     for (let i = 0; i < this.size; i++) {
-      if (this.state[i] === FREE) return i;
-      if (this.state[i] === REACHABLE && (victim < 0 || this.deadline[i] < this.deadline[victim])) victim = i;
+      const s = this.state[i];
+      if (s === FREE) return i;
+      if (s === INCOMPLETE) {
+        if (incomplete < 0 || this.deadline[i] < this.deadline[incomplete]) incomplete = i;
+      } else if (reachable < 0 || this.deadline[i] < this.deadline[reachable]) {
+        reachable = i;
+      }
     }
-    if (victim >= 0) this.ctx.stats.arp.cacheFull++;
-    return victim;
+    this.ctx.stats.arp.cacheFull++;
+    if (incomplete >= 0) {
+      // Its queued frames would otherwise wait for an answer nobody now expects.
+      this.state[incomplete] = FREE;
+      if (this.memo === incomplete) this.memo = -1;
+      this.dropPending(this.ifIndex[incomplete], this.ip[incomplete]);
+      return incomplete;
+    }
+    return reachable;
   }
 
   /**

@@ -92,3 +92,31 @@ test('a full cache replaces the entry closest to expiry, never grows', async () 
   assert.deepEqual(entries.map((e) => formatIpv4(e.ip)).sort(), ['10.1.0.2', '10.2.0.2']);
   assert.ok(hub.stats.arp.cacheFull >= 1);
 });
+
+test('a flood of next hops that never answer churns among unresolved entries and keeps the resolved neighbour', async () => {
+  // As a SYN flood from spoofed on-link sources does: every reply needs resolving an address nobody owns.
+  const { a, b, sim } = makePair({}, { arpCacheSize: 4, arpPendingFrames: 8, arpRetryMs: 1000 });
+  await sim.until(a.ping('10.0.0.2'));
+  const before = a.stats.arp.requestsOut;
+  const tx = a.sockets.socket('udp');
+  const m = enc('x');
+  for (let i = 0; i < 200; i++) {
+    assert.equal(a.sockets.sendto(tx, m, 0, m.length, `10.0.0.${100 + (i % 100)}`, 9), m.length);
+    sim.advance(1);
+    if (i % 20 === 0) {
+      // The neighbour that answers stays resolved: no new request for it, and its traffic is not queued.
+      await sim.until(a.ping('10.0.0.2', { timeoutMs: 100 }));
+    }
+  }
+  const reachable = a.arp.entries().filter((e) => e.state === 'reachable').map((e) => formatIpv4(e.ip));
+  assert.deepEqual(reachable, ['10.0.0.2']);
+  assert.ok(a.arp.entries().length <= 4);
+  assert.ok(a.stats.arp.cacheFull > 100, `cacheFull ${a.stats.arp.cacheFull}`);
+  // Only the flood's addresses were asked for after the first resolution.
+  const floodRequests = a.stats.arp.requestsOut - before;
+  assert.ok(floodRequests >= 200, `requests ${floodRequests}`);
+  assert.equal(b.stats.arp.requestsIn >= 1, true);
+  // Frames of evicted entries were dropped and counted, none linger.
+  assert.ok(a.stats.arp.queueDropped > 0);
+  assert.ok(a.arp.pendingCount <= 8);
+});
