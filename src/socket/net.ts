@@ -52,7 +52,7 @@ import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
 import { Errno, StackError } from '../engine/errno.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, MSG_MORE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
   TCP_NODELAY, type SockAddr, type SocketApi,
 } from './api.js';
 
@@ -202,6 +202,8 @@ export class Socket extends Duplex {
   private wChunks: Buffer[] | null = null;
   private wIndex = 0;
   private wOff = 0;
+  /** Index of the last non-empty chunk: the end of the gathered write, sent without MSG_MORE. */
+  private wLast = 0;
   private wCb: WriteCallback | null = null;
   private finalCb: WriteCallback | null = null;
   private resetOnClose = false;
@@ -470,6 +472,10 @@ export class Socket extends Duplex {
   }
 
   private startWrite(cb: WriteCallback): void {
+    const chunks = this.wChunks;
+    let last = 0;
+    if (chunks !== null) for (let i = chunks.length - 1; i > 0; i--) if (chunks[i].length > 0) { last = i; break; }
+    this.wLast = last;
     this.wIndex = 0;
     this.wOff = 0;
     this.wCb = cb;
@@ -489,7 +495,10 @@ export class Socket extends Duplex {
         this.wOff = 0;
         continue;
       }
-      const n = api.send(this.fd, c, this.wOff, left);
+      // A gathered write (_writev: corked chunks) is one send, as Node's
+      // writev() is one system call: MSG_MORE on all chunks but the last keeps
+      // TCP from sending a partial segment between them.
+      const n = api.send(this.fd, c, this.wOff, left, this.wIndex < this.wLast ? MSG_MORE : 0);
       if (n > 0) {
         this.written += n;
         this.wOff += n;

@@ -25,6 +25,10 @@ export function createTcpStats() {
     reassemblyDropped: 0, challengeAcks: 0, pawsDropped: 0, outOfWindow: 0, duplicateSegments: 0,
     windowProbes: 0, keepaliveProbes: 0, timeWaitRecycled: 0, delayedAcks: 0, sackRecoveries: 0,
     dsacksSent: 0, timeouts: 0, tailLossProbes: 0,
+    /** ACKs not sent for unacceptable segments and challenges: at most one per 500 ms per connection (Linux tcp_invalid_ratelimit). */
+    ackRateLimited: 0,
+    /** ACKs sent at once in quick-ACK mode (connection start, after idle), as Linux's tcp_in_quickack_mode. */
+    quickAcks: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -137,6 +141,10 @@ export class TcpCore {
     t.dsackRight[s] = 0;
     t.sackCount[s] = 0;
     t.unackedSegs[s] = 0;
+    t.ackQuick[s] = 0;
+    t.dataRcvTime[s] = -Infinity;
+    t.oowAckTime[s] = -Infinity;
+    t.sndSml[s] = 0;
     t.rcvWscale[s] = 0;
     t.sndWscale[s] = 0;
     t.sndWnd[s] = 0;

@@ -47,6 +47,15 @@ export const TF_FIN_ACKED = 1 << 19;
 export const TF_WANT_WRITE = 1 << 20;
 /** A tail loss probe is outstanding: SACK of it means the segments before it were lost. */
 export const TF_TLP = 1 << 21;
+/** Interactive (ping-pong) connection: we answered received data within the delayed-ACK time (Linux icsk_ack.pingpong). */
+export const TF_PINGPONG = 1 << 24;
+/** The writer has more to add at once (MSG_MORE): hold a partial last segment (Linux TCP_NAGLE_CORK for one call). */
+export const TF_MORE = 1 << 25;
+/** A small (pushed) segment arrived since our last ACK; twice: TF_ACK_PUSHED2 (Linux ICSK_ACK_PUSHED/PUSHED2). */
+export const TF_ACK_PUSHED = 1 << 26;
+export const TF_ACK_PUSHED2 = 1 << 27;
+/** The pending ACK is due at the end of this poll (quick-ACK or ACK pacing), not a delayed one. */
+export const TF_ACK_SOON = 1 << 28;
 
 export interface TcbOptions {
   maxSockets: number;
@@ -118,6 +127,14 @@ export class TcbTable {
   readonly sndWscale: Uint8Array;
   /** Full-sized segments received since the last ACK we sent. */
   readonly unackedSegs: Uint8Array;
+  /** Quick ACKs left (Linux icsk_ack.quick): each in-order segment is acknowledged at once while > 0. */
+  readonly ackQuick: Uint8Array;
+  /** When in-order data last arrived (Linux icsk_ack.lrcvtime); -Infinity before any. */
+  readonly dataRcvTime: Float64Array;
+  /** When we last answered an unacceptable segment with an ACK (Linux last_oow_ack_time); -Infinity before any. */
+  readonly oowAckTime: Float64Array;
+  /** End of the last sub-MSS segment sent (Linux snd_sml), for Minshall's Nagle check. */
+  readonly sndSml: Int32Array;
 
   // Options and timing.
   readonly mss: Uint16Array;          // our send MSS (payload per segment, before options)
@@ -233,6 +250,10 @@ export class TcbTable {
     this.rcvWscale = m.u8(T, n);
     this.sndWscale = m.u8(T, n);
     this.unackedSegs = m.u8(T, n);
+    this.ackQuick = m.u8(T, n);
+    this.dataRcvTime = m.f64(T, n);
+    this.oowAckTime = m.f64(T, n);
+    this.sndSml = m.i32(T, n);
     this.mss = m.u16(T, n);
     this.peerMss = m.u16(T, n);
     this.tsRecent = m.i32(T, n);

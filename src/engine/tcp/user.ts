@@ -10,7 +10,8 @@ import type { TcpCore } from './core.js';
 import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
-  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY,
+  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_MORE, TF_DELACK,
+  TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_PINGPONG, TF_ACKNOW,
 } from './tcb.js';
 import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
@@ -172,8 +173,14 @@ export class TcpUser {
     return -Errno.EINPROGRESS;
   }
 
-  /** Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer is full, or an error. */
-  send(s: number, buf: Uint8Array, off: number, len: number): number {
+  /**
+   * Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer
+   * is full, or an error. `more` (MSG_MORE): the caller adds more data at once
+   * (the next chunk of a gathered write), so full segments go out but a
+   * partial last one waits for the next send without `more`, as Linux sends
+   * one writev() (RFC 9293 3.10.2: the push point is the end of the call).
+   */
+  send(s: number, buf: Uint8Array, off: number, len: number, more = false): number {
     const c = this.core;
     const t = c.t;
     const st = t.state[s];
@@ -191,6 +198,7 @@ export class TcpUser {
       return st === CLOSED && (t.tflags[s] & TF_ACCEPTED) === 0 && c.sockets.remotePort[s] === 0
         ? -Errno.ENOTCONN : -Errno.EPIPE;
     }
+    t.tflags[s] = more ? t.tflags[s] | TF_MORE : t.tflags[s] & ~TF_MORE;
     const space = t.sndCap[s] - t.sndLen[s];
     const n = len < space ? len : space;
     if (n <= 0) {
@@ -228,7 +236,7 @@ export class TcpUser {
     if (t.buf[s] >= 0 && t.rcvLen[s] > 0) {
       const before = t.rcvCap[s] - t.rcvLen[s];
       const n = readInOrder(t, s, buf, off, len);
-      this.afterRead(s, before);
+      this.afterRead(s, before, n);
       return n;
     }
     const e = c.sockets.soError[s];
@@ -249,8 +257,8 @@ export class TcpUser {
     return t.buf[s] >= 0 ? t.rcvLen[s] : 0;
   }
 
-  /** After the reader freed space, advertise it if the window grew enough (receiver SWS avoidance). */
-  private afterRead(s: number, freeBefore: number): void {
+  /** After the reader took `copied` bytes: send a pending ACK, or advertise the freed space if the window grew enough. */
+  private afterRead(s: number, freeBefore: number, copied: number): void {
     const c = this.core;
     const t = c.t;
     const st = t.state[s];
@@ -262,6 +270,21 @@ export class TcpUser {
     let advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
     if (advertised < 0) advertised = 0;
     const mss = t.mss[s] > 0 ? t.mss[s] : 536;
+    const f = t.tflags[s];
+    if ((f & TF_DELACK) !== 0 && copied > 0) {
+      // A delayed ACK is pending. As Linux's tcp_cleanup_rbuf, send it now
+      // when more than one segment's worth is unacknowledged, or when this
+      // read emptied the buffer of a small segment and the connection is not
+      // interactive (an interactive one acknowledges with its reply; two
+      // small segments in a row are acknowledged either way).
+      const unacked = (t.rcvNxt[s] - t.lastAckSent[s]) | 0;
+      const pushed = (f & TF_ACK_PUSHED2) !== 0 || ((f & TF_ACK_PUSHED) !== 0 && (f & TF_PINGPONG) === 0);
+      if (unacked > mss || (t.rcvLen[s] === 0 && pushed)) {
+        t.tflags[s] |= TF_ACKNOW;
+        c.out.output(s);
+        return;
+      }
+    }
     // As Linux's tcp_cleanup_rbuf: a pure window update only once what the
     // peer may still send has fallen to half the buffer and reading at least
     // doubles it (and by at least two segments). Smaller openings ride on the
