@@ -78,6 +78,14 @@ export interface SocketOptions {
   writableHighWaterMark?: number;
   /** Abort a pending connect or an open connection with this signal. */
   signal?: AbortSignal;
+  /**
+   * TCP_NODELAY from the start. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
+  noDelay?: boolean;
 }
 
 /** Options of {@link Socket.connect} and {@link NetFacade.connect}. */
@@ -87,6 +95,13 @@ export interface TcpConnectOptions {
   host?: string;
   localAddress?: string;
   localPort?: number;
+  /**
+   * TCP_NODELAY from the start. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
@@ -102,6 +117,13 @@ export interface TcpConnectOptions {
 export interface ServerOptions {
   allowHalfOpen?: boolean;
   pauseOnConnect?: boolean;
+  /**
+   * TCP_NODELAY on every accepted connection. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
   noDelay?: boolean;
   keepAlive?: boolean;
   /** ms */
@@ -231,12 +253,14 @@ export class Socket extends Duplex {
     this.onEvent = (fd, events) => this.handleEvent(fd, events);
     this.onIdle = () => this.emit('timeout');
     if (options.signal !== undefined) this.watchSignal(options.signal);
+    if (options.noDelay === true) this.noDelay = true;
     if (options.fd !== undefined) {
       const fd = options.fd;
       if (this.api.tcpState(fd) === null) throw codeError('EBADF', `descriptor ${fd} is not an open TCP socket`);
       this.fd = fd;
       this.api.setCallback(fd, this.onEvent);
       this.cacheAddresses();
+      if (this.noDelay === true) this.api.setsockopt(fd, TCP_NODELAY, true);
       if (options.pauseOnCreate === true) this.pause();
       else this.read(0);
     }
@@ -584,7 +608,15 @@ export class Socket extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
-  /** TCP_NODELAY: send small segments at once instead of coalescing them (Nagle off). */
+  /**
+   * TCP_NODELAY: send small segments at once instead of coalescing them
+   * (Nagle off); `setNoDelay()` with no argument turns it on, as Node's.
+   * Off by default, as for Node's `net.Socket` (see {@link TcpConnectOptions.noDelay}).
+   * With Nagle on, a partial segment waits only while an earlier partial
+   * segment is unacknowledged (Linux's rule), and a corked burst
+   * (`cork()` … `uncork()`) is handed to TCP in one send, so it leaves as
+   * one segment when it fits.
+   */
   setNoDelay(noDelay = true): this {
     this.noDelay = noDelay;
     if (this.fd >= 0 && !this.connecting) this.api.setsockopt(this.fd, TCP_NODELAY, noDelay);
