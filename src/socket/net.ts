@@ -13,6 +13,11 @@
  *   Writable's buffer (`writableLength`) holds at most what the producer wrote
  *   beyond `writableHighWaterMark`, and `write()` returns false while the TCP
  *   send buffer is full: `pipe()`/`pipeline()` stop the producer.
+ * - Segments: each `write()` is one send, as each is one system call in
+ *   Node's net; chunks gathered by `cork()`/`uncork()` (or queued behind a
+ *   full buffer) reach `_writev` and are handed over as one send (MSG_MORE
+ *   on all but the last), as Node's writev() is one system call, so a corked
+ *   header + body leaves as one segment when it fits.
  * - Backpressure, reading: `_read` pulls with `recv()` while `push()` returns
  *   true and stops when it returns false; the next `_read` (or EV_READABLE
  *   when the stream asked for data the stack did not have yet) resumes. Data
