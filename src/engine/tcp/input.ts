@@ -15,18 +15,15 @@ import type { TcpCore } from './core.js';
 import {
   CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
-  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_PINGPONG,
+  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON,
 } from './tcb.js';
 import { absorbRanges, addRange, writeAt } from './reassembly.js';
+import { oowRateLimited, quickAck } from './acks.js';
 
 /** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
 const ACK_STRETCH = 16;
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
-/** Most quick ACKs in a run (Linux TCP_MAX_QUICKACKS). */
-const MAX_QUICKACKS = 16;
-/** At most one ACK per this many ms for unacceptable segments of a connection (Linux tcp_invalid_ratelimit). */
-const OOW_ACK_INTERVAL_MS = 500;
 /** TS.Recent older than 24 days is no longer a PAWS reference (RFC 7323 5.5). */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 
@@ -567,7 +564,7 @@ export class TcpInput {
         t.bytesReceived[s] += added;
         c.readable(s);
         t.unackedSegs[s]++;
-        const quick = this.ackMode(s, len);
+        const quick = quickAck(c, s, len);
         // ACK at once when a hole was filled (RFC 5681 4.2). Every second segment
         // is acknowledged too, but at the end of this poll's batch of frames
         // (the timer is due now and runs after the links are drained): one ACK
@@ -612,35 +609,6 @@ export class TcpInput {
   }
 
   /**
-   * Quick-ACK bookkeeping for in-order data of `len` bytes, as Linux's
-   * tcp_event_data_recv and tcp_in_quickack_mode: the first data of a
-   * connection, and data after a silence longer than the RTO, start a run of
-   * quick ACKs (the sender may be in slow start, waiting on each ACK); an
-   * interactive (ping-pong) connection delays its ACKs so that they ride on
-   * the replies. Returns whether this segment is to be acknowledged at once.
-   */
-  private ackMode(s: number, len: number): boolean {
-    const c = this.core;
-    const t = c.t;
-    const now = c.ctx.now;
-    if (now - t.dataRcvTime[s] > t.rto[s]) {
-      // tcp_incr_quickack: half the receive window in segments, 2 to 16 of them.
-      const mss = c.smss(s) > 0 ? c.smss(s) : 536;
-      let q = Math.floor((t.rcvCap[s] - t.rcvLen[s]) / (2 * mss));
-      if (q < 2) q = 2;
-      if (q > MAX_QUICKACKS) q = MAX_QUICKACKS;
-      if (q > t.ackQuick[s]) t.ackQuick[s] = q;
-    }
-    t.dataRcvTime[s] = now;
-    // A small segment: the reader's draining it may call for an ACK (see TcpUser.afterRead).
-    if (len < c.smss(s)) {
-      if ((t.tflags[s] & TF_ACK_PUSHED) !== 0) t.tflags[s] |= TF_ACK_PUSHED2;
-      t.tflags[s] |= TF_ACK_PUSHED;
-    }
-    return t.ackQuick[s] > 0 && (t.tflags[s] & TF_PINGPONG) === 0;
-  }
-
-  /**
    * Enter TIME_WAIT. `ack`: the peer's FIN has just arrived and wants its
    * ACK; not when our FIN's ACK moved CLOSING on (the peer's FIN was
    * acknowledged on arrival: a second ACK is a duplicate, RFC 9293 3.10.7.4).
@@ -672,7 +640,7 @@ export class TcpInput {
    */
   private challengeAck(s: number): void {
     const c = this.core;
-    if (this.rateLimited(s)) return;
+    if (oowRateLimited(c, s)) return;
     c.stats.challengeAcks++;
     c.out.sendAck(s);
   }
@@ -680,7 +648,7 @@ export class TcpInput {
   /**
    * The ACK owed to an unacceptable segment (PAWS, outside the window, ACK of
    * unsent data). A segment without data (or a SYN) gets it at most once per
-   * OOW_ACK_INTERVAL_MS, so that two ends disagreeing on sequence or
+   * 500 ms (OOW_ACK_INTERVAL_MS in acks.ts), so that two ends disagreeing on sequence or
    * timestamps cannot ping-pong ACKs at line rate, and a blind flood draws
    * few replies (Linux tcp_oow_rate_limited). Data segments are answered
    * every time: they are not part of an ACK loop, and their sender needs to
@@ -689,23 +657,9 @@ export class TcpInput {
   private oowAck(s: number): void {
     const f = this.flags;
     if ((this.len === 0 && (f & TH_FIN) === 0) || (f & TH_SYN) !== 0) {
-      if (this.rateLimited(s)) return;
+      if (oowRateLimited(this.core, s)) return;
     }
     this.ackNow(s);
-  }
-
-  /** True (and counted) when this connection answered an invalid segment less than OOW_ACK_INTERVAL_MS ago. */
-  private rateLimited(s: number): boolean {
-    const c = this.core;
-    const t = c.t;
-    const now = c.ctx.now;
-    const since = now - t.oowAckTime[s];
-    if (since >= 0 && since < OOW_ACK_INTERVAL_MS) {
-      c.stats.ackRateLimited++;
-      return true;
-    }
-    t.oowAckTime[s] = now;
-    return false;
   }
 }
 

@@ -10,11 +10,11 @@ import type { TcpCore } from './core.js';
 import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
-  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_MORE, TF_DELACK,
-  TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_PINGPONG, TF_ACKNOW,
+  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_MORE, TF_DELACK, TF_ACKNOW,
 } from './tcb.js';
 import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
+import { readAckDue } from './acks.js';
 
 /** What {@link TcpUser.info} reports, like Linux's TCP_INFO. */
 export interface TcpInfo {
@@ -270,20 +270,11 @@ export class TcpUser {
     let advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
     if (advertised < 0) advertised = 0;
     const mss = t.mss[s] > 0 ? t.mss[s] : 536;
-    const f = t.tflags[s];
-    if ((f & TF_DELACK) !== 0 && copied > 0) {
-      // A delayed ACK is pending. As Linux's tcp_cleanup_rbuf, send it now
-      // when more than one segment's worth is unacknowledged, or when this
-      // read emptied the buffer of a small segment and the connection is not
-      // interactive (an interactive one acknowledges with its reply; two
-      // small segments in a row are acknowledged either way).
-      const unacked = (t.rcvNxt[s] - t.lastAckSent[s]) | 0;
-      const pushed = (f & TF_ACK_PUSHED2) !== 0 || ((f & TF_ACK_PUSHED) !== 0 && (f & TF_PINGPONG) === 0);
-      if (unacked > mss || (t.rcvLen[s] === 0 && pushed)) {
-        t.tflags[s] |= TF_ACKNOW;
-        c.out.output(s);
-        return;
-      }
+    // A delayed ACK is pending and the read made it due (Linux tcp_cleanup_rbuf).
+    if ((t.tflags[s] & TF_DELACK) !== 0 && copied > 0 && readAckDue(c, s, mss)) {
+      t.tflags[s] |= TF_ACKNOW;
+      c.out.output(s);
+      return;
     }
     // As Linux's tcp_cleanup_rbuf: a pure window update only once what the
     // peer may still send has fallen to half the buffer and reading at least
