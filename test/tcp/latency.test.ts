@@ -306,3 +306,32 @@ test('invalid segments: a flood of PAWS-rejected and out-of-window ACKs draws at
   peer.send(pattern(10), 1);
   assert.equal(drain(ts.stack, fd).length, 10);
 });
+
+test('MSG_MORE with a send buffer smaller than a segment: a full buffer is pushed out, never held for data that cannot fit', () => {
+  const p = tcpPair({ maxMtu: 9000 }, { mtu: 9000 });
+  const MSG_MORE = 0x8000;
+  const SO_SNDBUF = 7;
+  const cfd = p.a.sockets.socket('tcp');
+  assert.equal(p.a.sockets.setsockopt(cfd, SO_SNDBUF, 2048), 0);
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  p.b.sockets.listen(lfd, 4);
+  p.a.sockets.connect(cfd, B_IP, 80);
+  let sfd = -1;
+  waitFor(p.sim, () => (sfd = sfd >= 0 ? sfd : p.b.sockets.accept(lfd)) >= 0 && p.a.sockets.tcpState(cfd) === 'ESTABLISHED', 5000);
+  assert.ok(p.a.sockets.tcpInfo(cfd)!.mss > 2048, 'a segment holds more than the whole send buffer');
+  const data = pattern(6000, 6);
+  // A gathered write of 3 x 2000 bytes, as _writev does it: MSG_MORE on all but the last.
+  let sent = 0;
+  const got: number[] = [];
+  for (let round = 0; round < 2000 && got.length < data.length; round++) {
+    const chunkEnd = Math.min(data.length, (Math.floor(sent / 2000) + 1) * 2000);
+    if (sent < data.length) {
+      const n = p.a.sockets.send(cfd, data.subarray(0, chunkEnd), sent, chunkEnd - sent, chunkEnd < data.length ? MSG_MORE : 0);
+      if (n > 0) sent += n;
+    }
+    p.sim.advance(1);
+    drain(p.b, sfd, got);
+  }
+  assert.deepEqual(Uint8Array.from(got), data, `delivered ${got.length} of ${data.length}`);
+});

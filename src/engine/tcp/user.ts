@@ -198,11 +198,17 @@ export class TcpUser {
       return st === CLOSED && (t.tflags[s] & TF_ACCEPTED) === 0 && c.sockets.remotePort[s] === 0
         ? -Errno.ENOTCONN : -Errno.EPIPE;
     }
-    t.tflags[s] = more ? t.tflags[s] | TF_MORE : t.tflags[s] & ~TF_MORE;
     const space = t.sndCap[s] - t.sndLen[s];
     const n = len < space ? len : space;
+    // Hold a partial segment for what follows only while everything fits: a
+    // writer about to wait for buffer space pushes what it has (as Linux
+    // pushes before waiting for memory), or nothing would free the space.
+    const cork = more && n === len && len > 0;
+    const wasCorked = (t.tflags[s] & TF_MORE) !== 0;
+    t.tflags[s] = cork ? t.tflags[s] | TF_MORE : t.tflags[s] & ~TF_MORE;
     if (n <= 0) {
       t.tflags[s] |= TF_WANT_WRITE;
+      if (wasCorked) c.out.output(s);
       return len === 0 ? 0 : -Errno.EAGAIN;
     }
     const ring = t.sndBufs[t.buf[s]];
