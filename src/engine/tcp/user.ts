@@ -177,8 +177,8 @@ export class TcpUser {
    * Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer
    * is full, or an error. `more` (MSG_MORE): the caller adds more data at once
    * (the next chunk of a gathered write), so full segments go out but a
-   * partial last one waits for the next send without `more`, as Linux sends
-   * one writev() (RFC 9293 3.10.2: the push point is the end of the call).
+   * partial last one waits for the next send without `more`: one gathered
+   * write, as Linux's tcp_sendmsg() pushes at the end of one writev() call.
    */
   send(s: number, buf: Uint8Array, off: number, len: number, more = false): number {
     const c = this.core;
