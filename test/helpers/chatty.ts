@@ -132,6 +132,7 @@ export class ChattyLab {
     let client: Netns | null = null;
     let tap: TapLink | null = null;
     let veth: Veth | null = null;
+    let stack: Stack | null = null;
     try {
       client = Netns.create();
       const id = process.pid % 100000;
@@ -139,7 +140,7 @@ export class ChattyLab {
       tap.moveToNetns(server.name, { hostAddress: `${ChattyLab.SERVER_TAP_IP}/24` });
       veth = createVeth({ a: `wcs${id}`, b: `wcc${id}`, aCidr: `${ChattyLab.SERVER_VETH_IP}/24`, bCidr: `${ChattyLab.CLIENT_VETH_IP}/24`,
         nsA: server, nsB: client });
-      const stack = new Stack({ maxTcpSockets: 8 });
+      stack = new Stack({ maxTcpSockets: 8 });
       stack.addInterface(tap, { address: `${ChattyLab.STACK_IP}/24` });
       stack.start();
       const lab = new ChattyLab(server, client, tap, veth, stack);
@@ -163,6 +164,7 @@ export class ChattyLab {
       });
       return lab;
     } catch (err) {
+      stack?.stop();
       veth?.remove();
       tap?.close();
       client?.remove();
