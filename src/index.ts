@@ -9,7 +9,7 @@ export type { StackConfig } from './engine/config.js';
 export type { StackStats } from './engine/stats.js';
 export { Errno, StackError, errnoName } from './engine/errno.js';
 export type { MemoryReport } from './storage/arena.js';
-export { SocketApi, SOCK_STREAM, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, SO_KEEPALIVE, SO_LINGER, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, SOCK_DGRAM, SO_BROADCAST, SO_REUSEADDR, IP_DONTFRAG, SO_RCVBUF, SO_ERROR, EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR } from './socket/api.js';
+export { SocketApi, SOCK_STREAM, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, SO_KEEPALIVE, SO_LINGER, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, MSG_MORE, SOCK_DGRAM, SO_BROADCAST, SO_REUSEADDR, IP_DONTFRAG, SO_RCVBUF, SO_ERROR, EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR } from './socket/api.js';
 export type { SockAddr } from './socket/api.js';
 export type { SocketCallback } from './socket/table.js';
 export { MemoryLink, PcapWriter, Prng, FaultLink } from './link/index.js';

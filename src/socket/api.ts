@@ -35,6 +35,12 @@ export const TCP_KEEPCNT = 0x106;
 /** Abort when sent data stays unacknowledged this many ms (RFC 5482); 0 = off. */
 export const TCP_USER_TIMEOUT = 0x112;
 export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
+/**
+ * {@link SocketApi.send} flag (Linux's value): more data follows at once, so
+ * TCP holds a partial last segment until a send without it (one gathered
+ * write, as Linux's writev()/MSG_MORE).
+ */
+export const MSG_MORE = 0x8000;
 
 /** An address (unsigned, as parseIpv4 gives) and port filled in by recvfrom/getsockname; reuse one object per loop. */
 export interface SockAddr {
@@ -242,13 +248,16 @@ export class SocketApi {
     return this.transmit(fd, buf, off, len, a, port);
   }
 
-  /** Send on a connected socket. TCP: returns the bytes queued (maybe fewer than `len`) or -EAGAIN. */
-  send(fd: number, buf: Uint8Array, off: number, len: number): number {
+  /**
+   * Send on a connected socket. TCP: returns the bytes queued (maybe fewer
+   * than `len`) or -EAGAIN; `flags` may be {@link MSG_MORE} (ignored for UDP).
+   */
+  send(fd: number, buf: Uint8Array, off: number, len: number, flags = 0): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     if (this.isTcp(fd)) {
       if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
       this.host.touch();
-      const n = this.tcp.user.send(fd, buf, off, len);
+      const n = this.tcp.user.send(fd, buf, off, len, (flags & MSG_MORE) !== 0);
       this.host.kick();
       return n;
     }

@@ -13,6 +13,11 @@
  *   Writable's buffer (`writableLength`) holds at most what the producer wrote
  *   beyond `writableHighWaterMark`, and `write()` returns false while the TCP
  *   send buffer is full: `pipe()`/`pipeline()` stop the producer.
+ * - Segments: each `write()` is one send, as each is one system call in
+ *   Node's net; chunks gathered by `cork()`/`uncork()` (or queued behind a
+ *   full buffer) reach `_writev` and are handed over as one send (MSG_MORE
+ *   on all but the last), as Node's writev() is one system call, so a corked
+ *   header + body leaves as one segment when it fits.
  * - Backpressure, reading: `_read` pulls with `recv()` while `push()` returns
  *   true and stops when it returns false; the next `_read` (or EV_READABLE
  *   when the stream asked for data the stack did not have yet) resumes. Data
@@ -52,7 +57,7 @@ import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
 import { Errno, StackError } from '../engine/errno.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, MSG_MORE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
   TCP_NODELAY, type SockAddr, type SocketApi,
 } from './api.js';
 
@@ -78,6 +83,14 @@ export interface SocketOptions {
   writableHighWaterMark?: number;
   /** Abort a pending connect or an open connection with this signal. */
   signal?: AbortSignal;
+  /**
+   * TCP_NODELAY from the start. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
+  noDelay?: boolean;
 }
 
 /** Options of {@link Socket.connect} and {@link NetFacade.connect}. */
@@ -87,6 +100,13 @@ export interface TcpConnectOptions {
   host?: string;
   localAddress?: string;
   localPort?: number;
+  /**
+   * TCP_NODELAY from the start. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
@@ -102,6 +122,13 @@ export interface TcpConnectOptions {
 export interface ServerOptions {
   allowHalfOpen?: boolean;
   pauseOnConnect?: boolean;
+  /**
+   * TCP_NODELAY on every accepted connection. Default false: Nagle's algorithm on, exactly
+   * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
+   * v20.20.2 lib/net.js: `Boolean(options.noDelay)`). Node's `http`/`https`
+   * set it true themselves (the http Agent's and http.Server's `noDelay`
+   * default true), as does this package's HTTP server (src/apps/http.ts).
+   */
   noDelay?: boolean;
   keepAlive?: boolean;
   /** ms */
@@ -202,6 +229,8 @@ export class Socket extends Duplex {
   private wChunks: Buffer[] | null = null;
   private wIndex = 0;
   private wOff = 0;
+  /** Index of the last non-empty chunk: the end of the gathered write, sent without MSG_MORE. */
+  private wLast = 0;
   private wCb: WriteCallback | null = null;
   private finalCb: WriteCallback | null = null;
   private resetOnClose = false;
@@ -229,12 +258,14 @@ export class Socket extends Duplex {
     this.onEvent = (fd, events) => this.handleEvent(fd, events);
     this.onIdle = () => this.emit('timeout');
     if (options.signal !== undefined) this.watchSignal(options.signal);
+    if (options.noDelay === true) this.noDelay = true;
     if (options.fd !== undefined) {
       const fd = options.fd;
       if (this.api.tcpState(fd) === null) throw codeError('EBADF', `descriptor ${fd} is not an open TCP socket`);
       this.fd = fd;
       this.api.setCallback(fd, this.onEvent);
       this.cacheAddresses();
+      if (this.noDelay === true) this.api.setsockopt(fd, TCP_NODELAY, true);
       if (options.pauseOnCreate === true) this.pause();
       else this.read(0);
     }
@@ -470,6 +501,10 @@ export class Socket extends Duplex {
   }
 
   private startWrite(cb: WriteCallback): void {
+    const chunks = this.wChunks;
+    let last = 0;
+    if (chunks !== null) for (let i = chunks.length - 1; i > 0; i--) if (chunks[i].length > 0) { last = i; break; }
+    this.wLast = last;
     this.wIndex = 0;
     this.wOff = 0;
     this.wCb = cb;
@@ -489,7 +524,10 @@ export class Socket extends Duplex {
         this.wOff = 0;
         continue;
       }
-      const n = api.send(this.fd, c, this.wOff, left);
+      // A gathered write (_writev: corked chunks) is one send, as Node's
+      // writev() is one system call: MSG_MORE on all chunks but the last keeps
+      // TCP from sending a partial segment between them.
+      const n = api.send(this.fd, c, this.wOff, left, this.wIndex < this.wLast ? MSG_MORE : 0);
       if (n > 0) {
         this.written += n;
         this.wOff += n;
@@ -575,7 +613,15 @@ export class Socket extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
-  /** TCP_NODELAY: send small segments at once instead of coalescing them (Nagle off). */
+  /**
+   * TCP_NODELAY: send small segments at once instead of coalescing them
+   * (Nagle off); `setNoDelay()` with no argument turns it on, as Node's.
+   * Off by default, as for Node's `net.Socket` (see {@link TcpConnectOptions.noDelay}).
+   * With Nagle on, a partial segment waits only while an earlier partial
+   * segment is unacknowledged (Linux's rule), and a corked burst
+   * (`cork()` … `uncork()`) is handed to TCP in one send, so it leaves as
+   * one segment when it fits.
+   */
   setNoDelay(noDelay = true): this {
     this.noDelay = noDelay;
     if (this.fd >= 0 && !this.connecting) this.api.setsockopt(this.fd, TCP_NODELAY, noDelay);

@@ -473,6 +473,25 @@ test('server: EADDRINUSE, getConnections, maxConnections, close() waits for conn
   assert.equal((notRunning as Error & { code: string }).code, 'ERR_SERVER_NOT_RUNNING');
 }));
 
+test('noDelay defaults as Node\'s net: Nagle on for connect() and accepted sockets; the Socket option noDelay turns it off', { timeout: 10000 }, () => withPair(async ({ a, b }) => {
+  const accepted: NetSocket[] = [];
+  const server = b.net.createServer((s) => { accepted.push(s); s.resume(); });
+  await listen(server, 80);
+  const c = watch(a.net.connect(80, '10.0.0.2'));
+  await once(c, 'connect');
+  const c2 = watch(new NetSocket(a.net, { noDelay: true }).connect(80, '10.0.0.2'));
+  await once(c2, 'connect');
+  for (let i = 0; i < 100 && accepted.length < 2; i++) await sleep(10);
+  assert.equal(accepted.length, 2);
+  assert.equal(a.sockets.getsockopt(c.descriptor, TCP_NODELAY), 0, 'net.connect(): Nagle on');
+  assert.equal(b.sockets.getsockopt(accepted[0].descriptor, TCP_NODELAY), 0, 'createServer(): Nagle on');
+  assert.equal(a.sockets.getsockopt(c2.descriptor, TCP_NODELAY), 1, 'new Socket({ noDelay: true })');
+  c.destroy();
+  c2.destroy();
+  for (const s of accepted) s.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}));
+
 test('setNoDelay, setKeepAlive (a dead peer times out), setTimeout (real time)', { timeout: 10000 }, () => withPair(async ({ a, b, la }) => {
   const server = b.net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 500 }, (s) => {
     assert.equal(b.sockets.getsockopt(s.descriptor, TCP_NODELAY), 1);

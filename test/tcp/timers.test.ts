@@ -44,7 +44,8 @@ test('RTO: the first retransmission waits the measured RTO when it exceeds tcpMi
   const p = tcpPair({ tcpMinRtoMs: 200 }, { delayMs: 100 });
   const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
   const warm = pattern(3000);
-  assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, warm), warm);
+  // A few exchanges, so that the RTT variance settles (RFC 6298) and the RTO comes before a tail loss probe.
+  for (let i = 0; i < 4; i++) assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, warm), warm);
   p.sim.advance(1000);
   const info = p.a.sockets.tcpInfo(cfd)!;
   assert.ok(info.rttMs >= 190 && info.rttMs <= 300, `srtt ${info.rttMs} (200 ms path plus delayed ACKs)`);
@@ -159,10 +160,19 @@ test('keepalive is off by default: an idle connection sends nothing', () => {
   assert.equal(p.a.sockets.tcpState(cfd), 'ESTABLISHED');
 });
 
-test('delayed ACK: one small segment is acknowledged tcpDelayedAckMs (40) later', () => {
+test('delayed ACK: quick ACKs for the first 16 segments, then one small segment is acknowledged tcpDelayedAckMs (40) later; quick again after idle', () => {
   const p = tcpPair();
   const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
   p.sim.advance(200);
+  // Quick-ACK mode at the start (Linux tcp_incr_quickack: 16 for a 64 KiB buffer).
+  for (let i = 0; i < 16; i++) {
+    assert.equal(p.a.sockets.send(cfd, pattern(100), 0, 100), 100);
+    p.sim.advance(1);
+    assert.equal(p.a.sockets.tcpInfo(cfd)!.unacked, 0, `segment ${i} acknowledged at once`);
+  }
+  assert.equal(p.b.stats.tcp.quickAcks, 16);
+  assert.equal(p.b.stats.tcp.delayedAcks, 0);
+  assert.equal(drain(p.b, sfd).length, 1600);
   p.rb.clear();
   const t0 = p.sim.now;
   assert.equal(p.a.sockets.send(cfd, pattern(100), 0, 100), 100);
@@ -176,6 +186,13 @@ test('delayed ACK: one small segment is acknowledged tcpDelayedAckMs (40) later'
   assert.equal(acks[0].t - t0, 40);
   assert.equal(p.b.stats.tcp.delayedAcks, 1);
   assert.equal(p.b.sockets.readableBytes(sfd), 100, 'the data itself was delivered at once');
+  // After a silence longer than the RTO the sender may be restarting slow start: quick ACKs again.
+  p.sim.advance(1000);
+  assert.equal(p.a.sockets.send(cfd, pattern(100), 0, 100), 100);
+  p.sim.advance(1);
+  assert.equal(p.a.sockets.tcpInfo(cfd)!.unacked, 0, 'acknowledged at once after idle');
+  assert.equal(p.b.stats.tcp.quickAcks, 17);
+  assert.equal(p.b.stats.tcp.delayedAcks, 1);
 });
 
 test('delayed ACK: two full-sized segments are acknowledged at once', () => {
@@ -206,6 +223,13 @@ test('delayed ACK (byte-level): a small segment is ACKed after 40 ms, a second s
   ts.stack.sockets.listen(lfd, 4);
   const peer = new TapPeer(ts, { port: 40002, stackPort: 80, isn: 77 });
   const fd = peer.handshake(lfd);
+  // The first 16 segments are acknowledged at once (quick-ACK mode at the start).
+  for (let i = 0; i < 16; i++) {
+    const q = peer.send(pattern(10), 1);
+    assert.equal(q.length, 1, `quick ACK ${i}: ${q.map(describe).join('; ')}`);
+    assert.equal(q[0].ack, peer.sndNxt);
+  }
+  assert.equal(drain(ts.stack, fd).length, 160);
   assert.deepEqual(peer.send(pattern(10)).map(describe), [], 'no immediate ACK for one small segment');
   const timed = ts.stepTimed(60);
   assert.equal(timed.length, 1);

@@ -35,6 +35,10 @@ export function createTcpStats() {
     synRequestTimeouts: 0, synAckRetransmits: 0, listenOverflows: 0,
     // Lazy buffers: received segments dropped because no buffer pair was free; send() refusals for the same reason.
     bufferDrops: 0, bufferWaits: 0,
+    /** ACKs not sent for unacceptable segments and challenges: at most one per 500 ms per connection (Linux tcp_invalid_ratelimit). */
+    ackRateLimited: 0,
+    /** ACKs sent at once in quick-ACK mode (connection start, after idle), as Linux's tcp_in_quickack_mode. */
+    quickAcks: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -246,6 +250,10 @@ export class TcpCore {
     t.dsackRight[s] = 0;
     t.sackCount[s] = 0;
     t.unackedSegs[s] = 0;
+    t.ackQuick[s] = 0;
+    t.dataRcvTime[s] = -Infinity;
+    t.oowAckTime[s] = -Infinity;
+    t.sndSml[s] = 0;
     t.rcvWscale[s] = 0;
     t.sndWscale[s] = 0;
     t.sndWnd[s] = 0;

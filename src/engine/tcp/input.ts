@@ -15,9 +15,10 @@ import type { TcpCore } from './core.js';
 import {
   CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
-  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE,
+  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON,
 } from './tcb.js';
 import { absorbRanges, addRange, writeAt } from './reassembly.js';
+import { oowRateLimited, quickAck } from './acks.js';
 
 /** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
 const ACK_STRETCH = 16;
@@ -227,6 +228,7 @@ export class TcpInput {
     t.state[s] = ESTABLISHED;
     t.rtoAt[s] = Infinity;
     t.stateAt[s] = Infinity;
+    t.sndSml[s] = t.sndUna[s]; // no small segment outstanding yet (Linux sets snd_sml to the ISN + 1)
     c.cc.init(s);
     c.stats.established++;
     if ((t.tflags[s] & TF_CONNECTING) !== 0) {
@@ -268,7 +270,7 @@ export class TcpInput {
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && (f & TH_RST) === 0
       && seqLt(o.tsVal, t.tsRecent[s]) && idle < PAWS_IDLE_MS) {
       c.stats.pawsDropped++;
-      this.ackNow(s);
+      this.oowAck(s);
       return;
     }
 
@@ -301,7 +303,7 @@ export class TcpInput {
       }
       // TIME_WAIT restarts on a retransmitted FIN; enterTimeWait sends the one ACK it needs.
       if (state === TIME_WAIT && (f & TH_FIN) !== 0) this.enterTimeWait(s);
-      else this.ackNow(s);
+      else this.oowAck(s);
       return;
     }
 
@@ -383,7 +385,7 @@ export class TcpInput {
     // RFC 5961 5.2: ACKs for data never sent, or far below sndUna, are answered and dropped.
     if (seqGt(ack, t.sndMax[s])) {
       c.stats.outOfWindow++;
-      this.ackNow(s);
+      this.oowAck(s);
       return false;
     }
     if (seqLt(ack, (una - t.maxSndWnd[s]) | 0)) {
@@ -423,7 +425,7 @@ export class TcpInput {
           c.arm(t.stateAt[s]);
         }
       } else if (st === CLOSING) {
-        this.enterTimeWait(s);
+        this.enterTimeWait(s, false);
       } else if (st === LAST_ACK) {
         c.finish(s, 0);
         return false;
@@ -526,16 +528,19 @@ export class TcpInput {
         t.bytesReceived[s] += added;
         c.readable(s);
         t.unackedSegs[s]++;
+        const quick = quickAck(c, s, len);
         // ACK at once when a hole was filled (RFC 5681 4.2). Every second segment
         // is acknowledged too, but at the end of this poll's batch of frames
         // (the timer is due now and runs after the links are drained): one ACK
         // covers the batch, as Linux's GRO does, and each ACK sent over a TAP
         // device costs a system call and the peer's ACK processing. A long
-        // batch still gets an ACK every ACK_STRETCH segments.
+        // batch still gets an ACK every ACK_STRETCH segments. In quick-ACK
+        // mode a single segment is acknowledged at the end of the batch too.
         if (hadHoles || t.unackedSegs[s] >= ACK_STRETCH) {
           t.tflags[s] |= TF_ACKNOW;
-        } else if (t.unackedSegs[s] >= 2) {
-          t.tflags[s] |= TF_DELACK;
+        } else if (t.unackedSegs[s] >= 2 || quick) {
+          if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) c.stats.quickAcks++;
+          t.tflags[s] |= TF_DELACK | TF_ACK_SOON;
           if (t.delackAt[s] > c.ctx.now) {
             t.delackAt[s] = c.ctx.now;
             c.arm(c.ctx.now);
@@ -567,7 +572,12 @@ export class TcpInput {
     } else if (state === FIN_WAIT_2) this.enterTimeWait(s);
   }
 
-  private enterTimeWait(s: number): void {
+  /**
+   * Enter TIME_WAIT. `ack`: the peer's FIN has just arrived and wants its
+   * ACK; not when our FIN's ACK moved CLOSING on (the peer's FIN was
+   * acknowledged on arrival: a second ACK is a duplicate, RFC 9293 3.10.7.4).
+   */
+  private enterTimeWait(s: number, ack = true): void {
     const c = this.core;
     const t = c.t;
     t.state[s] = TIME_WAIT;
@@ -575,8 +585,10 @@ export class TcpInput {
     t.rtoAt[s] = t.persistAt[s] = Infinity;
     t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;
     c.arm(t.stateAt[s]);
-    t.tflags[s] |= TF_ACKNOW;
-    c.out.output(s);
+    if (ack) {
+      t.tflags[s] |= TF_ACKNOW;
+      c.out.output(s);
+    }
     if ((t.tflags[s] & TF_ORPHAN) !== 0 || t.rcvLen[s] === 0) t.releaseBuffers(s);
     c.raise(s, EV_READABLE);
   }
@@ -586,9 +598,33 @@ export class TcpInput {
     this.core.out.output(s);
   }
 
+  /**
+   * RFC 5961 challenge ACK, limited per connection like the ACKs of
+   * {@link oowAck} (Linux tcp_send_challenge_ack; Linux's host-wide limit,
+   * tcp_challenge_ack_limit, is off by default since 6.0 and not applied).
+   */
   private challengeAck(s: number): void {
-    this.core.stats.challengeAcks++;
-    this.core.out.sendAck(s);
+    const c = this.core;
+    if (oowRateLimited(c, s)) return;
+    c.stats.challengeAcks++;
+    c.out.sendAck(s);
+  }
+
+  /**
+   * The ACK owed to an unacceptable segment (PAWS, outside the window, ACK of
+   * unsent data). A segment without data (or a SYN) gets it at most once per
+   * 500 ms (OOW_ACK_INTERVAL_MS in acks.ts), so that two ends disagreeing on sequence or
+   * timestamps cannot ping-pong ACKs at line rate, and a blind flood draws
+   * few replies (Linux tcp_oow_rate_limited). Data segments are answered
+   * every time: they are not part of an ACK loop, and their sender needs to
+   * know where the receiver is.
+   */
+  private oowAck(s: number): void {
+    const f = this.flags;
+    if ((this.len === 0 && (f & TH_FIN) === 0) || (f & TH_SYN) !== 0) {
+      if (oowRateLimited(this.core, s)) return;
+    }
+    this.ackNow(s);
   }
 }
 

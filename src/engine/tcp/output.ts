@@ -15,6 +15,7 @@ import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
   TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY, TF_TLP,
+  TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG,
 } from './tcb.js';
 
 
@@ -112,7 +113,9 @@ export class TcpOutput {
     tcpSetChecksum(b, o, hlen + len, ip.routeSrc, st.remoteAddr[s]);
     if (ackFlag) {
       t.lastAckSent[s] = t.rcvNxt[s];
-      t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE);
+      // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
+      if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
+      t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
       t.delackAt[s] = Infinity;
       t.unackedSegs[s] = 0;
       const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) | 0;
@@ -254,6 +257,8 @@ export class TcpOutput {
     const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
     const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
+    // MSG_MORE: the writer is adding more at once; a partial last segment waits for it.
+    const corked = (t.tflags[s] & TF_MORE) !== 0 && !finQueued;
     for (let guard = 0; guard < 100000; guard++) {
       const una = t.sndUna[s];
       let nxt = t.sndNxt[s];
@@ -281,9 +286,17 @@ export class TcpOutput {
           if (gap < len) len = gap;
         }
         if (len <= 0) break;
+        const fresh = !seqLt(nxt, t.sndMax[s]);
         if (len < smss) {
           const allQueued = len === avail;
-          const nagleOk = nodelay || nxt === una;
+          if (allQueued && corked) break;
+          // Nagle as Linux applies it (Minshall's variant, tcp_nagle_check): a
+          // partial segment waits only while an earlier partial segment is
+          // unacknowledged, not whenever anything is in flight, so the tail of
+          // a write larger than one MSS leaves at once (RFC 896, RFC 1122 4.2.3.4).
+          const sml = t.sndSml[s];
+          const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
+          const nagleOk = nodelay || nxt === una || !smallOut;
           const bigEnough = t.maxSndWnd[s] > 0 && len >= t.maxSndWnd[s] / 2;
           if (!(allQueued && nagleOk) && !bigEnough) break;
         }
@@ -292,6 +305,7 @@ export class TcpOutput {
         if (len === avail) flags |= TH_PSH;
         if (fin) flags |= TH_FIN;
         this.transmit(s, nxt, len, flags);
+        if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }
       if (finQueued && avail === 0 && nxt === dataEnd) {
@@ -307,6 +321,20 @@ export class TcpOutput {
       t.persistAt[s] = c.ctx.now + t.rto[s];
       c.arm(t.persistAt[s]);
     }
+  }
+
+  /**
+   * New data left: remember the end of a small segment (Linux
+   * tcp_minshall_update), and enter ping-pong (interactive) mode when this
+   * answers data received less than the delayed-ACK time ago (Linux
+   * tcp_event_data_sent): the ACK then rides on the reply instead of going
+   * out at once.
+   */
+  private dataSent(s: number, seq: number, len: number, smss: number): void {
+    const c = this.core;
+    const t = c.t;
+    if (len < smss) t.sndSml[s] = (seq + len) | 0;
+    if (c.ctx.now - t.dataRcvTime[s] < c.cfg.tcpDelayedAckMs) t.tflags[s] |= TF_PINGPONG;
   }
 
   /**

@@ -48,7 +48,7 @@ export const TF_WANT_WRITE = 1 << 20;
 /** A tail loss probe is outstanding: SACK of it means the segments before it were lost. */
 export const TF_TLP = 1 << 21;
 /** send() found the buffer pool empty: report EV_WRITABLE when a pair is given back. */
-export const TF_WANT_BUF = 1 << 28;
+export const TF_WANT_BUF = 1 << 16;
 
 /** `origin` of a slot that is no connection (yet). */
 export const ORIGIN_NONE = -1;
@@ -58,6 +58,16 @@ export const ORIGIN_ACTIVE = -2;
 export const ORIGIN_GONE = -3;
 /** `origin` of a connection in TIME_WAIT: it counts only as a connection, and is recycled first. */
 export const ORIGIN_TIME_WAIT = -4;
+
+/** Interactive (ping-pong) connection: we answered received data within the delayed-ACK time (Linux icsk_ack.pingpong). */
+export const TF_PINGPONG = 1 << 24;
+/** The writer has more to add at once (MSG_MORE): hold a partial last segment (Linux TCP_NAGLE_CORK for one call). */
+export const TF_MORE = 1 << 25;
+/** A small (pushed) segment arrived since our last ACK; twice: TF_ACK_PUSHED2 (Linux ICSK_ACK_PUSHED/PUSHED2). */
+export const TF_ACK_PUSHED = 1 << 26;
+export const TF_ACK_PUSHED2 = 1 << 27;
+/** The pending ACK is due at the end of this poll (quick-ACK or ACK pacing), not a delayed one. */
+export const TF_ACK_SOON = 1 << 28;
 
 export interface TcbOptions {
   maxSockets: number;
@@ -137,6 +147,14 @@ export class TcbTable {
   readonly sndWscale: Uint8Array;
   /** Full-sized segments received since the last ACK we sent. */
   readonly unackedSegs: Uint8Array;
+  /** Quick ACKs left (Linux icsk_ack.quick): each in-order segment is acknowledged at once while > 0. */
+  readonly ackQuick: Uint8Array;
+  /** When in-order data last arrived (Linux icsk_ack.lrcvtime); -Infinity before any. */
+  readonly dataRcvTime: Float64Array;
+  /** When we last answered an unacceptable segment with an ACK (Linux last_oow_ack_time); -Infinity before any. */
+  readonly oowAckTime: Float64Array;
+  /** End of the last sub-MSS segment sent (Linux snd_sml), for Minshall's Nagle check. */
+  readonly sndSml: Int32Array;
 
   // Options and timing.
   readonly mss: Uint16Array;          // our send MSS (payload per segment, before options)
@@ -256,6 +274,10 @@ export class TcbTable {
     this.rcvWscale = m.u8(T, n);
     this.sndWscale = m.u8(T, n);
     this.unackedSegs = m.u8(T, n);
+    this.ackQuick = m.u8(T, n);
+    this.dataRcvTime = m.f64(T, n);
+    this.oowAckTime = m.f64(T, n);
+    this.sndSml = m.i32(T, n);
     this.mss = m.u16(T, n);
     this.peerMss = m.u16(T, n);
     this.tsRecent = m.i32(T, n);

@@ -8,6 +8,7 @@ import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSE_WAIT, ESTABLISHED, FIN_WAIT_2, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING,
+  TF_ACK_SOON, TF_PINGPONG,
 } from './tcb.js';
 
 export class TcpTimers {
@@ -28,8 +29,13 @@ export class TcpTimers {
       if (types[s] !== SOCK_TCP) continue;
       if (t.delackAt[s] <= now) {
         t.delackAt[s] = Infinity;
-        // Two or more segments waiting: the end-of-batch ACK (see TcpInput), not a delayed one.
-        if (t.unackedSegs[s] < 2) c.stats.delayedAcks++;
+        // TF_ACK_SOON: the end-of-batch or quick ACK (see TcpInput), not a delayed one.
+        if ((t.tflags[s] & TF_ACK_SOON) === 0) {
+          c.stats.delayedAcks++;
+          // No reply carried the ACK in time: the connection is not interactive
+          // after all (Linux tcp_delack_timer_handler leaves ping-pong mode).
+          t.tflags[s] &= ~TF_PINGPONG;
+        }
         t.tflags[s] |= TF_ACKNOW;
         c.out.output(s);
       }

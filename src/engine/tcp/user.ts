@@ -11,9 +11,11 @@ import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
   TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
+  TF_MORE, TF_DELACK, TF_ACKNOW,
 } from './tcb.js';
 import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
+import { readAckDue } from './acks.js';
 
 /** What {@link TcpUser.info} reports, like Linux's TCP_INFO. */
 export interface TcpInfo {
@@ -179,8 +181,14 @@ export class TcpUser {
     return -Errno.EINPROGRESS;
   }
 
-  /** Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer is full, or an error. */
-  send(s: number, buf: Uint8Array, off: number, len: number): number {
+  /**
+   * Queue up to `len` bytes; returns the count taken, -EAGAIN when the buffer
+   * is full, or an error. `more` (MSG_MORE): the caller adds more data at once
+   * (the next chunk of a gathered write), so full segments go out but a
+   * partial last one waits for the next send without `more`: one gathered
+   * write, as Linux's tcp_sendmsg() pushes at the end of one writev() call.
+   */
+  send(s: number, buf: Uint8Array, off: number, len: number, more = false): number {
     const c = this.core;
     const t = c.t;
     const st = t.state[s];
@@ -210,8 +218,15 @@ export class TcpUser {
     }
     const space = t.sndCap[s] - t.sndLen[s];
     const n = len < space ? len : space;
+    // Hold a partial segment for what follows only while everything fits: a
+    // writer about to wait for buffer space pushes what it has (as Linux
+    // pushes before waiting for memory), or nothing would free the space.
+    const cork = more && n === len && len > 0;
+    const wasCorked = (t.tflags[s] & TF_MORE) !== 0;
+    t.tflags[s] = cork ? t.tflags[s] | TF_MORE : t.tflags[s] & ~TF_MORE;
     if (n <= 0) {
       t.tflags[s] |= TF_WANT_WRITE;
+      if (wasCorked) c.out.output(s);
       return len === 0 ? 0 : -Errno.EAGAIN;
     }
     const ring = t.sndBufs[t.buf[s]];
@@ -245,7 +260,7 @@ export class TcpUser {
     if (t.buf[s] >= 0 && t.rcvLen[s] > 0) {
       const before = t.rcvCap[s] - t.rcvLen[s];
       const n = readInOrder(t, s, buf, off, len);
-      this.afterRead(s, before);
+      this.afterRead(s, before, n);
       c.idleBuffers(s);
       return n;
     }
@@ -267,8 +282,8 @@ export class TcpUser {
     return t.buf[s] >= 0 ? t.rcvLen[s] : 0;
   }
 
-  /** After the reader freed space, advertise it if the window grew enough (receiver SWS avoidance). */
-  private afterRead(s: number, freeBefore: number): void {
+  /** After the reader took `copied` bytes: send a pending ACK, or advertise the freed space if the window grew enough. */
+  private afterRead(s: number, freeBefore: number, copied: number): void {
     const c = this.core;
     const t = c.t;
     const st = t.state[s];
@@ -280,6 +295,12 @@ export class TcpUser {
     let advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
     if (advertised < 0) advertised = 0;
     const mss = t.mss[s] > 0 ? t.mss[s] : 536;
+    // A delayed ACK is pending and the read made it due (Linux tcp_cleanup_rbuf).
+    if ((t.tflags[s] & TF_DELACK) !== 0 && copied > 0 && readAckDue(c, s, mss)) {
+      t.tflags[s] |= TF_ACKNOW;
+      c.out.output(s);
+      return;
+    }
     // As Linux's tcp_cleanup_rbuf: a pure window update only once what the
     // peer may still send has fallen to half the buffer and reading at least
     // doubles it (and by at least two segments). Smaller openings ride on the

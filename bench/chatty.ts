@@ -1,0 +1,53 @@
+/**
+ * Chatty-client benchmark (issue #10): ROUNDS request/response exchanges,
+ * each request a header and a body corked together (as mqtt.js writes), the
+ * next one sent when the short reply is in. The same client runs over
+ * `stack.net` (wirestack on a TAP device into a namespace holding the
+ * server) and over Node's own `net` (from a second namespace over a veth to
+ * the same server); runs alternate so that drift in the machine's speed
+ * hits both alike. Needs root and /dev/net/tun (see test/helpers/chatty.ts
+ * for the namespaces and addresses). Prints one JSON line.
+ *
+ *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1]
+ */
+import { ChattyLab } from '../test/helpers/chatty.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, def: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const ROUNDS = opt('rounds', 200);
+const RUNS = Math.max(3, opt('runs', 5));
+const BODY = opt('body', 100);
+const THREADS = opt('threads', -1);
+
+const lab = await ChattyLab.open(THREADS >= 0 ? { threads: THREADS === 1 } : {});
+let failed = false;
+try {
+  // Warm-up (JIT, ARP, the server's first connection), not counted.
+  await lab.overStack(50, BODY);
+  await lab.overLinux(50, BODY);
+  const stackMs: number[] = [];
+  const linuxMs: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    // Alternate which goes first.
+    if (run % 2 === 0) {
+      stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
+      linuxMs.push((await lab.overLinux(ROUNDS, BODY)).ms);
+    } else {
+      linuxMs.push((await lab.overLinux(ROUNDS, BODY)).ms);
+      stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
+    }
+  }
+  const tcp = lab.stack.stats.tcp;
+  console.log(JSON.stringify({
+    rounds: ROUNDS, runs: RUNS, body: BODY, stackMs, linuxMs, delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+  }));
+} catch (err) {
+  console.error(err);
+  failed = true;
+} finally {
+  lab.close();
+}
+process.exit(failed ? 1 : 0);
