@@ -52,6 +52,13 @@ export interface StackConfig {
   tcpReassemblyRanges?: number;
   /** SACKed ranges a sender tracks per connection (the scoreboard). Default 32. */
   tcpSackRanges?: number;
+  /**
+   * Sent-segment records per connection for RACK loss detection (RFC 8985):
+   * send time and state of each segment in flight. 0 (default) derives it from
+   * the send buffer: one per KiB, at least 64, at most 4096. When a window
+   * holds more segments, the newest ones share a record (coarser detection).
+   */
+  tcpRackRecords?: number;
   /** TIME_WAIT duration (2*MSL), ms. Default 60000. */
   tcpTimeWaitMs?: number;
   /** RFC 6298 bounds and initial value, ms. Defaults 200 / 60000 / 1000. */
@@ -131,6 +138,7 @@ const limits: Record<string, [number, number, number]> = {
   tcpRecvBufferBytes: [65536, 2048, 1 << 30],
   tcpReassemblyRanges: [32, 1, 255],
   tcpSackRanges: [32, 1, 255],
+  tcpRackRecords: [0, 0, 65535],
   tcpTimeWaitMs: [60000, 0, 600000],
   tcpMinRtoMs: [200, 1, 60000],
   tcpMaxRtoMs: [60000, 100, 600000],

@@ -12,6 +12,7 @@ import { Errno } from '../errno.js';
 import type { Ipv4 } from '../ipv4.js';
 import type { TcpOutput } from './output.js';
 import type { Congestion } from './congestion.js';
+import type { Rack } from './rack.js';
 import {
   CLOSED, LISTEN, TIME_WAIT, SYN_RECEIVED, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING,
 } from './tcb.js';
@@ -25,6 +26,12 @@ export function createTcpStats() {
     reassemblyDropped: 0, challengeAcks: 0, pawsDropped: 0, outOfWindow: 0, duplicateSegments: 0,
     windowProbes: 0, keepaliveProbes: 0, timeWaitRecycled: 0, delayedAcks: 0, sackRecoveries: 0,
     dsacksSent: 0, timeouts: 0, tailLossProbes: 0,
+    /** Segments RACK (RFC 8985) declared lost, and how many times its reordering timer fired. */
+    rackLossMarked: 0, rackReorderTimeouts: 0,
+    /** Recovery episodes undone because D-SACKs showed every retransmission was spurious. */
+    spuriousRetransUndone: 0,
+    /** Fast recoveries whose window was set by PRR (RFC 6937). */
+    prrRecoveries: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -36,6 +43,7 @@ export class TcpCore {
   nextTimer = Infinity;
   out!: TcpOutput;
   cc!: Congestion;
+  rack!: Rack;
   private readonly secret = new Int32Array(4);
 
   constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
@@ -150,6 +158,9 @@ export class TcpCore {
     t.bytesAcked[s] = 0;
     t.rtoAt[s] = Infinity;
     t.ptoAt[s] = Infinity;
+    t.rackAt[s] = Infinity;
+    t.lostBytes[s] = 0;
+    t.rkCount[s] = 0;
     t.delackAt[s] = Infinity;
     t.persistAt[s] = Infinity;
     t.stateAt[s] = Infinity;
@@ -257,7 +268,7 @@ export class TcpCore {
     }
     if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
     t.state[s] = CLOSED;
-    t.rtoAt[s] = t.ptoAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
+    t.rtoAt[s] = t.ptoAt[s] = t.rackAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
     if (t.rcvLen[s] === 0) t.releaseBuffers(s);
     this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);
@@ -285,8 +296,11 @@ export class TcpCore {
       t.rttvar[s] = 0.75 * t.rttvar[s] + 0.25 * (err < 0 ? -err : err);
       t.srtt[s] = 0.875 * t.srtt[s] + 0.125 * rtt;
     }
-    let rto = t.srtt[s] + Math.max(1, 4 * t.rttvar[s]);
-    if (rto < this.cfg.tcpMinRtoMs) rto = this.cfg.tcpMinRtoMs;
+    // As Linux (tcp_set_rto): the variance term is at least tcp_rto_min, so
+    // RTO = SRTT + max(4 RTTVAR, min RTO): about 200 ms on a 1 ms path, and
+    // never below min RTO however steady the samples (RFC 6298 2.4 allows it).
+    const v = 4 * t.rttvar[s];
+    let rto = t.srtt[s] + (v > this.cfg.tcpMinRtoMs ? v : this.cfg.tcpMinRtoMs);
     if (rto > this.cfg.tcpMaxRtoMs) rto = this.cfg.tcpMaxRtoMs;
     t.rto[s] = rto;
   }

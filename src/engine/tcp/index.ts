@@ -8,6 +8,7 @@ import { Congestion } from './congestion.js';
 import { TcpCore, createTcpStats, type TcpStats } from './core.js';
 import { TcpInput } from './input.js';
 import { TcpOutput } from './output.js';
+import { Rack } from './rack.js';
 import { TcbTable, type TcbOptions } from './tcb.js';
 import { TcpTimers } from './timers.js';
 import { TcpUser } from './user.js';
@@ -28,6 +29,7 @@ export class Tcp {
     this.core = new TcpCore(ctx, ip, sockets, table, stats);
     this.core.out = new TcpOutput(this.core);
     this.core.cc = new Congestion(this.core);
+    this.core.rack = new Rack(this.core);
     this.rx = new TcpInput(this.core);
     this.timers = new TcpTimers(this.core);
     this.user = new TcpUser(this.core);

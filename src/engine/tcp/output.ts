@@ -14,7 +14,7 @@ import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
-  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY, TF_TLP,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP, TF_LOSS,
 } from './tcb.js';
 
 
@@ -167,16 +167,17 @@ export class TcpOutput {
   armRto(s: number): void {
     const c = this.core;
     const t = c.t;
-    let rto = t.rto[s] * (1 << t.backoff[s]);
-    if (rto > c.cfg.tcpMaxRtoMs) rto = c.cfg.tcpMaxRtoMs;
     const now = c.ctx.now;
-    t.rtoAt[s] = now + rto;
+    t.rtoAt[s] = now + this.rtoInterval(s);
     c.arm(t.rtoAt[s]);
     // Tail loss probe (RFC 8985 7.2): with SACK, probe after about two RTTs so a
-    // lost tail is repaired by fast recovery instead of a timeout.
+    // lost tail is repaired by fast recovery instead of a timeout; also during
+    // fast recovery once everything marked lost has been resent, but not in
+    // RTO recovery nor while a probe is outstanding.
     t.ptoAt[s] = Infinity;
     const st = t.state[s];
-    if (c.cfg.tcpTailLossProbe === 1 && (t.tflags[s] & (TF_SACK | TF_RECOVERY)) === TF_SACK && t.backoff[s] === 0
+    if (c.cfg.tcpTailLossProbe === 1 && (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) === TF_SACK
+      && t.backoff[s] === 0 && t.lostBytes[s] === 0
       && t.srtt[s] > 0 && (st === ESTABLISHED || st === CLOSE_WAIT)) {
       // With one segment in flight the peer may be delaying its ACK: allow the
       // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
@@ -189,15 +190,42 @@ export class TcpOutput {
     }
   }
 
+  /** The backed-off RTO (RFC 6298 5.5), capped at tcpMaxRtoMs. */
+  private rtoInterval(s: number): number {
+    const t = this.core.t;
+    let rto = t.rto[s] * (1 << t.backoff[s]);
+    if (rto > this.core.cfg.tcpMaxRtoMs) rto = this.core.cfg.tcpMaxRtoMs;
+    return rto;
+  }
+
   /**
-   * The probe: one new segment if the windows allow, else the last segment
-   * sent again. Its SACK tells the sender which of the tail is missing.
+   * After a probe or a RACK reordering timeout: the RTO counts from when the
+   * oldest outstanding segment was sent, not from now (Linux tcp_rearm_rto
+   * with tcp_rto_delta_us), so these timers never push the RTO back.
+   */
+  rearmRtoFromHead(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    if (t.sndUna[s] === t.sndMax[s]) return;
+    const head = c.rack.headTime(s);
+    if (head < 0) return;
+    let at = head + this.rtoInterval(s);
+    if (at <= c.ctx.now) at = c.ctx.now + 1;
+    if (at < t.rtoAt[s]) {
+      t.rtoAt[s] = at;
+      c.arm(at);
+    }
+  }
+
+  /**
+   * The probe (RFC 8985 7.3): one new segment if the windows allow, else the
+   * last segment sent again. Its SACK lets RACK find what of the tail is missing.
    */
   tailLossProbe(s: number): void {
     const c = this.core;
     const t = c.t;
     t.ptoAt[s] = Infinity;
-    if (t.sndUna[s] === t.sndMax[s] || (t.tflags[s] & TF_RECOVERY) !== 0) return;
+    if (t.sndUna[s] === t.sndMax[s] || (t.tflags[s] & TF_LOSS) !== 0 || t.lostBytes[s] > 0) return;
     const smss = c.smss(s);
     const nxt = t.sndNxt[s];
     const avail = (t.sndUna[s] + t.sndLen[s] - nxt) | 0;
@@ -214,8 +242,11 @@ export class TcpOutput {
       this.transmit(s, (end - len) | 0, len, TH_ACK);
     }
     t.tflags[s] |= TF_TLP;
+    t.tlpHigh[s] = t.sndMax[s];
+    // One probe outstanding at a time (TF_TLP until it is acknowledged).
     this.armRto(s);
-    t.ptoAt[s] = Infinity; // one probe per flight
+    t.ptoAt[s] = Infinity;
+    this.rearmRtoFromHead(s);
   }
 
   /**
@@ -241,7 +272,8 @@ export class TcpOutput {
     const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
       || state === LAST_ACK;
     if (canSend && t.buf[s] >= 0) {
-      if ((t.tflags[s] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK)) c.cc.sendHoles(s);
+      // Segments RACK marked lost go first (RFC 6675 NextSeg rule 1).
+      if (t.lostBytes[s] > 0 && (t.tflags[s] & TF_SACK) !== 0) c.rack.retransmitLost(s);
       this.sendData(s);
     }
     if ((t.tflags[s] & (TF_ACKNOW | TF_WINDOW_UPDATE)) !== 0) this.sendAck(s);
@@ -326,6 +358,7 @@ export class TcpOutput {
       end = (end + 1) | 0;
       t.tflags[s] |= TF_FIN_SENT;
     }
+    c.rack.onSend(s, seq, end, isRtx);
     if (isRtx) {
       t.retransmits[s]++;
       c.stats.retransmits++;
