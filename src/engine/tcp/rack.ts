@@ -162,7 +162,7 @@ export class Rack {
   }
 
   /** RFC 8985 6.2 steps 2 and 3 for one segment newly delivered (cumulatively ACKed or SACKed). */
-  private delivered(s: number, p: number, end: number): void {
+  private delivered(s: number, p: number, end: number, fack: number): void {
     const c = this.core;
     const t = c.t;
     const now = c.ctx.now;
@@ -170,7 +170,7 @@ export class Rack {
     const f = t.rkFlags[p];
     const rtt = now - xmit;
     if ((f & RK_RETRANS) === 0) {
-      if (seqLt(end, t.rackFack[s])) t.rackFlags[s] |= RACK_REORDER_SEEN;
+      if (seqLt(end, fack)) t.rackFlags[s] |= RACK_REORDER_SEEN;
       if (rtt < t.rackMinRtt[s] || now - t.rackMinRttAt[s] > MIN_RTT_WINDOW_MS) {
         t.rackMinRtt[s] = rtt;
         t.rackMinRttAt[s] = now;
@@ -198,6 +198,8 @@ export class Rack {
     const t = c.t;
     if (t.buf[s] < 0) return;
     const una = t.sndUna[s];
+    // Cumulatively acknowledged segments are judged against the highest SACK before this ACK.
+    const priorFack = t.rackFack[s];
     let first = 0;
     if (o.sackCount > 0) {
       const l0 = o.sackLeft[0];
@@ -232,7 +234,7 @@ export class Rack {
           t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
         }
         t.rkFlags[p] = (t.rkFlags[p] & ~RK_LOST) | RK_SACKED;
-        this.delivered(s, p, end);
+        this.delivered(s, p, end, t.rackFack[s]);
       }
     }
     // Cumulatively acknowledged records leave the ring.
@@ -248,7 +250,7 @@ export class Rack {
         }
         break;
       }
-      if ((t.rkFlags[p] & RK_SACKED) === 0) this.delivered(s, p, end);
+      if ((t.rkFlags[p] & RK_SACKED) === 0) this.delivered(s, p, end, priorFack);
       if ((t.rkFlags[p] & RK_LOST) !== 0) {
         const len = (end - st) >>> 0;
         t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
