@@ -163,7 +163,12 @@ describe('TCP over a lossy, reordering link against Linux', { skip: missing ?? f
     });
     const t0 = performance.now();
     const client = ns.spawn('socat', ['-u', `OPEN:${file}`, `TCP:${STACK_IP}:5001`]);
-    await Promise.race([done, new Promise((_r, reject) => setTimeout(() => reject(new Error('timed out')), DIRECTION_MS))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([done, new Promise((_r, reject) => { timer = setTimeout(() => reject(new Error('timed out')), DIRECTION_MS); })]);
+    } finally {
+      clearTimeout(timer);
+    }
     assert.equal(await exited(client, 10_000), 0);
     assert.equal(got, BYTES);
     assert.equal(hash.digest('hex'), sha, 'byte-exact');
