@@ -144,7 +144,7 @@ try {
     wirestackS: ws, linuxS: lx, wirestackMedianS: w, linuxMedianS: l, ratio: w / l,
     retransmits: tcp.retransmits, rtoTimeouts: tcp.rtoTimeouts, tailLossProbes: tcp.tailLossProbes,
     rackLossMarked: tcp.rackLossMarked, rackReorderTimeouts: tcp.rackReorderTimeouts,
-    spuriousRetransUndone: tcp.spuriousRetransUndone, prrRecoveries: tcp.prrRecoveries,
+    spuriousRetransUndone: tcp.spuriousRetransUndone, dsacksReceived: tcp.dsacksReceived, prrRecoveries: tcp.prrRecoveries,
     faults: link.faults,
   }));
 } catch (err) {

@@ -31,6 +31,8 @@ export class Rack {
     t.rkHead[s] = 0;
     t.rkCount[s] = 0;
     t.rackXmit[s] = -1;
+    t.rackOrder[s] = -1;
+    t.txOrder[s] = 0;
     t.rackEnd[s] = t.sndUna[s];
     t.rackRtt[s] = 0;
     t.rackMinRtt[s] = Infinity;
@@ -89,12 +91,14 @@ export class Rack {
       t.rkEnd[to] = t.rkEnd[from];
       t.rkTime[to] = t.rkTime[from];
       t.rkFlags[to] = t.rkFlags[from];
+      t.rkOrder[to] = t.rkOrder[from];
     }
     const p = this.pos(s, i);
     const q = this.pos(s, i + 1);
     t.rkEnd[q] = t.rkEnd[p];
     t.rkTime[q] = t.rkTime[p];
     t.rkFlags[q] = t.rkFlags[p];
+    t.rkOrder[q] = t.rkOrder[p];
     t.rkEnd[p] = at;
     t.rkCount[s] = n + 1;
     return true;
@@ -107,6 +111,7 @@ export class Rack {
       const p = this.pos(s, n);
       t.rkEnd[p] = end;
       t.rkTime[p] = now;
+      t.rkOrder[p] = ++t.txOrder[s];
       t.rkFlags[p] = 0;
       t.rkCount[s] = n + 1;
       return;
@@ -116,6 +121,7 @@ export class Rack {
     const p = this.pos(s, n - 1);
     t.rkEnd[p] = end;
     t.rkTime[p] = now;
+    t.rkOrder[p] = ++t.txOrder[s];
   }
 
   /**
@@ -155,6 +161,7 @@ export class Rack {
       }
       t.rkFlags[p] |= RK_RETRANS;
       t.rkTime[p] = now;
+      t.rkOrder[p] = ++t.txOrder[s];
       if ((t.tflags[s] & TF_UNDO) !== 0) t.undoRetrans[s] += len;
       i++;
     }
@@ -182,8 +189,10 @@ export class Rack {
     }
     if (seqGt(end, t.rackFack[s])) t.rackFack[s] = end;
     t.rackRtt[s] = rtt;
-    if (t.rackXmit[s] < 0 || xmit > t.rackXmit[s] || (xmit === t.rackXmit[s] && seqGt(end, t.rackEnd[s]))) {
+    // RACK_sent_after by transmission order: send times tie within a millisecond.
+    if (t.rkOrder[p] > t.rackOrder[s]) {
       t.rackXmit[s] = xmit;
+      t.rackOrder[s] = t.rkOrder[p];
       t.rackEnd[s] = end;
     }
   }
@@ -265,6 +274,7 @@ export class Rack {
   private onDsack(s: number, l: number, r: number): void {
     const c = this.core;
     const t = c.t;
+    c.stats.dsacksReceived++;
     t.rackFlags[s] |= RACK_REORDER_SEEN;
     if ((t.rackFlags[s] & RACK_DSACK_ROUND) === 0 || seqGe(t.sndUna[s], t.dsackRound[s])) {
       t.dsackRound[s] = t.sndMax[s];
@@ -325,8 +335,7 @@ export class Rack {
     if (t.buf[s] < 0 || t.rackXmit[s] < 0) return;
     const now = c.ctx.now;
     const reo = this.reoWnd(s);
-    const rx = t.rackXmit[s];
-    const re = t.rackEnd[s];
+    const order = t.rackOrder[s];
     const rtt = t.rackRtt[s];
     let timeout = 0;
     let lost = 0;
@@ -344,7 +353,7 @@ export class Rack {
       }
       const xmit = t.rkTime[p];
       // Only segments the delivered one was sent after (RACK_sent_after).
-      if (!(rx > xmit || (rx === xmit && seqGt(re, end)))) continue;
+      if (t.rkOrder[p] >= order) continue;
       const remaining = xmit + rtt + reo - now;
       if (remaining <= 0) {
         t.rkFlags[p] = f | RK_LOST;

@@ -171,6 +171,13 @@ export class TcbTable {
   readonly rkEnd: Int32Array;
   readonly rkTime: Float64Array;
   readonly rkFlags: Uint8Array;
+  /**
+   * Transmission order of each record (a per-connection counter): decides
+   * RACK_sent_after where send times tie, as they do within one millisecond.
+   */
+  readonly rkOrder: Float64Array;
+  readonly txOrder: Float64Array;
+  readonly rackOrder: Float64Array;
   readonly rkHead: Int32Array;
   readonly rkCount: Int32Array;
   /** RACK.xmit_ts / RACK.end_seq of the most recently sent segment delivered; xmit -1 when none yet. */
@@ -312,6 +319,9 @@ export class TcbTable {
     this.rkEnd = m.i32('tcpRack', o.maxTcpSockets * R);
     this.rkTime = m.f64('tcpRack', o.maxTcpSockets * R);
     this.rkFlags = m.u8('tcpRack', o.maxTcpSockets * R);
+    this.rkOrder = m.f64('tcpRack', o.maxTcpSockets * R);
+    this.txOrder = m.f64(T, n);
+    this.rackOrder = m.f64(T, n);
     this.rkHead = m.i32(T, n);
     this.rkCount = m.i32(T, n);
     this.rackXmit = m.f64(T, n);
