@@ -44,7 +44,8 @@ test('RTO: retransmissions at doubling intervals from the RTO (bounded by tcpMin
 });
 
 test('RTO: the first retransmission waits the measured RTO when it exceeds tcpMinRtoMs', () => {
-  const p = tcpPair({ tcpMinRtoMs: 200 }, { delayMs: 100 });
+  // About the RTO alone: a tail loss probe would take the first retransmission's place.
+  const p = tcpPair({ tcpMinRtoMs: 200, tcpTailLossProbe: 0 }, { delayMs: 100 });
   const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
   const warm = pattern(3000);
   assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, warm), warm);

@@ -191,7 +191,9 @@ export class Congestion {
   /** New data acknowledged outside recovery: grow cwnd (appropriate byte counting, L = 2 SMSS). */
   onNewAck(s: number, acked: number): void {
     const t = this.core.t;
-    if (t.sndUna[s] === t.sndMax[s]) t.tflags[s] &= ~TF_TLP;
+    // The probe is answered once everything up to it is acknowledged (before
+    // the caller rearms the timers, so the next flight gets its own probe).
+    if (t.sndUna[s] === t.sndMax[s] || seqGe(t.sndUna[s], t.tlpHigh[s])) t.tflags[s] &= ~TF_TLP;
     const smss = this.core.smss(s);
     t.dupAcks[s] = 0;
     if (t.cwnd[s] < t.ssthresh[s]) {
@@ -291,6 +293,7 @@ export class Congestion {
     const c = this.core;
     const t = c.t;
     const smss = c.smss(s);
+    if (seqGe(t.sndUna[s], t.tlpHigh[s])) t.tflags[s] &= ~TF_TLP;
     if (seqGe(t.sndUna[s], t.recover[s])) {
       t.tflags[s] &= ~TF_RECOVERY;
       t.dupAcks[s] = 0;

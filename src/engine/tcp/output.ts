@@ -167,27 +167,34 @@ export class TcpOutput {
   armRto(s: number): void {
     const c = this.core;
     const t = c.t;
-    const now = c.ctx.now;
-    t.rtoAt[s] = now + this.rtoInterval(s);
+    t.rtoAt[s] = c.ctx.now + this.rtoInterval(s);
     c.arm(t.rtoAt[s]);
-    // Tail loss probe (RFC 8985 7.2): with SACK, probe after about two RTTs so a
-    // lost tail is repaired by fast recovery instead of a timeout; also during
-    // fast recovery once everything marked lost has been resent, but not in
-    // RTO recovery nor while a probe is outstanding.
     t.ptoAt[s] = Infinity;
+    this.schedulePto(s);
+  }
+
+  /**
+   * Tail loss probe (RFC 8985 7.2): with SACK, probe about two RTTs after the
+   * last ACK or new data so a lost tail is repaired by fast recovery instead
+   * of a timeout; also during fast recovery once everything marked lost has
+   * been resent, but not in RTO recovery nor while a probe is outstanding.
+   * Never later than the RTO (Linux tcp_schedule_loss_probe).
+   */
+  private schedulePto(s: number): void {
+    const c = this.core;
+    const t = c.t;
     const st = t.state[s];
-    if (c.cfg.tcpTailLossProbe === 1 && (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) === TF_SACK
-      && t.backoff[s] === 0 && t.lostBytes[s] === 0
-      && t.srtt[s] > 0 && (st === ESTABLISHED || st === CLOSE_WAIT)) {
-      // With one segment in flight the peer may be delaying its ACK: allow the
-      // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
-      const single = ((t.sndMax[s] - t.sndUna[s]) | 0) <= c.smss(s);
-      const pto = now + Math.max(2 * t.srtt[s], 10) + (single ? 200 : 0);
-      if (pto < t.rtoAt[s]) {
-        t.ptoAt[s] = pto;
-        c.arm(pto);
-      }
+    if (c.cfg.tcpTailLossProbe !== 1 || (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) !== TF_SACK
+      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) {
+      return;
     }
+    // With one segment in flight the peer may be delaying its ACK: allow the
+    // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
+    const single = ((t.sndMax[s] - t.sndUna[s]) | 0) <= c.smss(s);
+    let pto = c.ctx.now + Math.max(2 * t.srtt[s], 10) + (single ? 200 : 0);
+    if (pto > t.rtoAt[s]) pto = t.rtoAt[s];
+    t.ptoAt[s] = pto;
+    c.arm(pto);
   }
 
   /** The backed-off RTO (RFC 6298 5.5), capped at tcpMaxRtoMs. */
@@ -199,9 +206,9 @@ export class TcpOutput {
   }
 
   /**
-   * After a probe or a RACK reordering timeout: the RTO counts from when the
-   * oldest outstanding segment was sent, not from now (Linux tcp_rearm_rto
-   * with tcp_rto_delta_us), so these timers never push the RTO back.
+   * After a RACK reordering timeout: the RTO counts from when the oldest
+   * outstanding segment was sent, not from now (Linux tcp_rearm_rto with
+   * tcp_rto_delta_us), so that timer never pushes the RTO back.
    */
   rearmRtoFromHead(s: number): void {
     const c = this.core;
@@ -211,10 +218,9 @@ export class TcpOutput {
     if (head < 0) return;
     let at = head + this.rtoInterval(s);
     if (at <= c.ctx.now) at = c.ctx.now + 1;
-    if (at < t.rtoAt[s]) {
-      t.rtoAt[s] = at;
-      c.arm(at);
-    }
+    t.rtoAt[s] = at;
+    c.arm(at);
+    if (t.ptoAt[s] > at && t.ptoAt[s] !== Infinity) t.ptoAt[s] = at;
   }
 
   /**
@@ -243,10 +249,9 @@ export class TcpOutput {
     }
     t.tflags[s] |= TF_TLP;
     t.tlpHigh[s] = t.sndMax[s];
-    // One probe outstanding at a time (TF_TLP until it is acknowledged).
+    // One probe outstanding at a time (TF_TLP until it is acknowledged); the
+    // RTO restarts from now once a probe went out (Linux tcp_send_loss_probe).
     this.armRto(s);
-    t.ptoAt[s] = Infinity;
-    this.rearmRtoFromHead(s);
   }
 
   /**
@@ -375,6 +380,7 @@ export class TcpOutput {
     if (seq === t.sndNxt[s] && seqGt(end, t.sndNxt[s])) t.sndNxt[s] = end;
     if (seqGt(end, t.sndMax[s])) t.sndMax[s] = end;
     if (t.rtoAt[s] === Infinity) this.armRto(s);
+    else if (!isRtx) this.schedulePto(s); // the probe follows the newest data (as Linux)
     t.persistAt[s] = Infinity;
   }
 

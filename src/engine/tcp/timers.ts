@@ -24,7 +24,8 @@ export class TcpTimers {
     for (let s = 0; s < t.n; s++) {
       if (types[s] !== SOCK_TCP) continue;
       if (t.rackAt[s] <= now) c.rack.onReorderTimeout(s);
-      if (t.ptoAt[s] <= now && t.rtoAt[s] > now) c.out.tailLossProbe(s);
+      // A probe due no later than the RTO goes first; it rearms the RTO from the oldest segment.
+      if (t.ptoAt[s] <= now && t.ptoAt[s] <= t.rtoAt[s]) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
       if (t.delackAt[s] <= now) {
