@@ -98,6 +98,8 @@ export class Congestion {
   /** Bytes of the scoreboard. */
   sacked(s: number): number {
     const t = this.core.t;
+    // RACK's records know every SACKed segment; the scoreboard only its first ranges.
+    if ((t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) return t.sackedBytes[s];
     const base = s * t.rangesS;
     let n = 0;
     for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) | 0;
@@ -113,7 +115,7 @@ export class Congestion {
     const t = this.core.t;
     const flight = (t.sndNxt[s] - t.sndUna[s]) >>> 0;
     if ((t.tflags[s] & TF_SACK) === 0) return flight;
-    const p = flight - (t.sackCount[s] > 0 ? this.sacked(s) : 0) - t.lostBytes[s];
+    const p = flight - this.sacked(s) - t.lostBytes[s];
     return p > 0 ? p : 0;
   }
 

@@ -162,6 +162,7 @@ export class TcpCore {
     t.ptoAt[s] = Infinity;
     t.rackAt[s] = Infinity;
     t.lostBytes[s] = 0;
+    t.sackedBytes[s] = 0;
     t.rkCount[s] = 0;
     t.delackAt[s] = Infinity;
     t.persistAt[s] = Infinity;

@@ -44,6 +44,7 @@ export class Rack {
     t.rackFlags[s] = 0;
     t.rackAt[s] = Infinity;
     t.lostBytes[s] = 0;
+    t.sackedBytes[s] = 0;
     t.prrDelivered[s] = 0;
     t.prrOut[s] = 0;
     t.recoverFs[s] = 0;
@@ -243,6 +244,7 @@ export class Rack {
           t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
         }
         t.rkFlags[p] = (t.rkFlags[p] & ~RK_LOST) | RK_SACKED;
+        t.sackedBytes[s] += (end - st) >>> 0;
         this.delivered(s, p, end, t.rackFack[s]);
       }
     }
@@ -253,13 +255,15 @@ export class Rack {
       const p = this.pos(s, 0);
       const end = t.rkEnd[p];
       if (seqGt(end, ack)) {
-        if ((t.rkFlags[p] & RK_LOST) !== 0 && seqGt(ack, st)) {
+        if ((t.rkFlags[p] & (RK_LOST | RK_SACKED)) !== 0 && seqGt(ack, st)) {
           const len = (ack - st) >>> 0;
-          t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
+          if ((t.rkFlags[p] & RK_LOST) !== 0) t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
+          else t.sackedBytes[s] = t.sackedBytes[s] > len ? t.sackedBytes[s] - len : 0;
         }
         break;
       }
       if ((t.rkFlags[p] & RK_SACKED) === 0) this.delivered(s, p, end, priorFack);
+      else t.sackedBytes[s] = t.sackedBytes[s] > ((end - st) >>> 0) ? t.sackedBytes[s] - ((end - st) >>> 0) : 0;
       if ((t.rkFlags[p] & RK_LOST) !== 0) {
         const len = (end - st) >>> 0;
         t.lostBytes[s] = t.lostBytes[s] > len ? t.lostBytes[s] - len : 0;
@@ -327,7 +331,8 @@ export class Rack {
   /**
    * RFC 8985 6.2 step 5: mark lost every segment sent a reordering window
    * before the most recently sent segment that was delivered; arm the
-   * reordering timer for those not yet old enough. Recounts the lost bytes.
+   * reordering timer for those not yet old enough. Recounts the lost and
+   * SACKed bytes.
    */
   detectLoss(s: number): void {
     const c = this.core;
@@ -339,6 +344,7 @@ export class Rack {
     const rtt = t.rackRtt[s];
     let timeout = 0;
     let lost = 0;
+    let sacked = 0;
     let st = t.sndUna[s];
     for (let i = 0, n = t.rkCount[s]; i < n; i++) {
       const p = this.pos(s, i);
@@ -346,7 +352,10 @@ export class Rack {
       const f = t.rkFlags[p];
       const len = (end - st) >>> 0;
       st = end;
-      if ((f & RK_SACKED) !== 0) continue;
+      if ((f & RK_SACKED) !== 0) {
+        sacked += len;
+        continue;
+      }
       if ((f & RK_LOST) !== 0) {
         lost += len;
         continue;
@@ -364,6 +373,7 @@ export class Rack {
       }
     }
     t.lostBytes[s] = lost;
+    t.sackedBytes[s] = sacked;
     if (timeout > 0) {
       t.rackAt[s] = now + timeout;
       c.arm(t.rackAt[s]);
@@ -384,6 +394,7 @@ export class Rack {
     if (t.sndUna[s] === t.sndMax[s]) {
       t.rackAt[s] = Infinity;
       t.lostBytes[s] = 0;
+      t.sackedBytes[s] = 0;
       return;
     }
     this.detectLoss(s);
@@ -451,6 +462,7 @@ export class Rack {
     if (t.buf[s] < 0) return;
     let st = t.sndUna[s];
     let lost = 0;
+    if (renege) t.sackedBytes[s] = 0;
     for (let i = 0; i < t.rkCount[s]; i++) {
       const p = this.pos(s, i);
       if (renege) t.rkFlags[p] &= ~RK_SACKED;

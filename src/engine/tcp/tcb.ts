@@ -196,6 +196,8 @@ export class TcbTable {
   readonly rackAt: Float64Array;
   /** Bytes marked lost and not yet retransmitted. */
   readonly lostBytes: Float64Array;
+  /** Bytes of the records marked SACKed (exact, unlike the bounded scoreboard). */
+  readonly sackedBytes: Float64Array;
   /** PRR (RFC 6937). */
   readonly prrDelivered: Float64Array;
   readonly prrOut: Float64Array;
@@ -336,6 +338,7 @@ export class TcbTable {
     this.rackFlags = m.u8(T, n);
     this.rackAt = m.f64(T, n);
     this.lostBytes = m.f64(T, n);
+    this.sackedBytes = m.f64(T, n);
     this.prrDelivered = m.f64(T, n);
     this.prrOut = m.f64(T, n);
     this.recoverFs = m.f64(T, n);
