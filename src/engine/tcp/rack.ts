@@ -12,7 +12,7 @@ import { seqGe, seqGt, seqLe, seqLt, TH_ACK, TH_FIN, type TcpOptions } from '../
 import type { TcpCore } from './core.js';
 import {
   RACK_DSACK_ROUND, RACK_REORDER_SEEN, RK_LOST, RK_RETRANS, RK_SACKED, TF_FIN_QUEUED, TF_LOSS, TF_RECOVERY, TF_TLP,
-  TF_UNDO,
+  TF_TS, TF_UNDO,
 } from './tcb.js';
 
 /** RFC 8985 6.2: the reordering window grows by min_RTT/4 per D-SACK round, and is kept 16 recoveries. */
@@ -170,7 +170,7 @@ export class Rack {
   }
 
   /** RFC 8985 6.2 steps 2 and 3 for one segment newly delivered (cumulatively ACKed or SACKed). */
-  private delivered(s: number, p: number, end: number, fack: number): void {
+  private delivered(s: number, p: number, end: number, fack: number, tsEcr: number): void {
     const c = this.core;
     const t = c.t;
     const now = c.ctx.now;
@@ -183,8 +183,13 @@ export class Rack {
         t.rackMinRtt[s] = rtt;
         t.rackMinRttAt[s] = now;
       }
-    } else if (rtt < t.rackMinRtt[s]) {
-      // Delivered sooner than any round trip: the ACK is for the original, not the retransmission.
+    } else if (tsEcr !== 0 ? (((tsEcr - t.tsOffset[s]) | 0) - Math.floor(xmit)) < 0
+      : rtt < (t.rackMinRtt[s] > 1 ? t.rackMinRtt[s] : 1)) {
+      // RFC 8985 6.2 step 2: an ACK that may be for the original, not the
+      // retransmission (its echoed timestamp predates the retransmission, or
+      // it came sooner than a round trip; the clock ticks in ms): no RTT
+      // sample, and not a send time to judge the others by, which would
+      // declare everything in flight lost.
       if (seqGt(end, t.rackFack[s])) t.rackFack[s] = end;
       return;
     }
@@ -208,6 +213,9 @@ export class Rack {
     const t = c.t;
     if (t.buf[s] < 0) return;
     const una = t.sndUna[s];
+    // The echoed timestamp tells which transmission arrived only for data that
+    // arrived in order (RFC 7323 4.3: out-of-order data does not update TS.Recent).
+    const tsEcr = o.hasTimestamp && (t.tflags[s] & TF_TS) !== 0 ? o.tsEcr : 0;
     // Cumulatively acknowledged segments are judged against the highest SACK before this ACK.
     const priorFack = t.rackFack[s];
     let first = 0;
@@ -245,7 +253,7 @@ export class Rack {
         }
         t.rkFlags[p] = (t.rkFlags[p] & ~RK_LOST) | RK_SACKED;
         t.sackedBytes[s] += (end - st) >>> 0;
-        this.delivered(s, p, end, t.rackFack[s]);
+        this.delivered(s, p, end, t.rackFack[s], 0);
       }
     }
     // Cumulatively acknowledged records leave the ring.
@@ -262,7 +270,7 @@ export class Rack {
         }
         break;
       }
-      if ((t.rkFlags[p] & RK_SACKED) === 0) this.delivered(s, p, end, priorFack);
+      if ((t.rkFlags[p] & RK_SACKED) === 0) this.delivered(s, p, end, priorFack, tsEcr);
       else t.sackedBytes[s] = t.sackedBytes[s] > ((end - st) >>> 0) ? t.sackedBytes[s] - ((end - st) >>> 0) : 0;
       if ((t.rkFlags[p] & RK_LOST) !== 0) {
         const len = (end - st) >>> 0;
