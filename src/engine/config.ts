@@ -77,7 +77,11 @@ export interface StackConfig {
   tcpKeepCount?: number;
   /** How long an orphaned connection may wait in FIN_WAIT_2, ms. Default 60000. */
   tcpFinTimeoutMs?: number;
-  /** Congestion avoidance: 0 = Reno (RFC 5681), 1 = CUBIC (RFC 9438). Default 0. */
+  /**
+   * Congestion avoidance: 0 = Reno (RFC 5681), 1 = CUBIC (RFC 9438). Default 1,
+   * as Linux: over a lossy, reordering TAP link (bench/loss.ts) CUBIC moved
+   * 64 MiB in 0.78–1.02 s against Reno's 0.89–1.30 s (medians of 3, three rounds).
+   */
   tcpCubic?: number;
   /** Send a tail loss probe (RFC 8985) before the RTO when SACK is on (1) or not (0). Default 1. */
   tcpTailLossProbe?: number;
@@ -152,7 +156,7 @@ const limits: Record<string, [number, number, number]> = {
   tcpFinTimeoutMs: [60000, 1, 600000],
   tcpSack: [1, 0, 1],
   tcpTailLossProbe: [1, 0, 1],
-  tcpCubic: [0, 0, 1],
+  tcpCubic: [1, 0, 1],
   tcpTimestamps: [1, 0, 1],
   tcpWindowScaling: [1, 0, 1],
   ipMaxDatagramBytes: [65535, 576, 65535],

@@ -172,7 +172,8 @@ test('RACK: a lost retransmission is detected by later deliveries and resent aga
 });
 
 test('PRR: during recovery the sender sends about ssthresh/RecoverFS per delivered segment; cwnd ends at ssthresh', () => {
-  const x = scenario();
+  // Reno, so that ssthresh / RecoverFS is one half.
+  const x = scenario({ tcpCubic: 0 });
   x.setHook((off, _len, nth) => (off === 10 * MSS && nth === 0 ? 'drop' : 'pass'));
   const cwndBefore = x.p.a.sockets.tcpInfo(x.c)!.cwnd;
   // Enough data that the sender is never short of it: it is cwnd-limited throughout.
