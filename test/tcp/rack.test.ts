@@ -230,3 +230,15 @@ test('D-SACK: a retransmission proved spurious is undone (cwnd and ssthresh rest
   assert.ok(x.run(40, 3000, 3) > 0);
   assert.equal(x.p.a.stats.tcp.retransmits, rtxBefore, 'no retransmission for reordering within the window');
 });
+
+test('RTO recovery resends only what the peer has not SACKed', () => {
+  const x = scenario();
+  // Segment 3 and its retransmission by RACK are lost; the probe (segment 20
+  // again) tells nothing new, so the RTO fires with segments 4..20 SACKed.
+  x.setHook((off, _len, nth) => (off === 2 * MSS && nth < 2 ? 'drop' : 'pass'));
+  assert.ok(x.run(20, 5000) > 0, 'delivered');
+  assert.equal(x.delta('rtoTimeouts'), 1);
+  assert.equal(x.times(2 * MSS).length, 3, 'segment 3: sent, resent by RACK, then after the RTO');
+  for (let k = 3; k < 19; k++) assert.equal(x.times(k * MSS).length, 1, `segment ${k + 1} (SACKed) was not resent`);
+  assert.equal(x.times(19 * MSS).length, 2, 'segment 20: sent, and once as the probe');
+});

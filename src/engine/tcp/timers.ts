@@ -24,7 +24,7 @@ export class TcpTimers {
     for (let s = 0; s < t.n; s++) {
       if (types[s] !== SOCK_TCP) continue;
       if (t.rackAt[s] <= now) c.rack.onReorderTimeout(s);
-      // A probe due no later than the RTO goes first; it rearms the RTO from the oldest segment.
+      // A probe due no later than the RTO goes first (it restarts the RTO).
       if (t.ptoAt[s] <= now && t.ptoAt[s] <= t.rtoAt[s]) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
