@@ -242,3 +242,19 @@ test('RTO recovery resends only what the peer has not SACKed', () => {
   for (let k = 3; k < 19; k++) assert.equal(x.times(k * MSS).length, 1, `segment ${k + 1} (SACKed) was not resent`);
   assert.equal(x.times(19 * MSS).length, 2, 'segment 20: sent, and once as the probe');
 });
+
+test('TLP: a probe that repairs a lost last segment is answered by one window reduction (RFC 8985 7.4)', () => {
+  const x = scenario();
+  x.setHook((off, _len, nth) => (off === 9 * MSS && nth === 0 ? 'drop' : 'pass'));
+  const before = x.p.a.sockets.tcpInfo(x.c)!;
+  assert.ok(x.run(10, 3000) > 0);
+  x.p.sim.advance(200); // the (delayed) ACK of the probe
+  assert.equal(x.times(9 * MSS).length, 2, 'the last segment, then the probe resending it');
+  assert.equal(x.delta('tailLossProbes'), 1);
+  assert.equal(x.delta('tlpLossRepaired'), 1);
+  assert.equal(x.delta('rtoTimeouts'), 0);
+  const after = x.p.a.sockets.tcpInfo(x.c)!;
+  // CUBIC's beta 0.7 (then a little congestion-avoidance growth from the probe's ACK).
+  assert.ok(after.ssthresh < 0.75 * before.cwnd && after.cwnd < 0.75 * before.cwnd,
+    `cwnd ${before.cwnd} -> ${after.cwnd}, ssthresh ${after.ssthresh}`);
+});

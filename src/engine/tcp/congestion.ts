@@ -84,6 +84,18 @@ export class Congestion {
     }
   }
 
+  /** A loss repaired without a recovery episode (by a tail loss probe): one reduction, cwnd = ssthresh. */
+  reduceOnce(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    t.priorCwnd[s] = t.cwnd[s];
+    t.priorSsthresh[s] = t.ssthresh[s];
+    // From cwnd, as Linux's ssthresh functions: the flight may be only the probe by now.
+    this.reduce(s, t.cwnd[s], smss);
+    if (t.cwnd[s] > t.ssthresh[s]) t.cwnd[s] = t.ssthresh[s];
+  }
+
   /**
    * RFC 3042 limited transmit: on the first two duplicate ACKs, one new
    * segment each may go beyond cwnd, so a small window still produces the

@@ -30,6 +30,8 @@ export function createTcpStats() {
     rackLossMarked: 0, rackReorderTimeouts: 0,
     /** Recovery episodes undone because D-SACKs showed every retransmission was spurious. */
     spuriousRetransUndone: 0,
+    /** Tail loss probes that repaired a loss (RFC 8985 7.4), each answered by one window reduction. */
+    tlpLossRepaired: 0,
     /** D-SACK blocks received: the peer got some data twice (RFC 2883). */
     dsacksReceived: 0,
     /** Fast recoveries whose window was set by PRR (RFC 6937). */

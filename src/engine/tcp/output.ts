@@ -14,7 +14,7 @@ import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
-  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP, TF_LOSS,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP, TF_LOSS, TF_TLP_RTX,
 } from './tcb.js';
 
 
@@ -237,9 +237,11 @@ export class TcpOutput {
     const avail = (t.sndUna[s] + t.sndLen[s] - nxt) | 0;
     const room = Math.floor(t.sndWnd[s] - ((nxt - t.sndUna[s]) >>> 0));
     c.stats.tailLossProbes++;
+    t.tflags[s] &= ~TF_TLP_RTX;
     if (avail > 0 && room > 0) {
       this.transmit(s, nxt, Math.min(avail, room, smss), TH_ACK | TH_PSH);
     } else {
+      t.tflags[s] |= TF_TLP_RTX;
       const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
       const end = seqLt(dataEnd, t.sndMax[s]) ? dataEnd : t.sndMax[s];
       let len = (end - t.sndUna[s]) | 0;

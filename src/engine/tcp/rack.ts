@@ -12,7 +12,7 @@ import { seqGe, seqGt, seqLe, seqLt, TH_ACK, TH_FIN, type TcpOptions } from '../
 import type { TcpCore } from './core.js';
 import {
   RACK_DSACK_ROUND, RACK_REORDER_SEEN, RK_LOST, RK_RETRANS, RK_SACKED, TF_FIN_QUEUED, TF_LOSS, TF_RECOVERY, TF_TLP,
-  TF_TS, TF_UNDO,
+  TF_TLP_RTX, TF_TS, TF_UNDO,
 } from './tcb.js';
 
 /** RFC 8985 6.2: the reordering window grows by min_RTT/4 per D-SACK round, and is kept 16 recoveries. */
@@ -219,15 +219,18 @@ export class Rack {
     // Cumulatively acknowledged segments are judged against the highest SACK before this ACK.
     const priorFack = t.rackFack[s];
     let first = 0;
+    let probeDuplicated = false;
     if (o.sackCount > 0) {
       const l0 = o.sackLeft[0];
       const r0 = o.sackRight[0];
       const dsack = seqLe(r0, ack) || (o.sackCount > 1 && seqGe(l0, o.sackLeft[1]) && seqLe(r0, o.sackRight[1]));
       if (dsack && seqGt(r0, l0)) {
         first = 1;
+        probeDuplicated = seqLt(l0, t.tlpHigh[s]) && seqGe(r0, t.tlpHigh[s]);
         this.onDsack(s, l0, r0);
       }
     }
+    if ((t.tflags[s] & TF_TLP) !== 0 && seqGe(ack, t.tlpHigh[s])) this.probeAnswered(s, probeDuplicated);
     // SACK blocks in sequence order, so that reordering is judged against the highest SACK before each.
     let done = 0;
     for (let k = first; k < o.sackCount; k++) {
@@ -280,6 +283,21 @@ export class Rack {
       t.rkHead[s] = t.rkHead[s] + 1 === t.rackRecords ? 0 : t.rkHead[s] + 1;
       t.rkCount[s]--;
     }
+  }
+
+  /**
+   * RFC 8985 7.4: the ACK covers the probe. If the probe resent old data and
+   * no D-SACK says the original arrived too, the probe repaired a real loss:
+   * reduce the window once, as a recovery would have (Linux tcp_process_tlp_ack).
+   */
+  private probeAnswered(s: number, duplicated: boolean): void {
+    const c = this.core;
+    const t = c.t;
+    const repaired = (t.tflags[s] & TF_TLP_RTX) !== 0 && !duplicated && (t.tflags[s] & (TF_RECOVERY | TF_LOSS)) === 0;
+    t.tflags[s] &= ~(TF_TLP | TF_TLP_RTX);
+    if (!repaired) return;
+    c.stats.tlpLossRepaired++;
+    c.cc.reduceOnce(s);
   }
 
   /** A D-SACK: widen the reordering window once per round (RFC 8985 6.2 step 4); maybe undo (RFC 3708). */

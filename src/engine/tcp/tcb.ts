@@ -51,6 +51,8 @@ export const TF_TLP = 1 << 21;
 export const TF_LOSS = 1 << 27;
 /** A recovery episode whose retransmissions may prove spurious (D-SACK undo, RFC 3708 / Linux undo_marker). */
 export const TF_UNDO = 1 << 28;
+/** The outstanding tail loss probe resent old data (so its ACK may reveal a repaired loss, RFC 8985 7.4). */
+export const TF_TLP_RTX = 1 << 29;
 
 /** RACK record flags (`rkFlags`). */
 export const RK_SACKED = 1;
