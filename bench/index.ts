@@ -81,6 +81,7 @@ function lossSection(): void {
   console.log(`Loss recovery as the sender: ${mib} MiB over a FaultLink (5 % loss + 5 % reordering each way, reordered frames `
     + 'held <= 3 ms) on TAP; Linux (socat) as the other end; alternate runs, median of 3');
   const rows: string[][] = [];
+  const defaultCubic = new Stack().config.tcpCubic;
   for (const cubic of [0, 1]) {
     progress(`loss recovery, ${cubic === 1 ? 'CUBIC' : 'Reno'}`);
     const r = spawnSync(process.execPath, [script, '--mib', String(mib), '--runs', '3', '--cubic', String(cubic)],
@@ -90,7 +91,7 @@ function lossSection(): void {
       continue;
     }
     const t = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
-    rows.push([cubic === 1 ? 'CUBIC' : 'Reno', fmt(t.wirestackMedianS, 2), fmt(t.linuxMedianS, 2), `${fmt(t.ratio, 2)} x`,
+    rows.push([(cubic === 1 ? 'CUBIC' : 'Reno') + (cubic === defaultCubic ? ' (default)' : ''), fmt(t.wirestackMedianS, 2), fmt(t.linuxMedianS, 2), `${fmt(t.ratio, 2)} x`,
       fmt(t.retransmits), fmt(t.rtoTimeouts), fmt(t.tailLossProbes), fmt(t.spuriousRetransUndone)]);
   }
   if (rows.length > 0) {
