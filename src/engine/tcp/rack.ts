@@ -357,8 +357,8 @@ export class Rack {
   /**
    * RFC 8985 6.2 step 5: mark lost every segment sent a reordering window
    * before the most recently sent segment that was delivered; arm the
-   * reordering timer for those not yet old enough. Recounts the lost and
-   * SACKed bytes.
+   * reordering timer for those not yet old enough. A walk over every record
+   * recounts the lost and SACKed bytes.
    */
   detectLoss(s: number): void {
     const c = this.core;
@@ -371,6 +371,8 @@ export class Rack {
     let timeout = 0;
     let lost = 0;
     let sacked = 0;
+    let newly = 0;
+    let complete = true;
     let st = t.sndUna[s];
     for (let i = 0, n = t.rkCount[s]; i < n; i++) {
       const p = this.pos(s, i);
@@ -388,18 +390,33 @@ export class Rack {
       }
       const xmit = t.rkTime[p];
       // Only segments the delivered one was sent after (RACK_sent_after).
-      if (t.rkOrder[p] >= order) continue;
+      if (t.rkOrder[p] >= order) {
+        // A first transmission sent after it: so was every segment above it
+        // (first sent later still, resent later again), so the walk can stop
+        // there; without losses that is the first record, whatever the window.
+        if ((f & RK_RETRANS) === 0) {
+          complete = false;
+          break;
+        }
+        continue;
+      }
       const remaining = xmit + rtt + reo - now;
       if (remaining <= 0) {
         t.rkFlags[p] = f | RK_LOST;
         lost += len;
+        newly += len;
         c.stats.rackLossMarked++;
       } else if (remaining > timeout) {
         timeout = remaining;
       }
     }
-    t.lostBytes[s] = lost;
-    t.sackedBytes[s] = sacked;
+    // A full walk recounts; a partial one adds what it marked.
+    if (complete) {
+      t.lostBytes[s] = lost;
+      t.sackedBytes[s] = sacked;
+    } else {
+      t.lostBytes[s] += newly;
+    }
     if (timeout > 0) {
       t.rackAt[s] = now + timeout;
       c.arm(t.rackAt[s]);
