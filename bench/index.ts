@@ -65,6 +65,41 @@ const progress = (msg: string): void => {
   process.stderr.write(`  ${msg}\n`);
 };
 
+/**
+ * Loss recovery as the sender (bench/loss.ts): 64 MiB over a FaultLink with
+ * 5 % loss and 5 % reordering each way on TAP, wirestack sending vs Linux
+ * sending over the same link, alternating, median of 3; with Reno and with
+ * CUBIC, each against its own Linux baseline of the same run.
+ */
+function lossSection(): void {
+  if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
+    console.log('Loss recovery over TAP: SKIPPED, needs root and /dev/net/tun');
+    return;
+  }
+  const script = fileURLToPath(new URL('./loss.js', import.meta.url));
+  const mib = Math.max(16, Math.round(64 * SCALE));
+  console.log(`Loss recovery as the sender: ${mib} MiB over a FaultLink (5 % loss + 5 % reordering each way, reordered frames `
+    + 'held <= 3 ms) on TAP; Linux (socat) as the other end; alternate runs, median of 3');
+  const rows: string[][] = [];
+  const defaultCubic = new Stack().config.tcpCubic;
+  for (const cubic of [0, 1]) {
+    progress(`loss recovery, ${cubic === 1 ? 'CUBIC' : 'Reno'}`);
+    const r = spawnSync(process.execPath, [script, '--mib', String(mib), '--runs', '3', '--cubic', String(cubic)],
+      { encoding: 'utf8', timeout: 900_000 });
+    if (r.status !== 0) {
+      console.log(`  ${cubic === 1 ? 'CUBIC' : 'Reno'}: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      continue;
+    }
+    const t = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+    rows.push([(cubic === 1 ? 'CUBIC' : 'Reno') + (cubic === defaultCubic ? ' (default)' : ''), fmt(t.wirestackMedianS, 2), fmt(t.linuxMedianS, 2), `${fmt(t.ratio, 2)} x`,
+      fmt(t.retransmits), fmt(t.rtoTimeouts), fmt(t.tailLossProbes), fmt(t.spuriousRetransUndone)]);
+  }
+  if (rows.length > 0) {
+    printTable(['wirestack cc', 'wirestack sends s', 'Linux sends s', 'ratio (goal <= 1.5)', 'retransmits', 'RTOs',
+      'TLPs', 'undone'], rows);
+  }
+}
+
 function main(): void {
   const started = performance.now();
   const cpus = os.cpus();
@@ -230,6 +265,7 @@ function main(): void {
   }
   console.log('');
   chattySection();
+  lossSection();
   console.log('');
 
   const stack = new Stack();

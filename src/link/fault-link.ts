@@ -2,8 +2,9 @@
  * Fault injection as a wrapper around any link (a TAP device, a pcap-wrapped
  * link, a MemoryLink), in the spirit of smoltcp's FaultInjector: frames can
  * be lost, duplicated, corrupted (one bit) or reordered (held back until the
- * next frame) in each direction, from a seeded PRNG so runs replay. Frames
- * are copied into buffers allocated once; nothing is allocated per frame.
+ * next frame, or at most `reorderDelayMs`) in each direction, from a seeded
+ * PRNG so runs replay. Frames are copied into buffers allocated once; nothing
+ * is allocated per frame.
  */
 import { copyBytes } from '../wire/bytes.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
@@ -15,8 +16,13 @@ export interface FaultOptions {
   loss?: number;
   duplicate?: number;
   corrupt?: number;
-  /** A frame is held and sent right after the next one. */
+  /** A frame is held and sent right after the next one (or when `reorderDelayMs` has passed). */
   reorder?: number;
+  /**
+   * Longest time (ms) a reordered frame is held when no next frame comes: it
+   * is then released by `poll`, whose deadline includes it. Default 3.
+   */
+  reorderDelayMs?: number;
   seed?: number;
 }
 
@@ -33,6 +39,8 @@ class Direction {
   readonly scratch: Uint8Array;
   readonly held: Uint8Array;
   heldLen = 0;
+  /** When the held frame must go at the latest (Infinity when none is held). */
+  heldUntil = Infinity;
   readonly counters: FaultCounters = { lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
 
   constructor(frameBytes: number, readonly prng: Prng) {
@@ -48,6 +56,8 @@ export class FaultLink implements Link, FrameReceiver {
   private duplicate: number;
   private corrupt: number;
   private reorder: number;
+  private reorderDelayMs: number;
+  private wakeup: (() => void) | null = null;
   private rx: FrameReceiver | null = null;
 
   constructor(readonly inner: Link, options: FaultOptions = {}) {
@@ -59,6 +69,7 @@ export class FaultLink implements Link, FrameReceiver {
     this.duplicate = options.duplicate ?? 0;
     this.corrupt = options.corrupt ?? 0;
     this.reorder = options.reorder ?? 0;
+    this.reorderDelayMs = options.reorderDelayMs ?? 3;
   }
 
   get name(): string { return this.inner.name; }
@@ -75,6 +86,7 @@ export class FaultLink implements Link, FrameReceiver {
     if (f.duplicate !== undefined) this.duplicate = f.duplicate;
     if (f.corrupt !== undefined) this.corrupt = f.corrupt;
     if (f.reorder !== undefined) this.reorder = f.reorder;
+    if (f.reorderDelayMs !== undefined) this.reorderDelayMs = f.reorderDelayMs;
   }
 
   /**
@@ -100,7 +112,10 @@ export class FaultLink implements Link, FrameReceiver {
     if (d.heldLen === 0 && this.reorder > 0 && p.next() < this.reorder) {
       copyBytes(buf, o, d.held, 0, len);
       d.heldLen = len;
+      d.heldUntil = now + this.reorderDelayMs;
       d.counters.reordered++;
+      // A real-time driver must poll again to learn the release deadline.
+      if (toLink && this.wakeup !== null) this.wakeup();
       return true;
     }
     let ok = this.emit(buf, o, len, toLink, now);
@@ -111,6 +126,7 @@ export class FaultLink implements Link, FrameReceiver {
     if (d.heldLen > 0 && !(buf === d.held)) {
       const n = d.heldLen;
       d.heldLen = 0;
+      d.heldUntil = Infinity;
       ok = this.emit(d.held, 0, n, toLink, now) && ok;
     }
     return ok;
@@ -136,23 +152,30 @@ export class FaultLink implements Link, FrameReceiver {
   poll(now: number, rx: FrameReceiver): number {
     this.rx = rx;
     this.now = now;
-    const next = this.inner.poll(now, this);
-    // A frame held for reordering with nothing after it is released at the end of the poll.
+    let next = this.inner.poll(now, this);
+    // A held frame with no successor goes once its time is up: reordering is a
+    // bounded delay, never a stall of the direction.
     const d = this.in;
-    if (d.heldLen > 0) {
+    if (d.heldLen > 0 && d.heldUntil <= now) {
       const n = d.heldLen;
       d.heldLen = 0;
+      d.heldUntil = Infinity;
       rx.receiveFrame(d.held, 0, n);
     }
-    if (this.out.heldLen > 0) {
-      const n = this.out.heldLen;
-      this.out.heldLen = 0;
-      this.inner.transmit(this.out.held, 0, n, now);
+    const o = this.out;
+    if (o.heldLen > 0 && o.heldUntil <= now) {
+      const n = o.heldLen;
+      o.heldLen = 0;
+      o.heldUntil = Infinity;
+      this.inner.transmit(o.held, 0, n, now);
     }
+    if (d.heldUntil < next) next = d.heldUntil;
+    if (o.heldUntil < next) next = o.heldUntil;
     return next;
   }
 
   setWakeup(wakeup: (() => void) | null): void {
+    this.wakeup = wakeup;
     this.inner.setWakeup(wakeup);
   }
 

@@ -12,10 +12,15 @@ export interface MemoryLinkFaults {
   /**
    * Probability 0..1 that a frame is held back and delivered right after its
    * successor. A held frame with no successor arriving within
-   * `2 * delayMs + 1` ms of its own due time is delivered anyway. A frame
+   * `reorderDelayMs` of its own due time is delivered anyway. A frame
    * that overtakes a held frame is never held itself. Default 0.
    */
   reorder?: number;
+  /**
+   * Longest time (ms) a reordered frame is held waiting for a successor;
+   * poll's deadline includes it. Default `2 * delayMs + 1`.
+   */
+  reorderDelayMs?: number;
   /** Probability 0..1 that one random bit of a frame is flipped. Default 0. */
   corrupt?: number;
   /** Propagation delay in ms. Default 0. */
@@ -55,6 +60,8 @@ class Wire {
   reorder = 0;
   corrupt = 0;
   delayMs = 0;
+  /** Negative: derived from delayMs (2 * delayMs + 1). */
+  reorderDelayMs = -1;
   rateBps = Infinity;
   closed = false;
 
@@ -66,6 +73,8 @@ class Wire {
     const corrupt = prob('corrupt', f.corrupt, this.corrupt);
     const delayMs = f.delayMs ?? this.delayMs;
     if (!(delayMs >= 0) || !Number.isFinite(delayMs)) throw new RangeError(`delayMs must be >= 0, got ${delayMs}`);
+    const reorderDelayMs = f.reorderDelayMs ?? this.reorderDelayMs;
+    if (!Number.isFinite(reorderDelayMs)) throw new RangeError(`reorderDelayMs must be finite, got ${reorderDelayMs}`);
     const rateBps = f.rateBps ?? this.rateBps;
     if (!(rateBps > 0)) throw new RangeError(`rateBps must be > 0, got ${rateBps}`);
     this.loss = loss;
@@ -73,6 +82,7 @@ class Wire {
     this.reorder = reorder;
     this.corrupt = corrupt;
     this.delayMs = delayMs;
+    this.reorderDelayMs = reorderDelayMs;
     this.rateBps = rateBps;
   }
 }
@@ -287,7 +297,7 @@ export class MemoryLink implements Link {
 
     if (!overtook && wire.reorder > 0 && prng.next() < wire.reorder) {
       q.tailHeld = true;
-      q.due[q.pos(q.count - 1)] += 2 * wire.delayMs + 1;
+      q.due[q.pos(q.count - 1)] += wire.reorderDelayMs >= 0 ? wire.reorderDelayMs : 2 * wire.delayMs + 1;
     }
 
     const wake = this.peer.wakeup;

@@ -90,3 +90,36 @@ test('FaultLink with no faults is transparent, and setFaults changes it at run t
     resolve();
   }));
 });
+
+test('FaultLink reordering is a bounded delay: a held frame with no successor leaves after reorderDelayMs', () => {
+  const [l1, l2] = MemoryLink.pair({ seed: 1 });
+  const f = new FaultLink(l1, { seed: 2, reorder: 1, reorderDelayMs: 4 });
+  const got: number[] = [];
+  const rx = { receiveFrame: (b: Uint8Array, o: number) => { got.push(b[o + 14]); } };
+  const none = { receiveFrame: () => undefined };
+  const frame = (id: number) => { const b = new Uint8Array(60); b[14] = id; return b; };
+  // Outgoing: frame 1 is held; polls before the bound keep it and report the deadline.
+  f.transmit(frame(1), 0, 60, 10);
+  assert.equal(f.poll(10, none), 14);
+  assert.equal(l2.poll(10, rx), Infinity);
+  assert.deepEqual(got, []);
+  assert.equal(f.poll(13, none), 14);
+  assert.equal(f.poll(14, none), Infinity);
+  l2.poll(14, rx);
+  assert.deepEqual(got, [1]);
+  // A successor within the bound overtakes it (the successor itself is not held).
+  f.transmit(frame(2), 0, 60, 20);
+  f.transmit(frame(3), 0, 60, 21);
+  l2.poll(21, rx);
+  assert.deepEqual(got, [1, 3, 2]);
+  // Incoming: held across polls, released by poll at the bound.
+  const gotIn: number[] = [];
+  const rxIn = { receiveFrame: (b: Uint8Array, o: number) => { gotIn.push(b[o + 14]); } };
+  l2.transmit(frame(7), 0, 60, 30);
+  assert.equal(f.poll(30, rxIn), 34);
+  assert.deepEqual(gotIn, []);
+  f.poll(34, rxIn);
+  assert.deepEqual(gotIn, [7]);
+  assert.equal(f.faults.tx.reordered, 2);
+  assert.equal(f.faults.rx.reordered, 1);
+});

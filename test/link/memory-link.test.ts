@@ -356,3 +356,20 @@ test('a receiver may reply from inside receiveFrame', () => {
   assert.equal(rx.frames.length, 10);
   assert.deepEqual(rx.frames[9], makeFrame(104));
 });
+
+test('reorderDelayMs bounds how long a reordered frame waits for a successor', () => {
+  const [a, b] = MemoryLink.pair({ reorder: 1, delayMs: 5, reorderDelayMs: 2 });
+  const rx = new Collector();
+  a.transmit(makeFrame(1), 0, 60, 0);
+  // Due at 5, held 2 ms more: poll's deadline says so.
+  assert.equal(b.poll(5, rx), 7);
+  assert.equal(rx.frames.length, 0);
+  assert.equal(b.poll(7, rx), Infinity);
+  assert.deepEqual(rx.ids(), [1]);
+  // A successor due within the bound overtakes it.
+  a.transmit(makeFrame(2), 0, 60, 10);
+  a.transmit(makeFrame(3), 0, 60, 11);
+  b.poll(100, rx);
+  assert.deepEqual(rx.ids(), [1, 3, 2]);
+  assert.equal(a.faults.reordered, 1);
+});

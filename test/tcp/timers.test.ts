@@ -19,7 +19,8 @@ test('RTO: retransmissions at doubling intervals from the RTO (bounded by tcpMin
   assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, warm), warm);
   p.sim.advance(100);
   const rto = p.a.sockets.tcpInfo(cfd)!.rtoMs;
-  assert.equal(rto, 300, 'RTT ~0 on this link: the RTO sits at tcpMinRtoMs');
+  // As Linux: RTO = SRTT + max(4 RTTVAR, tcpMinRtoMs); the RTT is a few ms (delayed ACKs) here.
+  assert.ok(rto >= 300 && rto < 310, `RTT ~0 on this link: the RTO is tcpMinRtoMs plus SRTT (${rto})`);
   const events: Array<[number, number]> = [];
   p.a.sockets.setCallback(cfd, (_f, ev) => events.push([p.sim.now, ev]));
   p.la.setFaults({ loss: 1 });
@@ -30,18 +31,21 @@ test('RTO: retransmissions at doubling intervals from the RTO (bounded by tcpMin
   p.sim.advance(30000);
   const dataSegs = p.ra.segments().filter((x) => x.seg.payload.length > 0);
   const times = dataSegs.map((x) => x.t - t0);
-  assert.deepEqual(times, [0, 300, 900, 2100, 4500, 9300], 'original, then after 300, 600, 1200, 2400, 4800 ms');
+  const expected = [0, 1, 3, 7, 15, 31].map((k) => k * rto);
+  assert.equal(times.length, expected.length, `times ${times}`);
+  times.forEach((x, i) => assert.ok(Math.abs(x - expected[i]) <= 1, `original, then after RTO, 2, 4, 8, 16 RTO: ${times}`));
   assert.ok(dataSegs.every((x) => x.seg.seq === dataSegs[0].seg.seq), 'every retransmission starts at sndUna');
   assert.equal(p.a.stats.tcp.rtoTimeouts, 5);
   const err = events.find(([, ev]) => (ev & EV_ERROR) !== 0);
   assert.ok(err !== undefined, 'EV_ERROR');
-  assert.equal(err[0] - t0, 9300 + 9600, 'fails one more doubled RTO after the last retransmission');
+  assert.ok(Math.abs(err[0] - t0 - 63 * rto) <= 1, 'fails one more doubled RTO after the last retransmission');
   assert.equal(p.a.sockets.tcpState(cfd), 'CLOSED');
   assert.equal(p.a.sockets.getsockopt(cfd, SO_ERROR), ETIMEDOUT);
 });
 
 test('RTO: the first retransmission waits the measured RTO when it exceeds tcpMinRtoMs', () => {
-  const p = tcpPair({ tcpMinRtoMs: 200 }, { delayMs: 100 });
+  // About the RTO alone: a tail loss probe would take the first retransmission's place.
+  const p = tcpPair({ tcpMinRtoMs: 200, tcpTailLossProbe: 0 }, { delayMs: 100 });
   const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
   const warm = pattern(3000);
   // A few exchanges, so that the RTT variance settles (RFC 6298) and the RTO comes before a tail loss probe.

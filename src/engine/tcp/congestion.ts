@@ -1,13 +1,14 @@
 /**
  * Congestion control and loss recovery: RFC 5681 slow start and congestion
- * avoidance, fast retransmit, NewReno (RFC 6582) for peers without SACK, and
- * SACK-based recovery after RFC 6675 with a bounded scoreboard. Restart after
- * idle follows RFC 5681 4.1 (cwnd validation).
+ * avoidance, fast retransmit and NewReno (RFC 6582) for peers without SACK;
+ * with SACK, a bounded scoreboard, losses found by RACK (rack.ts, RFC 8985)
+ * and the recovery window set by PRR (RFC 6937). Restart after idle follows
+ * RFC 5681 4.1 (cwnd validation).
  */
 import { seqGe, seqGt, seqLe, seqLt, type TcpOptions } from '../../wire/tcp.js';
 import type { TcpCore } from './core.js';
 import { TH_ACK, TH_FIN } from '../../wire/tcp.js';
-import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TF_TLP } from './tcb.js';
+import { TF_RECOVERY, TF_SACK, TF_FIN_QUEUED, TF_FIN_ACKED, TF_TLP, TF_LOSS, TF_UNDO } from './tcb.js';
 
 const DUP_THRESH = 3;
 /** RFC 9438: C = 0.4, beta = 0.7, and the Reno-friendly increase 3 (1 - beta) / (1 + beta). */
@@ -36,6 +37,7 @@ export class Congestion {
     t.rtxHigh[s] = t.sndUna[s];
     t.cubicWmax[s] = 0;
     t.cubicEpoch[s] = -1;
+    this.core.rack.init(s);
   }
 
   /**
@@ -82,6 +84,18 @@ export class Congestion {
     }
   }
 
+  /** A loss repaired without a recovery episode (by a tail loss probe): one reduction, cwnd = ssthresh. */
+  reduceOnce(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const smss = c.smss(s);
+    t.priorCwnd[s] = t.cwnd[s];
+    t.priorSsthresh[s] = t.ssthresh[s];
+    // From cwnd, as Linux's ssthresh functions: the flight may be only the probe by now.
+    this.reduce(s, t.cwnd[s], smss);
+    if (t.cwnd[s] > t.ssthresh[s]) t.cwnd[s] = t.ssthresh[s];
+  }
+
   /**
    * RFC 3042 limited transmit: on the first two duplicate ACKs, one new
    * segment each may go beyond cwnd, so a small window still produces the
@@ -94,49 +108,26 @@ export class Congestion {
   }
 
   /** Bytes of the scoreboard. */
-  private sacked(s: number): number {
+  sacked(s: number): number {
     const t = this.core.t;
+    // RACK's records know every SACKed segment; the scoreboard only its first ranges.
+    if ((t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) return t.sackedBytes[s];
     const base = s * t.rangesS;
     let n = 0;
     for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) | 0;
     return n;
   }
 
-  /** Highest SACKed sequence (the right edge of the last range), or sndUna when none. */
-  private highSack(s: number): number {
-    const t = this.core.t;
-    const n = t.sackCount[s];
-    return n === 0 ? t.sndUna[s] : t.sackRight[s * t.rangesS + n - 1];
-  }
-
-  /** SACKed bytes within [a, b). */
-  private sackedIn(s: number, a: number, b: number): number {
-    const t = this.core.t;
-    const base = s * t.rangesS;
-    let n = 0;
-    for (let i = 0; i < t.sackCount[s]; i++) {
-      const l = seqGt(t.sackLeft[base + i], a) ? t.sackLeft[base + i] : a;
-      const r = seqLt(t.sackRight[base + i], b) ? t.sackRight[base + i] : b;
-      if (seqGt(r, l)) n += (r - l) >>> 0;
-    }
-    return n;
-  }
-
   /**
-   * Data in the network (RFC 6675 "pipe"): outstanding bytes minus those
-   * SACKed and those deemed lost (holes below the highest SACK that have not
-   * been retransmitted yet). Without recovery it is simply the flight size.
+   * Data in the network (RFC 6675 "pipe", Linux's in_flight): outstanding
+   * bytes minus those SACKed and those marked lost by RACK and not yet
+   * retransmitted. Without SACK it is simply the flight size.
    */
   pipe(s: number): number {
-    const c = this.core;
-    const t = c.t;
+    const t = this.core.t;
     const flight = (t.sndNxt[s] - t.sndUna[s]) >>> 0;
-    if ((t.tflags[s] & TF_RECOVERY) === 0 || (t.tflags[s] & TF_SACK) === 0 || t.sackCount[s] === 0) return flight;
-    const high = this.highSack(s);
-    const from = seqGt(t.rtxHigh[s], t.sndUna[s]) ? t.rtxHigh[s] : t.sndUna[s];
-    let lost = 0;
-    if (seqLt(from, high)) lost = ((high - from) >>> 0) - this.sackedIn(s, from, high);
-    const p = flight - this.sacked(s) - lost;
+    if ((t.tflags[s] & TF_SACK) === 0) return flight;
+    const p = flight - this.sacked(s) - t.lostBytes[s];
     return p > 0 ? p : 0;
   }
 
@@ -214,7 +205,9 @@ export class Congestion {
   /** New data acknowledged outside recovery: grow cwnd (appropriate byte counting, L = 2 SMSS). */
   onNewAck(s: number, acked: number): void {
     const t = this.core.t;
-    if (t.sndUna[s] === t.sndMax[s]) t.tflags[s] &= ~TF_TLP;
+    // The probe is answered once everything up to it is acknowledged (before
+    // the caller rearms the timers, so the next flight gets its own probe).
+    if (t.sndUna[s] === t.sndMax[s] || seqGe(t.sndUna[s], t.tlpHigh[s])) t.tflags[s] &= ~TF_TLP;
     const smss = this.core.smss(s);
     t.dupAcks[s] = 0;
     if (t.cwnd[s] < t.ssthresh[s]) {
@@ -236,10 +229,12 @@ export class Congestion {
    * A duplicate ACK (or an ACK with new SACK information). Returns true when
    * it triggered fast retransmit.
    */
-  onDupAck(s: number, sackNews: boolean): boolean {
+  onDupAck(s: number): boolean {
     const c = this.core;
     const t = c.t;
     c.stats.dupAcks++;
+    // With SACK, RACK (rack.ts) decides what is lost, not a count of duplicates.
+    if ((t.tflags[s] & TF_SACK) !== 0) return false;
     if ((t.tflags[s] & TF_RECOVERY) !== 0) {
       if ((t.tflags[s] & TF_SACK) === 0) t.cwnd[s] += c.smss(s); // NewReno inflation
       return false;
@@ -247,39 +242,45 @@ export class Congestion {
     t.dupAcks[s]++;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
-    // RFC 6675 IsLost: more than (DupThresh - 1) * SMSS SACKed above the hole.
-    // A SACK answering our tail loss probe (RFC 8985): what was sent before the probe is lost.
-    const probeAnswered = sackNews && (t.tflags[s] & TF_TLP) !== 0;
-    const sackTrigger = ((t.tflags[s] & TF_SACK) !== 0 && this.sacked(s) > (DUP_THRESH - 1) * smss) || probeAnswered;
     // RFC 5827 early retransmit: with few segments outstanding and nothing new
     // to send, three duplicate ACKs can never come; lower the threshold.
     let thresh = DUP_THRESH;
     const unsent = (t.sndUna[s] + t.sndLen[s] - t.sndMax[s]) | 0;
     const segs = Math.ceil(flight / smss);
     if (segs < 4 && (unsent <= 0 || t.sndWnd[s] - flight < smss)) thresh = Math.max(1, segs - 1);
-    if (t.dupAcks[s] < thresh && !sackTrigger) return false;
+    if (t.dupAcks[s] < thresh) return false;
     // RFC 6582: no new recovery until everything sent before the last one is acknowledged.
-    if ((t.tflags[s] & TF_SACK) === 0 && seqLt(t.sndUna[s], t.recover[s])) return false;
+    if (seqLt(t.sndUna[s], t.recover[s])) return false;
     this.enterRecovery(s);
     return true;
   }
 
-  private enterRecovery(s: number): void {
+  /**
+   * Fast recovery begins: multiplicative decrease; with SACK the window is
+   * then set by PRR on each ACK and what RACK marked lost is resent by
+   * output; without SACK, NewReno retransmits the first segment.
+   */
+  enterRecovery(s: number): void {
     const c = this.core;
     const t = c.t;
     t.tflags[s] &= ~TF_TLP;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
+    t.priorCwnd[s] = t.cwnd[s];
+    t.priorSsthresh[s] = t.ssthresh[s];
     this.reduce(s, flight, smss);
     t.recover[s] = t.sndMax[s];
     t.tflags[s] |= TF_RECOVERY;
     c.stats.fastRetransmits++;
     t.rtxHigh[s] = t.sndUna[s];
-    t.rtxRoundStart[s] = c.ctx.now;
     if ((t.tflags[s] & TF_SACK) !== 0) {
       c.stats.sackRecoveries++;
-      t.cwnd[s] = t.ssthresh[s];
-      this.sendHoles(s);
+      c.stats.prrRecoveries++;
+      // Undo state (Linux tcp_init_undo): retransmissions from here on may prove spurious.
+      t.undoMarker[s] = t.sndUna[s];
+      t.undoRetrans[s] = 0;
+      t.tflags[s] |= TF_UNDO;
+      c.rack.initPrr(s);
     } else {
       t.cwnd[s] = t.ssthresh[s] + DUP_THRESH * smss;
       this.retransmitFirst(s);
@@ -299,53 +300,6 @@ export class Congestion {
   }
 
   /**
-   * RFC 6675 NextSeg: retransmit holes below the highest SACK, oldest first,
-   * while the pipe leaves room in cwnd.
-   */
-  sendHoles(s: number): void {
-    const c = this.core;
-    const t = c.t;
-    const smss = c.smss(s);
-    const base = s * t.rangesS;
-    for (let guard = 0; guard < 1024; guard++) {
-      if (c.cc.pipe(s) + smss > t.cwnd[s] && guard > 0) return;
-      let seq = seqGt(t.rtxHigh[s], t.sndUna[s]) ? t.rtxHigh[s] : t.sndUna[s];
-      // Skip SACKed ranges at seq.
-      let limit = -1;
-      for (let i = 0; i < t.sackCount[s]; i++) {
-        const L = t.sackLeft[base + i];
-        const R = t.sackRight[base + i];
-        if (seqLe(L, seq) && seqGt(R, seq)) seq = R;
-        else if (seqGt(L, seq)) {
-          limit = L;
-          break;
-        }
-      }
-      if (limit === -1) {
-        // Every hole has been retransmitted. If SACKs for data sent after this
-        // pass began keep arriving a round trip later, some retransmission was
-        // lost too: walk the holes again rather than wait for the timeout
-        // (the idea of RACK, RFC 8985, at the granularity of one pass).
-        const srtt = t.srtt[s] > 0 ? t.srtt[s] : t.rto[s];
-        if (guard === 0 && c.ctx.now - t.rtxRoundStart[s] > srtt * 1.25 + 2 * t.rttvar[s] + 1
-          && seqGt(t.rtxHigh[s], t.sndUna[s])) {
-          t.rtxHigh[s] = t.sndUna[s];
-          t.rtxRoundStart[s] = c.ctx.now;
-          continue;
-        }
-        return;
-      }
-      let len = (limit - seq) >>> 0;
-      if (len > smss) len = smss;
-      const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
-      if (seqGt((seq + len) | 0, dataEnd)) len = (dataEnd - seq) >>> 0;
-      if (len === 0) return;
-      c.out.transmit(s, seq, len, TH_ACK);
-      t.rtxHigh[s] = (seq + len) | 0;
-    }
-  }
-
-  /**
    * An ACK advanced sndUna during recovery. Full ACK: leave recovery.
    * Partial ACK: retransmit the next hole (RFC 6582 / RFC 6675).
    */
@@ -353,18 +307,23 @@ export class Congestion {
     const c = this.core;
     const t = c.t;
     const smss = c.smss(s);
+    if (seqGe(t.sndUna[s], t.tlpHigh[s])) t.tflags[s] &= ~TF_TLP;
     if (seqGe(t.sndUna[s], t.recover[s])) {
       t.tflags[s] &= ~TF_RECOVERY;
+      t.dupAcks[s] = 0;
+      if ((t.tflags[s] & TF_SACK) !== 0) {
+        // RFC 6937: recovery ends with cwnd = ssthresh (Linux tcp_end_cwnd_reduction).
+        t.cwnd[s] = t.ssthresh[s];
+        // RFC 8985 6.2 step 4: a widened reordering window lasts 16 recoveries.
+        if (t.reoWndPersist[s] > 0 && --t.reoWndPersist[s] === 0) t.reoWndMult[s] = 1;
+        return;
+      }
       const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
       t.cwnd[s] = Math.min(t.ssthresh[s], Math.max(flight, smss) + smss);
-      t.dupAcks[s] = 0;
       return;
     }
-    if ((t.tflags[s] & TF_SACK) !== 0) {
-      if (seqLt(t.rtxHigh[s], t.sndUna[s])) t.rtxHigh[s] = t.sndUna[s];
-      this.sendHoles(s);
-      return;
-    }
+    // With SACK, a partial ACK is handled by RACK and PRR (rack.ts afterAck).
+    if ((t.tflags[s] & TF_SACK) !== 0) return;
     // NewReno partial ACK: deflate by the amount acked, add back one SMSS, retransmit the next segment.
     t.cwnd[s] = Math.max(t.cwnd[s] - acked + smss, smss);
     this.retransmitFirst(s);
@@ -376,17 +335,32 @@ export class Congestion {
     const t = c.t;
     const smss = c.smss(s);
     const flight = (t.sndMax[s] - t.sndUna[s]) >>> 0;
-    if (t.backoff[s] === 0) this.reduce(s, flight, smss);
+    // Reduce once per episode (Linux tcp_enter_loss): not again on a backed-off
+    // timeout, nor when fast recovery already did.
+    if (t.backoff[s] === 0 && (t.tflags[s] & (TF_RECOVERY | TF_LOSS)) === 0) {
+      t.priorCwnd[s] = t.cwnd[s];
+      t.priorSsthresh[s] = t.ssthresh[s];
+      this.reduce(s, flight, smss);
+      t.undoMarker[s] = t.sndUna[s];
+      t.undoRetrans[s] = 0;
+      t.tflags[s] |= TF_UNDO;
+    }
     t.cwnd[s] = smss;
     t.bytesAcked[s] = 0;
     t.dupAcks[s] = 0;
-    t.tflags[s] &= ~TF_RECOVERY;
+    t.tflags[s] &= ~(TF_RECOVERY | TF_TLP);
     t.recover[s] = t.sndMax[s];
     t.rtxHigh[s] = t.sndUna[s];
-    // Keep the scoreboard so go-back-N skips what the peer holds; but a peer
-    // may renege on SACKed data (RFC 2018 8): after a second timeout without
-    // progress, forget it and resend everything.
-    if (t.backoff[s] >= 1) t.sackCount[s] = 0;
+    // Keep the scoreboard so the retransmissions skip what the peer holds; but
+    // a peer may renege on SACKed data (RFC 2018 8): after a second timeout
+    // without progress, forget it and resend everything.
+    const renege = t.backoff[s] >= 1;
+    if (renege) t.sackCount[s] = 0;
+    if ((t.tflags[s] & TF_SACK) !== 0) {
+      // RTO recovery (RFC 8985): all that is not SACKed is lost and resent from the ring.
+      t.tflags[s] |= TF_LOSS;
+      this.core.rack.onTimeout(s, renege);
+    }
   }
 
   /**

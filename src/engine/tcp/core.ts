@@ -13,6 +13,7 @@ import type { Ipv4 } from '../ipv4.js';
 import type { TcpOutput } from './output.js';
 import type { Congestion } from './congestion.js';
 import type { TcpPassive } from './passive.js';
+import type { Rack } from './rack.js';
 import {
   CLOSED, LISTEN, TIME_WAIT, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING, TF_WANT_BUF,
   ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE, ORIGIN_TIME_WAIT,
@@ -39,6 +40,16 @@ export function createTcpStats() {
     ackRateLimited: 0,
     /** ACKs sent at once in quick-ACK mode (connection start, after idle), as Linux's tcp_in_quickack_mode. */
     quickAcks: 0,
+    /** Segments RACK (RFC 8985) declared lost, and how many times its reordering timer fired. */
+    rackLossMarked: 0, rackReorderTimeouts: 0,
+    /** Recovery episodes undone because D-SACKs showed every retransmission was spurious. */
+    spuriousRetransUndone: 0,
+    /** Tail loss probes that repaired a loss (RFC 8985 7.4), each answered by one window reduction. */
+    tlpLossRepaired: 0,
+    /** D-SACK blocks received: the peer got some data twice (RFC 2883). */
+    dsacksReceived: 0,
+    /** Fast recoveries whose window was set by PRR (RFC 6937). */
+    prrRecoveries: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -57,6 +68,7 @@ export class TcpCore {
   passiveConns = 0;
   /** Slots that were refused a buffer pair by send() and wait for EV_WRITABLE. */
   bufWaiters = 0;
+  rack!: Rack;
   private readonly secret = new Int32Array(4);
 
   constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
@@ -140,7 +152,10 @@ export class TcpCore {
    */
   idleBuffers(s: number): void {
     const t = this.t;
-    if (t.buf[s] >= 0 && t.sndLen[s] === 0 && t.rcvLen[s] === 0 && t.oooCount[s] === 0) t.releaseBuffers(s);
+    // RACK's records live in the pair's ring: a FIN still in flight keeps it.
+    if (t.buf[s] >= 0 && t.sndLen[s] === 0 && t.rcvLen[s] === 0 && t.oooCount[s] === 0 && t.rkCount[s] === 0) {
+      t.releaseBuffers(s);
+    }
   }
 
   /** A buffer pair came back: every send() refused for want of one is told to retry. */
@@ -267,6 +282,10 @@ export class TcpCore {
     t.bytesAcked[s] = 0;
     t.rtoAt[s] = Infinity;
     t.ptoAt[s] = Infinity;
+    t.rackAt[s] = Infinity;
+    t.lostBytes[s] = 0;
+    t.sackedBytes[s] = 0;
+    t.rkCount[s] = 0;
     t.delackAt[s] = Infinity;
     t.persistAt[s] = Infinity;
     t.stateAt[s] = Infinity;
@@ -359,7 +378,7 @@ export class TcpCore {
     }
     if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
     t.state[s] = CLOSED;
-    t.rtoAt[s] = t.ptoAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
+    t.rtoAt[s] = t.ptoAt[s] = t.rackAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
     if (t.rcvLen[s] === 0) t.releaseBuffers(s);
     this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);
@@ -387,8 +406,11 @@ export class TcpCore {
       t.rttvar[s] = 0.75 * t.rttvar[s] + 0.25 * (err < 0 ? -err : err);
       t.srtt[s] = 0.875 * t.srtt[s] + 0.125 * rtt;
     }
-    let rto = t.srtt[s] + Math.max(1, 4 * t.rttvar[s]);
-    if (rto < this.cfg.tcpMinRtoMs) rto = this.cfg.tcpMinRtoMs;
+    // As Linux (tcp_set_rto): the variance term is at least tcp_rto_min, so
+    // RTO = SRTT + max(4 RTTVAR, min RTO): about 200 ms on a 1 ms path, and
+    // never below min RTO however steady the samples (RFC 6298 2.4 allows it).
+    const v = 4 * t.rttvar[s];
+    let rto = t.srtt[s] + (v > this.cfg.tcpMinRtoMs ? v : this.cfg.tcpMinRtoMs);
     if (rto > this.cfg.tcpMaxRtoMs) rto = this.cfg.tcpMaxRtoMs;
     t.rto[s] = rto;
   }

@@ -10,6 +10,7 @@ import { TcpInput } from './input.js';
 import { TcpOutput } from './output.js';
 import { TcpPassive } from './passive.js';
 import { SynQueue } from './syn-queue.js';
+import { Rack } from './rack.js';
 import { TcbTable, type TcbOptions } from './tcb.js';
 import { TcpTimers } from './timers.js';
 import { TcpUser } from './user.js';
@@ -42,6 +43,7 @@ export class Tcp {
     this.core.passive = new TcpPassive(m, this.core, options.tcpSynBacklog);
     this.core.out = new TcpOutput(this.core);
     this.core.cc = new Congestion(this.core);
+    this.core.rack = new Rack(this.core);
     this.rx = new TcpInput(this.core);
     this.timers = new TcpTimers(this.core);
     this.user = new TcpUser(this.core);

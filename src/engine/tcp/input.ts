@@ -392,8 +392,12 @@ export class TcpInput {
       this.challengeAck(s);
       return false;
     }
+    const sack = (t.tflags[s] & TF_SACK) !== 0;
+    const priorSacked = sack ? c.cc.sacked(s) : 0;
     const sackNews = (t.tflags[s] & TF_SACK) !== 0 && this.opts.sackCount > 0
       && c.cc.updateScoreboard(s, this.opts, seqGt(ack, una) ? ack : una);
+    // RACK (RFC 8985): what this ACK delivered, before sndUna moves.
+    if (sack) c.rack.onAck(s, ack, this.opts);
     const scaledWin = this.win * (1 << t.sndWscale[s]);
     if (seqGt(ack, una)) {
       this.newAck(s, ack);
@@ -402,10 +406,10 @@ export class TcpInput {
       // With SACK, an ACK bringing new SACK information is a duplicate even when it
       // carries data or moves the window (RFC 6675 section 2): a receiver that read
       // meanwhile advertises a wider window on the very ACK that reports the loss.
-      c.cc.onDupAck(s, sackNews);
-    } else if (sackNews && (t.tflags[s] & TF_RECOVERY) !== 0) {
-      c.cc.sendHoles(s);
+      c.cc.onDupAck(s);
     }
+    // Losses, recovery and the PRR window (rack.ts); output() then resends what is lost.
+    if (sack && t.sndMax[s] !== una) c.rack.afterAck(s, una, priorSacked);
     // Window update (RFC 9293 3.10.7.4): from the newest segment only.
     if (seqLt(t.sndWl1[s], this.seq) || (t.sndWl1[s] === this.seq && seqLe(t.sndWl2[s], ack))) {
       const opened = scaledWin > t.sndWnd[s];

@@ -14,8 +14,8 @@ import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
-  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_RECOVERY, TF_TLP,
-  TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
+  TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
 } from './tcb.js';
 
 
@@ -170,45 +170,81 @@ export class TcpOutput {
   armRto(s: number): void {
     const c = this.core;
     const t = c.t;
-    let rto = t.rto[s] * (1 << t.backoff[s]);
-    if (rto > c.cfg.tcpMaxRtoMs) rto = c.cfg.tcpMaxRtoMs;
-    const now = c.ctx.now;
-    t.rtoAt[s] = now + rto;
+    t.rtoAt[s] = c.ctx.now + this.rtoInterval(s);
     c.arm(t.rtoAt[s]);
-    // Tail loss probe (RFC 8985 7.2): with SACK, probe after about two RTTs so a
-    // lost tail is repaired by fast recovery instead of a timeout.
     t.ptoAt[s] = Infinity;
-    const st = t.state[s];
-    if (c.cfg.tcpTailLossProbe === 1 && (t.tflags[s] & (TF_SACK | TF_RECOVERY)) === TF_SACK && t.backoff[s] === 0
-      && t.srtt[s] > 0 && (st === ESTABLISHED || st === CLOSE_WAIT)) {
-      // With one segment in flight the peer may be delaying its ACK: allow the
-      // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
-      const single = ((t.sndMax[s] - t.sndUna[s]) | 0) <= c.smss(s);
-      const pto = now + Math.max(2 * t.srtt[s], 10) + (single ? 200 : 0);
-      if (pto < t.rtoAt[s]) {
-        t.ptoAt[s] = pto;
-        c.arm(pto);
-      }
-    }
+    this.schedulePto(s);
   }
 
   /**
-   * The probe: one new segment if the windows allow, else the last segment
-   * sent again. Its SACK tells the sender which of the tail is missing.
+   * Tail loss probe (RFC 8985 7.2): with SACK, probe about two RTTs after the
+   * last ACK or new data so a lost tail is repaired by fast recovery instead
+   * of a timeout; also during fast recovery once everything marked lost has
+   * been resent, but not in RTO recovery nor while a probe is outstanding.
+   * Never later than the RTO (Linux tcp_schedule_loss_probe).
+   */
+  private schedulePto(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    const st = t.state[s];
+    if (c.cfg.tcpTailLossProbe !== 1 || (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) !== TF_SACK
+      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) {
+      return;
+    }
+    // With one segment in flight the peer may be delaying its ACK: allow the
+    // worst-case delayed-ACK time (RFC 8985 7.2, WCDelAckT = 200 ms).
+    const single = ((t.sndMax[s] - t.sndUna[s]) | 0) <= c.smss(s);
+    let pto = c.ctx.now + Math.max(2 * t.srtt[s], 10) + (single ? 200 : 0);
+    if (pto > t.rtoAt[s]) pto = t.rtoAt[s];
+    t.ptoAt[s] = pto;
+    c.arm(pto);
+  }
+
+  /** The backed-off RTO (RFC 6298 5.5), capped at tcpMaxRtoMs. */
+  private rtoInterval(s: number): number {
+    const t = this.core.t;
+    let rto = t.rto[s] * (1 << t.backoff[s]);
+    if (rto > this.core.cfg.tcpMaxRtoMs) rto = this.core.cfg.tcpMaxRtoMs;
+    return rto;
+  }
+
+  /**
+   * After a RACK reordering timeout: the RTO counts from when the oldest
+   * outstanding segment was sent, not from now (Linux tcp_rearm_rto with
+   * tcp_rto_delta_us), so that timer never pushes the RTO back.
+   */
+  rearmRtoFromHead(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    if (t.sndUna[s] === t.sndMax[s]) return;
+    const head = c.rack.headTime(s);
+    if (head < 0) return;
+    let at = head + this.rtoInterval(s);
+    if (at <= c.ctx.now) at = c.ctx.now + 1;
+    t.rtoAt[s] = at;
+    c.arm(at);
+    if (t.ptoAt[s] > at && t.ptoAt[s] !== Infinity) t.ptoAt[s] = at;
+  }
+
+  /**
+   * The probe (RFC 8985 7.3): one new segment if the windows allow, else the
+   * last segment sent again. Its SACK lets RACK find what of the tail is missing.
    */
   tailLossProbe(s: number): void {
     const c = this.core;
     const t = c.t;
     t.ptoAt[s] = Infinity;
-    if (t.sndUna[s] === t.sndMax[s] || (t.tflags[s] & TF_RECOVERY) !== 0) return;
+    if (t.sndUna[s] === t.sndMax[s] || (t.tflags[s] & TF_LOSS) !== 0 || t.lostBytes[s] > 0) return;
     const smss = c.smss(s);
     const nxt = t.sndNxt[s];
     const avail = (t.sndUna[s] + t.sndLen[s] - nxt) | 0;
     const room = Math.floor(t.sndWnd[s] - ((nxt - t.sndUna[s]) >>> 0));
     c.stats.tailLossProbes++;
+    t.tflags[s] &= ~TF_TLP_RTX;
     if (avail > 0 && room > 0) {
       this.transmit(s, nxt, Math.min(avail, room, smss), TH_ACK | TH_PSH);
     } else {
+      t.tflags[s] |= TF_TLP_RTX;
       const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
       const end = seqLt(dataEnd, t.sndMax[s]) ? dataEnd : t.sndMax[s];
       let len = (end - t.sndUna[s]) | 0;
@@ -217,8 +253,10 @@ export class TcpOutput {
       this.transmit(s, (end - len) | 0, len, TH_ACK);
     }
     t.tflags[s] |= TF_TLP;
+    t.tlpHigh[s] = t.sndMax[s];
+    // One probe outstanding at a time (TF_TLP until it is acknowledged); the
+    // RTO restarts from now once a probe went out (Linux tcp_send_loss_probe).
     this.armRto(s);
-    t.ptoAt[s] = Infinity; // one probe per flight
   }
 
   /**
@@ -244,7 +282,8 @@ export class TcpOutput {
     const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
       || state === LAST_ACK;
     if (canSend) { // without a buffer pair there is no data, but a queued FIN still goes
-      if ((t.tflags[s] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK) && t.buf[s] >= 0) c.cc.sendHoles(s);
+      // Segments RACK marked lost go first (RFC 6675 NextSeg rule 1).
+      if (t.lostBytes[s] > 0 && (t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) c.rack.retransmitLost(s);
       this.sendData(s);
     }
     if ((t.tflags[s] & (TF_ACKNOW | TF_WINDOW_UPDATE)) !== 0) this.sendAck(s);
@@ -354,6 +393,7 @@ export class TcpOutput {
       end = (end + 1) | 0;
       t.tflags[s] |= TF_FIN_SENT;
     }
+    c.rack.onSend(s, seq, end, isRtx);
     if (isRtx) {
       t.retransmits[s]++;
       c.stats.retransmits++;
@@ -370,6 +410,7 @@ export class TcpOutput {
     if (seq === t.sndNxt[s] && seqGt(end, t.sndNxt[s])) t.sndNxt[s] = end;
     if (seqGt(end, t.sndMax[s])) t.sndMax[s] = end;
     if (t.rtoAt[s] === Infinity) this.armRto(s);
+    else if (!isRtx) this.schedulePto(s); // the probe follows the newest data (as Linux)
     t.persistAt[s] = Infinity;
   }
 

@@ -69,6 +69,21 @@ export const TF_ACK_PUSHED2 = 1 << 27;
 /** The pending ACK is due at the end of this poll (quick-ACK or ACK pacing), not a delayed one. */
 export const TF_ACK_SOON = 1 << 28;
 
+/** RTO recovery (RFC 8985 "RTO recovery", Linux's CA_Loss): everything sent before the timeout is being resent. */
+export const TF_LOSS = 1 << 22;
+/** A recovery episode whose retransmissions may prove spurious (D-SACK undo, RFC 3708 / Linux undo_marker). */
+export const TF_UNDO = 1 << 23;
+/** The outstanding tail loss probe resent old data (so its ACK may reveal a repaired loss, RFC 8985 7.4). */
+export const TF_TLP_RTX = 1 << 29;
+
+/** RACK record flags (`rkFlags`). */
+export const RK_SACKED = 1;
+export const RK_LOST = 2;
+export const RK_RETRANS = 4;
+/** RACK connection flags (`rackFlags`). */
+export const RACK_REORDER_SEEN = 1;
+export const RACK_DSACK_ROUND = 2;
+
 export interface TcbOptions {
   maxSockets: number;
   maxTcpSockets: number;
@@ -77,6 +92,7 @@ export interface TcbOptions {
   tcpRecvBufferBytes: number;
   tcpReassemblyRanges: number;
   tcpSackRanges: number;
+  tcpRackRecords: number;
 }
 
 export class TcbTable {
@@ -182,13 +198,57 @@ export class TcbTable {
   readonly cubicEpoch: Float64Array;
   readonly cubicK: Float64Array;
   readonly cubicWest: Float64Array;
-  /** When the current pass over the SACK holes began (lost-retransmission detection). */
-  readonly rtxRoundStart: Float64Array;
   readonly lastSendTime: Float64Array;
   /** Sender scoreboard: SACKed ranges above sndUna. */
   readonly sackLeft: Int32Array;
   readonly sackRight: Int32Array;
   readonly sackCount: Uint8Array;
+
+  // RACK-TLP (RFC 8985). Sent segments in sequence order, a ring per buffer
+  // pair (index buf[s] * rackRecords): right edge, last send time, RK_* flags.
+  // A record starts where the previous one ends (the first at sndUna).
+  readonly rackRecords: number;
+  readonly rkEnd: Int32Array;
+  readonly rkTime: Float64Array;
+  readonly rkFlags: Uint8Array;
+  /**
+   * Transmission order of each record (a per-connection counter): decides
+   * RACK_sent_after where send times tie, as they do within one millisecond.
+   */
+  readonly rkOrder: Float64Array;
+  readonly txOrder: Float64Array;
+  readonly rackOrder: Float64Array;
+  readonly rkHead: Int32Array;
+  readonly rkCount: Int32Array;
+  /** RACK.xmit_ts / RACK.end_seq of the most recently sent segment delivered; xmit -1 when none yet. */
+  readonly rackXmit: Float64Array;
+  readonly rackEnd: Int32Array;
+  readonly rackRtt: Float64Array;
+  readonly rackMinRtt: Float64Array;
+  readonly rackMinRttAt: Float64Array;
+  /** RACK.fack: highest sequence delivered. */
+  readonly rackFack: Int32Array;
+  readonly reoWndMult: Uint8Array;
+  readonly reoWndPersist: Uint8Array;
+  readonly dsackRound: Int32Array;
+  readonly rackFlags: Uint8Array;
+  /** RACK reordering timer. */
+  readonly rackAt: Float64Array;
+  /** Bytes marked lost and not yet retransmitted. */
+  readonly lostBytes: Float64Array;
+  /** Bytes of the records marked SACKed (exact, unlike the bounded scoreboard). */
+  readonly sackedBytes: Float64Array;
+  /** PRR (RFC 6937). */
+  readonly prrDelivered: Float64Array;
+  readonly prrOut: Float64Array;
+  readonly recoverFs: Float64Array;
+  /** Undo of a recovery episode (RFC 3708 with D-SACK, as Linux's undo_marker/undo_retrans). */
+  readonly undoMarker: Int32Array;
+  readonly undoRetrans: Float64Array;
+  readonly priorCwnd: Float64Array;
+  readonly priorSsthresh: Float64Array;
+  /** End of the outstanding tail loss probe (TLP.end_seq). */
+  readonly tlpHigh: Int32Array;
 
   // Timers (ms; Infinity = off).
   readonly rtoAt: Float64Array;
@@ -299,11 +359,42 @@ export class TcbTable {
     this.cubicEpoch = m.f64(T, n);
     this.cubicK = m.f64(T, n);
     this.cubicWest = m.f64(T, n);
-    this.rtxRoundStart = m.f64(T, n);
     this.lastSendTime = m.f64(T, n);
     this.sackLeft = m.i32('tcbRanges', n * this.rangesS);
     this.sackRight = m.i32('tcbRanges', n * this.rangesS);
     this.sackCount = m.u8(T, n);
+    const R = o.tcpRackRecords > 0 ? o.tcpRackRecords
+      : Math.min(4096, Math.max(64, Math.ceil(o.tcpSendBufferBytes / 1024)));
+    this.rackRecords = R;
+    this.rkEnd = m.i32('tcpRack', o.tcpBufferPairs * R);
+    this.rkTime = m.f64('tcpRack', o.tcpBufferPairs * R);
+    this.rkFlags = m.u8('tcpRack', o.tcpBufferPairs * R);
+    this.rkOrder = m.f64('tcpRack', o.tcpBufferPairs * R);
+    this.txOrder = m.f64(T, n);
+    this.rackOrder = m.f64(T, n);
+    this.rkHead = m.i32(T, n);
+    this.rkCount = m.i32(T, n);
+    this.rackXmit = m.f64(T, n);
+    this.rackEnd = m.i32(T, n);
+    this.rackRtt = m.f64(T, n);
+    this.rackMinRtt = m.f64(T, n);
+    this.rackMinRttAt = m.f64(T, n);
+    this.rackFack = m.i32(T, n);
+    this.reoWndMult = m.u8(T, n);
+    this.reoWndPersist = m.u8(T, n);
+    this.dsackRound = m.i32(T, n);
+    this.rackFlags = m.u8(T, n);
+    this.rackAt = m.f64(T, n);
+    this.lostBytes = m.f64(T, n);
+    this.sackedBytes = m.f64(T, n);
+    this.prrDelivered = m.f64(T, n);
+    this.prrOut = m.f64(T, n);
+    this.recoverFs = m.f64(T, n);
+    this.undoMarker = m.i32(T, n);
+    this.undoRetrans = m.f64(T, n);
+    this.priorCwnd = m.f64(T, n);
+    this.priorSsthresh = m.f64(T, n);
+    this.tlpHigh = m.i32(T, n);
     this.rtoAt = m.f64(T, n);
     this.ptoAt = m.f64(T, n);
     this.delackAt = m.f64(T, n);
@@ -362,6 +453,10 @@ export class TcbTable {
     if (b < 0) return;
     this.bufFree[this.bufFreeTop++] = b;
     this.buf[s] = -1;
+    // RACK's records index the pair's ring: they go with it.
+    this.rkCount[s] = 0;
+    this.lostBytes[s] = 0;
+    this.sackedBytes[s] = 0;
     if (this.onRelease !== null) this.onRelease();
   }
 

@@ -7,7 +7,7 @@ import { SOCK_TCP } from '../../socket/table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {
-  CLOSE_WAIT, ESTABLISHED, FIN_WAIT_2, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING,
+  CLOSE_WAIT, ESTABLISHED, FIN_WAIT_2, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING, TF_SACK,
   TF_ACK_SOON, TF_PINGPONG,
 } from './tcb.js';
 
@@ -24,7 +24,9 @@ export class TcpTimers {
     let next = Infinity;
     for (let s = 0; s < t.n; s++) {
       if (types[s] !== SOCK_TCP) continue;
-      if (t.ptoAt[s] <= now && t.rtoAt[s] > now) c.out.tailLossProbe(s);
+      if (t.rackAt[s] <= now) c.rack.onReorderTimeout(s);
+      // A probe due no later than the RTO goes first (it restarts the RTO).
+      if (t.ptoAt[s] <= now && t.ptoAt[s] <= t.rtoAt[s]) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
       if (t.delackAt[s] <= now) {
@@ -48,6 +50,7 @@ export class TcpTimers {
       if (types[s] !== SOCK_TCP) continue;
       let d = t.rtoAt[s];
       if (t.ptoAt[s] < d) d = t.ptoAt[s];
+      if (t.rackAt[s] < d) d = t.rackAt[s];
       if (t.delackAt[s] < d) d = t.delackAt[s];
       if (t.persistAt[s] < d) d = t.persistAt[s];
       if (t.stateAt[s] < d) d = t.stateAt[s];
@@ -91,8 +94,9 @@ export class TcpTimers {
     c.cc.onTimeout(s);
     t.backoff[s]++;
     t.tflags[s] &= ~TF_RTT_TIMING;
-    // Go back to the first unacknowledged byte; cwnd is one segment now.
-    t.sndNxt[s] = t.sndUna[s];
+    // Go back to the first unacknowledged byte; cwnd is one segment now. With
+    // SACK, the segments are resent from RACK's records, all marked lost.
+    if ((t.tflags[s] & TF_SACK) === 0 || t.buf[s] < 0) t.sndNxt[s] = t.sndUna[s];
     c.out.output(s);
     if (t.rtoAt[s] === Infinity && c.sockets.type[s] === SOCK_TCP && t.sndUna[s] !== t.sndMax[s]) c.out.armRto(s);
   }

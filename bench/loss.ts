@@ -1,0 +1,163 @@
+/**
+ * Loss recovery as the sender: 64 MiB over a lossy, reordering link (a
+ * FaultLink around a TAP device: 5 % loss and 5 % reordering each way by
+ * default), once with wirestack sending to Linux and once with Linux sending
+ * to wirestack, alternating, over the same link. The Linux side is socat in a
+ * network namespace this script creates and removes (10.77.0.1/2 only).
+ * Prints one JSON line: the times of each run, their medians, the ratio, and
+ * the loss-recovery counters of wirestack's TCP.
+ *
+ *   node dist/bench/loss.js [--mib N] [--runs N] [--loss P] [--reorder P] [--cubic 0|1]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from '../src/stack.js';
+import { TapLink } from '../src/link/tap.js';
+import { FaultLink } from '../src/link/fault-link.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, def: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const MIB = opt('mib', 64);
+const RUNS = opt('runs', 3);
+const LOSS = opt('loss', 0.05);
+const REORDER = opt('reorder', 0.05);
+const CUBIC = opt('cubic', -1);
+const BYTES = MIB * 1024 * 1024;
+const TIMEOUT_MS = opt('timeout', 240) * 1000;
+const ns = `wstl-${process.pid}`;
+const LINUX_IP = '10.77.0.1';
+const STACK_IP = '10.77.0.2';
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
+}
+
+function socat(args: string[], listens: boolean): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'socat', '-d', '-d', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve(code); }));
+  const ready = new Promise<void>((resolve, reject) => {
+    if (!listens) resolve();
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/listening on/.test(err)) resolve();
+    });
+    void exited.then((code) => reject(new Error(`socat exited ${code}: ${err}`)));
+  });
+  return { child, ready, exited };
+}
+
+/** Linux sends the file to a wirestack server; seconds from accept to EOF. */
+async function linuxSends(file: string): Promise<number> {
+  let got = 0;
+  let t0 = 0;
+  const done = new Promise<number>((resolve, reject) => {
+    const server = stack.net.createServer((sock) => {
+      t0 = performance.now();
+      sock.on('data', (d: Buffer) => { got += d.length; });
+      sock.on('error', reject);
+      sock.on('end', () => {
+        const seconds = (performance.now() - t0) / 1000;
+        server.close();
+        if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+        resolve(seconds);
+      });
+    });
+    server.listen(5001, STACK_IP);
+  });
+  const client = socat(['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+/** wirestack sends to a socat sink; seconds from connect until socat closed after our EOF. */
+async function wirestackSends(): Promise<number> {
+  const sink = socat(['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true);
+  await sink.ready;
+  const c = stack.net.connect(5002, LINUX_IP);
+  await new Promise((r) => c.once('connect', r));
+  const t0 = performance.now();
+  const closed = new Promise<void>((resolve, reject) => {
+    c.once('error', reject);
+    c.once('close', () => resolve());
+    c.resume();
+  });
+  const b = Buffer.alloc(1 << 20, 0x5a);
+  let left = MIB;
+  await new Promise<void>((resolve) => {
+    const go = (): void => {
+      while (left > 0) {
+        left--;
+        if (!c.write(b)) {
+          c.once('drain', go);
+          return;
+        }
+      }
+      c.end();
+      resolve();
+    };
+    go();
+  });
+  await closed;
+  const seconds = (performance.now() - t0) / 1000;
+  const code = await sink.exited;
+  if (code !== 0) throw new Error(`socat sink exited ${code}`);
+  return seconds;
+}
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+ip('netns', 'add', ns);
+const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-loss-'));
+const tap = TapLink.open(`wstl${process.pid % 100000}`, { mtu: 1500 });
+const link = new FaultLink(tap, { loss: LOSS, reorder: REORDER, seed: 42 });
+const stack = new Stack({
+  maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, ...(CUBIC >= 0 ? { tcpCubic: CUBIC } : {}),
+});
+let failed = false;
+try {
+  const file = join(work, 'zeros.bin');
+  writeFileSync(file, '');
+  truncateSync(file, BYTES);
+  tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
+  stack.addInterface(link, { address: `${STACK_IP}/24` });
+  stack.start();
+  const ws: number[] = [];
+  const lx: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    ws.push(await wirestackSends());
+    lx.push(await linuxSends(file));
+  }
+  const tcp = stack.stats.tcp;
+  const w = median(ws);
+  const l = median(lx);
+  console.log(JSON.stringify({
+    mib: MIB, runs: RUNS, loss: LOSS, reorder: REORDER, cubic: stack.config.tcpCubic,
+    wirestackS: ws, linuxS: lx, wirestackMedianS: w, linuxMedianS: l, ratio: w / l,
+    retransmits: tcp.retransmits, rtoTimeouts: tcp.rtoTimeouts, tailLossProbes: tcp.tailLossProbes,
+    rackLossMarked: tcp.rackLossMarked, rackReorderTimeouts: tcp.rackReorderTimeouts,
+    spuriousRetransUndone: tcp.spuriousRetransUndone, dsacksReceived: tcp.dsacksReceived, prrRecoveries: tcp.prrRecoveries,
+    faults: link.faults,
+  }));
+} catch (err) {
+  console.error(err);
+  failed = true;
+} finally {
+  stack.stop();
+  link.close();
+  rmSync(work, { recursive: true, force: true });
+  try {
+    ip('netns', 'del', ns);
+  } catch {
+    // already gone
+  }
+}
+process.exit(failed ? 1 : 0);
