@@ -42,8 +42,45 @@ export interface StackConfig {
   loopbackFrames?: number;
   /** Seed of the stack's pseudo-random choices (ports, IDs, MACs); random when absent. */
   seed?: number;
-  /** TCP connections that may exist at once (each owns a send and a receive buffer). Default 16. */
+  /**
+   * TCP connections that may exist at once (active opens and accepted or
+   * queued children; listeners and unconnected sockets do not count, and
+   * neither do half-open requests, see `tcpSynBacklog`). Each connection also
+   * needs a descriptor (`maxSockets`). Buffers are separate: a connection
+   * borrows a pair from the `tcpBufferPairs` pool only while it has data to
+   * hold, so idle connections cost only their control block. Default 16.
+   */
   maxTcpSockets?: number;
+  /**
+   * Send/receive buffer pairs of the pool (each `tcpSendBufferBytes` +
+   * `tcpRecvBufferBytes`). A connection takes a pair when data arrives or the
+   * user writes, and gives it back when both directions are empty and nothing
+   * is out of order. With the pool empty, arriving data is dropped and counted
+   * (`stats.tcp.bufferDrops`; the peer retransmits) and `send()` says -EAGAIN
+   * until a pair frees (EV_WRITABLE). Default: `maxTcpSockets`.
+   */
+  tcpBufferPairs?: number;
+  /**
+   * Half-open connection requests held by all listeners together (compact
+   * records, not sockets; Linux's tcp_max_syn_backlog). A listener holds at
+   * most its listen backlog of them (and at most 7/8 of the table). Default 256.
+   */
+  tcpSynBacklog?: number;
+  /** SYN-ACK retransmissions of a request before it is dropped (Linux tcp_synack_retries). Default 5 (~63 s). */
+  tcpSynAckRetries?: number;
+  /**
+   * SYN cookies (RFC 4987): 0 never, 1 when a listener's request queue or the
+   * request table is full (default), 2 always (no request records at all).
+   */
+  tcpSyncookies?: number;
+  /**
+   * Connections kept back from passive opens so other listeners and outgoing
+   * connections still work when one listener is flooded with idle peers: with
+   * N = min(maxTcpSockets, maxSockets), one listener holds at most N - R
+   * connections (queued + accepted), all listeners together at most N - R/2.
+   * Default max(4, N/16), at most N/4.
+   */
+  tcpReservedSockets?: number;
   /** Send buffer of each TCP connection, bytes. Default 65536. */
   tcpSendBufferBytes?: number;
   /** Receive buffer (and so the largest window) of each TCP connection, bytes. Default 65536. */
@@ -127,6 +164,12 @@ const limits: Record<string, [number, number, number]> = {
   ttl: [64, 1, 255],
   loopbackFrames: [8, 1, 4096],
   maxTcpSockets: [16, 0, 32767],
+  // -1: derived from maxTcpSockets / maxSockets (see resolveConfig).
+  tcpBufferPairs: [-1, 0, 32767],
+  tcpSynBacklog: [256, 1, 65535],
+  tcpSynAckRetries: [5, 0, 16],
+  tcpSyncookies: [1, 0, 2],
+  tcpReservedSockets: [-1, 0, 32767],
   tcpSendBufferBytes: [65536, 2048, 1 << 30],
   tcpRecvBufferBytes: [65536, 2048, 1 << 30],
   tcpReassemblyRanges: [32, 1, 255],
@@ -187,6 +230,17 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
   else if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TypeError('Stack config \'seed\' must be a number');
   if (config.clock !== undefined && typeof config.clock !== 'function') {
     throw new TypeError('Stack config \'clock\' must be a function returning milliseconds');
+  }
+  // Derived defaults (an explicit -1 is not a value a user may give).
+  for (const name of ['tcpBufferPairs', 'tcpReservedSockets']) {
+    if ((config as Record<string, unknown>)[name] === -1) {
+      throw new RangeError(`Stack config '${name}' must be an integer in 0..32767, got -1`);
+    }
+  }
+  if (out.tcpBufferPairs === -1) out.tcpBufferPairs = out.maxTcpSockets;
+  if (out.tcpReservedSockets === -1) {
+    const n = Math.min(out.maxTcpSockets as number, out.maxSockets as number);
+    out.tcpReservedSockets = Math.min(Math.max(4, Math.floor(n / 16)), Math.floor(n / 4));
   }
   out.seed = seed >>> 0;
   out.clock = config.clock ?? (() => performance.now());

@@ -22,7 +22,6 @@ import { Icmp } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
 import { Tcp } from './tcp/index.js';
-import { TcbTable } from './tcp/tcb.js';
 import { Errno, StackError } from './errno.js';
 import type { EngineContext } from './context.js';
 import { IpsecEngine } from '../ipsec/engine.js';
@@ -115,7 +114,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     Reassembly.plan(plan, c.ipReassemblySlots, c.ipReassemblyBytes);
     Fragmenter.plan(plan);
     Icmp.plan(plan, c.maxPings);
-    new TcbTable(plan, c);
+    Tcp.plan(plan, c);
     if (txTailroom(c) > 0) IpsecEngine.plan(plan, c);
     return plan;
   }

@@ -12,8 +12,10 @@ import { Errno } from '../errno.js';
 import type { Ipv4 } from '../ipv4.js';
 import type { TcpOutput } from './output.js';
 import type { Congestion } from './congestion.js';
+import type { TcpPassive } from './passive.js';
 import {
-  CLOSED, LISTEN, TIME_WAIT, SYN_RECEIVED, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING,
+  CLOSED, LISTEN, TIME_WAIT, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING, TF_WANT_BUF,
+  ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE,
 } from './tcb.js';
 
 /** Connection counters of a stack (added to `stack.stats.tcp`). */
@@ -25,6 +27,14 @@ export function createTcpStats() {
     reassemblyDropped: 0, challengeAcks: 0, pawsDropped: 0, outOfWindow: 0, duplicateSegments: 0,
     windowProbes: 0, keepaliveProbes: 0, timeWaitRecycled: 0, delayedAcks: 0, sackRecoveries: 0,
     dsacksSent: 0, timeouts: 0, tailLossProbes: 0,
+    // Passive opens (passive.ts): cookies sent, accepted and rejected (forged or expired); SYNs answered
+    // with a cookie because the request queue was full; requests evicted for a newer one, timed out
+    // after their SYN-ACK retries, SYN-ACKs retransmitted; SYNs and handshakes refused by the
+    // per-listener and reserve limits.
+    syncookiesSent: 0, syncookiesRecv: 0, syncookiesFailed: 0, synQueueOverflow: 0, synRequestsEvicted: 0,
+    synRequestTimeouts: 0, synAckRetransmits: 0, listenOverflows: 0,
+    // Lazy buffers: received segments dropped because no buffer pair was free; send() refusals for the same reason.
+    bufferDrops: 0, bufferWaits: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
@@ -36,6 +46,13 @@ export class TcpCore {
   nextTimer = Infinity;
   out!: TcpOutput;
   cc!: Congestion;
+  passive!: TcpPassive;
+  /** TCP connections (slots with an `origin`), bounded by maxTcpSockets. */
+  tcpConns = 0;
+  /** Of those, passive opens (queued or accepted children of listeners). */
+  passiveConns = 0;
+  /** Slots that were refused a buffer pair by send() and wait for EV_WRITABLE. */
+  bufWaiters = 0;
   private readonly secret = new Int32Array(4);
 
   constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
@@ -43,6 +60,63 @@ export class TcpCore {
     this.t = t;
     this.stats = stats;
     for (let i = 0; i < 4; i++) this.secret[i] = ctx.random32();
+    t.onRelease = () => {
+      if (this.bufWaiters > 0) this.wakeBufferWaiters();
+    };
+  }
+
+  /** Count slot `s` as a connection: an active open (`listener` < 0) or a child of `listener`. */
+  countConnection(s: number, listener: number): void {
+    const t = this.t;
+    this.tcpConns++;
+    if (listener >= 0) {
+      t.origin[s] = listener;
+      t.children[listener]++;
+      this.passiveConns++;
+    } else {
+      t.origin[s] = ORIGIN_ACTIVE;
+    }
+  }
+
+  /** A listener closes: its accepted children stay passive opens, of no listener. */
+  orphanChildren(l: number): void {
+    const t = this.t;
+    for (let s = 0; s < t.n; s++) if (t.origin[s] === l && this.sockets.type[s] === SOCK_TCP) t.origin[s] = ORIGIN_GONE;
+    t.children[l] = 0;
+  }
+
+  private uncount(s: number): void {
+    const t = this.t;
+    const o = t.origin[s];
+    if (o === ORIGIN_NONE) return;
+    this.tcpConns--;
+    if (o >= 0) {
+      if (t.children[o] > 0) t.children[o]--;
+      this.passiveConns--;
+    } else if (o === ORIGIN_GONE) {
+      this.passiveConns--;
+    }
+    t.origin[s] = ORIGIN_NONE;
+  }
+
+  /**
+   * Give the buffer pair back when nothing is held in it (both directions
+   * empty, no out-of-order data): an idle connection costs no buffers.
+   */
+  idleBuffers(s: number): void {
+    const t = this.t;
+    if (t.buf[s] >= 0 && t.sndLen[s] === 0 && t.rcvLen[s] === 0 && t.oooCount[s] === 0) t.releaseBuffers(s);
+  }
+
+  /** A buffer pair came back: every send() refused for want of one is told to retry. */
+  private wakeBufferWaiters(): void {
+    const t = this.t;
+    this.bufWaiters = 0;
+    for (let s = 0; s < t.n; s++) {
+      if ((t.tflags[s] & TF_WANT_BUF) === 0) continue;
+      t.tflags[s] &= ~TF_WANT_BUF;
+      if (this.sockets.type[s] === SOCK_TCP) this.writable(s);
+    }
   }
 
   get cfg() {
@@ -124,6 +198,10 @@ export class TcpCore {
     t.synCount[s] = 0;
     t.backlog[s] = 0;
     t.buf[s] = -1;
+    t.origin[s] = ORIGIN_NONE;
+    t.children[s] = 0;
+    t.sndCap[s] = 0;
+    t.rcvCap[s] = 0;
     t.hashNext[s] = -1;
     t.sndLen[s] = 0;
     t.sndHead[s] = 0;
@@ -169,25 +247,9 @@ export class TcpCore {
   }
 
   /**
-   * A slot for a new connection (child of a listener or active open), with
-   * buffers. When the table or pool is exhausted, the oldest TIME_WAIT
-   * connection is recycled, as Linux does past tcp_max_tw_buckets.
-   * Returns the slot, -1 (no descriptor) or -2 (no buffers).
+   * A TCP slot (no buffers), recycling the oldest TIME_WAIT when the table is
+   * full (as Linux does past tcp_max_tw_buckets); -1 when none.
    */
-  allocConnection(): number {
-    const s = this.allocSlot();
-    if (s < 0) return -1;
-    this.initTcb(s);
-    if (!this.t.takeBuffers(s)) {
-      if (!this.recycleTimeWait() || !this.t.takeBuffers(s)) {
-        this.sockets.release(s);
-        return -2;
-      }
-    }
-    return s;
-  }
-
-  /** A TCP slot (no buffers), recycling the oldest TIME_WAIT when the table is full; -1 when none. */
   allocSlot(): number {
     let s = this.sockets.allocate(SOCK_TCP);
     if (s < 0 && this.recycleTimeWait()) s = this.sockets.allocate(SOCK_TCP);
@@ -215,6 +277,7 @@ export class TcpCore {
     if ((so.flags[s] & F_BOUND) !== 0 && so.inPortChain(so.tcpPortHead, s)) so.unlinkPort(so.tcpPortHead, s);
     const p = t.parent[s];
     if (p >= 0) this.unlinkChild(p, s);
+    this.uncount(s);
     t.releaseBuffers(s);
     t.state[s] = CLOSED;
     this.sockets.release(s);
@@ -223,7 +286,6 @@ export class TcpCore {
   /** Remove a not-yet-accepted child from its listener's counts and queue. */
   unlinkChild(p: number, s: number): void {
     const t = this.t;
-    if (t.state[s] === SYN_RECEIVED && t.synCount[p] > 0) t.synCount[p]--;
     let prev = -1;
     for (let c = t.acceptHead[p]; c >= 0; c = t.acceptNext[c]) {
       if (c === s) {
@@ -301,9 +363,11 @@ export class TcpCore {
     return this.t.mss[s] - ((this.t.tflags[s] & 1) !== 0 ? 12 : 0);
   }
 
-  /** Free space in the send buffer. */
+  /** Free space in the send buffer (all of it when a pair can be taken from the pool). */
   sendSpace(s: number): number {
-    return this.t.buf[s] < 0 ? 0 : this.t.sndCap[s] - this.t.sndLen[s];
+    const t = this.t;
+    if (t.buf[s] < 0) return t.freeBuffers > 0 ? t.sndCap[s] : 0;
+    return t.sndCap[s] - t.sndLen[s];
   }
 
   /** Bytes sent and not yet acknowledged (SYN/FIN included). */

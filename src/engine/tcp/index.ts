@@ -8,6 +8,8 @@ import { Congestion } from './congestion.js';
 import { TcpCore, createTcpStats, type TcpStats } from './core.js';
 import { TcpInput } from './input.js';
 import { TcpOutput } from './output.js';
+import { TcpPassive } from './passive.js';
+import { SynQueue } from './syn-queue.js';
 import { TcbTable, type TcbOptions } from './tcb.js';
 import { TcpTimers } from './timers.js';
 import { TcpUser } from './user.js';
@@ -17,15 +19,27 @@ export type { TcpInfo } from './user.js';
 export { SHUT_RD, SHUT_WR, SHUT_RDWR } from './user.js';
 export { STATE_NAMES } from './tcb.js';
 
+/** What TCP's memory is planned from. */
+export interface TcpOptions extends TcbOptions {
+  tcpSynBacklog: number;
+}
+
 export class Tcp {
   readonly core: TcpCore;
   readonly user: TcpUser;
   private readonly rx: TcpInput;
   private readonly timers: TcpTimers;
 
-  constructor(m: Carver, ctx: EngineContext, ip: Ipv4, sockets: SocketTable, options: TcbOptions, stats: TcpStats) {
+  /** Lay out TCP's memory (control blocks, buffer pool, request records) in a plan. */
+  static plan(m: Carver, options: TcpOptions): void {
+    new TcbTable(m, options);
+    new SynQueue(m, options.tcpSynBacklog);
+  }
+
+  constructor(m: Carver, ctx: EngineContext, ip: Ipv4, sockets: SocketTable, options: TcpOptions, stats: TcpStats) {
     const table = new TcbTable(m, options);
     this.core = new TcpCore(ctx, ip, sockets, table, stats);
+    this.core.passive = new TcpPassive(m, this.core, options.tcpSynBacklog);
     this.core.out = new TcpOutput(this.core);
     this.core.cc = new Congestion(this.core);
     this.rx = new TcpInput(this.core);
@@ -41,10 +55,12 @@ export class Tcp {
   /** Run due timers at the stack's current time. */
   poll(): void {
     this.timers.poll();
+    this.core.passive.poll();
   }
 
-  /** Earliest TCP timer. */
+  /** Earliest TCP timer (connections and SYN-ACK retransmissions of requests). */
   get nextDeadline(): number {
-    return this.core.nextTimer;
+    const q = this.core.passive.q.nextAt;
+    return q < this.core.nextTimer ? q : this.core.nextTimer;
   }
 }

@@ -7,7 +7,7 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpOptions, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
-import { EV_READABLE, F_BOUND } from '../../socket/table.js';
+import { EV_READABLE } from '../../socket/table.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
@@ -155,57 +155,15 @@ export class TcpInput {
     t.tflags[s] = tf;
   }
 
+  /** A segment for a listener (no connection matched): requests, cookies and new connections (passive.ts). */
   private listenInput(l: number): void {
     const c = this.core;
-    const t = c.t;
-    const f = this.flags;
-    if ((f & TH_RST) !== 0) return;
-    if ((f & TH_ACK) !== 0) {
-      // No SYN cookies yet: an ACK to a listener belongs to nothing we know.
-      this.noConnection();
-      return;
-    }
-    if ((f & TH_SYN) === 0) return;
-    if (t.synCount[l] + t.acceptCount[l] >= t.backlog[l] || t.acceptCount[l] >= t.backlog[l]) {
-      // Full queues: drop silently so the peer retries (never a RST to a legitimate client).
-      c.stats.synDropped++;
-      c.stats.acceptQueueFull++;
-      return;
-    }
-    const s = c.allocConnection();
-    if (s < 0) {
-      c.stats.synDropped++;
-      return;
-    }
-    const so = c.sockets;
-    so.localAddr[s] = this.dst;
-    so.localPort[s] = this.dport;
-    so.remoteAddr[s] = this.src;
-    so.remotePort[s] = this.sport;
-    so.flags[s] |= F_BOUND;
-    t.parent[s] = l;
-    t.synCount[l]++;
-    c.hashIn(s);
-    c.inherit(s, l);
-    t.irs[s] = this.seq;
-    t.rcvNxt[s] = (this.seq + 1) | 0;
-    t.rcvAdv[s] = t.rcvNxt[s];
-    t.lastAckSent[s] = t.rcvNxt[s];
-    const iss = c.isn(this.dst, this.dport, this.src, this.sport);
-    t.iss[s] = iss;
-    t.sndUna[s] = iss;
-    t.sndNxt[s] = iss;
-    t.sndMax[s] = iss;
-    t.tsOffset[s] = c.tsOffsetFor(this.dst, this.dport, this.src, this.sport);
-    this.negotiate(s, false);
-    t.sndWnd[s] = this.win;
-    t.maxSndWnd[s] = this.win;
-    t.sndWl1[s] = this.seq;
-    t.sndWl2[s] = iss;
-    t.state[s] = SYN_RECEIVED;
-    t.rttStart[s] = c.ctx.now;
-    c.stats.passiveOpens++;
-    c.out.sendSyn(s);
+    const s = c.passive.input(l, this.opts, this.seq, this.ack, this.flags, this.src, this.dst, this.sport, this.dport);
+    if (s < 0) return;
+    // The third segment of the handshake made a connection in SYN_RECEIVED: process it there.
+    c.t.segsIn[s]++;
+    this.segmentInput(s);
+    if (c.sockets.type[s] !== 0 && c.t.state[s] === SYN_RECEIVED) c.destroy(s); // refused (PAWS): no half state
   }
 
   private synSentInput(s: number): void {
@@ -315,7 +273,8 @@ export class TcpInput {
     }
 
     // Sequence acceptability (RFC 9293 3.10.7.4, first check).
-    const rcvWnd = t.buf[s] >= 0 ? Math.max(0, (t.rcvAdv[s] - t.rcvNxt[s]) | 0, t.rcvCap[s] - t.rcvLen[s]) : 0;
+    // The window is promised from the capacity whether or not a buffer pair is held yet (lazy buffers).
+    const rcvWnd = Math.max(0, (t.rcvAdv[s] - t.rcvNxt[s]) | 0, t.rcvCap[s] - t.rcvLen[s]);
     const segLen = this.len + ((f & TH_SYN) !== 0 ? 1 : 0) + ((f & TH_FIN) !== 0 ? 1 : 0);
     const rn = t.rcvNxt[s];
     const segEnd = (this.seq + segLen) | 0;
@@ -407,7 +366,6 @@ export class TcpInput {
     const t = this.core.t;
     const p = t.parent[s];
     if (p < 0) return;
-    if (t.synCount[p] > 0) t.synCount[p]--;
     t.acceptNext[s] = -1;
     if (t.acceptTail[p] >= 0) t.acceptNext[t.acceptTail[p]] = s;
     else t.acceptHead[p] = s;
@@ -493,6 +451,7 @@ export class TcpInput {
       if (h >= t.sndCap[s]) h -= t.sndCap[s];
       t.sndHead[s] = h;
       t.sndLen[s] -= data;
+      if (t.sndLen[s] === 0) c.idleBuffers(s);
     }
     t.sndUna[s] = ack;
     if (seqLt(t.sndNxt[s], ack)) t.sndNxt[s] = ack;
@@ -517,14 +476,19 @@ export class TcpInput {
     const state = t.state[s];
     let finOk = (f & TH_FIN) !== 0;
     if (this.len > 0) {
-      if ((state !== ESTABLISHED && state !== FIN_WAIT_1 && state !== FIN_WAIT_2) || t.buf[s] < 0) {
-        t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN, or nowhere to put it
+      if (state !== ESTABLISHED && state !== FIN_WAIT_1 && state !== FIN_WAIT_2) {
+        t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN
         return;
       }
       if ((t.tflags[s] & TF_ORPHAN) !== 0) {
         // Nobody will ever read this: tell the peer (RFC 9293 3.10.7.4, as Linux does).
         c.out.sendRstFor(s);
         c.finish(s, Errno.ECONNRESET);
+        return;
+      }
+      if (t.buf[s] < 0 && !t.takeBuffers(s)) {
+        // No buffer pair free: drop as if lost; the peer retransmits into the window we promised.
+        c.stats.bufferDrops++;
         return;
       }
       const rn = t.rcvNxt[s];

@@ -24,7 +24,7 @@ export class TcpOutput {
   /** The receive window to advertise (unscaled bytes), applying receiver-side SWS avoidance. */
   private window(s: number, syn: boolean): number {
     const t = this.core.t;
-    if (t.buf[s] < 0) return 0;
+    // Without a buffer pair (lazy buffers) rcvLen is 0: the window is the capacity the connection will get.
     const cap = t.rcvCap[s];
     let win = cap - t.rcvLen[s];
     const edge = (t.rcvNxt[s] + win) | 0;
@@ -240,8 +240,8 @@ export class TcpOutput {
     }
     const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
       || state === LAST_ACK;
-    if (canSend && t.buf[s] >= 0) {
-      if ((t.tflags[s] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK)) c.cc.sendHoles(s);
+    if (canSend) { // without a buffer pair there is no data, but a queued FIN still goes
+      if ((t.tflags[s] & (TF_RECOVERY | TF_SACK)) === (TF_RECOVERY | TF_SACK) && t.buf[s] >= 0) c.cc.sendHoles(s);
       this.sendData(s);
     }
     if ((t.tflags[s] & (TF_ACKNOW | TF_WINDOW_UPDATE)) !== 0) this.sendAck(s);

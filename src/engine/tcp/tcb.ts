@@ -47,10 +47,20 @@ export const TF_FIN_ACKED = 1 << 19;
 export const TF_WANT_WRITE = 1 << 20;
 /** A tail loss probe is outstanding: SACK of it means the segments before it were lost. */
 export const TF_TLP = 1 << 21;
+/** send() found the buffer pool empty: report EV_WRITABLE when a pair is given back. */
+export const TF_WANT_BUF = 1 << 28;
+
+/** `origin` of a slot that is no connection (yet). */
+export const ORIGIN_NONE = -1;
+/** `origin` of an active open. */
+export const ORIGIN_ACTIVE = -2;
+/** `origin` of a passive open whose listener has been closed. */
+export const ORIGIN_GONE = -3;
 
 export interface TcbOptions {
   maxSockets: number;
   maxTcpSockets: number;
+  tcpBufferPairs: number;
   tcpSendBufferBytes: number;
   tcpRecvBufferBytes: number;
   tcpReassemblyRanges: number;
@@ -72,6 +82,13 @@ export class TcbTable {
   readonly backlog: Uint16Array;
   /** Buffer pair index, -1 when none is held. */
   readonly buf: Int16Array;
+  /**
+   * What the slot counts as among TCP connections: ORIGIN_NONE, ORIGIN_ACTIVE,
+   * ORIGIN_GONE, or the listener slot it was accepted from (passive open).
+   */
+  readonly origin: Int16Array;
+  /** Of a listener: its live connections (queued + accepted), until each is destroyed. */
+  readonly children: Uint16Array;
   /** 4-tuple hash chain. */
   readonly hashNext: Int16Array;
   readonly hashHead: Int16Array;
@@ -184,6 +201,8 @@ export class TcbTable {
   private bufFreeTop = 0;
   readonly rangesR: number;
   readonly rangesS: number;
+  private readonly sndBytes: number;
+  private readonly rcvBytes: number;
 
   constructor(m: Carver, o: TcbOptions) {
     const n = o.maxSockets;
@@ -203,6 +222,8 @@ export class TcbTable {
     this.synCount = m.u16(T, n);
     this.backlog = m.u16(T, n);
     this.buf = m.i16(T, n);
+    this.origin = m.i16(T, n);
+    this.children = m.u16(T, n);
     this.hashNext = m.i16(T, n);
     this.hashHead = m.i16(T, hb);
     this.iss = m.i32(T, n);
@@ -276,25 +297,38 @@ export class TcbTable {
     this.segsOut = m.f64(T, n);
     this.bytesReceived = m.f64(T, n);
     this.bytesSent = m.f64(T, n);
-    this.bufFree = m.i16('tcpBufferPool', o.maxTcpSockets);
-    for (let i = 0; i < o.maxTcpSockets; i++) {
+    this.sndBytes = o.tcpSendBufferBytes;
+    this.rcvBytes = o.tcpRecvBufferBytes;
+    const pairs = o.tcpBufferPairs;
+    this.bufFree = m.i16('tcpBufferPool', pairs);
+    for (let i = 0; i < pairs; i++) {
       this.sndBufs.push(m.u8('tcpSendBuffers', o.tcpSendBufferBytes));
       this.rcvBufs.push(m.u8('tcpRecvBuffers', o.tcpRecvBufferBytes));
-      if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = o.maxTcpSockets - 1 - i;
+      if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = pairs - 1 - i;
     }
+    this.origin.fill(ORIGIN_NONE);
     this.hashHead.fill(-1);
     this.hashNext.fill(-1);
   }
 
-  /** Take a buffer pair for slot `s`; false when the pool is empty. */
-  takeBuffers(s: number): boolean {
-    if (this.bufFreeTop === 0) return false;
-    const b = this.bufFree[--this.bufFreeTop];
-    this.buf[s] = b;
-    const sl = this.sndBufs[b].length;
-    const rl = this.rcvBufs[b].length;
+  /**
+   * Fix the connection's buffer capacities (SO_SNDBUF/SO_RCVBUF requests
+   * clamped to the pool's buffer size) when it is set up: the receive window
+   * is promised from them whether or not a buffer pair is held yet.
+   */
+  setCaps(s: number): void {
+    const sl = this.sndBytes;
+    const rl = this.rcvBytes;
     this.sndCap[s] = this.sndCapWant[s] > 0 && this.sndCapWant[s] < sl ? this.sndCapWant[s] : sl;
     this.rcvCap[s] = this.rcvCapWant[s] > 0 && this.rcvCapWant[s] < rl ? this.rcvCapWant[s] : rl;
+  }
+
+  /** Take a buffer pair for slot `s` (capacities from {@link setCaps}); false when the pool is empty. */
+  takeBuffers(s: number): boolean {
+    if (this.bufFreeTop === 0) return false;
+    this.buf[s] = this.bufFree[--this.bufFreeTop];
+    this.sndHead[s] = 0;
+    this.rcvHead[s] = 0;
     return true;
   }
 
@@ -304,15 +338,19 @@ export class TcbTable {
     if (b < 0) return;
     this.bufFree[this.bufFreeTop++] = b;
     this.buf[s] = -1;
+    if (this.onRelease !== null) this.onRelease();
   }
+
+  /** Called when a pair goes back to the pool (set by TcpCore: wakes writers that found the pool empty). */
+  onRelease: (() => void) | null = null;
 
   /** Size of one pool buffer (the most SO_SNDBUF/SO_RCVBUF can give). */
   get sendBufferBytes(): number {
-    return this.sndBufs.length > 0 ? this.sndBufs[0].length : 0;
+    return this.sndBytes;
   }
 
   get recvBufferBytes(): number {
-    return this.rcvBufs.length > 0 ? this.rcvBufs[0].length : 0;
+    return this.rcvBytes;
   }
 
   get freeBuffers(): number {

@@ -10,7 +10,7 @@ import type { TcpCore } from './core.js';
 import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
-  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY,
+  TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
 } from './tcb.js';
 import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
@@ -103,10 +103,14 @@ export class TcpUser {
     return 0;
   }
 
+  /**
+   * The backlog bounds the listener's accept queue and its request records;
+   * what its connections may take of the table is bounded apart from it (the
+   * reserve, see `tcpReservedSockets`), so it is not clamped to the table.
+   */
   private clampBacklog(b: number): number {
-    const max = this.core.t.n;
     if (!Number.isFinite(b) || b < 1) return 1;
-    return b > max ? max : Math.floor(b);
+    return b > 65535 ? 65535 : Math.floor(b);
   }
 
   /** Take the oldest established connection of a listener; -EAGAIN when none. */
@@ -151,7 +155,10 @@ export class TcpUser {
       if (b < 0) return b;
     }
     if (c.lookup(src, so.localPort[s], addr, port) >= 0) return -Errno.EADDRINUSE;
-    if (t.buf[s] < 0 && !t.takeBuffers(s)) return -Errno.ENOBUFS;
+    // maxTcpSockets bounds connections; buffers are taken later, when there is data.
+    if (c.tcpConns >= c.cfg.maxTcpSockets) return -Errno.ENOBUFS;
+    c.countConnection(s, -1);
+    t.setCaps(s);
     so.localAddr[s] = src;
     so.remoteAddr[s] = addr;
     so.remotePort[s] = port;
@@ -191,6 +198,16 @@ export class TcpUser {
       return st === CLOSED && (t.tflags[s] & TF_ACCEPTED) === 0 && c.sockets.remotePort[s] === 0
         ? -Errno.ENOTCONN : -Errno.EPIPE;
     }
+    if (t.buf[s] < 0) {
+      if (len === 0) return 0;
+      if (!t.takeBuffers(s)) {
+        // The pool is empty: EV_WRITABLE when a pair is given back (Node's net waits for it).
+        t.tflags[s] |= TF_WANT_BUF | TF_WANT_WRITE;
+        c.bufWaiters++;
+        c.stats.bufferWaits++;
+        return -Errno.EAGAIN;
+      }
+    }
     const space = t.sndCap[s] - t.sndLen[s];
     const n = len < space ? len : space;
     if (n <= 0) {
@@ -229,6 +246,7 @@ export class TcpUser {
       const before = t.rcvCap[s] - t.rcvLen[s];
       const n = readInOrder(t, s, buf, off, len);
       this.afterRead(s, before);
+      c.idleBuffers(s);
       return n;
     }
     const e = c.sockets.soError[s];
@@ -306,6 +324,8 @@ export class TcpUser {
           c.destroy(ch);
         }
       }
+      c.passive.dropListener(s);
+      c.orphanChildren(s);
       c.destroy(s);
       return;
     }
@@ -363,7 +383,7 @@ export class TcpUser {
   setBufferSize(s: number, send: boolean, bytes: number): number {
     const t = this.core.t;
     if (!Number.isInteger(bytes) || bytes < 2048) return -Errno.EINVAL;
-    if (t.buf[s] >= 0) return -Errno.EISCONN;
+    if (t.buf[s] >= 0 || t.origin[s] !== ORIGIN_NONE) return -Errno.EISCONN;
     const max = send ? t.sendBufferBytes : t.recvBufferBytes;
     (send ? t.sndCapWant : t.rcvCapWant)[s] = bytes < max ? bytes : max;
     return 0;
@@ -371,7 +391,7 @@ export class TcpUser {
 
   bufferSize(s: number, send: boolean): number {
     const t = this.core.t;
-    if (t.buf[s] >= 0) return send ? t.sndCap[s] : t.rcvCap[s];
+    if (t.buf[s] >= 0 || t.origin[s] !== ORIGIN_NONE) return send ? t.sndCap[s] : t.rcvCap[s];
     const want = (send ? t.sndCapWant : t.rcvCapWant)[s];
     const max = send ? t.sendBufferBytes : t.recvBufferBytes;
     return want > 0 ? want : max;
@@ -406,7 +426,7 @@ export class TcpUser {
       state: STATE_NAMES[t.state[s]],
       rttMs: t.srtt[s], rttVarMs: t.rttvar[s], rtoMs: t.rto[s], mss: c.smss(s), cwnd: t.cwnd[s],
       ssthresh: t.ssthresh[s] >= (1 << 30) ? Infinity : t.ssthresh[s], sendWindow: t.sndWnd[s],
-      receiveWindow: t.buf[s] >= 0 ? t.rcvCap[s] - t.rcvLen[s] : 0, unacked: (t.sndMax[s] - t.sndUna[s]) >>> 0,
+      receiveWindow: t.rcvCap[s] - t.rcvLen[s], unacked: (t.sndMax[s] - t.sndUna[s]) >>> 0,
       sendQueue: t.sndLen[s], receiveQueue: t.buf[s] >= 0 ? t.rcvLen[s] : 0, retransmits: t.retransmits[s],
       segmentsIn: t.segsIn[s], segmentsOut: t.segsOut[s], bytesSent: t.bytesSent[s],
       bytesReceived: t.bytesReceived[s],

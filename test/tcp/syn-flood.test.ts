@@ -1,0 +1,306 @@
+/**
+ * Half-open connections as request records (not sockets) and SYN cookies
+ * (RFC 4987), in virtual time: a spoofed SYN flood fills the request queue
+ * while a legitimate client still connects through a cookie; forged and
+ * expired cookies are refused and counted; a cookie keeps window scale and
+ * SACK through the timestamp; requests give up after their SYN-ACK retries
+ * and the oldest is evicted first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StackConfig } from '../../src/index.js';
+import { TestRng } from '../helpers/frames.js';
+import {
+  ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
+  pattern, tapStack, tcpFrame, tcpPair, B_IP, waitFor, type Seg, type TapStack,
+} from './helpers.js';
+
+const SPOOFED_NET = '198.18.0.0/15';
+
+/** A stack on a tap whose off-link traffic (the spoofed sources) goes to the peer's MAC and is never answered. */
+function floodStack(seed: number, config: StackConfig): TapStack {
+  const ts = tapStack(seed, config);
+  ts.stack.addRoute(SPOOFED_NET, '10.0.0.2');
+  return ts;
+}
+
+function listen(ts: TapStack, port: number, backlog: number): number {
+  const lfd = ts.stack.sockets.socket('tcp');
+  assert.equal(ts.stack.sockets.bind(lfd, 0, port), 0);
+  assert.equal(ts.stack.sockets.listen(lfd, backlog), 0);
+  return lfd;
+}
+
+/** Source i of the spoofed range. */
+function spoofed(i: number): string {
+  return `198.18.${(i >>> 8) & 255}.${i & 255}`;
+}
+
+/** A SYN as Linux sends it (MSS 1460, SACK, timestamps, window scale 7) from a spoofed source. */
+function synFrom(src: string, sport: number, dport: number, isn: number, tsVal = 12345): Uint8Array {
+  return tcpFrame(STACK_MAC, PEER_MAC, {
+    src, dst: STACK_IP, sport, dport, seq: isn, flags: SYN, win: 64240,
+    options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(tsVal, 0), opt.nop(), opt.ws(7)]),
+  });
+}
+
+function ackFrom(src: string, sport: number, dport: number, seq: number, ack: number, tsEcr?: number): Uint8Array {
+  return tcpFrame(STACK_MAC, PEER_MAC, {
+    src, dst: STACK_IP, sport, dport, seq, ack, flags: ACK, win: 502,
+    options: tsEcr === undefined ? undefined : optionBlock([opt.nop(), opt.nop(), opt.ts(99999, tsEcr)]),
+  });
+}
+
+function synAcks(segs: Seg[]): Seg[] {
+  return segs.filter((s) => (s.flags & (SYN | ACK)) === (SYN | ACK));
+}
+
+test('SYN flood from spoofed sources: the request queue stays bounded and a legitimate client connects within 1 s via a cookie', () => {
+  const ts = floodStack(31, { tcpSynBacklog: 64, maxTcpSockets: 32, maxSockets: 48 });
+  const st = ts.stack.stats.tcp;
+  const lfd = listen(ts, 80, 128);
+  const rng = new TestRng(7);
+  let synAckCount = 0;
+  let n = 0;
+  // 200 ms of flood at 10 SYNs per ms before the client comes.
+  for (let ms = 0; ms < 200; ms++) {
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < 10; k++, n++) frames.push(synFrom(spoofed(n), 1024 + rng.int(60000), 80, rng.u32()));
+    synAckCount += synAcks(ts.feed(frames, 1)).length;
+  }
+  const q = ts.stack.tcp.core.passive.q;
+  assert.ok(q.used <= 64, `request records ${q.used}`);
+  assert.equal(q.used, 56, 'one listener holds at most 7/8 of the request table');
+  assert.equal(ts.stack.sockets.usage.used, 1, 'half-open connections hold no socket');
+  assert.equal(synAckCount, 2000, 'every SYN was answered (record or cookie)');
+  assert.equal(st.syncookiesSent, 2000 - 56);
+  assert.equal(st.synQueueOverflow, 2000 - 56);
+
+  // The legitimate client, while the flood goes on.
+  const peer = new TapPeer(ts, { port: 40001, stackPort: 80, isn: 5000 });
+  const start = ts.now;
+  let accepted = -1;
+  let synAck: Seg | null = null;
+  const flood = (): Uint8Array[] => {
+    const frames: Uint8Array[] = [];
+    for (let k = 0; k < 10; k++, n++) frames.push(synFrom(spoofed(n), 1024 + rng.int(60000), 80, rng.u32()));
+    return frames;
+  };
+  const out = ts.feed([...flood(), peer.synFrame()], 1);
+  synAck = out.find((s) => s.dport === 40001) ?? null;
+  assert.ok(synAck !== null, 'the client got a SYN-ACK');
+  assert.equal(synAck.flags, SYN | ACK);
+  assert.equal(q.lookup(ip(STACK_IP) | 0, 80, ip('10.0.0.2') | 0, 40001), -1, 'answered with a cookie: no record');
+  assert.ok(synAck.opts.ts !== null && synAck.opts.sackOk && synAck.opts.ws >= 0, 'the cookie SYN-ACK offers the options');
+  ts.feed(flood(), 1);
+  accepted = peer.finishHandshake(lfd, synAck);
+  assert.ok(ts.now - start < 1000, `connected after ${ts.now - start} ms`);
+  assert.equal(st.syncookiesRecv, 1);
+  const info = ts.stack.sockets.tcpInfo(accepted);
+  assert.ok(info !== null);
+  assert.equal(info.state, 'ESTABLISHED');
+  assert.equal(info.options.timestamps, true);
+  assert.equal(info.options.sack, true, 'SACK came back through the timestamp');
+  assert.equal(info.options.peerWindowScale, 7, 'the peer\'s window scale came back through the timestamp');
+  assert.equal(info.options.windowScale, synAck.opts.ws);
+  assert.equal(info.mss, 1460 - 12, 'MSS 1460 is in the cookie table');
+  // Data both ways, still under flood.
+  const up = pattern(20000, 4);
+  const got: number[] = [];
+  peer.pushData(up, () => {
+    drain(ts.stack, accepted, got);
+    for (const f of flood()) ts.tap.inject(f);
+  });
+  drain(ts.stack, accepted, got);
+  assert.deepEqual(Uint8Array.from(got), up);
+  const down = pattern(5000, 5);
+  assert.equal(ts.stack.sockets.send(accepted, down, 0, down.length), down.length);
+  peer.received = [];
+  peer.pullUntil(() => peer.received.length >= down.length);
+  assert.deepEqual(Uint8Array.from(peer.received), down);
+  assert.ok(q.used <= 64);
+});
+
+test('forged cookie ACKs (random ISN + 1) are rejected, counted and reset; no connection is made', () => {
+  const ts = floodStack(32, { tcpSynBacklog: 16 });
+  const st = ts.stack.stats.tcp;
+  const lfd = listen(ts, 80, 8);
+  const rng = new TestRng(8);
+  // Fill the listener's queue (8) so cookies are being sent.
+  for (let i = 0; i < 20; i++) ts.feed(synFrom(spoofed(i), 2000 + i, 80, rng.u32()), 1);
+  assert.equal(st.syncookiesSent, 12);
+  const usedBefore = ts.stack.sockets.usage.used;
+  const rstBefore = st.rstOut;
+  let rsts = 0;
+  for (let i = 0; i < 1000; i++) {
+    const out = ts.feed(ackFrom(spoofed(1000 + i), 3000 + (i % 1000), 80, rng.u32(), rng.u32()), 0);
+    rsts += out.filter((s) => (s.flags & RST) !== 0).length;
+  }
+  ts.advance(1);
+  assert.equal(st.syncookiesFailed, 1000, 'every forged cookie counted');
+  assert.equal(st.syncookiesRecv, 0);
+  assert.equal(rsts, 1000, 'each answered with a RST (as Linux does after a failed cookie check)');
+  assert.equal(st.rstOut - rstBefore, 1000);
+  assert.equal(ts.stack.sockets.usage.used, usedBefore, 'no socket taken');
+  assert.equal(ts.stack.sockets.accept(lfd), -11);
+  // A forged ACK for a tuple that got a real cookie, with a wrong ISN, fails too.
+  const out = synAcks(ts.feed(synFrom(spoofed(5000), 4000, 80, 777), 1));
+  assert.equal(out.length, 1);
+  ts.feed(ackFrom(spoofed(5000), 4000, 80, 778, add32(out[0].seq, 2), out[0].opts.ts?.val), 1);
+  assert.equal(st.syncookiesFailed, 1001);
+  // (A peer ISN off by a few only shifts the MSS index, as in Linux's layout; off by more, the cookie fails.)
+  ts.feed(ackFrom(spoofed(5000), 4000, 80, 778 + 0x10000, add32(out[0].seq, 1), out[0].opts.ts?.val), 1);
+  assert.equal(st.syncookiesFailed, 1002, 'the peer ISN is part of the cookie');
+  assert.equal(ts.stack.sockets.accept(lfd), -11);
+  // The right one is accepted.
+  ts.feed(ackFrom(spoofed(5000), 4000, 80, 778, add32(out[0].seq, 1), out[0].opts.ts?.val), 1);
+  assert.equal(st.syncookiesRecv, 1);
+  assert.ok(ts.stack.sockets.accept(lfd) >= 0);
+});
+
+test('an expired cookie is rejected; one within its lifetime (1-2 minutes) is accepted', () => {
+  const ts = floodStack(33, { tcpSyncookies: 2 });
+  const st = ts.stack.stats.tcp;
+  const lfd = listen(ts, 80, 8);
+  const a = synAcks(ts.feed(synFrom(spoofed(1), 1111, 80, 100), 1))[0];
+  const b = synAcks(ts.feed(synFrom(spoofed(2), 2222, 80, 200), 1))[0];
+  assert.equal(ts.stack.tcp.core.passive.q.used, 0, 'tcpSyncookies 2: no records at all');
+  assert.equal(st.syncookiesSent, 2);
+  ts.advance(61_000);
+  ts.feed(ackFrom(spoofed(1), 1111, 80, 101, add32(a.seq, 1), a.opts.ts?.val), 1);
+  assert.equal(st.syncookiesRecv, 1, 'still valid after 61 s');
+  assert.ok(ts.stack.sockets.accept(lfd) >= 0);
+  ts.advance(120_000);
+  const out = ts.feed(ackFrom(spoofed(2), 2222, 80, 201, add32(b.seq, 1), b.opts.ts?.val), 1);
+  assert.equal(st.syncookiesFailed, 1, 'expired after 3 minutes');
+  assert.equal(out.filter((s) => (s.flags & RST) !== 0).length, 1);
+  assert.equal(ts.stack.sockets.accept(lfd), -11);
+});
+
+test('a cookie without timestamps: no window scaling, no SACK, MSS rounded down to the cookie table (1400 -> 1300)', () => {
+  const ts = floodStack(34, { tcpSyncookies: 2 });
+  const lfd = listen(ts, 80, 8);
+  const syn = tcpFrame(STACK_MAC, PEER_MAC, {
+    src: spoofed(3), dst: STACK_IP, sport: 3333, dport: 80, seq: 1000, flags: SYN,
+    options: optionBlock([opt.mss(1400), opt.sackOk(), opt.nop(), opt.ws(7)]),
+  });
+  const sa = synAcks(ts.feed(syn, 1))[0];
+  assert.equal(sa.opts.ts, null);
+  assert.equal(sa.opts.ws, -1, 'nothing could carry window scale back: not offered');
+  assert.equal(sa.opts.sackOk, false);
+  ts.feed(ackFrom(spoofed(3), 3333, 80, 1001, add32(sa.seq, 1)), 1);
+  const fd = ts.stack.sockets.accept(lfd);
+  assert.ok(fd >= 0);
+  const info = ts.stack.sockets.tcpInfo(fd);
+  assert.ok(info !== null);
+  assert.equal(info.options.windowScale, -1);
+  assert.equal(info.options.sack, false);
+  assert.equal(info.options.timestamps, false);
+  assert.equal(info.mss, 1300);
+});
+
+test('requests retransmit their SYN-ACK at 1, 3, 7, 15, 31 s and are freed at 63 s (tcpSynAckRetries 5)', () => {
+  const ts = floodStack(35, { tcpSyncookies: 0 });
+  const st = ts.stack.stats.tcp;
+  listen(ts, 80, 8);
+  const first = synAcks(ts.feed(synFrom(spoofed(9), 9999, 80, 4242), 0));
+  assert.equal(first.length, 1);
+  const q = ts.stack.tcp.core.passive.q;
+  assert.equal(q.used, 1);
+  const times: number[] = [];
+  for (let i = 0; i < 70; i++) {
+    for (const s of synAcks(ts.advance(1000))) {
+      assert.equal(s.seq, first[0].seq, 'same ISN');
+      times.push(ts.now);
+    }
+    if ((q.used as number) === 0) break;
+  }
+  assert.deepEqual(times, [1000, 3000, 7000, 15000, 31000]);
+  assert.equal(ts.now, 63000, 'freed when the last retransmission timed out');
+  assert.equal(st.synAckRetransmits, 5);
+  assert.equal(st.synRequestTimeouts, 1);
+  assert.equal(ts.stack.sockets.usage.used, 1);
+});
+
+test('table full without cookies: the oldest request is evicted first (counted), and its late ACK is reset', () => {
+  const ts = floodStack(36, { tcpSyncookies: 0, tcpSynBacklog: 8 });
+  const st = ts.stack.stats.tcp;
+  const l1 = listen(ts, 80, 100);
+  const l2 = listen(ts, 81, 100);
+  const sas: Seg[] = [];
+  // Listener 80 takes its share (7 of 8), listener 81 the last record.
+  for (let i = 0; i < 7; i++) sas.push(synAcks(ts.feed(synFrom(spoofed(i), 5000 + i, 80, 1000 * i), 1))[0]);
+  assert.equal(synAcks(ts.feed(synFrom(spoofed(7), 5007, 80, 7000), 1)).length, 0, 'listener 80 is at its share');
+  assert.equal(st.synQueueOverflow, 1);
+  sas.push(synAcks(ts.feed(synFrom(spoofed(8), 5008, 81, 8000), 1))[0]);
+  const q = ts.stack.tcp.core.passive.q;
+  assert.equal(q.used, 8);
+  // One more for listener 81: the table is full, the oldest (the first SYN to 80) goes.
+  sas.push(synAcks(ts.feed(synFrom(spoofed(9), 5009, 81, 9000), 1))[0]);
+  assert.equal(st.synRequestsEvicted, 1);
+  assert.equal(q.used, 8);
+  assert.equal(q.lookup(ip(STACK_IP) | 0, 80, ip(spoofed(0)) | 0, 5000), -1, 'the oldest is gone');
+  // Its ACK now finds nothing: RST (no cookies). The second oldest still completes.
+  const late = ts.feed(ackFrom(spoofed(0), 5000, 80, 1, add32(sas[0].seq, 1), sas[0].opts.ts?.val), 1);
+  assert.equal(late.filter((s) => (s.flags & RST) !== 0).length, 1, late.map(describe).join('; '));
+  ts.feed(ackFrom(spoofed(1), 5001, 80, 1001, add32(sas[1].seq, 1), sas[1].opts.ts?.val), 1);
+  assert.ok(ts.stack.sockets.accept(l1) >= 0);
+  ts.feed(ackFrom(spoofed(9), 5009, 81, 9001, add32(sas[8].seq, 1), sas[8].opts.ts?.val), 1);
+  assert.ok(ts.stack.sockets.accept(l2) >= 0);
+  assert.equal(q.used, 6);
+});
+
+test('a RST for a pending request frees its record; a SYN with a new ISN replaces it', () => {
+  const ts = floodStack(37, { tcpSyncookies: 0 });
+  listen(ts, 80, 8);
+  const q = ts.stack.tcp.core.passive.q;
+  const sa = synAcks(ts.feed(synFrom(spoofed(1), 6000, 80, 50), 1))[0];
+  assert.equal(q.used, 1);
+  ts.feed(tcpFrame(STACK_MAC, PEER_MAC, { src: spoofed(1), dst: STACK_IP, sport: 6000, dport: 80, seq: 51, flags: RST }), 1);
+  assert.equal(q.used, 0);
+  void sa;
+  const a = synAcks(ts.feed(synFrom(spoofed(2), 6001, 80, 70), 1))[0];
+  const b = synAcks(ts.feed(synFrom(spoofed(2), 6001, 80, 90000), 1))[0];
+  assert.equal(q.used, 1);
+  assert.equal(a.ack, 71);
+  assert.equal(b.ack, 90001);
+});
+
+test('listen backlog 2 with 5 concurrent connects and cookies on: all get SYN-ACKs; the accept queue holds 2, the rest complete after accept()', () => {
+  const p = tcpPair();
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  assert.equal(p.b.sockets.listen(lfd, 2), 0);
+  const clients: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const fd = p.a.sockets.socket('tcp');
+    assert.equal(p.a.sockets.connect(fd, B_IP, 80), -EINPROGRESS);
+    clients.push(fd);
+  }
+  let maxQueued = 0;
+  for (let i = 0; i < 500; i++) {
+    p.sim.advance(1);
+    maxQueued = Math.max(maxQueued, p.b.tcp.user.acceptQueueLength(lfd));
+  }
+  const st = p.b.stats.tcp;
+  assert.equal(maxQueued, 2, 'the accept queue holds at most the backlog');
+  assert.equal(st.syncookiesSent, 3, 'the request queue holds the backlog; the others got cookies');
+  assert.equal(st.listenOverflows, 3, 'their ACKs found the accept queue full (counted, dropped)');
+  assert.equal(st.rstOut, 0, 'no RST to a client of a full listener');
+  // Clients believe they are connected (as with Linux); once they send, their data finds room after accept().
+  const accepted: number[] = [];
+  for (let fd = p.b.sockets.accept(lfd); fd >= 0; fd = p.b.sockets.accept(lfd)) accepted.push(fd);
+  const hello = pattern(10, 1);
+  for (const fd of clients) {
+    assert.equal(p.a.sockets.tcpState(fd), 'ESTABLISHED');
+    assert.equal(p.a.sockets.send(fd, hello, 0, hello.length), hello.length);
+  }
+  waitFor(p.sim, () => {
+    for (let fd = p.b.sockets.accept(lfd); fd >= 0; fd = p.b.sockets.accept(lfd)) accepted.push(fd);
+    return accepted.length === 5;
+  }, 20000, 10);
+  for (const fd of accepted) {
+    waitFor(p.sim, () => p.b.sockets.readableBytes(fd) === hello.length, 5000);
+  }
+  assert.equal(p.b.stats.tcp.rstOut, 0);
+});
