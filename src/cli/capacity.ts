@@ -3,7 +3,7 @@
  * `--tcp-buffers`, `--tcp-buffer-size`, `--syn-backlog`), the stack config
  * they make, and the memory plan they cost, printed at start.
  */
-import { resolveConfig, type StackConfig } from '../engine/config.js';
+import type { StackConfig } from '../engine/config.js';
 import type { MemoryReport } from '../storage/arena.js';
 import { UsageError, type Parsed } from './args.js';
 
@@ -79,25 +79,16 @@ export function capacityFlags(p: Parsed, defaults: Capacity): Capacity {
   };
 }
 
-/** Whether the engine has a buffer pool apart from its connections and SYN request records. */
-const SEPARATE_POOLS = Object.keys(resolveConfig({})).includes('tcpBufferPairs');
-
 /** The stack config fields the capacities set. */
 export function capacityConfig(c: Capacity): StackConfig {
-  const cfg: Record<string, number> = {
+  return {
     maxSockets: c.maxConnections + EXTRA_SOCKETS,
+    maxTcpSockets: c.maxConnections,
+    tcpBufferPairs: c.tcpBuffers,
     tcpSendBufferBytes: c.tcpBufferBytes,
     tcpRecvBufferBytes: c.tcpBufferBytes,
+    tcpSynBacklog: c.synBacklog,
   };
-  if (SEPARATE_POOLS) {
-    cfg.maxTcpSockets = c.maxConnections;
-    cfg.tcpBufferPairs = c.tcpBuffers;
-    cfg.tcpSynBacklog = c.synBacklog;
-  } else {
-    // An engine whose connections own a buffer pair from their SYN on: the pairs are the limit.
-    cfg.maxTcpSockets = c.tcpBuffers;
-  }
-  return cfg as StackConfig;
 }
 
 /** `1536` -> '1.5 KiB', `134217728` -> '128 MiB'. */
