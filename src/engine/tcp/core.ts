@@ -15,7 +15,7 @@ import type { Congestion } from './congestion.js';
 import type { TcpPassive } from './passive.js';
 import {
   CLOSED, LISTEN, TIME_WAIT, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING, TF_WANT_BUF,
-  ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE,
+  ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE, ORIGIN_TIME_WAIT,
 } from './tcb.js';
 
 /** Connection counters of a stack (added to `stack.stats.tcp`). */
@@ -83,6 +83,37 @@ export class TcpCore {
     const t = this.t;
     for (let s = 0; s < t.n; s++) if (t.origin[s] === l && this.sockets.type[s] === SOCK_TCP) t.origin[s] = ORIGIN_GONE;
     t.children[l] = 0;
+  }
+
+  /**
+   * The user closed a passive open: it no longer counts against its listener
+   * (it is closing, bounded in time), only against the passive total.
+   */
+  leaveListener(s: number): void {
+    const t = this.t;
+    const o = t.origin[s];
+    if (o < 0) return;
+    if (t.children[o] > 0) t.children[o]--;
+    t.origin[s] = ORIGIN_GONE;
+  }
+
+  /** TIME_WAIT holds a connection but no listener's share: it leaves the passive counts. */
+  timeWaitEntered(s: number): void {
+    const t = this.t;
+    const o = t.origin[s];
+    if (o === ORIGIN_NONE || o === ORIGIN_TIME_WAIT) return;
+    if (o >= 0) {
+      if (t.children[o] > 0) t.children[o]--;
+      this.passiveConns--;
+    } else if (o === ORIGIN_GONE) {
+      this.passiveConns--;
+    }
+    t.origin[s] = ORIGIN_TIME_WAIT;
+  }
+
+  /** Is there room for one more connection (maxTcpSockets), recycling the oldest TIME_WAIT if not? */
+  connectionRoom(): boolean {
+    return this.tcpConns < this.cfg.maxTcpSockets || (this.recycleTimeWait() && this.tcpConns < this.cfg.maxTcpSockets);
   }
 
   private uncount(s: number): void {
@@ -256,7 +287,8 @@ export class TcpCore {
     return s;
   }
 
-  private recycleTimeWait(): boolean {
+  /** Free the oldest TIME_WAIT connection (counted in timeWaitRecycled); false when there is none. */
+  recycleTimeWait(): boolean {
     const t = this.t;
     let victim = -1;
     for (let s = 0; s < t.n; s++) {

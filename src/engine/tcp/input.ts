@@ -571,6 +571,7 @@ export class TcpInput {
     const c = this.core;
     const t = c.t;
     t.state[s] = TIME_WAIT;
+    c.timeWaitEntered(s);
     t.rtoAt[s] = t.persistAt[s] = Infinity;
     t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;
     c.arm(t.stateAt[s]);

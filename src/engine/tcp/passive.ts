@@ -55,17 +55,18 @@ export class TcpPassive {
    * May listener `l` get one more connection? Queued + accepted children of
    * one listener stay below N - R, all passive opens below N - R/2 (N the
    * TCP table, R `tcpReservedSockets`), so the last slots stay for other
-   * listeners and for outgoing connections.
+   * listeners and for outgoing connections. `make`: a connection is about
+   * to be made (not only a SYN answered): a full table may recycle TIME_WAIT.
    */
-  private room(l: number): boolean {
+  private room(l: number, make: boolean): boolean {
     const c = this.core;
     const cfg = c.cfg;
     const so = c.sockets;
     const n = cfg.maxTcpSockets < so.capacity ? cfg.maxTcpSockets : so.capacity;
     const r = cfg.tcpReservedSockets;
     const half = (r + 1) >> 1;
-    return c.t.children[l] < n - r && c.passiveConns < n - half && c.tcpConns < cfg.maxTcpSockets
-      && so.used + half < so.capacity;
+    return c.t.children[l] < n - r && c.passiveConns < n - half && so.used + half < so.capacity
+      && (!make || c.connectionRoom());
   }
 
   /**
@@ -131,7 +132,7 @@ export class TcpPassive {
       st.acceptQueueFull++;
       return;
     }
-    if (!this.room(l)) {
+    if (!this.room(l, false)) {
       st.synDropped++;
       st.listenOverflows++;
       return;
@@ -276,7 +277,7 @@ export class TcpPassive {
       c.stats.listenOverflows++;
       return false;
     }
-    if (!this.room(l)) {
+    if (!this.room(l, true)) {
       c.stats.listenOverflows++;
       return false;
     }

@@ -54,8 +54,10 @@ export const TF_WANT_BUF = 1 << 28;
 export const ORIGIN_NONE = -1;
 /** `origin` of an active open. */
 export const ORIGIN_ACTIVE = -2;
-/** `origin` of a passive open whose listener has been closed. */
+/** `origin` of a passive open whose listener has been closed (or that the user closed). */
 export const ORIGIN_GONE = -3;
+/** `origin` of a connection in TIME_WAIT: it counts only as a connection, and is recycled first. */
+export const ORIGIN_TIME_WAIT = -4;
 
 export interface TcbOptions {
   maxSockets: number;

@@ -156,7 +156,7 @@ export class TcpUser {
     }
     if (c.lookup(src, so.localPort[s], addr, port) >= 0) return -Errno.EADDRINUSE;
     // maxTcpSockets bounds connections; buffers are taken later, when there is data.
-    if (c.tcpConns >= c.cfg.maxTcpSockets) return -Errno.ENOBUFS;
+    if (!c.connectionRoom()) return -Errno.ENOBUFS;
     c.countConnection(s, -1);
     t.setCaps(s);
     so.localAddr[s] = src;
@@ -334,6 +334,7 @@ export class TcpUser {
       return;
     }
     t.tflags[s] |= TF_ORPHAN;
+    if (t.parent[s] < 0) c.leaveListener(s);
     if ((t.rcvLen[s] > 0 && t.buf[s] >= 0) || (t.tflags[s] & TF_RST_ON_CLOSE) !== 0) {
       this.abort(s);
       return;
