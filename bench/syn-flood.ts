@@ -42,7 +42,8 @@ interface Event {
   [k: string]: unknown;
 }
 
-// Runs in the namespace: LOOPS loops of connect, GET, read to the end, for SECONDS; one JSON line.
+// Runs in the namespace: LOOPS loops of connect, GET, read the response, close, for SECONDS; one JSON line.
+// The client closes first (as curl and browsers do), so TIME_WAIT stays on the client's side.
 const CLIENT = `
 const net = require('node:net');
 const [seconds, loops] = process.argv.slice(1).map(Number);
@@ -50,13 +51,18 @@ const end = performance.now() + seconds * 1000;
 let ok = 0, failed = 0; const ms = [];
 function one() {
   return new Promise((resolve) => {
-    const t0 = performance.now(); let got = 0; let done = false;
-    const s = net.connect(${PORT}, '${STACK_IP}', () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\nConnection: close\\r\\n\\r\\n'));
-    const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; ms.push(performance.now() - t0); } else failed++; s.destroy(); resolve(); };
+    const t0 = performance.now(); let got = ''; let done = false;
+    const s = net.connect(${PORT}, '${STACK_IP}', () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'));
+    const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; ms.push(performance.now() - t0); s.end(); } else { failed++; s.destroy(); } resolve(); };
     const t = setTimeout(() => fin(false), 5000);
-    s.on('data', (d) => { got += d.length; });
-    s.on('end', () => fin(got > 0));
+    s.setEncoding('latin1');
+    s.on('data', (d) => {
+      got += d;
+      const h = got.indexOf('\\r\\n\\r\\n'); const m = /content-length: *(\\d+)/i.exec(got);
+      if (h >= 0 && m !== null && got.length >= h + 4 + Number(m[1])) fin(true);
+    });
     s.on('error', () => fin(false));
+    s.on('close', () => fin(false));
   });
 }
 async function loop() { while (performance.now() < end) await one(); }
@@ -97,6 +103,13 @@ function inNs(cmd: string, args: string[], ms: number, started?: (c: ChildProces
       else reject(new Error(`${cmd} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
+}
+
+/** Frames the kernel dropped on their way to the TAP's reader (the device's tx_dropped, in the namespace). */
+function kernelTapDrops(): number {
+  const out = execFileSync('ip', ['-n', NS, '-s', '-j', 'link', 'show', 'dev', DEV], { encoding: 'utf8', timeout: 10_000 });
+  const j = JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>;
+  return j[0]?.stats64?.tx?.dropped ?? 0;
 }
 
 interface ClientResult { ok: number; failed: number; seconds: number; rate: number; p50: number | null; p99: number | null }
@@ -149,10 +162,12 @@ async function main(): Promise<void> {
     if (!floodErr.includes('ready')) throw new Error(`the flood sender did not start: ${floodErr}`);
     await new Promise((r) => setTimeout(r, 1500)); // the request queue fills; cookies from here on
     const s0 = lastStats();
+    const k0 = kernelTapDrops();
     const t0 = performance.now();
     const during = await client();
     const t1 = performance.now();
     const s1 = lastStats();
+    const k1 = kernelTapDrops();
     kill(flood, 'SIGTERM');
     const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number; rate: number };
     await new Promise((r) => setTimeout(r, 2000)); // requests and queues drain
@@ -169,6 +184,10 @@ async function main(): Promise<void> {
       stackRxRate: (Number(s1.rx) - Number(s0.rx)) / statsSecs,
       cookiesPerSecond: (Number(s1.syncookiesSent) - Number(s0.syncookiesSent)) / statsSecs,
       cookiesAccepted: Number(s1.syncookiesRecv) - Number(s0.syncookiesRecv),
+      // Frames lost before the stack: the kernel's queue to the TAP reader, and TapLink's own drops.
+      kernelDropRate: (k1 - k0) / statsSecs,
+      linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / statsSecs,
+      linkRxRate: (Number(s1.linkRxFrames) - Number(s0.linkRxFrames)) / statsSecs,
     }));
   } finally {
     kill(flood);

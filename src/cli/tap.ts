@@ -341,7 +341,10 @@ export async function runTap(o: TapOptions): Promise<number> {
     timers.push(setInterval(reportTimeouts, TIMEOUT_REPORT_MS));
     const reportStats = (): void => {
       const tcp: Fields = { ...s.stats.tcp };
-      emit('stats', { ...tcp }, `stats: tcp ${Object.entries(tcp).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')}`);
+      const dev = tap?.stats;
+      const linkStats: Fields = dev === undefined ? {} : { linkRxFrames: dev.rxFrames, linkTxFrames: dev.txFrames, linkDrops: dev.drops };
+      emit('stats', { ...tcp, ...linkStats }, `stats: tcp ${Object.entries(tcp).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')}`
+        + (dev === undefined ? '' : `; link ${dev.rxFrames} frames in, ${dev.txFrames} out, ${dev.drops} dropped`));
     };
     finalStats = () => {
       reportTimeouts();
