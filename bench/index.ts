@@ -230,6 +230,9 @@ function main(): void {
   }
   console.log('');
 
+  synFloodSection();
+  console.log('');
+
   const stack = new Stack();
   const mem = stack.memory;
   console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
@@ -240,6 +243,36 @@ function main(): void {
   wireguardSection();
   console.log('');
   console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
+
+/**
+ * Accept rate of `wirestack tap --http` during a SYN flood as a fraction of
+ * its rate without one (bench/syn-flood.ts, root only): the flood at the
+ * highest rate the sender reaches here, then at fixed lower rates for the curve.
+ */
+function synFloodSection(): void {
+  if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
+    console.log('SYN flood accept rate: SKIPPED, needs root and /dev/net/tun');
+    return;
+  }
+  const script = fileURLToPath(new URL('./syn-flood.js', import.meta.url));
+  const seconds = Math.max(2, Math.round(5 * SCALE));
+  progress(`syn flood bench: ${seconds} s per measurement`);
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds), '--rates', '0,10000,30000'],
+    { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    console.log(`SYN flood accept rate: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  const j = JSON.parse(line) as Record<string, number> & { points: Array<Record<string, number>> };
+  console.log(`SYN flood against tap --http (spoofed sources, SYN-ACKs to nowhere; client: ${j.loops} loops of connect + GET + close in the namespace): `
+    + `accept rate without flood ${fmt(j.baseline)}/s (before ${fmt(j.baseline1)}, after ${fmt(j.baseline2)})`);
+  console.log(`  during a flood at the highest rate this machine's sender reached, ${fmt(j.floodRate)} SYN/s: ${fmt(j.during)}/s = `
+    + `${fmt(100 * j.ratio, 1)} % of it (goal >= 50 %)`);
+  printTable(['flood SYN/s', 'accepts/s', 'of no-flood', 'p50 ms', 'p99 ms', 'stack rx seg/s', 'cookies/s', 'kernel TAP drops/s', 'TapLink drops/s'],
+    j.points.map((p) => [fmt(p.floodRate), fmt(p.during), `${fmt(100 * p.ratio, 1)} %`, fmt(p.duringP50Ms, 1), fmt(p.duringP99Ms, 1),
+      fmt(p.stackRxRate), fmt(p.cookiesPerSecond), fmt(p.kernelDropRate), fmt(p.linkDropRate)]), 0);
 }
 
 /**

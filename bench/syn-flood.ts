@@ -17,7 +17,7 @@
  * own TCP receive counter (the kernel drops the rest at the TAP queue).
  * Prints one JSON line.
  *
- *   node dist/bench/syn-flood.js [--seconds S] [--loops N]
+ *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -30,6 +30,11 @@ const opt = (name: string, def: number): number => {
 };
 const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
+/** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
+const RATES = ((): number[] => {
+  const i = argv.indexOf('--rates');
+  return i >= 0 ? argv[i + 1].split(',').map(Number) : [0];
+})();
 const REPO = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench -> repo root
 const NS = `wstsf-${process.pid}`;
 const DEV = `wstsf${process.pid % 100000}`;
@@ -151,43 +156,50 @@ async function main(): Promise<void> {
     await client(); // warm-up (JIT of the stack and Node's HTTP server)
     const base1 = await client();
 
-    let floodErr = '';
-    const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, STACK_IP, String(PORT),
-      '--rate', '0', '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
-      flood = c;
-      c.stderr?.setEncoding('utf8').on('data', (s: string) => { floodErr += s; });
-    });
-    floodOut.catch(() => undefined);
-    for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!floodErr.includes('ready')) throw new Error(`the flood sender did not start: ${floodErr}`);
-    await new Promise((r) => setTimeout(r, 1500)); // the request queue fills; cookies from here on
-    const s0 = lastStats();
-    const k0 = kernelTapDrops();
-    const t0 = performance.now();
-    const during = await client();
-    const t1 = performance.now();
-    const s1 = lastStats();
-    const k1 = kernelTapDrops();
-    kill(flood, 'SIGTERM');
-    const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number; rate: number };
-    await new Promise((r) => setTimeout(r, 2000)); // requests and queues drain
+    // One flood at `rate` SYN/s (0: as fast as the sender goes) with the client running during it.
+    const floodRun = async (rate: number): Promise<Record<string, number | null>> => {
+      let floodErr = '';
+      const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, STACK_IP, String(PORT),
+        '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
+        flood = c;
+        c.stderr?.setEncoding('utf8').on('data', (s: string) => { floodErr += s; });
+      });
+      floodOut.catch(() => undefined);
+      for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!floodErr.includes('ready')) throw new Error(`the flood sender did not start: ${floodErr}`);
+      await new Promise((r) => setTimeout(r, 1500)); // the request queue fills; cookies from here on
+      const s0 = lastStats();
+      const k0 = kernelTapDrops();
+      const t0 = performance.now();
+      const during = await client();
+      const t1 = performance.now();
+      const s1 = lastStats();
+      const k1 = kernelTapDrops();
+      kill(flood, 'SIGTERM');
+      const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number; rate: number };
+      await new Promise((r) => setTimeout(r, 2000)); // requests and queues drain
+      const secs = (t1 - t0) / 1000;
+      return {
+        targetRate: rate, floodSent: sent.sent, floodRate: sent.rate,
+        during: during.rate, duringFailed: during.failed, duringP50Ms: during.p50, duringP99Ms: during.p99,
+        // Segments the stack took in (SYNs and the clients' own) and cookies it sent, per second, while the client ran.
+        stackRxRate: (Number(s1.rx) - Number(s0.rx)) / secs,
+        cookiesPerSecond: (Number(s1.syncookiesSent) - Number(s0.syncookiesSent)) / secs,
+        cookiesAccepted: Number(s1.syncookiesRecv) - Number(s0.syncookiesRecv),
+        // Frames lost before the stack: the kernel's queue to the TAP reader, and TapLink's own drops.
+        kernelDropRate: (k1 - k0) / secs,
+        linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / secs,
+      };
+    };
+    const points: Array<Record<string, number | null>> = [];
+    for (const rate of RATES) points.push(await floodRun(rate));
     const base2 = await client();
-
-    const statsSecs = (t1 - t0) / 1000;
     const baseline = (base1.rate + base2.rate) / 2;
+    for (const pt of points) pt.ratio = Number(pt.during) / baseline;
     console.log(JSON.stringify({
-      seconds: SECONDS, loops: LOOPS,
-      baseline1: base1.rate, baseline2: base2.rate, baseline, during: during.rate, ratio: during.rate / baseline,
-      duringFailed: during.failed, duringP50Ms: during.p50, duringP99Ms: during.p99, baseP50Ms: base1.p50,
-      floodSent: sent.sent, floodRate: sent.rate,
-      // Segments the stack took in (SYNs and the clients' own) and cookies it sent, per second, while the client ran.
-      stackRxRate: (Number(s1.rx) - Number(s0.rx)) / statsSecs,
-      cookiesPerSecond: (Number(s1.syncookiesSent) - Number(s0.syncookiesSent)) / statsSecs,
-      cookiesAccepted: Number(s1.syncookiesRecv) - Number(s0.syncookiesRecv),
-      // Frames lost before the stack: the kernel's queue to the TAP reader, and TapLink's own drops.
-      kernelDropRate: (k1 - k0) / statsSecs,
-      linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / statsSecs,
-      linkRxRate: (Number(s1.linkRxFrames) - Number(s0.linkRxFrames)) / statsSecs,
+      seconds: SECONDS, loops: LOOPS, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
+      // The highest-rate flood first: its figures at the top level.
+      ...points[0], points,
     }));
   } finally {
     kill(flood);
