@@ -15,7 +15,10 @@
  * machine's speed drifts: the baseline is the mean of both). The flood rate
  * is what the sender wrote; how many SYNs reached the stack is the stack's
  * own TCP receive counter (the kernel drops the rest at the TAP queue).
- * Prints one JSON line.
+ * The same is measured with Linux as the server (Node's http.Server on
+ * Linux TCP in a second namespace, over a veth, same client and flood) so
+ * the figures can be read against what this machine allows at all: the
+ * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000]
  */
@@ -51,13 +54,13 @@ interface Event {
 // The client closes first (as curl and browsers do), so TIME_WAIT stays on the client's side.
 const CLIENT = `
 const net = require('node:net');
-const [seconds, loops] = process.argv.slice(1).map(Number);
+const [seconds, loops] = process.argv.slice(1, 3).map(Number); const host = process.argv[3];
 const end = performance.now() + seconds * 1000;
 let ok = 0, failed = 0; const ms = [];
 function one() {
   return new Promise((resolve) => {
     const t0 = performance.now(); let got = ''; let done = false;
-    const s = net.connect(${PORT}, '${STACK_IP}', () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'));
+    const s = net.connect(${PORT}, host, () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'));
     const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; ms.push(performance.now() - t0); s.end(); } else { failed++; s.destroy(); } resolve(); };
     const t = setTimeout(() => fin(false), 5000);
     s.setEncoding('latin1');
@@ -93,9 +96,9 @@ function kill(c: ChildProcess | null, sig: NodeJS.Signals = 'SIGKILL'): void {
 }
 
 /** Run in the namespace; resolves with stdout (rejects on a non-zero exit or after `ms`). */
-function inNs(cmd: string, args: string[], ms: number, started?: (c: ChildProcess) => void): Promise<string> {
+function inNs(cmd: string, args: string[], ms: number, started?: (c: ChildProcess) => void, ns = NS): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['netns', 'exec', NS, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     started?.(c);
     let out = '';
     let err = '';
@@ -111,8 +114,8 @@ function inNs(cmd: string, args: string[], ms: number, started?: (c: ChildProces
 }
 
 /** Frames the kernel dropped on their way to the TAP's reader (the device's tx_dropped, in the namespace). */
-function kernelTapDrops(): number {
-  const out = execFileSync('ip', ['-n', NS, '-s', '-j', 'link', 'show', 'dev', DEV], { encoding: 'utf8', timeout: 10_000 });
+function kernelTapDrops(ns = NS, dev = DEV): number {
+  const out = execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8', timeout: 10_000 });
   const j = JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>;
   return j[0]?.stats64?.tx?.dropped ?? 0;
 }
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
     const mac = String(events.find((e) => e.event === 'up')?.mac);
     const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
     const client = async (): Promise<ClientResult> =>
-      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS)], (SECONDS + 20) * 1000)).trim()) as ClientResult;
+      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000)).trim()) as ClientResult;
 
     await client(); // warm-up (JIT of the stack and Node's HTTP server)
     const base1 = await client();
@@ -196,10 +199,12 @@ async function main(): Promise<void> {
     const base2 = await client();
     const baseline = (base1.rate + base2.rate) / 2;
     for (const pt of points) pt.ratio = Number(pt.during) / baseline;
+    kill(cli, 'SIGTERM');
+    const linux = await linuxRun();
     console.log(JSON.stringify({
       seconds: SECONDS, loops: LOOPS, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
       // The highest-rate flood first: its figures at the top level.
-      ...points[0], points,
+      ...points[0], points, linux,
     }));
   } finally {
     kill(flood);
@@ -211,6 +216,70 @@ async function main(): Promise<void> {
     } catch {
       // already gone
     }
+  }
+}
+
+// Linux's own server under the same flood: Node's http.Server on Linux TCP in a second namespace,
+// over a veth from the client namespace, SYN-ACKs routed back to the client namespace (no forwarding).
+const SERVER = `require('node:http').createServer((q, r) => r.end('hello from linux\\n')).listen(${PORT}, '10.72.0.2', () => console.log('ready'));`;
+
+/** The same measurement with Linux as the server: accept rate without and during a flood at the highest rate. */
+async function linuxRun(): Promise<Record<string, unknown>> {
+  const nsc = `wstsfc-${process.pid}`;
+  const nss = `wstsfs-${process.pid}`;
+  const vc = `wsfc${process.pid % 100000}`;
+  const vs = `wsfs${process.pid % 100000}`;
+  let server: ChildProcess | null = null;
+  let flood: ChildProcess | null = null;
+  ip('netns', 'add', nsc);
+  try {
+    ip('netns', 'add', nss);
+    try {
+      ip('link', 'add', vc, 'netns', nsc, 'type', 'veth', 'peer', 'name', vs, 'netns', nss);
+      ip('-n', nsc, 'addr', 'add', '10.72.0.1/24', 'dev', vc);
+      ip('-n', nss, 'addr', 'add', '10.72.0.2/24', 'dev', vs);
+      for (const [n, d] of [[nsc, vc], [nss, vs], [nsc, 'lo'], [nss, 'lo']]) ip('-n', n, 'link', 'set', d, 'up');
+      ip('-n', nss, 'route', 'add', 'default', 'via', '10.72.0.1');
+      const mac = (JSON.parse(execFileSync('ip', ['-n', nss, '-j', 'link', 'show', 'dev', vs], { encoding: 'utf8' })) as Array<{ address: string }>)[0].address;
+      let ready = '';
+      void inNs(process.execPath, ['-e', SERVER], 600_000, (c) => {
+        server = c;
+        c.stdout?.setEncoding('utf8').on('data', (d: string) => { ready += d; });
+      }, nss).catch(() => undefined);
+      for (let i = 0; i < 200 && !ready.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ready.includes('ready')) throw new Error('the Linux-side server did not start');
+      const client = async (): Promise<ClientResult> => JSON.parse((await inNs(process.execPath,
+        ['-e', CLIENT, String(SECONDS), String(LOOPS), '10.72.0.2'], (SECONDS + 20) * 1000, undefined, nsc)).trim()) as ClientResult;
+      await client();
+      const base1 = await client();
+      const points: Array<Record<string, number | null>> = [];
+      for (const rate of RATES) {
+        let floodErr = '';
+        const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), vc, mac, '10.72.0.2', String(PORT),
+          '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
+          flood = c;
+          c.stderr?.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
+        }, nsc);
+        floodOut.catch(() => undefined);
+        for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 1500));
+        const during = await client();
+        kill(flood, 'SIGTERM');
+        const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { rate: number };
+        await new Promise((r) => setTimeout(r, 2000));
+        points.push({ targetRate: rate, floodRate: sent.rate, during: during.rate, duringP50Ms: during.p50, duringP99Ms: during.p99 });
+      }
+      const base2 = await client();
+      const baseline = (base1.rate + base2.rate) / 2;
+      for (const pt of points) pt.ratio = Number(pt.during) / baseline;
+      return { baseline, baseline1: base1.rate, baseline2: base2.rate, ...points[0], points };
+    } finally {
+      kill(flood);
+      kill(server);
+      ip('netns', 'del', nss);
+    }
+  } finally {
+    ip('netns', 'del', nsc);
   }
 }
 
