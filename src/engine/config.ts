@@ -95,7 +95,7 @@ export interface StackConfig {
   tcpMinRtoMs?: number;
   tcpMaxRtoMs?: number;
   tcpInitialRtoMs?: number;
-  /** SYN retransmissions before ETIMEDOUT. Default 6. */
+  /** SYN retransmissions of an active open before ETIMEDOUT (passive opens: `tcpSynAckRetries`). Default 6. */
   tcpSynRetries?: number;
   /** Data retransmissions (RTO backoffs) before ETIMEDOUT. Default 15. */
   tcpMaxRetries?: number;

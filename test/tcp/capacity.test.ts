@@ -7,6 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Stack } from '../../src/index.js';
 import {
   ACK, EAGAIN, EINPROGRESS, EV_WRITABLE, PEER_MAC, SYN, STACK_IP, STACK_MAC, B_IP, add32, connect, optionBlock,
   opt, pattern, tapStack, tcpFrame, tcpPair, transfer, waitFor, type Seg, type TapStack,
@@ -63,7 +64,7 @@ test('3000 idle peers on one listener: it stops at N - R; a second listener and 
   assert.equal(mem.parts.tcpRecvBuffers, 64 * 65536);
   assert.ok(mem.parts.tcpSynQueue < 256 * 80, `request records ${mem.parts.tcpSynQueue} bytes`);
   assert.ok(mem.parts.tcb < 3200 * 700, `control blocks ${mem.parts.tcb} bytes`);
-  // Buffers (8 MiB) + control blocks and ranges (~4 MiB) + the rest: well under 16 MiB.
+  // Buffers (8 MiB) + control blocks and range tables (~3 MiB) + the rest (~1.5 MiB): 12.3 MiB, under 16 MiB.
   assert.ok(mem.totalBytes < 16 * 1024 * 1024, `plan ${mem.totalBytes} bytes`);
 
   const l1 = ts.stack.sockets.socket('tcp');
@@ -223,4 +224,21 @@ test('maxTcpSockets counts connections: at the limit connect() recycles the olde
   assert.equal(p.a.sockets.connect(extra, B_IP, 80), -EINPROGRESS, 'the TIME_WAIT connection was recycled');
   assert.equal(p.a.stats.tcp.timeWaitRecycled, 1);
   waitFor(p.sim, () => p.a.sockets.tcpState(extra) === 'ESTABLISHED', 5000);
+});
+
+test('config: derived defaults of tcpBufferPairs and tcpReservedSockets, ranges checked, memory planned from them', () => {
+  const d = new Stack({});
+  assert.equal(d.config.tcpBufferPairs, d.config.maxTcpSockets, 'one pair per connection by default');
+  assert.equal(d.config.tcpReservedSockets, 4, 'max(4, N/16) for N = 16');
+  assert.equal(new Stack({ maxTcpSockets: 2 }).config.tcpReservedSockets, 0, 'at most N/4');
+  assert.equal(new Stack({ maxSockets: 4000, maxTcpSockets: 3200 }).config.tcpReservedSockets, 200);
+  assert.equal(d.config.tcpSynBacklog, 256);
+  assert.equal(d.config.tcpSynAckRetries, 5);
+  assert.equal(d.config.tcpSyncookies, 1);
+  assert.throws(() => new Stack({ tcpBufferPairs: -1 }), /tcpBufferPairs/);
+  assert.throws(() => new Stack({ tcpSyncookies: 3 }), /tcpSyncookies/);
+  assert.throws(() => new Stack({ tcpSynBacklog: 0 }), /tcpSynBacklog/);
+  const few = Stack.planMemory({ maxTcpSockets: 1000, maxSockets: 1100, tcpBufferPairs: 10 });
+  assert.equal(few.parts.tcpSendBuffers, 10 * 65536, 'buffers follow tcpBufferPairs, not maxTcpSockets');
+  assert.equal(Stack.planMemory({ tcpSynBacklog: 512 }).parts.tcpSynQueue > Stack.planMemory({}).parts.tcpSynQueue, true);
 });

@@ -12,7 +12,7 @@ import type { StackConfig } from '../../src/index.js';
 import { TestRng } from '../helpers/frames.js';
 import {
   ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
-  pattern, tapStack, tcpFrame, tcpPair, B_IP, waitFor, type Seg, type TapStack,
+  pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, waitFor, type Seg, type TapStack,
 } from './helpers.js';
 
 const SPOOFED_NET = '198.18.0.0/15';
@@ -303,4 +303,122 @@ test('listen backlog 2 with 5 concurrent connects and cookies on: all get SYN-AC
     waitFor(p.sim, () => p.b.sockets.readableBytes(fd) === hello.length, 5000);
   }
   assert.equal(p.b.stats.tcp.rstOut, 0);
+});
+
+test('a wirestack client connects and exchanges data within 1 s while spoofed SYNs whose SYN-ACKs go nowhere flood the server', () => {
+  const p = tcpPair({}, {}, {}, { tcpSynBacklog: 32 });
+  // The spoofed sources are off-link, behind the client's host as a router (as a Linux host in front of a TAP
+  // device): the server's SYN-ACKs go there and are dropped. (From on-link addresses that never answer, the
+  // flood would fill the server's ARP cache and queue with resolutions that fail, a neighbour-layer limit.)
+  p.b.addRoute('198.18.0.0/15', A_IP);
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  p.b.sockets.listen(lfd, 16);
+  const rng = new TestRng(12);
+  const bMac = Array.from(p.b.interfaces[0].mac, (x) => x.toString(16).padStart(2, '0')).join(':');
+  let n = 0;
+  const flood = (count: number): void => {
+    for (let k = 0; k < count; k++, n++) {
+      const f = tcpFrame(bMac, '02:00:00:00:99:99', {
+        src: spoofed(n), dst: B_IP, sport: 1024 + rng.int(60000), dport: 80, seq: rng.u32(), flags: SYN,
+        options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(rng.u32(), 0), opt.nop(), opt.ws(7)]),
+      });
+      p.la.transmit(f, 0, f.length, p.sim.now);
+    }
+  };
+  for (let ms = 0; ms < 300; ms++) {
+    flood(20);
+    p.sim.advance(1);
+  }
+  assert.ok(p.b.stats.tcp.syncookiesSent > 0 || p.b.tcp.core.passive.q.used > 0);
+  const start = p.sim.now;
+  const cfd = p.a.sockets.socket('tcp');
+  assert.equal(p.a.sockets.connect(cfd, B_IP, 80), -EINPROGRESS);
+  let sfd = -1;
+  waitFor(p.sim, () => {
+    flood(20);
+    if (sfd < 0) sfd = p.b.sockets.accept(lfd);
+    return sfd >= 0 && p.a.sockets.tcpState(cfd) === 'ESTABLISHED';
+  }, 1000);
+  assert.ok(p.sim.now - start < 1000, `connected in ${p.sim.now - start} ms`);
+  assert.equal(p.b.stats.tcp.syncookiesRecv, 1, 'through a cookie');
+  const info = p.b.sockets.tcpInfo(sfd);
+  assert.ok(info !== null && info.options.sack && info.options.timestamps && info.options.peerWindowScale >= 0);
+  const d = pattern(100000, 6);
+  const got = new Uint8Array(d.length);
+  let sent = 0;
+  let have = 0;
+  const buf = new Uint8Array(65536);
+  waitFor(p.sim, () => {
+    flood(5);
+    if (sent < d.length) {
+      const k = p.a.sockets.send(cfd, d, sent, d.length - sent);
+      if (k > 0) sent += k;
+    }
+    for (let k = p.b.sockets.recv(sfd, buf, 0, buf.length); k > 0; k = p.b.sockets.recv(sfd, buf, 0, buf.length)) {
+      got.set(buf.subarray(0, k), have);
+      have += k;
+    }
+    return have === d.length;
+  }, 10000);
+  assert.deepEqual(got, d);
+  assert.ok(p.b.tcp.core.passive.q.used <= 32);
+});
+
+test('random passive-open traffic (SYNs, replayed and mangled third segments, RSTs, junk) in each cookie mode: the books balance', () => {
+  for (const mode of [0, 1, 2]) {
+    const rng = new TestRng(100 + mode);
+    const ts = floodStack(9, { tcpSyncookies: mode, tcpSynBacklog: 8, maxTcpSockets: 12, maxSockets: 20, tcpBufferPairs: 3 });
+    const lfd = listen(ts, 80, 4);
+    const seen: Array<{ src: string; sport: number; seq: number; ack: number; ts: number | null }> = [];
+    const held: number[] = [];
+    let accepted = 0;
+    for (let i = 0; i < 6000; i++) {
+      const src = `198.18.0.${rng.int(20)}`;
+      const sport = 1000 + rng.int(4);
+      const r = rng.int(10);
+      let f: Uint8Array;
+      if (r < 3 || seen.length === 0) {
+        const parts = [opt.mss(500 + rng.int(1500))];
+        if (rng.int(2) === 1) parts.push(opt.sackOk());
+        if (rng.int(2) === 1) parts.push(opt.ts(rng.u32(), 0));
+        if (rng.int(2) === 1) parts.push(opt.nop(), opt.ws(rng.int(16)));
+        f = tcpFrame(STACK_MAC, PEER_MAC, {
+          src, dst: STACK_IP, sport, dport: 80, seq: rng.u32(), flags: SYN | (rng.int(8) === 0 ? rng.int(256) : 0),
+          options: optionBlock(parts),
+        });
+      } else if (r < 7) {
+        const s = seen[rng.int(seen.length)];
+        const flags = [0x10, 0x18, 0x11, 0x14, 0x04, 0x12][rng.int(6)];
+        f = tcpFrame(STACK_MAC, PEER_MAC, {
+          src: s.src, dst: STACK_IP, sport: s.sport, dport: 80, seq: add32(s.ack, rng.int(4) === 0 ? rng.int(100) : 0),
+          ack: add32(s.seq, 1 + (rng.int(4) === 0 ? rng.int(3) : 0)), flags,
+          payload: rng.int(2) === 1 ? new Uint8Array(rng.int(1400)) : undefined,
+          options: s.ts !== null && rng.int(3) > 0 ? optionBlock([opt.nop(), opt.nop(), opt.ts(rng.u32(), s.ts)]) : undefined,
+        });
+      } else {
+        f = tcpFrame(STACK_MAC, PEER_MAC, { src, dst: STACK_IP, sport, dport: 80, seq: rng.u32(), ack: rng.u32(), flags: rng.int(256) });
+      }
+      for (const s of synAcks(ts.feed(f, rng.int(3) === 0 ? rng.int(2000) : 0))) {
+        seen.push({ src: `198.18.0.${s.dst & 255}`, sport: s.dport, seq: s.seq, ack: s.ack, ts: s.opts.ts !== null ? s.opts.ts.val : null });
+        if (seen.length > 50) seen.shift();
+      }
+      for (let fd = ts.stack.sockets.accept(lfd); fd >= 0; fd = ts.stack.sockets.accept(lfd)) {
+        accepted++;
+        if (rng.int(2) === 0) ts.stack.sockets.close(fd);
+        else held.push(fd);
+      }
+    }
+    assert.ok(accepted > 5, `mode ${mode}: ${accepted} connections made`);
+    for (const fd of held) ts.stack.sockets.close(fd);
+    for (let k = 0; k < 20; k++) ts.advance(100_000);
+    const c = ts.stack.tcp.core;
+    assert.equal(c.passive.q.used, 0, `mode ${mode}: records`);
+    assert.equal(c.t.synCount[lfd], 0);
+    assert.equal(c.tcpConns, 0, `mode ${mode}: connections`);
+    assert.equal(c.passiveConns, 0);
+    assert.equal(c.t.children[lfd], 0);
+    assert.equal(c.t.freeBuffers, 3, `mode ${mode}: buffer pairs back`);
+    assert.equal(ts.stack.sockets.usage.used, 1, 'only the listener');
+  }
 });

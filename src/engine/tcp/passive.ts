@@ -92,7 +92,10 @@ export class TcpPassive {
       return -1;
     }
     if ((flags & (TH_SYN | TH_ACK)) !== TH_ACK) {
-      if ((flags & TH_ACK) !== 0) this.reset(seq, ack, flags, src, dst, sport, dport);
+      if ((flags & TH_ACK) !== 0) {
+        c.stats.noSocket++; // a SYN-ACK to a listener: nothing of ours (RFC 9293 3.10.7.2)
+        this.reset(seq, ack, flags, src, dst, sport, dport);
+      }
       return -1; // neither SYN nor ACK: nothing to do (RFC 9293 3.10.7.2)
     }
     if (r >= 0) return this.requestAck(l, r, o, seq, ack, flags, src, dst, sport, dport);

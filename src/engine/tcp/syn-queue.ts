@@ -87,6 +87,7 @@ export class SynQueue {
     for (let i = cap - 1; i >= 0 && this.free.length > 0; i--) this.free[this.freeTop++] = i;
   }
 
+  /** No record is free. */
   get full(): boolean {
     return this.freeTop === 0;
   }

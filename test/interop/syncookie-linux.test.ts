@@ -1,0 +1,113 @@
+/**
+ * SYN cookies against the Linux kernel's TCP: a stack that answers every SYN
+ * with a cookie (`tcpSyncookies: 2`) on a TAP device moved into a namespace
+ * this test creates (and removes), where Linux owns 10.87.0.1/24 and the
+ * stack 10.87.0.2/24. A Node client in the namespace (Linux's TCP) connects
+ * and has its data echoed; the connection must keep the options the cookie
+ * carried in the timestamp (window scale, SACK), or go without them when
+ * Linux sends no timestamps.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Stack, TapLink, type NetServer } from '../../src/index.js';
+import type { TcpInfo } from '../../src/engine/tcp/user.js';
+import { Netns, missingCapability } from '../helpers/netns.js';
+
+const LINUX_IP = '10.87.0.1';
+const STACK_IP = '10.87.0.2';
+
+const missing = missingCapability();
+if (missing !== null) console.error(`syncookie-linux.test: SKIPPING: ${missing}`);
+
+/** A Node client for the namespace: sends `bytes` random bytes to port 7, prints whether the echo matched. */
+function client(bytes: number): string {
+  return `
+    const net = require('node:net');
+    const data = require('node:crypto').randomBytes(${bytes});
+    const s = net.connect(7, '${STACK_IP}');
+    const parts = [];
+    s.on('data', (d) => parts.push(d));
+    s.on('error', (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
+    s.on('end', () => {
+      const got = Buffer.concat(parts);
+      console.log(JSON.stringify({ ok: got.equals(data), len: got.length }));
+    });
+    s.end(data);`;
+}
+
+describe('SYN cookies against Linux\'s TCP (TAP in a namespace)', { skip: missing ?? false }, () => {
+  let ns: Netns | null = null;
+  let link: TapLink | null = null;
+  let stack: Stack | null = null;
+  let server: NetServer | null = null;
+  /** TCP_INFO of the server side of each connection, taken when its first data arrives. */
+  const infos: TcpInfo[] = [];
+  const devName = `wsc${process.pid % 100000}t`;
+
+  before(async () => {
+    ns = Netns.create();
+    link = TapLink.open(devName, { mtu: 1500 });
+    link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
+    stack = new Stack({ tcpSyncookies: 2, maxTcpSockets: 8, tcpSendBufferBytes: 1 << 20, tcpRecvBufferBytes: 1 << 20 });
+    stack.addInterface(link, { address: `${STACK_IP}/24` });
+    stack.start();
+    const st = stack;
+    server = st.net.createServer((s) => {
+      s.once('data', () => {
+        for (let fd = 0; fd < st.sockets.usage.capacity; fd++) {
+          const info = st.sockets.tcpState(fd) === 'ESTABLISHED' ? st.sockets.tcpInfo(fd) : null;
+          if (info !== null) infos.push(info);
+        }
+      });
+      s.pipe(s);
+    });
+    server.listen(7);
+    await once(server, 'listening');
+  });
+
+  after(() => {
+    try {
+      server?.close();
+      stack?.stop();
+    } finally {
+      try {
+        link?.close();
+      } finally {
+        ns?.remove();
+      }
+    }
+  });
+
+  it('a Linux client connects through a cookie, keeps window scaling, SACK and timestamps, and 8 MiB are echoed byte-exact', { timeout: 60_000 }, async () => {
+    assert.ok(ns !== null && stack !== null);
+    const r = await ns.run(process.execPath, ['-e', client(8 << 20)], { timeoutMs: 50_000 });
+    assert.equal(r.code, 0, `client: ${r.stdout} ${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: true, len: 8 << 20 });
+    const st = stack.stats.tcp;
+    assert.ok(st.syncookiesSent >= 1 && st.syncookiesRecv >= 1, `cookies sent ${st.syncookiesSent}, received ${st.syncookiesRecv}`);
+    assert.equal(st.syncookiesFailed, 0);
+    assert.equal(stack.tcp.core.passive.q.used, 0, 'no request record');
+    assert.equal(infos.length, 1);
+    const o = infos[0].options;
+    assert.equal(o.timestamps, true);
+    assert.equal(o.sack, true, 'SACK came back through the timestamp');
+    assert.ok(o.peerWindowScale >= 1, `Linux's window scale came back through the timestamp (${o.peerWindowScale})`);
+    assert.equal(o.windowScale, 5, 'ours for a 1 MiB buffer');
+  });
+
+  it('with timestamps off in the namespace the cookie connection has no window scaling and no SACK, and still works', { timeout: 60_000 }, async () => {
+    assert.ok(ns !== null && stack !== null);
+    ns.execSync('sysctl', ['-q', '-w', 'net.ipv4.tcp_timestamps=0']);
+    infos.length = 0;
+    const r = await ns.run(process.execPath, ['-e', client(1 << 20)], { timeoutMs: 50_000 });
+    assert.equal(r.code, 0, `client: ${r.stdout} ${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: true, len: 1 << 20 });
+    assert.equal(infos.length, 1);
+    const o = infos[0].options;
+    assert.equal(o.timestamps, false);
+    assert.equal(o.sack, false);
+    assert.equal(o.windowScale, -1);
+    assert.equal(o.peerWindowScale, -1);
+  });
+});
