@@ -305,7 +305,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       emit('connection', { service, remote }, `connection: ${service} from ${remote}`);
       sock.on('error', (e: NodeJS.ErrnoException) => {
         // Timeouts are reported per cause (see reportTimeouts), not per socket.
-        if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT') fail(e.message, { service, remote });
+        if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(e.message, { service, remote });
       });
       sock.once('close', () => {
         sockets.delete(sock);
@@ -415,17 +415,21 @@ export async function runTap(o: TapOptions): Promise<number> {
     const web = async (service: 'http' | 'https', spec: PortSpec, app: HttpApp<http.Server>): Promise<void> => {
       app.listener.on('connection', (sock) => track(service, sock));
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-        res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.statusCode },
-          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.statusCode}`));
+        // A request whose connection closed before any response (e.g. a request timeout) has no status.
+        res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.headersSent ? res.statusCode : null },
+          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
       });
       // Handshake timeouts are reported per cause (below); Node closes the socket either way.
       app.server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(`TLS: ${e.message}`, { service });
       });
       app.server.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex & { bytesWritten?: number }) => {
-        if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT') fail(e.message, { service });
-        // What Node does without a 'clientError' listener: answer if nothing was sent yet, then close.
-        if (sock.writable && (sock.bytesWritten ?? 0) === 0) {
+        // Timeouts are reported per cause (see reportTimeouts); https passes TLS handshake timeouts here too.
+        const timeout = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' || e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+        if (!timeout) fail(e.message, { service });
+        // What Node does without a 'clientError' listener: answer if nothing was sent yet (and no
+        // TLS handshake is pending), then close.
+        if (sock.writable && (sock.bytesWritten ?? 0) === 0 && e.code?.startsWith('ERR_TLS') !== true) {
           const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
             : e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
           sock.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
