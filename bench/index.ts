@@ -268,19 +268,19 @@ function synFloodSection(): void {
   type Point = Record<string, number>;
   const j = JSON.parse(line) as Point & { points: Point[]; linux: Point & { points: Point[] } };
   console.log(`SYN flood against tap --http (spoofed sources, SYN-ACKs to nowhere; client: ${j.loops} loops of connect + GET + close in the namespace): `
-    + `accept rate without flood ${fmt(j.baseline)}/s (before ${fmt(j.baseline1)}, after ${fmt(j.baseline2)})`);
+    + `accept rate without flood ${fmt(j.baseline)}/s (mean of the baselines between the floods, first ${fmt(j.baseline1)}, last ${fmt(j.baseline2)})`);
   console.log(`  during a flood at the highest rate this machine's sender reached, ${fmt(j.floodRate)} SYN/s: ${fmt(j.during)}/s = `
-    + `${fmt(100 * j.ratio, 1)} % of it (goal >= 50 %)`);
+    + `${fmt(100 * j.ratio, 1)} % of the no-flood rate measured next to it (${fmt(j.points[0].baseline)}/s) (goal >= 50 %)`);
   const l = j.linux;
   console.log(`  Linux as the server (Node's http.Server on Linux TCP over a veth, same client and flood): ${fmt(l.baseline)}/s without flood; `
-    + `during a flood of ${fmt(l.floodRate)} SYN/s ${fmt(l.during)}/s = ${fmt(100 * l.ratio, 1)} % of it; wirestack's fraction / Linux's: ${fmt(j.ratio / l.ratio, 2)}`);
-  printTable(['flood target', 'wirestack: SYN/s sent', 'accepts/s', 'of no-flood', 'p50 ms', 'p99 ms', 'stack rx seg/s', 'cookies/s',
-    'kernel TAP drops/s', 'TapLink drops/s', 'Linux: SYN/s sent', 'accepts/s', 'of no-flood'],
+    + `during a flood of ${fmt(l.floodRate)} SYN/s ${fmt(l.during)}/s = ${fmt(100 * l.ratio, 1)} % of its no-flood rate next to it; wirestack's fraction / Linux's: ${fmt(j.ratio / l.ratio, 2)}`);
+  printTable(['flood target', 'wirestack: SYN/s sent', 'accepts/s', 'no flood', 'ratio', 'p50 ms', 'p99 ms', 'stack rx seg/s', 'cookies/s',
+    'kernel TAP drops/s', 'TapLink drops/s', 'Linux: SYN/s sent', 'accepts/s', 'no flood', 'ratio'],
   j.points.map((p, i) => {
     const q = l.points[i] ?? {};
-    return [p.targetRate === 0 ? 'max' : fmt(p.targetRate), fmt(p.floodRate), fmt(p.during), `${fmt(100 * p.ratio, 1)} %`, fmt(p.duringP50Ms, 1),
+    return [p.targetRate === 0 ? 'max' : fmt(p.targetRate), fmt(p.floodRate), fmt(p.during), fmt(p.baseline), `${fmt(100 * p.ratio, 1)} %`, fmt(p.duringP50Ms, 1),
       fmt(p.duringP99Ms, 1), fmt(p.stackRxRate), fmt(p.cookiesPerSecond), fmt(p.kernelDropRate), fmt(p.linkDropRate),
-      fmt(q.floodRate ?? null), fmt(q.during ?? null), q.ratio === undefined ? 'n/a' : `${fmt(100 * q.ratio, 1)} %`];
+      fmt(q.floodRate ?? null), fmt(q.during ?? null), fmt(q.baseline ?? null), q.ratio === undefined ? 'n/a' : `${fmt(100 * q.ratio, 1)} %`];
   }), 1);
 }
 
