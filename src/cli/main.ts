@@ -39,7 +39,7 @@ commands:
         --dhcp configures the interface by DHCP (RELEASE on stop).
         HTTP(S) closes connections without complete request headers (or TLS handshake) within
         --headers-timeout (60 s), without a complete request within --request-timeout (300 s, 0 none),
-        idle after a response for --keep-alive-timeout (5 s, Node adds 1 s); echo and discard close
+        idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close
         connections idle for --idle-timeout (300 s, 0 never); such closes are counted and printed
         once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit).
         Default capacity: 4096 connections, 512 buffer pairs of 128k
