@@ -268,6 +268,9 @@ function main(): void {
   lossSection();
   console.log('');
 
+  synFloodSection();
+  console.log('');
+
   const stack = new Stack();
   const mem = stack.memory;
   console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
@@ -309,6 +312,45 @@ function chattySection(): void {
   ]);
   console.log(`  ratio stack.net / Linux: ${fmt(s / l, 2)} (goal <= 1.5; before the Nagle/delayed-ACK fixes about 9 s, each exchange waiting for the peer's delayed ACK); `
     + `delayed ACKs on the stack's side: ${fmt(c.delayedAcks)}`);
+}
+
+/**
+ * Accept rate of `wirestack tap --http` during a SYN flood as a fraction of
+ * its rate without one (bench/syn-flood.ts, root only): the flood at the
+ * highest rate the sender reaches here, then at fixed lower rates for the curve.
+ */
+function synFloodSection(): void {
+  if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
+    console.log('SYN flood accept rate: SKIPPED, needs root and /dev/net/tun');
+    return;
+  }
+  const script = fileURLToPath(new URL('./syn-flood.js', import.meta.url));
+  const seconds = Math.max(2, Math.round(5 * SCALE));
+  progress(`syn flood bench: ${seconds} s per measurement`);
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds), '--rates', '0,10000,30000'],
+    { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    console.log(`SYN flood accept rate: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  type Point = Record<string, number>;
+  const j = JSON.parse(line) as Point & { points: Point[]; linux: Point & { points: Point[] } };
+  console.log(`SYN flood against tap --http (spoofed sources, SYN-ACKs to nowhere; client: ${j.loops} loops of connect + GET + close in the namespace): `
+    + `accept rate without flood ${fmt(j.baseline)}/s (mean of the baselines between the floods, first ${fmt(j.baseline1)}, last ${fmt(j.baseline2)})`);
+  console.log(`  during a flood at the highest rate this machine's sender reached, ${fmt(j.floodRate)} SYN/s: ${fmt(j.during)}/s = `
+    + `${fmt(100 * j.ratio, 1)} % of the no-flood rate measured next to it (${fmt(j.points[0].baseline)}/s) (goal >= 50 %)`);
+  const l = j.linux;
+  console.log(`  Linux as the server (Node's http.Server on Linux TCP over a veth, same client and flood): ${fmt(l.baseline)}/s without flood; `
+    + `during a flood of ${fmt(l.floodRate)} SYN/s ${fmt(l.during)}/s = ${fmt(100 * l.ratio, 1)} % of its no-flood rate next to it; wirestack's fraction / Linux's: ${fmt(j.ratio / l.ratio, 2)}`);
+  printTable(['flood target', 'wirestack: SYN/s sent', 'accepts/s', 'no flood', 'ratio', 'p50 ms', 'p99 ms', 'stack rx seg/s', 'cookies/s',
+    'kernel TAP drops/s', 'TapLink drops/s', 'Linux: SYN/s sent', 'accepts/s', 'no flood', 'ratio'],
+  j.points.map((p, i) => {
+    const q = l.points[i] ?? {};
+    return [p.targetRate === 0 ? 'max' : fmt(p.targetRate), fmt(p.floodRate), fmt(p.during), fmt(p.baseline), `${fmt(100 * p.ratio, 1)} %`, fmt(p.duringP50Ms, 1),
+      fmt(p.duringP99Ms, 1), fmt(p.stackRxRate), fmt(p.cookiesPerSecond), fmt(p.kernelDropRate), fmt(p.linkDropRate),
+      fmt(q.floodRate ?? null), fmt(q.during ?? null), fmt(q.baseline ?? null), q.ratio === undefined ? 'n/a' : `${fmt(100 * q.ratio, 1)} %`];
+  }), 1);
 }
 
 /**

@@ -20,7 +20,7 @@ export type { SimNode } from './engine/simulation.js';
 export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/net.js';
 export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions } from './socket/net.js';
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
-export type { HttpApp, HttpHandler, HttpsAppOptions } from './apps/http.js';
+export type { HttpApp, HttpHandler, HttpsAppOptions, HttpTimeoutCloses } from './apps/http.js';
 export { TapLink, TAP_THREADS_DEFAULT, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';
 export type { TapThreadCounters } from './link/tap-ring.js';
 export { DnsClient, DnsError, connectByName } from './apps/dns.js';

@@ -6,6 +6,14 @@
  * socket)`. For https, `tls.Server`'s own 'connection' handler wraps each of
  * our sockets in a `tls.TLSSocket`.
  *
+ * Node's connection timeouts work on these sockets as on its own: an
+ * http.Server checks `headersTimeout`/`requestTimeout` every
+ * `connectionsCheckingInterval` for every connection it was given (the check
+ * starts on 'listening', which this module emits), `keepAliveTimeout` is a
+ * `socket.setTimeout()` after each response, and https adds the TLS
+ * `handshakeTimeout`. Connections these timeouts closed are counted by cause
+ * in {@link HttpApp.timeoutCloses}.
+ *
  * Also {@link staticFiles}, a small GET/HEAD file handler.
  */
 import http from 'node:http';
@@ -18,6 +26,22 @@ import type { Stack } from '../stack.js';
 import type { Server as NetServer, Socket as NetSocket } from '../socket/net.js';
 
 export type HttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** Connections closed because one of Node's server timeouts expired, by cause. */
+export interface HttpTimeoutCloses {
+  /**
+   * No complete request headers within `server.headersTimeout`: among them
+   * every connection that never sent a byte (the first request's clock starts
+   * when the connection is handed to the server).
+   */
+  headers: number;
+  /** Headers arrived but the whole request not within `server.requestTimeout`. */
+  request: number;
+  /** Idle after a response for `server.keepAliveTimeout` (no next request). */
+  keepAlive: number;
+  /** HTTPS only: no TLS handshake within `server.handshakeTimeout`. */
+  handshake: number;
+}
 
 /** An HTTP(S) server listening on a stack. */
 export interface HttpApp<S extends http.Server = http.Server> {
@@ -36,6 +60,15 @@ export interface HttpApp<S extends http.Server = http.Server> {
   address(): AddressInfo | null;
   /** Open connections (TCP). */
   readonly connections: number;
+  /** Connections closed by a timeout since creation, by cause (counters only grow). */
+  readonly timeoutCloses: Readonly<HttpTimeoutCloses>;
+}
+
+/** What a connection watcher needs of a socket (ours for http, Node's TLSSocket for https). */
+interface Watched {
+  on(event: 'timeout', f: () => void): unknown;
+  on(event: 'error', f: (e: Error) => void): unknown;
+  once(event: 'close', f: () => void): unknown;
 }
 
 class App<S extends http.Server> implements HttpApp<S> {
@@ -43,18 +76,31 @@ class App<S extends http.Server> implements HttpApp<S> {
   private closing = false;
   private open = 0;
   private readonly inFlight = new Set<http.ServerResponse>();
+  /** The latest request of each connection (keyed by the socket Node's HTTP layer reads). */
+  private readonly lastRequest = new WeakMap<object, http.IncomingMessage>();
+  readonly timeoutCloses: HttpTimeoutCloses = { headers: 0, request: 0, keepAlive: 0, handshake: 0 };
 
-  constructor(stack: Stack, readonly server: S, handler: HttpHandler | undefined) {
+  constructor(stack: Stack, readonly server: S, handler: HttpHandler | undefined, tls: boolean) {
     // Registered before the handler: once closing, responses end their connection.
-    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (this.closing) res.setHeader('connection', 'close');
       this.inFlight.add(res);
+      this.lastRequest.set(req.socket, req);
       res.once('close', () => this.inFlight.delete(res));
     });
+    if (tls) {
+      // The HTTP layer reads the TLSSocket wrapping ours: its timeouts show there.
+      server.on('secureConnection', (sock: Watched) => this.watch(sock));
+      // Listening does not change what Node does (it destroys the socket either way).
+      server.on('tlsClientError', (e: Error) => {
+        if ((e as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.timeoutCloses.handshake++;
+      });
+    }
     if (handler !== undefined) server.on('request', handler);
     this.listener = stack.net.createServer({ noDelay: true }, (socket: NetSocket) => {
       this.open++;
       socket.once('close', () => { this.open--; });
+      if (!tls) this.watch(socket);
       server.emit('connection', socket);
     });
     this.listener.on('error', (e: Error) => server.emit('error', e));
@@ -64,6 +110,28 @@ class App<S extends http.Server> implements HttpApp<S> {
 
   get connections(): number {
     return this.open;
+  }
+
+  /**
+   * Classify why a connection closed, from what Node did to it: a request
+   * timeout (headers or whole request) destroys the socket with
+   * ERR_HTTP_REQUEST_TIMEOUT; a keep-alive timeout emits 'timeout' and then
+   * destroys it without an error. Our listeners change nothing in Node's
+   * handling (it checks the server's and the message's listeners, not the socket's).
+   */
+  private watch(sock: Watched): void {
+    let cause: keyof HttpTimeoutCloses | null = null;
+    let idle = false;
+    sock.on('timeout', () => { idle = true; });
+    sock.on('error', (e: Error) => {
+      if ((e as NodeJS.ErrnoException).code !== 'ERR_HTTP_REQUEST_TIMEOUT' || cause !== null) return;
+      const req = this.lastRequest.get(sock);
+      cause = req !== undefined && !req.complete ? 'request' : 'headers';
+    });
+    sock.once('close', () => {
+      if (cause === null && idle && this.lastRequest.has(sock)) cause = 'keepAlive';
+      if (cause !== null) this.timeoutCloses[cause]++;
+    });
   }
 
   listen(port: number, hostOrCb?: string | (() => void), cb?: () => void): this {
@@ -100,7 +168,7 @@ class App<S extends http.Server> implements HttpApp<S> {
 
 /** An HTTP server on the stack, built on `http.createServer()`. */
 export function createHttpServer(stack: Stack, handler?: HttpHandler, options: http.ServerOptions = {}): HttpApp<http.Server> {
-  return new App(stack, http.createServer(options), handler);
+  return new App(stack, http.createServer(options), handler, false);
 }
 
 /** Options of {@link createHttpsServer}: the key and certificate, and anything `https.createServer()` takes. */
@@ -108,7 +176,7 @@ export type HttpsAppOptions = https.ServerOptions & { key: string | Buffer; cert
 
 /** An HTTPS server on the stack, built on `https.createServer()` (TLS by Node). */
 export function createHttpsServer(stack: Stack, options: HttpsAppOptions, handler?: HttpHandler): HttpApp<https.Server> {
-  return new App(stack, https.createServer(options), handler);
+  return new App(stack, https.createServer(options), handler, true);
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -17,24 +17,37 @@ commands:
   demo --link memory [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
         two stacks on an in-memory Ethernet cable: ARP, ping, UDP echo, a TCP transfer, HTTP and
         HTTPS, pcap capture
-  up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE]
+  up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
         [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
         line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
-        (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start
+        (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
+        Default capacity: 4096 connections, 256 buffer pairs of 64k
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
   genpsk                  print a new preshared key
   tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
-      [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json]
+      [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json] [CAPACITY]
+      [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--stats-interval S]
         run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
         (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
         --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
-        --dhcp configures the interface by DHCP (RELEASE on stop)
+        --dhcp configures the interface by DHCP (RELEASE on stop).
+        HTTP(S) closes connections without complete request headers (or TLS handshake) within
+        --headers-timeout (60 s), without a complete request within --request-timeout (300 s, 0 none),
+        idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close
+        connections idle for --idle-timeout (300 s, 0 never); such closes are counted and printed
+        once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit).
+        Default capacity: 4096 connections, 512 buffer pairs of 128k
+  CAPACITY of tap and up, sized through the memory plan (printed at start):
+      --max-connections N   TCP connections at once (1..32703)
+      --tcp-buffers N       send+receive buffer pairs, held only while a connection has data
+      --tcp-buffer-size B   bytes of each send and each receive buffer (k, m suffixes)
+      --syn-backlog N       half-open connections held (all listeners); beyond, SYN cookies (default 1024)
   version   print the version
   help      this text`;
 

@@ -8,13 +8,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Stack } from '../stack.js';
 import { TapLink } from '../link/tap.js';
 import { PcapWriter } from '../link/pcap-writer.js';
 import type { Link } from '../link/link.js';
 import { createHash } from 'node:crypto';
-import { staticFiles, type HttpApp, type HttpHandler } from '../apps/http.js';
+import { staticFiles, type HttpApp, type HttpHandler, type HttpTimeoutCloses } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
+import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, secondsFlag, type Capacity } from './capacity.js';
 import type { ExpiryEvent, IpsecDocument } from '../ipsec/api.js';
 
 /** A service port with an optional directory (`PORT[:DIR]`). */
@@ -42,6 +44,21 @@ export interface TapOptions {
   dns: string[];
   /** JSON file of IPsec SAs and policies (format: src/ipsec/api.ts), or null. */
   esp: string | null;
+  /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
+  capacity: Capacity;
+  /**
+   * HTTP(S): complete request headers within this (Node's headersTimeout; for
+   * HTTPS also the TLS handshake's bound), the whole request within
+   * `requestTimeoutMs` (0: none), the next request on a kept-alive connection
+   * within `keepAliveTimeoutMs`. ms.
+   */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Echo and discard: close a connection after this long without data either way (0: never), ms. */
+  idleTimeoutMs: number;
+  /** Print the TCP counters every this many ms (0: only at the end). */
+  statsIntervalMs: number;
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -77,11 +94,15 @@ function parsePortSpec(s: string, name: string): PortSpec {
   return { port: parsePort(s.slice(0, colon), name), dir };
 }
 
+/** Capacities of `wirestack tap` without flags. */
+export const TAP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 512, tcpBufferBytes: 128 * 1024, synBacklog: 1024 };
+
 /** Parse `wirestack tap` flags; throws {@link UsageError}. */
 export function tapOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): TapOptions {
   const p = parseFlags(argv, {
-    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp'],
+    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
+      ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
     booleans: ['json', 'dhcp'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -113,10 +134,20 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     pcap: v.pcap ?? null,
     dns: v.dns === undefined ? [] : v.dns.split(',').map((d) => checkIp(d, 'dns', false)),
     esp: v.esp ?? null,
+    capacity: capacityFlags(p, TAP_CAPACITY),
+    headersTimeoutMs: secondsFlag(p, 'headers-timeout', 60, 0.1, 86400),
+    requestTimeoutMs: secondsFlag(p, 'request-timeout', 300, 0, 86400),
+    keepAliveTimeoutMs: secondsFlag(p, 'keep-alive-timeout', 5, 0, 86400),
+    idleTimeoutMs: secondsFlag(p, 'idle-timeout', 300, 0, 86400),
+    statsIntervalMs: secondsFlag(p, 'stats-interval', 0, 0, 86400),
     json: p.booleans.has('json'),
     out,
     err,
   };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (o.requestTimeoutMs > 0 && o.requestTimeoutMs < o.headersTimeoutMs) {
+    throw new UsageError('--request-timeout must be 0 (none) or at least --headers-timeout');
+  }
   const ports = [o.echo, o.discard, o.http?.port ?? null, o.https?.port ?? null].filter((x): x is number => x !== null);
   if (new Set(ports).size !== ports.length) throw new UsageError('two services on the same TCP port');
   return o;
@@ -175,6 +206,9 @@ function selfSigned(address: string): { key: string; cert: string } {
   }
 }
 
+/** How often connections closed by timeouts are reported (one line per service and cause with a count). */
+const TIMEOUT_REPORT_MS = 5000;
+
 interface Closable {
   close(cb: () => void): void;
 }
@@ -197,7 +231,9 @@ export async function runTap(o: TapOptions): Promise<number> {
   const sockets = new Set<{ destroy(): void }>();
   let stopping = false;
   let wentUp = false;
+  const timers: Array<ReturnType<typeof setInterval>> = [];
   let signalled: () => void = () => undefined;
+  let finalStats: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => { signalled = resolve; });
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) return;
@@ -225,7 +261,9 @@ export async function runTap(o: TapOptions): Promise<number> {
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);
-    stack = new Stack({ maxSockets: 160, maxTcpSockets: 128, tcpSendBufferBytes: 256 * 1024, tcpRecvBufferBytes: 256 * 1024 });
+    stack = new Stack(capacityConfig(o.capacity));
+    const plan = describePlan(stack.memory, o.capacity);
+    emit('memory', plan.fields, plan.text);
     const iface = o.address !== null
       ? stack.addInterface(link, { address: o.address, ...(o.gateway !== null ? { gateway: o.gateway } : {}) })
       : stack.addInterface(link, { dhcp: true });
@@ -265,13 +303,55 @@ export async function runTap(o: TapOptions): Promise<number> {
       const remote = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}`;
       sockets.add(sock);
       emit('connection', { service, remote }, `connection: ${service} from ${remote}`);
-      sock.on('error', (e: Error) => fail(e.message, { service, remote }));
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        // Timeouts are reported per cause (see reportTimeouts), not per socket.
+        if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(e.message, { service, remote });
+      });
       sock.once('close', () => {
         sockets.delete(sock);
         emit('close', { service, remote, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten },
           `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
       });
     };
+    // Connections closed by a timeout, by service and cause: reported once per cause and interval, not per socket.
+    const timeoutReports: Array<{ service: string; cause: string; seconds: number; what: string; count: () => number; reported: number }> = [];
+    const idleCloses = { echo: 0, discard: 0 };
+    const idleTimeout = (service: 'echo' | 'discard', sock: { setTimeout(ms: number, cb: () => void): unknown; destroy(): void }): void => {
+      if (o.idleTimeoutMs === 0) return;
+      // RFC 1122 4.2.3.6 leaves idle connections to the application: ours bounds them.
+      sock.setTimeout(o.idleTimeoutMs, () => {
+        idleCloses[service]++;
+        sock.destroy();
+      });
+    };
+    for (const service of ['echo', 'discard'] as const) {
+      timeoutReports.push({ service, cause: 'idle', seconds: o.idleTimeoutMs / 1000,
+        what: `idle connections (no data either way for ${o.idleTimeoutMs / 1000} s)`,
+        count: () => idleCloses[service], reported: 0 });
+    }
+    const reportTimeouts = (): void => {
+      for (const r of timeoutReports) {
+        const n = r.count() - r.reported;
+        if (n === 0) continue;
+        r.reported += n;
+        emit('timeouts', { service: r.service, cause: r.cause, count: n, total: r.reported, timeoutSeconds: r.seconds },
+          `${r.service}: closed ${n} ${r.what} (${r.reported} so far)`);
+      }
+    };
+    timers.push(setInterval(reportTimeouts, TIMEOUT_REPORT_MS));
+    const reportStats = (): void => {
+      const tcp: Fields = { ...s.stats.tcp };
+      const dev = tap?.stats;
+      const linkStats: Fields = dev === undefined ? {} : { linkRxFrames: dev.rxFrames, linkTxFrames: dev.txFrames, linkDrops: dev.drops };
+      emit('stats', { ...tcp, ...linkStats }, `stats: tcp ${Object.entries(tcp).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')}`
+        + (dev === undefined ? '' : `; link ${dev.rxFrames} frames in, ${dev.txFrames} out, ${dev.drops} dropped`));
+    };
+    finalStats = () => {
+      reportTimeouts();
+      reportStats();
+    };
+    if (o.statsIntervalMs > 0) timers.push(setInterval(reportStats, o.statsIntervalMs));
+
     const listenTcp = (server: { once(e: 'listening', f: () => void): unknown; once(e: 'error', f: (e: Error) => void): unknown;
       listen(port: number): unknown; }, port: number, service: string): Promise<void> =>
       new Promise<void>((resolve, reject) => {
@@ -283,6 +363,7 @@ export async function runTap(o: TapOptions): Promise<number> {
     if (o.echo !== null) {
       const server = s.net.createServer({ allowHalfOpen: true }, (sock) => {
         track('echo', sock);
+        idleTimeout('echo', sock);
         sock.pipe(sock);
       });
       server.on('error', (e: Error) => fail(e.message, { service: 'echo' }));
@@ -302,6 +383,7 @@ export async function runTap(o: TapOptions): Promise<number> {
     if (o.discard !== null) {
       const server = s.net.createServer((sock) => {
         track('discard', sock);
+        idleTimeout('discard', sock);
         sock.resume();
       });
       server.on('error', (e: Error) => fail(e.message, { service: 'discard' }));
@@ -333,11 +415,37 @@ export async function runTap(o: TapOptions): Promise<number> {
     const web = async (service: 'http' | 'https', spec: PortSpec, app: HttpApp<http.Server>): Promise<void> => {
       app.listener.on('connection', (sock) => track(service, sock));
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-        res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.statusCode },
-          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.statusCode}`));
+        // A request whose connection closed before any response (e.g. a request timeout) has no status.
+        res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.headersSent ? res.statusCode : null },
+          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
       });
-      app.server.on('tlsClientError', (e: Error) => fail(`TLS: ${e.message}`, { service }));
-      app.server.on('clientError', (e: Error) => fail(e.message, { service }));
+      // Handshake timeouts are reported per cause (below); Node closes the socket either way.
+      app.server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(`TLS: ${e.message}`, { service });
+      });
+      app.server.on('clientError', (e: NodeJS.ErrnoException, sock: Duplex & { bytesWritten?: number }) => {
+        // Timeouts are reported per cause (see reportTimeouts); https passes TLS handshake timeouts here too.
+        const timeout = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' || e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+        if (!timeout) fail(e.message, { service });
+        // What Node does without a 'clientError' listener: answer if nothing was sent yet (and no
+        // TLS handshake is pending), then close.
+        if (sock.writable && (sock.bytesWritten ?? 0) === 0 && e.code?.startsWith('ERR_TLS') !== true) {
+          const status = e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+            : e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+          sock.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+        }
+        sock.destroy(e);
+      });
+      const causes: Array<[keyof HttpTimeoutCloses, number, string]> = [
+        ['headers', o.headersTimeoutMs, 'connections that sent no complete request headers'],
+        ['request', o.requestTimeoutMs, 'connections that sent no complete request'],
+        ['keepAlive', o.keepAliveTimeoutMs, 'idle keep-alive connections (no next request)'],
+      ];
+      if (service === 'https') causes.push(['handshake', o.headersTimeoutMs, 'connections that completed no TLS handshake']);
+      for (const [cause, ms, what] of causes) {
+        timeoutReports.push({ service, cause, seconds: ms / 1000, what: `${what} within ${ms / 1000} s`,
+          count: () => app.timeoutCloses[cause], reported: 0 });
+      }
       await new Promise<void>((resolve, reject) => {
         app.server.once('error', (e: Error) => reject(new Error(`${service}: cannot listen on port ${spec.port}: ${e.message}`)));
         app.listen(spec.port, () => resolve());
@@ -345,11 +453,17 @@ export async function runTap(o: TapOptions): Promise<number> {
       servers.push({ close: (cb) => app.close(() => cb()) });
       listening(service, 'tcp', spec.port, { dir: spec.dir }, spec.dir !== null ? ` serving ${spec.dir}` : '');
     };
+    // Node's timeouts; connections are checked against headers/request timeouts this often.
+    const timeouts = {
+      headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, keepAliveTimeout: o.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(o.headersTimeoutMs / 4))),
+    };
     if (o.http !== null) {
-      await web('http', o.http, s.http.createServer(withUploads(o.http.dir !== null ? staticFiles(o.http.dir) : hello('http'))));
+      await web('http', o.http, s.http.createServer(withUploads(o.http.dir !== null ? staticFiles(o.http.dir) : hello('http')), timeouts));
     }
     if (o.https !== null && tls !== null) {
-      await web('https', o.https, s.https.createServer(tls, withUploads(o.https.dir !== null ? staticFiles(o.https.dir) : hello('https'))));
+      await web('https', o.https, s.https.createServer({ ...tls, ...timeouts, handshakeTimeout: o.headersTimeoutMs },
+        withUploads(o.https.dir !== null ? staticFiles(o.https.dir) : hello('https'))));
     }
     emit('ready', {}, 'ready: stop with Ctrl-C (SIGINT) or SIGTERM');
     await stopped;
@@ -359,6 +473,8 @@ export async function runTap(o: TapOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    for (const t of timers) clearInterval(t);
+    if (wentUp) finalStats();
     // Stop accepting, drop what is still open, wait (bounded) for the servers to report closed.
     const closing = servers.map((srv) => new Promise<void>((resolve) => {
       try {

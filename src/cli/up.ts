@@ -15,6 +15,7 @@ import {
   type TcpTunnelStats, type Tunnel, type UdpTunnelStats,
 } from '../apps/tunnels.js';
 import { numberFlag, parseFlags, UsageError } from './args.js';
+import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, type Capacity } from './capacity.js';
 
 export interface UpOptions {
   config: string;
@@ -26,13 +27,18 @@ export interface UpOptions {
   statsInterval: number;
   /** Capture the tunnel's inner packets to this pcap file. */
   pcap?: string;
+  /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
+  capacity: Capacity;
   out: (line: string) => void;
   err: (line: string) => void;
 }
 
+/** Capacities of `wirestack up` without flags (smaller buffers than tap's: a tunnel endpoint, often on a laptop). */
+export const UP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 256, tcpBufferBytes: 64 * 1024, synBacklog: 1024 };
+
 export function upOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): UpOptions {
-  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap'], booleans: ['json', 'no-uapi'] });
+  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi'] });
   if (p.positional.length !== 1) throw new UsageError('up needs exactly one CONFIG file');
   return {
     config: p.positional[0],
@@ -41,6 +47,7 @@ export function upOptions(argv: string[], out: (line: string) => void = console.
     uapi: !p.booleans.has('no-uapi'),
     statsInterval: numberFlag(p, 'stats-interval', 60, 1, 86400),
     pcap: p.values.pcap,
+    capacity: capacityFlags(p, UP_CAPACITY),
     out,
     err,
   };
@@ -91,7 +98,9 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   }
   for (const w of config.warnings) emit('warning', { message: w }, `warning: ${o.config}: ${w}`);
 
-  const stack = new Stack({ maxTcpSockets: 128, tcpSendBufferBytes: 65536, tcpRecvBufferBytes: 65536 });
+  const stack = new Stack(capacityConfig(o.capacity));
+  const plan = describePlan(stack.memory, o.capacity);
+  emit('memory', plan.fields, plan.text);
   const services: Service[] = [];
   let wg: WireGuardInterface | null = null;
   let statsTimer: NodeJS.Timeout | undefined;

@@ -1,0 +1,300 @@
+/**
+ * Accept rate of `wirestack tap --http` during a SYN flood, as a fraction of
+ * its rate without one. Needs root, /dev/net/tun and python3-scapy; runs
+ * against a network namespace this script creates and removes (only
+ * 10.75.0.1/2 inside it, spoofed sources in 198.18.0.0/15 whose SYN-ACKs the
+ * namespace's Linux drops: it does not forward).
+ *
+ * The CLI runs as a child with its default capacities. A Node client in the
+ * namespace opens connections with a few loops in parallel, each sending a
+ * small GET, reading the response and closing first (as curl does):
+ * completed exchanges per second is the accept rate. It is measured during
+ * a flood at the highest rate the flood sender reaches here
+ * (test/helpers/syn-flood.py: frames built once by scapy, written to an
+ * AF_PACKET socket in a loop, no rate limit) and at fixed lower rates, each
+ * between two measurements without a flood: the machine's speed drifts (other
+ * work shares its cores), so each flood figure is a fraction of the mean of
+ * the two baselines next to it. The flood rate
+ * is what the sender wrote; how many SYNs reached the stack is the stack's
+ * own TCP receive counter (the kernel drops the rest at the TAP queue).
+ * The same is measured with Linux as the server (Node's http.Server on
+ * Linux TCP in a second namespace, over a veth, same client and flood) so
+ * the figures can be read against what this machine allows at all: the
+ * flood sender, the stack and the client share its cores. Prints one JSON line.
+ *
+ *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, def: number): number => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : def;
+};
+const SECONDS = opt('seconds', 5);
+const LOOPS = opt('loops', 4);
+/** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
+const RATES = ((): number[] => {
+  const i = argv.indexOf('--rates');
+  return i >= 0 ? argv[i + 1].split(',').map(Number) : [0];
+})();
+const REPO = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench -> repo root
+const NS = `wstsf-${process.pid}`;
+const DEV = `wstsf${process.pid % 100000}`;
+const LINUX_IP = '10.75.0.1';
+const STACK_IP = '10.75.0.2';
+const PORT = 8080;
+
+interface Event {
+  event: string;
+  [k: string]: unknown;
+}
+
+// Runs in the namespace: LOOPS loops of connect, GET, read the response, close, for SECONDS; one JSON line.
+// The client closes first (as curl and browsers do), so TIME_WAIT stays on the client's side.
+const CLIENT = `
+const net = require('node:net');
+const [seconds, loops] = process.argv.slice(1, 3).map(Number); const host = process.argv[3];
+const end = performance.now() + seconds * 1000;
+let ok = 0, failed = 0; const ms = [];
+function one() {
+  return new Promise((resolve) => {
+    const t0 = performance.now(); let got = ''; let done = false;
+    const s = net.connect(${PORT}, host, () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'));
+    const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; ms.push(performance.now() - t0); s.end(); } else { failed++; s.destroy(); } resolve(); };
+    const t = setTimeout(() => fin(false), 5000);
+    s.setEncoding('latin1');
+    s.on('data', (d) => {
+      got += d;
+      const h = got.indexOf('\\r\\n\\r\\n'); const m = /content-length: *(\\d+)/i.exec(got);
+      if (h >= 0 && m !== null && got.length >= h + 4 + Number(m[1])) fin(true);
+    });
+    s.on('error', () => fin(false));
+    s.on('close', () => fin(false));
+  });
+}
+async function loop() { while (performance.now() < end) await one(); }
+const t0 = performance.now();
+Promise.all(Array.from({ length: loops }, loop)).then(() => {
+  const secs = (performance.now() - t0) / 1000; ms.sort((a, b) => a - b);
+  console.log(JSON.stringify({ ok, failed, seconds: secs, rate: ok / secs, p50: ms[Math.floor(ms.length / 2)] ?? null, p99: ms[Math.floor(ms.length * 0.99)] ?? null }));
+});
+`;
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
+}
+
+function kill(c: ChildProcess | null, sig: NodeJS.Signals = 'SIGKILL'): void {
+  if (c?.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+    try {
+      process.kill(c.pid, sig);
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** Run in the namespace; resolves with stdout (rejects on a non-zero exit or after `ms`). */
+function inNs(cmd: string, args: string[], ms: number, started?: (c: ChildProcess) => void, ns = NS): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started?.(c);
+    let out = '';
+    let err = '';
+    c.stdout?.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    c.stderr?.setEncoding('utf8').on('data', (s: string) => { err += s; });
+    const timer = setTimeout(() => kill(c), ms);
+    c.once('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+/** Frames the kernel dropped on their way to the TAP's reader (the device's tx_dropped, in the namespace). */
+function kernelTapDrops(ns = NS, dev = DEV): number {
+  const out = execFileSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8', timeout: 10_000 });
+  const j = JSON.parse(out) as Array<{ stats64?: { tx?: { dropped?: number } } }>;
+  return j[0]?.stats64?.tx?.dropped ?? 0;
+}
+
+interface ClientResult { ok: number; failed: number; seconds: number; rate: number; p50: number | null; p99: number | null }
+
+async function main(): Promise<void> {
+  let cli: ChildProcess | null = null;
+  let flood: ChildProcess | null = null;
+  ip('netns', 'add', NS);
+  try {
+    ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
+    const events: Event[] = [];
+    let rest = '';
+    let cliErr = '';
+    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
+      '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    cli.stderr?.setEncoding('utf8').on('data', (s: string) => { cliErr += s; });
+    cli.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      rest += s;
+      const lines = rest.split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) if (l.startsWith('{')) events.push(JSON.parse(l) as Event);
+    });
+    const waitFor = async (pred: (e: Event) => boolean, ms: number, what: string): Promise<Event> => {
+      const t0 = Date.now();
+      for (;;) {
+        const e = events.find(pred);
+        if (e !== undefined) return e;
+        if (Date.now() - t0 > ms || cli?.exitCode !== null) throw new Error(`${what}: ${cliErr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor((e) => e.event === 'ready', 20_000, 'tap did not start');
+    const mac = String(events.find((e) => e.event === 'up')?.mac);
+    const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
+    const client = async (): Promise<ClientResult> =>
+      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000)).trim()) as ClientResult;
+
+    await client(); // warm-up (JIT of the stack and Node's HTTP server)
+    const base1 = await client();
+
+    // One flood at `rate` SYN/s (0: as fast as the sender goes) with the client running during it.
+    const floodRun = async (rate: number): Promise<Record<string, number | null>> => {
+      let floodErr = '';
+      const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, STACK_IP, String(PORT),
+        '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
+        flood = c;
+        c.stderr?.setEncoding('utf8').on('data', (s: string) => { floodErr += s; });
+      });
+      floodOut.catch(() => undefined);
+      for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!floodErr.includes('ready')) throw new Error(`the flood sender did not start: ${floodErr}`);
+      await new Promise((r) => setTimeout(r, 1500)); // the request queue fills; cookies from here on
+      const s0 = lastStats();
+      const k0 = kernelTapDrops();
+      const t0 = performance.now();
+      const during = await client();
+      const t1 = performance.now();
+      const s1 = lastStats();
+      const k1 = kernelTapDrops();
+      kill(flood, 'SIGTERM');
+      const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number; rate: number };
+      await new Promise((r) => setTimeout(r, 2000)); // requests and queues drain
+      const secs = (t1 - t0) / 1000;
+      return {
+        targetRate: rate, floodSent: sent.sent, floodRate: sent.rate,
+        during: during.rate, duringFailed: during.failed, duringP50Ms: during.p50, duringP99Ms: during.p99,
+        // Segments the stack took in (SYNs and the clients' own) and cookies it sent, per second, while the client ran.
+        stackRxRate: (Number(s1.rx) - Number(s0.rx)) / secs,
+        cookiesPerSecond: (Number(s1.syncookiesSent) - Number(s0.syncookiesSent)) / secs,
+        cookiesAccepted: Number(s1.syncookiesRecv) - Number(s0.syncookiesRecv),
+        // Frames lost before the stack: the kernel's queue to the TAP reader, and TapLink's own drops.
+        kernelDropRate: (k1 - k0) / secs,
+        linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / secs,
+      };
+    };
+    const points: Array<Record<string, number | null>> = [];
+    const bases = [base1.rate];
+    for (const rate of RATES) {
+      const pt = await floodRun(rate);
+      bases.push((await client()).rate);
+      pt.baseline = (bases[bases.length - 2] + bases[bases.length - 1]) / 2;
+      pt.ratio = Number(pt.during) / pt.baseline;
+      points.push(pt);
+    }
+    const base2 = { rate: bases[bases.length - 1] };
+    const baseline = bases.reduce((a, b) => a + b, 0) / bases.length;
+    kill(cli, 'SIGTERM');
+    const linux = await linuxRun();
+    console.log(JSON.stringify({
+      seconds: SECONDS, loops: LOOPS, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
+      // The highest-rate flood first: its figures at the top level.
+      ...points[0], points, linux,
+    }));
+  } finally {
+    kill(flood);
+    kill(cli, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    kill(cli);
+    try {
+      ip('netns', 'del', NS);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// Linux's own server under the same flood: Node's http.Server on Linux TCP in a second namespace,
+// over a veth from the client namespace, SYN-ACKs routed back to the client namespace (no forwarding).
+const SERVER = `require('node:http').createServer((q, r) => r.end('hello from linux\\n')).listen(${PORT}, '10.72.0.2', () => console.log('ready'));`;
+
+/** The same measurement with Linux as the server: accept rate without and during a flood at the highest rate. */
+async function linuxRun(): Promise<Record<string, unknown>> {
+  const nsc = `wstsfc-${process.pid}`;
+  const nss = `wstsfs-${process.pid}`;
+  const vc = `wsfc${process.pid % 100000}`;
+  const vs = `wsfs${process.pid % 100000}`;
+  let server: ChildProcess | null = null;
+  let flood: ChildProcess | null = null;
+  ip('netns', 'add', nsc);
+  try {
+    ip('netns', 'add', nss);
+    try {
+      ip('link', 'add', vc, 'netns', nsc, 'type', 'veth', 'peer', 'name', vs, 'netns', nss);
+      ip('-n', nsc, 'addr', 'add', '10.72.0.1/24', 'dev', vc);
+      ip('-n', nss, 'addr', 'add', '10.72.0.2/24', 'dev', vs);
+      for (const [n, d] of [[nsc, vc], [nss, vs], [nsc, 'lo'], [nss, 'lo']]) ip('-n', n, 'link', 'set', d, 'up');
+      ip('-n', nss, 'route', 'add', 'default', 'via', '10.72.0.1');
+      const mac = (JSON.parse(execFileSync('ip', ['-n', nss, '-j', 'link', 'show', 'dev', vs], { encoding: 'utf8' })) as Array<{ address: string }>)[0].address;
+      let ready = '';
+      void inNs(process.execPath, ['-e', SERVER], 600_000, (c) => {
+        server = c;
+        c.stdout?.setEncoding('utf8').on('data', (d: string) => { ready += d; });
+      }, nss).catch(() => undefined);
+      for (let i = 0; i < 200 && !ready.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ready.includes('ready')) throw new Error('the Linux-side server did not start');
+      const client = async (): Promise<ClientResult> => JSON.parse((await inNs(process.execPath,
+        ['-e', CLIENT, String(SECONDS), String(LOOPS), '10.72.0.2'], (SECONDS + 20) * 1000, undefined, nsc)).trim()) as ClientResult;
+      await client();
+      const base1 = await client();
+      const points: Array<Record<string, number | null>> = [];
+      const bases = [base1.rate];
+      for (const rate of RATES) {
+        let floodErr = '';
+        const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), vc, mac, '10.72.0.2', String(PORT),
+          '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
+          flood = c;
+          c.stderr?.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });
+        }, nsc);
+        floodOut.catch(() => undefined);
+        for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 1500));
+        const during = await client();
+        kill(flood, 'SIGTERM');
+        const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { rate: number };
+        await new Promise((r) => setTimeout(r, 2000));
+        bases.push((await client()).rate);
+        const pointBase = (bases[bases.length - 2] + bases[bases.length - 1]) / 2;
+        points.push({ targetRate: rate, floodRate: sent.rate, during: during.rate, duringP50Ms: during.p50, duringP99Ms: during.p99,
+          baseline: pointBase, ratio: during.rate / pointBase });
+      }
+      const base2 = { rate: bases[bases.length - 1] };
+      const baseline = bases.reduce((a, b) => a + b, 0) / bases.length;
+      return { baseline, baseline1: base1.rate, baseline2: base2.rate, ...points[0], points };
+    } finally {
+      kill(flood);
+      kill(server);
+      ip('netns', 'del', nss);
+    }
+  } finally {
+    ip('netns', 'del', nsc);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+});

@@ -1,0 +1,286 @@
+/**
+ * `wirestack tap` under a SYN flood and under 1,000 idle connections, against
+ * Linux in a network namespace this test creates (and always removes). The
+ * TAP device is in the namespace: Linux owns 10.79.0.1/24, the CLI's stack
+ * 10.79.0.2/24 with Linux as its gateway.
+ *
+ * - The flood comes from spoofed sources in 198.18.0.0/15 (RFC 2544's
+ *   benchmarking range): a raw-socket sender in the namespace (frames built
+ *   by scapy) writes them onto the TAP. The stack's SYN-ACKs for them go to
+ *   its gateway, Linux in the namespace, which does not forward (ip_forward
+ *   0 there, checked) and drops them: nothing answers, nothing leaves the
+ *   namespace (its only interfaces are lo and the TAP). curl must still get
+ *   its answers, each within a bound, and the stack's counters must show
+ *   SYN cookies sent and accepted.
+ * - 1,000 connections that open and send nothing are held by a Node child
+ *   while curl and TCP echo are still served; then the HTTP headers timeout
+ *   closes every one of them within its bound, and the CLI reports that in a
+ *   few lines (per cause), not one per socket.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+
+const LINUX_IP = '10.79.0.1';
+const STACK_IP = '10.79.0.2';
+const HTTP_PORT = 8080;
+const HEADERS_TIMEOUT_S = 12;
+const IDLE = 1000;
+const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/interop -> repo root
+const FLOOD = join(REPO, 'test/helpers/syn-flood.py');
+const PYTHON = '/usr/bin/python3';
+
+const missing = missingCapability();
+if (missing !== null) console.error(`tap-flood.test: SKIPPING the TAP flood tests: ${missing}`);
+
+interface Event {
+  event: string;
+  [k: string]: unknown;
+}
+
+// Runs in the namespace: opens IDLE connections (100 at a time), sends nothing, prints
+// {"held": n} once all are up, then for each connection how long after its open it was
+// closed, as {"closed": n, "minMs": .., "maxMs": ..} once all are closed (or the limit passes).
+const IDLE_CLIENT = `
+const net = require('node:net');
+const N = Number(process.argv[1]), LIMIT = Number(process.argv[2]);
+setTimeout(() => { console.log(JSON.stringify({ closed: done.length, timeout: true })); process.exit(3); }, LIMIT).unref();
+const done = [];
+function open() {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(${HTTP_PORT}, '${STACK_IP}');
+    let t0 = 0;
+    s.once('connect', () => { t0 = performance.now(); resolve(); });
+    s.on('error', (e) => { if (t0 === 0) reject(e); });
+    s.on('data', () => undefined);
+    s.once('close', () => {
+      done.push(performance.now() - t0);
+      if (done.length === N) {
+        console.log(JSON.stringify({ closed: N, minMs: Math.min(...done), maxMs: Math.max(...done) }));
+        process.exit(0);
+      }
+    });
+  });
+}
+(async () => {
+  for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: Math.min(100, N - i) }, open));
+  console.log(JSON.stringify({ held: N }));
+})().catch((e) => { console.log(JSON.stringify({ error: String(e), closed: done.length })); process.exit(2); });
+`;
+
+// Runs in the namespace: one echo exchange on port 7.
+const ECHO_CLIENT = `
+const net = require('node:net');
+setTimeout(() => { console.error('echo timeout'); process.exit(3); }, 10000).unref();
+const msg = 'still here\\n'; let got = '';
+const s = net.connect(7, '${STACK_IP}', () => s.write(msg));
+s.setEncoding('utf8');
+s.on('data', (d) => { got += d; if (got.length >= msg.length) s.end(); });
+s.on('close', () => { console.log(got === msg ? 'ok' : 'bad ' + JSON.stringify(got)); });
+s.on('error', (e) => { console.error(String(e)); process.exit(2); });
+`;
+
+describe('wirestack tap under a SYN flood and 1,000 idle connections (Linux in a namespace)', { skip: missing ?? false, timeout: 180_000 }, () => {
+  let ns: Netns | null = null;
+  let cli: ChildProcess | null = null;
+  let dev = '';
+  let stackMac = '';
+  const events: Event[] = [];
+  let stdoutRest = '';
+  let stderr = '';
+  const waiters: Array<() => void> = [];
+
+  function waitEvent(pred: (e: Event) => boolean, timeoutMs: number, what: string): Promise<Event> {
+    return new Promise((resolve, reject) => {
+      const finish = (fn: () => void): void => {
+        clearTimeout(timer);
+        const i = waiters.indexOf(poke);
+        if (i >= 0) waiters.splice(i, 1);
+        fn();
+      };
+      const check = (): boolean => {
+        const e = events.find(pred);
+        if (e !== undefined) {
+          finish(() => resolve(e));
+          return true;
+        }
+        if (cli === null || cli.exitCode !== null || cli.signalCode !== null) {
+          finish(() => reject(new Error(`CLI exited before ${what}: ${stderr}`)));
+          return true;
+        }
+        return false;
+      };
+      const poke = (): void => { check(); };
+      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events ${JSON.stringify(events.slice(-5))}; stderr ${stderr}`))), timeoutMs);
+      if (!check()) waiters.push(poke);
+    });
+  }
+
+  /** The latest 'stats' line printed after `since` events. */
+  async function freshStats(since: number): Promise<Event> {
+    await waitEvent((e) => e.event === 'stats' && events.indexOf(e) >= since, 5000, 'a stats line');
+    return events.filter((e) => e.event === 'stats').pop() as Event;
+  }
+
+  /** curl the HTTP service; resolves with its status, time and exit code. */
+  async function curl(maxSeconds: number): Promise<{ code: number | null; status: string; seconds: number; stderr: string }> {
+    assert.ok(ns !== null);
+    const t0 = performance.now();
+    const r = await ns.run('curl', ['-s', '-S', '-m', String(maxSeconds), '-o', '/dev/null', '-w', '%{http_code}', `http://${STACK_IP}:${HTTP_PORT}/`],
+      { timeoutMs: (maxSeconds + 2) * 1000 });
+    return { code: r.code, status: r.stdout, seconds: (performance.now() - t0) / 1000, stderr: r.stderr };
+  }
+
+  before(async () => {
+    for (const [cmd, pkg] of [['curl', 'curl'], ['ip', 'iproute2']]) assert.ok(haveCommand(cmd), `${cmd} is not installed: apt-get install ${pkg}`);
+    const scapy = await new Promise<number | null>((resolve) => {
+      const c = spawn(PYTHON, ['-c', 'import scapy.all'], { stdio: 'ignore' });
+      c.once('error', () => resolve(null));
+      c.once('exit', (code) => resolve(code));
+    });
+    assert.equal(scapy, 0, `scapy is not importable by ${PYTHON}: apt-get install python3-scapy`);
+    ns = Netns.create();
+    dev = `wstf${process.pid % 1_000_000}`;
+    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', dev, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
+      '--netns', ns.name, '--host-address', `${LINUX_IP}/24`, '--echo', '7', '--http', String(HTTP_PORT),
+      '--syn-backlog', '128', '--headers-timeout', String(HEADERS_TIMEOUT_S), '--stats-interval', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = cli;
+    child.once('exit', () => { for (const w of [...waiters]) w(); });
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      stdoutRest += s;
+      const lines = stdoutRest.split('\n');
+      stdoutRest = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        try {
+          events.push(JSON.parse(line) as Event);
+        } catch {
+          events.push({ event: 'unparsable', line });
+        }
+      }
+      for (const w of [...waiters]) w();
+    });
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    await waitEvent((e) => e.event === 'ready', 20_000, 'the "ready" line');
+    stackMac = String(events.find((e) => e.event === 'up')?.mac);
+  });
+
+  after(() => {
+    try {
+      if (cli?.pid !== undefined && cli.exitCode === null && cli.signalCode === null) process.kill(cli.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    ns?.remove();
+  });
+
+  it('prints the memory plan at start', () => {
+    const m = events.find((e) => e.event === 'memory');
+    assert.ok(m !== undefined, 'no "memory" line');
+    assert.equal(m.maxConnections, 4096);
+    assert.equal(m.synBacklog, 128);
+    assert.ok(Number(m.totalBytes) > Number(m.bufferBytes) && Number(m.bufferBytes) > 0, JSON.stringify(m));
+  });
+
+  it('serves curl during a spoofed SYN flood whose SYN-ACKs go nowhere, with SYN cookies', { timeout: 60_000 }, async () => {
+    assert.ok(ns !== null);
+    // Where the stack's SYN-ACKs end: Linux in the namespace, which must not forward them anywhere.
+    assert.equal(ns.execSync('cat', ['/proc/sys/net/ipv4/ip_forward']).trim(), '0');
+    const links = ns.execSync('ip', ['-o', 'link', 'show']).split('\n').filter((l) => l.trim() !== '').map((l) => l.split(': ')[1].split('@')[0]);
+    assert.deepEqual(links.sort(), ['lo', dev].sort(), 'the namespace has other interfaces: traffic could leave it');
+    const before = events.length;
+    const flood = ns.spawn(PYTHON, [FLOOD, dev, stackMac, STACK_IP, String(HTTP_PORT), '--rate', '4000', '--seconds', '12']);
+    let floodOut = '';
+    let floodErr = '';
+    flood.stdout?.setEncoding('utf8').on('data', (s: string) => { floodOut += s; });
+    flood.stderr?.setEncoding('utf8').on('data', (s: string) => { floodErr += s; });
+    const floodDone = new Promise<void>((resolve) => flood.once('close', () => resolve()));
+    // The frames are built first; the sender says 'ready' on stderr when it starts sending.
+    for (let i = 0; i < 300 && !floodErr.includes('ready') && flood.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(floodErr.includes('ready'), `the flood did not start: ${floodErr}`);
+    // Let the request queue fill, then curl while the flood goes on.
+    await new Promise((r) => setTimeout(r, 2000));
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await curl(5);
+      assert.equal(r.code, 0, `curl ${i} failed during the flood after ${r.seconds.toFixed(2)} s: ${r.stderr}`);
+      assert.equal(r.status, '200');
+      assert.ok(r.seconds < 3, `curl ${i} took ${r.seconds.toFixed(2)} s`);
+      times.push(r.seconds);
+    }
+    const stats = await freshStats(events.length);
+    await floodDone;
+    const result = JSON.parse(floodOut.trim().split('\n').pop() ?? '{}') as { sent?: number; rate?: number };
+    console.error(`tap-flood: flood ${result.sent ?? 0} SYNs at ${result.rate ?? 0}/s; curl times ${times.map((t) => t.toFixed(3)).join(' ')} s; `
+      + `cookies sent ${String(stats.syncookiesSent)}, accepted ${String(stats.syncookiesRecv)}, queue overflows ${String(stats.synQueueOverflow)}`);
+    assert.ok((result.sent ?? 0) > 20_000, `the flood sent only ${result.sent ?? 0} SYNs`);
+    // The request queue (128) overflowed and the excess was answered with cookies; curl's own
+    // connections came in through cookies too (its SYNs met a full queue).
+    assert.ok(Number(stats.syncookiesSent) > 1000, JSON.stringify(stats));
+    assert.ok(Number(stats.syncookiesRecv) >= 1, JSON.stringify(stats));
+    assert.ok(events.slice(before).every((e) => e.event !== 'error'), JSON.stringify(events.slice(before).filter((e) => e.event === 'error').slice(0, 3)));
+  });
+
+  it('serves HTTP and echo while 1,000 idle connections are held, then closes them after the headers timeout', { timeout: 90_000 }, async () => {
+    assert.ok(ns !== null);
+    const before = events.length;
+    const idle = ns.spawn(process.execPath, ['-e', IDLE_CLIENT, String(IDLE), String((HEADERS_TIMEOUT_S + 40) * 1000)]);
+    const lines: Array<Record<string, unknown>> = [];
+    let idleErr = '';
+    let rest = '';
+    idle.stderr?.setEncoding('utf8').on('data', (s: string) => { idleErr += s; });
+    const got = (pred: (l: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>> =>
+      new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const tick = (): void => {
+          const l = lines.find(pred);
+          if (l !== undefined) resolve(l);
+          else if (Date.now() - t0 > ms || idle.exitCode !== null) reject(new Error(`${what}: ${JSON.stringify(lines)} ${idleErr}`));
+          else setTimeout(tick, 50);
+        };
+        tick();
+      });
+    idle.stdout?.setEncoding('utf8').on('data', (s: string) => {
+      rest += s;
+      const parts = rest.split('\n');
+      rest = parts.pop() ?? '';
+      for (const p of parts) if (p.trim() !== '') lines.push(JSON.parse(p) as Record<string, unknown>);
+    });
+    const heldAt = await got((l) => l.held !== undefined, HEADERS_TIMEOUT_S * 1000 - 2000, `${IDLE} idle connections not all open in time`).then(() => performance.now());
+    // All held: HTTP and TCP echo still work (the listener's share and the reserve leave room).
+    for (let i = 0; i < 3; i++) {
+      const r = await curl(5);
+      assert.equal(r.code, 0, `curl ${i} failed while ${IDLE} idle connections were held: ${r.stderr}`);
+      assert.equal(r.status, '200');
+      assert.ok(r.seconds < 3, `curl ${i} took ${r.seconds.toFixed(2)} s`);
+    }
+    const echo = await ns.run(process.execPath, ['-e', ECHO_CLIENT], { timeoutMs: 12_000 });
+    assert.equal(echo.stdout.trim(), 'ok', `echo failed while idle connections were held: ${echo.stderr}`);
+    assert.ok(performance.now() - heldAt < HEADERS_TIMEOUT_S * 1000, 'the checks took longer than the timeout: they did not run while all were held');
+    // Every idle connection is closed by the headers timeout: not before it, and at most the
+    // server's checking interval (1 s) plus scheduling slack after it.
+    const done = await got((l) => l.closed !== undefined, (HEADERS_TIMEOUT_S + 30) * 1000, 'idle connections not closed');
+    assert.equal(done.closed, IDLE, JSON.stringify(done));
+    assert.ok(Number(done.minMs) >= HEADERS_TIMEOUT_S * 1000 - 500, `closed too early: ${JSON.stringify(done)}`);
+    assert.ok(Number(done.maxMs) <= HEADERS_TIMEOUT_S * 1000 + 4000, `closed too late: ${JSON.stringify(done)}`);
+    // Reported per cause, aggregated: a few lines with counts adding up, not one per connection.
+    await waitEvent(() => events.slice(before).filter((e) => e.event === 'timeouts' && e.cause === 'headers')
+      .reduce((n, e) => n + Number(e.count), 0) >= IDLE, 10_000, 'timeout lines counting every idle connection');
+    const lines2 = events.slice(before).filter((e) => e.event === 'timeouts');
+    assert.ok(lines2.length <= 5, `${lines2.length} timeout lines: ${JSON.stringify(lines2)}`);
+    assert.ok(lines2.every((e) => e.service === 'http' && e.cause === 'headers' && e.timeoutSeconds === HEADERS_TIMEOUT_S), JSON.stringify(lines2));
+    assert.ok(!events.slice(before).some((e) => e.event === 'error'), 'timeouts were also logged as per-socket errors');
+  });
+
+  it('exits 0 on SIGTERM', { timeout: 10_000 }, async () => {
+    assert.ok(cli !== null && cli.pid !== undefined);
+    const exited = new Promise<number | null>((resolve) => cli?.once('exit', (code) => resolve(code)));
+    process.kill(cli.pid, 'SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    assert.ok(events.some((e) => e.event === 'down'));
+    assert.ok(!events.some((e) => e.event === 'unparsable'));
+  });
+});
