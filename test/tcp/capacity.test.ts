@@ -242,3 +242,23 @@ test('config: derived defaults of tcpBufferPairs and tcpReservedSockets, ranges 
   assert.equal(few.parts.tcpSendBuffers, 10 * 65536, 'buffers follow tcpBufferPairs, not maxTcpSockets');
   assert.equal(Stack.planMemory({ tcpSynBacklog: 512 }).parts.tcpSynQueue > Stack.planMemory({}).parts.tcpSynQueue, true);
 });
+
+test('a server that closes first keeps accepting: TIME_WAIT descriptors are recycled for new passive opens', () => {
+  // The server side has room for 24 descriptors; 100 connections in a row, each
+  // closed by the server first, leave it one TIME_WAIT each (60 s).
+  const p = tcpPair({ tcpTimeWaitMs: 60000 }, {}, { maxSockets: 256, maxTcpSockets: 200 },
+    { maxSockets: 24, maxTcpSockets: 22 });
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  p.b.sockets.listen(lfd, 8);
+  for (let i = 0; i < 100; i++) {
+    const c = connect(p.sim, p.a, p.b, B_IP, 80, lfd);
+    assert.equal(p.b.sockets.close(c.sfd), 0);
+    waitFor(p.sim, () => p.a.sockets.tcpState(c.cfd) === 'CLOSE_WAIT', 5000);
+    assert.equal(p.a.sockets.close(c.cfd), 0);
+    p.sim.advance(20);
+  }
+  assert.ok(p.b.stats.tcp.timeWaitRecycled >= 70, `recycled ${p.b.stats.tcp.timeWaitRecycled}`);
+  assert.equal(p.b.stats.tcp.listenOverflows, 0);
+  assert.equal(p.b.tcp.core.timeWaitConns, p.b.tcp.core.tcpConns, 'every connection left is in TIME_WAIT');
+});

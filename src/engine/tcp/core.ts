@@ -66,6 +66,8 @@ export class TcpCore {
   tcpConns = 0;
   /** Of those, passive opens (queued or accepted children of listeners). */
   passiveConns = 0;
+  /** Of those, connections in TIME_WAIT: their slots are recycled when a new connection needs one. */
+  timeWaitConns = 0;
   /** Slots that were refused a buffer pair by send() and wait for EV_WRITABLE. */
   bufWaiters = 0;
   rack!: Rack;
@@ -125,6 +127,7 @@ export class TcpCore {
       this.passiveConns--;
     }
     t.origin[s] = ORIGIN_TIME_WAIT;
+    this.timeWaitConns++;
   }
 
   /** Is there room for one more connection (maxTcpSockets), recycling the oldest TIME_WAIT if not? */
@@ -137,6 +140,7 @@ export class TcpCore {
     const o = t.origin[s];
     if (o === ORIGIN_NONE) return;
     this.tcpConns--;
+    if (o === ORIGIN_TIME_WAIT) this.timeWaitConns--;
     if (o >= 0) {
       if (t.children[o] > 0) t.children[o]--;
       this.passiveConns--;

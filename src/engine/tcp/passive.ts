@@ -65,7 +65,9 @@ export class TcpPassive {
     const n = cfg.maxTcpSockets < so.capacity ? cfg.maxTcpSockets : so.capacity;
     const r = cfg.tcpReservedSockets;
     const half = (r + 1) >> 1;
-    return c.t.children[l] < n - r && c.passiveConns < n - half && so.used + half < so.capacity
+    // Descriptors held by TIME_WAIT are as good as free: allocSlot() recycles the
+    // oldest when the table is full (a server that closes first leaves one per connection).
+    return c.t.children[l] < n - r && c.passiveConns < n - half && so.used - c.timeWaitConns + half < so.capacity
       && (!make || c.connectionRoom());
   }
 
