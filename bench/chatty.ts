@@ -43,6 +43,7 @@ try {
   const tcp = lab.stack.stats.tcp;
   console.log(JSON.stringify({
     rounds: ROUNDS, runs: RUNS, body: BODY, stackMs, linuxMs, delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+    txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   }));
 } catch (err) {
   console.error(err);
