@@ -197,14 +197,24 @@ static void wait_for_js(tt_t *t, uint32_t tail) {
 /*
  * The RX thread reads while there is room, and when the device is empty it
  * sleeps in one of two ways:
- * - the ring is empty (JS is idle): poll() the fd, and wake JS after the
- *   next frame;
- * - JS still has frames to work through: wait until JS publishes progress,
+ * - the ring is empty or nearly (JS is idle, or has a few frames to take):
+ *   poll() the fd, and wake JS after the next frame if the ring is empty then;
+ * - JS still has RX_BATCH_WAIT frames or more to work through: wait until JS publishes progress,
  *   then read what queued in the kernel meanwhile as one burst. Waking per
  *   frame instead costs a context switch per frame on a busy machine, while
  *   JS would not look at the frames sooner anyway.
  * A full ring waits for progress the same way (the kernel's queue holds).
  */
+/*
+ * Frames JS must have waiting before the RX thread, finding the device
+ * empty, waits for JS rather than for the device. Below it (a lone reply of
+ * a request/response exchange) JS would have to kick the thread awake after
+ * consuming, a syscall and a context switch per exchange; the thread rather
+ * goes back to poll() on the device at once (and wakes JS itself if JS has
+ * emptied the ring meanwhile, as when idle).
+ */
+#define RX_BATCH_WAIT 8u
+
 static void *rx_main(void *arg) {
   tt_t *t = (tt_t *)arg;
   int32_t *h = t->h;
@@ -228,7 +238,7 @@ static void *rx_main(void *arg) {
         if (poll(&pf[1], 1, 10) > 0) evfd_drain(t->evfd);
         continue;
       }
-      if (head != tail) {
+      if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
       } else if (poll(pf, 2, -1) > 0 && (pf[1].revents & POLLIN)) {
         evfd_drain(t->evfd);
