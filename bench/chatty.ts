@@ -8,7 +8,13 @@
  * hits both alike. Needs root and /dev/net/tun (see test/helpers/chatty.ts
  * for the namespaces and addresses). Prints one JSON line.
  *
- *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1]
+ *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--warmup N]
+ *
+ * --warmup (default 50) sets the uncounted exchanges before the runs. The
+ * stack's JS takes a few thousand exchanges to be fully compiled (V8's
+ * compiler threads compete for the same 2 cores meanwhile), so the default
+ * figures include JIT warm-up, while Node's net client, mostly C++, has
+ * little to warm up; a large --warmup shows the steady state.
  */
 import { ChattyLab } from '../test/helpers/chatty.js';
 
@@ -21,13 +27,14 @@ const ROUNDS = opt('rounds', 200);
 const RUNS = Math.max(3, opt('runs', 5));
 const BODY = opt('body', 100);
 const THREADS = opt('threads', -1);
+const WARMUP = Math.max(1, opt('warmup', 50));
 
 const lab = await ChattyLab.open(THREADS >= 0 ? { threads: THREADS === 1 } : {});
 let failed = false;
 try {
   // Warm-up (JIT, ARP, the server's first connection), not counted.
-  await lab.overStack(50, BODY);
-  await lab.overLinux(50, BODY);
+  await lab.overStack(WARMUP, BODY);
+  await lab.overLinux(WARMUP, BODY);
   const stackMs: number[] = [];
   const linuxMs: number[] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -42,7 +49,8 @@ try {
   }
   const tcp = lab.stack.stats.tcp;
   console.log(JSON.stringify({
-    rounds: ROUNDS, runs: RUNS, body: BODY, stackMs, linuxMs, delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+    rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs, delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+    txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   }));
 } catch (err) {
   console.error(err);

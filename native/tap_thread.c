@@ -4,7 +4,7 @@
  *
  *   threadStart(fd, slots, slotSize, callback) -> { handle, memory: ArrayBuffer, push }
  *   push(frame: Uint8Array, offset, length)    -> true | false (TX ring full, or stopped)
- *   threadKick(handle)                         -> wakes a sleeping TX thread / a stalled RX thread
+ *   threadKick(handle)                         -> wakes an RX thread waiting for JS to consume
  *   threadRef(handle, keepAlive: boolean)      -> whether the wakeup keeps the event loop alive
  *   threadStop(handle)                         -> joins both threads (idempotent); the fd stays open
  *
@@ -25,9 +25,14 @@
  *   publishing its tail, re-reads the head before going idle; both sides
  *   store then load with seq_cst, so at least one of them sees the other.
  * - TX: before sleeping on a futex the thread sets H_TX_SLEEP and re-checks
- *   the head; JS, after publishing a frame, calls threadKick only when it
- *   sees H_TX_SLEEP set. A full RX ring stalls the RX thread the same way
- *   (H_RX_WAIT, woken through an eventfd that also carries stop requests).
+ *   the head; push, after publishing a frame, wakes it only when it sees
+ *   H_TX_SLEEP set. A full RX ring stalls the RX thread the same way
+ *   (H_RX_WAIT; JS calls threadKick, which signals an eventfd that also
+ *   carries stop requests).
+ * - Direct TX: once armed by JS (H_TX_ARM, set at each poll), push writes
+ *   the frame itself when the TX ring is empty: a lone frame (a request, an
+ *   ACK) then costs one write() instead of a futex wake and a hand-off to a
+ *   sleeping thread. See thread_push.
  *
  * Linux only; elsewhere threadStart throws ENOTSUP.
  */
@@ -65,6 +70,7 @@ enum {
   H_RX_WAKES = 99,   /* JS callbacks requested */
   H_TX_SLEEPS = 100, /* futex sleeps of the TX thread */
   H_RX_STALLS = 101, /* times the RX thread waited for JS to consume */
+  H_TX_DIRECT = 102, /* frames push() wrote itself on the JS thread (JS thread only) */
   /* layout, written once before the threads start */
   H_SLOTS = 112,
   H_SLOT_SIZE = 113,
@@ -72,6 +78,8 @@ enum {
   H_TX_LENS = 115,
   H_RX_DATA = 116,
   H_TX_DATA = 117,
+  /* JS thread only: 1 lets the next push() write directly (see thread_push) */
+  H_TX_ARM = 120,
   H_WORDS = 128
 };
 
@@ -189,14 +197,24 @@ static void wait_for_js(tt_t *t, uint32_t tail) {
 /*
  * The RX thread reads while there is room, and when the device is empty it
  * sleeps in one of two ways:
- * - the ring is empty (JS is idle): poll() the fd, and wake JS after the
- *   next frame;
- * - JS still has frames to work through: wait until JS publishes progress,
+ * - the ring is empty or nearly (JS is idle, or has a few frames to take):
+ *   poll() the fd, and wake JS after the next frame if the ring is empty then;
+ * - JS still has RX_BATCH_WAIT frames or more to work through: wait until JS publishes progress,
  *   then read what queued in the kernel meanwhile as one burst. Waking per
  *   frame instead costs a context switch per frame on a busy machine, while
  *   JS would not look at the frames sooner anyway.
  * A full ring waits for progress the same way (the kernel's queue holds).
  */
+/*
+ * Frames JS must have waiting before the RX thread, finding the device
+ * empty, waits for JS rather than for the device. Below it (a lone reply of
+ * a request/response exchange) JS would have to kick the thread awake after
+ * consuming, a syscall and a context switch per exchange; the thread rather
+ * goes back to poll() on the device at once (and wakes JS itself if JS has
+ * emptied the ring meanwhile, as when idle).
+ */
+#define RX_BATCH_WAIT 8u
+
 static void *rx_main(void *arg) {
   tt_t *t = (tt_t *)arg;
   int32_t *h = t->h;
@@ -220,7 +238,7 @@ static void *rx_main(void *arg) {
         if (poll(&pf[1], 1, 10) > 0) evfd_drain(t->evfd);
         continue;
       }
-      if (head != tail) {
+      if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
       } else if (poll(pf, 2, -1) > 0 && (pf[1].revents & POLLIN)) {
         evfd_drain(t->evfd);
@@ -525,28 +543,52 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
   if (t->running) {
     int32_t *h = t->h;
     uint32_t head = t->tx_head;
-    if (head - t->tx_tail_seen >= t->slots) t->tx_tail_seen = (uint32_t)ld_acq(&h[H_TX_TAIL]);
-    if (head - t->tx_tail_seen < t->slots) {
-      uint32_t s = head & (t->slots - 1);
-      memcpy(t->tx_data + (size_t)s * t->slot_size, (uint8_t *)p + off, (size_t)len);
-      t->tx_lens[s] = (int32_t)len;
-      t->tx_head = ++head;
-      st(&h[H_TX_HEAD], (int32_t)head);
-      if (ld(&h[H_TX_SLEEP]) != 0 && __atomic_exchange_n(&h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&h[H_TX_SLEEP]);
+    if (__atomic_load_n(&h[H_TX_ARM], __ATOMIC_RELAXED) != 0 && (uint32_t)ld_acq(&h[H_TX_TAIL]) == head) {
+      /* Direct write: the ring is empty, so every frame pushed before this one
+       * has been written (the TX thread advances the tail after write()), and
+       * writing here keeps the order while sparing a futex wake and two thread
+       * hand-offs (the sleeping TX thread, then JS again). Armed by JS once
+       * per poll, so a burst writes its first frame here and queues the rest
+       * for the TX thread as before: the JS thread does at most one syscall
+       * per poll. Failures are counted like the TX thread's. */
+      __atomic_store_n(&h[H_TX_ARM], 0, __ATOMIC_RELAXED);
+      ssize_t r;
+      do {
+        r = write(t->fd, (uint8_t *)p + off, (size_t)len);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) bump(&h[H_TX_DROPS]);
+        else bump(&h[H_TX_ERRORS]);
+      }
+      bump(&h[H_TX_DIRECT]);
       ok = true;
+    } else {
+      if (head - t->tx_tail_seen >= t->slots) t->tx_tail_seen = (uint32_t)ld_acq(&h[H_TX_TAIL]);
+      if (head - t->tx_tail_seen < t->slots) {
+        uint32_t s = head & (t->slots - 1);
+        memcpy(t->tx_data + (size_t)s * t->slot_size, (uint8_t *)p + off, (size_t)len);
+        t->tx_lens[s] = (int32_t)len;
+        t->tx_head = ++head;
+        st(&h[H_TX_HEAD], (int32_t)head);
+        if (ld(&h[H_TX_SLEEP]) != 0 && __atomic_exchange_n(&h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&h[H_TX_SLEEP]);
+        ok = true;
+      }
     }
   }
   if (napi_get_boolean(env, ok, &out) != napi_ok) return NULL;
   return out;
 }
 
-/* threadKick(handle): called by JS when it saw H_TX_SLEEP or H_RX_WAIT set. */
+/* threadKick(handle): called by JS when it saw H_RX_WAIT set. Only the RX
+ * thread is woken: push() wakes the TX thread when it queues a frame, and a
+ * TX thread woken with nothing queued would only go back to sleep (it used
+ * to be woken here after every received burst: a futex wake and a context
+ * switch per chatty exchange for nothing). */
 static napi_value thread_kick(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
   if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
   if (!t->running) return undefined(env);
-  if (__atomic_exchange_n(&t->h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&t->h[H_TX_SLEEP]);
   if (__atomic_exchange_n(&t->h[H_RX_WAIT], 0, __ATOMIC_SEQ_CST) != 0) evfd_signal(t->evfd);
   return undefined(env);
 }

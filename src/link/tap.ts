@@ -5,8 +5,11 @@
  * Two modes (option `threads`):
  * - threaded: two native threads do the read() and write() syscalls and
  *   exchange frames with JS through shared rings (see tap-ring.ts); the JS
- *   thread makes no syscall per frame. A full TX ring drops the frame (and
- *   counts it); a full RX ring pauses reading (the kernel queue holds).
+ *   thread makes no syscall per frame, except that the first frame sent
+ *   after a poll is written directly when the TX ring is empty (option
+ *   `directWrite`: saves a lone frame the hand-off to the TX thread). A full
+ *   TX ring drops the frame (and counts it); a full RX ring pauses reading
+ *   (the kernel queue holds).
  * - synchronous: receiving drains the non-blocking fd in batches into one
  *   preallocated buffer of frame slots; the addon's libuv poll calls the
  *   stack's wakeup once per event-loop wakeup (not per frame) while a wakeup
@@ -47,6 +50,12 @@ export interface TapLinkOptions {
    * of the JS thread. Default {@link TAP_THREADS_DEFAULT}.
    */
   threads?: boolean;
+  /**
+   * Threaded mode: let the first frame sent after a poll be written on the JS
+   * thread when the TX ring is empty, sparing the TX thread's wake-up (see
+   * {@link TapThreadCounters.txDirect}). Default true.
+   */
+  directWrite?: boolean;
   /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
   ringSlots?: number;
 }
@@ -128,8 +137,11 @@ export class TapLink implements Link {
   private readonly onReadable: () => void;
   /** The threaded mode's rings, or null in synchronous mode. */
   private readonly rings: TapRings | null;
+  /** Threaded mode: option `directWrite`. */
+  private readonly directWrite: boolean;
 
-  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number) {
+  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean) {
+    this.directWrite = directWrite;
     this.native = native;
     this.fd = fd;
     this.name = name;
@@ -175,7 +187,7 @@ export class TapLink implements Link {
     const dev = native.open(name);
     let link: TapLink;
     try {
-      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots);
+      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true);
     } catch (err) {
       native.close(dev.fd);
       throw err;
@@ -261,6 +273,7 @@ export class TapLink implements Link {
     if (rings !== null) {
       if (this.fd < 0) return Infinity;
       this.txErrors += rings.syncTxCounters(this.stats);
+      if (this.directWrite) rings.armDirect();
       if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.mtu + ETH_HEADER_LEN, this.stats)) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued

@@ -115,7 +115,7 @@ export class ChattyLab {
   readonly server: Netns;
   readonly client: Netns;
   readonly stack: Stack;
-  private readonly tap: TapLink;
+  readonly tap: TapLink;
   private readonly veth: Veth;
 
   private constructor(server: Netns, client: Netns, tap: TapLink, veth: Veth, stack: Stack) {

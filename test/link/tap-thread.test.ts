@@ -122,6 +122,40 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
     assert.equal(link.stats.drops, refused + accepted);
   });
 
+  it('writes the first frame after a poll on the JS thread when the ring is empty, the rest through the TX thread', { timeout: 20_000 }, async () => {
+    const frame = new Uint8Array(60);
+    frame.fill(0xff, 0, 6); // broadcast: the kernel takes it and drops it
+    frame[12] = 0x88;
+    frame[13] = 0xb5; // local experimental EtherType
+    const rx = { receiveFrame(): void {} };
+    for (const directWrite of [true, false]) {
+      const link = TapLink.open('', { directWrite });
+      try {
+        link.setWakeup(() => {});
+        // Not armed yet: everything goes through the ring.
+        for (let i = 0; i < 10; i++) assert.equal(link.transmit(frame, 0, frame.length, 0), true);
+        for (let i = 0; i < 200 && link.stats.txFrames !== 10; i++) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(link.threadCounters()?.txDirect, 0);
+        // A burst after a poll: at most its first frame is written directly
+        // (if the TX thread has drained the ring), the rest are queued.
+        for (let round = 0; round < 5; round++) {
+          await new Promise((r) => setTimeout(r, 20)); // let the TX thread drain the ring
+          link.poll(0, rx);
+          for (let i = 0; i < 100; i++) assert.equal(link.transmit(frame, 0, frame.length, 0), true);
+        }
+        const direct = link.threadCounters()?.txDirect ?? -1;
+        // At most one per poll; fewer only if the (loaded) TX thread had not drained the ring yet.
+        if (directWrite) assert.ok(direct >= 1 && direct <= 5, `${direct} direct writes after 5 polls`);
+        else assert.equal(direct, 0);
+      } finally {
+        link.close();
+      }
+      assert.equal(link.stats.txFrames, 510);
+      assert.equal(link.txErrors, 0);
+      assert.equal(link.stats.drops, 0);
+    }
+  });
+
   it('lets a process exit on its own (no wakeup set) and on process.exit() with a wakeup set', { timeout: 30_000 }, async () => {
     const idle = await runNode(`import { TapLink } from ${JSON.stringify(TAP_JS)};
       const l = TapLink.open('', { threads: true }); l.setWakeup(() => {}); l.setWakeup(null);`, 10_000);
@@ -195,6 +229,8 @@ for (const threads of [true, false]) {
       const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
       assert.ok(m !== null, `no ping summary: ${r.stdout} ${r.stderr}`);
       assert.equal(Number(m[2]), 200, r.stdout);
+      // Each reply is a lone frame after a poll: written on the JS thread (threaded mode).
+      if (threads) assert.ok((link.threadCounters()?.txDirect ?? 0) >= 100, JSON.stringify(link.threadCounters()));
     });
 
     it('carries 32 MiB each way at once through an echo server, byte-exact', { timeout: 60_000 }, async () => {
