@@ -9,19 +9,15 @@
  *
  *   node dist/bench/loss.js [--mib N] [--runs N] [--loss P] [--reorder P] [--cubic 0|1]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
+import { ip, numberOption, sendBlocks, socatIn } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
 import { FaultLink } from '../src/link/fault-link.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
+const opt = numberOption;
 const MIB = opt('mib', 64);
 const RUNS = opt('runs', 3);
 const LOSS = opt('loss', 0.05);
@@ -32,26 +28,6 @@ const TIMEOUT_MS = opt('timeout', 240) * 1000;
 const ns = `wstl-${process.pid}`;
 const LINUX_IP = '10.77.0.1';
 const STACK_IP = '10.77.0.2';
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
-}
-
-function socat(args: string[], listens: boolean): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } {
-  const child = spawn('ip', ['netns', 'exec', ns, 'socat', '-d', '-d', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve(code); }));
-  const ready = new Promise<void>((resolve, reject) => {
-    if (!listens) resolve();
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/listening on/.test(err)) resolve();
-    });
-    void exited.then((code) => reject(new Error(`socat exited ${code}: ${err}`)));
-  });
-  return { child, ready, exited };
-}
 
 /** Linux sends the file to a wirestack server; seconds from accept to EOF. */
 async function linuxSends(file: string): Promise<number> {
@@ -71,7 +47,7 @@ async function linuxSends(file: string): Promise<number> {
     });
     server.listen(5001, STACK_IP);
   });
-  const client = socat(['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false);
+  const client = socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, TIMEOUT_MS);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -80,33 +56,13 @@ async function linuxSends(file: string): Promise<number> {
 
 /** wirestack sends to a socat sink; seconds from connect until socat closed after our EOF. */
 async function wirestackSends(): Promise<number> {
-  const sink = socat(['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true);
+  const sink = socatIn(ns, ['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, TIMEOUT_MS);
   await sink.ready;
   const c = stack.net.connect(5002, LINUX_IP);
   await new Promise((r) => c.once('connect', r));
   const t0 = performance.now();
-  const closed = new Promise<void>((resolve, reject) => {
-    c.once('error', reject);
-    c.once('close', () => resolve());
-    c.resume();
-  });
-  const b = Buffer.alloc(1 << 20, 0x5a);
-  let left = MIB;
-  await new Promise<void>((resolve) => {
-    const go = (): void => {
-      while (left > 0) {
-        left--;
-        if (!c.write(b)) {
-          c.once('drain', go);
-          return;
-        }
-      }
-      c.end();
-      resolve();
-    };
-    go();
-  });
-  await closed;
+  // socat closes after reading our EOF: everything arrived.
+  await sendBlocks(c, MIB, 0x5a);
   const seconds = (performance.now() - t0) / 1000;
   const code = await sink.exited;
   if (code !== 0) throw new Error(`socat sink exited ${code}`);

@@ -17,18 +17,15 @@
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
  * reports the I/O threads' counters.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
+import { ip, numberOption, sendBlocks, socatIn } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, def: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
+const opt = numberOption;
 const MIB = opt('mib', 256);
 const RUNS = opt('runs', 3);
 const MTU = opt('mtu', 1500);
@@ -38,27 +35,6 @@ const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
 const STACK_IP = '10.76.0.2';
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: 'ignore', timeout: 10_000 });
-}
-
-/** Start socat in the namespace; resolves once it listens (or at once), rejects on early exit. */
-function socat(args: string[], listens: boolean, ms: number): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | null> } {
-  const child = spawn('ip', ['netns', 'exec', ns, 'socat', '-d', '-d', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => { clearTimeout(timer); resolve(code); }));
-  const ready = new Promise<void>((resolve, reject) => {
-    if (!listens) resolve();
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (/listening on/.test(err)) resolve();
-    });
-    void exited.then((code) => reject(new Error(`socat exited ${code}: ${err}`)));
-  });
-  return { child, ready, exited };
-}
 
 function cpuSeconds(): number {
   const u = process.cpuUsage();
@@ -129,7 +105,7 @@ async function inbound(file: string): Promise<Dir> {
     });
     server.listen(5001, STACK_IP);
   });
-  const client = socat(['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const client = socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -137,7 +113,7 @@ async function inbound(file: string): Promise<Dir> {
 }
 
 async function outbound(): Promise<Dir> {
-  const sink = socat(['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
+  const sink = socatIn(ns, ['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
   await sink.ready;
   const c = stack.net.connect(5002, LINUX_IP);
   await new Promise((r) => c.once('connect', r));
@@ -145,28 +121,8 @@ async function outbound(): Promise<Dir> {
   const c0 = cpuSeconds();
   const s0 = sysSeconds();
   const th0 = threadSeconds();
-  const closed = new Promise<void>((resolve, reject) => {
-    c.once('error', reject);
-    c.once('close', () => resolve()); // socat closes after reading our EOF: everything arrived
-    c.resume();
-  });
-  const b = Buffer.alloc(1 << 20);
-  let left = MIB;
-  await new Promise<void>((resolve) => {
-    const go = (): void => {
-      while (left > 0) {
-        left--;
-        if (!c.write(b)) {
-          c.once('drain', go);
-          return;
-        }
-      }
-      c.end();
-      resolve();
-    };
-    go();
-  });
-  await closed;
+  // socat closes after reading our EOF: everything arrived.
+  await sendBlocks(c, MIB, 0);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
   const sys = sysSeconds() - s0;
