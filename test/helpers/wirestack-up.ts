@@ -1,4 +1,4 @@
-/** `wirestack up --json` as a child process, and free ports, for the CLI and interop tests. */
+/** `wirestack up --json` (or any subcommand with --json) as a child process, and free ports, for the CLI and interop tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
@@ -34,8 +34,8 @@ export interface Event {
   [k: string]: unknown;
 }
 
-/** A running `wirestack up --json` child and the events it printed. */
-export class Up {
+/** A running `wirestack SUBCOMMAND ... --json` child and the events it printed. */
+export class CliChild {
   readonly events: Event[] = [];
   stderr = '';
   private waiters: Array<() => void> = [];
@@ -64,9 +64,9 @@ export class Up {
     }));
   }
 
-  /** Start `wirestack up --json ARGS...`. */
-  static start(args: string[]): Up {
-    return new Up(spawn(process.execPath, [WIRESTACK_BIN, 'up', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** Start `wirestack SUBCOMMAND ARGS... --json`. */
+  static run(subcommand: string, args: string[]): CliChild {
+    return new CliChild(spawn(process.execPath, [WIRESTACK_BIN, subcommand, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   private wake(): void {
@@ -80,7 +80,7 @@ export class Up {
       const e = this.events.find(pred);
       if (e !== undefined) return e;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${what}: wirestack up exited (${this.child.exitCode ?? this.child.signalCode}); stderr: ${this.stderr}`);
+        throw new Error(`${what}: wirestack exited (${this.child.exitCode ?? this.child.signalCode}); stderr: ${this.stderr}`);
       }
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${what}: not within ${ms} ms; events ${JSON.stringify(this.events)}; stderr ${this.stderr}`);
@@ -99,5 +99,13 @@ export class Up {
     } catch {
       // already gone
     }
+  }
+}
+
+/** `wirestack up --json` as a child. */
+export class Up extends CliChild {
+  /** Start `wirestack up --json ARGS...`. */
+  static start(args: string[]): Up {
+    return new Up(spawn(process.execPath, [WIRESTACK_BIN, 'up', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 }

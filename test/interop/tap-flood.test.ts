@@ -19,10 +19,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { CliChild, type Event } from '../helpers/wirestack-up.js';
 
 const LINUX_IP = '10.79.0.1';
 const STACK_IP = '10.79.0.2';
@@ -35,11 +36,6 @@ const PYTHON = '/usr/bin/python3';
 
 const missing = missingCapability();
 if (missing !== null) console.error(`tap-flood.test: SKIPPING the TAP flood tests: ${missing}`);
-
-interface Event {
-  event: string;
-  [k: string]: unknown;
-}
 
 // Runs in the namespace: opens IDLE connections (100 at a time), sends nothing, prints
 // {"held": n} once all are up, then for each connection how long after its open it was
@@ -85,38 +81,14 @@ s.on('error', (e) => { console.error(String(e)); process.exit(2); });
 
 describe('wirestack tap under a SYN flood and 1,000 idle connections (Linux in a namespace)', { skip: missing ?? false, timeout: 180_000 }, () => {
   let ns: Netns | null = null;
-  let cli: ChildProcess | null = null;
+  let tap: CliChild | null = null;
   let dev = '';
   let stackMac = '';
-  const events: Event[] = [];
-  let stdoutRest = '';
-  let stderr = '';
-  const waiters: Array<() => void> = [];
+  let events: Event[] = [];
 
   function waitEvent(pred: (e: Event) => boolean, timeoutMs: number, what: string): Promise<Event> {
-    return new Promise((resolve, reject) => {
-      const finish = (fn: () => void): void => {
-        clearTimeout(timer);
-        const i = waiters.indexOf(poke);
-        if (i >= 0) waiters.splice(i, 1);
-        fn();
-      };
-      const check = (): boolean => {
-        const e = events.find(pred);
-        if (e !== undefined) {
-          finish(() => resolve(e));
-          return true;
-        }
-        if (cli === null || cli.exitCode !== null || cli.signalCode !== null) {
-          finish(() => reject(new Error(`CLI exited before ${what}: ${stderr}`)));
-          return true;
-        }
-        return false;
-      };
-      const poke = (): void => { check(); };
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events ${JSON.stringify(events.slice(-5))}; stderr ${stderr}`))), timeoutMs);
-      if (!check()) waiters.push(poke);
-    });
+    assert.ok(tap !== null);
+    return tap.wait(pred, timeoutMs, what);
   }
 
   /** The latest 'stats' line printed after `since` events. */
@@ -144,36 +116,16 @@ describe('wirestack tap under a SYN flood and 1,000 idle connections (Linux in a
     assert.equal(scapy, 0, `scapy is not importable by ${PYTHON}: apt-get install python3-scapy`);
     ns = Netns.create();
     dev = `wstf${process.pid % 1_000_000}`;
-    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', dev, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
+    tap = CliChild.run('tap', ['--dev', dev, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', ns.name, '--host-address', `${LINUX_IP}/24`, '--echo', '7', '--http', String(HTTP_PORT),
-      '--syn-backlog', '128', '--headers-timeout', String(HEADERS_TIMEOUT_S), '--stats-interval', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const child = cli;
-    child.once('exit', () => { for (const w of [...waiters]) w(); });
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      stdoutRest += s;
-      const lines = stdoutRest.split('\n');
-      stdoutRest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        try {
-          events.push(JSON.parse(line) as Event);
-        } catch {
-          events.push({ event: 'unparsable', line });
-        }
-      }
-      for (const w of [...waiters]) w();
-    });
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+      '--syn-backlog', '128', '--headers-timeout', String(HEADERS_TIMEOUT_S), '--stats-interval', '1']);
+    events = tap.events;
     await waitEvent((e) => e.event === 'ready', 20_000, 'the "ready" line');
     stackMac = String(events.find((e) => e.event === 'up')?.mac);
   });
 
   after(() => {
-    try {
-      if (cli?.pid !== undefined && cli.exitCode === null && cli.signalCode === null) process.kill(cli.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    tap?.kill();
     ns?.remove();
   });
 
@@ -276,11 +228,10 @@ describe('wirestack tap under a SYN flood and 1,000 idle connections (Linux in a
   });
 
   it('exits 0 on SIGTERM', { timeout: 10_000 }, async () => {
-    assert.ok(cli !== null && cli.pid !== undefined);
-    const exited = new Promise<number | null>((resolve) => cli?.once('exit', (code) => resolve(code)));
-    process.kill(cli.pid, 'SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    assert.ok(tap !== null && tap.child.pid !== undefined);
+    process.kill(tap.child.pid, 'SIGTERM');
+    assert.equal((await tap.exited).code, 0, tap.stderr);
     assert.ok(events.some((e) => e.event === 'down'));
-    assert.ok(!events.some((e) => e.event === 'unparsable'));
+    assert.ok(!events.some((e) => e.event === 'non-json'));
   });
 });
