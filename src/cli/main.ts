@@ -76,9 +76,34 @@ function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[
   return { link, args };
 }
 
+const COMMANDS = ['demo', 'up', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
+
+/**
+ * The part of the usage text about `command`: its entries (a line starting
+ * with the command name at the entry indent, with their continuation lines)
+ * and, for tap and up, the CAPACITY block they share.
+ */
+export function commandUsage(command: string): string {
+  const lines = usage.split('\n');
+  const out: string[] = [];
+  let take = false;
+  for (const line of lines.slice(3)) {
+    const m = /^  ([A-Za-z]+)\b/.exec(line);
+    if (m !== null) take = m[1] === command || (m[1] === 'CAPACITY' && (command === 'tap' || command === 'up'));
+    if (take) out.push(line);
+  }
+  return `usage: wirestack ${command} [options]\n\n${out.join('\n')}`;
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command = 'demo', ...rest] = argv;
+  // `wirestack CMD --help` (or -h) anywhere among CMD's arguments: that command's usage, exit 0.
+  if (COMMANDS.includes(command) && command !== 'help' && command !== 'version'
+    && rest.some((a) => a === '--help' || a === '-h')) {
+    console.log(commandUsage(command));
+    return 0;
+  }
   try {
     switch (command) {
       case 'demo': {
@@ -110,7 +135,10 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`wirestack: ${e.message}\n\n${usage}`);
+      // One line and where to get help, as CLI conventions go (exit 2: usage error).
+      const help = COMMANDS.includes(command) && command !== 'help' && command !== 'version'
+        ? `wirestack ${command} --help` : 'wirestack help';
+      console.error(`wirestack: ${e.message} (see '${help}')`);
       return 2;
     }
     throw e;
