@@ -270,6 +270,14 @@ export class TcpInput {
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && (f & TH_RST) === 0
       && seqLt(o.tsVal, t.tsRecent[s]) && idle < PAWS_IDLE_MS) {
       c.stats.pawsDropped++;
+      // An old copy of data we already have (typically the late original of a
+      // segment the sender also retransmitted): report it with D-SACK so the
+      // sender can undo a spurious recovery, as Linux's tcp_send_dupack does.
+      if (this.len > 0 && (t.tflags[s] & TF_SACK) !== 0 && seqLt(this.seq, t.rcvNxt[s])) {
+        const end = (this.seq + this.len) | 0;
+        t.dsackLeft[s] = this.seq;
+        t.dsackRight[s] = seqGt(end, t.rcvNxt[s]) ? t.rcvNxt[s] : end;
+      }
       this.oowAck(s);
       return;
     }
