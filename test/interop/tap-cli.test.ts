@@ -8,26 +8,20 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, writeSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { CliChild, type Event } from '../helpers/wirestack-up.js';
 
 const LINUX_IP = '10.78.0.1';
 const STACK_IP = '10.78.0.2';
 const BIG_BYTES = 64 * 1024 * 1024;
-const REPO = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/interop -> repo root
 const TOOLS: Array<[string, string]> = [['ping', 'iputils-ping'], ['curl', 'curl'], ['openssl', 'openssl'], ['tshark', 'tshark'], ['ss', 'iproute2']];
 
 const missing = missingCapability();
 if (missing !== null) console.error(`tap-cli.test: SKIPPING the TAP CLI interop test: ${missing}`);
-
-interface Event {
-  event: string;
-  [k: string]: unknown;
-}
 
 // Runs in the namespace: 100 sequential short connections to the echo port, each echoing a few bytes.
 const ECHO_CLIENT = `
@@ -89,41 +83,16 @@ function runHost(cmd: string, args: string[], timeoutMs: number): Promise<{ code
 
 describe('wirestack tap CLI with Linux tools in a network namespace', { skip: missing ?? false, timeout: 120_000 }, () => {
   let ns: Netns | null = null;
-  let cli: ChildProcess | null = null;
-  let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
+  let tap: CliChild | null = null;
   let work = '';
   let pcap = '';
   let bigSha = '';
-  const events: Event[] = [];
-  let stdoutRest = '';
-  let stderr = '';
-  const waiters: Array<() => void> = [];
+  let events: Event[] = [];
 
   /** Resolve once `pred` holds for a received event; reject on timeout or CLI exit. */
   function waitEvent(pred: (e: Event) => boolean, timeoutMs: number, what: string): Promise<Event> {
-    return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const e = events.find(pred);
-        if (e !== undefined) {
-          finish(() => resolve(e));
-          return true;
-        }
-        if (cli === null || cli.exitCode !== null || cli.signalCode !== null) {
-          finish(() => reject(new Error(`CLI exited before ${what}: ${stderr}`)));
-          return true;
-        }
-        return false;
-      };
-      const finish = (fn: () => void): void => {
-        clearTimeout(timer);
-        const i = waiters.indexOf(poke);
-        if (i >= 0) waiters.splice(i, 1);
-        fn();
-      };
-      const poke = (): void => { check(); };
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events ${JSON.stringify(events.slice(-10))}; stderr ${stderr}`))), timeoutMs);
-      if (!check()) waiters.push(poke);
-    });
+    assert.ok(tap !== null);
+    return tap.wait(pred, timeoutMs, what);
   }
 
   before(async () => {
@@ -149,40 +118,15 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
     pcap = join(work, 'capture.pcap');
     ns = Netns.create();
     const dev = `wsti${process.pid % 1_000_000}`;
-    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', dev, '--address', `${STACK_IP}/24`,
+    tap = CliChild.run('tap', ['--dev', dev, '--address', `${STACK_IP}/24`,
       '--netns', ns.name, '--host-address', `${LINUX_IP}/24`, '--echo', '7', '--discard', '9',
-      '--http', `8080:${www}`, '--https', '8443', '--pcap', pcap, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const child = cli;
-    exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        resolve({ code, signal });
-        for (const w of [...waiters]) w();
-      });
-    });
-    child.stdout?.setEncoding('utf8').on('data', (s: string) => {
-      stdoutRest += s;
-      const lines = stdoutRest.split('\n');
-      stdoutRest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        try {
-          events.push(JSON.parse(line) as Event);
-        } catch {
-          events.push({ event: 'unparsable', line });
-        }
-      }
-      for (const w of [...waiters]) w();
-    });
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+      '--http', `8080:${www}`, '--https', '8443', '--pcap', pcap]);
+    events = tap.events;
     await waitEvent((e) => e.event === 'ready', 20_000, 'the "ready" line');
   });
 
   after(() => {
-    try {
-      if (cli?.pid !== undefined && cli.exitCode === null && cli.signalCode === null) process.kill(cli.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    tap?.kill();
     ns?.remove();
     if (work !== '') rmSync(work, { recursive: true, force: true });
   });
@@ -264,13 +208,13 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
   });
 
   it('exits 0 within 5 s on SIGTERM and leaves a pcap tshark reads without malformed frames', { timeout: 240_000 }, async () => {
-    assert.ok(cli !== null && exited !== null && cli.pid !== undefined);
-    process.kill(cli.pid, 'SIGTERM');
-    const { code, signal } = await withTimeout(exited, 5000, 'CLI exit after SIGTERM');
+    assert.ok(tap !== null && tap.child.pid !== undefined);
+    process.kill(tap.child.pid, 'SIGTERM');
+    const { code, signal } = await withTimeout(tap.exited, 5000, 'CLI exit after SIGTERM');
     assert.equal(signal, null);
-    assert.equal(code, 0, stderr);
+    assert.equal(code, 0, tap.stderr);
     assert.ok(events.some((e) => e.event === 'down'), 'no "down" line');
-    assert.ok(!events.some((e) => e.event === 'unparsable'), 'a stdout line was not JSON');
+    assert.ok(!events.some((e) => e.event === 'non-json'), 'a stdout line was not JSON');
     assert.ok(statSync(pcap).size > BIG_BYTES, `capture too small: ${statSync(pcap).size} bytes`);
     // Both passes at once: each dissects ~100 000 frames (and reassembles the 64 MiB response and upload).
     const [read, bad] = await Promise.all([
