@@ -78,9 +78,6 @@ export class TcpCore {
     this.t = t;
     this.stats = stats;
     for (let i = 0; i < 4; i++) this.secret[i] = ctx.random32();
-    t.onRelease = () => {
-      if (this.bufWaiters > 0) this.wakeBufferWaiters();
-    };
   }
 
   /** Count slot `s` as a connection: an active open (`listener` < 0) or a child of `listener`. */
@@ -158,8 +155,16 @@ export class TcpCore {
     const t = this.t;
     // RACK's records live in the pair's ring: a FIN still in flight keeps it.
     if (t.buf[s] >= 0 && t.sndLen[s] === 0 && t.rcvLen[s] === 0 && t.oooCount[s] === 0 && t.rkCount[s] === 0) {
-      t.releaseBuffers(s);
+      this.releaseBuffers(s);
     }
+  }
+
+  /** Give slot `s`'s buffer pair back to the pool; writers that found the pool empty are told to retry. */
+  releaseBuffers(s: number): void {
+    const t = this.t;
+    if (t.buf[s] < 0) return;
+    t.releaseBuffers(s);
+    if (this.bufWaiters > 0) this.wakeBufferWaiters();
   }
 
   /** A buffer pair came back: every send() refused for want of one is told to retry. */
@@ -341,7 +346,7 @@ export class TcpCore {
     const p = t.parent[s];
     if (p >= 0) this.unlinkChild(p, s);
     this.uncount(s);
-    t.releaseBuffers(s);
+    this.releaseBuffers(s);
     t.state[s] = CLOSED;
     this.sockets.release(s);
   }
@@ -384,7 +389,7 @@ export class TcpCore {
     t.state[s] = CLOSED;
     t.rtoAt[s] = t.ptoAt[s] = t.rackAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
-    if (t.rcvLen[s] === 0) t.releaseBuffers(s);
+    if (t.rcvLen[s] === 0) this.releaseBuffers(s);
     this.sockets.raise(s, (errno !== 0 ? EV_ERROR : 0) | EV_CLOSED | EV_READABLE | EV_WRITABLE);
   }
 

@@ -601,7 +601,7 @@ export class TcpInput {
       t.tflags[s] |= TF_ACKNOW;
       c.out.output(s);
     }
-    if ((t.tflags[s] & TF_ORPHAN) !== 0 || t.rcvLen[s] === 0) t.releaseBuffers(s);
+    if ((t.tflags[s] & TF_ORPHAN) !== 0 || t.rcvLen[s] === 0) c.releaseBuffers(s);
     c.raise(s, EV_READABLE);
   }
 

@@ -457,11 +457,7 @@ export class TcbTable {
     this.rkCount[s] = 0;
     this.lostBytes[s] = 0;
     this.sackedBytes[s] = 0;
-    if (this.onRelease !== null) this.onRelease();
   }
-
-  /** Called when a pair goes back to the pool (set by TcpCore: wakes writers that found the pool empty). */
-  onRelease: (() => void) | null = null;
 
   /** Size of one pool buffer (the most SO_SNDBUF/SO_RCVBUF can give). */
   get sendBufferBytes(): number {

@@ -288,7 +288,7 @@ export class TcpUser {
     const t = c.t;
     const st = t.state[s];
     if (st === TIME_WAIT || st === CLOSED) {
-      if (t.rcvLen[s] === 0) t.releaseBuffers(s);
+      if (t.rcvLen[s] === 0) c.releaseBuffers(s);
       return;
     }
     const free = t.rcvCap[s] - t.rcvLen[s];
@@ -361,7 +361,7 @@ export class TcpUser {
       return;
     }
     if (st === TIME_WAIT) {
-      t.releaseBuffers(s);
+      c.releaseBuffers(s);
       return;
     }
     this.shutdown(s, SHUT_WR);
