@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Stack } from '../../src/index.js';
 import {
   A_IP, ACK, B_IP, ECONNREFUSED, EINPROGRESS, ETIMEDOUT, EV_ERROR, EV_WRITABLE, RST, SO_ERROR, SO_REUSEADDR, SYN,
-  STACK_IP, TapPeer, add32, connect, describe, ip, pattern, tapStack, tcpPair, transfer, waitFor,
+  STACK_IP, TapPeer, add32, backlogRace, connect, describe, ip, pattern, tapStack, tcpPair, transfer, waitFor,
 } from './helpers.js';
 
 test('three-way handshake: both ends reach ESTABLISHED, SYN, SYN-ACK, ACK on the wire', () => {
@@ -186,20 +186,7 @@ test('simultaneous open: both connect to each other\'s bound port; both reach ES
 test('listen backlog 2 with 5 concurrent connects: excess SYNs dropped silently, all complete after accept()', () => {
   // Without SYN cookies (with them, see syn-flood.test.ts, the excess SYNs get cookie SYN-ACKs as on Linux).
   const p = tcpPair({ tcpSyncookies: 0 });
-  const lfd = p.b.sockets.socket('tcp');
-  p.b.sockets.bind(lfd, 0, 80);
-  assert.equal(p.b.sockets.listen(lfd, 2), 0);
-  const clients: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const fd = p.a.sockets.socket('tcp');
-    assert.equal(p.a.sockets.connect(fd, B_IP, 80), -EINPROGRESS);
-    clients.push(fd);
-  }
-  let maxQueued = 0;
-  for (let i = 0; i < 500; i++) {
-    p.sim.advance(1);
-    maxQueued = Math.max(maxQueued, p.b.tcp.user.acceptQueueLength(lfd));
-  }
+  const { lfd, clients, maxQueued } = backlogRace(p, 2, 5);
   assert.equal(maxQueued, 2, 'the accept queue holds at most the backlog');
   const states = clients.map((fd) => p.a.sockets.tcpState(fd));
   assert.equal(states.filter((s) => s === 'ESTABLISHED').length, 2, `client states ${states}`);

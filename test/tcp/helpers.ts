@@ -667,3 +667,26 @@ export function drain(stack: Stack, fd: number, into: number[] = []): number[] {
 }
 
 export { ip };
+
+/**
+ * Listen on port 80 of b with `backlog`, start `clients` connects from a at
+ * once, and run 500 ms; returns the listener, the client descriptors and the
+ * longest the accept queue got meanwhile.
+ */
+export function backlogRace(p: TcpPair, backlog: number, clients: number): { lfd: number; clients: number[]; maxQueued: number } {
+  const lfd = p.b.sockets.socket('tcp');
+  p.b.sockets.bind(lfd, 0, 80);
+  assert.equal(p.b.sockets.listen(lfd, backlog), 0);
+  const fds: number[] = [];
+  for (let i = 0; i < clients; i++) {
+    const fd = p.a.sockets.socket('tcp');
+    assert.equal(p.a.sockets.connect(fd, B_IP, 80), -EINPROGRESS);
+    fds.push(fd);
+  }
+  let maxQueued = 0;
+  for (let i = 0; i < 500; i++) {
+    p.sim.advance(1);
+    maxQueued = Math.max(maxQueued, p.b.tcp.user.acceptQueueLength(lfd));
+  }
+  return { lfd, clients: fds, maxQueued };
+}

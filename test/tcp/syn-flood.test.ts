@@ -12,7 +12,7 @@ import type { StackConfig } from '../../src/index.js';
 import { TestRng } from '../helpers/frames.js';
 import {
   ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
-  pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, waitFor, type Seg, type TapStack,
+  pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, backlogRace, waitFor, type Seg, type TapStack,
 } from './helpers.js';
 
 const SPOOFED_NET = '198.18.0.0/15';
@@ -268,20 +268,7 @@ test('a RST for a pending request frees its record; a SYN with a new ISN replace
 
 test('listen backlog 2 with 5 concurrent connects and cookies on: all get SYN-ACKs; the accept queue holds 2, the rest complete after accept()', () => {
   const p = tcpPair();
-  const lfd = p.b.sockets.socket('tcp');
-  p.b.sockets.bind(lfd, 0, 80);
-  assert.equal(p.b.sockets.listen(lfd, 2), 0);
-  const clients: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const fd = p.a.sockets.socket('tcp');
-    assert.equal(p.a.sockets.connect(fd, B_IP, 80), -EINPROGRESS);
-    clients.push(fd);
-  }
-  let maxQueued = 0;
-  for (let i = 0; i < 500; i++) {
-    p.sim.advance(1);
-    maxQueued = Math.max(maxQueued, p.b.tcp.user.acceptQueueLength(lfd));
-  }
+  const { lfd, clients, maxQueued } = backlogRace(p, 2, 5);
   const st = p.b.stats.tcp;
   assert.equal(maxQueued, 2, 'the accept queue holds at most the backlog');
   assert.equal(st.syncookiesSent, 3, 'the request queue holds the backlog; the others got cookies');
