@@ -11,29 +11,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryLink, Stack, type HttpApp, type NetSocket } from '../../src/index.js';
+import type { HttpApp, NetSocket, Stack } from '../../src/index.js';
+import { withStacks } from '../helpers/socks.js';
 import type http from 'node:http';
 
 const HEADERS_MS = 600;
 const REQUEST_MS = 1200;
 const KEEPALIVE_MS = 400;
 const CHECK_MS = 100;
-
-async function withPair(fn: (a: Stack, b: Stack) => Promise<void>): Promise<void> {
-  const [la, lb] = MemoryLink.pair();
-  const a = new Stack({ seed: 31 });
-  const b = new Stack({ seed: 32 });
-  a.addInterface(la, { address: '10.0.0.1/24' });
-  b.addInterface(lb, { address: '10.0.0.2/24' });
-  a.start();
-  b.start();
-  try {
-    await fn(a, b);
-  } finally {
-    a.stop();
-    b.stop();
-  }
-}
 
 function listen<S extends http.Server>(app: HttpApp<S>, port: number): Promise<void> {
   return new Promise((resolve) => { app.listen(port, resolve); });
@@ -60,7 +45,7 @@ function client(a: Stack, port: number, data: string[], limitMs: number): Promis
 }
 
 test('headersTimeout, requestTimeout and keepAliveTimeout close our sockets and are counted by cause', { timeout: 20_000 }, async () => {
-  await withPair(async (a, b) => {
+  await withStacks(async (a, b) => {
     const app = b.http.createServer((req, res) => {
       req.resume();
       req.on('end', () => res.end('ok\n'));
@@ -98,7 +83,7 @@ test('an HTTPS client that never starts TLS is closed after handshakeTimeout and
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  await withPair(async (a, b) => {
+  await withStacks(async (a, b) => {
     const app = b.https.createServer({ ...tls, handshakeTimeout: 500 }, (_req, res) => res.end('ok\n'));
     await listen(app, 443);
     const r = await client(a, 443, [], 5000);
