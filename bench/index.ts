@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Stack } from '../src/stack.js';
+import { EMBEDDED_CONFIG } from '../src/engine/config.js';
 import { canForceGc } from './gc-meter.js';
 import type { RunResult } from './run-one.js';
 import { DISTINCT_FRAMES, RX_BATCH, defaultOptions, type ScenarioKind } from './scenarios.js';
@@ -276,6 +277,14 @@ function main(): void {
   console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
   const parts = Object.entries(mem.parts).sort((x, y) => y[1] - x[1]);
   printTable(['part', 'bytes', 'share'], parts.map(([k, v]) => [k, fmt(v), `${fmt((100 * v) / mem.totalBytes, 1)} %`]));
+  // wolfIP's static state for its default config.h (8 sockets, 4 TCP with
+  // 32 KiB send / 20 KiB receive buffers), measured with its build: a fixed
+  // figure, since wolfIP doesn't run here.
+  const WOLFIP_BYTES = 483_656;
+  const small = Stack.planMemory(EMBEDDED_CONFIG);
+  console.log(`stack.memory for EMBEDDED_CONFIG (shaped like wolfIP's defaults): ${fmt(small.totalBytes)} bytes = `
+    + `${fmt(small.totalBytes / WOLFIP_BYTES, 2)}x wolfIP's ${fmt(WOLFIP_BYTES)} bytes (goal <= 1.0); `
+    + `largest parts: ${Object.entries(small.parts).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   console.log('');
 
   wireguardSection();

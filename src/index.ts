@@ -6,6 +6,7 @@ export { Stack } from './stack.js';
 export { StackCore } from './engine/stack.js';
 export type { InterfaceOptions, InterfaceInfo, PingOptions } from './engine/stack.js';
 export type { StackConfig } from './engine/config.js';
+export { EMBEDDED_CONFIG } from './engine/config.js';
 export type { StackStats } from './engine/stats.js';
 export { Errno, StackError, errnoName } from './engine/errno.js';
 export type { MemoryReport } from './storage/arena.js';

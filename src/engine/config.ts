@@ -258,3 +258,36 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
   out.clock = config.clock ?? (() => performance.now());
   return out as ResolvedConfig;
 }
+
+/**
+ * A small configuration shaped like wolfIP's defaults (the C stack wirestack
+ * measures itself against): 8 descriptors of which 4 TCP and 2 UDP, 32 KiB
+ * send and 20 KiB receive buffers per TCP connection, one interface, a
+ * 1500-byte MTU, and IP datagrams up to 8 KiB (fragmented on the way
+ * out, one 8 KiB reassembly slot on the way in). Every table is still
+ * bounded with counted drops when full; use it as `new Stack({ ...EMBEDDED_CONFIG })`
+ * (or spread and override) when memory matters more than connection count.
+ * `npm run bench` prints its `stack.memory` against wolfIP's.
+ */
+export const EMBEDDED_CONFIG: Readonly<StackConfig> = Object.freeze({
+  maxSockets: 8,
+  maxTcpSockets: 4,
+  maxUdpSockets: 2,
+  udpRecvBufferBytes: 4096,
+  udpRecvQueueDatagrams: 8,
+  maxInterfaces: 1,
+  maxRoutes: 4,
+  maxMtu: 1500,
+  ipMaxDatagramBytes: 8192,
+  arpCacheSize: 16,
+  arpPendingFrames: 4,
+  loopbackFrames: 2,
+  maxPings: 2,
+  tcpSendBufferBytes: 32768,
+  tcpRecvBufferBytes: 20480,
+  tcpSynBacklog: 8,
+  ipReassemblySlots: 1,
+  ipReassemblyBytes: 8192,
+  ipsecMaxSa: 4,
+  ipsecMaxSp: 4,
+});

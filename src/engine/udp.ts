@@ -45,7 +45,8 @@ export class Udp {
     let best = -1;
     let bestScore = -1;
     let deliveredAny = false;
-    for (let s = t.udpPortHead[dport]; s >= 0; s = t.portNext[s]) {
+    for (let s = t.udpPortHead[t.portBucket(dport)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== dport) continue;
       const la = t.localAddr[s];
       if (la !== 0 && la !== dst) continue;
       let score = la !== 0 ? 1 : 0;
@@ -89,7 +90,8 @@ export class Udp {
   /** An ICMP error quoting a datagram we sent from (laddr, lport) to (raddr, rport). */
   icmpError(laddr: number, lport: number, raddr: number, rport: number, errno: number): void {
     const t = this.sockets;
-    for (let s = t.udpPortHead[lport]; s >= 0; s = t.portNext[s]) {
+    for (let s = t.udpPortHead[t.portBucket(lport)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== lport) continue;
       if (t.localAddr[s] !== 0 && t.localAddr[s] !== laddr) continue;
       // Like Linux without IP_RECVERR: only connected sockets hear about errors.
       if ((t.flags[s] & F_CONNECTED) === 0 || t.remoteAddr[s] !== raddr || t.remotePort[s] !== rport) continue;
@@ -101,7 +103,8 @@ export class Udp {
   /** True when binding `addr:port` would clash with an existing socket. */
   portInUse(addr: number, port: number, reuse: boolean): boolean {
     const t = this.sockets;
-    for (let s = t.udpPortHead[port]; s >= 0; s = t.portNext[s]) {
+    for (let s = t.udpPortHead[t.portBucket(port)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== port) continue;
       if (reuse && (t.flags[s] & F_REUSEADDR) !== 0) continue;
       const la = t.localAddr[s];
       if (la === 0 || addr === 0 || la === addr) return true;

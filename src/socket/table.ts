@@ -59,10 +59,16 @@ export class SocketTable {
   readonly pending: Uint8Array;
   /** Next socket bound to the same UDP port (-1 ends the chain). */
   readonly portNext: Int16Array;
-  /** First socket bound to each UDP port (-1: none). */
+  /**
+   * First UDP socket of each port bucket (-1: none). A bucket is
+   * `portBucket(port)`; its chain (through `portNext`) may hold other ports,
+   * so walkers compare `localPort`.
+   */
   readonly udpPortHead: Int16Array;
-  /** First socket bound to each TCP port (listeners and active opens; accepted children are not). */
+  /** First TCP socket of each port bucket (listeners and active opens; accepted children are not). */
   readonly tcpPortHead: Int16Array;
+  /** Buckets per protocol minus one (a power of two minus one). */
+  readonly portMask: number;
   /** UDP receive ring of each socket slot (shared pool, assigned at allocation). */
   readonly rx: Array<DatagramRing | null>;
   private readonly ringPool: DatagramRing[] = [];
@@ -80,9 +86,22 @@ export class SocketTable {
     plan.add('sockets', n).add('sockets', n).add('sockets', n, 4).add('sockets', n, 2).add('sockets', n, 4)
       .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2)
       .add('sockets', n, 2).add('sockets', n);
-    plan.add('udpPortIndex', 65536, 2);
-    plan.add('tcpPortIndex', 65536, 2);
+    plan.add('udpPortIndex', SocketTable.portBuckets(n), 2);
+    plan.add('tcpPortIndex', SocketTable.portBuckets(n), 2);
     for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
+  }
+
+  /**
+   * Port buckets per protocol: the next power of two at or above the socket
+   * count (at least 16), so chains average at most one socket. Only local
+   * binds enter a chain — peers can't lengthen one — so a small hashed index
+   * costs nothing a direct 65,536-entry map (256 KiB for both protocols)
+   * would save, and lets small configurations stay small.
+   */
+  static portBuckets(maxSockets: number): number {
+    let b = 16;
+    while (b < maxSockets && b < 65536) b *= 2;
+    return b;
   }
 
   constructor(arena: Arena, readonly options: SocketTableOptions) {
@@ -98,8 +117,10 @@ export class SocketTable {
     this.portNext = arena.i16('sockets', n);
     this.dirty = arena.i16('sockets', n);
     this.inDirty = arena.u8('sockets', n);
-    this.udpPortHead = arena.i16('udpPortIndex', 65536);
-    this.tcpPortHead = arena.i16('tcpPortIndex', 65536);
+    const buckets = SocketTable.portBuckets(n);
+    this.portMask = buckets - 1;
+    this.udpPortHead = arena.i16('udpPortIndex', buckets);
+    this.tcpPortHead = arena.i16('tcpPortIndex', buckets);
     this.udpPortHead.fill(-1);
     this.tcpPortHead.fill(-1);
     this.portNext.fill(-1);
@@ -168,24 +189,35 @@ export class SocketTable {
     return this.ringPool.length;
   }
 
-  /** Link a bound socket into its port's chain of `head` (udpPortHead or tcpPortHead). */
+  /** The bucket of `port` in udpPortHead/tcpPortHead. */
+  portBucket(port: number): number {
+    return port & this.portMask;
+  }
+
+  /** Link a bound socket into its port bucket's chain of `head` (udpPortHead or tcpPortHead). */
   linkPort(head: Int16Array, i: number): void {
-    const port = this.localPort[i];
-    this.portNext[i] = head[port];
-    head[port] = i;
+    const b = this.localPort[i] & this.portMask;
+    this.portNext[i] = head[b];
+    head[b] = i;
   }
 
   inPortChain(head: Int16Array, i: number): boolean {
-    for (let s = head[this.localPort[i]]; s >= 0; s = this.portNext[s]) if (s === i) return true;
+    for (let s = head[this.localPort[i] & this.portMask]; s >= 0; s = this.portNext[s]) if (s === i) return true;
+    return false;
+  }
+
+  /** True when some socket in `head`'s chains is bound to `port`. */
+  portBound(head: Int16Array, port: number): boolean {
+    for (let s = head[port & this.portMask]; s >= 0; s = this.portNext[s]) if (this.localPort[s] === port) return true;
     return false;
   }
 
   unlinkPort(head: Int16Array, i: number): void {
-    const port = this.localPort[i];
+    const b = this.localPort[i] & this.portMask;
     let prev = -1;
-    for (let s = head[port]; s >= 0; s = this.portNext[s]) {
+    for (let s = head[b]; s >= 0; s = this.portNext[s]) {
       if (s === i) {
-        if (prev < 0) head[port] = this.portNext[s];
+        if (prev < 0) head[b] = this.portNext[s];
         else this.portNext[prev] = this.portNext[s];
         this.portNext[i] = -1;
         return;
@@ -203,7 +235,7 @@ export class SocketTable {
     const start = random % span;
     for (let k = 0; k < span; k++) {
       const p = EPHEMERAL_LOW + ((start + k) % span);
-      if (head[p] < 0) return p;
+      if (!this.portBound(head, p)) return p;
     }
     return 0;
   }

@@ -224,8 +224,8 @@ export class TcpCore {
   findListener(addr: number, port: number): number {
     const st = this.sockets;
     let wild = -1;
-    for (let s = st.tcpPortHead[port]; s >= 0; s = st.portNext[s]) {
-      if (this.t.state[s] !== LISTEN) continue;
+    for (let s = st.tcpPortHead[st.portBucket(port)]; s >= 0; s = st.portNext[s]) {
+      if (st.localPort[s] !== port || this.t.state[s] !== LISTEN) continue;
       if (st.localAddr[s] === addr) return s;
       if (st.localAddr[s] === 0) wild = s;
     }

@@ -58,7 +58,8 @@ export class TcpUser {
 
   private portInUse(addr: number, port: number, reuse: boolean): boolean {
     const so = this.core.sockets;
-    for (let s = so.tcpPortHead[port]; s >= 0; s = so.portNext[s]) {
+    for (let s = so.tcpPortHead[so.portBucket(port)]; s >= 0; s = so.portNext[s]) {
+      if (so.localPort[s] !== port) continue;
       const la = so.localAddr[s];
       if (la !== 0 && addr !== 0 && la !== addr) continue;
       // SO_REUSEADDR lets a new socket share the port unless one is listening on it.
