@@ -11,7 +11,7 @@ export { Errno, StackError, errnoName } from './engine/errno.js';
 export type { MemoryReport } from './storage/arena.js';
 export { SocketApi, SOCK_STREAM, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, SO_KEEPALIVE, SO_LINGER, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, MSG_MORE, SOCK_DGRAM, SO_BROADCAST, SO_REUSEADDR, IP_DONTFRAG, SO_RCVBUF, SO_ERROR, EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR } from './socket/api.js';
 export type { SockAddr } from './socket/api.js';
-export type { SocketCallback } from './socket/table.js';
+export type { SocketCallback } from './engine/socket-table.js';
 export { MemoryLink, PcapWriter, Prng, FaultLink } from './link/index.js';
 export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from './link/index.js';
 export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';

@@ -6,7 +6,7 @@ import { ICMP_DEST_UNREACH, UNREACH_PORT } from '../wire/icmp.js';
 import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import {
   EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_REUSEADDR, SOCK_UDP, type SocketTable,
-} from '../socket/table.js';
+} from './socket-table.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';

@@ -29,7 +29,7 @@ import {
 } from './sad.js';
 import { ACT_BYPASS, ACT_DISCARD, ACT_PROTECT, PolicyTable, SP_IN, SP_OUT } from './spd.js';
 import { TRAILER_BAD_PAD_LENGTH, TRAILER_BAD_PADDING } from './transform.js';
-import type { IpsecStats } from './stats.js';
+import type { IpsecStats } from '../engine/ipsec-stats.js';
 
 const PAYLOAD = ETH_HLEN + IPV4_MIN_HLEN;
 /** RFC 4303 2.6: "no next header", a dummy packet to be discarded silently. */

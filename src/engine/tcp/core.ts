@@ -6,7 +6,7 @@
 import { seqGt } from '../../wire/tcp.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, SOCK_TCP, type SocketTable,
-} from '../../socket/table.js';
+} from '../socket-table.js';
 import type { EngineContext } from '../context.js';
 import { Errno } from '../errno.js';
 import type { Ipv4 } from '../ipv4.js';

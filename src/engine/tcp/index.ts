@@ -1,6 +1,6 @@
 /** TCP assembled: control blocks, input, output, congestion control, timers and the user calls. */
 import type { Carver } from '../../storage/arena.js';
-import type { SocketTable } from '../../socket/table.js';
+import type { SocketTable } from '../socket-table.js';
 import type { EngineContext } from '../context.js';
 import type { Ipv4 } from '../ipv4.js';
 import type { NetInterface } from '../netif.js';

@@ -7,7 +7,7 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpOptions, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
-import { EV_READABLE } from '../../socket/table.js';
+import { EV_READABLE } from '../socket-table.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';

@@ -12,7 +12,7 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE, type TcpOptions, writeTcp, tcpSetChecksum,
 } from '../../wire/tcp.js';
-import { F_BOUND } from '../../socket/table.js';
+import { F_BOUND } from '../socket-table.js';
 import type { Carver } from '../../storage/arena.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import type { TcpCore } from './core.js';

@@ -4,7 +4,7 @@
  * count or a negative errno.
  */
 import { copyBulk } from '../../wire/bytes.js';
-import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
+import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {
