@@ -35,6 +35,7 @@ import { ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Icmp } from './icmp.js';
+import type { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
 
 /** Room in front of a slot's data for the first fragment's header (IHL up to 15 words). */
@@ -46,8 +47,8 @@ const TIME_EXCEEDED_REASSEMBLY = 1;
 export interface FragmentHost {
   /** Deliver a complete datagram (header at `b[o]`). */
   deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void;
-  /** Send one finished IP packet that starts at `b[frameOff + ETH_HLEN]` along the current route. */
-  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number;
+  /** Send one finished IP packet that starts at `b[frameOff + ETH_HLEN]` along route `r`. */
+  emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number;
 }
 
 const FREE = 0;
@@ -351,10 +352,11 @@ export class Fragmenter {
   /**
    * Send the datagram whose header (any IHL, DF clear) starts at
    * `b[ETH_HLEN]` and whose total length is `total`, as fragments of at most
-   * `mtu` bytes. A datagram that is itself a fragment is fragmented further
-   * (offsets and the last piece's MF preserved). Returns 0 or -errno.
+   * `mtu` bytes, along route `r`. A datagram that is itself a fragment is
+   * fragmented further (offsets and the last piece's MF preserved). Returns 0
+   * or -errno.
    */
-  fragment(b: Uint8Array, total: number, mtu: number): number {
+  fragment(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
     const h = ETH_HLEN;
     const hlen = ipHeaderLen(b, h);
     const dataLen = total - hlen;
@@ -374,8 +376,8 @@ export class Fragmenter {
     set16(b, h + IP_CSUM, checksum(b, h, hlen));
     copyBytes(b, h, this.hdr, 0, IPV4_MIN_HLEN);
     st.fragmentsOut++;
-    let r = this.host.emitFrame(b, 0, hlen + first);
-    if (r < 0) return r;
+    let e = this.host.emitFrame(r, b, 0, hlen + first);
+    if (e < 0) return e;
     const dataStart = h + hlen;
     for (let off = first; off < dataLen; off += rest) {
       const len = dataLen - off < rest ? dataLen - off : rest;
@@ -388,8 +390,8 @@ export class Fragmenter {
       set16(b, ip + IP_CSUM, 0);
       set16(b, ip + IP_CSUM, checksum(b, ip, hl));
       st.fragmentsOut++;
-      r = this.host.emitFrame(b, ip - ETH_HLEN, hl + len);
-      if (r < 0) return r;
+      e = this.host.emitFrame(r, b, ip - ETH_HLEN, hl + len);
+      if (e < 0) return e;
     }
     st.fragmentedOut++;
     return 0;

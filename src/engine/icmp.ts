@@ -22,6 +22,7 @@ import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
 import type { Udp } from './udp.js';
 import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
+import { RouteRecord } from './routes.js';
 
 /** Largest ICMP error datagram (RFC 1812 4.3.2.3). */
 const ICMP_ERROR_MAX = 576;
@@ -30,6 +31,8 @@ const ICMP_ERROR_MAX = 576;
 export type EchoListener = (slot: number, rttMs: number, errno: number) => void;
 
 export class Icmp {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
   udp!: Udp;
   tcp!: Tcp;
   private tokens: number;
@@ -97,7 +100,8 @@ export class Icmp {
   }
 
   private echoReply(iface: NetInterface, b: Uint8Array, m: number, len: number, src: number, dst: number): void {
-    if (this.ip.route(src, dst) !== 0) return;
+    const r = this.route;
+    if (this.ip.route(r, src, dst) !== 0) return;
     // Larger than the MTU is fragmented by output (an 8000-byte ping is answered in fragments).
     if (IPV4_MIN_HLEN + len > this.ctx.config.ipMaxDatagramBytes) return;
     const t = this.ctx.tx;
@@ -105,7 +109,7 @@ export class Icmp {
     writeIcmp(t, IP_PAYLOAD_OFFSET, len, ICMP_ECHO_REPLY, 0, icmpId(b, m), icmpSeq(b, m));
     this.ctx.stats.icmp.echoRepliesOut++;
     this.ctx.stats.icmp.tx++;
-    this.ip.output(IPPROTO_ICMP, len, src, this.ctx.config.ttl, 0);
+    this.ip.output(r, IPPROTO_ICMP, len, src, this.ctx.config.ttl, 0);
   }
 
   /** An error about a packet we sent: find who sent it (inner header) and tell them. */
@@ -188,8 +192,9 @@ export class Icmp {
       st.errorsRateLimited++;
       return;
     }
-    if (this.ip.route(src, 0) !== 0) return;
-    const iface = this.ip.routeIf;
+    const r = this.route;
+    if (this.ip.route(r, src, 0) !== 0) return;
+    const iface = r.iface;
     if (iface === null) return;
     const limit = Math.min(ICMP_ERROR_MAX, iface.mtu) - IPV4_MIN_HLEN - ICMP_HLEN;
     const quote = total < limit ? total : limit;
@@ -198,7 +203,7 @@ export class Icmp {
     writeIcmp(t, IP_PAYLOAD_OFFSET, ICMP_HLEN + quote, type, code, rest >>> 16, rest & 0xffff);
     st.errorsOut++;
     st.tx++;
-    this.ip.output(IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
+    this.ip.output(r, IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
   }
 
   /**
@@ -214,7 +219,8 @@ export class Icmp {
       }
     }
     if (slot < 0) return -Errno.ENOBUFS;
-    const r = this.ip.route(dst, 0);
+    const rt = this.route;
+    const r = this.ip.route(rt, dst, 0);
     if (r !== 0) return r;
     if (IPV4_MIN_HLEN + ICMP_HLEN + size > this.ctx.config.ipMaxDatagramBytes) return -Errno.EMSGSIZE;
     const t = this.ctx.tx;
@@ -229,7 +235,7 @@ export class Icmp {
     this.pingDeadline[slot] = this.ctx.now + timeoutMs;
     this.ctx.stats.icmp.echoRequestsOut++;
     this.ctx.stats.icmp.tx++;
-    const out = this.ip.output(IPPROTO_ICMP, ICMP_HLEN + size, dst, ttl, 0);
+    const out = this.ip.output(rt, IPPROTO_ICMP, ICMP_HLEN + size, dst, ttl, 0);
     if (out < 0) {
       this.pingState[slot] = 0;
       return out;
@@ -258,8 +264,8 @@ export class Icmp {
   /** Neighbour resolution for `ip` failed: pings to it fail now instead of at their timeout. */
   hostUnreachable(ip: number): void {
     for (let i = 0; i < this.maxPings; i++) {
-      if (this.pingState[i] === 1 && (this.pingDst[i] === ip || this.ip.route(this.pingDst[i], 0) === 0
-        && this.ip.routeNextHop === ip)) this.finishPing(i, 0, Errno.EHOSTUNREACH);
+      if (this.pingState[i] === 1 && (this.pingDst[i] === ip || this.ip.route(this.route, this.pingDst[i], 0) === 0
+        && this.route.nextHop === ip)) this.finishPing(i, 0, Errno.EHOSTUNREACH);
     }
   }
 

@@ -17,7 +17,7 @@ import { UNREACH_PROTOCOL, ICMP_DEST_UNREACH } from '../wire/icmp.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
-import type { RouteTable } from './routes.js';
+import type { RouteRecord, RouteTable } from './routes.js';
 import type { Icmp } from './icmp.js';
 import type { Udp } from './udp.js';
 import type { Tcp } from './tcp/index.js';
@@ -39,12 +39,6 @@ export class Ipv4 implements FragmentHost {
   forwarder: Forwarder | null = null;
   /** ESP transport mode (src/ipsec), when the stack has SA/SP tables. */
   ipsec: IpsecEngine | null = null;
-  /** Results of the last successful route(): interface, source, next hop, kind. */
-  routeIf: NetInterface | null = null;
-  routeSrc = 0;
-  routeNextHop = 0;
-  routeBroadcast = false;
-  routeLocal = false;
   private ipId: number;
   private readonly loopFrames: Uint8Array;
   private readonly loopLen: Uint16Array;
@@ -74,47 +68,54 @@ export class Ipv4 implements FragmentHost {
   }
 
   /**
-   * Choose interface, source address and next hop for `dst`. `src` non-zero
-   * (a bound socket) is kept as the source. Returns 0 or -ENETUNREACH.
+   * Choose interface, source address and next hop for `dst` into `r` (a
+   * record the caller owns and later hands to {@link output}). `src`
+   * non-zero (a bound socket) is kept as the source. Returns 0 or
+   * -ENETUNREACH.
    */
-  route(dst: number, src: number): number {
-    this.routeBroadcast = false;
-    this.routeLocal = false;
+  route(r: RouteRecord, dst: number, src: number): number {
+    r.broadcast = false;
+    r.local = false;
     const local = this.localInterface(dst);
     if (local !== null) {
-      this.routeIf = local;
-      this.routeSrc = dst;
-      this.routeNextHop = dst;
-      this.routeLocal = true;
+      r.iface = local;
+      r.src = dst;
+      r.nextHop = dst;
+      r.local = true;
       return 0;
     }
     let iface: NetInterface | null = null;
     if (dst === IPV4_BROADCAST) {
       // Limited broadcast leaves through the interface of the bound source, else the default route's.
       iface = src !== 0 ? this.localInterface(src) : null;
-      if (iface === null && this.routes.lookup(dst)) iface = this.ctx.interfaces[this.routes.resultIf];
+      if (iface === null) {
+        const k = this.routes.lookup(dst);
+        if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      }
       if (iface === null) iface = this.firstConfigured();
       if (iface === null) return -Errno.ENETUNREACH;
-      this.routeBroadcast = true;
-      this.routeNextHop = dst;
+      r.broadcast = true;
+      r.nextHop = dst;
     } else {
-      if (!this.routes.lookup(dst)) {
+      const k = this.routes.lookup(dst);
+      if (k < 0) {
         this.ctx.stats.ip.noRoute++;
         return -Errno.ENETUNREACH;
       }
-      iface = this.ctx.interfaces[this.routes.resultIf];
-      this.routeNextHop = this.routes.resultGateway !== 0 ? this.routes.resultGateway : dst;
-      this.routeBroadcast = iface.broadcast !== 0 && dst === iface.broadcast;
+      iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      const gw = this.routes.gatewayOf(k);
+      r.nextHop = gw !== 0 ? gw : dst;
+      r.broadcast = iface.broadcast !== 0 && dst === iface.broadcast;
     }
-    this.routeIf = iface;
-    this.routeSrc = src !== 0 ? src : iface.address;
+    r.iface = iface;
+    r.src = src !== 0 ? src : iface.address;
     return 0;
   }
 
-  /** The MTU left for a transport packet of this flow after route(): the interface's, less what IPsec adds. */
-  flowMtu(proto: number, dst: number, sport: number, dport: number): number {
-    const mtu = (this.routeIf as NetInterface).mtu;
-    return this.ipsec === null || this.routeLocal ? mtu : mtu - this.ipsec.overhead(proto, this.routeSrc, dst, sport, dport);
+  /** The MTU left for a transport packet of this flow on route `r`: the interface's, less what IPsec adds. */
+  flowMtu(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): number {
+    const mtu = (r.iface as NetInterface).mtu;
+    return this.ipsec === null || r.local ? mtu : mtu - this.ipsec.overhead(proto, r.src, dst, sport, dport);
   }
 
   private firstConfigured(): NetInterface | null {
@@ -124,15 +125,15 @@ export class Ipv4 implements FragmentHost {
 
   /**
    * Finish and send the packet whose transport part (`payloadLen` bytes) is at
-   * IP_PAYLOAD_OFFSET of the transmit buffer, using the last route(). Returns
-   * 0 or -errno.
+   * IP_PAYLOAD_OFFSET of the transmit buffer, along route `r` (filled by
+   * {@link route}). Returns 0 or -errno.
    */
-  output(proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
-    const iface = this.routeIf;
+  output(r: RouteRecord, proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
+    const iface = r.iface;
     if (iface === null) return -Errno.ENETUNREACH;
-    if (this.ipsec !== null && !this.routeLocal) {
+    if (this.ipsec !== null && !r.local) {
       // Policy: bypass, discard, or protect (the ESP packet replaces the payload).
-      const n = this.ipsec.output(proto, payloadLen, this.routeSrc, dst);
+      const n = this.ipsec.output(proto, payloadLen, r.src, dst);
       if (n < 0) return n;
       payloadLen = n;
       proto = this.ipsec.outProto;
@@ -140,23 +141,23 @@ export class Ipv4 implements FragmentHost {
     const total = IPV4_MIN_HLEN + payloadLen;
     const big = total > iface.mtu;
     if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
-    if (big && this.routeLocal
+    if (big && r.local
       && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopbackSlots - this.loopCount) return -Errno.ENOBUFS;
     const b = this.ctx.tx;
     this.ipId = (this.ipId + 1) & 0xffff;
-    writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, this.routeSrc, dst);
+    writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, r.src, dst);
     this.ctx.stats.ip.tx++;
-    if (big) return this.fragmenter.fragment(b, total, iface.mtu);
-    return this.emitFrame(b, 0, total);
+    if (big) return this.fragmenter.fragment(r, b, total, iface.mtu);
+    return this.emitFrame(r, b, 0, total);
   }
 
   /**
-   * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along the last route(),
+   * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along route `r`,
    * writing its Ethernet header in front of it. Returns 0 or -errno.
    */
-  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number {
-    const iface = this.routeIf as NetInterface;
-    if (this.routeLocal) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
+  emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number {
+    const iface = r.iface as NetInterface;
+    if (r.local) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
     if (iface.ipOnly) {
       // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
       if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
@@ -164,11 +165,11 @@ export class Ipv4 implements FragmentHost {
       return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
     }
     writeEth(b, frameOff, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
-    if (this.routeBroadcast) {
+    if (r.broadcast) {
       iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
       return 0;
     }
-    this.arp.output(iface, this.routeNextHop, b, frameOff, ETH_HLEN + ipLen);
+    this.arp.output(iface, r.nextHop, b, frameOff, ETH_HLEN + ipLen);
     return 0;
   }
 

@@ -11,12 +11,16 @@ import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
 import type { Icmp } from './icmp.js';
+import { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
 
 /** IPv4 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 28 (65507), or MTU - 28 with DF. */
 export const UDP_IP_OVERHEAD = 28;
 
 export class Udp {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
+
   constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly icmp: Icmp,
     private readonly sockets: SocketTable) {}
 
@@ -138,10 +142,11 @@ export class Udp {
     if (dport === 0 || dst === 0) return -Errno.EINVAL;
     const bound = t.localAddr[s];
     const bcast = dst === IPV4_BROADCAST;
-    const r = this.ip.route(dst, bound);
+    const rt = this.route;
+    const r = this.ip.route(rt, dst, bound);
     if (r !== 0) return r;
-    if ((bcast || this.ip.routeBroadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
-    const iface = this.ip.routeIf as NetInterface;
+    if ((bcast || rt.broadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
+    const iface = rt.iface as NetInterface;
     // Larger than the MTU is fragmented, unless the socket asked for DF (IP_DONTFRAG). No DF by
     // default: without a path-MTU cache, DF would lose every datagram on a narrower path.
     const df = (t.flags[s] & F_DONTFRAG) !== 0;
@@ -150,9 +155,9 @@ export class Udp {
     }
     const tx = this.ctx.tx;
     copyBytes(buf, off, tx, IP_PAYLOAD_OFFSET + UDP_HLEN, len);
-    writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, this.ip.routeSrc, dst);
+    writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, rt.src, dst);
     this.ctx.stats.udp.tx++;
-    const out = this.ip.output(IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
+    const out = this.ip.output(rt, IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
     return out < 0 ? out : len;
   }
 }

@@ -10,6 +10,7 @@ import {
 import type { EngineContext } from '../context.js';
 import { Errno } from '../errno.js';
 import type { Ipv4 } from '../ipv4.js';
+import { RouteRecord } from '../routes.js';
 import type { TcpOutput } from './output.js';
 import type { Congestion } from './congestion.js';
 import type { TcpPassive } from './passive.js';
@@ -72,6 +73,8 @@ export class TcpCore {
   bufWaiters = 0;
   rack!: Rack;
   private readonly secret = new Int32Array(4);
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
 
   constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
     stats: TcpStats) {
@@ -491,7 +494,7 @@ export class TcpCore {
     for (let s = 0; s < t.n; s++) {
       if (this.sockets.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT) continue;
       const dst = this.sockets.remoteAddr[s];
-      if (dst === nextHop || (this.ip.route(dst, 0) === 0 && this.ip.routeNextHop === nextHop)) {
+      if (dst === nextHop || (this.ip.route(this.route, dst, 0) === 0 && this.route.nextHop === nextHop)) {
         this.stats.timeouts++;
         this.finish(s, Errno.EHOSTUNREACH);
       }
