@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { Stack } from './stack.js';
-export { StackCore } from './engine/stack.js';
+export { StackCore } from './core.js';
 export type { InterfaceOptions, InterfaceInfo, PingOptions } from './engine/stack.js';
 export type { StackConfig } from './engine/config.js';
 export type { StackStats } from './engine/stats.js';

@@ -19,7 +19,7 @@ import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
 import type { RouteTable } from './routes.js';
-import type { Icmp } from './icmp.js';
+import type { IcmpErrorSender } from './icmp.js';
 import type { Ipv4 } from './ipv4.js';
 import { RouteRecord } from './routes.js';
 
@@ -31,9 +31,7 @@ export class Forwarder {
   private readonly route = new RouteRecord();
 
   constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly arp: Arp,
-    private readonly routes: RouteTable, private readonly icmp: Icmp) {
-    arp.onPendingDropped = (ifIndex, frame, off, len) => this.nextHopFailed(ifIndex, frame, off, len);
-  }
+    private readonly routes: RouteTable, private readonly icmp: IcmpErrorSender) {}
 
   private drop(): void {
     this.ctx.stats.ip.forwardDropped++;
@@ -103,7 +101,7 @@ export class Forwarder {
       r.nextHop = nextHop;
       r.broadcast = false;
       r.local = false;
-      if (this.ip.fragmenter.fragment(r, t, total, out.mtu) < 0) {
+      if (this.ip.fragment(r, t, total, out.mtu) < 0) {
         // Options leave no room for 8 data bytes per fragment at this MTU.
         ist.fragNeeded++;
         this.drop();
@@ -148,8 +146,11 @@ export class Forwarder {
     set16(d, at + IP_CSUM, checksum(d, at, ipHeaderLen(d, at)));
   }
 
-  /** A queued frame's next hop never answered: tell the source of a forwarded packet. */
-  private nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
+  /**
+   * A queued frame's next hop never answered (ARP gave up, reported by the
+   * stack's poll): tell the source of a forwarded packet.
+   */
+  nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
     if (len < ETH_HLEN + 20) return;
     const o = off + ETH_HLEN;
     // Our own packets are reported to their sockets and pings by the stack instead.

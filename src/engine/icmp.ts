@@ -1,6 +1,7 @@
 /**
  * ICMP (RFC 792): echo replies, our own echo requests (ping), error messages
- * received (handed to the socket they concern) and sent (rate-limited).
+ * received (handed to the socket they concern through {@link UdpErrorSink}
+ * and {@link TcpErrorSink}) and sent ({@link IcmpErrorSender}, rate-limited).
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes, get32 } from '../wire/bytes.js';
@@ -18,14 +19,83 @@ import { udpSrcPort, udpDstPort } from '../wire/udp.js';
 import { IPV4_BROADCAST, isMulticast } from '../wire/ipv4addr.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
-import type { Udp } from './udp.js';
-import type { Tcp } from './tcp/index.js';
+import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
 import { Errno } from './errno.js';
 import { RouteRecord } from './routes.js';
 
 /** Largest ICMP error datagram (RFC 1812 4.3.2.3). */
 const ICMP_ERROR_MAX = 576;
+
+/** Where ICMP hands a received error about a UDP datagram we sent (the UDP layer). */
+export interface UdpErrorSink {
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, errno: number): void;
+}
+
+/** Where ICMP hands a received error about a TCP segment we sent (`mtu`: next-hop MTU of "fragmentation needed", else 0). */
+export interface TcpErrorSink {
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, errno: number, mtu: number): void;
+}
+
+/**
+ * Sends ICMP error messages (RFC 792, RFC 1122 3.2.2) for IPv4, UDP,
+ * reassembly and forwarding, rate-limited by one token bucket. Needs only
+ * IPv4 output, so it is built before the layers that report through it.
+ */
+export class IcmpErrorSender {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
+  private tokens: number;
+  private lastRefill = 0;
+
+  constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput) {
+    this.tokens = ctx.config.icmpErrorBurst;
+  }
+
+  private tokenAvailable(): boolean {
+    const now = this.ctx.now;
+    const cfg = this.ctx.config;
+    const refill = (now - this.lastRefill) * cfg.icmpErrorsPerSecond / 1000;
+    if (refill > 0) {
+      this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + refill);
+      this.lastRefill = now;
+    }
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Send an ICMP error about the packet at `b[o .. o+total)`. Never about an
+   * ICMP error, a non-first fragment, or a broadcast/multicast/unspecified
+   * source (RFC 1122 3.2.2). `rest` is the 32-bit rest-of-header (next-hop MTU).
+   */
+  sendError(type: number, code: number, rest: number, b: Uint8Array, o: number, total: number): void {
+    const st = this.ctx.stats.icmp;
+    const src = ipSrc(b, o);
+    if (src === 0 || src === IPV4_BROADCAST || isMulticast(src) || isMulticast(ipDst(b, o))) return;
+    if (ipIsFragment(b, o) && (ipFragField(b, o) & IP_OFFSET_MASK) !== 0) return;
+    const hlen = ipHeaderLen(b, o);
+    if (ipProto(b, o) === IPPROTO_ICMP && (total < hlen + 1 || icmpIsError(b[o + hlen]))) return;
+    if (!this.tokenAvailable()) {
+      st.errorsRateLimited++;
+      return;
+    }
+    const r = this.route;
+    if (this.ip.route(r, src, 0) !== 0) return;
+    const iface = r.iface;
+    if (iface === null) return;
+    const limit = Math.min(ICMP_ERROR_MAX, iface.mtu) - IPV4_MIN_HLEN - ICMP_HLEN;
+    const quote = total < limit ? total : limit;
+    const t = this.ctx.tx;
+    copyBytes(b, o, t, IP_PAYLOAD_OFFSET + ICMP_HLEN, quote);
+    writeIcmp(t, IP_PAYLOAD_OFFSET, ICMP_HLEN + quote, type, code, rest >>> 16, rest & 0xffff);
+    st.errorsOut++;
+    st.tx++;
+    this.ip.output(r, IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
+  }
+}
 
 /** Called when an echo reply matches a ping slot, or the ping fails (`errno` > 0). */
 export type EchoListener = (slot: number, rttMs: number, errno: number) => void;
@@ -33,10 +103,6 @@ export type EchoListener = (slot: number, rttMs: number, errno: number) => void;
 export class Icmp {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
-  udp!: Udp;
-  tcp!: Tcp;
-  private tokens: number;
-  private lastRefill = 0;
   readonly pingIdent: number;
   private pingSeq = 0;
   private readonly pingState: Uint8Array;
@@ -56,8 +122,12 @@ export class Icmp {
       .add('pings', maxPings, 8);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly ip: Ipv4, readonly maxPings: number) {
-    this.tokens = ctx.config.icmpErrorBurst;
+  /**
+   * @param udp where received errors about UDP datagrams we sent go
+   * @param tcp where received errors about TCP segments we sent go
+   */
+  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly ip: IpOutput,
+    private readonly udp: UdpErrorSink, private readonly tcp: TcpErrorSink, readonly maxPings: number) {
     this.pingIdent = ctx.random32() & 0xffff;
     this.pingState = arena.u8('pings', maxPings);
     this.pingDst = arena.i32('pings', maxPings);
@@ -146,7 +216,7 @@ export class Icmp {
       this.udp.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), errno);
     } else if (p === IPPROTO_TCP) {
       const mtu = type === ICMP_DEST_UNREACH && code === UNREACH_FRAG_NEEDED ? (b[m + 6] << 8) | b[m + 7] : 0;
-      this.tcp.core.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), get32(b, t + 4), errno, mtu);
+      this.tcp.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), get32(b, t + 4), errno, mtu);
     } else if (p === IPPROTO_ICMP && b[t] === ICMP_ECHO_REQUEST && icmpId(b, t) === this.pingIdent) {
       const seq = icmpSeq(b, t);
       for (let i = 0; i < this.maxPings; i++) {
@@ -159,51 +229,6 @@ export class Icmp {
         }
       }
     }
-  }
-
-  private tokenAvailable(): boolean {
-    const now = this.ctx.now;
-    const cfg = this.ctx.config;
-    const refill = (now - this.lastRefill) * cfg.icmpErrorsPerSecond / 1000;
-    if (refill > 0) {
-      this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + refill);
-      this.lastRefill = now;
-    }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * Send an ICMP error about the packet at `b[o .. o+total)`. Never about an
-   * ICMP error, a non-first fragment, or a broadcast/multicast/unspecified
-   * source (RFC 1122 3.2.2). `rest` is the 32-bit rest-of-header (next-hop MTU).
-   */
-  sendError(type: number, code: number, rest: number, b: Uint8Array, o: number, total: number): void {
-    const st = this.ctx.stats.icmp;
-    const src = ipSrc(b, o);
-    if (src === 0 || src === IPV4_BROADCAST || isMulticast(src) || isMulticast(ipDst(b, o))) return;
-    if (ipIsFragment(b, o) && (ipFragField(b, o) & IP_OFFSET_MASK) !== 0) return;
-    const hlen = ipHeaderLen(b, o);
-    if (ipProto(b, o) === IPPROTO_ICMP && (total < hlen + 1 || icmpIsError(b[o + hlen]))) return;
-    if (!this.tokenAvailable()) {
-      st.errorsRateLimited++;
-      return;
-    }
-    const r = this.route;
-    if (this.ip.route(r, src, 0) !== 0) return;
-    const iface = r.iface;
-    if (iface === null) return;
-    const limit = Math.min(ICMP_ERROR_MAX, iface.mtu) - IPV4_MIN_HLEN - ICMP_HLEN;
-    const quote = total < limit ? total : limit;
-    const t = this.ctx.tx;
-    copyBytes(b, o, t, IP_PAYLOAD_OFFSET + ICMP_HLEN, quote);
-    writeIcmp(t, IP_PAYLOAD_OFFSET, ICMP_HLEN + quote, type, code, rest >>> 16, rest & 0xffff);
-    st.errorsOut++;
-    st.tx++;
-    this.ip.output(r, IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
   }
 
   /**

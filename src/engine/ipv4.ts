@@ -1,63 +1,57 @@
 /**
- * IPv4 (RFC 791): header validation, local delivery, routing and output.
- * Outgoing packets are built in the shared transmit buffer: the caller first
- * asks {@link Ipv4.route} (which fixes the source address the transport
- * checksum needs), writes its header and payload at {@link IP_PAYLOAD_OFFSET},
- * then calls {@link Ipv4.output}.
+ * IPv4 output (RFC 791): routing and sending. Outgoing packets are built in
+ * the shared transmit buffer: the caller first asks {@link Ipv4.route} into
+ * a {@link RouteRecord} it owns (which fixes the source address the
+ * transport checksum needs), writes its header and payload at
+ * {@link IP_PAYLOAD_OFFSET}, then calls {@link Ipv4.output} with that record.
+ * The input side is ipv4-input.ts; this side needs nothing above it, so it
+ * is built before the transports that send through it.
  */
-import type { Arena, MemoryPlan } from '../storage/arena.js';
-import { copyBytes } from '../wire/bytes.js';
+import type { Carver, MemoryPlan } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
-import {
-  IPV4_MIN_HLEN, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_FLAG_DF, IpCheck, ipv4Check, ipHeaderLen,
-  ipTotalLen, ipIsFragment, ipProto, ipSrc, ipDst, writeIpv4,
-} from '../wire/ipv4.js';
-import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
-import { UNREACH_PROTOCOL, ICMP_DEST_UNREACH } from '../wire/icmp.js';
+import { IPV4_MIN_HLEN, IP_FLAG_DF, writeIpv4 } from '../wire/ipv4.js';
+import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
 import type { RouteRecord, RouteTable } from './routes.js';
-import type { Icmp } from './icmp.js';
-import type { Udp } from './udp.js';
-import type { Tcp } from './tcp/index.js';
 import { Errno } from './errno.js';
-import { Fragmenter, type FragmentHost, type Reassembly } from './fragment.js';
-import type { Forwarder } from './forward.js';
-import type { IpsecEngine } from '../ipsec/engine.js';
+import { Fragmenter, type FragmentHost } from './fragment.js';
+import type { LoopbackQueue } from './loopback.js';
+import type { IpsecHook } from './ipsec-hook.js';
 
 /** Where transport headers start in the transmit buffer. */
 export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
 
-export class Ipv4 implements FragmentHost {
-  icmp!: Icmp;
-  udp!: Udp;
-  tcp!: Tcp;
-  reassembly!: Reassembly;
-  fragmenter!: Fragmenter;
-  /** Set when the stack forwards (config `ipForwarding`). */
-  forwarder: Forwarder | null = null;
-  /** ESP transport mode (src/ipsec), when the stack has SA/SP tables. */
-  ipsec: IpsecEngine | null = null;
-  private ipId: number;
-  private readonly loopFrames: Uint8Array;
-  private readonly loopLen: Uint16Array;
-  private readonly loopIf: Uint8Array;
-  private loopHead = 0;
-  private loopCount = 0;
-  private readonly loopSlot: number;
+/** What the transports (TCP, UDP, ICMP) need from IPv4 to send. */
+export interface IpOutput {
+  /** The interface owning `addr`, or null. */
+  localInterface(addr: number): NetInterface | null;
+  /** Fill `r` with the route to `dst` (source `src`, or the interface's when 0); 0 or -errno. */
+  route(r: RouteRecord, dst: number, src: number): number;
+  /** MTU left for a transport packet of this flow on route `r`. */
+  flowMtu(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): number;
+  /** Send the transport packet at IP_PAYLOAD_OFFSET of the transmit buffer along `r`; 0 or -errno. */
+  output(r: RouteRecord, proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number;
+}
 
-  static plan(plan: MemoryPlan, loopbackFrames: number, slotSize: number): void {
-    plan.add('loopback', loopbackFrames * slotSize).add('loopback', loopbackFrames, 2).add('loopback', loopbackFrames);
+export class Ipv4 implements IpOutput, FragmentHost {
+  private readonly fragmenter: Fragmenter;
+  private ipId: number;
+
+  static plan(plan: MemoryPlan): void {
+    Fragmenter.plan(plan);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly arp: Arp,
-    private readonly routes: RouteTable, readonly loopbackSlots: number, slotSize: number) {
+  /**
+   * @param loopback where packets to our own addresses are queued (IPv4 input delivers them)
+   * @param ipsec ESP transport mode's output hook, or null when the stack has no IPsec
+   */
+  constructor(m: Carver, private readonly ctx: EngineContext, private readonly arp: Arp,
+    private readonly routes: RouteTable, private readonly loopback: LoopbackQueue,
+    private readonly ipsec: IpsecHook | null) {
     this.ipId = ctx.random32() & 0xffff;
-    this.loopSlot = slotSize;
-    this.loopFrames = arena.u8('loopback', loopbackSlots * slotSize);
-    this.loopLen = arena.u16('loopback', loopbackSlots);
-    this.loopIf = arena.u8('loopback', loopbackSlots);
+    this.fragmenter = new Fragmenter(m, ctx, this);
   }
 
   /** The interface owning `addr`, or null. */
@@ -142,7 +136,7 @@ export class Ipv4 implements FragmentHost {
     const big = total > iface.mtu;
     if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
     if (big && r.local
-      && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopbackSlots - this.loopCount) return -Errno.ENOBUFS;
+      && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopback.free) return -Errno.ENOBUFS;
     const b = this.ctx.tx;
     this.ipId = (this.ipId + 1) & 0xffff;
     writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, r.src, dst);
@@ -157,7 +151,7 @@ export class Ipv4 implements FragmentHost {
    */
   emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number {
     const iface = r.iface as NetInterface;
-    if (r.local) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
+    if (r.local) return this.loopback.push(iface.index, b, frameOff + ETH_HLEN, ipLen) ? 0 : -Errno.ENOBUFS;
     if (iface.ipOnly) {
       // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
       if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
@@ -173,102 +167,12 @@ export class Ipv4 implements FragmentHost {
     return 0;
   }
 
-  private loopback(iface: NetInterface, b: Uint8Array, o: number, len: number): number {
-    if (this.loopCount >= this.loopbackSlots) return -Errno.ENOBUFS;
-    const slot = (this.loopHead + this.loopCount) % this.loopbackSlots;
-    copyBytes(b, o, this.loopFrames, slot * this.loopSlot, len);
-    this.loopLen[slot] = len;
-    this.loopIf[slot] = iface.index;
-    this.loopCount++;
-    return 0;
-  }
-
-  /** True when packets for ourselves are waiting. */
-  get loopbackPending(): boolean {
-    return this.loopCount > 0;
-  }
-
-  /** Deliver queued packets addressed to ourselves (those queued meanwhile wait for the next poll). */
-  pollLoopback(): void {
-    for (let n = this.loopCount; n > 0; n--) {
-      const slot = this.loopHead;
-      this.loopHead = (this.loopHead + 1) % this.loopbackSlots;
-      this.loopCount--;
-      this.input(this.ctx.interfaces[this.loopIf[slot]], this.loopFrames, slot * this.loopSlot, this.loopLen[slot], false, true);
-    }
-  }
-
-  /** Handle the IPv4 packet at `b[o .. o+avail)` (link padding may follow it). */
-  input(iface: NetInterface, b: Uint8Array, o: number, avail: number, linkBroadcast: boolean, fromSelf: boolean): void {
-    const st = this.ctx.stats.ip;
-    st.rx++;
-    switch (ipv4Check(b, o, avail)) {
-      case IpCheck.Ok: break;
-      case IpCheck.Truncated: st.truncated++; return;
-      case IpCheck.BadVersion: st.badVersion++; return;
-      case IpCheck.BadHeaderLength: st.badHeaderLength++; return;
-      case IpCheck.BadTotalLength: st.badTotalLength++; return;
-      default: st.badChecksum++; return;
-    }
-    const src = ipSrc(b, o);
-    const dst = ipDst(b, o);
-    if (!fromSelf && (isMartianSource(src) || this.localInterface(src) !== null
-      || (iface.broadcast !== 0 && src === iface.broadcast))) {
-      st.martianSource++;
-      return;
-    }
-    const bcast = dst === IPV4_BROADCAST || (iface.broadcast !== 0 && dst === iface.broadcast);
-    // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
-    if (!bcast && (linkBroadcast || this.localInterface(dst) === null)) {
-      if (!linkBroadcast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, src, dst);
-      else st.notForUs++;
-      return;
-    }
-    if (ipIsFragment(b, o)) {
-      this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
-      return;
-    }
-    this.deliver(iface, b, o, bcast, fromSelf);
-  }
-
   /**
-   * Hand a complete datagram addressed to us (header at `b[o]`, validated;
-   * reassembled ones too) to IPsec's checks, then its protocol.
+   * Send the datagram (header at `b[ETH_HLEN]`, `total` bytes) as fragments
+   * of at most `mtu` bytes along `r`: the forwarder's path for packets larger
+   * than the next link. Returns 0 or -errno.
    */
-  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean, fromSelf = false): void {
-    const st = this.ctx.stats.ip;
-    const src = ipSrc(b, o);
-    const dst = ipDst(b, o);
-    const hlen = ipHeaderLen(b, o);
-    if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
-    const total = ipTotalLen(b, o);
-    const proto = ipProto(b, o);
-    if (this.ipsec !== null && !fromSelf) {
-      if (proto === IPPROTO_ESP) {
-        this.ipsec.inputEsp(iface, b, o, hlen, o + hlen, total - hlen, src, dst);
-        return;
-      }
-      if (!this.ipsec.inputClear(iface, b, o, hlen, total, proto, src, dst)) return;
-    }
-    this.deliverTransport(iface, b, o, hlen, total, src, dst, bcast);
-  }
-
-  /** Hand a validated packet for us to its transport (IPsec calls this with decrypted packets). */
-  deliverTransport(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
-    bcast: boolean): void {
-    const st = this.ctx.stats.ip;
-    const proto = ipProto(b, o);
-    st.delivered++;
-    if (proto === IPPROTO_TCP) {
-      this.tcp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else if (proto === IPPROTO_UDP) {
-      this.udp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else if (proto === IPPROTO_ICMP) {
-      this.icmp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else {
-      st.unknownProtocol++;
-      st.delivered--;
-      if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PROTOCOL, 0, b, o, total);
-    }
+  fragment(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
+    return this.fragmenter.fragment(r, b, total, mtu);
   }
 }

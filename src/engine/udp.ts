@@ -9,8 +9,8 @@ import {
 } from './socket-table.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
-import type { Icmp } from './icmp.js';
+import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
+import type { IcmpErrorSender } from './icmp.js';
 import { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
 
@@ -21,7 +21,7 @@ export class Udp {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
 
-  constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly icmp: Icmp,
+  constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput, private readonly icmp: IcmpErrorSender,
     private readonly sockets: SocketTable) {}
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
