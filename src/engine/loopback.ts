@@ -53,14 +53,17 @@ export class LoopbackQueue {
     return slot;
   }
 
+  /** Where slot `slot`'s packet starts in {@link frames}. */
   offsetOf(slot: number): number {
     return slot * this.slotSize;
   }
 
+  /** Length of slot `slot`'s packet. */
   lengthOf(slot: number): number {
     return this.len[slot];
   }
 
+  /** The interface slot `slot`'s packet is received on (the one owning its destination). */
   ifIndexOf(slot: number): number {
     return this.ifIndex[slot];
   }
