@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { Stack } from './stack.js';
-export { StackCore } from './engine/stack.js';
+export { StackCore } from './core.js';
 export type { InterfaceOptions, InterfaceInfo, PingOptions } from './engine/stack.js';
 export type { StackConfig } from './engine/config.js';
 export { EMBEDDED_CONFIG } from './engine/config.js';
@@ -12,7 +12,7 @@ export { Errno, StackError, errnoName } from './engine/errno.js';
 export type { MemoryReport } from './storage/arena.js';
 export { SocketApi, SOCK_STREAM, TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, SO_KEEPALIVE, SO_LINGER, SO_SNDBUF, SHUT_RD, SHUT_WR, SHUT_RDWR, MSG_MORE, SOCK_DGRAM, SO_BROADCAST, SO_REUSEADDR, IP_DONTFRAG, SO_RCVBUF, SO_ERROR, EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR } from './socket/api.js';
 export type { SockAddr } from './socket/api.js';
-export type { SocketCallback } from './socket/table.js';
+export type { SocketCallback } from './engine/socket-table.js';
 export { MemoryLink, PcapWriter, Prng, FaultLink } from './link/index.js';
 export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from './link/index.js';
 export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';

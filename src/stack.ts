@@ -4,7 +4,7 @@
  * servers built on Node's own `http`/`https`. Allocation is allowed here:
  * this is the documented boundary above the packet path.
  */
-import { StackCore, type InterfaceOptions, type InterfaceInfo } from './engine/stack.js';
+import { StackCore, type InterfaceOptions, type InterfaceInfo } from './core.js';
 import type { StackConfig } from './engine/config.js';
 import { DgramFacade } from './socket/dgram.js';
 import { NetFacade } from './socket/net.js';

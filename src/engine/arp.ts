@@ -21,6 +21,18 @@ const FREE = 0;
 const INCOMPLETE = 1;
 const REACHABLE = 2;
 
+/**
+ * What ARP reports when it gives up on an address: the layers that care are
+ * built after ARP (they send through it), so the engine that owns them
+ * receives these and passes them on.
+ */
+export interface NeighbourEvents {
+  /** A frame queued for the address was dropped (a router answers its sender). */
+  pendingDropped(ifIndex: number, frame: Uint8Array, off: number, len: number): void;
+  /** Resolution of `ip` gave up: pings and connections waiting on it fail now. */
+  resolveFailed(ip: number): void;
+}
+
 export class Arp {
   private readonly ip: Int32Array;
   private readonly mac: Uint8Array;
@@ -47,10 +59,6 @@ export class Arp {
   private probeNextAt = Infinity;
   private probeEnd = Infinity;
   private probeDone: ((inUse: boolean) => void) | null = null;
-  /** Called when resolution of an address gives up (pings waiting on it fail fast). */
-  onResolveFailed: ((ip: number) => void) | null = null;
-  /** Called for each frame dropped because its next hop never answered (a router answers its sender). */
-  onPendingDropped: ((ifIndex: number, frame: Uint8Array, off: number, len: number) => void) | null = null;
 
   static plan(plan: MemoryPlan, size: number, pending: number, slotSize: number): void {
     plan.add('arpCache', size, 4).add('arpCache', size * 6).add('arpCache', size).add('arpCache', size)
@@ -60,7 +68,7 @@ export class Arp {
   }
 
   constructor(arena: Arena, private readonly ctx: EngineContext, readonly size: number,
-    readonly pendingSlots: number, slotSize: number) {
+    readonly pendingSlots: number, slotSize: number, private readonly events: NeighbourEvents) {
     this.slotSize = slotSize;
     this.ip = arena.i32('arpCache', size);
     this.mac = arena.u8('arpCache', size * 6);
@@ -214,7 +222,7 @@ export class Arp {
       if (this.pendSeq[i] !== 0 && this.pendIp[i] === ip && this.pendIf[i] === ifIndex) {
         this.pendSeq[i] = 0;
         this.ctx.stats.arp.queueDropped++;
-        if (this.onPendingDropped !== null) this.onPendingDropped(ifIndex, this.pendFrames, i * this.slotSize, this.pendLen[i]);
+        this.events.pendingDropped(ifIndex, this.pendFrames, i * this.slotSize, this.pendLen[i]);
       }
     }
   }
@@ -378,7 +386,7 @@ export class Arp {
           this.state[i] = FREE;
           this.ctx.stats.arp.resolveFailed++;
           this.dropPending(this.ifIndex[i], this.ip[i]);
-          if (this.onResolveFailed !== null) this.onResolveFailed(this.ip[i]);
+          this.events.resolveFailed(this.ip[i]);
           continue;
         }
         this.requests[i]++;

@@ -19,17 +19,19 @@ import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
 import type { RouteTable } from './routes.js';
-import type { Icmp } from './icmp.js';
+import type { IcmpErrorSender } from './icmp.js';
 import type { Ipv4 } from './ipv4.js';
+import { RouteRecord } from './routes.js';
 
 /** TTL exceeded in transit (RFC 792). */
 const TIME_EXCEEDED_TTL = 0;
 
 export class Forwarder {
+  /** The route of a packet forwarded as fragments (the fragmenter sends each piece along it). */
+  private readonly route = new RouteRecord();
+
   constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly arp: Arp,
-    private readonly routes: RouteTable, private readonly icmp: Icmp) {
-    arp.onPendingDropped = (ifIndex, frame, off, len) => this.nextHopFailed(ifIndex, frame, off, len);
-  }
+    private readonly routes: RouteTable, private readonly icmp: IcmpErrorSender) {}
 
   private drop(): void {
     this.ctx.stats.ip.forwardDropped++;
@@ -56,7 +58,8 @@ export class Forwarder {
     }
     const total = ipTotalLen(b, o);
     const rp = this.ctx.config.ipRpFilter;
-    if (rp !== 0 && (!this.routes.lookup(src) || (rp === 1 && this.routes.resultIf !== iface.index))) {
+    const back = rp !== 0 ? this.routes.lookup(src) : 0;
+    if (rp !== 0 && (back < 0 || (rp === 1 && this.routes.ifIndexOf(back) !== iface.index))) {
       ist.rpFilter++;
       this.drop();
       return;
@@ -67,15 +70,17 @@ export class Forwarder {
       this.icmp.sendError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_TTL, 0, b, o, total);
       return;
     }
-    if (!this.routes.lookup(dst)) {
+    const k = this.routes.lookup(dst);
+    if (k < 0) {
       ist.noRoute++;
       this.drop();
       this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_NET, 0, b, o, total);
       return;
     }
-    const out = this.ctx.interfaces[this.routes.resultIf];
-    const nextHop = this.routes.resultGateway !== 0 ? this.routes.resultGateway : dst;
-    if (out.broadcast !== 0 && (dst === out.broadcast || dst === out.network) && this.routes.resultGateway === 0) {
+    const out = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+    const gateway = this.routes.gatewayOf(k);
+    const nextHop = gateway !== 0 ? gateway : dst;
+    if (out.broadcast !== 0 && (dst === out.broadcast || dst === out.network) && gateway === 0) {
       ist.notForwardable++;
       this.drop();
       return;
@@ -90,11 +95,13 @@ export class Forwarder {
       // Copy once into the transmit buffer and fragment there in place.
       const t = this.ctx.tx;
       this.copyDecrement(b, o, t, ETH_HLEN, total);
-      this.ip.routeIf = out;
-      this.ip.routeNextHop = nextHop;
-      this.ip.routeBroadcast = false;
-      this.ip.routeLocal = false;
-      if (this.ip.fragmenter.fragment(t, total, out.mtu) < 0) {
+      const r = this.route;
+      r.iface = out;
+      r.src = src;
+      r.nextHop = nextHop;
+      r.broadcast = false;
+      r.local = false;
+      if (this.ip.fragment(r, t, total, out.mtu) < 0) {
         // Options leave no room for 8 data bytes per fragment at this MTU.
         ist.fragNeeded++;
         this.drop();
@@ -139,8 +146,11 @@ export class Forwarder {
     set16(d, at + IP_CSUM, checksum(d, at, ipHeaderLen(d, at)));
   }
 
-  /** A queued frame's next hop never answered: tell the source of a forwarded packet. */
-  private nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
+  /**
+   * A queued frame's next hop never answered (ARP gave up, reported by the
+   * stack's poll): tell the source of a forwarded packet.
+   */
+  nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
     if (len < ETH_HLEN + 20) return;
     const o = off + ETH_HLEN;
     // Our own packets are reported to their sockets and pings by the stack instead.

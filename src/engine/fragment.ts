@@ -22,7 +22,7 @@
  *   an ICMP time exceeded (code 1) to its source only if fragment 0 arrived
  *   (RFC 792, RFC 1122 3.3.2).
  */
-import type { Arena, MemoryPlan } from '../storage/arena.js';
+import type { Arena, Carver, MemoryPlan } from '../storage/arena.js';
 import { copyBytes, get16, set16 } from '../wire/bytes.js';
 import { checksum } from '../wire/checksum.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
@@ -34,7 +34,8 @@ import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import { ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import type { Icmp } from './icmp.js';
+import type { IcmpErrorSender } from './icmp.js';
+import type { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
 
 /** Room in front of a slot's data for the first fragment's header (IHL up to 15 words). */
@@ -42,19 +43,22 @@ const HDR_ROOM = 60;
 /** ICMP code of time exceeded: fragment reassembly time exceeded. */
 const TIME_EXCEEDED_REASSEMBLY = 1;
 
-/** Where reassembled datagrams and fragments go. */
-export interface FragmentHost {
+/** Where reassembled datagrams go (IPv4 input). */
+export interface ReassemblyHost {
   /** Deliver a complete datagram (header at `b[o]`). */
   deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void;
-  /** Send one finished IP packet that starts at `b[frameOff + ETH_HLEN]` along the current route. */
-  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number;
+}
+
+/** Where fragments go (IPv4 output). */
+export interface FragmentHost {
+  /** Send one finished IP packet that starts at `b[frameOff + ETH_HLEN]` along route `r`. */
+  emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number;
 }
 
 const FREE = 0;
 const BUSY = 1;
 
 export class Reassembly {
-  icmp!: Icmp;
   private readonly buf: Uint8Array;
   private readonly bitmap: Uint8Array;
   private readonly state: Uint8Array;
@@ -94,8 +98,8 @@ export class Reassembly {
       .add('ipReassembly', slots, 8).add('ipReassembly', slots, 8);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: FragmentHost,
-    readonly slots: number, bytes: number) {
+  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: ReassemblyHost,
+    private readonly icmp: IcmpErrorSender, readonly slots: number, bytes: number) {
     const z = Reassembly.sizes(bytes);
     this.slotBytes = z.slotBytes;
     this.maxData = z.maxData;
@@ -336,7 +340,7 @@ export class Fragmenter {
     plan.add('ipFragment', 40).add('ipFragment', IPV4_MIN_HLEN);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: FragmentHost) {
+  constructor(arena: Carver, private readonly ctx: EngineContext, private readonly host: FragmentHost) {
     this.opts = arena.u8('ipFragment', 40);
     this.hdr = arena.u8('ipFragment', IPV4_MIN_HLEN);
   }
@@ -351,10 +355,11 @@ export class Fragmenter {
   /**
    * Send the datagram whose header (any IHL, DF clear) starts at
    * `b[ETH_HLEN]` and whose total length is `total`, as fragments of at most
-   * `mtu` bytes. A datagram that is itself a fragment is fragmented further
-   * (offsets and the last piece's MF preserved). Returns 0 or -errno.
+   * `mtu` bytes, along route `r`. A datagram that is itself a fragment is
+   * fragmented further (offsets and the last piece's MF preserved). Returns 0
+   * or -errno.
    */
-  fragment(b: Uint8Array, total: number, mtu: number): number {
+  fragment(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
     const h = ETH_HLEN;
     const hlen = ipHeaderLen(b, h);
     const dataLen = total - hlen;
@@ -374,8 +379,8 @@ export class Fragmenter {
     set16(b, h + IP_CSUM, checksum(b, h, hlen));
     copyBytes(b, h, this.hdr, 0, IPV4_MIN_HLEN);
     st.fragmentsOut++;
-    let r = this.host.emitFrame(b, 0, hlen + first);
-    if (r < 0) return r;
+    let e = this.host.emitFrame(r, b, 0, hlen + first);
+    if (e < 0) return e;
     const dataStart = h + hlen;
     for (let off = first; off < dataLen; off += rest) {
       const len = dataLen - off < rest ? dataLen - off : rest;
@@ -388,8 +393,8 @@ export class Fragmenter {
       set16(b, ip + IP_CSUM, 0);
       set16(b, ip + IP_CSUM, checksum(b, ip, hl));
       st.fragmentsOut++;
-      r = this.host.emitFrame(b, ip - ETH_HLEN, hl + len);
-      if (r < 0) return r;
+      e = this.host.emitFrame(r, b, ip - ETH_HLEN, hl + len);
+      if (e < 0) return e;
     }
     st.fragmentedOut++;
     return 0;

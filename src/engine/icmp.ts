@@ -1,6 +1,7 @@
 /**
  * ICMP (RFC 792): echo replies, our own echo requests (ping), error messages
- * received (handed to the socket they concern) and sent (rate-limited).
+ * received (handed to the socket they concern through {@link UdpErrorSink}
+ * and {@link TcpErrorSink}) and sent ({@link IcmpErrorSender}, rate-limited).
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes, get32 } from '../wire/bytes.js';
@@ -18,22 +19,90 @@ import { udpSrcPort, udpDstPort } from '../wire/udp.js';
 import { IPV4_BROADCAST, isMulticast } from '../wire/ipv4addr.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
-import type { Udp } from './udp.js';
-import type { Tcp } from './tcp/index.js';
+import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
 import { Errno } from './errno.js';
+import { RouteRecord } from './routes.js';
 
 /** Largest ICMP error datagram (RFC 1812 4.3.2.3). */
 const ICMP_ERROR_MAX = 576;
+
+/** Where ICMP hands a received error about a UDP datagram we sent (the UDP layer). */
+export interface UdpErrorSink {
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, errno: number): void;
+}
+
+/** Where ICMP hands a received error about a TCP segment we sent (`mtu`: next-hop MTU of "fragmentation needed", else 0). */
+export interface TcpErrorSink {
+  icmpError(laddr: number, lport: number, raddr: number, rport: number, seq: number, errno: number, mtu: number): void;
+}
+
+/**
+ * Sends ICMP error messages (RFC 792, RFC 1122 3.2.2) for IPv4, UDP,
+ * reassembly and forwarding, rate-limited by one token bucket. Needs only
+ * IPv4 output, so it is built before the layers that report through it.
+ */
+export class IcmpErrorSender {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
+  private tokens: number;
+  private lastRefill = 0;
+
+  constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput) {
+    this.tokens = ctx.config.icmpErrorBurst;
+  }
+
+  private tokenAvailable(): boolean {
+    const now = this.ctx.now;
+    const cfg = this.ctx.config;
+    const refill = (now - this.lastRefill) * cfg.icmpErrorsPerSecond / 1000;
+    if (refill > 0) {
+      this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + refill);
+      this.lastRefill = now;
+    }
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Send an ICMP error about the packet at `b[o .. o+total)`. Never about an
+   * ICMP error, a non-first fragment, or a broadcast/multicast/unspecified
+   * source (RFC 1122 3.2.2). `rest` is the 32-bit rest-of-header (next-hop MTU).
+   */
+  sendError(type: number, code: number, rest: number, b: Uint8Array, o: number, total: number): void {
+    const st = this.ctx.stats.icmp;
+    const src = ipSrc(b, o);
+    if (src === 0 || src === IPV4_BROADCAST || isMulticast(src) || isMulticast(ipDst(b, o))) return;
+    if (ipIsFragment(b, o) && (ipFragField(b, o) & IP_OFFSET_MASK) !== 0) return;
+    const hlen = ipHeaderLen(b, o);
+    if (ipProto(b, o) === IPPROTO_ICMP && (total < hlen + 1 || icmpIsError(b[o + hlen]))) return;
+    if (!this.tokenAvailable()) {
+      st.errorsRateLimited++;
+      return;
+    }
+    const r = this.route;
+    if (this.ip.route(r, src, 0) !== 0) return;
+    const iface = r.iface;
+    if (iface === null) return;
+    const limit = Math.min(ICMP_ERROR_MAX, iface.mtu) - IPV4_MIN_HLEN - ICMP_HLEN;
+    const quote = total < limit ? total : limit;
+    const t = this.ctx.tx;
+    copyBytes(b, o, t, IP_PAYLOAD_OFFSET + ICMP_HLEN, quote);
+    writeIcmp(t, IP_PAYLOAD_OFFSET, ICMP_HLEN + quote, type, code, rest >>> 16, rest & 0xffff);
+    st.errorsOut++;
+    st.tx++;
+    this.ip.output(r, IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
+  }
+}
 
 /** Called when an echo reply matches a ping slot, or the ping fails (`errno` > 0). */
 export type EchoListener = (slot: number, rttMs: number, errno: number) => void;
 
 export class Icmp {
-  udp!: Udp;
-  tcp!: Tcp;
-  private tokens: number;
-  private lastRefill = 0;
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
   readonly pingIdent: number;
   private pingSeq = 0;
   private readonly pingState: Uint8Array;
@@ -53,8 +122,12 @@ export class Icmp {
       .add('pings', maxPings, 8);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly ip: Ipv4, readonly maxPings: number) {
-    this.tokens = ctx.config.icmpErrorBurst;
+  /**
+   * @param udp where received errors about UDP datagrams we sent go
+   * @param tcp where received errors about TCP segments we sent go
+   */
+  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly ip: IpOutput,
+    private readonly udp: UdpErrorSink, private readonly tcp: TcpErrorSink, readonly maxPings: number) {
     this.pingIdent = ctx.random32() & 0xffff;
     this.pingState = arena.u8('pings', maxPings);
     this.pingDst = arena.i32('pings', maxPings);
@@ -97,7 +170,8 @@ export class Icmp {
   }
 
   private echoReply(iface: NetInterface, b: Uint8Array, m: number, len: number, src: number, dst: number): void {
-    if (this.ip.route(src, dst) !== 0) return;
+    const r = this.route;
+    if (this.ip.route(r, src, dst) !== 0) return;
     // Larger than the MTU is fragmented by output (an 8000-byte ping is answered in fragments).
     if (IPV4_MIN_HLEN + len > this.ctx.config.ipMaxDatagramBytes) return;
     const t = this.ctx.tx;
@@ -105,7 +179,7 @@ export class Icmp {
     writeIcmp(t, IP_PAYLOAD_OFFSET, len, ICMP_ECHO_REPLY, 0, icmpId(b, m), icmpSeq(b, m));
     this.ctx.stats.icmp.echoRepliesOut++;
     this.ctx.stats.icmp.tx++;
-    this.ip.output(IPPROTO_ICMP, len, src, this.ctx.config.ttl, 0);
+    this.ip.output(r, IPPROTO_ICMP, len, src, this.ctx.config.ttl, 0);
   }
 
   /** An error about a packet we sent: find who sent it (inner header) and tell them. */
@@ -142,7 +216,7 @@ export class Icmp {
       this.udp.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), errno);
     } else if (p === IPPROTO_TCP) {
       const mtu = type === ICMP_DEST_UNREACH && code === UNREACH_FRAG_NEEDED ? (b[m + 6] << 8) | b[m + 7] : 0;
-      this.tcp.core.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), get32(b, t + 4), errno, mtu);
+      this.tcp.icmpError(isrc, udpSrcPort(b, t), idst, udpDstPort(b, t), get32(b, t + 4), errno, mtu);
     } else if (p === IPPROTO_ICMP && b[t] === ICMP_ECHO_REQUEST && icmpId(b, t) === this.pingIdent) {
       const seq = icmpSeq(b, t);
       for (let i = 0; i < this.maxPings; i++) {
@@ -155,50 +229,6 @@ export class Icmp {
         }
       }
     }
-  }
-
-  private tokenAvailable(): boolean {
-    const now = this.ctx.now;
-    const cfg = this.ctx.config;
-    const refill = (now - this.lastRefill) * cfg.icmpErrorsPerSecond / 1000;
-    if (refill > 0) {
-      this.tokens = Math.min(cfg.icmpErrorBurst, this.tokens + refill);
-      this.lastRefill = now;
-    }
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * Send an ICMP error about the packet at `b[o .. o+total)`. Never about an
-   * ICMP error, a non-first fragment, or a broadcast/multicast/unspecified
-   * source (RFC 1122 3.2.2). `rest` is the 32-bit rest-of-header (next-hop MTU).
-   */
-  sendError(type: number, code: number, rest: number, b: Uint8Array, o: number, total: number): void {
-    const st = this.ctx.stats.icmp;
-    const src = ipSrc(b, o);
-    if (src === 0 || src === IPV4_BROADCAST || isMulticast(src) || isMulticast(ipDst(b, o))) return;
-    if (ipIsFragment(b, o) && (ipFragField(b, o) & IP_OFFSET_MASK) !== 0) return;
-    const hlen = ipHeaderLen(b, o);
-    if (ipProto(b, o) === IPPROTO_ICMP && (total < hlen + 1 || icmpIsError(b[o + hlen]))) return;
-    if (!this.tokenAvailable()) {
-      st.errorsRateLimited++;
-      return;
-    }
-    if (this.ip.route(src, 0) !== 0) return;
-    const iface = this.ip.routeIf;
-    if (iface === null) return;
-    const limit = Math.min(ICMP_ERROR_MAX, iface.mtu) - IPV4_MIN_HLEN - ICMP_HLEN;
-    const quote = total < limit ? total : limit;
-    const t = this.ctx.tx;
-    copyBytes(b, o, t, IP_PAYLOAD_OFFSET + ICMP_HLEN, quote);
-    writeIcmp(t, IP_PAYLOAD_OFFSET, ICMP_HLEN + quote, type, code, rest >>> 16, rest & 0xffff);
-    st.errorsOut++;
-    st.tx++;
-    this.ip.output(IPPROTO_ICMP, ICMP_HLEN + quote, src, this.ctx.config.ttl, 0);
   }
 
   /**
@@ -214,7 +244,8 @@ export class Icmp {
       }
     }
     if (slot < 0) return -Errno.ENOBUFS;
-    const r = this.ip.route(dst, 0);
+    const rt = this.route;
+    const r = this.ip.route(rt, dst, 0);
     if (r !== 0) return r;
     if (IPV4_MIN_HLEN + ICMP_HLEN + size > this.ctx.config.ipMaxDatagramBytes) return -Errno.EMSGSIZE;
     const t = this.ctx.tx;
@@ -229,7 +260,7 @@ export class Icmp {
     this.pingDeadline[slot] = this.ctx.now + timeoutMs;
     this.ctx.stats.icmp.echoRequestsOut++;
     this.ctx.stats.icmp.tx++;
-    const out = this.ip.output(IPPROTO_ICMP, ICMP_HLEN + size, dst, ttl, 0);
+    const out = this.ip.output(rt, IPPROTO_ICMP, ICMP_HLEN + size, dst, ttl, 0);
     if (out < 0) {
       this.pingState[slot] = 0;
       return out;
@@ -258,8 +289,8 @@ export class Icmp {
   /** Neighbour resolution for `ip` failed: pings to it fail now instead of at their timeout. */
   hostUnreachable(ip: number): void {
     for (let i = 0; i < this.maxPings; i++) {
-      if (this.pingState[i] === 1 && (this.pingDst[i] === ip || this.ip.route(this.pingDst[i], 0) === 0
-        && this.ip.routeNextHop === ip)) this.finishPing(i, 0, Errno.EHOSTUNREACH);
+      if (this.pingState[i] === 1 && (this.pingDst[i] === ip || this.ip.route(this.route, this.pingDst[i], 0) === 0
+        && this.route.nextHop === ip)) this.finishPing(i, 0, Errno.EHOSTUNREACH);
     }
   }
 

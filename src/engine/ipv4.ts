@@ -1,69 +1,57 @@
 /**
- * IPv4 (RFC 791): header validation, local delivery, routing and output.
- * Outgoing packets are built in the shared transmit buffer: the caller first
- * asks {@link Ipv4.route} (which fixes the source address the transport
- * checksum needs), writes its header and payload at {@link IP_PAYLOAD_OFFSET},
- * then calls {@link Ipv4.output}.
+ * IPv4 output (RFC 791): routing and sending. Outgoing packets are built in
+ * the shared transmit buffer: the caller first asks {@link Ipv4.route} into
+ * a {@link RouteRecord} it owns (which fixes the source address the
+ * transport checksum needs), writes its header and payload at
+ * {@link IP_PAYLOAD_OFFSET}, then calls {@link Ipv4.output} with that record.
+ * The input side is ipv4-input.ts; this side needs nothing above it, so it
+ * is built before the transports that send through it.
  */
-import type { Arena, MemoryPlan } from '../storage/arena.js';
-import { copyBytes } from '../wire/bytes.js';
+import type { Carver, MemoryPlan } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
-import {
-  IPV4_MIN_HLEN, IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IP_FLAG_DF, IpCheck, ipv4Check, ipHeaderLen,
-  ipTotalLen, ipIsFragment, ipProto, ipSrc, ipDst, writeIpv4,
-} from '../wire/ipv4.js';
-import { IPV4_BROADCAST, isMartianSource } from '../wire/ipv4addr.js';
-import { UNREACH_PROTOCOL, ICMP_DEST_UNREACH } from '../wire/icmp.js';
+import { IPV4_MIN_HLEN, IP_FLAG_DF, writeIpv4 } from '../wire/ipv4.js';
+import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
-import type { RouteTable } from './routes.js';
-import type { Icmp } from './icmp.js';
-import type { Udp } from './udp.js';
-import type { Tcp } from './tcp/index.js';
+import type { RouteRecord, RouteTable } from './routes.js';
 import { Errno } from './errno.js';
-import { Fragmenter, type FragmentHost, type Reassembly } from './fragment.js';
-import type { Forwarder } from './forward.js';
-import type { IpsecEngine } from '../ipsec/engine.js';
+import { Fragmenter, type FragmentHost } from './fragment.js';
+import type { LoopbackQueue } from './loopback.js';
+import type { IpsecHook } from './ipsec-hook.js';
 
 /** Where transport headers start in the transmit buffer. */
 export const IP_PAYLOAD_OFFSET = ETH_HLEN + IPV4_MIN_HLEN;
 
-export class Ipv4 implements FragmentHost {
-  icmp!: Icmp;
-  udp!: Udp;
-  tcp!: Tcp;
-  reassembly!: Reassembly;
-  fragmenter!: Fragmenter;
-  /** Set when the stack forwards (config `ipForwarding`). */
-  forwarder: Forwarder | null = null;
-  /** ESP transport mode (src/ipsec), when the stack has SA/SP tables. */
-  ipsec: IpsecEngine | null = null;
-  /** Results of the last successful route(): interface, source, next hop, kind. */
-  routeIf: NetInterface | null = null;
-  routeSrc = 0;
-  routeNextHop = 0;
-  routeBroadcast = false;
-  routeLocal = false;
-  private ipId: number;
-  private readonly loopFrames: Uint8Array;
-  private readonly loopLen: Uint16Array;
-  private readonly loopIf: Uint8Array;
-  private loopHead = 0;
-  private loopCount = 0;
-  private readonly loopSlot: number;
+/** What the transports (TCP, UDP, ICMP) need from IPv4 to send. */
+export interface IpOutput {
+  /** The interface owning `addr`, or null. */
+  localInterface(addr: number): NetInterface | null;
+  /** Fill `r` with the route to `dst` (source `src`, or the interface's when 0); 0 or -errno. */
+  route(r: RouteRecord, dst: number, src: number): number;
+  /** MTU left for a transport packet of this flow on route `r`. */
+  flowMtu(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): number;
+  /** Send the transport packet at IP_PAYLOAD_OFFSET of the transmit buffer along `r`; 0 or -errno. */
+  output(r: RouteRecord, proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number;
+}
 
-  static plan(plan: MemoryPlan, loopbackFrames: number, slotSize: number): void {
-    plan.add('loopback', loopbackFrames * slotSize).add('loopback', loopbackFrames, 2).add('loopback', loopbackFrames);
+export class Ipv4 implements IpOutput, FragmentHost {
+  private readonly fragmenter: Fragmenter;
+  private ipId: number;
+
+  static plan(plan: MemoryPlan): void {
+    Fragmenter.plan(plan);
   }
 
-  constructor(arena: Arena, private readonly ctx: EngineContext, private readonly arp: Arp,
-    private readonly routes: RouteTable, readonly loopbackSlots: number, slotSize: number) {
+  /**
+   * @param loopback where packets to our own addresses are queued (IPv4 input delivers them)
+   * @param ipsec ESP transport mode's output hook, or null when the stack has no IPsec
+   */
+  constructor(m: Carver, private readonly ctx: EngineContext, private readonly arp: Arp,
+    private readonly routes: RouteTable, private readonly loopback: LoopbackQueue,
+    private readonly ipsec: IpsecHook | null) {
     this.ipId = ctx.random32() & 0xffff;
-    this.loopSlot = slotSize;
-    this.loopFrames = arena.u8('loopback', loopbackSlots * slotSize);
-    this.loopLen = arena.u16('loopback', loopbackSlots);
-    this.loopIf = arena.u8('loopback', loopbackSlots);
+    this.fragmenter = new Fragmenter(m, ctx, this);
   }
 
   /** The interface owning `addr`, or null. */
@@ -74,47 +62,54 @@ export class Ipv4 implements FragmentHost {
   }
 
   /**
-   * Choose interface, source address and next hop for `dst`. `src` non-zero
-   * (a bound socket) is kept as the source. Returns 0 or -ENETUNREACH.
+   * Choose interface, source address and next hop for `dst` into `r` (a
+   * record the caller owns and later hands to {@link output}). `src`
+   * non-zero (a bound socket) is kept as the source. Returns 0 or
+   * -ENETUNREACH.
    */
-  route(dst: number, src: number): number {
-    this.routeBroadcast = false;
-    this.routeLocal = false;
+  route(r: RouteRecord, dst: number, src: number): number {
+    r.broadcast = false;
+    r.local = false;
     const local = this.localInterface(dst);
     if (local !== null) {
-      this.routeIf = local;
-      this.routeSrc = dst;
-      this.routeNextHop = dst;
-      this.routeLocal = true;
+      r.iface = local;
+      r.src = dst;
+      r.nextHop = dst;
+      r.local = true;
       return 0;
     }
     let iface: NetInterface | null = null;
     if (dst === IPV4_BROADCAST) {
       // Limited broadcast leaves through the interface of the bound source, else the default route's.
       iface = src !== 0 ? this.localInterface(src) : null;
-      if (iface === null && this.routes.lookup(dst)) iface = this.ctx.interfaces[this.routes.resultIf];
+      if (iface === null) {
+        const k = this.routes.lookup(dst);
+        if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      }
       if (iface === null) iface = this.firstConfigured();
       if (iface === null) return -Errno.ENETUNREACH;
-      this.routeBroadcast = true;
-      this.routeNextHop = dst;
+      r.broadcast = true;
+      r.nextHop = dst;
     } else {
-      if (!this.routes.lookup(dst)) {
+      const k = this.routes.lookup(dst);
+      if (k < 0) {
         this.ctx.stats.ip.noRoute++;
         return -Errno.ENETUNREACH;
       }
-      iface = this.ctx.interfaces[this.routes.resultIf];
-      this.routeNextHop = this.routes.resultGateway !== 0 ? this.routes.resultGateway : dst;
-      this.routeBroadcast = iface.broadcast !== 0 && dst === iface.broadcast;
+      iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      const gw = this.routes.gatewayOf(k);
+      r.nextHop = gw !== 0 ? gw : dst;
+      r.broadcast = iface.broadcast !== 0 && dst === iface.broadcast;
     }
-    this.routeIf = iface;
-    this.routeSrc = src !== 0 ? src : iface.address;
+    r.iface = iface;
+    r.src = src !== 0 ? src : iface.address;
     return 0;
   }
 
-  /** The MTU left for a transport packet of this flow after route(): the interface's, less what IPsec adds. */
-  flowMtu(proto: number, dst: number, sport: number, dport: number): number {
-    const mtu = (this.routeIf as NetInterface).mtu;
-    return this.ipsec === null || this.routeLocal ? mtu : mtu - this.ipsec.overhead(proto, this.routeSrc, dst, sport, dport);
+  /** The MTU left for a transport packet of this flow on route `r`: the interface's, less what IPsec adds. */
+  flowMtu(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): number {
+    const mtu = (r.iface as NetInterface).mtu;
+    return this.ipsec === null || r.local ? mtu : mtu - this.ipsec.overhead(proto, r.src, dst, sport, dport);
   }
 
   private firstConfigured(): NetInterface | null {
@@ -124,15 +119,15 @@ export class Ipv4 implements FragmentHost {
 
   /**
    * Finish and send the packet whose transport part (`payloadLen` bytes) is at
-   * IP_PAYLOAD_OFFSET of the transmit buffer, using the last route(). Returns
-   * 0 or -errno.
+   * IP_PAYLOAD_OFFSET of the transmit buffer, along route `r` (filled by
+   * {@link route}). Returns 0 or -errno.
    */
-  output(proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
-    const iface = this.routeIf;
+  output(r: RouteRecord, proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number {
+    const iface = r.iface;
     if (iface === null) return -Errno.ENETUNREACH;
-    if (this.ipsec !== null && !this.routeLocal) {
+    if (this.ipsec !== null && !r.local) {
       // Policy: bypass, discard, or protect (the ESP packet replaces the payload).
-      const n = this.ipsec.output(proto, payloadLen, this.routeSrc, dst);
+      const n = this.ipsec.output(proto, payloadLen, r.src, dst);
       if (n < 0) return n;
       payloadLen = n;
       proto = this.ipsec.outProto;
@@ -140,23 +135,23 @@ export class Ipv4 implements FragmentHost {
     const total = IPV4_MIN_HLEN + payloadLen;
     const big = total > iface.mtu;
     if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
-    if (big && this.routeLocal
-      && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopbackSlots - this.loopCount) return -Errno.ENOBUFS;
+    if (big && r.local
+      && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopback.free) return -Errno.ENOBUFS;
     const b = this.ctx.tx;
     this.ipId = (this.ipId + 1) & 0xffff;
-    writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, this.routeSrc, dst);
+    writeIpv4(b, ETH_HLEN, total, this.ipId, flags, ttl, proto, r.src, dst);
     this.ctx.stats.ip.tx++;
-    if (big) return this.fragmenter.fragment(b, total, iface.mtu);
-    return this.emitFrame(b, 0, total);
+    if (big) return this.fragmenter.fragment(r, b, total, iface.mtu);
+    return this.emitFrame(r, b, 0, total);
   }
 
   /**
-   * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along the last route(),
+   * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along route `r`,
    * writing its Ethernet header in front of it. Returns 0 or -errno.
    */
-  emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number {
-    const iface = this.routeIf as NetInterface;
-    if (this.routeLocal) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
+  emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number {
+    const iface = r.iface as NetInterface;
+    if (r.local) return this.loopback.push(iface.index, b, frameOff + ETH_HLEN, ipLen) ? 0 : -Errno.ENOBUFS;
     if (iface.ipOnly) {
       // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
       if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
@@ -164,110 +159,20 @@ export class Ipv4 implements FragmentHost {
       return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
     }
     writeEth(b, frameOff, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
-    if (this.routeBroadcast) {
+    if (r.broadcast) {
       iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
       return 0;
     }
-    this.arp.output(iface, this.routeNextHop, b, frameOff, ETH_HLEN + ipLen);
+    this.arp.output(iface, r.nextHop, b, frameOff, ETH_HLEN + ipLen);
     return 0;
-  }
-
-  private loopback(iface: NetInterface, b: Uint8Array, o: number, len: number): number {
-    if (this.loopCount >= this.loopbackSlots) return -Errno.ENOBUFS;
-    const slot = (this.loopHead + this.loopCount) % this.loopbackSlots;
-    copyBytes(b, o, this.loopFrames, slot * this.loopSlot, len);
-    this.loopLen[slot] = len;
-    this.loopIf[slot] = iface.index;
-    this.loopCount++;
-    return 0;
-  }
-
-  /** True when packets for ourselves are waiting. */
-  get loopbackPending(): boolean {
-    return this.loopCount > 0;
-  }
-
-  /** Deliver queued packets addressed to ourselves (those queued meanwhile wait for the next poll). */
-  pollLoopback(): void {
-    for (let n = this.loopCount; n > 0; n--) {
-      const slot = this.loopHead;
-      this.loopHead = (this.loopHead + 1) % this.loopbackSlots;
-      this.loopCount--;
-      this.input(this.ctx.interfaces[this.loopIf[slot]], this.loopFrames, slot * this.loopSlot, this.loopLen[slot], false, true);
-    }
-  }
-
-  /** Handle the IPv4 packet at `b[o .. o+avail)` (link padding may follow it). */
-  input(iface: NetInterface, b: Uint8Array, o: number, avail: number, linkBroadcast: boolean, fromSelf: boolean): void {
-    const st = this.ctx.stats.ip;
-    st.rx++;
-    switch (ipv4Check(b, o, avail)) {
-      case IpCheck.Ok: break;
-      case IpCheck.Truncated: st.truncated++; return;
-      case IpCheck.BadVersion: st.badVersion++; return;
-      case IpCheck.BadHeaderLength: st.badHeaderLength++; return;
-      case IpCheck.BadTotalLength: st.badTotalLength++; return;
-      default: st.badChecksum++; return;
-    }
-    const src = ipSrc(b, o);
-    const dst = ipDst(b, o);
-    if (!fromSelf && (isMartianSource(src) || this.localInterface(src) !== null
-      || (iface.broadcast !== 0 && src === iface.broadcast))) {
-      st.martianSource++;
-      return;
-    }
-    const bcast = dst === IPV4_BROADCAST || (iface.broadcast !== 0 && dst === iface.broadcast);
-    // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
-    if (!bcast && (linkBroadcast || this.localInterface(dst) === null)) {
-      if (!linkBroadcast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, src, dst);
-      else st.notForUs++;
-      return;
-    }
-    if (ipIsFragment(b, o)) {
-      this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
-      return;
-    }
-    this.deliver(iface, b, o, bcast, fromSelf);
   }
 
   /**
-   * Hand a complete datagram addressed to us (header at `b[o]`, validated;
-   * reassembled ones too) to IPsec's checks, then its protocol.
+   * Send the datagram (header at `b[ETH_HLEN]`, `total` bytes) as fragments
+   * of at most `mtu` bytes along `r`: the forwarder's path for packets larger
+   * than the next link. Returns 0 or -errno.
    */
-  deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean, fromSelf = false): void {
-    const st = this.ctx.stats.ip;
-    const src = ipSrc(b, o);
-    const dst = ipDst(b, o);
-    const hlen = ipHeaderLen(b, o);
-    if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
-    const total = ipTotalLen(b, o);
-    const proto = ipProto(b, o);
-    if (this.ipsec !== null && !fromSelf) {
-      if (proto === IPPROTO_ESP) {
-        this.ipsec.inputEsp(iface, b, o, hlen, o + hlen, total - hlen, src, dst);
-        return;
-      }
-      if (!this.ipsec.inputClear(iface, b, o, hlen, total, proto, src, dst)) return;
-    }
-    this.deliverTransport(iface, b, o, hlen, total, src, dst, bcast);
-  }
-
-  /** Hand a validated packet for us to its transport (IPsec calls this with decrypted packets). */
-  deliverTransport(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
-    bcast: boolean): void {
-    const st = this.ctx.stats.ip;
-    const proto = ipProto(b, o);
-    st.delivered++;
-    if (proto === IPPROTO_TCP) {
-      this.tcp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else if (proto === IPPROTO_UDP) {
-      this.udp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else if (proto === IPPROTO_ICMP) {
-      this.icmp.input(iface, b, o, hlen, total, src, dst, bcast);
-    } else {
-      st.unknownProtocol++;
-      st.delivered--;
-      if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PROTOCOL, 0, b, o, total);
-    }
+  fragment(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
+    return this.fragmenter.fragment(r, b, total, mtu);
   }
 }

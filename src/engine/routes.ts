@@ -1,9 +1,30 @@
 /**
  * The routing table: fixed slots searched for the longest matching prefix.
- * A lookup leaves its answer in fields instead of returning an object.
+ * A lookup returns the matching slot; {@link RouteRecord} is where IPv4's
+ * route() puts its full answer, in a record owned by the caller.
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { prefixMask } from '../wire/ipv4addr.js';
+import type { NetInterface } from './netif.js';
+
+/**
+ * The outcome of `Ipv4.route()`, filled into a record its caller owns (each
+ * sender makes one at construction) and handed back to `Ipv4.output()`. A
+ * route() made by someone else in between (a nested send) fills another
+ * record, so it cannot redirect this one's packet.
+ */
+export class RouteRecord {
+  /** Outgoing interface; null until a route() succeeded. */
+  iface: NetInterface | null = null;
+  /** Source address of the packet. */
+  src = 0;
+  /** The neighbour the frame goes to: the gateway, or the destination itself. */
+  nextHop = 0;
+  /** Sent as a link-layer broadcast (limited or directed broadcast destination). */
+  broadcast = false;
+  /** Addressed to one of our own addresses: goes through the loopback queue. */
+  local = false;
+}
 
 /** How a route was made: removed together with its interface's address. */
 export const ROUTE_CONNECTED = 1;
@@ -17,9 +38,6 @@ export class RouteTable {
   private readonly prefix: Uint8Array;
   private readonly ifIndex: Uint8Array;
   private readonly kind: Uint8Array;
-  /** Result of the last successful {@link lookup}. */
-  resultIf = -1;
-  resultGateway = 0;
 
   static plan(plan: MemoryPlan, n: number): void {
     plan.add('routes', n, 4).add('routes', n, 4).add('routes', n, 4).add('routes', n).add('routes', n).add('routes', n);
@@ -69,8 +87,8 @@ export class RouteTable {
     return false;
   }
 
-  /** Longest-prefix match; sets resultIf/resultGateway and returns true, or false when unroutable. */
-  lookup(dst: number): boolean {
+  /** Longest-prefix match: the matching slot (see {@link ifIndexOf}, {@link gatewayOf}), or -1 when unroutable. */
+  lookup(dst: number): number {
     let best = -1;
     let bestLen = -1;
     for (let i = 0; i < this.capacity; i++) {
@@ -81,10 +99,17 @@ export class RouteTable {
         bestLen = this.prefix[i];
       }
     }
-    if (best < 0) return false;
-    this.resultIf = this.ifIndex[best];
-    this.resultGateway = this.gateway[best];
-    return true;
+    return best;
+  }
+
+  /** Interface index of the route in slot `r` (from {@link lookup}). */
+  ifIndexOf(r: number): number {
+    return this.ifIndex[r];
+  }
+
+  /** Gateway of the route in slot `r`, 0 when directly connected. */
+  gatewayOf(r: number): number {
+    return this.gateway[r];
   }
 
   /** Snapshot for display (allocates; not for the packet path). */

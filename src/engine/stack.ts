@@ -1,35 +1,44 @@
 /**
- * The stack: owns the memory plan, the interfaces and the protocol layers,
- * and advances them with {@link Stack.poll}. Everything it will ever use is
- * allocated by the constructor.
+ * The engine: owns the memory plan, the interfaces and the protocol layers,
+ * and advances them with {@link Engine.poll}. Everything it will ever use is
+ * allocated by the constructor, which builds the layers in dependency order:
+ * each gets, at construction, the layers below it (as narrow interfaces),
+ * never a reference patched in later. It imports only wire/, storage/ and
+ * engine/ (and link/ types): the socket API and the IPsec implementation
+ * are added by src/core.ts (`StackCore`).
  */
 import type { Link } from '../link/link.js';
-import { Prng } from '../link/prng.js';
+import { Prng } from '../storage/prng.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEquals, parseMac, formatMac } from '../wire/ethernet.js';
 import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.js';
-import { SocketTable } from '../socket/table.js';
-import { SocketApi, type SocketHost } from '../socket/api.js';
+import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, type FrameSink } from './netif.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
-import { Arp } from './arp.js';
+import { Arp, type NeighbourEvents } from './arp.js';
 import { Ipv4 } from './ipv4.js';
-import { Reassembly, Fragmenter } from './fragment.js';
+import { Ipv4Input } from './ipv4-input.js';
+import { LoopbackQueue } from './loopback.js';
+import { Reassembly } from './fragment.js';
 import { Forwarder } from './forward.js';
-import { Icmp } from './icmp.js';
+import { Icmp, IcmpErrorSender } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
 import { Tcp } from './tcp/index.js';
 import { Errno, StackError } from './errno.js';
 import type { EngineContext } from './context.js';
-import { IpsecEngine } from '../ipsec/engine.js';
-import { ESP_MAX_OVERHEAD } from '../ipsec/algorithms.js';
+import type { IpsecHook, IpsecHookFactory } from './ipsec-hook.js';
+
+/** IPsec is built when the stack was given an implementation and has SA or SP slots. */
+function ipsecOn(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null): ipsec is IpsecHookFactory<IpsecHook> {
+  return ipsec !== null && (c.ipsecMaxSa > 0 || c.ipsecMaxSp > 0);
+}
 
 /** Transmit-buffer tailroom: IPsec grows a packet in place by at most its overhead. */
-function txTailroom(c: ResolvedConfig): number {
-  return c.ipsecMaxSa > 0 || c.ipsecMaxSp > 0 ? ESP_MAX_OVERHEAD : 0;
+function txTailroom(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null): number {
+  return ipsecOn(c, ipsec) ? ipsec.tailroom : 0;
 }
 
 /** Options of {@link Stack.addInterface}. */
@@ -68,94 +77,102 @@ export interface PingOptions {
 }
 
 /**
- * The portable engine: everything but the Node adapters (see `Stack` in
- * src/stack.ts, which adds `dgram`, `net`, `http` and `https`).
+ * The protocol engine: interfaces, layers, timers and ping; `H` is the type
+ * of the IPsec hook its factory builds. `StackCore` (src/core.ts) adds the
+ * descriptor API and ESP; `Stack` (src/stack.ts) the Node adapters.
  */
-export class StackCore implements FrameSink, SocketHost, EngineContext {
+export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, EngineContext {
   readonly config: ResolvedConfig;
   /** Everything the stack will ever use, by part. */
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
   readonly tx: Uint8Array;
-  /** The BSD-like descriptor API. */
-  readonly sockets: SocketApi;
   now = 0;
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;
-  private readonly table: SocketTable;
+  /** The socket table: engine state the transports write and the descriptor API reads. */
+  protected readonly table: SocketTable;
   readonly arp: Arp;
   private readonly ip: Ipv4;
+  private readonly ipIn: Ipv4Input;
   private readonly reassembly: Reassembly;
   private readonly icmp: Icmp;
-  private readonly udp: Udp;
+  protected readonly udp: Udp;
   readonly tcp: Tcp;
-  /** ESP transport mode; null when `ipsecMaxSa` and `ipsecMaxSp` are both 0. Configured through `stack.ipsec`. */
-  readonly ipsecEngine: IpsecEngine | null;
+  /** The IPsec hook; null without a factory or when `ipsecMaxSa` and `ipsecMaxSp` are both 0. */
+  protected readonly ipsecHook: H | null;
+  private readonly forwarder: Forwarder | null;
   private readonly driver: RealtimeDriver;
   private readonly pingResolvers: Array<((rtt: number) => void) | null>;
   private readonly pingRejecters: Array<((err: Error) => void) | null>;
 
   /** Compute the memory plan for a configuration without building a stack. */
   static planMemory(config: StackConfig = {}): MemoryReport {
-    return StackCore.plan(resolveConfig(config)).report();
+    return Engine.plan(resolveConfig(config), null).report();
   }
 
-  private static plan(c: ResolvedConfig): MemoryPlan {
+  /** The memory plan of configuration `c` with IPsec built by `ipsec` (null: none). */
+  protected static plan(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null): MemoryPlan {
     const plan = new MemoryPlan();
     const frame = c.maxMtu + ETH_HLEN;
     // Datagrams up to ipMaxDatagramBytes are built whole here, then fragmented in place; IPsec grows them in place.
-    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c));
+    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec));
     RouteTable.plan(plan, c.maxRoutes);
     SocketTable.plan(plan, c);
     Arp.plan(plan, c.arpCacheSize, c.arpPendingFrames, frame);
-    Ipv4.plan(plan, c.loopbackFrames, frame);
+    LoopbackQueue.plan(plan, c.loopbackFrames, frame);
+    Ipv4.plan(plan);
     Reassembly.plan(plan, c.ipReassemblySlots, c.ipReassemblyBytes);
-    Fragmenter.plan(plan);
     Icmp.plan(plan, c.maxPings);
     Tcp.plan(plan, c);
-    if (txTailroom(c) > 0) IpsecEngine.plan(plan, c);
+    if (ipsecOn(c, ipsec)) ipsec.plan(plan, c);
     return plan;
   }
 
-  constructor(config: StackConfig = {}) {
+  /**
+   * @param ipsec builds the IPsec hook (src/core.ts hands ESP transport mode
+   *   in); without it the engine has no IPsec
+   */
+  constructor(config: StackConfig = {}, ipsec: IpsecHookFactory<H> | null = null) {
     const c = resolveConfig(config);
     this.config = c;
-    const plan = StackCore.plan(c);
+    const plan = Engine.plan(c, ipsec);
     const arena = new Arena(plan);
     this.prng = new Prng(c.seed);
     const frame = c.maxMtu + ETH_HLEN;
-    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c));
+    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec));
+    // Bottom up: each layer is given the layers it uses, as they exist by then.
     this.routes = new RouteTable(arena, c.maxRoutes);
     this.table = new SocketTable(arena, c);
-    this.arp = new Arp(arena, this, c.arpCacheSize, c.arpPendingFrames, frame);
-    this.ip = new Ipv4(arena, this, this.arp, this.routes, c.loopbackFrames, frame);
-    this.reassembly = new Reassembly(arena, this, this.ip, c.ipReassemblySlots, c.ipReassemblyBytes);
-    this.ip.reassembly = this.reassembly;
-    this.ip.fragmenter = new Fragmenter(arena, this, this.ip);
-    this.icmp = new Icmp(arena, this, this.ip, c.maxPings);
-    this.udp = new Udp(this, this.ip, this.icmp, this.table);
+    // ARP's reports go up to layers built after it: the engine, which owns them all, passes them on.
+    const neighbourEvents: NeighbourEvents = {
+      // A router tells the source of a forwarded packet whose next hop never answered.
+      pendingDropped: (ifIndex, f, off, len) => this.forwarder?.nextHopFailed(ifIndex, f, off, len),
+      resolveFailed: (ip) => {
+        this.icmp.hostUnreachable(ip);
+        this.tcp.core.hostUnreachable(ip);
+      },
+    };
+    this.arp = new Arp(arena, this, c.arpCacheSize, c.arpPendingFrames, frame, neighbourEvents);
+    const loopback = new LoopbackQueue(arena, c.loopbackFrames, frame);
+    this.ipsecHook = ipsecOn(c, ipsec) ? ipsec.create(arena, this, c, this.stats.ipsec) : null;
+    this.ip = new Ipv4(arena, this, this.arp, this.routes, loopback, this.ipsecHook);
+    const icmpErrors = new IcmpErrorSender(this, this.ip);
+    this.udp = new Udp(this, this.ip, icmpErrors, this.table);
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
-    this.ipsecEngine = txTailroom(c) > 0 ? new IpsecEngine(arena, this, this.ip, c, this.stats.ipsec) : null;
-    this.ip.ipsec = this.ipsecEngine;
+    // ICMP delivers the errors it receives to the transports, so it comes after them.
+    this.icmp = new Icmp(arena, this, this.ip, this.udp, this.tcp.core, c.maxPings);
+    this.forwarder = c.ipForwarding !== 0 ? new Forwarder(this, this.ip, this.arp, this.routes, icmpErrors) : null;
+    this.ipIn = new Ipv4Input(arena, this, this.ip, loopback, icmpErrors, this.forwarder, this.ipsecHook,
+      { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
+    this.reassembly = this.ipIn.reassembly;
     arena.finish();
     this.memory = plan.report();
-    this.ip.icmp = this.icmp;
-    this.ip.udp = this.udp;
-    this.ip.tcp = this.tcp;
-    this.icmp.tcp = this.tcp;
-    this.icmp.udp = this.udp;
-    this.reassembly.icmp = this.icmp;
-    if (c.ipForwarding !== 0) this.ip.forwarder = new Forwarder(this, this.ip, this.arp, this.routes, this.icmp);
-    this.arp.onResolveFailed = (ip) => {
-      this.icmp.hostUnreachable(ip);
-      this.tcp.core.hostUnreachable(ip);
-    };
     this.pingResolvers = new Array<((rtt: number) => void) | null>(c.maxPings).fill(null);
     this.pingRejecters = new Array<((err: Error) => void) | null>(c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
-    this.sockets = new SocketApi(this.table, this.udp, this.tcp, this);
     this.driver = new RealtimeDriver(this, c.clock);
   }
 
@@ -347,7 +364,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   /** Frame input from an interface (the packet path starts here). */
   input(iface: NetInterface, b: Uint8Array, o: number, len: number): void {
     if (iface.ipOnly) {
-      this.ip.input(iface, b, o, len, false, false);
+      this.ipIn.input(iface, b, o, len, false, false);
       return;
     }
     const st = this.stats.eth;
@@ -363,7 +380,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
       return;
     }
     const type = ethType(b, o);
-    if (type === ETHERTYPE_IPV4) this.ip.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
+    if (type === ETHERTYPE_IPV4) this.ipIn.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
     else if (type === ETHERTYPE_ARP) this.arp.input(iface, b, o + ETH_HLEN, len - ETH_HLEN);
     else st.unknownType++;
   }
@@ -388,7 +405,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
       const t = now >= this.now ? iface.link.poll(now, iface) : iface.link.poll(this.now, iface);
       if (t < next) next = t;
     }
-    if (this.ip.loopbackPending) this.ip.pollLoopback();
+    if (this.ipIn.loopbackPending) this.ipIn.pollLoopback();
     this.arp.poll();
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
@@ -397,17 +414,18 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     this.tcp.poll();
     if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
-    if (this.ipsecEngine !== null) {
-      this.ipsecEngine.poll();
-      if (this.ipsecEngine.nextDeadline < next) next = this.ipsecEngine.nextDeadline;
+    const ipsec = this.ipsecHook;
+    if (ipsec !== null) {
+      ipsec.poll();
+      if (ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     }
     this.table.dispatch();
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
-    if (this.ip.loopbackPending || this.table.hasPendingEvents) next = this.now;
+    if (this.ipIn.loopbackPending || this.table.hasPendingEvents) next = this.now;
     return next;
   }
 
-  /** SocketHost: bring `now` up to date when running in real time (whole ms, as the driver uses). */
+  /** Bring `now` up to date when running in real time (whole ms, as the driver uses). */
   touch(): void {
     if (this.driver.isRunning) {
       const t = Math.floor(this.config.clock());
@@ -419,7 +437,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     return this.driver.isRunning ? this.config.clock() : this.now;
   }
 
-  /** SocketHost: ask the real-time driver for a poll soon (no-op under manual polling). */
+  /** Ask the real-time driver for a poll soon (no-op under manual polling). */
   kick(): void {
     this.driver.kick();
   }

@@ -4,7 +4,7 @@
  * Counters are plain numbers mutated in place (no allocation).
  */
 import { createTcpStats } from './tcp/core.js';
-import { createIpsecStats } from '../ipsec/stats.js';
+import { createIpsecStats } from './ipsec-stats.js';
 
 export function createStats() {
   return {

@@ -6,18 +6,22 @@ import { ICMP_DEST_UNREACH, UNREACH_PORT } from '../wire/icmp.js';
 import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import {
   EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_REUSEADDR, SOCK_UDP, type SocketTable,
-} from '../socket/table.js';
+} from './socket-table.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { IP_PAYLOAD_OFFSET, type Ipv4 } from './ipv4.js';
-import type { Icmp } from './icmp.js';
+import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
+import type { IcmpErrorSender } from './icmp.js';
+import { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
 
 /** IPv4 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 28 (65507), or MTU - 28 with DF. */
 export const UDP_IP_OVERHEAD = 28;
 
 export class Udp {
-  constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly icmp: Icmp,
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
+
+  constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput, private readonly icmp: IcmpErrorSender,
     private readonly sockets: SocketTable) {}
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
@@ -141,10 +145,11 @@ export class Udp {
     if (dport === 0 || dst === 0) return -Errno.EINVAL;
     const bound = t.localAddr[s];
     const bcast = dst === IPV4_BROADCAST;
-    const r = this.ip.route(dst, bound);
+    const rt = this.route;
+    const r = this.ip.route(rt, dst, bound);
     if (r !== 0) return r;
-    if ((bcast || this.ip.routeBroadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
-    const iface = this.ip.routeIf as NetInterface;
+    if ((bcast || rt.broadcast) && (t.flags[s] & F_BROADCAST) === 0) return -Errno.EACCES;
+    const iface = rt.iface as NetInterface;
     // Larger than the MTU is fragmented, unless the socket asked for DF (IP_DONTFRAG). No DF by
     // default: without a path-MTU cache, DF would lose every datagram on a narrower path.
     const df = (t.flags[s] & F_DONTFRAG) !== 0;
@@ -153,9 +158,9 @@ export class Udp {
     }
     const tx = this.ctx.tx;
     copyBytes(buf, off, tx, IP_PAYLOAD_OFFSET + UDP_HLEN, len);
-    writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, this.ip.routeSrc, dst);
+    writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, rt.src, dst);
     this.ctx.stats.udp.tx++;
-    const out = this.ip.output(IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
+    const out = this.ip.output(rt, IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
     return out < 0 ? out : len;
   }
 }

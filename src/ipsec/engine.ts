@@ -8,7 +8,8 @@
  * UDP to an encapsulation port, RFC 3948) is checked against the replay
  * window, its ICV verified, decrypted into a scratch buffer behind a copy of
  * the IP header, checked strictly (padding, next header, inbound policy)
- * and handed to the IP layer's delivery as if it had arrived in clear.
+ * and left there for the IP layer to deliver as if it had arrived in clear.
+ * Implements the engine's {@link IpsecHook}.
  *
  * Allocation: none here; the injected {@link EspCrypto} may allocate per
  * call (node:crypto does).
@@ -19,7 +20,7 @@ import { checksum } from '../wire/checksum.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPPROTO_ESP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HLEN, IP_CSUM, IP_PROTO, IP_TOTLEN } from '../wire/ipv4.js';
 import type { EngineContext } from '../engine/context.js';
-import type { NetInterface } from '../engine/netif.js';
+import { IPSEC_CONSUMED, IPSEC_PASS, type IpsecHook } from '../engine/ipsec-hook.js';
 import { Errno } from '../engine/errno.js';
 import { ENC_CBC, ESP_MAX_OVERHEAD, suiteOverhead } from './algorithms.js';
 import type { EspCrypto } from './crypto.js';
@@ -29,17 +30,11 @@ import {
 } from './sad.js';
 import { ACT_BYPASS, ACT_DISCARD, ACT_PROTECT, PolicyTable, SP_IN, SP_OUT } from './spd.js';
 import { TRAILER_BAD_PAD_LENGTH, TRAILER_BAD_PADDING } from './transform.js';
-import type { IpsecStats } from './stats.js';
+import type { IpsecStats } from '../engine/ipsec-stats.js';
 
 const PAYLOAD = ETH_HLEN + IPV4_MIN_HLEN;
 /** RFC 4303 2.6: "no next header", a dummy packet to be discarded silently. */
 const NH_NONE = 59;
-
-/** What the engine needs from the IPv4 layer: delivery of a packet as if received in clear. */
-export interface IpsecDelivery {
-  deliverTransport(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
-    bcast: boolean): void;
-}
 
 /** Capacities (from the stack config). */
 export interface IpsecCapacities {
@@ -56,7 +51,7 @@ function scratchBytes(c: IpsecCapacities): number {
   return Math.max(c.maxMtu, c.ipReassemblySlots > 0 ? c.ipReassemblyBytes : 0);
 }
 
-export class IpsecEngine {
+export class IpsecEngine implements IpsecHook {
   readonly sad: SaTable;
   readonly spd: PolicyTable;
   /** Injected by the Node-side Stack; without it no SA can be added. */
@@ -70,7 +65,8 @@ export class IpsecEngine {
   /** SAs using ESP-in-UDP, so plain UDP skips the port scan when there are none. */
   encapCount = 0;
   private eventsPending = false;
-  private readonly rx: Uint8Array;
+  /** Decrypted packets, header first, for the IP layer to deliver. */
+  readonly rx: Uint8Array;
   private readonly st: IpsecStats;
 
   static plan(carver: Carver, c: IpsecCapacities): void {
@@ -79,8 +75,7 @@ export class IpsecEngine {
     carver.u8('ipsecRx', scratchBytes(c));
   }
 
-  constructor(carver: Carver, private readonly ctx: EngineContext, private readonly ip: IpsecDelivery, c: IpsecCapacities,
-    stats: IpsecStats) {
+  constructor(carver: Carver, private readonly ctx: EngineContext, c: IpsecCapacities, stats: IpsecStats) {
     this.sad = new SaTable(carver, c.ipsecMaxSa, c.ipsecReplayWindow);
     this.spd = new PolicyTable(carver, c.ipsecMaxSp);
     this.rx = carver.u8('ipsecRx', scratchBytes(c));
@@ -200,11 +195,11 @@ export class IpsecEngine {
 
   /**
    * Inbound hook for packets that are not ESP: ESP-in-UDP is taken here,
-   * then the inbound policy decides. Returns true when the IP layer should
-   * deliver the packet as usual.
+   * then the inbound policy decides. Returns IPSEC_PASS when the IP layer
+   * should deliver the packet as usual, IPSEC_CONSUMED when dropped, or the
+   * length of the decrypted ESP-in-UDP packet in {@link rx}.
    */
-  inputClear(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, proto: number,
-    src: number, dst: number): boolean {
+  inputClear(b: Uint8Array, o: number, hlen: number, total: number, proto: number, src: number, dst: number): number {
     let sport = -1;
     let dport = -1;
     const t = o + hlen;
@@ -219,26 +214,23 @@ export class IpsecEngine {
         const n = ulen - 8;
         if (n === 1 && b[p] === 0xff) {
           this.st.natKeepalive++;
-          return false;
+          return IPSEC_CONSUMED;
         }
         // RFC 3948 2.2: four zero bytes (the non-ESP marker) mean IKE, for a UDP socket; the rest is ESP.
         if (n >= 4 && get32(b, p) === 0) this.st.ikeMarker++;
-        else {
-          this.inputEsp(iface, b, o, hlen, p, n, src, dst, sport, dport);
-          return false;
-        }
+        else return this.inputEsp(b, o, hlen, p, n, src, dst, sport, dport);
       }
     }
     const spd = this.spd;
-    if (spd.count === 0) return true;
+    if (spd.count === 0) return IPSEC_PASS;
     const pol = spd.lookup(SP_IN, src, dst, proto, sport, dport);
-    if (pol < 0) return true;
+    if (pol < 0) return IPSEC_PASS;
     spd.hits[pol]++;
     const action = spd.action[pol];
-    if (action === ACT_BYPASS) return true;
+    if (action === ACT_BYPASS) return IPSEC_PASS;
     if (action === ACT_DISCARD) this.st.inPolicyDiscard++;
     else this.st.unprotected++;
-    return false;
+    return IPSEC_CONSUMED;
   }
 
   private isEncapPort(port: number): boolean {
@@ -252,39 +244,41 @@ export class IpsecEngine {
   /**
    * Inbound ESP at `b[e .. e+n)` inside the IP packet at `b[o..]` (header
    * `hlen` bytes). `usport`/`udport` are the UDP ports when encapsulated, else -1.
+   * Returns the total length of the decrypted packet left at `rx[0..)`, or
+   * IPSEC_CONSUMED when it was dropped (each drop counted).
    */
-  inputEsp(iface: NetInterface, b: Uint8Array, o: number, hlen: number, e: number, n: number, src: number, dst: number,
-    usport = -1, udport = -1): void {
+  inputEsp(b: Uint8Array, o: number, hlen: number, e: number, n: number, src: number, dst: number,
+    usport = -1, udport = -1): number {
     const st = this.st;
     const sad = this.sad;
     st.rx++;
     if (n < 8) {
       st.malformed++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const spi = get32(b, e);
     const sa = sad.findIn(spi, src, dst);
     if (sa < 0) {
       st.noSa++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (sad.state[sa] !== SA_LIVE) {
       st.saExpired++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const encap = (sad.flags[sa] & SAF_ENCAP) !== 0;
     if (encap ? usport !== sad.encapSport[sa] || udport !== sad.encapDport[sa] : usport >= 0) {
       st.encapMismatch++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const t = sad.transforms[sa];
     if (t === null) {
       st.noSa++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (!t.validLength(n)) {
       st.malformed++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const rw = sad.replay;
     const windowOn = rw.size[sa] > 0;
@@ -294,7 +288,7 @@ export class IpsecEngine {
     else if (lo === 0) {
       // Sequence numbers start at 1 and never wrap without ESN (RFC 4303 2.2).
       st.badSequence++;
-      return;
+      return IPSEC_CONSUMED;
     }
     // Cheap rejection first; the window itself moves only after the ICV is verified (RFC 4303 3.4.3).
     if (windowOn) {
@@ -302,42 +296,42 @@ export class IpsecEngine {
       if (r !== REPLAY_OK) {
         if (r === REPLAY_DUPLICATE) st.replayDuplicate++;
         else st.replayTooOld++;
-        return;
+        return IPSEC_CONSUMED;
       }
     }
     const rx = this.rx;
     if (hlen + n > rx.length) {
       st.tooBig++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const ptLen = t.open(b, e, n, hi, rx, hlen);
     if (ptLen === -1) {
       st.malformed++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (ptLen < 0) {
       st.authFailed++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (windowOn) rw.mark(sa, hi, lo);
     const payload = t.trailer(rx, hlen, ptLen);
     if (payload === TRAILER_BAD_PAD_LENGTH) {
       st.badPadLength++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (payload === TRAILER_BAD_PADDING) {
       st.badPadding++;
-      return;
+      return IPSEC_CONSUMED;
     }
     const nh = rx[hlen + ptLen - 1];
     if (nh === NH_NONE) {
       st.dummy++;
-      return;
+      return IPSEC_CONSUMED;
     }
     if (nh !== IPPROTO_TCP && nh !== IPPROTO_UDP && nh !== IPPROTO_ICMP) {
       // Transport mode carries a transport header; tunnel mode (4) and the rest are not offered.
       st.badNextHeader++;
-      return;
+      return IPSEC_CONSUMED;
     }
     sad.account(sa, payload);
     if (sad.pending[sa] !== 0) this.eventsPending = true;
@@ -360,16 +354,16 @@ export class IpsecEngine {
         spd.hits[pol]++;
         if (spd.action[pol] === ACT_DISCARD) {
           st.inPolicyDiscard++;
-          return;
+          return IPSEC_CONSUMED;
         }
         if (spd.action[pol] === ACT_PROTECT && spd.hasSpi[pol] === 1 && spd.spi[pol] !== spi) {
           st.policyMismatch++;
-          return;
+          return IPSEC_CONSUMED;
         }
       }
     }
     st.delivered++;
-    this.ip.deliverTransport(iface, rx, 0, hlen, hlen + payload, src, dst, false);
+    return hlen + payload;
   }
 
   /** Lifetimes by time, then report expiry events. */

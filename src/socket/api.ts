@@ -11,7 +11,7 @@ import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_OPEN, F_REUSEADDR,
   SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable, type DatagramHandler,
-} from './table.js';
+} from '../engine/socket-table.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
 export const SOCK_STREAM = 1;

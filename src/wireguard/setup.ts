@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { formatIpv4, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
 import { lookup } from 'node:dns/promises';
-import type { StackCore, InterfaceInfo } from '../engine/stack.js';
+import type { Engine, InterfaceInfo } from '../engine/stack.js';
 import type { SocketApi } from '../socket/api.js';
 import { decodeKey, getSuite } from './crypto/index.js';
 import type { SuiteName } from './crypto/suite.js';
@@ -95,7 +95,7 @@ export class WireGuardInterface extends EventEmitter {
   readonly index: number;
   readonly info: InterfaceInfo;
 
-  constructor(readonly device: WireGuardDevice, private readonly stack: StackCore, info: InterfaceInfo,
+  constructor(readonly device: WireGuardDevice, private readonly stack: Engine, info: InterfaceInfo,
     /** The pcap writer around the device when `pcap` was given (its `frames` counts the captured packets). */
     readonly capture: PcapWriter | null = null) {
     super();
@@ -211,7 +211,7 @@ export class WireGuardInterface extends EventEmitter {
 }
 
 /** Build a WireGuard interface on `stack` (see `Stack.addWireGuard`). */
-export async function createWireGuard(stack: StackCore, config: WireGuardConfig): Promise<WireGuardInterface> {
+export async function createWireGuard(stack: Engine, config: WireGuardConfig): Promise<WireGuardInterface> {
   const privateKey = toKey(config.privateKey, 'private key');
   const peerKeys = (config.peers ?? []).map((p) => toKey(p.publicKey, 'peer public key'));
   let suiteName: SuiteName = config.suite ?? 'standard';

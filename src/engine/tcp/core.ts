@@ -6,14 +6,16 @@
 import { seqGt } from '../../wire/tcp.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, SOCK_TCP, type SocketTable,
-} from '../../socket/table.js';
+} from '../socket-table.js';
 import type { EngineContext } from '../context.js';
 import { Errno } from '../errno.js';
-import type { Ipv4 } from '../ipv4.js';
-import type { TcpOutput } from './output.js';
-import type { Congestion } from './congestion.js';
-import type { TcpPassive } from './passive.js';
-import type { Rack } from './rack.js';
+import type { Carver } from '../../storage/arena.js';
+import type { IpOutput } from '../ipv4.js';
+import { RouteRecord } from '../routes.js';
+import { TcpOutput } from './output.js';
+import { Congestion } from './congestion.js';
+import { TcpPassive } from './passive.js';
+import { Rack } from './rack.js';
 import {
   CLOSED, LISTEN, TIME_WAIT, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING, TF_WANT_BUF,
   ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE, ORIGIN_TIME_WAIT,
@@ -59,9 +61,9 @@ export class TcpCore {
   readonly stats: TcpStats;
   /** Earliest timer of any connection; the timer scan runs only when it is due. */
   nextTimer = Infinity;
-  out!: TcpOutput;
-  cc!: Congestion;
-  passive!: TcpPassive;
+  readonly out: TcpOutput;
+  readonly cc: Congestion;
+  readonly passive: TcpPassive;
   /** TCP connections (slots with an `origin`), bounded by maxTcpSockets. */
   tcpConns = 0;
   /** Of those, passive opens (queued or accepted children of listeners). */
@@ -70,14 +72,24 @@ export class TcpCore {
   timeWaitConns = 0;
   /** Slots that were refused a buffer pair by send() and wait for EV_WRITABLE. */
   bufWaiters = 0;
-  rack!: Rack;
+  readonly rack: Rack;
   private readonly secret = new Int32Array(4);
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
 
-  constructor(readonly ctx: EngineContext, readonly ip: Ipv4, readonly sockets: SocketTable, t: TcbTable,
-    stats: TcpStats) {
+  /**
+   * The core builds the parts that share it (each keeps a reference back to
+   * this core; none uses another part while being built).
+   */
+  constructor(m: Carver, readonly ctx: EngineContext, readonly ip: IpOutput, readonly sockets: SocketTable, t: TcbTable,
+    stats: TcpStats, synBacklog: number) {
     this.t = t;
     this.stats = stats;
     for (let i = 0; i < 4; i++) this.secret[i] = ctx.random32();
+    this.passive = new TcpPassive(m, this, synBacklog);
+    this.out = new TcpOutput(this);
+    this.cc = new Congestion(this);
+    this.rack = new Rack(this);
   }
 
   /** Count slot `s` as a connection: an active open (`listener` < 0) or a child of `listener`. */
@@ -491,7 +503,7 @@ export class TcpCore {
     for (let s = 0; s < t.n; s++) {
       if (this.sockets.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT) continue;
       const dst = this.sockets.remoteAddr[s];
-      if (dst === nextHop || (this.ip.route(dst, 0) === 0 && this.ip.routeNextHop === nextHop)) {
+      if (dst === nextHop || (this.ip.route(this.route, dst, 0) === 0 && this.route.nextHop === nextHop)) {
         this.stats.timeouts++;
         this.finish(s, Errno.EHOSTUNREACH);
       }

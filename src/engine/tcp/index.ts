@@ -1,16 +1,12 @@
 /** TCP assembled: control blocks, input, output, congestion control, timers and the user calls. */
 import type { Carver } from '../../storage/arena.js';
-import type { SocketTable } from '../../socket/table.js';
+import type { SocketTable } from '../socket-table.js';
 import type { EngineContext } from '../context.js';
-import type { Ipv4 } from '../ipv4.js';
+import type { IpOutput } from '../ipv4.js';
 import type { NetInterface } from '../netif.js';
-import { Congestion } from './congestion.js';
 import { TcpCore, createTcpStats, type TcpStats } from './core.js';
 import { TcpInput } from './input.js';
-import { TcpOutput } from './output.js';
-import { TcpPassive } from './passive.js';
 import { SynQueue } from './syn-queue.js';
-import { Rack } from './rack.js';
 import { TcbTable, type TcbOptions } from './tcb.js';
 import { TcpTimers } from './timers.js';
 import { TcpUser } from './user.js';
@@ -37,13 +33,9 @@ export class Tcp {
     new SynQueue(m, options.tcpSynBacklog);
   }
 
-  constructor(m: Carver, ctx: EngineContext, ip: Ipv4, sockets: SocketTable, options: TcpOptions, stats: TcpStats) {
+  constructor(m: Carver, ctx: EngineContext, ip: IpOutput, sockets: SocketTable, options: TcpOptions, stats: TcpStats) {
     const table = new TcbTable(m, options);
-    this.core = new TcpCore(ctx, ip, sockets, table, stats);
-    this.core.passive = new TcpPassive(m, this.core, options.tcpSynBacklog);
-    this.core.out = new TcpOutput(this.core);
-    this.core.cc = new Congestion(this.core);
-    this.core.rack = new Rack(this.core);
+    this.core = new TcpCore(m, ctx, ip, sockets, table, stats, options.tcpSynBacklog);
     this.rx = new TcpInput(this.core);
     this.timers = new TcpTimers(this.core);
     this.user = new TcpUser(this.core);

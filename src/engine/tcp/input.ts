@@ -7,9 +7,10 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpOptions, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
-import { EV_READABLE } from '../../socket/table.js';
+import { EV_READABLE } from '../socket-table.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
+import { RouteRecord } from '../routes.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import type { TcpCore } from './core.js';
 import {
@@ -35,6 +36,8 @@ export function wscaleFor(cap: number): number {
 }
 
 export class TcpInput {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
   private readonly opts = new TcpOptions();
   // The segment under processing.
   private b: Uint8Array = new Uint8Array(0);
@@ -131,8 +134,8 @@ export class TcpInput {
     const o = this.opts;
     const cfg = c.cfg;
     const peerMss = o.mss > 0 ? o.mss : 536;
-    const r = c.ip.route(this.src, this.dst);
-    const mtuMss = r === 0 && c.ip.routeIf !== null ? c.ip.flowMtu(IPPROTO_TCP, this.src, this.dport, this.sport) - 40 : 536;
+    const rt = this.route;
+    const mtuMss = c.ip.route(rt, this.src, this.dst) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, this.src, this.dport, this.sport) - 40 : 536;
     t.peerMss[s] = peerMss;
     t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
     let tf = t.tflags[s];

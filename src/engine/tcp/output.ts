@@ -11,6 +11,7 @@ import {
   TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, seqGt, seqLt,
 } from '../../wire/tcp.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
+import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
@@ -20,6 +21,9 @@ import {
 
 
 export class TcpOutput {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
+
   constructor(private readonly core: TcpCore) {}
 
   /** The receive window to advertise (unscaled bytes), applying receiver-side SWS avoidance. */
@@ -54,7 +58,8 @@ export class TcpOutput {
     const t = c.t;
     const st = c.sockets;
     const ip = c.ip;
-    if (ip.route(st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
+    const r = this.route;
+    if (ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
     const b = c.ctx.tx;
     const o = IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
@@ -63,7 +68,7 @@ export class TcpOutput {
     const cfg = c.cfg;
     if (syn) {
       // The MSS we offer leaves room for IPsec overhead when the flow is protected.
-      const mss = ip.flowMtu(IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
+      const mss = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
       b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
       const active = t.state[s] === SYN_SENT;
       if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
@@ -93,7 +98,7 @@ export class TcpOutput {
     const hlen = p - o;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
-      const room = ip.flowMtu(IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
+      const room = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
       if (len > room) {
         len = room;
         // The FIN goes with the last byte only: a trimmed segment must not carry it.
@@ -110,7 +115,7 @@ export class TcpOutput {
     const ackFlag = (flags & TH_ACK) !== 0;
     const win = this.window(s, syn);
     writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
-    tcpSetChecksum(b, o, hlen + len, ip.routeSrc, st.remoteAddr[s]);
+    tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
     if (ackFlag) {
       t.lastAckSent[s] = t.rcvNxt[s];
       // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
@@ -124,7 +129,7 @@ export class TcpOutput {
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    ip.output(IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
+    ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
     return len;
   }
 
@@ -432,15 +437,16 @@ export class TcpOutput {
   sendReset(src: number, dst: number, sport: number, dport: number, segSeq: number, segAck: number,
     segLen: number, hadAck: boolean): void {
     const c = this.core;
-    if (c.ip.route(src, dst) !== 0) return;
+    const r = this.route;
+    if (c.ip.route(r, src, dst) !== 0) return;
     const b = c.ctx.tx;
     const o = IP_PAYLOAD_OFFSET;
     if (hadAck) writeTcp(b, o, dport, sport, segAck, 0, TCP_MIN_HLEN, TH_RST, 0);
     else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) | 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
-    tcpSetChecksum(b, o, TCP_MIN_HLEN, c.ip.routeSrc, src);
+    tcpSetChecksum(b, o, TCP_MIN_HLEN, r.src, src);
     c.stats.rstOut++;
     c.stats.tx++;
-    c.ip.output(IPPROTO_TCP, TCP_MIN_HLEN, src, c.cfg.ttl, IP_FLAG_DF);
+    c.ip.output(r, IPPROTO_TCP, TCP_MIN_HLEN, src, c.cfg.ttl, IP_FLAG_DF);
   }
 
   /** RST for an existing connection (abort). */

@@ -12,9 +12,10 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE, type TcpOptions, writeTcp, tcpSetChecksum,
 } from '../../wire/tcp.js';
-import { F_BOUND } from '../../socket/table.js';
+import { F_BOUND } from '../socket-table.js';
 import type { Carver } from '../../storage/arena.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
+import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
 import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS } from './tcb.js';
 import { wscaleFor } from './input.js';
@@ -27,6 +28,8 @@ import {
 const MAX_WSCALE = 14;
 
 export class TcpPassive {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
   readonly q: SynQueue;
   private readonly cookies: SynCookies;
   /** When the last cookie was sent: cookie ACKs are looked for only while cookies may be valid. */
@@ -223,11 +226,12 @@ export class TcpPassive {
     sack: boolean, ts: boolean, ourWscale: number, tsVal: number, tsEcr: number): void {
     const c = this.core;
     const ip = c.ip;
-    if (ip.route(raddr, laddr) !== 0) return;
+    const r = this.route;
+    if (ip.route(r, raddr, laddr) !== 0) return;
     const b = c.ctx.tx;
     const o = IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
-    const mss = ip.flowMtu(IPPROTO_TCP, raddr, lport, rport) - 40;
+    const mss = ip.flowMtu(r, IPPROTO_TCP, raddr, lport, rport) - 40;
     b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
     if (sack) {
       b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
@@ -244,9 +248,9 @@ export class TcpPassive {
     while (((p - o) & 3) !== 0) b[p++] = TCPOPT_NOP;
     const hlen = p - o;
     writeTcp(b, o, lport, rport, iss, (irs + 1) | 0, hlen, TH_SYN | TH_ACK, this.synWindow(l));
-    tcpSetChecksum(b, o, hlen, ip.routeSrc, raddr);
+    tcpSetChecksum(b, o, hlen, r.src, raddr);
     c.stats.tx++;
-    ip.output(IPPROTO_TCP, hlen, raddr, c.cfg.ttl, IP_FLAG_DF);
+    ip.output(r, IPPROTO_TCP, hlen, raddr, c.cfg.ttl, IP_FLAG_DF);
   }
 
   /** The third segment for a request record. */
@@ -361,8 +365,8 @@ export class TcpPassive {
     t.sndWl1[s] = irs;
     t.sndWl2[s] = iss;
     t.tsOffset[s] = tsOffset;
-    const r = c.ip.route(raddr, laddr);
-    const mtuMss = r === 0 && c.ip.routeIf !== null ? c.ip.flowMtu(IPPROTO_TCP, raddr, lport, rport) - 40 : 536;
+    const rt = this.route;
+    const mtuMss = c.ip.route(rt, raddr, laddr) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, raddr, lport, rport) - 40 : 536;
     t.peerMss[s] = peerMss;
     t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
     let tf = t.tflags[s];

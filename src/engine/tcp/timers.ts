@@ -3,7 +3,7 @@
  * probes), keepalive, TIME_WAIT and the FIN_WAIT_2 limit of orphans. The scan
  * over connections runs only when the earliest deadline is due.
  */
-import { SOCK_TCP } from '../../socket/table.js';
+import { SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {

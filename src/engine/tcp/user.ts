@@ -4,8 +4,9 @@
  * count or a negative errno.
  */
 import { copyBulk } from '../../wire/bytes.js';
-import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
+import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
+import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
@@ -45,6 +46,8 @@ export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
 
 export class TcpUser {
+  /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
+  private readonly route = new RouteRecord();
   constructor(private readonly core: TcpCore) {}
 
   /** A new, unbound TCP socket (no buffers until it connects or is accepted). */
@@ -150,9 +153,10 @@ export class TcpUser {
     if (st !== CLOSED || (t.tflags[s] & TF_ACCEPTED) !== 0) return st === LISTEN ? -Errno.EINVAL : -Errno.EISCONN;
     if (so.remotePort[s] !== 0) return -Errno.EISCONN;
     if (addr === 0 || port === 0) return -Errno.EINVAL;
-    const r = c.ip.route(addr, so.localAddr[s]);
+    const rt = this.route;
+    const r = c.ip.route(rt, addr, so.localAddr[s]);
     if (r < 0) return r;
-    const src = c.ip.routeSrc;
+    const src = rt.src;
     if ((so.flags[s] & F_BOUND) === 0) {
       const b = this.bind(s, 0, 0);
       if (b < 0) return b;
@@ -173,7 +177,7 @@ export class TcpUser {
     t.sndMax[s] = iss;
     t.rcvWscale[s] = c.cfg.tcpWindowScaling === 1 ? wscaleFor(t.rcvCap[s]) : 0;
     t.tsOffset[s] = c.tsOffsetFor(src, so.localPort[s], addr, port);
-    const iface = c.ip.routeIf;
+    const iface = rt.iface;
     t.mss[s] = iface !== null ? iface.mtu - 40 : 536;
     t.state[s] = SYN_SENT;
     t.tflags[s] |= TF_CONNECTING;
