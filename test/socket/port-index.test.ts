@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Errno, SO_REUSEADDR, Stack, EV_READABLE } from '../../src/index.js';
-import { SocketTable } from '../../src/socket/table.js';
+import { SocketTable } from '../../src/engine/socket-table.js';
 import { makePair, enc } from '../helpers/net.js';
 import { TestRng, seedFromEnv } from '../helpers/frames.js';
 
