@@ -152,24 +152,21 @@ export class Ipv4 implements FragmentHost {
 
   /**
    * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along the last route(),
-   * writing its Ethernet header in front of it. Returns 0 or -errno.
+   * writing its Ethernet header in front of it. Returns 0 when the packet
+   * was handed to the link, queued for loopback, or parked waiting for ARP
+   * (`ARP_PARKED` in arp.ts: not an error, the send succeeds as on Linux), or
+   * the -errno of the link's refusal ({@link Link.transmit}: -ENOBUFS,
+   * -ENETDOWN, -EHOSTUNREACH from a WireGuard device, ...), which the
+   * socket call that caused the packet reports.
    */
   emitFrame(b: Uint8Array, frameOff: number, ipLen: number): number {
     const iface = this.routeIf as NetInterface;
     if (this.routeLocal) return this.loopback(iface, b, frameOff + ETH_HLEN, ipLen);
-    if (iface.ipOnly) {
-      // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
-      if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
-      const errno = iface.link.lastErrno;
-      return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
-    }
+    // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
+    if (iface.ipOnly) return iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now);
     writeEth(b, frameOff, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
-    if (this.routeBroadcast) {
-      iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
-      return 0;
-    }
-    this.arp.output(iface, this.routeNextHop, b, frameOff, ETH_HLEN + ipLen);
-    return 0;
+    if (this.routeBroadcast) return iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
+    return this.arp.output(iface, this.routeNextHop, b, frameOff, ETH_HLEN + ipLen);
   }
 
   private loopback(iface: NetInterface, b: Uint8Array, o: number, len: number): number {

@@ -22,7 +22,7 @@ import { Icmp } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
 import { Tcp } from './tcp/index.js';
-import { Errno, StackError } from './errno.js';
+import { Errno, StackError, sysError } from './errno.js';
 import type { EngineContext } from './context.js';
 import { IpsecEngine } from '../ipsec/engine.js';
 import { ESP_MAX_OVERHEAD } from '../ipsec/algorithms.js';
@@ -312,11 +312,11 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
   probeAddress(index: number, address: string, count = 2, intervalMs = 100, waitMs = 300): Promise<boolean> {
     const ip = parseIpv4(address);
     const iface = this.interfaces[index];
-    if (ip < 0 || iface === undefined) return Promise.reject(new StackError(Errno.EINVAL, 'probe', address));
+    if (ip < 0 || iface === undefined) return Promise.reject(sysError(Errno.EINVAL, 'probe', address));
     return new Promise<boolean>((resolve, reject) => {
       this.touch();
       if (!this.arp.startProbe(iface, ip | 0, count, intervalMs, waitMs, resolve)) {
-        reject(new StackError(Errno.EALREADY, 'probe', address));
+        reject(sysError(Errno.EALREADY, 'probe', address));
         return;
       }
       this.kick();
@@ -456,7 +456,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     if (!Number.isInteger(size) || size < 0 || size > 65507) return Promise.reject(new StackError(Errno.EINVAL, 'ping', 'bad size'));
     this.touch();
     const slot = this.icmp.sendEcho(dst, size, timeout, ttl);
-    if (slot < 0) return Promise.reject(new StackError(-slot, 'ping', formatIpv4(dst)));
+    if (slot < 0) return Promise.reject(sysError(-slot, 'ping', formatIpv4(dst)));
     this.kick();
     return new Promise<number>((resolve, reject) => {
       this.pingResolvers[slot] = resolve;
@@ -473,7 +473,7 @@ export class StackCore implements FrameSink, SocketHost, EngineContext {
     else if (this.icmp.lastErrorType >= 0) {
       const kind = errno === Errno.ETIME ? 'time exceeded' : 'destination unreachable';
       reject?.(new StackError(errno, 'ping', `${kind} (code ${this.icmp.lastErrorCode}) from ${formatIpv4(this.icmp.lastErrorFrom)}`));
-    } else reject?.(new StackError(errno, 'ping'));
+    } else reject?.(sysError(errno, 'ping'));
   }
 
   /** Datagrams currently being reassembled (slots in use). */

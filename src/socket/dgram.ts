@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { Errno, StackError, errnoName } from '../engine/errno.js';
+import { Errno, StackError, errnoName, sysError } from '../engine/errno.js';
 import { formatIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, type SockAddr, type SocketApi,
@@ -49,13 +49,6 @@ export type MessageChunk = string | ArrayBufferView;
 export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
 /** Called with `(null, bytes)` after a send, or with the error alone. */
 export type SendCallback = (error: Error | null, bytes?: number) => void;
-
-/** A StackError naming the endpoint involved, like Node's ExceptionWithHostPort. */
-export class DgramError extends StackError {
-  constructor(code: number, syscall: string, readonly address?: string, readonly port?: number) {
-    super(code, syscall, address === undefined ? undefined : port !== undefined && port > 0 ? `${address}:${port}` : address);
-  }
-}
 
 /** An Error (or subclass) with a Node `ERR_*` code. */
 function nodeError(Ctor: new (message: string) => Error, code: string, message: string): Error & { code: string } {
@@ -195,7 +188,7 @@ export class UdpSocket extends EventEmitter {
       if (len < 0) {
         // The queue is empty: recvfrom now reports a pending ICMP error (once) instead of data.
         const r = api.recvfrom(fd, NO_BYTES, 0, 0, null);
-        if (r < 0 && r !== -Errno.EAGAIN) emitSafely(this, 'error', new StackError(-r, 'recvmsg'));
+        if (r < 0 && r !== -Errno.EAGAIN) emitSafely(this, 'error', sysError(-r, 'recvmsg'));
         return;
       }
       // Receiving straight into an exact-size Buffer makes the one copy the message needs.
@@ -234,7 +227,7 @@ export class UdpSocket extends EventEmitter {
     const p = Number(o.port ?? 0);
     const r = this.api.bind(fd, ip, p);
     if (r < 0) {
-      const err = new DgramError(-r, 'bind', ip, p);
+      const err = sysError(-r, 'bind', ip, p);
       process.nextTick(() => this.emit('error', err));
       return this;
     }
@@ -303,7 +296,7 @@ export class UdpSocket extends EventEmitter {
     if (connected) r = this.api.send(fd, bytes, 0, bytes.length);
     else if (typeof a === 'string' && a !== '') r = this.api.sendto(fd, bytes, 0, bytes.length, a, dport);
     else err = new StackError(Errno.EDESTADDRREQ, 'send', 'no address given (the stack has no loopback interface to default to)');
-    if (r < 0) err = new DgramError(-r, 'send', connected ? undefined : String(a), dport);
+    if (r < 0) err = sysError(-r, 'send', connected ? undefined : String(a), dport);
     if (err === null) {
       if (done !== undefined) process.nextTick(done, null, r);
     } else if (done !== undefined) process.nextTick(done, err);
@@ -332,7 +325,7 @@ export class UdpSocket extends EventEmitter {
     // A failed implicit bind has emitted its own 'error' (r stays 0 and nothing more is reported).
     const r = this.bindState === UNBOUND ? 0 : addr === '' ? -Errno.EDESTADDRREQ : this.api.connect(fd, addr, p);
     if (r < 0) {
-      const err = new DgramError(-r, 'connect', addr, p);
+      const err = sysError(-r, 'connect', addr, p);
       process.nextTick(() => (callback !== undefined ? callback(err) : this.emit('error', err)));
     }
     if (r < 0 || this.bindState === UNBOUND) {
@@ -352,7 +345,7 @@ export class UdpSocket extends EventEmitter {
   disconnect(): void {
     if (this.connectState !== CONNECTED) throw notConnected();
     const r = this.api.connect(this.healthCheck(), 0, 0);
-    if (r < 0) throw new StackError(-r, 'connect');
+    if (r < 0) throw sysError(-r, 'connect');
     this.connectState = DISCONNECTED;
   }
 
@@ -365,7 +358,7 @@ export class UdpSocket extends EventEmitter {
 
   /** Formats what getsockname/getpeername just wrote to `from` (drain() has always finished with it by then). */
   private endpoint(syscall: string, r: number): AddressInfo {
-    if (r < 0) throw new StackError(-r, syscall);
+    if (r < 0) throw sysError(-r, syscall);
     return { address: formatIpv4(this.from.address), family: 'IPv4', port: this.from.port };
   }
 
@@ -376,7 +369,7 @@ export class UdpSocket extends EventEmitter {
    */
   address(): AddressInfo {
     const fd = this.healthCheck();
-    if (this.bindState === UNBOUND) throw new StackError(Errno.EBADF, 'getsockname');
+    if (this.bindState === UNBOUND) throw sysError(Errno.EBADF, 'getsockname');
     return this.endpoint('getsockname', this.api.getsockname(fd, this.from));
   }
 
@@ -400,7 +393,7 @@ export class UdpSocket extends EventEmitter {
   setBroadcast(flag: boolean): void {
     const fd = this.healthCheck();
     const r = this.bindState === UNBOUND ? -Errno.EBADF : this.api.setsockopt(fd, SO_BROADCAST, flag ? 1 : 0);
-    if (r < 0) throw new StackError(-r, 'setBroadcast');
+    if (r < 0) throw sysError(-r, 'setBroadcast');
   }
 
   /** Throwing beats silently ignoring: the caller asked for behaviour the stack cannot give. */
@@ -471,7 +464,7 @@ export class DgramFacade {
     }
     if (t !== 'udp4') throw nodeError(TypeError, 'ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4');
     const fd = this.api.socket('udp');
-    if (fd < 0) throw new StackError(-fd, 'socket');
+    if (fd < 0) throw sysError(-fd, 'socket');
     const socket = new UdpSocket(this.api, fd, options);
     if (listener !== undefined) socket.on('message', listener);
     return socket;

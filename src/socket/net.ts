@@ -54,7 +54,7 @@
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
-import { Errno, StackError } from '../engine/errno.js';
+import { Errno, lookupError as notFound, sysError } from '../engine/errno.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, MSG_MORE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
@@ -155,25 +155,6 @@ export type ConnectArgs =
 /** The signature Node's `server.listen()` accepts (TCP only). */
 export type ListenArgs = Array<number | string | ListenOptions | Callback | undefined | null>;
 
-function sysError(errno: number, syscall: string, address?: string, port?: number): NetError {
-  const detail = address === undefined ? undefined : port === undefined ? address : `${address}:${port}`;
-  const e: NetError = new StackError(errno, syscall, detail);
-  if (address !== undefined) e.address = address;
-  if (port !== undefined) e.port = port;
-  return e;
-}
-
-/** libuv's UV_EAI_NONAME, which Node reports as ENOTFOUND. */
-const EAI_NONAME = -3008;
-
-function notFound(host: string): NetError {
-  const e = new Error(`getaddrinfo ENOTFOUND ${host}`) as NetError;
-  e.code = 'ENOTFOUND';
-  e.errno = EAI_NONAME;
-  e.syscall = 'getaddrinfo';
-  e.hostname = host;
-  return e;
-}
 
 function codeError(code: string, message: string, ctor: ErrorConstructor = Error): Error & { code: string } {
   const e = new ctor(message) as Error & { code: string };

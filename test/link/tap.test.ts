@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { Errno } from '../../src/engine/errno.js';
 
 const LINUX_IP = '10.77.0.1';
 const STACK_IP = '10.77.0.2';
@@ -323,7 +324,7 @@ console.log('ok');})().catch(e=>{console.error(String(e));process.exit(2);});`;
     stack.stop();
     link.close();
     assert.equal(link.closed, true);
-    assert.equal(link.transmit(new Uint8Array(60), 0, 60, 0), false);
+    assert.equal(link.transmit(new Uint8Array(60), 0, 60, 0), -Errno.ENETDOWN);
     link.close(); // idempotent
     assert.throws(() => ns?.execSync('ip', ['link', 'show', 'dev', devName]), /does not exist|Command failed/);
     // The name is free again in this namespace too.
