@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Arena, MemoryPlan } from '../src/storage/arena.js';
 import { AllowedIps } from '../src/wireguard/allowed-ips.js';
 import { ReplayWindows } from '../src/wireguard/replay.js';
-import { Prng } from '../src/link/prng.js';
+import { Prng } from '../src/engine/prng.js';
 import { GcMeter, type GcResult } from './gc-meter.js';
 
 export interface WgStructsResult {

@@ -4,7 +4,7 @@
  * allocated by the constructor.
  */
 import type { Link } from '../link/link.js';
-import { Prng } from '../link/prng.js';
+import { Prng } from './prng.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEquals, parseMac, formatMac } from '../wire/ethernet.js';
 import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.js';

@@ -9,7 +9,7 @@
 import { copyBytes } from '../wire/bytes.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { ETH_HEADER_LEN } from './link.js';
-import { Prng } from './prng.js';
+import { Prng } from '../engine/prng.js';
 
 /** Fault probabilities (0..1), each applied independently per frame and direction. */
 export interface FaultOptions {

@@ -2,7 +2,7 @@ import { copyBytes } from '../wire/bytes.js';
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
-import { Prng } from './prng.js';
+import { Prng } from '../engine/prng.js';
 
 /** Impairments of a {@link MemoryLink} pair; they apply to both directions. */
 export interface MemoryLinkFaults {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Arena, MemoryPlan, align8 } from '../../src/storage/arena.js';
 import { AllowedIps } from '../../src/wireguard/allowed-ips.js';
-import { Prng } from '../../src/link/prng.js';
+import { Prng } from '../../src/engine/prng.js';
 import { seedFromEnv } from '../helpers/frames.js';
 
 const SEED = seedFromEnv('WG_SEED', 0xa11d1);

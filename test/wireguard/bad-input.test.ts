@@ -5,7 +5,7 @@ import { getSuite } from '../../src/wireguard/crypto/index.js';
 import { LABEL_MAC1 } from '../../src/wireguard/constants.js';
 import { MessageLayout } from '../../src/wireguard/messages.js';
 import { StackUdpTransport } from '../../src/wireguard/stack-transport.js';
-import { Prng } from '../../src/link/prng.js';
+import { Prng } from '../../src/engine/prng.js';
 import { makeWgPair } from './helpers.js';
 
 /** Record every datagram a device's transport sends (copies). */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Arena, MemoryPlan } from '../../src/storage/arena.js';
 import { IndexTable } from '../../src/wireguard/index-table.js';
-import { Prng } from '../../src/link/prng.js';
+import { Prng } from '../../src/engine/prng.js';
 
 function table(entries: number): IndexTable {
   const plan = new MemoryPlan();

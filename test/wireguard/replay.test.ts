@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Arena, MemoryPlan, align8 } from '../../src/storage/arena.js';
 import { REPLAY_WINDOW_SIZE, ReplayWindows } from '../../src/wireguard/replay.js';
-import { Prng } from '../../src/link/prng.js';
+import { Prng } from '../../src/engine/prng.js';
 import { seedFromEnv } from '../helpers/frames.js';
 
 const SEED = seedFromEnv('WG_SEED', 0x4e91a);
