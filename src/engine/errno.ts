@@ -113,3 +113,14 @@ export function lookupError(hostname: string): StackError {
   e.hostname = hostname;
   return e;
 }
+
+/**
+ * Node's error for a misuse of its API (lib/internal/errors.js): an Error,
+ * RangeError or TypeError with an `ERR_*` `code` and no errno, e.g.
+ * `ERR_SOCKET_BAD_PORT`.
+ */
+export function codeError(code: string, message: string, ctor: new (message: string) => Error = Error): Error & { code: string } {
+  const e = new ctor(message) as Error & { code: string };
+  e.code = code;
+  return e;
+}

@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { Errno, StackError, errnoName, sysError } from '../engine/errno.js';
+import { Errno, StackError, codeError, errnoName, sysError } from '../engine/errno.js';
 import { formatIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, type SockAddr, type SocketApi,
@@ -50,30 +50,23 @@ export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
 /** Called with `(null, bytes)` after a send, or with the error alone. */
 export type SendCallback = (error: Error | null, bytes?: number) => void;
 
-/** An Error (or subclass) with a Node `ERR_*` code. */
-function nodeError(Ctor: new (message: string) => Error, code: string, message: string): Error & { code: string } {
-  const e = new Ctor(message) as Error & { code: string };
-  e.code = code;
-  return e;
-}
-
-const notRunning = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
-const notConnected = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-const isConnected = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
+const notRunning = (): Error => codeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
+const notConnected = (): Error => codeError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+const isConnected = (): Error => codeError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
 
 /** Node's validatePort: numbers or numeric strings in range; 0 only where allowed. */
 function validatePort(port: unknown, allowZero: boolean): number {
   const n = typeof port === 'number' ? port : typeof port === 'string' && port.trim() !== '' ? Number(port) : NaN;
   if (n !== n >>> 0 || n > 0xffff || (n === 0 && !allowZero)) {
-    throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
-      `Port should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${String(port)}.`);
+    throw codeError('ERR_SOCKET_BAD_PORT',
+      `Port should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${String(port)}.`, RangeError);
   }
   return n;
 }
 
 function invalidArg(name: string, value: unknown): Error {
-  return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be of type string or an instance of Buffer, TypedArray or DataView. Received ${typeof value}`);
+  return codeError('ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be of type string or an instance of Buffer, TypedArray or DataView. Received ${typeof value}`, TypeError);
 }
 
 function toBytes(chunk: unknown, name: string): Uint8Array {
@@ -88,8 +81,8 @@ function sliceBuffer(msg: unknown, offset: unknown, length: unknown): Uint8Array
   if (typeof offset !== 'number' || typeof length !== 'number') throw invalidArg('offset', offset);
   const off = offset >>> 0;
   const len = length >>> 0;
-  if (off > b.byteLength) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"offset" is outside of buffer bounds');
-  if (off + len > b.byteLength) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"length" is outside of buffer bounds');
+  if (off > b.byteLength) throw codeError('ERR_BUFFER_OUT_OF_BOUNDS', '"offset" is outside of buffer bounds', RangeError);
+  if (off + len > b.byteLength) throw codeError('ERR_BUFFER_OUT_OF_BOUNDS', '"length" is outside of buffer bounds', RangeError);
   return b.subarray(off, off + len);
 }
 
@@ -212,7 +205,7 @@ export class UdpSocket extends EventEmitter {
   bind(options: BindOptions, callback?: () => void): this;
   bind(a?: number | BindOptions | (() => void) | null, b?: string | (() => void), c?: () => void): this {
     const fd = this.healthCheck();
-    if (this.bindState !== UNBOUND) throw nodeError(Error, 'ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
+    if (this.bindState !== UNBOUND) throw codeError('ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
     const cb = typeof c === 'function' ? c : typeof b === 'function' ? b : typeof a === 'function' ? a : undefined;
     const o: BindOptions = a !== null && typeof a === 'object' ? a
       : { port: typeof a === 'number' ? a : 0, address: typeof b === 'string' ? b : '' };
@@ -282,7 +275,7 @@ export class UdpSocket extends EventEmitter {
     const dport = connected ? 0 : validatePort(p, false);
     if (typeof a === 'function') [cb, a] = [a, undefined];
     else if (a != null && typeof a !== 'string') {
-      throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${typeof a}`);
+      throw codeError('ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${typeof a}`, TypeError);
     }
     const done = typeof cb === 'function' ? cb as SendCallback : undefined;
     const fd = this.healthCheck();
@@ -317,7 +310,7 @@ export class UdpSocket extends EventEmitter {
       address = '';
     }
     const addr = address ?? '';
-    if (typeof addr !== 'string') throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "address" argument must be of type string.');
+    if (typeof addr !== 'string') throw codeError('ERR_INVALID_ARG_TYPE', 'The "address" argument must be of type string.', TypeError);
     const fd = this.healthCheck();
     if (this.connectState !== DISCONNECTED) throw isConnected();
     this.connectState = CONNECTING;
@@ -430,7 +423,7 @@ export class UdpSocket extends EventEmitter {
   private bufferOption(option: number, uvName: string): number {
     const r = this.fd < 0 || this.bindState === UNBOUND ? -Errno.EBADF : this.api.getsockopt(this.fd, option);
     if (r < 0) {
-      throw nodeError(Error, 'ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${uvName} returned ${errnoName(r)}`);
+      throw codeError('ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${uvName} returned ${errnoName(r)}`);
     }
     return r;
   }
@@ -460,9 +453,9 @@ export class DgramFacade {
     const options: SocketOptions = typeof type === 'string' ? { type } : type;
     const t: unknown = (options as SocketOptions | null)?.type;
     if (t === 'udp6') {
-      throw nodeError(TypeError, 'ERR_SOCKET_BAD_TYPE', "Bad socket type specified: 'udp6' (IPv6 is not supported by wirestack; use 'udp4')");
+      throw codeError('ERR_SOCKET_BAD_TYPE', "Bad socket type specified: 'udp6' (IPv6 is not supported by wirestack; use 'udp4')", TypeError);
     }
-    if (t !== 'udp4') throw nodeError(TypeError, 'ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4');
+    if (t !== 'udp4') throw codeError('ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4', TypeError);
     const fd = this.api.socket('udp');
     if (fd < 0) throw sysError(-fd, 'socket');
     const socket = new UdpSocket(this.api, fd, options);

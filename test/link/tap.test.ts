@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { Errno } from '../../src/engine/errno.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.77.0.1';
 const STACK_IP = '10.77.0.2';
@@ -77,14 +78,6 @@ function startPeer(ns: Netns, args: readonly string[]): Peer {
     output: () => out,
     exit: (timeoutMs) => withTimeout(exited, timeoutMs, `socat ${args.join(' ')}: ${out}`),
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 /** sha256 (hex) and size of a file, streamed. */
