@@ -29,10 +29,10 @@ export class InjectLink implements Link {
     this.batch = batch;
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     this.stats.txFrames++;
     this.stats.txBytes += length;
-    return true;
+    return 0;
   }
 
   poll(now: number, rx: FrameReceiver): number {

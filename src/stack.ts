@@ -12,6 +12,7 @@ import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, ty
 import { DnsClient } from './apps/dns.js';
 import { DhcpClient, type DhcpClientOptions } from './apps/dhcp.js';
 import type { Link } from './link/link.js';
+import { lookupError } from './engine/errno.js';
 import { createWireGuard, type WireGuardConfig, type WireGuardInterface } from './wireguard/setup.js';
 import { IpsecApi } from './ipsec/api.js';
 import { NodeEspCrypto } from './ipsec/crypto-node.js';
@@ -54,8 +55,7 @@ export class Stack extends StackCore {
     this.net.resolver = (host) => {
       if (this.dns.getServers().length === 0) {
         // No DNS server configured (DHCP or setServers gives one): fail at once, as getaddrinfo would.
-        const e = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: host });
-        return Promise.reject(e);
+        return Promise.reject(lookupError(host));
       }
       return this.dns.lookup(host).then((r) => r.address);
     };

@@ -494,7 +494,7 @@ export class DhcpClient extends EventEmitter {
     writeIpv4(f, ETH_HLEN, ipLen, this.stack.random32() & 0xffff, 0, 64, IPPROTO_UDP, srcAddr, -1);
     writeEth(f, 0, null, 0, this.iface.mac, 0, ETHERTYPE_IPV4);
     this.stack.touch();
-    if (this.iface.transmit(f, 0, f.length, this.stack.now)) this.stats.sent++;
+    if (this.iface.transmit(f, 0, f.length, this.stack.now) === 0) this.stats.sent++;
   }
 
   private sendUnicast(payload: Uint8Array, to: string): Promise<void> {

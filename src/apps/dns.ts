@@ -14,6 +14,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { getRandomValues, randomInt } from 'node:crypto';
+import { codeError } from '../engine/errno.js';
 import type { DgramFacade, UdpSocket } from '../socket/dgram.js';
 import type { NetFacade, Socket as NetSocket, TcpConnectOptions } from '../socket/net.js';
 import {
@@ -163,9 +164,7 @@ export class DnsClient {
       const m = typeof s === 'string' ? /^([\d.]+)(?::(\d{1,5}))?$/.exec(s) : null;
       const port = m?.[2] === undefined ? DNS_PORT : Number(m[2]);
       if (m === null || !isIPv4(m[1]) || port < 1 || port > 65535) {
-        const e = new TypeError(`Invalid IP address: ${String(s)}`) as TypeError & { code: string };
-        e.code = 'ERR_INVALID_IP_ADDRESS';
-        throw e;
+        throw codeError('ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(s)}`, TypeError);
       }
       parsed.push({ address: m[1], port });
     }
@@ -199,15 +198,11 @@ export class DnsClient {
   async lookup(hostname: string, options: LookupOptions | number = {}): Promise<LookupAddress | LookupAddress[]> {
     const o: LookupOptions = typeof options === 'number' ? { family: options } : options;
     if (typeof hostname !== 'string') {
-      const e = new TypeError('The "hostname" argument must be of type string') as TypeError & { code: string };
-      e.code = 'ERR_INVALID_ARG_TYPE';
-      throw e;
+      throw codeError('ERR_INVALID_ARG_TYPE', 'The "hostname" argument must be of type string', TypeError);
     }
     const family = o.family ?? 0;
     if (family !== 0 && family !== 4 && family !== 6) {
-      const e = new TypeError(`The property 'options.family' must be one of: 0, 4, 6. Received ${String(family)}`) as TypeError & { code: string };
-      e.code = 'ERR_INVALID_ARG_VALUE';
-      throw e;
+      throw codeError('ERR_INVALID_ARG_VALUE', `The property 'options.family' must be one of: 0, 4, 6. Received ${String(family)}`, TypeError);
     }
     let addresses: string[];
     if (isIPv4(hostname) && family !== 6) addresses = [hostname];

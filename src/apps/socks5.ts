@@ -20,6 +20,7 @@ import * as net from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Stack } from '../stack.js';
 import type { Socket as StackSocket } from '../socket/net.js';
+import { Errno, sysError } from '../engine/errno.js';
 import {
   SOCKS_ATYP_DOMAIN, SOCKS_ATYP_IPV6, SOCKS_AUTH_VERSION, SOCKS_CMD_CONNECT, SOCKS_CMD_UDP_ASSOCIATE,
   SOCKS_METHOD_NONE, SOCKS_METHOD_UNACCEPTABLE, SOCKS_METHOD_USERPASS, SOCKS_VERSION,
@@ -380,7 +381,7 @@ class Session {
     let lookupFailed = false;
     remote.once('lookup', (err: Error | null) => { lookupFailed = err !== null; });
     const deadline = setTimeout(() => {
-      const e = Object.assign(new Error(`connect ETIMEDOUT ${target}`), { code: 'ETIMEDOUT' });
+      const e = sysError(Errno.ETIMEDOUT, 'connect', host, port);
       remote.destroy(e);
     }, srv.connectTimeoutMs);
     deadline.unref();

@@ -21,6 +21,7 @@ import type { Stack } from '../stack.js';
 import type { Server as StackServer, Socket as StackSocket } from '../socket/net.js';
 import type { UdpSocket as StackUdpSocket } from '../socket/dgram.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
+import { lookupError } from '../engine/errno.js';
 import { relay, swallowErrors, type RelayEnd } from './relay.js';
 
 /** A host or stack endpoint. */
@@ -367,7 +368,7 @@ function bindDatagram(s: dgram.Socket | StackUdpSocket, port: number, address: s
 async function stackAddress(stack: Stack, host: string): Promise<string> {
   if (parseIpv4(host) >= 0) return host;
   const resolve = stack.net.resolver;
-  if (resolve === null) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  if (resolve === null) throw lookupError(host);
   return resolve(host);
 }
 

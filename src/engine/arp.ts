@@ -17,6 +17,13 @@ import { isMartianSource } from '../wire/ipv4addr.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 
+/**
+ * What {@link Arp.output} returns for a frame parked until its neighbour
+ * answers: success (0), as Linux's sendto returns once the datagram is on
+ * the neighbour queue.
+ */
+export const ARP_PARKED = 0;
+
 const FREE = 0;
 const INCOMPLETE = 1;
 const REACHABLE = 2;
@@ -129,16 +136,23 @@ export class Arp {
   /**
    * Send `frame[off .. off+len)` (Ethernet header included; destination MAC
    * filled in here) to `nextHop` on `iface`, resolving it first if needed.
+   *
+   * Returns the link's result (0 or -errno) when the neighbour is known, and
+   * {@link ARP_PARKED} (0) when the frame was parked until the neighbour
+   * answers: like Linux's neighbour queue (RFC 1122 2.3.2.2: save at least
+   * one packet while resolving), the send succeeds and a failed resolution
+   * surfaces later (the frame ages out with the queue, counted in
+   * `arp.queueDropped`).
    */
-  output(iface: NetInterface, nextHop: number, frame: Uint8Array, off: number, len: number): void {
+  output(iface: NetInterface, nextHop: number, frame: Uint8Array, off: number, len: number): number {
     const e = this.reachable(iface, nextHop);
     if (e >= 0) {
       copyBytes(this.mac, e * 6, frame, off + ETH_DST, 6);
-      iface.transmit(frame, off, len, this.ctx.now);
-      return;
+      return iface.transmit(frame, off, len, this.ctx.now);
     }
     copyBytes(frame, off, this.pendFrames, this.reservePending(iface.index, nextHop, len), len);
     this.resolve(iface, nextHop);
+    return ARP_PARKED;
   }
 
   /** The cache entry of a resolved `nextHop` on `iface`, or -1. */

@@ -147,24 +147,21 @@ export class Ipv4 implements IpOutput, FragmentHost {
 
   /**
    * Send the IP packet at `b[frameOff + ETH_HLEN ..)` along route `r`,
-   * writing its Ethernet header in front of it. Returns 0 or -errno.
+   * writing its Ethernet header in front of it. Returns 0 when the packet
+   * was handed to the link, queued for loopback, or parked waiting for ARP
+   * (`ARP_PARKED` in arp.ts: not an error, the send succeeds as on Linux), or
+   * the -errno of the link's refusal ({@link Link.transmit}: -ENOBUFS,
+   * -ENETDOWN, -EHOSTUNREACH from a WireGuard device, ...), which the
+   * socket call that caused the packet reports.
    */
   emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number {
     const iface = r.iface as NetInterface;
     if (r.local) return this.loopback.push(iface.index, b, frameOff + ETH_HLEN, ipLen) ? 0 : -Errno.ENOBUFS;
-    if (iface.ipOnly) {
-      // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
-      if (iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now)) return 0;
-      const errno = iface.link.lastErrno;
-      return errno !== undefined && errno > 0 ? -errno : -Errno.ENOBUFS;
-    }
+    // Point-to-point: the device itself decides the peer (WireGuard's allowed IPs).
+    if (iface.ipOnly) return iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now);
     writeEth(b, frameOff, null, 0, iface.mac, 0, ETHERTYPE_IPV4);
-    if (r.broadcast) {
-      iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
-      return 0;
-    }
-    this.arp.output(iface, r.nextHop, b, frameOff, ETH_HLEN + ipLen);
-    return 0;
+    if (r.broadcast) return iface.transmit(b, frameOff, ETH_HLEN + ipLen, this.ctx.now);
+    return this.arp.output(iface, r.nextHop, b, frameOff, ETH_HLEN + ipLen);
   }
 
   /**

@@ -71,17 +71,18 @@ export class NetInterface implements FrameReceiver {
     this.sink.input(this, frame, offset, length);
   }
 
-  /** Hand a finished frame to the link, counting it. */
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
-    if (this.link.transmit(frame, offset, length, now)) {
+  /** Hand a finished frame to the link, counting it. Returns the link's 0 or -errno (see {@link Link.transmit}). */
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
+    const r = this.link.transmit(frame, offset, length, now);
+    if (r === 0) {
       this.stats.txFrames++;
       this.stats.txBytes += length;
       this.stackTx.txFrames++;
       this.stackTx.txBytes += length;
-      return true;
+      return 0;
     }
     this.stats.txDropped++;
     this.stackTx.txDropped++;
-    return false;
+    return r;
   }
 }

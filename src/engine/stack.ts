@@ -27,7 +27,7 @@ import { Icmp, IcmpErrorSender } from './icmp.js';
 import { Udp } from './udp.js';
 import { RealtimeDriver } from './driver.js';
 import { Tcp } from './tcp/index.js';
-import { Errno, StackError } from './errno.js';
+import { Errno, StackError, sysError } from './errno.js';
 import type { EngineContext } from './context.js';
 import type { IpsecHook, IpsecHookFactory } from './ipsec-hook.js';
 
@@ -193,35 +193,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       throw new RangeError(`interface MTU must be an integer in 68..${this.config.maxMtu} (maxMtu), got ${mtu}`);
     }
     if (mtu > link.mtu) throw new RangeError(`interface MTU ${mtu} exceeds the link's MTU ${link.mtu}`);
-    let address = 0;
-    let prefix = 0;
-    let gateway = 0;
-    if (options.address !== undefined) {
-      const cidr = parseCidr(options.address, 'interface address');
-      address = cidr.address;
-      prefix = cidr.prefixLength;
-      if (address === 0 || isMulticast(address) || address === 0xffffffff || (address >>> 24) === 127) {
-        throw new RangeError(`interface address '${options.address}' is not a usable unicast address`);
-      }
-      if (prefix < 31 && prefix > 0) {
-        const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-        if ((address & ~mask) >>> 0 === 0 || ((address | mask) >>> 0) === 0xffffffff) {
-          throw new RangeError(`interface address '${options.address}' is the network or broadcast address of its subnet`);
-        }
-      }
-      for (const other of this.interfaces) {
-        if (other.address === (address | 0)) throw new RangeError(`duplicate address ${formatIpv4(address)}: already on ${other.name}`);
-      }
-    }
-    if (options.gateway !== undefined) {
-      gateway = parseIpv4(options.gateway);
-      if (gateway <= 0) throw new RangeError(`invalid gateway '${options.gateway}'`);
-      if (address === 0) throw new RangeError('a gateway needs an interface address');
-      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      if (((gateway & mask) >>> 0) !== ((address & mask) >>> 0)) {
-        throw new RangeError(`gateway ${options.gateway} is not inside ${options.address}`);
-      }
-    }
+    const { address, prefix, gateway } = this.checkAddress(options.address ?? null, options.gateway, null);
     let mac: Uint8Array;
     if (options.mac !== undefined) {
       mac = parseMac(options.mac);
@@ -238,6 +210,49 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
     return this.describe(iface);
+  }
+
+  /**
+   * Parse and validate an interface address (CIDR; null: none) and gateway
+   * for {@link addInterface} and {@link setInterfaceAddress}: a usable
+   * unicast address, not the network or broadcast address of its subnet,
+   * not already on another interface than `self`; a gateway inside it.
+   * Throws a RangeError naming the problem.
+   */
+  private checkAddress(cidrText: string | null, gatewayText: string | undefined, self: NetInterface | null):
+    { address: number; prefix: number; gateway: number } {
+    let address = 0;
+    let prefix = 0;
+    let gateway = 0;
+    if (cidrText !== null) {
+      const cidr = parseCidr(cidrText, 'interface address');
+      address = cidr.address;
+      prefix = cidr.prefixLength;
+      if (address === 0 || isMulticast(address) || address === 0xffffffff || (address >>> 24) === 127) {
+        throw new RangeError(`interface address '${cidrText}' is not a usable unicast address`);
+      }
+      if (prefix < 31 && prefix > 0) {
+        const mask = (0xffffffff << (32 - prefix)) >>> 0;
+        if ((address & ~mask) >>> 0 === 0 || ((address | mask) >>> 0) === 0xffffffff) {
+          throw new RangeError(`interface address '${cidrText}' is the network or broadcast address of its subnet`);
+        }
+      }
+      for (const other of this.interfaces) {
+        if (other !== self && other.address === (address | 0)) {
+          throw new RangeError(`duplicate address ${formatIpv4(address)}: already on ${other.name}`);
+        }
+      }
+    }
+    if (gatewayText !== undefined) {
+      gateway = parseIpv4(gatewayText);
+      if (gateway <= 0) throw new RangeError(`invalid gateway '${gatewayText}'`);
+      if (address === 0) throw new RangeError('a gateway needs an interface address');
+      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+      if (((gateway & mask) >>> 0) !== ((address & mask) >>> 0)) {
+        throw new RangeError(`gateway ${gatewayText} is not inside ${cidrText}`);
+      }
+    }
+    return { address, prefix, gateway };
   }
 
   private configureAddress(iface: NetInterface, address: number, prefix: number, gateway: number): void {
@@ -259,28 +274,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   setInterfaceAddress(index: number, address: string | null, gateway?: string): InterfaceInfo {
     const iface = this.interfaces[index];
     if (iface === undefined) throw new RangeError(`no interface ${index}`);
-    let addr = 0;
-    let prefix = 0;
-    let gw = 0;
-    if (address !== null) {
-      const cidr = parseCidr(address, 'interface address');
-      addr = cidr.address;
-      prefix = cidr.prefixLength;
-      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      if (addr === 0 || isMulticast(addr) || addr === 0xffffffff || (addr >>> 24) === 127
-        || (prefix > 0 && prefix < 31 && ((addr & ~mask) >>> 0 === 0 || ((addr | mask) >>> 0) === 0xffffffff))) {
-        throw new RangeError(`interface address '${address}' is not a usable unicast address`);
-      }
-      for (const other of this.interfaces) {
-        if (other !== iface && other.address === (addr | 0)) throw new RangeError(`duplicate address ${formatIpv4(addr)}: already on ${other.name}`);
-      }
-      if (gateway !== undefined) {
-        gw = parseIpv4(gateway);
-        if (gw <= 0 || ((gw & mask) >>> 0) !== ((addr & mask) >>> 0)) throw new RangeError(`invalid gateway '${gateway}' for ${address}`);
-      }
-    } else if (gateway !== undefined) {
-      throw new RangeError('a gateway needs an interface address');
-    }
+    const { address: addr, prefix, gateway: gw } = this.checkAddress(address, gateway, iface);
     this.routes.removeInterface(index, ROUTE_CONNECTED);
     this.routes.removeInterface(index, ROUTE_DEFAULT);
     this.arp.flushInterface(index);
@@ -329,11 +323,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   probeAddress(index: number, address: string, count = 2, intervalMs = 100, waitMs = 300): Promise<boolean> {
     const ip = parseIpv4(address);
     const iface = this.interfaces[index];
-    if (ip < 0 || iface === undefined) return Promise.reject(new StackError(Errno.EINVAL, 'probe', address));
+    if (ip < 0 || iface === undefined) return Promise.reject(sysError(Errno.EINVAL, 'probe', address));
     return new Promise<boolean>((resolve, reject) => {
       this.touch();
       if (!this.arp.startProbe(iface, ip | 0, count, intervalMs, waitMs, resolve)) {
-        reject(new StackError(Errno.EALREADY, 'probe', address));
+        reject(sysError(Errno.EALREADY, 'probe', address));
         return;
       }
       this.kick();
@@ -474,7 +468,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (!Number.isInteger(size) || size < 0 || size > 65507) return Promise.reject(new StackError(Errno.EINVAL, 'ping', 'bad size'));
     this.touch();
     const slot = this.icmp.sendEcho(dst, size, timeout, ttl);
-    if (slot < 0) return Promise.reject(new StackError(-slot, 'ping', formatIpv4(dst)));
+    if (slot < 0) return Promise.reject(sysError(-slot, 'ping', formatIpv4(dst)));
     this.kick();
     return new Promise<number>((resolve, reject) => {
       this.pingResolvers[slot] = resolve;
@@ -491,7 +485,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     else if (this.icmp.lastErrorType >= 0) {
       const kind = errno === Errno.ETIME ? 'time exceeded' : 'destination unreachable';
       reject?.(new StackError(errno, 'ping', `${kind} (code ${this.icmp.lastErrorCode}) from ${formatIpv4(this.icmp.lastErrorFrom)}`));
-    } else reject?.(new StackError(errno, 'ping'));
+    } else reject?.(sysError(errno, 'ping'));
   }
 
   /** Datagrams currently being reassembled (slots in use). */

@@ -93,11 +93,11 @@ export class FaultLink implements Link, FrameReceiver {
    * Apply the faults to one frame and hand the survivors to `emit` (the
    * inner link's transmit, or the stack's receiver).
    */
-  private pass(d: Direction, frame: Uint8Array, off: number, len: number, toLink: boolean, now: number): boolean {
+  private pass(d: Direction, frame: Uint8Array, off: number, len: number, toLink: boolean, now: number): number {
     const p = d.prng;
     if (this.loss > 0 && p.next() < this.loss) {
       d.counters.lost++;
-      return true; // lost on the wire: the sender cannot tell
+      return 0; // lost on the wire: the sender cannot tell
     }
     let buf = frame;
     let o = off;
@@ -116,9 +116,9 @@ export class FaultLink implements Link, FrameReceiver {
       d.counters.reordered++;
       // A real-time driver must poll again to learn the release deadline.
       if (toLink && this.wakeup !== null) this.wakeup();
-      return true;
+      return 0;
     }
-    let ok = this.emit(buf, o, len, toLink, now);
+    let r = this.emit(buf, o, len, toLink, now);
     if (this.duplicate > 0 && p.next() < this.duplicate) {
       d.counters.duplicated++;
       this.emit(buf, o, len, toLink, now);
@@ -127,18 +127,19 @@ export class FaultLink implements Link, FrameReceiver {
       const n = d.heldLen;
       d.heldLen = 0;
       d.heldUntil = Infinity;
-      ok = this.emit(d.held, 0, n, toLink, now) && ok;
+      const held = this.emit(d.held, 0, n, toLink, now);
+      if (r === 0) r = held;
     }
-    return ok;
+    return r;
   }
 
-  private emit(buf: Uint8Array, off: number, len: number, toLink: boolean, now: number): boolean {
+  private emit(buf: Uint8Array, off: number, len: number, toLink: boolean, now: number): number {
     if (toLink) return this.inner.transmit(buf, off, len, now);
     if (this.rx !== null) this.rx.receiveFrame(buf, off, len);
-    return true;
+    return 0;
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     return this.pass(this.out, frame, offset, length, true, now);
   }
 

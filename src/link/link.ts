@@ -33,21 +33,22 @@ export interface Link {
   readonly name: string;
   /** 'ip' links pass bare IPv4 packets both ways; absent means 'ethernet'. */
   readonly layer?: LinkLayer;
-  /**
-   * Why the last `transmit` returned false, as a positive errno (e.g. 89
-   * EDESTADDRREQ for a WireGuard peer without endpoint); 0 or absent means
-   * "queue full" (ENOBUFS). Lets the sender report the real cause.
-   */
-  readonly lastErrno?: number;
   /** Largest IP packet the link carries, e.g. 1500 (Ethernet payload) or 1420 (WireGuard). */
   readonly mtu: number;
   readonly stats: LinkStats;
   /**
    * Queue one frame for sending at time `now` (ms). The link copies the bytes
-   * before returning. Returns false when the frame was dropped (queue full or
-   * larger than mtu + 14).
+   * before returning. Returns 0 when the link took the frame (queued, sent,
+   * or held for later as a WireGuard packet waiting for its handshake), or
+   * -errno when it dropped it, with the errno the socket call that caused the
+   * send reports: -ENOBUFS (queue full, as Linux's qdisc drop), -ENETDOWN
+   * (link closed), -EMSGSIZE (larger than mtu + 14, or shorter than an
+   * Ethernet header), or the device's own reason (-EHOSTUNREACH for a
+   * WireGuard packet no peer's allowed IPs cover, -EDESTADDRREQ for a peer
+   * without endpoint, -EIO for a failed device write). The result is the
+   * whole error path: there is no side channel to read afterwards.
    */
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean;
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number;
   /**
    * Deliver every frame due at or before `now` to `rx`, then return the time of
    * the next frame that is due (Infinity when none is queued).

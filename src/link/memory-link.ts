@@ -1,4 +1,5 @@
 import { copyBytes } from '../wire/bytes.js';
+import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { Prng } from '../storage/prng.js';
@@ -221,16 +222,18 @@ export class MemoryLink implements Link {
   /**
    * Queue a copy of `frame[offset .. offset+length)` for the peer.
    *
-   * Returns false only for drops the sender could notice (closed link, bad
-   * size, full queue). Injected loss returns true, as a real wire would.
+   * Returns -errno only for drops the sender could notice: -ENETDOWN (cable
+   * cut), -EMSGSIZE (bad size), -ENOBUFS (full queue). Injected loss returns
+   * 0, as a real wire would.
    */
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     const wire = this.wire;
     const q = this.out;
     const stats = this.stats;
     if (wire.closed || length < ETH_HEADER_LEN || length > q.slotSize || q.count === q.capacity) {
       stats.drops++;
-      return false;
+      if (wire.closed) return -Errno.ENETDOWN;
+      return length < ETH_HEADER_LEN || length > q.slotSize ? -Errno.EMSGSIZE : -Errno.ENOBUFS;
     }
     // A frame lost on the wire was still serialized, so it occupies the wire.
     let departure = now > q.lastDeparture ? now : q.lastDeparture;
@@ -243,7 +246,7 @@ export class MemoryLink implements Link {
     if (wire.loss > 0 && prng.next() < wire.loss) {
       faults.lost++;
       stats.drops++;
-      return true;
+      return 0;
     }
 
     let due = departure + wire.delayMs;
@@ -302,7 +305,7 @@ export class MemoryLink implements Link {
 
     const wake = this.peer.wakeup;
     if (wake !== null) wake();
-    return true;
+    return 0;
   }
 
   /**

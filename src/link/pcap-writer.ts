@@ -236,11 +236,6 @@ export class PcapWriter implements Link {
     return this.inner.layer;
   }
 
-  /** The wrapped link's reason for its last refused transmit. */
-  get lastErrno(): number | undefined {
-    return this.inner.lastErrno;
-  }
-
   get stats(): LinkStats {
     return this.inner.stats;
   }
@@ -250,13 +245,13 @@ export class PcapWriter implements Link {
     return this.enc.frames;
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     if (this.closed) return this.inner.transmit(frame, offset, length, now);
     // Copy before the inner link sees the bytes: it may reuse them (see PcapEncoder.stage).
     const staged = this.enc.stage(frame, offset, length, now);
-    const ok = this.inner.transmit(frame, offset, length, now);
-    if (ok && !(staged && this.enc.commit())) this.enc.record(frame, offset, length, now);
-    return ok;
+    const r = this.inner.transmit(frame, offset, length, now);
+    if (r === 0 && !(staged && this.enc.commit())) this.enc.record(frame, offset, length, now);
+    return r;
   }
 
   poll(now: number, rx: FrameReceiver): number {

@@ -20,6 +20,7 @@
  */
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
+import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
@@ -81,7 +82,6 @@ const ADDON_PATH = '../../../build/Release/wirestack_tap.node'; // dist/src/link
 const BATCH_FRAMES = 64;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
-const EAGAIN = 11;
 const IP_TIMEOUT_MS = 10_000;
 
 let addon: TapAddon | null = null;
@@ -234,33 +234,35 @@ export class TapLink implements Link {
     return this.rings === null ? null : this.rings.counters();
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     const stats = this.stats;
     if (this.fd < 0 || length < ETH_HEADER_LEN || length > this.mtu + ETH_HEADER_LEN) {
       stats.drops++;
-      return false;
+      return this.fd < 0 ? -Errno.ENETDOWN : -Errno.EMSGSIZE;
     }
     const rings = this.rings;
     if (rings !== null) {
       // Counted as sent once queued; the TX thread's rare write failures show in drops/txErrors.
       if (!rings.push(frame, offset, length)) {
         stats.drops++;
-        return false;
+        return -Errno.ENOBUFS;
       }
       stats.txFrames++;
       stats.txBytes += length;
-      return true;
+      return 0;
     }
     const r = this.native.write(this.fd, frame, offset, length);
     if (r !== length) {
-      // EAGAIN: the device queue is full. Anything else (EIO: device down) is an error.
-      if (r !== -EAGAIN) this.txErrors++;
       stats.drops++;
-      return false;
+      // EAGAIN: the device queue is full, reported as Linux reports a qdisc drop (ENOBUFS).
+      if (r === -Errno.EAGAIN) return -Errno.ENOBUFS;
+      // Anything else (EIO: device down, or a short write) is an error.
+      this.txErrors++;
+      return r < 0 ? r : -Errno.EIO;
     }
     stats.txFrames++;
     stats.txBytes += length;
-    return true;
+    return 0;
   }
 
   /**

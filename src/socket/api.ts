@@ -4,7 +4,7 @@
  * negative errno, and per-socket event callbacks. Nothing here allocates on
  * the data path; the Promise helpers at the end do, by design.
  */
-import { Errno, StackError } from '../engine/errno.js';
+import { Errno, sysError } from '../engine/errno.js';
 import type { Udp } from '../engine/udp.js';
 import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
@@ -497,7 +497,7 @@ export class SocketApi {
     for (;;) {
       const n = this.recvfrom(fd, buf, off, len, from);
       if (n >= 0) return { length: n, address: from.address, port: from.port };
-      if (n !== -Errno.EAGAIN) throw new StackError(-n, 'recvfrom');
+      if (n !== -Errno.EAGAIN) throw sysError(-n, 'recvfrom');
       await this.readable(fd);
     }
   }

@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import { Errno, StackError, errnoName } from '../engine/errno.js';
+import { Errno, StackError, codeError, errnoName, sysError } from '../engine/errno.js';
 import { formatIpv4 } from '../wire/ipv4addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, type SockAddr, type SocketApi,
@@ -50,37 +50,23 @@ export type MessageListener = (msg: Buffer, rinfo: RemoteInfo) => void;
 /** Called with `(null, bytes)` after a send, or with the error alone. */
 export type SendCallback = (error: Error | null, bytes?: number) => void;
 
-/** A StackError naming the endpoint involved, like Node's ExceptionWithHostPort. */
-export class DgramError extends StackError {
-  constructor(code: number, syscall: string, readonly address?: string, readonly port?: number) {
-    super(code, syscall, address === undefined ? undefined : port !== undefined && port > 0 ? `${address}:${port}` : address);
-  }
-}
-
-/** An Error (or subclass) with a Node `ERR_*` code. */
-function nodeError(Ctor: new (message: string) => Error, code: string, message: string): Error & { code: string } {
-  const e = new Ctor(message) as Error & { code: string };
-  e.code = code;
-  return e;
-}
-
-const notRunning = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
-const notConnected = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
-const isConnected = (): Error => nodeError(Error, 'ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
+const notRunning = (): Error => codeError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running');
+const notConnected = (): Error => codeError('ERR_SOCKET_DGRAM_NOT_CONNECTED', 'Not connected');
+const isConnected = (): Error => codeError('ERR_SOCKET_DGRAM_IS_CONNECTED', 'Already connected');
 
 /** Node's validatePort: numbers or numeric strings in range; 0 only where allowed. */
 function validatePort(port: unknown, allowZero: boolean): number {
   const n = typeof port === 'number' ? port : typeof port === 'string' && port.trim() !== '' ? Number(port) : NaN;
   if (n !== n >>> 0 || n > 0xffff || (n === 0 && !allowZero)) {
-    throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
-      `Port should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${String(port)}.`);
+    throw codeError('ERR_SOCKET_BAD_PORT',
+      `Port should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${String(port)}.`, RangeError);
   }
   return n;
 }
 
 function invalidArg(name: string, value: unknown): Error {
-  return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE',
-    `The "${name}" argument must be of type string or an instance of Buffer, TypedArray or DataView. Received ${typeof value}`);
+  return codeError('ERR_INVALID_ARG_TYPE',
+    `The "${name}" argument must be of type string or an instance of Buffer, TypedArray or DataView. Received ${typeof value}`, TypeError);
 }
 
 function toBytes(chunk: unknown, name: string): Uint8Array {
@@ -95,8 +81,8 @@ function sliceBuffer(msg: unknown, offset: unknown, length: unknown): Uint8Array
   if (typeof offset !== 'number' || typeof length !== 'number') throw invalidArg('offset', offset);
   const off = offset >>> 0;
   const len = length >>> 0;
-  if (off > b.byteLength) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"offset" is outside of buffer bounds');
-  if (off + len > b.byteLength) throw nodeError(RangeError, 'ERR_BUFFER_OUT_OF_BOUNDS', '"length" is outside of buffer bounds');
+  if (off > b.byteLength) throw codeError('ERR_BUFFER_OUT_OF_BOUNDS', '"offset" is outside of buffer bounds', RangeError);
+  if (off + len > b.byteLength) throw codeError('ERR_BUFFER_OUT_OF_BOUNDS', '"length" is outside of buffer bounds', RangeError);
   return b.subarray(off, off + len);
 }
 
@@ -195,7 +181,7 @@ export class UdpSocket extends EventEmitter {
       if (len < 0) {
         // The queue is empty: recvfrom now reports a pending ICMP error (once) instead of data.
         const r = api.recvfrom(fd, NO_BYTES, 0, 0, null);
-        if (r < 0 && r !== -Errno.EAGAIN) emitSafely(this, 'error', new StackError(-r, 'recvmsg'));
+        if (r < 0 && r !== -Errno.EAGAIN) emitSafely(this, 'error', sysError(-r, 'recvmsg'));
         return;
       }
       // Receiving straight into an exact-size Buffer makes the one copy the message needs.
@@ -219,7 +205,7 @@ export class UdpSocket extends EventEmitter {
   bind(options: BindOptions, callback?: () => void): this;
   bind(a?: number | BindOptions | (() => void) | null, b?: string | (() => void), c?: () => void): this {
     const fd = this.healthCheck();
-    if (this.bindState !== UNBOUND) throw nodeError(Error, 'ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
+    if (this.bindState !== UNBOUND) throw codeError('ERR_SOCKET_ALREADY_BOUND', 'Socket is already bound');
     const cb = typeof c === 'function' ? c : typeof b === 'function' ? b : typeof a === 'function' ? a : undefined;
     const o: BindOptions = a !== null && typeof a === 'object' ? a
       : { port: typeof a === 'number' ? a : 0, address: typeof b === 'string' ? b : '' };
@@ -234,7 +220,7 @@ export class UdpSocket extends EventEmitter {
     const p = Number(o.port ?? 0);
     const r = this.api.bind(fd, ip, p);
     if (r < 0) {
-      const err = new DgramError(-r, 'bind', ip, p);
+      const err = sysError(-r, 'bind', ip, p);
       process.nextTick(() => this.emit('error', err));
       return this;
     }
@@ -289,7 +275,7 @@ export class UdpSocket extends EventEmitter {
     const dport = connected ? 0 : validatePort(p, false);
     if (typeof a === 'function') [cb, a] = [a, undefined];
     else if (a != null && typeof a !== 'string') {
-      throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${typeof a}`);
+      throw codeError('ERR_INVALID_ARG_TYPE', `The "address" argument must be of type string. Received ${typeof a}`, TypeError);
     }
     const done = typeof cb === 'function' ? cb as SendCallback : undefined;
     const fd = this.healthCheck();
@@ -303,7 +289,7 @@ export class UdpSocket extends EventEmitter {
     if (connected) r = this.api.send(fd, bytes, 0, bytes.length);
     else if (typeof a === 'string' && a !== '') r = this.api.sendto(fd, bytes, 0, bytes.length, a, dport);
     else err = new StackError(Errno.EDESTADDRREQ, 'send', 'no address given (the stack has no loopback interface to default to)');
-    if (r < 0) err = new DgramError(-r, 'send', connected ? undefined : String(a), dport);
+    if (r < 0) err = sysError(-r, 'send', connected ? undefined : String(a), dport);
     if (err === null) {
       if (done !== undefined) process.nextTick(done, null, r);
     } else if (done !== undefined) process.nextTick(done, err);
@@ -324,7 +310,7 @@ export class UdpSocket extends EventEmitter {
       address = '';
     }
     const addr = address ?? '';
-    if (typeof addr !== 'string') throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', 'The "address" argument must be of type string.');
+    if (typeof addr !== 'string') throw codeError('ERR_INVALID_ARG_TYPE', 'The "address" argument must be of type string.', TypeError);
     const fd = this.healthCheck();
     if (this.connectState !== DISCONNECTED) throw isConnected();
     this.connectState = CONNECTING;
@@ -332,7 +318,7 @@ export class UdpSocket extends EventEmitter {
     // A failed implicit bind has emitted its own 'error' (r stays 0 and nothing more is reported).
     const r = this.bindState === UNBOUND ? 0 : addr === '' ? -Errno.EDESTADDRREQ : this.api.connect(fd, addr, p);
     if (r < 0) {
-      const err = new DgramError(-r, 'connect', addr, p);
+      const err = sysError(-r, 'connect', addr, p);
       process.nextTick(() => (callback !== undefined ? callback(err) : this.emit('error', err)));
     }
     if (r < 0 || this.bindState === UNBOUND) {
@@ -352,7 +338,7 @@ export class UdpSocket extends EventEmitter {
   disconnect(): void {
     if (this.connectState !== CONNECTED) throw notConnected();
     const r = this.api.connect(this.healthCheck(), 0, 0);
-    if (r < 0) throw new StackError(-r, 'connect');
+    if (r < 0) throw sysError(-r, 'connect');
     this.connectState = DISCONNECTED;
   }
 
@@ -365,7 +351,7 @@ export class UdpSocket extends EventEmitter {
 
   /** Formats what getsockname/getpeername just wrote to `from` (drain() has always finished with it by then). */
   private endpoint(syscall: string, r: number): AddressInfo {
-    if (r < 0) throw new StackError(-r, syscall);
+    if (r < 0) throw sysError(-r, syscall);
     return { address: formatIpv4(this.from.address), family: 'IPv4', port: this.from.port };
   }
 
@@ -376,7 +362,7 @@ export class UdpSocket extends EventEmitter {
    */
   address(): AddressInfo {
     const fd = this.healthCheck();
-    if (this.bindState === UNBOUND) throw new StackError(Errno.EBADF, 'getsockname');
+    if (this.bindState === UNBOUND) throw sysError(Errno.EBADF, 'getsockname');
     return this.endpoint('getsockname', this.api.getsockname(fd, this.from));
   }
 
@@ -400,7 +386,7 @@ export class UdpSocket extends EventEmitter {
   setBroadcast(flag: boolean): void {
     const fd = this.healthCheck();
     const r = this.bindState === UNBOUND ? -Errno.EBADF : this.api.setsockopt(fd, SO_BROADCAST, flag ? 1 : 0);
-    if (r < 0) throw new StackError(-r, 'setBroadcast');
+    if (r < 0) throw sysError(-r, 'setBroadcast');
   }
 
   /** Throwing beats silently ignoring: the caller asked for behaviour the stack cannot give. */
@@ -437,7 +423,7 @@ export class UdpSocket extends EventEmitter {
   private bufferOption(option: number, uvName: string): number {
     const r = this.fd < 0 || this.bindState === UNBOUND ? -Errno.EBADF : this.api.getsockopt(this.fd, option);
     if (r < 0) {
-      throw nodeError(Error, 'ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${uvName} returned ${errnoName(r)}`);
+      throw codeError('ERR_SOCKET_BUFFER_SIZE', `Could not get or set buffer size: ${uvName} returned ${errnoName(r)}`);
     }
     return r;
   }
@@ -467,11 +453,11 @@ export class DgramFacade {
     const options: SocketOptions = typeof type === 'string' ? { type } : type;
     const t: unknown = (options as SocketOptions | null)?.type;
     if (t === 'udp6') {
-      throw nodeError(TypeError, 'ERR_SOCKET_BAD_TYPE', "Bad socket type specified: 'udp6' (IPv6 is not supported by wirestack; use 'udp4')");
+      throw codeError('ERR_SOCKET_BAD_TYPE', "Bad socket type specified: 'udp6' (IPv6 is not supported by wirestack; use 'udp4')", TypeError);
     }
-    if (t !== 'udp4') throw nodeError(TypeError, 'ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4');
+    if (t !== 'udp4') throw codeError('ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4', TypeError);
     const fd = this.api.socket('udp');
-    if (fd < 0) throw new StackError(-fd, 'socket');
+    if (fd < 0) throw sysError(-fd, 'socket');
     const socket = new UdpSocket(this.api, fd, options);
     if (listener !== undefined) socket.on('message', listener);
     return socket;

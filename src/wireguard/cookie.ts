@@ -4,6 +4,7 @@
  * under load a responder also demands mac2, keyed with a cookie bound to the
  * sender's IP address and port that only a real round trip can obtain.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { WgSuite } from './crypto/suite.js';
 import { COOKIE_SECRET_MAX_AGE, COOKIE_USABLE_AGE, LABEL_COOKIE, LABEL_MAC1, MSG_COOKIE_REPLY } from './constants.js';
 import { type MessageLayout, writeType, writeU32le } from './messages.js';
@@ -15,10 +16,13 @@ export const enum MacState {
   ValidMac2 = 2,
 }
 
-function equalBytes(a: Uint8Array, ao: number, b: Uint8Array, len: number): boolean {
-  let diff = 0;
-  for (let i = 0; i < len; i++) diff |= a[ao + i] ^ b[i];
-  return diff === 0;
+/**
+ * Whether `msg[off .. off+mac.length)` equals the computed `mac` (macLen
+ * bytes, as suite.mac returns), in constant time (crypto.timingSafeEqual):
+ * a timing difference would let a sender find a valid mac byte by byte.
+ */
+function macMatches(msg: Uint8Array, off: number, mac: Uint8Array): boolean {
+  return timingSafeEqual(msg.subarray(off, off + mac.length), mac);
 }
 
 function sourceBytes(addr: number, port: number): Uint8Array {
@@ -59,13 +63,13 @@ export class CookieChecker {
   check(msg: Uint8Array, mac1Offset: number, addr: number, port: number, now: number, checkMac2: boolean): MacState {
     const m = this.suite.macLen;
     const mac1 = this.suite.mac(this.mac1Key, msg.subarray(0, mac1Offset));
-    if (!equalBytes(msg, mac1Offset, mac1, m)) return MacState.InvalidMac1;
+    if (!macMatches(msg, mac1Offset, mac1)) return MacState.InvalidMac1;
     if (!checkMac2) return MacState.ValidMac1;
     // A cookie is only valid from the secret it was made with; an expired secret makes every mac2 stale.
     if (now - this.secretBirth >= COOKIE_SECRET_MAX_AGE) return MacState.ValidMac1;
     const cookie = this.cookieFor(addr, port, now);
     const mac2 = this.suite.mac(cookie, msg.subarray(0, mac1Offset + m));
-    return equalBytes(msg, mac1Offset + m, mac2, m) ? MacState.ValidMac2 : MacState.ValidMac1;
+    return macMatches(msg, mac1Offset + m, mac2) ? MacState.ValidMac2 : MacState.ValidMac1;
   }
 
   /** Write a cookie reply to the message `msg` (sender index at offset 4) into `out`; returns its length. */

@@ -9,6 +9,7 @@
  * keypairs, replay windows, staged packets, the allowed-IPs trie, the
  * receive queue); the crypto calls may allocate (documented boundary).
  */
+import { Errno } from '../engine/errno.js';
 import type { FrameReceiver, Link } from '../link/link.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
@@ -29,8 +30,6 @@ import { nextPeerDeadline, timerSessionDerived } from './timers.js';
 import type { WgTransport } from './transport.js';
 import { createWgStats, type WgStats } from './stats.js';
 
-const EDESTADDRREQ = 89;
-const EHOSTUNREACH = 113;
 
 /** Sizing and behaviour of a device. */
 export interface WireGuardDeviceOptions {
@@ -85,7 +84,6 @@ export class WireGuardDevice implements Link {
   readonly layout: MessageLayout;
   readonly memory: MemoryReport;
   readonly stats: WgStats = createWgStats();
-  lastErrno = 0;
 
   identity: StaticIdentity | null = null;
   checker: CookieChecker | null = null;
@@ -365,23 +363,28 @@ export class WireGuardDevice implements Link {
 
   // ---- Link ----
 
-  /** The stack sends an IP packet: find the peer by destination, encrypt and send, or stage and handshake. */
-  transmit(b: Uint8Array, off: number, len: number, now: number): boolean {
+  /**
+   * The stack sends an IP packet: find the peer by destination, encrypt and
+   * send, or stage and handshake. Returns 0 when sent or staged (a packet
+   * waiting for its handshake is not an error, as one waiting for ARP; a
+   * full stage drops the oldest, counted in stagedDrops), -EHOSTUNREACH when
+   * no peer's allowed IPs cover the destination, -EDESTADDRREQ when the peer
+   * has no endpoint (the errors Linux's wg_xmit gives the sender).
+   */
+  transmit(b: Uint8Array, off: number, len: number, now: number): number {
     if (now > this.now) this.now = now;
     const dst = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19];
     const slot = this.allowedIps.lookup(dst);
     if (slot < 0) {
       this.stats.txNoPeer++;
-      this.lastErrno = EHOSTUNREACH;
       this.stats.drops++;
-      return false;
+      return -Errno.EHOSTUNREACH;
     }
     const p = this.peers[slot];
     if (p.endpointPort === 0) {
       this.stats.txNoEndpoint++;
-      this.lastErrno = EDESTADDRREQ;
       this.stats.drops++;
-      return false;
+      return -Errno.EDESTADDRREQ;
     }
     this.stats.txFrames++;
     this.stats.txBytes += len;
@@ -394,7 +397,7 @@ export class WireGuardDevice implements Link {
       else p.initiationWanted = true;
     }
     if (p.initiationWanted && this.wakeup !== null) this.wakeup();
-    return true;
+    return 0;
   }
 
   poll(now: number, rx: FrameReceiver): number {

@@ -5,6 +5,7 @@
  * device during the stack's input (SocketApi.setDatagramHandler), which
  * copies it into its own planned queue.
  */
+import { sysError } from '../engine/errno.js';
 import { SOCK_DGRAM, type SockAddr, type SocketApi } from '../socket/api.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
 
@@ -18,11 +19,11 @@ export class StackUdpTransport implements WgTransport {
    */
   constructor(private readonly api: SocketApi, port = 0, address = '0.0.0.0') {
     const fd = api.socket(SOCK_DGRAM);
-    if (fd < 0) throw Object.assign(new Error(`WireGuard transport: socket() failed (errno ${-fd})`), { errno: -fd });
+    if (fd < 0) throw sysError(fd, 'socket');
     const r = api.bind(fd, address, port);
     if (r < 0) {
       api.close(fd);
-      throw Object.assign(new Error(`WireGuard transport: cannot bind UDP ${address}:${port} (errno ${-r})`), { errno: -r });
+      throw sysError(r, 'bind', address, port);
     }
     this.fd = fd;
     const name: SockAddr = { address: 0, port: 0 };

@@ -6,6 +6,7 @@
  * to {@link HostUdpTransport} where the addon is not built (see setup.ts).
  */
 import { createRequire } from 'node:module';
+import { sysError } from '../engine/errno.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
 
 interface UdpAddon {
@@ -41,12 +42,6 @@ function loadAddon(): UdpAddon | null {
   return addon;
 }
 
-function errnoError(errno: number, what: string): Error {
-  const names: Record<number, string> = { 98: 'EADDRINUSE', 13: 'EACCES', 99: 'EADDRNOTAVAIL', 22: 'EINVAL' };
-  const code = names[errno] ?? `E${errno}`;
-  return Object.assign(new Error(`${what}: ${code}`), { code, errno: -errno, syscall: 'bind' });
-}
-
 export class NativeUdpTransport implements WgTransport {
   private receiver: DatagramReceiver | null = null;
   private readonly buf: Uint8Array;
@@ -71,7 +66,7 @@ export class NativeUdpTransport implements WgTransport {
     if (a === null) throw new Error('native UDP transport unavailable: the wirestack addon is not built (npm ci builds it)');
     const address = options.address ?? '0.0.0.0';
     const fd = a.udpOpen(address, options.port ?? 0);
-    if (fd < 0) throw errnoError(-fd, `cannot bind UDP ${address}:${options.port ?? 0}`);
+    if (fd < 0) throw sysError(fd, 'bind', address, options.port ?? 0);
     const port = a.udpPort(fd);
     return new NativeUdpTransport(a, fd, port, options.maxDatagram ?? 2048);
   }

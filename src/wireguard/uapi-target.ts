@@ -2,6 +2,7 @@
  * The device as a UAPI target: what `wg show`/`wg set` read and change
  * through uapi.ts, mapped onto the device's control-plane methods.
  */
+import { Errno, StackError } from '../engine/errno.js';
 import type { WireGuardDevice } from './device.js';
 import type { UapiDeviceState, UapiPeerHandle, UapiTarget } from './uapi.js';
 
@@ -46,7 +47,7 @@ export function uapiTargetFor(device: WireGuardDevice, rebind?: (port: number) =
     setPrivateKey: (key) => device.setPrivateKey(key),
     setListenPort(port: number): void {
       if (port === device.listenPort) return;
-      if (rebind === undefined) throw Object.assign(new Error('listen port cannot change on this transport'), { code: 'EOPNOTSUPP', errno: 95 });
+      if (rebind === undefined) throw new StackError(Errno.EOPNOTSUPP, 'bind', 'listen port cannot change on this transport');
       rebind(port);
     },
     setFwmark(mark: number): void {

@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { getSuite } from './crypto/index.js';
-import { Errno } from '../engine/errno.js';
+import { Errno, StackError } from '../engine/errno.js';
 import { parseCidr, formatIpv4, prefixMask, parseIpv4 } from '../wire/ipv4addr.js';
 import { type WgSuite, PRESHARED_KEY_BYTES, PRIVATE_KEY_BYTES, publicKeyBytes, decodeHexStrict, encodeHex, isAllZero, bytesEqual } from './key-text.js';
 
@@ -74,8 +74,8 @@ export interface UapiTarget {
   removePeer(publicKey: Uint8Array): void;
 }
 
-const EPROTO = 71;
-const ERRNO_BY_CODE: Record<string, number> = { ...Errno, EIO: 5, EPROTO, EEXIST: 17, ENOSPC: 28, ERANGE: 34, ENOTSUP: 95 };
+// Node names errno 95 ENOTSUP (libuv's UV_ENOTSUP) where Linux says EOPNOTSUPP.
+const ERRNO_BY_CODE: Record<string, number> = { ...Errno, ENOTSUP: Errno.EOPNOTSUPP };
 
 class UapiError extends Error {
   constructor(readonly errno: number, message: string) {
@@ -88,7 +88,7 @@ export function errnoOf(e: unknown): number {
   if (e instanceof UapiError) return e.errno;
   if (typeof e === 'object' && e !== null) {
     const { errno, code } = e as { errno?: unknown; code?: unknown };
-    // Node reports errno negated (libuv style); the engine's StackError too.
+    // Node reports errno negated (libuv style); the engine's sysError too.
     if (typeof errno === 'number' && Number.isInteger(errno) && errno !== 0) return Math.abs(errno);
     if (typeof code === 'string' && ERRNO_BY_CODE[code] !== undefined) return ERRNO_BY_CODE[code];
   }
@@ -183,7 +183,7 @@ function applySet(target: UapiTarget, lines: string[]): void {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const eq = line.indexOf('=');
-    if (eq < 0) throw new UapiError(EPROTO, `line without "=": ${JSON.stringify(line)}`);
+    if (eq < 0) throw new UapiError(Errno.EPROTO, `line without "=": ${JSON.stringify(line)}`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
 
@@ -368,7 +368,7 @@ function isLive(path: string): Promise<boolean> {
 }
 
 function addressInUse(path: string): Error {
-  return Object.assign(new Error(`UAPI socket ${path} is in use by a running device`), { code: 'EADDRINUSE', errno: -Errno.EADDRINUSE });
+  return new StackError(Errno.EADDRINUSE, 'listen', `${path} (UAPI socket in use by a running device)`);
 }
 
 /** The UAPI on a Unix socket at `<dir>/<name>.sock`, mode 0600. */
@@ -408,7 +408,7 @@ export class UapiServer {
       }
       if (isSocket && (await isLive(path))) throw addressInUse(path);
       if (!isSocket && lstatSync(path, { throwIfNoEntry: false }) !== undefined) {
-        throw Object.assign(new Error(`${path} exists and is not a socket`), { code: 'EEXIST', errno: -17 });
+        throw new StackError(Errno.EEXIST, 'listen', `${path} (exists and is not a socket)`);
       }
       try {
         unlinkSync(path);

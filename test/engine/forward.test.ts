@@ -13,7 +13,7 @@ class Sniff implements Link {
   get name(): string { return this.inner.name; }
   get mtu(): number { return this.inner.mtu; }
   get stats() { return this.inner.stats; }
-  transmit(f: Uint8Array, o: number, l: number, now: number): boolean { return this.inner.transmit(f, o, l, now); }
+  transmit(f: Uint8Array, o: number, l: number, now: number): number { return this.inner.transmit(f, o, l, now); }
   poll(now: number, rx: FrameReceiver): number {
     return this.inner.poll(now, {
       receiveFrame: (f, o, l) => {

@@ -28,11 +28,11 @@ class RecordingLink implements Link {
   readonly stats: LinkStats = { txFrames: 0, txBytes: 0, rxFrames: 0, rxBytes: 0, drops: 0 };
   readonly sent: Array<{ src: number; dst: number }> = [];
   constructor(readonly name: string) {}
-  transmit(frame: Uint8Array, offset: number, length: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number): number {
     this.sent.push({ src: ipSrc(frame, offset), dst: ipDst(frame, offset) });
     this.stats.txFrames++;
     this.stats.txBytes += length;
-    return true;
+    return 0;
   }
   poll(): number {
     return Infinity;

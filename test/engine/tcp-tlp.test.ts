@@ -23,7 +23,7 @@ function tailLoss(tlp: number) {
   p.la.setFaults({ loss: 0 });
   const origTransmit = p.la.transmit.bind(p.la);
   p.la.transmit = (f, o, len, now) => {
-    if (len > 1000 && ++n > 7 && n <= 10) return true; // dropped silently, like loss
+    if (len > 1000 && ++n > 7 && n <= 10) return 0; // dropped silently, like loss
     return origTransmit(f, o, len, now);
   };
   const t0 = p.sim.now;

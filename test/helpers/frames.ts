@@ -7,6 +7,7 @@
  * minimal Link that queues hand-made frames for a stack and records what the
  * stack transmits.
  */
+import { Errno } from '../../src/engine/errno.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/link/link.js';
 
 export const ETHERTYPE_IPV4 = 0x0800;
@@ -377,16 +378,16 @@ export class FrameTap implements Link {
     return this.queue.length;
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     void now;
     if (this.closed || length > this.mtu + 14) {
       this.stats.drops++;
-      return false;
+      return this.closed ? -Errno.ENETDOWN : -Errno.EMSGSIZE;
     }
     this.stats.txFrames++;
     this.stats.txBytes += length;
     if (this.record) this.sent.push(frame.slice(offset, offset + length));
-    return true;
+    return 0;
   }
 
   poll(now: number, rx: FrameReceiver): number {

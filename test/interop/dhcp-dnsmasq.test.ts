@@ -15,19 +15,12 @@ import type { ChildProcess } from 'node:child_process';
 import { Stack, TapLink } from '../../src/index.js';
 import type { DhcpClient, DhcpLease } from '../../src/apps/dhcp.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.79.0.1';
 
 const skip = missingCapability() ?? (haveCommand('dnsmasq') ? null : 'dnsmasq not installed (apt-get install dnsmasq)');
 if (skip !== null) console.error(`dhcp-dnsmasq.test: SKIPPING: ${skip}`);
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 describe('DHCP client against dnsmasq in a network namespace', { skip: skip ?? false }, () => {
   let ns: Netns | null = null;

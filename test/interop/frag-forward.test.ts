@@ -15,20 +15,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const NS1_IP = '10.81.0.1';
 const R1_IP = '10.81.0.2';
 const NS2_IP = '10.82.0.1';
 const R2_IP = '10.82.0.2';
 const TCP_BYTES = 64 * 1024 * 1024;
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 // Runs in ns1: one datagram of N bytes to wirestack's UDP echo; the echo must match.
 const UDP_CLIENT = (n: number): string => `

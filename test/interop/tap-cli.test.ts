@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { CliChild, type Event } from '../helpers/wirestack-up.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.78.0.1';
 const STACK_IP = '10.78.0.2';
@@ -52,14 +53,6 @@ s.on('message', (m) => {
 });
 s.send('datagram 0', 7, '${STACK_IP}');
 `;
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

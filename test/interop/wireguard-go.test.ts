@@ -21,6 +21,7 @@ import {
   WireGuardGo, createVeth, mustRun, parseWgDump, wireguardToolsMissing, type Veth,
 } from '../helpers/wireguard-go.js';
 import { TCP_PEER_SCRIPT, patternSha256, writePattern, type PeerReport } from '../helpers/tcp-peer.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const OUR_OUTER = '10.91.0.1';
 const GO_OUTER = '10.91.0.2';
@@ -31,14 +32,6 @@ const BULK = 64 << 20;
 
 // CI runs as root with the packages installed: a missing capability or tool is a failure, not a skip.
 const cannot = missingCapability() ?? wireguardToolsMissing();
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
 
 /** Start the Node TCP peer in the namespace; resolves once it printed `ready` (listening modes). */
 async function startPeer(ns: Netns, args: string[]): Promise<{ child: ChildProcess; report: Promise<PeerReport> }> {

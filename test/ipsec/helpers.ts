@@ -8,7 +8,7 @@ export class SniffLink implements Link {
   get name(): string { return this.inner.name; }
   get mtu(): number { return this.inner.mtu; }
   get stats(): LinkStats { return this.inner.stats; }
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): boolean {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
     this.seen(frame.slice(offset, offset + length));
     return this.inner.transmit(frame, offset, length, now);
   }

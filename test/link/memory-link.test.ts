@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLink, Prng } from '../../src/link/index.js';
 import type { FrameReceiver, MemoryLinkOptions } from '../../src/link/index.js';
+import { Errno } from '../../src/engine/errno.js';
 
 /** Keeps copies of delivered frames (the link's bytes are only valid during the call). */
 class Collector implements FrameReceiver {
@@ -31,7 +32,7 @@ function run(options: MemoryLinkOptions, n: number): { a: MemoryLink; b: MemoryL
   const [a, b] = MemoryLink.pair(options);
   const rx = new Collector();
   for (let i = 0; i < n; i++) {
-    assert.equal(a.transmit(makeFrame(i), 0, 60, i), true);
+    assert.equal(a.transmit(makeFrame(i), 0, 60, i), 0);
     b.poll(i, rx);
   }
   b.poll(n + 1e6, rx);
@@ -87,7 +88,7 @@ test('frames arrive byte-exact and in order in both directions without faults', 
     const f = makeFrame(i, Math.max(len, 18));
     // Send from a non-zero offset inside a larger buffer to check offset handling.
     backing.set(f, 100);
-    assert.equal(a.transmit(backing, 100, f.length, 0), true);
+    assert.equal(a.transmit(backing, 100, f.length, 0), 0);
     backing.fill(0xee); // the link must have copied the bytes
     sent.push(f);
     if (i % 50 === 49) b.poll(0, rxB);
@@ -100,7 +101,7 @@ test('frames arrive byte-exact and in order in both directions without faults', 
   assert.deepEqual(b.stats, { txFrames: 0, txBytes: 0, rxFrames: 200, rxBytes: txBytes, drops: 0 });
 
   const rxA = new Collector();
-  assert.equal(b.transmit(makeFrame(7), 0, 60, 0), true);
+  assert.equal(b.transmit(makeFrame(7), 0, 60, 0), 0);
   assert.equal(b.poll(0, new Collector()), Infinity, 'b must not receive its own frame');
   a.poll(0, rxA);
   assert.deepEqual(rxA.frames, [makeFrame(7)]);
@@ -249,8 +250,8 @@ test('corruption flips exactly one bit at roughly the configured rate', () => {
 
 test('a full ring drops and counts, and recovers after polling', () => {
   const [a, b] = MemoryLink.pair({ queueFrames: 4 });
-  for (let i = 0; i < 4; i++) assert.equal(a.transmit(makeFrame(i), 0, 60, 0), true);
-  assert.equal(a.transmit(makeFrame(4), 0, 60, 0), false);
+  for (let i = 0; i < 4; i++) assert.equal(a.transmit(makeFrame(i), 0, 60, 0), 0);
+  assert.equal(a.transmit(makeFrame(4), 0, 60, 0), -Errno.ENOBUFS);
   assert.equal(a.stats.drops, 1);
   assert.equal(a.stats.txFrames, 4);
   const rx = new Collector();
@@ -258,7 +259,7 @@ test('a full ring drops and counts, and recovers after polling', () => {
   assert.deepEqual(rx.ids(), [0, 1, 2, 3]);
   // Wrap around the ring a few times.
   for (let i = 5; i < 15; i++) {
-    assert.equal(a.transmit(makeFrame(i), 0, 60, 0), true);
+    assert.equal(a.transmit(makeFrame(i), 0, 60, 0), 0);
     b.poll(0, rx);
   }
   assert.deepEqual(rx.ids(), [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
@@ -267,10 +268,10 @@ test('a full ring drops and counts, and recovers after polling', () => {
 test('oversized and runt frames are dropped', () => {
   const [a, b] = MemoryLink.pair({ mtu: 100 });
   const big = new Uint8Array(200);
-  assert.equal(a.transmit(big, 0, 115, 0), false);
-  assert.equal(a.transmit(big, 0, 13, 0), false);
-  assert.equal(a.transmit(big, 0, 114, 0), true);
-  assert.equal(a.transmit(big, 0, 14, 0), true);
+  assert.equal(a.transmit(big, 0, 115, 0), -Errno.EMSGSIZE);
+  assert.equal(a.transmit(big, 0, 13, 0), -Errno.EMSGSIZE);
+  assert.equal(a.transmit(big, 0, 114, 0), 0);
+  assert.equal(a.transmit(big, 0, 14, 0), 0);
   assert.equal(a.stats.drops, 2);
   const rx = new Collector();
   b.poll(0, rx);
@@ -299,8 +300,8 @@ test('close on either end stops transmit and delivery both ways', () => {
   b.transmit(makeFrame(2), 0, 60, 0);
   b.close();
   assert.equal(a.closed, true);
-  assert.equal(a.transmit(makeFrame(3), 0, 60, 0), false);
-  assert.equal(b.transmit(makeFrame(4), 0, 60, 0), false);
+  assert.equal(a.transmit(makeFrame(3), 0, 60, 0), -Errno.ENETDOWN);
+  assert.equal(b.transmit(makeFrame(4), 0, 60, 0), -Errno.ENETDOWN);
   const rx = new Collector();
   assert.equal(b.poll(100, rx), Infinity);
   assert.equal(a.poll(100, rx), Infinity);
@@ -329,7 +330,7 @@ test('setFaults turns loss on and off at run time', () => {
   const [a, b] = MemoryLink.pair();
   const rx = new Collector();
   a.setFaults({ loss: 1 });
-  for (let i = 0; i < 10; i++) assert.equal(a.transmit(makeFrame(i), 0, 60, 0), true);
+  for (let i = 0; i < 10; i++) assert.equal(a.transmit(makeFrame(i), 0, 60, 0), 0);
   b.setFaults({ loss: 0 }); // settings are shared by both ends
   for (let i = 10; i < 20; i++) a.transmit(makeFrame(i), 0, 60, 0);
   b.poll(0, rx);
@@ -343,7 +344,7 @@ test('a receiver may reply from inside receiveFrame', () => {
   const [a, b] = MemoryLink.pair({ queueFrames: 2 });
   const echo: FrameReceiver = {
     receiveFrame(frame, offset, length) {
-      assert.equal(b.transmit(frame, offset, length, 0), true);
+      assert.equal(b.transmit(frame, offset, length, 0), 0);
     },
   };
   const rx = new Collector();

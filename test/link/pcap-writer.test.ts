@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MemoryLink, PcapWriter } from '../../src/link/index.js';
 import type { FrameReceiver, PcapSink } from '../../src/link/index.js';
+import { Errno } from '../../src/engine/errno.js';
 
 const EPOCH_MS = 1_700_000_000_123; // fixed wall clock for reproducible timestamps
 
@@ -92,7 +93,7 @@ function usecOf(r: PcapRecord): number {
 /** Send 3 frames from the captured end at t=0,1,2; the peer echoes them back; delay 10 ms. */
 function exchange(writer: PcapWriter, peer: MemoryLink): Uint8Array[] {
   const sent = [frame(1, 60), frame(2, 1514), frame(3, 99)];
-  for (let i = 0; i < sent.length; i++) assert.equal(writer.transmit(sent[i], 0, sent[i].length, i), true);
+  for (let i = 0; i < sent.length; i++) assert.equal(writer.transmit(sent[i], 0, sent[i].length, i), 0);
   const echo: FrameReceiver = {
     receiveFrame(f, o, l) {
       peer.transmit(f, o, l, 12);
@@ -143,7 +144,7 @@ test('captures both directions into an in-memory sink', () => {
   w.close();
   assert.equal(sink.closed, true);
   assert.equal(a.closed, true, 'closing the writer closes the inner link');
-  assert.equal(w.transmit(frame(9, 60), 0, 60, 30), false);
+  assert.equal(w.transmit(frame(9, 60), 0, 60, 30), -Errno.ENETDOWN);
   assert.equal(w.frames, 6);
 });
 
@@ -160,9 +161,9 @@ test('frames dropped by the inner link are not recorded', () => {
   const [a] = MemoryLink.pair({ queueFrames: 1 });
   const sink = new MemorySink();
   const w = new PcapWriter(a, sink);
-  assert.equal(w.transmit(frame(1, 60), 0, 60, 0), true);
-  assert.equal(w.transmit(frame(2, 60), 0, 60, 0), false);
-  assert.equal(w.transmit(frame(3, 2000), 0, 2000, 0), false);
+  assert.equal(w.transmit(frame(1, 60), 0, 60, 0), 0);
+  assert.equal(w.transmit(frame(2, 60), 0, 60, 0), -Errno.ENOBUFS);
+  assert.equal(w.transmit(frame(3, 2000), 0, 2000, 0), -Errno.EMSGSIZE);
   w.close();
   assert.equal(parsePcap(sink.bytes()).records.length, 1);
   assert.equal(w.frames, 1);

@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { Errno } from '../../src/engine/errno.js';
+import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.77.0.1';
 const STACK_IP = '10.77.0.2';
@@ -76,14 +78,6 @@ function startPeer(ns: Netns, args: readonly string[]): Peer {
     output: () => out,
     exit: (timeoutMs) => withTimeout(exited, timeoutMs, `socat ${args.join(' ')}: ${out}`),
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 /** sha256 (hex) and size of a file, streamed. */
@@ -323,7 +317,7 @@ console.log('ok');})().catch(e=>{console.error(String(e));process.exit(2);});`;
     stack.stop();
     link.close();
     assert.equal(link.closed, true);
-    assert.equal(link.transmit(new Uint8Array(60), 0, 60, 0), false);
+    assert.equal(link.transmit(new Uint8Array(60), 0, 60, 0), -Errno.ENETDOWN);
     link.close(); // idempotent
     assert.throws(() => ns?.execSync('ip', ['link', 'show', 'dev', devName]), /does not exist|Command failed/);
     // The name is free again in this namespace too.

@@ -60,10 +60,10 @@ function scenario(ca: StackConfig = {}) {
       const nth = sent.filter((x) => x.off === rel).length;
       sent.push({ t: p.sim.now, off: rel, len: plen });
       const v = hook(rel, plen, nth);
-      if (v === 'drop') return true;
+      if (v === 'drop') return 0;
       if (v === 'hold') {
         held.push({ frame: f.slice(o, o + len), at: now });
-        return true;
+        return 0;
       }
     }
     return transmit(f, o, len, now);
