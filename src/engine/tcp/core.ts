@@ -438,7 +438,7 @@ export class TcpCore {
   sendSpace(s: number): number {
     const t = this.t;
     if (t.buf[s] < 0) return t.freeBuffers > 0 ? t.sndCap[s] : 0;
-    return t.sndCap[s] - t.sndLen[s];
+    return t.snd.space(s);
   }
 
   /** Bytes sent and not yet acknowledged (SYN/FIN included). */

@@ -461,10 +461,7 @@ export class TcpInput {
     const data = acked < t.sndLen[s] ? acked : t.sndLen[s];
     if (acked > t.sndLen[s] && (t.tflags[s] & TF_FIN_SENT) !== 0) t.tflags[s] |= TF_FIN_ACKED;
     if (data > 0 && t.buf[s] >= 0) {
-      let h = t.sndHead[s] + data;
-      if (h >= t.sndCap[s]) h -= t.sndCap[s];
-      t.sndHead[s] = h;
-      t.sndLen[s] -= data;
+      t.snd.consume(s, data);
       if (t.sndLen[s] === 0) c.idleBuffers(s);
     }
     t.sndUna[s] = ack;

@@ -4,7 +4,7 @@
  * Segments are built in the stack's transmit buffer, payload copied from the
  * connection's send ring.
  */
-import { copyBytes, set16, set32 } from '../../wire/bytes.js';
+import { set16, set32 } from '../../wire/bytes.js';
 import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
 import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK,
@@ -99,13 +99,7 @@ export class TcpOutput {
         // The FIN goes with the last byte only: a trimmed segment must not carry it.
         flags &= ~TH_FIN;
       }
-      const ring = t.sndBufs[t.buf[s]];
-      const cap = t.sndCap[s];
-      let from = t.sndHead[s] + ((seq - t.sndUna[s]) >>> 0);
-      if (from >= cap) from -= cap;
-      const first = cap - from < len ? cap - from : len;
-      copyBytes(ring, from, b, p, first);
-      if (first < len) copyBytes(ring, 0, b, p + first, len - first);
+      t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, p, len);
     }
     const ackFlag = (flags & TH_ACK) !== 0;
     const win = this.window(s, syn);

@@ -4,6 +4,7 @@
  * per-connection objects exist: a connection is an index.
  */
 import type { Carver } from '../../storage/arena.js';
+import { SendRing } from '../../storage/send-ring.js';
 
 /** RFC 9293 states. */
 export const CLOSED = 0;
@@ -279,6 +280,8 @@ export class TcbTable {
   readonly rcvBufs: Uint8Array[] = [];
   private readonly bufFree: Int16Array;
   private bufFreeTop = 0;
+  /** The send buffers as rings over sndHead/sndLen/sndCap (storage/send-ring.ts). */
+  readonly snd: SendRing;
   readonly rangesR: number;
   readonly rangesS: number;
   private readonly sndBytes: number;
@@ -421,6 +424,7 @@ export class TcbTable {
       this.rcvBufs.push(m.u8('tcpRecvBuffers', o.tcpRecvBufferBytes));
       if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = pairs - 1 - i;
     }
+    this.snd = new SendRing(this.sndBufs, this.buf, this.sndHead, this.sndLen, this.sndCap);
     this.origin.fill(ORIGIN_NONE);
     this.hashHead.fill(-1);
     this.hashNext.fill(-1);

@@ -3,7 +3,6 @@
  * SEND, RECEIVE, CLOSE, ABORT, STATUS, in the shape of BSD calls returning a
  * count or a negative errno.
  */
-import { copyBulk } from '../../wire/bytes.js';
 import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../../socket/table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
@@ -216,7 +215,7 @@ export class TcpUser {
         return -Errno.EAGAIN;
       }
     }
-    const space = t.sndCap[s] - t.sndLen[s];
+    const space = t.snd.space(s);
     const n = len < space ? len : space;
     // Hold a partial segment for what follows only while everything fits: a
     // writer about to wait for buffer space pushes what it has (as Linux
@@ -229,15 +228,8 @@ export class TcpUser {
       if (wasCorked) c.out.output(s);
       return len === 0 ? 0 : -Errno.EAGAIN;
     }
-    const ring = t.sndBufs[t.buf[s]];
-    const cap = t.sndCap[s];
-    let at = t.sndHead[s] + t.sndLen[s];
-    if (at >= cap) at -= cap;
-    const first = cap - at < n ? cap - at : n;
-    copyBulk(buf, off, ring, at, first);
-    if (first < n) copyBulk(buf, off + first, ring, 0, n - first);
     c.cc.restartAfterIdle(s, c.ctx.now);
-    t.sndLen[s] += n;
+    t.snd.append(s, buf, off, n);
     if (n < len) t.tflags[s] |= TF_WANT_WRITE;
     c.out.output(s);
     return n;
