@@ -268,8 +268,7 @@ export class TcpCore {
     t.rcvCapWant[s] = 0;
     t.rcvLen[s] = 0;
     t.rcvHead[s] = 0;
-    t.oooCount[s] = 0;
-    t.oooLast[s] = -1;
+    t.ooo.clear(s);
     t.dsackLeft[s] = 0;
     t.dsackRight[s] = 0;
     t.sackCount[s] = 0;

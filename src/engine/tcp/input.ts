@@ -17,7 +17,6 @@ import {
   TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
   TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON,
 } from './tcb.js';
-import { absorbRanges, addRange, writeAt } from './reassembly.js';
 import { oowRateLimited, quickAck } from './acks.js';
 
 /** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
@@ -517,7 +516,7 @@ export class TcpInput {
         off += skip;
         len -= skip;
       }
-      const room = t.rcvCap[s] - t.rcvLen[s] - ((seq - rn) >>> 0);
+      const room = t.rcv.space(s) - ((seq - rn) >>> 0);
       if (len > room) {
         len = room > 0 ? room : 0;
         finOk = false;
@@ -526,14 +525,14 @@ export class TcpInput {
         t.tflags[s] |= TF_ACKNOW; // window full: say where we are
         return;
       }
-      writeAt(t, s, seq, this.b, off, len);
+      t.rcv.writeAt(s, (seq - rn) >>> 0, this.b, off, len);
       if (seq === rn) {
         const hadHoles = t.oooCount[s] > 0;
         let next = (rn + len) | 0;
-        if (hadHoles) next = absorbRanges(t, s, next);
+        if (hadHoles) next = t.ooo.absorb(s, next);
         const added = (next - rn) >>> 0;
         t.rcvNxt[s] = next;
-        t.rcvLen[s] += added;
+        t.rcv.commit(s, added);
         t.bytesReceived[s] += added;
         c.readable(s);
         t.unackedSegs[s]++;
@@ -561,7 +560,7 @@ export class TcpInput {
         }
       } else {
         c.stats.outOfOrder++;
-        if (addRange(t, s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
+        if (t.ooo.add(s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
         t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
         return;
       }

@@ -5,6 +5,8 @@
  */
 import type { Carver } from '../../storage/arena.js';
 import { SendRing } from '../../storage/send-ring.js';
+import { RecvRing } from '../../storage/recv-ring.js';
+import { Assembler } from '../../storage/assembler.js';
 
 /** RFC 9293 states. */
 export const CLOSED = 0;
@@ -282,6 +284,10 @@ export class TcbTable {
   private bufFreeTop = 0;
   /** The send buffers as rings over sndHead/sndLen/sndCap (storage/send-ring.ts). */
   readonly snd: SendRing;
+  /** The receive buffers as rings over rcvHead/rcvLen/rcvCap (storage/recv-ring.ts). */
+  readonly rcv: RecvRing;
+  /** Out-of-order ranges over oooLeft/oooRight/oooCount/oooLast (storage/assembler.ts). */
+  readonly ooo: Assembler;
   readonly rangesR: number;
   readonly rangesS: number;
   private readonly sndBytes: number;
@@ -425,6 +431,8 @@ export class TcbTable {
       if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = pairs - 1 - i;
     }
     this.snd = new SendRing(this.sndBufs, this.buf, this.sndHead, this.sndLen, this.sndCap);
+    this.rcv = new RecvRing(this.rcvBufs, this.buf, this.rcvHead, this.rcvLen, this.rcvCap);
+    this.ooo = new Assembler(this.oooLeft, this.oooRight, this.oooCount, this.oooLast, this.rangesR);
     this.origin.fill(ORIGIN_NONE);
     this.hashHead.fill(-1);
     this.hashNext.fill(-1);

@@ -12,7 +12,6 @@ import {
   TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
   TF_MORE, TF_DELACK, TF_ACKNOW,
 } from './tcb.js';
-import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
 import { readAckDue } from './acks.js';
 
@@ -251,7 +250,7 @@ export class TcpUser {
     if (t.state[s] === LISTEN) return -Errno.ENOTCONN;
     if (t.buf[s] >= 0 && t.rcvLen[s] > 0) {
       const before = t.rcvCap[s] - t.rcvLen[s];
-      const n = readInOrder(t, s, buf, off, len);
+      const n = t.rcv.read(s, buf, off, len);
       this.afterRead(s, before, n);
       c.idleBuffers(s);
       return n;
