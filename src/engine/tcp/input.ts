@@ -16,6 +16,7 @@ import {
   CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
   TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON,
+  setState, isClosed, isSynchronized, canReceive,
 } from './tcb.js';
 import { oowRateLimited, quickAck } from './acks.js';
 
@@ -190,7 +191,7 @@ export class TcpInput {
     if ((t.tflags[s] & TF_WS) !== 0) t.rcvWscale[s] = offeredWs;
     if ((f & TH_ACK) === 0) {
       // Simultaneous open.
-      t.state[s] = SYN_RECEIVED;
+      setState(t, s, SYN_RECEIVED);
       t.sndWnd[s] = this.win;
       t.rtoAt[s] = Infinity;
       t.backoff[s] = 0;
@@ -224,7 +225,7 @@ export class TcpInput {
   private established(s: number): void {
     const c = this.core;
     const t = c.t;
-    t.state[s] = ESTABLISHED;
+    setState(t, s, ESTABLISHED);
     t.rtoAt[s] = Infinity;
     t.stateAt[s] = Infinity;
     t.sndSml[s] = t.sndUna[s]; // no small segment outstanding yet (Linux sets snd_sml to the ISN + 1)
@@ -359,14 +360,14 @@ export class TcpInput {
     // TS.Recent (RFC 7323 4.3) from segments covering Last.ACK.sent, only once
     // the ACK proved valid: a blind segment must not poison it (as Linux does).
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && seqLe(this.seq, t.lastAckSent[s])
-      && seqGe(o.tsVal, t.tsRecent[s]) && t.state[s] !== 0) {
+      && seqGe(o.tsVal, t.tsRecent[s]) && !isClosed(t.state[s])) {
       t.tsRecent[s] = o.tsVal;
     }
     if (t.state[s] === TIME_WAIT) {
       if ((f & TH_FIN) !== 0) this.enterTimeWait(s);
       return;
     }
-    if (t.state[s] >= ESTABLISHED && (this.len > 0 || (f & TH_FIN) !== 0)) this.processData(s);
+    if (isSynchronized(t.state[s]) && (this.len > 0 || (f & TH_FIN) !== 0)) this.processData(s);
     if (c.sockets.type[s] !== 0) c.out.output(s);
   }
 
@@ -430,7 +431,7 @@ export class TcpInput {
     if ((t.tflags[s] & TF_FIN_ACKED) !== 0) {
       const st = t.state[s];
       if (st === FIN_WAIT_1) {
-        t.state[s] = FIN_WAIT_2;
+        setState(t, s, FIN_WAIT_2);
         if ((t.tflags[s] & TF_ORPHAN) !== 0) {
           t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
           c.arm(t.stateAt[s]);
@@ -486,7 +487,7 @@ export class TcpInput {
     const state = t.state[s];
     let finOk = (f & TH_FIN) !== 0;
     if (this.len > 0) {
-      if (state !== ESTABLISHED && state !== FIN_WAIT_1 && state !== FIN_WAIT_2) {
+      if (!canReceive(state)) {
         t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN
         return;
       }
@@ -573,10 +574,10 @@ export class TcpInput {
     t.rcvNxt[s] = (t.rcvNxt[s] + 1) | 0;
     t.tflags[s] |= TF_FIN_RCVD | TF_ACKNOW;
     c.readable(s);
-    if (state === ESTABLISHED) t.state[s] = CLOSE_WAIT;
+    if (state === ESTABLISHED) setState(t, s, CLOSE_WAIT);
     else if (state === FIN_WAIT_1) {
       if ((t.tflags[s] & TF_FIN_ACKED) !== 0) this.enterTimeWait(s);
-      else t.state[s] = CLOSING;
+      else setState(t, s, CLOSING);
     } else if (state === FIN_WAIT_2) this.enterTimeWait(s);
   }
 
@@ -588,7 +589,7 @@ export class TcpInput {
   private enterTimeWait(s: number, ack = true): void {
     const c = this.core;
     const t = c.t;
-    t.state[s] = TIME_WAIT;
+    setState(t, s, TIME_WAIT);
     c.timeWaitEntered(s);
     t.rtoAt[s] = t.persistAt[s] = Infinity;
     t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;

@@ -13,9 +13,10 @@ import {
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import type { TcpCore } from './core.js';
 import {
-  CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
+  CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
   TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
   TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
+  canSend, isHandshaking, isSending,
 } from './tcb.js';
 
 
@@ -182,7 +183,7 @@ export class TcpOutput {
     const t = c.t;
     const st = t.state[s];
     if (c.cfg.tcpTailLossProbe !== 1 || (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) !== TF_SACK
-      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) {
+      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || !canSend(st)) {
       return;
     }
     // With one segment in flight the peer may be delaying its ACK: allow the
@@ -268,14 +269,12 @@ export class TcpOutput {
     const t = c.t;
     const state = t.state[s];
     if (state === CLOSED || state === LISTEN) return;
-    if (state === SYN_SENT || state === SYN_RECEIVED) {
+    if (isHandshaking(state)) {
       // An unacceptable segment in SYN_RECEIVED gets an ACK (RFC 9293); SYN-ACKs are resent by the timer.
       if ((t.tflags[s] & TF_ACKNOW) !== 0 && state === SYN_RECEIVED) this.sendAck(s);
       return;
     }
-    const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
-      || state === LAST_ACK;
-    if (canSend) { // without a buffer pair there is no data, but a queued FIN still goes
+    if (isSending(state)) { // without a buffer pair there is no data, but a queued FIN still goes
       // Segments RACK marked lost go first (RFC 6675 NextSeg rule 1).
       if (t.lostBytes[s] > 0 && (t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) c.rack.retransmitLost(s);
       this.sendData(s);

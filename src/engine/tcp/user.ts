@@ -11,6 +11,7 @@ import {
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
   TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
   TF_MORE, TF_DELACK, TF_ACKNOW,
+  setState, isHandshaking, canSend, isSynchronized,
 } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { readAckDue } from './acks.js';
@@ -99,7 +100,7 @@ export class TcpUser {
       if (r < 0) return r;
     }
     t.backlog[s] = this.clampBacklog(backlog);
-    t.state[s] = LISTEN;
+    setState(t, s, LISTEN);
     return 0;
   }
 
@@ -143,7 +144,7 @@ export class TcpUser {
     const t = c.t;
     const so = c.sockets;
     const st = t.state[s];
-    if (st === SYN_SENT || st === SYN_RECEIVED) return -Errno.EALREADY;
+    if (isHandshaking(st)) return -Errno.EALREADY;
     if (st !== CLOSED || (t.tflags[s] & TF_ACCEPTED) !== 0) return st === LISTEN ? -Errno.EINVAL : -Errno.EISCONN;
     if (so.remotePort[s] !== 0) return -Errno.EISCONN;
     if (addr === 0 || port === 0) return -Errno.EINVAL;
@@ -172,7 +173,7 @@ export class TcpUser {
     t.tsOffset[s] = c.tsOffsetFor(src, so.localPort[s], addr, port);
     const iface = c.ip.routeIf;
     t.mss[s] = iface !== null ? iface.mtu - 40 : 536;
-    t.state[s] = SYN_SENT;
+    setState(t, s, SYN_SENT);
     t.tflags[s] |= TF_CONNECTING;
     t.rttStart[s] = c.ctx.now;
     c.out.sendSyn(s);
@@ -191,11 +192,11 @@ export class TcpUser {
     const t = c.t;
     const st = t.state[s];
     if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return -Errno.EPIPE;
-    if (st === SYN_SENT || st === SYN_RECEIVED) {
+    if (isHandshaking(st)) {
       t.tflags[s] |= TF_WANT_WRITE;
       return -Errno.EAGAIN;
     }
-    if (st !== ESTABLISHED && st !== CLOSE_WAIT) {
+    if (!canSend(st)) {
       const e = c.sockets.soError[s];
       if (e !== 0) {
         c.sockets.soError[s] = 0;
@@ -313,8 +314,8 @@ export class TcpUser {
     if (how === SHUT_WR || how === SHUT_RDWR) {
       if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return 0;
       t.tflags[s] |= TF_FIN_QUEUED;
-      if (st === ESTABLISHED || st === SYN_RECEIVED) t.state[s] = FIN_WAIT_1;
-      else if (st === CLOSE_WAIT) t.state[s] = LAST_ACK;
+      if (st === ESTABLISHED || st === SYN_RECEIVED) setState(t, s, FIN_WAIT_1);
+      else if (st === CLOSE_WAIT) setState(t, s, LAST_ACK);
       c.out.output(s);
     }
     return 0;
@@ -413,7 +414,7 @@ export class TcpUser {
   /** Connected for getpeername: the handshake has completed and the connection is not closed. */
   isConnected(s: number): boolean {
     const st = this.core.t.state[s];
-    return st >= ESTABLISHED || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
+    return isSynchronized(st) || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
   }
 
   keepAliveOn(s: number): boolean {
