@@ -3,11 +3,14 @@
  * (interactive) mode of the delayed ACK (tcp_event_data_recv,
  * tcp_in_quickack_mode, tcp_event_data_sent), the ACK owed when the reader
  * drains a small segment (tcp_cleanup_rbuf), and the limit on ACKs for
- * invalid segments (tcp_oow_rate_limited). Functions of a connection index;
+ * invalid segments (tcp_oow_rate_limited) with the challenge and
+ * out-of-window ACKs it limits (RFC 5961). Functions of a connection index;
  * nothing here allocates.
  */
 import type { TcpCore } from './core.js';
-import { TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_PINGPONG } from './tcb.js';
+import { TH_FIN, TH_SYN } from '../../wire/tcp.js';
+import type { Segment } from './segment.js';
+import { TF_ACKNOW, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_PINGPONG } from './tcb.js';
 
 /** Most quick ACKs in a run (Linux TCP_MAX_QUICKACKS). */
 const MAX_QUICKACKS = 16;
@@ -72,4 +75,37 @@ export function oowRateLimited(c: TcpCore, s: number): boolean {
   }
   t.oowAckTime[s] = now;
   return false;
+}
+
+function ackNow(c: TcpCore, s: number): void {
+  c.t.tflags[s] |= TF_ACKNOW;
+  c.out.output(s);
+}
+
+/**
+ * RFC 5961 challenge ACK, limited per connection like the ACKs of
+ * {@link oowAck} (Linux tcp_send_challenge_ack; Linux's host-wide limit,
+ * tcp_challenge_ack_limit, is off by default since 6.0 and not applied).
+ */
+export function challengeAck(c: TcpCore, s: number): void {
+  if (oowRateLimited(c, s)) return;
+  c.stats.challengeAcks++;
+  c.out.sendAck(s);
+}
+
+/**
+ * The ACK owed to an unacceptable segment (PAWS, outside the window, ACK of
+ * unsent data). A segment without data (or a SYN) gets it at most once per
+ * 500 ms (OOW_ACK_INTERVAL_MS in acks.ts), so that two ends disagreeing on sequence or
+ * timestamps cannot ping-pong ACKs at line rate, and a blind flood draws
+ * few replies (Linux tcp_oow_rate_limited). Data segments are answered
+ * every time: they are not part of an ACK loop, and their sender needs to
+ * know where the receiver is.
+ */
+export function oowAck(c: TcpCore, g: Segment, s: number): void {
+  const f = g.flags;
+  if ((g.len === 0 && (f & TH_FIN) === 0) || (f & TH_SYN) !== 0) {
+    if (oowRateLimited(c, s)) return;
+  }
+  ackNow(c, s);
 }

@@ -19,6 +19,7 @@ import { Rack } from './rack.js';
 import {
   CLOSED, LISTEN, TIME_WAIT, SYN_SENT, TcbTable, TF_ORPHAN, TF_KEEPALIVE, TF_NODELAY, TF_CONNECTING, TF_WANT_BUF,
   ORIGIN_ACTIVE, ORIGIN_GONE, ORIGIN_NONE, ORIGIN_TIME_WAIT,
+  setState,
 } from './tcb.js';
 
 /** Connection counters of a stack (added to `stack.stats.tcp`). */
@@ -259,7 +260,7 @@ export class TcpCore {
   initTcb(s: number): void {
     const t = this.t;
     const c = this.cfg;
-    t.state[s] = CLOSED;
+    setState(t, s, CLOSED);
     t.tflags[s] = 0;
     t.parent[s] = -1;
     t.acceptNext[s] = -1;
@@ -280,8 +281,7 @@ export class TcpCore {
     t.rcvCapWant[s] = 0;
     t.rcvLen[s] = 0;
     t.rcvHead[s] = 0;
-    t.oooCount[s] = 0;
-    t.oooLast[s] = -1;
+    t.ooo.clear(s);
     t.dsackLeft[s] = 0;
     t.dsackRight[s] = 0;
     t.sackCount[s] = 0;
@@ -359,7 +359,7 @@ export class TcpCore {
     if (p >= 0) this.unlinkChild(p, s);
     this.uncount(s);
     this.releaseBuffers(s);
-    t.state[s] = CLOSED;
+    setState(t, s, CLOSED);
     this.sockets.release(s);
   }
 
@@ -398,7 +398,7 @@ export class TcpCore {
       return;
     }
     if (this.sockets.remotePort[s] !== 0 && t.state[s] !== CLOSED) this.hashOut(s);
-    t.state[s] = CLOSED;
+    setState(t, s, CLOSED);
     t.rtoAt[s] = t.ptoAt[s] = t.rackAt[s] = t.delackAt[s] = t.persistAt[s] = t.stateAt[s] = Infinity;
     // Unread data stays readable; only the send side's buffer goes back now if nothing is left to read.
     if (t.rcvLen[s] === 0) this.releaseBuffers(s);
@@ -450,7 +450,7 @@ export class TcpCore {
   sendSpace(s: number): number {
     const t = this.t;
     if (t.buf[s] < 0) return t.freeBuffers > 0 ? t.sndCap[s] : 0;
-    return t.sndCap[s] - t.sndLen[s];
+    return t.snd.space(s);
   }
 
   /** Bytes sent and not yet acknowledged (SYN/FIN included). */

@@ -1,10 +1,13 @@
 /**
  * Segment arrival (RFC 9293 3.10.7) with the robustness rules of RFC 5961
- * (challenge ACKs, ACK validation) and PAWS (RFC 7323). The fields of the
- * segment being processed live in this object, not in per-segment objects.
+ * (challenge ACKs, ACK validation) and PAWS (RFC 7323): parsing, the
+ * connection lookup, the handshake, and segment acceptance (PAWS, sequence
+ * check, RST and SYN). ACK processing is in input-ack.ts, payload and FIN in
+ * input-data.ts. The fields of the segment being processed live in this
+ * object (a {@link Segment}), not in per-segment objects.
  */
 import {
-  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, TcpOptions, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
 import { EV_READABLE } from '../socket-table.js';
@@ -14,15 +17,15 @@ import { RouteRecord } from '../routes.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import type { TcpCore } from './core.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
-  TF_ACKNOW, TF_CONNECTING, TF_DELACK, TF_FIN_ACKED, TF_FIN_RCVD, TF_FIN_SENT, TF_ORPHAN, TF_RECOVERY, TF_RTT_TIMING,
-  TF_SACK, TF_TS, TF_WANT_WRITE, TF_WS, TF_KEEPALIVE, TF_ACK_SOON,
+  CLOSING, ESTABLISHED, LAST_ACK, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
+  TF_ACKNOW, TF_CONNECTING, TF_ORPHAN, TF_SACK, TF_TS, TF_WS, TF_KEEPALIVE,
+  setState, isClosed, isSynchronized,
 } from './tcb.js';
-import { absorbRanges, addRange, writeAt } from './reassembly.js';
-import { oowRateLimited, quickAck } from './acks.js';
+import { challengeAck, oowAck } from './acks.js';
+import { Segment } from './segment.js';
+import { processAck } from './input-ack.js';
+import { enterTimeWait, processData } from './input-data.js';
 
-/** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
-const ACK_STRETCH = 16;
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
 /** TS.Recent older than 24 days is no longer a PAWS reference (RFC 7323 5.5). */
@@ -35,24 +38,14 @@ export function wscaleFor(cap: number): number {
   return ws;
 }
 
-export class TcpInput {
+/** Segment arrival; the segment under processing is this object's own fields (see {@link Segment}). */
+export class TcpInput extends Segment {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
-  private readonly opts = new TcpOptions();
-  // The segment under processing.
-  private b: Uint8Array = new Uint8Array(0);
-  private dataOff = 0;
-  private seq = 0;
-  private ack = 0;
-  private flags = 0;
-  private win = 0;
-  private len = 0;
-  private src = 0;
-  private dst = 0;
-  private sport = 0;
-  private dport = 0;
 
-  constructor(private readonly core: TcpCore) {}
+  constructor(private readonly core: TcpCore) {
+    super();
+  }
 
   input(iface: NetInterface, b: Uint8Array, ipOff: number, hlen: number, total: number, src: number, dst: number,
     bcast: boolean): void {
@@ -98,13 +91,13 @@ export class TcpInput {
       const l = c.findListener(dst, this.dport);
       if (l >= 0) this.listenInput(l);
       else this.noConnection();
-      this.b = EMPTY;
+      this.release();
       return;
     }
     c.t.segsIn[s]++;
     if (c.t.state[s] === SYN_SENT) this.synSentInput(s);
     else this.segmentInput(s);
-    this.b = EMPTY;
+    this.release();
   }
 
   /** A SYN for a connection in TIME_WAIT may start a new one if it is newer (RFC 6191 / RFC 9293 3.6.1). */
@@ -194,7 +187,7 @@ export class TcpInput {
     if ((t.tflags[s] & TF_WS) !== 0) t.rcvWscale[s] = offeredWs;
     if ((f & TH_ACK) === 0) {
       // Simultaneous open.
-      t.state[s] = SYN_RECEIVED;
+      setState(t, s, SYN_RECEIVED);
       t.sndWnd[s] = this.win;
       t.rtoAt[s] = Infinity;
       t.backoff[s] = 0;
@@ -209,7 +202,7 @@ export class TcpInput {
     t.sndWl2[s] = this.ack;
     this.established(s);
     t.tflags[s] |= TF_ACKNOW;
-    if (this.len > 0 || (f & TH_FIN) !== 0) this.processData(s);
+    if (this.len > 0 || (f & TH_FIN) !== 0) processData(c, this, s);
     c.out.output(s);
   }
 
@@ -228,7 +221,7 @@ export class TcpInput {
   private established(s: number): void {
     const c = this.core;
     const t = c.t;
-    t.state[s] = ESTABLISHED;
+    setState(t, s, ESTABLISHED);
     t.rtoAt[s] = Infinity;
     t.stateAt[s] = Infinity;
     t.sndSml[s] = t.sndUna[s]; // no small segment outstanding yet (Linux sets snd_sml to the ISN + 1)
@@ -281,7 +274,7 @@ export class TcpInput {
         t.dsackLeft[s] = this.seq;
         t.dsackRight[s] = seqGt(end, t.rcvNxt[s]) ? t.rcvNxt[s] : end;
       }
-      this.oowAck(s);
+      oowAck(c, this, s);
       return;
     }
 
@@ -313,15 +306,15 @@ export class TcpInput {
         c.stats.outOfWindow++;
       }
       // TIME_WAIT restarts on a retransmitted FIN; enterTimeWait sends the one ACK it needs.
-      if (state === TIME_WAIT && (f & TH_FIN) !== 0) this.enterTimeWait(s);
-      else this.oowAck(s);
+      if (state === TIME_WAIT && (f & TH_FIN) !== 0) enterTimeWait(c, s);
+      else oowAck(c, this, s);
       return;
     }
 
     // RST (RFC 5961 3.2): only an exact match resets; in-window ones get a challenge ACK.
     if ((f & TH_RST) !== 0) {
       if (this.seq !== rn) {
-        this.challengeAck(s);
+        challengeAck(c, s);
         return;
       }
       c.stats.rstIn++;
@@ -339,7 +332,7 @@ export class TcpInput {
 
     // SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
     if ((f & TH_SYN) !== 0) {
-      this.challengeAck(s);
+      challengeAck(c, s);
       return;
     }
     if ((f & TH_ACK) === 0) return;
@@ -357,20 +350,20 @@ export class TcpInput {
       t.sndWl2[s] = this.ack;
       this.established(s);
       this.enqueueAccept(s);
-    } else if (!this.processAck(s)) {
+    } else if (!processAck(c, this, s)) {
       return;
     }
     // TS.Recent (RFC 7323 4.3) from segments covering Last.ACK.sent, only once
     // the ACK proved valid: a blind segment must not poison it (as Linux does).
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && seqLe(this.seq, t.lastAckSent[s])
-      && seqGe(o.tsVal, t.tsRecent[s]) && t.state[s] !== 0) {
+      && seqGe(o.tsVal, t.tsRecent[s]) && !isClosed(t.state[s])) {
       t.tsRecent[s] = o.tsVal;
     }
     if (t.state[s] === TIME_WAIT) {
-      if ((f & TH_FIN) !== 0) this.enterTimeWait(s);
+      if ((f & TH_FIN) !== 0) enterTimeWait(c, s);
       return;
     }
-    if (t.state[s] >= ESTABLISHED && (this.len > 0 || (f & TH_FIN) !== 0)) this.processData(s);
+    if (isSynchronized(t.state[s]) && (this.len > 0 || (f & TH_FIN) !== 0)) processData(c, this, s);
     if (c.sockets.type[s] !== 0) c.out.output(s);
   }
 
@@ -386,261 +379,4 @@ export class TcpInput {
     t.acceptCount[p]++;
     this.core.raise(p, EV_READABLE);
   }
-
-  /** ACK processing for synchronized states. Returns false when the segment is finished with. */
-  private processAck(s: number): boolean {
-    const c = this.core;
-    const t = c.t;
-    const ack = this.ack;
-    const una = t.sndUna[s];
-    // RFC 5961 5.2: ACKs for data never sent, or far below sndUna, are answered and dropped.
-    if (seqGt(ack, t.sndMax[s])) {
-      c.stats.outOfWindow++;
-      this.oowAck(s);
-      return false;
-    }
-    if (seqLt(ack, (una - t.maxSndWnd[s]) | 0)) {
-      this.challengeAck(s);
-      return false;
-    }
-    const sack = (t.tflags[s] & TF_SACK) !== 0;
-    const priorSacked = sack ? c.cc.sacked(s) : 0;
-    const sackNews = (t.tflags[s] & TF_SACK) !== 0 && this.opts.sackCount > 0
-      && c.cc.updateScoreboard(s, this.opts, seqGt(ack, una) ? ack : una);
-    // RACK (RFC 8985): what this ACK delivered, before sndUna moves.
-    if (sack) c.rack.onAck(s, ack, this.opts);
-    const scaledWin = this.win * (1 << t.sndWscale[s]);
-    if (seqGt(ack, una)) {
-      this.newAck(s, ack);
-    } else if (ack === una && t.sndMax[s] !== una
-      && (sackNews || (this.len === 0 && (this.flags & TH_FIN) === 0 && scaledWin === t.sndWnd[s]))) {
-      // With SACK, an ACK bringing new SACK information is a duplicate even when it
-      // carries data or moves the window (RFC 6675 section 2): a receiver that read
-      // meanwhile advertises a wider window on the very ACK that reports the loss.
-      c.cc.onDupAck(s);
-    }
-    // Losses, recovery and the PRR window (rack.ts); output() then resends what is lost.
-    if (sack && t.sndMax[s] !== una) c.rack.afterAck(s, una, priorSacked);
-    // Window update (RFC 9293 3.10.7.4): from the newest segment only.
-    if (seqLt(t.sndWl1[s], this.seq) || (t.sndWl1[s] === this.seq && seqLe(t.sndWl2[s], ack))) {
-      const opened = scaledWin > t.sndWnd[s];
-      t.sndWnd[s] = scaledWin;
-      t.sndWl1[s] = this.seq;
-      t.sndWl2[s] = ack;
-      if (scaledWin > t.maxSndWnd[s]) t.maxSndWnd[s] = scaledWin;
-      if (opened && scaledWin > 0) t.persistAt[s] = Infinity;
-    }
-    // State changes that wait for our FIN to be acknowledged.
-    if ((t.tflags[s] & TF_FIN_ACKED) !== 0) {
-      const st = t.state[s];
-      if (st === FIN_WAIT_1) {
-        t.state[s] = FIN_WAIT_2;
-        if ((t.tflags[s] & TF_ORPHAN) !== 0) {
-          t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
-          c.arm(t.stateAt[s]);
-        }
-      } else if (st === CLOSING) {
-        this.enterTimeWait(s, false);
-      } else if (st === LAST_ACK) {
-        c.finish(s, 0);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private newAck(s: number, ack: number): void {
-    const c = this.core;
-    const t = c.t;
-    const una = t.sndUna[s];
-    const acked = (ack - una) >>> 0;
-    // RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission).
-    if ((t.tflags[s] & TF_TS) !== 0 && this.opts.hasTimestamp && this.opts.tsEcr !== 0) {
-      c.rttSample(s, (c.tsNow(s) - this.opts.tsEcr) | 0);
-    } else if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && seqGt(ack, t.rttSeq[s])) {
-      t.tflags[s] &= ~TF_RTT_TIMING;
-      c.rttSample(s, c.ctx.now - t.rttStart[s]);
-    }
-    const data = acked < t.sndLen[s] ? acked : t.sndLen[s];
-    if (acked > t.sndLen[s] && (t.tflags[s] & TF_FIN_SENT) !== 0) t.tflags[s] |= TF_FIN_ACKED;
-    if (data > 0 && t.buf[s] >= 0) {
-      let h = t.sndHead[s] + data;
-      if (h >= t.sndCap[s]) h -= t.sndCap[s];
-      t.sndHead[s] = h;
-      t.sndLen[s] -= data;
-      if (t.sndLen[s] === 0) c.idleBuffers(s);
-    }
-    t.sndUna[s] = ack;
-    if (seqLt(t.sndNxt[s], ack)) t.sndNxt[s] = ack;
-    t.backoff[s] = 0;
-    t.firstRtxTime[s] = 0;
-    if ((t.tflags[s] & TF_RECOVERY) !== 0) c.cc.onRecoveryAck(s, acked);
-    else c.cc.onNewAck(s, acked);
-    c.cc.trimScoreboard(s);
-    if (t.sndMax[s] === ack) t.rtoAt[s] = t.ptoAt[s] = Infinity;
-    else c.out.armRto(s);
-    if ((t.tflags[s] & TF_WANT_WRITE) !== 0 && c.sendSpace(s) > 0) {
-      t.tflags[s] &= ~TF_WANT_WRITE;
-      c.writable(s);
-    }
-  }
-
-  /** Payload and FIN of an acceptable segment (after ACK processing). */
-  private processData(s: number): void {
-    const c = this.core;
-    const t = c.t;
-    const f = this.flags;
-    const state = t.state[s];
-    let finOk = (f & TH_FIN) !== 0;
-    if (this.len > 0) {
-      if (state !== ESTABLISHED && state !== FIN_WAIT_1 && state !== FIN_WAIT_2) {
-        t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN
-        return;
-      }
-      if ((t.tflags[s] & TF_ORPHAN) !== 0) {
-        // Nobody will ever read this: tell the peer (RFC 9293 3.10.7.4, as Linux does).
-        c.out.sendRstFor(s);
-        c.finish(s, Errno.ECONNRESET);
-        return;
-      }
-      if (t.buf[s] < 0 && !t.takeBuffers(s)) {
-        // No buffer pair free: drop as if lost; the peer retransmits into the window we promised.
-        c.stats.bufferDrops++;
-        return;
-      }
-      const rn = t.rcvNxt[s];
-      let seq = this.seq;
-      let off = this.dataOff;
-      let len = this.len;
-      if (seqLt(seq, rn)) {
-        // Partly old: report the duplicate part with D-SACK (RFC 2883), keep the rest.
-        const skip = (rn - seq) >>> 0;
-        if ((t.tflags[s] & TF_SACK) !== 0) {
-          t.dsackLeft[s] = seq;
-          t.dsackRight[s] = rn;
-        }
-        seq = rn;
-        off += skip;
-        len -= skip;
-      }
-      const room = t.rcvCap[s] - t.rcvLen[s] - ((seq - rn) >>> 0);
-      if (len > room) {
-        len = room > 0 ? room : 0;
-        finOk = false;
-      }
-      if (len <= 0) {
-        t.tflags[s] |= TF_ACKNOW; // window full: say where we are
-        return;
-      }
-      writeAt(t, s, seq, this.b, off, len);
-      if (seq === rn) {
-        const hadHoles = t.oooCount[s] > 0;
-        let next = (rn + len) | 0;
-        if (hadHoles) next = absorbRanges(t, s, next);
-        const added = (next - rn) >>> 0;
-        t.rcvNxt[s] = next;
-        t.rcvLen[s] += added;
-        t.bytesReceived[s] += added;
-        c.readable(s);
-        t.unackedSegs[s]++;
-        const quick = quickAck(c, s, len);
-        // ACK at once when a hole was filled (RFC 5681 4.2). Every second segment
-        // is acknowledged too, but at the end of this poll's batch of frames
-        // (the timer is due now and runs after the links are drained): one ACK
-        // covers the batch, as Linux's GRO does, and each ACK sent over a TAP
-        // device costs a system call and the peer's ACK processing. A long
-        // batch still gets an ACK every ACK_STRETCH segments. In quick-ACK
-        // mode a single segment is acknowledged at the end of the batch too.
-        if (hadHoles || t.unackedSegs[s] >= ACK_STRETCH) {
-          t.tflags[s] |= TF_ACKNOW;
-        } else if (t.unackedSegs[s] >= 2 || quick) {
-          if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) c.stats.quickAcks++;
-          t.tflags[s] |= TF_DELACK | TF_ACK_SOON;
-          if (t.delackAt[s] > c.ctx.now) {
-            t.delackAt[s] = c.ctx.now;
-            c.arm(c.ctx.now);
-          }
-        } else if ((t.tflags[s] & TF_DELACK) === 0) {
-          t.tflags[s] |= TF_DELACK;
-          t.delackAt[s] = c.ctx.now + c.cfg.tcpDelayedAckMs;
-          c.arm(t.delackAt[s]);
-        }
-      } else {
-        c.stats.outOfOrder++;
-        if (addRange(t, s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
-        t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
-        return;
-      }
-    }
-    if (!finOk || t.rcvNxt[s] !== ((this.seq + this.len) | 0)) return;
-    if ((t.tflags[s] & TF_FIN_RCVD) !== 0) {
-      t.tflags[s] |= TF_ACKNOW;
-      return;
-    }
-    t.rcvNxt[s] = (t.rcvNxt[s] + 1) | 0;
-    t.tflags[s] |= TF_FIN_RCVD | TF_ACKNOW;
-    c.readable(s);
-    if (state === ESTABLISHED) t.state[s] = CLOSE_WAIT;
-    else if (state === FIN_WAIT_1) {
-      if ((t.tflags[s] & TF_FIN_ACKED) !== 0) this.enterTimeWait(s);
-      else t.state[s] = CLOSING;
-    } else if (state === FIN_WAIT_2) this.enterTimeWait(s);
-  }
-
-  /**
-   * Enter TIME_WAIT. `ack`: the peer's FIN has just arrived and wants its
-   * ACK; not when our FIN's ACK moved CLOSING on (the peer's FIN was
-   * acknowledged on arrival: a second ACK is a duplicate, RFC 9293 3.10.7.4).
-   */
-  private enterTimeWait(s: number, ack = true): void {
-    const c = this.core;
-    const t = c.t;
-    t.state[s] = TIME_WAIT;
-    c.timeWaitEntered(s);
-    t.rtoAt[s] = t.persistAt[s] = Infinity;
-    t.stateAt[s] = c.ctx.now + c.cfg.tcpTimeWaitMs;
-    c.arm(t.stateAt[s]);
-    if (ack) {
-      t.tflags[s] |= TF_ACKNOW;
-      c.out.output(s);
-    }
-    if ((t.tflags[s] & TF_ORPHAN) !== 0 || t.rcvLen[s] === 0) c.releaseBuffers(s);
-    c.raise(s, EV_READABLE);
-  }
-
-  private ackNow(s: number): void {
-    this.core.t.tflags[s] |= TF_ACKNOW;
-    this.core.out.output(s);
-  }
-
-  /**
-   * RFC 5961 challenge ACK, limited per connection like the ACKs of
-   * {@link oowAck} (Linux tcp_send_challenge_ack; Linux's host-wide limit,
-   * tcp_challenge_ack_limit, is off by default since 6.0 and not applied).
-   */
-  private challengeAck(s: number): void {
-    const c = this.core;
-    if (oowRateLimited(c, s)) return;
-    c.stats.challengeAcks++;
-    c.out.sendAck(s);
-  }
-
-  /**
-   * The ACK owed to an unacceptable segment (PAWS, outside the window, ACK of
-   * unsent data). A segment without data (or a SYN) gets it at most once per
-   * 500 ms (OOW_ACK_INTERVAL_MS in acks.ts), so that two ends disagreeing on sequence or
-   * timestamps cannot ping-pong ACKs at line rate, and a blind flood draws
-   * few replies (Linux tcp_oow_rate_limited). Data segments are answered
-   * every time: they are not part of an ACK loop, and their sender needs to
-   * know where the receiver is.
-   */
-  private oowAck(s: number): void {
-    const f = this.flags;
-    if ((this.len === 0 && (f & TH_FIN) === 0) || (f & TH_SYN) !== 0) {
-      if (oowRateLimited(this.core, s)) return;
-    }
-    this.ackNow(s);
-  }
 }
-
-const EMPTY = new Uint8Array(0);

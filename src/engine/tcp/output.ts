@@ -4,7 +4,7 @@
  * Segments are built in the stack's transmit buffer, payload copied from the
  * connection's send ring.
  */
-import { copyBytes, set16, set32 } from '../../wire/bytes.js';
+import { set16, set32 } from '../../wire/bytes.js';
 import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
 import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK,
@@ -14,9 +14,10 @@ import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
 import {
-  CLOSED, LISTEN, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, LAST_ACK, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
+  CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
   TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
   TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
+  canSend, isHandshaking, isSending,
 } from './tcb.js';
 
 
@@ -104,13 +105,7 @@ export class TcpOutput {
         // The FIN goes with the last byte only: a trimmed segment must not carry it.
         flags &= ~TH_FIN;
       }
-      const ring = t.sndBufs[t.buf[s]];
-      const cap = t.sndCap[s];
-      let from = t.sndHead[s] + ((seq - t.sndUna[s]) >>> 0);
-      if (from >= cap) from -= cap;
-      const first = cap - from < len ? cap - from : len;
-      copyBytes(ring, from, b, p, first);
-      if (first < len) copyBytes(ring, 0, b, p + first, len - first);
+      t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, p, len);
     }
     const ackFlag = (flags & TH_ACK) !== 0;
     const win = this.window(s, syn);
@@ -193,7 +188,7 @@ export class TcpOutput {
     const t = c.t;
     const st = t.state[s];
     if (c.cfg.tcpTailLossProbe !== 1 || (t.tflags[s] & (TF_SACK | TF_LOSS | TF_TLP)) !== TF_SACK
-      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) {
+      || t.backoff[s] !== 0 || t.lostBytes[s] !== 0 || t.srtt[s] <= 0 || !canSend(st)) {
       return;
     }
     // With one segment in flight the peer may be delaying its ACK: allow the
@@ -279,14 +274,12 @@ export class TcpOutput {
     const t = c.t;
     const state = t.state[s];
     if (state === CLOSED || state === LISTEN) return;
-    if (state === SYN_SENT || state === SYN_RECEIVED) {
+    if (isHandshaking(state)) {
       // An unacceptable segment in SYN_RECEIVED gets an ACK (RFC 9293); SYN-ACKs are resent by the timer.
       if ((t.tflags[s] & TF_ACKNOW) !== 0 && state === SYN_RECEIVED) this.sendAck(s);
       return;
     }
-    const canSend = state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
-      || state === LAST_ACK;
-    if (canSend) { // without a buffer pair there is no data, but a queued FIN still goes
+    if (isSending(state)) { // without a buffer pair there is no data, but a queued FIN still goes
       // Segments RACK marked lost go first (RFC 6675 NextSeg rule 1).
       if (t.lostBytes[s] > 0 && (t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) c.rack.retransmitLost(s);
       this.sendData(s);

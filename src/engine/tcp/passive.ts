@@ -17,7 +17,7 @@ import type { Carver } from '../../storage/arena.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
-import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS } from './tcb.js';
+import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { REQ_SACK, REQ_TS, REQ_WS, SynQueue } from './syn-queue.js';
 import {
@@ -381,7 +381,7 @@ export class TcpPassive {
     }
     if ((opt & REQ_SACK) !== 0) tf |= TF_SACK;
     t.tflags[s] = tf;
-    t.state[s] = SYN_RECEIVED;
+    setState(t, s, SYN_RECEIVED);
     t.rttStart[s] = sentAt;
     t.backoff[s] = noRtt ? 1 : 0;
     return s;

@@ -4,6 +4,9 @@
  * per-connection objects exist: a connection is an index.
  */
 import type { Carver } from '../../storage/arena.js';
+import { SendRing } from '../../storage/send-ring.js';
+import { RecvRing } from '../../storage/recv-ring.js';
+import { Assembler } from '../../storage/assembler.js';
 
 /** RFC 9293 states. */
 export const CLOSED = 0;
@@ -22,6 +25,59 @@ export const STATE_NAMES = [
   'CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED', 'FIN_WAIT_1', 'FIN_WAIT_2', 'CLOSE_WAIT',
   'CLOSING', 'LAST_ACK', 'TIME_WAIT',
 ] as const;
+/** Number of states (the transition counters are STATE_COUNT x STATE_COUNT). */
+export const STATE_COUNT = 11;
+
+// Named predicates over the states, so that no code depends on their order.
+
+/**
+ * ESTABLISHED and every state after it: the handshake completed, both
+ * sequence spaces are synchronized (RFC 9293 3.5, 3.10.7.4).
+ */
+export function isSynchronized(state: number): boolean {
+  // The numbering follows RFC 9293's order: ESTABLISHED..TIME_WAIT are the last ones.
+  return state >= ESTABLISHED;
+}
+
+/** SYN_SENT or SYN_RECEIVED: a handshake in progress. */
+export function isHandshaking(state: number): boolean {
+  return state === SYN_SENT || state === SYN_RECEIVED;
+}
+
+/** No connection (never opened, or over). */
+export function isClosed(state: number): boolean {
+  return state === CLOSED;
+}
+
+/** The user may still send: our side is open (ESTABLISHED, CLOSE_WAIT; RFC 9293 3.10.2). */
+export function canSend(state: number): boolean {
+  return state === ESTABLISHED || state === CLOSE_WAIT;
+}
+
+/**
+ * Our send sequence space is live (data or FIN may be sent or resent):
+ * synchronized, and our FIN not known to be acknowledged (FIN_WAIT_2 and
+ * TIME_WAIT have nothing left to send).
+ */
+export function isSending(state: number): boolean {
+  return state === ESTABLISHED || state === CLOSE_WAIT || state === FIN_WAIT_1 || state === CLOSING
+    || state === LAST_ACK;
+}
+
+/** The peer has not closed its side: its data is still accepted (RFC 9293 3.10.7.4, seventh step). */
+export function canReceive(state: number): boolean {
+  return state === ESTABLISHED || state === FIN_WAIT_1 || state === FIN_WAIT_2;
+}
+
+/**
+ * Change the state of connection `s`. Every state change goes through here:
+ * one place to trace, and `transitions` counts each (from, to) pair.
+ */
+export function setState(t: TcbTable, s: number, state: number): void {
+  const from = t.state[s];
+  if (from !== state) t.transitions[from * STATE_COUNT + state]++;
+  t.state[s] = state;
+}
 
 /** Per-connection flag bits (`tflags`). */
 export const TF_TS = 1 << 0;           // timestamps negotiated
@@ -97,7 +153,10 @@ export interface TcbOptions {
 
 export class TcbTable {
   readonly n: number;
+  /** RFC 9293 state; written only by {@link setState}. */
   readonly state: Uint8Array;
+  /** State changes so far, by `from * STATE_COUNT + to` (see {@link setState}). */
+  readonly transitions: Float64Array;
   readonly tflags: Int32Array;
   /** Listener of a not-yet-accepted child, -1 otherwise. */
   readonly parent: Int16Array;
@@ -279,6 +338,12 @@ export class TcbTable {
   readonly rcvBufs: Uint8Array[] = [];
   private readonly bufFree: Int16Array;
   private bufFreeTop = 0;
+  /** The send buffers as rings over sndHead/sndLen/sndCap (storage/send-ring.ts). */
+  readonly snd: SendRing;
+  /** The receive buffers as rings over rcvHead/rcvLen/rcvCap (storage/recv-ring.ts). */
+  readonly rcv: RecvRing;
+  /** Out-of-order ranges over oooLeft/oooRight/oooCount/oooLast (storage/assembler.ts). */
+  readonly ooo: Assembler;
   readonly rangesR: number;
   readonly rangesS: number;
   private readonly sndBytes: number;
@@ -293,6 +358,7 @@ export class TcbTable {
     this.hashMask = hb - 1;
     const T = 'tcb';
     this.state = m.u8(T, n);
+    this.transitions = m.f64(T, STATE_COUNT * STATE_COUNT);
     this.tflags = m.i32(T, n);
     this.parent = m.i16(T, n);
     this.acceptNext = m.i16(T, n);
@@ -421,6 +487,9 @@ export class TcbTable {
       this.rcvBufs.push(m.u8('tcpRecvBuffers', o.tcpRecvBufferBytes));
       if (this.bufFree.length > 0) this.bufFree[this.bufFreeTop++] = pairs - 1 - i;
     }
+    this.snd = new SendRing(this.sndBufs, this.buf, this.sndHead, this.sndLen, this.sndCap);
+    this.rcv = new RecvRing(this.rcvBufs, this.buf, this.rcvHead, this.rcvLen, this.rcvCap);
+    this.ooo = new Assembler(this.oooLeft, this.oooRight, this.oooCount, this.oooLast, this.rangesR);
     this.origin.fill(ORIGIN_NONE);
     this.hashHead.fill(-1);
     this.hashNext.fill(-1);

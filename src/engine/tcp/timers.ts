@@ -7,8 +7,9 @@ import { SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {
-  CLOSE_WAIT, ESTABLISHED, FIN_WAIT_2, SYN_RECEIVED, SYN_SENT, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING, TF_SACK,
+  FIN_WAIT_2, SYN_RECEIVED, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING, TF_SACK,
   TF_ACK_SOON, TF_PINGPONG,
+  isHandshaking, canSend,
 } from './tcb.js';
 
 export class TcpTimers {
@@ -66,7 +67,7 @@ export class TcpTimers {
     const cfg = c.cfg;
     t.rtoAt[s] = Infinity;
     const state = t.state[s];
-    if (state === SYN_SENT || state === SYN_RECEIVED) {
+    if (isHandshaking(state)) {
       if (t.backoff[s] >= cfg.tcpSynRetries) {
         c.stats.timeouts++;
         if (state === SYN_RECEIVED && t.parent[s] >= 0) c.destroy(s);
@@ -127,7 +128,7 @@ export class TcpTimers {
     const c = this.core;
     const t = c.t;
     const st = t.state[s];
-    if ((t.tflags[s] & TF_KEEPALIVE) === 0 || (st !== ESTABLISHED && st !== CLOSE_WAIT)) return Infinity;
+    if ((t.tflags[s] & TF_KEEPALIVE) === 0 || !canSend(st)) return Infinity;
     const due = t.lastRecvTime[s] + t.keepIdle[s] + t.keepProbes[s] * t.keepIntvl[s];
     if (due > now) return due;
     if (t.keepProbes[s] >= t.keepCnt[s]) {

@@ -3,7 +3,6 @@
  * SEND, RECEIVE, CLOSE, ABORT, STATUS, in the shape of BSD calls returning a
  * count or a negative errno.
  */
-import { copyBulk } from '../../wire/bytes.js';
 import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import { RouteRecord } from '../routes.js';
@@ -13,8 +12,8 @@ import {
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
   TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
   TF_MORE, TF_DELACK, TF_ACKNOW,
+  setState, isHandshaking, canSend, isSynchronized,
 } from './tcb.js';
-import { readInOrder } from './reassembly.js';
 import { wscaleFor } from './input.js';
 import { readAckDue } from './acks.js';
 
@@ -105,7 +104,7 @@ export class TcpUser {
       if (r < 0) return r;
     }
     t.backlog[s] = this.clampBacklog(backlog);
-    t.state[s] = LISTEN;
+    setState(t, s, LISTEN);
     return 0;
   }
 
@@ -149,7 +148,7 @@ export class TcpUser {
     const t = c.t;
     const so = c.sockets;
     const st = t.state[s];
-    if (st === SYN_SENT || st === SYN_RECEIVED) return -Errno.EALREADY;
+    if (isHandshaking(st)) return -Errno.EALREADY;
     if (st !== CLOSED || (t.tflags[s] & TF_ACCEPTED) !== 0) return st === LISTEN ? -Errno.EINVAL : -Errno.EISCONN;
     if (so.remotePort[s] !== 0) return -Errno.EISCONN;
     if (addr === 0 || port === 0) return -Errno.EINVAL;
@@ -179,7 +178,7 @@ export class TcpUser {
     t.tsOffset[s] = c.tsOffsetFor(src, so.localPort[s], addr, port);
     const iface = rt.iface;
     t.mss[s] = iface !== null ? iface.mtu - 40 : 536;
-    t.state[s] = SYN_SENT;
+    setState(t, s, SYN_SENT);
     t.tflags[s] |= TF_CONNECTING;
     t.rttStart[s] = c.ctx.now;
     c.out.sendSyn(s);
@@ -198,11 +197,11 @@ export class TcpUser {
     const t = c.t;
     const st = t.state[s];
     if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return -Errno.EPIPE;
-    if (st === SYN_SENT || st === SYN_RECEIVED) {
+    if (isHandshaking(st)) {
       t.tflags[s] |= TF_WANT_WRITE;
       return -Errno.EAGAIN;
     }
-    if (st !== ESTABLISHED && st !== CLOSE_WAIT) {
+    if (!canSend(st)) {
       const e = c.sockets.soError[s];
       if (e !== 0) {
         c.sockets.soError[s] = 0;
@@ -221,7 +220,7 @@ export class TcpUser {
         return -Errno.EAGAIN;
       }
     }
-    const space = t.sndCap[s] - t.sndLen[s];
+    const space = t.snd.space(s);
     const n = len < space ? len : space;
     // Hold a partial segment for what follows only while everything fits: a
     // writer about to wait for buffer space pushes what it has (as Linux
@@ -234,15 +233,8 @@ export class TcpUser {
       if (wasCorked) c.out.output(s);
       return len === 0 ? 0 : -Errno.EAGAIN;
     }
-    const ring = t.sndBufs[t.buf[s]];
-    const cap = t.sndCap[s];
-    let at = t.sndHead[s] + t.sndLen[s];
-    if (at >= cap) at -= cap;
-    const first = cap - at < n ? cap - at : n;
-    copyBulk(buf, off, ring, at, first);
-    if (first < n) copyBulk(buf, off + first, ring, 0, n - first);
     c.cc.restartAfterIdle(s, c.ctx.now);
-    t.sndLen[s] += n;
+    t.snd.append(s, buf, off, n);
     if (n < len) t.tflags[s] |= TF_WANT_WRITE;
     c.out.output(s);
     return n;
@@ -264,7 +256,7 @@ export class TcpUser {
     if (t.state[s] === LISTEN) return -Errno.ENOTCONN;
     if (t.buf[s] >= 0 && t.rcvLen[s] > 0) {
       const before = t.rcvCap[s] - t.rcvLen[s];
-      const n = readInOrder(t, s, buf, off, len);
+      const n = t.rcv.read(s, buf, off, len);
       this.afterRead(s, before, n);
       c.idleBuffers(s);
       return n;
@@ -327,8 +319,8 @@ export class TcpUser {
     if (how === SHUT_WR || how === SHUT_RDWR) {
       if ((t.tflags[s] & TF_FIN_QUEUED) !== 0) return 0;
       t.tflags[s] |= TF_FIN_QUEUED;
-      if (st === ESTABLISHED || st === SYN_RECEIVED) t.state[s] = FIN_WAIT_1;
-      else if (st === CLOSE_WAIT) t.state[s] = LAST_ACK;
+      if (st === ESTABLISHED || st === SYN_RECEIVED) setState(t, s, FIN_WAIT_1);
+      else if (st === CLOSE_WAIT) setState(t, s, LAST_ACK);
       c.out.output(s);
     }
     return 0;
@@ -427,7 +419,7 @@ export class TcpUser {
   /** Connected for getpeername: the handshake has completed and the connection is not closed. */
   isConnected(s: number): boolean {
     const st = this.core.t.state[s];
-    return st >= ESTABLISHED || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
+    return isSynchronized(st) || (st === CLOSED && this.core.sockets.remotePort[s] !== 0 && this.core.t.rcvLen[s] > 0);
   }
 
   keepAliveOn(s: number): boolean {
