@@ -18,10 +18,9 @@ import {
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import type { Arp } from './arp.js';
-import type { RouteTable } from './routes.js';
 import type { IcmpErrorSender } from './icmp.js';
 import type { Ipv4 } from './ipv4.js';
-import { RouteRecord } from './routes.js';
+import { RouteRecord, type RouteTable } from './routes.js';
 
 /** TTL exceeded in transit (RFC 792). */
 const TIME_EXCEEDED_TTL = 0;
@@ -147,8 +146,9 @@ export class Forwarder {
   }
 
   /**
-   * A queued frame's next hop never answered (ARP gave up, reported by the
-   * stack's poll): tell the source of a forwarded packet.
+   * A queued frame's next hop never answered (ARP gave up on it, or evicted
+   * it for a new neighbour; the engine passes ARP's report on): tell the
+   * source of a forwarded packet.
    */
   nextHopFailed(ifIndex: number, frame: Uint8Array, off: number, len: number): void {
     if (len < ETH_HLEN + 20) return;
