@@ -9,6 +9,7 @@
 import { Stack } from '../stack.js';
 import { loadWgQuick, WgConfigError, type WgQuickConfig, type WgTunnelConfig } from '../wireguard/config.js';
 import type { WireGuardInterface } from '../wireguard/setup.js';
+import { nativeUdpUnavailableReason } from '../wireguard/transport-native.js';
 import { createSocks5Server } from '../apps/socks5.js';
 import {
   createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel,
@@ -101,6 +102,12 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   const stack = new Stack(capacityConfig(o.capacity));
   const plan = describePlan(stack.memory, o.capacity);
   emit('memory', plan.fields, plan.text);
+  // The outer UDP socket: the native addon's (recvmmsg, no garbage per datagram) or, where it cannot load, node:dgram. Said once.
+  const noNative = nativeUdpUnavailableReason();
+  if (noNative !== null) {
+    emit('warning', { message: noNative, transport: 'dgram' },
+      `warning: native UDP transport unavailable, using node:dgram (slower): ${noNative}`);
+  }
   const services: Service[] = [];
   let wg: WireGuardInterface | null = null;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -190,8 +197,9 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
 
     const addresses = config.addresses.map((a) => `${a.address}/${a.prefixLength}`);
     emit('up', { name: iface.name, publicKey: iface.publicKey, listenPort: iface.listenPort, addresses,
+      transport: noNative === null ? 'native' : 'dgram',
       peers: config.peers.length, uapi: uapiPath, dns: config.dns },
-    `${iface.name} up: ${addresses.join(', ')}, public key ${iface.publicKey}, listening on UDP ${iface.listenPort},`
+    `${iface.name} up: ${addresses.join(', ')}, public key ${iface.publicKey}, listening on UDP ${iface.listenPort}${noNative === null ? '' : ' (node:dgram)'},`
       + ` ${config.peers.length} peer(s)${config.dns.length > 0 ? `, DNS ${config.dns.join(', ')}` : ''}${uapiPath !== null ? `, wg show ${iface.name} works (${uapiPath})` : ''}`);
 
     const why = await stop;

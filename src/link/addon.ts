@@ -88,7 +88,7 @@ const FUNCTIONS: readonly (keyof NativeAddon)[] = [
 
 /** The package root: this file is dist/src/link/addon.js. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const REBUILD_HINT = 'rebuild it: npm rebuild wirestack (in a clone: npm ci, or npx node-gyp rebuild)';
+const REBUILD_HINT = 'rebuild it: npm rebuild wirestack (in a clone: npm run build:native)';
 
 let loaded: NativeAddon | null = null;
 let failure: Error | null = null;
