@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { runTap, tapOptions } from './tap.js';
 import { runUp, upOptions } from './up.js';
 import { runKeyCommand } from './keys.js';
+import { runDown, runShow } from './control.js';
 
 const usage = `usage: wirestack <command> [options]
 
@@ -17,13 +18,19 @@ commands:
   demo --link memory [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
         two stacks on an in-memory Ethernet cable: ARP, ping, UDP echo, a TCP transfer, HTTP and
         HTTPS, pcap capture
-  up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE] [CAPACITY]
+  up CONFIG [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S] [--pcap FILE] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
         [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
-        line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
-        (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
-        Default capacity: 4096 connections, 256 buffer pairs of 64k
+        line with --json; the UAPI socket RUN_DIR/NAME.sock lets wg(8) (RUN_DIR /var/run/wireguard)
+        and wirestack show/down use it (unless --no-uapi); SIGUSR1 prints the counters now; warns when
+        CONFIG is world accessible; runs until SIGINT/SIGTERM (or wirestack down NAME).
+        Exit 2: bad config, 1: could not start. Default capacity: 4096 connections, 256 buffer pairs of 64k
+  show [NAME] [--run-dir DIR]
+        what wg show prints, read from the UAPI socket of NAME (default: every interface in RUN_DIR)
+  down NAME [--run-dir DIR]
+        stop the wirestack up that owns NAME (SIGTERM through its pid file RUN_DIR/NAME.pid) and wait for it
+        RUN_DIR: /var/run/wireguard as root, else $XDG_RUNTIME_DIR/wireguard, else /tmp/wirestack-UID
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
@@ -76,7 +83,7 @@ function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[
   return { link, args };
 }
 
-const COMMANDS = ['demo', 'up', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
+const COMMANDS = ['demo', 'up', 'show', 'down', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
 
 /**
  * The part of the usage text about `command`: its entries (a line starting
@@ -115,6 +122,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'up':
         return await runUp(upOptions(rest));
+      case 'show':
+        return await runShow(rest);
+      case 'down':
+        return await runDown(rest);
       case 'genkey':
       case 'pubkey':
       case 'genpsk':
