@@ -36,11 +36,12 @@ commands:
                           --suite fips: private keys of both suites are 32 bytes)
   genpsk                  print a new preshared key
   tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
-      [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
+      [--echo PORT] [--discard PORT] [--source PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json] [CAPACITY]
       [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--stats-interval S]
-        run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
-        (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
+        run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, a TCP source (an
+        endless stream to each client, to measure the stack as sender), HTTP and HTTPS (self-signed via
+        openssl without --cert/--key; PORT:DIR serves files with Range and ETag) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
         --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
         --dhcp configures the interface by DHCP (RELEASE on stop).
@@ -48,7 +49,7 @@ commands:
         --headers-timeout (60 s), without a complete request within --request-timeout (300 s, 0 none),
         idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close
         connections idle for --idle-timeout (300 s, 0 never); such closes are counted and printed
-        once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit).
+        once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit, and on SIGUSR1).
         Default capacity: 4096 connections, 512 buffer pairs of 128k
   CAPACITY of tap and up, sized through the memory plan (printed at start):
       --max-connections N   TCP connections at once (1..32703)
