@@ -6,6 +6,7 @@
  * wireproxy sections say: a SOCKS5 proxy and TCP/UDP port forwards. Ping on
  * the tunnel address is answered by the stack. Runs until SIGINT/SIGTERM.
  */
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Stack } from '../stack.js';
 import { loadWgQuick, WgConfigError, type WgQuickConfig, type WgTunnelConfig } from '../wireguard/config.js';
 import type { WireGuardInterface } from '../wireguard/setup.js';
@@ -17,7 +18,6 @@ import {
 } from '../apps/tunnels.js';
 import { numberFlag, parseFlags, UsageError } from './args.js';
 import { defaultRunDir, pidFile, worldAccessible } from './control.js';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, type Capacity } from './capacity.js';
 
 export interface UpOptions {
@@ -214,7 +214,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     dumpStats = (): void => {
       transfer();
       const d = { ...iface.device.stats };
-      emit('stats', { device: { ...d } }, `stats ${iface.name}: ${Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      emit('stats', { device: d }, `stats ${iface.name}: ${Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     };
     process.on('SIGUSR1', dumpStats);
 

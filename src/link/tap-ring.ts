@@ -23,7 +23,6 @@ export interface TapThreadAddon {
   readonly ringLayout: RingLayout;
 }
 
-
 /** Frames consumed between publications of the RX tail, so the RX thread gets slots back during a long poll. */
 const RX_PUBLISH_EVERY = 64;
 
