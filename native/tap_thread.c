@@ -83,6 +83,30 @@ enum {
   H_WORDS = 128
 };
 
+/* The header layout as JS reads it at load (ringLayout on the addon; see
+ * src/link/addon.ts), so the TS side holds no copy of these numbers. Bump
+ * RING_LAYOUT_VERSION when a word changes meaning; JS refuses another one. */
+#define RING_LAYOUT_VERSION 1
+
+static napi_status define_ring_layout(napi_env env, napi_value exports) {
+  static const struct { const char *name; int32_t value; } fields[] = {
+    { "version", RING_LAYOUT_VERSION }, { "words", H_WORDS },
+    { "rxHead", H_RX_HEAD }, { "rxTail", H_RX_TAIL }, { "txHead", H_TX_HEAD }, { "txTail", H_TX_TAIL },
+    { "txSleep", H_TX_SLEEP }, { "rxWait", H_RX_WAIT }, { "txDrops", H_TX_DROPS }, { "txErrors", H_TX_ERRORS },
+    { "rxErrors", H_RX_ERRORS }, { "rxWakes", H_RX_WAKES }, { "txSleeps", H_TX_SLEEPS }, { "rxStalls", H_RX_STALLS },
+    { "txDirect", H_TX_DIRECT }, { "slots", H_SLOTS }, { "slotSize", H_SLOT_SIZE }, { "rxLens", H_RX_LENS },
+    { "txLens", H_TX_LENS }, { "rxData", H_RX_DATA }, { "txData", H_TX_DATA }, { "txArm", H_TX_ARM },
+  };
+  napi_value layout, v;
+  napi_status s = napi_create_object(env, &layout);
+  for (size_t i = 0; s == napi_ok && i < sizeof fields / sizeof fields[0]; i++) {
+    s = napi_create_int32(env, fields[i].value, &v);
+    if (s == napi_ok) s = napi_set_named_property(env, layout, fields[i].name, v);
+  }
+  if (s == napi_ok) s = napi_object_freeze(env, layout);
+  return s == napi_ok ? napi_set_named_property(env, exports, "ringLayout", layout) : s;
+}
+
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 
 static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
@@ -125,7 +149,8 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadRef", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_status s = define_ring_layout(env, exports);
+  return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
 
 #else
@@ -625,7 +650,8 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  napi_status s = define_ring_layout(env, exports);
+  return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
 
 #endif

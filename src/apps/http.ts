@@ -14,11 +14,12 @@
  * `handshakeTimeout`. Connections these timeouts closed are counted by cause
  * in {@link HttpApp.timeoutCloses}.
  *
- * Also {@link staticFiles}, a small GET/HEAD file handler.
+ * Also {@link staticFiles}, a GET/HEAD file handler over the `send` library
+ * (Range, ETag and conditional GET).
  */
 import http from 'node:http';
 import https from 'node:https';
-import { createReadStream } from 'node:fs';
+import send from 'send';
 import { realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -222,10 +223,13 @@ function plain(res: http.ServerResponse, status: number, text: string, head: boo
 }
 
 /**
- * A handler serving the files under `dir` for GET and HEAD: Content-Type by
- * extension, Content-Length, `index.html` for directories, 404 when missing,
- * 403 for any path that would leave `dir` ('..' segments, encoded or not,
- * NUL bytes, symbolic links pointing outside), 405 for other methods.
+ * A handler serving the files under `dir` for GET and HEAD through `send`:
+ * Range requests (206, RFC 9110 section 14), ETag and Last-Modified with
+ * If-None-Match / If-Modified-Since (304, RFC 9110 section 13),
+ * Content-Type by extension ({@link contentTypeOf}), `index.html` for
+ * directories. 404 when missing and for names starting with '.', 403 for any
+ * path that would leave `dir` ('..' segments, encoded or not, NUL bytes,
+ * symbolic links pointing outside), 405 for other methods.
  */
 export function staticFiles(dir: string): HttpHandler {
   const root = resolve(dir);
@@ -249,22 +253,25 @@ export function staticFiles(dir: string): HttpHandler {
       plain(res, 403, 'Forbidden', head);
       return;
     }
+    // Hidden files (.git, .env, ...) are not served, as serve-static's default.
+    if (segments.some((s) => s.startsWith('.'))) {
+      plain(res, 404, 'Not Found', head);
+      return;
+    }
     const target = resolve(join(root, ...segments));
     if (target !== root && !target.startsWith(root + sep)) {
       plain(res, 403, 'Forbidden', head);
       return;
     }
     if (realRoot === null) realRoot = realpath(root);
-    void serveFile(res, head, target, realRoot);
+    void serveFile(req, res, head, target, realRoot);
   };
 }
 
-async function serveFile(res: http.ServerResponse, head: boolean, target: string,
+async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, head: boolean, target: string,
   realRoot: Promise<string>): Promise<void> {
   let file = target;
   let real: string;
-  let size: number;
-  let mtime: Date;
   try {
     let st = await stat(file);
     if (st.isDirectory()) {
@@ -273,8 +280,6 @@ async function serveFile(res: http.ServerResponse, head: boolean, target: string
     }
     if (!st.isFile()) throw new Error('not a file');
     real = await realpath(file);
-    size = st.size;
-    mtime = st.mtime;
   } catch {
     plain(res, 404, 'Not Found', head);
     return;
@@ -284,15 +289,14 @@ async function serveFile(res: http.ServerResponse, head: boolean, target: string
     plain(res, 403, 'Forbidden', head); // a symbolic link out of the tree
     return;
   }
-  res.writeHead(200, {
-    'content-type': contentTypeOf(file), 'content-length': size, 'last-modified': mtime.toUTCString(),
+  // The checked real path, absolute (send's own '..' and dot-file checks then see nothing to refuse).
+  const stream = send(req, real.split(sep).map(encodeURIComponent).join('/'), { dotfiles: 'allow', index: false });
+  // Our content types (charset spelled as before), set before send picks its own.
+  stream.on('headers', (r: http.ServerResponse) => r.setHeader('content-type', contentTypeOf(file)));
+  stream.on('error', (e: { status?: number }) => {
+    const status = e.status ?? 500;
+    if (res.headersSent) res.destroy();
+    else plain(res, status, http.STATUS_CODES[status] ?? 'Error', head);
   });
-  if (head) {
-    res.end();
-    return;
-  }
-  const stream = createReadStream(real);
-  stream.on('error', (e) => res.destroy(e));
-  res.on('close', () => { if (!res.writableFinished) stream.destroy(); });
   stream.pipe(res);
 }

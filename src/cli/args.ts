@@ -1,4 +1,9 @@
-/** A small flag parser: `--name value`, `--name=value`, `--flag`; unknown flags are errors. */
+/**
+ * Command-line flags through Node's `util.parseArgs` (strict: an unknown
+ * flag, a missing value or a value given to a boolean is a usage error):
+ * `--name value`, `--name=value`, `--flag`.
+ */
+import { parseArgs } from 'node:util';
 
 export interface FlagSpec {
   /** Flags that take a value. */
@@ -15,26 +20,53 @@ export interface Parsed {
 
 export class UsageError extends Error {}
 
-export function parseFlags(argv: string[], spec: FlagSpec): Parsed {
-  const out: Parsed = { values: {}, booleans: new Set(), positional: [] };
+/** Turn parseArgs' own messages into the CLI's one-line usage errors. */
+function usageMessage(err: NodeJS.ErrnoException): string {
+  const name = /'(-[^' ]+)/.exec(err.message)?.[1] ?? '';
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return `unknown option ${name}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (/does not take an argument/.test(err.message)) return `${name} takes no value`;
+      if (/ambiguous/.test(err.message)) return `${name} needs a value (for one starting with '-', write ${name}=VALUE)`;
+      return `${name} needs a value`;
+    default: return err.message;
+  }
+}
+
+/**
+ * `--flag -1` as `--flag=-1` for value flags, so a negative number reaches the
+ * range check (and its message) instead of parseArgs' 'ambiguous' error.
+ */
+function withNegativeValues(argv: string[], spec: FlagSpec): string[] {
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('--')) {
-      out.positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    if (spec.booleans.includes(name)) {
-      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
-      out.booleans.add(name);
-    } else if (spec.values.includes(name)) {
-      const v = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined) throw new UsageError(`--${name} needs a value`);
-      out.values[name] = v;
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && spec.values.includes(a.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
     } else {
-      throw new UsageError(`unknown option --${name}`);
+      out.push(a);
     }
+  }
+  return out;
+}
+
+/** Parse `argv` against `spec` (strict, positionals allowed); throws {@link UsageError}. */
+export function parseFlags(argv: string[], spec: FlagSpec): Parsed {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const v of spec.values) options[v] = { type: 'string' };
+  for (const b of spec.booleans) options[b] = { type: 'boolean' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: withNegativeValues(argv, spec), options, strict: true, allowPositionals: true });
+  } catch (e) {
+    throw new UsageError(usageMessage(e as NodeJS.ErrnoException));
+  }
+  const out: Parsed = { values: {}, booleans: new Set(), positional: parsed.positionals };
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (typeof v === 'string') out.values[k] = v;
+    else if (v === true) out.booleans.add(k);
   }
   return out;
 }

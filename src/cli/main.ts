@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { runTap, tapOptions } from './tap.js';
 import { runUp, upOptions } from './up.js';
 import { runKeyCommand } from './keys.js';
+import { runDown, runShow } from './control.js';
 
 const usage = `usage: wirestack <command> [options]
 
@@ -17,23 +18,30 @@ commands:
   demo --link memory [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
         two stacks on an in-memory Ethernet cable: ARP, ping, UDP echo, a TCP transfer, HTTP and
         HTTPS, pcap capture
-  up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE] [CAPACITY]
+  up CONFIG [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S] [--pcap FILE] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
         [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
-        line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
-        (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
-        Default capacity: 4096 connections, 256 buffer pairs of 64k
+        line with --json; the UAPI socket RUN_DIR/NAME.sock lets wg(8) (RUN_DIR /var/run/wireguard)
+        and wirestack show/down use it (unless --no-uapi); SIGUSR1 prints the counters now; warns when
+        CONFIG is world accessible; runs until SIGINT/SIGTERM (or wirestack down NAME).
+        Exit 2: bad config, 1: could not start. Default capacity: 4096 connections, 256 buffer pairs of 64k
+  show [NAME] [--run-dir DIR]
+        what wg show prints, read from the UAPI socket of NAME (default: every interface in RUN_DIR)
+  down NAME [--run-dir DIR]
+        stop the wirestack up that owns NAME (SIGTERM through its pid file RUN_DIR/NAME.pid) and wait for it
+        RUN_DIR: /var/run/wireguard as root, else $XDG_RUNTIME_DIR/wireguard, else /tmp/wirestack-UID
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
   genpsk                  print a new preshared key
   tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
-      [--echo PORT] [--discard PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
+      [--echo PORT] [--discard PORT] [--source PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json] [CAPACITY]
       [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--stats-interval S]
-        run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, HTTP and HTTPS
-        (self-signed via openssl without --cert/--key) until SIGINT/SIGTERM; ping is answered;
+        run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, a TCP source (an
+        endless stream to each client, to measure the stack as sender), HTTP and HTTPS (self-signed via
+        openssl without --cert/--key; PORT:DIR serves files with Range and ETag) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
         --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
         --dhcp configures the interface by DHCP (RELEASE on stop).
@@ -41,7 +49,7 @@ commands:
         --headers-timeout (60 s), without a complete request within --request-timeout (300 s, 0 none),
         idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close
         connections idle for --idle-timeout (300 s, 0 never); such closes are counted and printed
-        once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit).
+        once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit, and on SIGUSR1).
         Default capacity: 4096 connections, 512 buffer pairs of 128k
   CAPACITY of tap and up, sized through the memory plan (printed at start):
       --max-connections N   TCP connections at once (1..32703)
@@ -76,7 +84,7 @@ function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[
   return { link, args };
 }
 
-const COMMANDS = ['demo', 'up', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
+const COMMANDS = ['demo', 'up', 'show', 'down', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
 
 /**
  * The part of the usage text about `command`: its entries (a line starting
@@ -115,6 +123,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'up':
         return await runUp(upOptions(rest));
+      case 'show':
+        return await runShow(rest);
+      case 'down':
+        return await runDown(rest);
       case 'genkey':
       case 'pubkey':
       case 'genpsk':

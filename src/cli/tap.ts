@@ -35,6 +35,8 @@ export interface TapOptions {
   netns: string | null;
   echo: number | null;
   discard: number | null;
+  /** TCP port where each client that connects gets an endless stream (the stack as sender), or null. */
+  source: number | null;
   http: PortSpec | null;
   https: PortSpec | null;
   cert: string | null;
@@ -101,7 +103,7 @@ export const TAP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 512, t
 export function tapOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): TapOptions {
   const p = parseFlags(argv, {
-    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
+    values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'source', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
       ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
     booleans: ['json', 'dhcp'],
   });
@@ -127,6 +129,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     netns: v.netns ?? null,
     echo: v.echo === undefined ? null : parsePort(v.echo, 'echo'),
     discard: v.discard === undefined ? null : parsePort(v.discard, 'discard'),
+    source: v.source === undefined ? null : parsePort(v.source, 'source'),
     http: v.http === undefined ? null : parsePortSpec(v.http, 'http'),
     https: httpsSpec,
     cert: v.cert ?? null,
@@ -148,7 +151,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
   if (o.requestTimeoutMs > 0 && o.requestTimeoutMs < o.headersTimeoutMs) {
     throw new UsageError('--request-timeout must be 0 (none) or at least --headers-timeout');
   }
-  const ports = [o.echo, o.discard, o.http?.port ?? null, o.https?.port ?? null].filter((x): x is number => x !== null);
+  const ports = [o.echo, o.discard, o.source, o.http?.port ?? null, o.https?.port ?? null].filter((x): x is number => x !== null);
   if (new Set(ports).size !== ports.length) throw new UsageError('two services on the same TCP port');
   return o;
 }
@@ -234,6 +237,7 @@ export async function runTap(o: TapOptions): Promise<number> {
   const timers: Array<ReturnType<typeof setInterval>> = [];
   let signalled: () => void = () => undefined;
   let finalStats: () => void = () => undefined;
+  let onUsr1: (() => void) | null = null;
   const stopped = new Promise<void>((resolve) => { signalled = resolve; });
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stopping) return;
@@ -351,6 +355,9 @@ export async function runTap(o: TapOptions): Promise<number> {
       reportStats();
     };
     if (o.statsIntervalMs > 0) timers.push(setInterval(reportStats, o.statsIntervalMs));
+    // SIGUSR1: the counters now, as `kill -USR1` asks of many daemons.
+    onUsr1 = reportStats;
+    process.on('SIGUSR1', onUsr1);
 
     const listenTcp = (server: { once(e: 'listening', f: () => void): unknown; once(e: 'error', f: (e: Error) => void): unknown;
       listen(port: number): unknown; }, port: number, service: string): Promise<void> =>
@@ -390,6 +397,26 @@ export async function runTap(o: TapOptions): Promise<number> {
       await listenTcp(server, o.discard, 'discard');
       servers.push(server);
       listening('discard', 'tcp', o.discard);
+    }
+    if (o.source !== null) {
+      // One shared chunk, written again whenever the socket drains, until the client closes.
+      const chunk = Buffer.alloc(64 * 1024, 'wirestack source\n');
+      const server = s.net.createServer((sock) => {
+        track('source', sock);
+        sock.resume(); // what the client sends is ignored
+        let open = true;
+        sock.once('close', () => { open = false; });
+        sock.once('end', () => { open = false; sock.end(); });
+        const pump = (): void => {
+          while (open && sock.write(chunk));
+        };
+        sock.on('drain', pump);
+        pump();
+      });
+      server.on('error', (e: Error) => fail(e.message, { service: 'source' }));
+      await listenTcp(server, o.source, 'source');
+      servers.push(server);
+      listening('source', 'tcp', o.source);
     }
     const hello = (service: string): HttpHandler => (req, res) => {
       res.setHeader('content-type', 'text/plain; charset=utf-8');
@@ -473,6 +500,7 @@ export async function runTap(o: TapOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (onUsr1 !== null) process.off('SIGUSR1', onUsr1);
     for (const t of timers) clearInterval(t);
     if (wentUp) finalStats();
     // Stop accepting, drop what is still open, wait (bounded) for the servers to report closed.

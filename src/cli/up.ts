@@ -6,15 +6,18 @@
  * wireproxy sections say: a SOCKS5 proxy and TCP/UDP port forwards. Ping on
  * the tunnel address is answered by the stack. Runs until SIGINT/SIGTERM.
  */
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Stack } from '../stack.js';
 import { loadWgQuick, WgConfigError, type WgQuickConfig, type WgTunnelConfig } from '../wireguard/config.js';
 import type { WireGuardInterface } from '../wireguard/setup.js';
+import { nativeUdpUnavailableReason } from '../wireguard/transport-native.js';
 import { createSocks5Server } from '../apps/socks5.js';
 import {
   createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel,
   type TcpTunnelStats, type Tunnel, type UdpTunnelStats,
 } from '../apps/tunnels.js';
 import { numberFlag, parseFlags, UsageError } from './args.js';
+import { defaultRunDir, pidFile, worldAccessible } from './control.js';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, type Capacity } from './capacity.js';
 
 export interface UpOptions {
@@ -27,6 +30,8 @@ export interface UpOptions {
   statsInterval: number;
   /** Capture the tunnel's inner packets to this pcap file. */
   pcap?: string;
+  /** Where the UAPI socket NAME.sock and the pid file NAME.pid go (see {@link defaultRunDir}). */
+  runDir: string;
   /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
   capacity: Capacity;
   out: (line: string) => void;
@@ -38,7 +43,7 @@ export const UP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 256, tc
 
 export function upOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): UpOptions {
-  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi'] });
+  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', 'run-dir', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi'] });
   if (p.positional.length !== 1) throw new UsageError('up needs exactly one CONFIG file');
   return {
     config: p.positional[0],
@@ -47,6 +52,7 @@ export function upOptions(argv: string[], out: (line: string) => void = console.
     uapi: !p.booleans.has('no-uapi'),
     statsInterval: numberFlag(p, 'stats-interval', 60, 1, 86400),
     pcap: p.values.pcap,
+    runDir: p.values['run-dir'] ?? defaultRunDir(),
     capacity: capacityFlags(p, UP_CAPACITY),
     out,
     err,
@@ -97,13 +103,26 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     throw e;
   }
   for (const w of config.warnings) emit('warning', { message: w }, `warning: ${o.config}: ${w}`);
+  // The file holds the private key: warn as wg(8) does when others may read it.
+  if (worldAccessible(o.config)) {
+    emit('warning', { message: `${o.config} is world accessible`, file: o.config },
+      `warning: \`${o.config}' is world accessible (it holds the private key: chmod 600 it)`);
+  }
 
   const stack = new Stack(capacityConfig(o.capacity));
   const plan = describePlan(stack.memory, o.capacity);
   emit('memory', plan.fields, plan.text);
+  // The outer UDP socket: the native addon's (recvmmsg, no garbage per datagram) or, where it cannot load, node:dgram. Said once.
+  const noNative = nativeUdpUnavailableReason();
+  if (noNative !== null) {
+    emit('warning', { message: noNative, transport: 'dgram' },
+      `warning: native UDP transport unavailable, using node:dgram (slower): ${noNative}`);
+  }
   const services: Service[] = [];
   let wg: WireGuardInterface | null = null;
   let statsTimer: NodeJS.Timeout | undefined;
+  let dumpStats: (() => void) | null = null;
+  let pidPath: string | null = null;
   let started = false;
   let exitCode = 0;
   try {
@@ -129,7 +148,10 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     let uapiPath: string | null = null;
     if (o.uapi) {
       try {
-        uapiPath = (await iface.serveUapi()).path;
+        uapiPath = (await iface.serveUapi({ dir: o.runDir })).path;
+        // `wirestack down NAME` finds this process through it.
+        pidPath = pidFile(o.runDir, iface.name);
+        writeFileSync(pidPath, `${process.pid}\n`, { mode: 0o644 });
       } catch (e) {
         emit('warning', { message: `UAPI socket not served: ${(e as Error).message}` },
           `warning: no UAPI socket for wg(8) (${(e as Error).message}); continuing without it`);
@@ -177,7 +199,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     iface.on('warning', (e: unknown) => emit('warning', { message: String(e) }, `warning: ${String(e)}`));
 
     const last = new Map<string, { rx: number; tx: number }>();
-    statsTimer = setInterval(() => {
+    const transfer = (): void => {
       for (const p of iface.peers()) {
         const prev = last.get(p.publicKey) ?? { rx: 0, tx: 0 };
         last.set(p.publicKey, { rx: p.rxBytes, tx: p.txBytes });
@@ -186,12 +208,21 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
         `transfer ${short(p.publicKey)}: ${p.rxBytes} B received (+${p.rxBytes - prev.rx}), ${p.txBytes} B sent (+${p.txBytes - prev.tx}),`
           + ` latest handshake ${p.latestHandshake === null ? 'never' : `${Math.round((Date.now() - p.latestHandshake.getTime()) / 1000)} s ago`}`);
       }
-    }, o.statsInterval * 1000);
+    };
+    statsTimer = setInterval(transfer, o.statsInterval * 1000);
+    // SIGUSR1: the counters now (per peer, then the device's), as `kill -USR1` asks of many daemons.
+    dumpStats = (): void => {
+      transfer();
+      const d = { ...iface.device.stats };
+      emit('stats', { device: d }, `stats ${iface.name}: ${Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    };
+    process.on('SIGUSR1', dumpStats);
 
     const addresses = config.addresses.map((a) => `${a.address}/${a.prefixLength}`);
     emit('up', { name: iface.name, publicKey: iface.publicKey, listenPort: iface.listenPort, addresses,
+      transport: noNative === null ? 'native' : 'dgram',
       peers: config.peers.length, uapi: uapiPath, dns: config.dns },
-    `${iface.name} up: ${addresses.join(', ')}, public key ${iface.publicKey}, listening on UDP ${iface.listenPort},`
+    `${iface.name} up: ${addresses.join(', ')}, public key ${iface.publicKey}, listening on UDP ${iface.listenPort}${noNative === null ? '' : ' (node:dgram)'},`
       + ` ${config.peers.length} peer(s)${config.dns.length > 0 ? `, DNS ${config.dns.join(', ')}` : ''}${uapiPath !== null ? `, wg show ${iface.name} works (${uapiPath})` : ''}`);
 
     const why = await stop;
@@ -202,6 +233,8 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
     exitCode = 1;
   } finally {
     clearInterval(statsTimer);
+    if (dumpStats !== null) process.off('SIGUSR1', dumpStats);
+    if (pidPath !== null) removePidFile(pidPath);
     for (const s of services.reverse()) {
       try {
         await s.close();
@@ -214,6 +247,15 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   }
   if (exitCode === 0) emit('down', {}, `${config.name ?? 'wireguard'} down`);
   return exitCode;
+}
+
+/** Remove our pid file (unless another process has written its own there meanwhile). */
+function removePidFile(path: string): void {
+  try {
+    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** A service that could not start: exit code 1 with its message. */

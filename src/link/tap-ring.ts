@@ -6,6 +6,7 @@
  * per frame (but one direct write per poll, see armDirect). Nothing is allocated per frame.
  */
 import type { FrameReceiver, LinkStats } from './link.js';
+import type { RingLayout } from './addon.js';
 
 /** The addon's threaded surface. */
 export interface TapThreadAddon {
@@ -18,24 +19,9 @@ export interface TapThreadAddon {
   threadKick(handle: object): void;
   threadRef(handle: object, keepAlive: boolean): void;
   threadStop(handle: object): void;
+  /** Word indices of the shared header (native/tap_thread.c reports its H_* enum; checked at load by addon.ts). */
+  readonly ringLayout: RingLayout;
 }
-
-// Header words; must match the H_* enum in native/tap_thread.c.
-const H_RX_HEAD = 0;
-const H_RX_TAIL = 16;
-const H_RX_WAIT = 80;
-const H_TX_DROPS = 96;
-const H_TX_ERRORS = 97;
-const H_RX_ERRORS = 98;
-const H_RX_WAKES = 99;
-const H_TX_SLEEPS = 100;
-const H_RX_STALLS = 101;
-const H_TX_DIRECT = 102;
-const H_SLOTS = 112;
-const H_SLOT_SIZE = 113;
-const H_RX_LENS = 114;
-const H_RX_DATA = 116;
-const H_TX_ARM = 120;
 
 /** Frames consumed between publications of the RX tail, so the RX thread gets slots back during a long poll. */
 const RX_PUBLISH_EVERY = 64;
@@ -74,6 +60,8 @@ export class TapRings {
   private readonly native: TapThreadAddon;
   private readonly handle: object;
   private readonly h: Int32Array;
+  /** Header word indices, as the addon reported them. */
+  private readonly L: RingLayout;
   private readonly bytes: Uint8Array;
   private readonly rxLens: Int32Array;
   private readonly rxData: number;
@@ -92,13 +80,15 @@ export class TapRings {
     const { handle, memory, push } = native.threadStart(fd, slots, slotSize, onReadable);
     this.push = push;
     this.handle = handle;
-    this.h = new Int32Array(memory, 0, 128);
+    const L = native.ringLayout;
+    this.L = L;
+    this.h = new Int32Array(memory, 0, L.words);
     this.bytes = new Uint8Array(memory);
-    this.slots = this.h[H_SLOTS];
+    this.slots = this.h[L.slots];
     this.mask = this.slots - 1;
-    this.slotSize = this.h[H_SLOT_SIZE];
-    this.rxLens = new Int32Array(memory, this.h[H_RX_LENS], this.slots);
-    this.rxData = this.h[H_RX_DATA];
+    this.slotSize = this.h[L.slotSize];
+    this.rxLens = new Int32Array(memory, this.h[L.rxLens], this.slots);
+    this.rxData = this.h[L.rxData];
   }
 
   /**
@@ -109,6 +99,7 @@ export class TapRings {
    */
   receive(rx: FrameReceiver, budget: number, minFrame: number, maxFrame: number, stats: LinkStats): boolean {
     const h = this.h;
+    const RX_HEAD = this.L.rxHead;
     const lens = this.rxLens;
     const bytes = this.bytes;
     const base = this.rxData;
@@ -117,7 +108,7 @@ export class TapRings {
     let tail = this.rxTail;
     let left = budget;
     for (;;) {
-      const head = Atomics.load(h, H_RX_HEAD);
+      const head = Atomics.load(h, RX_HEAD);
       if (head === tail) return false;
       let n = (head - tail) | 0;
       if (n > RX_PUBLISH_EVERY) n = RX_PUBLISH_EVERY;
@@ -137,21 +128,21 @@ export class TapRings {
       }
       left -= n;
       this.rxTail = tail;
-      Atomics.store(h, H_RX_TAIL, tail);
-      if (Atomics.load(h, H_RX_WAIT) !== 0) this.native.threadKick(this.handle);
+      Atomics.store(h, this.L.rxTail, tail);
+      if (Atomics.load(h, this.L.rxWait) !== 0) this.native.threadKick(this.handle);
       if (left === 0) return true;
     }
   }
 
   /** True when received frames are waiting in the ring. */
   get rxPending(): boolean {
-    return !this.stopped && Atomics.load(this.h, H_RX_HEAD) !== this.rxTail;
+    return !this.stopped && Atomics.load(this.h, this.L.rxHead) !== this.rxTail;
   }
 
   /** Fold the TX thread's drop and error counts into the link's figures; returns the new error count. */
   syncTxCounters(stats: LinkStats): number {
-    const drops = Atomics.load(this.h, H_TX_DROPS);
-    const errors = Atomics.load(this.h, H_TX_ERRORS);
+    const drops = Atomics.load(this.h, this.L.txDrops);
+    const errors = Atomics.load(this.h, this.L.txErrors);
     const newErrors = (errors - this.txErrorsSeen) | 0;
     stats.drops += ((drops - this.txDropsSeen) | 0) + newErrors;
     this.txDropsSeen = drops;
@@ -167,7 +158,7 @@ export class TapRings {
    * TX thread after its first frame.
    */
   armDirect(): void {
-    Atomics.store(this.h, H_TX_ARM, 1);
+    Atomics.store(this.h, this.L.txArm, 1);
   }
 
   /** Whether the RX wakeup keeps the event loop alive. */
@@ -177,14 +168,15 @@ export class TapRings {
 
   counters(): TapThreadCounters {
     const h = this.h;
+    const L = this.L;
     return {
-      rxWakes: Atomics.load(h, H_RX_WAKES),
-      rxStalls: Atomics.load(h, H_RX_STALLS),
-      rxErrors: Atomics.load(h, H_RX_ERRORS),
-      txSleeps: Atomics.load(h, H_TX_SLEEPS),
-      txDirect: Atomics.load(h, H_TX_DIRECT),
-      txDrops: Atomics.load(h, H_TX_DROPS),
-      txErrors: Atomics.load(h, H_TX_ERRORS),
+      rxWakes: Atomics.load(h, L.rxWakes),
+      rxStalls: Atomics.load(h, L.rxStalls),
+      rxErrors: Atomics.load(h, L.rxErrors),
+      txSleeps: Atomics.load(h, L.txSleeps),
+      txDirect: Atomics.load(h, L.txDirect),
+      txDrops: Atomics.load(h, L.txDrops),
+      txErrors: Atomics.load(h, L.txErrors),
     };
   }
 

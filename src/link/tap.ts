@@ -18,23 +18,17 @@
  * Either way the stack's wakeup runs once per event-loop wakeup, not per
  * frame, and nothing is allocated per frame.
  */
-import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
-import type { TapThreadAddon, TapThreadCounters } from './tap-ring.js';
+import type { TapThreadCounters } from './tap-ring.js';
+import { loadNativeAddon } from './addon.js';
+import type { NativeAddon } from './addon.js';
 
-/** The native addon's surface (native/tap.c, native/tap_thread.c). */
-interface TapAddon extends TapThreadAddon {
-  open(name: string): { fd: number; name: string };
-  readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array): number;
-  write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
-  close(fd: number): number;
-  pollStart(fd: number, callback: () => void): object;
-  pollStop(handle: object): void;
-}
+/** The native addon's surface (native/tap.c, native/tap_thread.c), loaded by addon.ts. */
+type TapAddon = NativeAddon;
 
 /** Options of {@link TapLink.open}. */
 export interface TapLinkOptions {
@@ -78,28 +72,14 @@ export interface TapNetnsOptions {
   hostAddress?: string;
 }
 
-const ADDON_PATH = '../../../build/Release/wirestack_tap.node'; // dist/src/link -> repo root
 const BATCH_FRAMES = 64;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
 const IP_TIMEOUT_MS = 10_000;
 
-let addon: TapAddon | null = null;
-
+/** The addon; throws (see addon.ts) with what to do when no binary fits. */
 function loadAddon(): TapAddon {
-  if (addon !== null) return addon;
-  const require = createRequire(import.meta.url);
-  try {
-    addon = require(ADDON_PATH) as TapAddon;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const cause = err instanceof Error ? err.message : String(err);
-    if (code === 'MODULE_NOT_FOUND') {
-      throw new Error(`native TAP addon not built: run npm ci (or npx node-gyp rebuild); looked for ${ADDON_PATH} relative to ${import.meta.url}`, { cause: err });
-    }
-    throw new Error(`native TAP addon failed to load: ${cause}`, { cause: err });
-  }
-  return addon;
+  return loadNativeAddon();
 }
 
 /** Run `ip ARGS...` (no shell), throwing with ip's own message on failure. */

@@ -5,41 +5,29 @@
  * readability comes from the same uv_poll the TAP driver uses. Falls back
  * to {@link HostUdpTransport} where the addon is not built (see setup.ts).
  */
-import { createRequire } from 'node:module';
 import { sysError } from '../engine/errno.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
+import { tryNativeAddon } from '../link/addon.js';
+import type { UdpAddon } from '../link/addon.js';
 
-interface UdpAddon {
-  udpOpen(address: string, port: number): number;
-  udpPort(fd: number): number;
-  udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
-  udpSend(fd: number, buf: Uint8Array, off: number, len: number, address: number, port: number): number;
-  close(fd: number): number;
-  pollStart(fd: number, callback: () => void): object;
-  pollStop(handle: object): void;
-}
-
-const ADDON_PATH = '../../../build/Release/wirestack_tap.node'; // dist/src/wireguard -> repo root
 const BATCH = 64;
 /** Datagrams handled per readability callback before yielding to the event loop. */
 const BUDGET = 256;
 
-let addon: UdpAddon | null | undefined;
-
-/** The addon, or null when it is not built (or predates the UDP functions). */
+/** Whether the native transport can be used (the addon loads and fits; see {@link nativeUdpUnavailableReason}). */
 export function nativeUdpAvailable(): boolean {
   return loadAddon() !== null;
 }
 
+/** Why the native transport cannot be used (the loader's message), or null when it can. */
+export function nativeUdpUnavailableReason(): string | null {
+  const a = tryNativeAddon();
+  return a instanceof Error ? a.message : null;
+}
+
 function loadAddon(): UdpAddon | null {
-  if (addon !== undefined) return addon;
-  try {
-    const a = createRequire(import.meta.url)(ADDON_PATH) as Partial<UdpAddon>;
-    addon = typeof a.udpOpen === 'function' ? a as UdpAddon : null;
-  } catch {
-    addon = null;
-  }
-  return addon;
+  const a = tryNativeAddon();
+  return a instanceof Error ? null : a;
 }
 
 export class NativeUdpTransport implements WgTransport {
@@ -63,7 +51,7 @@ export class NativeUdpTransport implements WgTransport {
    */
   static open(options: { port?: number; address?: string; maxDatagram?: number } = {}): NativeUdpTransport {
     const a = loadAddon();
-    if (a === null) throw new Error('native UDP transport unavailable: the wirestack addon is not built (npm ci builds it)');
+    if (a === null) throw new Error(`native UDP transport unavailable: ${nativeUdpUnavailableReason() ?? 'no addon'}`);
     const address = options.address ?? '0.0.0.0';
     const fd = a.udpOpen(address, options.port ?? 0);
     if (fd < 0) throw sysError(fd, 'bind', address, options.port ?? 0);

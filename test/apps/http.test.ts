@@ -60,9 +60,9 @@ interface Reply {
   localPort: number;
 }
 
-function request(agent: http.Agent, method: string, path: string, port = 80): Promise<Reply> {
+function request(agent: http.Agent, method: string, path: string, port = 80, headers: http.OutgoingHttpHeaders = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '10.0.0.2', port, method, path, agent }, (res) => {
+    const req = http.request({ host: '10.0.0.2', port, method, path, agent, headers }, (res) => {
       const localPort = (res.socket as unknown as NetSocket).localPort ?? 0;
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
@@ -236,6 +236,61 @@ test('staticFiles: 200 with content-type and length, index.html, HEAD, 404, 405,
   }
   assert.equal(contentTypeOf('x.PNG'), 'image/png');
   assert.equal(contentTypeOf('noext'), 'application/octet-stream');
+}));
+
+test('staticFiles: Range (206, 416, multi-range refused to one), ETag and Last-Modified conditional GET (304), If-Range, hidden files', { timeout: 15000 }, () => withPair(async (a, b) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirestack-www-'));
+  try {
+    const big = Buffer.alloc(300000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 131) & 0xff;
+    writeFileSync(join(dir, 'big.bin'), big);
+    writeFileSync(join(dir, '.env'), 'SECRET=1');
+    const app = createHttpServer(b, staticFiles(dir));
+    await listen(app, 8080);
+    const agent = new StackAgent(a);
+    const get = (path: string, headers: http.OutgoingHttpHeaders = {}, method = 'GET'): Promise<Reply> => request(agent, method, path, 8080, headers);
+    try {
+      const full = await get('/big.bin');
+      assert.equal(full.status, 200);
+      assert.equal(full.headers['accept-ranges'], 'bytes');
+      const etag = full.headers.etag;
+      assert.ok(typeof etag === 'string' && etag.length > 2, 'an ETag');
+      const lastModified = full.headers['last-modified'];
+      assert.ok(typeof lastModified === 'string');
+
+      const part = await get('/big.bin', { range: 'bytes=1000-1999' });
+      assert.equal(part.status, 206);
+      assert.equal(part.headers['content-range'], `bytes 1000-1999/${big.length}`);
+      assert.equal(part.headers['content-length'], '1000');
+      assert.ok(part.body.equals(big.subarray(1000, 2000)), 'the asked bytes');
+      const tail = await get('/big.bin', { range: 'bytes=-500' });
+      assert.equal(tail.status, 206);
+      assert.ok(tail.body.equals(big.subarray(big.length - 500)), 'a suffix range');
+      const beyond = await get('/big.bin', { range: `bytes=${big.length}-` });
+      assert.equal(beyond.status, 416);
+      assert.equal(beyond.headers['content-range'], `bytes */${big.length}`);
+
+      const same = await get('/big.bin', { 'if-none-match': etag });
+      assert.equal(same.status, 304);
+      assert.equal(same.body.length, 0);
+      assert.equal((await get('/big.bin', { 'if-none-match': '"other"' })).status, 200);
+      assert.equal((await get('/big.bin', { 'if-modified-since': lastModified })).status, 304);
+      // If-Range with a stale validator: the whole file instead of the range.
+      const stale = await get('/big.bin', { range: 'bytes=0-9', 'if-range': '"stale"' });
+      assert.equal(stale.status, 200);
+      assert.equal(stale.body.length, big.length);
+      const fresh = await get('/big.bin', { range: 'bytes=0-9', 'if-range': etag });
+      assert.equal(fresh.status, 206);
+      assert.equal(fresh.body.length, 10);
+
+      assert.equal((await get('/.env')).status, 404, 'hidden files are not served');
+    } finally {
+      agent.destroy();
+    }
+    await close(app);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }));
 
 test('createHttpsServer: https.request through tls.connect({ socket }) over our sockets, keep-alive', { timeout: 20000 }, () => withPair(async (a, b) => {

@@ -24,7 +24,7 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
   }
 }
 
-for (const command of ['demo', 'up', 'genkey', 'pubkey', 'genpsk', 'tap']) {
+for (const command of ['demo', 'up', 'show', 'down', 'genkey', 'pubkey', 'genpsk', 'tap']) {
   for (const flag of ['--help', '-h']) {
     test(`wirestack ${command} ${flag}: its usage on stdout, exit 0, nothing run`, async () => {
       // For tap and up the flag comes after other arguments, which must not be parsed first.

@@ -237,7 +237,7 @@ test('up: a bad config exits 2 naming the line; a missing file exits 2', async (
   assert.equal(ev.line, 7);
   const missing = await cli(['up', join(dir, 'nope.conf')]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /ENOENT/);
+  assert.match(missing.stderr, /ENOENT.*nope\.conf/, 'the error names the path');
   const usage = await cli(['up']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /exactly one CONFIG/);

@@ -1,0 +1,153 @@
+/**
+ * The one place that loads the native addon (native/*.c, binding.gyp).
+ *
+ * `node-gyp-build` picks `build/Release` (a source build: `npm ci` in a
+ * clone, or an install where no prebuilt binary fits) and otherwise the
+ * N-API prebuilt binary shipped in the package's `prebuilds/linux-x64/`
+ * (made by `prebuildify --napi` at `npm pack`; one build for every Node
+ * >= 20). The addon also reports the header layout of its TAP rings
+ * ({@link RingLayout}), which tap-ring.ts uses instead of a hand-kept copy;
+ * an addon without it, or with another layout version, is refused with a
+ * message saying to rebuild.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { TapThreadAddon } from './tap-ring.js';
+
+/**
+ * Version of the ring header layout this code understands; must equal
+ * RING_LAYOUT_VERSION in native/tap_thread.c (checked at load).
+ */
+export const RING_LAYOUT_VERSION = 1;
+
+/**
+ * Word indices (int32) of the TAP ring header, as native/tap_thread.c
+ * defines them (its H_* enum), reported by the addon at load.
+ */
+export interface RingLayout {
+  readonly version: number;
+  /** Header length in int32 words. */
+  readonly words: number;
+  readonly rxHead: number;
+  readonly rxTail: number;
+  readonly txHead: number;
+  readonly txTail: number;
+  readonly txSleep: number;
+  readonly rxWait: number;
+  readonly txDrops: number;
+  readonly txErrors: number;
+  readonly rxErrors: number;
+  readonly rxWakes: number;
+  readonly txSleeps: number;
+  readonly rxStalls: number;
+  readonly txDirect: number;
+  readonly slots: number;
+  readonly slotSize: number;
+  readonly rxLens: number;
+  readonly txLens: number;
+  readonly rxData: number;
+  readonly txData: number;
+  readonly txArm: number;
+}
+
+/** The TAP device functions (native/tap.c). */
+export interface TapDeviceAddon {
+  open(name: string): { fd: number; name: string };
+  readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array): number;
+  write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  close(fd: number): number;
+  pollStart(fd: number, callback: () => void): object;
+  pollStop(handle: object): void;
+}
+
+/** The host UDP functions (native/udp.c). */
+export interface UdpAddon {
+  udpOpen(address: string, port: number): number;
+  udpPort(fd: number): number;
+  udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
+  udpSend(fd: number, buf: Uint8Array, off: number, len: number, address: number, port: number): number;
+  close(fd: number): number;
+  pollStart(fd: number, callback: () => void): object;
+  pollStop(handle: object): void;
+}
+
+/** The whole addon surface. */
+export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon {
+  readonly ringLayout: RingLayout;
+}
+
+const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
+  'version', 'words', 'rxHead', 'rxTail', 'txHead', 'txTail', 'txSleep', 'rxWait', 'txDrops', 'txErrors',
+  'rxErrors', 'rxWakes', 'txSleeps', 'rxStalls', 'txDirect', 'slots', 'slotSize', 'rxLens', 'txLens',
+  'rxData', 'txData', 'txArm',
+];
+const FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',
+  'threadStop', 'udpOpen', 'udpPort', 'udpRecvBatch', 'udpSend',
+];
+
+/** The package root: this file is dist/src/link/addon.js. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REBUILD_HINT = 'rebuild it: npm rebuild wirestack (in a clone: npm run build:native)';
+
+let loaded: NativeAddon | null = null;
+let failure: Error | null = null;
+
+/**
+ * Check what a loaded binary exports against what this code expects;
+ * returns the reason it does not fit, or null. Exported for tests.
+ */
+export function addonMismatch(a: Record<string, unknown>): string | null {
+  for (const f of FUNCTIONS) {
+    if (typeof a[f] !== 'function') return `it has no ${f}() (an older addon?)`;
+  }
+  const layout = a.ringLayout as Record<string, unknown> | undefined;
+  if (typeof layout !== 'object' || layout === null) return 'it does not report its ring layout (an older addon?)';
+  if (layout.version !== RING_LAYOUT_VERSION) {
+    return `its ring layout is version ${String(layout.version)}, this code needs ${RING_LAYOUT_VERSION}`;
+  }
+  const words = layout.words;
+  if (typeof words !== 'number' || !Number.isInteger(words) || words <= 0) return 'its ring layout has no header size';
+  for (const k of LAYOUT_KEYS) {
+    const v = layout[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || (k !== 'words' && k !== 'version' && v >= words)) {
+      return `its ring layout has no valid '${k}'`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The native addon, loaded once. Throws an Error saying what to do when no
+ * binary fits this platform or the binary found is incompatible (the same
+ * error on every later call).
+ */
+export function loadNativeAddon(): NativeAddon {
+  if (loaded !== null) return loaded;
+  if (failure !== null) throw failure;
+  let a: Record<string, unknown>;
+  try {
+    const load = createRequire(import.meta.url)('node-gyp-build') as (dir: string) => unknown;
+    a = load(PACKAGE_ROOT) as Record<string, unknown>;
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    failure = new Error(`native addon unavailable: ${cause.split('\n')[0]}; ${REBUILD_HINT}`, { cause: err });
+    throw failure;
+  }
+  const why = addonMismatch(a);
+  if (why !== null) {
+    failure = new Error(`native addon in ${PACKAGE_ROOT} does not fit this wirestack: ${why}; ${REBUILD_HINT}`);
+    throw failure;
+  }
+  loaded = a as unknown as NativeAddon;
+  return loaded;
+}
+
+/** The addon, or the Error that {@link loadNativeAddon} throws. */
+export function tryNativeAddon(): NativeAddon | Error {
+  try {
+    return loadNativeAddon();
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
