@@ -31,11 +31,14 @@ const H_RX_WAKES = 99;
 const H_TX_SLEEPS = 100;
 const H_RX_STALLS = 101;
 const H_TX_DIRECT = 102;
+const H_RX_HANDOFFS = 103;
 const H_SLOTS = 112;
 const H_SLOT_SIZE = 113;
 const H_RX_LENS = 114;
 const H_RX_DATA = 116;
 const H_TX_ARM = 120;
+const H_RX_HANDOFF_OK = 121;
+const H_RX_OWNER = 122;
 
 /** Frames consumed between publications of the RX tail, so the RX thread gets slots back during a long poll. */
 const RX_PUBLISH_EVERY = 64;
@@ -52,6 +55,12 @@ export interface TapThreadCounters {
   txSleeps: number;
   /** Frames push() wrote itself on the JS thread (see {@link TapRings.armDirect}). */
   txDirect: number;
+  /** Times the RX thread, finding the device quiet, handed it to the JS thread (see {@link TapRings.allowHandoff}). */
+  rxHandoffs: number;
+  /** Times the JS thread gave the device back to the RX thread on a burst. */
+  rxHandbacks: number;
+  /** Frames the JS thread read from the device itself while it held it. */
+  rxDirect: number;
   /** Frames write() refused with EAGAIN/ENOBUFS. */
   txDrops: number;
   /** Other write() errors. */
@@ -84,6 +93,9 @@ export class TapRings {
   private txDropsSeen = 0;
   private txErrorsSeen = 0;
   private stopped = false;
+  /** JS-side counts for {@link TapThreadCounters}. */
+  rxHandbacks = 0;
+  rxDirect = 0;
   /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. */
   readonly push: (frame: Uint8Array, offset: number, length: number) => boolean;
 
@@ -170,6 +182,34 @@ export class TapRings {
     Atomics.store(this.h, H_TX_ARM, 1);
   }
 
+  /**
+   * Let the RX thread hand the device to the JS thread after it has been
+   * quiet for a millisecond (native/tap_thread.c, RX_QUIET_MS). JS then reads
+   * it itself until a burst comes ({@link handBack}); a lone reply reaches
+   * the stack with one thread wake-up (JS's) instead of two (the RX thread's,
+   * then JS's).
+   */
+  allowHandoff(on: boolean): void {
+    Atomics.store(this.h, H_RX_HANDOFF_OK, on ? 1 : 0);
+  }
+
+  /** True while the JS thread is the device's reader (the RX thread is parked). */
+  get jsReads(): boolean {
+    return !this.stopped && Atomics.load(this.h, H_RX_OWNER) !== 0;
+  }
+
+  /**
+   * Give the device back to the RX thread. The caller has stopped reading it
+   * and delivered every frame it read, so the thread's frames come after.
+   */
+  handBack(): void {
+    if (this.stopped) return;
+    this.rxHandbacks++;
+    // Store the owner, then wake the thread if it waits (it sets H_RX_WAIT, then loads the owner).
+    Atomics.store(this.h, H_RX_OWNER, 0);
+    if (Atomics.load(this.h, H_RX_WAIT) !== 0) this.native.threadKick(this.handle);
+  }
+
   /** Whether the RX wakeup keeps the event loop alive. */
   keepAlive(on: boolean): void {
     if (!this.stopped) this.native.threadRef(this.handle, on);
@@ -183,6 +223,9 @@ export class TapRings {
       rxErrors: Atomics.load(h, H_RX_ERRORS),
       txSleeps: Atomics.load(h, H_TX_SLEEPS),
       txDirect: Atomics.load(h, H_TX_DIRECT),
+      rxHandoffs: Atomics.load(h, H_RX_HANDOFFS),
+      rxHandbacks: this.rxHandbacks,
+      rxDirect: this.rxDirect,
       txDrops: Atomics.load(h, H_TX_DROPS),
       txErrors: Atomics.load(h, H_TX_ERRORS),
     };

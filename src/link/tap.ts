@@ -9,7 +9,10 @@
  *   after a poll is written directly when the TX ring is empty (option
  *   `directWrite`: saves a lone frame the hand-off to the TX thread). A full
  *   TX ring drops the frame (and counts it); a full RX ring pauses reading
- *   (the kernel queue holds).
+ *   (the kernel queue holds). While the device is quiet (option `rxHandoff`)
+ *   the RX thread hands it to the JS thread, which then watches and reads it
+ *   itself as in synchronous mode until a burst arrives, and hands it back:
+ *   a lone reply wakes one thread (JS) instead of two.
  * - synchronous: receiving drains the non-blocking fd in batches into one
  *   preallocated buffer of frame slots; the addon's libuv poll calls the
  *   stack's wakeup once per event-loop wakeup (not per frame) while a wakeup
@@ -56,6 +59,14 @@ export interface TapLinkOptions {
    * {@link TapThreadCounters.txDirect}). Default true.
    */
   directWrite?: boolean;
+  /**
+   * Threaded mode: while the device is quiet (no frame for 1 ms), the JS
+   * thread reads it itself from the event loop, and gives it back to the RX
+   * thread when a full batch of frames is waiting (bulk traffic). Cuts a
+   * thread wake-up from every request/response exchange (see
+   * {@link TapThreadCounters.rxHandoffs}). Default true.
+   */
+  rxHandoff?: boolean;
   /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
   ringSlots?: number;
 }
@@ -79,6 +90,13 @@ export interface TapNetnsOptions {
 
 const ADDON_PATH = '../../../build/Release/wirestack_tap.node'; // dist/src/link -> repo root
 const BATCH_FRAMES = 64;
+/**
+ * Frames the JS thread may read from a device it holds (rxHandoff) within one
+ * millisecond before it gives the device back to the RX thread: 64 frames/ms
+ * is bulk traffic (~770 Mbit/s of full frames), far above what a
+ * request/response exchange sends.
+ */
+const HANDBACK_FRAMES_PER_MS = 64;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
 const EAGAIN = 11;
@@ -139,9 +157,18 @@ export class TapLink implements Link {
   private readonly rings: TapRings | null;
   /** Threaded mode: option `directWrite`. */
   private readonly directWrite: boolean;
+  /** Threaded mode: option `rxHandoff`. */
+  private readonly rxHandoff: boolean;
+  /** The fd was reported readable and not yet read down to EAGAIN (uv_poll in use). */
+  private fdReady = false;
+  /** rxHandoff: the millisecond and the frames JS read from the device in it. */
+  private heldMs = -1;
+  private heldFrames = 0;
+  private readonly onFdReadable: () => void;
 
-  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean) {
+  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean, rxHandoff: boolean) {
     this.directWrite = directWrite;
+    this.rxHandoff = ringSlots > 0 && rxHandoff;
     this.native = native;
     this.fd = fd;
     this.name = name;
@@ -152,11 +179,18 @@ export class TapLink implements Link {
       const w = this.wakeup;
       if (w !== null) w();
     };
+    this.onFdReadable = () => {
+      this.fdReady = true;
+      const w = this.wakeup;
+      if (w !== null) w();
+    };
     if (ringSlots > 0) {
-      this.rxBuf = new Uint8Array(0);
-      this.rxLen = new Int32Array(0);
+      // The batch buffer is only read into while the JS thread holds the device (rxHandoff).
+      this.rxBuf = new Uint8Array(this.rxHandoff ? this.slotSize * BATCH_FRAMES : 0);
+      this.rxLen = new Int32Array(this.rxHandoff ? BATCH_FRAMES : 0);
       this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable);
       this.rings.keepAlive(false); // until a wakeup is registered
+      this.rings.allowHandoff(this.rxHandoff);
     } else {
       this.rxBuf = new Uint8Array(this.slotSize * BATCH_FRAMES);
       this.rxLen = new Int32Array(BATCH_FRAMES);
@@ -187,7 +221,7 @@ export class TapLink implements Link {
     const dev = native.open(name);
     let link: TapLink;
     try {
-      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true);
+      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true, options.rxHandoff ?? true);
     } catch (err) {
       native.close(dev.fd);
       throw err;
@@ -277,9 +311,55 @@ export class TapLink implements Link {
       if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.mtu + ETH_HEADER_LEN, this.stats)) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
+        return Infinity; // the ring's frames came first; the device's wait (order holds)
       }
+      if (this.rxHandoff && rings.jsReads) this.readHeld(rings, rx, now);
       return Infinity;
     }
+    if (this.readFd(rx) < 0) {
+      // Budget spent with frames possibly still queued: come back soon.
+      const w = this.wakeup;
+      if (w !== null) w();
+    }
+    return Infinity;
+  }
+
+  /**
+   * Threaded mode, the RX thread having handed the device to JS: watch it on
+   * the event loop and read it here. {@link HANDBACK_FRAMES_PER_MS} frames in
+   * a millisecond mean bulk traffic: the frames read are delivered, then the
+   * device goes back to the RX thread.
+   */
+  private readHeld(rings: TapRings, rx: FrameReceiver, now: number): void {
+    if (this.pollHandle === null) {
+      if (this.wakeup === null) return; // nobody to wake: frames wait in the kernel until polled
+      this.pollHandle = this.native.pollStart(this.fd, this.onFdReadable);
+      this.fdReady = true; // frames may have queued since the RX thread's last read
+    }
+    if (!this.fdReady) return;
+    const n = this.readFd(rx);
+    if (this.fd < 0) return;
+    const got = n < 0 ? this.budget : n;
+    rings.rxDirect += got;
+    if (now !== this.heldMs) {
+      this.heldMs = now;
+      this.heldFrames = 0;
+    }
+    this.heldFrames += got;
+    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS) {
+      this.stopPolling();
+      this.fdReady = false;
+      rings.handBack();
+    }
+  }
+
+  /**
+   * Read and deliver up to `pollBudget` frames from the non-blocking fd in
+   * batches. Returns the number delivered or dropped, or -1 when the budget
+   * was spent (frames may remain); clears `fdReady` when a read found the
+   * device empty.
+   */
+  private readFd(rx: FrameReceiver): number {
     const native = this.native;
     const buf = this.rxBuf;
     const lens = this.rxLen;
@@ -290,7 +370,11 @@ export class TapLink implements Link {
     while (left > 0 && this.fd >= 0) {
       const want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
       const n = native.readBatch(this.fd, buf, slot, want, lens);
-      if (n <= 0) return Infinity; // 0: drained (EAGAIN); < 0: read error, nothing to deliver
+      if (n <= 0) {
+        // 0: drained (EAGAIN); < 0: read error, nothing to deliver
+        this.fdReady = false;
+        return this.budget - left;
+      }
       left -= n;
       for (let i = 0; i < n; i++) {
         const len = lens[i];
@@ -301,14 +385,14 @@ export class TapLink implements Link {
         stats.rxFrames++;
         stats.rxBytes += len;
         rx.receiveFrame(buf, i * slot, len);
-        if (this.fd < 0) return Infinity; // closed from inside the callback
+        if (this.fd < 0) return 0; // closed from inside the callback
       }
-      if (n < want) return Infinity; // the batch ended on EAGAIN
+      if (n < want) {
+        this.fdReady = false; // the batch ended on EAGAIN
+        return this.budget - left;
+      }
     }
-    // Budget spent with frames possibly still queued: come back soon.
-    const w = this.wakeup;
-    if (w !== null) w();
-    return Infinity;
+    return this.fd >= 0 ? -1 : 0;
   }
 
   /**
@@ -322,8 +406,13 @@ export class TapLink implements Link {
     if (rings !== null) {
       if (this.fd < 0) return;
       rings.keepAlive(wakeup !== null);
-      // Frames that arrived while nobody watched signalled nobody: poll for them now.
-      if (wakeup !== null && rings.rxPending) wakeup();
+      if (wakeup === null) {
+        this.stopPolling(); // the device, if JS holds it, waits in the kernel until polled again
+        return;
+      }
+      // Frames that arrived while nobody watched signalled nobody, and a device
+      // JS holds is not watched yet: poll now.
+      if (rings.rxPending || rings.jsReads) wakeup();
       return;
     }
     if (wakeup !== null && this.pollHandle === null && this.fd >= 0) {

@@ -194,8 +194,10 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
   });
 });
 
-for (const threads of [true, false]) {
-  describe(`TapLink ${threads ? 'threaded' : 'synchronous'} mode with Linux in a namespace`, { skip: missing ?? false }, () => {
+// Threaded with the RX hand-off (the default), threaded without it, synchronous.
+for (const [threads, rxHandoff] of [[true, true], [true, false], [false, false]] as const) {
+  const mode = threads ? `threaded mode (rxHandoff ${rxHandoff})` : 'synchronous mode';
+  describe(`TapLink ${mode} with Linux in a namespace`, { skip: missing ?? false }, () => {
     let ns: Netns | null = null;
     let link: TapLink | null = null;
     let stack: Stack | null = null;
@@ -203,7 +205,7 @@ for (const threads of [true, false]) {
     before(() => {
       assert.ok(haveCommand('socat'), 'socat is not installed (apt-get install socat)');
       ns = Netns.create();
-      link = TapLink.open('', { threads });
+      link = TapLink.open('', { threads, rxHandoff });
       link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
       stack = new Stack();
       stack.addInterface(link, { address: `${STACK_IP}/24` });
@@ -231,6 +233,14 @@ for (const threads of [true, false]) {
       assert.equal(Number(m[2]), 200, r.stdout);
       // Each reply is a lone frame after a poll: written on the JS thread (threaded mode).
       if (threads) assert.ok((link.threadCounters()?.txDirect ?? 0) >= 100, JSON.stringify(link.threadCounters()));
+      // Pings 2 ms apart leave the device quiet for over 1 ms: the RX thread
+      // hands it to the JS thread, which then reads the requests itself.
+      const c = link.threadCounters();
+      if (threads && rxHandoff) {
+        assert.ok(c !== null && c.rxHandoffs >= 1 && c.rxDirect >= 100, JSON.stringify(c));
+      } else if (threads) {
+        assert.ok(c !== null && c.rxHandoffs === 0 && c.rxDirect === 0, JSON.stringify(c));
+      }
     });
 
     it('carries 32 MiB each way at once through an echo server, byte-exact', { timeout: 60_000 }, async () => {
@@ -254,6 +264,10 @@ for (const threads of [true, false]) {
         assert.equal(n, BULK_BYTES);
         assert.equal(h.digest('hex'), want);
         assert.equal(link.txErrors, 0);
+        // Bulk arriving while JS held the quiet device: a full batch waiting
+        // sends it back to the RX thread (byte-exact above: order held across).
+        const c = link.threadCounters();
+        if (threads && rxHandoff) assert.ok(c !== null && c.rxHandbacks >= 1, JSON.stringify(c));
       } finally {
         server.close();
       }
