@@ -157,7 +157,7 @@ async function main(): Promise<void> {
       }
     };
     await waitFor((e) => e.event === 'ready', 20_000, 'tap did not start');
-    // For comparison: another kernel queue than the CLI's (TapLink's TAP_KERNEL_QUEUE_DEFAULT).
+    // To compare: another kernel queue than the kernel's default 1000 (TapLinkOptions.kernelQueue).
     if (KERNEL_QUEUE > 0) ip('-n', NS, 'link', 'set', 'dev', DEV, 'txqueuelen', String(KERNEL_QUEUE));
     const mac = String(events.find((e) => e.event === 'up')?.mac);
     const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
@@ -201,6 +201,9 @@ async function main(): Promise<void> {
         kernelDropRate: (k1 - k0) / secs,
         linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / secs,
         // The TAP I/O threads' counters per second (tapTxDrops: write() refused; ring-full drops are the rest of linkDrops).
+        // Every TCP and link counter that moved (as a rate, like the ones above): where the SYNs and frames went.
+        ...Object.fromEntries(Object.keys(s1).filter((k) => !k.startsWith('link') && typeof s1[k] === 'number' && s1[k] !== s0[k])
+          .map((k) => [`${k}Rate`, (Number(s1[k]) - Number(s0[k])) / secs])),
         ...Object.fromEntries(Object.keys(s1).filter((k) => k.startsWith('tap')).map((k) => [`${k}Rate`, (Number(s1[k]) - Number(s0[k])) / secs])),
       };
     };

@@ -70,8 +70,12 @@ export interface TapLinkOptions {
   /**
    * Frames the kernel may queue on the device for this link's reader (the
    * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
-   * drops them. Default {@link TAP_KERNEL_QUEUE_DEFAULT}; 0 keeps the
-   * kernel's default (1000).
+   * drops them. Default 0: the kernel's default (1000). A longer queue
+   * turns drops during overload into delay: under a SYN flood on 2 cores
+   * (bench/syn-flood.ts, --kernel-queue) 10000 ended the kernel's drops
+   * (25 % of the frames at 1000) but the legitimate client then waited
+   * behind the queue (median 0.3 s per request), and its accept rate did not
+   * measurably improve.
    */
   kernelQueue?: number;
   /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
@@ -88,16 +92,6 @@ export interface TapLinkOptions {
  * 0.1 ms higher (two thread handoffs).
  */
 export const TAP_THREADS_DEFAULT = true;
-
-/**
- * The device's kernel queue toward the stack, in frames (see
- * {@link TapLinkOptions.kernelQueue}). The kernel's default of 1000 covers
- * 10 ms at 100k frames/s: a reader descheduled longer than that on a busy
- * machine (a SYN flood on 2 cores, bench/syn-flood.ts) lost 25 % of the
- * frames (13.8k of 54k/s) there, and none with 20000. Memory is only used
- * while frames wait (about 2 KiB each).
- */
-export const TAP_KERNEL_QUEUE_DEFAULT = 10_000;
 
 /** Options of {@link TapLink.moveToNetns}. */
 export interface TapNetnsOptions {
@@ -227,7 +221,7 @@ export class TapLink implements Link {
     const budget = options.pollBudget ?? 256;
     if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`pollBudget must be a positive integer, got ${budget}`);
     if (options.hostAddress !== undefined) checkCidr(options.hostAddress);
-    const kernelQueue = options.kernelQueue ?? TAP_KERNEL_QUEUE_DEFAULT;
+    const kernelQueue = options.kernelQueue ?? 0;
     if (!Number.isInteger(kernelQueue) || kernelQueue < 0 || kernelQueue > 1_000_000) {
       throw new RangeError(`kernelQueue must be an integer in 0..1000000, got ${kernelQueue}`);
     }
