@@ -8,7 +8,10 @@
  * hits both alike. Needs root and /dev/net/tun (see test/helpers/chatty.ts
  * for the namespaces and addresses). Prints one JSON line.
  *
- *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--warmup N]
+ *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--handoff 0|1] [--warmup N]
+ *
+ * --handoff 0 keeps the TAP device with the RX thread even while it is
+ * quiet (TapLinkOptions.rxHandoff false), for comparison.
  *
  * --warmup (default 50) sets the uncounted exchanges before the runs. The
  * stack's JS takes a few thousand exchanges to be fully compiled (V8's
@@ -16,7 +19,22 @@
  * figures include JIT warm-up, while Node's net client, mostly C++, has
  * little to warm up; a large --warmup shows the steady state.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { ChattyLab } from '../test/helpers/chatty.js';
+
+/** Context switches of every thread of this process so far (Linux /proc), or NaN elsewhere. */
+function contextSwitches(): number {
+  try {
+    let n = 0;
+    for (const task of readdirSync('/proc/self/task')) {
+      const m = /voluntary_ctxt_switches:\s+(\d+)\s+nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${task}/status`, 'utf8'));
+      if (m !== null) n += Number(m[1]) + Number(m[2]);
+    }
+    return n;
+  } catch {
+    return NaN;
+  }
+}
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -27,9 +45,13 @@ const ROUNDS = opt('rounds', 200);
 const RUNS = Math.max(3, opt('runs', 5));
 const BODY = opt('body', 100);
 const THREADS = opt('threads', -1);
+const HANDOFF = opt('handoff', -1);
 const WARMUP = Math.max(1, opt('warmup', 50));
 
-const lab = await ChattyLab.open(THREADS >= 0 ? { threads: THREADS === 1 } : {});
+const lab = await ChattyLab.open({
+  ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}),
+  ...(HANDOFF >= 0 ? { rxHandoff: HANDOFF === 1 } : {}),
+});
 let failed = false;
 try {
   // Warm-up (JIT, ARP, the server's first connection), not counted.
@@ -37,19 +59,33 @@ try {
   await lab.overLinux(WARMUP, BODY);
   const stackMs: number[] = [];
   const linuxMs: number[] = [];
+  // This process's CPU time and context switches (all its threads: JS, the
+  // TAP I/O threads, V8's) during the stack's runs: unlike times, these hardly
+  // depend on what else the machine is running.
+  let cpuUs = 0;
+  let switches = 0;
+  const overStack = async (): Promise<void> => {
+    const c0 = process.cpuUsage();
+    const s0 = contextSwitches();
+    stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
+    const c1 = process.cpuUsage(c0);
+    cpuUs += c1.user + c1.system;
+    switches += contextSwitches() - s0;
+  };
   for (let run = 0; run < RUNS; run++) {
     // Alternate which goes first.
     if (run % 2 === 0) {
-      stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
+      await overStack();
       linuxMs.push((await lab.overLinux(ROUNDS, BODY)).ms);
     } else {
       linuxMs.push((await lab.overLinux(ROUNDS, BODY)).ms);
-      stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
+      await overStack();
     }
   }
   const tcp = lab.stack.stats.tcp;
   console.log(JSON.stringify({
-    rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs, delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+    rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs,
+    stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
     txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   }));
 } catch (err) {

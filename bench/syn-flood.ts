@@ -22,7 +22,10 @@
  * the figures can be read against what this machine allows at all: the
  * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
- *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000]
+ *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
+ *
+ * --kernel-queue sets the TAP device's txqueuelen (the kernel's queue toward
+ * the stack) after the CLI has set its default, to compare.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -35,6 +38,7 @@ const opt = (name: string, def: number): number => {
 };
 const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
+const KERNEL_QUEUE = opt('kernel-queue', 0);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
@@ -153,6 +157,8 @@ async function main(): Promise<void> {
       }
     };
     await waitFor((e) => e.event === 'ready', 20_000, 'tap did not start');
+    // To compare: another kernel queue than the kernel's default 1000 (TapLinkOptions.kernelQueue).
+    if (KERNEL_QUEUE > 0) ip('-n', NS, 'link', 'set', 'dev', DEV, 'txqueuelen', String(KERNEL_QUEUE));
     const mac = String(events.find((e) => e.event === 'up')?.mac);
     const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
     const client = async (): Promise<ClientResult> =>
@@ -194,6 +200,11 @@ async function main(): Promise<void> {
         // Frames lost before the stack: the kernel's queue to the TAP reader, and TapLink's own drops.
         kernelDropRate: (k1 - k0) / secs,
         linkDropRate: (Number(s1.linkDrops) - Number(s0.linkDrops)) / secs,
+        // The TAP I/O threads' counters per second (tapTxDrops: write() refused; ring-full drops are the rest of linkDrops).
+        // Every TCP and link counter that moved (as a rate, like the ones above): where the SYNs and frames went.
+        ...Object.fromEntries(Object.keys(s1).filter((k) => !k.startsWith('link') && typeof s1[k] === 'number' && s1[k] !== s0[k])
+          .map((k) => [`${k}Rate`, (Number(s1[k]) - Number(s0[k])) / secs])),
+        ...Object.fromEntries(Object.keys(s1).filter((k) => k.startsWith('tap')).map((k) => [`${k}Rate`, (Number(s1[k]) - Number(s0[k])) / secs])),
       };
     };
     const points: Array<Record<string, number | null>> = [];

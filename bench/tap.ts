@@ -11,11 +11,12 @@
  * which includes the kernel's work behind our TAP reads and writes), and
  * how much of it the JS thread and the TAP I/O threads took.
  *
- *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--ring SLOTS]
+ *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
- * reports the I/O threads' counters.
+ * reports the I/O threads' counters; --handoff 0 turns its quiet-device
+ * hand-off to the JS thread off (TapLinkOptions.rxHandoff).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const RUNS = opt('runs', 3);
 const MTU = opt('mtu', 1500);
 const THREADS = opt('threads', -1);
 const RING = opt('ring', 0);
+const HANDOFF = opt('handoff', -1);
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -147,7 +149,8 @@ function ping(): Promise<string> {
 
 ip('netns', 'add', ns);
 const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
-const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}) });
+const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}),
+  ...(HANDOFF >= 0 ? { rxHandoff: HANDOFF === 1 } : {}) });
 const stack = new Stack({ maxMtu: Math.max(1500, MTU), maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
 let failed = false;
 try {

@@ -29,6 +29,15 @@
  *   H_TX_SLEEP set. A full RX ring stalls the RX thread the same way
  *   (H_RX_WAIT; JS calls threadKick, which signals an eventfd that also
  *   carries stop requests).
+ * - RX hand-off: once allowed by JS (H_RX_HANDOFF_OK), the RX thread,
+ *   having found the device silent for RX_QUIET_MS, hands the fd to JS
+ *   (H_RX_OWNER = 1) and parks; JS then reads it itself from the event loop
+ *   (a uv_poll and non-blocking reads), so a lone reply wakes the JS thread
+ *   directly instead of the RX thread and then JS: one thread hop instead
+ *   of two per request/response exchange. JS hands the fd back (owner 0,
+ *   threadKick) when a read finds a full batch waiting (bulk traffic). One
+ *   reader at a time: each side stops reading before it stores the other
+ *   as owner, and JS drains the ring before reading the fd, so order holds.
  * - Direct TX: once armed by JS (H_TX_ARM, set at each poll), push writes
  *   the frame itself when the TX ring is empty: a lone frame (a request, an
  *   ACK) then costs one write() instead of a futex wake and a hand-off to a
@@ -71,6 +80,7 @@ enum {
   H_TX_SLEEPS = 100, /* futex sleeps of the TX thread */
   H_RX_STALLS = 101, /* times the RX thread waited for JS to consume */
   H_TX_DIRECT = 102, /* frames push() wrote itself on the JS thread (JS thread only) */
+  H_RX_HANDOFFS = 103, /* times the RX thread handed the fd to JS after RX_QUIET_MS of silence */
   /* layout, written once before the threads start */
   H_SLOTS = 112,
   H_SLOT_SIZE = 113,
@@ -80,13 +90,17 @@ enum {
   H_TX_DATA = 117,
   /* JS thread only: 1 lets the next push() write directly (see thread_push) */
   H_TX_ARM = 120,
+  /* 1 (written by JS): the RX thread may hand the fd to JS when it goes quiet (see hand_to_js) */
+  H_RX_HANDOFF_OK = 121,
+  /* who reads the fd: 0 the RX thread, 1 JS (each side stores it only while it is the reader) */
+  H_RX_OWNER = 122,
   H_WORDS = 128
 };
 
 /* The header layout as JS reads it at load (ringLayout on the addon; see
  * src/link/addon.ts), so the TS side holds no copy of these numbers. Bump
  * RING_LAYOUT_VERSION when a word changes meaning; JS refuses another one. */
-#define RING_LAYOUT_VERSION 1
+#define RING_LAYOUT_VERSION 2
 
 static napi_status define_ring_layout(napi_env env, napi_value exports) {
   static const struct { const char *name; int32_t value; } fields[] = {
@@ -96,6 +110,7 @@ static napi_status define_ring_layout(napi_env env, napi_value exports) {
     { "rxErrors", H_RX_ERRORS }, { "rxWakes", H_RX_WAKES }, { "txSleeps", H_TX_SLEEPS }, { "rxStalls", H_RX_STALLS },
     { "txDirect", H_TX_DIRECT }, { "slots", H_SLOTS }, { "slotSize", H_SLOT_SIZE }, { "rxLens", H_RX_LENS },
     { "txLens", H_TX_LENS }, { "rxData", H_RX_DATA }, { "txData", H_TX_DATA }, { "txArm", H_TX_ARM },
+    { "rxHandoffs", H_RX_HANDOFFS }, { "rxHandoffOk", H_RX_HANDOFF_OK }, { "rxOwner", H_RX_OWNER },
   };
   napi_value layout, v;
   napi_status s = napi_create_object(env, &layout);
@@ -240,6 +255,32 @@ static void wait_for_js(tt_t *t, uint32_t tail) {
  */
 #define RX_BATCH_WAIT 8u
 
+/*
+ * Silence on the device after which the RX thread hands the fd to JS (when
+ * allowed). Bulk traffic has gaps of microseconds and keeps the thread
+ * reading; an idle link or a request/response exchange slower than this goes
+ * to JS, which keeps it until it sees a burst. Idle, the thread pays one
+ * wakeup for the hand-off, then sleeps until JS hands the fd back.
+ */
+#define RX_QUIET_MS 1
+
+/* The device was quiet: let JS read it; sleep until JS hands it back or a stop. */
+static void hand_to_js(tt_t *t) {
+  int32_t *h = t->h;
+  struct pollfd pf = { .fd = t->evfd, .events = POLLIN };
+  st(&h[H_RX_OWNER], 1);
+  bump(&h[H_RX_HANDOFFS]);
+  /* JS must look even if it is idle: it starts watching the fd in its poll. */
+  (void)napi_call_threadsafe_function(t->tsfn, NULL, napi_tsfn_nonblocking);
+  for (;;) {
+    /* Same handshake as wait_for_js: JS stores the owner, then wakes us if it sees H_RX_WAIT. */
+    st(&h[H_RX_WAIT], 1);
+    if (ld(&h[H_RX_OWNER]) == 0 || __atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) break;
+    if (poll(&pf, 1, -1) > 0) evfd_drain(t->evfd);
+  }
+  st(&h[H_RX_WAIT], 0);
+}
+
 static void *rx_main(void *arg) {
   tt_t *t = (tt_t *)arg;
   int32_t *h = t->h;
@@ -265,6 +306,10 @@ static void *rx_main(void *arg) {
       }
       if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
+      } else if (ld(&h[H_RX_HANDOFF_OK]) != 0) {
+        int n = poll(pf, 2, RX_QUIET_MS);
+        if (n == 0) hand_to_js(t);
+        else if (n > 0 && (pf[1].revents & POLLIN)) evfd_drain(t->evfd);
       } else if (poll(pf, 2, -1) > 0 && (pf[1].revents & POLLIN)) {
         evfd_drain(t->evfd);
       }

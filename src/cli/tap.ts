@@ -347,6 +347,9 @@ export async function runTap(o: TapOptions): Promise<number> {
       const tcp: Fields = { ...s.stats.tcp };
       const dev = tap?.stats;
       const linkStats: Fields = dev === undefined ? {} : { linkRxFrames: dev.rxFrames, linkTxFrames: dev.txFrames, linkDrops: dev.drops };
+      // The TAP I/O threads' counters (JSON only): which side of the device drops, and how often the threads slept.
+      const io = tap?.threadCounters() ?? null;
+      if (io !== null) for (const [k, n] of Object.entries(io)) linkStats[`tap${k[0].toUpperCase()}${k.slice(1)}`] = n;
       emit('stats', { ...tcp, ...linkStats }, `stats: tcp ${Object.entries(tcp).filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${String(n)}`).join(', ')}`
         + (dev === undefined ? '' : `; link ${dev.rxFrames} frames in, ${dev.txFrames} out, ${dev.drops} dropped`));
     };

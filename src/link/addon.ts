@@ -18,7 +18,7 @@ import type { TapThreadAddon } from './tap-ring.js';
  * Version of the ring header layout this code understands; must equal
  * RING_LAYOUT_VERSION in native/tap_thread.c (checked at load).
  */
-export const RING_LAYOUT_VERSION = 1;
+export const RING_LAYOUT_VERSION = 2;
 
 /**
  * Word indices (int32) of the TAP ring header, as native/tap_thread.c
@@ -48,6 +48,10 @@ export interface RingLayout {
   readonly rxData: number;
   readonly txData: number;
   readonly txArm: number;
+  /** RX hand-off to the JS thread: times handed off, JS allows it, who reads (1: JS). */
+  readonly rxHandoffs: number;
+  readonly rxHandoffOk: number;
+  readonly rxOwner: number;
 }
 
 /** The TAP device functions (native/tap.c). */
@@ -79,7 +83,7 @@ export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon {
 const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
   'version', 'words', 'rxHead', 'rxTail', 'txHead', 'txTail', 'txSleep', 'rxWait', 'txDrops', 'txErrors',
   'rxErrors', 'rxWakes', 'txSleeps', 'rxStalls', 'txDirect', 'slots', 'slotSize', 'rxLens', 'txLens',
-  'rxData', 'txData', 'txArm',
+  'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner',
 ];
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',

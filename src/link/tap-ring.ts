@@ -38,6 +38,12 @@ export interface TapThreadCounters {
   txSleeps: number;
   /** Frames push() wrote itself on the JS thread (see {@link TapRings.armDirect}). */
   txDirect: number;
+  /** Times the RX thread, finding the device quiet, handed it to the JS thread (see {@link TapRings.allowHandoff}). */
+  rxHandoffs: number;
+  /** Times the JS thread gave the device back to the RX thread on a burst. */
+  rxHandbacks: number;
+  /** Frames the JS thread read from the device itself while it held it. */
+  rxDirect: number;
   /** Frames write() refused with EAGAIN/ENOBUFS. */
   txDrops: number;
   /** Other write() errors. */
@@ -72,6 +78,9 @@ export class TapRings {
   private txDropsSeen = 0;
   private txErrorsSeen = 0;
   private stopped = false;
+  /** JS-side counts for {@link TapThreadCounters}. */
+  rxHandbacks = 0;
+  rxDirect = 0;
   /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. */
   readonly push: (frame: Uint8Array, offset: number, length: number) => boolean;
 
@@ -161,6 +170,34 @@ export class TapRings {
     Atomics.store(this.h, this.L.txArm, 1);
   }
 
+  /**
+   * Let the RX thread hand the device to the JS thread after it has been
+   * quiet for a millisecond (native/tap_thread.c, RX_QUIET_MS). JS then reads
+   * it itself until a burst comes ({@link handBack}); a lone reply reaches
+   * the stack with one thread wake-up (JS's) instead of two (the RX thread's,
+   * then JS's).
+   */
+  allowHandoff(on: boolean): void {
+    Atomics.store(this.h, this.L.rxHandoffOk, on ? 1 : 0);
+  }
+
+  /** True while the JS thread is the device's reader (the RX thread is parked). */
+  get jsReads(): boolean {
+    return !this.stopped && Atomics.load(this.h, this.L.rxOwner) !== 0;
+  }
+
+  /**
+   * Give the device back to the RX thread. The caller has stopped reading it
+   * and delivered every frame it read, so the thread's frames come after.
+   */
+  handBack(): void {
+    if (this.stopped) return;
+    this.rxHandbacks++;
+    // Store the owner, then wake the thread if it waits (it sets H_RX_WAIT, then loads the owner).
+    Atomics.store(this.h, this.L.rxOwner, 0);
+    if (Atomics.load(this.h, this.L.rxWait) !== 0) this.native.threadKick(this.handle);
+  }
+
   /** Whether the RX wakeup keeps the event loop alive. */
   keepAlive(on: boolean): void {
     if (!this.stopped) this.native.threadRef(this.handle, on);
@@ -175,6 +212,9 @@ export class TapRings {
       rxErrors: Atomics.load(h, L.rxErrors),
       txSleeps: Atomics.load(h, L.txSleeps),
       txDirect: Atomics.load(h, L.txDirect),
+      rxHandoffs: Atomics.load(h, L.rxHandoffs),
+      rxHandbacks: this.rxHandbacks,
+      rxDirect: this.rxDirect,
       txDrops: Atomics.load(h, L.txDrops),
       txErrors: Atomics.load(h, L.txErrors),
     };

@@ -9,7 +9,10 @@
  *   after a poll is written directly when the TX ring is empty (option
  *   `directWrite`: saves a lone frame the hand-off to the TX thread). A full
  *   TX ring drops the frame (and counts it); a full RX ring pauses reading
- *   (the kernel queue holds).
+ *   (the kernel queue holds). While the device is quiet (option `rxHandoff`)
+ *   the RX thread hands it to the JS thread, which then watches and reads it
+ *   itself as in synchronous mode until a burst arrives, and hands it back:
+ *   a lone reply wakes one thread (JS) instead of two.
  * - synchronous: receiving drains the non-blocking fd in batches into one
  *   preallocated buffer of frame slots; the addon's libuv poll calls the
  *   stack's wakeup once per event-loop wakeup (not per frame) while a wakeup
@@ -51,6 +54,25 @@ export interface TapLinkOptions {
    * {@link TapThreadCounters.txDirect}). Default true.
    */
   directWrite?: boolean;
+  /**
+   * Threaded mode: while the device is quiet (no frame for 1 ms), the JS
+   * thread reads it itself from the event loop, and gives it back to the RX
+   * thread when a full batch of frames is waiting (bulk traffic). Cuts a
+   * thread wake-up from every request/response exchange (see
+   * {@link TapThreadCounters.rxHandoffs}). Default true.
+   */
+  rxHandoff?: boolean;
+  /**
+   * Frames the kernel may queue on the device for this link's reader (the
+   * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
+   * drops them. Default 0: the kernel's default (1000). A longer queue
+   * turns drops during overload into delay: under a SYN flood on 2 cores
+   * (bench/syn-flood.ts, --kernel-queue) 10000 ended the kernel's drops
+   * (25 % of the frames at 1000) but the legitimate client then waited
+   * behind the queue (median 0.3 s per request), and its accept rate did not
+   * measurably improve.
+   */
+  kernelQueue?: number;
   /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
   ringSlots?: number;
 }
@@ -73,6 +95,13 @@ export interface TapNetnsOptions {
 }
 
 const BATCH_FRAMES = 64;
+/**
+ * Frames the JS thread may read from a device it holds (rxHandoff) within one
+ * millisecond before it gives the device back to the RX thread: 64 frames/ms
+ * is bulk traffic (~770 Mbit/s of full frames), far above what a
+ * request/response exchange sends.
+ */
+const HANDBACK_FRAMES_PER_MS = 64;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
 const IP_TIMEOUT_MS = 10_000;
@@ -119,9 +148,18 @@ export class TapLink implements Link {
   private readonly rings: TapRings | null;
   /** Threaded mode: option `directWrite`. */
   private readonly directWrite: boolean;
+  /** Threaded mode: option `rxHandoff`. */
+  private readonly rxHandoff: boolean;
+  /** The fd was reported readable and not yet read down to EAGAIN (uv_poll in use). */
+  private fdReady = false;
+  /** rxHandoff: the millisecond and the frames JS read from the device in it. */
+  private heldMs = -1;
+  private heldFrames = 0;
+  private readonly onFdReadable: () => void;
 
-  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean) {
+  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean, rxHandoff: boolean) {
     this.directWrite = directWrite;
+    this.rxHandoff = ringSlots > 0 && rxHandoff;
     this.native = native;
     this.fd = fd;
     this.name = name;
@@ -132,11 +170,18 @@ export class TapLink implements Link {
       const w = this.wakeup;
       if (w !== null) w();
     };
+    this.onFdReadable = () => {
+      this.fdReady = true;
+      const w = this.wakeup;
+      if (w !== null) w();
+    };
     if (ringSlots > 0) {
-      this.rxBuf = new Uint8Array(0);
-      this.rxLen = new Int32Array(0);
+      // The batch buffer is only read into while the JS thread holds the device (rxHandoff).
+      this.rxBuf = new Uint8Array(this.rxHandoff ? this.slotSize * BATCH_FRAMES : 0);
+      this.rxLen = new Int32Array(this.rxHandoff ? BATCH_FRAMES : 0);
       this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable);
       this.rings.keepAlive(false); // until a wakeup is registered
+      this.rings.allowHandoff(this.rxHandoff);
     } else {
       this.rxBuf = new Uint8Array(this.slotSize * BATCH_FRAMES);
       this.rxLen = new Int32Array(BATCH_FRAMES);
@@ -156,6 +201,10 @@ export class TapLink implements Link {
     const budget = options.pollBudget ?? 256;
     if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`pollBudget must be a positive integer, got ${budget}`);
     if (options.hostAddress !== undefined) checkCidr(options.hostAddress);
+    const kernelQueue = options.kernelQueue ?? 0;
+    if (!Number.isInteger(kernelQueue) || kernelQueue < 0 || kernelQueue > 1_000_000) {
+      throw new RangeError(`kernelQueue must be an integer in 0..1000000, got ${kernelQueue}`);
+    }
     let ringSlots = 0;
     if (options.threads ?? TAP_THREADS_DEFAULT) {
       ringSlots = options.ringSlots ?? defaultRingSlots(mtu + ETH_HEADER_LEN + SLOT_SLACK);
@@ -167,7 +216,7 @@ export class TapLink implements Link {
     const dev = native.open(name);
     let link: TapLink;
     try {
-      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true);
+      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true, options.rxHandoff ?? true);
     } catch (err) {
       native.close(dev.fd);
       throw err;
@@ -175,6 +224,7 @@ export class TapLink implements Link {
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));
+      if (kernelQueue > 0) setArgs.push('txqueuelen', String(kernelQueue));
       if (options.up !== false) setArgs.push('up');
       if (setArgs.length > 4) ip(setArgs);
       if (options.hostAddress !== undefined) ip(['addr', 'add', options.hostAddress, 'dev', dev.name]);
@@ -259,9 +309,55 @@ export class TapLink implements Link {
       if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.mtu + ETH_HEADER_LEN, this.stats)) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
+        return Infinity; // the ring's frames came first; the device's wait (order holds)
       }
+      if (this.rxHandoff && rings.jsReads) this.readHeld(rings, rx, now);
       return Infinity;
     }
+    if (this.readFd(rx) < 0) {
+      // Budget spent with frames possibly still queued: come back soon.
+      const w = this.wakeup;
+      if (w !== null) w();
+    }
+    return Infinity;
+  }
+
+  /**
+   * Threaded mode, the RX thread having handed the device to JS: watch it on
+   * the event loop and read it here. {@link HANDBACK_FRAMES_PER_MS} frames in
+   * a millisecond mean bulk traffic: the frames read are delivered, then the
+   * device goes back to the RX thread.
+   */
+  private readHeld(rings: TapRings, rx: FrameReceiver, now: number): void {
+    if (this.pollHandle === null) {
+      if (this.wakeup === null) return; // nobody to wake: frames wait in the kernel until polled
+      this.pollHandle = this.native.pollStart(this.fd, this.onFdReadable);
+      this.fdReady = true; // frames may have queued since the RX thread's last read
+    }
+    if (!this.fdReady) return;
+    const n = this.readFd(rx);
+    if (this.fd < 0) return;
+    const got = n < 0 ? this.budget : n;
+    rings.rxDirect += got;
+    if (now !== this.heldMs) {
+      this.heldMs = now;
+      this.heldFrames = 0;
+    }
+    this.heldFrames += got;
+    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS) {
+      this.stopPolling();
+      this.fdReady = false;
+      rings.handBack();
+    }
+  }
+
+  /**
+   * Read and deliver up to `pollBudget` frames from the non-blocking fd in
+   * batches. Returns the number delivered or dropped, or -1 when the budget
+   * was spent (frames may remain); clears `fdReady` when a read found the
+   * device empty.
+   */
+  private readFd(rx: FrameReceiver): number {
     const native = this.native;
     const buf = this.rxBuf;
     const lens = this.rxLen;
@@ -272,7 +368,11 @@ export class TapLink implements Link {
     while (left > 0 && this.fd >= 0) {
       const want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
       const n = native.readBatch(this.fd, buf, slot, want, lens);
-      if (n <= 0) return Infinity; // 0: drained (EAGAIN); < 0: read error, nothing to deliver
+      if (n <= 0) {
+        // 0: drained (EAGAIN); < 0: read error, nothing to deliver
+        this.fdReady = false;
+        return this.budget - left;
+      }
       left -= n;
       for (let i = 0; i < n; i++) {
         const len = lens[i];
@@ -283,14 +383,14 @@ export class TapLink implements Link {
         stats.rxFrames++;
         stats.rxBytes += len;
         rx.receiveFrame(buf, i * slot, len);
-        if (this.fd < 0) return Infinity; // closed from inside the callback
+        if (this.fd < 0) return 0; // closed from inside the callback
       }
-      if (n < want) return Infinity; // the batch ended on EAGAIN
+      if (n < want) {
+        this.fdReady = false; // the batch ended on EAGAIN
+        return this.budget - left;
+      }
     }
-    // Budget spent with frames possibly still queued: come back soon.
-    const w = this.wakeup;
-    if (w !== null) w();
-    return Infinity;
+    return this.fd >= 0 ? -1 : 0;
   }
 
   /**
@@ -304,8 +404,13 @@ export class TapLink implements Link {
     if (rings !== null) {
       if (this.fd < 0) return;
       rings.keepAlive(wakeup !== null);
-      // Frames that arrived while nobody watched signalled nobody: poll for them now.
-      if (wakeup !== null && rings.rxPending) wakeup();
+      if (wakeup === null) {
+        this.stopPolling(); // the device, if JS holds it, waits in the kernel until polled again
+        return;
+      }
+      // Frames that arrived while nobody watched signalled nobody, and a device
+      // JS holds is not watched yet: poll now.
+      if (rings.rxPending || rings.jsReads) wakeup();
       return;
     }
     if (wakeup !== null && this.pollHandle === null && this.fd >= 0) {

@@ -127,7 +127,7 @@ export class ChattyLab {
   }
 
   /** Create the namespaces, links and the started stack, and start the server; resolves once it listens. */
-  static async open(options: { threads?: boolean } = {}): Promise<ChattyLab> {
+  static async open(options: { threads?: boolean; rxHandoff?: boolean } = {}): Promise<ChattyLab> {
     const server = Netns.create();
     let client: Netns | null = null;
     let tap: TapLink | null = null;
@@ -136,7 +136,8 @@ export class ChattyLab {
     try {
       client = Netns.create();
       const id = process.pid % 100000;
-      tap = TapLink.open(`wsch${id}`, { mtu: 1500, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+      tap = TapLink.open(`wsch${id}`, { mtu: 1500, ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.rxHandoff !== undefined ? { rxHandoff: options.rxHandoff } : {}) });
       tap.moveToNetns(server.name, { hostAddress: `${ChattyLab.SERVER_TAP_IP}/24` });
       veth = createVeth({ a: `wcs${id}`, b: `wcc${id}`, aCidr: `${ChattyLab.SERVER_VETH_IP}/24`, bCidr: `${ChattyLab.CLIENT_VETH_IP}/24`,
         nsA: server, nsB: client });

@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -74,6 +74,24 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
       b.close();
     }
     assert.throws(() => TapLink.open('', { ringSlots: 3 }), /power of two/);
+  });
+
+  it('sets the device\'s kernel queue (txqueuelen) when told to, and leaves the kernel\'s default otherwise', () => {
+    const qlen = (dev: string): number =>
+      (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{ txqlen: number }>)[0].txqlen;
+    const a = TapLink.open('');
+    const b = TapLink.open('', { kernelQueue: 2500 });
+    const c = TapLink.open('', { kernelQueue: 0 });
+    try {
+      assert.equal(qlen(a.name), 1000); // the kernel's own default
+      assert.equal(qlen(b.name), 2500);
+      assert.equal(qlen(c.name), 1000);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+    assert.throws(() => TapLink.open('', { kernelQueue: -1 }), /kernelQueue/);
   });
 
   it('opens and closes 100 times (with a wakeup set) leaking no fd and no thread', { timeout: 60_000 }, () => {
@@ -197,8 +215,10 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
   });
 });
 
-for (const threads of [true, false]) {
-  describe(`TapLink ${threads ? 'threaded' : 'synchronous'} mode with Linux in a namespace`, { skip: missing ?? false }, () => {
+// Threaded with the RX hand-off (the default), threaded without it, synchronous.
+for (const [threads, rxHandoff] of [[true, true], [true, false], [false, false]] as const) {
+  const mode = threads ? `threaded mode (rxHandoff ${rxHandoff})` : 'synchronous mode';
+  describe(`TapLink ${mode} with Linux in a namespace`, { skip: missing ?? false }, () => {
     let ns: Netns | null = null;
     let link: TapLink | null = null;
     let stack: Stack | null = null;
@@ -206,7 +226,7 @@ for (const threads of [true, false]) {
     before(() => {
       assert.ok(haveCommand('socat'), 'socat is not installed (apt-get install socat)');
       ns = Netns.create();
-      link = TapLink.open('', { threads });
+      link = TapLink.open('', { threads, rxHandoff });
       link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
       stack = new Stack();
       stack.addInterface(link, { address: `${STACK_IP}/24` });
@@ -234,6 +254,14 @@ for (const threads of [true, false]) {
       assert.equal(Number(m[2]), 200, r.stdout);
       // Each reply is a lone frame after a poll: written on the JS thread (threaded mode).
       if (threads) assert.ok((link.threadCounters()?.txDirect ?? 0) >= 100, JSON.stringify(link.threadCounters()));
+      // Pings 2 ms apart leave the device quiet for over 1 ms: the RX thread
+      // hands it to the JS thread, which then reads the requests itself.
+      const c = link.threadCounters();
+      if (threads && rxHandoff) {
+        assert.ok(c !== null && c.rxHandoffs >= 1 && c.rxDirect >= 100, JSON.stringify(c));
+      } else if (threads) {
+        assert.ok(c !== null && c.rxHandoffs === 0 && c.rxDirect === 0, JSON.stringify(c));
+      }
     });
 
     it('carries 32 MiB each way at once through an echo server, byte-exact', { timeout: 60_000 }, async () => {
@@ -257,6 +285,10 @@ for (const threads of [true, false]) {
         assert.equal(n, BULK_BYTES);
         assert.equal(h.digest('hex'), want);
         assert.equal(link.txErrors, 0);
+        // Bulk arriving while JS held the quiet device: a full batch waiting
+        // sends it back to the RX thread (byte-exact above: order held across).
+        const c = link.threadCounters();
+        if (threads && rxHandoff) assert.ok(c !== null && c.rxHandbacks >= 1, JSON.stringify(c));
       } finally {
         server.close();
       }
