@@ -25,7 +25,7 @@
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
  *
  * --kernel-queue sets the TAP device's txqueuelen (the kernel's queue toward
- * the stack) after the CLI has set its default, to compare.
+ * the stack; default the kernel's 1000) once the CLI is up, to compare.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';

@@ -3,7 +3,8 @@
  * single-producer/single-consumer frame rings in memory shared with two
  * native threads, one blocking in read() on the TAP fd and one doing the
  * write()s. The JS thread only copies frames and moves indices; no syscall
- * per frame (but one direct write per poll, see armDirect). Nothing is allocated per frame.
+ * per frame (but one direct write per poll, see armDirect; and while the
+ * device is quiet JS reads it itself, see allowHandoff). Nothing is allocated per frame.
  */
 import type { FrameReceiver, LinkStats } from './link.js';
 import type { RingLayout } from './addon.js';
