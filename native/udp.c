@@ -163,6 +163,27 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   return udp_num(env, r < 0 ? -(int64_t)errno : (int64_t)r);
 }
 
+/*
+ * udpSetMark(fd, mark) -> 0 | -errno: SO_MARK (needs CAP_NET_ADMIN), so policy
+ * routing can keep the tunnel's own datagrams out of the tunnel (wg-quick's
+ * fwmark rule for a default route through the tunnel).
+ */
+static napi_value udp_set_mark(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t fd, mark;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_int(env, argv[1], &mark)) return NULL;
+  if (mark < 0 || mark > 0xffffffffLL) return udp_num(env, -EINVAL);
+#ifdef SO_MARK
+  uint32_t m = (uint32_t)mark;
+  if (setsockopt((int)fd, SOL_SOCKET, SO_MARK, &m, sizeof m) < 0) return udp_num(env, -errno);
+  return udp_num(env, 0);
+#else
+  return udp_num(env, -EOPNOTSUPP);
+#endif
+}
+
 /* Called from the addon's init (tap.c). */
 napi_status wirestack_udp_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -170,6 +191,7 @@ napi_status wirestack_udp_init(napi_env env, napi_value exports) {
     { "udpPort", NULL, udp_port, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpRecvBatch", NULL, udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpSend", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpSetMark", NULL, udp_set_mark, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

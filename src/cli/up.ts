@@ -16,6 +16,7 @@ import {
 } from '../apps/tunnels.js';
 import { numberFlag, parseFlags, UsageError } from './args.js';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, type Capacity } from './capacity.js';
+import { runUpTun } from './up-tun.js';
 
 export interface UpOptions {
   config: string;
@@ -27,6 +28,8 @@ export interface UpOptions {
   statsInterval: number;
   /** Capture the tunnel's inner packets to this pcap file. */
   pcap?: string;
+  /** WireGuard for the host: the device on a TUN device, set up as wg-quick does (see up-tun.ts). */
+  tun?: boolean;
   /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
   capacity: Capacity;
   out: (line: string) => void;
@@ -38,7 +41,7 @@ export const UP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 256, tc
 
 export function upOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): UpOptions {
-  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi'] });
+  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi', 'tun'] });
   if (p.positional.length !== 1) throw new UsageError('up needs exactly one CONFIG file');
   return {
     config: p.positional[0],
@@ -47,6 +50,7 @@ export function upOptions(argv: string[], out: (line: string) => void = console.
     uapi: !p.booleans.has('no-uapi'),
     statsInterval: numberFlag(p, 'stats-interval', 60, 1, 86400),
     pcap: p.values.pcap,
+    tun: p.booleans.has('tun'),
     capacity: capacityFlags(p, UP_CAPACITY),
     out,
     err,
@@ -78,6 +82,7 @@ function short(key: string): string {
  * config, 1 when something could not be started.
  */
 export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): Promise<number> {
+  if (o.tun === true) return runUpTun(o, stop);
   // One line per event: readable text, or a JSON object per line with --json.
   const emit = (event: string, fields: Record<string, unknown>, text: string): void => {
     o.out(o.json ? JSON.stringify({ time: new Date().toISOString(), event, ...fields }) : text);

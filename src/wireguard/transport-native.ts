@@ -13,6 +13,7 @@ interface UdpAddon {
   udpPort(fd: number): number;
   udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
   udpSend(fd: number, buf: Uint8Array, off: number, len: number, address: number, port: number): number;
+  udpSetMark?(fd: number, mark: number): number;
   close(fd: number): number;
   pollStart(fd: number, callback: () => void): object;
   pollStop(handle: object): void;
@@ -42,7 +43,7 @@ function loadAddon(): UdpAddon | null {
 }
 
 function errnoError(errno: number, what: string): Error {
-  const names: Record<number, string> = { 98: 'EADDRINUSE', 13: 'EACCES', 99: 'EADDRNOTAVAIL', 22: 'EINVAL' };
+  const names: Record<number, string> = { 98: 'EADDRINUSE', 13: 'EACCES', 99: 'EADDRNOTAVAIL', 22: 'EINVAL', 1: 'EPERM', 95: 'EOPNOTSUPP' };
   const code = names[errno] ?? `E${errno}`;
   return Object.assign(new Error(`${what}: ${code}`), { code, errno: -errno, syscall: 'bind' });
 }
@@ -107,6 +108,18 @@ export class NativeUdpTransport implements WgTransport {
 
   setReceiver(rx: DatagramReceiver | null): void {
     this.receiver = rx;
+  }
+
+  /**
+   * Mark the socket's datagrams (SO_MARK, needs CAP_NET_ADMIN; 0 clears it),
+   * as the kernel's WireGuard applies `fwmark`: a policy rule can then route
+   * the tunnel's own datagrams outside the tunnel. Throws with the errno.
+   */
+  setMark(mark: number): void {
+    if (this.closed) return;
+    if (this.a.udpSetMark === undefined) throw errnoError(95, 'SO_MARK: the addon predates udpSetMark (rebuild it)');
+    const r = this.a.udpSetMark(this.fd, mark >>> 0);
+    if (r < 0) throw Object.assign(errnoError(-r, `setsockopt SO_MARK ${mark >>> 0}`), { syscall: 'setsockopt' });
   }
 
   close(): void {
