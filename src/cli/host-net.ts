@@ -11,8 +11,12 @@ import { delimiter, join } from 'node:path';
 
 const COMMAND_TIMEOUT_MS = 15_000;
 
-/** A host command that failed; `message` is one line naming the command and its complaint. */
-export class HostCommandError extends Error {}
+/** A host command that failed; `message` is one line naming the command and its complaint, `detail` the complaint alone. */
+export class HostCommandError extends Error {
+  constructor(message: string, readonly detail: string = message) {
+    super(message);
+  }
+}
 
 export interface CommandResult {
   stdout: string;
@@ -28,7 +32,7 @@ export function runCommand(cmd: string, args: readonly string[], input?: string)
         return;
       }
       const detail = firstLine(stderr) || firstLine(stdout) || err.message;
-      reject(new HostCommandError(`${[cmd, ...args].join(' ')}: ${detail}`));
+      reject(new HostCommandError(`${[cmd, ...args].join(' ')}: ${detail}`, detail));
     });
     if (input !== undefined) child.stdin?.end(input);
     else child.stdin?.end();

@@ -195,7 +195,7 @@ async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof StartError) throw e;
     const err = e as NodeJS.ErrnoException;
-    const cause = e instanceof HostCommandError ? e.message.replace(/^.*?: /, '') : err.message;
+    const cause = e instanceof HostCommandError ? e.detail : err.message;
     throw new StartError(`${what}: ${cause}`);
   }
 }

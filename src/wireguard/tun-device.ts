@@ -96,7 +96,10 @@ export class TunWireGuard {
     try {
       tun = TunLink.open(o.name, { mtu: o.mtu });
     } catch (e) {
-      throw new TunOpenError(`cannot create TUN device ${o.name}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code);
+      const msg = (e as Error).message;
+      // TUNSETIFF says EINVAL when the name belongs to a device of another kind (a TAP, a veth...).
+      const hint = /Invalid argument/.test(msg) ? ' (a device of that name exists and is not a TUN device)' : '';
+      throw new TunOpenError(`cannot create TUN device ${o.name}: ${msg}${hint}`, (e as NodeJS.ErrnoException).code);
     }
     let transport: NativeUdpTransport;
     try {
