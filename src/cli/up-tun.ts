@@ -60,6 +60,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
   let wg: TunWireGuard | null = null;
   let uapi: UapiServer | null = null;
   let statsTimer: NodeJS.Timeout | undefined;
+  let watchTimer: NodeJS.Timeout | undefined;
   let exitCode = 0;
   let up = false;
   try {
@@ -156,7 +157,23 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     }, `${name} up (TUN): ${addresses.join(', ') || 'no address'}, MTU ${mtu}, public key ${dev.publicKey}, listening on UDP ${dev.listenPort},`
       + ` ${config.peers.length} peer(s), ${routes.length} route(s)${uapi !== null ? `, wg show ${name} works` : ''}`);
 
-    const why = await stop;
+    // `ip link delete NAME` (wg-quick down's way, and what `wirestack down` may do) removes the TUN under
+    // us: the RX thread's reads start failing; then take the rest down as on a signal.
+    let seenErrors = dev.tun.rxErrors;
+    let watching = false;
+    const removed = new Promise<string>((resolve) => {
+      watchTimer = setInterval(() => {
+        const n = dev.tun.rxErrors;
+        if (n === seenErrors || watching) return;
+        seenErrors = n;
+        watching = true;
+        void changes.query(['link', 'show', 'dev', name]).then((out) => {
+          watching = false;
+          if (out.trim() === '') resolve('device removed');
+        });
+      }, 1000);
+    });
+    const why = await Promise.race([stop, removed]);
     emit('stopping', { signal: why }, `${why}: shutting down`);
     for (const h of keys.preDown) {
       try {
@@ -171,6 +188,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     exitCode = 1;
   } finally {
     clearInterval(statsTimer);
+    clearInterval(watchTimer);
     if (uapi !== null) await uapi.close();
     await changes.undoAll((line) => o.err(`wirestack up: ${line}`));
     // After the device is gone (PostDown), as wg-quick runs them; not after a failed start, which never came up.

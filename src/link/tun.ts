@@ -119,6 +119,15 @@ export class TunLink implements Link {
     return this.fd < 0;
   }
 
+  /**
+   * read() errors of the RX thread so far. They start when the device is
+   * deleted under us (`ip link delete`: EBADFD), which is how wg-quick takes
+   * a user-space interface down; the thread then retries every 10 ms.
+   */
+  get rxErrors(): number {
+    return this.fd < 0 ? 0 : this.rings.counters().rxErrors;
+  }
+
   /** Queue one IP packet for the kernel (copied into the TX ring). False when the ring is full or the packet too long. */
   transmit(b: Uint8Array, off: number, len: number, now: number): boolean {
     void now;

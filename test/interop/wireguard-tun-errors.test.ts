@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import { getSuite, encodeKey } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { CliChild, WIRESTACK_BIN } from '../helpers/wirestack-up.js';
-import { leftovers } from '../helpers/wirestack-tun.js';
+import { TunDaemon, leftovers } from '../helpers/wirestack-tun.js';
 import { delay } from '../helpers/wireguard-go.js';
 
 const cannot = missingCapability() ?? (haveCommand('socat') ? null : 'socat missing (Debian package socat)');
 
-describe('wirestack up --tun: bad host state gives one line, exit 1, nothing left behind', () => {
+describe('wirestack up --tun: bad host state gives one line, exit 1, nothing left behind; ip link delete takes it down', () => {
   let ns: Netns | null = null;
   let dir = '';
   const suite = getSuite('standard');
@@ -85,6 +85,27 @@ describe('wirestack up --tun: bad host state gives one line, exit 1, nothing lef
       assert.deepEqual(await leftovers(ns!, 'wstp'), []);
     } finally {
       if (holder.pid !== undefined && holder.exitCode === null) process.kill(holder.pid, 'SIGKILL');
+    }
+  });
+
+  it('ip link delete NAME (wg-quick down\'s way) takes the daemon down: rules removed, PostDown run, exit 0', async () => {
+    const mark = join(dir, 'postdown-del.txt');
+    const file = config({ allowed: '10.99.0.0/24' });
+    const text = fs.readFileSync(file, 'utf8').replace('MTU = 1400', `MTU = 1400\nPostDown = echo gone %i > ${mark}`);
+    fs.writeFileSync(file, text);
+    const d = await TunDaemon.start(ns!, file, 'wstd');
+    try {
+      assert.match((await ns!.run('ip', ['-4', 'rule', 'show'])).stdout, /suppress_prefixlength 0/);
+      ns!.execSync('ip', ['link', 'delete', 'dev', 'wstd']);
+      const timer = setTimeout(() => d.kill(), 30_000);
+      const { code } = await d.exited;
+      clearTimeout(timer);
+      assert.equal(code, 0, d.stderr);
+      assert.ok(d.events.some((e) => e.event === 'stopping' && e.signal === 'device removed'));
+      assert.deepEqual(await leftovers(ns!, 'wstd'), []);
+      assert.equal(fs.readFileSync(mark, 'utf8').trim(), 'gone wstd');
+    } finally {
+      d.kill();
     }
   });
 
