@@ -24,6 +24,12 @@ commands:
         line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
         (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
         Default capacity: 4096 connections, 256 buffer pairs of 64k
+  up CONFIG --tun [--name NAME] [--json] [--no-uapi] [--stats-interval S]
+        WireGuard for the host (root): the device on a TUN device named after the file, set up as
+        wg-quick up does (Address, MTU or path MTU - 80, a route per AllowedIPs, 0.0.0.0/0 through
+        fwmark + ip rules, Table = off|N, DNS via resolvconf, Pre/PostUp/Down hooks with %i); the
+        outer UDP on a host socket; wg show/set work; SIGINT/SIGTERM or "ip link delete NAME"
+        remove everything it added. Exit 1 with one line when a step fails (rolled back)
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
