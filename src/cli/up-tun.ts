@@ -109,6 +109,13 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
           : e.type === 'peer-quiet' ? `peer ${short(peer)} is quiet (no packet for a while)`
             : `session keys with ${short(peer)} expired and were wiped`;
       emit(e.type, { peer, endpoint: endpoint === null ? null : at, ...(e.type === 'handshake' ? { initiator: e.initiator } : {}) }, text);
+      // A quiet peer may have moved: look its endpoint name up again (dynamic DNS), as the stack mode does.
+      const host = d?.endpointHost ?? null;
+      if (e.type === 'peer-quiet' && d !== null && host !== null) {
+        lookup(host, { family: 4 }).then(({ address }) => {
+          if (d.inUse) dev.device.setEndpoint(d, address, d.endpointPort);
+        }, (err: unknown) => emit('warning', { message: `cannot resolve ${host}: ${(err as Error).message}` }, `warning: cannot resolve ${host}: ${(err as Error).message}`));
+      }
     };
     dev.start();
 
