@@ -182,6 +182,8 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     });
     const why = await Promise.race([stop, removed]);
     emit('stopping', { signal: why }, `${why}: shutting down`);
+    const drops = dev.dropCounters();
+    emit('drops', drops, `drop counters: ${Object.entries(drops).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
     for (const h of keys.preDown) {
       try {
         await changes.hook(h, name, hookOut);

@@ -19,7 +19,15 @@ import { WireGuardDevice, type WireGuardEvent } from './device.js';
 import { getSuite, type SuiteName } from './crypto/index.js';
 import { NativeUdpTransport } from './transport-native.js';
 import { uapiTargetFor } from './uapi-target.js';
+import type { WgStats } from './stats.js';
 import type { UapiTarget } from './uapi.js';
+
+/** The device's counters that count dropped packets, by reason. */
+const DEVICE_DROPS = [
+  'stagedDrops', 'txNoPeer', 'txNoEndpoint', 'txTransportDrops', 'rxQueueDrops', 'rxMalformed', 'rxNoIdentity', 'rxBadMac1',
+  'rxRateLimited', 'rxHandshakeReplay', 'rxHandshakeFlood', 'rxUnknownPeer', 'rxHandshakeInvalid', 'rxUnknownIndex',
+  'rxBadCookie', 'rxExpiredKey', 'rxBadAuth', 'rxReplay', 'rxBadPacket', 'rxBadSourceIp',
+] as const satisfies ReadonlyArray<keyof WgStats>;
 
 /** Options of {@link TunWireGuard.open}. */
 export interface TunWireGuardOptions {
@@ -150,6 +158,19 @@ export class TunWireGuard {
       old.close();
     });
     return { ...target, setFwmark: (mark: number) => this.setFwmark(mark) };
+  }
+
+  /** Every drop counter on the path, non-zero ones only: the device's, the TUN's, the UDP socket's and the bridge's. */
+  dropCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const d = this.device.stats;
+    for (const k of DEVICE_DROPS) if (d[k] !== 0) out[`wg.${k}`] = d[k];
+    if (this.tun.stats.drops !== 0) out['tun.drops'] = this.tun.stats.drops;
+    if (this.tun.nonIpv4 !== 0) out['tun.nonIpv4'] = this.tun.nonIpv4;
+    if (this.transport.drops !== 0) out['udp.drops'] = this.transport.drops;
+    if (this.stats.noRoute !== 0) out['bridge.noRoute'] = this.stats.noRoute;
+    if (this.stats.tunFull !== 0) out['bridge.tunFull'] = this.stats.tunFull;
+    return out;
   }
 
   /** Start moving packets. */
