@@ -91,11 +91,13 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     }
     const dev = wg;
     changes.added(`device ${name}`, () => dev.close());
-    config.peers.forEach((p, i) => {
-      dev.device.addPeer({
-        publicKey: p.publicKey, presharedKey: p.presharedKey ?? null, endpoint: endpoints[i],
-        endpointHost: p.endpoint !== undefined && parseIpv4(p.endpoint.host) < 0 ? p.endpoint.host : null,
-        allowedIps: p.allowedIps, persistentKeepalive: p.persistentKeepalive ?? 0,
+    await step('cannot add the peers', async () => {
+      config.peers.forEach((p, i) => {
+        dev.device.addPeer({
+          publicKey: p.publicKey, presharedKey: p.presharedKey ?? null, endpoint: endpoints[i],
+          endpointHost: p.endpoint !== undefined && parseIpv4(p.endpoint.host) < 0 ? p.endpoint.host : null,
+          allowedIps: p.allowedIps, persistentKeepalive: p.persistentKeepalive ?? 0,
+        });
       });
     });
     if (keys.fwmark !== 0) await step(`cannot set fwmark ${keys.fwmark}`, async () => dev.setFwmark(keys.fwmark));
@@ -136,11 +138,13 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
 
     for (const h of keys.postUp) await step(`PostUp hook failed: ${h}`, () => changes.hook(h, name, hookOut));
 
-    try {
-      uapi = await UapiServer.listen(dev.uapiTarget(), name);
-    } catch (e) {
-      emit('warning', { message: `UAPI socket not served: ${(e as Error).message}` },
-        `warning: no UAPI socket for wg(8) (${(e as Error).message}); continuing without it`);
+    if (o.uapi) {
+      try {
+        uapi = await UapiServer.listen(dev.uapiTarget(), name);
+      } catch (e) {
+        emit('warning', { message: `UAPI socket not served: ${(e as Error).message}` },
+          `warning: no UAPI socket for wg(8) (${(e as Error).message}); continuing without it`);
+      }
     }
 
     const last = new Map<string, { rx: number; tx: number }>();
