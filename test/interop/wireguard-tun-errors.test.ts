@@ -109,6 +109,36 @@ describe('wirestack up --tun: bad host state gives one line, exit 1, nothing lef
     }
   });
 
+  it('Table = 1234 puts the routes (the default one too) in that table without rules; Table = off adds none', async () => {
+    const withTable = (table: string): string => {
+      const file = config({ allowed: '10.99.0.0/24' });
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('MTU = 1400', `MTU = 1400\nTable = ${table}`));
+      return file;
+    };
+    const d = await TunDaemon.start(ns!, withTable('1234'), 'wstn', ['--no-uapi']);
+    try {
+      assert.deepEqual(d.events.find((e) => e.event === 'up')?.routes, ['10.99.0.0/24', '0.0.0.0/0']);
+      const t = (await ns!.run('ip', ['-4', 'route', 'show', 'table', '1234'])).stdout;
+      assert.match(t, /default dev wstn/);
+      assert.match(t, /10\.99\.0\.0\/24 dev wstn/);
+      assert.doesNotMatch((await ns!.run('ip', ['-4', 'rule', 'show'])).stdout, /fwmark|suppress_prefixlength/);
+      assert.equal(await d.stop(), 0);
+      assert.deepEqual(await leftovers(ns!, 'wstn'), []);
+    } finally {
+      d.kill();
+    }
+    const off = await TunDaemon.start(ns!, withTable('off'), 'wsto', ['--no-uapi']);
+    try {
+      assert.deepEqual(off.events.find((e) => e.event === 'up')?.routes, []);
+      const all = (await ns!.run('ip', ['-4', 'route', 'show', 'table', 'all'])).stdout;
+      assert.deepEqual(all.split('\n').filter((l) => l.includes('dev wsto') && !l.includes('proto kernel')), [], 'only the address\'s own routes');
+      assert.equal(await off.stop(), 0);
+      assert.deepEqual(await leftovers(ns!, 'wsto'), []);
+    } finally {
+      off.kill();
+    }
+  });
+
   it('a TUN that cannot be created (the name is a TAP device)', async () => {
     ns!.execSync('ip', ['tuntap', 'add', 'dev', 'wstt', 'mode', 'tap']);
     const line = await upFails(config({ allowed: '10.99.0.0/24' }), 'wstt');
