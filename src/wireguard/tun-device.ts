@@ -184,8 +184,13 @@ export class TunWireGuard {
   private poll(now: number): number {
     if (this.closed) return Infinity;
     this.now = now;
+    // The datagrams of one poll leave in sendmmsg batches of up to 64, not one syscall each.
+    const t = this.transport;
+    t.cork();
     this.tun.poll(now, this.fromTun);
-    return this.device.poll(now, this.toTun);
+    const next = this.device.poll(now, this.toTun);
+    t.uncork();
+    return next;
   }
 
   /** Stop, close the TUN (the kernel removes the device and its routes) and the socket, wipe the keys. Idempotent. */
