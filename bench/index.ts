@@ -289,6 +289,8 @@ function main(): void {
 
   wireguardSection();
   console.log('');
+  tunSection();
+  console.log('');
   console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 
@@ -383,6 +385,25 @@ function wireguardSection(): void {
     return;
   }
   console.log(formatWireGuardBench(JSON.parse(json) as WireGuardBenchResult));
+}
+
+/**
+ * WireGuard for the host (bench/tun.ts): iperf3 through `wirestack up --tun`
+ * against wireguard-go and against itself, with the wireguard-go pair of the
+ * same run as the baseline, and CPU seconds per GiB of each side. Root only.
+ */
+function tunSection(): void {
+  const script = fileURLToPath(new URL('./tun.js', import.meta.url));
+  const seconds = Math.max(2, Math.round(5 * SCALE));
+  progress(`tun bench: iperf3 ${seconds} s x 3 runs per direction and pair`);
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds), '--runs', '3'], {
+    encoding: 'utf8', timeout: 900_000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) {
+    console.log(`WireGuard for the host: the run failed (${r.status ?? r.signal}); see its messages on stderr`);
+    return;
+  }
+  console.log((r.stdout ?? '').trim());
 }
 
 try {

@@ -130,12 +130,24 @@ static bool arg_fd(napi_env env, napi_value v, int *fd) {
   return true;
 }
 
-/* open(name: string) -> { fd, name } */
+/* open(name: string, tun?: boolean) -> { fd, name }; tun: IFF_TUN (bare IP packets) instead of IFF_TAP */
 static napi_value tap_open(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_value argv[2];
+  size_t argc = 2;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  bool tun = false;
+  if (argc >= 2) {
+    napi_valuetype tt;
+    CHECK(env, napi_typeof(env, argv[1], &tt));
+    if (tt == napi_boolean) CHECK(env, napi_get_value_bool(env, argv[1], &tun));
+  }
 #ifndef __linux__
   (void)argv;
+  (void)tun;
   throw_errno(env, "ENOTSUP", "TAP devices are only supported on Linux");
   return NULL;
 #else
@@ -170,7 +182,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
 
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
   memcpy(ifr.ifr_name, name, nlen); /* nlen < IFNAMSIZ, rest is zero */
   if (ioctl(fd, TUNSETIFF, (void *)&ifr) < 0) {
     int e = errno;
@@ -180,7 +192,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
       snprintf(msg, sizeof msg, "TUNSETIFF %s: needs CAP_NET_ADMIN (root)", name);
       throw_errno(env, "EPERM", msg);
     } else if (e == EBUSY) {
-      snprintf(msg, sizeof msg, "TUNSETIFF %s: device busy (in use, or not a TAP device)", name);
+      snprintf(msg, sizeof msg, "TUNSETIFF %s: device busy (in use, or not a %s device)", name, tun ? "TUN" : "TAP");
       throw_errno(env, "EBUSY", msg);
     } else {
       snprintf(msg, sizeof msg, "TUNSETIFF %s: %s", name, strerror(e));

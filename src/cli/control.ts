@@ -9,7 +9,7 @@
  * without root.
  */
 import * as net from 'node:net';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getSuite, encodeKey } from '../wireguard/crypto/index.js';
@@ -259,5 +259,14 @@ export function worldAccessible(file: string): boolean {
     return (statSync(file).mode & 0o007) !== 0;
   } catch {
     return false;
+  }
+}
+
+/** Remove our pid file (unless another process has written its own there meanwhile). */
+export function removePidFile(path: string): void {
+  try {
+    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+  } catch {
+    // already gone
   }
 }

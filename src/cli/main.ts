@@ -26,6 +26,12 @@ commands:
         and wirestack show/down use it (unless --no-uapi); SIGUSR1 prints the counters now; warns when
         CONFIG is world accessible; runs until SIGINT/SIGTERM (or wirestack down NAME).
         Exit 2: bad config, 1: could not start. Default capacity: 4096 connections, 256 buffer pairs of 64k
+  up CONFIG --tun [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S]
+        WireGuard for the host (root): the device on a TUN device named after the file, set up as
+        wg-quick up does (Address, MTU or path MTU - 80, a route per AllowedIPs, 0.0.0.0/0 through
+        fwmark + ip rules, Table = off|N, DNS via resolvconf, Pre/PostUp/Down hooks with %i); the
+        outer UDP on a host socket; wg show/set work; SIGINT/SIGTERM or "ip link delete NAME"
+        remove everything it added. Exit 1 with one line when a step fails (rolled back)
   show [NAME] [--run-dir DIR]
         what wg show prints, read from the UAPI socket of NAME (default: every interface in RUN_DIR)
   down NAME [--run-dir DIR]

@@ -6,7 +6,7 @@
  * wireproxy sections say: a SOCKS5 proxy and TCP/UDP port forwards. Ping on
  * the tunnel address is answered by the stack. Runs until SIGINT/SIGTERM.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Stack } from '../stack.js';
 import { loadWgQuick, WgConfigError, type WgQuickConfig, type WgTunnelConfig } from '../wireguard/config.js';
 import type { WireGuardInterface } from '../wireguard/setup.js';
@@ -17,8 +17,9 @@ import {
   type TcpTunnelStats, type Tunnel, type UdpTunnelStats,
 } from '../apps/tunnels.js';
 import { numberFlag, parseFlags, UsageError } from './args.js';
-import { defaultRunDir, pidFile, worldAccessible } from './control.js';
+import { defaultRunDir, pidFile, removePidFile, worldAccessible } from './control.js';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, type Capacity } from './capacity.js';
+import { runUpTun } from './up-tun.js';
 
 export interface UpOptions {
   config: string;
@@ -32,6 +33,8 @@ export interface UpOptions {
   pcap?: string;
   /** Where the UAPI socket NAME.sock and the pid file NAME.pid go (see {@link defaultRunDir}). */
   runDir: string;
+  /** WireGuard for the host: the device on a TUN device, set up as wg-quick does (see up-tun.ts). */
+  tun?: boolean;
   /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
   capacity: Capacity;
   out: (line: string) => void;
@@ -43,7 +46,7 @@ export const UP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 256, tc
 
 export function upOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): UpOptions {
-  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', 'run-dir', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi'] });
+  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', 'run-dir', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi', 'tun'] });
   if (p.positional.length !== 1) throw new UsageError('up needs exactly one CONFIG file');
   return {
     config: p.positional[0],
@@ -53,6 +56,7 @@ export function upOptions(argv: string[], out: (line: string) => void = console.
     statsInterval: numberFlag(p, 'stats-interval', 60, 1, 86400),
     pcap: p.values.pcap,
     runDir: p.values['run-dir'] ?? defaultRunDir(),
+    tun: p.booleans.has('tun'),
     capacity: capacityFlags(p, UP_CAPACITY),
     out,
     err,
@@ -84,6 +88,7 @@ function short(key: string): string {
  * config, 1 when something could not be started.
  */
 export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): Promise<number> {
+  if (o.tun === true) return runUpTun(o, stop);
   // One line per event: readable text, or a JSON object per line with --json.
   const emit = (event: string, fields: Record<string, unknown>, text: string): void => {
     o.out(o.json ? JSON.stringify({ time: new Date().toISOString(), event, ...fields }) : text);
@@ -247,15 +252,6 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   }
   if (exitCode === 0) emit('down', {}, `${config.name ?? 'wireguard'} down`);
   return exitCode;
-}
-
-/** Remove our pid file (unless another process has written its own there meanwhile). */
-function removePidFile(path: string): void {
-  try {
-    if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-  } catch {
-    // already gone
-  }
 }
 
 /** A service that could not start: exit code 1 with its message. */

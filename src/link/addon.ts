@@ -56,7 +56,8 @@ export interface RingLayout {
 
 /** The TAP device functions (native/tap.c). */
 export interface TapDeviceAddon {
-  open(name: string): { fd: number; name: string };
+  /** Open `name` as a TAP device, or as a TUN device (IFF_TUN | IFF_NO_PI) when `tun`. */
+  open(name: string, tun?: boolean): { fd: number; name: string };
   readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array): number;
   write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   close(fd: number): number;
@@ -70,6 +71,12 @@ export interface UdpAddon {
   udpPort(fd: number): number;
   udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
   udpSend(fd: number, buf: Uint8Array, off: number, len: number, address: number, port: number): number;
+  /** SO_MARK on the socket (0 or -errno). */
+  udpSetMark(fd: number, mark: number): number;
+  /** Copy a datagram into a batch slot (for udpSendBatch). */
+  udpStage(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void;
+  /** sendmmsg(2) of `n` staged slots; returns datagrams sent or -errno. */
+  udpSendBatch(fd: number, buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
   close(fd: number): number;
   pollStart(fd: number, callback: () => void): object;
   pollStop(handle: object): void;
@@ -87,7 +94,7 @@ const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
 ];
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',
-  'threadStop', 'udpOpen', 'udpPort', 'udpRecvBatch', 'udpSend',
+  'threadStop', 'udpOpen', 'udpPort', 'udpRecvBatch', 'udpSend', 'udpSetMark', 'udpStage', 'udpSendBatch',
 ];
 
 /** The package root: this file is dist/src/link/addon.js. */

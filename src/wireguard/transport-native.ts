@@ -77,8 +77,53 @@ export class NativeUdpTransport implements WgTransport {
     }
   }
 
+  /** Corked: datagrams queued by {@link send}, sent together by {@link flush} (sendmmsg). */
+  private corked = false;
+  private batch: Uint8Array | null = null;
+  private readonly batchMeta = new Int32Array(BATCH * 3);
+  private batchCount = 0;
+
+  /**
+   * Queue datagrams from now on instead of sending each at once, until
+   * {@link uncork}: {@link flush} sends the queue with one sendmmsg(2), and a
+   * full queue (64) is flushed by the next send. For a caller that sends in
+   * bursts and knows when a burst ends (the TUN device flushes at the end of
+   * each poll).
+   */
+  cork(): void {
+    if (this.closed) return;
+    if (this.batch === null) this.batch = new Uint8Array(BATCH * this.slotSize);
+    this.corked = true;
+  }
+
+  /** Send what is queued (datagrams the kernel refuses are counted in `drops`). */
+  flush(): void {
+    const n = this.batchCount;
+    if (n === 0 || this.batch === null) return;
+    this.batchCount = 0;
+    if (this.closed) return;
+    const r = this.a.udpSendBatch(this.fd, this.batch, this.slotSize, n, this.batchMeta);
+    if (r < n) this.drops += n - (r < 0 ? 0 : r);
+  }
+
+  /** Flush and send each datagram at once again. */
+  uncork(): void {
+    this.flush();
+    this.corked = false;
+  }
+
   send(b: Uint8Array, off: number, len: number, address: number, port: number): boolean {
     if (this.closed) return false;
+    const batch = this.batch;
+    if (this.corked && batch !== null && len <= this.slotSize) {
+      if (this.batchCount === BATCH) this.flush();
+      const i = this.batchCount++;
+      (this.a.udpStage as NonNullable<UdpAddon['udpStage']>)(batch, i * this.slotSize, b, off, len);
+      this.batchMeta[3 * i] = len;
+      this.batchMeta[3 * i + 1] = address | 0;
+      this.batchMeta[3 * i + 2] = port;
+      return true;
+    }
     const r = this.a.udpSend(this.fd, b, off, len, address | 0, port);
     if (r < 0) {
       // Typically EAGAIN, the socket's send buffer full: like a full queue, the datagram is dropped.
@@ -92,8 +137,20 @@ export class NativeUdpTransport implements WgTransport {
     this.receiver = rx;
   }
 
+  /**
+   * Mark the socket's datagrams (SO_MARK, needs CAP_NET_ADMIN; 0 clears it),
+   * as the kernel's WireGuard applies `fwmark`: a policy rule can then route
+   * the tunnel's own datagrams outside the tunnel. Throws with the errno.
+   */
+  setMark(mark: number): void {
+    if (this.closed) return;
+    const r = this.a.udpSetMark(this.fd, mark >>> 0);
+    if (r < 0) throw sysError(r, 'setsockopt', `SO_MARK ${mark >>> 0}`);
+  }
+
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.receiver = null;
     if (this.poller !== null) this.a.pollStop(this.poller);
