@@ -19,7 +19,7 @@ commands:
         HTTPS, pcap capture
   up CONFIG [--name NAME] [--json] [--no-uapi] [--stats-interval S] [--pcap FILE] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
-        [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
+        [Socks5] and [HTTP] proxies and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
         line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
         (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
