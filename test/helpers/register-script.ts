@@ -1,0 +1,93 @@
+/**
+ * An unmodified program for the `wirestack/register` tests: plain Node APIs
+ * only (fetch, http.get, dns.lookup, a net server, dgram, ESM named imports),
+ * nothing about wirestack. Run as `node --import <register> script.mjs`
+ * with WIRESTACK_CONFIG, it prints one JSON line per step:
+ *
+ * - fetch and http.get of http://$PEER:$HTTP_PORT/blob.bin (length, sha256)
+ *   and /hello.txt; with $NAME, dns.lookup and dns/promises lookup of it
+ *   and a fetch by that name;
+ * - a UDP datagram to $PEER:$UDP_PORT (an echo service) and its answer;
+ * - the same fetch and http.get against a server of its own on 127.0.0.1
+ *   (loopback: that server must see host sockets from 127.0.0.1);
+ * - a net server on every interface: prints {what:'listening', port}, then
+ *   answers the first connection that comes through the tunnel (whose
+ *   remote address is the peer) and closes;
+ * - then it ends by itself: the process must exit with nothing left open.
+ */
+export const REGISTER_SCRIPT = `
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import * as net from 'node:net';
+import { createServer } from 'node:net';
+import dns from 'node:dns';
+import { lookup as lookupP } from 'node:dns/promises';
+import dgram from 'node:dgram';
+
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+const { PEER, HTTP_PORT, UDP_PORT, NAME } = process.env;
+setTimeout(() => { out({ what: 'timeout' }); process.exit(3); }, 90000).unref();
+
+const get = (url) => new Promise((resolve, reject) => {
+  http.get(url, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+  }).on('error', reject);
+});
+
+try {
+  const r = await fetch('http://' + PEER + ':' + HTTP_PORT + '/blob.bin');
+  const body = Buffer.from(await r.arrayBuffer());
+  out({ what: 'fetch', status: r.status, length: body.length, sha: sha(body) });
+  const g = await get('http://' + PEER + ':' + HTTP_PORT + '/blob.bin');
+  out({ what: 'http.get', status: g.status, length: g.body.length, sha: sha(g.body) });
+  const hello = await get('http://' + PEER + ':' + HTTP_PORT + '/hello.txt');
+  out({ what: 'hello', body: hello.body.toString() });
+
+  if (NAME) {
+    const a = await new Promise((resolve, reject) => dns.lookup(NAME, (e, address, family) => e ? reject(e) : resolve({ address, family })));
+    const p = await lookupP(NAME);
+    const byName = await (await fetch('http://' + NAME + ':' + HTTP_PORT + '/hello.txt')).text();
+    out({ what: 'dns', lookup: a, promises: p, byName });
+  }
+
+  if (UDP_PORT) {
+    const u = dgram.createSocket('udp4');
+    const answer = await new Promise((resolve, reject) => {
+      u.once('message', (m, rinfo) => resolve({ text: m.toString(), from: rinfo.address + ':' + rinfo.port }));
+      u.once('error', reject);
+      u.send('ping over udp', Number(UDP_PORT), PEER);
+    });
+    u.close();
+    out({ what: 'udp', ...answer });
+  }
+
+  // Loopback stays on the host: Node's own server sees Node's own sockets.
+  const local = http.createServer((req, res) => res.end(JSON.stringify({
+    remote: req.socket.remoteAddress, host: req.socket instanceof net.Socket && req.socket._handle !== null })));
+  await new Promise((resolve) => local.listen(0, '127.0.0.1', resolve));
+  const lp = local.address().port;
+  const viaFetch = await (await fetch('http://127.0.0.1:' + lp + '/')).json();
+  const viaGet = JSON.parse((await get('http://localhost:' + lp + '/')).body.toString());
+  local.closeAllConnections();
+  local.close();
+  out({ what: 'loopback', viaFetch, viaGet });
+
+  // A server on every interface: the peer reaches it through the tunnel.
+  const server = createServer((s) => {
+    const from = s.remoteAddress;
+    s.end('hello from the script to ' + from + '\\n');
+    if (from === PEER) {
+      server.close();
+      out({ what: 'served', from });
+    }
+  });
+  server.listen(0, () => out({ what: 'listening', port: server.address().port }));
+} catch (e) {
+  out({ what: 'error', message: String(e && e.stack || e), code: e && e.code });
+  process.exitCode = 1;
+}
+process.on('exit', (code) => out({ what: 'exit', code }));
+`;

@@ -1,0 +1,149 @@
+/**
+ * `wirestack/register` without root: the routing decision, and an
+ * unmodified script (test/helpers/register-script.ts) run with
+ * `node --import <register>` whose peer is a wirestack stack in this
+ * process, joined over host loopback UDP. The peer serves HTTP (a 4 MiB
+ * file) and UDP echo on its tunnel address and connects to the script's
+ * server through the tunnel. The interop test against wireguard-go is
+ * test/interop/register-wg.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Stack, getSuite, encodeKey } from '../../src/index.js';
+import { TunnelRoutes } from '../../src/register/routes.js';
+import { REGISTER_SCRIPT } from '../helpers/register-script.js';
+
+export const REGISTER_URL = pathToFileURL(fileURLToPath(new URL('../../src/register/index.js', import.meta.url))).href;
+
+test('routing decision: AllowedIPs and the tunnel address go to the tunnel; loopback, host addresses, IPv6 and the rest to the host', () => {
+  const r = new TunnelRoutes([{ address: '10.8.0.0', prefixLength: 24 }, { address: '192.168.77.5', prefixLength: 32 }],
+    ['10.9.0.2'], ['192.168.1.10']);
+  assert.equal(r.route('10.8.0.1'), 'tunnel');
+  assert.equal(r.route('10.8.0.255'), 'tunnel');
+  assert.equal(r.route('10.8.1.1'), 'host');
+  assert.equal(r.route('192.168.77.5'), 'tunnel');
+  assert.equal(r.route('192.168.77.6'), 'host');
+  assert.equal(r.route('10.9.0.2'), 'tunnel', 'our own tunnel address');
+  assert.equal(r.route('::ffff:10.8.0.7'), 'tunnel', 'IPv4-mapped');
+  assert.equal(r.route('127.0.0.1'), 'host');
+  assert.equal(r.route('8.8.8.8'), 'host');
+  assert.equal(r.route('fd00::1'), 'host');
+  assert.equal(r.route('not-an-address'), 'host');
+  assert.equal(r.isTunnelAddress('10.9.0.2'), true);
+  assert.equal(r.isTunnelAddress('10.8.0.1'), false);
+  // A full tunnel captures everything but loopback, 0.0.0.0 and the host's own addresses (Linux's local table first).
+  const full = new TunnelRoutes([{ address: '0.0.0.0', prefixLength: 0 }], ['10.9.0.2'], ['192.168.1.10']);
+  assert.equal(full.route('8.8.8.8'), 'tunnel');
+  assert.equal(full.route('10.8.1.1'), 'tunnel');
+  assert.equal(full.route('127.0.0.53'), 'host');
+  assert.equal(full.route('192.168.1.10'), 'host');
+  assert.equal(full.route('0.0.0.0'), 'host');
+});
+
+interface Line { what: string; [k: string]: unknown }
+
+/** Run the script under `--import register` with `config`; `onLine` sees each JSON line as it comes. */
+export function runScript(dir: string, config: string, env: Record<string, string>, onLine: (l: Line) => void,
+  spawnIn: (cmd: string, args: string[], env: NodeJS.ProcessEnv) => ReturnType<typeof spawn> = (cmd, args, e) => spawn(cmd, args, { env: e, stdio: ['ignore', 'pipe', 'pipe'] }),
+): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
+  const script = join(dir, 'script.mjs');
+  const conf = join(dir, 'wst0.conf');
+  fs.writeFileSync(script, REGISTER_SCRIPT);
+  fs.writeFileSync(conf, config, { mode: 0o600 });
+  const child = spawnIn(process.execPath, ['--import', REGISTER_URL, script], { ...process.env, ...env, WIRESTACK_CONFIG: conf });
+  const lines: Line[] = [];
+  let stderr = '';
+  let buf = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = JSON.parse(buf.slice(0, i)) as Line;
+      buf = buf.slice(i + 1);
+      lines.push(l);
+      onLine(l);
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const killer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 100_000);
+  return new Promise((resolve) => child.once('exit', (code) => {
+    clearTimeout(killer);
+    resolve({ code, lines, stderr });
+  }));
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+test('an unmodified script under --import register: fetch, http.get, a net server and UDP through the tunnel, loopback on the host, and it exits by itself', { timeout: 120_000 }, async () => {
+  const suite = getSuite('standard');
+  const aPriv = suite.generatePrivateKey();
+  const bPriv = suite.generatePrivateKey();
+  const blob = randomBytes(4 << 20);
+  const b = new Stack({ seed: 7 });
+  const wg = await b.addWireGuard({
+    privateKey: bPriv, address: '10.98.0.2/24', listenPort: 0, transport: 'dgram',
+    peers: [{ publicKey: suite.publicKey(aPriv), allowedIps: ['10.98.0.1/32'] }],
+  });
+  b.start();
+  const web = b.http.createServer((req, res) => {
+    if (req.url === '/blob.bin') res.end(blob);
+    else res.end(`hello from 10.98.0.2 to ${req.socket.remoteAddress}\n`);
+  });
+  web.listen(8000);
+  const echo = b.dgram.createSocket('udp4');
+  echo.on('message', (m, r) => echo.send(Buffer.concat([Buffer.from('echo: '), m]), r.port, r.address));
+  echo.bind(7);
+  const dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-register-'));
+  let reached = '';
+  try {
+    const config = `[Interface]
+PrivateKey = ${encodeKey(aPriv)}
+Address = 10.98.0.1/24
+
+[Peer]
+PublicKey = ${encodeKey(suite.publicKey(bPriv))}
+Endpoint = 127.0.0.1:${wg.listenPort}
+AllowedIPs = 10.98.0.2/32
+`;
+    const run = await runScript(dir, config, { PEER: '10.98.0.2', HTTP_PORT: '8000', UDP_PORT: '7' }, (l) => {
+      if (l.what !== 'listening') return;
+      // The peer connects to the script's server on the script's tunnel address.
+      const s = b.net.connect(Number(l.port), '10.98.0.1');
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('end', () => { reached = Buffer.concat(chunks).toString(); });
+      s.on('error', (e) => { reached = `error ${e.message}`; });
+    });
+    const by = (w: string): Line => {
+      const l = run.lines.find((x) => x.what === w);
+      assert.ok(l !== undefined, `no '${w}' line: ${JSON.stringify(run.lines)}\nstderr: ${run.stderr}`);
+      return l;
+    };
+    assert.equal(run.lines.find((l) => l.what === 'error'), undefined, `${JSON.stringify(run.lines)}\n${run.stderr}`);
+    assert.deepEqual(by('fetch'), { what: 'fetch', status: 200, length: blob.length, sha: sha256(blob) });
+    assert.deepEqual(by('http.get'), { what: 'http.get', status: 200, length: blob.length, sha: sha256(blob) });
+    assert.equal(by('hello').body, 'hello from 10.98.0.2 to 10.98.0.1\n');
+    assert.deepEqual(by('udp'), { what: 'udp', text: 'echo: ping over udp', from: '10.98.0.2:7' });
+    // Loopback: Node's own server saw Node's own sockets from 127.0.0.1, not stack sockets.
+    assert.deepEqual(by('loopback'), { what: 'loopback', viaFetch: { remote: '127.0.0.1', host: true }, viaGet: { remote: '127.0.0.1', host: true } });
+    assert.deepEqual(by('served'), { what: 'served', from: '10.98.0.2' });
+    assert.equal(reached, 'hello from the script to 10.98.0.2\n');
+    // Nothing left open: the script ended by itself, with its own exit code.
+    assert.deepEqual(by('exit'), { what: 'exit', code: 0 });
+    assert.equal(run.code, 0, run.stderr);
+  } finally {
+    web.close();
+    echo.close();
+    await wg.close();
+    b.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
