@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { runTap, tapOptions } from './tap.js';
 import { runUp, upOptions } from './up.js';
 import { runKeyCommand } from './keys.js';
+import { runOptions, runRun } from './run.js';
 
 const usage = `usage: wirestack <command> [options]
 
@@ -24,6 +25,11 @@ commands:
         line with --json; the UAPI socket /var/run/wireguard/NAME.sock lets wg(8) show and set it
         (unless --no-uapi); runs until SIGINT/SIGTERM. Exit 2: bad config, 1: could not start.
         Default capacity: 4096 connections, 256 buffer pairs of 64k
+  run CONFIG [--] node APP [ARGS...]
+        run an unmodified Node program with its network through the wg-quick file's tunnel
+        (WIRESTACK_CONFIG=CONFIG node --import wirestack/register APP): addresses in the peers'
+        AllowedIPs through the tunnel, names through its DNS, the rest and loopback on the host;
+        listen() on every interface also listens on the tunnel address. Exit code: the program's
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
@@ -76,7 +82,7 @@ function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[
   return { link, args };
 }
 
-const COMMANDS = ['demo', 'up', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
+const COMMANDS = ['demo', 'up', 'run', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
 
 /**
  * The part of the usage text about `command`: its entries (a line starting
@@ -100,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command = 'demo', ...rest] = argv;
   // `wirestack CMD --help` (or -h) anywhere among CMD's arguments: that command's usage, exit 0.
   if (COMMANDS.includes(command) && command !== 'help' && command !== 'version'
-    && rest.some((a) => a === '--help' || a === '-h')) {
+    && rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h')) {
     console.log(commandUsage(command));
     return 0;
   }
@@ -115,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'up':
         return await runUp(upOptions(rest));
+      case 'run':
+        return await runRun(runOptions(rest));
       case 'genkey':
       case 'pubkey':
       case 'genpsk':
