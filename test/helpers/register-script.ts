@@ -15,6 +15,14 @@
  *   remote address is the peer) and closes;
  * - then it ends by itself: the process must exit with nothing left open.
  */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { WIRESTACK_BIN } from './wirestack-up.js';
+
+/** The register module of this build, as `--import` takes it. */
+export const REGISTER_URL = new URL('../../src/register/index.js', import.meta.url).href;
+
 export const REGISTER_SCRIPT = `
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -91,3 +99,43 @@ try {
 }
 process.on('exit', (code) => out({ what: 'exit', code }));
 `;
+
+export interface Line { what: string; [k: string]: unknown }
+
+/**
+ * Run the script with `config`: `via: 'import'` as `node --import <register>
+ * script.mjs` with WIRESTACK_CONFIG, `via: 'run'` as `wirestack run CONFIG --
+ * node script.mjs`. `onLine` sees each JSON line as it comes; the child is
+ * killed (by PID) after 100 s.
+ */
+export function runScript(dir: string, config: string, env: Record<string, string>, onLine: (l: Line) => void,
+  via: 'import' | 'run' = 'import',
+): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
+  const script = join(dir, 'script.mjs');
+  const conf = join(dir, 'wst0.conf');
+  fs.writeFileSync(script, REGISTER_SCRIPT);
+  fs.writeFileSync(conf, config, { mode: 0o600 });
+  const child = via === 'import'
+    ? spawn(process.execPath, ['--import', REGISTER_URL, script], { env: { ...process.env, ...env, WIRESTACK_CONFIG: conf }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [WIRESTACK_BIN, 'run', conf, '--', 'node', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Line[] = [];
+  let stderr = '';
+  let buf = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = JSON.parse(buf.slice(0, i)) as Line;
+      buf = buf.slice(i + 1);
+      lines.push(l);
+      onLine(l);
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const killer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 100_000);
+  return new Promise((resolve) => child.once('exit', (code) => {
+    clearTimeout(killer);
+    resolve({ code, lines, stderr });
+  }));
+}
+

@@ -1,7 +1,7 @@
 /**
  * `wirestack/register` without root: the routing decision, and an
  * unmodified script (test/helpers/register-script.ts) run with
- * `node --import <register>` whose peer is a wirestack stack in this
+ * `wirestack run CONFIG -- node script.mjs` (= `node --import <register>`) whose peer is a wirestack stack in this
  * process, joined over host loopback UDP. The peer serves HTTP (a 4 MiB
  * file) and UDP echo on its tunnel address and connects to the script's
  * server through the tunnel. The interop test against wireguard-go is
@@ -9,17 +9,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Stack, getSuite, encodeKey } from '../../src/index.js';
 import { TunnelRoutes } from '../../src/register/routes.js';
-import { REGISTER_SCRIPT } from '../helpers/register-script.js';
+import { runScript, type Line } from '../helpers/register-script.js';
 
-export const REGISTER_URL = pathToFileURL(fileURLToPath(new URL('../../src/register/index.js', import.meta.url))).href;
 
 test('routing decision: AllowedIPs and the tunnel address go to the tunnel; loopback, host addresses, IPv6 and the rest to the host', () => {
   const r = new TunnelRoutes([{ address: '10.8.0.0', prefixLength: 24 }, { address: '192.168.77.5', prefixLength: 32 }],
@@ -46,43 +43,11 @@ test('routing decision: AllowedIPs and the tunnel address go to the tunnel; loop
   assert.equal(full.route('0.0.0.0'), 'host');
 });
 
-interface Line { what: string; [k: string]: unknown }
-
-/** Run the script under `--import register` with `config`; `onLine` sees each JSON line as it comes. */
-export function runScript(dir: string, config: string, env: Record<string, string>, onLine: (l: Line) => void,
-  spawnIn: (cmd: string, args: string[], env: NodeJS.ProcessEnv) => ReturnType<typeof spawn> = (cmd, args, e) => spawn(cmd, args, { env: e, stdio: ['ignore', 'pipe', 'pipe'] }),
-): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
-  const script = join(dir, 'script.mjs');
-  const conf = join(dir, 'wst0.conf');
-  fs.writeFileSync(script, REGISTER_SCRIPT);
-  fs.writeFileSync(conf, config, { mode: 0o600 });
-  const child = spawnIn(process.execPath, ['--import', REGISTER_URL, script], { ...process.env, ...env, WIRESTACK_CONFIG: conf });
-  const lines: Line[] = [];
-  let stderr = '';
-  let buf = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = JSON.parse(buf.slice(0, i)) as Line;
-      buf = buf.slice(i + 1);
-      lines.push(l);
-      onLine(l);
-    }
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const killer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, 100_000);
-  return new Promise((resolve) => child.once('exit', (code) => {
-    clearTimeout(killer);
-    resolve({ code, lines, stderr });
-  }));
-}
-
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-test('an unmodified script under --import register: fetch, http.get, a net server and UDP through the tunnel, loopback on the host, and it exits by itself', { timeout: 120_000 }, async () => {
+test('an unmodified script under `wirestack run` (--import register): fetch, http.get, a net server and UDP through the tunnel, loopback on the host, and it exits by itself', { timeout: 120_000 }, async () => {
   const suite = getSuite('standard');
   const aPriv = suite.generatePrivateKey();
   const bPriv = suite.generatePrivateKey();
@@ -121,7 +86,7 @@ AllowedIPs = 10.98.0.2/32
       s.on('data', (c: Buffer) => chunks.push(c));
       s.on('end', () => { reached = Buffer.concat(chunks).toString(); });
       s.on('error', (e) => { reached = `error ${e.message}`; });
-    });
+    }, 'run');
     const by = (w: string): Line => {
       const l = run.lines.find((x) => x.what === w);
       assert.ok(l !== undefined, `no '${w}' line: ${JSON.stringify(run.lines)}\nstderr: ${run.stderr}`);
