@@ -196,7 +196,15 @@ export function patchNet(tunnel: Tunnel): () => void {
     const host = hostOf(options);
     const socket = tunnelConnect(tunnel, options);
     const servername = options.servername ?? (net.isIP(host) === 0 ? host : undefined);
-    return original.tlsConnect({ ...options, host, socket, servername }, cb);
+    const secure = original.tlsConnect({ ...options, host, socket, servername }, cb) as StackSocket;
+    // The https Agent unrefs the TLS socket it keeps idle: that must reach the stack socket's hold.
+    const ref = secure.ref.bind(secure);
+    const unref = secure.unref.bind(secure);
+    Object.assign(secure, {
+      ref: () => { socket.ref(); return ref(); },
+      unref: () => { socket.unref(); return unref(); },
+    });
+    return secure;
   };
 
   const listen = function listen(this: netTypes.Server, ...args: unknown[]): netTypes.Server {

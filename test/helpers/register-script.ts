@@ -10,6 +10,9 @@
  * - a UDP datagram to $PEER:$UDP_PORT (an echo service) and its answer;
  * - the same fetch and http.get against a server of its own on 127.0.0.1
  *   (loopback: that server must see host sockets from 127.0.0.1);
+ * - with $HTTPS_PORT, https.get and fetch of https://$PEER:$HTTPS_PORT/hello.txt;
+ * - with $SELF (its tunnel address), a net server on that address only,
+ *   which loopback cannot reach; it closes after its first connection;
  * - a net server on every interface: prints {what:'listening', port}, then
  *   answers the first connection that comes through the tunnel (whose
  *   remote address is the peer) and closes;
@@ -26,6 +29,7 @@ export const REGISTER_URL = new URL('../../src/register/index.js', import.meta.u
 export const REGISTER_SCRIPT = `
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import * as net from 'node:net';
 import { createServer } from 'node:net';
 import dns from 'node:dns';
@@ -34,11 +38,11 @@ import dgram from 'node:dgram';
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 const sha = (b) => createHash('sha256').update(b).digest('hex');
-const { PEER, HTTP_PORT, UDP_PORT, NAME } = process.env;
+const { PEER, HTTP_PORT, HTTPS_PORT, UDP_PORT, NAME, SELF } = process.env;
 setTimeout(() => { out({ what: 'timeout' }); process.exit(3); }, 90000).unref();
 
 const get = (url) => new Promise((resolve, reject) => {
-  http.get(url, (res) => {
+  (url.startsWith('https:') ? https : http).get(url, (res) => {
     const chunks = [];
     res.on('data', (c) => chunks.push(c));
     res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
@@ -53,6 +57,13 @@ try {
   out({ what: 'http.get', status: g.status, length: g.body.length, sha: sha(g.body) });
   const hello = await get('http://' + PEER + ':' + HTTP_PORT + '/hello.txt');
   out({ what: 'hello', body: hello.body.toString() });
+
+  if (HTTPS_PORT) {
+    // TLS over the tunnel: Node's https agent and fetch (the test trusts the self-signed server with NODE_TLS_REJECT_UNAUTHORIZED=0).
+    const viaGet = (await get('https://' + PEER + ':' + HTTPS_PORT + '/hello.txt')).body.toString();
+    const viaFetch = await (await fetch('https://' + PEER + ':' + HTTPS_PORT + '/hello.txt')).text();
+    out({ what: 'https', viaGet, viaFetch });
+  }
 
   if (NAME) {
     const a = await new Promise((resolve, reject) => dns.lookup(NAME, (e, address, family) => e ? reject(e) : resolve({ address, family })));
@@ -83,6 +94,23 @@ try {
   local.close();
   out({ what: 'loopback', viaFetch, viaGet });
 
+  // A server on the tunnel address only: not on the host's loopback.
+  let tunnelOnly = null;
+  if (SELF) {
+    tunnelOnly = createServer((s) => {
+      s.end('tunnel-only server to ' + s.remoteAddress + '\\n');
+      tunnelOnly.close(() => out({ what: 'tunnel-only-closed' }));
+    });
+    await new Promise((resolve) => tunnelOnly.listen(0, SELF, resolve));
+    const port = tunnelOnly.address().port;
+    const refused = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('connect', () => { c.destroy(); resolve('connected'); });
+      c.on('error', (e) => resolve(e.code));
+    });
+    out({ what: 'tunnel-only', address: tunnelOnly.address(), listening: tunnelOnly.listening, loopback: refused });
+  }
+
   // A server on every interface: the peer reaches it through the tunnel.
   const server = createServer((s) => {
     const from = s.remoteAddress;
@@ -92,7 +120,7 @@ try {
       out({ what: 'served', from });
     }
   });
-  server.listen(0, () => out({ what: 'listening', port: server.address().port }));
+  server.listen(0, () => out({ what: 'listening', port: server.address().port, tunnelOnlyPort: tunnelOnly?.address().port }));
 } catch (e) {
   out({ what: 'error', message: String(e && e.stack || e), code: e && e.code });
   process.exitCode = 1;

@@ -185,15 +185,18 @@ Password = s3cret
     }
   });
 
-  it('node --import register: fetch and http.get (4 MiB, sha256), dns.lookup through the tunnel DNS, UDP, the peer reaches the script\'s server, loopback untouched', { timeout: 120_000 }, async () => {
+  it('node --import register: fetch and http.get (4 MiB, sha256), HTTPS, dns.lookup through the tunnel DNS, UDP, the peer reaches the script\'s server, loopback untouched', { timeout: 120_000 }, async () => {
     assert.ok(ns !== null);
     const nsRef = ns;
     let reached: Promise<string> | null = null;
+    let reachedTunnelOnly: Promise<string> | null = null;
     const run = await runScript(join(dir), config(scriptPriv, SCRIPT_INNER),
-      { PEER: GO_INNER, HTTP_PORT: '8000', UDP_PORT: '7', NAME }, (l) => {
+      { PEER: GO_INNER, HTTP_PORT: '8000', HTTPS_PORT: '8443', UDP_PORT: '7', NAME, SELF: SCRIPT_INNER, NODE_TLS_REJECT_UNAUTHORIZED: '0' }, (l) => {
         if (l.what === 'listening') {
           // The peer (Linux behind wireguard-go) connects to the script's server on the script's tunnel address.
           reached = nsRef.run(process.execPath, ['-e', NS_CLIENT, SCRIPT_INNER, String(l.port)], { timeoutMs: 30_000 })
+            .then((r) => r.stdout + r.stderr);
+          reachedTunnelOnly = nsRef.run(process.execPath, ['-e', NS_CLIENT, SCRIPT_INNER, String(l.tunnelOnlyPort)], { timeoutMs: 30_000 })
             .then((r) => r.stdout + r.stderr);
         }
       });
@@ -210,6 +213,11 @@ Password = s3cret
       byName: `hello from ${GO_INNER}\n` });
     // The name went to dnsmasq through the tunnel, from the script's tunnel address.
     assert.match(dnsmasqLog, new RegExp(`query\\[A\\] ${NAME.replace(/\./g, '\\.')} from ${SCRIPT_INNER.replace(/\./g, '\\.')}`));
+    assert.deepEqual(by('https'), { what: 'https', viaGet: `hello from ${GO_INNER}\n`, viaFetch: `hello from ${GO_INNER}\n` });
+    assert.deepEqual(by('tunnel-only'), { what: 'tunnel-only', address: { address: SCRIPT_INNER, family: 'IPv4', port: by('listening').tunnelOnlyPort },
+      listening: true, loopback: 'ECONNREFUSED' });
+    assert.ok(reachedTunnelOnly !== null);
+    assert.equal(await reachedTunnelOnly, `tunnel-only server to ${GO_INNER}\n`);
     assert.deepEqual(by('udp'), { what: 'udp', text: 'echo: ping over udp', from: `${GO_INNER}:7` });
     assert.deepEqual(by('loopback'), { what: 'loopback', viaFetch: { remote: '127.0.0.1', host: true }, viaGet: { remote: '127.0.0.1', host: true } });
     assert.deepEqual(by('served'), { what: 'served', from: GO_INNER });

@@ -14,7 +14,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { Stack, getSuite, encodeKey } from '../../src/index.js';
+import type * as http from 'node:http';
 import { TunnelRoutes } from '../../src/register/routes.js';
+import { DEMO_CERT, DEMO_KEY } from '../../src/cli/demo-cert.js';
 import { runScript, type Line } from '../helpers/register-script.js';
 
 
@@ -58,16 +60,20 @@ test('an unmodified script under `wirestack run` (--import register): fetch, htt
     peers: [{ publicKey: suite.publicKey(aPriv), allowedIps: ['10.98.0.1/32'] }],
   });
   b.start();
-  const web = b.http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.url === '/blob.bin') res.end(blob);
-    else res.end(`hello from 10.98.0.2 to ${req.socket.remoteAddress}\n`);
-  });
+    else res.end(`hello from 10.98.0.2 to ${req.socket.remoteAddress ?? 'a TLS client'}\n`);
+  };
+  const web = b.http.createServer(handler);
   web.listen(8000);
+  const secure = b.https.createServer({ key: DEMO_KEY, cert: DEMO_CERT }, handler);
+  secure.listen(8443);
   const echo = b.dgram.createSocket('udp4');
   echo.on('message', (m, r) => echo.send(Buffer.concat([Buffer.from('echo: '), m]), r.port, r.address));
   echo.bind(7);
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-register-'));
   let reached = '';
+  let reachedTunnelOnly = '';
   try {
     const config = `[Interface]
 PrivateKey = ${encodeKey(aPriv)}
@@ -78,8 +84,12 @@ PublicKey = ${encodeKey(suite.publicKey(bPriv))}
 Endpoint = 127.0.0.1:${wg.listenPort}
 AllowedIPs = 10.98.0.2/32
 `;
-    const run = await runScript(dir, config, { PEER: '10.98.0.2', HTTP_PORT: '8000', UDP_PORT: '7' }, (l) => {
+    const env = { PEER: '10.98.0.2', HTTP_PORT: '8000', HTTPS_PORT: '8443', UDP_PORT: '7', SELF: '10.98.0.1', NODE_TLS_REJECT_UNAUTHORIZED: '0' };
+    const run = await runScript(dir, config, env, (l) => {
       if (l.what !== 'listening') return;
+      const t = b.net.connect(Number(l.tunnelOnlyPort), '10.98.0.1');
+      t.setEncoding('utf8');
+      t.on('data', (d: string) => { reachedTunnelOnly += d; });
       // The peer connects to the script's server on the script's tunnel address.
       const s = b.net.connect(Number(l.port), '10.98.0.1');
       const chunks: Buffer[] = [];
@@ -96,6 +106,11 @@ AllowedIPs = 10.98.0.2/32
     assert.deepEqual(by('fetch'), { what: 'fetch', status: 200, length: blob.length, sha: sha256(blob) });
     assert.deepEqual(by('http.get'), { what: 'http.get', status: 200, length: blob.length, sha: sha256(blob) });
     assert.equal(by('hello').body, 'hello from 10.98.0.2 to 10.98.0.1\n');
+    assert.deepEqual(by('https'), { what: 'https', viaGet: 'hello from 10.98.0.2 to a TLS client\n', viaFetch: 'hello from 10.98.0.2 to a TLS client\n' });
+    assert.deepEqual(by('tunnel-only'), { what: 'tunnel-only', address: { address: '10.98.0.1', family: 'IPv4', port: by('listening').tunnelOnlyPort },
+      listening: true, loopback: 'ECONNREFUSED' });
+    assert.equal(reachedTunnelOnly, 'tunnel-only server to 10.98.0.2\n');
+    by('tunnel-only-closed');
     assert.deepEqual(by('udp'), { what: 'udp', text: 'echo: ping over udp', from: '10.98.0.2:7' });
     // Loopback: Node's own server saw Node's own sockets from 127.0.0.1, not stack sockets.
     assert.deepEqual(by('loopback'), { what: 'loopback', viaFetch: { remote: '127.0.0.1', host: true }, viaGet: { remote: '127.0.0.1', host: true } });
@@ -106,6 +121,7 @@ AllowedIPs = 10.98.0.2/32
     assert.equal(run.code, 0, run.stderr);
   } finally {
     web.close();
+    secure.close();
     echo.close();
     await wg.close();
     b.stop();
