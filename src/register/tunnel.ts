@@ -12,7 +12,7 @@ import { Stack } from '../stack.js';
 import type { WgQuickConfig } from '../wireguard/config.js';
 import type { WireGuardInterface } from '../wireguard/setup.js';
 import { HostUdpTransport } from '../wireguard/transport-node.js';
-import { capacityConfig, type Capacity } from '../cli/capacity.js';
+import type { StackConfig } from '../engine/config.js';
 import { TunnelRoutes } from './routes.js';
 
 /** Counts what the program has open through the tunnel; while anything is, a ref'd handle keeps Node running. */
@@ -54,8 +54,16 @@ export interface Tunnel {
   close(): Promise<void>;
 }
 
-/** Capacity of a registered program's stack: a client, so fewer connections and buffers than `up`. */
-export const REGISTER_CAPACITY: Capacity = { maxConnections: 1024, tcpBuffers: 128, tcpBufferBytes: 256 * 1024, synBacklog: 256 };
+/**
+ * The stack of a registered program: a client more than a server, so fewer
+ * connections than `up` (1024 TCP, 64 more sockets for listeners, UDP and
+ * DNS) and 64 buffer pairs of 256 KiB (32 MiB planned, touched only when
+ * used) for windows that fill a tunnel.
+ */
+export const REGISTER_STACK: StackConfig = {
+  maxSockets: 1024 + 64, maxTcpSockets: 1024, tcpBufferPairs: 64,
+  tcpSendBufferBytes: 256 * 1024, tcpRecvBufferBytes: 256 * 1024, tcpSynBacklog: 256,
+};
 
 /** The host's own IPv4 interface addresses (they stay on the host whatever AllowedIPs say). */
 function hostAddresses(): string[] {
@@ -70,9 +78,9 @@ function hostAddresses(): string[] {
  * Bring `config` up. Must run before the host modules are patched: the
  * outer UDP socket and the endpoint lookups are the host's own.
  */
-export async function openTunnel(config: WgQuickConfig, capacity: Capacity = REGISTER_CAPACITY): Promise<Tunnel> {
+export async function openTunnel(config: WgQuickConfig, stackConfig: StackConfig = REGISTER_STACK): Promise<Tunnel> {
   if (config.addresses.length === 0) throw new Error('no IPv4 Address in [Interface]: the tunnel needs one');
-  const stack = new Stack(capacityConfig(capacity));
+  const stack = new Stack(stackConfig);
   // node:dgram rather than the native addon: its socket can be unref'd, so the program exits when it is done.
   const transport = await HostUdpTransport.open({ port: config.listenPort ?? 0 });
   transport.unref();
