@@ -7,6 +7,7 @@ import { runTap, tapOptions } from './tap.js';
 import { runUp, upOptions } from './up.js';
 import { runKeyCommand } from './keys.js';
 import { runDown, runShow } from './control.js';
+import { runOptions, runRun } from './run.js';
 
 const usage = `usage: wirestack <command> [options]
 
@@ -20,7 +21,7 @@ commands:
         HTTPS, pcap capture
   up CONFIG [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S] [--pcap FILE] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
-        [Socks5] proxy and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
+        [Socks5] and [HTTP] proxies and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
         line with --json; the UAPI socket RUN_DIR/NAME.sock lets wg(8) (RUN_DIR /var/run/wireguard)
         and wirestack show/down use it (unless --no-uapi); SIGUSR1 prints the counters now; warns when
@@ -37,6 +38,11 @@ commands:
   down NAME [--run-dir DIR]
         stop the wirestack up that owns NAME (SIGTERM through its pid file RUN_DIR/NAME.pid) and wait for it
         RUN_DIR: /var/run/wireguard as root, else $XDG_RUNTIME_DIR/wireguard, else /tmp/wirestack-UID
+  run CONFIG [--] node APP [ARGS...]
+        run an unmodified Node program with its network through the wg-quick file's tunnel
+        (WIRESTACK_CONFIG=CONFIG node --import wirestack/register APP): addresses in the peers'
+        AllowedIPs through the tunnel, names through its DNS, the rest and loopback on the host;
+        listen() on every interface also listens on the tunnel address. Exit code: the program's
   genkey [--suite fips]   print a new private key (base64), as wg genkey
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
@@ -90,7 +96,7 @@ function demoLink(argv: string[]): { link: 'wireguard' | 'memory'; args: string[
   return { link, args };
 }
 
-const COMMANDS = ['demo', 'up', 'show', 'down', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
+const COMMANDS = ['demo', 'up', 'run', 'show', 'down', 'genkey', 'pubkey', 'genpsk', 'tap', 'version', 'help'];
 
 /**
  * The part of the usage text about `command`: its entries (a line starting
@@ -114,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command = 'demo', ...rest] = argv;
   // `wirestack CMD --help` (or -h) anywhere among CMD's arguments: that command's usage, exit 0.
   if (COMMANDS.includes(command) && command !== 'help' && command !== 'version'
-    && rest.some((a) => a === '--help' || a === '-h')) {
+    && rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h')) {
     console.log(commandUsage(command));
     return 0;
   }
@@ -133,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runShow(rest);
       case 'down':
         return await runDown(rest);
+      case 'run':
+        return await runRun(runOptions(rest));
       case 'genkey':
       case 'pubkey':
       case 'genpsk':

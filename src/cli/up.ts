@@ -3,7 +3,7 @@
  * WireGuard endpoint (no root, no kernel interface). The stack's only
  * interface is the WireGuard device, its encrypted datagrams go through a
  * host UDP socket, and what the host gets from it is what the file's
- * wireproxy sections say: a SOCKS5 proxy and TCP/UDP port forwards. Ping on
+ * wireproxy sections say: a SOCKS5 proxy, an HTTP proxy and TCP/UDP port forwards. Ping on
  * the tunnel address is answered by the stack. Runs until SIGINT/SIGTERM.
  */
 import { writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { loadWgQuick, WgConfigError, type WgQuickConfig, type WgTunnelConfig } f
 import type { WireGuardInterface } from '../wireguard/setup.js';
 import { nativeUdpUnavailableReason } from '../wireguard/transport-native.js';
 import { createSocks5Server } from '../apps/socks5.js';
+import { createHttpProxy } from '../apps/http-proxy.js';
 import {
   createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel,
   type TcpTunnelStats, type Tunnel, type UdpTunnelStats,
@@ -172,6 +173,16 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
       const a = server.address();
       emit('socks5', { listen: `${a.address}:${a.port}`, auth: s.username !== undefined },
         `socks5 proxy on ${a.address}:${a.port}${s.username !== undefined ? ' (username/password)' : ''}`);
+    }
+    if (config.http !== undefined) {
+      const h = config.http;
+      const proxy = await start('[HTTP]', () => createHttpProxy(stack, {
+        host: h.bindAddress.host, port: h.bindAddress.port, username: h.username, password: h.password,
+      }));
+      services.push({ what: '[HTTP]', close: () => proxy.close() });
+      const a = proxy.address();
+      emit('http-proxy', { listen: `${a.address}:${a.port}`, auth: h.username !== undefined },
+        `http proxy on ${a.address}:${a.port}${h.username !== undefined ? ' (Basic auth)' : ''}`);
     }
     for (const t of config.tunnels) {
       const section = `[${TUNNEL_SECTION[t.kind]}]`;

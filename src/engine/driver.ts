@@ -21,6 +21,12 @@ export class RealtimeDriver {
   private timerAt = Infinity;
   /** Bound once: links and sockets call it freely. */
   readonly kick: () => void;
+  /**
+   * False: the deadline timer does not keep Node's event loop alive (it is
+   * unref'd), so a process whose only pending work is the stack's own timers
+   * can exit (`wirestack/register` under an unmodified program).
+   */
+  keepAlive = true;
   private readonly run: () => void;
   private readonly onTimer: () => void;
 
@@ -55,6 +61,7 @@ export class RealtimeDriver {
     if (!Number.isFinite(deadline)) return;
     const delay = Math.max(0, Math.ceil(deadline - now));
     this.timer = setTimeout(this.onTimer, delay);
+    if (!this.keepAlive) (this.timer as { unref?: () => void }).unref?.();
   }
 
   get isRunning(): boolean {

@@ -436,8 +436,12 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.driver.kick();
   }
 
-  /** Run on the host's event loop in real time until {@link stop}. */
-  start(): void {
+  /**
+   * Run on the host's event loop in real time until {@link stop}. With
+   * `keepAlive: false` the stack's timers do not keep the process alive.
+   */
+  start(options?: { keepAlive?: boolean }): void {
+    this.driver.keepAlive = options?.keepAlive ?? true;
     for (const i of this.interfaces) i.link.setWakeup(this.driver.kick);
     this.driver.start();
   }

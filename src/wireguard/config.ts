@@ -1,7 +1,8 @@
 /**
  * wg-quick configuration files, with wireproxy's extra sections ([Socks5] and
  * the TCP/UDP client and server tunnels) so one file describes a wirestack
- * WireGuard endpoint and what it offers to the host.
+ * WireGuard endpoint and what it offers to the host; an [HTTP] section (an
+ * HTTP proxy with CONNECT, wireproxy's `[http]`) as well.
  *
  * Parsing is strict: an unknown section or key, a malformed key or address is
  * an error naming its line, because a typo in a VPN config silently changes
@@ -70,6 +71,8 @@ export interface WgQuickConfig {
   mtu?: number;
   peers: WgPeerConfig[];
   socks5?: { bindAddress: WgHostPort; username?: string; password?: string };
+  /** The [HTTP] section: an HTTP proxy (CONNECT and absolute-form requests) on the host into the tunnel. */
+  http?: { bindAddress: WgHostPort; username?: string; password?: string };
   tunnels: WgTunnelConfig[];
   /** What was accepted but ignored, e.g. 'line 7: FwMark is ignored by wirestack'. */
   warnings: string[];
@@ -93,6 +96,7 @@ const SECTIONS: Record<string, string> = {
   interface: 'Interface',
   peer: 'Peer',
   socks5: 'Socks5',
+  http: 'HTTP',
   tcpclienttunnel: 'TCPClientTunnel',
   tcpservertunnel: 'TCPServerTunnel',
   udpclienttunnel: 'UDPClientTunnel',
@@ -111,6 +115,7 @@ const KEYS: Record<string, string[]> = {
   Interface: ['PrivateKey', 'Address', 'ListenPort', 'DNS', 'MTU', 'Suite', 'FwMark', 'Table', 'PreUp', 'PostUp', 'PreDown', 'PostDown', 'SaveConfig'],
   Peer: ['PublicKey', 'PresharedKey', 'AllowedIPs', 'Endpoint', 'PersistentKeepalive'],
   Socks5: ['BindAddress', 'Username', 'Password'],
+  HTTP: ['BindAddress', 'Username', 'Password'],
   TCPClientTunnel: ['BindAddress', 'Target'],
   TCPServerTunnel: ['ListenPort', 'Target'],
   UDPClientTunnel: ['BindAddress', 'Target'],
@@ -143,6 +148,7 @@ interface TunnelDraft extends Section {
   target?: WgHostPort;
 }
 
+/** [Socks5] and [HTTP]: a proxy on the host with optional credentials. */
 interface Socks5Draft extends Section {
   bindAddress?: WgHostPort;
   username?: string;
@@ -256,6 +262,7 @@ export function parseWgQuick(text: string, options?: { name?: string }): WgQuick
   let iface: InterfaceDraft | undefined;
   const peers: PeerDraft[] = [];
   let socks5: Socks5Draft | undefined;
+  let httpProxy: Socks5Draft | undefined;
   const tunnels: TunnelDraft[] = [];
   let current: Section | undefined;
 
@@ -284,6 +291,10 @@ export function parseWgQuick(text: string, options?: { name?: string }): WgQuick
         if (socks5 !== undefined) fail(line, `second [Socks5] section (the first is on line ${socks5.line})`);
         socks5 = { ...base };
         current = socks5;
+      } else if (sectionName === 'HTTP') {
+        if (httpProxy !== undefined) fail(line, `second [HTTP] section (the first is on line ${httpProxy.line})`);
+        httpProxy = { ...base };
+        current = httpProxy;
       } else {
         const draft: TunnelDraft = { ...base };
         tunnels.push(draft);
@@ -310,10 +321,11 @@ export function parseWgQuick(text: string, options?: { name?: string }): WgQuick
 
     if (current === iface) {
       applyInterfaceKey(iface, key, value, line, warnings);
-    } else if (current === socks5) {
-      if (key === 'BindAddress') socks5.bindAddress = parseHostPort(value, line, key);
-      else if (key === 'Username') socks5.username = value;
-      else socks5.password = value;
+    } else if (current === socks5 || current === httpProxy) {
+      const proxy = current as Socks5Draft;
+      if (key === 'BindAddress') proxy.bindAddress = parseHostPort(value, line, key);
+      else if (key === 'Username') proxy.username = value;
+      else proxy.password = value;
     } else if (current.name === 'Peer') {
       applyPeerKey(current as PeerDraft, key, value, line, warnings);
     } else {
@@ -340,16 +352,20 @@ export function parseWgQuick(text: string, options?: { name?: string }): WgQuick
   if (name !== undefined) config.name = name;
   if (iface.listenPort !== undefined) config.listenPort = iface.listenPort;
   if (iface.mtu !== undefined) config.mtu = iface.mtu;
-  if (socks5 !== undefined) {
-    if (socks5.bindAddress === undefined) fail(socks5.line, 'missing BindAddress in [Socks5]');
-    if ((socks5.username === undefined) !== (socks5.password === undefined)) {
-      fail(socks5.line, '[Socks5] needs both Username and Password, or neither');
-    }
-    config.socks5 = { bindAddress: socks5.bindAddress };
-    if (socks5.username !== undefined) config.socks5.username = socks5.username;
-    if (socks5.password !== undefined) config.socks5.password = socks5.password;
-  }
+  if (socks5 !== undefined) config.socks5 = finishProxy(socks5);
+  if (httpProxy !== undefined) config.http = finishProxy(httpProxy);
   return config;
+}
+
+function finishProxy(d: Socks5Draft): { bindAddress: WgHostPort; username?: string; password?: string } {
+  if (d.bindAddress === undefined) fail(d.line, `missing BindAddress in [${d.name}]`);
+  if ((d.username === undefined) !== (d.password === undefined)) {
+    fail(d.line, `[${d.name}] needs both Username and Password, or neither`);
+  }
+  const out: { bindAddress: WgHostPort; username?: string; password?: string } = { bindAddress: d.bindAddress };
+  if (d.username !== undefined) out.username = d.username;
+  if (d.password !== undefined) out.password = d.password;
+  return out;
 }
 
 function applyInterfaceKey(iface: InterfaceDraft, key: string, value: string, line: number, warnings: string[]): void {
@@ -508,6 +524,11 @@ export function formatWgQuick(config: WgQuickConfig): string {
     out.push('', '[Socks5]', `BindAddress = ${hostPort(config.socks5.bindAddress, 'Socks5 BindAddress host')}`);
     if (config.socks5.username !== undefined) out.push(`Username = ${checkText(config.socks5.username, 'Socks5 Username')}`);
     if (config.socks5.password !== undefined) out.push(`Password = ${checkText(config.socks5.password, 'Socks5 Password')}`);
+  }
+  if (config.http !== undefined) {
+    out.push('', '[HTTP]', `BindAddress = ${hostPort(config.http.bindAddress, 'HTTP BindAddress host')}`);
+    if (config.http.username !== undefined) out.push(`Username = ${checkText(config.http.username, 'HTTP Username')}`);
+    if (config.http.password !== undefined) out.push(`Password = ${checkText(config.http.password, 'HTTP Password')}`);
   }
   for (const t of config.tunnels) {
     out.push('', `[${TUNNEL_SECTIONS[t.kind]}]`);

@@ -51,6 +51,11 @@ export class HostUdpTransport implements WgTransport {
     });
   }
 
+  /** Let the process exit while this socket is open (Node's `socket.unref()`). */
+  unref(): void {
+    this.socket.unref();
+  }
+
   send(b: Uint8Array, off: number, len: number, address: number, port: number): boolean {
     if (this.closed || this.inflight >= MAX_INFLIGHT) {
       this.drops++;

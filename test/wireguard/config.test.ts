@@ -46,6 +46,9 @@ BindAddress = 127.0.0.1:1080
 Username = alice
 Password = s3cret
 
+[http]
+BindAddress = 127.0.0.1:3128
+
 [TCPClientTunnel]
 BindAddress = 127.0.0.1:2222
 Target = 10.8.0.5:22
@@ -85,6 +88,8 @@ test('a realistic wg0.conf parses into every field, with warnings for what wires
   assert.deepEqual(p2.endpoint, { host: '203.0.113.5', port: 51821 });
   assert.equal(p2.persistentKeepalive, undefined);
   assert.deepEqual(c.socks5, { bindAddress: { host: '127.0.0.1', port: 1080 }, username: 'alice', password: 's3cret' });
+  // wireproxy spells it [http]; section names are case-insensitive.
+  assert.deepEqual(c.http, { bindAddress: { host: '127.0.0.1', port: 3128 } });
   assert.deepEqual(c.tunnels, [
     { kind: 'tcp-client', bindAddress: { host: '127.0.0.1', port: 2222 }, target: { host: '10.8.0.5', port: 22 } },
     { kind: 'tcp-server', listenPort: 8080, target: { host: 'localhost', port: 80 } },
@@ -127,6 +132,8 @@ test('formatWgQuick output parses back to the same config (standard and fips)', 
   assert.deepEqual(parseWgQuick(formatWgQuick(fips)), fips);
 
   assert.throws(() => formatWgQuick({ ...c, socks5: { bindAddress: { host: '127.0.0.1', port: 1 }, username: 'a', password: 'x#y' } }), /cannot write Socks5 Password/);
+  const withAuth = { ...c, http: { bindAddress: { host: '127.0.0.1', port: 3128 }, username: 'u', password: 'p w' } };
+  assert.deepEqual(parseWgQuick(formatWgQuick(withAuth)).http, withAuth.http);
 });
 
 test('suite: explicit, inferred from peer key length, and mixing is an error', () => {
@@ -196,6 +203,10 @@ test('every error names its line', () => {
     [`${I}[Socks5]\nBindAddress = 127.0.0.1\n`, 4, /must be host:port/],
     [`${I}[Socks5]\nBindAddress = [::1]:1080\n`, 4, /IPv6 addresses are not supported in BindAddress/],
     [`${I}[Socks5]\nBindAddress = 127.0.0.1:1\n[Socks5]\n`, 5, /second \[Socks5\] section/],
+    [`${I}[HTTP]\nUsername = a\nPassword = b\n`, 3, /missing BindAddress in \[HTTP\]/],
+    [`${I}[HTTP]\nBindAddress = 127.0.0.1:3128\nPassword = b\n`, 3, /\[HTTP\] needs both Username and Password/],
+    [`${I}[HTTP]\nBindAddress = 127.0.0.1:1\n[http]\n`, 5, /second \[HTTP\] section/],
+    [`${I}[HTTP]\nTarget = 127.0.0.1:1\n`, 4, /unknown key "Target" in \[HTTP\]/],
     [`${I}[TCPClientTunnel]\nTarget = 10.0.0.1:22\n`, 3, /missing BindAddress in \[TCPClientTunnel\]/],
     [`${I}[TCPServerTunnel]\nTarget = 10.0.0.1:22\n`, 3, /missing ListenPort in \[TCPServerTunnel\]/],
     [`${I}[UDPClientTunnel]\nBindAddress = 127.0.0.1:53\n`, 3, /missing Target in \[UDPClientTunnel\]/],
