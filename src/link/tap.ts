@@ -330,8 +330,8 @@ export class TapLink implements Link {
    */
   private readHeld(rings: TapRings, rx: FrameReceiver, now: number): void {
     if (this.pollHandle === null) {
-      if (this.wakeup === null) return; // nobody to wake: frames wait in the kernel until polled
-      this.pollHandle = this.native.pollStart(this.fd, this.onFdReadable);
+      // Watched only while a wakeup is set; polled by hand, every poll reads.
+      if (this.wakeup !== null) this.pollHandle = this.native.pollStart(this.fd, this.onFdReadable);
       this.fdReady = true; // frames may have queued since the RX thread's last read
     }
     if (!this.fdReady) return;

@@ -2,7 +2,7 @@
  * TapLink's two I/O modes (native I/O threads, and synchronous syscalls on
  * the JS thread) against the Linux kernel, and the threads' lifecycle: no fd
  * or thread survives close(), process exit or a worker's teardown. Traffic
- * stays inside a namespace the test creates and removes (10.78.0.1/2 only).
+ * stays inside namespaces the test creates and removes (10.78.0.1/2 and 10.78.1.1/2 only).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +17,9 @@ import { Errno } from '../../src/engine/errno.js';
 
 const LINUX_IP = '10.78.0.1';
 const STACK_IP = '10.78.0.2';
+/** A second namespace's pair, for the hand-polled link. */
+const MANUAL_LINUX_IP = '10.78.1.1';
+const MANUAL_STACK_IP = '10.78.1.2';
 const BULK_BYTES = 32 * 1024 * 1024;
 const TAP_JS = fileURLToPath(new URL('../../src/link/tap.js', import.meta.url));
 
@@ -174,6 +177,30 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
       assert.equal(link.stats.txFrames, 510);
       assert.equal(link.txErrors, 0);
       assert.equal(link.stats.drops, 0);
+    }
+  });
+
+  it('polled by hand (no wakeup set), still reads a quiet device the RX thread handed to JS', { timeout: 30_000 }, async () => {
+    const ns = Netns.create();
+    const link = TapLink.open('', { threads: true });
+    try {
+      link.moveToNetns(ns.name, { hostAddress: `${MANUAL_LINUX_IP}/24` });
+      const stack = new Stack();
+      stack.addInterface(link, { address: `${MANUAL_STACK_IP}/24` });
+      // Quiet for over 1 ms (Linux may send a router solicitation or two): the RX thread hands over.
+      for (let i = 0; i < 100 && link.threadCounters()?.rxHandoffs === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok((link.threadCounters()?.rxHandoffs ?? 0) >= 1, JSON.stringify(link.threadCounters()));
+      const timer = setInterval(() => stack.poll(Math.floor(performance.now())), 1);
+      try {
+        const r = await ns.run('ping', ['-c', '5', '-i', '0.05', '-W', '2', MANUAL_STACK_IP], { timeoutMs: 20_000 });
+        assert.match(r.stdout, / 5 received/, r.stdout);
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok((link.threadCounters()?.rxDirect ?? 0) >= 5, JSON.stringify(link.threadCounters()));
+    } finally {
+      link.close();
+      ns.remove();
     }
   });
 
