@@ -137,3 +137,24 @@ test('UDP datagrams of 4000 bytes through a same-stack tunnel arrive byte-exact,
   }
   assert.equal(a.stats.udp.badChecksum + b.stats.udp.badChecksum, 0);
 });
+
+test('outer link narrower than the tunnel: packets fragmented once get through; fragments of fragments are refused and counted', async () => {
+  // Tunnel MTU 1420 over a 1280-byte outer link: a 1328-byte inner packet is one ciphertext of
+  // 1388 bytes of IP, which the outer output fragments (one level, as before).
+  const { a, b, sim } = await makeWgPair('standard', { link: { mtu: 1280 } });
+  await sim.until(a.ping(B, { timeoutMs: 2000 }));
+  const outerBefore = a.stats.ip.fragmentedOut;
+  const rtt = await sim.until(a.ping(B, { timeoutMs: 500, size: 1300 }));
+  assert.ok(rtt >= 0);
+  assert.ok(a.stats.ip.fragmentedOut > outerBefore && b.stats.ip.reassembled >= 1);
+  assert.equal(a.stats.ip.fragmentNested, 0);
+  // 3000 bytes: the inner datagram is fragmented, and each piece's ciphertext would have to be
+  // fragmented again inside that loop, which needs a third transmit frame: refused, counted, and
+  // nothing corrupt reaches the peer.
+  const bad = b.stats.ip.badChecksum + b.stats.icmp.badChecksum;
+  const done = a.ping(B, { timeoutMs: 300, size: 3000 }).then(() => 'reply', (e: Error & { code: string }) => e.code);
+  assert.notEqual(await sim.until(done), 'reply');
+  assert.ok(a.stats.ip.fragmentNested >= 1, `fragmentNested ${a.stats.ip.fragmentNested}`);
+  assert.equal(b.stats.ip.badChecksum + b.stats.icmp.badChecksum, bad);
+  assert.equal(b.stats.icmp.echoRequestsIn, 2, 'only the two pings that fit');
+});
