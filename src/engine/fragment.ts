@@ -11,8 +11,9 @@
  * stack's own UDP encrypts each piece and sends it at once, and ARP evicting
  * an entry makes a router send an ICMP error. Such a nested send is built in
  * a second planned frame, which the context's `tx` points to until the loop
- * ends. A datagram fragmented by a nested send would need a third frame for
- * its own nested sends: it is dropped and counted (`ip.fragmentNested`).
+ * ends. A datagram that a nested send asks to fragment would need a third
+ * frame for the sends its own pieces may cause: it is refused (-ENOBUFS to
+ * the nested sender) and counted in `ip.fragmentNested`.
  *
  * Reassembly uses a fixed pool of slots from the memory plan, each a buffer
  * for one datagram plus a bitmap of the 8-byte units received. Because every
