@@ -10,11 +10,15 @@ export interface EngineContext {
   readonly stats: StackStats;
   readonly interfaces: NetInterface[];
   /**
-   * The one buffer outgoing frames are built in, `maxMtu + 14` bytes. Only one
-   * frame is under construction at a time: builders finish (transmit or queue
-   * a copy) before returning.
+   * The buffer outgoing frames are built in (`txFrame`: 14 bytes plus the
+   * larger of `maxMtu` and `ipMaxDatagramBytes`, plus IPsec's tailroom).
+   * Builders read it when they start and finish (transmit or queue a copy)
+   * before returning. The one exception is the fragmenter, whose datagram
+   * stays here while its pieces go out; a send that a link makes through
+   * the stack meanwhile must not overwrite it, so during that loop this
+   * points to the nested frame (`txFrameNested`, fragment.ts).
    */
-  readonly tx: Uint8Array;
+  tx: Uint8Array;
   /** The clock at full resolution when running in real time (else `now`), for RTT reports. */
   preciseNow(): number;
   /** A pseudo-random unsigned 32-bit integer. */

@@ -5,6 +5,15 @@
  * an Ethernet header's room, and the header of fragment k is written just in
  * front of its data, over the tail of fragment k-1, which the link (or the
  * ARP queue, or the loopback queue) has already copied. Nothing is copied.
+ * While the pieces are being sent the datagram's unsent part lives in that
+ * buffer (the transmit frame), yet handing a piece to a link can send
+ * another packet through this same stack: a WireGuard device carried by the
+ * stack's own UDP encrypts each piece and sends it at once, and ARP evicting
+ * an entry makes a router send an ICMP error. Such a nested send is built in
+ * a second planned frame, which the context's `tx` points to until the loop
+ * ends. A datagram that a nested send asks to fragment would need a third
+ * frame for the sends its own pieces may cause: it is refused (-ENOBUFS to
+ * the nested sender) and counted in `ip.fragmentNested`.
  *
  * Reassembly uses a fixed pool of slots from the memory plan, each a buffer
  * for one datagram plus a bitmap of the 8-byte units received. Because every
@@ -325,24 +334,31 @@ function copiedOptions(b: Uint8Array, o: number, hlen: number, out: Uint8Array):
 }
 
 /**
- * Fragments a datagram in place and hands each piece to the host. Stateless
- * apart from a 40-byte scratch for copied options.
+ * Fragments a datagram in place and hands each piece to the host. Apart from
+ * a 40-byte scratch for copied options, its state is the nested transmit
+ * frame and whether a fragmentation is under way.
  */
 export class Fragmenter {
   private readonly opts: Uint8Array;
   /**
    * Fragment 0's fixed header fields: later headers may be written over it
-   * (small MTUs), and an ARP request sent meanwhile reuses the buffer's start.
+   * (small MTUs), and an ARP request sent meanwhile may reuse a frame's start.
    */
   private readonly hdr: Uint8Array;
+  /** Where packets sent while the pieces go out are built (as large as the transmit frame). */
+  private readonly nested: Uint8Array;
+  /** True while {@link fragment} is sending pieces: the nested frame is in use. */
+  private busy = false;
 
-  static plan(plan: MemoryPlan): void {
-    plan.add('ipFragment', 40).add('ipFragment', IPV4_MIN_HLEN);
+  /** @param txBytes size of the transmit frame, which the nested frame matches */
+  static plan(plan: MemoryPlan, txBytes: number): void {
+    plan.add('ipFragment', 40).add('ipFragment', IPV4_MIN_HLEN).add('txFrameNested', txBytes);
   }
 
   constructor(arena: Carver, private readonly ctx: EngineContext, private readonly host: FragmentHost) {
     this.opts = arena.u8('ipFragment', 40);
     this.hdr = arena.u8('ipFragment', IPV4_MIN_HLEN);
+    this.nested = arena.u8('txFrameNested', ctx.tx.length);
   }
 
   /** Fragments `total` bytes with header `hlen` make at `mtu` (loopback checks its room first). */
@@ -356,10 +372,32 @@ export class Fragmenter {
    * Send the datagram whose header (any IHL, DF clear) starts at
    * `b[ETH_HLEN]` and whose total length is `total`, as fragments of at most
    * `mtu` bytes, along route `r`. A datagram that is itself a fragment is
-   * fragmented further (offsets and the last piece's MF preserved). Returns 0
-   * or -errno.
+   * fragmented further (offsets and the last piece's MF preserved). `b` is
+   * the context's transmit frame; while the pieces go out, anything sent
+   * through the stack is built in the nested frame instead, so it cannot
+   * overwrite the pieces not yet sent. Returns 0 or -errno: -ENOBUFS when
+   * called from such a nested send (counted in `ip.fragmentNested`).
    */
   fragment(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
+    const ctx = this.ctx;
+    if (this.busy) {
+      // Our pieces would need a third frame for the sends they may cause in turn.
+      ctx.stats.ip.fragmentNested++;
+      return -Errno.ENOBUFS;
+    }
+    const outer = ctx.tx;
+    this.busy = true;
+    ctx.tx = this.nested;
+    try {
+      return this.send(r, b, total, mtu);
+    } finally {
+      // Even when a link throws (a capture's sink failing), the stack builds in its own frame again.
+      ctx.tx = outer;
+      this.busy = false;
+    }
+  }
+
+  private send(r: RouteRecord, b: Uint8Array, total: number, mtu: number): number {
     const h = ETH_HLEN;
     const hlen = ipHeaderLen(b, h);
     const dataLen = total - hlen;

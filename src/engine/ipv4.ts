@@ -39,8 +39,9 @@ export class Ipv4 implements IpOutput, FragmentHost {
   private readonly fragmenter: Fragmenter;
   private ipId: number;
 
-  static plan(plan: MemoryPlan): void {
-    Fragmenter.plan(plan);
+  /** @param txBytes size of the transmit frame (the fragmenter plans a nested one as large) */
+  static plan(plan: MemoryPlan, txBytes: number): void {
+    Fragmenter.plan(plan, txBytes);
   }
 
   /**

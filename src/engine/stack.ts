@@ -41,6 +41,14 @@ function txTailroom(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null
   return ipsecOn(c, ipsec) ? ipsec.tailroom : 0;
 }
 
+/**
+ * Size of the transmit frame: datagrams up to ipMaxDatagramBytes are built
+ * whole there, then fragmented in place; IPsec grows them in place.
+ */
+function txFrameBytes(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null): number {
+  return ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec);
+}
+
 /** Options of {@link Stack.addInterface}. */
 export interface InterfaceOptions {
   /** IPv4 address with prefix length, e.g. '10.0.0.1/24'. */
@@ -87,7 +95,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
-  readonly tx: Uint8Array;
+  /** Where the frame under construction goes (see {@link EngineContext.tx}). */
+  tx: Uint8Array;
   now = 0;
 
   private readonly prng: Prng;
@@ -117,13 +126,12 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   protected static plan(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | null): MemoryPlan {
     const plan = new MemoryPlan();
     const frame = c.maxMtu + ETH_HLEN;
-    // Datagrams up to ipMaxDatagramBytes are built whole here, then fragmented in place; IPsec grows them in place.
-    plan.add('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec));
+    plan.add('txFrame', txFrameBytes(c, ipsec));
     RouteTable.plan(plan, c.maxRoutes);
     SocketTable.plan(plan, c);
     Arp.plan(plan, c.arpCacheSize, c.arpPendingFrames, frame);
     LoopbackQueue.plan(plan, c.loopbackFrames, frame);
-    Ipv4.plan(plan);
+    Ipv4.plan(plan, txFrameBytes(c, ipsec));
     Reassembly.plan(plan, c.ipReassemblySlots, c.ipReassemblyBytes);
     Icmp.plan(plan, c.maxPings);
     Tcp.plan(plan, c);
@@ -142,7 +150,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const arena = new Arena(plan);
     this.prng = new Prng(c.seed);
     const frame = c.maxMtu + ETH_HLEN;
-    this.tx = arena.u8('txFrame', ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec));
+    this.tx = arena.u8('txFrame', txFrameBytes(c, ipsec));
     // Bottom up: each layer is given the layers it uses, as they exist by then.
     this.routes = new RouteTable(arena, c.maxRoutes);
     this.table = new SocketTable(arena, c);

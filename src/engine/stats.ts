@@ -23,6 +23,8 @@ export function createStats() {
       fragmentsIn: 0, fragmentDuplicates: 0, fragmentsMalformed: 0, fragmentsTooBig: 0, fragmentsTiny: 0,
       reassembled: 0, reassemblyTimeouts: 0, reassemblyOverlaps: 0, reassemblyEvicted: 0, reassemblyDropped: 0,
       fragmentsOut: 0, fragmentedOut: 0,
+      // Datagrams not fragmented because a send nested in another fragmentation asked (fragment.ts).
+      fragmentNested: 0,
       // Forwarding (reasons per interface in its stats).
       forwarded: 0, forwardDropped: 0,
     },

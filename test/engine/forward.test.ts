@@ -184,3 +184,33 @@ test('ICMP errors from the router are rate-limited (token bucket)', async () => 
   assert.equal(r.stats.icmp.errorsRateLimited, 5);
   assert.equal(r.interfaces[0].stats.ttlExceeded, 8);
 });
+
+test('an ICMP error sent while the router fragments (ARP evicts a queued next hop) leaves the fragments not yet sent intact', async () => {
+  // R's cache holds two entries: A, and 10.1.0.99 (R's gateway to 10.3.0.0/24, absent) still being
+  // resolved with a forwarded 1028-byte packet from A queued for it.
+  const { a, r, b, sim, sniffA } = net({ arpCacheSize: 2, arpPendingFrames: 8 }, 400);
+  r.addRoute('10.3.0.0/24', '10.1.0.99');
+  assert.ok(await sim.until(a.ping('10.1.0.1')) >= 0);
+  const srv = b.sockets.socket('udp');
+  assert.equal(b.sockets.bind(srv, 0, 9000), 0);
+  const cli = a.sockets.socket('udp');
+  const lost = pattern(1000, 5);
+  assert.equal(a.sockets.sendto(cli, lost, 0, lost.length, '10.3.0.5', 9000), 1000);
+  sim.advance(2);
+  assert.equal(r.stats.arp.queued, 1);
+  // 1400 bytes to B leave R in 376-byte pieces: resolving B evicts 10.1.0.99 while fragment 0 goes out,
+  // and R sends A a 576-byte host unreachable quoting the evicted packet before fragments 1.. are sent.
+  const data = pattern(1400, 6);
+  assert.equal(a.sockets.sendto(cli, data, 0, data.length, '10.2.0.2', 9000), 1400);
+  sim.advance(10);
+  assert.equal(r.interfaces[0].stats.hostUnreachable, 1);
+  const hu = icmpFrom(sniffA, 3, 1);
+  assert.equal(hu.length, 1);
+  assert.equal(u16(hu[0], 16), 576, 'the error took 576 bytes of a transmit frame');
+  assert.equal(r.interfaces[0].stats.fragmented, 1);
+  assert.equal(r.stats.ip.fragmentsOut, 4);
+  const buf = new Uint8Array(2000);
+  assert.equal(b.sockets.recvfrom(srv, buf, 0, buf.length, null), 1400);
+  assert.ok(Buffer.from(buf.buffer, 0, 1400).equals(Buffer.from(data)), 'byte-exact');
+  assert.equal(b.stats.udp.badChecksum, 0);
+});

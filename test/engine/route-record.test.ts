@@ -52,7 +52,7 @@ function fixture(): { ip: Ipv4; links: RecordingLink[]; ifs: NetInterface[] } {
   RouteTable.plan(plan, 4);
   Arp.plan(plan, 4, 2, frame);
   LoopbackQueue.plan(plan, 4, frame);
-  Ipv4.plan(plan);
+  Ipv4.plan(plan, frame);
   const arena = new Arena(plan);
   const stats = createStats();
   const ifs: NetInterface[] = [];
