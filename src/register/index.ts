@@ -24,7 +24,7 @@
  * Environment: `WIRESTACK_CONFIG` (required to do anything; without it the
  * import is a no-op), `WIRESTACK_LOG=1` (tunnel events on stderr).
  */
-import { syncBuiltinESMExports } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { loadWgQuick, type WgQuickConfig } from '../wireguard/config.js';
 import { openTunnel, type Tunnel } from './tunnel.js';
@@ -32,7 +32,6 @@ import { patchNet } from './patch-net.js';
 import { patchDns } from './patch-dns.js';
 import { patchDgram } from './patch-dgram.js';
 import { patchFetch } from './patch-fetch.js';
-import { createRequire } from 'node:module';
 
 export { TunnelRoutes, type Side } from './routes.js';
 export type { Tunnel } from './tunnel.js';
