@@ -178,7 +178,10 @@ export class DhcpClient extends EventEmitter {
       await this.sendUnicast(this.build(DHCPRELEASE, { ciaddr: lease.address, serverId: lease.serverId }), lease.serverId);
       // The RELEASE may wait for ARP; removing the address would drop it.
       const until = this.timers.now() + this.o.releaseWaitMs;
-      while (this.stack.arp.pendingCount > 0 && this.timers.now() < until) await new Promise((r) => setTimeout(r, 5));
+      // On the client's own timers, so that virtual-time tests (and any injected clock) drive this wait too.
+      while (this.stack.arp.pendingCount > 0 && this.timers.now() < until) {
+        await new Promise<void>((resolve) => { this.timers.setTimeout(resolve, 5); });
+      }
     }
     if (lease !== null) this.deconfigure();
     this.current = null;
@@ -225,7 +228,8 @@ export class DhcpClient extends EventEmitter {
   }
 
   private backoff(): number {
-    const t = this.timeout + (Math.random() * 2 - 1) * this.o.jitterMs;
+    // RFC 2131 4.1: randomized by ±1 s. From the stack's seeded generator, so a seeded stack in virtual time repeats exactly.
+    const t = this.timeout + ((this.stack.random32() / 0x100000000) * 2 - 1) * this.o.jitterMs;
     this.timeout = Math.min(this.timeout * 2, this.o.maxTimeoutMs);
     return Math.max(1, t);
   }

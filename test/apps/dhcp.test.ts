@@ -1,15 +1,18 @@
 /**
- * DHCP client in REAL time over two started stacks on a MemoryLink cable:
- * the client on a (no address), a fake DHCP server written here on b
- * (10.79.0.1/24, UDP port 67). Timers are shortened through the client's
- * options (secondMs scales lease times). Plus parser unit tests and
- * StackCore.setInterfaceAddress.
+ * DHCP client in VIRTUAL time over two stacks on a MemoryLink cable: the
+ * client on a (no address), a fake DHCP server written here on b
+ * (10.79.0.1/24, UDP port 67). A Simulation polls both stacks and fires the
+ * client's timers (its `timers` option is `sim.timers`), so the stacks and the
+ * client advance in lockstep and every time asserted below is exact: the
+ * cable has no delay, so a request and its answer share an instant. Timers
+ * are shortened through the client's options (secondMs scales lease times).
+ * Plus parser unit tests and StackCore.setInterfaceAddress.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Buffer } from 'node:buffer';
-import { MemoryLink, Stack } from '../../src/index.js';
+import { MemoryLink, Simulation, Stack } from '../../src/index.js';
 import type { RemoteInfo, UdpSocket } from '../../src/socket/dgram.js';
 import { DhcpClient, type DhcpClientOptions, type DhcpLease } from '../../src/apps/dhcp.js';
 import {
@@ -23,7 +26,8 @@ const SERVER = '10.79.0.1';
 const OFFERED = '10.79.0.50';
 const FAST: DhcpClientOptions = { initialTimeoutMs: 100, jitterMs: 20, maxTimeoutMs: 400, minRenewRetryMs: 20, secondMs: 10, declineDelayMs: 50 };
 
-interface Seen { m: DhcpMessage; rinfo: RemoteInfo }
+/** A message the fake server received, and the virtual time it arrived. */
+interface Seen { m: DhcpMessage; rinfo: RemoteInfo; at: number }
 type Decide = (m: DhcpMessage, n: number) => Uint8Array | Array<Uint8Array> | 'offer' | 'ack' | 'nak' | null;
 
 interface Fake {
@@ -45,14 +49,18 @@ function reply(m: DhcpMessage, type: number, f: Fake, yiaddr = OFFERED): Uint8Ar
   return encodeDhcp({ op: BOOTREPLY, xid: m.xid, flags: m.flags, yiaddr: type === DHCPNAK ? undefined : yiaddr, chaddr: m.chaddr, type, options: opts });
 }
 
-async function withDhcp(decide: Decide, fn: (a: Stack, b: Stack, f: Fake) => Promise<void>, lease = 40): Promise<void> {
+/** Client options on the simulation's clock. */
+function opts(sim: Simulation, o: DhcpClientOptions = FAST): DhcpClientOptions {
+  return { ...o, timers: sim.timers };
+}
+
+async function withDhcp(decide: Decide, fn: (a: Stack, b: Stack, f: Fake, sim: Simulation) => Promise<void>, lease = 40): Promise<void> {
   const [la, lb] = MemoryLink.pair();
   const a = new Stack({ seed: 41 });
   const b = new Stack({ seed: 42 });
   a.addInterface(la);
   b.addInterface(lb, { address: `${SERVER}/24` });
-  a.start();
-  b.start();
+  const sim = new Simulation([a, b]);
   const sock = b.dgram.createSocket('udp4');
   const f: Fake = { sock, seen: [], lease, t1: null, t2: null };
   sock.on('message', (buf: Buffer, rinfo: RemoteInfo) => {
@@ -62,7 +70,7 @@ async function withDhcp(decide: Decide, fn: (a: Stack, b: Stack, f: Fake) => Pro
     } catch {
       return;
     }
-    f.seen.push({ m, rinfo });
+    f.seen.push({ m, rinfo, at: sim.now });
     let out = decide(m, f.seen.length);
     if (out === 'offer') out = reply(m, DHCPOFFER, f);
     else if (out === 'ack') out = reply(m, DHCPACK, f);
@@ -75,11 +83,9 @@ async function withDhcp(decide: Decide, fn: (a: Stack, b: Stack, f: Fake) => Pro
   await new Promise<void>((resolve) => sock.bind(67, () => resolve()));
   sock.setBroadcast(true);
   try {
-    await fn(a, b, f);
+    await fn(a, b, f, sim);
   } finally {
     sock.close();
-    a.stop();
-    b.stop();
   }
 }
 
@@ -91,9 +97,13 @@ function types(f: Fake): number[] {
 }
 
 test('DISCOVER → OFFER → REQUEST → ACK configures address, gateway and DNS', T, async () => {
-  await withDhcp(normal, async (a, _b, f) => {
-    const c = a.dhcp(0, FAST);
-    const [lease] = (await once(c, 'bound')) as [DhcpLease];
+  await withDhcp(normal, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    const [lease] = (await sim.until(once(c, 'bound'))) as [DhcpLease];
+    // A prompt server binds in the first exchange, at time 0: no DISCOVER or REQUEST was retransmitted.
+    assert.equal(sim.now, 0);
+    assert.equal(lease.obtainedAt, 0);
+    assert.deepEqual(types(f), [DHCPDISCOVER, DHCPREQUEST]);
     assert.equal(lease.address, OFFERED);
     assert.equal(lease.prefixLength, 24);
     assert.equal(lease.gateway, SERVER);
@@ -120,21 +130,25 @@ test('DISCOVER → OFFER → REQUEST → ACK configures address, gateway and DNS
     assert.equal(r.serverId, SERVER);
     assert.equal(r.xid, d.m.xid);
     // The stack now talks from the leased address.
-    const rtt = await a.ping(SERVER, { timeoutMs: 2000 });
+    const rtt = await sim.until(a.ping(SERVER, { timeoutMs: 2000 }));
     assert.ok(rtt >= 0);
-    await c.stop({ release: false });
+    await sim.until(c.stop({ release: false }));
   }, 40);
 });
 
 test('renews at T1 with a unicast REQUEST, and emits renewed', T, async () => {
-  await withDhcp(normal, async (a, _b, f) => {
-    const c = a.dhcp(a.interfaces[0].link, FAST);
-    await once(c, 'bound');
-    const t0 = performance.now();
-    const [lease] = (await once(c, 'renewed')) as [DhcpLease];
-    const took = performance.now() - t0;
+  await withDhcp(normal, async (a, _b, f, sim) => {
+    const c = a.dhcp(a.interfaces[0].link, opts(sim));
+    const [first] = (await sim.until(once(c, 'bound'))) as [DhcpLease];
+    const t0 = sim.now;
+    const [lease] = (await sim.until(once(c, 'renewed'))) as [DhcpLease];
+    const took = sim.now - t0;
     assert.equal(lease.address, OFFERED);
-    assert.ok(took >= 100 && took < 1500, `renewed after ${took} ms (T1 = 20 × 10 ms)`);
+    // T1 = 20 s × 10 ms after the first REQUEST, which went out at the instant of binding (no cable delay).
+    assert.equal(first.obtainedAt, t0);
+    assert.equal(took, 200, `renewed after ${took} ms (T1 = 20 × 10 ms)`);
+    assert.equal(lease.obtainedAt, t0 + 200, 'the renewed lease runs from the RENEWING REQUEST');
+    assert.equal(f.seen[2].at, t0 + 200, 'the RENEWING REQUEST went out at T1');
     const renew = f.seen[2];
     assert.equal(renew.m.type, DHCPREQUEST);
     assert.equal(renew.m.ciaddr, OFFERED);
@@ -144,7 +158,7 @@ test('renews at T1 with a unicast REQUEST, and emits renewed', T, async () => {
     assert.equal(renew.m.flags & DHCP_FLAG_BROADCAST, 0);
     assert.equal(c.state, 'bound');
     assert.equal(a.interfaceList()[0].address, OFFERED);
-    await c.stop({ release: false });
+    await sim.until(c.stop({ release: false }));
   }, 40);
 });
 
@@ -154,13 +168,15 @@ test('NAK in REQUESTING restarts from DISCOVER', T, async () => {
     if (m.type === DHCPDISCOVER) return 'offer';
     if (m.type === DHCPREQUEST) return naks++ === 0 ? 'nak' : 'ack';
     return null;
-  }, async (a, _b, f) => {
-    const c = a.dhcp(0, FAST);
-    await once(c, 'bound');
-    assert.deepEqual(types(f).slice(0, 4), [DHCPDISCOVER, DHCPREQUEST, DHCPDISCOVER, DHCPREQUEST]);
+  }, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    await sim.until(once(c, 'bound'));
+    assert.deepEqual(types(f), [DHCPDISCOVER, DHCPREQUEST, DHCPDISCOVER, DHCPREQUEST]);
     assert.notEqual(f.seen[2].m.xid, f.seen[0].m.xid, 'a new transaction after NAK');
     assert.equal(c.stats.naks, 1);
-    await c.stop({ release: false });
+    // restartDelayMs is 0: the new DISCOVER left at the NAK's instant, without waiting for a retransmission.
+    assert.equal(sim.now, 0);
+    await sim.until(c.stop({ release: false }));
   });
 });
 
@@ -170,16 +186,22 @@ test('NAK in RENEWING drops the lease (lost) and restarts', T, async () => {
     if (m.type === DHCPDISCOVER) return 'offer';
     if (m.type === DHCPREQUEST) return ++requests === 2 ? 'nak' : 'ack';
     return null;
-  }, async (a, _b) => {
-    const c = a.dhcp(0, FAST);
-    await once(c, 'bound');
-    const [lost, reason] = (await once(c, 'lost')) as [DhcpLease, string];
+  }, async (a, _b, _f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    await sim.until(once(c, 'bound'));
+    // restartDelayMs is 0 and the cable has no delay: the client is bound again within the instant
+    // of the loss, so look at the interface from the 'lost' listener, and listen for 'bound' already.
+    let addressAtLoss: string | null = 'not lost';
+    c.once('lost', () => { addressAtLoss = a.interfaceList()[0].address; });
+    const rebound = new Promise<void>((resolve) => { c.once('lost', () => c.once('bound', () => resolve())); });
+    const [lost, reason] = (await sim.until(once(c, 'lost'))) as [DhcpLease, string];
     assert.equal(lost.address, OFFERED);
     assert.equal(reason, 'nak');
-    assert.equal(a.interfaceList()[0].address, null);
-    await once(c, 'bound');
+    assert.equal(sim.now, 200, 'the NAK answered the RENEWING REQUEST at T1');
+    assert.equal(addressAtLoss, null, 'the address went with the lease');
+    await sim.until(rebound);
     assert.equal(a.interfaceList()[0].address, OFFERED);
-    await c.stop({ release: false });
+    await sim.until(c.stop({ release: false }));
   });
 });
 
@@ -192,16 +214,18 @@ test('silent server: RENEWING, then REBINDING broadcasts, then expiry removes th
       return 'ack';
     }
     return null;
-  }, async (a, _b, f) => {
-    const c = a.dhcp(0, FAST);
-    await once(c, 'bound');
+  }, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    await sim.until(once(c, 'bound'));
     assert.ok(a.dns.getServers().length > 0);
     const states: string[] = [];
-    c.on('state', (s: string) => states.push(s));
-    const [lost, reason] = (await once(c, 'lost')) as [DhcpLease, string];
+    c.on('state', (s: string) => states.push(`${s}@${sim.now}`));
+    const [lost, reason] = (await sim.until(once(c, 'lost'))) as [DhcpLease, string];
     assert.equal(reason, 'expired');
     assert.equal(lost.address, OFFERED);
-    assert.deepEqual(states.slice(0, 2), ['renewing', 'rebinding']);
+    // Lease 30 s: T1 = 15 s, T2 = floor(0.875 × 30) = 26 s, expiry at 30 s; × 10 ms from the REQUEST at 0.
+    assert.deepEqual(states.slice(0, 2), ['renewing@150', 'rebinding@260']);
+    assert.equal(sim.now, 300, 'the address went at the lease expiry');
     assert.equal(a.interfaceList()[0].address, null);
     assert.equal(a.interfaceList()[0].gateway, null);
     assert.equal(a.routeTable().length, 0);
@@ -210,7 +234,7 @@ test('silent server: RENEWING, then REBINDING broadcasts, then expiry removes th
     assert.ok(renews.some((s) => s.rinfo.address === OFFERED), 'a REBINDING/RENEWING request from the leased address');
     // The client is back in INIT/SELECTING, discovering again.
     assert.ok(c.state === 'selecting' || c.state === 'init', c.state);
-    await c.stop();
+    await sim.until(c.stop());
   }, 30);
 });
 
@@ -235,27 +259,28 @@ test('malformed, foreign and mismatched replies are ignored', T, async () => {
       return [badCookie, overrun, noEnd, wrongXid, otherMac, request, badMask, noServerId, badYiaddr, new Uint8Array(10)];
     }
     return normal(m, 0);
-  }, async (a, _b, f) => {
-    const c = a.dhcp(0, FAST);
-    const [lease] = (await once(c, 'bound')) as [DhcpLease];
+  }, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    const [lease] = (await sim.until(once(c, 'bound'))) as [DhcpLease];
     assert.equal(lease.address, OFFERED);
     assert.ok(c.stats.malformed >= 5, `malformed ${c.stats.malformed}`);
     assert.ok(c.stats.ignored >= 4, `ignored ${c.stats.ignored}`);
     // The broken replies did not count as an offer: the first REQUEST followed the retransmitted DISCOVER.
-    assert.deepEqual(types(f).slice(0, 3), [DHCPDISCOVER, DHCPDISCOVER, DHCPREQUEST]);
-    await c.stop({ release: false });
+    assert.deepEqual(types(f), [DHCPDISCOVER, DHCPDISCOVER, DHCPREQUEST]);
+    // The retransmission came after the first timeout, 100 ± 20 ms.
+    assert.ok(f.seen[1].at >= 80 && f.seen[1].at <= 120, `retransmitted at ${f.seen[1].at} ms`);
+    await sim.until(c.stop({ release: false }));
   });
 });
 
 test('stop() sends RELEASE and removes the address', T, async () => {
-  await withDhcp(normal, async (a, _b, f) => {
-    const c = a.dhcp(0, FAST);
-    await once(c, 'bound');
-    await c.stop();
+  await withDhcp(normal, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim));
+    await sim.until(once(c, 'bound'));
+    await sim.until(c.stop());
     assert.equal(c.state, 'stopped');
     assert.equal(a.interfaceList()[0].address, null);
-    const deadline = Date.now() + 2000;
-    while (!f.seen.some((s) => s.m.type === DHCPRELEASE) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // stop() waited for ARP to let the RELEASE out: it reached the server before stop() resolved.
     const rel = f.seen.find((s) => s.m.type === DHCPRELEASE);
     assert.ok(rel !== undefined, 'RELEASE reached the server');
     assert.equal(rel.m.ciaddr, OFFERED);
@@ -265,41 +290,35 @@ test('stop() sends RELEASE and removes the address', T, async () => {
 });
 
 test('checkAddress reporting a conflict sends DECLINE and restarts', T, async () => {
-  await withDhcp(normal, async (a, _b, f) => {
+  await withDhcp(normal, async (a, _b, f, sim) => {
     let asked = 0;
-    const c = a.dhcp(0, { ...FAST, checkAddress: () => asked++ === 0 });
-    const [declined] = (await once(c, 'declined')) as [string];
+    const c = a.dhcp(0, opts(sim, { ...FAST, checkAddress: () => asked++ === 0 }));
+    const [declined] = (await sim.until(once(c, 'declined'))) as [string];
     assert.equal(declined, OFFERED);
     assert.equal(a.interfaceList()[0].address, null);
-    await once(c, 'bound');
+    const t0 = sim.now;
+    await sim.until(once(c, 'bound'));
+    assert.equal(sim.now - t0, 50, 'restarted after declineDelayMs');
     const dec = f.seen.find((s) => s.m.type === DHCPDECLINE);
     assert.ok(dec !== undefined);
     assert.equal(dec.m.requestedIp, OFFERED);
     assert.equal(dec.m.serverId, SERVER);
     assert.equal(dec.rinfo.address, '0.0.0.0');
     assert.equal(c.stats.declines, 1);
-    await c.stop({ release: false });
+    await sim.until(c.stop({ release: false }));
   });
 });
 
 test('retransmits DISCOVER with exponential backoff', T, async () => {
-  await withDhcp(() => null, async (a, _b, f) => {
-    const c = a.dhcp(0, { initialTimeoutMs: 50, jitterMs: 0, maxTimeoutMs: 200 });
-    const times: number[] = [];
-    const t0 = performance.now();
-    while (f.seen.length < 5 && performance.now() - t0 < 3000) {
-      const n = f.seen.length;
-      await new Promise((r) => setTimeout(r, 5));
-      if (f.seen.length > n) times.push(performance.now() - t0);
-    }
-    await c.stop();
-    assert.ok(f.seen.length >= 5);
+  await withDhcp(() => null, async (a, _b, f, sim) => {
+    const c = a.dhcp(0, opts(sim, { initialTimeoutMs: 50, jitterMs: 0, maxTimeoutMs: 200 }));
+    await sim.run(600);
+    await sim.until(c.stop());
+    // Arrival times at the server, in virtual time: sent at 0, then after 50, 100, 200, 200 (capped) ms.
+    const times = f.seen.map((s) => s.at);
+    assert.deepEqual(times, [0, 50, 150, 350, 550]);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    // 50, 100, 200, 200 (capped) ms, give or take the timer granularity.
-    assert.ok(gaps[0] > 30 && gaps[0] < 100, `gaps ${gaps.join(',')}`);
-    assert.ok(gaps[1] > 80 && gaps[1] < 170, `gaps ${gaps.join(',')}`);
-    assert.ok(gaps[2] > 170 && gaps[2] < 300, `gaps ${gaps.join(',')}`);
-    assert.ok(gaps[3] > 170 && gaps[3] < 300, `gaps ${gaps.join(',')}`);
+    assert.deepEqual(gaps, [50, 100, 200, 200]);
     assert.ok(f.seen.every((s) => s.m.type === DHCPDISCOVER && s.m.xid === f.seen[0].m.xid));
   });
 });
@@ -416,15 +435,15 @@ test('arpProbe: an offered address that answers an RFC 5227 probe is DECLINEd, t
     return null;
   };
   let currentFake: Fake | null = null;
-  await withDhcp(conflicting, async (a, b, f) => {
+  await withDhcp(conflicting, async (a, b, f, sim) => {
     currentFake = f;
-    const c = a.dhcp(0, { ...FAST, arpProbe: true });
-    const [addr] = (await once(c, 'declined')) as [string];
+    const c = a.dhcp(0, { ...opts(sim), arpProbe: true });
+    const [addr] = (await sim.until(once(c, 'declined'))) as [string];
     assert.equal(addr, SERVER);
     assert.ok(b.stats.arp.repliesOut >= 1, 'the owner answered the probe');
-    const [lease] = (await once(c, 'bound')) as [{ address: string }];
+    const [lease] = (await sim.until(once(c, 'bound'))) as [{ address: string }];
     assert.equal(lease.address, OFFERED);
     assert.equal(c.stats.declines, 1);
-    await c.stop({ release: false });
+    await sim.until(c.stop({ release: false }));
   });
 });

@@ -200,22 +200,41 @@ describe('wirestack tap CLI with Linux tools in a network namespace', { skip: mi
     assert.equal(r.stdout.trim(), 'ok 10');
   });
 
-  it('exits 0 within 5 s on SIGTERM and leaves a pcap tshark reads without malformed frames', { timeout: 240_000 }, async () => {
+  it('exits 0 within 5 s on SIGTERM and leaves a pcap tshark reads without malformed frames', { timeout: 90_000 }, async () => {
     assert.ok(tap !== null && tap.child.pid !== undefined);
     process.kill(tap.child.pid, 'SIGTERM');
     const { code, signal } = await withTimeout(tap.exited, 5000, 'CLI exit after SIGTERM');
     assert.equal(signal, null);
     assert.equal(code, 0, tap.stderr);
-    assert.ok(events.some((e) => e.event === 'down'), 'no "down" line');
+    const down = events.find((e) => e.event === 'down');
+    assert.ok(down !== undefined, 'no "down" line');
     assert.ok(!events.some((e) => e.event === 'non-json'), 'a stdout line was not JSON');
     assert.ok(statSync(pcap).size > BIG_BYTES, `capture too small: ${statSync(pcap).size} bytes`);
-    // Both passes at once: each dissects ~100 000 frames (and reassembles the 64 MiB response and upload).
-    const [read, bad] = await Promise.all([
-      runHost('tshark', ['-r', pcap, '-q'], 200_000),
-      runHost('tshark', ['-r', pcap, '-Y', '_ws.malformed'], 200_000),
-    ]);
-    assert.equal(read.code, 0, `tshark could not read the pcap: ${read.stderr}`);
-    assert.equal(bad.code, 0, bad.stderr);
-    assert.equal(bad.stdout.trim(), '', 'malformed frames in the capture');
+    // One tshark pass counts every frame and the malformed ones. The capture holds ~104 000
+    // frames (142 MB), ~94 000 of them the two 64 MiB HTTP bodies of random bytes. Reassembling
+    // those bodies (whose bytes the sha256 checks above already verify) is what made the check
+    // take minutes under load: measured on one such capture, ~145 s of CPU for one pass with
+    // TCP reassembly, 1.6 s without. So TCP reassembly is off and each frame is dissected on
+    // its own: Ethernet, ARP, IPv4, ICMP, TCP with its options, UDP, and the echo and TLS
+    // records that start in a segment; that is what the stack and the pcap writer produce.
+    // HTTP is not dissected: without reassembly tshark parses every body segment as the start
+    // of an HTTP message, and about one random segment in 65 536 starts with CR LF, which it
+    // reports as malformed ("Leading CRLF"; seen in 4 of 5 runs). A file cut short makes
+    // tshark exit 2.
+    const stat = ['-r', pcap, '-q', '-o', 'tcp.desegment_tcp_streams:FALSE', '--disable-protocol', 'http'];
+    const r = await runHost('tshark', [...stat, '-z', 'io,stat,0,frame,_ws.malformed'], 60_000);
+    assert.equal(r.code, 0, `tshark could not read the pcap: ${r.stderr}`);
+    // The one interval row: | 0.0 <> 22.2 | frames | bytes | malformed frames | bytes |
+    const row = /^\|[^|\n]*<>[^|\n]*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|/m.exec(r.stdout);
+    assert.ok(row !== null, `no io,stat row in tshark's output:\n${r.stdout}`);
+    const frames = Number(row[1]);
+    const malformed = Number(row[3]);
+    // Every frame the link carried is in the file: the writer records what the TAP accepted and delivered.
+    assert.equal(frames, Number(down.rxFrames) + Number(down.txFrames), `tshark read ${frames} frames; the CLI said ${JSON.stringify(down)}`);
+    if (malformed !== 0) {
+      // Name them (a second pass, only on failure).
+      const list = await runHost('tshark', [...stat.filter((a) => a !== '-q'), '-Y', '_ws.malformed'], 60_000);
+      assert.fail(`${malformed} malformed frames in the capture:\n${list.stdout.split('\n').slice(0, 20).join('\n')}`);
+    }
   });
 });
