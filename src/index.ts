@@ -17,7 +17,7 @@ export { MemoryLink, PcapWriter, Prng, FaultLink } from './link/index.js';
 export type { Link, FrameReceiver, LinkStats, MemoryLinkOptions, PcapSink } from './link/index.js';
 export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';
 export { Simulation } from './engine/simulation.js';
-export type { SimNode } from './engine/simulation.js';
+export type { SimNode, SimTimers } from './engine/simulation.js';
 export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/net.js';
 export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions } from './socket/net.js';
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
