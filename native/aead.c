@@ -13,7 +13,8 @@
  * addon: they resolve at load time from the node binary, which carries
  * OpenSSL 3 and exports its symbols (official Node builds do; the headers
  * ship in <node>/include/node/openssl). A Node built against a shared
- * libcrypto provides them the same way through that library.
+ * libcrypto provides them the same way through that library. The
+ * references are weak, so a binary without them costs only this part.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +22,31 @@
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+/*
+ * Weak references: where the running binary does not export these (a Node
+ * without OpenSSL symbols), the addon still loads for TAP and UDP and only
+ * leaves out the aead* functions; src/crypto/aes-gcm.ts then uses node:crypto.
+ */
+#pragma weak EVP_CIPHER_CTX_new
+#pragma weak EVP_CIPHER_CTX_free
+#pragma weak EVP_CIPHER_CTX_ctrl
+#pragma weak EVP_CipherInit_ex
+#pragma weak EVP_CipherUpdate
+#pragma weak EVP_CipherFinal_ex
+#pragma weak EVP_aes_128_gcm
+#pragma weak EVP_aes_192_gcm
+#pragma weak EVP_aes_256_gcm
+#pragma weak CRYPTO_zalloc
+#pragma weak CRYPTO_free
+#pragma weak OPENSSL_cleanse
+
+static bool aead_available(void) {
+  return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_ctrl != NULL &&
+         EVP_CipherInit_ex != NULL && EVP_CipherUpdate != NULL && EVP_CipherFinal_ex != NULL &&
+         EVP_aes_128_gcm != NULL && EVP_aes_192_gcm != NULL && EVP_aes_256_gcm != NULL &&
+         CRYPTO_zalloc != NULL && CRYPTO_free != NULL && OPENSSL_cleanse != NULL;
+}
 
 #define AEAD_TAG_MAX 16
 /* GCM IVs: 12 bytes is the fast path (RFC 4106 ESP); wolfGuard uses 16 (derived through GHASH). */
@@ -300,6 +326,7 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
 
 /* Called from the addon's init (tap.c). */
 napi_status wirestack_aead_init(napi_env env, napi_value exports) {
+  if (!aead_available()) return napi_ok;
   napi_property_descriptor props[] = {
     { "aeadNew", NULL, aead_new, NULL, NULL, NULL, napi_enumerable, NULL },
     { "aeadFree", NULL, aead_free, NULL, NULL, NULL, napi_enumerable, NULL },
