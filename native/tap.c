@@ -442,6 +442,7 @@ static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
 
 napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.c */
 napi_status wirestack_tap_thread_init(napi_env env, napi_value exports); /* native/tap_thread.c */
+napi_status wirestack_aead_init(napi_env env, napi_value exports); /* native/aead.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -455,6 +456,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   CHECK(env, wirestack_udp_init(env, exports));
   CHECK(env, wirestack_tap_thread_init(env, exports));
+  CHECK(env, wirestack_aead_init(env, exports));
   return exports;
 }
 

@@ -1,11 +1,24 @@
 /**
- * {@link EspCrypto} on node:crypto (OpenSSL): AES-GCM, AES-CBC, HMAC and the
- * random source. Each call creates a cipher or HMAC object and Buffer views
- * on the packet: this is the documented allocation boundary of the ESP path
- * (node:crypto offers no in-place, allocation-free interface).
+ * {@link EspCrypto} on OpenSSL: AES-GCM/GMAC through src/crypto/aes-gcm.ts
+ * (the addon's reused cipher context per SA key, nothing allocated per
+ * packet; node:crypto when the addon lacks it), AES-CBC, HMAC and the
+ * random source from node:crypto. The CBC and HMAC calls create a cipher or
+ * HMAC object and Buffer views on the packet: this is the documented
+ * allocation boundary of the ESP path (node:crypto offers no in-place,
+ * allocation-free interface).
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { aesGcmKey, type AesGcmImpl, type AesGcmKey } from '../crypto/aes-gcm.js';
 import type { EspCrypto, EspKey } from './crypto.js';
+
+/** ESP's GCM nonce: salt (4) ‖ IV (8), RFC 4106 4. */
+const GCM_NONCE_LEN = 12;
+
+/** A key as {@link NodeEspCrypto} keeps it: the KeyObject, and its AES-GCM context once used for GCM/GMAC. */
+class NodeEspKey {
+  gcm: AesGcmKey | null = null;
+  constructor(readonly secret: KeyObject) {}
+}
 
 function view(b: Uint8Array, o: number, n: number): Buffer {
   return Buffer.from(b.buffer, b.byteOffset + o, n);
@@ -16,39 +29,34 @@ function put(src: Buffer, dst: Uint8Array, d: number): void {
 }
 
 export class NodeEspCrypto implements EspCrypto {
+  /** `gcm` forces the AES-GCM implementation (tests, benchmarks); by default the addon's when present. */
+  constructor(private readonly gcm?: AesGcmImpl) {}
+
   importKey(bytes: Uint8Array): EspKey {
-    return createSecretKey(Buffer.from(bytes));
+    return new NodeEspKey(createSecretKey(Buffer.from(bytes)));
+  }
+
+  /** The key's AES-GCM context, made on first use (one per SA: the key schedule is expanded once). */
+  private gcmKey(key: EspKey): AesGcmKey {
+    const k = key as NodeEspKey;
+    if (k.gcm === null) k.gcm = aesGcmKey(k.secret.export(), GCM_NONCE_LEN, this.gcm);
+    return k.gcm;
   }
 
   gcmSeal(cipher: string, key: EspKey, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array,
     aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number): void {
-    const c = createCipheriv(cipher as 'aes-128-gcm', key as KeyObject, nonce, { authTagLength: 16 });
-    c.setAAD(view(aad, 0, aadLen));
-    if (aad2Len > 0) c.setAAD(view(b, aad2, aad2Len));
-    if (dataLen > 0) put(c.update(view(b, data, dataLen)), b, data);
-    c.final();
-    put(c.getAuthTag().subarray(0, tagLen), b, tag);
+    // The cipher name only restates the key length ('aes-128-gcm' for 16 bytes), which selects the AES variant.
+    this.gcmKey(key).seal(nonce, aad, aadLen, b, aad2, aad2Len, data, dataLen, b, data, tag, tagLen);
   }
 
   gcmOpen(cipher: string, key: EspKey, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array,
     aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number,
     out: Uint8Array, outO: number): boolean {
-    const d = createDecipheriv(cipher as 'aes-128-gcm', key as KeyObject, nonce, { authTagLength: tagLen });
-    d.setAuthTag(view(b, tag, tagLen));
-    d.setAAD(view(aad, 0, aadLen));
-    if (aad2Len > 0) d.setAAD(view(b, aad2, aad2Len));
-    const pt = dataLen > 0 ? d.update(view(b, data, dataLen)) : null;
-    try {
-      d.final();
-    } catch {
-      return false;
-    }
-    if (pt !== null) put(pt, out, outO);
-    return true;
+    return this.gcmKey(key).open(nonce, aad, aadLen, b, aad2, aad2Len, data, dataLen, tag, tagLen, out, outO);
   }
 
   cbcEncrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number): void {
-    const c = createCipheriv(cipher as 'aes-128-cbc', key as KeyObject, view(b, iv, 16));
+    const c = createCipheriv(cipher as 'aes-128-cbc', (key as NodeEspKey).secret, view(b, iv, 16));
     c.setAutoPadding(false);
     const first = c.update(view(b, data, dataLen));
     put(first, b, data);
@@ -58,7 +66,7 @@ export class NodeEspCrypto implements EspCrypto {
 
   cbcDecrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number,
     out: Uint8Array, outO: number): void {
-    const d = createDecipheriv(cipher as 'aes-128-cbc', key as KeyObject, view(b, iv, 16));
+    const d = createDecipheriv(cipher as 'aes-128-cbc', (key as NodeEspKey).secret, view(b, iv, 16));
     d.setAutoPadding(false);
     const first = d.update(view(b, data, dataLen));
     put(first, out, outO);
@@ -67,7 +75,7 @@ export class NodeEspCrypto implements EspCrypto {
   }
 
   private digest(hash: string, key: EspKey, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number): Buffer {
-    const h = createHmac(hash, key as KeyObject);
+    const h = createHmac(hash, (key as NodeEspKey).secret);
     h.update(view(b, o, n));
     if (tailLen > 0) h.update(view(tail, 0, tailLen));
     return h.digest();

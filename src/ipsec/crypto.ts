@@ -3,8 +3,9 @@
  * engine stays portable (no `node:` imports): src/ipsec/crypto-node.ts
  * implements it with node:crypto. Every call names bytes as (array, offset,
  * length) in the packet buffers. Implementations may allocate per call
- * (node:crypto does: cipher objects and output buffers); this is the one
- * documented place where the ESP packet path allocates.
+ * (node:crypto does: cipher objects and output buffers; crypto-node.ts runs
+ * AES-GCM on the addon's reused OpenSSL context instead, allocation-free);
+ * this is the one documented place where the ESP packet path allocates.
  */
 
 /** An imported key, opaque to the engine (a KeyObject for node:crypto). */
@@ -22,8 +23,9 @@ export interface EspCrypto {
     aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number): void;
   /**
    * AES-GCM open: verify the tag at `b[tag..tag+tagLen)` over the same inputs
-   * and, only when it is valid, write the plaintext to `out[outO..]`.
-   * Returns false (nothing written) on a bad tag.
+   * and decrypt to `out[outO..]`. Returns false on a bad tag; `out` then
+   * holds no plaintext (the range is untouched, or zeroed by an
+   * implementation that decrypts before the tag is checked).
    */
   gcmOpen(cipher: string, key: EspKey, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array,
     aad2: number, aad2Len: number, data: number, dataLen: number, tag: number, tagLen: number,

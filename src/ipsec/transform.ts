@@ -94,8 +94,8 @@ export class EspTransform {
    * Verify the ICV of the ESP packet `b[e .. e+len)` (whose high sequence bits
    * are `seqHi`) and decrypt its payload and trailer into `out[outO..]`.
    * Returns the plaintext length (payload + padding + 2), or -1 when the
-   * length is impossible for the suite, -2 when the ICV is wrong. Nothing is
-   * written to `out` unless the ICV is valid.
+   * length is impossible for the suite, -2 when the ICV is wrong. `out` gets
+   * no plaintext unless the ICV is valid (see {@link EspCrypto.gcmOpen}).
    */
   open(b: Uint8Array, e: number, len: number, seqHi: number, out: Uint8Array, outO: number): number {
     const s = this.suite;

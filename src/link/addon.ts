@@ -82,8 +82,29 @@ export interface UdpAddon {
   pollStop(handle: object): void;
 }
 
-/** The whole addon surface. */
-export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon {
+/** An AES-GCM context made by {@link AeadAddon.aeadNew} (an N-API external). */
+export type AeadHandle = object;
+
+/**
+ * AES-GCM on a reused OpenSSL EVP_CIPHER_CTX per key (native/aead.c), in place
+ * on the caller's bytes. Optional: an addon built before it lacks these, and
+ * src/crypto/aes-gcm.ts then falls back to node:crypto.
+ */
+export interface AeadAddon {
+  /** Expand a 16-, 24- or 32-byte key for IVs of `ivLen` bytes. */
+  aeadNew(key: Uint8Array, ivLen: number): AeadHandle;
+  /** Wipe and free the context now (otherwise at garbage collection); later use throws. */
+  aeadFree(handle: AeadHandle): void;
+  /** Encrypt b[data..+dataLen) to out[outO..], tag (tagLen bytes) to out[tag..]; AAD aad[0..aadLen) ‖ b[aad2..+aad2Len). 0, or -1 if OpenSSL fails. */
+  aeadSeal(handle: AeadHandle, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array, aad2: number, aad2Len: number,
+    data: number, dataLen: number, out: Uint8Array, outO: number, tag: number, tagLen: number): number;
+  /** Check the tag at b[tag..+tagLen) and decrypt b[data..+dataLen) to out[outO..]. 0, or -1 on a bad tag (output range zeroed). */
+  aeadOpen(handle: AeadHandle, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array, aad2: number, aad2Len: number,
+    data: number, dataLen: number, tag: number, tagLen: number, out: Uint8Array, outO: number): number;
+}
+
+/** The whole addon surface; the AEAD functions are optional (see {@link AeadAddon}). */
+export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon> {
   readonly ringLayout: RingLayout;
 }
 

@@ -103,6 +103,8 @@ export function sendResponse(dev: WireGuardDevice, p: Peer, now: number): void {
 export function dropKeypair(dev: WireGuardDevice, kp: Keypair | null): void {
   if (kp === null || !kp.inUse) return;
   dev.index.remove(kp.localIndex);
+  dev.suite.dropKey?.(kp.sendKey);
+  dev.suite.dropKey?.(kp.receiveKey);
   kp.wipe();
 }
 

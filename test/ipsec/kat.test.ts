@@ -73,70 +73,75 @@ const GCM_CASES: Array<[string, string, string, string, string, string]> = [
     'd0937ba2945f669368661a329fb4c053'],
 ];
 
-function gcmTransform(key: string, nonce: string, esn: boolean, name = 'rfc4106(gcm(aes))'): EspTransform {
+function gcmTransform(key: string, nonce: string, esn: boolean, name = 'rfc4106(gcm(aes))', c = crypto): EspTransform {
   const r = resolveAlgorithms({ aead: { name, key: key + nonce.slice(0, 8) } });
-  return new EspTransform(r.suite, crypto, r.encKey, r.authKey, r.salt, esn);
+  return new EspTransform(r.suite, c, r.encKey, r.authKey, r.salt, esn);
 }
 
-test('AES-GCM ESP packets of draft-mcgrew-gcm-test-01 open and seal byte-exact (incl. ESN)', () => {
-  let sealedExact = 0;
-  let esnCases = 0;
-  for (const [i, [key, nonce, aadHex, ptHex, ctHex, tagHex]] of GCM_CASES.entries()) {
-    const aad = hex(aadHex);
-    const esn = aad.length === 12;
-    if (esn) esnCases++;
-    const spi = hex(aadHex.slice(0, 8));
-    const seqLo = hex(aadHex.slice(-8));
-    const seqHi = esn ? Buffer.from(aad.subarray(4, 8)).readInt32BE(0) : 0;
-    const packet = hex(toHex(spi) + toHex(seqLo) + nonce.slice(8) + ctHex + tagHex);
-    const t = gcmTransform(key, nonce, esn);
-    const pt = hex(ptHex);
-    const out = new Uint8Array(packet.length);
-    const n = t.open(packet, 0, packet.length, seqHi, out, 0);
-    assert.equal(n, pt.length, `case ${i}: plaintext length`);
-    assert.equal(toHex(out.subarray(0, n)), ptHex, `case ${i}: plaintext`);
-    const payloadLen = t.trailer(out, 0, n);
-    assert.equal(payloadLen, pt.length - 2 - pt[pt.length - 2], `case ${i}: trailer accepted`);
-    // A flipped bit anywhere (header, IV, ciphertext, tag) fails the ICV; so does a wrong ESN high half.
-    for (const at of [0, 5, 9, 20, packet.length - 1]) {
-      const bad = packet.slice();
-      bad[at] ^= 0x10;
-      assert.equal(t.open(bad, 0, bad.length, seqHi, out, 0), -2, `case ${i}: tamper at ${at}`);
-    }
-    if (esn) assert.equal(t.open(packet, 0, packet.length, seqHi ^ 1, out, 0), -2, `case ${i}: wrong ESN high bits`);
-    // Sealing the payload with the vector's IV gives the vector's packet (its padding is minimal).
-    if (t.padFor(payloadLen) === pt[pt.length - 2]) {
-      const buf = new Uint8Array(packet.length + 16);
-      buf.set(hex(nonce.slice(8)), 8);
-      buf.set(pt.subarray(0, payloadLen), 16);
-      const len = t.seal(buf, 0, payloadLen, pt[pt.length - 1], new DataView(spi.buffer).getInt32(0),
-        seqHi, new DataView(seqLo.buffer).getInt32(0));
-      assert.equal(toHex(buf.subarray(0, len)), toHex(packet), `case ${i}: sealed packet`);
-      sealedExact++;
-    }
-  }
-  assert.equal(GCM_CASES.length, 14);
-  assert.equal(esnCases, 9, 'the draft has ESN cases (12-byte AAD)');
-  assert.equal(sealedExact, 14, 'every case uses minimal padding, so sealing reproduces every packet');
-});
+// AES-GCM runs on the addon's reused OpenSSL context by default, on node:crypto without it: both meet the vectors.
+for (const impl of ['native', 'node'] as const) {
+  const gcmCrypto = new NodeEspCrypto(impl);
 
-test('AES-GMAC ESP packet of draft-mcgrew-gcm-test-01 (RFC 4543) verifies and seals byte-exact', () => {
-  const payload = '45000030da3a00008001df3bc0a80005c0a800010800c6cd020007006162636465666768696a6b6c6d6e6f7071727374';
-  const packet = hex('00004321' + '00000007' + '0000000000000000' + payload + '01020201' + 'f2a9a836e155106aa8dcd618e4099aaa');
-  const t = gcmTransform('4c80cdefbb5d10da906ac73c3613a634', '22433c64' + '0000000000000000', false, 'rfc4543(gcm(aes))');
-  const out = new Uint8Array(packet.length);
-  const n = t.open(packet, 0, packet.length, 0, out, 0);
-  assert.equal(n, payload.length / 2 + 4);
-  assert.equal(t.trailer(out, 0, n), payload.length / 2);
-  assert.equal(toHex(out.subarray(0, payload.length / 2)), payload, 'GMAC leaves the payload in clear');
-  const bad = packet.slice();
-  bad[40] ^= 1; // the payload is authenticated even though it is not encrypted
-  assert.equal(t.open(bad, 0, bad.length, 0, out, 0), -2);
-  const buf = new Uint8Array(packet.length);
-  buf.set(hex(payload), 16);
-  assert.equal(t.seal(buf, 0, payload.length / 2, 1, 0x4321, 0, 7), packet.length);
-  assert.equal(toHex(buf), toHex(packet));
-});
+  test(`AES-GCM ESP packets of draft-mcgrew-gcm-test-01 open and seal byte-exact (incl. ESN), ${impl}`, () => {
+    let sealedExact = 0;
+    let esnCases = 0;
+    for (const [i, [key, nonce, aadHex, ptHex, ctHex, tagHex]] of GCM_CASES.entries()) {
+      const aad = hex(aadHex);
+      const esn = aad.length === 12;
+      if (esn) esnCases++;
+      const spi = hex(aadHex.slice(0, 8));
+      const seqLo = hex(aadHex.slice(-8));
+      const seqHi = esn ? Buffer.from(aad.subarray(4, 8)).readInt32BE(0) : 0;
+      const packet = hex(toHex(spi) + toHex(seqLo) + nonce.slice(8) + ctHex + tagHex);
+      const t = gcmTransform(key, nonce, esn, undefined, gcmCrypto);
+      const pt = hex(ptHex);
+      const out = new Uint8Array(packet.length);
+      const n = t.open(packet, 0, packet.length, seqHi, out, 0);
+      assert.equal(n, pt.length, `case ${i}: plaintext length`);
+      assert.equal(toHex(out.subarray(0, n)), ptHex, `case ${i}: plaintext`);
+      const payloadLen = t.trailer(out, 0, n);
+      assert.equal(payloadLen, pt.length - 2 - pt[pt.length - 2], `case ${i}: trailer accepted`);
+      // A flipped bit anywhere (header, IV, ciphertext, tag) fails the ICV; so does a wrong ESN high half.
+      for (const at of [0, 5, 9, 20, packet.length - 1]) {
+        const bad = packet.slice();
+        bad[at] ^= 0x10;
+        assert.equal(t.open(bad, 0, bad.length, seqHi, out, 0), -2, `case ${i}: tamper at ${at}`);
+      }
+      if (esn) assert.equal(t.open(packet, 0, packet.length, seqHi ^ 1, out, 0), -2, `case ${i}: wrong ESN high bits`);
+      // Sealing the payload with the vector's IV gives the vector's packet (its padding is minimal).
+      if (t.padFor(payloadLen) === pt[pt.length - 2]) {
+        const buf = new Uint8Array(packet.length + 16);
+        buf.set(hex(nonce.slice(8)), 8);
+        buf.set(pt.subarray(0, payloadLen), 16);
+        const len = t.seal(buf, 0, payloadLen, pt[pt.length - 1], new DataView(spi.buffer).getInt32(0),
+          seqHi, new DataView(seqLo.buffer).getInt32(0));
+        assert.equal(toHex(buf.subarray(0, len)), toHex(packet), `case ${i}: sealed packet`);
+        sealedExact++;
+      }
+    }
+    assert.equal(GCM_CASES.length, 14);
+    assert.equal(esnCases, 9, 'the draft has ESN cases (12-byte AAD)');
+    assert.equal(sealedExact, 14, 'every case uses minimal padding, so sealing reproduces every packet');
+  });
+
+  test(`AES-GMAC ESP packet of draft-mcgrew-gcm-test-01 (RFC 4543) verifies and seals byte-exact, ${impl}`, () => {
+    const payload = '45000030da3a00008001df3bc0a80005c0a800010800c6cd020007006162636465666768696a6b6c6d6e6f7071727374';
+    const packet = hex('00004321' + '00000007' + '0000000000000000' + payload + '01020201' + 'f2a9a836e155106aa8dcd618e4099aaa');
+    const t = gcmTransform('4c80cdefbb5d10da906ac73c3613a634', '22433c64' + '0000000000000000', false, 'rfc4543(gcm(aes))', gcmCrypto);
+    const out = new Uint8Array(packet.length);
+    const n = t.open(packet, 0, packet.length, 0, out, 0);
+    assert.equal(n, payload.length / 2 + 4);
+    assert.equal(t.trailer(out, 0, n), payload.length / 2);
+    assert.equal(toHex(out.subarray(0, payload.length / 2)), payload, 'GMAC leaves the payload in clear');
+    const bad = packet.slice();
+    bad[40] ^= 1; // the payload is authenticated even though it is not encrypted
+    assert.equal(t.open(bad, 0, bad.length, 0, out, 0), -2);
+    const buf = new Uint8Array(packet.length);
+    buf.set(hex(payload), 16);
+    assert.equal(t.seal(buf, 0, payload.length / 2, 1, 0x4321, 0, 7), packet.length);
+    assert.equal(toHex(buf), toHex(packet));
+  });
+}
 
 /** RFC 3602 section 4, cases 5-8: key, IV, SPI, seq, next header, payload, full ESP packet. */
 const CBC_CASES: Array<[string, string, number, number, number, string, string]> = [

@@ -6,11 +6,17 @@
  * AES-256-GCM runs with a 16-byte IV (4 zero bytes ‖ counter u64 LE ‖ 4 zero
  * bytes), which GCM derives through GHASH rather than the 96-bit fast path;
  * OpenSSL handles any IV length, and node:crypto passes it through.
+ *
+ * Data packets (sealInto/openInto) run on one AES-GCM context per transport
+ * key (src/crypto/aes-gcm.ts: the addon's reused OpenSSL context, nothing
+ * allocated per packet; node:crypto without the addon). The handshake and
+ * cookie AEADs, a few per session, stay on node:crypto.
  */
 import {
   createCipheriv, createDecipheriv, createECDH, createHash, createHmac, randomFillSync,
   type CipherGCM, type DecipherGCM,
 } from 'node:crypto';
+import { aesGcmKey, type AesGcmKey } from '../../crypto/aes-gcm.js';
 import {
   TAG_LEN, checkLength, checkRange, isAllZero, validCounter, writeCounterLE, type WgSuite,
 } from './suite.js';
@@ -36,6 +42,43 @@ function checkCounter(counter: number): void {
 function ivFor(counter: number): Uint8Array {
   writeCounterLE(iv, 4, counter);
   return iv;
+}
+
+/** A transport key's AES-GCM context and the key bytes it was made from. */
+interface DataKey {
+  gcm: AesGcmKey;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Contexts by key array. A keypair's key arrays are views made once per slot
+ * and refilled for every session, so the bytes are compared on each use (32
+ * bytes, against the ~1.4 KB of AES work) and the context remade when they
+ * changed; dropKey() wipes it when the keypair is dropped. Weak, so keys
+ * that callers let go (tests, one-off calls) take their contexts with them.
+ */
+const dataKeys = new WeakMap<Uint8Array, DataKey>();
+/** The AAD of a data packet: none (the header is not authenticated, WireGuard 5.4.6). */
+const NO_AAD = new Uint8Array(0);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let d = 0;
+  for (let i = 0; i < KEY_LEN; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+function dataKey(key: Uint8Array): AesGcmKey {
+  const k = dataKeys.get(key);
+  if (k !== undefined) {
+    if (sameBytes(k.bytes, key)) return k.gcm;
+    k.gcm.free();
+    k.gcm = aesGcmKey(key, IV_LEN);
+    k.bytes.set(key);
+    return k.gcm;
+  }
+  const gcm = aesGcmKey(key, IV_LEN);
+  dataKeys.set(key, { gcm, bytes: key.slice() });
+  return gcm;
 }
 
 function cipher(key: Uint8Array, nonce: Uint8Array): CipherGCM {
@@ -171,11 +214,7 @@ export const fipsSuite: WgSuite = {
     checkCounter(counter);
     checkRange(src, srcOff, len, 'sealInto source');
     checkRange(dst, dstOff, len + TAG_LEN, 'sealInto destination');
-    const c = cipher(key, ivFor(counter));
-    // update() returns a fresh buffer, so writing it back over src (in place) is safe.
-    dst.set(c.update(src.subarray(srcOff, srcOff + len)), dstOff);
-    c.final();
-    dst.set(c.getAuthTag(), dstOff + len);
+    dataKey(key).seal(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, len, dst, dstOff, dstOff + len, TAG_LEN);
   },
 
   openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number,
@@ -185,22 +224,15 @@ export const fipsSuite: WgSuite = {
     if (lenWithTag < TAG_LEN || !validCounter(counter)) return false;
     const n = lenWithTag - TAG_LEN;
     checkRange(dst, dstOff, n, 'openInto destination');
-    const d = decipher(key, ivFor(counter));
-    d.setAuthTag(src.subarray(srcOff + n, srcOff + lenWithTag));
-    const body = d.update(src.subarray(srcOff, srcOff + n));
-    // final() throws on a forged packet; skip the stack capture (see standard.ts).
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      d.final();
-    } catch {
-      return false;
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-    // Written only after the tag verified: on failure dst is untouched.
-    dst.set(body, dstOff);
-    return true;
+    return dataKey(key).open(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, n, srcOff + n, TAG_LEN, dst, dstOff);
+  },
+
+  dropKey(key: Uint8Array): void {
+    const k = dataKeys.get(key);
+    if (k === undefined) return;
+    k.gcm.free();
+    k.bytes.fill(0);
+    dataKeys.delete(key);
   },
 
   sealCookie(key: Uint8Array, nonce: Uint8Array, cookie: Uint8Array, aad: Uint8Array): Uint8Array {

@@ -45,6 +45,12 @@ export interface WgSuite {
   sealInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void;
   /** Decrypt src[srcOff, srcOff+lenWithTag) into dst[dstOff, dstOff+lenWithTag-16); false on authentication failure (dst contents then unspecified). Must work in place. */
   openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number, dst: Uint8Array, dstOff: number): boolean;
+  /**
+   * Optional: forget any cipher state derived from a transport key (called
+   * when its keypair is dropped, after which the key bytes are wiped). The
+   * fips suite keeps an AES-GCM context per key; the standard suite keeps none.
+   */
+  dropKey?(key: Uint8Array): void;
   /** Cookie-reply AEAD (standard: XChaCha20-Poly1305 with 24-byte nonce; fips: AES-256-GCM with the 16-byte random IV). Returns sealed cookie (cookieLen+16). */
   sealCookie(key: Uint8Array, nonce: Uint8Array, cookie: Uint8Array, aad: Uint8Array): Uint8Array;
   openCookie(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;

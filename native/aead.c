@@ -1,0 +1,336 @@
+/*
+ * AES-GCM on a reused OpenSSL cipher context, in place on the caller's bytes.
+ *
+ * node:crypto makes a cipher object and output Buffers for every packet
+ * (createCipheriv, update, getAuthTag: ~1.4 KB of garbage per ESP or fips
+ * WireGuard packet). Here a key is expanded once into an EVP_CIPHER_CTX
+ * (aeadNew, once per SA or keypair) and every packet only sets the IV
+ * (EVP_CipherInit_ex with cipher and key NULL keeps the key schedule), feeds
+ * the AAD, runs the cipher over the caller's Uint8Array and reads or checks
+ * the tag: no allocation besides what N-API needs to pass the arguments.
+ *
+ * The cryptography is OpenSSL's. Its EVP_* symbols are not linked into the
+ * addon: they resolve at load time from the node binary, which carries
+ * OpenSSL 3 and exports its symbols (official Node builds do; the headers
+ * ship in <node>/include/node/openssl). A Node built against a shared
+ * libcrypto provides them the same way through that library. The
+ * references are weak, so a binary without them costs only this part.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <node_api.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+/*
+ * Weak references: where the running binary does not export these (a Node
+ * without OpenSSL symbols), the addon still loads for TAP and UDP and only
+ * leaves out the aead* functions; src/crypto/aes-gcm.ts then uses node:crypto.
+ */
+#pragma weak EVP_CIPHER_CTX_new
+#pragma weak EVP_CIPHER_CTX_free
+#pragma weak EVP_CIPHER_CTX_ctrl
+#pragma weak EVP_CipherInit_ex
+#pragma weak EVP_CipherUpdate
+#pragma weak EVP_CipherFinal_ex
+#pragma weak EVP_aes_128_gcm
+#pragma weak EVP_aes_192_gcm
+#pragma weak EVP_aes_256_gcm
+#pragma weak CRYPTO_zalloc
+#pragma weak CRYPTO_free
+#pragma weak OPENSSL_cleanse
+
+static bool aead_available(void) {
+  return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_ctrl != NULL &&
+         EVP_CipherInit_ex != NULL && EVP_CipherUpdate != NULL && EVP_CipherFinal_ex != NULL &&
+         EVP_aes_128_gcm != NULL && EVP_aes_192_gcm != NULL && EVP_aes_256_gcm != NULL &&
+         CRYPTO_zalloc != NULL && CRYPTO_free != NULL && OPENSSL_cleanse != NULL;
+}
+
+#define AEAD_TAG_MAX 16
+/* GCM IVs: 12 bytes is the fast path (RFC 4106 ESP); wolfGuard uses 16 (derived through GHASH). */
+#define AEAD_IV_MIN 8
+#define AEAD_IV_MAX 64
+/* One call's data must fit EVP_CipherUpdate's int length; packets are far smaller. */
+#define AEAD_DATA_MAX (1 << 30)
+
+typedef struct {
+  EVP_CIPHER_CTX *ctx; /* NULL once freed (aeadFree) */
+  int iv_len;
+} aead_t;
+
+static void aead_release(aead_t *a) {
+  if (a->ctx != NULL) {
+    EVP_CIPHER_CTX_free(a->ctx); /* cleanses the key schedule */
+    a->ctx = NULL;
+  }
+}
+
+static void aead_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  aead_t *a = (aead_t *)data;
+  aead_release(a);
+  OPENSSL_cleanse(a, sizeof *a);
+  OPENSSL_free(a);
+}
+
+static bool aead_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
+  napi_typedarray_type t;
+  void *p = NULL;
+  /* napi_invalid_arg for anything but a typed array, so no separate napi_is_typedarray. */
+  if (napi_get_typedarray_info(env, v, &t, len, &p, NULL, NULL) != napi_ok || t != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return false;
+  }
+  *data = (uint8_t *)p;
+  return true;
+}
+
+static bool aead_u32(napi_env env, napi_value v, uint32_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offsets and lengths must be integers in [0, 2^32)");
+    return false;
+  }
+  *out = (uint32_t)d;
+  return true;
+}
+
+/* [off, off+n) inside a buffer of len bytes; throws a RangeError otherwise. */
+static bool aead_range(napi_env env, size_t len, uint32_t off, uint32_t n, const char *what) {
+  if ((uint64_t)off + n > len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return false;
+  }
+  return true;
+}
+
+static aead_t *aead_handle(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *data = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from aeadNew");
+    return NULL;
+  }
+  aead_t *a = (aead_t *)data;
+  if (a->ctx == NULL) {
+    napi_throw_error(env, "ERR_WIRESTACK_AEAD", "the AEAD handle was freed");
+    return NULL;
+  }
+  return a;
+}
+
+static napi_value aead_int(napi_env env, int32_t v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+/* aeadNew(key: Uint8Array (16, 24 or 32 bytes), ivLen) -> handle (an external; the finalizer frees the context) */
+static napi_value aead_new(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadNew(key, ivLen)");
+    return NULL;
+  }
+  uint8_t *key;
+  size_t klen;
+  uint32_t iv_len;
+  if (!aead_bytes(env, argv[0], &key, &klen, "key must be a Uint8Array") || !aead_u32(env, argv[1], &iv_len)) return NULL;
+  const EVP_CIPHER *cipher = klen == 16 ? EVP_aes_128_gcm() : klen == 24 ? EVP_aes_192_gcm() : klen == 32 ? EVP_aes_256_gcm() : NULL;
+  if (cipher == NULL) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AES-GCM key must be 16, 24 or 32 bytes");
+    return NULL;
+  }
+  if (iv_len < AEAD_IV_MIN || iv_len > AEAD_IV_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AES-GCM IV length must be 8..64 bytes");
+    return NULL;
+  }
+  aead_t *a = OPENSSL_zalloc(sizeof *a);
+  if (a == NULL) {
+    napi_throw_error(env, "ERR_WIRESTACK_AEAD", "out of memory");
+    return NULL;
+  }
+  a->iv_len = (int)iv_len;
+  a->ctx = EVP_CIPHER_CTX_new();
+  /* The IV length must be set between choosing the cipher and setting the key and IV. */
+  bool ok = a->ctx != NULL &&
+            EVP_CipherInit_ex(a->ctx, cipher, NULL, NULL, NULL, 1) == 1 &&
+            EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IVLEN, (int)iv_len, NULL) == 1 &&
+            EVP_CipherInit_ex(a->ctx, NULL, NULL, key, NULL, 1) == 1;
+  napi_value external;
+  if (!ok) {
+    aead_finalize(env, a, NULL);
+    napi_throw_error(env, "ERR_WIRESTACK_AEAD", "OpenSSL could not set up AES-GCM");
+    return NULL;
+  }
+  if (napi_create_external(env, a, aead_finalize, NULL, &external) != napi_ok) {
+    aead_finalize(env, a, NULL);
+    napi_throw_error(env, "ERR_WIRESTACK_AEAD", "napi_create_external failed");
+    return NULL;
+  }
+  return external;
+}
+
+/* aeadFree(handle): wipe and free the context now rather than at garbage collection; later calls throw. */
+static napi_value aead_free(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_valuetype t;
+  void *data = NULL;
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from aeadNew");
+    return NULL;
+  }
+  aead_release((aead_t *)data);
+  return NULL;
+}
+
+/* Set the IV (and direction) for one message and feed the two AAD parts. */
+static bool aead_begin(aead_t *a, int enc, const uint8_t *iv, const uint8_t *aad, uint32_t aad_len,
+                       const uint8_t *aad2, uint32_t aad2_len) {
+  int n;
+  if (EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, iv, enc) != 1) return false;
+  if (aad_len > 0 && EVP_CipherUpdate(a->ctx, NULL, &n, aad, (int)aad_len) != 1) return false;
+  if (aad2_len > 0 && EVP_CipherUpdate(a->ctx, NULL, &n, aad2, (int)aad2_len) != 1) return false;
+  return true;
+}
+
+/*
+ * The arguments shared by seal and open:
+ *   handle, nonce, aad, aadLen, b, aad2, aad2Len, data, dataLen, ...
+ * The AAD is aad[0..aadLen) then b[aad2..aad2+aad2Len); the data is b[data..data+dataLen).
+ */
+typedef struct {
+  aead_t *a;
+  uint8_t *nonce, *aad, *b;
+  size_t nonce_len, aad_size, b_len;
+  uint32_t aad_len, aad2, aad2_len, data, data_len;
+} aead_args_t;
+
+static bool aead_common(napi_env env, napi_value *argv, aead_args_t *x) {
+  x->a = aead_handle(env, argv[0]);
+  if (x->a == NULL) return false;
+  if (!aead_bytes(env, argv[1], &x->nonce, &x->nonce_len, "nonce must be a Uint8Array") ||
+      !aead_bytes(env, argv[2], &x->aad, &x->aad_size, "aad must be a Uint8Array") ||
+      !aead_u32(env, argv[3], &x->aad_len) ||
+      !aead_bytes(env, argv[4], &x->b, &x->b_len, "buffer must be a Uint8Array") ||
+      !aead_u32(env, argv[5], &x->aad2) || !aead_u32(env, argv[6], &x->aad2_len) ||
+      !aead_u32(env, argv[7], &x->data) || !aead_u32(env, argv[8], &x->data_len)) {
+    return false;
+  }
+  if (x->nonce_len != (size_t)x->a->iv_len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nonce length differs from the handle's IV length");
+    return false;
+  }
+  if (x->data_len > AEAD_DATA_MAX || x->aad_len > AEAD_DATA_MAX || x->aad2_len > AEAD_DATA_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AEAD input too long");
+    return false;
+  }
+  return aead_range(env, x->aad_size, 0, x->aad_len, "aadLen past the end of aad") &&
+         aead_range(env, x->b_len, x->aad2, x->aad2_len, "second AAD part outside the buffer") &&
+         aead_range(env, x->b_len, x->data, x->data_len, "data outside the buffer");
+}
+
+/*
+ * aeadSeal(handle, nonce, aad, aadLen, b, aad2, aad2Len, data, dataLen, out, outO, tag, tagLen) -> 0 | -1
+ * Encrypts b[data..+dataLen) into out[outO..] (in place when out === b and
+ * outO === data; overlapping otherwise is not allowed) and writes the first
+ * tagLen bytes of the tag at out[tag..]. -1 only if OpenSSL fails.
+ */
+static napi_value aead_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 13) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadSeal needs 13 arguments");
+    return NULL;
+  }
+  aead_args_t x;
+  uint8_t *out;
+  size_t out_len;
+  uint32_t out_o, tag, tag_len;
+  if (!aead_common(env, argv, &x) || !aead_bytes(env, argv[9], &out, &out_len, "out must be a Uint8Array") ||
+      !aead_u32(env, argv[10], &out_o) || !aead_u32(env, argv[11], &tag) || !aead_u32(env, argv[12], &tag_len)) {
+    return NULL;
+  }
+  if (tag_len < 1 || tag_len > AEAD_TAG_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tag length must be 1..16");
+    return NULL;
+  }
+  if (!aead_range(env, out_len, out_o, x.data_len, "output outside the buffer") ||
+      !aead_range(env, out_len, tag, tag_len, "tag outside the buffer")) {
+    return NULL;
+  }
+  uint8_t full[AEAD_TAG_MAX];
+  int n = 0, m = 0;
+  bool ok = aead_begin(x.a, 1, x.nonce, x.aad, x.aad_len, x.b + x.aad2, x.aad2_len) &&
+            (x.data_len == 0 || EVP_CipherUpdate(x.a->ctx, out + out_o, &n, x.b + x.data, (int)x.data_len) == 1) &&
+            EVP_CipherFinal_ex(x.a->ctx, out + out_o + n, &m) == 1 &&
+            EVP_CIPHER_CTX_ctrl(x.a->ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_MAX, full) == 1;
+  if (ok) memcpy(out + tag, full, tag_len);
+  OPENSSL_cleanse(full, sizeof full);
+  return aead_int(env, ok ? 0 : -1);
+}
+
+/*
+ * aeadOpen(handle, nonce, aad, aadLen, b, aad2, aad2Len, data, dataLen, tag, tagLen, out, outO) -> 0 | -1
+ * Checks the tagLen-byte tag at b[tag..] and decrypts b[data..+dataLen) into
+ * out[outO..] (in place allowed). GCM decrypts before the tag is known good,
+ * so on -1 (a bad tag) the output range is zeroed: unauthenticated
+ * plaintext never stays behind.
+ */
+static napi_value aead_open(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 13) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadOpen needs 13 arguments");
+    return NULL;
+  }
+  aead_args_t x;
+  uint8_t *out;
+  size_t out_len;
+  uint32_t out_o, tag, tag_len;
+  if (!aead_common(env, argv, &x) || !aead_u32(env, argv[9], &tag) || !aead_u32(env, argv[10], &tag_len) ||
+      !aead_bytes(env, argv[11], &out, &out_len, "out must be a Uint8Array") || !aead_u32(env, argv[12], &out_o)) {
+    return NULL;
+  }
+  if (tag_len < 1 || tag_len > AEAD_TAG_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tag length must be 1..16");
+    return NULL;
+  }
+  if (!aead_range(env, x.b_len, tag, tag_len, "tag outside the buffer") ||
+      !aead_range(env, out_len, out_o, x.data_len, "output outside the buffer")) {
+    return NULL;
+  }
+  /* Copy the tag first: in-place decryption may run over it when the caller's ranges overlap. */
+  uint8_t expect[AEAD_TAG_MAX];
+  memcpy(expect, x.b + tag, tag_len);
+  int n = 0, m = 0;
+  bool ok = aead_begin(x.a, 0, x.nonce, x.aad, x.aad_len, x.b + x.aad2, x.aad2_len) &&
+            (x.data_len == 0 || EVP_CipherUpdate(x.a->ctx, out + out_o, &n, x.b + x.data, (int)x.data_len) == 1) &&
+            EVP_CIPHER_CTX_ctrl(x.a->ctx, EVP_CTRL_GCM_SET_TAG, (int)tag_len, expect) == 1 &&
+            EVP_CipherFinal_ex(x.a->ctx, out + out_o + n, &m) == 1; /* constant-time tag check */
+  if (!ok && x.data_len > 0) OPENSSL_cleanse(out + out_o, x.data_len);
+  return aead_int(env, ok ? 0 : -1);
+}
+
+/* Called from the addon's init (tap.c). */
+napi_status wirestack_aead_init(napi_env env, napi_value exports) {
+  if (!aead_available()) return napi_ok;
+  napi_property_descriptor props[] = {
+    { "aeadNew", NULL, aead_new, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "aeadFree", NULL, aead_free, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "aeadSeal", NULL, aead_seal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "aeadOpen", NULL, aead_open, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
