@@ -8,19 +8,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Arena, MemoryPlan } from '../../src/storage/arena.js';
-import { resolveConfig } from '../../src/engine/config.js';
-import { createStats } from '../../src/engine/stats.js';
-import { NetInterface } from '../../src/engine/netif.js';
-import { RouteRecord, RouteTable, ROUTE_CONNECTED } from '../../src/engine/routes.js';
-import { Arp } from '../../src/engine/arp.js';
+import { ipOutputFixture, ip4 } from '../helpers/ip-output.js';
+import { RouteRecord } from '../../src/engine/routes.js';
 import { IP_PAYLOAD_OFFSET, Ipv4 } from '../../src/engine/ipv4.js';
-import { LoopbackQueue } from '../../src/engine/loopback.js';
 import { Errno } from '../../src/engine/errno.js';
 import type { EngineContext } from '../../src/engine/context.js';
 import type { Link, LinkStats } from '../../src/link/link.js';
-import { ETH_HLEN } from '../../src/wire/ethernet.js';
-import { parseIpv4 } from '../../src/wire/ipv4addr.js';
 import { Stack } from '../../src/index.js';
 
 /** A point-to-point ('ip') link that keeps a copy of every packet and may send through the stack from transmit. */
@@ -46,38 +39,10 @@ class NestingLink implements Link {
   close(): void {}
 }
 
-const ip4 = (s: string): number => parseIpv4(s) | 0;
-
 /** IPv4 output over 10.1.0.1/24 (MTU 600: datagrams leave in fragments) and 10.2.0.1/24 (MTU 1500). */
 function fixture(): { ip: Ipv4; ctx: EngineContext; links: NestingLink[] } {
-  const config = resolveConfig({});
-  const frame = config.maxMtu + ETH_HLEN;
-  const plan = new MemoryPlan();
-  plan.add('txFrame', frame);
-  RouteTable.plan(plan, 4);
-  Arp.plan(plan, 4, 2, frame);
-  LoopbackQueue.plan(plan, 4, frame);
-  Ipv4.plan(plan, frame);
-  const arena = new Arena(plan);
-  const stats = createStats();
-  const ifs: NetInterface[] = [];
-  const ctx: EngineContext = {
-    now: 0, config, stats, interfaces: ifs, tx: arena.u8('txFrame', frame),
-    preciseNow: () => 0, random32: () => 7,
-  };
-  const routes = new RouteTable(arena, 4);
-  const arp = new Arp(arena, ctx, 4, 2, frame, { pendingDropped(): void {}, resolveFailed(): void {} });
-  const loopback = new LoopbackQueue(arena, 4, frame);
-  const ip = new Ipv4(arena, ctx, arp, routes, loopback, null);
-  arena.finish();
   const links = [new NestingLink('a'), new NestingLink('b')];
-  const sink = { input(): void {} };
-  for (let i = 0; i < 2; i++) {
-    const iface = new NetInterface(i, links[i].name, links[i], i === 0 ? 600 : 1500, sink, stats.eth);
-    iface.setAddress(ip4(`10.${i + 1}.0.1`), 24, 0);
-    ifs.push(iface);
-    routes.add(ip4(`10.${i + 1}.0.0`), 24, 0, i, ROUTE_CONNECTED);
-  }
+  const { ip, ctx } = ipOutputFixture([links[0], links[1]], [600, 1500]);
   return { ip, ctx, links };
 }
 

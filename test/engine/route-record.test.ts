@@ -7,19 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Arena, MemoryPlan } from '../../src/storage/arena.js';
-import { resolveConfig } from '../../src/engine/config.js';
-import { createStats } from '../../src/engine/stats.js';
+import { ipOutputFixture, ip4 } from '../helpers/ip-output.js';
 import { NetInterface } from '../../src/engine/netif.js';
-import { RouteRecord, RouteTable, ROUTE_CONNECTED } from '../../src/engine/routes.js';
-import { Arp } from '../../src/engine/arp.js';
+import { RouteRecord } from '../../src/engine/routes.js';
 import { Ipv4 } from '../../src/engine/ipv4.js';
-import { LoopbackQueue } from '../../src/engine/loopback.js';
-import type { EngineContext } from '../../src/engine/context.js';
 import type { Link, LinkStats } from '../../src/link/link.js';
-import { ETH_HLEN } from '../../src/wire/ethernet.js';
 import { ipSrc, ipDst } from '../../src/wire/ipv4.js';
-import { parseIpv4 } from '../../src/wire/ipv4addr.js';
 
 /** A point-to-point ('ip') link that keeps the source and destination of every packet handed to it. */
 class RecordingLink implements Link {
@@ -41,38 +34,10 @@ class RecordingLink implements Link {
   close(): void {}
 }
 
-const ip4 = (s: string): number => parseIpv4(s) | 0;
-
 /** The IPv4 output path alone, over two point-to-point interfaces: 10.1.0.1/24 and 10.2.0.1/24. */
 function fixture(): { ip: Ipv4; links: RecordingLink[]; ifs: NetInterface[] } {
-  const config = resolveConfig({});
-  const frame = config.maxMtu + ETH_HLEN;
-  const plan = new MemoryPlan();
-  plan.add('txFrame', frame);
-  RouteTable.plan(plan, 4);
-  Arp.plan(plan, 4, 2, frame);
-  LoopbackQueue.plan(plan, 4, frame);
-  Ipv4.plan(plan, frame);
-  const arena = new Arena(plan);
-  const stats = createStats();
-  const ifs: NetInterface[] = [];
-  const ctx: EngineContext = {
-    now: 0, config, stats, interfaces: ifs, tx: arena.u8('txFrame', frame),
-    preciseNow: () => 0, random32: () => 7,
-  };
-  const routes = new RouteTable(arena, 4);
-  const arp = new Arp(arena, ctx, 4, 2, frame, { pendingDropped(): void {}, resolveFailed(): void {} });
-  const loopback = new LoopbackQueue(arena, 4, frame);
-  const ip = new Ipv4(arena, ctx, arp, routes, loopback, null);
-  arena.finish();
   const links = [new RecordingLink('a'), new RecordingLink('b')];
-  const sink = { input(): void {} };
-  for (let i = 0; i < 2; i++) {
-    const iface = new NetInterface(i, links[i].name, links[i], 1500, sink, stats.eth);
-    iface.setAddress(ip4(`10.${i + 1}.0.1`), 24, 0);
-    ifs.push(iface);
-    routes.add(ip4(`10.${i + 1}.0.0`), 24, 0, i, ROUTE_CONNECTED);
-  }
+  const { ip, ifs } = ipOutputFixture([links[0], links[1]]);
   return { ip, links, ifs };
 }
 
