@@ -22,10 +22,10 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { getSuite, encodeKey } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { Up, freePort } from '../helpers/wirestack-up.js';
+import { waitForOutput } from '../helpers/tun-traffic.js';
 import {
   WireGuardGo, createVeth, mustRun, parseWgDump, runHost, wireguardToolsMissing, type Veth,
 } from '../helpers/wireguard-go.js';
@@ -69,30 +69,6 @@ http.createServer((req, res) => {
 
 function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-/** Resolves once a child printed a line matching `re` on stdout or stderr (at most `ms`). */
-function waitForOutput(child: ChildProcess, re: RegExp, ms: number, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const done = (err: Error | null): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', on);
-      child.stderr?.off('data', on);
-      child.off('exit', onExit);
-      if (err === null) resolve(out);
-      else reject(err);
-    };
-    const on = (s: string): void => {
-      out += s;
-      if (re.test(out)) done(null);
-    };
-    const onExit = (code: number | null): void => done(new Error(`${what} exited (${code}) before ready: ${out}`));
-    const timer = setTimeout(() => done(new Error(`${what}: not ready within ${ms} ms: ${out}`)), ms);
-    child.stdout?.setEncoding('utf8').on('data', on);
-    child.stderr?.setEncoding('utf8').on('data', on);
-    child.once('exit', onExit);
-  });
 }
 
 describe('wirestack up against wireguard-go in a network namespace: SOCKS5 in, server tunnel out', () => {
