@@ -50,10 +50,11 @@ export interface Scenario {
   check(): string | null;
 }
 
+/** The engine's form of an address: a signed int32 (192.168.x.x is negative), as the Stack API hands it down. */
 function addr(text: string): number {
   const a = parseIpv4(text);
   if (a < 0) throw new Error(`bad address ${text}`);
-  return a;
+  return a | 0;
 }
 
 /** Two stacks joined by a MemoryLink with ARP already resolved both ways. */
