@@ -14,6 +14,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultLink, Stack, TapLink } from '../../src/index.js';
+import { teardown } from '../helpers/teardown.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 
 const LINUX_IP = '10.79.0.1';
@@ -93,16 +94,8 @@ describe('TCP over a lossy, reordering link against Linux', { skip: missing ?? f
   });
 
   after(() => {
-    try {
-      stack?.stop();
-    } finally {
-      try {
-        link?.close();
-      } finally {
-        ns?.remove();
-        if (work !== '') rmSync(work, { recursive: true, force: true });
-      }
-    }
+    teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove(),
+      () => { if (work !== '') rmSync(work, { recursive: true, force: true }); });
   });
 
   it('wirestack sends 64 MiB to Linux, byte-exact, recovering by RACK/PRR rather than timeouts', { timeout: DIRECTION_MS + 10_000 }, async () => {

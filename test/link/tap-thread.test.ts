@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Stack, TapLink, TAP_THREADS_DEFAULT } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 import { Errno } from '../../src/engine/errno.js';
 
 const LINUX_IP = '10.78.0.1';
@@ -261,15 +262,7 @@ for (const [threads, rxHandoff] of [[true, true], [true, false], [false, false]]
     });
 
     after(() => {
-      try {
-        stack?.stop();
-      } finally {
-        try {
-          link?.close();
-        } finally {
-          ns?.remove();
-        }
-      }
+      teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove());
     });
 
     it('answers 200 pings from Linux with no loss', { timeout: 30_000 }, async () => {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { Errno } from '../../src/engine/errno.js';
+import { teardown } from '../helpers/teardown.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.77.0.1';
@@ -137,16 +138,8 @@ describe('TapLink with a Linux peer in a network namespace', { skip: missing ?? 
   });
 
   after(() => {
-    try {
-      stack?.stop();
-    } finally {
-      try {
-        link?.close();
-      } finally {
-        ns?.remove();
-        if (work !== '') rmSync(work, { recursive: true, force: true });
-      }
-    }
+    teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove(),
+      () => { if (work !== '') rmSync(work, { recursive: true, force: true }); });
   });
 
   it('opens a TAP device named as asked, inside the namespace', () => {
