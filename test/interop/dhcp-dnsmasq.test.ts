@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Stack, TapLink } from '../../src/index.js';
 import type { DhcpClient, DhcpLease } from '../../src/apps/dhcp.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 import { withTimeout } from '../helpers/timeout.js';
 
 const LINUX_IP = '10.79.0.1';
@@ -63,17 +64,9 @@ describe('DHCP client against dnsmasq in a network namespace', { skip: skip ?? f
   });
 
   after(async () => {
-    try {
-      await client?.stop().catch(() => undefined);
-      stack?.stop();
-    } finally {
-      try {
-        link?.close();
-      } finally {
-        ns?.remove();
-        if (dir !== '') rmSync(dir, { recursive: true, force: true });
-      }
-    }
+    await client?.stop().catch(() => undefined);
+    teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove(),
+      () => { if (dir !== '') rmSync(dir, { recursive: true, force: true }); });
   });
 
   it('obtains a lease, learns the router and DNS server, resolves through it', { timeout: 30_000 }, async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { Stack, TapLink } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 
 const LINUX_IP = '10.74.0.1';
 const STACK_IP = '10.74.0.2';
@@ -54,13 +55,7 @@ describe('DNS client against dnsmasq in a network namespace', { skip: skip ?? fa
   });
 
   after(() => {
-    try {
-      stack?.stop();
-      link?.close();
-    } finally {
-      ns?.remove();
-      dnsmasq = null;
-    }
+    teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove(), () => { dnsmasq = null; });
   });
 
   it('resolves A records (one and several)', { timeout: 15_000 }, async () => {

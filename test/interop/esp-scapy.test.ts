@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { Stack, TapLink, MemoryLink, Simulation, PcapWriter } from '../../src/index.js';
 import type { AlgorithmSpec } from '../../src/ipsec/algorithms.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 import { pattern } from '../ipsec/helpers.js';
 
 const PY = '/usr/bin/python3';
@@ -246,13 +247,8 @@ describe('ESP against scapy in a network namespace (TAP)', () => {
   });
 
   after(() => {
-    try {
-      stack?.stop();
-      link?.close();
-    } finally {
-      ns?.remove();
-      if (dir !== '') rmSync(dir, { recursive: true, force: true });
-    }
+    teardown(() => stack?.stop(), () => link?.close(), () => ns?.remove(),
+      () => { if (dir !== '') rmSync(dir, { recursive: true, force: true }); });
   });
 
   function configure(v: Variant): { out: PeerSa; in: PeerSa } {

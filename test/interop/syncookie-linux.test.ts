@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { Stack, TapLink, type NetServer } from '../../src/index.js';
 import type { TcpInfo } from '../../src/engine/tcp/user.js';
 import { Netns, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 
 const LINUX_IP = '10.87.0.1';
 const STACK_IP = '10.87.0.2';
@@ -67,16 +68,7 @@ describe('SYN cookies against Linux\'s TCP (TAP in a namespace)', { skip: missin
   });
 
   after(() => {
-    try {
-      server?.close();
-      stack?.stop();
-    } finally {
-      try {
-        link?.close();
-      } finally {
-        ns?.remove();
-      }
-    }
+    teardown(() => server?.close(), () => stack?.stop(), () => link?.close(), () => ns?.remove());
   });
 
   it('a Linux client connects through a cookie, keeps window scaling, SACK and timestamps, and 8 MiB are echoed byte-exact', { timeout: 60_000 }, async () => {

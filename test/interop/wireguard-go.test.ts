@@ -17,6 +17,7 @@ import { Stack, getSuite, encodeKey } from '../../src/index.js';
 import type { WireGuardInterface } from '../../src/wireguard/setup.js';
 import type { UapiServer } from '../../src/wireguard/uapi.js';
 import { Netns, missingCapability } from '../helpers/netns.js';
+import { teardown } from '../helpers/teardown.js';
 import {
   WireGuardGo, createVeth, mustRun, parseWgDump, wireguardToolsMissing, type Veth,
 } from '../helpers/wireguard-go.js';
@@ -97,14 +98,12 @@ describe('WireGuard interop with wireguard-go in a network namespace', () => {
   });
 
   after(async () => {
+    await uapi?.close().catch(() => undefined);
     try {
-      await uapi?.close().catch(() => undefined);
       stack?.stop();
-      await wg?.close().catch(() => undefined);
     } finally {
-      go?.stop();
-      ns?.remove();
-      veth?.remove();
+      await wg?.close().catch(() => undefined);
+      teardown(() => go?.stop(), () => ns?.remove(), () => veth?.remove());
     }
   });
 
