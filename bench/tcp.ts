@@ -3,7 +3,11 @@
  * MemoryLink at MTU 1500, and connections per second (open + one request +
  * close). Run by bench/index.ts in its own process; prints one JSON line.
  *
- *   node --expose-gc dist/bench/tcp.js [bulk|conns] [--mib N] [--conns N]
+ *   node --expose-gc dist/bench/tcp.js [bulk|conns] [--mib N] [--conns N] [--offload 0|1]
+ *
+ * --offload 1: the MemoryLink pair offers offload (as a veth pair does): TCP
+ * sends super-segments of up to 64 KiB with partial checksums, each passing
+ * as one frame; 0 (the default): MSS-sized frames with full checksums.
  */
 import { Stack } from '../src/stack.js';
 import { MemoryLink } from '../src/link/memory-link.js';
@@ -21,6 +25,10 @@ export interface TcpBulkResult {
   heapDelta: number;
   retransmits: number;
   segmentsOut: number;
+  offload: boolean;
+  /** Super-segments sent / coalesced segments received by the sender and receiver. */
+  tsoSegments: number;
+  groSegments: number;
 }
 
 export interface TcpConnsResult {
@@ -32,8 +40,9 @@ export interface TcpConnsResult {
   gcMinor: number;
 }
 
-function pair(config: ConstructorParameters<typeof Stack>[0]): { a: Stack; b: Stack; poll: () => void } {
-  const [la, lb] = MemoryLink.pair({ queueFrames: 4096, seed: 1 });
+function pair(config: ConstructorParameters<typeof Stack>[0], offload = false): { a: Stack; b: Stack; poll: () => void } {
+  // With offload a slot holds 64 KiB: 256 of them carry the 4 MiB window as super-segments.
+  const [la, lb] = MemoryLink.pair({ queueFrames: offload ? 256 : 4096, seed: 1, offload });
   const a = new Stack({ seed: 1, ...config });
   const b = new Stack({ seed: 2, ...config });
   a.addInterface(la, { address: '10.0.0.1/24' });
@@ -50,8 +59,8 @@ function pair(config: ConstructorParameters<typeof Stack>[0]): { a: Stack; b: St
 
 
 
-async function bulk(mib: number): Promise<TcpBulkResult> {
-  const { a, b, poll } = pair({ tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, maxTcpSockets: 2 });
+async function bulk(mib: number, offload: boolean): Promise<TcpBulkResult> {
+  const { a, b, poll } = pair({ tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, maxTcpSockets: 2 }, offload);
   const l = b.sockets.socket('tcp');
   b.sockets.bind(l, 0, 5001);
   b.sockets.listen(l, 1);
@@ -73,6 +82,7 @@ async function bulk(mib: number): Promise<TcpBulkResult> {
     cpuSecondsPerGB: ((cpu.user + cpu.system) / 1e6) / (bytes / 1e9),
     gcMinor: gc.minor, gcMajor: gc.major, heapDelta: gc.heapDelta,
     retransmits: info?.retransmits ?? -1, segmentsOut: info?.segmentsOut ?? -1,
+    offload, tsoSegments: a.stats.tcp.tsoSegments, groSegments: b.stats.tcp.groSegments,
   };
 }
 
@@ -113,5 +123,5 @@ const opt = (name: string, def: number): number => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : def;
 };
-const result = kind === 'conns' ? await conns(opt('conns', 20000)) : await bulk(opt('mib', 1024));
+const result = kind === 'conns' ? await conns(opt('conns', 20000)) : await bulk(opt('mib', 1024), opt('offload', 0) === 1);
 console.log(JSON.stringify(result));

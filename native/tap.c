@@ -1,9 +1,9 @@
 /*
  * wirestack_tap: the smallest native piece a Linux TAP link needs from Node.
  *
- *   open(name)                                   -> { fd, name }
- *   readBatch(fd, buf, slotSize, maxFrames, lens) -> frames read (0 = EAGAIN) | -errno
- *   write(fd, buf, offset, length)               -> bytes written | -errno
+ *   open(name, tun?, offload?)                   -> { fd, name, vnetHdr, offload }
+ *   readBatch(fd, buf, slotSize, maxFrames, lens, vnetHdr?) -> frames read (0 = EAGAIN) | -errno
+ *   write(fd, buf, offset, length, vnetHdr?, meta?) -> bytes written | -errno
  *   pollStart(fd, callback)                      -> handle (uv_poll on UV_READABLE)
  *   pollStop(handle)                             -> undefined (idempotent)
  *   close(fd)                                    -> 0 | -errno
@@ -29,9 +29,13 @@
 
 #ifdef __linux__
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #endif
+
+#include "vnet.h"
 
 /* Throw (unless an exception is already pending) and return NULL from the calling function. */
 #define CHECK(env, call)                                                   \
@@ -130,10 +134,19 @@ static bool arg_fd(napi_env env, napi_value v, int *fd) {
   return true;
 }
 
-/* open(name: string, tun?: boolean) -> { fd, name }; tun: IFF_TUN (bare IP packets) instead of IFF_TAP */
+/*
+ * open(name: string, tun?: boolean, offload?: boolean) -> { fd, name, vnetHdr, offload }
+ * tun: IFF_TUN (bare IP packets) instead of IFF_TAP. offload (TAP only):
+ * IFF_VNET_HDR and TUNSETOFFLOAD with TUN_F_CSUM | TUN_F_TSO4, so every
+ * read() and write() carries a struct virtio_net_hdr (vnetHdr bytes, 10) in
+ * front of the frame and the kernel passes and takes TCP super-segments of up
+ * to 64 KiB with partial checksums. `offload` in the result: the TUN_F_*
+ * flags the kernel accepted (0 when it refused them all: the header is then
+ * still there, always plain).
+ */
 static napi_value tap_open(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
+  napi_value argv[3];
+  size_t argc = 3;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
@@ -145,9 +158,17 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
     CHECK(env, napi_typeof(env, argv[1], &tt));
     if (tt == napi_boolean) CHECK(env, napi_get_value_bool(env, argv[1], &tun));
   }
+  bool offload = false;
+  if (argc >= 3) {
+    napi_valuetype tt;
+    CHECK(env, napi_typeof(env, argv[2], &tt));
+    if (tt == napi_boolean) CHECK(env, napi_get_value_bool(env, argv[2], &offload));
+  }
+  if (tun) offload = false;
 #ifndef __linux__
   (void)argv;
   (void)tun;
+  (void)offload;
   throw_errno(env, "ENOTSUP", "TAP devices are only supported on Linux");
   return NULL;
 #else
@@ -182,7 +203,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
 
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
+  ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, nlen); /* nlen < IFNAMSIZ, rest is zero */
   if (ioctl(fd, TUNSETIFF, (void *)&ifr) < 0) {
     int e = errno;
@@ -201,12 +222,37 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
 
-  napi_value out, vfd, vname;
+  int vnet = 0;
+  unsigned int feats = 0;
+  if (offload) {
+    int sz = WS_VNET_HDR_LEN;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+      int e = errno;
+      (void)close(fd);
+      char msg[160];
+      snprintf(msg, sizeof msg, "TUNSETVNETHDRSZ %s: %s", name, strerror(e));
+      throw_errno(env, "ERR_WIRESTACK_TAP", msg);
+      return NULL;
+    }
+    vnet = WS_VNET_HDR_LEN;
+    /* Checksum offload and TSO for IPv4; without TSO the kernel still takes partial checksums. */
+    feats = TUN_F_CSUM | TUN_F_TSO4;
+    if (ioctl(fd, TUNSETOFFLOAD, feats) < 0) {
+      feats = TUN_F_CSUM;
+      if (ioctl(fd, TUNSETOFFLOAD, feats) < 0) feats = 0;
+    }
+  }
+
+  napi_value out, vfd, vname, vvnet, vfeats;
   bool ok = napi_create_object(env, &out) == napi_ok &&
             napi_create_int32(env, fd, &vfd) == napi_ok &&
             napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &vname) == napi_ok &&
+            napi_create_int32(env, vnet, &vvnet) == napi_ok &&
+            napi_create_int32(env, (int32_t)feats, &vfeats) == napi_ok &&
             napi_set_named_property(env, out, "fd", vfd) == napi_ok &&
-            napi_set_named_property(env, out, "name", vname) == napi_ok;
+            napi_set_named_property(env, out, "name", vname) == napi_ok &&
+            napi_set_named_property(env, out, "vnetHdr", vvnet) == napi_ok &&
+            napi_set_named_property(env, out, "offload", vfeats) == napi_ok;
   if (!ok) {
     (void)close(fd);
     throw_last(env, "open: building the result");
@@ -223,10 +269,27 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
  * into lengths[i]. Returns how many were read; 0 means nothing was waiting
  * (EAGAIN). An error on the first read is returned as -errno; an error after
  * some frames were read ends the batch (the next call reports it).
+ * vnetHdr (default 0): the fd was opened with offload; each frame's
+ * virtio_net_hdr is read aside and its checksum flags go to the top byte of
+ * the frame's length (see vnet.h).
  */
 static napi_value tap_read_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  if (!get_args(env, info, 5, argv)) return NULL;
+  napi_value argv[6];
+  size_t argc6 = 6;
+  if (napi_get_cb_info(env, info, &argc6, argv, NULL, NULL) != napi_ok) {
+    throw_last(env, "napi_get_cb_info");
+    return NULL;
+  }
+  if (argc6 < 5) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  int64_t vnet = 0;
+  if (argc6 >= 6 && !arg_int(env, argv[5], "vnetHdr", &vnet)) return NULL;
+  if (vnet != 0 && vnet != WS_VNET_HDR_LEN) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "vnetHdr must be 0 or 10");
+    return NULL;
+  }
   int fd;
   int64_t slot, maxf;
   uint8_t *buf;
@@ -252,29 +315,54 @@ static napi_value tap_read_batch(napi_env env, napi_callback_info info) {
   int32_t *lens = (int32_t *)lp;
   int64_t n = 0;
   while (n < maxf) {
-    ssize_t r = read(fd, buf + n * slot, (size_t)slot);
+    uint8_t hdr[WS_VNET_HDR_LEN];
+    ssize_t r;
+    if (vnet != 0) {
+      struct iovec iov[2] = { { hdr, sizeof hdr }, { buf + n * slot, (size_t)slot } };
+      r = readv(fd, iov, 2);
+    } else {
+      r = read(fd, buf + n * slot, (size_t)slot);
+    }
     if (r < 0) {
       int e = errno;
       if (e == EINTR) continue;
       if (e == EAGAIN || e == EWOULDBLOCK) break;
       return make_int(env, n > 0 ? n : -(int64_t)e);
     }
-    lens[n] = (int32_t)r;
+    lens[n] = vnet != 0 ? ws_vnet_rx_len(hdr, r) : (int32_t)r;
     n++;
   }
   return make_int(env, n);
 }
 
-/* write(fd, buf: Uint8Array, offset, length) -> bytes | -errno */
+/*
+ * write(fd, buf: Uint8Array, offset, length, vnetHdr?, meta?) -> bytes | -errno
+ * vnetHdr 10 (an fd opened with offload): a virtio_net_hdr built from meta
+ * (see vnet.h; 0 or absent: a plain frame) goes in front; the result counts
+ * the frame's bytes only.
+ */
 static napi_value tap_write(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!get_args(env, info, 4, argv)) return NULL;
+  napi_value argv[6];
+  size_t argc = 6;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last(env, "napi_get_cb_info");
+    return NULL;
+  }
+  if (argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
   int fd;
-  int64_t off, len;
+  int64_t off, len, vnet = 0, meta = 0;
   uint8_t *buf;
   size_t blen;
   if (!arg_fd(env, argv[0], &fd) || !arg_bytes(env, argv[1], "buffer", &buf, &blen) ||
-      !arg_int(env, argv[2], "offset", &off) || !arg_int(env, argv[3], "length", &len)) {
+      !arg_int(env, argv[2], "offset", &off) || !arg_int(env, argv[3], "length", &len) ||
+      (argc >= 5 && !arg_int(env, argv[4], "vnetHdr", &vnet)) || (argc >= 6 && !arg_int(env, argv[5], "meta", &meta))) {
+    return NULL;
+  }
+  if (vnet != 0 && vnet != WS_VNET_HDR_LEN) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "vnetHdr must be 0 or 10");
     return NULL;
   }
   if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > blen) {
@@ -282,9 +370,19 @@ static napi_value tap_write(napi_env env, napi_callback_info info) {
     return NULL;
   }
   ssize_t r;
-  do {
-    r = write(fd, buf + off, (size_t)len);
-  } while (r < 0 && errno == EINTR);
+  if (vnet != 0) {
+    uint8_t hdr[WS_VNET_HDR_LEN];
+    ws_vnet_tx_fill(hdr, meta);
+    struct iovec iov[2] = { { hdr, sizeof hdr }, { buf + off, (size_t)len } };
+    do {
+      r = writev(fd, iov, 2);
+    } while (r < 0 && errno == EINTR);
+    if (r >= WS_VNET_HDR_LEN) r -= WS_VNET_HDR_LEN;
+  } else {
+    do {
+      r = write(fd, buf + off, (size_t)len);
+    } while (r < 0 && errno == EINTR);
+  }
   return make_int(env, r < 0 ? -(int64_t)errno : (int64_t)r);
 }
 

@@ -2,8 +2,8 @@
  * Threaded TAP I/O: the read() and write() syscalls on a TAP fd run on two
  * native threads, so the JS thread only touches memory.
  *
- *   threadStart(fd, slots, slotSize, callback) -> { handle, memory: ArrayBuffer, push }
- *   push(frame: Uint8Array, offset, length)    -> true | false (TX ring full, or stopped)
+ *   threadStart(fd, slots, slotSize, callback, vnetHdr?) -> { handle, memory: ArrayBuffer, push }
+ *   push(frame: Uint8Array, offset, length, meta?) -> true | false (TX ring full, or stopped)
  *   threadKick(handle)                         -> wakes an RX thread waiting for JS to consume
  *   threadRef(handle, keepAlive: boolean)      -> whether the wakeup keeps the event loop alive
  *   threadStop(handle)                         -> joins both threads (idempotent); the fd stays open
@@ -43,6 +43,13 @@
  *   ACK) then costs one write() instead of a futex wake and a hand-off to a
  *   sleeping thread. See thread_push.
  *
+ * - Offload (vnetHdr 10: the fd was opened with IFF_VNET_HDR, see vnet.h):
+ *   the RX thread reads each frame's virtio_net_hdr aside (readv) and puts
+ *   its checksum flags on top of the frame's length word; push() writes the
+ *   header built from `meta` at the start of the TX slot, the frame after
+ *   it, and the slot's length covers both, so the TX thread's write() is
+ *   unchanged.
+ *
  * Linux only; elsewhere threadStart throws ENOTSUP.
  */
 #define _GNU_SOURCE
@@ -55,8 +62,11 @@
 #include <unistd.h>
 #include <node_api.h>
 
+#include "vnet.h"
+
 #ifdef __linux__
 #include <poll.h>
+#include <sys/uio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -94,13 +104,15 @@ enum {
   H_RX_HANDOFF_OK = 121,
   /* who reads the fd: 0 the RX thread, 1 JS (each side stores it only while it is the reader) */
   H_RX_OWNER = 122,
+  /* layout: bytes of virtio_net_hdr in front of each frame in the TX slots (0 or 10; RX lengths then carry flags, vnet.h) */
+  H_VNET_HDR = 123,
   H_WORDS = 128
 };
 
 /* The header layout as JS reads it at load (ringLayout on the addon; see
  * src/link/addon.ts), so the TS side holds no copy of these numbers. Bump
  * RING_LAYOUT_VERSION when a word changes meaning; JS refuses another one. */
-#define RING_LAYOUT_VERSION 2
+#define RING_LAYOUT_VERSION 3
 
 static napi_status define_ring_layout(napi_env env, napi_value exports) {
   static const struct { const char *name; int32_t value; } fields[] = {
@@ -111,6 +123,7 @@ static napi_status define_ring_layout(napi_env env, napi_value exports) {
     { "txDirect", H_TX_DIRECT }, { "slots", H_SLOTS }, { "slotSize", H_SLOT_SIZE }, { "rxLens", H_RX_LENS },
     { "txLens", H_TX_LENS }, { "rxData", H_RX_DATA }, { "txData", H_TX_DATA }, { "txArm", H_TX_ARM },
     { "rxHandoffs", H_RX_HANDOFFS }, { "rxHandoffOk", H_RX_HANDOFF_OK }, { "rxOwner", H_RX_OWNER },
+    { "vnetHdr", H_VNET_HDR },
   };
   napi_value layout, v;
   napi_status s = napi_create_object(env, &layout);
@@ -173,6 +186,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
 typedef struct {
   napi_env env;
   int fd;
+  int vnet;              /* virtio_net_hdr bytes per frame (0 or WS_VNET_HDR_LEN) */
   int evfd;              /* wakes the RX thread: stop, or space in a full ring */
   uint32_t slots;        /* power of two */
   uint32_t slot_size;     /* bytes per slot, a multiple of 64 (at least the caller's slotSize) */
@@ -294,7 +308,14 @@ static void *rx_main(void *arg) {
       continue;
     }
     uint32_t s = head & mask;
-    ssize_t r = read(t->fd, t->rx_data + (size_t)s * t->slot_size, t->slot_size);
+    uint8_t vh[WS_VNET_HDR_LEN];
+    ssize_t r;
+    if (t->vnet != 0) {
+      struct iovec iov[2] = { { vh, sizeof vh }, { t->rx_data + (size_t)s * t->slot_size, t->slot_size } };
+      r = readv(t->fd, iov, 2);
+    } else {
+      r = read(t->fd, t->rx_data + (size_t)s * t->slot_size, t->slot_size);
+    }
     if (r < 0) {
       int e = errno;
       if (e == EINTR) continue;
@@ -315,7 +336,7 @@ static void *rx_main(void *arg) {
       }
       continue;
     }
-    t->rx_lens[s] = (int32_t)r;
+    t->rx_lens[s] = t->vnet != 0 ? ws_vnet_rx_len(vh, r) : (int32_t)r;
     head++;
     st(&h[H_RX_HEAD], (int32_t)head);
     if ((uint32_t)ld(&h[H_RX_TAIL]) == head - 1) {
@@ -453,9 +474,18 @@ static napi_value undefined(napi_env env) {
 static napi_value thread_push(napi_env env, napi_callback_info info);
 
 static napi_value thread_start(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!get_args(env, info, 4, argv)) return NULL;
-  int64_t fd, slots, slot_size;
+  napi_value argv[5];
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
+    return NULL;
+  }
+  int64_t fd, slots, slot_size, vnet = 0;
+  if (argc >= 5 && !get_int(env, argv[4], "vnetHdr", 0, WS_VNET_HDR_LEN, &vnet)) return NULL;
+  if (vnet != 0 && vnet != WS_VNET_HDR_LEN) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "vnetHdr must be 0 or 10");
+    return NULL;
+  }
   if (!get_int(env, argv[0], "fd", 0, INT32_MAX, &fd) || !get_int(env, argv[1], "slots", 2, 1 << 16, &slots) ||
       !get_int(env, argv[2], "slotSize", 64, 1 << 17, &slot_size)) {
     return NULL;
@@ -492,6 +522,7 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   memset(mem, 0, off_rx);
   t->env = env;
   t->fd = (int)fd;
+  t->vnet = (int)vnet;
   t->slots = (uint32_t)slots;
   t->slot_size = (uint32_t)ss;
   t->mem = (uint8_t *)mem;
@@ -507,6 +538,7 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   t->h[H_TX_LENS] = (int32_t)off_tx_lens;
   t->h[H_RX_DATA] = (int32_t)off_rx;
   t->h[H_TX_DATA] = (int32_t)off_tx;
+  t->h[H_VNET_HDR] = (int32_t)vnet;
   t->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (t->evfd < 0) {
     char msg[96];
@@ -586,10 +618,10 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* push(frame, offset, length), bound to one ring through the function's data. */
+/* push(frame, offset, length, meta?), bound to one ring through the function's data; meta: vnet.h (offload only). */
 static napi_value thread_push(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out;
+  size_t argc = 4;
+  napi_value argv[4], out;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok || argc < 3) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "push(frame, offset, length)");
@@ -600,12 +632,13 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t blen = 0;
   void *p = NULL;
-  int64_t off, len;
+  int64_t off, len, meta = 0;
   if (napi_get_typedarray_info(env, argv[0], &type, &blen, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "frame must be a Uint8Array");
     return NULL;
   }
-  if (!get_int(env, argv[1], "offset", 0, INT32_MAX, &off) || !get_int(env, argv[2], "length", 0, t->slot_size, &len)) return NULL;
+  if (!get_int(env, argv[1], "offset", 0, INT32_MAX, &off) || !get_int(env, argv[2], "length", 0, t->slot_size - t->vnet, &len)) return NULL;
+  if (argc >= 4 && !get_int(env, argv[3], "meta", 0, (int64_t)1 << 41, &meta)) return NULL;
   if ((uint64_t)off + (uint64_t)len > blen) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "push: offset/length outside the frame buffer");
     return NULL;
@@ -623,8 +656,11 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
        * per poll. Failures are counted like the TX thread's. */
       __atomic_store_n(&h[H_TX_ARM], 0, __ATOMIC_RELAXED);
       ssize_t r;
+      uint8_t vh[WS_VNET_HDR_LEN];
+      struct iovec iov[2] = { { vh, sizeof vh }, { (uint8_t *)p + off, (size_t)len } };
+      if (t->vnet != 0) ws_vnet_tx_fill(vh, meta);
       do {
-        r = write(t->fd, (uint8_t *)p + off, (size_t)len);
+        r = t->vnet != 0 ? writev(t->fd, iov, 2) : write(t->fd, (uint8_t *)p + off, (size_t)len);
       } while (r < 0 && errno == EINTR);
       if (r < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) bump(&h[H_TX_DROPS]);
@@ -636,8 +672,10 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
       if (head - t->tx_tail_seen >= t->slots) t->tx_tail_seen = (uint32_t)ld_acq(&h[H_TX_TAIL]);
       if (head - t->tx_tail_seen < t->slots) {
         uint32_t s = head & (t->slots - 1);
-        memcpy(t->tx_data + (size_t)s * t->slot_size, (uint8_t *)p + off, (size_t)len);
-        t->tx_lens[s] = (int32_t)len;
+        uint8_t *slot = t->tx_data + (size_t)s * t->slot_size;
+        if (t->vnet != 0) ws_vnet_tx_fill(slot, meta); /* the header, then the frame: one write() */
+        memcpy(slot + t->vnet, (uint8_t *)p + off, (size_t)len);
+        t->tx_lens[s] = (int32_t)len + t->vnet;
         t->tx_head = ++head;
         st(&h[H_TX_HEAD], (int32_t)head);
         if (ld(&h[H_TX_SLEEP]) != 0 && __atomic_exchange_n(&h[H_TX_SLEEP], 0, __ATOMIC_SEQ_CST) != 0) futex_wake(&h[H_TX_SLEEP]);

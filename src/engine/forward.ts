@@ -9,6 +9,7 @@
  */
 import { copyBytes, set16 } from '../wire/bytes.js';
 import { checksum } from '../wire/checksum.js';
+import { RX_CSUM_PARTIAL, completePartialChecksum } from './offload.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
 import { IP_CSUM, IP_FLAG_DF, IP_TTL, ipFragField, ipHeaderLen, ipSrc, ipTotalLen } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource, isMulticast } from '../wire/ipv4addr.js';
@@ -56,6 +57,8 @@ export class Forwarder {
       return;
     }
     const total = ipTotalLen(b, o);
+    // A partial checksum from an offloading link is completed before the packet goes on.
+    if ((iface.rxFlags & RX_CSUM_PARTIAL) !== 0) completePartialChecksum(b, o);
     const rp = this.ctx.config.ipRpFilter;
     const back = rp !== 0 ? this.routes.lookup(src) : 0;
     if (rp !== 0 && (back < 0 || (rp === 1 && this.routes.ifIndexOf(back) !== iface.index))) {

@@ -99,6 +99,7 @@ export class Ipv4Input implements ReassemblyHost {
       return;
     }
     if (ipIsFragment(b, o)) {
+      iface.rxFlags = 0; // offload flags describe whole packets, never a datagram reassembled from pieces
       this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
       return;
     }
@@ -120,13 +121,16 @@ export class Ipv4Input implements ReassemblyHost {
     const ipsec = this.ipsec;
     if (ipsec !== null && !fromSelf) {
       // Decrypted packets (same header length) are left at the start of the hook's rx buffer.
+      // The link's checksum flags (offload) described the outer packet, not what it carried.
       if (proto === IPPROTO_ESP) {
+        iface.rxFlags = 0;
         const n = ipsec.inputEsp(b, o, hlen, o + hlen, total - hlen, src, dst);
         if (n > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, n, src, dst, false);
         return;
       }
       const v = ipsec.inputClear(b, o, hlen, total, proto, src, dst);
       if (v !== IPSEC_PASS) {
+        iface.rxFlags = 0;
         if (v > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, v, src, dst, false);
         return;
       }

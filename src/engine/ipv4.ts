@@ -31,6 +31,15 @@ export interface IpOutput {
   route(r: RouteRecord, dst: number, src: number): number;
   /** MTU left for a transport packet of this flow on route `r`. */
   flowMtu(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): number;
+  /**
+   * True when the link of route `r` may be handed this flow's packets with a
+   * partial checksum and, up to `r.iface.tsoMax`, as super-segments (see
+   * NetInterface.txOffload): the interface offers checksum offload, the
+   * packet leaves now (not looped back, not a broadcast, the neighbour
+   * resolved, so no queue holds it without its metadata) and IPsec does not
+   * wrap it.
+   */
+  offloadOk(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): boolean;
   /** Send the transport packet at IP_PAYLOAD_OFFSET of the transmit buffer along `r`; 0 or -errno. */
   output(r: RouteRecord, proto: number, payloadLen: number, dst: number, ttl: number, flags: number): number;
 }
@@ -113,6 +122,13 @@ export class Ipv4 implements IpOutput, FragmentHost {
     return this.ipsec === null || r.local ? mtu : mtu - this.ipsec.overhead(proto, r.src, dst, sport, dport);
   }
 
+  offloadOk(r: RouteRecord, proto: number, dst: number, sport: number, dport: number): boolean {
+    const iface = r.iface;
+    if (iface === null || !iface.csumOffload || r.local || r.broadcast) return false;
+    if (this.ipsec !== null && this.ipsec.overhead(proto, r.src, dst, sport, dport) !== 0) return false;
+    return this.arp.reachable(iface, r.nextHop) >= 0;
+  }
+
   private firstConfigured(): NetInterface | null {
     for (const i of this.ctx.interfaces) if (i.address !== 0) return i;
     return null;
@@ -134,7 +150,8 @@ export class Ipv4 implements IpOutput, FragmentHost {
       proto = this.ipsec.outProto;
     }
     const total = IPV4_MIN_HLEN + payloadLen;
-    const big = total > iface.mtu;
+    // A TCP super-segment (TSO) is cut by the link, not fragmented here.
+    const big = total > iface.mtu && (iface.txOffload.gsoType === 0 || total > iface.tsoMax);
     if (big && ((flags & IP_FLAG_DF) !== 0 || total > this.ctx.config.ipMaxDatagramBytes)) return -Errno.EMSGSIZE;
     if (big && r.local
       && Fragmenter.count(total, IPV4_MIN_HLEN, iface.mtu) > this.loopback.free) return -Errno.ENOBUFS;

@@ -1,6 +1,7 @@
 /** A network interface of the stack: a link, its MAC and its IPv4 configuration. */
 import type { Link, FrameReceiver } from '../link/link.js';
 import { prefixMask } from '../wire/ipv4addr.js';
+import { TxOffload } from './offload.js';
 
 /** Counters per interface. */
 export interface InterfaceStats {
@@ -50,9 +51,38 @@ export class NetInterface implements FrameReceiver {
     forwarded: 0, noRoute: 0, ttlExceeded: 0, rpFilter: 0, notForwardable: 0, fragNeeded: 0, fragmented: 0, hostUnreachable: 0,
   };
 
+  /**
+   * Largest IP packet TCP may hand this interface as one super-segment, for
+   * the link to cut into MSS-sized frames (TSO): the link's offer
+   * (`link.offload.tsoMax`) within what the transmit buffer holds; 0 when the
+   * link offers none. Point-to-point ('ip') links never get one.
+   */
+  readonly tsoMax: number;
+  /** The link completes partial TCP checksums (`link.offload.csum`). */
+  readonly csumOffload: boolean;
+  /**
+   * Offload metadata of the frame being sent, filled by the sender (TCP)
+   * right before `output` and cleared right after: {@link transmit} hands it
+   * to the link when it says anything.
+   */
+  readonly txOffload = new TxOffload();
+  /**
+   * Offload flags of the frame being received (RX_CSUM_VALID,
+   * RX_CSUM_PARTIAL from the link), valid only while the engine handles it;
+   * 0 otherwise (loopback, reassembled datagrams).
+   */
+  rxFlags = 0;
+
+  /** @param maxPacket largest IP packet the stack can build (its transmit buffer less the Ethernet header) */
   constructor(readonly index: number, readonly name: string, readonly link: Link, readonly mtu: number,
-    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {
+    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number },
+    maxPacket = 0) {
     this.ipOnly = link.layer === 'ip';
+    const off = this.ipOnly ? null : link.offload ?? null;
+    const tso = off === null ? 0 : Math.min(off.tsoMax, maxPacket, 65535);
+    this.csumOffload = off !== null && off.csum;
+    // Segmentation needs the partial checksum (as the kernel's NEEDS_CSUM with GSO).
+    this.tsoMax = tso > mtu && this.csumOffload ? tso : 0;
   }
 
   setAddress(address: number, prefixLength: number, gateway: number): void {
@@ -65,15 +95,23 @@ export class NetInterface implements FrameReceiver {
     this.gateway = gateway | 0;
   }
 
-  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
+  receiveFrame(frame: Uint8Array, offset: number, length: number, rxFlags?: number): void {
     this.stats.rxFrames++;
     this.stats.rxBytes += length;
+    this.rxFlags = rxFlags ?? 0;
     this.sink.input(this, frame, offset, length);
+    this.rxFlags = 0;
   }
 
-  /** Hand a finished frame to the link, counting it. Returns the link's 0 or -errno (see {@link Link.transmit}). */
+  /**
+   * Hand a finished frame to the link, counting it, with the sender's offload
+   * metadata ({@link txOffload}) when it has any. Returns the link's 0 or
+   * -errno (see {@link Link.transmit}).
+   */
   transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
-    const r = this.link.transmit(frame, offset, length, now);
+    const tx = this.txOffload;
+    const r = tx.csumOffset !== 0 || tx.gsoType !== 0
+      ? this.link.transmit(frame, offset, length, now, tx) : this.link.transmit(frame, offset, length, now);
     if (r === 0) {
       this.stats.txFrames++;
       this.stats.txBytes += length;

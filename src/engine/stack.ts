@@ -212,7 +212,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast
     }
     const index = this.interfaces.length;
-    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth);
+    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth,
+      this.config.ipMaxDatagramBytes); // the transmit buffer holds a datagram this large (txFrameBytes)
     iface.mac.set(mac);
     this.interfaces.push(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);

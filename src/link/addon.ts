@@ -18,7 +18,7 @@ import type { TapThreadAddon } from './tap-ring.js';
  * Version of the ring header layout this code understands; must equal
  * RING_LAYOUT_VERSION in native/tap_thread.c (checked at load).
  */
-export const RING_LAYOUT_VERSION = 2;
+export const RING_LAYOUT_VERSION = 3;
 
 /**
  * Word indices (int32) of the TAP ring header, as native/tap_thread.c
@@ -52,14 +52,26 @@ export interface RingLayout {
   readonly rxHandoffs: number;
   readonly rxHandoffOk: number;
   readonly rxOwner: number;
+  /**
+   * Offload: virtio_net_hdr bytes in front of each TX slot's frame (0 or 10);
+   * when 10, each RX length word carries the frame's checksum flags in its
+   * top byte (native/vnet.h).
+   */
+  readonly vnetHdr: number;
 }
 
 /** The TAP device functions (native/tap.c). */
 export interface TapDeviceAddon {
-  /** Open `name` as a TAP device, or as a TUN device (IFF_TUN | IFF_NO_PI) when `tun`. */
-  open(name: string, tun?: boolean): { fd: number; name: string };
-  readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array): number;
-  write(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /**
+   * Open `name` as a TAP device, or as a TUN device (IFF_TUN | IFF_NO_PI) when
+   * `tun`. `offload` (TAP): IFF_VNET_HDR and TUNSETOFFLOAD; `vnetHdr` is then
+   * the header's length (10) and `offload` the TUN_F_* flags the kernel took.
+   */
+  open(name: string, tun?: boolean, offload?: boolean): { fd: number; name: string; vnetHdr?: number; offload?: number };
+  /** `vnetHdr` 10: read each frame's virtio_net_hdr aside, its checksum flags into the length's top byte (native/vnet.h). */
+  readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array, vnetHdr?: number): number;
+  /** `vnetHdr` 10: write a virtio_net_hdr built from `meta` (native/vnet.h) in front of the frame. */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, vnetHdr?: number, meta?: number): number;
   close(fd: number): number;
   pollStart(fd: number, callback: () => void): object;
   pollStop(handle: object): void;
@@ -111,7 +123,7 @@ export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, P
 const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
   'version', 'words', 'rxHead', 'rxTail', 'txHead', 'txTail', 'txSleep', 'rxWait', 'txDrops', 'txErrors',
   'rxErrors', 'rxWakes', 'txSleeps', 'rxStalls', 'txDirect', 'slots', 'slotSize', 'rxLens', 'txLens',
-  'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner',
+  'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner', 'vnetHdr',
 ];
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',

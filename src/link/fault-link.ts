@@ -39,6 +39,8 @@ class Direction {
   readonly scratch: Uint8Array;
   readonly held: Uint8Array;
   heldLen = 0;
+  /** Receive flags of the held frame (incoming direction). */
+  heldFlags = 0;
   /** When the held frame must go at the latest (Infinity when none is held). */
   heldUntil = Infinity;
   readonly counters: FaultCounters = { lost: 0, duplicated: 0, corrupted: 0, reordered: 0 };
@@ -49,6 +51,13 @@ class Direction {
   }
 }
 
+/**
+ * Offload: a FaultLink offers none (no `offload`), so a stack sends through
+ * it MSS-sized frames with full checksums and every impairment hits what a
+ * wire would carry. Incoming, a wrapped link with offload (a TAP) may still
+ * deliver coalesced super-segments; they are impaired as one frame, and one
+ * corrupted here loses its checksum flags, so the stack verifies (and drops) it.
+ */
 export class FaultLink implements Link, FrameReceiver {
   private readonly out: Direction;
   private readonly in: Direction;
@@ -62,9 +71,11 @@ export class FaultLink implements Link, FrameReceiver {
 
   constructor(readonly inner: Link, options: FaultOptions = {}) {
     const frame = inner.mtu + ETH_HEADER_LEN;
+    const inner0 = inner.offload ?? null;
+    const inFrame = inner0 !== null && inner0.tsoMax > inner.mtu ? inner0.tsoMax + ETH_HEADER_LEN : frame;
     const seed = options.seed ?? 1;
     this.out = new Direction(frame, new Prng(seed));
-    this.in = new Direction(frame, new Prng(seed ^ 0x5bd1e995));
+    this.in = new Direction(inFrame, new Prng(seed ^ 0x5bd1e995));
     this.loss = options.loss ?? 0;
     this.duplicate = options.duplicate ?? 0;
     this.corrupt = options.corrupt ?? 0;
@@ -93,7 +104,7 @@ export class FaultLink implements Link, FrameReceiver {
    * Apply the faults to one frame and hand the survivors to `emit` (the
    * inner link's transmit, or the stack's receiver).
    */
-  private pass(d: Direction, frame: Uint8Array, off: number, len: number, toLink: boolean, now: number): number {
+  private pass(d: Direction, frame: Uint8Array, off: number, len: number, toLink: boolean, now: number, rxFlags = 0): number {
     const p = d.prng;
     if (this.loss > 0 && p.next() < this.loss) {
       d.counters.lost++;
@@ -108,34 +119,36 @@ export class FaultLink implements Link, FrameReceiver {
       buf = d.scratch;
       o = 0;
       d.counters.corrupted++;
+      rxFlags = 0; // no longer vouched for: the stack verifies the checksum
     }
     if (d.heldLen === 0 && this.reorder > 0 && p.next() < this.reorder) {
       copyBytes(buf, o, d.held, 0, len);
       d.heldLen = len;
+      d.heldFlags = rxFlags;
       d.heldUntil = now + this.reorderDelayMs;
       d.counters.reordered++;
       // A real-time driver must poll again to learn the release deadline.
       if (toLink && this.wakeup !== null) this.wakeup();
       return 0;
     }
-    let r = this.emit(buf, o, len, toLink, now);
+    let r = this.emit(buf, o, len, toLink, now, rxFlags);
     if (this.duplicate > 0 && p.next() < this.duplicate) {
       d.counters.duplicated++;
-      this.emit(buf, o, len, toLink, now);
+      this.emit(buf, o, len, toLink, now, rxFlags);
     }
     if (d.heldLen > 0 && !(buf === d.held)) {
       const n = d.heldLen;
       d.heldLen = 0;
       d.heldUntil = Infinity;
-      const held = this.emit(d.held, 0, n, toLink, now);
+      const held = this.emit(d.held, 0, n, toLink, now, d.heldFlags);
       if (r === 0) r = held;
     }
     return r;
   }
 
-  private emit(buf: Uint8Array, off: number, len: number, toLink: boolean, now: number): number {
+  private emit(buf: Uint8Array, off: number, len: number, toLink: boolean, now: number, rxFlags: number): number {
     if (toLink) return this.inner.transmit(buf, off, len, now);
-    if (this.rx !== null) this.rx.receiveFrame(buf, off, len);
+    if (this.rx !== null) this.rx.receiveFrame(buf, off, len, rxFlags);
     return 0;
   }
 
@@ -146,8 +159,8 @@ export class FaultLink implements Link, FrameReceiver {
   private now = 0;
 
   /** FrameReceiver for the inner link: faults on the way in. */
-  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
-    this.pass(this.in, frame, offset, length, false, this.now);
+  receiveFrame(frame: Uint8Array, offset: number, length: number, rxFlags?: number): void {
+    this.pass(this.in, frame, offset, length, false, this.now, rxFlags ?? 0);
   }
 
   poll(now: number, rx: FrameReceiver): number {
@@ -161,7 +174,7 @@ export class FaultLink implements Link, FrameReceiver {
       const n = d.heldLen;
       d.heldLen = 0;
       d.heldUntil = Infinity;
-      rx.receiveFrame(d.held, 0, n);
+      rx.receiveFrame(d.held, 0, n, d.heldFlags);
     }
     const o = this.out;
     if (o.heldLen > 0 && o.heldUntil <= now) {

@@ -6,9 +6,30 @@
  * array, an offset and a length so that no per-frame views are created:
  * the callee must copy what it wants to keep before returning.
  */
+import type { TxOffload } from '../engine/offload.js';
+
+export { RX_CSUM_VALID, RX_CSUM_PARTIAL, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TxOffload } from '../engine/offload.js';
 export interface FrameReceiver {
-  /** Handle one received frame; `frame[offset .. offset+length)` is only valid during the call. */
-  receiveFrame(frame: Uint8Array, offset: number, length: number): void;
+  /**
+   * Handle one received frame; `frame[offset .. offset+length)` is only valid
+   * during the call. `rxFlags` ({@link RX_CSUM_VALID}, {@link RX_CSUM_PARTIAL};
+   * absent or 0: none) is what a link with offload knows about the frame's
+   * transport checksum. A frame of such a link may be a coalesced TCP
+   * super-segment longer than `mtu + 14`, up to 14 + 65535 bytes.
+   */
+  receiveFrame(frame: Uint8Array, offset: number, length: number, rxFlags?: number): void;
+}
+
+/**
+ * What a link takes off the stack's hands (TAP with IFF_VNET_HDR, or a
+ * MemoryLink with `offload`, as a veth pair does). Absent or null: nothing;
+ * the stack sends MSS-sized frames with full checksums.
+ */
+export interface LinkOffload {
+  /** Largest IP packet the link takes as one TCP super-segment (TSO/GSO), e.g. 65535; 0: no segmentation offload. */
+  readonly tsoMax: number;
+  /** Transport checksums may be left partial ({@link TxOffload.csumStart}); the link completes them. */
+  readonly csum: boolean;
 }
 
 /** Counters kept by every link; plain numbers, updated in place. */
@@ -36,6 +57,8 @@ export interface Link {
   /** Largest IP packet the link carries, e.g. 1500 (Ethernet payload) or 1420 (WireGuard). */
   readonly mtu: number;
   readonly stats: LinkStats;
+  /** What the link offloads (see {@link LinkOffload}); absent or null: nothing. */
+  readonly offload?: LinkOffload | null;
   /**
    * Queue one frame for sending at time `now` (ms). The link copies the bytes
    * before returning. Returns 0 when the link took the frame (queued, sent,
@@ -47,8 +70,13 @@ export interface Link {
    * WireGuard packet no peer's allowed IPs cover, -EDESTADDRREQ for a peer
    * without endpoint, -EIO for a failed device write). The result is the
    * whole error path: there is no side channel to read afterwards.
+   *
+   * `tx` (only from a stack using the link's {@link offload}): the frame is a
+   * TCP super-segment to be cut into `tx.gsoSize` pieces, or carries a
+   * partial checksum; such a frame may be longer than `mtu + 14`, up to
+   * `offload.tsoMax + 14`. Only valid during the call.
    */
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): number;
+  transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number;
   /**
    * Deliver every frame due at or before `now` to `rx`, then return the time of
    * the next frame that is due (Infinity when none is queued).

@@ -1,7 +1,7 @@
 import { copyBytes } from '../wire/bytes.js';
 import { Errno } from '../engine/errno.js';
-import { ETH_HEADER_LEN } from './link.js';
-import type { FrameReceiver, Link, LinkStats } from './link.js';
+import { ETH_HEADER_LEN, RX_CSUM_PARTIAL } from './link.js';
+import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
 import { Prng } from '../storage/prng.js';
 
 /** Impairments of a {@link MemoryLink} pair; they apply to both directions. */
@@ -36,8 +36,19 @@ export interface MemoryLinkOptions extends MemoryLinkFaults {
   seed?: number;
   /** Largest IP packet carried; frames may be `mtu + 14` bytes. Default 1500. */
   mtu?: number;
-  /** Frame slots preallocated per direction. Default 256. */
+  /** Frame slots preallocated per direction. Default 256, or 128 with `offload` (each slot then holds 64 KiB). */
   queueFrames?: number;
+  /**
+   * Offload, as a veth pair offers it: the stacks may send TCP super-segments
+   * of up to 64 KiB with partial checksums, and each passes the cable as one
+   * frame (serialized at `rateBps` for its whole length), reaching the peer
+   * with its checksum marked partial (RX_CSUM_PARTIAL), so neither side sums
+   * the data. A frame `corrupt` hits arrives unmarked: the receiver then
+   * checks the checksum, which a partial one fails, and drops it, as a NIC
+   * drops a frame whose FCS fails. Default false: MSS-sized frames, full
+   * checksums, exactly as before.
+   */
+  offload?: boolean;
   /**
    * Endpoint names: a string is a prefix suffixed with 0 and 1, a pair names
    * each endpoint exactly. Default prefix 'mem' ('mem0', 'mem1').
@@ -109,6 +120,8 @@ class Channel {
   readonly buf: Uint8Array;
   /** Frame length per storage slot. */
   readonly len: Int32Array;
+  /** Receive flags (RX_CSUM_PARTIAL) per storage slot. */
+  readonly rxFlags: Int32Array;
   /** Storage slot per ring position. */
   readonly slotOf: Int32Array;
   /** Due time per ring position; non-decreasing from head to tail. */
@@ -126,6 +139,7 @@ class Channel {
     this.slotSize = slotSize;
     this.buf = new Uint8Array(capacity * slotSize);
     this.len = new Int32Array(capacity);
+    this.rxFlags = new Int32Array(capacity);
     this.slotOf = new Int32Array(capacity);
     for (let i = 0; i < capacity; i++) this.slotOf[i] = i;
     this.due = new Float64Array(capacity);
@@ -159,6 +173,8 @@ export class MemoryLink implements Link {
   readonly stats: LinkStats = { txFrames: 0, txBytes: 0, rxFrames: 0, rxBytes: 0, drops: 0 };
   /** Faults injected into frames this endpoint transmitted. */
   readonly faults: LinkFaultCounters = { lost: 0, duplicated: 0, reordered: 0, corrupted: 0 };
+  /** With option `offload`: super-segments up to 64 KiB and partial checksums pass as they are; else null. */
+  readonly offload: LinkOffload | null;
 
   private readonly wire: Wire;
   /** Frames this endpoint sends; the peer drains it. */
@@ -167,7 +183,8 @@ export class MemoryLink implements Link {
   private peer!: MemoryLink;
   private wakeup: (() => void) | null = null;
 
-  private constructor(name: string, mtu: number, wire: Wire, out: Channel) {
+  private constructor(name: string, mtu: number, wire: Wire, out: Channel, offload: boolean) {
+    this.offload = offload ? { tsoMax: 65535, csum: true } : null;
     this.name = name;
     this.mtu = mtu;
     this.wire = wire;
@@ -178,7 +195,8 @@ export class MemoryLink implements Link {
   static pair(options: MemoryLinkOptions = {}): [MemoryLink, MemoryLink] {
     const mtu = options.mtu ?? 1500;
     if (!Number.isInteger(mtu) || mtu < 1 || mtu > 65535) throw new RangeError(`mtu must be an integer in 1..65535, got ${mtu}`);
-    const queueFrames = options.queueFrames ?? 256;
+    const offload = options.offload ?? false;
+    const queueFrames = options.queueFrames ?? (offload ? 128 : 256);
     if (!Number.isInteger(queueFrames) || queueFrames < 1) {
       throw new RangeError(`queueFrames must be a positive integer, got ${queueFrames}`);
     }
@@ -188,11 +206,11 @@ export class MemoryLink implements Link {
     const names: readonly [string, string] = typeof name === 'string' ? [`${name}0`, `${name}1`] : name;
     // Derive per-direction seeds so the two directions do not mirror each other's faults.
     const master = new Prng(options.seed ?? 1);
-    const slotSize = mtu + ETH_HEADER_LEN;
+    const slotSize = (offload && mtu < 65535 ? 65535 : mtu) + ETH_HEADER_LEN;
     const ab = new Channel(queueFrames, slotSize, master.nextU32());
     const ba = new Channel(queueFrames, slotSize, master.nextU32());
-    const a = new MemoryLink(names[0], mtu, wire, ab);
-    const b = new MemoryLink(names[1], mtu, wire, ba);
+    const a = new MemoryLink(names[0], mtu, wire, ab, offload);
+    const b = new MemoryLink(names[1], mtu, wire, ba, offload);
     a.inq = ba;
     a.peer = b;
     b.inq = ab;
@@ -224,16 +242,19 @@ export class MemoryLink implements Link {
    *
    * Returns -errno only for drops the sender could notice: -ENETDOWN (cable
    * cut), -EMSGSIZE (bad size), -ENOBUFS (full queue). Injected loss returns
-   * 0, as a real wire would.
+   * 0, as a real wire would. With `offload`, a super-segment (`tx.gsoType`)
+   * may be up to 64 KiB.
    */
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
     const wire = this.wire;
     const q = this.out;
     const stats = this.stats;
-    if (wire.closed || length < ETH_HEADER_LEN || length > q.slotSize || q.count === q.capacity) {
+    const partial = this.offload !== null && tx != null && tx.csumOffset !== 0;
+    const max = partial && tx.gsoType !== 0 ? q.slotSize : this.mtu + ETH_HEADER_LEN;
+    if (wire.closed || length < ETH_HEADER_LEN || length > max || q.count === q.capacity) {
       stats.drops++;
       if (wire.closed) return -Errno.ENETDOWN;
-      return length < ETH_HEADER_LEN || length > q.slotSize ? -Errno.EMSGSIZE : -Errno.ENOBUFS;
+      return length < ETH_HEADER_LEN || length > max ? -Errno.EMSGSIZE : -Errno.ENOBUFS;
     }
     // A frame lost on the wire was still serialized, so it occupies the wire.
     let departure = now > q.lastDeparture ? now : q.lastDeparture;
@@ -258,10 +279,12 @@ export class MemoryLink implements Link {
     const base = slot * slotSize;
     copyBytes(frame, offset, buf, base, length);
     q.len[slot] = length;
+    q.rxFlags[slot] = partial ? RX_CSUM_PARTIAL : 0;
     if (wire.corrupt > 0 && prng.next() < wire.corrupt) {
       const bit = prng.int(length * 8);
       buf[base + (bit >>> 3)] ^= 1 << (bit & 7);
       faults.corrupted++;
+      q.rxFlags[slot] = 0; // unvouched: the receiver checks (and drops) it
     }
 
     let overtook = false;
@@ -293,6 +316,7 @@ export class MemoryLink implements Link {
       const dupSlot = q.slotOf[dupPos];
       buf.copyWithin(dupSlot * slotSize, base, base + length);
       q.len[dupSlot] = length;
+      q.rxFlags[dupSlot] = q.rxFlags[slot];
       q.due[dupPos] = due;
       q.count++;
       faults.duplicated++;
@@ -329,7 +353,9 @@ export class MemoryLink implements Link {
       stats.rxBytes += length;
       // The slot stays owned until the callback returns, so a reply sent from
       // inside receiveFrame can never overwrite the bytes being read.
-      rx.receiveFrame(q.buf, slot * q.slotSize, length);
+      const flags = q.rxFlags[slot];
+      if (flags !== 0) rx.receiveFrame(q.buf, slot * q.slotSize, length, flags);
+      else rx.receiveFrame(q.buf, slot * q.slotSize, length);
       if (wire.closed) break;
       q.head = pos + 1 === q.capacity ? 0 : pos + 1;
       q.count--;

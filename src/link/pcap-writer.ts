@@ -1,6 +1,6 @@
 import { copyBytes } from '../wire/bytes.js';
 import * as fs from 'node:fs';
-import type { FrameReceiver, Link, LinkLayer, LinkStats } from './link.js';
+import type { FrameReceiver, Link, LinkLayer, LinkOffload, LinkStats, TxOffload } from './link.js';
 
 /**
  * Where pcap bytes go. `buf[offset .. offset+length)` is only valid during
@@ -175,10 +175,10 @@ class CaptureTap implements FrameReceiver {
     this.enc = enc;
   }
 
-  receiveFrame(frame: Uint8Array, offset: number, length: number): void {
+  receiveFrame(frame: Uint8Array, offset: number, length: number, rxFlags?: number): void {
     if (this.enabled) this.enc.record(frame, offset, length, this.now);
     const t = this.target;
-    if (t !== null) t.receiveFrame(frame, offset, length);
+    if (t !== null) t.receiveFrame(frame, offset, length, rxFlags);
   }
 }
 
@@ -240,16 +240,26 @@ export class PcapWriter implements Link {
     return this.inner.stats;
   }
 
+  /**
+   * The wrapped link's offload: the capture then shows what the stack sent,
+   * TCP super-segments of up to 64 KiB with partial checksums included
+   * (as tcpdump on a Linux interface with TSO shows), not the frames the link
+   * cut them into.
+   */
+  get offload(): LinkOffload | null {
+    return this.inner.offload ?? null;
+  }
+
   /** Frames recorded so far (both directions), buffered or written. */
   get frames(): number {
     return this.enc.frames;
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
-    if (this.closed) return this.inner.transmit(frame, offset, length, now);
+  transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
+    if (this.closed) return this.inner.transmit(frame, offset, length, now, tx);
     // Copy before the inner link sees the bytes: it may reuse them (see PcapEncoder.stage).
     const staged = this.enc.stage(frame, offset, length, now);
-    const r = this.inner.transmit(frame, offset, length, now);
+    const r = this.inner.transmit(frame, offset, length, now, tx);
     if (r === 0 && !(staged && this.enc.commit())) this.enc.record(frame, offset, length, now);
     return r;
   }

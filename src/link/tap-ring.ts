@@ -11,11 +11,16 @@ import type { RingLayout } from './addon.js';
 
 /** The addon's threaded surface. */
 export interface TapThreadAddon {
-  threadStart(fd: number, slots: number, slotSize: number, callback: () => void): {
+  /** `vnetHdr` 10: the fd was opened with offload (see native/vnet.h). */
+  threadStart(fd: number, slots: number, slotSize: number, callback: () => void, vnetHdr?: number): {
     handle: object;
     memory: ArrayBuffer;
-    /** Copy a frame into the TX ring (and wake the TX thread if it sleeps); false when full or stopped. */
-    push(frame: Uint8Array, offset: number, length: number): boolean;
+    /**
+     * Copy a frame into the TX ring (and wake the TX thread if it sleeps);
+     * false when full or stopped. `meta` (offload): the virtio_net_hdr's
+     * content, packed (native/vnet.h).
+     */
+    push(frame: Uint8Array, offset: number, length: number, meta?: number): boolean;
   };
   threadKick(handle: object): void;
   threadRef(handle: object, keepAlive: boolean): void;
@@ -82,12 +87,15 @@ export class TapRings {
   /** JS-side counts for {@link TapThreadCounters}. */
   rxHandbacks = 0;
   rxDirect = 0;
-  /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. */
-  readonly push: (frame: Uint8Array, offset: number, length: number) => boolean;
+  /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. `meta`: offload (native/vnet.h). */
+  readonly push: (frame: Uint8Array, offset: number, length: number, meta?: number) => boolean;
 
-  constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void) {
+  /** @param vnetHdr 10 when the fd was opened with offload (frames carry a virtio_net_hdr), else 0 */
+  constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void, vnetHdr = 0) {
     this.native = native;
-    const { handle, memory, push } = native.threadStart(fd, slots, slotSize, onReadable);
+    const { handle, memory, push } = vnetHdr !== 0
+      ? native.threadStart(fd, slots, slotSize, onReadable, vnetHdr)
+      : native.threadStart(fd, slots, slotSize, onReadable);
     this.push = push;
     this.handle = handle;
     const L = native.ringLayout;
@@ -125,13 +133,17 @@ export class TapRings {
       if (n > left) n = left;
       for (let i = 0; i < n; i++) {
         const s = tail & mask;
-        const len = lens[s];
+        const word = lens[s];
+        // Offload: checksum flags in the top byte (native/vnet.h); 0 otherwise.
+        const len = word & 0xffffff;
         if (len < minFrame || len > maxFrame) {
           stats.drops++;
         } else {
           stats.rxFrames++;
           stats.rxBytes += len;
-          rx.receiveFrame(bytes, base + s * slotSize, len);
+          const flags = word >>> 24;
+          if (flags !== 0) rx.receiveFrame(bytes, base + s * slotSize, len, flags);
+          else rx.receiveFrame(bytes, base + s * slotSize, len);
         }
         tail = (tail + 1) | 0;
         if (this.stopped) return false; // closed from inside the callback

@@ -20,11 +20,23 @@
  *   (EAGAIN) drops the frame and counts it.
  * Either way the stack's wakeup runs once per event-loop wakeup, not per
  * frame, and nothing is allocated per frame.
+ *
+ * Offload (option `offload`, default on where the kernel takes it): the
+ * device is opened with IFF_VNET_HDR and TUNSETOFFLOAD (TUN_F_CSUM |
+ * TUN_F_TSO4), so the kernel hands the stack coalesced TCP segments of up to
+ * 64 KiB with their checksum already vouched for (DATA_VALID, or NEEDS_CSUM:
+ * partial, from a sender on this host), and takes TCP super-segments of up
+ * to 64 KiB with a partial checksum, which it completes and cuts into
+ * MTU-sized frames where they leave the host (locally delivered, it passes
+ * them whole, as GRO would). The virtio_net_hdr stays in the native rings
+ * (native/vnet.h); the engine sees `offload`, `TxOffload` and receive flags
+ * only. `offload: false` keeps one plain frame per read/write, never merged
+ * or split.
  */
 import { execFileSync } from 'node:child_process';
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
-import type { FrameReceiver, Link, LinkStats } from './link.js';
+import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
 import type { TapThreadCounters } from './tap-ring.js';
 import { loadNativeAddon } from './addon.js';
@@ -73,8 +85,45 @@ export interface TapLinkOptions {
    * measurably improve.
    */
   kernelQueue?: number;
-  /** Frame slots per ring in threaded mode (a power of two, 2..65536). Default: up to 8 MiB per ring, 64..4096 slots. */
+  /**
+   * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
+   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 128.
+   */
   ringSlots?: number;
+  /**
+   * TSO/GRO and checksum offload through IFF_VNET_HDR (see the class
+   * comment). Default {@link TAP_OFFLOAD_DEFAULT}; when the kernel refuses
+   * TUNSETOFFLOAD the link runs without (`offload` is then null).
+   */
+  offload?: boolean;
+}
+
+/** Whether {@link TapLink.open} asks for offload unless told otherwise. */
+export const TAP_OFFLOAD_DEFAULT = true;
+
+/** Ring slots per ring with offload: each slot holds a 64 KiB super-segment. */
+const OFFLOAD_RING_SLOTS = 128;
+/** Largest IP packet of a super-segment either way (the kernel's legacy GSO limit). */
+const OFFLOAD_MAX_PACKET = 65535;
+/** TUNSETOFFLOAD flags (linux/if_tun.h). */
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+
+/** Offload counters of a {@link TapLink}. */
+export interface TapOffloadStats {
+  /** Super-segments handed to the kernel to cut (GSO TCPv4). */
+  txGso: number;
+  /** Frames sent with a partial checksum for the kernel to complete (super-segments included). */
+  txCsumPartial: number;
+}
+
+/**
+ * The virtio_net_hdr content of a frame, packed into one integer (exact in a
+ * double, < 2^41; native/vnet.h unpacks it): gso_size, gso_type, csum_offset,
+ * csum_start, hdr_len.
+ */
+function txMeta(tx: TxOffload): number {
+  return tx.gsoSize + 65536 * (tx.gsoType + 8 * (tx.csumOffset + 64 * (tx.csumStart + 256 * tx.hdrLen)));
 }
 
 /**
@@ -102,6 +151,11 @@ const BATCH_FRAMES = 64;
  * request/response exchange sends.
  */
 const HANDBACK_FRAMES_PER_MS = 64;
+/**
+ * The same in bytes, 64 full 1500-byte frames: with offload a few coalesced
+ * 64 KiB segments are bulk traffic too.
+ */
+const HANDBACK_BYTES_PER_MS = HANDBACK_FRAMES_PER_MS * 1514;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
 const IP_TIMEOUT_MS = 10_000;
@@ -134,6 +188,10 @@ export class TapLink implements Link {
   txErrors = 0;
   /** The network namespace the device was moved to, or null for the caller's. */
   netns: string | null = null;
+  /** What the device offloads (see the class comment), or null without offload. */
+  readonly offload: LinkOffload | null;
+  /** Offload counters. */
+  readonly offloadStats: TapOffloadStats = { txGso: 0, txCsumPartial: 0 };
 
   private readonly native: TapAddon;
   private fd: number;
@@ -155,9 +213,22 @@ export class TapLink implements Link {
   /** rxHandoff: the millisecond and the frames JS read from the device in it. */
   private heldMs = -1;
   private heldFrames = 0;
+  private heldBytes = 0;
   private readonly onFdReadable: () => void;
 
-  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number, directWrite: boolean, rxHandoff: boolean) {
+  /** Bytes of virtio_net_hdr per frame on the fd: 10 when opened with offload, else 0. */
+  private readonly vnetHdr: number;
+  /** Largest frame either way: mtu + 14, or a super-segment's with offload. */
+  private readonly maxFrame: number;
+
+  private constructor(native: TapAddon, fd: number, name: string, mtu: number, budget: number, ringSlots: number,
+    directWrite: boolean, rxHandoff: boolean, vnetHdr: number, feats: number) {
+    this.vnetHdr = vnetHdr;
+    this.offload = vnetHdr === 0 || (feats & TUN_F_CSUM) === 0 ? null
+      : { tsoMax: (feats & TUN_F_TSO4) !== 0 ? OFFLOAD_MAX_PACKET : 0, csum: true };
+    // Even with TUNSETOFFLOAD refused, a vnet fd's reads fit a frame of the MTU; with TSO4 the
+    // kernel sends coalesced segments up to 64 KiB.
+    this.maxFrame = (this.offload !== null && this.offload.tsoMax > mtu ? this.offload.tsoMax : mtu) + ETH_HEADER_LEN;
     this.directWrite = directWrite;
     this.rxHandoff = ringSlots > 0 && rxHandoff;
     this.native = native;
@@ -165,7 +236,8 @@ export class TapLink implements Link {
     this.name = name;
     this.mtu = mtu;
     this.budget = budget;
-    this.slotSize = mtu + ETH_HEADER_LEN + SLOT_SLACK;
+    // A TX slot holds the virtio_net_hdr in front of its frame (tap_thread.c).
+    this.slotSize = this.maxFrame + SLOT_SLACK + vnetHdr;
     this.onReadable = () => {
       const w = this.wakeup;
       if (w !== null) w();
@@ -179,7 +251,7 @@ export class TapLink implements Link {
       // The batch buffer is only read into while the JS thread holds the device (rxHandoff).
       this.rxBuf = new Uint8Array(this.rxHandoff ? this.slotSize * BATCH_FRAMES : 0);
       this.rxLen = new Int32Array(this.rxHandoff ? BATCH_FRAMES : 0);
-      this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable);
+      this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable, vnetHdr);
       this.rings.keepAlive(false); // until a wakeup is registered
       this.rings.allowHandoff(this.rxHandoff);
     } else {
@@ -205,18 +277,20 @@ export class TapLink implements Link {
     if (!Number.isInteger(kernelQueue) || kernelQueue < 0 || kernelQueue > 1_000_000) {
       throw new RangeError(`kernelQueue must be an integer in 0..1000000, got ${kernelQueue}`);
     }
+    const offload = options.offload ?? TAP_OFFLOAD_DEFAULT;
     let ringSlots = 0;
     if (options.threads ?? TAP_THREADS_DEFAULT) {
-      ringSlots = options.ringSlots ?? defaultRingSlots(mtu + ETH_HEADER_LEN + SLOT_SLACK);
+      ringSlots = options.ringSlots ?? (offload ? OFFLOAD_RING_SLOTS : defaultRingSlots(mtu + ETH_HEADER_LEN + SLOT_SLACK));
       if (!Number.isInteger(ringSlots) || ringSlots < 2 || ringSlots > 65536 || (ringSlots & (ringSlots - 1)) !== 0) {
         throw new RangeError(`ringSlots must be a power of two in 2..65536, got ${ringSlots}`);
       }
     }
     const native = loadAddon();
-    const dev = native.open(name);
+    const dev = offload ? native.open(name, false, true) : native.open(name);
     let link: TapLink;
     try {
-      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true, options.rxHandoff ?? true);
+      link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true,
+        options.rxHandoff ?? true, dev.vnetHdr ?? 0, dev.offload ?? 0);
     } catch (err) {
       native.close(dev.fd);
       throw err;
@@ -264,16 +338,24 @@ export class TapLink implements Link {
     return this.rings === null ? null : this.rings.counters();
   }
 
-  transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
+  transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
     const stats = this.stats;
-    if (this.fd < 0 || length < ETH_HEADER_LEN || length > this.mtu + ETH_HEADER_LEN) {
+    // With offload, the stack's TxOffload becomes the frame's virtio_net_hdr (packed, see txMeta).
+    let meta = 0;
+    if (tx != null && this.offload !== null) {
+      if (tx.gsoType !== 0 && this.offload.tsoMax > 0) this.offloadStats.txGso++;
+      if (tx.csumOffset !== 0) this.offloadStats.txCsumPartial++;
+      meta = txMeta(tx);
+    }
+    const max = meta !== 0 && tx != null && tx.gsoType !== 0 ? this.maxFrame : this.mtu + ETH_HEADER_LEN;
+    if (this.fd < 0 || length < ETH_HEADER_LEN || length > max) {
       stats.drops++;
       return this.fd < 0 ? -Errno.ENETDOWN : -Errno.EMSGSIZE;
     }
     const rings = this.rings;
     if (rings !== null) {
       // Counted as sent once queued; the TX thread's rare write failures show in drops/txErrors.
-      if (!rings.push(frame, offset, length)) {
+      if (!(meta !== 0 ? rings.push(frame, offset, length, meta) : rings.push(frame, offset, length))) {
         stats.drops++;
         return -Errno.ENOBUFS;
       }
@@ -281,7 +363,8 @@ export class TapLink implements Link {
       stats.txBytes += length;
       return 0;
     }
-    const r = this.native.write(this.fd, frame, offset, length);
+    const r = this.vnetHdr !== 0 ? this.native.write(this.fd, frame, offset, length, this.vnetHdr, meta)
+      : this.native.write(this.fd, frame, offset, length);
     if (r !== length) {
       stats.drops++;
       // EAGAIN: the device queue is full, reported as Linux reports a qdisc drop (ENOBUFS).
@@ -306,7 +389,7 @@ export class TapLink implements Link {
       if (this.fd < 0) return Infinity;
       this.txErrors += rings.syncTxCounters(this.stats);
       if (this.directWrite) rings.armDirect();
-      if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.mtu + ETH_HEADER_LEN, this.stats)) {
+      if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.maxFrame, this.stats)) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
         return Infinity; // the ring's frames came first; the device's wait (order holds)
@@ -335,6 +418,7 @@ export class TapLink implements Link {
       this.fdReady = true; // frames may have queued since the RX thread's last read
     }
     if (!this.fdReady) return;
+    const bytes0 = this.stats.rxBytes;
     const n = this.readFd(rx);
     if (this.fd < 0) return;
     const got = n < 0 ? this.budget : n;
@@ -342,9 +426,11 @@ export class TapLink implements Link {
     if (now !== this.heldMs) {
       this.heldMs = now;
       this.heldFrames = 0;
+      this.heldBytes = 0;
     }
     this.heldFrames += got;
-    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS) {
+    this.heldBytes += this.stats.rxBytes - bytes0;
+    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS) {
       this.stopPolling();
       this.fdReady = false;
       rings.handBack();
@@ -362,12 +448,13 @@ export class TapLink implements Link {
     const buf = this.rxBuf;
     const lens = this.rxLen;
     const slot = this.slotSize;
-    const maxFrame = this.mtu + ETH_HEADER_LEN;
+    const maxFrame = this.maxFrame;
+    const vnet = this.vnetHdr;
     const stats = this.stats;
     let left = this.budget;
     while (left > 0 && this.fd >= 0) {
       const want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
-      const n = native.readBatch(this.fd, buf, slot, want, lens);
+      const n = vnet !== 0 ? native.readBatch(this.fd, buf, slot, want, lens, vnet) : native.readBatch(this.fd, buf, slot, want, lens);
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
         this.fdReady = false;
@@ -375,14 +462,17 @@ export class TapLink implements Link {
       }
       left -= n;
       for (let i = 0; i < n; i++) {
-        const len = lens[i];
+        const word = lens[i];
+        const len = word & 0xffffff; // offload: checksum flags on top (native/vnet.h)
         if (len < ETH_HEADER_LEN || len > maxFrame) {
           stats.drops++;
           continue;
         }
         stats.rxFrames++;
         stats.rxBytes += len;
-        rx.receiveFrame(buf, i * slot, len);
+        const flags = word >>> 24;
+        if (flags !== 0) rx.receiveFrame(buf, i * slot, len, flags);
+        else rx.receiveFrame(buf, i * slot, len);
         if (this.fd < 0) return 0; // closed from inside the callback
       }
       if (n < want) {

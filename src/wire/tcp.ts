@@ -67,6 +67,17 @@ export function tcpSetChecksum(b: Uint8Array, o: number, len: number, src: numbe
 }
 
 /**
+ * Store the partial checksum of the segment `b[o .. o+len)`: the
+ * pseudo-header sum only, folded and not inverted (Linux CHECKSUM_PARTIAL),
+ * for a link that completes it over the segment (checksum offload).
+ */
+export function tcpSetPartialChecksum(b: Uint8Array, o: number, len: number, src: number, dst: number): void {
+  let sum = pseudoHeaderSum(src, dst, IPPROTO_TCP, len);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  set16(b, o + TCP_CSUM, sum);
+}
+
+/**
  * Parsed options of one segment, reused for every segment (one instance per
  * stack): fields are overwritten by {@link parseTcpOptions}.
  */

@@ -45,3 +45,26 @@ test('copyBulk copies a whole source array and leaves the bytes around the targe
   assert.ok(dst.subarray(0, 500).every((x) => x === 0xee));
   assert.ok(dst.subarray(5500).every((x) => x === 0xee));
 });
+
+test('copyBytes: large ranges that repeat (the cached exact views) copy the current bytes, at any offset', () => {
+  const src = new Uint8Array(1 << 20);
+  const dst = new Uint8Array(1 << 20);
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < src.length; i++) src[i] = (i * 7 + round * 13) & 0xff;
+    // Same (start, length) every round: the first sighting takes the word loop, later ones a cached view.
+    for (const [so, d, len] of [[66, 3, 65000], [1000, 70000, 4096], [5, 200001, 2048], [131072, 0, 65535]]) {
+      dst.fill(0);
+      copyBytes(src, so, dst, d, len);
+      for (let k = 0; k < len; k += 97) assert.equal(dst[d + k], src[so + k], `round ${round} range ${so}+${len} byte ${k}`);
+      assert.equal(dst[d + len - 1], src[so + len - 1]);
+      assert.equal(dst[d + len], 0, 'nothing past the range');
+      if (d > 0) assert.equal(dst[d - 1], 0, 'nothing before the range');
+    }
+  }
+  // A subarray source (byteOffset != 0) copies from its own offsets.
+  const sub = src.subarray(10);
+  copyBytes(sub, 100, dst, 0, 4096);
+  copyBytes(sub, 100, dst, 0, 4096);
+  assert.equal(dst[0], src[110]);
+  assert.equal(dst[4095], src[110 + 4095]);
+});

@@ -53,6 +53,12 @@ export function createTcpStats() {
     dsacksReceived: 0,
     /** Fast recoveries whose window was set by PRR (RFC 6937). */
     prrRecoveries: 0,
+    /**
+     * Offload: super-segments sent for the link to cut (TSO), and segments
+     * received longer than the interface's MTU allows one frame to be
+     * (coalesced by the link, as the kernel's GRO/TSO to a TAP does).
+     */
+    tsoSegments: 0, groSegments: 0,
   };
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;

@@ -74,7 +74,10 @@ export function processData(c: TcpCore, g: Segment, s: number): void {
       t.rcv.commit(s, added);
       t.bytesReceived[s] += added;
       c.readable(s);
-      t.unackedSegs[s]++;
+      // A coalesced segment (offload) counts as the several it stands for:
+      // more than one full segment is acknowledged without delay (RFC 5681 4.2,
+      // Linux __tcp_ack_snd_check), or a 64 KiB window would wait for the delayed ACK.
+      t.unackedSegs[s] += len > c.smss(s) ? 2 : 1;
       const quick = quickAck(c, s, len);
       // ACK at once when a hole was filled (RFC 5681 4.2). Every second segment
       // is acknowledged too, but at the end of this poll's batch of frames

@@ -8,8 +8,11 @@ import { set16, set32 } from '../../wire/bytes.js';
 import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
 import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK,
-  TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, seqGt, seqLt,
+  TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, tcpSetPartialChecksum, seqGt, seqLt,
+  TCP_CSUM,
 } from '../../wire/tcp.js';
+import { GSO_TCPV4 } from '../offload.js';
+import type { NetInterface } from '../netif.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
@@ -20,6 +23,9 @@ import {
   canSend, isHandshaking, isSending,
 } from './tcb.js';
 
+
+/** Longest TCP header (60 bytes): what a super-segment leaves room for. */
+const MAX_TCP_HLEN = 60;
 
 export class TcpOutput {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
@@ -97,20 +103,52 @@ export class TcpOutput {
       }
     }
     const hlen = p - o;
+    const iface = r.iface as NetInterface;
+    // The link completes the checksum (and may cut a super-segment) when it offers offload.
+    const off = iface.csumOffload && ip.offloadOk(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]);
+    let gso = 0;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
       const room = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
       if (len > room) {
-        len = room;
-        // The FIN goes with the last byte only: a trimmed segment must not carry it.
-        flags &= ~TH_FIN;
+        // A super-segment, when the link cuts it (TSO), of pieces carrying
+        // the MSS less this header's options (RFC 6691), as a sequence of
+        // segments would.
+        const tsoRoom = off ? iface.tsoMax - 20 - hlen : 0;
+        let piece = t.mss[s] - (hlen - TCP_MIN_HLEN);
+        if (piece > room) piece = room;
+        if (tsoRoom > room && piece > 0) {
+          gso = piece;
+          if (len > tsoRoom) {
+            len = tsoRoom;
+            flags &= ~TH_FIN;
+          }
+        } else {
+          len = room;
+          // The FIN goes with the last byte only: a trimmed segment must not carry it.
+          flags &= ~TH_FIN;
+        }
       }
       t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, p, len);
     }
     const ackFlag = (flags & TH_ACK) !== 0;
     const win = this.window(s, syn);
     writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
-    tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
+    if (off) {
+      // Partial checksum: the pseudo-header sum only; the link (the kernel) adds the data's.
+      tcpSetPartialChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
+      const tx = iface.txOffload;
+      tx.csumStart = o;
+      tx.csumOffset = TCP_CSUM;
+      if (gso > 0 && len > gso) {
+        tx.gsoType = GSO_TCPV4;
+        tx.gsoSize = gso;
+        tx.hdrLen = o + hlen;
+        c.stats.tsoSegments++;
+      }
+    } else {
+      tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
+    }
     if (ackFlag) {
       t.lastAckSent[s] = t.rcvNxt[s];
       // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
@@ -125,6 +163,7 @@ export class TcpOutput {
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
     ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
+    if (off) iface.txOffload.clear();
     return len;
   }
 
@@ -287,10 +326,30 @@ export class TcpOutput {
     if ((t.tflags[s] & (TF_ACKNOW | TF_WINDOW_UPDATE)) !== 0) this.sendAck(s);
   }
 
+  /**
+   * Largest payload of one segment of `s` now: the MSS, or, when the route's
+   * link cuts super-segments (TSO, NetInterface.tsoMax), as many whole MSS as
+   * fit one with room for any options.
+   */
+  private maxSegment(s: number, smss: number): number {
+    const c = this.core;
+    const st = c.sockets;
+    const r = this.route;
+    if (c.ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return smss;
+    const iface = r.iface as NetInterface;
+    if (iface.tsoMax === 0 || smss <= 0
+      || !c.ip.offloadOk(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s])) {
+      return smss;
+    }
+    const n = Math.floor((iface.tsoMax - 20 - MAX_TCP_HLEN) / smss);
+    return n > 1 ? n * smss : smss;
+  }
+
   private sendData(s: number): void {
     const c = this.core;
     const t = c.t;
     const smss = c.smss(s);
+    const maxSeg = this.maxSegment(s, smss);
     const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
     const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
@@ -316,7 +375,7 @@ export class TcpOutput {
       const peerRoom = Math.floor(t.sndWnd[s] - ((nxt - una) >>> 0));
       if (peerRoom < room) room = peerRoom;
       if (avail > 0) {
-        let len = avail < smss ? avail : smss;
+        let len = avail < maxSeg ? avail : maxSeg;
         if (room < len) len = room;
         if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
           const gap = c.cc.untilSacked(s, nxt);
@@ -324,7 +383,17 @@ export class TcpOutput {
         }
         if (len <= 0) break;
         const fresh = !seqLt(nxt, t.sndMax[s]);
-        if (len < smss) {
+        if (len > smss) {
+          // A super-segment ends on a whole segment unless it ends the data
+          // and Nagle lets its partial tail go (Linux tcp_mss_split_point):
+          // the remainder waits for the window, as a separate segment would.
+          const part = len % smss;
+          if (part !== 0) {
+            const sml = t.sndSml[s];
+            const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
+            if (len < avail || corked || (!nodelay && nxt !== una && smallOut)) len -= part;
+          }
+        } else if (len < smss) {
           const allQueued = len === avail;
           if (allQueued && corked) break;
           // Nagle as Linux applies it (Minshall's variant, tcp_nagle_check): a
@@ -370,7 +439,7 @@ export class TcpOutput {
   private dataSent(s: number, seq: number, len: number, smss: number): void {
     const c = this.core;
     const t = c.t;
-    if (len < smss) t.sndSml[s] = (seq + len) | 0;
+    if (len % smss !== 0) t.sndSml[s] = (seq + len) | 0; // (a super-segment's partial tail too)
     if (c.ctx.now - t.dataRcvTime[s] < c.cfg.tcpDelayedAckMs) t.tflags[s] |= TF_PINGPONG;
   }
 
