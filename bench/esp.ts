@@ -3,15 +3,17 @@
  * over a MemoryLink (MTU 1500), everything between them in ESP transport mode.
  * Run by bench/index.ts in its own process; prints one JSON line.
  *
- *   node --expose-gc dist/bench/esp.js <gcm|gcm256|cbc|null> [--mib N] [--gcm node]
+ *   node --expose-gc dist/bench/esp.js <gcm|gcm256|cbc|null> [--mib N] [--gcm node] [--cbc node]
  *
  * `--gcm node` runs AES-GCM on node:crypto (a cipher object per packet)
- * instead of the addon's reused OpenSSL context: the baseline the default
- * is compared with in the same run.
+ * instead of the addon's reused OpenSSL context, `--cbc node` the same for
+ * AES-CBC, HMAC and the CBC IVs: the baselines the defaults are compared
+ * with in the same run.
  */
 import { Stack } from '../src/stack.js';
 import { NodeEspCrypto } from '../src/ipsec/crypto-node.js';
 import type { AesGcmImpl } from '../src/crypto/aes-gcm.js';
+import type { CbcHmacImpl } from '../src/ipsec/crypto-node.js';
 import { MemoryLink } from '../src/link/memory-link.js';
 import type { AlgorithmSpec } from '../src/ipsec/algorithms.js';
 import { GcMeter } from './gc-meter.js';
@@ -38,7 +40,7 @@ const SUITES: Record<string, [string, (seed: number) => AlgorithmSpec]> = {
   null: ['ecb(cipher_null) + hmac(sha1)', (s) => ({ enc: { name: 'ecb(cipher_null)' }, auth: { name: 'hmac(sha1)', key: key(20, s) } })],
 };
 
-async function bulk(suiteName: string, mib: number, gcm: AesGcmImpl | undefined): Promise<EspBulkResult> {
+async function bulk(suiteName: string, mib: number, gcm: AesGcmImpl | undefined, cbc: CbcHmacImpl | undefined): Promise<EspBulkResult> {
   const entry = SUITES[suiteName];
   if (entry === undefined) throw new Error(`unknown suite ${suiteName} (${Object.keys(SUITES).join(', ')})`);
   const [label, suite] = entry;
@@ -46,10 +48,10 @@ async function bulk(suiteName: string, mib: number, gcm: AesGcmImpl | undefined)
   const cfg = { tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20, maxTcpSockets: 2 };
   const a = new Stack({ seed: 1, ...cfg });
   const b = new Stack({ seed: 2, ...cfg });
-  if (gcm !== undefined) {
+  if (gcm !== undefined || cbc !== undefined) {
     for (const st of [a, b]) {
       if (st.ipsecEngine === null) throw new Error('IPsec is off');
-      st.ipsecEngine.crypto = new NodeEspCrypto(gcm); // before any SA imports its keys
+      st.ipsecEngine.crypto = new NodeEspCrypto(gcm, cbc); // before any SA imports its keys
     }
   }
   a.addInterface(la, { address: '10.0.0.1/24' });
@@ -87,7 +89,7 @@ async function bulk(suiteName: string, mib: number, gcm: AesGcmImpl | undefined)
   const drops = Object.entries(b.stats.ipsec).filter(([k, v]) => v > 0 && !['rx', 'delivered', 'tx'].includes(k));
   if (drops.length > 0) throw new Error(`ESP drops during the bench: ${JSON.stringify(drops)}`);
   return {
-    suite: gcm === 'node' ? `${label} (node:crypto)` : label, bytes, seconds, gbps: (bytes * 8) / seconds / 1e9,
+    suite: gcm === 'node' || cbc === 'node' ? `${label} (node:crypto)` : label, bytes, seconds, gbps: (bytes * 8) / seconds / 1e9,
     cpuSecondsPerGB: ((cpu.user + cpu.system) / 1e6) / (bytes / 1e9),
     espPackets: a.stats.ipsec.tx + b.stats.ipsec.tx - packets0,
     gcMinor: gc.minor, gcMajor: gc.major, retransmits: a.sockets.tcpInfo(c)?.retransmits ?? -1,
@@ -101,7 +103,10 @@ const mib = mibAt >= 0 ? Number(argv[mibAt + 1]) : 256;
 const gcmAt = argv.indexOf('--gcm');
 const gcmArg = gcmAt >= 0 ? argv[gcmAt + 1] : undefined;
 if (gcmArg !== undefined && gcmArg !== 'node' && gcmArg !== 'native') throw new Error(`--gcm node|native, got ${gcmArg}`);
-bulk(suiteArg, mib, gcmArg).then((r) => console.log(JSON.stringify(r)), (err: unknown) => {
+const cbcAt = argv.indexOf('--cbc');
+const cbcArg = cbcAt >= 0 ? argv[cbcAt + 1] : undefined;
+if (cbcArg !== undefined && cbcArg !== 'node' && cbcArg !== 'native') throw new Error(`--cbc node|native, got ${cbcArg}`);
+bulk(suiteArg, mib, gcmArg, cbcArg).then((r) => console.log(JSON.stringify(r)), (err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -323,8 +323,12 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   return aead_int(env, ok ? 0 : -1);
 }
 
-/* Called from the addon's init (tap.c). */
+napi_status wirestack_cbc_init(napi_env env, napi_value exports); /* native/esp_cbc.c */
+
+/* Called from the addon's init (tap.c); also registers native/esp_cbc.c's AES-CBC and HMAC. */
 napi_status wirestack_aead_init(napi_env env, napi_value exports) {
+  napi_status st = wirestack_cbc_init(env, exports);
+  if (st != napi_ok) return st;
   if (!aead_available()) return napi_ok;
   napi_property_descriptor props[] = {
     { "aeadNew", NULL, aead_new, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -1,23 +1,48 @@
 /**
- * {@link EspCrypto} on OpenSSL: AES-GCM/GMAC through src/crypto/aes-gcm.ts
- * (the addon's reused cipher context per SA key, nothing allocated per
- * packet; node:crypto when the addon lacks it), AES-CBC, HMAC and the
- * random source from node:crypto. The CBC and HMAC calls create a cipher or
- * HMAC object and Buffer views on the packet: this is the documented
- * allocation boundary of the ESP path (node:crypto offers no in-place,
- * allocation-free interface).
+ * {@link EspCrypto} on OpenSSL. With the addon: AES-GCM/GMAC through
+ * src/crypto/aes-gcm.ts, AES-CBC and HMAC on reused OpenSSL contexts
+ * (native/esp_cbc.c: the key schedule and the HMAC pads are made once per SA,
+ * a packet only sets its IV or restarts the MAC) and RAND_bytes for CBC IVs,
+ * all in place on the packet: nothing is allocated per packet. Without the
+ * addon (or with it forced off): node:crypto, whose CBC and HMAC calls
+ * create a cipher or HMAC object and Buffer views per packet (node:crypto
+ * offers no in-place, allocation-free interface).
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { aesGcmKey, type AesGcmImpl, type AesGcmKey } from '../crypto/aes-gcm.js';
+import { tryNativeAddon, type CbcHmacAddon, type CryptoHandle } from '../link/addon.js';
 import type { EspCrypto, EspKey } from './crypto.js';
 
 /** ESP's GCM nonce: salt (4) ‖ IV (8), RFC 4106 4. */
 const GCM_NONCE_LEN = 12;
 
-/** A key as {@link NodeEspCrypto} keeps it: the KeyObject, and its AES-GCM context once used for GCM/GMAC. */
+/** Which implementation runs AES-CBC, HMAC and the random IVs. */
+export type CbcHmacImpl = 'native' | 'node';
+
+/**
+ * A key as {@link NodeEspCrypto} keeps it: the KeyObject, and the OpenSSL
+ * contexts made from it on first use (an SA key serves one suite: GCM, or
+ * CBC in one direction, or one HMAC hash).
+ */
 class NodeEspKey {
   gcm: AesGcmKey | null = null;
+  cbcEnc: CryptoHandle | null = null;
+  cbcDec: CryptoHandle | null = null;
+  mac: CryptoHandle | null = null;
   constructor(readonly secret: KeyObject) {}
+}
+
+let nativeCbc: CbcHmacAddon | null | undefined;
+
+/** The addon's AES-CBC/HMAC functions, or null when the addon does not load or has none (built before native/esp_cbc.c). */
+export function nativeCbcHmac(): CbcHmacAddon | null {
+  if (nativeCbc === undefined) {
+    const a = tryNativeAddon();
+    nativeCbc = !(a instanceof Error) && typeof a.cbcNew === 'function' && typeof a.cbcRun === 'function'
+      && typeof a.hmacNew === 'function' && typeof a.hmacRun === 'function' && typeof a.hmacVerify === 'function'
+      && typeof a.randFill === 'function' ? a as CbcHmacAddon : null;
+  }
+  return nativeCbc;
 }
 
 function view(b: Uint8Array, o: number, n: number): Buffer {
@@ -29,8 +54,25 @@ function put(src: Buffer, dst: Uint8Array, d: number): void {
 }
 
 export class NodeEspCrypto implements EspCrypto {
-  /** `gcm` forces the AES-GCM implementation (tests, benchmarks); by default the addon's when present. */
-  constructor(private readonly gcm?: AesGcmImpl) {}
+  /** The addon's AES-CBC/HMAC/RAND_bytes, or null for node:crypto. */
+  private readonly native: CbcHmacAddon | null;
+
+  /**
+   * `gcm` forces the AES-GCM implementation, `cbc` that of AES-CBC, HMAC and
+   * the random IVs (tests, benchmarks); by default the addon's when present.
+   * Throws a RangeError when 'native' is asked for but unavailable.
+   */
+  constructor(private readonly gcm?: AesGcmImpl, cbc?: CbcHmacImpl) {
+    this.native = cbc === 'node' ? null : nativeCbcHmac();
+    if (cbc === 'native' && this.native === null) {
+      throw new RangeError('the native addon has no AES-CBC/HMAC (not built, or built before native/esp_cbc.c)');
+    }
+  }
+
+  /** Which implementation runs AES-CBC, HMAC and the random IVs. */
+  get cbcImpl(): CbcHmacImpl {
+    return this.native !== null ? 'native' : 'node';
+  }
 
   importKey(bytes: Uint8Array): EspKey {
     return new NodeEspKey(createSecretKey(Buffer.from(bytes)));
@@ -56,6 +98,14 @@ export class NodeEspCrypto implements EspCrypto {
   }
 
   cbcEncrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number): void {
+    const n = this.native;
+    if (n !== null) {
+      // The cipher name only restates the key length, which selects the AES variant.
+      const k = key as NodeEspKey;
+      if (k.cbcEnc === null) k.cbcEnc = n.cbcNew(k.secret.export(), true);
+      if (n.cbcRun(k.cbcEnc, b, iv, data, dataLen, b, data) !== 0) throw new Error('OpenSSL AES-CBC encryption failed');
+      return;
+    }
     const c = createCipheriv(cipher as 'aes-128-cbc', (key as NodeEspKey).secret, view(b, iv, 16));
     c.setAutoPadding(false);
     const first = c.update(view(b, data, dataLen));
@@ -66,6 +116,13 @@ export class NodeEspCrypto implements EspCrypto {
 
   cbcDecrypt(cipher: string, key: EspKey, b: Uint8Array, iv: number, data: number, dataLen: number,
     out: Uint8Array, outO: number): void {
+    const n = this.native;
+    if (n !== null) {
+      const k = key as NodeEspKey;
+      if (k.cbcDec === null) k.cbcDec = n.cbcNew(k.secret.export(), false);
+      if (n.cbcRun(k.cbcDec, b, iv, data, dataLen, out, outO) !== 0) throw new Error('OpenSSL AES-CBC decryption failed');
+      return;
+    }
     const d = createDecipheriv(cipher as 'aes-128-cbc', (key as NodeEspKey).secret, view(b, iv, 16));
     d.setAutoPadding(false);
     const first = d.update(view(b, data, dataLen));
@@ -81,18 +138,37 @@ export class NodeEspCrypto implements EspCrypto {
     return h.digest();
   }
 
+  /** The key's HMAC context, made on first use (the key's one hash). */
+  private macHandle(native: CbcHmacAddon, hash: string, key: EspKey): CryptoHandle {
+    const k = key as NodeEspKey;
+    if (k.mac === null) k.mac = native.hmacNew(hash, k.secret.export());
+    return k.mac;
+  }
+
   hmac(hash: string, key: EspKey, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
     out: Uint8Array, outO: number, outLen: number): void {
+    const x = this.native;
+    if (x !== null) {
+      if (x.hmacRun(this.macHandle(x, hash, key), b, o, n, tail, tailLen, out, outO, outLen) !== 0) throw new Error('OpenSSL HMAC failed');
+      return;
+    }
     put(this.digest(hash, key, b, o, n, tail, tailLen).subarray(0, outLen), out, outO);
   }
 
   hmacVerify(hash: string, key: EspKey, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
     icv: number, icvLen: number): boolean {
+    const x = this.native;
+    if (x !== null) return x.hmacVerify(this.macHandle(x, hash, key), b, o, n, tail, tailLen, icv, icvLen) === 1;
     const mac = this.digest(hash, key, b, o, n, tail, tailLen);
     return timingSafeEqual(mac.subarray(0, icvLen), view(b, icv, icvLen));
   }
 
   randomFill(b: Uint8Array, o: number, n: number): void {
+    // node:crypto's randomFillSync makes a job object per call; RAND_bytes (the same generator) does not.
+    if (this.native !== null) {
+      if (this.native.randFill(b, o, n) !== 0) throw new Error('OpenSSL RAND_bytes failed');
+      return;
+    }
     randomFillSync(b, o, n);
   }
 }

@@ -115,8 +115,37 @@ export interface AeadAddon {
     data: number, dataLen: number, tag: number, tagLen: number, out: Uint8Array, outO: number): number;
 }
 
-/** The whole addon surface; the AEAD functions are optional (see {@link AeadAddon}). */
-export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon> {
+/** An AES-CBC context ({@link CbcHmacAddon.cbcNew}) or HMAC context ({@link CbcHmacAddon.hmacNew}): a type-tagged N-API external. */
+export type CryptoHandle = object;
+
+/**
+ * AES-CBC and HMAC on reused OpenSSL contexts, keys set once (native/esp_cbc.c),
+ * in place on the caller's bytes, and OpenSSL's RAND_bytes. Optional like
+ * {@link AeadAddon}: src/ipsec/crypto-node.ts falls back to node:crypto.
+ */
+export interface CbcHmacAddon {
+  /** AES-CBC context for one direction with a 16-, 24- or 32-byte key; no padding. */
+  cbcNew(key: Uint8Array, encrypt: boolean): CryptoHandle;
+  /** Encrypt or decrypt (the handle's direction) b[data..+len) into out[outO..], IV at b[iv..+16); len a multiple of 16. 0, or -1 if OpenSSL fails. */
+  cbcRun(handle: CryptoHandle, b: Uint8Array, iv: number, data: number, len: number, out: Uint8Array, outO: number): number;
+  /** Wipe and free now; later use throws. */
+  cbcFree(handle: CryptoHandle): void;
+  /** HMAC context for 'sha1' | 'sha256' | 'sha384' | 'sha512' with `key`. */
+  hmacNew(digest: string, key: Uint8Array): CryptoHandle;
+  /** HMAC of b[o..+n) ‖ tail[0..tailLen), first outLen bytes to out[outO..]. 0, or -1 if OpenSSL fails. */
+  hmacRun(handle: CryptoHandle, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
+    out: Uint8Array, outO: number, outLen: number): number;
+  /** 1 when the icvLen-byte truncated HMAC at b[icv..] matches (constant time), else 0. */
+  hmacVerify(handle: CryptoHandle, b: Uint8Array, o: number, n: number, tail: Uint8Array, tailLen: number,
+    icv: number, icvLen: number): number;
+  /** Wipe and free now; later use throws. */
+  hmacFree(handle: CryptoHandle): void;
+  /** OpenSSL's CSPRNG into b[o..+n). 0, or -1 if it fails. */
+  randFill(b: Uint8Array, o: number, n: number): number;
+}
+
+/** The whole addon surface; the crypto functions are optional (see {@link AeadAddon}, {@link CbcHmacAddon}). */
+export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<CbcHmacAddon> {
   readonly ringLayout: RingLayout;
 }
 

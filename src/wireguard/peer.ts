@@ -6,7 +6,7 @@
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
-import type { WgSuite } from './crypto/suite.js';
+import type { WgKeyHandle, WgSuite } from './crypto/suite.js';
 import { CookieMaker } from './cookie.js';
 import { HandshakeState, type NoisePeer } from './noise.js';
 
@@ -17,6 +17,9 @@ export class Keypair {
   /** Key storage lives in the arena; these views are made once. */
   readonly sendKey: Uint8Array;
   readonly receiveKey: Uint8Array;
+  /** The suite's cipher state for each key (WgSuite.keyHandle), made at install, freed at drop; null for suites without. */
+  sendHandle: WgKeyHandle | null = null;
+  receiveHandle: WgKeyHandle | null = null;
   inUse = false;
   sendCounter = 0;
   localIndex = 0;

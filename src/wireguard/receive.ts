@@ -184,7 +184,7 @@ function receiveData(dev: WireGuardDevice, len: number, addr: number, port: numb
     st.rxExpiredKey++;
     return;
   }
-  if (!dev.suite.openInto(kp.receiveKey, counter, b, DATA_HEADER_LEN, len - DATA_HEADER_LEN, b, DATA_HEADER_LEN)) {
+  if (!dev.suite.openInto(kp.receiveKey, counter, b, DATA_HEADER_LEN, len - DATA_HEADER_LEN, b, DATA_HEADER_LEN, kp.receiveHandle)) {
     st.rxBadAuth++;
     return;
   }

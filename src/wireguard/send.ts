@@ -105,7 +105,15 @@ export function dropKeypair(dev: WireGuardDevice, kp: Keypair | null): void {
   dev.index.remove(kp.localIndex);
   dev.suite.dropKey?.(kp.sendKey);
   dev.suite.dropKey?.(kp.receiveKey);
+  freeKeyHandles(dev, kp);
   kp.wipe();
+}
+
+/** Release a keypair's cipher state (WgSuite.keyHandle). */
+function freeKeyHandles(dev: WireGuardDevice, kp: Keypair): void {
+  if (kp.sendHandle !== null) dev.suite.freeKeyHandle?.(kp.sendHandle);
+  if (kp.receiveHandle !== null) dev.suite.freeKeyHandle?.(kp.receiveHandle);
+  kp.sendHandle = kp.receiveHandle = null;
 }
 
 /**
@@ -120,6 +128,11 @@ export function installKeypair(dev: WireGuardDevice, p: Peer, sendKey: Uint8Arra
   kp.receiveKey.set(receiveKey);
   sendKey.fill(0);
   receiveKey.fill(0);
+  // The keypair owns its cipher state from here until dropKeypair (fips: the AES-GCM contexts);
+  // a slot wiped without dropKeypair (peer released) may still hold the last session's.
+  freeKeyHandles(dev, kp);
+  kp.sendHandle = dev.suite.keyHandle?.(kp.sendKey) ?? null;
+  kp.receiveHandle = dev.suite.keyHandle?.(kp.receiveKey) ?? null;
   kp.inUse = true;
   kp.sendCounter = 0;
   kp.localIndex = localIndex;
@@ -164,7 +177,7 @@ export function sendData(dev: WireGuardDevice, p: Peer, kp: Keypair, b: Uint8Arr
   writeCounter(out, 8, counter);
   copyBytes(b, off, out, DATA_HEADER_LEN, len);
   out.fill(0, DATA_HEADER_LEN + len, DATA_HEADER_LEN + padded);
-  dev.suite.sealInto(kp.sendKey, counter, out, DATA_HEADER_LEN, padded, out, DATA_HEADER_LEN);
+  dev.suite.sealInto(kp.sendKey, counter, out, DATA_HEADER_LEN, padded, out, DATA_HEADER_LEN, kp.sendHandle);
   const ok = transmit(dev, p, DATA_HEADER_LEN + padded + TAG_LEN);
   if (ok) {
     if (len > 0) {

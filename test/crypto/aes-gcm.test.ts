@@ -211,3 +211,32 @@ test('fips suite data path: a key array refilled with new bytes is used with its
   fipsSuite.dropKey?.(key);
   assert.equal(sealWith(key, 3), ref(key, 3), 'usable again after dropKey (a new context)');
 });
+
+test('fips suite data path with a keypair handle: same bytes as without; the handle keeps its key and is unusable once freed', () => {
+  const key = rnd(32);
+  const msg = rnd(100);
+  const h = fipsSuite.keyHandle?.(key);
+  assert.ok(h !== undefined, 'the fips suite makes key handles');
+  const sealed = (withHandle: boolean): Uint8Array => {
+    const b = new Uint8Array(116);
+    b.set(msg);
+    fipsSuite.sealInto(key, 5, b, 0, 100, b, 0, withHandle ? h : null);
+    return b;
+  };
+  const viaHandle = sealed(true);
+  assert.equal(hex(viaHandle), hex(sealed(false)));
+  const out = new Uint8Array(100);
+  assert.ok(fipsSuite.openInto(key, 5, viaHandle, 0, 116, out, 0, h));
+  assert.equal(hex(out), hex(msg));
+  viaHandle[7] ^= 1;
+  assert.ok(!fipsSuite.openInto(key, 5, viaHandle, 0, 116, out, 0, h), 'a flipped bit fails with the handle too');
+  // The handle is the key's context, made once: the packet path never reads the key bytes again.
+  const old = key.slice();
+  key.fill(0);
+  const b = new Uint8Array(116);
+  b.set(msg);
+  fipsSuite.sealInto(key, 5, b, 0, 100, b, 0, h);
+  assert.equal(hex(b), hex(fipsSuite.seal(old, 5, msg, new Uint8Array(0))));
+  fipsSuite.freeKeyHandle?.(h);
+  if (nativeAesGcm() !== null) assert.throws(() => fipsSuite.sealInto(key, 6, b, 0, 100, b, 0, h), /freed/);
+});

@@ -159,77 +159,82 @@ const CBC_CASES: Array<[string, string, number, number, number, string, string]>
     '000087650000000585d47224b5f3dd5d2101d4ea8dffab2215b92683819596a8047232cc00f7048fe45318e11f8a0f62ede3c3fc61203bb50f980a08c9843fd3a1b06d5c07ff9639b7eb7dfb3512e5de435e7207ed971ef3d2726d9b5ef6affc6d17a0decbb13892'],
 ];
 
-test('AES-CBC ESP packets of RFC 3602 section 4 (cases 5-8) seal and open byte-exact', () => {
-  for (const [key, iv, spi, seq, nh, payloadHex, packetHex] of CBC_CASES) {
-    // The RFC's cases are encryption-only; the engine never builds such an SA (integrity is mandatory).
-    const suite: EspSuite = {
-      enc: ENC_CBC, auth: AUTH_NONE, cipher: 'aes-128-cbc', hash: '', encKeyLen: 16, authKeyLen: 0, saltLen: 0,
-      ivLen: 16, block: 16, icvLen: 0, encName: 'cbc(aes)', authName: '',
-    };
-    const t = new EspTransform(suite, crypto, hex(key), new Uint8Array(0), new Uint8Array(0), false);
-    const payload = hex(payloadHex);
-    const packet = hex(packetHex);
-    const buf = new Uint8Array(packet.length);
-    buf.set(hex(iv), 8);
-    buf.set(payload, 24);
-    assert.equal(t.seal(buf, 0, payload.length, nh, spi, 0, seq), packet.length);
-    assert.equal(toHex(buf), packetHex);
-    const out = new Uint8Array(packet.length);
-    const n = t.open(packet, 0, packet.length, 0, out, 0);
-    assert.equal(t.trailer(out, 0, n), payload.length);
-    assert.equal(out[n - 1], nh);
-    assert.equal(toHex(out.subarray(0, payload.length)), payloadHex);
-  }
-});
+// AES-CBC, HMAC and CBC IVs on the addon's reused OpenSSL contexts (native/esp_cbc.c) and on node:crypto.
+for (const impl of ['native', 'node'] as const) {
+  const cbcCrypto = new NodeEspCrypto(undefined, impl);
 
-test('HMAC-SHA-256-128 (RFC 4868 2.7.2.1) and HMAC-SHA-1-96 (RFC 2202 / RFC 2404) truncations', () => {
-  const cases: Array<[string, string, string, string]> = [
-    ['sha256', '0b'.repeat(32), Buffer.from('Hi There').toString('hex'), '198a607eb44bfbc69903a0f1cf2bbdc5'],
-    ['sha256', Buffer.from('Jefe'.repeat(8)).toString('hex'), Buffer.from('what do ya want for nothing?').toString('hex'),
-      '167f928588c5cc2eef8e3093caa0e87c'],
-    ['sha256', 'aa'.repeat(32), 'dd'.repeat(50), 'cdcb1220d1ecccea91e53aba3092f962'],
-    ['sha1', '0b'.repeat(20), Buffer.from('Hi There').toString('hex'), 'b617318655057264e28bc0b6'],
-  ];
-  for (const [hash, key, data, want] of cases) {
-    const k = crypto.importKey(hex(key));
-    const b = hex(data);
-    const out = new Uint8Array(want.length / 2);
-    crypto.hmac(hash, k, b, 0, b.length, new Uint8Array(0), 0, out, 0, out.length);
-    assert.equal(toHex(out), want);
-    const withIcv = new Uint8Array(b.length + out.length);
-    withIcv.set(b);
-    withIcv.set(out, b.length);
-    assert.ok(crypto.hmacVerify(hash, k, withIcv, 0, b.length, new Uint8Array(0), 0, b.length, out.length));
-    withIcv[withIcv.length - 1] ^= 1;
-    assert.ok(!crypto.hmacVerify(hash, k, withIcv, 0, b.length, new Uint8Array(0), 0, b.length, out.length));
-  }
-});
-
-test('null encryption + HMAC ESP (RFC 2410) matches an independent HMAC over header, payload and trailer (+ESN high bits)', () => {
-  for (const [name, keyLen, icv] of [['hmac(sha1)', 20, 12], ['hmac(sha256)', 32, 16]] as const) {
-    for (const esn of [false, true]) {
-      const key = '5a'.repeat(keyLen);
-      const r = resolveAlgorithms({ enc: { name: 'ecb(cipher_null)' }, auth: { name, key } });
-      assert.equal(r.suite.icvLen, icv);
-      const t = new EspTransform(r.suite, crypto, r.encKey, r.authKey, r.salt, esn);
-      const payload = hex('0800f7ff00000000' + '61'.repeat(21));
-      const buf = new Uint8Array(128);
-      buf.set(payload, 8);
-      const len = t.seal(buf, 0, payload.length, 1, 0x1000, 5, 77);
-      const pad = t.padFor(payload.length);
-      assert.equal(len, 8 + payload.length + pad + 2 + icv);
-      const expect = Buffer.concat([Buffer.from('000010000000004d', 'hex'), Buffer.from(payload),
-        Buffer.from(Array.from({ length: pad }, (_, i) => i + 1)), Buffer.from([pad, 1])]);
-      assert.equal(toHex(buf.subarray(0, len - icv)), expect.toString('hex'), 'cleartext ESP body');
-      const h = createHmac(name === 'hmac(sha1)' ? 'sha1' : 'sha256', Buffer.from(key, 'hex')).update(expect);
-      if (esn) h.update(Buffer.from('00000005', 'hex'));
-      assert.equal(toHex(buf.subarray(len - icv, len)), h.digest().subarray(0, icv).toString('hex'));
-      const out = new Uint8Array(128);
-      assert.equal(t.open(buf, 0, len, 5, out, 0), payload.length + pad + 2);
-      if (esn) assert.equal(t.open(buf, 0, len, 6, out, 0), -2);
+  test(`AES-CBC ESP packets of RFC 3602 section 4 (cases 5-8) seal and open byte-exact, ${impl}`, () => {
+    for (const [key, iv, spi, seq, nh, payloadHex, packetHex] of CBC_CASES) {
+      // The RFC's cases are encryption-only; the engine never builds such an SA (integrity is mandatory).
+      const suite: EspSuite = {
+        enc: ENC_CBC, auth: AUTH_NONE, cipher: 'aes-128-cbc', hash: '', encKeyLen: 16, authKeyLen: 0, saltLen: 0,
+        ivLen: 16, block: 16, icvLen: 0, encName: 'cbc(aes)', authName: '',
+      };
+      const t = new EspTransform(suite, cbcCrypto, hex(key), new Uint8Array(0), new Uint8Array(0), false);
+      const payload = hex(payloadHex);
+      const packet = hex(packetHex);
+      const buf = new Uint8Array(packet.length);
+      buf.set(hex(iv), 8);
+      buf.set(payload, 24);
+      assert.equal(t.seal(buf, 0, payload.length, nh, spi, 0, seq), packet.length);
+      assert.equal(toHex(buf), packetHex);
+      const out = new Uint8Array(packet.length);
+      const n = t.open(packet, 0, packet.length, 0, out, 0);
+      assert.equal(t.trailer(out, 0, n), payload.length);
+      assert.equal(out[n - 1], nh);
+      assert.equal(toHex(out.subarray(0, payload.length)), payloadHex);
     }
-  }
-});
+  });
+
+  test(`HMAC-SHA-256-128 (RFC 4868 2.7.2.1) and HMAC-SHA-1-96 (RFC 2202 / RFC 2404) truncations, ${impl}`, () => {
+    const cases: Array<[string, string, string, string]> = [
+      ['sha256', '0b'.repeat(32), Buffer.from('Hi There').toString('hex'), '198a607eb44bfbc69903a0f1cf2bbdc5'],
+      ['sha256', Buffer.from('Jefe'.repeat(8)).toString('hex'), Buffer.from('what do ya want for nothing?').toString('hex'),
+        '167f928588c5cc2eef8e3093caa0e87c'],
+      ['sha256', 'aa'.repeat(32), 'dd'.repeat(50), 'cdcb1220d1ecccea91e53aba3092f962'],
+      ['sha1', '0b'.repeat(20), Buffer.from('Hi There').toString('hex'), 'b617318655057264e28bc0b6'],
+    ];
+    for (const [hash, key, data, want] of cases) {
+      const k = cbcCrypto.importKey(hex(key));
+      const b = hex(data);
+      const out = new Uint8Array(want.length / 2);
+      cbcCrypto.hmac(hash, k, b, 0, b.length, new Uint8Array(0), 0, out, 0, out.length);
+      assert.equal(toHex(out), want);
+      const withIcv = new Uint8Array(b.length + out.length);
+      withIcv.set(b);
+      withIcv.set(out, b.length);
+      assert.ok(cbcCrypto.hmacVerify(hash, k, withIcv, 0, b.length, new Uint8Array(0), 0, b.length, out.length));
+      withIcv[withIcv.length - 1] ^= 1;
+      assert.ok(!cbcCrypto.hmacVerify(hash, k, withIcv, 0, b.length, new Uint8Array(0), 0, b.length, out.length));
+    }
+  });
+
+  test(`null encryption + HMAC ESP (RFC 2410) matches an independent HMAC over header, payload and trailer (+ESN high bits), ${impl}`, () => {
+    for (const [name, keyLen, icv] of [['hmac(sha1)', 20, 12], ['hmac(sha256)', 32, 16]] as const) {
+      for (const esn of [false, true]) {
+        const key = '5a'.repeat(keyLen);
+        const r = resolveAlgorithms({ enc: { name: 'ecb(cipher_null)' }, auth: { name, key } });
+        assert.equal(r.suite.icvLen, icv);
+        const t = new EspTransform(r.suite, cbcCrypto, r.encKey, r.authKey, r.salt, esn);
+        const payload = hex('0800f7ff00000000' + '61'.repeat(21));
+        const buf = new Uint8Array(128);
+        buf.set(payload, 8);
+        const len = t.seal(buf, 0, payload.length, 1, 0x1000, 5, 77);
+        const pad = t.padFor(payload.length);
+        assert.equal(len, 8 + payload.length + pad + 2 + icv);
+        const expect = Buffer.concat([Buffer.from('000010000000004d', 'hex'), Buffer.from(payload),
+          Buffer.from(Array.from({ length: pad }, (_, i) => i + 1)), Buffer.from([pad, 1])]);
+        assert.equal(toHex(buf.subarray(0, len - icv)), expect.toString('hex'), 'cleartext ESP body');
+        const h = createHmac(name === 'hmac(sha1)' ? 'sha1' : 'sha256', Buffer.from(key, 'hex')).update(expect);
+        if (esn) h.update(Buffer.from('00000005', 'hex'));
+        assert.equal(toHex(buf.subarray(len - icv, len)), h.digest().subarray(0, icv).toString('hex'));
+        const out = new Uint8Array(128);
+        assert.equal(t.open(buf, 0, len, 5, out, 0), payload.length + pad + 2);
+        if (esn) assert.equal(t.open(buf, 0, len, 6, out, 0), -2);
+      }
+    }
+  });
+}
 
 test('trailer checks: padding must be 1,2,3..., pad length must fit, lengths must align', () => {
   const r = resolveAlgorithms({ enc: { name: 'cbc(aes)', key: '11'.repeat(16) }, auth: { name: 'hmac(sha256)', key: '22'.repeat(32) } });

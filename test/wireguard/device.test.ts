@@ -74,10 +74,16 @@ for (const suite of ['standard', 'fips'] as const) {
     await sim.run(200_000);
     const peer = wa.device.activePeers()[0];
     assert.ok(peer.current !== null, 'keys still held (not yet zeroed)');
+    // The fips suite's AES-GCM contexts are owned by the live keypairs only (made at install, freed at drop).
+    for (const kp of peer.keypairs) {
+      const live: boolean = kp === peer.current || kp === peer.previous || kp === peer.next;
+      assert.equal(kp.sendHandle !== null && kp.receiveHandle !== null, live && suite === 'fips', 'a handle per live fips key');
+    }
     await sim.run(400_000);
     assert.ok(da.keysZeroed >= 1);
     assert.equal(peer.current, null);
     for (const kp of peer.keypairs) assert.ok(kp.sendKey.every((x) => x === 0) && kp.receiveKey.every((x) => x === 0), 'key material zeroed');
+    for (const kp of peer.keypairs) assert.ok(kp.sendHandle === null && kp.receiveHandle === null, 'cipher handles freed with the keys');
     // Traffic again: a fresh handshake, and it works.
     const before = da.handshakesCompleted;
     await sim.until(a.ping('10.200.0.2', { timeoutMs: 2000 }));

@@ -9,8 +9,11 @@
  *
  * Data packets (sealInto/openInto) run on one AES-GCM context per transport
  * key (src/crypto/aes-gcm.ts: the addon's reused OpenSSL context, nothing
- * allocated per packet; node:crypto without the addon). The handshake and
- * cookie AEADs, a few per session, stay on node:crypto.
+ * allocated per packet; node:crypto without the addon). A keypair owns its
+ * contexts as handles (keyHandle, made when the session's keys are
+ * installed, freed when it is dropped), so the device's data path neither
+ * looks up nor compares keys. The handshake and cookie AEADs, a few per
+ * session, stay on node:crypto.
  */
 import {
   createCipheriv, createDecipheriv, createECDH, createHash, createHmac, randomFillSync,
@@ -18,7 +21,7 @@ import {
 } from 'node:crypto';
 import { aesGcmKey, type AesGcmKey } from '../../crypto/aes-gcm.js';
 import {
-  TAG_LEN, checkLength, checkRange, isAllZero, validCounter, writeCounterLE, type WgSuite,
+  TAG_LEN, checkLength, checkRange, isAllZero, validCounter, writeCounterLE, type WgKeyHandle, type WgSuite,
 } from './suite.js';
 
 const KEY_LEN = 32;
@@ -51,7 +54,8 @@ interface DataKey {
 }
 
 /**
- * Contexts by key array. A keypair's key arrays are views made once per slot
+ * Contexts by key array, for callers that pass no handle (tests, one-off
+ * calls; the device passes its keypair's). A keypair's key arrays are views made once per slot
  * and refilled for every session, so the bytes are compared on each use (32
  * bytes, against the ~1.4 KB of AES work) and the context remade when they
  * changed; dropKey() wipes it when the keypair is dropped. Weak, so keys
@@ -209,22 +213,31 @@ export const fipsSuite: WgSuite = {
   },
 
   sealInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number,
-    dst: Uint8Array, dstOff: number): void {
+    dst: Uint8Array, dstOff: number, handle?: WgKeyHandle | null): void {
     checkLength(key, KEY_LEN, 'AEAD key');
     checkCounter(counter);
     checkRange(src, srcOff, len, 'sealInto source');
     checkRange(dst, dstOff, len + TAG_LEN, 'sealInto destination');
-    dataKey(key).seal(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, len, dst, dstOff, dstOff + len, TAG_LEN);
+    (handle != null ? handle as AesGcmKey : dataKey(key)).seal(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, len, dst, dstOff, dstOff + len, TAG_LEN);
   },
 
   openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number,
-    dst: Uint8Array, dstOff: number): boolean {
+    dst: Uint8Array, dstOff: number, handle?: WgKeyHandle | null): boolean {
     checkLength(key, KEY_LEN, 'AEAD key');
     checkRange(src, srcOff, lenWithTag, 'openInto source');
     if (lenWithTag < TAG_LEN || !validCounter(counter)) return false;
     const n = lenWithTag - TAG_LEN;
     checkRange(dst, dstOff, n, 'openInto destination');
-    return dataKey(key).open(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, n, srcOff + n, TAG_LEN, dst, dstOff);
+    return (handle != null ? handle as AesGcmKey : dataKey(key)).open(ivFor(counter), NO_AAD, 0, src, 0, 0, srcOff, n, srcOff + n, TAG_LEN, dst, dstOff);
+  },
+
+  keyHandle(key: Uint8Array): WgKeyHandle {
+    checkLength(key, KEY_LEN, 'AEAD key');
+    return aesGcmKey(key, IV_LEN);
+  },
+
+  freeKeyHandle(handle: WgKeyHandle): void {
+    (handle as AesGcmKey).free();
   },
 
   dropKey(key: Uint8Array): void {

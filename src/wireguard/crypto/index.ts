@@ -8,7 +8,7 @@ import { standardSuite } from './standard.js';
 import type { SuiteName, WgSuite } from './suite.js';
 import { decodeBase64Strict, deriveSuiteFromKeyLength, encodeBase64 } from '../key-text.js';
 
-export { kdf, type SuiteName, type WgSuite } from './suite.js';
+export { kdf, type SuiteName, type WgKeyHandle, type WgSuite } from './suite.js';
 export { standardSuite } from './standard.js';
 export { fipsSuite } from './fips.js';
 

@@ -11,6 +11,9 @@
 
 export type SuiteName = 'standard' | 'fips';
 
+/** A transport key's cipher state, opaque outside its suite (see {@link WgSuite.keyHandle}). */
+export type WgKeyHandle = object;
+
 export interface WgSuite {
   readonly name: SuiteName;
   /** Public key length on the wire: 32 (X25519) or 65 (P-256 uncompressed 0x04‖X‖Y). */
@@ -41,10 +44,26 @@ export interface WgSuite {
   seal(key: Uint8Array, counter: number, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
   /** Inverse of seal; null on authentication failure or too-short input. */
   open(key: Uint8Array, counter: number, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array | null;
-  /** Transport data (no AAD): encrypt src[srcOff, srcOff+len) to dst[dstOff, dstOff+len+16) (ciphertext then tag). Must work in place (src===dst, srcOff===dstOff). counter is an integer 0 ≤ counter < 2^53. */
-  sealInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): void;
-  /** Decrypt src[srcOff, srcOff+lenWithTag) into dst[dstOff, dstOff+lenWithTag-16); false on authentication failure (dst contents then unspecified). Must work in place. */
-  openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number, dst: Uint8Array, dstOff: number): boolean;
+  /**
+   * Transport data (no AAD): encrypt src[srcOff, srcOff+len) to dst[dstOff, dstOff+len+16) (ciphertext then tag). Must work in place (src===dst, srcOff===dstOff). counter is an integer 0 ≤ counter < 2^53.
+   * `handle`, when given, is `key`'s handle from {@link keyHandle}: the suite then uses its cipher state directly.
+   */
+  sealInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number,
+    handle?: WgKeyHandle | null): void;
+  /** Decrypt src[srcOff, srcOff+lenWithTag) into dst[dstOff, dstOff+lenWithTag-16); false on authentication failure (dst contents then unspecified). Must work in place. `handle` as for {@link sealInto}. */
+  openInto(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, lenWithTag: number, dst: Uint8Array, dstOff: number,
+    handle?: WgKeyHandle | null): boolean;
+  /**
+   * Optional: the cipher state of a transport key (the fips suite: its
+   * AES-256-GCM context, key schedule expanded once), made when a keypair
+   * is installed and owned by it, so the data path finds it without looking
+   * at the key bytes. The key must not change while the handle lives;
+   * {@link freeKeyHandle} wipes it when the keypair is dropped. Suites
+   * without per-key state (standard) have none.
+   */
+  keyHandle?(key: Uint8Array): WgKeyHandle;
+  /** Wipe and release a handle from {@link keyHandle}; it must not be used afterwards. */
+  freeKeyHandle?(handle: WgKeyHandle): void;
   /**
    * Optional: forget any cipher state derived from a transport key (called
    * when its keypair is dropped, after which the key bytes are wiped). The
