@@ -211,14 +211,25 @@ function main(): void {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
   };
   const bulkRows: string[][] = [];
+  const bulkGbps: number[][] = [[], []];
+  const bulkCpu: number[][] = [[], []];
+  // Offload off (MSS-sized frames, as before) and on (64 KiB super-segments, as over veth), alternating.
   for (let i = 0; i < 3; i++) {
-    const b = tcpRun(['bulk', '--mib', String(Math.max(64, Math.round(1024 * SCALE)))]);
-    bulkRows.push([`run ${i + 1}`, fmt(b.bytes / 2 ** 20), fmt(b.seconds, 2), fmt(b.gbps, 2), fmt(b.cpuSecondsPerGB, 2),
-      fmt(b.gcMinor), fmt(b.gcMajor), fmt(b.heapDelta), fmt(b.retransmits)]);
-    progress(`tcp bulk run ${i + 1}`);
+    for (const offload of [0, 1]) {
+      const b = tcpRun(['bulk', '--mib', String(Math.max(64, Math.round(1024 * SCALE))), '--offload', String(offload)]);
+      bulkGbps[offload].push(b.gbps);
+      bulkCpu[offload].push(b.cpuSecondsPerGB);
+      bulkRows.push([`run ${i + 1}, offload ${offload === 1 ? 'on' : 'off'}`, fmt(b.bytes / 2 ** 20), fmt(b.seconds, 2), fmt(b.gbps, 2),
+        fmt(b.cpuSecondsPerGB, 2), fmt(b.gcMinor), fmt(b.gcMajor), fmt(b.heapDelta), fmt(b.retransmits), fmt(b.segmentsOut)]);
+      progress(`tcp bulk run ${i + 1} offload ${offload}`);
+    }
   }
-  console.log('TCP bulk, one connection between two stacks in one process over MemoryLink (MTU 1500, 4 MiB buffers, no loss)');
-  printTable(['run', 'MiB', 'seconds', 'Gbit/s', 'CPU s/GB', 'minor GCs', 'major GCs', 'heapUsed Δ B', 'retransmits'], bulkRows);
+  console.log('TCP bulk, one connection between two stacks in one process over MemoryLink (MTU 1500, 4 MiB buffers, no loss), '
+    + 'without and with offload (MemoryLink option offload: super-segments up to 64 KiB pass as one frame, as over veth)');
+  printTable(['run', 'MiB', 'seconds', 'Gbit/s', 'CPU s/GB', 'minor GCs', 'major GCs', 'heapUsed Δ B', 'retransmits', 'segments'], bulkRows);
+  const medOf = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  console.log(`In-process TCP with offload / without (goal >= 3x): ${fmt(medOf(bulkGbps[1]) / medOf(bulkGbps[0]), 2)}x the throughput, `
+    + `${fmt(medOf(bulkCpu[0]) / medOf(bulkCpu[1]), 2)}x less CPU per GB (medians of 3)`);
   const conn = tcpRun(['conns', '--conns', String(Math.max(1000, Math.round(20000 * SCALE)))]);
   console.log('');
   console.log(`TCP connections (open + one request/response + close): ${fmt(conn.perSecond)} per second over ${fmt(conn.connections)}, `
@@ -248,24 +259,42 @@ function main(): void {
   console.log(`AES-128-CBC + HMAC-SHA256 on the addon's reused OpenSSL contexts: ${fmt(espGbps.cbc / espGbps['cbc-node'], 2)}× node:crypto's throughput in this run`);
   console.log('');
 
-  // TAP against the Linux kernel (root and /dev/net/tun only).
+  // TAP against the Linux kernel (root and /dev/net/tun only): offload on (with Linux <-> Linux over a veth
+  // measured in the same process, between its runs) and off, one after the other in this run.
   if (process.getuid?.() === 0 && existsSync('/dev/net/tun')) {
     const tapScript = fileURLToPath(new URL('./tap.js', import.meta.url));
-    const r = spawnSync(process.execPath, [tapScript, '--mib', String(Math.max(32, Math.round(256 * SCALE)))], { encoding: 'utf8', timeout: 300_000 });
-    if (r.status === 0) {
-      const t = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
-      const med = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-      console.log(`TCP over a TAP device against the Linux kernel's stack (${t.mib} MiB per run, median of 3): `
-        + `Linux -> wirestack ${fmt(med([t.inGbps1, t.inGbps2, t.inGbps3]), 2)} Gbit/s, `
-        + `wirestack -> Linux ${fmt(med([t.outGbps1, t.outGbps2, t.outGbps3]), 2)} Gbit/s; ping RTT min/avg ${fmt(t.pingMinMs, 3)}/${fmt(t.pingAvgMs, 3)} ms`);
-      console.log(`  CPU of this side per GB (user + system; system includes the kernel's work behind our TAP reads and writes): `
-        + `in ${fmt(med([t.inCpuSPerGB1, t.inCpuSPerGB2, t.inCpuSPerGB3]), 2)} s (system ${fmt(med([t.inSysSPerGB1, t.inSysSPerGB2, t.inSysSPerGB3]), 2)} s), `
-        + `out ${fmt(med([t.outCpuSPerGB1, t.outCpuSPerGB2, t.outCpuSPerGB3]), 2)} s (system ${fmt(med([t.outSysSPerGB1, t.outSysSPerGB2, t.outSysSPerGB3]), 2)} s)`);
-      console.log(`  of which the JS thread: in ${fmt(med([t.inMainSPerGB1, t.inMainSPerGB2, t.inMainSPerGB3]), 2)} s, out ${fmt(med([t.outMainSPerGB1, t.outMainSPerGB2, t.outMainSPerGB3]), 2)} s; `
-        + (t.threads ? `the TAP I/O threads: in ${fmt(med([t.inIoSPerGB1, t.inIoSPerGB2, t.inIoSPerGB3]), 2)} s, out ${fmt(med([t.outIoSPerGB1, t.outIoSPerGB2, t.outIoSPerGB3]), 2)} s`
-          : 'synchronous TAP I/O (no I/O threads)'));
-    } else {
-      console.log(`TCP over TAP: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const mib = String(Math.max(32, Math.round(256 * SCALE)));
+    const med = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const m3 = (t: Record<string, number>, k: string): number => med([t[`${k}1`], t[`${k}2`], t[`${k}3`]]);
+    const tapRuns: Array<[string, Record<string, number>]> = [];
+    for (const offload of [1, 0]) {
+      progress(`tap offload ${offload}`);
+      const r = spawnSync(process.execPath, [tapScript, '--mib', mib, '--offload', String(offload), ...(offload === 1 ? ['--veth', '1'] : [])],
+        { encoding: 'utf8', timeout: 600_000 });
+      if (r.status === 0) tapRuns.push([offload === 1 ? 'offload on (default)' : 'offload off', JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>]);
+      else console.log(`TCP over TAP, offload ${offload === 1 ? 'on' : 'off'}: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    if (tapRuns.length > 0) {
+      const t0 = tapRuns[0][1];
+      const veth = Number.isFinite(t0.vethGbps1) ? { out: m3(t0, 'vethGbps'), in: m3(t0, 'vethRevGbps') } : null;
+      console.log(`TCP over a TAP device against the Linux kernel's stack (${t0.mib} MiB per run, median of 3), offload on and off in this run`
+        + (veth !== null ? `; Linux <-> Linux over a veth (iperf3, same run, between the runs with offload): ${fmt(veth.out, 2)} / ${fmt(veth.in, 2)} Gbit/s` : ''));
+      const rows = tapRuns.map(([label, t]) => {
+        const inG = m3(t, 'inGbps');
+        const outG = m3(t, 'outGbps');
+        return [label, fmt(inG, 2), veth !== null ? `${fmt((100 * inG) / veth.in, 0)} %` : 'n/a', fmt(outG, 2),
+          veth !== null ? `${fmt((100 * outG) / veth.out, 0)} %` : 'n/a', fmt(m3(t, 'inCpuSPerGB'), 2), fmt(m3(t, 'outCpuSPerGB'), 2),
+          fmt(m3(t, 'inMainSPerGB'), 2), fmt(m3(t, 'outMainSPerGB'), 2), fmt(t.tsoSegments), fmt(t.groSegments), `${fmt(t.pingAvgMs, 3)} ms`];
+      });
+      printTable(['TAP', 'Linux->stack Gbit/s', 'of veth (goal >= 25 %)', 'stack->Linux Gbit/s', 'of veth (goal >= 25 %)',
+        'in CPU s/GB', 'out CPU s/GB', 'in JS s/GB', 'out JS s/GB', 'TSO segs', 'GRO segs', 'ping avg'], rows);
+      if (tapRuns.length === 2) {
+        const on = tapRuns[0][1];
+        const off = tapRuns[1][1];
+        console.log(`  offload on / off: Linux -> stack ${fmt(m3(on, 'inGbps') / m3(off, 'inGbps'), 2)}x, stack -> Linux ${fmt(m3(on, 'outGbps') / m3(off, 'outGbps'), 2)}x `
+          + `(CPU per GB ${fmt(m3(off, 'inCpuSPerGB') / m3(on, 'inCpuSPerGB'), 2)}x / ${fmt(m3(off, 'outCpuSPerGB') / m3(on, 'outCpuSPerGB'), 2)}x less)`);
+      }
+      console.log('  CPU is this process\'s (user + system; system includes the kernel\'s work behind our TAP reads and writes); JS: the JS thread\'s part');
     }
   } else {
     console.log('TCP over TAP: SKIPPED, needs root and /dev/net/tun');

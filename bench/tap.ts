@@ -12,13 +12,19 @@
  * how much of it the JS thread and the TAP I/O threads took.
  *
  *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
+ *                          [--offload 0|1] [--veth 1]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
  * reports the I/O threads' counters; --handoff 0 turns its quiet-device
- * hand-off to the JS thread off (TapLinkOptions.rxHandoff).
+ * hand-off to the JS thread off (TapLinkOptions.rxHandoff). --offload picks
+ * TapLink's offload (IFF_VNET_HDR, TSO/GRO; default: TapLink's default);
+ * the stack's super-segment counters are reported. --veth 1 also measures,
+ * in each run between the TAP runs, Linux <-> Linux over a veth between two
+ * more namespaces with iperf3 (2 s each way): the same-run baseline of the
+ * goal "TCP over TAP each way >= 25 % of Linux <-> Linux over veth".
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +39,8 @@ const MTU = opt('mtu', 1500);
 const THREADS = opt('threads', -1);
 const RING = opt('ring', 0);
 const HANDOFF = opt('handoff', -1);
+const OFFLOAD = opt('offload', -1);
+const VETH = opt('veth', 0) === 1;
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -147,10 +155,42 @@ function ping(): Promise<string> {
   });
 }
 
+/** Linux <-> Linux over a veth (namespaces nsA, nsB): iperf3 server in B. */
+const nsA = `${ns}-va`;
+const nsB = `${ns}-vb`;
+let iperfServer: ChildProcess | null = null;
+
+function vethUp(): void {
+  ip('netns', 'add', nsA);
+  ip('netns', 'add', nsB);
+  ip('link', 'add', 'wstbva', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'wstbvb', 'netns', nsB);
+  ip('-n', nsA, 'addr', 'add', '10.75.0.1/24', 'dev', 'wstbva');
+  ip('-n', nsB, 'addr', 'add', '10.75.0.2/24', 'dev', 'wstbvb');
+  ip('-n', nsA, 'link', 'set', 'wstbva', 'up');
+  ip('-n', nsB, 'link', 'set', 'wstbvb', 'up');
+  iperfServer = spawn('ip', ['netns', 'exec', nsB, 'iperf3', '-s', '-B', '10.75.0.2', '-p', '5201'], { stdio: 'ignore' });
+}
+
+/** One iperf3 run over the veth, A -> B (reverse: B -> A); Gbit/s. */
+async function veth(reverse: boolean): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile('ip', ['netns', 'exec', nsA, 'iperf3', '-c', '10.75.0.2', '-p', '5201', '-t', '2', '-J', ...(reverse ? ['-R'] : [])],
+        { timeout: 30_000, maxBuffer: 1 << 22 }, (err, stdout) => resolve({ code: err === null ? 0 : 1, stdout }));
+    });
+    if (out.code === 0) {
+      const j = JSON.parse(out.stdout) as { end: { sum_received: { bytes: number; seconds: number } } };
+      return (j.end.sum_received.bytes * 8) / j.end.sum_received.seconds / 1e9;
+    }
+    if (attempt >= 20) throw new Error(`iperf3 over the veth failed: ${out.stdout.slice(-300)}`);
+    await new Promise((r) => setTimeout(r, 250)); // server not up yet, or finishing the previous test
+  }
+}
+
 ip('netns', 'add', ns);
 const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
 const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}),
-  ...(HANDOFF >= 0 ? { rxHandoff: HANDOFF === 1 } : {}) });
+  ...(HANDOFF >= 0 ? { rxHandoff: HANDOFF === 1 } : {}), ...(OFFLOAD >= 0 ? { offload: OFFLOAD === 1 } : {}) });
 const stack = new Stack({ maxMtu: Math.max(1500, MTU), maxTcpSockets: 4, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
 let failed = false;
 try {
@@ -160,8 +200,13 @@ try {
   tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
   stack.addInterface(tap, { address: `${STACK_IP}/24` });
   stack.start();
-  const result: Record<string, number | boolean> = { mib: MIB, runs: RUNS, mtu: MTU, threads: tap.threaded };
+  const result: Record<string, number | boolean> = { mib: MIB, runs: RUNS, mtu: MTU, threads: tap.threaded, offload: tap.offload !== null };
+  if (VETH) vethUp();
   for (let run = 1; run <= RUNS; run++) {
+    if (VETH) {
+      result[`vethGbps${run}`] = await veth(false);
+      result[`vethRevGbps${run}`] = await veth(true);
+    }
     const i = await inbound(file);
     result[`inGbps${run}`] = i.gbps;
     result[`inCpuSPerGB${run}`] = i.cpuPerGB;
@@ -183,6 +228,8 @@ try {
   const counters = tap.threadCounters();
   if (counters !== null) Object.assign(result, counters);
   result.drops = tap.stats.drops;
+  result.tsoSegments = stack.stats.tcp.tsoSegments;
+  result.groSegments = stack.stats.tcp.groSegments;
   console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err);
@@ -191,10 +238,13 @@ try {
   stack.stop();
   tap.close();
   rmSync(work, { recursive: true, force: true });
-  try {
-    ip('netns', 'del', ns);
-  } catch {
-    // already gone
+  (iperfServer as ChildProcess | null)?.kill('SIGKILL');
+  for (const n of VETH ? [ns, nsA, nsB] : [ns]) {
+    try {
+      ip('netns', 'del', n);
+    } catch {
+      // already gone
+    }
   }
 }
 process.exit(failed ? 1 : 0);

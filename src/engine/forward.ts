@@ -8,10 +8,10 @@
  * (the ICMP layer's token bucket).
  */
 import { copyBytes, set16 } from '../wire/bytes.js';
-import { checksum } from '../wire/checksum.js';
-import { RX_CSUM_PARTIAL, completePartialChecksum } from './offload.js';
+import { checksum, pseudoHeaderSum } from '../wire/checksum.js';
+import { GSO_TCPV4, RX_CSUM_PARTIAL, completePartialChecksum, partialChecksum } from './offload.js';
 import { ETH_HLEN, ETHERTYPE_IPV4, writeEth } from '../wire/ethernet.js';
-import { IP_CSUM, IP_FLAG_DF, IP_TTL, ipFragField, ipHeaderLen, ipSrc, ipTotalLen } from '../wire/ipv4.js';
+import { IPPROTO_TCP, IP_CSUM, IP_FLAG_DF, IP_TTL, ipFragField, ipHeaderLen, ipSrc, ipTotalLen } from '../wire/ipv4.js';
 import { IPV4_BROADCAST, isMartianSource, isMulticast } from '../wire/ipv4addr.js';
 import {
   ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED, UNREACH_FRAG_NEEDED, UNREACH_HOST, UNREACH_NET,
@@ -29,6 +29,12 @@ const TIME_EXCEEDED_TTL = 0;
 export class Forwarder {
   /** The route of a packet forwarded as fragments (the fragmenter sends each piece along it). */
   private readonly route = new RouteRecord();
+  /**
+   * The packet being forwarded carries a partial transport checksum (it came
+   * from a link with offload, RX_CSUM_PARTIAL): completed in the copy, unless
+   * it goes on as a super-segment whose link completes it.
+   */
+  private partial = false;
 
   constructor(private readonly ctx: EngineContext, private readonly ip: Ipv4, private readonly arp: Arp,
     private readonly routes: RouteTable, private readonly icmp: IcmpErrorSender) {}
@@ -57,8 +63,7 @@ export class Forwarder {
       return;
     }
     const total = ipTotalLen(b, o);
-    // A partial checksum from an offloading link is completed before the packet goes on.
-    if ((iface.rxFlags & RX_CSUM_PARTIAL) !== 0) completePartialChecksum(b, o);
+    this.partial = (iface.rxFlags & RX_CSUM_PARTIAL) !== 0;
     const rp = this.ctx.config.ipRpFilter;
     const back = rp !== 0 ? this.routes.lookup(src) : 0;
     if (rp !== 0 && (back < 0 || (rp === 1 && this.routes.ifIndexOf(back) !== iface.index))) {
@@ -87,7 +92,9 @@ export class Forwarder {
       this.drop();
       return;
     }
-    if (total > out.mtu) {
+    // A TCP segment a link with offload coalesced (GRO) goes on whole to a link that cuts it (TSO).
+    const superSegment = total > out.mtu && iface.rxFlags !== 0 && b[o + 9] === IPPROTO_TCP && out.tsoMax >= total;
+    if (total > out.mtu && !superSegment) {
       if ((ipFragField(b, o) & IP_FLAG_DF) !== 0) {
         ist.fragNeeded++;
         this.drop();
@@ -125,6 +132,17 @@ export class Forwarder {
       return;
     }
     const e = this.arp.reachable(out, nextHop);
+    if (superSegment) {
+      // Its offload metadata cannot wait in the ARP queue: without a resolved neighbour it is lost (TCP resends).
+      if (e < 0) {
+        this.drop();
+        this.arp.resolve(out, nextHop);
+        return;
+      }
+      ist.forwardedWhole++;
+      this.forwardSuper(out, e, b, o, total, src, dst);
+      return;
+    }
     if (e >= 0) {
       const t = this.ctx.tx;
       this.copyDecrement(b, o, t, ETH_HLEN, total);
@@ -140,12 +158,44 @@ export class Forwarder {
     this.arp.resolve(out, nextHop);
   }
 
-  /** Copy the packet and decrement its TTL in the copy (the received frame is never written). */
+  /**
+   * Copy the packet and decrement its TTL in the copy (the received frame is
+   * never written); a partial transport checksum is completed in the copy.
+   */
   private copyDecrement(b: Uint8Array, o: number, d: Uint8Array, at: number, total: number): void {
     copyBytes(b, o, d, at, total);
     d[at + IP_TTL]--;
     set16(d, at + IP_CSUM, 0);
     set16(d, at + IP_CSUM, checksum(d, at, ipHeaderLen(d, at)));
+    if (this.partial) completePartialChecksum(d, at);
+  }
+
+  /**
+   * Forward a coalesced TCP segment whole to `out`, whose link cuts it (TSO)
+   * into pieces that fill its MTU with the segment's headers, completing the
+   * checksum (left partial, or made partial here: the pseudo-header sum).
+   * The sender's own segment size is not known here; pieces of the egress
+   * MTU are what Linux's GSO would make of it too.
+   */
+  private forwardSuper(out: NetInterface, e: number, b: Uint8Array, o: number, total: number, src: number, dst: number): void {
+    const t = this.ctx.tx;
+    const partial = this.partial;
+    this.partial = false; // the link completes it
+    this.copyDecrement(b, o, t, ETH_HLEN, total);
+    const ihl = ipHeaderLen(t, ETH_HLEN);
+    const th = ETH_HLEN + ihl;
+    const thl = (t[th + 12] >>> 4) << 2;
+    if (!partial) set16(t, th + 16, partialChecksum(pseudoHeaderSum(src, dst, IPPROTO_TCP, total - ihl)));
+    writeEth(t, 0, null, 0, out.mac, 0, ETHERTYPE_IPV4);
+    this.arp.fillMac(e, t, 0);
+    const tx = out.txOffload;
+    tx.gsoType = GSO_TCPV4;
+    tx.gsoSize = out.mtu - ihl - thl;
+    tx.hdrLen = th + thl;
+    tx.csumStart = th;
+    tx.csumOffset = 16;
+    out.transmit(t, 0, ETH_HLEN + total, this.ctx.now);
+    tx.clear();
   }
 
   /**

@@ -26,6 +26,8 @@ export interface InterfaceStats {
   fragmented: number;
   /** Next hop did not answer ARP (ICMP host unreachable sent); counted on the egress interface. */
   hostUnreachable: number;
+  /** Coalesced TCP segments (offload) forwarded whole for the egress link to cut (TSO); also counted in forwarded. */
+  forwardedWhole: number;
 }
 
 /** The engine's entry point for frames of one interface (one object per interface, made once). */
@@ -49,6 +51,7 @@ export class NetInterface implements FrameReceiver {
   readonly stats: InterfaceStats = {
     rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0,
     forwarded: 0, noRoute: 0, ttlExceeded: 0, rpFilter: 0, notForwardable: 0, fragNeeded: 0, fragmented: 0, hostUnreachable: 0,
+    forwardedWhole: 0,
   };
 
   /**
