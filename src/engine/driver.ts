@@ -17,10 +17,21 @@ const defer: (fn: () => void) => void = typeof setImmediate === 'function'
 export class RealtimeDriver {
   private running = false;
   private immediatePending = false;
+  /** Inside target.poll: a wakeup then must not poll again (re-entrance), it defers as kick does. */
+  private polling = false;
   private timer: Timer | null = null;
   private timerAt = Infinity;
   /** Bound once: links and sockets call it freely. */
   readonly kick: () => void;
+  /**
+   * Bound once: poll now, in the caller's turn of the event loop, rather
+   * than from a setImmediate after it. For links whose arrivals are
+   * signalled by an event-loop I/O callback (a TAP fd became readable): the
+   * frame is answered within that wake-up instead of one loop phase later.
+   * Inside a poll (a callback of the poll itself) it defers like
+   * {@link kick}, so a poll never runs inside another.
+   */
+  readonly pollNow: () => void;
   /**
    * False: the deadline timer does not keep Node's event loop alive (it is
    * unref'd), so a process whose only pending work is the stack's own timers
@@ -31,15 +42,36 @@ export class RealtimeDriver {
   private readonly onTimer: () => void;
 
   constructor(private readonly target: Pollable, private readonly clock: () => number) {
-    this.run = () => {
-      this.immediatePending = false;
-      if (!this.running) return;
+    const pollOnce = (): void => {
       // Whole milliseconds: an integer time stays a small integer in V8, while
       // a fractional one is boxed (a heap allocation) at every call it crosses.
       // Ping RTTs still use the precise clock (EngineContext.preciseNow).
       const now = Math.floor(this.clock());
-      const next = this.target.poll(now);
+      this.polling = true;
+      let next: number;
+      try {
+        next = this.target.poll(now);
+      } finally {
+        this.polling = false;
+      }
       this.schedule(next, now);
+    };
+    this.run = () => {
+      this.immediatePending = false;
+      if (!this.running) return;
+      if (this.polling) {
+        this.kick(); // a timer or immediate cannot fire inside a poll, but stay safe
+        return;
+      }
+      pollOnce();
+    };
+    this.pollNow = () => {
+      if (!this.running) return;
+      if (this.polling) {
+        this.kick();
+        return;
+      }
+      pollOnce();
     };
     this.onTimer = () => {
       this.timer = null;

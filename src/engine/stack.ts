@@ -217,7 +217,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     iface.mac.set(mac);
     this.interfaces.push(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
-    if (this.driver.isRunning) link.setWakeup(this.driver.kick);
+    if (this.driver.isRunning) link.setWakeup(this.driver.kick, this.driver.pollNow);
     return this.describe(iface);
   }
 
@@ -451,7 +451,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    */
   start(options?: { keepAlive?: boolean }): void {
     this.driver.keepAlive = options?.keepAlive ?? true;
-    for (const i of this.interfaces) i.link.setWakeup(this.driver.kick);
+    for (const i of this.interfaces) i.link.setWakeup(this.driver.kick, this.driver.pollNow);
     this.driver.start();
   }
 

@@ -4,8 +4,10 @@
  * implements it with node:crypto. Every call names bytes as (array, offset,
  * length) in the packet buffers. Implementations may allocate per call
  * (node:crypto does: cipher objects and output buffers; crypto-node.ts runs
- * AES-GCM on the addon's reused OpenSSL context instead, allocation-free);
- * this is the one documented place where the ESP packet path allocates.
+ * AES-GCM, AES-CBC, HMAC and the random IVs on the addon's reused OpenSSL
+ * contexts instead, allocation-free, and node:crypto only without the
+ * addon); this is the one documented place where the ESP packet path may
+ * allocate.
  */
 
 /** An imported key, opaque to the engine (a KeyObject for node:crypto). */

@@ -188,9 +188,9 @@ export class FaultLink implements Link, FrameReceiver {
     return next;
   }
 
-  setWakeup(wakeup: (() => void) | null): void {
+  setWakeup(wakeup: (() => void) | null, pollNow?: (() => void) | null): void {
     this.wakeup = wakeup;
-    this.inner.setWakeup(wakeup);
+    this.inner.setWakeup(wakeup, pollNow);
   }
 
   close(): void {

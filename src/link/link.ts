@@ -86,8 +86,11 @@ export interface Link {
    * Register the function the link calls when frames arrive outside `poll`
    * (another stack transmitted to us, a TAP fd became readable), so a
    * real-time driver can poll promptly. Virtual-time tests ignore it.
+   * `pollNow`, when given, polls at once (RealtimeDriver.pollNow): a link may
+   * call it instead of `wakeup` from its event-loop I/O callbacks (never from
+   * inside its own poll or a transmit), to answer within the same wake-up.
    */
-  setWakeup(wakeup: (() => void) | null): void;
+  setWakeup(wakeup: (() => void) | null, pollNow?: (() => void) | null): void;
   /** Release OS resources; further transmits are dropped. */
   close(): void;
 }

@@ -280,8 +280,8 @@ export class PcapWriter implements Link {
     }
   }
 
-  setWakeup(wakeup: (() => void) | null): void {
-    this.inner.setWakeup(wakeup);
+  setWakeup(wakeup: (() => void) | null, pollNow?: (() => void) | null): void {
+    this.inner.setWakeup(wakeup, pollNow);
   }
 
   /** Write buffered records to the sink. */

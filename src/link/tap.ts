@@ -200,6 +200,8 @@ export class TapLink implements Link {
   private readonly rxLen: Int32Array;
   private readonly budget: number;
   private wakeup: (() => void) | null = null;
+  /** The driver's poll-at-once (see {@link Link.setWakeup}), for the fd/ring callbacks; null: use `wakeup`. */
+  private pollNow: (() => void) | null = null;
   private pollHandle: object | null = null;
   private readonly onReadable: () => void;
   /** The threaded mode's rings, or null in synchronous mode. */
@@ -238,13 +240,15 @@ export class TapLink implements Link {
     this.budget = budget;
     // A TX slot holds the virtio_net_hdr in front of its frame (tap_thread.c).
     this.slotSize = this.maxFrame + SLOT_SLACK + vnetHdr;
+    // Both run as event-loop callbacks (uv_poll, the RX thread's wakeup), never inside a poll: the
+    // stack polls at once, so a frame on an idle device is answered in this wake-up (no setImmediate hop).
     this.onReadable = () => {
-      const w = this.wakeup;
+      const w = this.pollNow ?? this.wakeup;
       if (w !== null) w();
     };
     this.onFdReadable = () => {
       this.fdReady = true;
-      const w = this.wakeup;
+      const w = this.pollNow ?? this.wakeup;
       if (w !== null) w();
     };
     if (ringSlots > 0) {
@@ -488,8 +492,9 @@ export class TapLink implements Link {
    * watched on the event loop (which keeps the process alive); with null the
    * watch stops and frames queue in the kernel until the next poll.
    */
-  setWakeup(wakeup: (() => void) | null): void {
+  setWakeup(wakeup: (() => void) | null, pollNow: (() => void) | null = null): void {
     this.wakeup = wakeup;
+    this.pollNow = wakeup !== null ? pollNow : null;
     const rings = this.rings;
     if (rings !== null) {
       if (this.fd < 0) return;
