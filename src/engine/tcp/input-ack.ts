@@ -56,21 +56,26 @@ export function processAck(c: TcpCore, g: Segment, s: number): boolean {
     if (scaledWin > t.maxSndWnd[s]) t.maxSndWnd[s] = scaledWin;
     if (opened && scaledWin > 0) t.persistAt[s] = Infinity;
   }
-  // State changes that wait for our FIN to be acknowledged.
-  if ((t.tflags[s] & TF_FIN_ACKED) !== 0) {
-    const st = t.state[s];
-    if (st === FIN_WAIT_1) {
-      setState(t, s, FIN_WAIT_2);
-      if ((t.tflags[s] & TF_ORPHAN) !== 0) {
-        t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
-        c.arm(t.stateAt[s]);
-      }
-    } else if (st === CLOSING) {
-      enterTimeWait(c, s, false);
-    } else if (st === LAST_ACK) {
-      c.finish(s, 0);
-      return false;
+  // State changes that wait for our FIN to be acknowledged (apart: see TcpInput.segmentInput).
+  if ((t.tflags[s] & TF_FIN_ACKED) !== 0) return finAcked(c, s);
+  return true;
+}
+
+/** Our FIN is acknowledged: FIN_WAIT_1, CLOSING and LAST_ACK move on. Returns false when the connection ended. */
+function finAcked(c: TcpCore, s: number): boolean {
+  const t = c.t;
+  const st = t.state[s];
+  if (st === FIN_WAIT_1) {
+    setState(t, s, FIN_WAIT_2);
+    if ((t.tflags[s] & TF_ORPHAN) !== 0) {
+      t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
+      c.arm(t.stateAt[s]);
     }
+  } else if (st === CLOSING) {
+    enterTimeWait(c, s, false);
+  } else if (st === LAST_ACK) {
+    c.finish(s, 0);
+    return false;
   }
   return true;
 }
