@@ -80,17 +80,22 @@ function finAcked(c: TcpCore, s: number): boolean {
   return true;
 }
 
-function newAck(c: TcpCore, g: Segment, s: number, ack: number): void {
+/** RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission). */
+function ackRtt(c: TcpCore, g: Segment, s: number, ack: number): void {
   const t = c.t;
-  const una = t.sndUna[s];
-  const acked = (ack - una) >>> 0;
-  // RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission).
   if ((t.tflags[s] & TF_TS) !== 0 && g.opts.hasTimestamp && g.opts.tsEcr !== 0) {
     c.rttSample(s, (c.tsNow(s) - g.opts.tsEcr) | 0);
   } else if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && seqGt(ack, t.rttSeq[s])) {
     t.tflags[s] &= ~TF_RTT_TIMING;
     c.rttSample(s, c.ctx.now - t.rttStart[s]);
   }
+}
+
+function newAck(c: TcpCore, g: Segment, s: number, ack: number): void {
+  const t = c.t;
+  const una = t.sndUna[s];
+  const acked = (ack - una) >>> 0;
+  ackRtt(c, g, s, ack);
   const data = acked < t.sndLen[s] ? acked : t.sndLen[s];
   if (acked > t.sndLen[s] && (t.tflags[s] & TF_FIN_SENT) !== 0) t.tflags[s] |= TF_FIN_ACKED;
   if (data > 0 && t.buf[s] >= 0) {

@@ -95,21 +95,25 @@ export class TcpOutput {
     const win = this.window(s, syn);
     writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
     tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
-    if (ackFlag) {
-      t.lastAckSent[s] = t.rcvNxt[s];
-      // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
-      if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
-      t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
-      t.delackAt[s] = Infinity;
-      t.unackedSegs[s] = 0;
-      const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) | 0;
-      if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
-    }
+    if (ackFlag) this.ackSent(s, syn ? win : win * (1 << t.rcvWscale[s]));
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
     ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     return len;
+  }
+
+  /** A segment carrying an ACK with a window of `win` bytes left: no ACK is owed any more, the window's edge moved. */
+  private ackSent(s: number, win: number): void {
+    const t = this.core.t;
+    t.lastAckSent[s] = t.rcvNxt[s];
+    // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
+    if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
+    t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
+    t.delackAt[s] = Infinity;
+    t.unackedSegs[s] = 0;
+    const edge = (t.rcvNxt[s] + win) | 0;
+    if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
   }
 
   /** The options of a SYN or SYN-ACK at `p` (after the fixed header), padded to 32 bits; returns the end. */
