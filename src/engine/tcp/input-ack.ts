@@ -56,36 +56,46 @@ export function processAck(c: TcpCore, g: Segment, s: number): boolean {
     if (scaledWin > t.maxSndWnd[s]) t.maxSndWnd[s] = scaledWin;
     if (opened && scaledWin > 0) t.persistAt[s] = Infinity;
   }
-  // State changes that wait for our FIN to be acknowledged.
-  if ((t.tflags[s] & TF_FIN_ACKED) !== 0) {
-    const st = t.state[s];
-    if (st === FIN_WAIT_1) {
-      setState(t, s, FIN_WAIT_2);
-      if ((t.tflags[s] & TF_ORPHAN) !== 0) {
-        t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
-        c.arm(t.stateAt[s]);
-      }
-    } else if (st === CLOSING) {
-      enterTimeWait(c, s, false);
-    } else if (st === LAST_ACK) {
-      c.finish(s, 0);
-      return false;
+  // State changes that wait for our FIN to be acknowledged (apart: see TcpInput.segmentInput).
+  if ((t.tflags[s] & TF_FIN_ACKED) !== 0) return finAcked(c, s);
+  return true;
+}
+
+/** Our FIN is acknowledged: FIN_WAIT_1, CLOSING and LAST_ACK move on. Returns false when the connection ended. */
+function finAcked(c: TcpCore, s: number): boolean {
+  const t = c.t;
+  const st = t.state[s];
+  if (st === FIN_WAIT_1) {
+    setState(t, s, FIN_WAIT_2);
+    if ((t.tflags[s] & TF_ORPHAN) !== 0) {
+      t.stateAt[s] = c.ctx.now + c.cfg.tcpFinTimeoutMs;
+      c.arm(t.stateAt[s]);
     }
+  } else if (st === CLOSING) {
+    enterTimeWait(c, s, false);
+  } else if (st === LAST_ACK) {
+    c.finish(s, 0);
+    return false;
   }
   return true;
 }
 
-function newAck(c: TcpCore, g: Segment, s: number, ack: number): void {
+/** RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission). */
+function ackRtt(c: TcpCore, g: Segment, s: number, ack: number): void {
   const t = c.t;
-  const una = t.sndUna[s];
-  const acked = (ack - una) >>> 0;
-  // RTT: the echoed timestamp, or the timed segment (Karn's rule is applied at retransmission).
   if ((t.tflags[s] & TF_TS) !== 0 && g.opts.hasTimestamp && g.opts.tsEcr !== 0) {
     c.rttSample(s, (c.tsNow(s) - g.opts.tsEcr) | 0);
   } else if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && seqGt(ack, t.rttSeq[s])) {
     t.tflags[s] &= ~TF_RTT_TIMING;
     c.rttSample(s, c.ctx.now - t.rttStart[s]);
   }
+}
+
+function newAck(c: TcpCore, g: Segment, s: number, ack: number): void {
+  const t = c.t;
+  const una = t.sndUna[s];
+  const acked = (ack - una) >>> 0;
+  ackRtt(c, g, s, ack);
   const data = acked < t.sndLen[s] ? acked : t.sndLen[s];
   if (acked > t.sndLen[s] && (t.tflags[s] & TF_FIN_SENT) !== 0) t.tflags[s] |= TF_FIN_ACKED;
   if (data > 0 && t.buf[s] >= 0) {

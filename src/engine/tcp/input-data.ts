@@ -18,27 +18,19 @@ import { quickAck } from './acks.js';
 /** Segments in order after which an ACK goes out at once, not at the end of the receive batch. */
 const ACK_STRETCH = 16;
 
-/** Payload and FIN of an acceptable segment (after ACK processing). */
+/**
+ * Payload and FIN of an acceptable segment (after ACK processing). The rare
+ * cases are separate functions, so that V8 optimizes this one early (see
+ * TcpInput.segmentInput).
+ */
 export function processData(c: TcpCore, g: Segment, s: number): void {
   const t = c.t;
   const f = g.flags;
   const state = t.state[s];
   let finOk = (f & TH_FIN) !== 0;
   if (g.len > 0) {
-    if (!canReceive(state)) {
-      t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN
-      return;
-    }
-    if ((t.tflags[s] & TF_ORPHAN) !== 0) {
-      // Nobody will ever read this: tell the peer (RFC 9293 3.10.7.4, as Linux does).
-      c.out.sendRstFor(s);
-      c.finish(s, Errno.ECONNRESET);
-      return;
-    }
-    if (t.buf[s] < 0 && !t.takeBuffers(s)) {
-      // No buffer pair free: drop as if lost; the peer retransmits into the window we promised.
-      c.stats.bufferDrops++;
-      return;
+    if (!canReceive(state) || (t.tflags[s] & TF_ORPHAN) !== 0 || t.buf[s] < 0) {
+      if (payloadRefused(c, s, state)) return;
     }
     const rn = t.rcvNxt[s];
     let seq = g.seq;
@@ -101,13 +93,50 @@ export function processData(c: TcpCore, g: Segment, s: number): void {
         c.arm(t.delackAt[s]);
       }
     } else {
-      c.stats.outOfOrder++;
-      if (t.ooo.add(s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
-      t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
+      outOfOrder(c, s, seq, len);
       return;
     }
   }
   if (!finOk || t.rcvNxt[s] !== ((g.seq + g.len) | 0)) return;
+  finArrived(c, s, state);
+}
+
+/**
+ * Payload that cannot be taken as it stands: after the peer's FIN, for an
+ * orphan, or while no buffer pair is free. Returns true when the segment is
+ * finished with (false: a buffer pair was just taken, go on).
+ */
+function payloadRefused(c: TcpCore, s: number, state: number): boolean {
+  const t = c.t;
+  if (!canReceive(state)) {
+    t.tflags[s] |= TF_ACKNOW; // data after the peer's FIN
+    return true;
+  }
+  if ((t.tflags[s] & TF_ORPHAN) !== 0) {
+    // Nobody will ever read this: tell the peer (RFC 9293 3.10.7.4, as Linux does).
+    c.out.sendRstFor(s);
+    c.finish(s, Errno.ECONNRESET);
+    return true;
+  }
+  if (t.buf[s] < 0 && !t.takeBuffers(s)) {
+    // No buffer pair free: drop as if lost; the peer retransmits into the window we promised.
+    c.stats.bufferDrops++;
+    return true;
+  }
+  return false;
+}
+
+/** Data beyond rcvNxt, already in its place in the ring: its range goes to the assembler (SACK). */
+function outOfOrder(c: TcpCore, s: number, seq: number, len: number): void {
+  const t = c.t;
+  c.stats.outOfOrder++;
+  if (t.ooo.add(s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
+  t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
+}
+
+/** The peer's FIN, in sequence: the state changes of RFC 9293 3.10.7.4, eighth step. */
+function finArrived(c: TcpCore, s: number, state: number): void {
+  const t = c.t;
   if ((t.tflags[s] & TF_FIN_RCVD) !== 0) {
     t.tflags[s] |= TF_ACKNOW;
     return;

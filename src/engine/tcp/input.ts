@@ -237,7 +237,12 @@ export class TcpInput extends Segment {
     if ((t.tflags[s] & TF_KEEPALIVE) !== 0) c.arm(c.ctx.now + t.keepIdle[s]);
   }
 
-  /** Synchronized states and SYN_RECEIVED. */
+  /**
+   * Synchronized states and SYN_RECEIVED. The common path (an acceptable
+   * ACK, maybe with data) stays in this function; the rare cases are
+   * separate methods, so that V8 optimizes this one early: its tier-up
+   * counts the function's whole bytecode against the part that runs.
+   */
   private segmentInput(s: number): void {
     const c = this.core;
     const t = c.t;
@@ -249,34 +254,12 @@ export class TcpInput extends Segment {
     t.keepProbes[s] = 0;
     const state = t.state[s];
 
-    if (state === SYN_RECEIVED && (f & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN && this.seq === t.irs[s]) {
-      // The peer did not get our SYN-ACK and retransmitted its SYN: answer that SYN once.
-      c.out.sendSyn(s);
-      return;
-    }
-
-    if (state === SYN_RECEIVED && (f & (TH_SYN | TH_ACK | TH_RST)) === (TH_SYN | TH_ACK) && this.seq === t.irs[s]) {
-      // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took.
-      // Drop the SYN bit (it consumed irs) and let its ACK complete the handshake (as BSD does).
-      this.flags &= ~TH_SYN;
-      this.seq = (this.seq + 1) | 0;
-      this.segmentInput(s);
-      return;
-    }
+    if (state === SYN_RECEIVED && (f & TH_SYN) !== 0 && this.seq === t.irs[s] && this.synReceivedSyn(s)) return;
 
     // PAWS (RFC 7323 5.3).
     if ((t.tflags[s] & TF_TS) !== 0 && o.hasTimestamp && (f & TH_RST) === 0
       && seqLt(o.tsVal, t.tsRecent[s]) && idle < PAWS_IDLE_MS) {
-      c.stats.pawsDropped++;
-      // An old copy of data we already have (typically the late original of a
-      // segment the sender also retransmitted): report it with D-SACK so the
-      // sender can undo a spurious recovery, as Linux's tcp_send_dupack does.
-      if (this.len > 0 && (t.tflags[s] & TF_SACK) !== 0 && seqLt(this.seq, t.rcvNxt[s])) {
-        const end = (this.seq + this.len) | 0;
-        t.dsackLeft[s] = this.seq;
-        t.dsackRight[s] = seqGt(end, t.rcvNxt[s]) ? t.rcvNxt[s] : end;
-      }
-      oowAck(c, this, s);
+      this.pawsReject(s);
       return;
     }
 
@@ -296,39 +279,13 @@ export class TcpInput extends Segment {
         || (seqGt(segEnd, rn) && seqLe(segEnd, (rn + rcvWnd) | 0));
     }
     if (!acceptable) {
-      if ((f & TH_RST) !== 0) return;
-      if (segLen > 0 && seqLe(segEnd, rn)) {
-        // Entirely old: a duplicate. Report it with D-SACK (RFC 2883).
-        c.stats.duplicateSegments++;
-        if ((t.tflags[s] & TF_SACK) !== 0 && this.len > 0) {
-          t.dsackLeft[s] = this.seq;
-          t.dsackRight[s] = (this.seq + this.len) | 0;
-        }
-      } else {
-        c.stats.outOfWindow++;
-      }
-      // TIME_WAIT restarts on a retransmitted FIN; enterTimeWait sends the one ACK it needs.
-      if (state === TIME_WAIT && (f & TH_FIN) !== 0) enterTimeWait(c, s);
-      else oowAck(c, this, s);
+      this.unacceptable(s, segLen, segEnd, rn);
       return;
     }
 
     // RST (RFC 5961 3.2): only an exact match resets; in-window ones get a challenge ACK.
     if ((f & TH_RST) !== 0) {
-      if (this.seq !== rn) {
-        challengeAck(c, s);
-        return;
-      }
-      c.stats.rstIn++;
-      if (state === TIME_WAIT) return; // RFC 1337: no TIME-WAIT assassination
-      c.stats.resets++;
-      if (state === SYN_RECEIVED && t.parent[s] >= 0) {
-        c.destroy(s);
-        return;
-      }
-      const errno = state === CLOSING || state === LAST_ACK ? 0
-        : (state === SYN_RECEIVED && (t.tflags[s] & TF_CONNECTING) !== 0 ? Errno.ECONNREFUSED : Errno.ECONNRESET);
-      c.finish(s, errno);
+      this.resetInput(s, rn);
       return;
     }
 
@@ -340,18 +297,7 @@ export class TcpInput extends Segment {
     if ((f & TH_ACK) === 0) return;
 
     if (state === SYN_RECEIVED) {
-      if (seqLe(this.ack, t.sndUna[s]) || seqGt(this.ack, t.sndMax[s])) {
-        this.noConnection();
-        return;
-      }
-      t.sndUna[s] = this.ack;
-      this.synRtt(s);
-      t.sndWnd[s] = this.win * (1 << t.sndWscale[s]);
-      t.maxSndWnd[s] = t.sndWnd[s];
-      t.sndWl1[s] = this.seq;
-      t.sndWl2[s] = this.ack;
-      this.established(s);
-      this.enqueueAccept(s);
+      if (!this.synReceivedAck(s)) return;
     } else if (!processAck(c, this, s)) {
       return;
     }
@@ -367,6 +313,104 @@ export class TcpInput extends Segment {
     }
     if (isSynchronized(t.state[s]) && (this.len > 0 || (f & TH_FIN) !== 0)) processData(c, this, s);
     if (c.sockets.type[s] !== 0) c.out.output(s);
+  }
+
+  /**
+   * A SYN repeating the peer's ISN in SYN_RECEIVED. Returns true when it was
+   * dealt with, false when it goes on through the normal checks.
+   */
+  private synReceivedSyn(s: number): boolean {
+    const f = this.flags & (TH_SYN | TH_ACK | TH_RST);
+    if (f === TH_SYN) {
+      // The peer did not get our SYN-ACK and retransmitted its SYN: answer that SYN once.
+      this.core.out.sendSyn(s);
+      return true;
+    }
+    if (f === (TH_SYN | TH_ACK)) {
+      // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took.
+      // Drop the SYN bit (it consumed irs) and let its ACK complete the handshake (as BSD does).
+      this.flags &= ~TH_SYN;
+      this.seq = (this.seq + 1) | 0;
+      this.segmentInput(s);
+      return true;
+    }
+    return false;
+  }
+
+  /** A segment PAWS rejects (RFC 7323 5.3): counted, answered with an ACK (rate-limited). */
+  private pawsReject(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    c.stats.pawsDropped++;
+    // An old copy of data we already have (typically the late original of a
+    // segment the sender also retransmitted): report it with D-SACK so the
+    // sender can undo a spurious recovery, as Linux's tcp_send_dupack does.
+    if (this.len > 0 && (t.tflags[s] & TF_SACK) !== 0 && seqLt(this.seq, t.rcvNxt[s])) {
+      const end = (this.seq + this.len) | 0;
+      t.dsackLeft[s] = this.seq;
+      t.dsackRight[s] = seqGt(end, t.rcvNxt[s]) ? t.rcvNxt[s] : end;
+    }
+    oowAck(c, this, s);
+  }
+
+  /** A segment outside the receive window (RFC 9293 3.10.7.4, first check failed). */
+  private unacceptable(s: number, segLen: number, segEnd: number, rn: number): void {
+    const c = this.core;
+    const t = c.t;
+    const f = this.flags;
+    if ((f & TH_RST) !== 0) return;
+    if (segLen > 0 && seqLe(segEnd, rn)) {
+      // Entirely old: a duplicate. Report it with D-SACK (RFC 2883).
+      c.stats.duplicateSegments++;
+      if ((t.tflags[s] & TF_SACK) !== 0 && this.len > 0) {
+        t.dsackLeft[s] = this.seq;
+        t.dsackRight[s] = (this.seq + this.len) | 0;
+      }
+    } else {
+      c.stats.outOfWindow++;
+    }
+    // TIME_WAIT restarts on a retransmitted FIN; enterTimeWait sends the one ACK it needs.
+    if (t.state[s] === TIME_WAIT && (f & TH_FIN) !== 0) enterTimeWait(c, s);
+    else oowAck(c, this, s);
+  }
+
+  /** An in-window RST (RFC 5961 3.2): only an exact match resets; the others get a challenge ACK. */
+  private resetInput(s: number, rn: number): void {
+    const c = this.core;
+    const t = c.t;
+    if (this.seq !== rn) {
+      challengeAck(c, s);
+      return;
+    }
+    c.stats.rstIn++;
+    const state = t.state[s];
+    if (state === TIME_WAIT) return; // RFC 1337: no TIME-WAIT assassination
+    c.stats.resets++;
+    if (state === SYN_RECEIVED && t.parent[s] >= 0) {
+      c.destroy(s);
+      return;
+    }
+    const errno = state === CLOSING || state === LAST_ACK ? 0
+      : (state === SYN_RECEIVED && (t.tflags[s] & TF_CONNECTING) !== 0 ? Errno.ECONNREFUSED : Errno.ECONNRESET);
+    c.finish(s, errno);
+  }
+
+  /** The ACK completing a handshake in SYN_RECEIVED. Returns false when the segment is finished with. */
+  private synReceivedAck(s: number): boolean {
+    const t = this.core.t;
+    if (seqLe(this.ack, t.sndUna[s]) || seqGt(this.ack, t.sndMax[s])) {
+      this.noConnection();
+      return false;
+    }
+    t.sndUna[s] = this.ack;
+    this.synRtt(s);
+    t.sndWnd[s] = this.win * (1 << t.sndWscale[s]);
+    t.maxSndWnd[s] = t.sndWnd[s];
+    t.sndWl1[s] = this.seq;
+    t.sndWl2[s] = this.ack;
+    this.established(s);
+    this.enqueueAccept(s);
+    return true;
   }
 
   /** A child reached ESTABLISHED: hand it to its listener's accept queue. */

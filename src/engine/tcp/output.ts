@@ -72,25 +72,9 @@ export class TcpOutput {
     let p = o + TCP_MIN_HLEN;
     const syn = (flags & TH_SYN) !== 0;
     const tf = t.tflags[s];
-    const cfg = c.cfg;
     if (syn) {
-      // The MSS we offer leaves room for IPsec overhead when the flow is protected.
-      const mss = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
-      b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
-      const active = t.state[s] === SYN_SENT;
-      if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
-        b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
-      }
-      if (cfg.tcpTimestamps === 1 && (active || (tf & TF_TS) !== 0)) {
-        b[p] = TCPOPT_TIMESTAMP; b[p + 1] = 10;
-        set32(b, p + 2, c.tsNow(s));
-        set32(b, p + 6, active ? 0 : t.tsRecent[s]);
-        p += 10;
-      }
-      if (cfg.tcpWindowScaling === 1 && (active || (tf & TF_WS) !== 0)) {
-        b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WSCALE; b[p + 2] = 3; b[p + 3] = t.rcvWscale[s]; p += 4;
-      }
-      while (((p - o) & 3) !== 0) b[p++] = TCPOPT_NOP;
+      // Apart from this function (see TcpInput.segmentInput: V8 optimizes a lean hot function sooner).
+      p = this.writeSynOptions(s, b, p);
     } else {
       if ((tf & TF_TS) !== 0) {
         b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_NOP; b[p + 2] = TCPOPT_TIMESTAMP; b[p + 3] = 10;
@@ -149,22 +133,53 @@ export class TcpOutput {
     } else {
       tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
     }
-    if (ackFlag) {
-      t.lastAckSent[s] = t.rcvNxt[s];
-      // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
-      if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
-      t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
-      t.delackAt[s] = Infinity;
-      t.unackedSegs[s] = 0;
-      const edge = (t.rcvNxt[s] + (syn ? win : win * (1 << t.rcvWscale[s]))) | 0;
-      if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
-    }
+    if (ackFlag) this.ackSent(s, syn ? win : win * (1 << t.rcvWscale[s]));
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
+    ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
     return len;
+  }
+
+  /** A segment carrying an ACK with a window of `win` bytes left: no ACK is owed any more, the window's edge moved. */
+  private ackSent(s: number, win: number): void {
+    const t = this.core.t;
+    t.lastAckSent[s] = t.rcvNxt[s];
+    // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
+    if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
+    t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
+    t.delackAt[s] = Infinity;
+    t.unackedSegs[s] = 0;
+    const edge = (t.rcvNxt[s] + win) | 0;
+    if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
+  }
+
+  /** The options of a SYN or SYN-ACK at `p` (after the fixed header), padded to 32 bits; returns the end. */
+  private writeSynOptions(s: number, b: Uint8Array, p: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = c.sockets;
+    const cfg = c.cfg;
+    const tf = t.tflags[s];
+    // The MSS we offer leaves room for IPsec overhead when the flow is protected.
+    const mss = c.ip.flowMtu(this.route, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
+    b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
+    const active = t.state[s] === SYN_SENT;
+    if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
+      b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
+    }
+    if (cfg.tcpTimestamps === 1 && (active || (tf & TF_TS) !== 0)) {
+      b[p] = TCPOPT_TIMESTAMP; b[p + 1] = 10;
+      set32(b, p + 2, c.tsNow(s));
+      set32(b, p + 6, active ? 0 : t.tsRecent[s]);
+      p += 10;
+    }
+    if (cfg.tcpWindowScaling === 1 && (active || (tf & TF_WS) !== 0)) {
+      b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WSCALE; b[p + 2] = 3; b[p + 3] = t.rcvWscale[s]; p += 4;
+    }
+    while (((p - IP_PAYLOAD_OFFSET) & 3) !== 0) b[p++] = TCPOPT_NOP;
+    return p;
   }
 
   /** SACK option: the D-SACK block first (once), then the most recent range, then the others. */
@@ -358,14 +373,8 @@ export class TcpOutput {
     for (let guard = 0; guard < 100000; guard++) {
       const una = t.sndUna[s];
       let nxt = t.sndNxt[s];
-      if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
-        // Going back over sent data: do not resend what the peer has SACKed.
-        const skip = c.cc.skipSacked(s, nxt);
-        if (skip !== nxt) {
-          nxt = seqLt(skip, t.sndMax[s]) ? skip : t.sndMax[s];
-          t.sndNxt[s] = nxt;
-        }
-      }
+      // Going back over sent data: do not resend what the peer has SACKed.
+      if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) nxt = this.pastSacked(s, nxt);
       const avail = (dataEnd - nxt) | 0;
       const cwnd = t.cwnd[s] + c.cc.allowance(s);
       const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
@@ -383,29 +392,8 @@ export class TcpOutput {
         }
         if (len <= 0) break;
         const fresh = !seqLt(nxt, t.sndMax[s]);
-        if (len > smss) {
-          // A super-segment ends on a whole segment unless it ends the data
-          // and Nagle lets its partial tail go (Linux tcp_mss_split_point):
-          // the remainder waits for the window, as a separate segment would.
-          const part = len % smss;
-          if (part !== 0) {
-            const sml = t.sndSml[s];
-            const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
-            if (len < avail || corked || (!nodelay && nxt !== una && smallOut)) len -= part;
-          }
-        } else if (len < smss) {
-          const allQueued = len === avail;
-          if (allQueued && corked) break;
-          // Nagle as Linux applies it (Minshall's variant, tcp_nagle_check): a
-          // partial segment waits only while an earlier partial segment is
-          // unacknowledged, not whenever anything is in flight, so the tail of
-          // a write larger than one MSS leaves at once (RFC 896, RFC 1122 4.2.3.4).
-          const sml = t.sndSml[s];
-          const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
-          const nagleOk = nodelay || nxt === una || !smallOut;
-          const bigEnough = t.maxSndWnd[s] > 0 && len >= t.maxSndWnd[s] / 2;
-          if (!(allQueued && nagleOk) && !bigEnough) break;
-        }
+        if (len > smss) len = this.cutSuperSegment(s, len, smss, avail, nxt, corked, nodelay);
+        else if (len < smss && this.holdPartial(s, len, avail, nxt, corked, nodelay)) break;
         const fin = finQueued && len === avail;
         let flags = TH_ACK;
         if (len === avail) flags |= TH_PSH;
@@ -422,8 +410,61 @@ export class TcpOutput {
     // Data waits with nothing in flight, on a closed window or one too small to
     // fill a segment: the persist timer probes the first and, as the override
     // timeout of RFC 9293 3.8.6.2.1, fills the second.
-    if (((dataEnd - t.sndNxt[s]) | 0) > 0 && t.sndWnd[s] - ((t.sndNxt[s] - t.sndUna[s]) >>> 0) < smss
-      && t.sndNxt[s] === t.sndUna[s] && t.rtoAt[s] === Infinity && t.persistAt[s] === Infinity) {
+    if (((dataEnd - t.sndNxt[s]) | 0) > 0 && t.sndNxt[s] === t.sndUna[s]) this.maybePersist(s, smss);
+  }
+
+  /** sndNxt moved past what the peer has SACKed (not beyond sndMax); returns it. */
+  private pastSacked(s: number, nxt: number): number {
+    const t = this.core.t;
+    const skip = this.core.cc.skipSacked(s, nxt);
+    if (skip !== nxt) {
+      nxt = seqLt(skip, t.sndMax[s]) ? skip : t.sndMax[s];
+      t.sndNxt[s] = nxt;
+    }
+    return nxt;
+  }
+
+  /**
+   * A super-segment ends on a whole segment unless it ends the data and
+   * Nagle lets its partial tail go (Linux tcp_mss_split_point): the
+   * remainder waits for the window, as a separate segment would.
+   */
+  private cutSuperSegment(s: number, len: number, smss: number, avail: number, nxt: number, corked: boolean,
+    nodelay: boolean): number {
+    const part = len % smss;
+    if (part === 0) return len;
+    const t = this.core.t;
+    const una = t.sndUna[s];
+    const sml = t.sndSml[s];
+    const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
+    return len < avail || corked || (!nodelay && nxt !== una && smallOut) ? len - part : len;
+  }
+
+  /**
+   * Whether a partial segment of `len` bytes (of `avail` queued, at `nxt`)
+   * waits: for the rest of a corked write (MSG_MORE), or by Nagle as Linux
+   * applies it (Minshall's variant, tcp_nagle_check): a partial segment waits
+   * only while an earlier partial segment is unacknowledged, not whenever
+   * anything is in flight, so the tail of a write larger than one MSS leaves
+   * at once (RFC 896, RFC 1122 4.2.3.4).
+   */
+  private holdPartial(s: number, len: number, avail: number, nxt: number, corked: boolean, nodelay: boolean): boolean {
+    const t = this.core.t;
+    const allQueued = len === avail;
+    if (allQueued && corked) return true;
+    const una = t.sndUna[s];
+    const sml = t.sndSml[s];
+    const smallOut = seqGt(sml, una) && !seqGt(sml, t.sndMax[s]);
+    const nagleOk = nodelay || nxt === una || !smallOut;
+    const bigEnough = t.maxSndWnd[s] > 0 && len >= t.maxSndWnd[s] / 2;
+    return !(allQueued && nagleOk) && !bigEnough;
+  }
+
+  /** Arm the persist timer when the window leaves no room for a segment and nothing else is timed. */
+  private maybePersist(s: number, smss: number): void {
+    const c = this.core;
+    const t = c.t;
+    if (t.sndWnd[s] - ((t.sndNxt[s] - t.sndUna[s]) >>> 0) < smss && t.rtoAt[s] === Infinity && t.persistAt[s] === Infinity) {
       t.persistAt[s] = c.ctx.now + t.rto[s];
       c.arm(t.persistAt[s]);
     }
@@ -462,10 +503,7 @@ export class TcpOutput {
     }
     c.rack.onSend(s, seq, end, isRtx);
     if (isRtx) {
-      t.retransmits[s]++;
-      c.stats.retransmits++;
-      // Karn: a retransmitted range cannot be timed without timestamps.
-      if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && !seqLt(t.rttSeq[s], seq)) t.tflags[s] &= ~TF_RTT_TIMING;
+      this.retransmitted(s, seq);
     } else {
       t.bytesSent[s] += len;
       if ((t.tflags[s] & (TF_TS | TF_RTT_TIMING)) === 0 && len > 0) {
@@ -479,6 +517,15 @@ export class TcpOutput {
     if (t.rtoAt[s] === Infinity) this.armRto(s);
     else if (!isRtx) this.schedulePto(s); // the probe follows the newest data (as Linux)
     t.persistAt[s] = Infinity;
+  }
+
+  /** Counts of a retransmission at `seq`, and Karn's rule: a retransmitted range cannot be timed without timestamps. */
+  private retransmitted(s: number, seq: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.retransmits[s]++;
+    c.stats.retransmits++;
+    if ((t.tflags[s] & TF_RTT_TIMING) !== 0 && !seqLt(t.rttSeq[s], seq)) t.tflags[s] &= ~TF_RTT_TIMING;
   }
 
   /** Persist timer with a non-zero window: send what fits, however small (SWS override). */

@@ -212,9 +212,9 @@ export class TcpPassive {
     // Without timestamps nothing can carry window scale or SACK back: the connection goes without (as Linux).
     const ws = ts && cfg.tcpWindowScaling === 1 && o.wscale >= 0;
     const sack = ts && cfg.tcpSack === 1 && o.sackPermitted;
-    const peerWs = o.wscale > MAX_WSCALE ? MAX_WSCALE : o.wscale;
-    const tsNow = (Math.floor(c.ctx.now) + c.tsOffsetFor(dst, dport, src, sport)) | 0;
-    const tsVal = ts ? cookieTsVal(tsNow, ws ? peerWs : -1, sack) : 0;
+    // The timestamp clock's per-flow offset is a keyed hash: computed only when a timestamp goes out.
+    const tsVal = ts ? cookieTsVal((Math.floor(c.ctx.now) + c.tsOffsetFor(dst, dport, src, sport)) | 0,
+      ws ? (o.wscale > MAX_WSCALE ? MAX_WSCALE : o.wscale) : -1, sack) : 0;
     c.stats.syncookiesSent++;
     this.lastCookieAt = c.ctx.now;
     this.sendSynAck(l, dst, dport, src, sport, iss, seq, sack, ts, ws ? wscaleFor(this.listenRcvCap(l)) : -1, tsVal,
