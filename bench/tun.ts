@@ -9,7 +9,8 @@
  * data path's ChaCha20-Poly1305 in batches on native threads, UDP GSO/GRO),
  * plus wirestack <-> wirestack with 1 crypt thread (batches and offload,
  * no second core) and with 0 (packet by packet, no batches: the path
- * before batching), so 1 worker vs N and before/after are in one series.
+ * before batching), so 1 worker vs N and before/after are in one series;
+ * and wirestack without UDP GSO/GRO <-> wireguard-go.
  * Each pair: namespaces A and B joined by a veth, the tunnel between them,
  * an iperf3 server on B's tunnel address, iperf3 clients from A (A->B, then
  * -R for B->A). Figures: median Gbit/s per direction, the ratio to the
@@ -35,6 +36,8 @@ type Kind = 'wireguard-go' | 'wirestack';
 interface SideSpec {
   kind: Kind;
   threads?: number;
+  /** false: --no-udp-offload (no UDP GSO/GRO). */
+  offload?: boolean;
 }
 
 interface Side {
@@ -105,13 +108,16 @@ async function startSide(spec: SideSpec, ns: Netns, ifname: string, dir: string,
   const file = join(dir, `${ifname}.conf`);
   writeFileSync(file, ['[Interface]', `PrivateKey = ${encodeKey(o.priv)}`, `Address = ${o.inner}/24`, `ListenPort = ${PORT}`, 'MTU = 1420', '',
     '[Peer]', `PublicKey = ${encodeKey(o.peerPub)}`, `AllowedIPs = ${o.peerInner}/32`, `Endpoint = ${o.peerOuter}:${PORT}`, ''].join('\n'), { mode: 0o600 });
-  const d = await TunDaemon.start(ns, file, ifname, spec.threads === undefined ? [] : ['--crypt-threads', String(spec.threads)]);
+  const d = await TunDaemon.start(ns, file, ifname, [...(spec.threads === undefined ? [] : ['--crypt-threads', String(spec.threads)]),
+    ...(spec.offload === false ? ['--no-udp-offload'] : [])]);
   return { kind, pid: d.pid, stop: async () => { await d.stop(); } };
 }
 
 function sideLabel(s: SideSpec): string {
   if (s.kind === 'wireguard-go') return s.kind;
-  return `wirestack --tun${s.threads === undefined ? '' : ` (${s.threads} crypt thread${s.threads === 1 ? '' : 's'})`}`;
+  const notes = [...(s.threads === undefined ? [] : [`${s.threads} crypt thread${s.threads === 1 ? '' : 's'}`]),
+    ...(s.offload === false ? ['no UDP GSO/GRO'] : [])];
+  return `wirestack --tun${notes.length === 0 ? '' : ` (${notes.join(', ')})`}`;
 }
 
 async function setUpPair(n: number, kindA: SideSpec, kindB: SideSpec, dir: string): Promise<Pair> {
@@ -175,6 +181,7 @@ async function main(): Promise<void> {
     pairs.push(await setUpPair(2, ws(), ws(), dir));
     pairs.push(await setUpPair(3, ws(1), ws(1), dir));
     pairs.push(await setUpPair(4, ws(0), ws(0), dir));
+    pairs.push(await setUpPair(5, { kind: 'wirestack', offload: false }, go, dir));
     for (let run = 0; run < runs; run++) {
       for (const p of pairs) {
         p.aToB.push(await measure(p, seconds, false));

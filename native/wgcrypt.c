@@ -60,7 +60,7 @@
 /* Below this many packets the caller does the batch alone: waking a thread costs more than it saves. */
 #define WGC_PARALLEL_MIN 4
 /* Iterations the caller spins for the workers' last packets before it sleeps on the condition variable. */
-#define WGC_SPIN 20000
+#define WGC_SPIN 4096
 
 static bool wgc_available(void) {
   return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_ctrl != NULL &&
@@ -346,7 +346,7 @@ static napi_value wgc_run(napi_env env, napi_callback_info info) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
-    if ((s & 1023) == 1023) sched_yield();
+    if ((s & 255) == 255) sched_yield();
   }
   if (atomic_load_explicit(&p->completed, memory_order_acquire) < n) {
     pthread_mutex_lock(&p->mu);
