@@ -4,7 +4,13 @@
  * alternation in the same run:
  *   - wireguard-go <-> wireguard-go (the baseline),
  *   - wirestack up --tun <-> wireguard-go,
- *   - wirestack up --tun <-> wirestack up --tun.
+ *   - wirestack up --tun <-> wirestack up --tun,
+ * the wirestack sides with their default crypt threads (one per core: the
+ * data path's ChaCha20-Poly1305 in batches on native threads, UDP GSO/GRO),
+ * plus wirestack <-> wirestack with 1 crypt thread (batches and offload,
+ * no second core) and with 0 (packet by packet, no batches: the path
+ * before batching), so 1 worker vs N and before/after are in one series;
+ * and wirestack without UDP GSO/GRO <-> wireguard-go.
  * Each pair: namespaces A and B joined by a veth, the tunnel between them,
  * an iperf3 server on B's tunnel address, iperf3 clients from A (A->B, then
  * -R for B->A). Figures: median Gbit/s per direction, the ratio to the
@@ -23,8 +29,16 @@ import { encodeKey, getSuite } from '../src/wireguard/crypto/index.js';
 import { Netns, haveCommand, missingCapability } from '../test/helpers/netns.js';
 import { WireGuardGo, createVeth, delay, killChild, wireguardToolsMissing, type Veth } from '../test/helpers/wireguard-go.js';
 import { TunDaemon } from '../test/helpers/wirestack-tun.js';
+import { defaultCryptThreads } from '../src/wireguard/crypt-native.js';
 
 type Kind = 'wireguard-go' | 'wirestack';
+/** A side: wireguard-go, or wirestack with a crypt thread count (undefined: its default). */
+interface SideSpec {
+  kind: Kind;
+  threads?: number;
+  /** false: --no-udp-offload (no UDP GSO/GRO). */
+  offload?: boolean;
+}
 
 interface Side {
   kind: Kind;
@@ -79,9 +93,10 @@ function median(xs: number[]): number {
 
 const PORT = 51820;
 
-async function startSide(kind: Kind, ns: Netns, ifname: string, dir: string, o: {
+async function startSide(spec: SideSpec, ns: Netns, ifname: string, dir: string, o: {
   priv: Uint8Array; peerPub: Uint8Array; inner: string; peerInner: string; peerOuter: string;
 }): Promise<Side> {
+  const kind = spec.kind;
   if (kind === 'wireguard-go') {
     const go = await WireGuardGo.start(ns, ifname);
     await go.setconf(['[Interface]', `PrivateKey = ${encodeKey(o.priv)}`, `ListenPort = ${PORT}`, '',
@@ -93,11 +108,19 @@ async function startSide(kind: Kind, ns: Netns, ifname: string, dir: string, o: 
   const file = join(dir, `${ifname}.conf`);
   writeFileSync(file, ['[Interface]', `PrivateKey = ${encodeKey(o.priv)}`, `Address = ${o.inner}/24`, `ListenPort = ${PORT}`, 'MTU = 1420', '',
     '[Peer]', `PublicKey = ${encodeKey(o.peerPub)}`, `AllowedIPs = ${o.peerInner}/32`, `Endpoint = ${o.peerOuter}:${PORT}`, ''].join('\n'), { mode: 0o600 });
-  const d = await TunDaemon.start(ns, file, ifname);
+  const d = await TunDaemon.start(ns, file, ifname, [...(spec.threads === undefined ? [] : ['--crypt-threads', String(spec.threads)]),
+    ...(spec.offload === false ? ['--no-udp-offload'] : [])]);
   return { kind, pid: d.pid, stop: async () => { await d.stop(); } };
 }
 
-async function setUpPair(n: number, kindA: Kind, kindB: Kind, dir: string): Promise<Pair> {
+function sideLabel(s: SideSpec): string {
+  if (s.kind === 'wireguard-go') return s.kind;
+  const notes = [...(s.threads === undefined ? [] : [`${s.threads} crypt thread${s.threads === 1 ? '' : 's'}`]),
+    ...(s.offload === false ? ['no UDP GSO/GRO'] : [])];
+  return `wirestack --tun${notes.length === 0 ? '' : ` (${notes.join(', ')})`}`;
+}
+
+async function setUpPair(n: number, kindA: SideSpec, kindB: SideSpec, dir: string): Promise<Pair> {
   const suite = getSuite('standard');
   const privA = suite.generatePrivateKey();
   const privB = suite.generatePrivateKey();
@@ -117,7 +140,7 @@ async function setUpPair(n: number, kindA: Kind, kindB: Kind, dir: string): Prom
     if (r.code === 0) break;
     await delay(250);
   }
-  const label = `${kindA === 'wirestack' ? 'wirestack --tun' : kindA} <-> ${kindB === 'wirestack' ? 'wirestack --tun' : kindB}`;
+  const label = `${sideLabel(kindA)} <-> ${sideLabel(kindB)}`;
   return { label, a, b, sideA, sideB, veth, innerB, iperfServer, aToB: [], bToA: [], cpuA: 0, cpuB: 0, bytes: 0 };
 }
 
@@ -151,9 +174,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'wst-tunbench-'));
   const pairs: Pair[] = [];
   try {
-    pairs.push(await setUpPair(0, 'wireguard-go', 'wireguard-go', dir));
-    pairs.push(await setUpPair(1, 'wirestack', 'wireguard-go', dir));
-    pairs.push(await setUpPair(2, 'wirestack', 'wirestack', dir));
+    const go: SideSpec = { kind: 'wireguard-go' };
+    const ws = (threads?: number): SideSpec => ({ kind: 'wirestack', threads });
+    pairs.push(await setUpPair(0, go, go, dir));
+    pairs.push(await setUpPair(1, ws(), go, dir));
+    pairs.push(await setUpPair(2, ws(), ws(), dir));
+    pairs.push(await setUpPair(3, ws(1), ws(1), dir));
+    pairs.push(await setUpPair(4, ws(0), ws(0), dir));
+    pairs.push(await setUpPair(5, { kind: 'wirestack', offload: false }, go, dir));
     for (let run = 0; run < runs; run++) {
       for (const p of pairs) {
         p.aToB.push(await measure(p, seconds, false));
@@ -193,9 +221,9 @@ export function formatTunBench(r: TunBenchResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
   return [
-    `WireGuard for the host: iperf3 (one TCP stream, ${r.seconds} s) through the tunnel between two namespaces over a veth, MTU 1420;`
+    `WireGuard for the host: iperf3 (one TCP stream, ${r.seconds} s; wirestack's default crypt threads: ${defaultCryptThreads()}) through the tunnel between two namespaces over a veth, MTU 1420;`
       + ` median of ${r.runs} alternating runs per direction; ratio against the wireguard-go pair of this run`
-      + ' (goals: wirestack <-> wirestack >= 1.5 x, wirestack <-> wireguard-go >= 1.0 x); CPU of each side\'s WireGuard process per GiB moved',
+      + ' (goals, #13: wirestack <-> wirestack >= 2 x, wirestack -> wireguard-go >= 1.0 x); CPU of each side\'s WireGuard process per GiB moved',
     line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line),
   ].join('\n');
 }

@@ -7,6 +7,7 @@
  *
  *   node dist/bench/wg-peer.js --private B64 --peer B64 --address 10.90.2.2/24
  *     --allowed 10.90.2.1/32 [--bind 127.0.0.1] [--port 0] [--endpoint host:port] [--source-bytes N]
+ *     [--crypt-threads N]   (the device's crypt threads; default: one per core)
  *
  * Prints one JSON line {"port": N, "publicKey": "..."} once it is up, and
  * exits when its stdin closes (so it never outlives the parent) or after
@@ -27,10 +28,12 @@ async function main(): Promise<void> {
   const sourceBytes = Number(arg('source-bytes', String(256 << 20)));
   const endpoint = arg('endpoint', '');
   const hash = arg('hash', '0') === '1';
+  const threads = arg('crypt-threads', '');
   const stack = new Stack({ seed: 902, maxTcpSockets: 8, tcpSendBufferBytes: 4 << 20, tcpRecvBufferBytes: 4 << 20 });
   const wg = await stack.addWireGuard({
     privateKey: arg('private'), address: arg('address'), listenPort: Number(arg('port', '0')), bindAddress: arg('bind', '127.0.0.1'),
     peers: [{ publicKey: arg('peer'), allowedIps: [arg('allowed')], ...(endpoint === '' ? {} : { endpoint }) }],
+    ...(threads === '' ? {} : { cryptThreads: Number(threads) }),
   });
   stack.start();
   stack.net.createServer((s) => {

@@ -25,6 +25,7 @@ import { encodeKey, getSuite, type SuiteName } from '../src/wireguard/crypto/ind
 import type { DatagramReceiver, WgTransport } from '../src/wireguard/transport.js';
 import type { FrameReceiver } from '../src/link/link.js';
 import type { WireGuardInterface } from '../src/wireguard/setup.js';
+import { defaultCryptThreads } from '../src/wireguard/crypt-native.js';
 import { Netns, missingCapability } from '../test/helpers/netns.js';
 import { WireGuardGo, createVeth, killChild, wireguardToolsMissing, type Veth } from '../test/helpers/wireguard-go.js';
 import { TCP_PEER_SCRIPT, patternPeriod, writePattern, type PeerReport } from '../test/helpers/tcp-peer.js';
@@ -323,14 +324,18 @@ async function wirestackToGo(bytes: number, runs: number, log: (s: string) => vo
   }
 }
 
-/** 2. wirestack here ↔ wirestack in a child process, host UDP on 127.0.0.1 (tunnel 10.90.2.1 ↔ .2). */
-async function wirestackToWirestack(bytes: number, runs: number, log: (s: string) => void): Promise<PairFigure> {
+/**
+ * 2. wirestack here ↔ wirestack in a child process, host UDP on 127.0.0.1 (tunnel 10.90.2.1 ↔ .2),
+ * both with `threads` crypt threads (undefined: the default, one per core).
+ */
+async function wirestackToWirestack(bytes: number, runs: number, log: (s: string) => void, threads?: number): Promise<PairFigure> {
   const suite = getSuite('standard');
   const ourPriv = suite.generatePrivateKey();
   const childPriv = suite.generatePrivateKey();
   const script = fileURLToPath(new URL('./wg-peer.js', import.meta.url));
   const child = spawn(process.execPath, [script, '--private', encodeKey(childPriv), '--peer', encodeKey(suite.publicKey(ourPriv)),
-    '--address', '10.90.2.2/24', '--allowed', '10.90.2.1/32', '--bind', '127.0.0.1', '--source-bytes', String(bytes)],
+    '--address', '10.90.2.2/24', '--allowed', '10.90.2.1/32', '--bind', '127.0.0.1', '--source-bytes', String(bytes),
+    ...(threads === undefined ? [] : ['--crypt-threads', String(threads)])],
   { stdio: ['pipe', 'pipe', 'inherit'] });
   const stack = bigStack(92);
   let wg: WireGuardInterface | null = null;
@@ -343,6 +348,7 @@ async function wirestackToWirestack(bytes: number, runs: number, log: (s: string
     wg = await stack.addWireGuard({
       privateKey: ourPriv, address: '10.90.2.1/24', listenPort: 0, bindAddress: '127.0.0.1',
       peers: [{ publicKey: info.publicKey, endpoint: `127.0.0.1:${info.port}`, allowedIps: ['10.90.2.2/32'] }],
+      cryptThreads: threads,
     });
     stack.start();
     await withTimeout(stack.ping('10.90.2.2', { timeoutMs: 10_000 }), 15_000, 'first ping through the tunnel');
@@ -356,7 +362,8 @@ async function wirestackToWirestack(bytes: number, runs: number, log: (s: string
       down.push(await metered(cpu, procs, () => stackDownload(stack, '10.90.2.2', 9002, bytes)));
       log(`  wirestack <- wirestack run ${r + 1}: ${down[r].toFixed(3)} Gbit/s`);
     }
-    return { pair: 'wirestack <-> wirestack (2 processes, loopback UDP)', aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg), cpuPerGiB: perGiB(cpu, 2 * runs * bytes) };
+    const t = threads ?? defaultCryptThreads();
+    return { pair: `wirestack <-> wirestack (2 processes, loopback UDP, ${t} crypt thread${t === 1 ? '' : 's'})`, aToB: up, bToA: down, aToBMedian: median(up), bToAMedian: median(down), notes: deviceNotes(wg), cpuPerGiB: perGiB(cpu, 2 * runs * bytes) };
   } finally {
     stack.stop();
     await wg?.close().catch(() => undefined);
@@ -431,8 +438,13 @@ export async function runWireGuardBench(options: WireGuardBenchOptions = {}): Pr
     result.handshakes.push(handshakeRate(s, options.handshakeSeconds ?? 2));
   }
   patternPeriod();
+  // 1 crypt thread vs one per core, same run.
   log('wirestack <-> wirestack...');
   result.pairs.push(await wirestackToWirestack(bytes, runs, log));
+  if (defaultCryptThreads() > 1) {
+    log('wirestack <-> wirestack, 1 crypt thread...');
+    result.pairs.push(await wirestackToWirestack(bytes, runs, log, 1));
+  }
   const cannot = missingCapability() ?? wireguardToolsMissing();
   if (cannot !== null) {
     result.skipped.push(`wirestack <-> wireguard-go and wireguard-go <-> wireguard-go skipped: ${cannot}`);

@@ -541,6 +541,7 @@ static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
 napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.c */
 napi_status wirestack_tap_thread_init(napi_env env, napi_value exports); /* native/tap_thread.c */
 napi_status wirestack_aead_init(napi_env env, napi_value exports); /* native/aead.c */
+napi_status wirestack_wgcrypt_init(napi_env env, napi_value exports); /* native/wgcrypt.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -555,6 +556,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, wirestack_udp_init(env, exports));
   CHECK(env, wirestack_tap_thread_init(env, exports));
   CHECK(env, wirestack_aead_init(env, exports));
+  CHECK(env, wirestack_wgcrypt_init(env, exports));
   return exports;
 }
 

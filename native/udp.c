@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <netinet/udp.h>
 #include <node_api.h>
 
 #define UDP_BATCH_MAX 64
@@ -259,6 +260,221 @@ static napi_value udp_set_mark(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* ---- UDP GSO on send and GRO on receive (Linux 4.18 / 5.0), as current wireguard-go does ---- */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* The kernel's UDP_MAX_SEGMENTS (64 before 6.9) and the largest IPv4 UDP payload. */
+#define UDP_GSO_MAX_SEGMENTS 64
+#define UDP_GSO_MAX_BYTES 65507
+/* udpSendGso's return value carries this bit when the kernel refused GSO (the batch went without). */
+#define UDP_GSO_REFUSED 0x10000
+
+/*
+ * udpOffload(fd, gro) -> bit 0: UDP_SEGMENT usable on this socket, bit 1: UDP_GRO on.
+ * GSO needs no option (it rides on each sendmsg's cmsg); its support is
+ * probed with getsockopt(UDP_SEGMENT), as wireguard-go does. GRO is turned
+ * on with setsockopt(UDP_GRO) when `gro` is nonzero (and off otherwise).
+ */
+static napi_value udp_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t fd, gro;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_int(env, argv[1], &gro)) return NULL;
+  int flags = 0;
+  int v = 0;
+  socklen_t vl = sizeof v;
+  if (getsockopt((int)fd, SOL_UDP, UDP_SEGMENT, &v, &vl) == 0) flags |= 1;
+  int on = gro != 0;
+  if (setsockopt((int)fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0 && on) flags |= 2;
+  return udp_num(env, flags);
+}
+
+/*
+ * udpSendGso(fd, buf: Uint8Array, slotSize, n, meta: Int32Array) -> datagrams sent (| 0x10000 when GSO was refused) | -errno
+ * The same batch as udpSendBatch (slot i, meta[3i..3i+2] = length, address,
+ * port), but runs of consecutive datagrams to one destination with one
+ * length (the run's last may be shorter) leave as one GSO message: one
+ * iovec per slot, a UDP_SEGMENT cmsg with the length, and the kernel cuts
+ * the datagrams apart as late as it can (on the wire they are the same
+ * datagrams). Up to 64 per message and 65507 bytes. When the kernel
+ * refuses GSO (EIO: the route's device cannot checksum; EINVAL/ENOPROTOOPT:
+ * too old), the rest of the batch is sent without it and bit 16 of the
+ * result says so, so the caller can stop asking.
+ */
+static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t fd, slot, n;
+  void *bp, *mp;
+  size_t blen, mcount;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &n) ||
+      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
+  if (slot < 1 || n < 0 || n > UDP_BATCH_MAX || (uint64_t)n * (uint64_t)slot > blen || (uint64_t)n * 3 > mcount) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpSendGso: slots do not fit the buffers");
+    return NULL;
+  }
+  const int32_t *meta = (const int32_t *)mp;
+  struct mmsghdr msgs[UDP_BATCH_MAX];
+  struct iovec iov[UDP_BATCH_MAX];
+  struct sockaddr_in to[UDP_BATCH_MAX];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctl[UDP_BATCH_MAX];
+  int first[UDP_BATCH_MAX + 1]; /* message m carries datagrams first[m] .. first[m+1]-1 */
+  int nm = 0;
+  memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    int32_t len = meta[3 * i];
+    if (len < 0 || len > slot) len = 0;
+    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
+    iov[i].iov_len = (size_t)len;
+  }
+  for (int i = 0; i < n;) {
+    int32_t seg = (int32_t)iov[i].iov_len;
+    int j = i + 1;
+    size_t total = (size_t)seg;
+    /* Extend the run: same destination, same length; a shorter datagram ends it. */
+    while (seg > 0 && j < n && j - i < UDP_GSO_MAX_SEGMENTS && meta[3 * j + 1] == meta[3 * i + 1] &&
+           meta[3 * j + 2] == meta[3 * i + 2] && (int32_t)iov[j].iov_len <= seg && iov[j].iov_len > 0 &&
+           total + iov[j].iov_len <= UDP_GSO_MAX_BYTES) {
+      total += iov[j].iov_len;
+      j++;
+      if ((int32_t)iov[j - 1].iov_len < seg) break;
+    }
+    struct msghdr *h = &msgs[nm].msg_hdr;
+    memset(&to[nm], 0, sizeof to[nm]);
+    to[nm].sin_family = AF_INET;
+    to[nm].sin_addr.s_addr = htonl((uint32_t)meta[3 * i + 1]);
+    to[nm].sin_port = htons((uint16_t)meta[3 * i + 2]);
+    h->msg_name = &to[nm];
+    h->msg_namelen = sizeof to[nm];
+    h->msg_iov = &iov[i];
+    h->msg_iovlen = (size_t)(j - i);
+    if (j - i > 1) {
+      memset(&ctl[nm], 0, sizeof ctl[nm]);
+      h->msg_control = ctl[nm].buf;
+      h->msg_controllen = sizeof ctl[nm].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t s16 = (uint16_t)seg;
+      memcpy(CMSG_DATA(c), &s16, sizeof s16);
+    }
+    first[nm++] = i;
+    i = j;
+  }
+  first[nm] = n;
+  int sent = 0; /* messages */
+  int refused = 0;
+  while (sent < nm) {
+    int r = sendmmsg((int)fd, msgs + sent, (unsigned)(nm - sent), MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if ((errno == EIO || errno == EINVAL || errno == ENOPROTOOPT) && msgs[sent].msg_hdr.msg_controllen != 0) {
+        /* No GSO here: split this message into single datagrams and go on (sendto each, rare). */
+        refused = UDP_GSO_REFUSED;
+        break;
+      }
+      if (sent == 0) return udp_num(env, -errno);
+      break;
+    }
+    if (r == 0) break;
+    sent += r;
+  }
+  int datagrams = first[sent];
+  if (refused) {
+    for (int i = datagrams; i < n; i++) {
+      ssize_t r;
+      struct sockaddr_in sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sin_family = AF_INET;
+      sa.sin_addr.s_addr = htonl((uint32_t)meta[3 * i + 1]);
+      sa.sin_port = htons((uint16_t)meta[3 * i + 2]);
+      do {
+        r = sendto((int)fd, iov[i].iov_base, iov[i].iov_len, MSG_DONTWAIT, (const struct sockaddr *)&sa, sizeof sa);
+      } while (r < 0 && errno == EINTR);
+      if (r < 0) break;
+      datagrams++;
+    }
+  }
+  return udp_num(env, datagrams | refused);
+}
+
+/*
+ * udpRecvGro(fd, buf: Uint8Array, slotSize, maxMessages, meta: Int32Array) -> messages | -errno
+ * recvmmsg(2) with UDP_GRO on: message i lands at buf[i*slotSize ..) (make
+ * slots 64 KiB: a coalesced message holds up to 64 datagrams of one sender);
+ * meta[4i] = length (-1: truncated), meta[4i+1] = source address (host
+ * order), meta[4i+2] = source port, meta[4i+3] = the datagram size the
+ * kernel coalesced by (0: one datagram). The caller cuts the message into
+ * datagrams of that size (the last may be shorter). 0 when nothing waits.
+ */
+static napi_value udp_recv_gro(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t fd, slot, maxd;
+  void *bp, *mp;
+  size_t blen, mcount;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &maxd) ||
+      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
+  if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
+  if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 4 > mcount) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvGro: slots do not fit the buffers");
+    return NULL;
+  }
+  struct mmsghdr msgs[UDP_BATCH_MAX];
+  struct iovec iov[UDP_BATCH_MAX];
+  struct sockaddr_in from[UDP_BATCH_MAX];
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl[UDP_BATCH_MAX];
+  memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)maxd);
+  for (int i = 0; i < maxd; i++) {
+    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
+    iov[i].iov_len = (size_t)slot;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    msgs[i].msg_hdr.msg_control = ctl[i].buf;
+    msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+  }
+  int n;
+  do {
+    n = recvmmsg((int)fd, msgs, (unsigned)maxd, MSG_DONTWAIT, NULL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return udp_num(env, (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno);
+  int32_t *meta = (int32_t *)mp;
+  for (int i = 0; i < n; i++) {
+    struct msghdr *h = &msgs[i].msg_hdr;
+    int seg = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+      /* The kernel reports the size as an int (udp_cmsg_recv). */
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        memcpy(&seg, CMSG_DATA(c), sizeof seg);
+      }
+    }
+    meta[4 * i] = (h->msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
+    meta[4 * i + 1] = (int32_t)ntohl(from[i].sin_addr.s_addr);
+    meta[4 * i + 2] = ntohs(from[i].sin_port);
+    meta[4 * i + 3] = seg > 0 && (uint32_t)seg < msgs[i].msg_len ? seg : 0;
+  }
+  return udp_num(env, n);
+}
+
 /* Called from the addon's init (tap.c). */
 napi_status wirestack_udp_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -269,6 +485,9 @@ napi_status wirestack_udp_init(napi_env env, napi_value exports) {
     { "udpSetMark", NULL, udp_set_mark, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpStage", NULL, udp_stage, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpSendBatch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpOffload", NULL, udp_offload, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpSendGso", NULL, udp_send_gso, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpRecvGro", NULL, udp_recv_gro, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

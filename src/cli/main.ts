@@ -19,7 +19,8 @@ commands:
   demo --link memory [--pcap FILE] [--loss P] [--delay MS] [--pings N] [--datagrams N] [--tcp-mib N] [--json]
         two stacks on an in-memory Ethernet cable: ARP, ping, UDP echo, a TCP transfer, HTTP and
         HTTPS, pcap capture
-  up CONFIG [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S] [--pcap FILE] [CAPACITY]
+  up CONFIG [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S] [--pcap FILE]
+     [--crypt-threads N] [--no-udp-offload] [CAPACITY]
         bring a wg-quick file up as a user-space WireGuard endpoint (host UDP, no root) with its
         [Socks5] and [HTTP] proxies and [TCP|UDP][Client|Server]Tunnel forwards; ping on the tunnel address is
         answered; events (handshakes, per-minute transfer counters) are printed, one JSON object per
@@ -28,11 +29,15 @@ commands:
         CONFIG is world accessible; runs until SIGINT/SIGTERM (or wirestack down NAME).
         Exit 2: bad config, 1: could not start. Default capacity: 4096 connections, 256 buffer pairs of 64k
   up CONFIG --tun [--name NAME] [--json] [--no-uapi] [--run-dir DIR] [--stats-interval S]
+     [--crypt-threads N] [--no-udp-offload]
         WireGuard for the host (root): the device on a TUN device named after the file, set up as
         wg-quick up does (Address, MTU or path MTU - 80, a route per AllowedIPs, 0.0.0.0/0 through
         fwmark + ip rules, Table = off|N, DNS via resolvconf, Pre/PostUp/Down hooks with %i); the
         outer UDP on a host socket; wg show/set work; SIGINT/SIGTERM or "ip link delete NAME"
         remove everything it added. Exit 1 with one line when a step fails (rolled back)
+        Both: --crypt-threads N runs the tunnel's ChaCha20-Poly1305 in batches on N threads (the JS
+        thread included; default one per core, at most 8; 0: packet by packet); --no-udp-offload
+        turns UDP GSO/GRO off on the host socket
   show [NAME] [--run-dir DIR]
         what wg show prints, read from the UAPI socket of NAME (default: every interface in RUN_DIR)
   down NAME [--run-dir DIR]

@@ -85,7 +85,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     try {
       wg = TunWireGuard.open({
         name, suite: config.suite, privateKey: config.privateKey, mtu,
-        listenPort: config.listenPort,
+        listenPort: config.listenPort, cryptThreads: o.cryptThreads, udpOffload: o.udpOffload,
       });
     } catch (e) {
       if (e instanceof TunOpenError) throw new StartError(e.message);

@@ -36,6 +36,10 @@ export interface UpOptions {
   runDir: string;
   /** WireGuard for the host: the device on a TUN device, set up as wg-quick does (see up-tun.ts). */
   tun?: boolean;
+  /** Crypt threads of the data path, the JS thread included (0: no batching); default one per core, at most 8. */
+  cryptThreads?: number;
+  /** UDP GSO/GRO on the host socket (default true; --no-udp-offload). */
+  udpOffload: boolean;
   /** Connections, buffer pairs and SYN backlog of the stack (sized through its memory plan). */
   capacity: Capacity;
   out: (line: string) => void;
@@ -47,7 +51,8 @@ export const UP_CAPACITY: Capacity = { maxConnections: 4096, tcpBuffers: 256, tc
 
 export function upOptions(argv: string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): UpOptions {
-  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', 'run-dir', ...CAPACITY_FLAGS], booleans: ['json', 'no-uapi', 'tun'] });
+  const p = parseFlags(argv, { values: ['name', 'stats-interval', 'pcap', 'run-dir', 'crypt-threads', ...CAPACITY_FLAGS],
+    booleans: ['json', 'no-uapi', 'tun', 'no-udp-offload'] });
   if (p.positional.length !== 1) throw new UsageError('up needs exactly one CONFIG file');
   return {
     config: p.positional[0],
@@ -58,6 +63,8 @@ export function upOptions(argv: string[], out: (line: string) => void = console.
     pcap: p.values.pcap,
     runDir: p.values['run-dir'] ?? defaultRunDir(),
     tun: p.booleans.has('tun'),
+    cryptThreads: p.values['crypt-threads'] === undefined ? undefined : Math.trunc(numberFlag(p, 'crypt-threads', 0, 0, 64)),
+    udpOffload: !p.booleans.has('no-udp-offload'),
     capacity: capacityFlags(p, UP_CAPACITY),
     out,
     err,
@@ -136,7 +143,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
       wg = await stack.addWireGuard({
         suite: config.suite, privateKey: config.privateKey, name: config.name,
         address: config.addresses.map((a) => `${a.address}/${a.prefixLength}`),
-        listenPort: config.listenPort, mtu: config.mtu, pcap: o.pcap,
+        listenPort: config.listenPort, mtu: config.mtu, pcap: o.pcap, cryptThreads: o.cryptThreads, udpOffload: o.udpOffload,
         peers: config.peers.map((p) => ({
           publicKey: p.publicKey, presharedKey: p.presharedKey, endpoint: p.endpoint,
           allowedIps: p.allowedIps, persistentKeepalive: p.persistentKeepalive,

@@ -144,8 +144,43 @@ export interface CbcHmacAddon {
   randFill(b: Uint8Array, o: number, n: number): number;
 }
 
-/** The whole addon surface; the crypto functions are optional (see {@link AeadAddon}, {@link CbcHmacAddon}). */
-export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<CbcHmacAddon> {
+/**
+ * UDP segmentation and receive offload (native/udp.c): GSO on send, GRO on
+ * receive. Optional: an addon built before them lacks these, and the
+ * transport then sends with sendmmsg and receives with recvmmsg as before.
+ */
+export interface UdpOffloadAddon {
+  /** Probe UDP_SEGMENT and set UDP_GRO (`gro` nonzero: on); bit 0: GSO usable, bit 1: GRO on. */
+  udpOffload(fd: number, gro: number): number;
+  /** Like udpSendBatch, runs to one destination with one length leave as GSO messages; bit 16 set: GSO refused, sent without. */
+  udpSendGso(fd: number, buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
+  /** recvmmsg with GRO: meta per message [length, address, port, segment size (0: one datagram)]. */
+  udpRecvGro(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
+}
+
+/** A pool of ChaCha20-Poly1305 crypt threads made by {@link WgCryptAddon.wgCryptNew} (an N-API external). */
+export type WgCryptHandle = object;
+
+/**
+ * WireGuard's data-path crypto on native threads (native/wgcrypt.c):
+ * ChaCha20-Poly1305 (OpenSSL's, resolved from the node binary) over a
+ * batch of packets in place, split among the pool's threads and the
+ * caller. Optional, as {@link AeadAddon}.
+ */
+export interface WgCryptAddon {
+  /** A pool of `threads` crypt threads in all, the calling thread included (1: no native thread). */
+  wgCryptNew(threads: number): WgCryptHandle;
+  /** Stop the threads and wipe their contexts now (otherwise at garbage collection). */
+  wgCryptFree(handle: WgCryptHandle): void;
+  /** Seal/open the `n` packets described by `jobs` (8 int32 words each, see native/wgcrypt.c); returns how many failed. */
+  wgCryptRun(handle: WgCryptHandle, keys: Uint8Array, buf: Uint8Array, jobs: Int32Array, n: number): number;
+  /** Packets each thread did so far into `out` (0: the caller); returns the thread count. */
+  wgCryptStats(handle: WgCryptHandle, out: Float64Array): number;
+}
+
+/** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
+export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<CbcHmacAddon>,
+  Partial<WgCryptAddon>, Partial<UdpOffloadAddon> {
   readonly ringLayout: RingLayout;
 }
 

@@ -29,6 +29,7 @@ import { canSend, dropKeypair, flushStaged, sendData, sendInitiation, sendKeepal
 import { nextPeerDeadline, timerSessionDerived } from './timers.js';
 import type { WgTransport } from './transport.js';
 import { createWgStats, type WgStats } from './stats.js';
+import { CryptBatch, flushTx, receiveBatch, type BatchCrypter } from './batch.js';
 
 
 /** Sizing and behaviour of a device. */
@@ -54,6 +55,14 @@ export interface WireGuardDeviceOptions {
   wallClock?: () => number;
   /** 32-bit randomness for indices and jitter (default from the suite). */
   random32?: () => number;
+  /**
+   * Gather data packets per wake-up and crypt them as a batch (batch.ts;
+   * default false: each packet at once). Sends leave at {@link WireGuardDevice.flushTx},
+   * which {@link WireGuardDevice.txFlushHook} asks for.
+   */
+  batch?: boolean;
+  /** Where a batch's crypt runs (the native threads of native/wgcrypt.c); standard suite only, else the suite's own calls. */
+  crypter?: BatchCrypter | null;
 }
 
 /** A peer as configured. */
@@ -105,6 +114,21 @@ export class WireGuardDevice implements Link {
   /** Called when allowed IPs change, so the stack can keep routes to the device. */
   onAllowedIpsChanged: ((address: number, prefixLength: number, added: boolean) => void) | null = null;
   fwmark = 0;
+  /** Send and receive batches when batching (null otherwise). */
+  readonly txBatch: CryptBatch | null = null;
+  readonly rxBatch: CryptBatch | null = null;
+  /** The batch crypter, or null for the suite's own calls. */
+  readonly crypter: BatchCrypter | null;
+  /** The arena's bytes: keypair keys are found in it by byteOffset (the crypter's key table). */
+  readonly keyBytes: Uint8Array;
+  /**
+   * Called when a packet enters an empty send batch: something must call
+   * {@link flushTx} before long. Default: the wake-up (the next poll
+   * flushes); a real-time owner flushes at the end of the current task.
+   */
+  txFlushHook: () => void = () => {
+    if (this.wakeup !== null) this.wakeup();
+  };
 
   private readonly rxQueue: DatagramRing;
   private readonly maxDatagram: number;
@@ -126,6 +150,10 @@ export class WireGuardDevice implements Link {
     ReplayWindows.plan(plan, c.maxPeers * KEYPAIRS_PER_PEER);
     IndexTable.plan(plan, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
     for (let i = 0; i < c.maxPeers; i++) Peer.plan(plan, c.staged, c.mtu);
+    if (o.batch === true) {
+      CryptBatch.plan(plan, 'wg.txBatch', c.maxDatagram);
+      CryptBatch.plan(plan, 'wg.rxBatch', c.maxDatagram);
+    }
     plan.add('wg.ratelimit', LIMITER_SLOTS, 4).add('wg.ratelimit', LIMITER_SLOTS, 8).add('wg.ratelimit', LIMITER_SLOTS, 8);
     return plan;
   }
@@ -164,7 +192,14 @@ export class WireGuardDevice implements Link {
     this.limiterAddr = arena.i32('wg.ratelimit', LIMITER_SLOTS);
     this.limiterTokens = arena.f64('wg.ratelimit', LIMITER_SLOTS);
     this.limiterTime = arena.f64('wg.ratelimit', LIMITER_SLOTS);
+    if (options.batch === true) {
+      this.txBatch = new CryptBatch(arena, 'wg.txBatch', c.maxDatagram);
+      this.rxBatch = new CryptBatch(arena, 'wg.rxBatch', c.maxDatagram);
+    }
     arena.finish();
+    this.keyBytes = new Uint8Array(arena.buffer);
+    // The native crypter does ChaCha20-Poly1305: the fips suite keeps its own (one-core) AES-GCM path.
+    this.crypter = options.batch === true && options.suite.name === 'standard' ? options.crypter ?? null : null;
     this.memory = plan.report();
     this.msgBuf = new Uint8Array(Math.max(this.layout.initLen, this.layout.respLen, this.layout.cookieLen));
     this.handshakeBudget = options.handshakeBudget ?? 2000;
@@ -400,11 +435,25 @@ export class WireGuardDevice implements Link {
     return 0;
   }
 
+  /** The latest time the device was given (ms). */
+  get lastNow(): number {
+    return this.now;
+  }
+
+  /** Seal and send what the send batch holds (batching devices; see {@link WireGuardDeviceOptions.batch}). */
+  flushTx(): void {
+    flushTx(this, this.now);
+  }
+
   poll(now: number, rx: FrameReceiver): number {
     if (now > this.now) this.now = now;
     now = this.now;
+    if (this.txBatch !== null) {
+      flushTx(this, now);
+      receiveBatch(this, this.rxQueue, RX_BATCH, now, rx);
+    }
     // A bounded batch per poll so timers and the stack keep running under a flood.
-    for (let n = 0; n < RX_BATCH && this.rxQueue.count > 0; n++) {
+    for (let n = this.txBatch === null ? 0 : RX_BATCH; n < RX_BATCH && this.rxQueue.count > 0; n++) {
       const len = this.rxQueue.pop(this.rxBuf, 0, this.rxBuf.length);
       this.stats.rxFrames++;
       this.stats.rxBytes += len;
@@ -427,7 +476,7 @@ export class WireGuardDevice implements Link {
       const t = nextPeerDeadline(p);
       if (t < next) next = t;
     }
-    if (this.rxQueue.count > 0) next = now;
+    if (this.rxQueue.count > 0 || (this.txBatch !== null && this.txBatch.count > 0)) next = now;
     return next;
   }
 
@@ -477,6 +526,8 @@ export class WireGuardDevice implements Link {
   }
 
   close(): void {
+    flushTx(this, this.now);
+    if (this.crypter !== null) this.crypter.close();
     if (this.transport !== null) {
       this.transport.setReceiver(null);
       this.transport.close();

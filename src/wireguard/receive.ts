@@ -11,7 +11,7 @@ import {
 import { MacState } from './cookie.js';
 import { readCounter, readU32le } from './messages.js';
 import { HandshakeStage, InitiationError, beginSession, consumeInitiation, consumeResponse } from './noise.js';
-import type { Peer } from './peer.js';
+import type { Keypair, Peer } from './peer.js';
 import {
   INDEX_KIND_HANDSHAKE, dropKeypair, flushStaged, installKeypair, sendKeepalive, sendResponse,
 } from './send.js';
@@ -165,29 +165,55 @@ function receiveCookieReply(dev: WireGuardDevice, now: number): void {
   }
 }
 
-function receiveData(dev: WireGuardDevice, len: number, addr: number, port: number, now: number, rx: FrameReceiver): void {
+/**
+ * Resolve a data message's receiver index at b[base+4..] to its keypair and
+ * check the key may still receive: the index-table value (peer slot × 8 +
+ * 1 + keypair number), or -1 with the drop counted.
+ */
+export function dataKeypair(dev: WireGuardDevice, b: Uint8Array, base: number, now: number): number {
   const st = dev.stats;
-  const b = dev.rxBuf;
-  const v = dev.index.get(readU32le(b, 4));
+  const v = dev.index.get(readU32le(b, base + 4));
   if (v < 0 || (v & 7) === INDEX_KIND_HANDSHAKE) {
     st.rxUnknownIndex++;
-    return;
+    return -1;
   }
   const p = dev.peers[v >>> 3];
   const kp = p.keypairs[(v & 7) - 1];
   if (!p.inUse || !kp.inUse) {
     st.rxUnknownIndex++;
-    return;
+    return -1;
   }
-  const counter = readCounter(b, 8);
+  const counter = readCounter(b, base + 8);
   if (counter >= REJECT_AFTER_MESSAGES || now - kp.created >= REJECT_AFTER_TIME) {
     st.rxExpiredKey++;
-    return;
+    return -1;
   }
+  return v;
+}
+
+function receiveData(dev: WireGuardDevice, len: number, addr: number, port: number, now: number, rx: FrameReceiver): void {
+  const b = dev.rxBuf;
+  const v = dataKeypair(dev, b, 0, now);
+  if (v < 0) return;
+  const p = dev.peers[v >>> 3];
+  const kp = p.keypairs[(v & 7) - 1];
+  const counter = readCounter(b, 8);
   if (!dev.suite.openInto(kp.receiveKey, counter, b, DATA_HEADER_LEN, len - DATA_HEADER_LEN, b, DATA_HEADER_LEN, kp.receiveHandle)) {
-    st.rxBadAuth++;
+    dev.stats.rxBadAuth++;
     return;
   }
+  finishData(dev, p, kp, counter, b, 0, len, addr, port, now, rx);
+}
+
+/**
+ * The in-order part of receiving an authenticated data message at
+ * b[base .. base+len) (already decrypted in place): the replay window,
+ * confirming a responder's next keypair, roaming, timers, and delivery of
+ * the inner packet when it is IPv4 from an address this peer may use.
+ */
+export function finishData(dev: WireGuardDevice, p: Peer, kp: Keypair, counter: number, b: Uint8Array, base: number,
+  len: number, addr: number, port: number, now: number, rx: FrameReceiver): void {
+  const st = dev.stats;
   if (!dev.replay.accept(kp.replaySlot, counter, REJECT_AFTER_MESSAGES)) {
     st.rxReplay++;
     return;
@@ -219,7 +245,7 @@ function receiveData(dev: WireGuardDevice, len: number, addr: number, port: numb
     return;
   }
   // The inner packet: an IPv4 header whose length fits, from an address this peer may use.
-  const o = DATA_HEADER_LEN;
+  const o = base + DATA_HEADER_LEN;
   if (plain < 20 || (b[o] >>> 4) !== 4) {
     st.rxBadPacket++;
     return;

@@ -14,6 +14,7 @@ import {
   timerAnyAuthenticatedSent, timerDataSent, timerHandshakeInitiated, timerSessionDerived, timerTraversal,
 } from './timers.js';
 import type { WireGuardDevice } from './device.js';
+import { flushTx, stageTx } from './batch.js';
 
 /** Index-table values: peer slot × 8 + kind (0 handshake, 1 + keypair number). */
 export const INDEX_KIND_HANDSHAKE = 0;
@@ -102,6 +103,8 @@ export function sendResponse(dev: WireGuardDevice, p: Peer, now: number): void {
 /** Drop a keypair: its index stops resolving and its keys are wiped. */
 export function dropKeypair(dev: WireGuardDevice, kp: Keypair | null): void {
   if (kp === null || !kp.inUse) return;
+  // Packets in the send batch may still need this key: seal and send them first.
+  if (dev.txBatch !== null && dev.txBatch.count > 0) flushTx(dev, dev.lastNow);
   dev.index.remove(kp.localIndex);
   dev.suite.dropKey?.(kp.sendKey);
   dev.suite.dropKey?.(kp.receiveKey);
@@ -164,34 +167,44 @@ export function installKeypair(dev: WireGuardDevice, p: Peer, sendKey: Uint8Arra
 
 /**
  * Encrypt `b[off .. off+len)` (an IP packet, or nothing for a keepalive)
- * with the peer's current keypair and send it. Padding to 16 bytes never
- * goes past the device MTU.
+ * with the peer's current keypair and send it — or, on a device with a send
+ * batch, put it in the batch with its counter (sealed and sent at the end
+ * of the wake-up, batch.ts). Padding to 16 bytes never goes past the
+ * device MTU.
  */
 export function sendData(dev: WireGuardDevice, p: Peer, kp: Keypair, b: Uint8Array, off: number, len: number, now: number): boolean {
-  const out = dev.txBuf;
   let padded = len + ((PADDING_MULTIPLE - (len % PADDING_MULTIPLE)) % PADDING_MULTIPLE);
   if (padded > dev.mtu) padded = len > dev.mtu ? len : dev.mtu;
   const counter = kp.sendCounter++;
-  writeType(out, 0, MSG_DATA);
-  writeU32le(out, 4, kp.remoteIndex);
-  writeCounter(out, 8, counter);
-  copyBytes(b, off, out, DATA_HEADER_LEN, len);
-  out.fill(0, DATA_HEADER_LEN + len, DATA_HEADER_LEN + padded);
-  dev.suite.sealInto(kp.sendKey, counter, out, DATA_HEADER_LEN, padded, out, DATA_HEADER_LEN, kp.sendHandle);
-  const ok = transmit(dev, p, DATA_HEADER_LEN + padded + TAG_LEN);
-  if (ok) {
-    if (len > 0) {
-      dev.stats.dataSent++;
-      timerDataSent(p, now);
-    } else {
-      dev.stats.keepalivesSent++;
-    }
-    timerAnyAuthenticatedSent(p);
-    timerTraversal(p, now);
+  let ok: boolean;
+  if (dev.txBatch !== null) {
+    ok = stageTx(dev, p, kp, counter, b, off, len, padded);
+  } else {
+    const out = dev.txBuf;
+    writeType(out, 0, MSG_DATA);
+    writeU32le(out, 4, kp.remoteIndex);
+    writeCounter(out, 8, counter);
+    copyBytes(b, off, out, DATA_HEADER_LEN, len);
+    out.fill(0, DATA_HEADER_LEN + len, DATA_HEADER_LEN + padded);
+    dev.suite.sealInto(kp.sendKey, counter, out, DATA_HEADER_LEN, padded, out, DATA_HEADER_LEN, kp.sendHandle);
+    ok = transmit(dev, p, DATA_HEADER_LEN + padded + TAG_LEN);
+    if (ok) sentData(dev, p, len, now);
   }
   // Keep the key fresh: the initiator rekeys by age, either side by message count.
   if (kp.sendCounter > REKEY_AFTER_MESSAGES || (kp.initiator && now - kp.created > REKEY_AFTER_TIME)) p.initiationWanted = true;
   return ok;
+}
+
+/** Counters and timers after a data packet of `len` plaintext bytes (0: keepalive) left for the peer. */
+export function sentData(dev: WireGuardDevice, p: Peer, len: number, now: number): void {
+  if (len > 0) {
+    dev.stats.dataSent++;
+    timerDataSent(p, now);
+  } else {
+    dev.stats.keepalivesSent++;
+  }
+  timerAnyAuthenticatedSent(p);
+  timerTraversal(p, now);
 }
 
 /** Send what waited for a session, or ask for a handshake when there is none. */

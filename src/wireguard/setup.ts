@@ -17,6 +17,7 @@ import type { Peer } from './peer.js';
 import { HostUdpTransport } from './transport-node.js';
 import { NativeUdpTransport, nativeUdpAvailable } from './transport-native.js';
 import { StackUdpTransport } from './stack-transport.js';
+import { batchOptions, defaultCryptThreads, flushAtEndOfTask } from './crypt-native.js';
 import type { WgTransport } from './transport.js';
 import { UapiServer, handleUapiRequest } from './uapi.js';
 import { uapiTargetFor } from './uapi-target.js';
@@ -62,6 +63,17 @@ export interface WireGuardConfig {
   wallClock?: () => number;
   /** Resolves endpoint host names to IPv4 text (default: the host's resolver, node:dns lookup). */
   resolveHost?: (host: string) => Promise<string>;
+  /**
+   * Threads for the data path's ChaCha20-Poly1305 (the JS thread included):
+   * packets are gathered per wake-up and crypted as a batch on the addon's
+   * native threads (native/wgcrypt.c), then sent or delivered in order.
+   * Default: the machine's cores (at most 8) with a host UDP transport; 0
+   * handles each packet at once (the only mode for other transports unless
+   * set). The fips suite batches but keeps its AES-GCM on the JS thread.
+   */
+  cryptThreads?: number;
+  /** UDP GSO on send and GRO on receive on the native host transport (default true). */
+  udpOffload?: boolean;
   /**
    * Capture the tunnel's inner traffic (the IP packets before encryption and
    * after decryption) as pcap with link type raw IP: a file path or a sink.
@@ -224,18 +236,23 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
   }
   const addresses = Array.isArray(config.address) ? config.address : [config.address];
   if (addresses.length === 0) throw new RangeError('a WireGuard interface needs an address');
+  const t = config.transport ?? 'host';
+  const hostUdp = t === 'host' || t === 'dgram' || t === 'native';
+  const threads = config.cryptThreads ?? (hostUdp ? defaultCryptThreads() : 0);
   const device = new WireGuardDevice({
     suite, privateKey, name: config.name, mtu: config.mtu, maxPeers: config.maxPeers,
     maxAllowedIps: config.maxAllowedIps, stagedPackets: config.stagedPackets, handshakeBudget: config.handshakeBudget,
-    wallClock: config.wallClock,
+    wallClock: config.wallClock, ...batchOptions(suiteName, threads),
   });
+  if (threads > 0) flushAtEndOfTask(device);
   let transport: WgTransport;
   let hostBind: string | null = null;
-  const t = config.transport ?? 'host';
-  if (t === 'host' || t === 'dgram' || t === 'native') {
+  if (hostUdp) {
     const bind = { port: config.listenPort ?? 0, address: config.bindAddress };
     const native = t === 'native' || (t === 'host' && nativeUdpAvailable());
-    transport = native ? NativeUdpTransport.open({ ...bind, maxDatagram: device.mtu + 64 }) : await HostUdpTransport.open(bind);
+    const offload = config.udpOffload ?? true;
+    transport = native ? NativeUdpTransport.open({ ...bind, maxDatagram: device.mtu + 64, gso: offload, gro: offload })
+      : await HostUdpTransport.open(bind);
     hostBind = config.bindAddress ?? '0.0.0.0';
   } else if ('stack' in t) {
     transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');

@@ -8,9 +8,14 @@
 import { sysError } from '../engine/errno.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
 import { tryNativeAddon } from '../link/addon.js';
-import type { UdpAddon } from '../link/addon.js';
+import type { UdpAddon, UdpOffloadAddon } from '../link/addon.js';
 
 const BATCH = 64;
+/** With UDP GRO: messages per recvmmsg, each in a 64 KiB slot (a coalesced message holds up to 64 datagrams). */
+const GRO_BATCH = 32;
+const GRO_SLOT = 65536;
+/** udpSendGso's flag: the kernel refused GSO, the batch went without. */
+const GSO_REFUSED = 0x10000;
 /** Datagrams handled per readability callback before yielding to the event loop. */
 const BUDGET = 256;
 
@@ -30,33 +35,58 @@ function loadAddon(): UdpAddon | null {
   return a instanceof Error ? null : a;
 }
 
+/** Options of {@link NativeUdpTransport.open}. */
+export interface NativeUdpOptions {
+  port?: number;
+  address?: string;
+  maxDatagram?: number;
+  /** UDP GSO on {@link NativeUdpTransport.sendBatch} where the kernel has it (default true). */
+  gso?: boolean;
+  /** UDP GRO on receive where the kernel has it (default true). */
+  gro?: boolean;
+}
+
 export class NativeUdpTransport implements WgTransport {
   private receiver: DatagramReceiver | null = null;
   private readonly buf: Uint8Array;
-  private readonly meta = new Int32Array(BATCH * 3);
+  private readonly meta: Int32Array;
   private poller: object | null = null;
   private closed = false;
   /** Datagrams the kernel would not take (socket buffer full) or that were too long. */
   drops = 0;
+  /** Whether batches leave with UDP GSO (turned off when the kernel refuses it). */
+  gso = false;
+  /** Whether the socket receives with UDP GRO. */
+  readonly gro: boolean;
+  /** Times the kernel refused GSO (then it is off for this socket). */
+  gsoRefused = 0;
+  /** Received datagrams that came in coalesced GRO messages, and those messages. */
+  groDatagrams = 0;
+  groMessages = 0;
 
-  private constructor(private readonly a: UdpAddon, private readonly fd: number, readonly port: number,
-    private readonly slotSize: number) {
-    this.buf = new Uint8Array(BATCH * slotSize);
-    this.poller = a.pollStart(fd, () => this.drain());
+  private constructor(private readonly a: UdpAddon & Partial<UdpOffloadAddon>, private readonly fd: number, readonly port: number,
+    private readonly slotSize: number, gso: boolean, gro: boolean) {
+    let flags = 0;
+    if (a.udpOffload !== undefined && a.udpSendGso !== undefined && a.udpRecvGro !== undefined) flags = a.udpOffload(fd, gro ? 1 : 0);
+    this.gso = gso && (flags & 1) !== 0;
+    this.gro = gro && (flags & 2) !== 0;
+    this.buf = new Uint8Array(this.gro ? GRO_BATCH * GRO_SLOT : BATCH * slotSize);
+    this.meta = new Int32Array(BATCH * 4);
+    this.poller = a.pollStart(fd, () => (this.gro ? this.drainGro() : this.drain()));
   }
 
   /**
    * Bind `address:port` (port 0: ephemeral). Rejects like node:dgram
    * (`code` EADDRINUSE, ...); throws when the addon is not available.
    */
-  static open(options: { port?: number; address?: string; maxDatagram?: number } = {}): NativeUdpTransport {
+  static open(options: NativeUdpOptions = {}): NativeUdpTransport {
     const a = loadAddon();
     if (a === null) throw new Error(`native UDP transport unavailable: ${nativeUdpUnavailableReason() ?? 'no addon'}`);
     const address = options.address ?? '0.0.0.0';
     const fd = a.udpOpen(address, options.port ?? 0);
     if (fd < 0) throw sysError(fd, 'bind', address, options.port ?? 0);
     const port = a.udpPort(fd);
-    return new NativeUdpTransport(a, fd, port, options.maxDatagram ?? 2048);
+    return new NativeUdpTransport(a, fd, port, options.maxDatagram ?? 2048, options.gso ?? true, options.gro ?? true);
   }
 
   private drain(): void {
@@ -75,6 +105,69 @@ export class NativeUdpTransport implements WgTransport {
       }
       handled += n;
     }
+  }
+
+  /** Receive with GRO: each message may hold several datagrams of one sender, cut apart here by the kernel's size. */
+  private drainGro(): void {
+    const recv = this.a.udpRecvGro as NonNullable<UdpOffloadAddon['udpRecvGro']>;
+    const meta = this.meta;
+    let handled = 0;
+    while (!this.closed && handled < BUDGET) {
+      const n = recv(this.fd, this.buf, GRO_SLOT, GRO_BATCH, meta);
+      if (n <= 0) return;
+      const rx = this.receiver;
+      for (let i = 0; i < n; i++) {
+        const len = meta[4 * i];
+        if (len < 0) {
+          this.drops++;
+          continue;
+        }
+        const seg = meta[4 * i + 3];
+        const base = i * GRO_SLOT;
+        // Datagrams longer than maxDatagram are dropped as the plain path drops what overflows its slot.
+        if ((seg === 0 ? len : seg) > this.slotSize) {
+          this.drops += seg === 0 ? 1 : Math.ceil(len / seg);
+          continue;
+        }
+        if (seg === 0) {
+          if (rx !== null) rx(this.buf, base, len, meta[4 * i + 1], meta[4 * i + 2]);
+          handled++;
+          continue;
+        }
+        this.groMessages++;
+        for (let off = 0; off < len; off += seg) {
+          const l = len - off < seg ? len - off : seg;
+          if (rx !== null) rx(this.buf, base + off, l, meta[4 * i + 1], meta[4 * i + 2]);
+          this.groDatagrams++;
+          handled++;
+        }
+      }
+    }
+  }
+
+  /**
+   * Send datagrams i = 0..n-1 of `buf` (see {@link WgTransport.sendBatch}) in
+   * one system call: with UDP GSO, runs to one destination with one length
+   * become single messages the kernel cuts apart; else sendmmsg. Returns how
+   * many were sent; the rest count as drops.
+   */
+  sendBatch(buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number {
+    if (this.closed || n <= 0) return 0;
+    if (this.batchCount > 0) this.flush();
+    let sent: number;
+    if (this.gso) {
+      const r = (this.a.udpSendGso as NonNullable<UdpOffloadAddon['udpSendGso']>)(this.fd, buf, slotSize, n, meta);
+      if (r >= 0 && (r & GSO_REFUSED) !== 0) {
+        this.gso = false;
+        this.gsoRefused++;
+      }
+      sent = r < 0 ? 0 : r & 0xffff;
+    } else {
+      const r = this.a.udpSendBatch(this.fd, buf, slotSize, n, meta);
+      sent = r < 0 ? 0 : r;
+    }
+    if (sent < n) this.drops += n - sent;
+    return sent;
   }
 
   /** Corked: datagrams queued by {@link send}, sent together by {@link flush} (sendmmsg). */

@@ -12,6 +12,12 @@ export type DatagramReceiver = (b: Uint8Array, off: number, len: number, address
 export interface WgTransport {
   /** Send one datagram to `address` (IPv4 as a number, either sign) and `port`; the transport copies the bytes. False when it could not be queued. */
   send(b: Uint8Array, off: number, len: number, address: number, port: number): boolean;
+  /**
+   * Optional: send datagrams i = 0..n-1 at once, datagram i being
+   * buf[i*slotSize ..) of meta[3i] bytes to meta[3i+1] (IPv4 as a number):meta[3i+2]
+   * (n at most 64). Returns how many were sent, from the first on.
+   */
+  sendBatch?(buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
   /** Register the receiver (the device does, once). */
   setReceiver(rx: DatagramReceiver | null): void;
   /** The bound local UDP port. */

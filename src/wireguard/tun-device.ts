@@ -18,6 +18,7 @@ import { TunLink } from '../link/tun.js';
 import { WireGuardDevice, type WireGuardEvent } from './device.js';
 import { getSuite, type SuiteName } from './crypto/index.js';
 import { NativeUdpTransport } from './transport-native.js';
+import { batchOptions, defaultCryptThreads, flushAtEndOfTask } from './crypt-native.js';
 import { uapiTargetFor } from './uapi-target.js';
 import type { WgStats } from './stats.js';
 import type { UapiTarget } from './uapi.js';
@@ -43,6 +44,10 @@ export interface TunWireGuardOptions {
   maxPeers?: number;
   /** Allowed-IP prefixes over all peers (default 1024). */
   maxAllowedIps?: number;
+  /** Crypt threads of the data path, the JS thread included (default: one per core, at most 8; 0: no batching). */
+  cryptThreads?: number;
+  /** UDP GSO on send and GRO on receive (default true). */
+  udpOffload?: boolean;
 }
 
 /** Counters of the bridge between the TUN and the device. */
@@ -99,7 +104,10 @@ export class TunWireGuard {
     const device = new WireGuardDevice({
       suite, privateKey: o.privateKey, name: o.name, mtu: o.mtu,
       maxPeers: o.maxPeers ?? 64, maxAllowedIps: o.maxAllowedIps ?? 1024,
+      ...batchOptions(o.suite, o.cryptThreads ?? defaultCryptThreads()),
     });
+    if (device.txBatch !== null) flushAtEndOfTask(device);
+    const offload = o.udpOffload ?? true;
     let tun: TunLink;
     try {
       tun = TunLink.open(o.name, { mtu: o.mtu });
@@ -111,7 +119,7 @@ export class TunWireGuard {
     }
     let transport: NativeUdpTransport;
     try {
-      transport = NativeUdpTransport.open({ port: o.listenPort ?? 0, maxDatagram: o.mtu + 64 });
+      transport = NativeUdpTransport.open({ port: o.listenPort ?? 0, maxDatagram: o.mtu + 64, gso: offload, gro: offload });
     } catch (e) {
       tun.close();
       const code = (e as NodeJS.ErrnoException).code;
@@ -189,6 +197,7 @@ export class TunWireGuard {
     t.cork();
     this.tun.poll(now, this.fromTun);
     const next = this.device.poll(now, this.toTun);
+    this.device.flushTx();
     t.uncork();
     return next;
   }

@@ -16,6 +16,8 @@ import type { ChildProcess } from 'node:child_process';
 import { Stack, getSuite, encodeKey } from '../../src/index.js';
 import type { WireGuardInterface } from '../../src/wireguard/setup.js';
 import type { UapiServer } from '../../src/wireguard/uapi.js';
+import type { NativeUdpTransport } from '../../src/wireguard/transport-native.js';
+import { defaultCryptThreads } from '../../src/wireguard/crypt-native.js';
 import { Netns, missingCapability } from '../helpers/netns.js';
 import { teardown } from '../helpers/teardown.js';
 import {
@@ -63,7 +65,22 @@ function gbps(bytes: number, ms: number): string {
   return ((bytes * 8) / (ms / 1000) / 1e9).toFixed(2);
 }
 
-describe('WireGuard interop with wireguard-go in a network namespace', () => {
+/** How our device runs its data path: crypt threads and UDP offload (the suite runs once per variant). */
+interface Variant {
+  label: string;
+  /** undefined: the default (one per core). */
+  cryptThreads?: number;
+  udpOffload: boolean;
+  /** Suffix of the host-side names, unique per variant. */
+  tag: string;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'crypt on every core (default), UDP GSO/GRO on', udpOffload: true, tag: 'n' },
+  { label: '1 crypt thread, UDP GSO/GRO off', cryptThreads: 1, udpOffload: false, tag: '1' },
+];
+
+function interopSuite(v: Variant): void {
   let ns: Netns | null = null;
   let veth: Veth | null = null;
   let go: WireGuardGo | null = null;
@@ -76,17 +93,23 @@ describe('WireGuard interop with wireguard-go in a network namespace', () => {
   const goPriv = suite.generatePrivateKey();
   const ourPub = encodeKey(suite.publicKey(ourPriv));
   const goPub = encodeKey(suite.publicKey(goPriv));
-  const ifname = `wst${process.pid % 100000}`;
+  const ifname = `wst${process.pid % 100000}${v.tag}`;
 
   before(async () => {
     assert.equal(cannot, null, `WireGuard interop needs root, /dev/net/tun and the Debian packages wireguard-go wireguard-tools: ${cannot}`);
     ns = Netns.create();
-    veth = createVeth({ a: `wsv${process.pid % 100000}a`, b: 'wsvb', aCidr: `${OUR_OUTER}/24`, bCidr: `${GO_OUTER}/24`, nsB: ns });
+    veth = createVeth({ a: `wsv${process.pid % 100000}${v.tag}`, b: 'wsvb', aCidr: `${OUR_OUTER}/24`, bCidr: `${GO_OUTER}/24`, nsB: ns });
     stack = new Stack({ seed: 90, maxTcpSockets: 8, tcpSendBufferBytes: 1 << 20, tcpRecvBufferBytes: 1 << 20 });
     wg = await stack.addWireGuard({
       name: ifname, privateKey: ourPriv, address: `${OUR_INNER}/24`, listenPort: 0, bindAddress: OUR_OUTER,
       peers: [{ publicKey: goPub, endpoint: `${GO_OUTER}:${GO_PORT}`, allowedIps: [`${GO_INNER}/32`] }],
+      cryptThreads: v.cryptThreads, udpOffload: v.udpOffload,
     });
+    // The variant took effect: batches on native crypt threads, offload as asked.
+    const t = wg.device.transport as NativeUdpTransport;
+    assert.equal(wg.device.crypter?.threads, v.cryptThreads ?? defaultCryptThreads());
+    assert.equal(t.gso, v.udpOffload);
+    assert.equal(t.gro, v.udpOffload);
     wg.on('handshake', (e: { initiator: boolean }) => events.push({ type: 'handshake', initiator: e.initiator }));
     stack.start();
     go = await WireGuardGo.start(ns, 'wgt0');
@@ -237,4 +260,6 @@ describe('WireGuard interop with wireguard-go in a network namespace', () => {
     assert.match(text, /latest handshake: .*(second|minute)s? ago/);
     assert.match(text, /transfer: [\d.]+ MiB received, [\d.]+ MiB sent/);
   });
-});
+}
+
+for (const v of VARIANTS) describe(`WireGuard interop with wireguard-go in a network namespace: ${v.label}`, () => interopSuite(v));
