@@ -4,7 +4,11 @@
  * and the process's CPU while idle (from /proc/self/stat over `--idle`
  * seconds after the pings: it must stay 0). Prints one JSON line.
  *
- *   node dist/bench/tap-ping.js [--count N] [--interval-ms N] [--idle S] [--threads 0|1] [--handoff 0|1] [--direct 0|1]
+ *   node dist/bench/tap-ping.js [--count N] [--interval-ms N] [--idle S] [--settle S] [--threads 0|1] [--handoff 0|1] [--direct 0|1]
+ *
+ * `--settle` is the wait between the last ping and the idle measurement
+ * (default 1 s): V8 may still finish a garbage collection shortly after the
+ * traffic (its memory reducer), which is not the stack's idle cost.
  *
  * The stack answers ICMP echo in its poll; what the figure measures beyond
  * the kernel's own path is how soon a frame on an idle device reaches the
@@ -20,6 +24,7 @@ import { TapLink } from '../src/link/tap.js';
 const COUNT = numberOption('count', 200);
 const INTERVAL_MS = numberOption('interval-ms', 10);
 const IDLE_S = numberOption('idle', 5);
+const SETTLE_S = numberOption('settle', 1);
 const THREADS = numberOption('threads', -1);
 const HANDOFF = numberOption('handoff', -1);
 const DIRECT = numberOption('direct', -1);
@@ -77,7 +82,7 @@ try {
     result.p90Ms = rtts[Math.floor(rtts.length * 0.9)];
   }
   // Idle: the device gets no traffic; the process must not spend CPU (no spinning, no timers).
-  await new Promise((r) => setTimeout(r, 1000));
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const t0 = cpuTicks();
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
   result.idleCpuTicks = cpuTicks() - t0;

@@ -456,8 +456,11 @@ export class TapLink implements Link {
     const vnet = this.vnetHdr;
     const stats = this.stats;
     let left = this.budget;
+    // The first read takes one frame: a lone request (a ping, a chatty exchange's segment) is then
+    // answered, its reply written, before the read that finds the device empty (one syscall less
+    // ahead of the reply); the reads after it take whole batches.
+    let want = 1;
     while (left > 0 && this.fd >= 0) {
-      const want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
       const n = vnet !== 0 ? native.readBatch(this.fd, buf, slot, want, lens, vnet) : native.readBatch(this.fd, buf, slot, want, lens);
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
@@ -483,6 +486,7 @@ export class TapLink implements Link {
         this.fdReady = false; // the batch ended on EAGAIN
         return this.budget - left;
       }
+      want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
     }
     return this.fd >= 0 ? -1 : 0;
   }
