@@ -126,7 +126,7 @@ export class NeighbourCache6 {
    * in arp.ts), else the least recently used non-router entry, else the least
    * recently used one. -1 only for a zero-size table.
    */
-  private claim(now: number): number {
+  private claim(): number {
     let incomplete = -1;
     let host = -1;
     let any = -1;
@@ -145,7 +145,6 @@ export class NeighbourCache6 {
     if (e < 0) return -1;
     this.evictions++;
     this.remove(e, true);
-    void now;
     return e;
   }
 
@@ -178,8 +177,8 @@ export class NeighbourCache6 {
   /**
    * The entry to send a packet to `a` through, for output (§7.2.2, §7.3.3):
    * a usable entry (REACHABLE, DELAY, PROBE; STALE moves to DELAY), or an
-   * INCOMPLETE one (new ones send their first solicitation now) whose
-   * packets the caller parks. -1 when the table has no room at all.
+   * INCOMPLETE one whose packets the caller parks; a new one's first
+   * solicitation is due at once ({@link due}). -1 when the table has no room.
    */
   lookupForSend(ifIndex: number, a: Uint8Array, o: number, now: number): number {
     let e = this.find(ifIndex, a, o);
@@ -188,13 +187,13 @@ export class NeighbourCache6 {
       if (this.state[e] === NC_STALE) this.enter(e, NC_DELAY, now);
       return e;
     }
-    e = this.claim(now);
+    e = this.claim();
     if (e < 0) return -1;
     this.init(e, ifIndex, a, o, now);
     this.state[e] = NC_INCOMPLETE;
-    this.probes[e] = 1;
-    this.setDeadline(e, now + this.timing.retransMs);
-    this.actions.solicit(e, false);
+    this.probes[e] = 0;
+    // The first solicitation is due now: the caller parks its packet, then calls due() (or poll sends it).
+    this.setDeadline(e, now);
     return e;
   }
 
@@ -210,7 +209,7 @@ export class NeighbourCache6 {
     let e = this.find(ifIndex, a, o);
     if (e < 0) {
       if (!create) return -1;
-      e = this.claim(now);
+      e = this.claim();
       if (e < 0) return -1;
       this.init(e, ifIndex, a, o, now);
       copyBytes(m, mo, this.mac, e * 6, 6);
@@ -293,36 +292,40 @@ export class NeighbourCache6 {
   /** Run the timers at `now` (§7.3.3); leaves the earliest deadline in {@link nextDeadline}. */
   poll(now: number): void {
     let next = Infinity;
-    const t = this.timing;
     for (let e = 0; e < this.size; e++) {
-      const s = this.state[e];
-      if (s === NC_FREE) continue;
-      if (this.deadline[e] <= now) {
-        if (s === NC_REACHABLE) {
-          this.enter(e, NC_STALE, now);
-        } else if (s === NC_DELAY) {
-          // §7.3.3: DELAY_FIRST_PROBE_TIME passed without confirmation → PROBE, first unicast probe.
-          this.state[e] = NC_PROBE;
-          this.probes[e] = 1;
-          this.deadline[e] = now + t.retransMs;
-          this.actions.solicit(e, true);
-        } else if (s === NC_INCOMPLETE || s === NC_PROBE) {
-          const max = s === NC_INCOMPLETE ? t.maxMulticast : t.maxUnicast;
-          if (this.probes[e] >= max) {
-            this.actions.failed(e, false);
-            this.state[e] = NC_FREE;
-            this.deadline[e] = Infinity;
-            if (this.memo === e) this.memo = -1;
-            continue;
-          }
-          this.probes[e]++;
-          this.deadline[e] = now + t.retransMs;
-          this.actions.solicit(e, s === NC_PROBE);
-        }
-      }
+      if (this.state[e] === NC_FREE) continue;
+      if (this.deadline[e] <= now) this.due(e, now);
       if (this.state[e] !== NC_FREE && this.deadline[e] < next) next = this.deadline[e];
     }
     this.nextDeadline = next;
+  }
+
+  /** Run entry `e`'s timer if it is due at `now`: one transition or (re)transmission. */
+  due(e: number, now: number): void {
+    const s = this.state[e];
+    if (s === NC_FREE || this.deadline[e] > now) return;
+    const t = this.timing;
+    if (s === NC_REACHABLE) {
+      this.enter(e, NC_STALE, now);
+    } else if (s === NC_DELAY) {
+      // §7.3.3: DELAY_FIRST_PROBE_TIME passed without confirmation → PROBE, first unicast probe.
+      this.state[e] = NC_PROBE;
+      this.probes[e] = 1;
+      this.setDeadline(e, now + t.retransMs);
+      this.actions.solicit(e, true);
+    } else if (s === NC_INCOMPLETE || s === NC_PROBE) {
+      const max = s === NC_INCOMPLETE ? t.maxMulticast : t.maxUnicast;
+      if (this.probes[e] >= max) {
+        this.actions.failed(e, false);
+        this.state[e] = NC_FREE;
+        this.deadline[e] = Infinity;
+        if (this.memo === e) this.memo = -1;
+        return;
+      }
+      this.probes[e]++;
+      this.setDeadline(e, now + t.retransMs);
+      this.actions.solicit(e, s === NC_PROBE);
+    }
   }
 
   /** Forget the entries of interface `ifIndex` (parked packets dropped through `failed`). */

@@ -17,6 +17,7 @@ import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.j
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, Iface6Addresses, type FrameSink } from './netif.js';
 import { Route6Table } from './routes6.js';
+import { NeighbourDiscovery, type Neighbour6Events } from './ndp.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp, type NeighbourEvents } from './arp.js';
 import { Ipv4 } from './ipv4.js';
@@ -96,6 +97,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
+  /** DNS servers from router advertisements (RDNSS), see {@link EngineContext.dnsServers6}. */
+  readonly dnsServers6: string[] = [];
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
@@ -106,6 +109,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   protected readonly routes6: Route6Table | null;
   /** IPv6 address storage of each possible interface (empty when `ipv6: false`). */
   private readonly addrs6: Iface6Addresses[] = [];
+  /** Neighbour discovery, DAD and SLAAC (RFC 4861/4862); null when built with `ipv6: false`. */
+  readonly nd6: NeighbourDiscovery | null;
   /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
@@ -143,6 +148,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (ipsecOn(c, ipsec)) ipsec.plan(plan, c);
     if (c.ipv6 !== 0) {
       new Route6Table(plan, c.routes6);
+      NeighbourDiscovery.plan(plan, c);
       for (let i = 0; i < c.maxInterfaces; i++) new Iface6Addresses(plan, c.ipv6AddressesPerInterface);
     }
     return plan;
@@ -164,6 +170,13 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.routes = new RouteTable(arena, c.maxRoutes);
     this.routes6 = c.ipv6 !== 0 ? new Route6Table(arena, c.routes6) : null;
     if (c.ipv6 !== 0) for (let i = 0; i < c.maxInterfaces; i++) this.addrs6.push(new Iface6Addresses(arena, c.ipv6AddressesPerInterface));
+    const nd6Events: Neighbour6Events = {
+      // ICMPv6 address unreachable for parked packets (RFC 4861 §7.2.2) and failing TCP/ping
+      // waiting on the neighbour are passed on here once IPv6 input/ICMPv6 exist in the engine.
+      pendingDropped: () => {},
+      resolveFailed: () => {},
+    };
+    this.nd6 = this.routes6 !== null ? new NeighbourDiscovery(arena, this, this.routes6, nd6Events) : null;
     this.table = new SocketTable(arena, c);
     // ARP's reports go up to layers built after it: the engine, which owns them all, passes them on.
     const neighbourEvents: NeighbourEvents = {
@@ -227,6 +240,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       this.addrs6[index] ?? null);
     iface.mac.set(mac);
     this.interfaces.push(iface);
+    // IPv6 on Ethernet: link-local address with DAD, router solicitation (slaac.ts).
+    this.nd6?.interfaceUp(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
     return this.describe(iface);
@@ -390,8 +405,16 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     const bcast = ethIsBroadcast(b, o);
     if (!bcast && !macEquals(b, o, iface.mac, 0)) {
-      st.notForUs++;
-      return;
+      // IPv6 multicast (33:33:xx, RFC 2464 §7): only the groups we joined (all-nodes, solicited-node).
+      if (b[o] === 0x33 && b[o + 1] === 0x33 && this.nd6 !== null) {
+        if (!this.nd6.acceptsMulticast(iface, b, o)) {
+          this.stats.nd6.multicastNotJoined++;
+          return;
+        }
+      } else {
+        st.notForUs++;
+        return;
+      }
     }
     const type = ethType(b, o);
     if (type === ETHERTYPE_IPV4) this.ipIn.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
@@ -421,6 +444,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (this.ipIn.loopbackPending) this.ipIn.pollLoopback();
     this.arp.poll();
+    const nd6 = this.nd6;
+    if (nd6 !== null) {
+      nd6.poll();
+      if (nd6.nextDeadline < next) next = nd6.nextDeadline;
+    }
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;

@@ -54,8 +54,10 @@ test('INCOMPLETE → solicited NA → REACHABLE → STALE → DELAY → PROBE �
   const a = addr(1);
   const e = nc.lookupForSend(0, a, 0, 0);
   assert.equal(nc.state[e], NC_INCOMPLETE);
+  assert.deepEqual(log, [], 'the first solicitation waits for due()');
+  nc.due(e, 0);
   assert.deepEqual(log.splice(0), [`solicit ${e} m`]);
-  assert.equal(nc.nextDeadline, 1000);
+  assert.equal(nc.deadline[e], 1000);
   // An NA without TLLA cannot complete it.
   assert.equal(nc.advert(0, a, 0, null, 0, S, 10), -1);
   assert.equal(nc.state[e], NC_INCOMPLETE);
@@ -81,6 +83,7 @@ test('INCOMPLETE → solicited NA → REACHABLE → STALE → DELAY → PROBE �
 test('INCOMPLETE gives up after MAX_MULTICAST_SOLICIT; PROBE after MAX_UNICAST_SOLICIT', () => {
   const { nc, log } = make(8);
   const e = nc.lookupForSend(0, addr(2), 0, 0);
+  nc.poll(0);
   for (let t = 1000; t <= 3000; t += 1000) nc.poll(t);
   assert.equal(nc.state[e], NC_FREE);
   assert.deepEqual(log.splice(0), [`solicit ${e} m`, `solicit ${e} m`, `solicit ${e} m`, `failed ${e}`]);
@@ -132,6 +135,7 @@ test('full table: INCOMPLETE entries are evicted first, then least recently used
   nc.setRouter(r, true);
   const h = nc.learn(0, addr(2), 0, mac(2), 0, 1, true);
   const i = nc.lookupForSend(0, addr(3), 0, 2);
+  nc.due(i, 2);
   log.length = 0;
   const n = nc.lookupForSend(0, addr(4), 0, 3);
   assert.equal(n, i, 'the incomplete entry made room');
@@ -161,6 +165,7 @@ test('model: random sends, NS/NA/RA learning, confirmations and time agree with 
       const m = model.get(n);
       if (op === 0) {
         const e = nc.lookupForSend(0, a, 0, now);
+        if (m === undefined) nc.due(e, now);
         if (m === undefined) {
           model.set(n, { state: NC_INCOMPLETE, mac: 0, probes: 1, deadline: now + t.retransMs, router: false });
           expectLog.push(`solicit ${e} m`);
