@@ -110,7 +110,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** IPv6 address storage of each possible interface (empty when `ipv6: false`). */
   private readonly addrs6: Iface6Addresses[] = [];
   /** Neighbour discovery, DAD and SLAAC (RFC 4861/4862); null when built with `ipv6: false`. */
-  readonly nd6: NeighbourDiscovery | null;
+  readonly nd: NeighbourDiscovery | null;
   /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
@@ -176,7 +176,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       pendingDropped: () => {},
       resolveFailed: () => {},
     };
-    this.nd6 = this.routes6 !== null ? new NeighbourDiscovery(arena, this, this.routes6, nd6Events) : null;
+    this.nd = this.routes6 !== null ? new NeighbourDiscovery(arena, this, this.routes6, nd6Events) : null;
     this.table = new SocketTable(arena, c);
     // ARP's reports go up to layers built after it: the engine, which owns them all, passes them on.
     const neighbourEvents: NeighbourEvents = {
@@ -241,7 +241,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     iface.mac.set(mac);
     this.interfaces.push(iface);
     // IPv6 on Ethernet: link-local address with DAD, router solicitation (slaac.ts).
-    this.nd6?.interfaceUp(iface);
+    this.nd?.interfaceUp(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
     return this.describe(iface);
@@ -406,8 +406,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const bcast = ethIsBroadcast(b, o);
     if (!bcast && !macEquals(b, o, iface.mac, 0)) {
       // IPv6 multicast (33:33:xx, RFC 2464 §7): only the groups we joined (all-nodes, solicited-node).
-      if (b[o] === 0x33 && b[o + 1] === 0x33 && this.nd6 !== null) {
-        if (!this.nd6.acceptsMulticast(iface, b, o)) {
+      if (b[o] === 0x33 && b[o + 1] === 0x33 && this.nd !== null) {
+        if (!this.nd.acceptsMulticast(iface, b, o)) {
           this.stats.nd6.multicastNotJoined++;
           return;
         }
@@ -444,10 +444,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (this.ipIn.loopbackPending) this.ipIn.pollLoopback();
     this.arp.poll();
-    const nd6 = this.nd6;
-    if (nd6 !== null) {
-      nd6.poll();
-      if (nd6.nextDeadline < next) next = nd6.nextDeadline;
+    const nd = this.nd;
+    if (nd !== null) {
+      nd.poll();
+      if (nd.nextDeadline < next) next = nd.nextDeadline;
     }
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();

@@ -96,7 +96,7 @@ function setup(config: ConstructorParameters<typeof Stack>[0] = {}) {
   const tap = new FrameTap('tap0');
   stack.addInterface(tap, { mac: OUR_MAC, address: '10.0.0.2/24' });
   const iface = stack.interfaces[0];
-  const nd = stack.nd6!;
+  const nd = stack.nd!;
   let now = 0;
   const sent = (): Sent[] => tap.take().map(parse).filter((x): x is Sent => x !== null);
   /** Deliver an ND frame to ND input as IPv6/ICMPv6 input will. */
@@ -326,4 +326,60 @@ test('Ethernet input accepts all-nodes and our solicited-node groups, counts oth
   run(2700);
   assert.equal(stack.stats.nd6.multicastNotJoined, 2, 'joined groups pass the Ethernet filter');
   assert.equal(stack.stats.eth.notForUs, before);
+});
+
+test('mutated ND messages (100k): no exception, tables stay within their plan', () => {
+  const { iface, nd, run, stack } = setup({ ipv6AcceptRedirects: true, neighbourCache6Entries: 8, arpPendingFrames: 4 });
+  run(2500);
+  // A route through the router so redirects get past the first-hop check sometimes.
+  const seeds = [
+    ndFrame(OUR_MAC, PEER_MAC, PEER_LL, OUR_LL, ns(OUR_LL, PEER_MAC)),
+    ndFrame(OUR_MAC, PEER_MAC, '::', 'ff02::1:ff00:a', ns(OUR_LL)),
+    ndFrame(OUR_MAC, PEER_MAC, PEER_LL, OUR_LL, na(0x60, PEER_LL, PEER_MAC)),
+    ndFrame(OUR_MAC, PEER_MAC, PEER_LL, OUR_LL, na(0xe0, PEER_LL)),
+    ndFrame(OUR_MAC, PEER_MAC, PEER_LL, 'ff02::2', [133, 0, 0, 0, 0, 0, 0, 0, ...lla(1, PEER_MAC)]),
+    ndFrame(OUR_MAC, '02:00:00:00:00:01', ROUTER_LL, 'ff02::1', ra(1800, lla(1, '02:00:00:00:00:01'),
+      prefixOpt('fd00::', 64, 0xc0, 600, 300), [5, 1, 0, 0, ...be32(1400)], rdnssOpt(60, 'fd00::1', 'fd00::2', 'fd00::3'))),
+    ndFrame(OUR_MAC, '02:00:00:00:00:01', ROUTER_LL, OUR_LL,
+      [137, 0, 0, 0, 0, 0, 0, 0, ...a6('fe80::2'), ...a6('fd09::9'), ...lla(2, '02:00:00:00:00:02')]),
+  ];
+  let seed = 0x6e64_f00d;
+  const rnd = (n: number): number => {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+    return seed % n;
+  };
+  const N = Number(process.env.FUZZ_FRAMES ?? 100_000);
+  let t = 2500;
+  for (let i = 0; i < N; i++) {
+    const base = seeds[rnd(seeds.length)];
+    let f = base.slice();
+    const kind = rnd(6);
+    if (kind === 0) for (let k = 0; k < 1 + rnd(4); k++) f[54 + rnd(f.length - 54)] = rnd(256);
+    else if (kind === 1) f = f.slice(0, 54 + rnd(f.length - 54));
+    else if (kind === 2) f[54 + 8 + (base[54] === 134 ? 8 : base[54] === 133 ? 0 : base[54] === 137 ? 32 : 16) + 1] = rnd(8);
+    else if (kind === 3) f[54 + 1] = rnd(2);
+    else if (kind === 4) f[22 + 15] = rnd(256); // other sources fill the cache
+    else f[54 + 8 + 15] = rnd(256); // other targets
+    const len = f.length - 54;
+    nd.input(iface, f, 14, 54, len);
+    if ((i & 255) === 0) {
+      t += 500;
+      stack.poll(t);
+      // Some traffic toward random neighbours so frames park and solicitations go out.
+      const tx = stack.tx;
+      tx.fill(0, 0, 80);
+      tx[14] = 0x60;
+      tx.set(a6(OUR_LL), 22);
+      tx.set(a6(`fe80::${rnd(40) + 1}`), 38);
+      nd.output(iface, tx, 38, tx, 0, 80);
+    }
+    assert.ok(nd.cache.count <= 8);
+    assert.ok(nd.pendingCount <= 4);
+  }
+  assert.ok(stack.dnsServers6.length <= 4);
+  let used = 0;
+  for (let k = 0; k < iface.addr6Count; k++) if (iface.addr6State[k] !== ADDR6_FREE) used++;
+  assert.ok(used <= iface.addr6Count);
+  const s = stack.stats.nd6;
+  assert.ok(s.badOptions > 0 && s.badLength > 0 && s.badCode > 0 && s.naIn > 0 && s.raIn > 0, JSON.stringify(s));
 });
