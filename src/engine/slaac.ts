@@ -10,8 +10,10 @@
  *
  * Static addresses (given to addInterface) are preferred at once, without
  * DAD: a configured address is the operator's decision and tests and
- * applications can use it immediately (Linux with accept_dad=1 keeps it
- * tentative for ~1 s and marks a duplicate "dadfailed"). They are still
+ * applications can use it immediately. Linux with accept_dad=1 (its
+ * default) keeps one tentative: measured 1.25, 1.62 and 1.86 s from
+ * `ip addr add` to usable on a veth (a random delay up to 1 s, one probe,
+ * 1 s wait), and marks a duplicate "dadfailed". They are still
  * defended: an NS probing for one is answered, and an NA claiming one is
  * counted (`nd6.addressClaimed`).
  */
