@@ -50,6 +50,7 @@ export class Ipv6Input implements Reassembly6Host {
   input(iface: NetInterface, b: Uint8Array, o: number, avail: number, linkMulticast: boolean, fromSelf: boolean): void {
     const st = this.ctx.stats.ip6;
     st.rx++;
+    if (fromSelf) st.loopbackIn++;
     switch (ipv6Check(b, o, avail)) {
       case Ip6Check.Ok: break;
       case Ip6Check.Truncated: st.truncated++; return;
