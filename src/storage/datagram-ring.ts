@@ -7,8 +7,10 @@
 import { copyBytes } from '../wire/bytes.js';
 import { Arena, MemoryPlan } from './arena.js';
 
-/** Record header: length (2), port (2), address (4). */
-export const DGRAM_RECORD_HEADER = 8;
+/** Record header of an IPv4 datagram: length (2), port (2), family (1), address (4). */
+export const DGRAM_RECORD_HEADER = 9;
+/** An IPv6 record's address takes 12 bytes more (16 instead of 4). */
+export const DGRAM_RECORD_V6_EXTRA = 12;
 
 export class DatagramRing {
   private readonly data: Uint8Array;
@@ -23,6 +25,10 @@ export class DatagramRing {
   /** Address and port of the record returned by the last {@link pop}. */
   lastAddress = 0;
   lastPort = 0;
+  /** Family (4 or 6) of the record returned by the last {@link pop}; for 6 the address is in {@link lastAddress6}. */
+  lastFamily = 4;
+  /** IPv6 source of the last record popped (when {@link lastFamily} is 6). */
+  readonly lastAddress6 = new Uint8Array(16);
 
   static plan(plan: MemoryPlan, part: string, bytes: number): void {
     plan.add(part, bytes);
@@ -46,9 +52,34 @@ export class DatagramRing {
 
   /** Append a datagram; false (and nothing written) when it does not fit. */
   push(src: Uint8Array, off: number, len: number, address: number, port: number): boolean {
-    const need = DGRAM_RECORD_HEADER + len;
+    const at = this.reserve(len, port, 0);
+    if (at < 0) return false;
+    const d = this.data;
+    d[at + 4] = 4;
+    d[at + 5] = address >>> 24;
+    d[at + 6] = (address >>> 16) & 0xff;
+    d[at + 7] = (address >>> 8) & 0xff;
+    d[at + 8] = address & 0xff;
+    copyBytes(src, off, d, at + DGRAM_RECORD_HEADER, len);
+    return true;
+  }
+
+  /** Append a datagram from an IPv6 source (`a[aOff .. aOff+16)`); false when it does not fit. */
+  push6(src: Uint8Array, off: number, len: number, a: Uint8Array, aOff: number, port: number): boolean {
+    const at = this.reserve(len, port, DGRAM_RECORD_V6_EXTRA);
+    if (at < 0) return false;
+    const d = this.data;
+    d[at + 4] = 6;
+    copyBytes(a, aOff, d, at + 5, 16);
+    copyBytes(src, off, d, at + DGRAM_RECORD_HEADER + DGRAM_RECORD_V6_EXTRA, len);
+    return true;
+  }
+
+  /** Claim room for a record and write its length and port (the caller writes the rest); its offset, or -1. */
+  private reserve(len: number, port: number, extra6: number): number {
+    const need = DGRAM_RECORD_HEADER + extra6 + len;
     // The record header stores the length in 16 bits.
-    if (len > 0xffff || this.count >= this.maxRecords || need > this.capacity) return false;
+    if (len > 0xffff || this.count >= this.maxRecords || need > this.capacity) return -1;
     let at = this.tail;
     let extra = 0;
     if (at + need > this.capacity) {
@@ -56,24 +87,18 @@ export class DatagramRing {
       extra = this.capacity - at;
       at = 0;
     }
-    if (this.used + extra + need > this.capacity) return false;
+    if (this.used + extra + need > this.capacity) return -1;
     if (extra > 0) this.wrapAt = this.tail;
     const d = this.data;
     d[at] = len >>> 8;
     d[at + 1] = len & 0xff;
     d[at + 2] = port >>> 8;
     d[at + 3] = port & 0xff;
-    d[at + 4] = address >>> 24;
-    d[at + 5] = (address >>> 16) & 0xff;
-    d[at + 6] = (address >>> 8) & 0xff;
-    d[at + 7] = address & 0xff;
-    const p = at + DGRAM_RECORD_HEADER;
-    copyBytes(src, off, d, p, len);
     this.tail = at + need;
     if (this.tail === this.capacity) this.tail = 0;
     this.used += extra + need;
     this.count++;
-    return true;
+    return at;
   }
 
   /**
@@ -92,13 +117,21 @@ export class DatagramRing {
     const h = this.head;
     const len = (d[h] << 8) | d[h + 1];
     this.lastPort = (d[h + 2] << 8) | d[h + 3];
-    this.lastAddress = (d[h + 4] << 24) | (d[h + 5] << 16) | (d[h + 6] << 8) | d[h + 7];
+    let p = h + DGRAM_RECORD_HEADER;
+    if (d[h + 4] === 6) {
+      this.lastFamily = 6;
+      this.lastAddress = 0;
+      copyBytes(d, h + 5, this.lastAddress6, 0, 16);
+      p += DGRAM_RECORD_V6_EXTRA;
+    } else {
+      this.lastFamily = 4;
+      this.lastAddress = (d[h + 5] << 24) | (d[h + 6] << 16) | (d[h + 7] << 8) | d[h + 8];
+    }
     if (dst !== null) {
       const n = len < max ? len : max;
-      const p = h + DGRAM_RECORD_HEADER;
       copyBytes(d, p, dst, off, n);
     }
-    const size = DGRAM_RECORD_HEADER + len;
+    const size = p - h + len;
     this.head = h + size;
     if (this.head === this.capacity) this.head = 0;
     this.used -= size;
