@@ -15,7 +15,8 @@ import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.
 import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
-import { NetInterface, type FrameSink } from './netif.js';
+import { NetInterface, Iface6Addresses, type FrameSink } from './netif.js';
+import { Route6Table } from './routes6.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp, type NeighbourEvents } from './arp.js';
 import { Ipv4 } from './ipv4.js';
@@ -101,6 +102,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;
+  /** The IPv6 routing table; null when built with `ipv6: false`. */
+  protected readonly routes6: Route6Table | null;
+  /** IPv6 address storage of each possible interface (empty when `ipv6: false`). */
+  private readonly addrs6: Iface6Addresses[] = [];
   /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
@@ -136,6 +141,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     Icmp.plan(plan, c.maxPings);
     Tcp.plan(plan, c);
     if (ipsecOn(c, ipsec)) ipsec.plan(plan, c);
+    if (c.ipv6 !== 0) {
+      new Route6Table(plan, c.routes6);
+      for (let i = 0; i < c.maxInterfaces; i++) new Iface6Addresses(plan, c.ipv6AddressesPerInterface);
+    }
     return plan;
   }
 
@@ -153,6 +162,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.tx = arena.u8('txFrame', txFrameBytes(c, ipsec));
     // Bottom up: each layer is given the layers it uses, as they exist by then.
     this.routes = new RouteTable(arena, c.maxRoutes);
+    this.routes6 = c.ipv6 !== 0 ? new Route6Table(arena, c.routes6) : null;
+    if (c.ipv6 !== 0) for (let i = 0; i < c.maxInterfaces; i++) this.addrs6.push(new Iface6Addresses(arena, c.ipv6AddressesPerInterface));
     this.table = new SocketTable(arena, c);
     // ARP's reports go up to layers built after it: the engine, which owns them all, passes them on.
     const neighbourEvents: NeighbourEvents = {
@@ -212,7 +223,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast
     }
     const index = this.interfaces.length;
-    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth);
+    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth,
+      this.addrs6[index] ?? null);
     iface.mac.set(mac);
     this.interfaces.push(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
