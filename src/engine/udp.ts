@@ -103,7 +103,7 @@ export class Udp {
     const h = this.sockets.datagramHandlers[s];
     if (h !== null) {
       this.ctx.stats.udp.delivered++;
-      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport);
+      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport, null, 0);
       return;
     }
     if (this.sockets.ring(s).push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {

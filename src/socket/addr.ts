@@ -5,8 +5,8 @@
  * module state the API then uses: {@link addrFamily} and {@link addr6}.
  */
 import { copyBytes } from '../wire/bytes.js';
-import { parseIpv4 } from '../wire/ipv4addr.js';
-import { isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
+import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
 
@@ -100,4 +100,19 @@ export function toMapped(t: SocketTable, fd: number): number {
   if (t.family[fd] === AF_INET6 && !addr6Unspecified(t.localAddr6, 16 * fd)) return -Errno.ENETUNREACH;
   t.family[fd] = AF_INET;
   return 0;
+}
+
+/** A fresh out-parameter that receives IPv6 addresses too (for the facades). */
+export function newSockAddr(): SockAddr {
+  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16) };
+}
+
+/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6, dotted quad for 4. */
+export function formatSockAddr(a: SockAddr): string {
+  return a.family === AF_INET6 && a.address6 !== undefined ? formatIpv6(a.address6, 0) : formatIpv4(a.address);
+}
+
+/** Node's family name of an address {@link fillSockAddr} wrote. */
+export function familyName(a: SockAddr): 'IPv4' | 'IPv6' {
+  return a.family === AF_INET6 ? 'IPv6' : 'IPv4';
 }
