@@ -139,7 +139,8 @@ export class SocketTable {
     if (o.ipv6 !== false && o.ipv6 !== 0) plan.add('sockets', 16 * n).add('sockets', 16 * n);
     plan.add('udpPortIndex', SocketTable.portBuckets(n), 2);
     plan.add('tcpPortIndex', SocketTable.portBuckets(n), 2);
-    for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
+    const v6 = o.ipv6 !== false && o.ipv6 !== 0 ? o.udpRecvQueueDatagrams : 0;
+    for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes, v6);
   }
 
   /**
@@ -180,7 +181,7 @@ export class SocketTable {
     this.tcpPortHead.fill(-1);
     this.portNext.fill(-1);
     for (let i = 0; i < options.maxUdpSockets; i++) {
-      this.ringPool.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams));
+      this.ringPool.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams, v6));
     }
     this.rx = new Array<DatagramRing | null>(n).fill(null);
     this.callbacks = new Array<SocketCallback | null>(n).fill(null);

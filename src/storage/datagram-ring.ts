@@ -2,15 +2,15 @@
  * A FIFO of variable-length datagrams in a fixed byte region, each record
  * holding its peer address and port. Records never straddle the end of the
  * region: a record that would is placed at the start, and the skipped tail is
- * accounted as used until the reader passes it.
+ * accounted as used until the reader passes it. A ring planned for IPv6
+ * (`v6`) also keeps, per record slot (`maxRecords` of them, in FIFO order
+ * beside the byte region), the family and a 16-byte IPv6 source.
  */
 import { copyBytes } from '../wire/bytes.js';
 import { Arena, MemoryPlan } from './arena.js';
 
-/** Record header of an IPv4 datagram: length (2), port (2), family (1), address (4). */
-export const DGRAM_RECORD_HEADER = 9;
-/** An IPv6 record's address takes 12 bytes more (16 instead of 4). */
-export const DGRAM_RECORD_V6_EXTRA = 12;
+/** Record header: length (2), port (2), address (4). */
+export const DGRAM_RECORD_HEADER = 8;
 
 export class DatagramRing {
   private readonly data: Uint8Array;
@@ -25,17 +25,45 @@ export class DatagramRing {
   /** Address and port of the record returned by the last {@link pop}. */
   lastAddress = 0;
   lastPort = 0;
-  /** Family (4 or 6) of the record returned by the last {@link pop}; for 6 the address is in {@link lastAddress6}. */
+  /** Family (4 or 6) of the record returned by the last {@link pop}; for 6 the source is {@link lastAddress6}. */
   lastFamily = 4;
   /** IPv6 source of the last record popped (when {@link lastFamily} is 6). */
   readonly lastAddress6 = new Uint8Array(16);
+  /** Per record slot: 6 for an IPv6 record (empty without `v6`), and its 16-byte source. */
+  private readonly fam: Uint8Array;
+  private readonly addr6: Uint8Array;
+  /** Record slots of the next push and the next pop (FIFO, modulo maxRecords). */
+  private pushSlot = 0;
+  private popSlot = 0;
 
-  static plan(plan: MemoryPlan, part: string, bytes: number): void {
+  /** @param v6 with `maxRecords`: plan the IPv6 record slots (17 bytes each) */
+  static plan(plan: MemoryPlan, part: string, bytes: number, v6 = 0): void {
     plan.add(part, bytes);
+    if (v6 > 0) plan.add(part, v6).add(part, 16 * v6);
   }
 
-  constructor(arena: Arena, part: string, readonly capacity: number, readonly maxRecords: number) {
+  constructor(arena: Arena, part: string, readonly capacity: number, readonly maxRecords: number, v6 = false) {
     this.data = arena.u8(part, capacity);
+    this.fam = v6 ? arena.u8(part, maxRecords) : new Uint8Array(0);
+    this.addr6 = v6 ? arena.u8(part, 16 * maxRecords) : new Uint8Array(0);
+  }
+
+  /** True when the ring was planned for IPv6 sources ({@link push6}). */
+  get v6(): boolean {
+    return this.fam.length > 0;
+  }
+
+  /**
+   * Append a datagram from an IPv6 source (`a[aOff .. aOff+16)`); false when
+   * it does not fit or the ring has no IPv6 slots.
+   */
+  push6(src: Uint8Array, off: number, len: number, a: Uint8Array, aOff: number, port: number): boolean {
+    if (this.fam.length === 0) return false;
+    const slot = this.pushSlot;
+    if (!this.push(src, off, len, 0, port)) return false;
+    this.fam[slot] = 6;
+    copyBytes(a, aOff, this.addr6, 16 * slot, 16);
+    return true;
   }
 
   /** Bytes available to the next datagram's payload if written now (0 when full). */
@@ -52,34 +80,9 @@ export class DatagramRing {
 
   /** Append a datagram; false (and nothing written) when it does not fit. */
   push(src: Uint8Array, off: number, len: number, address: number, port: number): boolean {
-    const at = this.reserve(len, port, 0);
-    if (at < 0) return false;
-    const d = this.data;
-    d[at + 4] = 4;
-    d[at + 5] = address >>> 24;
-    d[at + 6] = (address >>> 16) & 0xff;
-    d[at + 7] = (address >>> 8) & 0xff;
-    d[at + 8] = address & 0xff;
-    copyBytes(src, off, d, at + DGRAM_RECORD_HEADER, len);
-    return true;
-  }
-
-  /** Append a datagram from an IPv6 source (`a[aOff .. aOff+16)`); false when it does not fit. */
-  push6(src: Uint8Array, off: number, len: number, a: Uint8Array, aOff: number, port: number): boolean {
-    const at = this.reserve(len, port, DGRAM_RECORD_V6_EXTRA);
-    if (at < 0) return false;
-    const d = this.data;
-    d[at + 4] = 6;
-    copyBytes(a, aOff, d, at + 5, 16);
-    copyBytes(src, off, d, at + DGRAM_RECORD_HEADER + DGRAM_RECORD_V6_EXTRA, len);
-    return true;
-  }
-
-  /** Claim room for a record and write its length and port (the caller writes the rest); its offset, or -1. */
-  private reserve(len: number, port: number, extra6: number): number {
-    const need = DGRAM_RECORD_HEADER + extra6 + len;
+    const need = DGRAM_RECORD_HEADER + len;
     // The record header stores the length in 16 bits.
-    if (len > 0xffff || this.count >= this.maxRecords || need > this.capacity) return -1;
+    if (len > 0xffff || this.count >= this.maxRecords || need > this.capacity) return false;
     let at = this.tail;
     let extra = 0;
     if (at + need > this.capacity) {
@@ -87,18 +90,28 @@ export class DatagramRing {
       extra = this.capacity - at;
       at = 0;
     }
-    if (this.used + extra + need > this.capacity) return -1;
+    if (this.used + extra + need > this.capacity) return false;
     if (extra > 0) this.wrapAt = this.tail;
+    if (this.fam.length > 0) {
+      this.fam[this.pushSlot] = 4;
+      this.pushSlot = this.pushSlot + 1 === this.maxRecords ? 0 : this.pushSlot + 1;
+    }
     const d = this.data;
     d[at] = len >>> 8;
     d[at + 1] = len & 0xff;
     d[at + 2] = port >>> 8;
     d[at + 3] = port & 0xff;
+    d[at + 4] = address >>> 24;
+    d[at + 5] = (address >>> 16) & 0xff;
+    d[at + 6] = (address >>> 8) & 0xff;
+    d[at + 7] = address & 0xff;
+    const p = at + DGRAM_RECORD_HEADER;
+    copyBytes(src, off, d, p, len);
     this.tail = at + need;
     if (this.tail === this.capacity) this.tail = 0;
     this.used += extra + need;
     this.count++;
-    return at;
+    return true;
   }
 
   /**
@@ -117,21 +130,19 @@ export class DatagramRing {
     const h = this.head;
     const len = (d[h] << 8) | d[h + 1];
     this.lastPort = (d[h + 2] << 8) | d[h + 3];
-    let p = h + DGRAM_RECORD_HEADER;
-    if (d[h + 4] === 6) {
-      this.lastFamily = 6;
-      this.lastAddress = 0;
-      copyBytes(d, h + 5, this.lastAddress6, 0, 16);
-      p += DGRAM_RECORD_V6_EXTRA;
-    } else {
-      this.lastFamily = 4;
-      this.lastAddress = (d[h + 5] << 24) | (d[h + 6] << 16) | (d[h + 7] << 8) | d[h + 8];
+    this.lastAddress = (d[h + 4] << 24) | (d[h + 5] << 16) | (d[h + 6] << 8) | d[h + 7];
+    if (this.fam.length > 0) {
+      const slot = this.popSlot;
+      this.popSlot = slot + 1 === this.maxRecords ? 0 : slot + 1;
+      this.lastFamily = this.fam[slot] === 6 ? 6 : 4;
+      if (this.lastFamily === 6) copyBytes(this.addr6, 16 * slot, this.lastAddress6, 0, 16);
     }
     if (dst !== null) {
       const n = len < max ? len : max;
+      const p = h + DGRAM_RECORD_HEADER;
       copyBytes(d, p, dst, off, n);
     }
-    const size = p - h + len;
+    const size = DGRAM_RECORD_HEADER + len;
     this.head = h + size;
     if (this.head === this.capacity) this.head = 0;
     this.used -= size;
@@ -147,6 +158,7 @@ export class DatagramRing {
 
   clear(): void {
     this.head = this.tail = this.used = this.count = 0;
+    this.pushSlot = this.popSlot = 0;
     this.wrapAt = -1;
   }
 }
