@@ -25,6 +25,9 @@ export interface SockAddr {
 export let addrFamily = 0;
 /** The IPv6 address {@link toAddr} read last (when {@link addrFamily} is 6). */
 export const addr6 = new Uint8Array(16);
+/** The last IPv6 text parsed and its bytes. */
+let lastText6 = '';
+const last6 = new Uint8Array(16);
 
 /**
  * Read an address: returns the IPv4 address in the engine's signed form
@@ -38,8 +41,18 @@ export function toAddr(a: number | string | Uint8Array): number {
   }
   if (typeof a === 'string') {
     if (a.includes(':')) {
+      // The text parser allocates: the last text parsed is kept, so a sender repeating one address does not.
+      if (a === lastText6) {
+        addr6.set(last6);
+        addrFamily = AF_INET6;
+        return 0;
+      }
       const pct = a.indexOf('%');
       addrFamily = parseIpv6(pct < 0 ? a : a.slice(0, pct), addr6, 0) ? AF_INET6 : 0;
+      if (addrFamily === AF_INET6) {
+        last6.set(addr6);
+        lastText6 = a;
+      }
       return 0;
     }
     const v = parseIpv4(a);

@@ -55,6 +55,11 @@ export class Tcp {
     this.rx.input6(b, ipOff, l4Off, l4Len, multicast);
   }
 
+  /** Neighbour discovery gave up on `addr[off]`: active opens to it fail now (EHOSTUNREACH). */
+  hostUnreachable6(addr: Uint8Array, off: number): void {
+    this.core.v6.hostUnreachable6(addr, off);
+  }
+
   /** ICMPv6 errors about our segments (Tcp6ErrorSink). */
   icmp6Error(b: Uint8Array, laddrOff: number, lport: number, raddrOff: number, rport: number, seq: number,
     errno: number, mtu: number): void {

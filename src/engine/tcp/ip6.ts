@@ -14,7 +14,7 @@ import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
 import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6 } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
-import type { Route6Record } from '../routes6.js';
+import { Route6Record } from '../routes6.js';
 import type { TcpCore } from './core.js';
 import { LISTEN, SYN_SENT } from './tcb.js';
 
@@ -28,6 +28,9 @@ const TX_SRC6 = ETH_HLEN + 8;
 const TX_DST6 = ETH_HLEN + 24;
 
 export class TcpV6 {
+  /** Where hostUnreachable6's route6() answers go. */
+  private readonly nhRoute = new Route6Record();
+
   constructor(private readonly core: TcpCore, readonly ip6: Ip6Output | null) {}
 
   /** Family-6 connection slot of a 4-tuple (local `l[lo]`:lport, remote `r[ro]`:rport), or -1. */
@@ -125,8 +128,9 @@ export class TcpV6 {
    * Neighbour discovery for `nextHop[nhOff]` failed (RFC 4861 7.3.3): active
    * opens to it fail with EHOSTUNREACH now, as IPv4's after ARP gives up.
    */
-  hostUnreachable6(nextHop: Uint8Array, nhOff: number, r: Route6Record): void {
+  hostUnreachable6(nextHop: Uint8Array, nhOff: number): void {
     const c = this.core;
+    const r = this.route;
     const t = c.t;
     const so = c.sockets;
     for (let s = 0; s < t.n; s++) {
