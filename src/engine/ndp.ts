@@ -27,7 +27,8 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput {
     return frameLen >= ETH_HLEN ? iface.transmit(b, frameOff, frameLen, this.ctx.now) : -Errno.EINVAL;
   }
 
+  /** ND messages (already counted by ICMPv6 as `icmp6.ndIn`) are ignored by the placeholder. */
   input(_iface: NetInterface, _b: Uint8Array, _ipOff: number, _icmpOff: number, _icmpLen: number): void {
-    this.ctx.stats.icmp6.ndIn++;
+    // Nothing: the real neighbour discovery (V6ND) handles them.
   }
 }

@@ -48,12 +48,16 @@ export function createStats() {
       reassemblyDropped: 0, fragmentsOut: 0, fragmentedOut: 0, fragmentNested: 0,
       // Unicast next hop without neighbour discovery (placeholder ND only).
       noNeighbour: 0, loopbackDropped: 0,
+      // TCP or UDP over IPv6 with no IPv6 transport built into the stack.
+      noTransport: 0,
       forwarded: 0, forwardDropped: 0,
     },
     icmp6: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, echoRequestsIn: 0, echoRepliesOut: 0, echoRepliesIn: 0,
       echoRequestsOut: 0, errorsIn: 0, errorsOut: 0, errorsRateLimited: 0, unmatchedReplies: 0,
-      multicastEchoIgnored: 0, unknownType: 0, ndIn: 0, packetTooBigIn: 0, pmtuUpdated: 0, pmtuIgnored: 0,
+      // An error (counted in errorsIn) whose quoted packet is too short or not IPv6.
+      errorsUnusable: 0,
+      unknownType: 0, ndIn: 0, packetTooBigIn: 0, pmtuUpdated: 0, pmtuIgnored: 0,
     },
     udp: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,
