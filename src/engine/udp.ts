@@ -18,6 +18,8 @@ import type { IcmpErrorSender } from './icmp.js';
 import { RouteRecord } from './routes.js';
 import { Route6Record } from './routes6.js';
 import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
+import type { Icmp6ErrorSender } from './icmpv6.js';
+import { ICMP6_DST_UNREACH, UNREACH6_PORT } from '../wire/icmpv6.js';
 import { Errno } from './errno.js';
 
 /** IPv4 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 28 (65507), or MTU - 28 with DF. */
@@ -30,20 +32,18 @@ export const UDP6_IP_OVERHEAD = 48;
 const TX_SRC6 = ETH_HLEN + 8;
 const TX_DST6 = ETH_HLEN + 24;
 
-/** How UDP over IPv6 answers a datagram for a port nobody has (ICMPv6 port unreachable, RFC 4443 3.1). */
-export interface Udp6Unreachable {
-  portUnreachable6(b: Uint8Array, ipOff: number, packetLen: number): void;
-}
-
 export class Udp {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
   private readonly route6 = new Route6Record();
-  /** Set by the engine when ICMPv6 exists: answers datagrams to closed ports. */
-  unreachable6: Udp6Unreachable | null = null;
 
+  /**
+   * @param ip6 IPv6 output (null: no IPv6)
+   * @param icmp6 ICMPv6 errors: answers a datagram for a port nobody has (RFC 4443 3.1)
+   */
   constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput, private readonly icmp: IcmpErrorSender,
-    private readonly sockets: SocketTable, private readonly ip6: Ip6Output | null = null) {}
+    private readonly sockets: SocketTable, private readonly ip6: Ip6Output | null = null,
+    private readonly icmp6: Icmp6ErrorSender | null = null) {}
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
     bcast: boolean): void {
@@ -240,7 +240,9 @@ export class Udp {
     if (deliveredAny) return;
     st.noPort++;
     // Never an error about a multicast packet (RFC 4443 2.4 e.3).
-    if (!multicast && this.unreachable6 !== null) this.unreachable6.portUnreachable6(b, ipOff, u + len - ipOff);
+    if (!multicast && this.icmp6 !== null) {
+      this.icmp6.sendError(ICMP6_DST_UNREACH, UNREACH6_PORT, 0, b, ipOff, u + len - ipOff, false, -1);
+    }
   }
 
   private deliver6(s: number, b: Uint8Array, u: number, ulen: number, srcOff: number, sport: number): void {

@@ -130,7 +130,7 @@ export class TcpV6 {
    */
   hostUnreachable6(nextHop: Uint8Array, nhOff: number): void {
     const c = this.core;
-    const r = this.route;
+    const r = this.nhRoute;
     const t = c.t;
     const so = c.sockets;
     for (let s = 0; s < t.n; s++) {
