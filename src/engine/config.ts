@@ -318,4 +318,10 @@ export const EMBEDDED_CONFIG: Readonly<StackConfig> = Object.freeze({
   ipReassemblyBytes: 8192,
   ipsecMaxSa: 4,
   ipsecMaxSp: 4,
+  // IPv6 stays on, at the same scale: one 8 KiB reassembly slot, small tables.
+  routes6: 4,
+  neighbourCache6Entries: 16,
+  ip6ReassemblySlots: 1,
+  ip6ReassemblyBytes: 8192,
+  ip6PathMtuEntries: 4,
 });

@@ -26,7 +26,7 @@ import {
 } from '../wire/ndp.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { ADDR6_TENTATIVE, ADDR6_FREE } from './netif.js';
+import { ADDR6_TENTATIVE } from './netif.js';
 import type { NeighbourInput, NeighbourOutput } from './ipv6-types.js';
 import { Route6Table, ROUTE6_RA } from './routes6.js';
 import { NeighbourCache6, NC_INCOMPLETE, NC_STATE_NAMES, type NeighbourCacheActions } from './neighbour-cache6.js';
@@ -517,28 +517,6 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
       if (e >= 0 && !onLink) this.cache.setRouter(e, true);
     }
     st.redirectsApplied++;
-  }
-
-  // ---- Multicast reception ----
-
-  /**
-   * Whether an Ethernet frame to the group MAC at `b[o]` (33:33:xx:xx:xx:xx)
-   * is for a group `iface` has joined: all-nodes, or the solicited-node
-   * group of one of its addresses, tentative ones included (RFC 4862 §5.4.2).
-   * The caller counts the others (`nd6.multicastNotJoined`).
-   */
-  acceptsMulticast(iface: NetInterface, b: Uint8Array, o: number): boolean {
-    if (b[o] === 0x33 && b[o + 1] === 0x33) {
-      if (b[o + 2] === 0 && b[o + 3] === 0 && b[o + 4] === 0 && b[o + 5] === 1) return true;
-      if (b[o + 2] === 0xff) {
-        const a = iface.addr6;
-        for (let k = 0; k < iface.addr6Count; k++) {
-          if (iface.addr6State[k] !== ADDR6_FREE && a[k * 16 + 13] === b[o + 3] && a[k * 16 + 14] === b[o + 4]
-            && a[k * 16 + 15] === b[o + 5]) return true;
-        }
-      }
-    }
-    return false;
   }
 
   // ---- Timers ----

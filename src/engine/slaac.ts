@@ -29,7 +29,7 @@ import type { ResolvedConfig } from './config.js';
 import {
   type NetInterface, ADDR6_FREE, ADDR6_TENTATIVE, ADDR6_PREFERRED, ADDR6_DEPRECATED, ADDR6_SLAAC, ADDR6_LINKLOCAL,
 } from './netif.js';
-import { ROUTE6_CONNECTED, ROUTE6_RA, type Route6Table } from './routes6.js';
+import { ROUTE6_RA, type Route6Table } from './routes6.js';
 
 /** What slaac.ts sends through ND (engine/ndp.ts). */
 export interface NdSender {
@@ -108,14 +108,17 @@ export class Slaac {
     if (t < this.nextDeadline) this.nextDeadline = t;
   }
 
-  /** Link-local address (tentative, DAD after a random delay), its on-link route, and router solicitations. */
+  /**
+   * Link-local address (tentative, DAD after a random delay) and router
+   * solicitations. No route: IPv6 output sends link-local destinations out
+   * of their scope's interface (ipv6.ts).
+   */
   interfaceUp(iface: NetInterface): void {
     const now = this.ctx.now;
     copyBytes(LINK_LOCAL_PREFIX, 0, this.addr, 0, 8);
     eui64Iid(this.addr, 0, iface.mac);
     const slot = iface.addAddress6(this.addr, 0, 64, ADDR6_TENTATIVE, ADDR6_LINKLOCAL);
     if (slot >= 0) this.startDad(iface, slot, now + this.randomDelay(MAX_SOLICIT_DELAY_MS));
-    this.routes6.add(LINK_LOCAL_PREFIX, 0, 64, null, 0, iface.index, ROUTE6_CONNECTED);
     this.rsSent[iface.index] = 0;
     this.raSeen[iface.index] = 0;
     this.rsAt[iface.index] = now + this.randomDelay(MAX_SOLICIT_DELAY_MS);

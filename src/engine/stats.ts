@@ -49,6 +49,8 @@ export function createStats() {
       reassemblyDropped: 0, fragmentsOut: 0, fragmentedOut: 0, fragmentNested: 0,
       // Unicast next hop without neighbour discovery (placeholder ND only).
       noNeighbour: 0, loopbackDropped: 0,
+      // TCP or UDP over IPv6 with no IPv6 transport built into the stack.
+      noTransport: 0,
       forwarded: 0, forwardDropped: 0,
     },
     icmp6: {

@@ -140,3 +140,56 @@ export function ipv6Check(b: Uint8Array, o: number, avail: number): Ip6Check {
   if (IPV6_HLEN + plen > avail) return Ip6Check.BadPayloadLength;
   return Ip6Check.Ok;
 }
+
+/**
+ * Walks an extension-header chain without interpreting options: for quoted
+ * packets in ICMPv6 errors and for the RFC 7112 check of a first fragment.
+ * Make one per user (no allocation per walk); results in its fields.
+ */
+export class Ip6Walk {
+  /** Next header value that ended the walk (an upper layer, NH_FRAGMENT of a non-first fragment, ESP, ...). */
+  nh = 0;
+  /** Offset of the header `nh` names. */
+  off = 0;
+  /** Fragment offset seen on the way (bytes), 0 when none or first. */
+  fragOffset = 0;
+
+  /**
+   * Walk from next header `nh` whose header starts at `b[o]`, not reading at
+   * or past `end`, through at most 16 headers. Returns false when the chain
+   * is truncated or too long; a non-first fragment ends the walk with
+   * `nh = NH_FRAGMENT`.
+   */
+  walk(b: Uint8Array, nh: number, o: number, end: number): boolean {
+    this.fragOffset = 0;
+    for (let n = 0; n < 16; n++) {
+      if (isGenericExtHeader(nh)) {
+        if (o + 8 > end) return false;
+        const len = extHeaderLen(b, o);
+        nh = b[o];
+        o += len;
+      } else if (nh === NH_FRAGMENT) {
+        if (o + FRAG_HLEN > end) return false;
+        const fo = fragOffset(b, o);
+        if (fo !== 0) {
+          this.fragOffset = fo;
+          this.nh = NH_FRAGMENT;
+          this.off = o;
+          return true;
+        }
+        nh = b[o];
+        o += FRAG_HLEN;
+      } else if (nh === NH_AH) {
+        if (o + 8 > end) return false;
+        const len = (b[o + 1] + 2) << 2;
+        nh = b[o];
+        o += len;
+      } else {
+        this.nh = nh;
+        this.off = o;
+        return o <= end;
+      }
+    }
+    return false;
+  }
+}
