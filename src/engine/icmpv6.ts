@@ -199,7 +199,7 @@ export class Icmp6 {
     const inner = o + ICMP6_HLEN;
     const end = o + len;
     if (len < ICMP6_HLEN + IPV6_HLEN || b[inner] >>> 4 !== 6) {
-      st.malformed++;
+      st.errorsUnusable++;
       return;
     }
     let mtu = 0;

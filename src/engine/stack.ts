@@ -593,6 +593,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     return this.reassembly.busySlots;
   }
 
+  /** IPv6 packets currently being reassembled (slots in use). */
+  get reassemblyBusy6(): number {
+    return this.ip6In === null ? 0 : this.ip6In.input.reassembly.busySlots;
+  }
+
   /** The low-level echo layer, for benchmarks and tools that ping without Promises. */
   get icmpLayer(): Icmp {
     return this.icmp;

@@ -56,7 +56,9 @@ export function createStats() {
     icmp6: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, echoRequestsIn: 0, echoRepliesOut: 0, echoRepliesIn: 0,
       echoRequestsOut: 0, errorsIn: 0, errorsOut: 0, errorsRateLimited: 0, unmatchedReplies: 0,
-      multicastEchoIgnored: 0, unknownType: 0, ndIn: 0, packetTooBigIn: 0, pmtuUpdated: 0, pmtuIgnored: 0,
+      // An error (counted in errorsIn) whose quoted packet is too short or not IPv6.
+      errorsUnusable: 0,
+      unknownType: 0, ndIn: 0, packetTooBigIn: 0, pmtuUpdated: 0, pmtuIgnored: 0,
     },
     udp: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,

@@ -65,7 +65,13 @@ const badCases: BadCase[] = [
   ...[0, 1, 6, 13].map((n) => ({ name: `runt frame of ${n} bytes`, frame: () => new Uint8Array(n).fill(0xff), drop: { 'eth.runt': 1 } })),
   { name: 'frame to another unicast MAC', frame: () => udpFrame({}, null, OTHER_MAC), drop: { 'eth.notForUs': 1 } },
   { name: 'frame to a multicast MAC', frame: () => udpFrame({}, null, '01:00:5e:00:00:01'), drop: { 'eth.notForUs': 1 } },
-  ...[0x86dd, 0x0000, 0x8100, 0x88cc, 0x0801].map((type) => ({
+  // 0x86dd is IPv6 now: an IPv4 packet under it is a bad IPv6 version.
+  {
+    name: 'IPv4 packet under the IPv6 ethertype',
+    frame: () => ethFrame(STACK_MAC, PEER_MAC, 0x86dd, ipv4Packet({ src: PEER_IP, dst: STACK_IP, proto: 17, payload: PAYLOAD })),
+    drop: { 'ip6.badVersion': 1 },
+  },
+  ...[0x0000, 0x8100, 0x88cc, 0x0801].map((type) => ({
     name: `unknown ethertype 0x${type.toString(16)}`,
     frame: () => ethFrame(STACK_MAC, PEER_MAC, type, ipv4Packet({ src: PEER_IP, dst: STACK_IP, proto: 17, payload: PAYLOAD })),
     drop: { 'eth.unknownType': 1 },

@@ -316,13 +316,13 @@ function get(stack: Stack, name: string): number {
 /** Conservation of frames through the layers (nothing vanishes uncounted). */
 function assertConservation(c: Counters, ctx: string): void {
   const s = (...names: string[]): number => names.reduce((a, n) => a + counter(c, n), 0);
-  assert.equal(counter(c, 'eth.rxFrames'), s('eth.runt', 'eth.notForUs', 'eth.unknownType', 'ip.rx', 'arp.rx'), `${ctx}: eth`);
+  assert.equal(counter(c, 'eth.rxFrames'), s('eth.runt', 'eth.notForUs', 'eth.unknownType', 'ip.rx', 'arp.rx', 'ip6.rx'), `${ctx}: eth`);
   // A reassembled datagram re-enters the accounting as one more packet to deliver.
   assert.equal(counter(c, 'ip.rx') + counter(c, 'ip.reassembled'), s('ip.fragmentsIn', 'ip.fragmentDuplicates',
     'ip.forwarded', 'ip.forwardDropped', 'ip.truncated', 'ip.badVersion', 'ip.badHeaderLength', 'ip.badTotalLength', 'ip.badChecksum',
     'ip.martianSource', 'ip.notForUs', 'ip.fragmentsDropped', 'ip.delivered', 'ip.unknownProtocol'), `${ctx}: ip`);
   let transports = 0;
-  for (const k of Object.keys(c)) if (k.endsWith('.rx') && !k.startsWith('eth.') && !k.startsWith('arp.') && !k.startsWith('ip.')) transports += c[k];
+  for (const k of Object.keys(c)) if (k.endsWith('.rx') && !/^(eth|arp|ip|ip6|icmp6)\./.test(k)) transports += c[k];
   assert.equal(counter(c, 'ip.delivered'), transports, `${ctx}: ip.delivered vs transport rx`);
   assert.equal(counter(c, 'udp.rx'), s('udp.malformed', 'udp.badChecksum', 'udp.noPort', 'udp.delivered', 'udp.queueFull'), `${ctx}: udp`);
 }
