@@ -189,8 +189,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.ip = new Ipv4(arena, this, this.arp, this.routes, loopback, this.ipsecHook);
     const icmpErrors = new IcmpErrorSender(this, this.ip);
     // IPv6 output before the transports (which send through it), its input after them.
-    // ND gives up on a neighbour: pings waiting fail (ICMPv6 is built after it, as ICMP after ARP).
-    const nd6Events: Neighbour6Events = { pendingDropped: () => {}, resolveFailed: (a, off) => this.ip6In?.icmp.hostUnreachable6(a, off) };
+    // ND gives up on a neighbour: pings and active opens waiting fail (ICMPv6 and TCP are built after it, as after ARP).
+    const nd6Events: Neighbour6Events = { pendingDropped: () => {},
+      resolveFailed: (a, off) => { this.ip6In?.icmp.hostUnreachable6(a, off); this.tcp.hostUnreachable6(a, off); } };
     const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, nd6Events) : null;
     this.ip6 = ip6;
     this.udp = new Udp(this, this.ip, icmpErrors, this.table, ip6?.ip ?? null, ip6?.errors ?? null);

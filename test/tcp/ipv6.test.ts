@@ -234,3 +234,27 @@ test('SYN cookies over IPv6: every SYN answered with a cookie (tcpSyncookies 2),
   assert.deepEqual(transfer(sim, a, second.cfd, b, second.sfd, d), d);
   assert.deepEqual(transfer(sim, b, first.sfd, a, first.cfd, d), d);
 });
+
+test('over Ethernet: neighbour discovery resolves the peer, then TCP 64 KiB byte-exact and UDP both ways', () => {
+  const [la, lb] = MemoryLink.pair({ seed: 9 });
+  const a = new Stack({ seed: 611 });
+  const b = new Stack({ seed: 612 });
+  a.addInterface(la, { address: ['10.0.0.1/24', 'fd00::1/64'] });
+  b.addInterface(lb, { address: ['10.0.0.2/24', 'fd00::2/64'] });
+  const sim = new Simulation([a, b]);
+  sim.advance(1);
+  const p: Pair6 = { a, b, sim };
+  const { cfd, sfd } = connect6(p, a, b, 'fd00::2', 80);
+  const d = pattern(65536, 11);
+  assert.deepEqual(transfer(sim, a, cfd, b, sfd, d), d);
+  assert.deepEqual(transfer(sim, b, sfd, a, cfd, d), d);
+  const u = b.sockets.socket('udp6');
+  assert.equal(b.sockets.bind(u, 'fd00::2', 9), 0);
+  const c = a.sockets.socket('udp6');
+  assert.equal(a.sockets.sendto(c, d, 0, 512, 'fd00::2', 9), 512);
+  waitFor(sim, () => b.sockets.nextLength(u) === 512, 2000);
+  // Nobody on port 10: ICMPv6 port unreachable reaches a connected sender as ECONNREFUSED.
+  assert.equal(a.sockets.connect(c, 'fd00::2', 10), 0);
+  assert.equal(a.sockets.send(c, d, 0, 8), 8);
+  waitFor(sim, () => a.sockets.getsockopt(c, SO_ERROR) === ECONNREFUSED, 2000);
+});
