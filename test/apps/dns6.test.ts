@@ -126,3 +126,14 @@ test('setServers takes IPv6 literals and [v6]:port, canonicalized; getServers pr
     assert.throws(() => a.dns.setServers([bad]), { code: 'ERR_INVALID_IP_ADDRESS' }, bad);
   }
 });
+
+test('servers learned from router advertisements (the engine dnsServers6, RDNSS) follow the configured ones', () => {
+  const a = new Stack({ seed: 2 });
+  assert.deepEqual(a.dns.getServers(), []);
+  a.dnsServers6.push('FD00:0::53');
+  assert.deepEqual(a.dns.getServers(), ['fd00::53'], 'RDNSS alone: canonical text');
+  a.dns.setServers(['10.0.0.53', 'fd00::53']);
+  assert.deepEqual(a.dns.getServers(), ['10.0.0.53', 'fd00::53'], 'no duplicate');
+  a.dnsServers6.push('fd00::54');
+  assert.deepEqual(a.dns.getServers(), ['10.0.0.53', 'fd00::53', 'fd00::54']);
+});
