@@ -52,7 +52,8 @@ export class Ipv6Out {
 export class Ipv6In {
   readonly icmp: Icmp6;
   readonly input: Ipv6Input;
-  /** Earliest timer (pings, reassembly), set by {@link poll}. */
+  private readonly nd: NeighbourDiscovery;
+  /** Earliest timer (pings, reassembly, ND), set by {@link poll}. */
   nextDeadline = Infinity;
 
   /**
@@ -64,18 +65,21 @@ export class Ipv6In {
     this.icmp = new Icmp6(arena, ctx, out.ip, out.ip.pmtu, out.nd, transports?.udpErrors ?? null,
       transports?.tcpErrors ?? null, c.maxPings);
     this.icmp.echoListener = echo;
+    this.nd = out.nd;
     const fwd = c.ipForwarding !== 0 ? new Forwarder6(ctx, out.ip, out.errors) : null;
     this.input = new Ipv6Input(arena, ctx, out.ip, out.errors, this.icmp, transports, fwd,
       c.ip6ReassemblySlots, c.ip6ReassemblyBytes);
   }
 
-  /** Run the timers at the context's time. */
+  /** Run the timers at the context's time (pings, reassembly, and neighbour discovery / SLAAC of the output side). */
   poll(): void {
     this.icmp.poll();
     this.input.reassembly.poll();
+    this.nd.poll();
     const a = this.icmp.nextDeadline;
     const b = this.input.reassembly.nextDeadline;
-    this.nextDeadline = a < b ? a : b;
+    const n = this.nd.nextDeadline;
+    this.nextDeadline = a < b ? (a < n ? a : n) : (b < n ? b : n);
   }
 
   /** Start a ping to the IPv6 address `host`: the ICMPv6 ping slot, or throws a StackError. */

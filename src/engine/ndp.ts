@@ -70,8 +70,6 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   private pendCounter = 0;
   private readonly slotSize: number;
   private readonly pendingSlots: number;
-  /** Link MTU from RAs per interface (0: none), §6.3.4. */
-  readonly linkMtu: Uint16Array;
   /** Cur Hop Limit from RAs per interface (0: unspecified), §6.3.4. */
   readonly curHopLimit: Uint8Array;
   private readonly mac = new Uint8Array(6);
@@ -96,7 +94,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     return {
       frames: m.u8('nd6Pending', pending * slot), len: m.u16('nd6Pending', pending), ifs: m.u8('nd6Pending', pending),
       addr: m.u8('nd6Pending', pending * 16), seq: m.f64('nd6Pending', pending),
-      linkMtu: m.u16('nd6', c.maxInterfaces), hop: m.u8('nd6', c.maxInterfaces),
+      hop: m.u8('nd6', c.maxInterfaces),
     };
   }
 
@@ -120,7 +118,6 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     this.pendIf = t.ifs;
     this.pendAddr = t.addr;
     this.pendSeq = t.seq;
-    this.linkMtu = t.linkMtu;
     this.curHopLimit = t.hop;
     this.slaac = new Slaac(arena, ctx, this, routes6);
   }
@@ -469,7 +466,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
         const mtu = getU32(b, p + 4);
         // §6.3.4: ignore an MTU below the IPv6 minimum or above the link's own.
         if (mtu >= IPV6_MIN_MTU && mtu <= iface.mtu) {
-          this.linkMtu[iface.index] = mtu;
+          iface.mtu6 = mtu;
           st.mtuApplied++;
         } else {
           st.mtuIgnored++;

@@ -108,8 +108,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
-  /** DNS servers from router advertisements (RDNSS), see {@link EngineContext.dnsServers6}. */
-  readonly dnsServers6: string[] = [];
+  readonly dnsServers6: string[] = []; // RDNSS servers (slaac.ts), see EngineContext.dnsServers6
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
@@ -119,7 +118,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   private readonly loopback: LoopbackQueue;
   /** IPv6's output side (routes, ND, output, ICMPv6 errors) and receive side; null with `ipv6: false`. */
   readonly ip6: Ipv6Out | null;
-  readonly ip6In: Ipv6In | null;  /** The socket table: engine state the transports write and the descriptor API reads. */
+  readonly ip6In: Ipv6In | null;
+  /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
   private readonly ip: Ipv4;
@@ -455,11 +455,6 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
-    const nd = this.ip6 !== null ? this.ip6.nd : null;
-    if (nd !== null) {
-      nd.poll();
-      if (nd.nextDeadline < next) next = nd.nextDeadline;
-    }
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
