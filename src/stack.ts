@@ -90,8 +90,10 @@ export class Stack extends StackCore {
    */
   override addInterface(link: Link, options: InterfaceOptions & { dhcp?: boolean | DhcpClientOptions } = {}): InterfaceInfo {
     const { dhcp, ...rest } = options;
-    if (dhcp !== undefined && dhcp !== false && rest.address !== undefined) {
-      throw new RangeError('addInterface: give either an address or dhcp, not both');
+    // DHCP gives the IPv4 address; IPv6 addresses may come with it.
+    const list = rest.address === undefined ? [] : typeof rest.address === 'string' ? [rest.address] : rest.address;
+    if (dhcp !== undefined && dhcp !== false && list.some((x) => !x.includes(':'))) {
+      throw new RangeError('addInterface: give either an IPv4 address or dhcp, not both');
     }
     const info = super.addInterface(link, rest);
     if (dhcp !== undefined && dhcp !== false) this.dhcp(info.index, dhcp === true ? {} : dhcp);

@@ -10,12 +10,17 @@ export interface FlagSpec {
   values: string[];
   /** Flags that are booleans. */
   booleans: string[];
+  /** Value flags that may be repeated (every value kept in {@link Parsed.lists}); also listed in `values`. */
+  repeatable?: string[];
 }
 
 export interface Parsed {
+  /** The last value of each value flag given. */
   values: Record<string, string>;
   booleans: Set<string>;
   positional: string[];
+  /** Every value of each repeatable flag given, in order. */
+  lists: Record<string, string[]>;
 }
 
 export class UsageError extends Error {}
@@ -55,7 +60,8 @@ function withNegativeValues(argv: string[], spec: FlagSpec): string[] {
 /** Parse `argv` against `spec` (strict, positionals allowed); throws {@link UsageError}. */
 export function parseFlags(argv: string[], spec: FlagSpec): Parsed {
   const options: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const v of spec.values) options[v] = { type: 'string' };
+  const options2 = options as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+  for (const v of spec.values) options2[v] = spec.repeatable?.includes(v) === true ? { type: 'string', multiple: true } : { type: 'string' };
   for (const b of spec.booleans) options[b] = { type: 'boolean' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -63,10 +69,14 @@ export function parseFlags(argv: string[], spec: FlagSpec): Parsed {
   } catch (e) {
     throw new UsageError(usageMessage(e as NodeJS.ErrnoException));
   }
-  const out: Parsed = { values: {}, booleans: new Set(), positional: parsed.positionals };
+  const out: Parsed = { values: {}, booleans: new Set(), positional: parsed.positionals, lists: {} };
   for (const [k, v] of Object.entries(parsed.values)) {
     if (typeof v === 'string') out.values[k] = v;
     else if (v === true) out.booleans.add(k);
+    else if (Array.isArray(v)) {
+      out.lists[k] = v.filter((x): x is string => typeof x === 'string');
+      if (out.lists[k].length > 0) out.values[k] = out.lists[k][out.lists[k].length - 1];
+    }
   }
   return out;
 }

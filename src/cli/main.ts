@@ -47,7 +47,7 @@ commands:
   pubkey [--suite fips]   read a private key on stdin, print its public key (fips: 65 bytes, needs
                           --suite fips: private keys of both suites are 32 bytes)
   genpsk                  print a new preshared key
-  tap --dev NAME (--address A/len [--gateway G] | --dhcp) [--host-address H/len] [--netns NS]
+  tap --dev NAME (--address A/len... [--gateway G]... | --dhcp) [--host-address H/len] [--netns NS]
       [--echo PORT] [--discard PORT] [--source PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json] [CAPACITY]
       [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--stats-interval S]
@@ -56,7 +56,8 @@ commands:
         openssl without --cert/--key; PORT:DIR serves files with Range and ETag) until SIGINT/SIGTERM; ping is answered;
         --netns moves the device into an existing namespace; --dns A[,B] sets the DNS servers;
         --esp FILE loads IPsec ESP SAs and policies (JSON, XFRM algorithm names);
-        --dhcp configures the interface by DHCP (RELEASE on stop).
+        --dhcp configures the interface by DHCP (RELEASE on stop). --address repeats: one IPv4 and any
+        IPv6 prefixes (fd00::2/64, static, beside the link-local one); --gateway takes one per family.
         HTTP(S) closes connections without complete request headers (or TLS handshake) within
         --headers-timeout (60 s), without a complete request within --request-timeout (300 s, 0 none),
         idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close

@@ -13,6 +13,7 @@ import { Stack } from '../stack.js';
 import { TapLink } from '../link/tap.js';
 import { PcapWriter } from '../link/pcap-writer.js';
 import type { Link } from '../link/link.js';
+import { parseIpv6 } from '../wire/ipv6addr.js';
 import { createHash } from 'node:crypto';
 import { staticFiles, type HttpApp, type HttpHandler, type HttpTimeoutCloses } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
@@ -27,10 +28,14 @@ export interface PortSpec {
 
 export interface TapOptions {
   dev: string;
-  /** Static A/len, or null with DHCP. */
+  /** Static IPv4 A/len, or null (DHCP, or IPv6 only). */
   address: string | null;
+  /** Static IPv6 addresses (addr/len), from repeated --address. */
+  addresses6: string[];
   dhcp: boolean;
   gateway: string | null;
+  /** IPv6 default gateway (--gateway with an IPv6 address), or null. */
+  gateway6: string | null;
   hostAddress: string | null;
   netns: string | null;
   echo: number | null;
@@ -80,6 +85,15 @@ function checkIp(s: string, name: string, withPrefix: boolean): string {
   return s;
 }
 
+function checkIp6(s: string, name: string, withPrefix: boolean): string {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  const len = slash < 0 ? '' : s.slice(slash + 1);
+  const ok = parseIpv6(addr, new Uint8Array(16), 0) && (withPrefix ? /^\d{1,3}$/.test(len) && Number(len) <= 128 : slash < 0);
+  if (!ok) throw new UsageError(`--${name} must look like ${withPrefix ? 'an IPv6 addr/len (fd00::2/64)' : 'an IPv6 address'}, got '${s}'`);
+  return s;
+}
+
 function parsePort(s: string, name: string): number {
   const n = Number(s);
   if (!/^\d+$/.test(s) || !Number.isInteger(n) || n < 1 || n > 65535) {
@@ -106,6 +120,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'source', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
       ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
     booleans: ['json', 'dhcp'],
+    repeatable: ['address', 'gateway'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
   const v = p.values;
@@ -114,17 +129,28 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     throw new UsageError(`--dev must be a device name of 1..15 bytes without spaces or '/', got '${v.dev}'`);
   }
   const dhcp = p.booleans.has('dhcp');
-  if ((v.address === undefined) === !dhcp) throw new UsageError('tap needs either --address A/len or --dhcp');
-  if (dhcp && v.gateway !== undefined) throw new UsageError('--gateway comes from DHCP with --dhcp');
+  // --address and --gateway repeat: IPv4 and IPv6 (RFC 4291 text with a colon) told apart by form.
+  const addrs = p.lists.address ?? [];
+  const v4s = addrs.filter((a) => !a.includes(':')).map((a) => checkIp(a, 'address', true));
+  const v6s = addrs.filter((a) => a.includes(':')).map((a) => checkIp6(a, 'address', true));
+  const gws = p.lists.gateway ?? [];
+  const gw4 = gws.filter((a) => !a.includes(':')).map((a) => checkIp(a, 'gateway', false));
+  const gw6 = gws.filter((a) => a.includes(':')).map((a) => checkIp6(a, 'gateway', false));
+  if (v4s.length > 1 || gw4.length > 1 || gw6.length > 1) throw new UsageError('one IPv4 --address, and one --gateway per family');
+  if (addrs.length === 0 && !dhcp) throw new UsageError('tap needs either --address A/len or --dhcp');
+  if (dhcp && v4s.length > 0) throw new UsageError('tap needs either an IPv4 --address A/len or --dhcp, not both');
+  if (dhcp && gw4.length > 0) throw new UsageError('--gateway comes from DHCP with --dhcp');
   const httpsSpec = v.https === undefined ? null : parsePortSpec(v.https, 'https');
   if ((v.cert === undefined) !== (v.key === undefined)) throw new UsageError('--cert and --key go together');
   if (v.cert !== undefined && httpsSpec === null) throw new UsageError('--cert/--key need --https');
   if (v.netns !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v.netns)) throw new UsageError(`--netns: bad namespace name '${v.netns}'`);
   const o: TapOptions = {
     dev: v.dev,
-    address: v.address === undefined ? null : checkIp(v.address, 'address', true),
+    address: v4s[0] ?? null,
+    addresses6: v6s,
     dhcp,
-    gateway: v.gateway === undefined ? null : checkIp(v.gateway, 'gateway', false),
+    gateway: gw4[0] ?? null,
+    gateway6: gw6[0] ?? null,
     hostAddress: v['host-address'] === undefined ? null : checkIp(v['host-address'], 'host-address', true),
     netns: v.netns ?? null,
     echo: v.echo === undefined ? null : parsePort(v.echo, 'echo'),
@@ -268,9 +294,11 @@ export async function runTap(o: TapOptions): Promise<number> {
     stack = new Stack(capacityConfig(o.capacity));
     const plan = describePlan(stack.memory, o.capacity);
     emit('memory', plan.fields, plan.text);
-    const iface = o.address !== null
-      ? stack.addInterface(link, { address: o.address, ...(o.gateway !== null ? { gateway: o.gateway } : {}) })
-      : stack.addInterface(link, { dhcp: true });
+    const addresses = o.address !== null ? [o.address, ...o.addresses6] : o.addresses6;
+    const iface = stack.addInterface(link, {
+      ...(addresses.length > 0 ? { address: addresses } : {}), ...(o.dhcp ? { dhcp: true } : {}),
+      ...(o.gateway !== null ? { gateway: o.gateway } : {}), ...(o.gateway6 !== null ? { gateway6: o.gateway6 } : {}),
+    });
     for (const client of stack.dhcpClients) {
       client.on('bound', (l: { address: string; prefixLength: number; gateway: string | null; dnsServers: string[]; leaseTime: number }) =>
         emit('dhcp-bound', { address: `${l.address}/${l.prefixLength}`, gateway: l.gateway, dns: l.dnsServers.join(','), leaseSeconds: l.leaseTime },
@@ -291,10 +319,11 @@ export async function runTap(o: TapOptions): Promise<number> {
     }
     stack.start();
     wentUp = true;
-    emit('up', { dev: tap.name, mac: iface.mac, address: iface.address === null ? 'dhcp' : `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,
+    emit('up', { dev: tap.name, mac: iface.mac, address: iface.address === null ? (o.dhcp ? 'dhcp' : null) : `${iface.address}/${iface.prefixLength}`, gateway: iface.gateway,
+      addresses6: iface.addresses6.join(','), gateway6: o.gateway6,
       mtu: iface.mtu, netns: o.netns, hostAddress: o.hostAddress, pcap: o.pcap },
     `up: ${tap.name} ${iface.mac} ${iface.address === null ? '(address by DHCP)' : `${iface.address}/${iface.prefixLength}`}`
-      + `${iface.gateway !== null ? ` via ${iface.gateway}` : ''} mtu ${iface.mtu}`
+      + `${iface.gateway !== null ? ` via ${iface.gateway}` : ''}${iface.addresses6.length > 0 ? ` ${iface.addresses6.join(' ')}` : ''} mtu ${iface.mtu}`
       + `${o.netns !== null ? ` (device in netns ${o.netns})` : ''}${o.hostAddress !== null ? `, host side ${o.hostAddress}` : ''}`
       + `${o.pcap !== null ? `, capturing to ${o.pcap}` : ''}`);
     const s = stack;

@@ -9,7 +9,10 @@ import type { Arena, Carver } from '../storage/arena.js';
 import { parseIpv6, formatIpv6 } from '../wire/ipv6addr.js';
 import type { ResolvedConfig } from './config.js';
 import type { EngineContext } from './context.js';
-import { Iface6Addresses } from './netif.js';
+import { Iface6Addresses, type NetInterface } from './netif.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
+import { IPV6_HLEN } from '../wire/ipv6.js';
+import { ICMP6_DST_UNREACH, UNREACH6_ADDR } from '../wire/icmpv6.js';
 import { Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
 import { NeighbourDiscovery, type Neighbour6Events } from './ndp.js';
@@ -32,18 +35,19 @@ export class Ipv6Out {
   /** The memory plan of both phases. */
   static plan(m: Carver, c: ResolvedConfig, frame: number, txBytes: number): void {
     new Route6Table(m, c.routes6);
-    for (let i = 0; i < c.maxInterfaces; i++) new Iface6Addresses(m, c.ipv6AddressesPerInterface);
     NeighbourDiscovery.plan(m, c);
+    for (let i = 0; i < c.maxInterfaces; i++) new Iface6Addresses(m, c.ipv6AddressesPerInterface);
     Ipv6.plan(m, c.ip6PathMtuEntries, frame, txBytes);
     Icmp6.plan(m, c.maxPings);
     Reassembly6.plan(m, c.ip6ReassemblySlots, c.ip6ReassemblyBytes);
   }
 
+  /** @param ndEvents where neighbour discovery reports failures (the engine passes them to layers built later) */
   constructor(arena: Arena, ctx: EngineContext, c: ResolvedConfig, loopback: LoopbackQueue, frame: number,
     ndEvents: Neighbour6Events) {
     this.routes = new Route6Table(arena, c.routes6);
-    for (let i = 0; i < c.maxInterfaces; i++) this.addrs.push(new Iface6Addresses(arena, c.ipv6AddressesPerInterface));
     this.nd = new NeighbourDiscovery(arena, ctx, this.routes, ndEvents);
+    for (let i = 0; i < c.maxInterfaces; i++) this.addrs.push(new Iface6Addresses(arena, c.ipv6AddressesPerInterface));
     this.ip = new Ipv6(arena, ctx, this.nd, this.routes, loopback, c.ip6PathMtuEntries, frame, ctx.tx.length);
     this.errors = new Icmp6ErrorSender(ctx, this.ip);
   }
@@ -52,8 +56,8 @@ export class Ipv6Out {
 export class Ipv6In {
   readonly icmp: Icmp6;
   readonly input: Ipv6Input;
-  private readonly nd: NeighbourDiscovery;
-  /** Earliest timer (pings, reassembly, ND), set by {@link poll}. */
+  private readonly errors: Icmp6ErrorSender;
+  /** Earliest timer (pings, reassembly), set by {@link poll}. */
   nextDeadline = Infinity;
 
   /**
@@ -65,21 +69,29 @@ export class Ipv6In {
     this.icmp = new Icmp6(arena, ctx, out.ip, out.ip.pmtu, out.nd, transports?.udpErrors ?? null,
       transports?.tcpErrors ?? null, c.maxPings);
     this.icmp.echoListener = echo;
-    this.nd = out.nd;
+    this.errors = out.errors;
     const fwd = c.ipForwarding !== 0 ? new Forwarder6(ctx, out.ip, out.errors) : null;
     this.input = new Ipv6Input(arena, ctx, out.ip, out.errors, this.icmp, transports, fwd,
       c.ip6ReassemblySlots, c.ip6ReassemblyBytes);
   }
 
-  /** Run the timers at the context's time (pings, reassembly, and neighbour discovery / SLAAC of the output side). */
+  /**
+   * A frame parked for a neighbour that never answered was dropped: Address
+   * Unreachable to its source (RFC 4861 §7.2.2, RFC 4443 §3.1 code 3).
+   */
+  addressUnreachable(iface: NetInterface, f: Uint8Array, off: number, len: number): void {
+    // Only a forwarded packet's source is told; our own packets fail through resolveFailed (no error to ourselves).
+    if (len < ETH_HLEN + IPV6_HLEN || iface.findAddress6(f, off + ETH_HLEN + 8) >= 0) return;
+    this.errors.sendError(ICMP6_DST_UNREACH, UNREACH6_ADDR, 0, f, off + ETH_HLEN, len - ETH_HLEN, false, -1);
+  }
+
+  /** Run the timers at the context's time. */
   poll(): void {
     this.icmp.poll();
     this.input.reassembly.poll();
-    this.nd.poll();
     const a = this.icmp.nextDeadline;
     const b = this.input.reassembly.nextDeadline;
-    const n = this.nd.nextDeadline;
-    this.nextDeadline = a < b ? (a < n ? a : n) : (b < n ? b : n);
+    this.nextDeadline = a < b ? a : b;
   }
 
   /** Start a ping to the IPv6 address `host`: the ICMPv6 ping slot, or throws a StackError. */

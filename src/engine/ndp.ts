@@ -516,6 +516,30 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     st.redirectsApplied++;
   }
 
+  // ---- Multicast reception ----
+
+  /**
+   * Whether an Ethernet frame to the group MAC at `b[o]` (33:33:xx:xx:xx:xx)
+   * is for a group `iface` has joined: all-nodes, or the solicited-node
+   * group of one of its addresses, tentative ones included (RFC 4862 §5.4.2).
+   * The caller counts the others (`nd6.multicastNotJoined`). All-routers
+   * (33:33:00:00:00:02) is joined only when forwarding (RFC 4291 §2.8).
+   */
+  acceptsMulticast(iface: NetInterface, b: Uint8Array, o: number): boolean {
+    if (b[o] !== 0x33 || b[o + 1] !== 0x33) return false;
+    if (b[o + 2] === 0 && b[o + 3] === 0 && b[o + 4] === 0) {
+      if (b[o + 5] === 1) return true;
+      if (b[o + 5] === 2 && this.ctx.config.ipForwarding !== 0) return true;
+    }
+    if (b[o + 2] !== 0xff) return false;
+    const a = iface.addr6;
+    for (let k = 0; k < iface.addr6Count; k++) {
+      if (iface.addr6State[k] !== 0 && a[k * 16 + 13] === b[o + 3] && a[k * 16 + 14] === b[o + 4]
+        && a[k * 16 + 15] === b[o + 5]) return true;
+    }
+    return false;
+  }
+
   // ---- Timers ----
 
   /** Start IPv6 on an Ethernet interface: link-local address with DAD, router solicitation (slaac.ts). */

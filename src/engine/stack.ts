@@ -11,7 +11,7 @@ import type { Link } from '../link/link.js';
 import { Prng } from '../storage/prng.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEquals, parseMac, formatMac } from '../wire/ethernet.js';
-import { formatIpv4, parseCidr, parseIpv4, isMulticast } from '../wire/ipv4addr.js';
+import { formatIpv4, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
 import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
@@ -19,7 +19,9 @@ import { NetInterface, type FrameSink } from './netif.js';
 import { ETHERTYPE_IPV6 } from '../wire/ipv6.js';
 import { looksLikeIpv6 } from '../wire/ipv6addr.js';
 import { Ipv6In, Ipv6Out } from './ipv6-layer.js';
-import type { Neighbour6Events } from './ndp.js';
+import type { NeighbourDiscovery } from './ndp.js';
+import type { Route6Table } from './routes6.js';
+import { checkAddress4 } from './interface-address.js';
 import { splitAddresses, checkInterface6, configureInterface6, addRoute6, removeRoute6, routeList6, addresses6Of } from './stack6.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp, type NeighbourEvents } from './arp.js';
@@ -108,7 +110,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
-  readonly dnsServers6: string[] = []; // RDNSS servers (slaac.ts), see EngineContext.dnsServers6
+  /** DNS servers from router advertisements (RDNSS), see {@link EngineContext.dnsServers6}. */
+  readonly dnsServers6: string[] = [];
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
@@ -190,9 +193,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const icmpErrors = new IcmpErrorSender(this, this.ip);
     this.udp = new Udp(this, this.ip, icmpErrors, this.table);
     // IPv6 output before the transports (which send through it), its input after them.
-    // ND gives up on a neighbour: pings waiting fail (ICMPv6 is built after it, as ICMP after ARP).
-    const nd6Events: Neighbour6Events = { pendingDropped: () => {}, resolveFailed: (a, off) => this.ip6In?.icmp.hostUnreachable6(a, off) };
-    const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, nd6Events) : null;
+    const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, {
+      // RFC 4861 §7.2.2: a parked packet whose neighbour never answered gets address unreachable.
+      pendingDropped: (ifIndex, f, off, len) => this.ip6In?.addressUnreachable(this.interfaces[ifIndex], f, off, len),
+      resolveFailed: (addr, off) => this.ip6In?.icmp.hostUnreachable6(addr, off),
+    }) : null;
     this.ip6 = ip6;
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
     // ICMP delivers the errors it receives to the transports, so it comes after them.
@@ -230,7 +235,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (mtu > link.mtu) throw new RangeError(`interface MTU ${mtu} exceeds the link's MTU ${link.mtu}`);
     const split = splitAddresses(options.address, options.gateway, options.gateway6);
-    const { address, prefix, gateway } = this.checkAddress(split.v4, split.gateway4, null);
+    const { address, prefix, gateway } = checkAddress4(split.v4, split.gateway4, this.interfaces, null);
     const cidrs6 = checkInterface6(split, this.interfaces, this.config);
     let mac: Uint8Array;
     if (options.mac !== undefined) {
@@ -246,54 +251,12 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       this.ip6?.addrs[index] ?? null);
     iface.mac.set(mac);
     this.interfaces.push(iface);
-    this.ip6?.nd.interfaceUp(iface); // link-local address with DAD, router solicitation (slaac.ts)
+    // IPv6 on Ethernet: link-local address with DAD, router solicitation (slaac.ts).
+    this.ip6?.nd.interfaceUp(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
     if (this.ip6 !== null) configureInterface6(iface, this.ip6.routes, cidrs6, split.gateway6, this.config);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
     return this.describe(iface);
-  }
-
-  /**
-   * Parse and validate an interface address (CIDR; null: none) and gateway
-   * for {@link addInterface} and {@link setInterfaceAddress}: a usable
-   * unicast address, not the network or broadcast address of its subnet,
-   * not already on another interface than `self`; a gateway inside it.
-   * Throws a RangeError naming the problem.
-   */
-  private checkAddress(cidrText: string | null, gatewayText: string | undefined, self: NetInterface | null):
-    { address: number; prefix: number; gateway: number } {
-    let address = 0;
-    let prefix = 0;
-    let gateway = 0;
-    if (cidrText !== null) {
-      const cidr = parseCidr(cidrText, 'interface address');
-      address = cidr.address;
-      prefix = cidr.prefixLength;
-      if (address === 0 || isMulticast(address) || address === 0xffffffff || (address >>> 24) === 127) {
-        throw new RangeError(`interface address '${cidrText}' is not a usable unicast address`);
-      }
-      if (prefix < 31 && prefix > 0) {
-        const mask = (0xffffffff << (32 - prefix)) >>> 0;
-        if ((address & ~mask) >>> 0 === 0 || ((address | mask) >>> 0) === 0xffffffff) {
-          throw new RangeError(`interface address '${cidrText}' is the network or broadcast address of its subnet`);
-        }
-      }
-      for (const other of this.interfaces) {
-        if (other !== self && other.address === (address | 0)) {
-          throw new RangeError(`duplicate address ${formatIpv4(address)}: already on ${other.name}`);
-        }
-      }
-    }
-    if (gatewayText !== undefined) {
-      gateway = parseIpv4(gatewayText);
-      if (gateway <= 0) throw new RangeError(`invalid gateway '${gatewayText}'`);
-      if (address === 0) throw new RangeError('a gateway needs an interface address');
-      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      if (((gateway & mask) >>> 0) !== ((address & mask) >>> 0)) {
-        throw new RangeError(`gateway ${gatewayText} is not inside ${cidrText}`);
-      }
-    }
-    return { address, prefix, gateway };
   }
 
   private configureAddress(iface: NetInterface, address: number, prefix: number, gateway: number): void {
@@ -315,7 +278,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   setInterfaceAddress(index: number, address: string | null, gateway?: string): InterfaceInfo {
     const iface = this.interfaces[index];
     if (iface === undefined) throw new RangeError(`no interface ${index}`);
-    const { address: addr, prefix, gateway: gw } = this.checkAddress(address, gateway, iface);
+    const { address: addr, prefix, gateway: gw } = checkAddress4(address, gateway, this.interfaces, iface);
     this.routes.removeInterface(index, ROUTE_CONNECTED);
     this.routes.removeInterface(index, ROUTE_DEFAULT);
     this.arp.flushInterface(index);
@@ -421,11 +384,17 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     const bcast = ethIsBroadcast(b, o);
     const type = ethType(b, o);
-    // IPv6 multicast frames (33:33:xx, RFC 2464 §7) go to IPv6 input, which keeps the groups joined.
-    const mc6 = b[o] === 0x33 && b[o + 1] === 0x33 && type === ETHERTYPE_IPV6;
-    if (!bcast && !mc6 && !macEquals(b, o, iface.mac, 0)) {
-      st.notForUs++;
-      return;
+    // IPv6 multicast (33:33:xx, RFC 2464 §7): only the groups we joined (all-nodes, solicited-node).
+    const mc6 = b[o] === 0x33 && b[o + 1] === 0x33 && type === ETHERTYPE_IPV6 && this.ip6 !== null;
+    if (!bcast && !macEquals(b, o, iface.mac, 0)) {
+      if (!mc6) {
+        st.notForUs++;
+        return;
+      }
+      if (!(this.ip6 as Ipv6Out).nd.acceptsMulticast(iface, b, o)) {
+        this.stats.nd6.multicastNotJoined++;
+        return;
+      }
     }
     if (type === ETHERTYPE_IPV4) this.ipIn.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
     else if (type === ETHERTYPE_ARP) this.arp.input(iface, b, o + ETH_HLEN, len - ETH_HLEN);
@@ -455,6 +424,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
+    const nd = this.ip6?.nd;
+    if (nd !== undefined) {
+      nd.poll();
+      if (nd.nextDeadline < next) next = nd.nextDeadline;
+    }
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
@@ -557,14 +531,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const in6 = this.ip6In;
     if (in6 === null) return Promise.reject(new StackError(Errno.EAFNOSUPPORT, 'ping', 'IPv6 is disabled (ipv6: false)'));
     this.touch();
-    let slot: number;
-    try {
-      slot = in6.startPing(host, o.size ?? 56, o.timeoutMs ?? 1000, o.ttl ?? this.config.ttl) + this.config.maxPings;
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    this.kick();
     return new Promise<number>((resolve, reject) => {
+      // startPing throws a StackError for a bad address or a failed send: the promise rejects with it.
+      const slot = in6.startPing(host, o.size ?? 56, o.timeoutMs ?? 1000, o.ttl ?? this.config.ttl) + this.config.maxPings;
+      this.kick();
       this.pingResolvers[slot] = resolve;
       this.pingRejecters[slot] = reject;
     });
@@ -586,6 +556,16 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Datagrams currently being reassembled (slots in use). */
   get reassemblyBusy(): number {
     return this.reassembly.busySlots;
+  }
+
+  /** The IPv6 routing table; null when built with `ipv6: false`. */
+  protected get routes6(): Route6Table | null {
+    return this.ip6 === null ? null : this.ip6.routes;
+  }
+
+  /** Neighbour discovery, DAD and SLAAC (RFC 4861/4862); null when built with `ipv6: false`. */
+  get nd(): NeighbourDiscovery | null {
+    return this.ip6 === null ? null : this.ip6.nd;
   }
 
   /** IPv6 packets currently being reassembled (slots in use). */

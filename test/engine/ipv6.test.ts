@@ -160,9 +160,10 @@ test('IPv6 off plans nothing for it and refuses IPv6 configuration', () => {
 });
 
 test('address and route API: lists, duplicates, full tables, gateways', () => {
-  const s = new Stack({ ipv6AddressesPerInterface: 2, routes6: 3 });
+  // 4 routes: fe80::/64 of the link-local address (slaac.ts), fd00::/64, the default route, one static.
+  const s = new Stack({ ipv6AddressesPerInterface: 3, routes6: 4 });
   const [l1, l2] = MemoryLink.pair();
-  assert.throws(() => s.addInterface(l1, { address: ['fd00::1/64', 'fd00::2/64', 'fd00::3/64'] }), /ipv6AddressesPerInterface/);
+  assert.throws(() => s.addInterface(l1, { address: ['fd00::1/64', 'fd00::2/64', 'fd00::3/64', 'fd00::4/64'] }), /ipv6AddressesPerInterface/);
   assert.throws(() => s.addInterface(l1, { address: ['10.0.0.1/24', '10.0.0.2/24'] }), /one IPv4 address/);
   assert.throws(() => s.addInterface(l1, { address: 'ff02::1/64' }), /not a usable/);
   s.addInterface(l1, { address: ['fd00::1/64', '10.0.0.1/24'], gateway: 'fd00::ff' });
@@ -173,5 +174,23 @@ test('address and route API: lists, duplicates, full tables, gateways', () => {
   assert.ok(s.removeRoute('fd09::/48', { interface: 0 }));
   s.addRoute('fd0a::/48', { interface: 0 });
   const t = s.routeTable().map((r) => `${r.destination} ${r.gateway}`);
-  assert.deepEqual(t.filter((x) => x.includes(':')).sort(), ['::/0 fd00::ff', 'fd00::/64 null', 'fd0a::/48 null']);
+  assert.deepEqual(t.filter((x) => x.includes(':') && !x.startsWith('fe80')).sort(), ['::/0 fd00::ff', 'fd00::/64 null', 'fd0a::/48 null']);
+});
+
+test('over Ethernet with neighbour discovery: ping6 both ways (global and link-local), 4000 bytes in fragments', async () => {
+  const [la, lb] = MemoryLink.pair({ seed: 9 });
+  const a = new Stack({ seed: 1 });
+  const b = new Stack({ seed: 2 });
+  a.addInterface(la, { address: 'fd00::1/64', mac: '02:00:00:00:00:0a' });
+  b.addInterface(lb, { address: 'fd00::2/64', mac: '02:00:00:00:00:0b' });
+  const sim = new Simulation([a, b]);
+  sim.advance(3000); // link-local DAD and router solicitations run out
+  await sim.until(a.ping('fd00::2'));
+  await sim.until(b.ping('fd00::1'));
+  await sim.until(a.ping('fe80::ff:fe00:b')); // b's EUI-64 link-local (02:00:00:00:00:0b → 00:00:00:ff:fe:00:00:0b)
+  await sim.until(a.ping('fd00::2', { size: 4000 }));
+  assert.equal(b.stats.ip6.reassembled, 1);
+  assert.equal(a.stats.ip6.reassembled, 1);
+  assert.equal(a.stats.ip6.noNeighbour, 0);
+  await assert.rejects(sim.until(a.ping('fd00::77', { timeoutMs: 5000 })), { code: 'EHOSTUNREACH' });
 });

@@ -317,19 +317,19 @@ test('redirects are ignored unless ipv6AcceptRedirects; RAs from a global source
   assert.ok(!routes6(stack).some((r) => r.destination === '::/0'));
 });
 
-test('IPv6 input accepts all-nodes and our solicited-node groups (tentative ones too), counts other groups', () => {
+test('Ethernet input accepts all-nodes and our solicited-node groups (tentative ones too), counts other 33:33 groups', () => {
   const { tap, run, stack } = setup();
   run(2500);
   const before = stack.stats.eth.notForUs;
   tap.inject(ndFrame('33:33:00:00:00:02', PEER_MAC, PEER_LL, 'ff02::2', [133, 0, 0, 0, 0, 0, 0, 0]));
   tap.inject(ndFrame('33:33:ff:00:00:0c', PEER_MAC, PEER_LL, 'ff02::1:ff00:c', ns('fe80::c')));
   run(2600);
-  assert.equal(stack.stats.ip6.multicastNotJoined, 2);
+  assert.equal(stack.stats.nd6.multicastNotJoined, 2);
   assert.equal(stack.stats.nd6.rsIn + stack.stats.nd6.nsIn, 0);
   tap.inject(ndFrame('33:33:ff:00:00:0a', PEER_MAC, PEER_LL, 'ff02::1:ff00:a', ns(OUR_LL, PEER_MAC)));
   tap.inject(ndFrame('33:33:00:00:00:01', PEER_MAC, PEER_LL, 'ff02::1', na(0, PEER_LL)));
   run(2700);
-  assert.equal(stack.stats.ip6.multicastNotJoined, 2, 'joined groups pass');
+  assert.equal(stack.stats.nd6.multicastNotJoined, 2, 'joined groups pass');
   assert.equal(stack.stats.nd6.nsIn, 1);
   assert.equal(stack.stats.nd6.naIn, 1);
   assert.equal(stack.stats.eth.notForUs, before);
