@@ -219,7 +219,8 @@ export class Ipv6 implements Ip6Output {
       this.ctx.stats.ip6.loopbackDropped++;
       return -Errno.ENOBUFS;
     }
-    return this.fragment(r, b, total, mtu, this.ctx.random32());
+    // `| 0`: a signed id stays a small integer (an unsigned one above 2^31 would be a heap number per packet).
+    return this.fragment(r, b, total, mtu, this.ctx.random32() | 0);
   }
 
   /** Pieces a payload of `payloadLen` makes at `mtu`. */
