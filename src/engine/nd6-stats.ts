@@ -28,6 +28,8 @@ export function createNd6Stats() {
     slaacAddresses: 0, prefixIgnored: 0, slaacNoSlot: 0, addressesExpired: 0, addressesDeprecated: 0,
     // RDNSS (RFC 8106): servers learned, dropped for lack of room, expired.
     rdnssLearned: 0, rdnssFull: 0, rdnssExpired: 0,
+    // Ethernet frames to a 33:33 group we have not joined (dropped at Ethernet input).
+    multicastNotJoined: 0,
   };
 }
 

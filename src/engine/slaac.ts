@@ -29,7 +29,7 @@ import type { ResolvedConfig } from './config.js';
 import {
   type NetInterface, ADDR6_FREE, ADDR6_TENTATIVE, ADDR6_PREFERRED, ADDR6_DEPRECATED, ADDR6_SLAAC, ADDR6_LINKLOCAL,
 } from './netif.js';
-import { ROUTE6_RA, type Route6Table } from './routes6.js';
+import { ROUTE6_CONNECTED, ROUTE6_RA, type Route6Table } from './routes6.js';
 
 /** What slaac.ts sends through ND (engine/ndp.ts). */
 export interface NdSender {
@@ -109,9 +109,8 @@ export class Slaac {
   }
 
   /**
-   * Link-local address (tentative, DAD after a random delay) and router
-   * solicitations. No route: IPv6 output sends link-local destinations out
-   * of their scope's interface (ipv6.ts).
+   * Link-local address (tentative, DAD after a random delay), its fe80::/64
+   * route, and router solicitations.
    */
   interfaceUp(iface: NetInterface): void {
     const now = this.ctx.now;
@@ -119,6 +118,8 @@ export class Slaac {
     eui64Iid(this.addr, 0, iface.mac);
     const slot = iface.addAddress6(this.addr, 0, 64, ADDR6_TENTATIVE, ADDR6_LINKLOCAL);
     if (slot >= 0) this.startDad(iface, slot, now + this.randomDelay(MAX_SOLICIT_DELAY_MS));
+    // fe80::/64 on-link (RFC 4291 §2.5.6), shown in the routing table as Linux shows it.
+    this.routes6.add(LINK_LOCAL_PREFIX, 0, 64, null, 0, iface.index, ROUTE6_CONNECTED);
     this.rsSent[iface.index] = 0;
     this.raSeen[iface.index] = 0;
     this.rsAt[iface.index] = now + this.randomDelay(MAX_SOLICIT_DELAY_MS);

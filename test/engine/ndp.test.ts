@@ -11,6 +11,7 @@ import { FrameTap, refChecksum, mac } from '../helpers/frames.js';
 import { formatIpv6, parseIpv6 } from '../../src/wire/ipv6addr.js';
 import { ADDR6_PREFERRED, ADDR6_TENTATIVE, ADDR6_DEPRECATED, ADDR6_FREE } from '../../src/engine/netif.js';
 import type { NetInterface } from '../../src/engine/netif.js';
+import { Route6Record } from '../../src/engine/routes6.js';
 
 const OUR_MAC = '02:00:00:00:00:0a';
 const OUR_LL = 'fe80::ff:fe00:a'; // modified EUI-64 of 02:00:00:00:00:0a (u/l bit flipped to 0)
@@ -256,7 +257,11 @@ test('RA: default route, SLAAC address after DAD, RDNSS into dnsServers6, MTU; l
   assert.ok(k >= 0, 'SLAAC address formed from the prefix and the EUI-64 identifier');
   assert.equal(iface.addr6State[k], ADDR6_TENTATIVE);
   assert.deepEqual(stack.dnsServers6, ['fd00::1', 'fd00::53']);
-  assert.equal(nd.linkMtu[0], 1400);
+  assert.equal(iface.mtu6, 1400);
+  assert.equal(stack.stats.nd6.mtuApplied, 1);
+  const rec = new Route6Record();
+  assert.equal(stack.ip6!.ip.route6(rec, a6('2001:db8::1'), 0, null, 0), 0, 'routed through the RA default router');
+  assert.equal(stack.ip6!.ip.flowMtu6(rec, a6('2001:db8::1'), 0), 1400 - 40, 'the RA MTU bounds what transports send');
   const routes = routes6(stack);
   assert.ok(routes.some((r) => r.destination === '::/0' && r.gateway === ROUTER_LL), JSON.stringify(routes));
   assert.ok(routes.some((r) => r.destination === 'fd00::/64' && r.gateway === null));
@@ -312,19 +317,19 @@ test('redirects are ignored unless ipv6AcceptRedirects; RAs from a global source
   assert.ok(!routes6(stack).some((r) => r.destination === '::/0'));
 });
 
-test('IPv6 input accepts all-nodes and our solicited-node groups (tentative ones too), counts other groups', () => {
+test('Ethernet input accepts all-nodes and our solicited-node groups (tentative ones too), counts other 33:33 groups', () => {
   const { tap, run, stack } = setup();
   run(2500);
   const before = stack.stats.eth.notForUs;
   tap.inject(ndFrame('33:33:00:00:00:02', PEER_MAC, PEER_LL, 'ff02::2', [133, 0, 0, 0, 0, 0, 0, 0]));
   tap.inject(ndFrame('33:33:ff:00:00:0c', PEER_MAC, PEER_LL, 'ff02::1:ff00:c', ns('fe80::c')));
   run(2600);
-  assert.equal(stack.stats.ip6.multicastNotJoined, 2);
+  assert.equal(stack.stats.nd6.multicastNotJoined, 2);
   assert.equal(stack.stats.nd6.rsIn + stack.stats.nd6.nsIn, 0);
   tap.inject(ndFrame('33:33:ff:00:00:0a', PEER_MAC, PEER_LL, 'ff02::1:ff00:a', ns(OUR_LL, PEER_MAC)));
   tap.inject(ndFrame('33:33:00:00:00:01', PEER_MAC, PEER_LL, 'ff02::1', na(0, PEER_LL)));
   run(2700);
-  assert.equal(stack.stats.ip6.multicastNotJoined, 2, 'joined groups pass');
+  assert.equal(stack.stats.nd6.multicastNotJoined, 2, 'joined groups pass');
   assert.equal(stack.stats.nd6.nsIn, 1);
   assert.equal(stack.stats.nd6.naIn, 1);
   assert.equal(stack.stats.eth.notForUs, before);
