@@ -80,9 +80,9 @@ export class Ipv6In {
    * Unreachable to its source (RFC 4861 §7.2.2, RFC 4443 §3.1 code 3).
    */
   addressUnreachable(iface: NetInterface, f: Uint8Array, off: number, len: number): void {
-    if (len < ETH_HLEN + IPV6_HLEN) return;
+    // Only a forwarded packet's source is told; our own packets fail through resolveFailed (no error to ourselves).
+    if (len < ETH_HLEN + IPV6_HLEN || iface.findAddress6(f, off + ETH_HLEN + 8) >= 0) return;
     this.errors.sendError(ICMP6_DST_UNREACH, UNREACH6_ADDR, 0, f, off + ETH_HLEN, len - ETH_HLEN, false, -1);
-    void iface;
   }
 
   /** Run the timers at the context's time. */

@@ -183,7 +183,7 @@ export class Ipv6 implements Ip6Output {
   /** The MTU for packets to `dst` along `r`: the interface's, lowered by the path MTU cache (RFC 8201). */
   pathMtu(r: Route6Record, dst: Uint8Array, dOff: number): number {
     const iface = r.iface as NetInterface;
-    const mtu = iface.mtu;
+    const mtu = iface.mtu6 !== 0 ? iface.mtu6 : iface.mtu; // an RA's MTU option (ndp.ts) lowers the link's
     if (r.local || r.multicast) return mtu;
     const p = this.pmtu.lookup(dst, dOff, this.ctx.now);
     return p !== 0 && p < mtu ? p : mtu;

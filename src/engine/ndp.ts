@@ -26,7 +26,7 @@ import {
 } from '../wire/ndp.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
-import { ADDR6_TENTATIVE, ADDR6_FREE } from './netif.js';
+import { ADDR6_TENTATIVE } from './netif.js';
 import type { NeighbourInput, NeighbourOutput } from './ipv6-types.js';
 import { Route6Table, ROUTE6_RA } from './routes6.js';
 import { NeighbourCache6, NC_INCOMPLETE, NC_STATE_NAMES, type NeighbourCacheActions } from './neighbour-cache6.js';
@@ -70,8 +70,6 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   private pendCounter = 0;
   private readonly slotSize: number;
   private readonly pendingSlots: number;
-  /** Link MTU from RAs per interface (0: none), §6.3.4. */
-  readonly linkMtu: Uint16Array;
   /** Cur Hop Limit from RAs per interface (0: unspecified), §6.3.4. */
   readonly curHopLimit: Uint8Array;
   private readonly mac = new Uint8Array(6);
@@ -96,7 +94,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     return {
       frames: m.u8('nd6Pending', pending * slot), len: m.u16('nd6Pending', pending), ifs: m.u8('nd6Pending', pending),
       addr: m.u8('nd6Pending', pending * 16), seq: m.f64('nd6Pending', pending),
-      linkMtu: m.u16('nd6', c.maxInterfaces), hop: m.u8('nd6', c.maxInterfaces),
+      hop: m.u8('nd6', c.maxInterfaces),
     };
   }
 
@@ -120,7 +118,6 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     this.pendIf = t.ifs;
     this.pendAddr = t.addr;
     this.pendSeq = t.seq;
-    this.linkMtu = t.linkMtu;
     this.curHopLimit = t.hop;
     this.slaac = new Slaac(arena, ctx, this, routes6);
   }
@@ -469,7 +466,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
         const mtu = getU32(b, p + 4);
         // §6.3.4: ignore an MTU below the IPv6 minimum or above the link's own.
         if (mtu >= IPV6_MIN_MTU && mtu <= iface.mtu) {
-          this.linkMtu[iface.index] = mtu;
+          iface.mtu6 = mtu;
           st.mtuApplied++;
         } else {
           st.mtuIgnored++;
@@ -525,18 +522,20 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
    * Whether an Ethernet frame to the group MAC at `b[o]` (33:33:xx:xx:xx:xx)
    * is for a group `iface` has joined: all-nodes, or the solicited-node
    * group of one of its addresses, tentative ones included (RFC 4862 §5.4.2).
-   * The caller counts the others (`nd6.multicastNotJoined`).
+   * The caller counts the others (`nd6.multicastNotJoined`). All-routers
+   * (33:33:00:00:00:02) is joined only when forwarding (RFC 4291 §2.8).
    */
   acceptsMulticast(iface: NetInterface, b: Uint8Array, o: number): boolean {
-    if (b[o] === 0x33 && b[o + 1] === 0x33) {
-      if (b[o + 2] === 0 && b[o + 3] === 0 && b[o + 4] === 0 && b[o + 5] === 1) return true;
-      if (b[o + 2] === 0xff) {
-        const a = iface.addr6;
-        for (let k = 0; k < iface.addr6Count; k++) {
-          if (iface.addr6State[k] !== ADDR6_FREE && a[k * 16 + 13] === b[o + 3] && a[k * 16 + 14] === b[o + 4]
-            && a[k * 16 + 15] === b[o + 5]) return true;
-        }
-      }
+    if (b[o] !== 0x33 || b[o + 1] !== 0x33) return false;
+    if (b[o + 2] === 0 && b[o + 3] === 0 && b[o + 4] === 0) {
+      if (b[o + 5] === 1) return true;
+      if (b[o + 5] === 2 && this.ctx.config.ipForwarding !== 0) return true;
+    }
+    if (b[o + 2] !== 0xff) return false;
+    const a = iface.addr6;
+    for (let k = 0; k < iface.addr6Count; k++) {
+      if (iface.addr6State[k] !== 0 && a[k * 16 + 13] === b[o + 3] && a[k * 16 + 14] === b[o + 4]
+        && a[k * 16 + 15] === b[o + 5]) return true;
     }
     return false;
   }

@@ -88,6 +88,8 @@ export class NetInterface implements FrameReceiver {
   gateway = 0;
   /** A gratuitous ARP is owed at the next poll. */
   announcePending = false;
+  /** IPv6 link MTU from a router advertisement's MTU option (RFC 4861 §6.3.4, set by ndp.ts); 0: `mtu`. */
+  mtu6 = 0;
   /** A point-to-point 'ip' link: no Ethernet header, no ARP, no broadcast. */
   readonly ipOnly: boolean;
   readonly stats: InterfaceStats = {

@@ -108,13 +108,17 @@ export class Slaac {
     if (t < this.nextDeadline) this.nextDeadline = t;
   }
 
-  /** Link-local address (tentative, DAD after a random delay), its on-link route, and router solicitations. */
+  /**
+   * Link-local address (tentative, DAD after a random delay), its fe80::/64
+   * route, and router solicitations.
+   */
   interfaceUp(iface: NetInterface): void {
     const now = this.ctx.now;
     copyBytes(LINK_LOCAL_PREFIX, 0, this.addr, 0, 8);
     eui64Iid(this.addr, 0, iface.mac);
     const slot = iface.addAddress6(this.addr, 0, 64, ADDR6_TENTATIVE, ADDR6_LINKLOCAL);
     if (slot >= 0) this.startDad(iface, slot, now + this.randomDelay(MAX_SOLICIT_DELAY_MS));
+    // fe80::/64 on-link (RFC 4291 §2.5.6), shown in the routing table as Linux shows it.
     this.routes6.add(LINK_LOCAL_PREFIX, 0, 64, null, 0, iface.index, ROUTE6_CONNECTED);
     this.rsSent[iface.index] = 0;
     this.raSeen[iface.index] = 0;

@@ -191,15 +191,15 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.ipsecHook = ipsecOn(c, ipsec) ? ipsec.create(arena, this, c, this.stats.ipsec) : null;
     this.ip = new Ipv4(arena, this, this.arp, this.routes, loopback, this.ipsecHook);
     const icmpErrors = new IcmpErrorSender(this, this.ip);
-    this.udp = new Udp(this, this.ip, icmpErrors, this.table);
     // IPv6 output before the transports (which send through it), its input after them.
     const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, {
       // RFC 4861 §7.2.2: a parked packet whose neighbour never answered gets address unreachable.
       pendingDropped: (ifIndex, f, off, len) => this.ip6In?.addressUnreachable(this.interfaces[ifIndex], f, off, len),
-      resolveFailed: (addr, off) => this.ip6In?.icmp.hostUnreachable6(addr, off),
+      resolveFailed: (addr, off) => { this.ip6In?.icmp.hostUnreachable6(addr, off); this.tcp.hostUnreachable6(addr, off); },
     }) : null;
     this.ip6 = ip6;
-    this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
+    this.udp = new Udp(this, this.ip, icmpErrors, this.table, ip6?.ip ?? null, ip6?.errors ?? null);
+    this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp, ip6?.ip ?? null);
     // ICMP delivers the errors it receives to the transports, so it comes after them.
     this.icmp = new Icmp(arena, this, this.ip, this.udp, this.tcp.core, c.maxPings);
     this.forwarder = c.ipForwarding !== 0 ? new Forwarder(this, this.ip, this.arp, this.routes, icmpErrors) : null;
@@ -207,7 +207,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
     this.reassembly = this.ipIn.reassembly;
     this.ip6In = ip6 === null ? null
-      : new Ipv6In(arena, this, c, ip6, null, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
+      : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, tcpErrors: this.tcp, udpErrors: this.udp }, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
     arena.finish();
     this.memory = plan.report();
     // Slots 0..maxPings-1 are ICMP's, the next maxPings ICMPv6's.

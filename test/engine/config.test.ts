@@ -45,8 +45,10 @@ test('memory is planned from the config, reported by part and fixed after constr
   const big = new Stack({ maxUdpSockets: 8, udpRecvBufferBytes: 4096 });
   const sum = (m: { parts: Record<string, number> }) => Object.values(m.parts).reduce((x, y) => x + y, 0);
   assert.equal(sum(small.memory), small.memory.totalBytes);
-  assert.equal(small.memory.parts.udpRecvBuffers, 4 * 4096);
-  assert.equal(big.memory.parts.udpRecvBuffers, 8 * 4096);
+  // Each ring: its bytes, and with IPv6 (default) 17 bytes per record slot (family + IPv6 source) for the 64 datagrams.
+  assert.equal(small.memory.parts.udpRecvBuffers, 4 * (4096 + 17 * 64));
+  assert.equal(big.memory.parts.udpRecvBuffers, 8 * (4096 + 17 * 64));
+  assert.equal(new Stack({ maxUdpSockets: 4, udpRecvBufferBytes: 4096, ipv6: false }).memory.parts.udpRecvBuffers, 4 * 4096);
   assert.deepEqual(Stack.planMemory({ maxUdpSockets: 4, udpRecvBufferBytes: 4096 }), small.memory);
   const frame = 1500 + 14;
   assert.equal(new Stack({ arpPendingFrames: 10 }).memory.parts.arpPending >= 10 * frame, true);

@@ -11,7 +11,7 @@ import { FrameTap, refChecksum, mac } from '../helpers/frames.js';
 import { formatIpv6, parseIpv6 } from '../../src/wire/ipv6addr.js';
 import { ADDR6_PREFERRED, ADDR6_TENTATIVE, ADDR6_DEPRECATED, ADDR6_FREE } from '../../src/engine/netif.js';
 import type { NetInterface } from '../../src/engine/netif.js';
-import type { Route6Table } from '../../src/engine/routes6.js';
+import { Route6Record } from '../../src/engine/routes6.js';
 
 const OUR_MAC = '02:00:00:00:00:0a';
 const OUR_LL = 'fe80::ff:fe00:a'; // modified EUI-64 of 02:00:00:00:00:0a (u/l bit flipped to 0)
@@ -96,7 +96,7 @@ function setup(config: ConstructorParameters<typeof Stack>[0] = {}) {
   const tap = new FrameTap('tap0');
   stack.addInterface(tap, { mac: OUR_MAC, address: '10.0.0.2/24' });
   const iface = stack.interfaces[0];
-  const nd = stack.nd!;
+  const nd = stack.ip6!.nd;
   let now = 0;
   const sent = (): Sent[] => tap.take().map(parse).filter((x): x is Sent => x !== null);
   /** Deliver an ND frame to ND input as IPv6/ICMPv6 input will. */
@@ -113,7 +113,7 @@ function setup(config: ConstructorParameters<typeof Stack>[0] = {}) {
 
 /** The IPv6 routing table as text (the engine keeps it protected). */
 function routes6(stack: Stack): Array<{ destination: string; gateway: string | null }> {
-  const t = (stack as unknown as { routes6: Route6Table }).routes6;
+  const t = stack.ip6!.routes;
   return t.list().map((r) => ({
     destination: `${formatIpv6(r.dest, 0)}/${r.prefixLength}`, gateway: r.gateway === null ? null : formatIpv6(r.gateway, 0),
   }));
@@ -257,7 +257,11 @@ test('RA: default route, SLAAC address after DAD, RDNSS into dnsServers6, MTU; l
   assert.ok(k >= 0, 'SLAAC address formed from the prefix and the EUI-64 identifier');
   assert.equal(iface.addr6State[k], ADDR6_TENTATIVE);
   assert.deepEqual(stack.dnsServers6, ['fd00::1', 'fd00::53']);
-  assert.equal(nd.linkMtu[0], 1400);
+  assert.equal(iface.mtu6, 1400);
+  assert.equal(stack.stats.nd6.mtuApplied, 1);
+  const rec = new Route6Record();
+  assert.equal(stack.ip6!.ip.route6(rec, a6('2001:db8::1'), 0, null, 0), 0, 'routed through the RA default router');
+  assert.equal(stack.ip6!.ip.flowMtu6(rec, a6('2001:db8::1'), 0), 1400 - 40, 'the RA MTU bounds what transports send');
   const routes = routes6(stack);
   assert.ok(routes.some((r) => r.destination === '::/0' && r.gateway === ROUTER_LL), JSON.stringify(routes));
   assert.ok(routes.some((r) => r.destination === 'fd00::/64' && r.gateway === null));
@@ -313,7 +317,7 @@ test('redirects are ignored unless ipv6AcceptRedirects; RAs from a global source
   assert.ok(!routes6(stack).some((r) => r.destination === '::/0'));
 });
 
-test('Ethernet input accepts all-nodes and our solicited-node groups, counts other 33:33 groups', () => {
+test('Ethernet input accepts all-nodes and our solicited-node groups (tentative ones too), counts other 33:33 groups', () => {
   const { tap, run, stack } = setup();
   run(2500);
   const before = stack.stats.eth.notForUs;
@@ -321,10 +325,13 @@ test('Ethernet input accepts all-nodes and our solicited-node groups, counts oth
   tap.inject(ndFrame('33:33:ff:00:00:0c', PEER_MAC, PEER_LL, 'ff02::1:ff00:c', ns('fe80::c')));
   run(2600);
   assert.equal(stack.stats.nd6.multicastNotJoined, 2);
+  assert.equal(stack.stats.nd6.rsIn + stack.stats.nd6.nsIn, 0);
   tap.inject(ndFrame('33:33:ff:00:00:0a', PEER_MAC, PEER_LL, 'ff02::1:ff00:a', ns(OUR_LL, PEER_MAC)));
   tap.inject(ndFrame('33:33:00:00:00:01', PEER_MAC, PEER_LL, 'ff02::1', na(0, PEER_LL)));
   run(2700);
-  assert.equal(stack.stats.nd6.multicastNotJoined, 2, 'joined groups pass the Ethernet filter');
+  assert.equal(stack.stats.nd6.multicastNotJoined, 2, 'joined groups pass');
+  assert.equal(stack.stats.nd6.nsIn, 1);
+  assert.equal(stack.stats.nd6.naIn, 1);
   assert.equal(stack.stats.eth.notForUs, before);
 });
 

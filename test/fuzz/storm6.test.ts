@@ -160,6 +160,57 @@ function fragmentSet(rng: TestRng): Uint8Array[] {
   return out;
 }
 
+/**
+ * A neighbour discovery message (RFC 4861 §4) as a router or neighbour would
+ * send it: hop limit 255, link-local or unspecified source, options (SLLA,
+ * TLLA, prefix information, MTU, RDNSS, unknown) of valid or broken length,
+ * the body sometimes mutated before the checksum so ND's own checks are reached.
+ */
+function ndPacket(rng: TestRng): Uint8Array {
+  const t = rng.pick([133, 134, 135, 135, 136, 136, 137]);
+  const fixed = t === 133 ? 8 : t === 134 ? 16 : t === 137 ? 40 : 24;
+  const opts: number[] = [];
+  const nOpts = rng.int(4);
+  for (let i = 0; i < nOpts; i++) {
+    const k = rng.pick([1, 2, 3, 5, 25, 31, 99]);
+    if (k === 1 || k === 2) opts.push(k, 1, 2, 0, 0, 0, rng.int(4), rng.int(256));
+    else if (k === 3) {
+      const v = rng.chance(0.2) ? 0xffffffff : rng.int(7200);
+      const pf = rng.chance(0.8) ? v : rng.int(7200);
+      opts.push(3, 4, rng.chance(0.8) ? 64 : rng.int(130), rng.pick([0xc0, 0x40, 0x80, 0, rng.int(256)]),
+        v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255, pf >>> 24, (pf >>> 16) & 255, (pf >>> 8) & 255, pf & 255,
+        0, 0, 0, 0, 0xfd, rng.int(4), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    } else if (k === 5) opts.push(5, 1, 0, 0, 0, 0, rng.int(8), rng.int(256));
+    else if (k === 25) {
+      const n = rng.int(3);
+      opts.push(25, 1 + 2 * n, 0, 0, 0, 0, rng.int(2), rng.int(256));
+      for (let j = 0; j < n; j++) opts.push(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, rng.int(8));
+    } else opts.push(k, 1, 0, 0, 0, 0, 0, 0);
+    if (rng.chance(0.05)) opts[opts.length - 7] = rng.int(3); // a bad option length
+  }
+  const body = new Uint8Array(fixed + opts.length);
+  body[0] = t;
+  if (rng.chance(0.05)) body[1] = 1 + rng.int(3);
+  if (t === 134) { body[4] = 64; body[6] = rng.int(3); body[7] = rng.int(256); }
+  if (t === 136) body[4] = rng.pick([0x60, 0x20, 0x40, 0xe0, 0]);
+  if (t >= 135) {
+    // Target: ours, a peer, or multicast.
+    const tg = rng.int(4) === 0 ? ME : rng.int(3) === 0 ? LL : a6(`fe80::${rng.range(2, 40).toString(16)}`);
+    body.set(rng.chance(0.03) ? ALL_NODES : tg, 8);
+  }
+  if (t === 137) body.set(a6(`fd09::${rng.range(1, 9)}`), 24);
+  body.set(opts, fixed);
+  if (rng.chance(0.2)) body[rng.int(body.length)] = rng.int(256);
+  const p = new Uint8Array(40 + body.length);
+  const src = rng.chance(0.15) ? a6('::') : rng.chance(0.1) ? peerAddr(rng) : a6(`fe80::${rng.range(2, 40).toString(16)}`);
+  const r = rng.int(10);
+  const dst = r < 4 ? ALL_NODES : r < 7 ? a6('ff02::1:ff00:1') : r < 9 ? LL : ME;
+  writeIpv6(p, 0, body.length, 58, rng.chance(0.9) ? 255 : 64, src, 0, dst, 0);
+  p.set(body, 40);
+  writeIcmp6(p, 0, 40, body.length, body[0], body[1], ((body[4] << 24) | (body[5] << 16) | (body[6] << 8) | body[7]) >>> 0);
+  return p;
+}
+
 function mutate(rng: TestRng, f: Uint8Array): Uint8Array {
   const n = rng.int(4);
   let g = f;
@@ -181,6 +232,10 @@ function nextFrames(rng: TestRng): Uint8Array[] {
     const g = rng.bytes(rng.int(200));
     if (g.length >= 14) { g.set(MAC, 0); g[12] = 0x86; g[13] = 0xdd; }
     return [g];
+  }
+  if (r < 25) {
+    const p = ndPacket(rng);
+    return [frame(rng, rng.chance(0.9) ? p : mutate(rng, p))];
   }
   if (r < 45) {
     const body = icmpBody(rng);
@@ -211,6 +266,8 @@ function assertConservation6(c: Counters, ctx: string): void {
     'icmp6.ndIn', 'icmp6.errorsIn', 'icmp6.unknownType'), `${ctx}: icmp6`);
   assert.equal(counter(c, 'eth.rxFrames'), s('eth.runt', 'eth.notForUs', 'eth.unknownType', 'ip.rx', 'arp.rx', 'ip6.rx',
     'nd6.multicastNotJoined') - counter(c, 'ip6.loopbackIn'), `${ctx}: eth`);
+  // Every ND message ICMPv6 hands over is counted once by type in nd6 (then its drop reasons, if any).
+  assert.equal(counter(c, 'icmp6.ndIn'), s('nd6.rsIn', 'nd6.raIn', 'nd6.nsIn', 'nd6.naIn', 'nd6.redirectIn'), `${ctx}: nd6`);
 }
 
 function findGc(): (() => void) | null {
@@ -281,13 +338,15 @@ test(`IPv6 fuzz storm: ${FRAMES} malformed and mutated frames`, { timeout: 300_0
   // Let reassembly time out.
   for (const x of [A, B]) { x.now += 60_000; x.stack.poll(x.now); x.tap.take(); }
   const sa = snapshot(A.stack);
-  t.diagnostic(`frames ${frames}, transmitted ${sent}; counters ${JSON.stringify(Object.fromEntries(Object.entries(sa).filter(([k, v]) => v !== 0 && /^(ip6|icmp6)\./.test(k))))}`);
+  t.diagnostic(`frames ${frames}, transmitted ${sent}; counters ${JSON.stringify(Object.fromEntries(Object.entries(sa).filter(([k, v]) => v !== 0 && /^(ip6|icmp6|nd6)\./.test(k))))}`);
   assert.deepEqual(snapshot(B.stack), sa);
   assertConservation6(sa, 'end');
   for (const name of ['ip6.truncated', 'ip6.badPayloadLength', 'ip6.multicastNotJoined', 'ip6.unknownNextHeader',
     'ip6.badExtHeader', 'ip6.unknownOption', 'ip6.noNextHeader', 'ip6.atomicFragments', 'ip6.fragmentsIn', 'ip6.reassembled',
     'ip6.reassemblyOverlaps', 'ip6.fragmentsMalformed', 'ip6.fragmentDuplicates', 'ip6.reassemblyTimeouts', 'icmp6.badChecksum',
-    'icmp6.echoRepliesOut', 'icmp6.errorsIn', 'icmp6.ndIn', 'icmp6.errorsOut', 'icmp6.packetTooBigIn', 'icmp6.malformed']) {
+    'icmp6.echoRepliesOut', 'icmp6.errorsIn', 'icmp6.ndIn', 'icmp6.errorsOut', 'icmp6.packetTooBigIn', 'icmp6.malformed',
+    'nd6.nsIn', 'nd6.naIn', 'nd6.raIn', 'nd6.naOut', 'nd6.badHopLimit', 'nd6.badCode', 'nd6.badOptions', 'nd6.badAddress',
+    'nd6.notForUs', 'nd6.rsIgnored', 'nd6.redirectsIgnored', 'nd6.slaacAddresses', 'nd6.rdnssLearned', 'nd6.mtuApplied']) {
     assert.ok(counter(sa, name) > 0, `${name} never happened: the fuzzer is not reaching it`);
   }
   assert.equal(A.stack.reassemblyBusy6, 0);

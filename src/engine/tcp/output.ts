@@ -14,7 +14,10 @@ import {
 import { GSO_TCPV4 } from '../offload.js';
 import type { NetInterface } from '../netif.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
+import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
 import { RouteRecord } from '../routes.js';
+import { Route6Record } from '../routes6.js';
+import { AF_INET6 } from '../socket-table.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
@@ -30,6 +33,8 @@ const MAX_TCP_HLEN = 60;
 export class TcpOutput {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
+  /** The same for IPv6 connections. */
+  private readonly route6 = new Route6Record();
 
   constructor(private readonly core: TcpCore) {}
 
@@ -66,9 +71,12 @@ export class TcpOutput {
     const st = c.sockets;
     const ip = c.ip;
     const r = this.route;
-    if (ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
+    // IPv6 connections route, size, checksum and send through c.v6 (ip6.ts); the segment is the same.
+    const v6 = st.family[s] === AF_INET6;
+    const r6 = this.route6;
+    if (v6 ? c.v6.routeConn(r6, s) !== 0 : ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
     const b = c.ctx.tx;
-    const o = IP_PAYLOAD_OFFSET;
+    const o = v6 ? IP6_PAYLOAD_OFFSET : IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
     const syn = (flags & TH_SYN) !== 0;
     const tf = t.tflags[s];
@@ -87,13 +95,14 @@ export class TcpOutput {
       }
     }
     const hlen = p - o;
-    const iface = r.iface as NetInterface;
-    // The link completes the checksum (and may cut a super-segment) when it offers offload.
-    const off = iface.csumOffload && ip.offloadOk(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]);
+    const iface = (v6 ? r6.iface : r.iface) as NetInterface;
+    // The link completes the checksum (and may cut a super-segment) when it offers offload (IPv4 only so far).
+    const off = !v6 && iface.csumOffload && ip.offloadOk(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]);
     let gso = 0;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
-      const room = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
+      const room = (v6 ? c.v6.mss(r6, st.remoteAddr6, 16 * s)
+        : ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20) - hlen;
       if (len > room) {
         // A super-segment, when the link cuts it (TSO), of pieces carrying
         // the MSS less this header's options (RFC 6691), as a sequence of
@@ -130,14 +139,15 @@ export class TcpOutput {
         tx.hdrLen = o + hlen;
         c.stats.tsoSegments++;
       }
-    } else {
+    } else if (!v6) {
       tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
     }
     if (ackFlag) this.ackSent(s, syn ? win : win * (1 << t.rcvWscale[s]));
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    if (v6) c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s);
+    else ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
     return len;
   }
@@ -163,7 +173,8 @@ export class TcpOutput {
     const cfg = c.cfg;
     const tf = t.tflags[s];
     // The MSS we offer leaves room for IPsec overhead when the flow is protected.
-    const mss = c.ip.flowMtu(this.route, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
+    const mss = st.family[s] === AF_INET6 ? c.v6.mss(this.route6, st.remoteAddr6, 16 * s)
+      : c.ip.flowMtu(this.route, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
     b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
     const active = t.state[s] === SYN_SENT;
     if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
@@ -556,6 +567,21 @@ export class TcpOutput {
     c.stats.rstOut++;
     c.stats.tx++;
     c.ip.output(r, IPPROTO_TCP, TCP_MIN_HLEN, src, c.cfg.ttl, IP_FLAG_DF);
+  }
+
+  /** {@link sendReset} for an IPv6 segment: its source and destination are the 16 bytes at `b[srcOff]`, `b[dstOff]`. */
+  sendReset6(b6: Uint8Array, srcOff: number, dstOff: number, sport: number, dport: number, segSeq: number,
+    segAck: number, segLen: number, hadAck: boolean): void {
+    const c = this.core;
+    const r = this.route6;
+    if (c.v6.route(r, b6, srcOff, b6, dstOff) !== 0) return;
+    const b = c.ctx.tx;
+    const o = IP6_PAYLOAD_OFFSET;
+    if (hadAck) writeTcp(b, o, dport, sport, segAck, 0, TCP_MIN_HLEN, TH_RST, 0);
+    else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) | 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
+    c.stats.rstOut++;
+    c.stats.tx++;
+    c.v6.send(r, TCP_MIN_HLEN, b6, srcOff);
   }
 
   /** RST for an existing connection (abort). */
