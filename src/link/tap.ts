@@ -87,7 +87,7 @@ export interface TapLinkOptions {
   kernelQueue?: number;
   /**
    * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
-   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 128.
+   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
    */
   ringSlots?: number;
   /**
@@ -101,8 +101,15 @@ export interface TapLinkOptions {
 /** Whether {@link TapLink.open} asks for offload unless told otherwise. */
 export const TAP_OFFLOAD_DEFAULT = true;
 
-/** Ring slots per ring with offload: each slot holds a 64 KiB super-segment. */
-const OFFLOAD_RING_SLOTS = 128;
+/**
+ * Ring slots per ring with offload: each slot holds a 64 KiB super-segment,
+ * but a burst of small frames needs slots too (a server closing 1,000 idle
+ * connections at once sends 1,000 FINs in one poll: 128 slots dropped most
+ * of them). A slot's pages become resident only as far as frames fill them,
+ * so small frames cost a page per slot; bulk traffic of 64 KiB frames makes
+ * a ring resident up to slots × 64 KiB (32 MiB here).
+ */
+const OFFLOAD_RING_SLOTS = 512;
 /** Largest IP packet of a super-segment either way (the kernel's legacy GSO limit). */
 const OFFLOAD_MAX_PACKET = 65535;
 /** TUNSETOFFLOAD flags (linux/if_tun.h). */
