@@ -3,7 +3,7 @@
  *
  *   open(name, tun?, offload?)                   -> { fd, name, vnetHdr, offload }
  *   readBatch(fd, buf, slotSize, maxFrames, lens, vnetHdr?) -> frames read (0 = EAGAIN) | -errno
- *   write(fd, buf, offset, length, vnetHdr?, meta?) -> bytes written | -errno
+ *   write(fd, buf, offset, length, vnetHdr?, gso?, csum?) -> bytes written | -errno
  *   pollStart(fd, callback)                      -> handle (uv_poll on UV_READABLE)
  *   pollStop(handle)                             -> undefined (idempotent)
  *   close(fd)                                    -> 0 | -errno
@@ -336,14 +336,14 @@ static napi_value tap_read_batch(napi_env env, napi_callback_info info) {
 }
 
 /*
- * write(fd, buf: Uint8Array, offset, length, vnetHdr?, meta?) -> bytes | -errno
- * vnetHdr 10 (an fd opened with offload): a virtio_net_hdr built from meta
- * (see vnet.h; 0 or absent: a plain frame) goes in front; the result counts
- * the frame's bytes only.
+ * write(fd, buf: Uint8Array, offset, length, vnetHdr?, gso?, csum?) -> bytes | -errno
+ * vnetHdr 10 (an fd opened with offload): a virtio_net_hdr built from gso
+ * and csum (see vnet.h; 0 or absent: a plain frame) goes in front; the
+ * result counts the frame's bytes only.
  */
 static napi_value tap_write(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  size_t argc = 6;
+  napi_value argv[7];
+  size_t argc = 7;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
     throw_last(env, "napi_get_cb_info");
     return NULL;
@@ -353,12 +353,13 @@ static napi_value tap_write(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd;
-  int64_t off, len, vnet = 0, meta = 0;
+  int64_t off, len, vnet = 0, gso = 0, csum = 0;
   uint8_t *buf;
   size_t blen;
   if (!arg_fd(env, argv[0], &fd) || !arg_bytes(env, argv[1], "buffer", &buf, &blen) ||
       !arg_int(env, argv[2], "offset", &off) || !arg_int(env, argv[3], "length", &len) ||
-      (argc >= 5 && !arg_int(env, argv[4], "vnetHdr", &vnet)) || (argc >= 6 && !arg_int(env, argv[5], "meta", &meta))) {
+      (argc >= 5 && !arg_int(env, argv[4], "vnetHdr", &vnet)) || (argc >= 6 && !arg_int(env, argv[5], "gso", &gso)) ||
+      (argc >= 7 && !arg_int(env, argv[6], "csum", &csum))) {
     return NULL;
   }
   if (vnet != 0 && vnet != WS_VNET_HDR_LEN) {
@@ -372,7 +373,7 @@ static napi_value tap_write(napi_env env, napi_callback_info info) {
   ssize_t r;
   if (vnet != 0) {
     uint8_t hdr[WS_VNET_HDR_LEN];
-    ws_vnet_tx_fill(hdr, meta);
+    ws_vnet_tx_fill(hdr, gso, csum);
     struct iovec iov[2] = { { hdr, sizeof hdr }, { buf + off, (size_t)len } };
     do {
       r = writev(fd, iov, 2);

@@ -3,7 +3,7 @@
  * native threads, so the JS thread only touches memory.
  *
  *   threadStart(fd, slots, slotSize, callback, vnetHdr?) -> { handle, memory: ArrayBuffer, push }
- *   push(frame: Uint8Array, offset, length, meta?) -> true | false (TX ring full, or stopped)
+ *   push(frame: Uint8Array, offset, length, gso?, csum?) -> true | false (TX ring full, or stopped)
  *   threadKick(handle)                         -> wakes an RX thread waiting for JS to consume
  *   threadRef(handle, keepAlive: boolean)      -> whether the wakeup keeps the event loop alive
  *   threadStop(handle)                         -> joins both threads (idempotent); the fd stays open
@@ -46,7 +46,7 @@
  * - Offload (vnetHdr 10: the fd was opened with IFF_VNET_HDR, see vnet.h):
  *   the RX thread reads each frame's virtio_net_hdr aside (readv) and puts
  *   its checksum flags on top of the frame's length word; push() writes the
- *   header built from `meta` at the start of the TX slot, the frame after
+ *   header built from `gso` and `csum` at the start of the TX slot, the frame after
  *   it, and the slot's length covers both, so the TX thread's write() is
  *   unchanged.
  *
@@ -618,10 +618,10 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* push(frame, offset, length, meta?), bound to one ring through the function's data; meta: vnet.h (offload only). */
+/* push(frame, offset, length, gso?, csum?), bound to one ring through the function's data; gso, csum: vnet.h (offload only). */
 static napi_value thread_push(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out;
+  size_t argc = 5;
+  napi_value argv[5], out;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok || argc < 3) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "push(frame, offset, length)");
@@ -632,13 +632,13 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t blen = 0;
   void *p = NULL;
-  int64_t off, len, meta = 0;
+  int64_t off, len, gso = 0, csum = 0;
   if (napi_get_typedarray_info(env, argv[0], &type, &blen, &p, NULL, NULL) != napi_ok || type != napi_uint8_array) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "frame must be a Uint8Array");
     return NULL;
   }
   if (!get_int(env, argv[1], "offset", 0, INT32_MAX, &off) || !get_int(env, argv[2], "length", 0, t->slot_size - t->vnet, &len)) return NULL;
-  if (argc >= 4 && !get_int(env, argv[3], "meta", 0, (int64_t)1 << 41, &meta)) return NULL;
+  if ((argc >= 4 && !get_int(env, argv[3], "gso", 0, 1 << 19, &gso)) || (argc >= 5 && !get_int(env, argv[4], "csum", 0, 1 << 22, &csum))) return NULL;
   if ((uint64_t)off + (uint64_t)len > blen) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "push: offset/length outside the frame buffer");
     return NULL;
@@ -658,7 +658,7 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
       ssize_t r;
       uint8_t vh[WS_VNET_HDR_LEN];
       struct iovec iov[2] = { { vh, sizeof vh }, { (uint8_t *)p + off, (size_t)len } };
-      if (t->vnet != 0) ws_vnet_tx_fill(vh, meta);
+      if (t->vnet != 0) ws_vnet_tx_fill(vh, gso, csum);
       do {
         r = t->vnet != 0 ? writev(t->fd, iov, 2) : write(t->fd, (uint8_t *)p + off, (size_t)len);
       } while (r < 0 && errno == EINTR);
@@ -673,7 +673,7 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
       if (head - t->tx_tail_seen < t->slots) {
         uint32_t s = head & (t->slots - 1);
         uint8_t *slot = t->tx_data + (size_t)s * t->slot_size;
-        if (t->vnet != 0) ws_vnet_tx_fill(slot, meta); /* the header, then the frame: one write() */
+        if (t->vnet != 0) ws_vnet_tx_fill(slot, gso, csum); /* the header, then the frame: one write() */
         memcpy(slot + t->vnet, (uint8_t *)p + off, (size_t)len);
         t->tx_lens[s] = (int32_t)len + t->vnet;
         t->tx_head = ++head;

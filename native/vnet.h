@@ -10,12 +10,13 @@
  *   engine's RX_CSUM_VALID / RX_CSUM_PARTIAL, src/engine/offload.ts). A
  *   GSO frame (gso_type TCPV4) is a coalesced TCP segment the engine takes
  *   whole; nothing else about it is needed.
- * - send: one integer `meta` (exact in a JS number, < 2^41) packs
- *   gso_size (bits 0-15), gso_type (16-18, VIRTIO_NET_HDR_GSO_* without the
- *   ECN bit: TCPV4 now, TCPV6 later), csum_offset (19-24), csum_start (25-32)
- *   and hdr_len (33-40); see src/link/tap.ts, txMeta. csum_offset non-zero
- *   sets VIRTIO_NET_HDR_F_NEEDS_CSUM: the kernel completes the checksum the
- *   stack left partial (and cuts a GSO frame into gso_size pieces).
+ * - send: two small integers (JS passes both as Smis, so a frame costs no
+ *   boxed number): `gso` = gso_size (bits 0-15) | gso_type << 16
+ *   (VIRTIO_NET_HDR_GSO_* without the ECN bit: TCPV4 now, TCPV6 later), and
+ *   `csum` = csum_offset (bits 0-5) | csum_start << 6 (8 bits) | hdr_len << 14
+ *   (8 bits); see src/link/tap.ts. csum_offset non-zero sets
+ *   VIRTIO_NET_HDR_F_NEEDS_CSUM: the kernel completes the checksum the stack
+ *   left partial (and cuts a GSO frame into gso_size pieces).
  */
 #ifndef WIRESTACK_VNET_H
 #define WIRESTACK_VNET_H
@@ -50,16 +51,14 @@ static inline int32_t ws_vnet_rx_len(const uint8_t *hdr, ssize_t r) {
   return len | (flags << 24);
 }
 
-/* Fill a header from `meta` (0: a plain frame, all zero). */
-static inline void ws_vnet_tx_fill(uint8_t *hdr, int64_t meta) {
+/* Fill a header from `gso` and `csum` (both 0: a plain frame, all zero). */
+static inline void ws_vnet_tx_fill(uint8_t *hdr, int64_t gso, int64_t csum) {
   memset(hdr, 0, WS_VNET_HDR_LEN);
-  if (meta <= 0) return;
-  uint64_t m = (uint64_t)meta;
-  uint32_t gso_size = (uint32_t)(m & 0xffff);
-  uint32_t gso_type = (uint32_t)((m >> 16) & 7);
-  uint32_t csum_offset = (uint32_t)((m >> 19) & 63);
-  uint32_t csum_start = (uint32_t)((m >> 25) & 255);
-  uint32_t hdr_len = (uint32_t)((m >> 33) & 255);
+  uint32_t csum_offset = (uint32_t)(csum & 63);
+  uint32_t csum_start = (uint32_t)((csum >> 6) & 255);
+  uint32_t hdr_len = (uint32_t)((csum >> 14) & 255);
+  uint32_t gso_size = (uint32_t)(gso & 0xffff);
+  uint32_t gso_type = (uint32_t)((gso >> 16) & 7);
   if (csum_offset != 0) {
     hdr[WS_VH_FLAGS] = 1; /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
     ws_put16(hdr + WS_VH_CSUM_START, csum_start);

@@ -70,8 +70,8 @@ export interface TapDeviceAddon {
   open(name: string, tun?: boolean, offload?: boolean): { fd: number; name: string; vnetHdr?: number; offload?: number };
   /** `vnetHdr` 10: read each frame's virtio_net_hdr aside, its checksum flags into the length's top byte (native/vnet.h). */
   readBatch(fd: number, buffer: Uint8Array, slotSize: number, maxFrames: number, lengths: Int32Array, vnetHdr?: number): number;
-  /** `vnetHdr` 10: write a virtio_net_hdr built from `meta` (native/vnet.h) in front of the frame. */
-  write(fd: number, buffer: Uint8Array, offset: number, length: number, vnetHdr?: number, meta?: number): number;
+  /** `vnetHdr` 10: write a virtio_net_hdr built from `gso` and `csum` (native/vnet.h) in front of the frame. */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, vnetHdr?: number, gso?: number, csum?: number): number;
   close(fd: number): number;
   pollStart(fd: number, callback: () => void): object;
   pollStop(handle: object): void;

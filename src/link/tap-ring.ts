@@ -17,10 +17,10 @@ export interface TapThreadAddon {
     memory: ArrayBuffer;
     /**
      * Copy a frame into the TX ring (and wake the TX thread if it sleeps);
-     * false when full or stopped. `meta` (offload): the virtio_net_hdr's
+     * false when full or stopped. `gso`, `csum` (offload): the virtio_net_hdr's
      * content, packed (native/vnet.h).
      */
-    push(frame: Uint8Array, offset: number, length: number, meta?: number): boolean;
+    push(frame: Uint8Array, offset: number, length: number, gso?: number, csum?: number): boolean;
   };
   threadKick(handle: object): void;
   threadRef(handle: object, keepAlive: boolean): void;
@@ -87,8 +87,8 @@ export class TapRings {
   /** JS-side counts for {@link TapThreadCounters}. */
   rxHandbacks = 0;
   rxDirect = 0;
-  /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. `meta`: offload (native/vnet.h). */
-  readonly push: (frame: Uint8Array, offset: number, length: number, meta?: number) => boolean;
+  /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. `gso`, `csum`: offload (native/vnet.h). */
+  readonly push: (frame: Uint8Array, offset: number, length: number, gso?: number, csum?: number) => boolean;
 
   /** @param vnetHdr 10 when the fd was opened with offload (frames carry a virtio_net_hdr), else 0 */
   constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void, vnetHdr = 0) {

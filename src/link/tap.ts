@@ -87,7 +87,7 @@ export interface TapLinkOptions {
   kernelQueue?: number;
   /**
    * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
-   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 128.
+   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
    */
   ringSlots?: number;
   /**
@@ -101,8 +101,15 @@ export interface TapLinkOptions {
 /** Whether {@link TapLink.open} asks for offload unless told otherwise. */
 export const TAP_OFFLOAD_DEFAULT = true;
 
-/** Ring slots per ring with offload: each slot holds a 64 KiB super-segment. */
-const OFFLOAD_RING_SLOTS = 128;
+/**
+ * Ring slots per ring with offload: each slot holds a 64 KiB super-segment,
+ * but a burst of small frames needs slots too (a server closing 1,000 idle
+ * connections at once sends 1,000 FINs in one poll: 128 slots dropped most
+ * of them). A slot's pages become resident only as far as frames fill them,
+ * so small frames cost a page per slot; bulk traffic of 64 KiB frames makes
+ * a ring resident up to slots × 64 KiB (32 MiB here).
+ */
+const OFFLOAD_RING_SLOTS = 512;
 /** Largest IP packet of a super-segment either way (the kernel's legacy GSO limit). */
 const OFFLOAD_MAX_PACKET = 65535;
 /** TUNSETOFFLOAD flags (linux/if_tun.h). */
@@ -118,12 +125,16 @@ export interface TapOffloadStats {
 }
 
 /**
- * The virtio_net_hdr content of a frame, packed into one integer (exact in a
- * double, < 2^41; native/vnet.h unpacks it): gso_size, gso_type, csum_offset,
- * csum_start, hdr_len.
+ * The virtio_net_hdr content of a frame as two small integers (Smis: no
+ * boxed number per frame; native/vnet.h unpacks them): gso_size | gso_type
+ * << 16, and csum_offset | csum_start << 6 | hdr_len << 14.
  */
-function txMeta(tx: TxOffload): number {
-  return tx.gsoSize + 65536 * (tx.gsoType + 8 * (tx.csumOffset + 64 * (tx.csumStart + 256 * tx.hdrLen)));
+function txGso(tx: TxOffload): number {
+  return (tx.gsoSize & 0xffff) | ((tx.gsoType & 7) << 16);
+}
+
+function txCsum(tx: TxOffload): number {
+  return (tx.csumOffset & 63) | ((tx.csumStart & 255) << 6) | ((tx.hdrLen & 255) << 14);
 }
 
 /**
@@ -344,14 +355,18 @@ export class TapLink implements Link {
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
     const stats = this.stats;
-    // With offload, the stack's TxOffload becomes the frame's virtio_net_hdr (packed, see txMeta).
-    let meta = 0;
+    // With offload, the stack's TxOffload becomes the frame's virtio_net_hdr (packed, see txGso/txCsum).
+    let gso = 0;
+    let csum = 0;
     if (tx != null && this.offload !== null) {
-      if (tx.gsoType !== 0 && this.offload.tsoMax > 0) this.offloadStats.txGso++;
+      if (tx.gsoType !== 0 && this.offload.tsoMax > 0) {
+        this.offloadStats.txGso++;
+        gso = txGso(tx);
+      }
       if (tx.csumOffset !== 0) this.offloadStats.txCsumPartial++;
-      meta = txMeta(tx);
+      csum = txCsum(tx);
     }
-    const max = meta !== 0 && tx != null && tx.gsoType !== 0 ? this.maxFrame : this.mtu + ETH_HEADER_LEN;
+    const max = gso !== 0 ? this.maxFrame : this.mtu + ETH_HEADER_LEN;
     if (this.fd < 0 || length < ETH_HEADER_LEN || length > max) {
       stats.drops++;
       return this.fd < 0 ? -Errno.ENETDOWN : -Errno.EMSGSIZE;
@@ -359,7 +374,7 @@ export class TapLink implements Link {
     const rings = this.rings;
     if (rings !== null) {
       // Counted as sent once queued; the TX thread's rare write failures show in drops/txErrors.
-      if (!(meta !== 0 ? rings.push(frame, offset, length, meta) : rings.push(frame, offset, length))) {
+      if (!(csum !== 0 ? rings.push(frame, offset, length, gso, csum) : rings.push(frame, offset, length))) {
         stats.drops++;
         return -Errno.ENOBUFS;
       }
@@ -367,7 +382,7 @@ export class TapLink implements Link {
       stats.txBytes += length;
       return 0;
     }
-    const r = this.vnetHdr !== 0 ? this.native.write(this.fd, frame, offset, length, this.vnetHdr, meta)
+    const r = this.vnetHdr !== 0 ? this.native.write(this.fd, frame, offset, length, this.vnetHdr, gso, csum)
       : this.native.write(this.fd, frame, offset, length);
     if (r !== length) {
       stats.drops++;

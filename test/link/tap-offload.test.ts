@@ -210,7 +210,9 @@ describe('TapLink offload: the kernel cuts super-segments into MTU-sized frames 
     shark.kill('SIGTERM');
     await withTimeout(new Promise((r) => shark.once('close', r)), 10_000, 'tshark exit');
     const sizes = lens.split('\n').filter((l) => l.trim() !== '').map(Number);
-    assert.ok(sizes.length > (16 << 20) / 1514, `frames captured: ${sizes.length}`);
+    // tshark may miss frames on a loaded machine: a sample is enough to see their sizes (the far
+    // stack's counters above cover every frame).
+    assert.ok(sizes.length > 1000, `frames captured: ${sizes.length}`);
     let max = 0;
     let full = 0;
     for (const x of sizes) {
