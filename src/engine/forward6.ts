@@ -6,6 +6,7 @@
  * arrival interface and in `ip6.forwardDropped`.
  */
 import { copyBytes } from '../wire/bytes.js';
+import { RX_CSUM_PARTIAL, completePartialChecksum6 } from './offload.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IP6_DST, IP6_HLIM, IP6_SRC } from '../wire/ipv6.js';
 import { isLinkLocal6, isUnspecified6 } from '../wire/ipv6addr.js';
@@ -71,6 +72,8 @@ export class Forwarder6 {
     const t = this.ctx.tx;
     copyBytes(b, o, t, ETH_HLEN, len);
     t[ETH_HLEN + IP6_HLIM]--;
+    // A partial checksum (a sender on the TAP's host, RX_CSUM_PARTIAL) is completed before it leaves.
+    if ((iface.rxFlags & RX_CSUM_PARTIAL) !== 0) completePartialChecksum6(t, ETH_HLEN);
     iface.stats.forwarded++;
     st.forwarded++;
     this.ip.emitFrame6(r, t, 0, len);

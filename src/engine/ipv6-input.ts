@@ -100,6 +100,7 @@ export class Ipv6Input implements Reassembly6Host {
 
   /** A reassembled packet: its chain continues with the fragmentable part. */
   deliverReassembled(iface: NetInterface, b: Uint8Array, o: number, multicast: boolean): void {
+    iface.rxFlags = 0; // offload flags describe whole packets, never a datagram reassembled from pieces
     this.chain(iface, b, o, o + IP6_NXT, o + IPV6_HLEN, o + IPV6_HLEN + ip6PayloadLen(b, o), multicast, false, false);
   }
 

@@ -90,3 +90,20 @@ export function completePartialChecksum(b: Uint8Array, o: number): void {
   b[t + field] = c >>> 8;
   b[t + field + 1] = c & 0xff;
 }
+
+/**
+ * {@link completePartialChecksum} for the IPv6 packet at `b[o ..)`: the
+ * transport header must follow the fixed header (the kernel marks partial
+ * checksums on such packets; one behind extension headers is left as it is).
+ */
+export function completePartialChecksum6(b: Uint8Array, o: number): void {
+  const payload = (b[o + 4] << 8) | b[o + 5];
+  const proto = b[o + 6];
+  const field = proto === 6 ? 16 : proto === 17 ? 6 : -1;
+  const t = o + 40;
+  if (field < 0 || payload < field + 2) return;
+  let c = finish(sum16(b, t, payload, 0));
+  if (proto === 17 && c === 0) c = 0xffff; // UDP over IPv6 never carries 0 (RFC 8200 8.1)
+  b[t + field] = c >>> 8;
+  b[t + field + 1] = c & 0xff;
+}

@@ -192,7 +192,7 @@ export class Udp {
   // --- IPv6 (RFC 8200 8.1; RFC 3493 3.7 for the dual-stack rules) ---
 
   /** A datagram over IPv6 (Transport6Input): the same demultiplexing as {@link input}, by 16-byte addresses. */
-  input6(_iface: NetInterface, b: Uint8Array, ipOff: number, u: number, len: number, multicast: boolean): void {
+  input6(iface: NetInterface, b: Uint8Array, ipOff: number, u: number, len: number, multicast: boolean): void {
     const st = this.ctx.stats.udp;
     st.rx++;
     if (len < UDP_HLEN) {
@@ -206,7 +206,8 @@ export class Udp {
     }
     const srcOff = ipOff + 8;
     const dstOff = ipOff + 24;
-    if (!udpChecksumOk6(b, u, ulen, srcOff, dstOff)) {
+    // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL), as for IPv4.
+    if (iface.rxFlags === 0 && !udpChecksumOk6(b, u, ulen, srcOff, dstOff)) {
       st.badChecksum++;
       return;
     }

@@ -51,8 +51,8 @@ export class Tcp {
   }
 
   /** A segment over IPv6 (Transport6Input). */
-  input6(_iface: NetInterface, b: Uint8Array, ipOff: number, l4Off: number, l4Len: number, multicast: boolean): void {
-    this.rx.input6(b, ipOff, l4Off, l4Len, multicast);
+  input6(iface: NetInterface, b: Uint8Array, ipOff: number, l4Off: number, l4Len: number, multicast: boolean): void {
+    this.rx.input6(iface, b, ipOff, l4Off, l4Len, multicast);
   }
 
   /** Neighbour discovery gave up on `addr[off]`: active opens to it fail now (EHOSTUNREACH). */
