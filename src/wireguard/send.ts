@@ -34,7 +34,10 @@ function transmit(dev: WireGuardDevice, p: Peer, len: number): boolean {
     dev.stats.txNoEndpoint++;
     return false;
   }
-  if (!t.send(dev.txBuf, 0, len, p.endpointAddress, p.endpointPort)) {
+  const sent = p.endpointFamily === 6
+    ? t.send6 !== undefined && t.send6(dev.txBuf, 0, len, p.endpoint6, 0, p.endpointPort)
+    : t.send(dev.txBuf, 0, len, p.endpointAddress, p.endpointPort);
+  if (!sent) {
     dev.stats.txTransportDrops++;
     return false;
   }
