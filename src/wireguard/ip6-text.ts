@@ -96,3 +96,8 @@ export function canonicalIp6(text: string): string | null {
   const b = new Uint8Array(16);
   return parseIp6(text, b, 0) ? formatIp6(b, 0) : null;
 }
+
+/** `a.b.c.d:port`, or `[ipv6]:port` as wg(8) and URLs write an IPv6 endpoint. */
+export function hostPortText(e: { address: string; port: number }): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
