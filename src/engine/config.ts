@@ -148,12 +148,30 @@ export interface StackConfig {
   ipsecMaxSp?: number;
   /** Largest (and default) anti-replay window of an inbound SA, bits. Default 128. */
   ipsecReplayWindow?: number;
+  /**
+   * IPv6 (RFC 8200) beside IPv4. Default true; false plans no memory for
+   * IPv6 at all (every IPv6 size below is then ignored, and IPv6 frames are
+   * counted as an unknown EtherType).
+   */
+  ipv6?: boolean | number;
+  /** IPv6 neighbour cache entries (RFC 4861 §5.1). Default 64. */
+  neighbourCache6Entries?: number;
+  /** IPv6 routing table entries (connected + default + static + learned from RAs). Default 16. */
+  routes6?: number;
+  /** IPv6 addresses per interface (link-local + SLAAC + static). Default 4. */
+  ipv6AddressesPerInterface?: number;
+  /** IPv6 datagrams reassembled at once (each slot owns a buffer); 0 drops all fragments. Default 8. */
+  ip6ReassemblySlots?: number;
+  /** Largest reassembled IPv6 packet (40-byte header + payload) a slot holds. Default 65535. */
+  ip6ReassemblyBytes?: number;
+  /** Path MTU cache entries (RFC 8201: destinations that sent us Packet Too Big). Default 16. */
+  ip6PathMtuEntries?: number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
 
-export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed' | 'ipForwarding'>>
-  & { seed: number; clock: () => number; ipForwarding: number };
+export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed' | 'ipForwarding' | 'ipv6'>>
+  & { seed: number; clock: () => number; ipForwarding: number; ipv6: number };
 
 const limits: Record<string, [number, number, number]> = {
   // name: [default, min, max]
@@ -211,6 +229,13 @@ const limits: Record<string, [number, number, number]> = {
   ipsecMaxSa: [16, 0, 65535],
   ipsecMaxSp: [16, 0, 65535],
   ipsecReplayWindow: [128, 64, 8192],
+  ipv6: [1, 0, 1],
+  neighbourCache6Entries: [64, 1, 65535],
+  routes6: [16, 1, 65535],
+  ipv6AddressesPerInterface: [4, 1, 64],
+  ip6ReassemblySlots: [8, 0, 255],
+  ip6ReassemblyBytes: [65535, 1280, 65535],
+  ip6PathMtuEntries: [16, 1, 65535],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */
@@ -223,7 +248,7 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
   const out: Record<string, unknown> = {};
   for (const [name, [def, min, max]] of Object.entries(limits)) {
     let v = (config as Record<string, unknown>)[name];
-    if (typeof v === 'boolean' && name === 'ipForwarding') v = v ? 1 : 0;
+    if (typeof v === 'boolean' && (name === 'ipForwarding' || name === 'ipv6')) v = v ? 1 : 0;
     if (v === undefined) {
       out[name] = def;
       continue;
@@ -290,4 +315,10 @@ export const EMBEDDED_CONFIG: Readonly<StackConfig> = Object.freeze({
   ipReassemblyBytes: 8192,
   ipsecMaxSa: 4,
   ipsecMaxSp: 4,
+  // IPv6 stays on, at the same scale: one 8 KiB reassembly slot, small tables.
+  routes6: 4,
+  neighbourCache6Entries: 16,
+  ip6ReassemblySlots: 1,
+  ip6ReassemblyBytes: 8192,
+  ip6PathMtuEntries: 4,
 });

@@ -1,6 +1,46 @@
 /** A network interface of the stack: a link, its MAC and its IPv4 configuration. */
 import type { Link, FrameReceiver } from '../link/link.js';
 import { prefixMask } from '../wire/ipv4addr.js';
+import type { Carver } from '../storage/arena.js';
+import { ip6Equal } from '../wire/ipv6addr.js';
+
+/** States of an interface's IPv6 address slot (`addr6State`, RFC 4862 §5.5.4 terms). */
+export const ADDR6_FREE = 0;
+export const ADDR6_TENTATIVE = 1;
+export const ADDR6_PREFERRED = 2;
+export const ADDR6_DEPRECATED = 3;
+/** Origin flags of an IPv6 address slot (`addr6Flags`). */
+export const ADDR6_STATIC = 1;
+export const ADDR6_SLAAC = 2;
+export const ADDR6_LINKLOCAL = 4;
+
+/**
+ * The planned storage of one interface's IPv6 addresses (`ipv6AddressesPerInterface`
+ * slots), carved once per possible interface when the stack is built.
+ */
+export class Iface6Addresses {
+  readonly addr: Uint8Array;
+  readonly prefix: Uint8Array;
+  readonly state: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly valid: Float64Array;
+  readonly preferred: Float64Array;
+
+  /** Carve from the arena, or plan (a MemoryPlan as the Carver): one layout. */
+  constructor(m: Carver, readonly count: number) {
+    this.addr = m.u8('interfaces6', 16 * count);
+    this.prefix = m.u8('interfaces6', count);
+    this.state = m.u8('interfaces6', count);
+    this.flags = m.u8('interfaces6', count);
+    this.valid = m.f64('interfaces6', count);
+    this.preferred = m.f64('interfaces6', count);
+  }
+}
+
+const NO_ADDRESSES6 = new Iface6Addresses({
+  u8: () => new Uint8Array(0), u16: () => new Uint16Array(0), i16: () => new Int16Array(0),
+  u32: () => new Uint32Array(0), i32: () => new Int32Array(0), f64: () => new Float64Array(0),
+}, 0);
 
 /** Counters per interface. */
 export interface InterfaceStats {
@@ -25,6 +65,8 @@ export interface InterfaceStats {
   fragmented: number;
   /** Next hop did not answer ARP (ICMP host unreachable sent); counted on the egress interface. */
   hostUnreachable: number;
+  /** An IPv6 address could not be added: all `ipv6AddressesPerInterface` slots in use. */
+  addr6Full: number;
 }
 
 /** The engine's entry point for frames of one interface (one object per interface, made once). */
@@ -48,11 +90,85 @@ export class NetInterface implements FrameReceiver {
   readonly stats: InterfaceStats = {
     rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, txDropped: 0,
     forwarded: 0, noRoute: 0, ttlExceeded: 0, rpFilter: 0, notForwardable: 0, fragNeeded: 0, fragmented: 0, hostUnreachable: 0,
+    addr6Full: 0,
   };
+  /** IPv6 address slots (0 when the stack was built with `ipv6: false`). */
+  readonly addr6Count: number;
+  /** IPv6 addresses, 16 bytes per slot (slot k at `16 * k`). */
+  readonly addr6: Uint8Array;
+  /** Prefix length of each slot's on-link prefix. */
+  readonly addr6Prefix: Uint8Array;
+  /** ADDR6_FREE, ADDR6_TENTATIVE, ADDR6_PREFERRED or ADDR6_DEPRECATED per slot. */
+  readonly addr6State: Uint8Array;
+  /** ADDR6_STATIC / ADDR6_SLAAC / ADDR6_LINKLOCAL per slot. */
+  readonly addr6Flags: Uint8Array;
+  /** Valid and preferred lifetimes' ends, absolute ms (Infinity: forever). */
+  readonly addr6Valid: Float64Array;
+  readonly addr6Preferred: Float64Array;
 
   constructor(readonly index: number, readonly name: string, readonly link: Link, readonly mtu: number,
-    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number }) {
+    private readonly sink: FrameSink, private readonly stackTx: { txFrames: number; txBytes: number; txDropped: number },
+    v6: Iface6Addresses | null = null) {
     this.ipOnly = link.layer === 'ip';
+    const a = v6 ?? NO_ADDRESSES6;
+    this.addr6Count = a.count;
+    this.addr6 = a.addr;
+    this.addr6Prefix = a.prefix;
+    this.addr6State = a.state;
+    this.addr6Flags = a.flags;
+    this.addr6Valid = a.valid;
+    this.addr6Preferred = a.preferred;
+  }
+
+  /**
+   * Put an IPv6 address on the interface: the address `addr[off..off+16)`
+   * with its prefix length, state (ADDR6_*) and origin flags, lifetimes
+   * forever. The same address again updates its slot. Returns the slot, or -1
+   * when every slot is taken (counted in `stats.addr6Full`).
+   */
+  addAddress6(addr: Uint8Array, off: number, prefixLen: number, state: number, flags: number): number {
+    let slot = this.findAddress6(addr, off);
+    if (slot < 0) {
+      for (let k = 0; k < this.addr6Count; k++) {
+        if (this.addr6State[k] === ADDR6_FREE) {
+          slot = k;
+          break;
+        }
+      }
+    }
+    if (slot < 0) {
+      this.stats.addr6Full++;
+      return -1;
+    }
+    for (let i = 0; i < 16; i++) this.addr6[slot * 16 + i] = addr[off + i];
+    this.addr6Prefix[slot] = prefixLen;
+    this.addr6State[slot] = state;
+    this.addr6Flags[slot] = flags;
+    this.addr6Valid[slot] = Infinity;
+    this.addr6Preferred[slot] = Infinity;
+    return slot;
+  }
+
+  /** Free an IPv6 address slot. */
+  removeAddress6(slot: number): void {
+    if (slot < 0 || slot >= this.addr6Count) return;
+    this.addr6State[slot] = ADDR6_FREE;
+    this.addr6Flags[slot] = 0;
+    for (let i = 0; i < 16; i++) this.addr6[slot * 16 + i] = 0;
+  }
+
+  /** The slot holding `addr` in any state but free, or -1. */
+  findAddress6(addr: Uint8Array, off: number): number {
+    for (let k = 0; k < this.addr6Count; k++) {
+      if (this.addr6State[k] !== ADDR6_FREE && ip6Equal(this.addr6, k * 16, addr, off)) return k;
+    }
+    return -1;
+  }
+
+  /** Whether `addr` is an address of ours that may be used (preferred or deprecated, not tentative). */
+  ownsAddress6(addr: Uint8Array, off: number): boolean {
+    const k = this.findAddress6(addr, off);
+    return k >= 0 && this.addr6State[k] >= ADDR6_PREFERRED;
   }
 
   setAddress(address: number, prefixLength: number, gateway: number): void {

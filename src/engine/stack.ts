@@ -16,6 +16,10 @@ import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, type FrameSink } from './netif.js';
+import { ETHERTYPE_IPV6 } from '../wire/ipv6.js';
+import { looksLikeIpv6 } from '../wire/ipv6addr.js';
+import { Ipv6In, Ipv6Out } from './ipv6-layer.js';
+import { splitAddresses, checkInterface6, configureInterface6, addRoute6, removeRoute6, routeList6, addresses6Of } from './stack6.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp, type NeighbourEvents } from './arp.js';
 import { Ipv4 } from './ipv4.js';
@@ -51,10 +55,16 @@ function txFrameBytes(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | nu
 
 /** Options of {@link Stack.addInterface}. */
 export interface InterfaceOptions {
-  /** IPv4 address with prefix length, e.g. '10.0.0.1/24'. */
-  address?: string;
-  /** Default gateway reached through this interface. */
+  /**
+   * Address with prefix length, e.g. '10.0.0.1/24', or a list of them: at
+   * most one IPv4 address and any number of IPv6 ones ('fd00::2/64'), up to
+   * `ipv6AddressesPerInterface`. IPv6 addresses are static and preferred at once.
+   */
+  address?: string | readonly string[];
+  /** Default gateway reached through this interface (IPv4, or IPv6 when it has a colon). */
   gateway?: string;
+  /** IPv6 default gateway reached through this interface (on-link or link-local). */
+  gateway6?: string;
   /** IP MTU; defaults to the link's, at most the stack's `maxMtu`. */
   mtu?: number;
   /** 'aa:bb:cc:dd:ee:ff'; a random locally administered address by default. */
@@ -72,6 +82,8 @@ export interface InterfaceInfo {
   prefixLength: number;
   gateway: string | null;
   mtu: number;
+  /** IPv6 addresses as 'addr/len'. */
+  addresses6: string[];
 }
 
 /** Options of {@link Stack.ping}. */
@@ -101,6 +113,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;
+  private readonly loopback: LoopbackQueue;
+  /** IPv6's output side (routes, ND, output, ICMPv6 errors) and receive side; null with `ipv6: false`. */
+  readonly ip6: Ipv6Out | null;
+  readonly ip6In: Ipv6In | null;
   /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
@@ -136,6 +152,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     Icmp.plan(plan, c.maxPings);
     Tcp.plan(plan, c);
     if (ipsecOn(c, ipsec)) ipsec.plan(plan, c);
+    if (c.ipv6 !== 0) Ipv6Out.plan(plan, c, frame, txFrameBytes(c, ipsec));
     return plan;
   }
 
@@ -165,10 +182,14 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     };
     this.arp = new Arp(arena, this, c.arpCacheSize, c.arpPendingFrames, frame, neighbourEvents);
     const loopback = new LoopbackQueue(arena, c.loopbackFrames, frame);
+    this.loopback = loopback;
     this.ipsecHook = ipsecOn(c, ipsec) ? ipsec.create(arena, this, c, this.stats.ipsec) : null;
     this.ip = new Ipv4(arena, this, this.arp, this.routes, loopback, this.ipsecHook);
     const icmpErrors = new IcmpErrorSender(this, this.ip);
     this.udp = new Udp(this, this.ip, icmpErrors, this.table);
+    // IPv6 output before the transports (which send through it), its input after them.
+    const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame) : null;
+    this.ip6 = ip6;
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
     // ICMP delivers the errors it receives to the transports, so it comes after them.
     this.icmp = new Icmp(arena, this, this.ip, this.udp, this.tcp.core, c.maxPings);
@@ -176,10 +197,13 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.ipIn = new Ipv4Input(arena, this, this.ip, loopback, icmpErrors, this.forwarder, this.ipsecHook,
       { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
     this.reassembly = this.ipIn.reassembly;
+    this.ip6In = ip6 === null ? null
+      : new Ipv6In(arena, this, c, ip6, null, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
     arena.finish();
     this.memory = plan.report();
-    this.pingResolvers = new Array<((rtt: number) => void) | null>(c.maxPings).fill(null);
-    this.pingRejecters = new Array<((err: Error) => void) | null>(c.maxPings).fill(null);
+    // Slots 0..maxPings-1 are ICMP's, the next maxPings ICMPv6's.
+    this.pingResolvers = new Array<((rtt: number) => void) | null>(2 * c.maxPings).fill(null);
+    this.pingRejecters = new Array<((err: Error) => void) | null>(2 * c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
     this.driver = new RealtimeDriver(this, c.clock);
   }
@@ -201,7 +225,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       throw new RangeError(`interface MTU must be an integer in 68..${this.config.maxMtu} (maxMtu), got ${mtu}`);
     }
     if (mtu > link.mtu) throw new RangeError(`interface MTU ${mtu} exceeds the link's MTU ${link.mtu}`);
-    const { address, prefix, gateway } = this.checkAddress(options.address ?? null, options.gateway, null);
+    const split = splitAddresses(options.address, options.gateway, options.gateway6);
+    const { address, prefix, gateway } = this.checkAddress(split.v4, split.gateway4, null);
+    const cidrs6 = checkInterface6(split, this.interfaces, this.config);
     let mac: Uint8Array;
     if (options.mac !== undefined) {
       mac = parseMac(options.mac);
@@ -212,10 +238,12 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast
     }
     const index = this.interfaces.length;
-    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth);
+    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth,
+      this.ip6?.addrs[index] ?? null);
     iface.mac.set(mac);
     this.interfaces.push(iface);
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
+    if (this.ip6 !== null) configureInterface6(iface, this.ip6.routes, cidrs6, split.gateway6, this.config);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
     return this.describe(iface);
   }
@@ -298,6 +326,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    * without an address of ours on it).
    */
   addRoute(destination: string, gateway: string | { interface: number }): void {
+    if (looksLikeIpv6(destination)) {
+      if (this.ip6 === null) throw new RangeError('IPv6 route on a stack built with ipv6: false');
+      addRoute6(this.interfaces, this.ip6.routes, destination, gateway, `routes6 ${this.config.routes6}`);
+      return;
+    }
     const cidr = parseCidr(destination, 'route destination');
     if (typeof gateway === 'object' && gateway !== null) {
       const index = gateway.interface;
@@ -318,6 +351,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
 
   /** Remove a route added with `addRoute(destination, { interface })`; returns whether it existed. */
   removeRoute(destination: string, via: { interface: number }): boolean {
+    if (looksLikeIpv6(destination)) return this.ip6 !== null && removeRoute6(this.ip6.routes, destination, via.interface);
     const cidr = parseCidr(destination, 'route destination');
     return this.routes.remove(cidr.address, cidr.prefixLength, via.interface);
   }
@@ -344,17 +378,19 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
 
   /** Routes for display. */
   routeTable(): Array<{ destination: string; gateway: string | null; interface: string }> {
-    return this.routes.list().map((r) => ({
+    const v4 = this.routes.list().map((r) => ({
       destination: `${formatIpv4(r.dest)}/${r.prefixLength}`,
       gateway: r.gateway === 0 ? null : formatIpv4(r.gateway),
       interface: this.interfaces[r.ifIndex].name,
     }));
+    return this.ip6 === null ? v4 : v4.concat(routeList6(this.interfaces, this.ip6.routes));
   }
 
   private describe(i: NetInterface): InterfaceInfo {
     return {
       index: i.index, name: i.name, mac: formatMac(i.mac), address: i.address === 0 ? null : formatIpv4(i.address),
       prefixLength: i.prefixLength, gateway: i.gateway === 0 ? null : formatIpv4(i.gateway), mtu: i.mtu,
+      addresses6: addresses6Of(i),
     };
   }
 
@@ -366,7 +402,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Frame input from an interface (the packet path starts here). */
   input(iface: NetInterface, b: Uint8Array, o: number, len: number): void {
     if (iface.ipOnly) {
-      this.ipIn.input(iface, b, o, len, false, false);
+      // A point-to-point 'ip' link carries both families: the version nibble tells them apart.
+      if (len > 0 && b[o] >>> 4 === 6 && this.ip6In !== null) this.ip6In.input.input(iface, b, o, len, false, false);
+      else this.ipIn.input(iface, b, o, len, false, false);
       return;
     }
     const st = this.stats.eth;
@@ -377,13 +415,16 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       return;
     }
     const bcast = ethIsBroadcast(b, o);
-    if (!bcast && !macEquals(b, o, iface.mac, 0)) {
+    const type = ethType(b, o);
+    // IPv6 multicast frames (33:33:xx, RFC 2464 §7) go to IPv6 input, which keeps the groups joined.
+    const mc6 = b[o] === 0x33 && b[o + 1] === 0x33 && type === ETHERTYPE_IPV6;
+    if (!bcast && !mc6 && !macEquals(b, o, iface.mac, 0)) {
       st.notForUs++;
       return;
     }
-    const type = ethType(b, o);
     if (type === ETHERTYPE_IPV4) this.ipIn.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
     else if (type === ETHERTYPE_ARP) this.arp.input(iface, b, o + ETH_HLEN, len - ETH_HLEN);
+    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast || mc6, false);
     else st.unknownType++;
   }
 
@@ -407,13 +448,18 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       const t = now >= this.now ? iface.link.poll(now, iface) : iface.link.poll(this.now, iface);
       if (t < next) next = t;
     }
-    if (this.ipIn.loopbackPending) this.ipIn.pollLoopback();
+    if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
     this.reassembly.poll();
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
+    const in6 = this.ip6In;
+    if (in6 !== null) {
+      in6.poll();
+      if (in6.nextDeadline < next) next = in6.nextDeadline;
+    }
     this.tcp.poll();
     if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
     const ipsec = this.ipsecHook;
@@ -423,8 +469,20 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     this.table.dispatch();
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
-    if (this.ipIn.loopbackPending || this.table.hasPendingEvents) next = this.now;
+    if (this.loopback.count > 0 || this.table.hasPendingEvents) next = this.now;
     return next;
+  }
+
+  /** Deliver queued packets addressed to ourselves by IP version (those queued meanwhile wait for the next poll). */
+  private pollLoopback(): void {
+    const q = this.loopback;
+    for (let n = q.count; n > 0; n--) {
+      const slot = q.shift();
+      const iface = this.interfaces[q.ifIndexOf(slot)];
+      const off = q.offsetOf(slot);
+      if (q.frames[off] >>> 4 === 6 && this.ip6In !== null) this.ip6In.input.input(iface, q.frames, off, q.lengthOf(slot), false, true);
+      else this.ipIn.input(iface, q.frames, off, q.lengthOf(slot), false, true);
+    }
   }
 
   /** Bring `now` up to date when running in real time (whole ms, as the driver uses). */
@@ -471,6 +529,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    * Payloads larger than the MTU are sent (and answered) as fragments.
    */
   ping(host: string | number, options: PingOptions = {}): Promise<number> {
+    if (typeof host === 'string' && looksLikeIpv6(host)) return this.ping6(host, options);
     const parsed = typeof host === 'number' ? (Number.isInteger(host) ? host >>> 0 : -1) : parseIpv4(host);
     if (parsed < 0) return Promise.reject(new StackError(Errno.EINVAL, 'ping', `'${String(host)}' is not an IPv4 address`));
     const dst = parsed | 0;
@@ -488,12 +547,31 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     });
   }
 
+  /** {@link ping} for an IPv6 address: ICMPv6 echo (RFC 4443 §4). */
+  private ping6(host: string, o: PingOptions): Promise<number> {
+    const in6 = this.ip6In;
+    if (in6 === null) return Promise.reject(new StackError(Errno.EAFNOSUPPORT, 'ping', 'IPv6 is disabled (ipv6: false)'));
+    this.touch();
+    let slot: number;
+    try {
+      slot = in6.startPing(host, o.size ?? 56, o.timeoutMs ?? 1000, o.ttl ?? this.config.ttl) + this.config.maxPings;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.kick();
+    return new Promise<number>((resolve, reject) => {
+      this.pingResolvers[slot] = resolve;
+      this.pingRejecters[slot] = reject;
+    });
+  }
+
   private pingDone(slot: number, rtt: number, errno: number): void {
     const resolve = this.pingResolvers[slot];
     const reject = this.pingRejecters[slot];
     this.pingResolvers[slot] = null;
     this.pingRejecters[slot] = null;
     if (errno === 0) resolve?.(rtt);
+    else if (slot >= this.config.maxPings) reject?.((this.ip6In as Ipv6In).pingError(errno));
     else if (this.icmp.lastErrorType >= 0) {
       const kind = errno === Errno.ETIME ? 'time exceeded' : 'destination unreachable';
       reject?.(new StackError(errno, 'ping', `${kind} (code ${this.icmp.lastErrorCode}) from ${formatIpv4(this.icmp.lastErrorFrom)}`));

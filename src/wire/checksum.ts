@@ -62,3 +62,27 @@ export function checksum(buf: Uint8Array, off: number, len: number): number {
 export function pseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
 }
+
+/**
+ * Unfolded sum of the IPv6 pseudo-header (RFC 8200 §8.1) used by ICMPv6,
+ * UDP and TCP over IPv6: the source and destination addresses at
+ * `b[srcOff]`/`b[dstOff]` (16 bytes each), the upper-layer length and the
+ * next header value. Chain it into {@link sum16} as `initial`.
+ */
+export function pseudoSum6(b: Uint8Array, srcOff: number, dstOff: number, nextHeader: number, upperLen: number): number {
+  let s = nextHeader + (upperLen >>> 16) + (upperLen & 0xffff);
+  for (let i = 0; i < 16; i += 2) {
+    s += ((b[srcOff + i] << 8) | b[srcOff + i + 1]) + ((b[dstOff + i] << 8) | b[dstOff + i + 1]);
+  }
+  return s;
+}
+
+/** As {@link pseudoSum6} with the two addresses in different arrays. */
+export function pseudoSum6Split(src: Uint8Array, srcOff: number, dst: Uint8Array, dstOff: number,
+  nextHeader: number, upperLen: number): number {
+  let s = nextHeader + (upperLen >>> 16) + (upperLen & 0xffff);
+  for (let i = 0; i < 16; i += 2) {
+    s += ((src[srcOff + i] << 8) | src[srcOff + i + 1]) + ((dst[dstOff + i] << 8) | dst[dstOff + i + 1]);
+  }
+  return s;
+}

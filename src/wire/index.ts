@@ -7,3 +7,6 @@ export * from './ipv4.js';
 export * from './icmp.js';
 export * from './udp.js';
 export * from './tcp.js';
+export * from './ipv6addr.js';
+export * from './ipv6.js';
+export * from './icmpv6.js';

@@ -1,0 +1,312 @@
+/**
+ * IPv6 output (RFC 8200): routing with source address selection (RFC 6724,
+ * simplified), sending, and source fragmentation (§4.5). As IPv4's output
+ * (ipv4.ts), a sender asks {@link Ipv6.route6} into a Route6Record it owns,
+ * writes its transport header and payload at IP6_PAYLOAD_OFFSET of the
+ * transmit buffer, then calls {@link Ipv6.output6}. Frames leave through
+ * neighbour discovery on Ethernet links, straight to the link on 'ip' links
+ * (WireGuard), or through the loopback queue for our own addresses. The
+ * contract types live in ipv6-types.ts and are re-exported here.
+ */
+import type { Carver } from '../storage/arena.js';
+import { copyBytes } from '../wire/bytes.js';
+import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
+import { ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_PLEN, IP6_NXT, NH_FRAGMENT, writeFragHeader, writeIpv6 } from '../wire/ipv6.js';
+import {
+  ip6CommonPrefixLen, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
+} from '../wire/ipv6addr.js';
+import { set16 } from '../wire/bytes.js';
+import type { EngineContext } from './context.js';
+import { ADDR6_DEPRECATED, ADDR6_PREFERRED, type NetInterface } from './netif.js';
+import type { Route6Record, Route6Table } from './routes6.js';
+import type { LoopbackQueue } from './loopback.js';
+import { Errno } from './errno.js';
+import { PathMtu6 } from './pmtu6.js';
+import { IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
+
+export {
+  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, type Ip6Output, type Transport6Input, type Transports6,
+  type Udp6ErrorSink, type Tcp6ErrorSink, type NeighbourOutput, type NeighbourInput,
+} from './ipv6-types.js';
+
+/** RFC 6724 §3.1 scope of a unicast or multicast address (2 link-local, 14 global). */
+export function scope6(b: Uint8Array, o: number): number {
+  if (isMulticast6(b, o)) return multicastScope6(b, o);
+  if (isLinkLocal6(b, o) || isLoopback6(b, o)) return 2;
+  return 14;
+}
+
+export class Ipv6 implements Ip6Output {
+  readonly pmtu: PathMtu6;
+  /** Fragment 0 is copied here (its fragment header goes between the header and the data). */
+  private readonly piece: Uint8Array;
+  /** The datagram's fixed header, rewritten in front of each later piece. */
+  private readonly hdr: Uint8Array;
+  /** Where packets sent while the pieces go out are built (as large as the transmit frame). */
+  private readonly nested: Uint8Array;
+  private busy = false;
+
+  /** The memory plan of {@link Ipv6}'s constructor. */
+  static plan(m: Carver, pmtuEntries: number, frameBytes: number, txBytes: number): void {
+    new PathMtu6(m, pmtuEntries);
+    m.u8('ip6Fragment', frameBytes);
+    m.u8('ip6Fragment', IPV6_HLEN);
+    m.u8('txFrameNested6', txBytes);
+  }
+
+  constructor(m: Carver, private readonly ctx: EngineContext, private readonly nd: NeighbourOutput,
+    private readonly routes: Route6Table, private readonly loopback: LoopbackQueue, pmtuEntries: number,
+    frameBytes: number, txBytes: number) {
+    this.pmtu = new PathMtu6(m, pmtuEntries);
+    this.piece = m.u8('ip6Fragment', frameBytes);
+    this.hdr = m.u8('ip6Fragment', IPV6_HLEN);
+    this.nested = m.u8('txFrameNested6', txBytes);
+  }
+
+  /** The interface owning the usable (preferred or deprecated) address `addr`, or null. */
+  localInterface6(addr: Uint8Array, off: number): NetInterface | null {
+    const ifs = this.ctx.interfaces;
+    for (let i = 0; i < ifs.length; i++) if (ifs[i].ownsAddress6(addr, off)) return ifs[i];
+    return null;
+  }
+
+  /**
+   * Choose interface, source and next hop for `dst` into `r`. Our own
+   * addresses go through the loopback queue; multicast and link-local
+   * destinations leave through the interface of the bound source, else the
+   * first interface with a link-local (for multicast: any) address, as
+   * nothing names a zone here; anything else follows the longest matching
+   * route. Returns 0, -ENETUNREACH, or -EADDRNOTAVAIL (no usable source).
+   */
+  route6(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number {
+    r.local = false;
+    r.multicast = false;
+    r.iface = null;
+    const local = this.localInterface6(dst, dOff);
+    if (local !== null) {
+      r.iface = local;
+      copyBytes(dst, dOff, r.src, 0, 16);
+      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      r.local = true;
+      return 0;
+    }
+    if (isUnspecified6(dst, dOff) || isLoopback6(dst, dOff)) {
+      this.ctx.stats.ip6.noRoute++;
+      return -Errno.ENETUNREACH;
+    }
+    let iface: NetInterface | null = src !== null ? this.localInterface6(src, sOff) : null;
+    const mcast = isMulticast6(dst, dOff);
+    const scoped = mcast ? scope6(dst, dOff) <= 2 : isLinkLocal6(dst, dOff);
+    if (mcast || scoped) {
+      if (iface === null && !scoped) {
+        const k = this.routes.lookup(dst, dOff);
+        if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      }
+      if (iface === null) iface = this.firstWithAddress(scoped);
+      if (iface === null) {
+        this.ctx.stats.ip6.noRoute++;
+        return -Errno.ENETUNREACH;
+      }
+      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      r.multicast = mcast;
+    } else {
+      const k = this.routes.lookup(dst, dOff);
+      if (k < 0) {
+        this.ctx.stats.ip6.noRoute++;
+        return -Errno.ENETUNREACH;
+      }
+      iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
+      if (this.routes.hasGateway(k)) this.routes.copyGateway(k, r.nextHop, 0);
+      else copyBytes(dst, dOff, r.nextHop, 0, 16);
+    }
+    r.iface = iface;
+    if (src !== null && !isUnspecified6(src, sOff)) {
+      copyBytes(src, sOff, r.src, 0, 16);
+      return 0;
+    }
+    const s = this.selectSource(iface, dst, dOff);
+    if (s < 0) {
+      r.iface = null;
+      return -Errno.EADDRNOTAVAIL;
+    }
+    copyBytes(iface.addr6, s * 16, r.src, 0, 16);
+    return 0;
+  }
+
+  /**
+   * RFC 6724 §5 source selection among the outgoing interface's usable
+   * addresses, with the rules that apply to a host without policy tables or
+   * temporary addresses: prefer the destination itself (rule 1), an
+   * appropriate scope (rule 2), a preferred over a deprecated address
+   * (rule 3), then the longest common prefix (rule 8). Returns the slot or -1.
+   */
+  private selectSource(iface: NetInterface, dst: Uint8Array, dOff: number): number {
+    const dScope = scope6(dst, dOff);
+    let best = -1;
+    let bestScope = 0;
+    for (let k = 0; k < iface.addr6Count; k++) {
+      const st = iface.addr6State[k];
+      if (st !== ADDR6_PREFERRED && st !== ADDR6_DEPRECATED) continue;
+      const a = iface.addr6;
+      const sc = scope6(a, k * 16);
+      if (best < 0) { best = k; bestScope = sc; continue; }
+      if (ip6Equal(a, k * 16, dst, dOff)) return k;
+      // Rule 2: if the scopes differ, the smaller one wins only if it is at least the destination's.
+      if (sc !== bestScope) {
+        if (sc < bestScope ? sc >= dScope : bestScope < dScope) { best = k; bestScope = sc; }
+        continue;
+      }
+      const bst = iface.addr6State[best];
+      if (st !== bst) {
+        if (st === ADDR6_PREFERRED) { best = k; bestScope = sc; }
+        continue;
+      }
+      if (ip6CommonPrefixLen(a, k * 16, dst, dOff) > ip6CommonPrefixLen(a, best * 16, dst, dOff)) {
+        best = k;
+        bestScope = sc;
+      }
+    }
+    return best;
+  }
+
+  private firstWithAddress(linkLocal: boolean): NetInterface | null {
+    const ifs = this.ctx.interfaces;
+    for (let i = 0; i < ifs.length; i++) {
+      const f = ifs[i];
+      for (let k = 0; k < f.addr6Count; k++) {
+        if (f.addr6State[k] >= ADDR6_PREFERRED && (!linkLocal || isLinkLocal6(f.addr6, k * 16) || f.ipOnly)) return f;
+      }
+    }
+    return null;
+  }
+
+  /** The MTU for packets to `dst` along `r`: the interface's, lowered by the path MTU cache (RFC 8201). */
+  pathMtu(r: Route6Record, dst: Uint8Array, dOff: number): number {
+    const iface = r.iface as NetInterface;
+    const mtu = iface.mtu;
+    if (r.local || r.multicast) return mtu;
+    const p = this.pmtu.lookup(dst, dOff, this.ctx.now);
+    return p !== 0 && p < mtu ? p : mtu;
+  }
+
+  /** MTU left for a transport packet on `r`. */
+  flowMtu6(r: Route6Record, dst: Uint8Array, dOff: number): number {
+    return this.pathMtu(r, dst, dOff) - IPV6_HLEN;
+  }
+
+  /**
+   * Finish and send the transport packet (`payloadLen` bytes at
+   * IP6_PAYLOAD_OFFSET of the transmit buffer) along `r`. Larger than the
+   * path MTU: fragmented at the source (RFC 8200 §4.5) unless IP6_DONTFRAG
+   * (-EMSGSIZE). Returns 0 or -errno.
+   */
+  output6(r: Route6Record, nextHeader: number, payloadLen: number, dst: Uint8Array, dOff: number,
+    hopLimit: number, flags: number): number {
+    const iface = r.iface;
+    if (iface === null) return -Errno.ENETUNREACH;
+    const total = IPV6_HLEN + payloadLen;
+    const b = this.ctx.tx;
+    if (payloadLen > 65535 || total + ETH_HLEN > b.length) return -Errno.EMSGSIZE;
+    const mtu = this.pathMtu(r, dst, dOff);
+    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, r.src, 0, dst, dOff);
+    this.ctx.stats.ip6.tx++;
+    if (total <= mtu) return this.emitFrame6(r, b, 0, total);
+    if ((flags & IP6_DONTFRAG) !== 0) {
+      this.ctx.stats.ip6.tooBig++;
+      return -Errno.EMSGSIZE;
+    }
+    if (r.local && Ipv6.fragmentCount(payloadLen, mtu) > this.loopback.free) {
+      this.ctx.stats.ip6.loopbackDropped++;
+      return -Errno.ENOBUFS;
+    }
+    return this.fragment(r, b, total, mtu, this.ctx.random32());
+  }
+
+  /** Pieces a payload of `payloadLen` makes at `mtu`. */
+  static fragmentCount(payloadLen: number, mtu: number): number {
+    const per = (mtu - IPV6_HLEN - FRAG_HLEN) & ~7;
+    return Math.ceil(payloadLen / per);
+  }
+
+  /**
+   * Send the IPv6 packet at `b[frameOff + ETH_HLEN ..)` along `r`, writing
+   * the Ethernet header's source and type in front of it (neighbour
+   * discovery fills the destination). Returns 0 when handed to the link,
+   * queued for loopback or parked by ND, else the -errno of the refusal.
+   */
+  emitFrame6(r: Route6Record, b: Uint8Array, frameOff: number, ipLen: number): number {
+    const iface = r.iface as NetInterface;
+    if (r.local) {
+      if (this.loopback.push(iface.index, b, frameOff + ETH_HLEN, ipLen)) return 0;
+      this.ctx.stats.ip6.loopbackDropped++;
+      return -Errno.ENOBUFS;
+    }
+    if (iface.ipOnly) return iface.transmit(b, frameOff + ETH_HLEN, ipLen, this.ctx.now);
+    writeEth(b, frameOff, iface.mac, 0, iface.mac, 0, ETHERTYPE_IPV6);
+    return this.nd.output(iface, r.nextHop, 0, b, frameOff, ETH_HLEN + ipLen);
+  }
+
+  /**
+   * Fragment the packet at `b[ETH_HLEN]` (fixed header only; its payload is
+   * the fragmentable part) into pieces of at most `mtu` bytes, each with a
+   * fragment header carrying `id` (RFC 8200 §4.5; RFC 7739: the caller
+   * passes an unpredictable one). Fragment 0 is copied into its own frame;
+   * each later piece's headers are written in front of its data, over the
+   * tail of the piece before, which has been sent (copied) by then. As the
+   * IPv4 fragmenter, sends caused by a piece meanwhile are built in the
+   * nested frame; a fragmentation nested in one is refused (-ENOBUFS,
+   * counted in `ip6.fragmentNested`). Only the source fragments: routers send
+   * Packet Too Big instead (RFC 8200 §5).
+   */
+  private fragment(r: Route6Record, b: Uint8Array, total: number, mtu: number, id: number): number {
+    const ctx = this.ctx;
+    if (this.busy) {
+      ctx.stats.ip6.fragmentNested++;
+      return -Errno.ENOBUFS;
+    }
+    const outer = ctx.tx;
+    this.busy = true;
+    ctx.tx = this.nested;
+    try {
+      return this.sendPieces(r, b, total, mtu, id);
+    } finally {
+      ctx.tx = outer;
+      this.busy = false;
+    }
+  }
+
+  private sendPieces(r: Route6Record, b: Uint8Array, total: number, mtu: number, id: number): number {
+    const st = this.ctx.stats.ip6;
+    const h = ETH_HLEN;
+    const nh = b[h + IP6_NXT];
+    const dataLen = total - IPV6_HLEN;
+    const per = (mtu - IPV6_HLEN - FRAG_HLEN) & ~7;
+    if (per < 8) return -Errno.EMSGSIZE;
+    copyBytes(b, h, this.hdr, 0, IPV6_HLEN);
+    // Fragment 0 in the piece frame.
+    const p = this.piece;
+    copyBytes(this.hdr, 0, p, h, IPV6_HLEN);
+    p[h + IP6_NXT] = NH_FRAGMENT;
+    set16(p, h + IP6_PLEN, FRAG_HLEN + per);
+    writeFragHeader(p, h + IPV6_HLEN, nh, 0, true, id);
+    copyBytes(b, h + IPV6_HLEN, p, h + IPV6_HLEN + FRAG_HLEN, per);
+    st.fragmentsOut++;
+    let e = this.emitFrame6(r, p, 0, IPV6_HLEN + FRAG_HLEN + per);
+    if (e < 0) return e;
+    const dataStart = h + IPV6_HLEN;
+    const hl = IPV6_HLEN + FRAG_HLEN;
+    for (let off = per; off < dataLen; off += per) {
+      const len = dataLen - off < per ? dataLen - off : per;
+      const ip = dataStart + off - hl;
+      copyBytes(this.hdr, 0, b, ip, IPV6_HLEN);
+      b[ip + IP6_NXT] = NH_FRAGMENT;
+      set16(b, ip + IP6_PLEN, FRAG_HLEN + len);
+      writeFragHeader(b, ip + IPV6_HLEN, nh, off, off + len < dataLen, id);
+      st.fragmentsOut++;
+      e = this.emitFrame6(r, b, ip - ETH_HLEN, hl + len);
+      if (e < 0) return e;
+    }
+    st.fragmentedOut++;
+    return 0;
+  }
+}
