@@ -101,6 +101,42 @@ function lossSection(): void {
   }
 }
 
+/**
+ * IPv6 beside IPv4 (bench/v6.ts): TCP bulk and UDP echo between two
+ * dual-stack stacks on one link, the families alternating within one
+ * series (only ratios within a run count); goal: IPv6 within 10 %, 0 GC.
+ */
+function v6Section(): void {
+  const script = fileURLToPath(new URL('./v6.js', import.meta.url));
+  const run = (args: string[]): Record<string, number> => {
+    const r = spawnSync(process.execPath, ['--expose-gc', script, ...args], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`v6 bench ${args.join(' ')} failed:\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  };
+  const mib = String(Math.max(64, Math.round(512 * SCALE)));
+  const units = String(scaled(300_000));
+  const best: Record<string, Record<string, number>> = {};
+  const rows: string[][] = [];
+  for (let round = 0; round < 2; round++) {
+    for (const [kind, extra] of [['tcp', ['--mib', mib]], ['udp', ['--units', units, '--size', '64']]] as const) {
+      for (const family of ['4', '6']) {
+        const r = run([kind, '--family', family, ...extra]);
+        const key = `${kind}${family}`;
+        if (best[key] === undefined || r.perSecond > best[key].perSecond) best[key] = r;
+        rows.push([`${kind === 'tcp' ? 'TCP bulk' : 'UDP echo 64 B'} IPv${family} (run ${round + 1})`,
+          kind === 'tcp' ? `${fmt(r.gbps, 2)} Gbit/s` : `${fmt(r.perSecond)} RT/s`, fmt(r.seconds, 2), fmt(r.gcMinor),
+          fmt(r.gcMajor), fmt(r.heapDelta)]);
+        progress(`v6 bench ${key} run ${round + 1}`);
+      }
+    }
+  }
+  console.log('IPv6 beside IPv4: two dual-stack stacks in one process over a point-to-point MemoryLink (MTU 1500), families alternating');
+  printTable(['scenario', 'rate', 'seconds', 'minor GCs', 'major GCs', 'heapUsed Δ B'], rows);
+  console.log(`IPv6/IPv4 (best of 2 each): TCP bulk ${fmt(best.tcp6.perSecond / best.tcp4.perSecond, 3)}, `
+    + `UDP echo ${fmt(best.udp6.perSecond / best.udp4.perSecond, 3)} (goal >= 0.9)`);
+  console.log('');
+}
+
 function main(): void {
   const started = performance.now();
   const cpus = os.cpus();
@@ -225,6 +261,8 @@ function main(): void {
     + `${fmt(conn.gcMinor)} minor GCs; memory per connection ${fmt(conn.bytesPerConnection)} bytes `
     + '(16 KiB send + 16 KiB receive buffer + control block)');
   console.log('');
+
+  v6Section();
 
   // IPsec ESP: the same TCP bulk with every packet in ESP transport mode (AES-GCM on the addon's OpenSSL context, CBC/HMAC from node:crypto).
   const espScript = fileURLToPath(new URL('./esp.js', import.meta.url));

@@ -52,12 +52,12 @@ export class Stack extends StackCore {
     this.net = new NetFacade(this.sockets);
     this.dns = new DnsClient(this);
     // net.connect({ host: 'name' }) resolves through this stack's DNS, as Node's goes through getaddrinfo.
-    this.net.resolver = (host) => {
+    this.net.resolver = (host, family) => {
       if (this.dns.getServers().length === 0) {
         // No DNS server configured (DHCP or setServers gives one): fail at once, as getaddrinfo would.
         return Promise.reject(lookupError(host));
       }
-      return this.dns.lookup(host).then((r) => r.address);
+      return this.dns.lookup(host, { family: family ?? 4 }).then((r) => r.address);
     };
     this.http = { createServer: (handler, options) => createHttpServer(this, handler, options) };
     this.https = { createServer: (options, handler) => createHttpsServer(this, options, handler) };

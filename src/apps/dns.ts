@@ -1,6 +1,10 @@
 /**
  * A stub DNS resolver over the stack, mirroring `node:dns/promises`:
- * `stack.dns.lookup()`, `resolve4()`, `reverse()`, `setServers()`.
+ * `stack.dns.lookup()` (family 0/4/6, `all`, `order`), `resolve4()`,
+ * `resolve6()` (AAAA, RFC 3596), `reverse()` (in-addr.arpa and ip6.arpa),
+ * `setServers()` with IPv4 and IPv6 servers; servers learned from router
+ * advertisements (RDNSS, RFC 8106: the engine's `dnsServers6`) follow the
+ * configured ones.
  *
  * Each query gets its own UDP socket on a random source port and a random
  * 16-bit ID; a response is accepted only from the server queried, with the
@@ -12,21 +16,24 @@
  *
  * Runs on host timers: use it with a started stack (real time).
  */
-import { Buffer } from 'node:buffer';
-import { getRandomValues, randomInt } from 'node:crypto';
+import { isIPv6 as nodeIsIPv6 } from 'node:net';
 import { codeError } from '../engine/errno.js';
-import type { DgramFacade, UdpSocket } from '../socket/dgram.js';
+import type { DgramFacade } from '../socket/dgram.js';
 import type { NetFacade, Socket as NetSocket, TcpConnectOptions } from '../socket/net.js';
 import {
   DNS_CLASS_IN, DNS_PORT, DNS_RCODE_FORMERR, DNS_RCODE_NOERROR, DNS_RCODE_NOTIMP, DNS_RCODE_NXDOMAIN,
-  DNS_RCODE_REFUSED, DNS_RCODE_SERVFAIL, DNS_TYPE_A, DNS_TYPE_CNAME, DNS_TYPE_PTR, DNS_TYPE_SOA,
-  canonicalName, encodeQuery, parseMessage, reverseName, type DnsMessage,
+  DNS_RCODE_REFUSED, DNS_RCODE_SERVFAIL, DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_PTR, DNS_TYPE_SOA,
+  canonicalName, encodeQuery, reverseName, type DnsMessage,
 } from '../wire/dns.js';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6addr.js';
+import { Failure, tcpExchange, udpExchange, type DnsServer } from './dns-exchange.js';
 
 /** What the client needs of a stack. */
 export interface DnsHost {
   readonly dgram: DgramFacade;
   readonly net: NetFacade;
+  /** IPv6 DNS servers learned from router advertisements (RDNSS), RFC 5952 text; read at each query. */
+  readonly dnsServers6?: readonly string[];
 }
 
 export interface DnsClientOptions {
@@ -47,14 +54,21 @@ export interface DnsClientOptions {
 }
 
 export interface LookupOptions {
-  /** 0, 4 or undefined. The stack has no IPv6: 6 always fails with ENOTFOUND. */
+  /** 0 (both, default), 4 (A) or 6 (AAAA). */
   family?: number;
   all?: boolean;
+  /**
+   * 'verbatim' (default, as Node 17+): the order of the answers, A before
+   * AAAA (both are asked at once); 'ipv4first'; 'ipv6first'.
+   */
+  order?: 'verbatim' | 'ipv4first' | 'ipv6first';
+  /** Node's older form of `order`: true = 'verbatim', false = 'ipv4first'. */
+  verbatim?: boolean;
 }
 
 export interface LookupAddress {
   address: string;
-  family: 4;
+  family: 4 | 6;
 }
 
 export interface RecordWithTtl {
@@ -89,22 +103,26 @@ interface Answer {
   ttl: number;
 }
 
-/** A failure the resolver knows the code of (no hostname/syscall yet). */
-class Failure extends Error {
-  constructor(readonly code: string, readonly ttl = 0, cause?: unknown) {
-    super(code, cause === undefined ? undefined : { cause });
-  }
-}
-
-interface Server {
-  address: string;
-  port: number;
-}
+type Server = DnsServer;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 function isIPv4(s: string): boolean {
   return IPV4.test(s);
+}
+
+/** A server as Node's setServers takes it: 'a.b.c.d[:port]', an IPv6 literal, '[v6]' or '[v6]:port'. */
+function parseServer(s: string): Server | null {
+  const m4 = /^([\d.]+)(?::(\d{1,5}))?$/.exec(s);
+  if (m4 !== null) {
+    const port = m4[2] === undefined ? DNS_PORT : Number(m4[2]);
+    return isIPv4(m4[1]) && port >= 1 && port <= 65535 ? { address: m4[1], port, family: 4 } : null;
+  }
+  const m6 = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(s);
+  const text = m6 !== null ? m6[1] : s;
+  const port = m6?.[2] === undefined ? DNS_PORT : Number(m6[2]);
+  const address = canonical6(text);
+  return address !== null && port >= 1 && port <= 65535 ? { address, port, family: 6 } : null;
 }
 
 function rcodeFailure(rcode: number): Failure {
@@ -117,8 +135,10 @@ function rcodeFailure(rcode: number): Failure {
   }
 }
 
-function randomId(): number {
-  return getRandomValues(new Uint16Array(1))[0];
+/** Canonical (RFC 5952) text of an IPv6 literal, or null. */
+function canonical6(text: string): string | null {
+  const b = new Uint8Array(16);
+  return parseIpv6(text, b, 0) ? formatIpv6(b, 0) : null;
 }
 
 /** `stack.dns`: a resolver with Node's `dns/promises` surface. */
@@ -157,23 +177,42 @@ export class DnsClient {
     this.trimCache();
   }
 
-  /** Set the servers, as Node: 'a.b.c.d' or 'a.b.c.d:port'. Throws ERR_INVALID_IP_ADDRESS otherwise. */
+  /**
+   * Set the servers, as Node: 'a.b.c.d', 'a.b.c.d:port', an IPv6 literal,
+   * or '[v6]:port'. Throws ERR_INVALID_IP_ADDRESS otherwise.
+   */
   setServers(servers: readonly string[]): void {
     const parsed: Server[] = [];
     for (const s of servers) {
-      const m = typeof s === 'string' ? /^([\d.]+)(?::(\d{1,5}))?$/.exec(s) : null;
-      const port = m?.[2] === undefined ? DNS_PORT : Number(m[2]);
-      if (m === null || !isIPv4(m[1]) || port < 1 || port > 65535) {
-        throw codeError('ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(s)}`, TypeError);
-      }
-      parsed.push({ address: m[1], port });
+      const server = typeof s === 'string' ? parseServer(s) : null;
+      if (server === null) throw codeError('ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(s)}`, TypeError);
+      parsed.push(server);
     }
     this.servers = parsed;
   }
 
-  /** As Node: 'a.b.c.d', or 'a.b.c.d:port' when the port is not 53. */
+  /**
+   * As Node: 'a.b.c.d' or 'a.b.c.d:port', an IPv6 literal or '[v6]:port'
+   * when the port is not 53: the configured servers, then those learned
+   * from router advertisements (RDNSS) that are not among them.
+   */
   getServers(): string[] {
-    return this.servers.map((s) => (s.port === DNS_PORT ? s.address : `${s.address}:${s.port}`));
+    return this.effectiveServers().map((s) => (s.port === DNS_PORT ? s.address
+      : s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`));
+  }
+
+  /** The configured servers and the RDNSS ones after them. */
+  private effectiveServers(): Server[] {
+    const rdnss = this.host.dnsServers6;
+    if (rdnss === undefined || rdnss.length === 0) return this.servers;
+    const list = this.servers.slice();
+    for (const text of rdnss) {
+      const address = canonical6(text);
+      if (address !== null && !list.some((s) => s.family === 6 && s.address === address && s.port === DNS_PORT)) {
+        list.push({ address, port: DNS_PORT, family: 6 });
+      }
+    }
+    return list;
   }
 
   /** Forget all cached answers. */
@@ -187,10 +226,12 @@ export class DnsClient {
   }
 
   /**
-   * `dns.lookup()`: IPv4 literals are returned as they are; names are
-   * resolved with A queries. Errors are getaddrinfo's: ENOTFOUND (no such
-   * name, or no address) and EAI_AGAIN (server failure, timeout, bad
-   * response), with the resolver's own error as `cause`.
+   * `dns.lookup()`: IP literals are returned as they are (whatever
+   * `family`, as Node); names are resolved with A (family 4), AAAA (6) or
+   * both at once (0), the list ordered by `order`. Errors are getaddrinfo's:
+   * ENOTFOUND (no such name, or no address of the family) and EAI_AGAIN
+   * (server failure, timeout, bad response), with the resolver's own error
+   * as `cause`.
    */
   async lookup(hostname: string, options: LookupOptions & { all: true }): Promise<LookupAddress[]>;
   async lookup(hostname: string, options?: LookupOptions & { all?: false }): Promise<LookupAddress>;
@@ -204,22 +245,42 @@ export class DnsClient {
     if (family !== 0 && family !== 4 && family !== 6) {
       throw codeError('ERR_INVALID_ARG_VALUE', `The property 'options.family' must be one of: 0, 4, 6. Received ${String(family)}`, TypeError);
     }
-    let addresses: string[];
-    if (isIPv4(hostname) && family !== 6) addresses = [hostname];
+    const order = o.order ?? (o.verbatim === false ? 'ipv4first' : 'verbatim');
+    if (order !== 'verbatim' && order !== 'ipv4first' && order !== 'ipv6first') {
+      throw codeError('ERR_INVALID_ARG_VALUE', `The property 'options.order' must be one of: 'verbatim', 'ipv4first', 'ipv6first'. Received ${String(order)}`, TypeError);
+    }
+    let list: LookupAddress[];
+    if (isIPv4(hostname)) list = [{ address: hostname, family: 4 }];
+    else if (nodeIsIPv6(hostname)) list = [{ address: hostname, family: 6 }];
     else {
-      try {
-        if (family === 6 || hostname === '') throw new Failure('ENOTFOUND');
-        addresses = (await this.resolveName(hostname, DNS_TYPE_A)).values;
-      } catch (err) {
+      const asks: Array<[number, 4 | 6, string]> = [];
+      if (family !== 6) asks.push([DNS_TYPE_A, 4, 'queryA']);
+      if (family !== 4) asks.push([DNS_TYPE_AAAA, 6, 'queryAaaa']);
+      const results = await Promise.allSettled(asks.map(([type]) => {
+        if (hostname === '') return Promise.reject(new Failure('ENOTFOUND'));
+        return this.resolveName(hostname, type);
+      }));
+      list = [];
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') for (const address of r.value.values) list.push({ address, family: asks[i][1] });
+      });
+      if (list.length === 0) {
+        // The error of the first family asked (A before AAAA), as getaddrinfo reports one.
+        const errors = results.map((r) => (r.status === 'rejected' ? r.reason as unknown : null));
+        const hard = errors.find((e) => !(e instanceof Failure) || !['ENOTFOUND', 'ENODATA', 'EBADNAME'].includes(e.code));
+        const err = hard ?? errors[0];
         const f = err instanceof Failure ? err : new Failure('EBADRESP', 0, err);
         const notFound = f.code === 'ENOTFOUND' || f.code === 'ENODATA' || f.code === 'EBADNAME';
-        const cause = f.code === 'ENOTFOUND' && family === 6 ? undefined : new DnsError(f.code, 'queryA', hostname);
-        const e = new DnsError(notFound ? 'ENOTFOUND' : 'EAI_AGAIN', 'getaddrinfo', hostname, cause);
+        const e = new DnsError(notFound ? 'ENOTFOUND' : 'EAI_AGAIN', 'getaddrinfo', hostname,
+          new DnsError(f.code, asks[Math.max(0, errors.indexOf(err))][2], hostname));
         e.errno = notFound ? UV_EAI_NONAME : UV_EAI_AGAIN;
         throw e;
       }
+      if (order !== 'verbatim') {
+        const first = order === 'ipv4first' ? 4 : 6;
+        list = [...list.filter((x) => x.family === first), ...list.filter((x) => x.family !== first)];
+      }
     }
-    const list = addresses.map((address): LookupAddress => ({ address, family: 4 }));
     return o.all === true ? list : list[0];
   }
 
@@ -232,7 +293,16 @@ export class DnsClient {
     return options.ttl === true ? a.values.map((address) => ({ address, ttl: a.ttl })) : a.values;
   }
 
-  /** `dnsPromises.reverse()`: the PTR names of an IPv4 address. */
+  /** `dnsPromises.resolve6()`: the AAAA records of `hostname` (RFC 3596), or `{ address, ttl }` with `{ ttl: true }`. */
+  async resolve6(hostname: string, options: { ttl: true }): Promise<RecordWithTtl[]>;
+  async resolve6(hostname: string, options?: { ttl?: false }): Promise<string[]>;
+  async resolve6(hostname: string, options?: { ttl?: boolean }): Promise<string[] | RecordWithTtl[]>;
+  async resolve6(hostname: string, options: { ttl?: boolean } = {}): Promise<string[] | RecordWithTtl[]> {
+    const a = await this.wrap(this.resolveName(hostname, DNS_TYPE_AAAA), 'queryAaaa', hostname);
+    return options.ttl === true ? a.values.map((address) => ({ address, ttl: a.ttl })) : a.values;
+  }
+
+  /** `dnsPromises.reverse()`: the PTR names of an IPv4 address (in-addr.arpa) or an IPv6 one (ip6.arpa). */
   async reverse(ip: string): Promise<string[]> {
     const name = typeof ip === 'string' ? reverseName(ip) : null;
     if (name === null) throw new DnsError('EINVAL', 'getHostByAddr', String(ip));
@@ -331,7 +401,7 @@ export class DnsClient {
       const records = answers.filter((r) => r.type === type && canonicalName(r.name) === c);
       const values: string[] = [];
       for (const r of records) {
-        const v = type === DNS_TYPE_A ? r.address : r.target;
+        const v = type === DNS_TYPE_A || type === DNS_TYPE_AAAA ? r.address : r.target;
         if (v !== undefined) values.push(v);
         minTtl = Math.min(minTtl, r.ttl);
       }
@@ -347,14 +417,16 @@ export class DnsClient {
 
   /** One question, across servers and rounds; resolves with a NOERROR or NXDOMAIN response. */
   private async query(name: string, type: number): Promise<DnsMessage> {
-    if (this.servers.length === 0) throw new Failure('ECONNREFUSED', 0, new Error('no DNS servers set'));
+    const servers = this.effectiveServers();
+    if (servers.length === 0) throw new Failure('ECONNREFUSED', 0, new Error('no DNS servers set'));
     let last: Failure = new Failure('ETIMEOUT');
+    const sent = (): void => { this.queriesSent++; };
     for (let round = 0; round < this.tries; round++) {
       const timeout = this.timeout * 2 ** round;
-      for (const server of this.servers) {
+      for (const server of servers) {
         try {
-          let msg = await this.udpExchange(server, name, type, timeout);
-          if (msg.tc) msg = await this.tcpExchange(server, name, type, timeout);
+          let msg = await udpExchange(this.host, server, name, type, timeout, sent);
+          if (msg.tc) msg = await tcpExchange(this.host, server, name, type, timeout, sent);
           if (msg.rcode === DNS_RCODE_NOERROR || msg.rcode === DNS_RCODE_NXDOMAIN) return msg;
           last = rcodeFailure(msg.rcode);
         } catch (err) {
@@ -363,132 +435,6 @@ export class DnsClient {
       }
     }
     throw last;
-  }
-
-  /** Whether `msg` answers our question `id`/`name`/`type`. */
-  private matches(msg: DnsMessage, id: number, name: string, type: number): boolean {
-    if (msg.id !== id || !msg.qr || msg.opcode !== 0 || msg.questions.length !== 1) return false;
-    const q = msg.questions[0];
-    return q.type === type && q.class === DNS_CLASS_IN && canonicalName(q.name) === canonicalName(name);
-  }
-
-  private openUdp(): Promise<UdpSocket> {
-    return new Promise((resolve, reject) => {
-      let attempt = 0;
-      const tryBind = (): void => {
-        let sock: UdpSocket;
-        try {
-          sock = this.host.dgram.createSocket('udp4');
-        } catch (err) {
-          reject(new Failure('ECONNREFUSED', 0, err));
-          return;
-        }
-        const onError = (err: Error): void => {
-          sock.removeListener('listening', onListening);
-          try { sock.close(); } catch { /* already closed */ }
-          if (++attempt < 8) tryBind();
-          else reject(new Failure('ECONNREFUSED', 0, err));
-        };
-        const onListening = (): void => {
-          sock.removeListener('error', onError);
-          resolve(sock);
-        };
-        sock.once('error', onError);
-        sock.once('listening', onListening);
-        // A random source port per query (RFC 5452); after several collisions, let the stack pick one.
-        sock.bind(attempt < 7 ? randomInt(49152, 65536) : 0);
-      };
-      tryBind();
-    });
-  }
-
-  private async udpExchange(server: Server, name: string, type: number, timeout: number): Promise<DnsMessage> {
-    const id = randomId();
-    const query = encodeQuery(id, name, type);
-    const sock = await this.openUdp();
-    return new Promise<DnsMessage>((resolve, reject) => {
-      let done = false;
-      const finish = (err: Failure | null, msg?: DnsMessage): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        try { sock.close(); } catch { /* already closed */ }
-        if (err !== null) reject(err);
-        else if (msg !== undefined) resolve(msg);
-      };
-      const timer = setTimeout(() => finish(new Failure('ETIMEOUT')), timeout);
-      sock.on('error', (err) => {
-        // ICMP port unreachable and the like: this server will not answer.
-        finish(new Failure('ECONNREFUSED', 0, err));
-      });
-      sock.on('message', (buf, rinfo) => {
-        if (rinfo.address !== server.address || rinfo.port !== server.port) return;
-        // Only a datagram with our ID can be a (possibly broken) answer; anything else is noise or spoofing.
-        if (buf.length < 2 || ((buf[0] << 8) | buf[1]) !== id) return;
-        let msg: DnsMessage;
-        try {
-          msg = parseMessage(buf, 0, buf.length);
-        } catch (err) {
-          finish(new Failure('EBADRESP', 0, err));
-          return;
-        }
-        if (!this.matches(msg, id, name, type)) return;
-        finish(null, msg);
-      });
-      this.queriesSent++;
-      sock.send(query, server.port, server.address, (err) => {
-        if (err !== null) finish(new Failure('ECONNREFUSED', 0, err));
-      });
-    });
-  }
-
-  private tcpExchange(server: Server, name: string, type: number, timeout: number): Promise<DnsMessage> {
-    const id = randomId();
-    const query = encodeQuery(id, name, type);
-    return new Promise<DnsMessage>((resolve, reject) => {
-      let done = false;
-      let sock: NetSocket | null = null;
-      const finish = (err: Failure | null, msg?: DnsMessage): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        sock?.destroy();
-        if (err !== null) reject(err);
-        else if (msg !== undefined) resolve(msg);
-      };
-      const timer = setTimeout(() => finish(new Failure('ETIMEOUT')), timeout);
-      let buf: Buffer = Buffer.alloc(0);
-      try {
-        sock = this.host.net.connect({ host: server.address, port: server.port });
-      } catch (err) {
-        finish(new Failure('ECONNREFUSED', 0, err));
-        return;
-      }
-      sock.on('error', (err) => finish(new Failure('ECONNREFUSED', 0, err)));
-      sock.on('close', () => finish(new Failure('EBADRESP', 0, new Error('TCP connection closed before a full answer'))));
-      sock.on('connect', () => {
-        const framed = Buffer.alloc(2 + query.length);
-        framed.writeUInt16BE(query.length, 0);
-        framed.set(query, 2);
-        this.queriesSent++;
-        sock?.write(framed);
-      });
-      sock.on('data', (chunk: Buffer) => {
-        buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        if (buf.length < 2) return;
-        const len = buf.readUInt16BE(0);
-        if (buf.length < 2 + len) return;
-        let msg: DnsMessage;
-        try {
-          msg = parseMessage(buf, 2, len);
-        } catch (err) {
-          finish(new Failure('EBADRESP', 0, err));
-          return;
-        }
-        if (!this.matches(msg, id, name, type)) finish(new Failure('EBADRESP', 0, new Error('TCP answer does not match the query')));
-        else finish(null, msg);
-      });
-    });
   }
 }
 
@@ -503,6 +449,6 @@ export async function connectByName(
   const host = options.host;
   // Like net.connect, no host (or 'localhost') means 127.0.0.1: it never goes to DNS.
   if (host === undefined || host === '' || host === 'localhost') return net.connect(options, connectListener);
-  const { address } = await dns.lookup(host, { family: 4 });
+  const { address } = await dns.lookup(host, { family: options.family ?? 4 });
   return net.connect({ ...options, host: address }, connectListener);
 }

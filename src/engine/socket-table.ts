@@ -5,6 +5,7 @@
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
+import { copyBytes } from '../wire/bytes.js';
 
 export const SOCK_FREE = 0;
 /** The IANA ephemeral port range (RFC 6335). */
@@ -12,6 +13,10 @@ export const EPHEMERAL_LOW = 49152;
 export const EPHEMERAL_HIGH = 65535;
 export const SOCK_UDP = 1;
 export const SOCK_TCP = 2;
+
+/** Address families of sockets and records (`family`): the values are the IP versions. */
+export const AF_INET = 4;
+export const AF_INET6 = 6;
 
 /** Event bits delivered to socket callbacks. */
 export const EV_READABLE = 1;
@@ -28,6 +33,15 @@ export const F_REUSEADDR = 8;
 export const F_OPEN = 16;
 /** UDP: set DF and refuse (EMSGSIZE) datagrams larger than the route's MTU instead of fragmenting. */
 export const F_DONTFRAG = 32;
+/** IPV6_V6ONLY (RFC 3493 5.3): an AF_INET6 socket bound to `::` does not receive IPv4. */
+export const F_V6ONLY = 64;
+/**
+ * The descriptor is an AF_INET6 socket (RFC 3493 3.7): its IPv4 traffic (a
+ * dual-stack listener's IPv4 children, a `::` UDP socket's IPv4 datagrams,
+ * a connect to `::ffff:a.b.c.d`) runs with `family` AF_INET and is reported
+ * to the user with IPv4-mapped addresses, as Linux and Node do.
+ */
+export const F_INET6 = 128;
 
 /** Called with the descriptor and the event bits that became true. */
 export type SocketCallback = (fd: number, events: number) => void;
@@ -35,13 +49,36 @@ export type SocketCallback = (fd: number, events: number) => void;
 /**
  * Receives a UDP datagram synchronously during input: `b[off .. off+len)` is
  * only valid during the call; `address` is the engine's signed int32 form.
+ * From an IPv6 source, `address` is 0 and the source is the 16 bytes at
+ * `src6[src6Off]` (valid only during the call); from IPv4, `src6` is null.
  */
-export type DatagramHandler = (b: Uint8Array, off: number, len: number, address: number, port: number) => void;
+export type DatagramHandler = (b: Uint8Array, off: number, len: number, address: number, port: number,
+  src6: Uint8Array | null, src6Off: number) => void;
+
+/** A 32-bit fold of the IPv6 address at `b[o]` (XOR of its words): the hash key of family-6 sockets. */
+export function fold6(b: Uint8Array, o: number): number {
+  return ((b[o] ^ b[o + 4] ^ b[o + 8] ^ b[o + 12]) << 24 | (b[o + 1] ^ b[o + 5] ^ b[o + 9] ^ b[o + 13]) << 16
+    | (b[o + 2] ^ b[o + 6] ^ b[o + 10] ^ b[o + 14]) << 8 | (b[o + 3] ^ b[o + 7] ^ b[o + 11] ^ b[o + 15])) | 0;
+}
+
+/** True when the 16 bytes at `a[ao]` and `b[bo]` are equal. */
+export function addr6Equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/** True when the 16 bytes at `a[o]` are all zero (`::`). */
+export function addr6Unspecified(a: Uint8Array, o: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[o + i] !== 0) return false;
+  return true;
+}
 
 export interface SocketTableOptions {
   maxSockets: number;
   /** Receive rings for UDP sockets: at most this many UDP sockets exist at once. */
   maxUdpSockets: number;
+  /** Plan the IPv6 address arrays (false or 0: IPv4 only, nothing planned for IPv6). Default on. */
+  ipv6?: boolean | number;
   udpRecvBufferBytes: number;
   udpRecvQueueDatagrams: number;
 }
@@ -49,6 +86,19 @@ export interface SocketTableOptions {
 export class SocketTable {
   readonly type: Uint8Array;
   readonly flags: Uint8Array;
+  /**
+   * AF_INET or AF_INET6: the network the socket's packets use. An AF_INET6
+   * descriptor talking IPv4 has AF_INET here and F_INET6 in `flags`.
+   */
+  readonly family: Uint8Array;
+  /**
+   * IPv6 local and remote addresses of family-6 sockets, 16 bytes per slot
+   * (slot `s` at `16 * s`); empty when IPv6 is off. For those sockets
+   * `localAddr`/`remoteAddr` hold {@link fold6} of the addresses (hash keys:
+   * a hit is confirmed on all 16 bytes).
+   */
+  readonly localAddr6: Uint8Array;
+  readonly remoteAddr6: Uint8Array;
   readonly localAddr: Int32Array;
   readonly localPort: Uint16Array;
   readonly remoteAddr: Int32Array;
@@ -85,10 +135,12 @@ export class SocketTable {
     const n = o.maxSockets;
     plan.add('sockets', n).add('sockets', n).add('sockets', n, 4).add('sockets', n, 2).add('sockets', n, 4)
       .add('sockets', n, 2).add('sockets', n).add('sockets', n).add('sockets', n, 2)
-      .add('sockets', n, 2).add('sockets', n);
+      .add('sockets', n, 2).add('sockets', n).add('sockets', n);
+    if (o.ipv6 !== false && o.ipv6 !== 0) plan.add('sockets', 16 * n).add('sockets', 16 * n);
     plan.add('udpPortIndex', SocketTable.portBuckets(n), 2);
     plan.add('tcpPortIndex', SocketTable.portBuckets(n), 2);
-    for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes);
+    const v6 = o.ipv6 !== false && o.ipv6 !== 0 ? o.udpRecvQueueDatagrams : 0;
+    for (let i = 0; i < o.maxUdpSockets; i++) DatagramRing.plan(plan, 'udpRecvBuffers', o.udpRecvBufferBytes, v6);
   }
 
   /**
@@ -108,6 +160,10 @@ export class SocketTable {
     const n = options.maxSockets;
     this.type = arena.u8('sockets', n);
     this.flags = arena.u8('sockets', n);
+    this.family = arena.u8('sockets', n);
+    const v6 = options.ipv6 !== false && options.ipv6 !== 0;
+    this.localAddr6 = v6 ? arena.u8('sockets', 16 * n) : new Uint8Array(0);
+    this.remoteAddr6 = v6 ? arena.u8('sockets', 16 * n) : new Uint8Array(0);
     this.localAddr = arena.i32('sockets', n);
     this.localPort = arena.u16('sockets', n);
     this.remoteAddr = arena.i32('sockets', n);
@@ -125,7 +181,7 @@ export class SocketTable {
     this.tcpPortHead.fill(-1);
     this.portNext.fill(-1);
     for (let i = 0; i < options.maxUdpSockets; i++) {
-      this.ringPool.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams));
+      this.ringPool.push(new DatagramRing(arena, 'udpRecvBuffers', options.udpRecvBufferBytes, options.udpRecvQueueDatagrams, v6));
     }
     this.rx = new Array<DatagramRing | null>(n).fill(null);
     this.callbacks = new Array<SocketCallback | null>(n).fill(null);
@@ -137,15 +193,22 @@ export class SocketTable {
   }
 
   /**
-   * Claim a free slot; returns its index, -1 when the table is full, or -2
-   * when a UDP socket is asked for and every receive ring is taken.
+   * Claim a free slot of `family`; returns its index, -1 when the table is
+   * full, -2 when a UDP socket is asked for and every receive ring is taken,
+   * -3 for AF_INET6 when the stack plans no IPv6.
    */
-  allocate(type: number): number {
+  allocate(type: number, family = AF_INET): number {
     if (type === SOCK_UDP && this.ringPool.length === 0) return -2;
+    if (family === AF_INET6 && this.localAddr6.length === 0) return -3;
     for (let i = 0; i < this.capacity; i++) {
       if (this.type[i] !== SOCK_FREE) continue;
       this.type[i] = type;
-      this.flags[i] = 0;
+      this.flags[i] = family === AF_INET6 ? F_INET6 : 0;
+      this.family[i] = family;
+      if (family === AF_INET6) {
+        this.localAddr6.fill(0, 16 * i, 16 * i + 16);
+        this.remoteAddr6.fill(0, 16 * i, 16 * i + 16);
+      }
       this.localAddr[i] = 0;
       this.localPort[i] = 0;
       this.remoteAddr[i] = 0;
@@ -204,6 +267,37 @@ export class SocketTable {
   inPortChain(head: Int16Array, i: number): boolean {
     for (let s = head[this.localPort[i] & this.portMask]; s >= 0; s = this.portNext[s]) if (s === i) return true;
     return false;
+  }
+
+  /** True when family-6 slot `s`'s local address equals the 16 bytes at `a[o]`. */
+  local6Is(s: number, a: Uint8Array, o: number): boolean {
+    return addr6Equal(this.localAddr6, 16 * s, a, o);
+  }
+
+  /** True when family-6 slot `s`'s remote address equals the 16 bytes at `a[o]`. */
+  remote6Is(s: number, a: Uint8Array, o: number): boolean {
+    return addr6Equal(this.remoteAddr6, 16 * s, a, o);
+  }
+
+  /** Set slot `s`'s IPv6 local address (and its fold in `localAddr`). */
+  setLocal6(s: number, a: Uint8Array, o: number): void {
+    copyBytes(a, o, this.localAddr6, 16 * s, 16);
+    this.localAddr[s] = fold6(a, o);
+  }
+
+  /** Set slot `s`'s IPv6 remote address (and its fold in `remoteAddr`). */
+  setRemote6(s: number, a: Uint8Array, o: number): void {
+    copyBytes(a, o, this.remoteAddr6, 16 * s, 16);
+    this.remoteAddr[s] = fold6(a, o);
+  }
+
+  /**
+   * May an IPv4 packet reach slot `s` (family 4, or an AF_INET6 socket
+   * bound to `::` without IPV6_V6ONLY: RFC 3493 3.7)?
+   */
+  acceptsV4(s: number): boolean {
+    return this.family[s] === AF_INET
+      || ((this.flags[s] & F_V6ONLY) === 0 && addr6Unspecified(this.localAddr6, 16 * s));
   }
 
   /** True when some socket in `head`'s chains is bound to `port`. */

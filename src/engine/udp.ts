@@ -1,28 +1,49 @@
 /** UDP (RFC 768): demultiplexing to sockets, checksums, and sending. */
 import { copyBytes } from '../wire/bytes.js';
 import { IPPROTO_UDP, IP_FLAG_DF } from '../wire/ipv4.js';
-import { UDP_HLEN, udpChecksumOk, udpDstPort, udpLength, udpSrcPort, writeUdp } from '../wire/udp.js';
+import {
+  UDP_HLEN, udpChecksumOk, udpChecksumOk6, udpDstPort, udpLength, udpSrcPort, writeUdp, writeUdp6,
+} from '../wire/udp.js';
+import { ETH_HLEN } from '../wire/ethernet.js';
 import { ICMP_DEST_UNREACH, UNREACH_PORT } from '../wire/icmp.js';
 import { IPV4_BROADCAST } from '../wire/ipv4addr.js';
 import {
-  EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_REUSEADDR, SOCK_UDP, type SocketTable,
+  AF_INET, AF_INET6, EV_ERROR, EV_READABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_REUSEADDR, F_V6ONLY,
+  SOCK_UDP, addr6Unspecified, type SocketTable,
 } from './socket-table.js';
 import type { EngineContext } from './context.js';
 import type { NetInterface } from './netif.js';
 import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
 import type { IcmpErrorSender } from './icmp.js';
 import { RouteRecord } from './routes.js';
+import { Route6Record } from './routes6.js';
+import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
 import { Errno } from './errno.js';
 
 /** IPv4 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 28 (65507), or MTU - 28 with DF. */
 export const UDP_IP_OVERHEAD = 28;
 
+/** IPv6 and UDP headers: the largest payload is `ipMaxDatagramBytes` - 48. */
+export const UDP6_IP_OVERHEAD = 48;
+
+/** Where the IPv6 header's addresses sit in the transmit buffer (for the pseudo-header sum). */
+const TX_SRC6 = ETH_HLEN + 8;
+const TX_DST6 = ETH_HLEN + 24;
+
+/** How UDP over IPv6 answers a datagram for a port nobody has (ICMPv6 port unreachable, RFC 4443 3.1). */
+export interface Udp6Unreachable {
+  portUnreachable6(b: Uint8Array, ipOff: number, packetLen: number): void;
+}
+
 export class Udp {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
+  private readonly route6 = new Route6Record();
+  /** Set by the engine when ICMPv6 exists: answers datagrams to closed ports. */
+  unreachable6: Udp6Unreachable | null = null;
 
   constructor(private readonly ctx: EngineContext, private readonly ip: IpOutput, private readonly icmp: IcmpErrorSender,
-    private readonly sockets: SocketTable) {}
+    private readonly sockets: SocketTable, private readonly ip6: Ip6Output | null = null) {}
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
     bcast: boolean): void {
@@ -51,6 +72,8 @@ export class Udp {
     let deliveredAny = false;
     for (let s = t.udpPortHead[t.portBucket(dport)]; s >= 0; s = t.portNext[s]) {
       if (t.localPort[s] !== dport) continue;
+      // An AF_INET6 socket takes IPv4 only bound to ::, unconnected and without V6ONLY (RFC 3493 3.7).
+      if (t.family[s] !== AF_INET && ((t.flags[s] & F_CONNECTED) !== 0 || !t.acceptsV4(s))) continue;
       const la = t.localAddr[s];
       if (la !== 0 && la !== dst) continue;
       let score = la !== 0 ? 1 : 0;
@@ -80,7 +103,7 @@ export class Udp {
     const h = this.sockets.datagramHandlers[s];
     if (h !== null) {
       this.ctx.stats.udp.delivered++;
-      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport);
+      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport, null, 0);
       return;
     }
     if (this.sockets.ring(s).push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
@@ -110,6 +133,7 @@ export class Udp {
     for (let s = t.udpPortHead[t.portBucket(port)]; s >= 0; s = t.portNext[s]) {
       if (t.localPort[s] !== port) continue;
       if (reuse && (t.flags[s] & F_REUSEADDR) !== 0) continue;
+      if (t.family[s] === AF_INET6 && !t.acceptsV4(s)) continue;
       const la = t.localAddr[s];
       if (la === 0 || addr === 0 || la === addr) return true;
     }
@@ -161,6 +185,157 @@ export class Udp {
     writeUdp(tx, IP_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, rt.src, dst);
     this.ctx.stats.udp.tx++;
     const out = this.ip.output(rt, IPPROTO_UDP, UDP_HLEN + len, dst, this.ctx.config.ttl, df ? IP_FLAG_DF : 0);
+    return out < 0 ? out : len;
+  }
+
+  // --- IPv6 (RFC 8200 8.1; RFC 3493 3.7 for the dual-stack rules) ---
+
+  /** A datagram over IPv6 (Transport6Input): the same demultiplexing as {@link input}, by 16-byte addresses. */
+  input6(_iface: NetInterface, b: Uint8Array, ipOff: number, u: number, len: number, multicast: boolean): void {
+    const st = this.ctx.stats.udp;
+    st.rx++;
+    if (len < UDP_HLEN) {
+      st.malformed++;
+      return;
+    }
+    const ulen = udpLength(b, u);
+    if (ulen < UDP_HLEN || ulen > len) {
+      st.malformed++;
+      return;
+    }
+    const srcOff = ipOff + 8;
+    const dstOff = ipOff + 24;
+    if (!udpChecksumOk6(b, u, ulen, srcOff, dstOff)) {
+      st.badChecksum++;
+      return;
+    }
+    const sport = udpSrcPort(b, u);
+    const dport = udpDstPort(b, u);
+    const t = this.sockets;
+    let best = -1;
+    let bestScore = -1;
+    let deliveredAny = false;
+    for (let s = t.udpPortHead[t.portBucket(dport)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== dport || t.family[s] !== AF_INET6) continue;
+      const any = addr6Unspecified(t.localAddr6, 16 * s);
+      if (!any && !t.local6Is(s, b, dstOff)) continue;
+      let score = any ? 0 : 1;
+      if ((t.flags[s] & F_CONNECTED) !== 0) {
+        if (t.remotePort[s] !== sport || !t.remote6Is(s, b, srcOff)) continue;
+        score += 2;
+      }
+      if (multicast) {
+        // Multicast goes to every matching socket, as broadcast does over IPv4.
+        this.deliver6(s, b, u, ulen, srcOff, sport);
+        deliveredAny = true;
+      } else if (score > bestScore) {
+        best = s;
+        bestScore = score;
+      }
+    }
+    if (best >= 0) {
+      this.deliver6(best, b, u, ulen, srcOff, sport);
+      return;
+    }
+    if (deliveredAny) return;
+    st.noPort++;
+    // Never an error about a multicast packet (RFC 4443 2.4 e.3).
+    if (!multicast && this.unreachable6 !== null) this.unreachable6.portUnreachable6(b, ipOff, u + len - ipOff);
+  }
+
+  private deliver6(s: number, b: Uint8Array, u: number, ulen: number, srcOff: number, sport: number): void {
+    const h = this.sockets.datagramHandlers[s];
+    if (h !== null) {
+      this.ctx.stats.udp.delivered++;
+      h(b, u + UDP_HLEN, ulen - UDP_HLEN, 0, sport, b, srcOff);
+      return;
+    }
+    if (this.sockets.ring(s).push6(b, u + UDP_HLEN, ulen - UDP_HLEN, b, srcOff, sport)) {
+      this.ctx.stats.udp.delivered++;
+      this.sockets.raise(s, EV_READABLE);
+    } else {
+      this.ctx.stats.udp.queueFull++;
+    }
+  }
+
+  /** An ICMPv6 error quoting a datagram we sent (Udp6ErrorSink): connected sockets hear of it, as over IPv4. */
+  icmp6Error(b: Uint8Array, laddrOff: number, lport: number, raddrOff: number, rport: number, errno: number): void {
+    const t = this.sockets;
+    for (let s = t.udpPortHead[t.portBucket(lport)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== lport || t.family[s] !== AF_INET6) continue;
+      if (!addr6Unspecified(t.localAddr6, 16 * s) && !t.local6Is(s, b, laddrOff)) continue;
+      if ((t.flags[s] & F_CONNECTED) === 0 || t.remotePort[s] !== rport || !t.remote6Is(s, b, raddrOff)) continue;
+      t.soError[s] = errno;
+      t.raise(s, EV_ERROR);
+    }
+  }
+
+  /** Would binding `a[ao]`:port (V6ONLY as given) clash with a UDP socket already on the port? */
+  portInUse6(a: Uint8Array, ao: number, port: number, reuse: boolean, v6only: boolean): boolean {
+    const t = this.sockets;
+    const any = addr6Unspecified(a, ao);
+    for (let s = t.udpPortHead[t.portBucket(port)]; s >= 0; s = t.portNext[s]) {
+      if (t.localPort[s] !== port) continue;
+      if (reuse && (t.flags[s] & F_REUSEADDR) !== 0) continue;
+      if (t.family[s] === AF_INET) {
+        if (any && !v6only) return true;
+        continue;
+      }
+      if (any || addr6Unspecified(t.localAddr6, 16 * s) || t.local6Is(s, a, ao)) return true;
+    }
+    return false;
+  }
+
+  /** Bind AF_INET6 socket `s` to `a[ao]` (`::` for any) and `port` (0: ephemeral). 0 or -errno. */
+  bind6(s: number, a: Uint8Array, ao: number, port: number): number {
+    const t = this.sockets;
+    if (t.family[s] !== AF_INET6) return -Errno.EAFNOSUPPORT;
+    if ((t.flags[s] & F_BOUND) !== 0) return -Errno.EINVAL;
+    if (!addr6Unspecified(a, ao) && (this.ip6 === null || this.ip6.localInterface6(a, ao) === null)) {
+      return -Errno.EADDRNOTAVAIL;
+    }
+    const reuse = (t.flags[s] & F_REUSEADDR) !== 0;
+    if (port === 0) {
+      port = t.ephemeralPort(t.udpPortHead, this.ctx.random32());
+      if (port === 0) return -Errno.EADDRINUSE;
+    } else if (this.portInUse6(a, ao, port, reuse, (t.flags[s] & F_V6ONLY) !== 0)) {
+      return -Errno.EADDRINUSE;
+    }
+    t.setLocal6(s, a, ao);
+    t.localPort[s] = port;
+    t.flags[s] |= F_BOUND;
+    t.linkPort(t.udpPortHead, s);
+    return 0;
+  }
+
+  /**
+   * Send `len` bytes from `buf[off..]` from AF_INET6 socket `s` to
+   * `dst[dOff]`:dport. Larger than the path MTU is fragmented at the source
+   * (RFC 8200 4.5) unless the socket set DONTFRAG. Returns the bytes sent or -errno.
+   */
+  send6(s: number, buf: Uint8Array, off: number, len: number, dst: Uint8Array, dOff: number, dport: number): number {
+    const t = this.sockets;
+    if (t.type[s] !== SOCK_UDP) return -Errno.EBADF;
+    if (t.family[s] !== AF_INET6) return -Errno.EAFNOSUPPORT;
+    if (dport === 0 || addr6Unspecified(dst, dOff)) return -Errno.EINVAL;
+    const ip6 = this.ip6;
+    if (ip6 === null) return -Errno.ENETUNREACH;
+    const rt = this.route6;
+    const lo = 16 * s;
+    const r = ip6.route6(rt, dst, dOff, addr6Unspecified(t.localAddr6, lo) ? null : t.localAddr6, lo);
+    if (r !== 0) return r;
+    const df = (t.flags[s] & F_DONTFRAG) !== 0;
+    // The whole packet is built in the transmit frame (ipMaxDatagramBytes), as over IPv4.
+    if (len + UDP6_IP_OVERHEAD > this.ctx.config.ipMaxDatagramBytes || (df && len + UDP_HLEN > ip6.flowMtu6(rt, dst, dOff))) {
+      return -Errno.EMSGSIZE;
+    }
+    const tx = this.ctx.tx;
+    copyBytes(buf, off, tx, IP6_PAYLOAD_OFFSET + UDP_HLEN, len);
+    copyBytes(rt.src, 0, tx, TX_SRC6, 16);
+    copyBytes(dst, dOff, tx, TX_DST6, 16);
+    writeUdp6(tx, IP6_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, TX_SRC6, TX_DST6);
+    this.ctx.stats.udp.tx++;
+    const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, this.ctx.config.ttl, df ? IP6_DONTFRAG : 0);
     return out < 0 ? out : len;
   }
 }

@@ -7,15 +7,20 @@
 import { Errno, sysError } from '../engine/errno.js';
 import type { Udp } from '../engine/udp.js';
 import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
-import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG, F_OPEN, F_REUSEADDR,
-  SOCK_TCP, SOCK_UDP, type SocketCallback, type SocketTable, type DatagramHandler,
+  AF_INET, AF_INET6, EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG,
+  F_INET6, F_OPEN, F_REUSEADDR, F_V6ONLY, SOCK_TCP, SOCK_UDP, addr6Unspecified,
+  type SocketCallback, type SocketTable, type DatagramHandler,
 } from '../engine/socket-table.js';
+import {
+  addr6, addrFamily, addrIsMapped, fillSockAddr, fillV4, mappedV4, toAddr, toMapped, type SockAddr,
+} from './addr.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
+export { AF_INET, AF_INET6 };
+export type { SockAddr };
 
 /** Options for {@link SocketApi.setsockopt}/{@link SocketApi.getsockopt}. */
 export const SO_BROADCAST = 6;
@@ -28,6 +33,8 @@ export const SO_LINGER = 13;
 export const TCP_NODELAY = 0x101;
 /** UDP: set DF; datagrams larger than the route's MTU fail with EMSGSIZE instead of being fragmented (BSD's IP_DONTFRAG). */
 export const IP_DONTFRAG = 28;
+/** AF_INET6 sockets: take IPv6 only (no IPv4 through a `::` bind); set before bind (RFC 3493 5.3, Linux's value). */
+export const IPV6_V6ONLY = 26;
 /** Keepalive tuning, ms (Linux uses seconds; milliseconds suit virtual-time tests). */
 export const TCP_KEEPIDLE = 0x104;
 export const TCP_KEEPINTVL = 0x105;
@@ -42,12 +49,6 @@ export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
  */
 export const MSG_MORE = 0x8000;
 
-/** An address (unsigned, as parseIpv4 gives) and port filled in by recvfrom/getsockname; reuse one object per loop. */
-export interface SockAddr {
-  address: number;
-  port: number;
-}
-
 /** What the API needs from its stack: the current time and a nudge for the driver. */
 export interface SocketHost {
   /** Bring the stack's notion of "now" up to date before sending. */
@@ -59,23 +60,8 @@ export interface SocketHost {
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
 export type { TcpInfo };
 
-/** Set by {@link toAddr}: whether the last address was valid. */
-let addrOk = false;
-
-/**
- * An address given as a number (unsigned, or the engine's signed int32 form)
- * or dotted-quad text, returned in the engine's signed int32 form (see
- * get32); `addrOk` tells whether it was valid. No allocation either way.
- */
-function toAddr(a: number | string): number {
-  if (typeof a === 'number') {
-    addrOk = Number.isInteger(a) && a >= -0x80000000 && a <= 0xffffffff;
-    return addrOk ? a | 0 : 0;
-  }
-  const v = parseIpv4(a);
-  addrOk = v >= 0;
-  return addrOk ? v | 0 : 0;
-}
+/** An address: IPv4 as a number or dotted quad, IPv6 as text or 16 bytes. */
+export type Address = number | string | Uint8Array;
 
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p >= 0 && p <= 65535;
@@ -122,27 +108,70 @@ export class SocketApi {
   }
 
   /**
-   * Create a socket: 'udp' (datagram) or 'tcp' (stream). Returns a descriptor,
-   * -EMFILE when the table is full, -ENOBUFS when no receive buffer is left.
+   * Create a socket: 'udp' (datagram) or 'tcp' (stream), of `family`
+   * AF_INET (4, default) or AF_INET6 (6; also 'udp6'/'tcp6'). An AF_INET6
+   * socket bound to `::` takes IPv4 too unless IPV6_V6ONLY, and reaches
+   * IPv4 peers as `::ffff:a.b.c.d` (RFC 3493 3.7). Returns a descriptor,
+   * -EMFILE when the table is full, -ENOBUFS when no receive buffer is left,
+   * -EAFNOSUPPORT for AF_INET6 on a stack without IPv6.
    */
-  socket(type: 'udp' | 'dgram' | 'tcp' | 'stream' | number = SOCK_DGRAM): number {
-    if (type === 'tcp' || type === 'stream' || type === SOCK_STREAM) {
+  socket(type: 'udp' | 'dgram' | 'tcp' | 'stream' | 'udp6' | 'tcp6' | number = SOCK_DGRAM, family = AF_INET): number {
+    if (type === 'udp6' || type === 'tcp6') family = AF_INET6;
+    if (family !== AF_INET && family !== AF_INET6) return -Errno.EAFNOSUPPORT;
+    if (type === 'tcp' || type === 'tcp6' || type === 'stream' || type === SOCK_STREAM) {
       const fd = this.tcp.user.open();
-      return fd < 0 ? fd : this.adopt(fd);
+      if (fd < 0) return fd;
+      if (family === AF_INET6) {
+        const t = this.table;
+        if (t.localAddr6.length === 0) {
+          this.tcp.core.destroy(fd);
+          return -Errno.EAFNOSUPPORT;
+        }
+        t.family[fd] = AF_INET6;
+        t.flags[fd] |= F_INET6;
+        t.localAddr6.fill(0, 16 * fd, 16 * fd + 16);
+        t.remoteAddr6.fill(0, 16 * fd, 16 * fd + 16);
+      }
+      return this.adopt(fd);
     }
-    if (type !== 'udp' && type !== 'dgram' && type !== SOCK_DGRAM) return -Errno.EPROTONOSUPPORT;
-    const fd = this.table.allocate(SOCK_UDP);
+    if (type !== 'udp' && type !== 'udp6' && type !== 'dgram' && type !== SOCK_DGRAM) return -Errno.EPROTONOSUPPORT;
+    const fd = this.table.allocate(SOCK_UDP, family);
+    if (fd === -3) return -Errno.EAFNOSUPPORT;
     if (fd === -2) return -Errno.ENOBUFS;
     if (fd < 0) return -Errno.EMFILE;
     return this.adopt(fd);
   }
 
-  /** Bind to a local address (0 / '0.0.0.0' for any) and port (0 for ephemeral). */
-  bind(fd: number, address: number | string, port: number): number {
+  /** The socket's domain: AF_INET6 for an AF_INET6 socket (whatever its traffic), else AF_INET; -EBADF. */
+  family(fd: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    return (this.table.flags[fd] & F_INET6) !== 0 ? AF_INET6 : AF_INET;
+  }
+
+  /**
+   * Bind to a local address (0 / '0.0.0.0' for any; '::' for an AF_INET6
+   * socket) and port (0 for ephemeral). An address of the other family:
+   * -EAFNOSUPPORT; `::ffff:a.b.c.d` on an AF_INET6 socket binds it to IPv4.
+   */
+  bind(fd: number, address: Address, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     const a = toAddr(address);
-    if (!addrOk || !validPort(port)) return -Errno.EINVAL;
-    return this.isTcp(fd) ? this.tcp.user.bind(fd, a, port) : this.udp.bind(fd, a, port);
+    if (addrFamily === 0 || !validPort(port)) return -Errno.EINVAL;
+    const t = this.table;
+    const tcp = this.isTcp(fd);
+    if ((t.flags[fd] & F_INET6) === 0 || addrFamily === AF_INET) {
+      if (addrFamily !== AF_INET || (t.flags[fd] & F_INET6) !== 0) return -Errno.EAFNOSUPPORT;
+      return tcp ? this.tcp.user.bind(fd, a, port) : this.udp.bind(fd, a, port);
+    }
+    if (addrIsMapped()) {
+      // An IPv4 address in IPv6 form: the socket runs over IPv4 (Linux allows it unless V6ONLY).
+      if ((t.flags[fd] & (F_V6ONLY | F_BOUND)) !== 0) return -Errno.EINVAL;
+      t.family[fd] = AF_INET;
+      const r = tcp ? this.tcp.user.bind(fd, mappedV4(), port) : this.udp.bind(fd, mappedV4(), port);
+      if (r < 0) t.family[fd] = AF_INET6;
+      return r;
+    }
+    return tcp ? this.tcp.user6.bind6(fd, addr6, 0, port) : this.udp.bind6(fd, addr6, 0, port);
   }
 
   /** Listen for connections on a bound (or, if unbound, an ephemeral) port, with a backlog for both queues. */
@@ -158,10 +187,7 @@ export class SocketApi {
     if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
     const c = this.tcp.user.accept(fd);
     if (c < 0) return c;
-    if (from) {
-      from.address = this.table.remoteAddr[c] >>> 0;
-      from.port = this.table.remotePort[c];
-    }
+    if (from) fillSockAddr(this.table, c, false, from);
     this.adopt(c);
     this.host.kick();
     return c;
@@ -208,42 +234,75 @@ export class SocketApi {
    * active open; returns -EINPROGRESS, completion is EV_WRITABLE, failure
    * EV_ERROR with the error readable through SO_ERROR or recv().
    */
-  connect(fd: number, address: number | string, port: number): number {
+  connect(fd: number, address: Address, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    const a = toAddr(address);
-    if (!addrOk || !validPort(port)) return -Errno.EINVAL;
+    let a = toAddr(address);
+    if (addrFamily === 0 || !validPort(port)) return -Errno.EINVAL;
+    const t = this.table;
+    const inet6 = (t.flags[fd] & F_INET6) !== 0;
+    let fam = addrFamily;
+    if (inet6 && fam === AF_INET && a === 0 && port === 0 && !this.isTcp(fd)) fam = AF_INET6; // disconnect
+    if ((fam === AF_INET6) !== inet6) return -Errno.EAFNOSUPPORT;
+    const mapped = fam === AF_INET6 && addrIsMapped();
+    if (mapped) a = mappedV4();
     if (this.isTcp(fd)) {
       this.host.touch();
-      const r = this.tcp.user.connect(fd, a, port);
+      let r: number;
+      if (fam === AF_INET6 && !mapped) r = this.tcp.user6.connect6(fd, addr6, 0, port);
+      else {
+        const prev = t.family[fd];
+        r = mapped ? toMapped(t, fd) : 0;
+        if (r === 0) r = this.tcp.user.connect(fd, a, port);
+        if (r !== -Errno.EINPROGRESS && t.remotePort[fd] === 0) t.family[fd] = prev;
+      }
       this.host.kick();
       return r;
     }
-    const t = this.table;
-    if (a === 0 && port === 0) {
+    if ((fam === AF_INET ? a === 0 : addr6Unspecified(addr6, 0)) && port === 0) {
       t.flags[fd] &= ~F_CONNECTED;
       t.remoteAddr[fd] = 0;
       t.remotePort[fd] = 0;
+      // An AF_INET6 socket that was connected to an IPv4 peer is an IPv6 one again (still bound to ::).
+      if (inet6) t.family[fd] = AF_INET6;
       return 0;
     }
-    if (a === 0 || port === 0) return -Errno.EINVAL;
+    if (port === 0 || (fam === AF_INET6 && !mapped ? addr6Unspecified(addr6, 0) : a === 0)) return -Errno.EINVAL;
     if ((t.flags[fd] & F_BOUND) === 0) {
       const r = this.udp.bind(fd, 0, 0);
       if (r < 0) return r;
     }
-    t.remoteAddr[fd] = a;
+    if (fam === AF_INET6 && !mapped) {
+      if (t.family[fd] !== AF_INET6) return -Errno.EAFNOSUPPORT;
+      t.setRemote6(fd, addr6, 0);
+    } else {
+      if (inet6) {
+        const r = toMapped(t, fd);
+        if (r < 0) return r;
+      }
+      t.remoteAddr[fd] = a;
+    }
     t.remotePort[fd] = port;
     t.flags[fd] |= F_CONNECTED;
     return 0;
   }
 
   /** Send one datagram to `address:port`; binds an ephemeral port first if needed. Returns bytes sent or -errno. */
-  sendto(fd: number, buf: Uint8Array, off: number, len: number, address: number | string, port: number): number {
+  sendto(fd: number, buf: Uint8Array, off: number, len: number, address: Address, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    const a = toAddr(address);
-    if (!addrOk || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    let a = toAddr(address);
+    if (addrFamily === 0 || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
-    if ((t.flags[fd] & F_CONNECTED) !== 0 && (a !== t.remoteAddr[fd] || port !== t.remotePort[fd])) {
+    const inet6 = (t.flags[fd] & F_INET6) !== 0;
+    if ((addrFamily === AF_INET6) !== inet6) return -Errno.EAFNOSUPPORT;
+    const v6 = inet6 && !addrIsMapped();
+    if (inet6 && !v6) a = mappedV4();
+    if ((t.flags[fd] & F_CONNECTED) !== 0 && (port !== t.remotePort[fd]
+      || (v6 ? t.family[fd] !== AF_INET6 || !t.remote6Is(fd, addr6, 0) : t.family[fd] !== AF_INET || a !== t.remoteAddr[fd]))) {
       return -Errno.EISCONN;
+    }
+    if (v6) return this.transmit6(fd, buf, off, len, addr6, 0, port);
+    if (inet6 && t.family[fd] === AF_INET6 && ((t.flags[fd] & F_V6ONLY) !== 0 || !addr6Unspecified(t.localAddr6, 16 * fd))) {
+      return -Errno.ENETUNREACH;
     }
     return this.transmit(fd, buf, off, len, a, port);
   }
@@ -264,7 +323,25 @@ export class SocketApi {
     const t = this.table;
     if ((t.flags[fd] & F_CONNECTED) === 0) return -Errno.EDESTADDRREQ;
     if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    if (t.family[fd] === AF_INET6) return this.transmit6(fd, buf, off, len, t.remoteAddr6, 16 * fd, t.remotePort[fd]);
     return this.transmit(fd, buf, off, len, t.remoteAddr[fd], t.remotePort[fd]);
+  }
+
+  private transmit6(fd: number, buf: Uint8Array, off: number, len: number, a: Uint8Array, ao: number, port: number): number {
+    const t = this.table;
+    if (t.soError[fd] !== 0 && (t.flags[fd] & F_CONNECTED) !== 0) {
+      const e = t.soError[fd];
+      t.soError[fd] = 0;
+      return -e;
+    }
+    if ((t.flags[fd] & F_BOUND) === 0) {
+      const r = this.udp.bind(fd, 0, 0); // :: and an ephemeral port
+      if (r < 0) return r;
+    }
+    this.host.touch();
+    const n = this.udp.send6(fd, buf, off, len, a, ao, port);
+    this.host.kick();
+    return n;
   }
 
   private transmit(fd: number, buf: Uint8Array, off: number, len: number, a: number, port: number): number {
@@ -298,10 +375,7 @@ export class SocketApi {
       this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
       if (n > 0) this.host.kick(); // a window update may be due
-      if (n >= 0 && from) {
-        from.address = t.remoteAddr[fd] >>> 0;
-        from.port = t.remotePort[fd];
-      }
+      if (n >= 0 && from) fillSockAddr(t, fd, false, from);
       return n;
     }
     const ring = t.ring(fd);
@@ -315,8 +389,15 @@ export class SocketApi {
       return -Errno.EAGAIN;
     }
     if (from) {
-      from.address = ring.lastAddress >>> 0;
       from.port = ring.lastPort;
+      if (ring.lastFamily === AF_INET6) {
+        from.address = 0;
+        from.family = AF_INET6;
+        if (from.address6 !== undefined) from.address6.set(ring.lastAddress6);
+      } else {
+        from.address = ring.lastAddress >>> 0;
+        fillV4(t, fd, ring.lastAddress, from);
+      }
     }
     return full < len ? full : len;
   }
@@ -399,8 +480,7 @@ export class SocketApi {
 
   getsockname(fd: number, out: SockAddr): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    out.address = this.table.localAddr[fd] >>> 0;
-    out.port = this.table.localPort[fd];
+    fillSockAddr(this.table, fd, true, out);
     return 0;
   }
 
@@ -408,8 +488,7 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     const connected = this.isTcp(fd) ? this.tcp.user.isConnected(fd) : (this.table.flags[fd] & F_CONNECTED) !== 0;
     if (!connected) return -Errno.ENOTCONN;
-    out.address = this.table.remoteAddr[fd] >>> 0;
-    out.port = this.table.remotePort[fd];
+    fillSockAddr(this.table, fd, false, out);
     return 0;
   }
 
@@ -424,6 +503,12 @@ export class SocketApi {
     if (option === SO_REUSEADDR) {
       if ((t.flags[fd] & F_BOUND) !== 0) return -Errno.EINVAL;
       t.flags[fd] = on ? t.flags[fd] | F_REUSEADDR : t.flags[fd] & ~F_REUSEADDR;
+      return 0;
+    }
+    if (option === IPV6_V6ONLY) {
+      if ((t.flags[fd] & F_INET6) === 0) return -Errno.EOPNOTSUPP;
+      if ((t.flags[fd] & F_BOUND) !== 0) return -Errno.EINVAL;
+      t.flags[fd] = on ? t.flags[fd] | F_V6ONLY : t.flags[fd] & ~F_V6ONLY;
       return 0;
     }
     if (option === IP_DONTFRAG && !this.isTcp(fd)) {
@@ -454,6 +539,7 @@ export class SocketApi {
     switch (option) {
       case SO_BROADCAST: return (t.flags[fd] & F_BROADCAST) !== 0 ? 1 : 0;
       case IP_DONTFRAG: return (t.flags[fd] & F_DONTFRAG) !== 0 ? 1 : 0;
+      case IPV6_V6ONLY: return (t.flags[fd] & F_INET6) === 0 ? -Errno.EOPNOTSUPP : (t.flags[fd] & F_V6ONLY) !== 0 ? 1 : 0;
       case SO_REUSEADDR: return (t.flags[fd] & F_REUSEADDR) !== 0 ? 1 : 0;
       case SO_RCVBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, false) : t.ring(fd).capacity;
       case SO_SNDBUF: return this.isTcp(fd) ? this.tcp.user.bufferSize(fd, true) : 0;

@@ -7,15 +7,17 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { Errno, StackError, codeError, errnoName, sysError } from '../engine/errno.js';
-import { formatIpv4 } from '../wire/ipv4addr.js';
+import { isIPv4 as nodeIsIPv4 } from 'node:net';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, type SockAddr, type SocketApi,
+  EV_CLOSED, EV_ERROR, EV_READABLE, IPV6_V6ONLY, SO_BROADCAST, SO_RCVBUF, SO_REUSEADDR, SO_SNDBUF, type SockAddr,
+  type SocketApi,
 } from './api.js';
+import { familyName, formatSockAddr, newSockAddr } from './addr.js';
 
 /** A local or remote endpoint, as returned by `address()` and `remoteAddress()`. */
 export interface AddressInfo {
   address: string;
-  family: 'IPv4';
+  family: 'IPv4' | 'IPv6';
   port: number;
 }
 
@@ -24,9 +26,12 @@ export interface RemoteInfo extends AddressInfo {
   size: number;
 }
 
-/** Options of {@link DgramFacade.createSocket}. Only 'udp4' exists: the stack has no IPv6. */
+/** Options of {@link DgramFacade.createSocket}. */
 export interface SocketOptions {
+  /** 'udp6' sockets bound to '::' (the default) take IPv4 too, as ::ffff:a.b.c.d, unless `ipv6Only`. */
   type: 'udp4' | 'udp6';
+  /** IPV6_V6ONLY for a 'udp6' socket. */
+  ipv6Only?: boolean;
   /** Set SO_REUSEADDR before binding, so several sockets may share a port. */
   reuseAddr?: boolean;
   /** Accepted for compatibility; the receive ring is sized by the stack's memory plan (see setRecvBufferSize). */
@@ -132,14 +137,17 @@ export class UdpSocket extends EventEmitter {
   private fd: number;
   private bindState = UNBOUND;
   private connectState = DISCONNECTED;
-  private readonly from: SockAddr = { address: 0, port: 0 };
+  private readonly from: SockAddr = newSockAddr();
+  private readonly udp6: boolean;
 
   /** @internal Use {@link DgramFacade.createSocket}. */
   constructor(private readonly api: SocketApi, fd: number, options: SocketOptions) {
     super();
     this.fd = fd;
+    this.udp6 = options.type === 'udp6';
     // The API only accepts SO_REUSEADDR before bind; setting it now is equivalent to Node's bind-time flag.
     if (options.reuseAddr === true) api.setsockopt(fd, SO_REUSEADDR, 1);
+    if (this.udp6 && options.ipv6Only === true) api.setsockopt(fd, IPV6_V6ONLY, 1);
     api.setCallback(fd, (_fd, events) => this.onEvents(events));
     const signal = options.signal;
     if (signal !== undefined) {
@@ -188,7 +196,7 @@ export class UdpSocket extends EventEmitter {
       const buf = Buffer.allocUnsafe(len);
       const n = api.recvfrom(fd, buf, 0, len, from);
       if (n < 0) return;
-      const rinfo: RemoteInfo = { address: formatIpv4(from.address), family: 'IPv4', port: from.port, size: n };
+      const rinfo: RemoteInfo = { address: formatSockAddr(from), family: familyName(from), port: from.port, size: n };
       emitSafely(this, 'message', n === len ? buf : buf.subarray(0, n), rinfo);
     }
   }
@@ -216,7 +224,7 @@ export class UdpSocket extends EventEmitter {
       this.once('listening', onListening);
       this.once(EventEmitter.errorMonitor, onError);
     }
-    const ip = o.address ? String(o.address) : '0.0.0.0';
+    const ip = o.address ? String(o.address) : this.udp6 ? '::' : '0.0.0.0';
     const p = Number(o.port ?? 0);
     const r = this.api.bind(fd, ip, p);
     if (r < 0) {
@@ -287,6 +295,8 @@ export class UdpSocket extends EventEmitter {
     let err: Error | null = null;
     let r = 0;
     if (connected) r = this.api.send(fd, bytes, 0, bytes.length);
+    // A 'udp6' socket cannot take an IPv4 literal (libuv's uv_ip6_addr fails: EINVAL, as in Node).
+    else if (typeof a === 'string' && a !== '' && this.udp6 && nodeIsIPv4(a)) r = -Errno.EINVAL;
     else if (typeof a === 'string' && a !== '') r = this.api.sendto(fd, bytes, 0, bytes.length, a, dport);
     else err = new StackError(Errno.EDESTADDRREQ, 'send', 'no address given (the stack has no loopback interface to default to)');
     if (r < 0) err = sysError(-r, 'send', connected ? undefined : String(a), dport);
@@ -337,7 +347,7 @@ export class UdpSocket extends EventEmitter {
   /** Forget the peer. Throws ERR_SOCKET_DGRAM_NOT_CONNECTED when not connected. */
   disconnect(): void {
     if (this.connectState !== CONNECTED) throw notConnected();
-    const r = this.api.connect(this.healthCheck(), 0, 0);
+    const r = this.api.connect(this.healthCheck(), this.udp6 ? '::' : 0, 0);
     if (r < 0) throw sysError(-r, 'connect');
     this.connectState = DISCONNECTED;
   }
@@ -352,7 +362,7 @@ export class UdpSocket extends EventEmitter {
   /** Formats what getsockname/getpeername just wrote to `from` (drain() has always finished with it by then). */
   private endpoint(syscall: string, r: number): AddressInfo {
     if (r < 0) throw sysError(-r, syscall);
-    return { address: formatIpv4(this.from.address), family: 'IPv4', port: this.from.port };
+    return { address: formatSockAddr(this.from), family: familyName(this.from), port: this.from.port };
   }
 
   /**
@@ -445,18 +455,18 @@ export class DgramFacade {
 
   /**
    * Create a UDP socket; `listener` is added for 'message'. Throws a TypeError
-   * ERR_SOCKET_BAD_TYPE for anything but 'udp4' (the stack has no IPv6), and
-   * a StackError EMFILE (syscall 'socket') when the socket table is full:
-   * unlike Node, the descriptor is taken now rather than at bind().
+   * ERR_SOCKET_BAD_TYPE for anything but 'udp4' and 'udp6', and a StackError
+   * EMFILE (syscall 'socket') when the socket table is full (EAFNOSUPPORT for
+   * 'udp6' on a stack built with `ipv6: false`): unlike Node, the descriptor
+   * is taken now rather than at bind().
    */
   createSocket(type: 'udp4' | 'udp6' | SocketOptions, listener?: MessageListener): UdpSocket {
     const options: SocketOptions = typeof type === 'string' ? { type } : type;
     const t: unknown = (options as SocketOptions | null)?.type;
-    if (t === 'udp6') {
-      throw codeError('ERR_SOCKET_BAD_TYPE', "Bad socket type specified: 'udp6' (IPv6 is not supported by wirestack; use 'udp4')", TypeError);
+    if (t !== 'udp4' && t !== 'udp6') {
+      throw codeError('ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4, udp6', TypeError);
     }
-    if (t !== 'udp4') throw codeError('ERR_SOCKET_BAD_TYPE', 'Bad socket type specified. Valid types are: udp4', TypeError);
-    const fd = this.api.socket('udp');
+    const fd = this.api.socket('udp', t === 'udp6' ? 6 : 4);
     if (fd < 0) throw sysError(-fd, 'socket');
     const socket = new UdpSocket(this.api, fd, options);
     if (listener !== undefined) socket.on('message', listener);

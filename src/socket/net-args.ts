@@ -40,7 +40,7 @@ export interface SocketOptions {
 /** Options of {@link Socket.connect} and {@link NetFacade.connect}. */
 export interface TcpConnectOptions {
   port: number | string;
-  /** IPv4 literal; default '127.0.0.1' (Node's 'localhost'). */
+  /** An IPv4 or IPv6 literal or a name; default '127.0.0.1' (Node's 'localhost'). */
   host?: string;
   localAddress?: string;
   localPort?: number;
@@ -57,7 +57,7 @@ export interface TcpConnectOptions {
   /** Idle timeout (ms, real time), as `socket.setTimeout(timeout)`. */
   timeout?: number;
   allowHalfOpen?: boolean;
-  /** Only 4 (or 0/undefined) is supported. */
+  /** 0 (default), 4 or 6: the address family a host name is looked up in (IP literals ignore it, as in Node). */
   family?: number;
   signal?: AbortSignal;
 }
@@ -82,7 +82,10 @@ export interface ServerOptions {
 /** Options of {@link Server.listen}. */
 export interface ListenOptions {
   port?: number | string;
+  /** Default '0.0.0.0' (Node's default is '::'); '::' listens on both families unless `ipv6Only`. */
   host?: string;
+  /** With an IPv6 host: IPV6_V6ONLY, no IPv4 connections through '::' (as Node). */
+  ipv6Only?: boolean;
   backlog?: number;
   signal?: AbortSignal;
 }

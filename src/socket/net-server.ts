@@ -1,9 +1,10 @@
 /** The `node:net` facade's TCP listener, {@link Server}. */
 import { EventEmitter } from 'node:events';
 import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
-import { Errno, codeError, lookupError as notFound, sysError } from '../engine/errno.js';
-import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
-import { EV_READABLE, type SockAddr } from './api.js';
+import { codeError, lookupError as notFound, sysError } from '../engine/errno.js';
+import { parseIpv4 } from '../wire/ipv4addr.js';
+import { EV_READABLE, IPV6_V6ONLY, type SockAddr } from './api.js';
+import { familyName, formatSockAddr } from './addr.js';
 import {
   isOptionsObject, toPort, type Callback, type ListenArgs, type ListenOptions, type ServerOptions,
 } from './net-args.js';
@@ -50,11 +51,13 @@ export class Server extends EventEmitter {
     let backlog: number | undefined;
     let cb: Callback | undefined;
     let signal: AbortSignal | undefined;
+    let ipv6Only = false;
     const first = args[0];
     if (isOptionsObject(first)) {
       const o = first as ListenOptions;
       port = o.port;
       host = o.host;
+      ipv6Only = o.ipv6Only === true;
       backlog = o.backlog;
       signal = o.signal;
       if (typeof args[1] === 'function') cb = args[1];
@@ -75,17 +78,18 @@ export class Server extends EventEmitter {
     this.closing = false;
     this.closeEmitted = false;
     const api = this.net.api;
-    const bindHost = host === undefined || host === '' || host === '::' || host === '0.0.0.0' ? '0.0.0.0' : host;
+    // No host: 0.0.0.0 (IPv4), where Node would take '::'; '::' is dual-stack, as in Node.
+    const bindHost = host === undefined || host === '' ? '0.0.0.0' : host;
     const fail = (e: Error): this => {
       process.nextTick(() => this.emit('error', e));
       return this;
     };
-    if (parseIpv4(bindHost) < 0) {
-      return fail(nodeIsIPv6(bindHost) ? sysError(Errno.EAFNOSUPPORT, 'listen', bindHost, p) : notFound(bindHost));
-    }
-    const fd = api.socket('tcp');
+    const v6 = nodeIsIPv6(bindHost);
+    if (parseIpv4(bindHost) < 0 && !v6) return fail(notFound(bindHost));
+    const fd = api.socket('tcp', v6 ? 6 : 4);
     if (fd < 0) return fail(sysError(-fd, 'listen', bindHost, p));
-    let r = api.bind(fd, bindHost, p);
+    let r = v6 && ipv6Only ? api.setsockopt(fd, IPV6_V6ONLY, 1) : 0;
+    if (r >= 0) r = api.bind(fd, bindHost, p);
     if (r >= 0) r = api.listen(fd, backlog ?? 511);
     if (r < 0) {
       api.close(fd);
@@ -110,15 +114,16 @@ export class Server extends EventEmitter {
       const from: SockAddr = this.net.addr;
       const c = api.accept(this.fd, from);
       if (c < 0) break;
-      const peerAddress = formatIpv4(from.address);
+      const peerAddress = formatSockAddr(from);
+      const peerFamily = familyName(from);
       const peerPort = from.port;
       if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
         const a: SockAddr = this.net.addr;
         const drop: Record<string, string | number | undefined> = {
-          localAddress: undefined, localPort: undefined, remoteAddress: peerAddress, remotePort: peerPort, remoteFamily: 'IPv4',
+          localAddress: undefined, localPort: undefined, remoteAddress: peerAddress, remotePort: peerPort, remoteFamily: peerFamily,
         };
         if (api.getsockname(c, a) === 0) {
-          drop.localAddress = formatIpv4(a.address);
+          drop.localAddress = formatSockAddr(a);
           drop.localPort = a.port;
         }
         api.close(c);
@@ -131,7 +136,7 @@ export class Server extends EventEmitter {
         // getpeername() may not know TCP peers; accept() reported this one.
         sock.remoteAddress = peerAddress;
         sock.remotePort = peerPort;
-        sock.remoteFamily = 'IPv4';
+        sock.remoteFamily = peerFamily;
       }
       if (o.noDelay === true) sock.setNoDelay(true);
       if (o.keepAlive === true) sock.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
@@ -144,12 +149,12 @@ export class Server extends EventEmitter {
     }
   }
 
-  /** `{ address, family: 'IPv4', port }` while listening, else null. */
+  /** `{ address, family: 'IPv4' | 'IPv6', port }` while listening, else null. */
   address(): AddressInfo | null {
     if (this.fd < 0) return null;
     const a: SockAddr = this.net.addr;
     if (this.net.api.getsockname(this.fd, a) < 0) return null;
-    return { address: formatIpv4(a.address), family: 'IPv4', port: a.port };
+    return { address: formatSockAddr(a), family: familyName(a), port: a.port };
   }
 
   /**

@@ -43,14 +43,16 @@
  *   when the stack runs in real time (`stack.start()`).
  * - `ref()`/`unref()` are accepted and do nothing but adjust the idle
  *   timer: the stack's driver, not a socket, holds the event loop.
- * - Host names go through the facade's `resolver` (the stack's DNS client);
- *   without one, a host that is not an IPv4 literal fails with ENOTFOUND
- *   (syscall 'getaddrinfo').
+ * - Host names go through the facade's `resolver` (the stack's DNS client,
+ *   with the `family` option); without one, a host that is not an IP
+ *   literal fails with ENOTFOUND (syscall 'getaddrinfo'). An IPv6 literal
+ *   (or an IPv6 answer) makes an AF_INET6 socket, as Node's does.
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
 import { Errno, codeError, lookupError as notFound, sysError } from '../engine/errno.js';
-import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { parseIpv4 } from '../wire/ipv4addr.js';
+import { familyName, formatSockAddr } from './addr.js';
 import {
   EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, MSG_MORE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
   TCP_NODELAY, type SockAddr, type SocketApi,
@@ -73,6 +75,8 @@ export class Socket extends Duplex {
   remoteFamily: string | undefined = undefined;
   localAddress: string | undefined = undefined;
   localPort: number | undefined = undefined;
+  /** 'IPv4' or 'IPv6' once connected (Node ≥ 18.8's `localFamily`). */
+  localFamily: string | undefined = undefined;
   /** The server that accepted this connection, if any. */
   server: Server | null = null;
 
@@ -189,24 +193,26 @@ export class Socket extends Duplex {
     this.connecting = true;
     this.remoteAddress = host;
     this.remotePort = port;
-    this.remoteFamily = 'IPv4';
+    this.remoteFamily = nodeIsIPv6(host) ? 'IPv6' : 'IPv4';
     const fail = (e: NetError): this => {
       process.nextTick(() => this.fail(e));
       return this;
     };
-    if (opts.family !== undefined && opts.family !== 0 && opts.family !== 4) {
-      return fail(sysError(Errno.EAFNOSUPPORT, 'connect', host, port));
+    const family = opts.family ?? 0;
+    if (family !== 0 && family !== 4 && family !== 6) {
+      throw codeError('ERR_INVALID_ARG_VALUE', `The property 'options.family' must be one of: 0, 4, 6. Received ${String(family)}`, TypeError);
     }
-    if (parseIpv4(host) < 0) {
+    // As Node, an IP literal is connected to whatever `family` says; only names are looked up with it.
+    if (parseIpv4(host) < 0 && !nodeIsIPv6(host)) {
       const resolve = this.net.resolver;
-      if (nodeIsIPv6(host) || resolve === null) {
-        return fail(nodeIsIPv6(host) ? sysError(Errno.EAFNOSUPPORT, 'connect', host, port) : notFound(host));
-      }
+      if (resolve === null) return fail(notFound(host));
       // A name: resolve through the stack's DNS client, then connect; 'lookup' as Node emits it.
-      resolve(host).then((address) => {
-        this.emit('lookup', null, address, 4, host);
+      resolve(host, family).then((address) => {
+        const v6 = nodeIsIPv6(address);
+        this.emit('lookup', null, address, v6 ? 6 : 4, host);
         if (this.destroyed) return;
         this.remoteAddress = address;
+        this.remoteFamily = v6 ? 'IPv6' : 'IPv4';
         this.open({ ...opts, host: address }, address, port, fail);
       }, (err: unknown) => {
         const e = (err instanceof Error ? err : notFound(host)) as NetError;
@@ -218,16 +224,18 @@ export class Socket extends Duplex {
     return this.open(opts, host, port, fail);
   }
 
-  /** Create, bind and connect the descriptor for an IPv4 literal. */
+  /** Create, bind and connect the descriptor for an IP literal (AF_INET6 for an IPv6 one). */
   private open(opts: TcpConnectOptions, host: string, port: number, fail: (e: NetError) => this): this {
     const api = this.api;
-    const fd = api.socket('tcp');
+    const v6 = nodeIsIPv6(host);
+    const fd = api.socket('tcp', v6 ? 6 : 4);
     if (fd < 0) return fail(sysError(-fd, 'connect', host, port));
     this.fd = fd;
     api.setCallback(fd, this.onEvent);
     if (opts.localAddress !== undefined || opts.localPort !== undefined) {
-      const la = opts.localAddress ?? '0.0.0.0';
-      if (parseIpv4(la) < 0) return fail(sysError(Errno.EINVAL, 'bind', la, opts.localPort));
+      const la = opts.localAddress ?? (v6 ? '::' : '0.0.0.0');
+      // Node: a local address of the other family is invalid (EINVAL from bind).
+      if (v6 ? !nodeIsIPv6(la) : parseIpv4(la) < 0) return fail(sysError(Errno.EINVAL, 'bind', la, opts.localPort));
       const r = api.bind(fd, la, opts.localPort ?? 0);
       if (r < 0) return fail(sysError(-r, 'bind', la, opts.localPort));
     }
@@ -246,13 +254,14 @@ export class Socket extends Duplex {
   private cacheAddresses(): void {
     const a: SockAddr = this.net.addr;
     if (this.api.getsockname(this.fd, a) === 0) {
-      this.localAddress = formatIpv4(a.address);
+      this.localAddress = formatSockAddr(a);
       this.localPort = a.port;
+      this.localFamily = familyName(a);
     }
     if (this.api.getpeername(this.fd, a) === 0) {
-      this.remoteAddress = formatIpv4(a.address);
+      this.remoteAddress = formatSockAddr(a);
       this.remotePort = a.port;
-      this.remoteFamily = 'IPv4';
+      this.remoteFamily = familyName(a);
     }
   }
 
@@ -529,7 +538,7 @@ export class Socket extends Duplex {
 
   address(): AddressInfo | Record<string, never> {
     if (this.localAddress === undefined || this.localPort === undefined) return {};
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    return { address: this.localAddress, family: this.localFamily ?? 'IPv4', port: this.localPort };
   }
 
   /** Accepted for compatibility: the stack's driver, not a socket, keeps the event loop alive. */

@@ -14,6 +14,7 @@
 import { isIPv6 as nodeIsIPv6 } from 'node:net';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import type { SockAddr, SocketApi } from './api.js';
+import { newSockAddr } from './addr.js';
 import { normalizeConnectArgs, type Callback, type ServerOptions, type TcpConnectOptions } from './net-args.js';
 import { Server } from './net-server.js';
 import { Socket } from './net-socket.js';
@@ -28,10 +29,14 @@ export type {
 export class NetFacade {
   /** One receive scratch buffer shared by every socket of the facade (each chunk is copied out). */
   readonly scratch: Buffer;
-  /** A reusable address out-parameter. */
-  readonly addr: SockAddr = { address: 0, port: 0 };
-  /** Resolves host names for connect() (the stack's DNS client); null: names fail with ENOTFOUND. */
-  resolver: ((host: string) => Promise<string>) | null = null;
+  /** A reusable address out-parameter (IPv6 too). */
+  readonly addr: SockAddr = newSockAddr();
+  /**
+   * Resolves host names for connect() (the stack's DNS client) to one
+   * address: of `family` 4 or 6, either with 0, IPv4 when omitted (callers
+   * that can only use IPv4); null: names fail with ENOTFOUND.
+   */
+  resolver: ((host: string, family?: number) => Promise<string>) | null = null;
 
   constructor(readonly api: SocketApi) {
     this.scratch = Buffer.alloc(65536);

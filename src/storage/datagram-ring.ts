@@ -2,7 +2,9 @@
  * A FIFO of variable-length datagrams in a fixed byte region, each record
  * holding its peer address and port. Records never straddle the end of the
  * region: a record that would is placed at the start, and the skipped tail is
- * accounted as used until the reader passes it.
+ * accounted as used until the reader passes it. A ring planned for IPv6
+ * (`v6`) also keeps, per record slot (`maxRecords` of them, in FIFO order
+ * beside the byte region), the family and a 16-byte IPv6 source.
  */
 import { copyBytes } from '../wire/bytes.js';
 import { Arena, MemoryPlan } from './arena.js';
@@ -23,13 +25,45 @@ export class DatagramRing {
   /** Address and port of the record returned by the last {@link pop}. */
   lastAddress = 0;
   lastPort = 0;
+  /** Family (4 or 6) of the record returned by the last {@link pop}; for 6 the source is {@link lastAddress6}. */
+  lastFamily = 4;
+  /** IPv6 source of the last record popped (when {@link lastFamily} is 6). */
+  readonly lastAddress6 = new Uint8Array(16);
+  /** Per record slot: 6 for an IPv6 record (empty without `v6`), and its 16-byte source. */
+  private readonly fam: Uint8Array;
+  private readonly addr6: Uint8Array;
+  /** Record slots of the next push and the next pop (FIFO, modulo maxRecords). */
+  private pushSlot = 0;
+  private popSlot = 0;
 
-  static plan(plan: MemoryPlan, part: string, bytes: number): void {
+  /** @param v6 with `maxRecords`: plan the IPv6 record slots (17 bytes each) */
+  static plan(plan: MemoryPlan, part: string, bytes: number, v6 = 0): void {
     plan.add(part, bytes);
+    if (v6 > 0) plan.add(part, v6).add(part, 16 * v6);
   }
 
-  constructor(arena: Arena, part: string, readonly capacity: number, readonly maxRecords: number) {
+  constructor(arena: Arena, part: string, readonly capacity: number, readonly maxRecords: number, v6 = false) {
     this.data = arena.u8(part, capacity);
+    this.fam = v6 ? arena.u8(part, maxRecords) : new Uint8Array(0);
+    this.addr6 = v6 ? arena.u8(part, 16 * maxRecords) : new Uint8Array(0);
+  }
+
+  /** True when the ring was planned for IPv6 sources ({@link push6}). */
+  get v6(): boolean {
+    return this.fam.length > 0;
+  }
+
+  /**
+   * Append a datagram from an IPv6 source (`a[aOff .. aOff+16)`); false when
+   * it does not fit or the ring has no IPv6 slots.
+   */
+  push6(src: Uint8Array, off: number, len: number, a: Uint8Array, aOff: number, port: number): boolean {
+    if (this.fam.length === 0) return false;
+    const slot = this.pushSlot;
+    if (!this.push(src, off, len, 0, port)) return false;
+    this.fam[slot] = 6;
+    copyBytes(a, aOff, this.addr6, 16 * slot, 16);
+    return true;
   }
 
   /** Bytes available to the next datagram's payload if written now (0 when full). */
@@ -58,6 +92,10 @@ export class DatagramRing {
     }
     if (this.used + extra + need > this.capacity) return false;
     if (extra > 0) this.wrapAt = this.tail;
+    if (this.fam.length > 0) {
+      this.fam[this.pushSlot] = 4;
+      this.pushSlot = this.pushSlot + 1 === this.maxRecords ? 0 : this.pushSlot + 1;
+    }
     const d = this.data;
     d[at] = len >>> 8;
     d[at + 1] = len & 0xff;
@@ -93,6 +131,12 @@ export class DatagramRing {
     const len = (d[h] << 8) | d[h + 1];
     this.lastPort = (d[h + 2] << 8) | d[h + 3];
     this.lastAddress = (d[h + 4] << 24) | (d[h + 5] << 16) | (d[h + 6] << 8) | d[h + 7];
+    if (this.fam.length > 0) {
+      const slot = this.popSlot;
+      this.popSlot = slot + 1 === this.maxRecords ? 0 : slot + 1;
+      this.lastFamily = this.fam[slot] === 6 ? 6 : 4;
+      if (this.lastFamily === 6) copyBytes(this.addr6, 16 * slot, this.lastAddress6, 0, 16);
+    }
     if (dst !== null) {
       const n = len < max ? len : max;
       const p = h + DGRAM_RECORD_HEADER;
@@ -114,6 +158,7 @@ export class DatagramRing {
 
   clear(): void {
     this.head = this.tail = this.used = this.count = 0;
+    this.pushSlot = this.popSlot = 0;
     this.wrapAt = -1;
   }
 }

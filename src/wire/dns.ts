@@ -4,12 +4,13 @@
  * compression pointers must point strictly backwards (each jump lower than
  * the last, so loops cannot exist) into the message body, labels are at most
  * 63 bytes and names 255 bytes on the wire, section counts must fit the
- * message, and the known RDATA formats (A, CNAME, PTR, SOA) must fill their
+ * message, and the known RDATA formats (A, AAAA, CNAME, PTR, SOA) must fill their
  * RDLENGTH exactly. Every violation throws a {@link DnsFormatError}; nothing
  * else is thrown for any input.
  */
 import { get16, get32, set16, set32 } from './bytes.js';
 import { formatIpv4, parseIpv4 } from './ipv4addr.js';
+import { formatIpv6, parseIpv6 } from './ipv6addr.js';
 
 export const DNS_HEADER_LEN = 12;
 export const DNS_PORT = 53;
@@ -66,7 +67,7 @@ export interface DnsRecord {
   ttl: number;
   /** The raw RDATA (a view into the message). */
   rdata: Uint8Array;
-  /** A: the dotted-quad address. */
+  /** A: the dotted-quad address; AAAA: the IPv6 address in RFC 5952 form. */
   address?: string;
   /** CNAME, PTR, NS: the target name. */
   target?: string;
@@ -91,7 +92,7 @@ export interface DnsMessage {
   additionals: DnsRecord[];
 }
 
-/** A record to encode; give `address` (A), `target` (CNAME/PTR/NS), `soaMinimum` (SOA) or raw `rdata`. */
+/** A record to encode; give `address` (A or AAAA by the record's type), `target` (CNAME/PTR/NS), `soaMinimum` (SOA) or raw `rdata`. */
 export interface DnsRecordInit {
   name: string;
   type: number;
@@ -166,8 +167,19 @@ export function encodeName(name: string): Uint8Array {
   return out;
 }
 
-/** The in-addr.arpa name of a dotted-quad IPv4 address, or null if `ip` is not one. */
+/**
+ * The reverse-lookup name of an address: in-addr.arpa for a dotted-quad
+ * IPv4 address, the nibble form under ip6.arpa for IPv6 (RFC 3596 2.5);
+ * null when `ip` is neither.
+ */
 export function reverseName(ip: string): string | null {
+  if (ip.includes(':')) {
+    const b = new Uint8Array(16);
+    if (!parseIpv6(ip, b, 0)) return null;
+    const nibbles: string[] = [];
+    for (let i = 15; i >= 0; i--) nibbles.push((b[i] & 0xf).toString(16), (b[i] >>> 4).toString(16));
+    return `${nibbles.join('.')}.ip6.arpa`;
+  }
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return null;
   const parts = ip.split('.').map(Number);
   if (parts.some((p) => p > 255)) return null;
@@ -181,8 +193,13 @@ export function encodeQuery(id: number, name: string, type: number, rd = true): 
 
 function encodeRdata(r: DnsRecordInit): Uint8Array {
   if (r.rdata !== undefined) return r.rdata;
+  if (r.address !== undefined && r.type === DNS_TYPE_AAAA) {
+    const out = new Uint8Array(16);
+    if (!parseIpv6(r.address, out, 0)) throw new DnsFormatError(`bad address '${r.address}'`);
+    return out;
+  }
   if (r.address !== undefined) {
-    if (reverseName(r.address) === null) throw new DnsFormatError(`bad address '${r.address}'`);
+    if (r.address.includes(':') || reverseName(r.address) === null) throw new DnsFormatError(`bad address '${r.address}'`);
     const out = new Uint8Array(4);
     set32(out, 0, parseIpv4(r.address));
     return out;
@@ -324,6 +341,12 @@ function readRecord(b: Uint8Array, start: number, end: number, o: number): { rr:
         if (cls === DNS_CLASS_IN) {
           if (rdlen !== 4) throw new DnsFormatError('A record RDATA is not 4 bytes');
           rr.address = formatIpv4(get32(b, p));
+        }
+        break;
+      case DNS_TYPE_AAAA:
+        if (cls === DNS_CLASS_IN) {
+          if (rdlen !== 16) throw new DnsFormatError('AAAA record RDATA is not 16 bytes');
+          rr.address = formatIpv6(b, p);
         }
         break;
       case DNS_TYPE_CNAME:

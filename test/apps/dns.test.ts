@@ -148,7 +148,7 @@ const zoneHandler: Handler = (q) => fromZone(ZONE, q);
 test('lookup: A record; IPv4 literals need no query; all: true', T, async () => {
   await withPair(async (a, b) => {
     const srv = await fakeServer(b, zoneHandler);
-    assert.deepEqual(await a.dns.lookup('host.example'), { address: '10.0.0.2', family: 4 });
+    assert.deepEqual(await a.dns.lookup('host.example', 4), { address: '10.0.0.2', family: 4 });
     assert.deepEqual(await a.dns.lookup('HOST.Example.', { family: 4, all: true }), [{ address: '10.0.0.2', family: 4 }]);
     assert.deepEqual(await a.dns.lookup('192.0.2.7'), { address: '192.0.2.7', family: 4 });
     assert.equal(srv.queries.length, 1, 'second lookup is a cache hit, the literal needs none');
@@ -200,7 +200,7 @@ test('CNAME chain in one answer, and an alias-only answer re-queried; loops are 
     });
     assert.deepEqual(await a.dns.resolve4('www.example', { ttl: true }), [{ address: '192.0.2.80', ttl: 50 }]);
     assert.equal(srv.queries.length, 1);
-    assert.deepEqual(await a.dns.lookup('lazy.example'), { address: '192.0.2.80', family: 4 });
+    assert.deepEqual(await a.dns.lookup('lazy.example', { family: 4 }), { address: '192.0.2.80', family: 4 });
     assert.equal(srv.queries.length, 3, 'lazy.example, then front.example');
     await assert.rejects(a.dns.resolve4('loop0.example'), { code: 'EBADRESP', syscall: 'queryA', hostname: 'loop0.example' });
     assert.ok(srv.queries.length <= 3 + 9, `bounded: ${srv.queries.length}`);

@@ -5,13 +5,15 @@
  */
 import { seqGt } from '../../wire/tcp.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, SOCK_TCP, type SocketTable,
+  AF_INET, EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, SOCK_TCP, type SocketTable,
 } from '../socket-table.js';
 import type { EngineContext } from '../context.js';
 import { Errno } from '../errno.js';
 import type { Carver } from '../../storage/arena.js';
 import type { IpOutput } from '../ipv4.js';
+import type { Ip6Output } from '../ipv6.js';
 import { RouteRecord } from '../routes.js';
+import { TcpV6 } from './ip6.js';
 import { TcpOutput } from './output.js';
 import { Congestion } from './congestion.js';
 import { TcpPassive } from './passive.js';
@@ -74,6 +76,8 @@ export class TcpCore {
   /** Slots that were refused a buffer pair by send() and wait for EV_WRITABLE. */
   bufWaiters = 0;
   readonly rack: Rack;
+  /** The IPv6 side (lookups, routing, checksums by 16-byte addresses). */
+  readonly v6: TcpV6;
   private readonly secret = new Int32Array(4);
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
@@ -83,8 +87,9 @@ export class TcpCore {
    * this core; none uses another part while being built).
    */
   constructor(m: Carver, readonly ctx: EngineContext, readonly ip: IpOutput, readonly sockets: SocketTable, t: TcbTable,
-    stats: TcpStats, synBacklog: number) {
+    stats: TcpStats, synBacklog: number, ip6: Ip6Output | null = null) {
     this.t = t;
+    this.v6 = new TcpV6(this, ip6);
     this.stats = stats;
     for (let i = 0; i < 4; i++) this.secret[i] = ctx.random32();
     this.passive = new TcpPassive(m, this, synBacklog);
@@ -228,19 +233,22 @@ export class TcpCore {
     const st = this.sockets;
     for (let s = t.hashHead[t.bucket(laddr, lport, raddr, rport)]; s >= 0; s = t.hashNext[s]) {
       if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === raddr
-        && st.localAddr[s] === laddr) return s;
+        && st.localAddr[s] === laddr && st.family[s] === AF_INET) return s;
     }
     return -1;
   }
 
-  /** Listening socket for a destination, or -1 (a specific address beats the wildcard). */
+  /**
+   * Listening socket for a destination, or -1 (a specific address beats the
+   * wildcard; an AF_INET6 listener on `::` takes IPv4 too unless IPV6_V6ONLY).
+   */
   findListener(addr: number, port: number): number {
     const st = this.sockets;
     let wild = -1;
     for (let s = st.tcpPortHead[st.portBucket(port)]; s >= 0; s = st.portNext[s]) {
       if (st.localPort[s] !== port || this.t.state[s] !== LISTEN) continue;
-      if (st.localAddr[s] === addr) return s;
-      if (st.localAddr[s] === 0) wild = s;
+      if (st.localAddr[s] === addr && st.family[s] === AF_INET) return s;
+      if (st.localAddr[s] === 0 && (wild < 0 || st.family[wild] !== AF_INET) && st.acceptsV4(s)) wild = s;
     }
     return wild;
   }
@@ -501,7 +509,7 @@ export class TcpCore {
   hostUnreachable(nextHop: number): void {
     const t = this.t;
     for (let s = 0; s < t.n; s++) {
-      if (this.sockets.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT) continue;
+      if (this.sockets.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT || this.sockets.family[s] !== AF_INET) continue;
       const dst = this.sockets.remoteAddr[s];
       if (dst === nextHop || (this.ip.route(this.route, dst, 0) === 0 && this.route.nextHop === nextHop)) {
         this.stats.timeouts++;

@@ -3,6 +3,7 @@ import type { Carver } from '../../storage/arena.js';
 import type { SocketTable } from '../socket-table.js';
 import type { EngineContext } from '../context.js';
 import type { IpOutput } from '../ipv4.js';
+import type { Ip6Output } from '../ipv6.js';
 import type { NetInterface } from '../netif.js';
 import { TcpCore, createTcpStats, type TcpStats } from './core.js';
 import { TcpInput } from './input.js';
@@ -10,6 +11,7 @@ import { SynQueue } from './syn-queue.js';
 import { TcbTable, type TcbOptions } from './tcb.js';
 import { TcpTimers } from './timers.js';
 import { TcpUser } from './user.js';
+import { TcpUser6 } from './user6.js';
 
 export { createTcpStats, type TcpStats };
 export type { TcpInfo } from './user.js';
@@ -19,26 +21,44 @@ export { STATE_NAMES } from './tcb.js';
 /** What TCP's memory is planned from. */
 export interface TcpOptions extends TcbOptions {
   tcpSynBacklog: number;
+  /** Plan IPv6 request records (default on). */
+  ipv6?: boolean | number;
 }
 
 export class Tcp {
   readonly core: TcpCore;
   readonly user: TcpUser;
+  /** bind and connect with IPv6 addresses (the other calls are user's). */
+  readonly user6: TcpUser6;
   private readonly rx: TcpInput;
   private readonly timers: TcpTimers;
 
   /** Lay out TCP's memory (control blocks, buffer pool, request records) in a plan. */
   static plan(m: Carver, options: TcpOptions): void {
     new TcbTable(m, options);
-    new SynQueue(m, options.tcpSynBacklog);
+    new SynQueue(m, options.tcpSynBacklog, options.ipv6 !== false && options.ipv6 !== 0);
   }
 
-  constructor(m: Carver, ctx: EngineContext, ip: IpOutput, sockets: SocketTable, options: TcpOptions, stats: TcpStats) {
+  /** @param ip6 IPv6 output; null when the stack has no IPv6 (family-6 sockets then cannot route). */
+  constructor(m: Carver, ctx: EngineContext, ip: IpOutput, sockets: SocketTable, options: TcpOptions, stats: TcpStats,
+    ip6: Ip6Output | null = null) {
     const table = new TcbTable(m, options);
-    this.core = new TcpCore(m, ctx, ip, sockets, table, stats, options.tcpSynBacklog);
+    this.core = new TcpCore(m, ctx, ip, sockets, table, stats, options.tcpSynBacklog, ip6);
     this.rx = new TcpInput(this.core);
     this.timers = new TcpTimers(this.core);
     this.user = new TcpUser(this.core);
+    this.user6 = new TcpUser6(this.core);
+  }
+
+  /** A segment over IPv6 (Transport6Input). */
+  input6(_iface: NetInterface, b: Uint8Array, ipOff: number, l4Off: number, l4Len: number, multicast: boolean): void {
+    this.rx.input6(b, ipOff, l4Off, l4Len, multicast);
+  }
+
+  /** ICMPv6 errors about our segments (Tcp6ErrorSink). */
+  icmp6Error(b: Uint8Array, laddrOff: number, lport: number, raddrOff: number, rport: number, seq: number,
+    errno: number, mtu: number): void {
+    this.core.v6.icmp6Error(b, laddrOff, lport, raddrOff, rport, seq, errno, mtu);
   }
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,

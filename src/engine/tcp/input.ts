@@ -7,13 +7,15 @@
  * object (a {@link Segment}), not in per-segment objects.
  */
 import {
-  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, parseTcpOptions, tcpAck, tcpChecksumOk, tcpDstPort,
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, parseTcpOptions, tcpAck, tcpChecksumOk, tcpChecksumOk6, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
-import { EV_READABLE } from '../socket-table.js';
+import { EV_READABLE, fold6 } from '../socket-table.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
 import { RouteRecord } from '../routes.js';
+import { Route6Record } from '../routes6.js';
+import { TCP6_MIN_MSS } from './ip6.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import type { TcpCore } from './core.js';
 import {
@@ -42,6 +44,7 @@ export function wscaleFor(cap: number): number {
 export class TcpInput extends Segment {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
+  private readonly route6 = new Route6Record();
 
   constructor(private readonly core: TcpCore) {
     super();
@@ -80,6 +83,7 @@ export class TcpInput extends Segment {
     this.win = tcpWindow(b, o);
     this.src = src;
     this.dst = dst;
+    this.v6 = false;
     this.sport = tcpSrcPort(b, o);
     this.dport = tcpDstPort(b, o);
     let s = c.lookup(dst, this.dport, src, this.sport);
@@ -89,6 +93,68 @@ export class TcpInput extends Segment {
     }
     if (s < 0) {
       const l = c.findListener(dst, this.dport);
+      if (l >= 0) this.listenInput(l);
+      else this.noConnection();
+      this.release();
+      return;
+    }
+    c.t.segsIn[s]++;
+    if (c.t.state[s] === SYN_SENT) this.synSentInput(s);
+    else this.segmentInput(s);
+    this.release();
+  }
+
+  /**
+   * A segment over IPv6 (the Transport6Input of ipv6-input.ts): the same
+   * processing as {@link input}, with the connection and listener found by
+   * 16-byte addresses (RFC 8200 8.1 pseudo-header checksum).
+   */
+  input6(b: Uint8Array, ipOff: number, o: number, len: number, multicast: boolean): void {
+    const c = this.core;
+    const st = c.stats;
+    st.rx++;
+    // TCP has no multicast (RFC 9293 3.9.1.1 is unicast only); IPv6 input hands them over flagged.
+    if (multicast || len < TCP_MIN_HLEN) {
+      st.malformed++;
+      return;
+    }
+    const thl = tcpHeaderLen(b, o);
+    if (thl < TCP_MIN_HLEN || thl > len) {
+      st.malformed++;
+      return;
+    }
+    const srcOff = ipOff + 8;
+    const dstOff = ipOff + 24;
+    if (!tcpChecksumOk6(b, o, len, srcOff, dstOff)) {
+      st.badChecksum++;
+      return;
+    }
+    if (!parseTcpOptions(b, o, thl, this.opts)) {
+      st.badOptions++;
+      return;
+    }
+    this.b = b;
+    this.dataOff = o + thl;
+    this.len = len - thl;
+    this.seq = tcpSeq(b, o);
+    this.ack = tcpAck(b, o);
+    this.flags = tcpFlags(b, o);
+    this.win = tcpWindow(b, o);
+    this.src = fold6(b, srcOff);
+    this.dst = fold6(b, dstOff);
+    this.v6 = true;
+    this.src6Off = srcOff;
+    this.dst6Off = dstOff;
+    this.sport = tcpSrcPort(b, o);
+    this.dport = tcpDstPort(b, o);
+    const v6 = c.v6;
+    let s = v6.lookup6(b, dstOff, this.dport, b, srcOff, this.sport);
+    if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
+      && this.timeWaitReopen(s)) {
+      s = -1;
+    }
+    if (s < 0) {
+      const l = v6.findListener6(b, dstOff, this.dport);
       if (l >= 0) this.listenInput(l);
       else this.noConnection();
       this.release();
@@ -117,6 +183,11 @@ export class TcpInput extends Segment {
     c.stats.noSocket++;
     if ((this.flags & TH_RST) !== 0) return;
     const segLen = this.len + ((this.flags & TH_SYN) !== 0 ? 1 : 0) + ((this.flags & TH_FIN) !== 0 ? 1 : 0);
+    if (this.v6) {
+      c.out.sendReset6(this.b, this.src6Off, this.dst6Off, this.sport, this.dport, this.seq, this.ack, segLen,
+        (this.flags & TH_ACK) !== 0);
+      return;
+    }
     c.out.sendReset(this.src, this.dst, this.sport, this.dport, this.seq, this.ack, segLen, (this.flags & TH_ACK) !== 0);
   }
 
@@ -126,9 +197,13 @@ export class TcpInput extends Segment {
     const t = c.t;
     const o = this.opts;
     const cfg = c.cfg;
-    const peerMss = o.mss > 0 ? o.mss : 536;
+    // Without an MSS option: 536 over IPv4 (RFC 9293 3.7.1), 1220 over IPv6 (RFC 8200 8.3).
+    const peerMss = o.mss > 0 ? o.mss : this.v6 ? TCP6_MIN_MSS : 536;
     const rt = this.route;
-    const mtuMss = c.ip.route(rt, this.src, this.dst) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, this.src, this.dport, this.sport) - 40 : 536;
+    const r6 = this.route6;
+    const mtuMss = this.v6
+      ? (c.v6.route(r6, this.b, this.src6Off, this.b, this.dst6Off) === 0 ? c.v6.mss(r6, this.b, this.src6Off) : TCP6_MIN_MSS)
+      : c.ip.route(rt, this.src, this.dst) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, this.src, this.dport, this.sport) - 40 : 536;
     t.peerMss[s] = peerMss;
     t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
     let tf = t.tflags[s];
@@ -155,7 +230,9 @@ export class TcpInput extends Segment {
   /** A segment for a listener (no connection matched): requests, cookies and new connections (passive.ts). */
   private listenInput(l: number): void {
     const c = this.core;
+    c.passive.peer6(this.v6 ? this.b : null, this.dst6Off, this.src6Off);
     const s = c.passive.input(l, this.opts, this.seq, this.ack, this.flags, this.src, this.dst, this.sport, this.dport);
+    c.passive.peer6(null, 0, 0);
     if (s < 0) return;
     // The third segment of the handshake made a connection in SYN_RECEIVED: process it there.
     c.t.segsIn[s]++;

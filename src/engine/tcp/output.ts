@@ -11,7 +11,10 @@ import {
   TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, seqGt, seqLt,
 } from '../../wire/tcp.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
+import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
 import { RouteRecord } from '../routes.js';
+import { Route6Record } from '../routes6.js';
+import { AF_INET6 } from '../socket-table.js';
 import type { TcpCore } from './core.js';
 import {
   CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
@@ -24,6 +27,8 @@ import {
 export class TcpOutput {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
+  /** The same for IPv6 connections. */
+  private readonly route6 = new Route6Record();
 
   constructor(private readonly core: TcpCore) {}
 
@@ -60,16 +65,20 @@ export class TcpOutput {
     const st = c.sockets;
     const ip = c.ip;
     const r = this.route;
-    if (ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
+    // IPv6 connections route, size, checksum and send through c.v6 (ip6.ts); the segment is the same.
+    const v6 = st.family[s] === AF_INET6;
+    const r6 = this.route6;
+    if (v6 ? c.v6.routeConn(r6, s) !== 0 : ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
     const b = c.ctx.tx;
-    const o = IP_PAYLOAD_OFFSET;
+    const o = v6 ? IP6_PAYLOAD_OFFSET : IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
     const syn = (flags & TH_SYN) !== 0;
     const tf = t.tflags[s];
     const cfg = c.cfg;
     if (syn) {
       // The MSS we offer leaves room for IPsec overhead when the flow is protected.
-      const mss = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
+      const mss = v6 ? c.v6.mss(r6, st.remoteAddr6, 16 * s)
+        : ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
       b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
       const active = t.state[s] === SYN_SENT;
       if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
@@ -99,7 +108,8 @@ export class TcpOutput {
     const hlen = p - o;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
-      const room = ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20 - hlen;
+      const room = (v6 ? c.v6.mss(r6, st.remoteAddr6, 16 * s)
+        : ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20) - hlen;
       if (len > room) {
         len = room;
         // The FIN goes with the last byte only: a trimmed segment must not carry it.
@@ -110,7 +120,7 @@ export class TcpOutput {
     const ackFlag = (flags & TH_ACK) !== 0;
     const win = this.window(s, syn);
     writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
-    tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
+    if (!v6) tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
     if (ackFlag) {
       t.lastAckSent[s] = t.rcvNxt[s];
       // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
@@ -124,7 +134,8 @@ export class TcpOutput {
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
+    if (v6) c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s);
+    else ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], cfg.ttl, IP_FLAG_DF);
     return len;
   }
 
@@ -440,6 +451,21 @@ export class TcpOutput {
     c.stats.rstOut++;
     c.stats.tx++;
     c.ip.output(r, IPPROTO_TCP, TCP_MIN_HLEN, src, c.cfg.ttl, IP_FLAG_DF);
+  }
+
+  /** {@link sendReset} for an IPv6 segment: its source and destination are the 16 bytes at `b[srcOff]`, `b[dstOff]`. */
+  sendReset6(b6: Uint8Array, srcOff: number, dstOff: number, sport: number, dport: number, segSeq: number,
+    segAck: number, segLen: number, hadAck: boolean): void {
+    const c = this.core;
+    const r = this.route6;
+    if (c.v6.route(r, b6, srcOff, b6, dstOff) !== 0) return;
+    const b = c.ctx.tx;
+    const o = IP6_PAYLOAD_OFFSET;
+    if (hadAck) writeTcp(b, o, dport, sport, segAck, 0, TCP_MIN_HLEN, TH_RST, 0);
+    else writeTcp(b, o, dport, sport, 0, (segSeq + segLen) | 0, TCP_MIN_HLEN, TH_RST | TH_ACK, 0);
+    c.stats.rstOut++;
+    c.stats.tx++;
+    c.v6.send(r, TCP_MIN_HLEN, b6, srcOff);
   }
 
   /** RST for an existing connection (abort). */

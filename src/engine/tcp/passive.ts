@@ -12,16 +12,19 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP,
   TCPOPT_WSCALE, type TcpOptions, writeTcp, tcpSetChecksum,
 } from '../../wire/tcp.js';
-import { F_BOUND } from '../socket-table.js';
+import { AF_INET6, F_BOUND, F_INET6 } from '../socket-table.js';
 import type { Carver } from '../../storage/arena.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { RouteRecord } from '../routes.js';
+import { Route6Record } from '../routes6.js';
+import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
+import { TCP6_MIN_MSS } from './ip6.js';
 import type { TcpCore } from './core.js';
 import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { REQ_SACK, REQ_TS, REQ_WS, SynQueue } from './syn-queue.js';
 import {
-  COOKIE_MSS, COOKIE_TICK_MS, SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
+  COOKIE_MSS, COOKIE_MSS6, COOKIE_TICK_MS, SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
 } from './syncookie.js';
 
 /** Largest window shift (RFC 7323 2.3). */
@@ -30,14 +33,33 @@ const MAX_WSCALE = 14;
 export class TcpPassive {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
+  private readonly route6 = new Route6Record();
+  /**
+   * The IPv6 endpoints of the segment or record being handled: our address
+   * at `l6[l6Off]`, the peer's at `r6[r6Off]` (the received packet, or a
+   * request record's); `l6` null over IPv4. Set by {@link peer6} before
+   * {@link input}; the numbers passed as addresses are then their folds.
+   */
+  private l6: Uint8Array | null = null;
+  private l6Off = 0;
+  private r6: Uint8Array | null = null;
+  private r6Off = 0;
   readonly q: SynQueue;
   private readonly cookies: SynCookies;
   /** When the last cookie was sent: cookie ACKs are looked for only while cookies may be valid. */
   private lastCookieAt = -Infinity;
 
   constructor(m: Carver, private readonly core: TcpCore, synBacklog: number) {
-    this.q = new SynQueue(m, synBacklog);
+    this.q = new SynQueue(m, synBacklog, core.sockets.localAddr6.length > 0);
     this.cookies = new SynCookies(core.ctx);
+  }
+
+  /** The IPv6 addresses of the next {@link input} (null: an IPv4 segment): both 16 bytes in `b`. */
+  peer6(b: Uint8Array | null, localOff: number, remoteOff: number): void {
+    this.l6 = b;
+    this.l6Off = localOff;
+    this.r6 = b;
+    this.r6Off = remoteOff;
   }
 
   /** Receive buffer a child of listener `l` will have (its SO_RCVBUF or the pool's). */
@@ -83,7 +105,9 @@ export class TcpPassive {
     dport: number): number {
     const c = this.core;
     const q = this.q;
-    const r = q.lookup(dst, dport, src, sport);
+    const l6 = this.l6;
+    const r = l6 !== null ? q.lookup6(l6, this.l6Off, dport, this.r6 as Uint8Array, this.r6Off, sport)
+      : q.lookup(dst, dport, src, sport);
     if ((flags & TH_RST) !== 0) {
       // A reset for a pending request (RFC 9293 3.10.7.3, SYN-RECEIVED): in sequence, it ends it.
       if (r >= 0 && seq === ((q.irs[r] + 1) | 0)) {
@@ -115,6 +139,11 @@ export class TcpPassive {
 
   /** RST for an unacceptable segment (RFC 9293 3.10.7.2: any ACK to a listener). */
   private reset(seq: number, ack: number, flags: number, src: number, dst: number, sport: number, dport: number): void {
+    if (this.l6 !== null) {
+      this.core.out.sendReset6(this.l6, this.r6Off, this.l6Off, sport, dport, seq, ack, (flags & TH_SYN) !== 0 ? 1 : 0,
+        (flags & TH_ACK) !== 0);
+      return;
+    }
     this.core.out.sendReset(src, dst, sport, dport, seq, ack, (flags & TH_SYN) !== 0 ? 1 : 0, (flags & TH_ACK) !== 0);
   }
 
@@ -167,11 +196,14 @@ export class TcpPassive {
       st.synRequestsEvicted++;
       this.removeRequest(q.oldest);
     }
-    const n = q.insert(dst, dport, src, sport, l);
+    const l6 = this.l6;
+    const n = l6 !== null ? q.insert6(l6, this.l6Off, dport, this.r6 as Uint8Array, this.r6Off, sport, l)
+      : q.insert(dst, dport, src, sport, l);
     t.synCount[l]++;
     q.irs[n] = seq;
     q.iss[n] = c.isn(dst, dport, src, sport);
-    q.peerMss[n] = o.mss > 0 ? o.mss : 536;
+    // Without an MSS option: 536 over IPv4 (RFC 9293 3.7.1), 1220 over IPv6 (RFC 8200 8.3).
+    q.peerMss[n] = o.mss > 0 ? o.mss : l6 !== null ? TCP6_MIN_MSS : 536;
     let opt = 0;
     if (cfg.tcpWindowScaling === 1 && o.wscale >= 0) {
       opt |= REQ_WS;
@@ -196,9 +228,23 @@ export class TcpPassive {
     const now = this.core.ctx.now;
     q.sentAt[r] = now;
     const opt = q.opt[r];
+    // The record's own addresses (a retransmission has no segment); the caller's are put back after.
+    const l6 = this.l6;
+    const lo = this.l6Off;
+    const r6 = this.r6;
+    const ro = this.r6Off;
+    const v6 = q.family[r] === AF_INET6;
+    this.l6 = v6 ? q.laddr6 : null;
+    this.l6Off = 16 * r;
+    this.r6 = v6 ? q.raddr6 : null;
+    this.r6Off = 16 * r;
     this.sendSynAck(q.listener[r], q.laddr[r], q.lport[r], q.raddr[r], q.rport[r], q.iss[r], q.irs[r],
       (opt & REQ_SACK) !== 0, (opt & REQ_TS) !== 0, (opt & REQ_WS) !== 0 ? q.ourWscale[r] : -1,
       (Math.floor(now) + q.tsOffset[r]) | 0, q.tsRecent[r]);
+    this.l6 = l6;
+    this.l6Off = lo;
+    this.r6 = r6;
+    this.r6Off = ro;
   }
 
   /** A stateless SYN-ACK whose ISN is a cookie (options in the TSval when the peer sent timestamps). */
@@ -206,8 +252,12 @@ export class TcpPassive {
     dport: number): void {
     const c = this.core;
     const cfg = c.cfg;
-    const mssIndex = cookieMssIndex(o.mss > 0 ? o.mss : 536);
-    const iss = this.cookies.make(dst, dport, src, sport, seq, mssIndex);
+    const l6 = this.l6;
+    const mssIndex = l6 !== null ? cookieMssIndex(o.mss > 0 ? o.mss : TCP6_MIN_MSS, COOKIE_MSS6)
+      : cookieMssIndex(o.mss > 0 ? o.mss : 536);
+    const iss = l6 !== null
+      ? this.cookies.make6(l6, this.l6Off, this.r6 as Uint8Array, this.r6Off, dport, sport, seq, mssIndex)
+      : this.cookies.make(dst, dport, src, sport, seq, mssIndex);
     const ts = cfg.tcpTimestamps === 1 && o.hasTimestamp;
     // Without timestamps nothing can carry window scale or SACK back: the connection goes without (as Linux).
     const ws = ts && cfg.tcpWindowScaling === 1 && o.wscale >= 0;
@@ -227,11 +277,14 @@ export class TcpPassive {
     const c = this.core;
     const ip = c.ip;
     const r = this.route;
-    if (ip.route(r, raddr, laddr) !== 0) return;
+    const l6 = this.l6;
+    const r6 = this.r6 as Uint8Array;
+    const rt6 = this.route6;
+    if (l6 !== null ? c.v6.route(rt6, r6, this.r6Off, l6, this.l6Off) !== 0 : ip.route(r, raddr, laddr) !== 0) return;
     const b = c.ctx.tx;
-    const o = IP_PAYLOAD_OFFSET;
+    const o = l6 !== null ? IP6_PAYLOAD_OFFSET : IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
-    const mss = ip.flowMtu(r, IPPROTO_TCP, raddr, lport, rport) - 40;
+    const mss = l6 !== null ? c.v6.mss(rt6, r6, this.r6Off) : ip.flowMtu(r, IPPROTO_TCP, raddr, lport, rport) - 40;
     b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
     if (sack) {
       b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
@@ -248,8 +301,12 @@ export class TcpPassive {
     while (((p - o) & 3) !== 0) b[p++] = TCPOPT_NOP;
     const hlen = p - o;
     writeTcp(b, o, lport, rport, iss, (irs + 1) | 0, hlen, TH_SYN | TH_ACK, this.synWindow(l));
-    tcpSetChecksum(b, o, hlen, r.src, raddr);
     c.stats.tx++;
+    if (l6 !== null) {
+      c.v6.send(rt6, hlen, r6, this.r6Off);
+      return;
+    }
+    tcpSetChecksum(b, o, hlen, r.src, raddr);
     ip.output(r, IPPROTO_TCP, hlen, raddr, c.cfg.ttl, IP_FLAG_DF);
   }
 
@@ -299,7 +356,10 @@ export class TcpPassive {
     const c = this.core;
     const cfg = c.cfg;
     const peerIsn = (seq - 1) | 0;
-    const mssIndex = this.cookies.check(dst, dport, src, sport, peerIsn, (ack - 1) | 0);
+    const l6 = this.l6;
+    const mssIndex = l6 !== null
+      ? this.cookies.check6(l6, this.l6Off, this.r6 as Uint8Array, this.r6Off, dport, sport, peerIsn, (ack - 1) | 0)
+      : this.cookies.check(dst, dport, src, sport, peerIsn, (ack - 1) | 0);
     let opt = 0;
     let peerWs = 0;
     if (mssIndex >= 0 && cfg.tcpTimestamps === 1 && o.hasTimestamp) {
@@ -323,7 +383,8 @@ export class TcpPassive {
     c.stats.passiveOpens++; // its SYN-RECEIVED state was the cookie
     if (!this.admit(l)) return -1; // no state to keep: the peer's retransmission may find room
     const tsOffset = c.tsOffsetFor(dst, dport, src, sport);
-    return this.child(l, dst, dport, src, sport, peerIsn, (ack - 1) | 0, COOKIE_MSS[mssIndex], opt, peerWs,
+    return this.child(l, dst, dport, src, sport, peerIsn, (ack - 1) | 0,
+      l6 !== null ? COOKIE_MSS6[mssIndex] : COOKIE_MSS[mssIndex], opt, peerWs,
       wscaleFor(this.listenRcvCap(l)), o.tsVal, tsOffset, c.ctx.now, true);
   }
 
@@ -344,11 +405,20 @@ export class TcpPassive {
     }
     c.initTcb(s);
     const so = c.sockets;
-    so.localAddr[s] = laddr;
+    const l6 = this.l6;
+    const r6 = this.r6 as Uint8Array;
+    if (l6 !== null) {
+      so.family[s] = AF_INET6;
+      so.setLocal6(s, l6, this.l6Off);
+      so.setRemote6(s, r6, this.r6Off);
+    } else {
+      so.localAddr[s] = laddr;
+      so.remoteAddr[s] = raddr;
+    }
     so.localPort[s] = lport;
-    so.remoteAddr[s] = raddr;
     so.remotePort[s] = rport;
-    so.flags[s] |= F_BOUND;
+    // A child of an AF_INET6 listener is an AF_INET6 socket, its IPv4 peers shown as ::ffff:a.b.c.d.
+    so.flags[s] |= F_BOUND | (so.flags[l] & F_INET6);
     t.parent[s] = l;
     c.countConnection(s, l);
     c.hashIn(s);
@@ -366,7 +436,10 @@ export class TcpPassive {
     t.sndWl2[s] = iss;
     t.tsOffset[s] = tsOffset;
     const rt = this.route;
-    const mtuMss = c.ip.route(rt, raddr, laddr) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, raddr, lport, rport) - 40 : 536;
+    const rt6 = this.route6;
+    const mtuMss = l6 !== null
+      ? (c.v6.route(rt6, r6, this.r6Off, l6, this.l6Off) === 0 ? c.v6.mss(rt6, r6, this.r6Off) : TCP6_MIN_MSS)
+      : c.ip.route(rt, raddr, laddr) === 0 ? c.ip.flowMtu(rt, IPPROTO_TCP, raddr, lport, rport) - 40 : 536;
     t.peerMss[s] = peerMss;
     t.mss[s] = peerMss < mtuMss ? peerMss : mtuMss;
     let tf = t.tflags[s];

@@ -25,6 +25,10 @@ export class Segment {
   dst = 0;
   sport = 0;
   dport = 0;
+  /** Arrived over IPv6: `src`/`dst` are folds, the addresses are the 16 bytes at `b[src6Off]`, `b[dst6Off]`. */
+  v6 = false;
+  src6Off = 0;
+  dst6Off = 0;
 
   /** Let go of the frame. */
   release(): void {

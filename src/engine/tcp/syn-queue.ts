@@ -7,6 +7,8 @@
  * hash, and kept on a list in arrival order so the oldest is evicted first.
  */
 import type { Carver } from '../../storage/arena.js';
+import { copyBytes } from '../../wire/bytes.js';
+import { AF_INET6, addr6Equal, fold6 } from '../socket-table.js';
 
 /** Option bits of a request (`opt`). */
 export const REQ_TS = 1;
@@ -16,6 +18,14 @@ export const REQ_WS = 4;
 export class SynQueue {
   /** Records in the table. */
   readonly cap: number;
+  /**
+   * AF_INET or AF_INET6. Family-6 records keep their addresses in
+   * `laddr6`/`raddr6` (16 bytes per record, planned only with IPv6) and
+   * folds of them in `laddr`/`raddr` (the hash keys).
+   */
+  readonly family: Uint8Array;
+  readonly laddr6: Uint8Array;
+  readonly raddr6: Uint8Array;
   readonly laddr: Int32Array;
   readonly raddr: Int32Array;
   readonly lport: Uint16Array;
@@ -55,9 +65,12 @@ export class SynQueue {
   /** Earliest timer of any record. */
   nextAt = Infinity;
 
-  constructor(m: Carver, cap: number) {
+  constructor(m: Carver, cap: number, ipv6 = true) {
     this.cap = cap;
     const P = 'tcpSynQueue';
+    this.family = m.u8(P, cap);
+    this.laddr6 = ipv6 ? m.u8(P, 16 * cap) : new Uint8Array(0);
+    this.raddr6 = ipv6 ? m.u8(P, 16 * cap) : new Uint8Array(0);
     this.laddr = m.i32(P, cap);
     this.raddr = m.i32(P, cap);
     this.lport = m.u16(P, cap);
@@ -103,17 +116,42 @@ export class SynQueue {
   /** The record of a 4-tuple, or -1. */
   lookup(laddr: number, lport: number, raddr: number, rport: number): number {
     for (let r = this.hashHead[this.bucket(laddr, lport, raddr, rport)]; r >= 0; r = this.hashNext[r]) {
-      if (this.rport[r] === rport && this.raddr[r] === raddr && this.lport[r] === lport && this.laddr[r] === laddr) {
+      if (this.rport[r] === rport && this.raddr[r] === raddr && this.lport[r] === lport && this.laddr[r] === laddr
+        && this.family[r] !== AF_INET6) {
         return r;
       }
     }
     return -1;
   }
 
+  /** The family-6 record of a 4-tuple (addresses `l[lo]`, `r[ro]`), or -1. */
+  lookup6(l: Uint8Array, lo: number, lport: number, r: Uint8Array, ro: number, rport: number): number {
+    const la = fold6(l, lo);
+    const ra = fold6(r, ro);
+    for (let i = this.hashHead[this.bucket(la, lport, ra, rport)]; i >= 0; i = this.hashNext[i]) {
+      if (this.rport[i] === rport && this.raddr[i] === ra && this.lport[i] === lport && this.laddr[i] === la
+        && this.family[i] === AF_INET6 && addr6Equal(this.raddr6, 16 * i, r, ro) && addr6Equal(this.laddr6, 16 * i, l, lo)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** {@link insert} for an IPv6 4-tuple: -1 when the table is full. */
+  insert6(l: Uint8Array, lo: number, lport: number, r: Uint8Array, ro: number, rport: number, listener: number): number {
+    const i = this.insert(fold6(l, lo), lport, fold6(r, ro), rport, listener);
+    if (i < 0) return i;
+    this.family[i] = AF_INET6;
+    copyBytes(l, lo, this.laddr6, 16 * i, 16);
+    copyBytes(r, ro, this.raddr6, 16 * i, 16);
+    return i;
+  }
+
   /** A free record for the 4-tuple, entered in the hash and as the newest; -1 when the table is full. */
   insert(laddr: number, lport: number, raddr: number, rport: number, listener: number): number {
     if (this.freeTop === 0) return -1;
     const r = this.free[--this.freeTop];
+    this.family[r] = 4;
     this.laddr[r] = laddr;
     this.lport[r] = lport;
     this.raddr[r] = raddr;

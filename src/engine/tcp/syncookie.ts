@@ -29,6 +29,8 @@ import type { EngineContext } from '../context.js';
 
 /** MSS values a cookie can encode (Linux's IPv4 msstab), smallest first. */
 export const COOKIE_MSS = [536, 1300, 1440, 1460] as const;
+/** The same over IPv6 (Linux's msstab for IPv6: 1280, 1480, 1500 and 9000 byte paths less 60). */
+export const COOKIE_MSS6 = [1220, 1420, 1440, 8940] as const;
 /** One count tick, ms. */
 export const COOKIE_TICK_MS = 60_000;
 /** Counts a cookie stays valid for (the current and the previous one). */
@@ -75,15 +77,48 @@ function halfSipHash(k0: number, k1: number, m0: number, m1: number, m2: number,
   return (v1 ^ v3) | 0;
 }
 
+/**
+ * HalfSipHash-2-4 of `n` 32-bit words under the key (k0, k1): the IPv6
+ * cookie hashes the whole 4-tuple (two 16-byte addresses, the ports, the count).
+ */
+function halfSipHashN(k0: number, k1: number, m: Int32Array, n: number): number {
+  let v0 = k0;
+  let v1 = k1;
+  let v2 = 0x6c796765 ^ k0;
+  let v3 = 0x74656462 ^ k1;
+  for (let i = 0; i <= n; i++) {
+    // The message words, then the length word ((4n bytes) << 24).
+    const w = i < n ? m[i] : ((4 * n) << 24);
+    v3 ^= w;
+    for (let r = 0; r < 2; r++) {
+      v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
+      v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
+      v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
+      v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
+    }
+    v0 ^= w;
+  }
+  v2 ^= 0xff;
+  for (let r = 0; r < 4; r++) {
+    v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
+    v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
+    v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
+    v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
+  }
+  return (v1 ^ v3) | 0;
+}
+
 /** Index into {@link COOKIE_MSS} of the largest value not above the peer's MSS (0 when below them all). */
-export function cookieMssIndex(peerMss: number): number {
-  let i = COOKIE_MSS.length - 1;
-  while (i > 0 && peerMss < COOKIE_MSS[i]) i--;
+export function cookieMssIndex(peerMss: number, table: readonly number[] = COOKIE_MSS): number {
+  let i = table.length - 1;
+  while (i > 0 && peerMss < table[i]) i--;
   return i;
 }
 
 export class SynCookies {
   private readonly key = new Int32Array(4);
+  /** The IPv6 hash input: local address, remote address, ports, count (10 words). */
+  private readonly words6 = new Int32Array(10);
 
   constructor(private readonly ctx: EngineContext) {
     for (let i = 0; i < 4; i++) this.key[i] = ctx.random32();
@@ -102,6 +137,49 @@ export class SynCookies {
     const h1 = halfSipHash(k[0], k[1], laddr, raddr, ports, 0);
     const h2 = halfSipHash(k[2], k[3], laddr, raddr, ports, count);
     return (h1 + peerIsn + (count << COOKIE_BITS) + ((h2 + mssIndex) & COOKIE_MASK)) | 0;
+  }
+
+  /** The 10 hash words of an IPv6 4-tuple, count last (filled by {@link make6}/{@link check6}). */
+  private tuple6(l: Uint8Array, lo: number, r: Uint8Array, ro: number, lport: number, rport: number): Int32Array {
+    const w = this.words6;
+    for (let i = 0; i < 4; i++) {
+      const a = lo + 4 * i;
+      const b = ro + 4 * i;
+      w[i] = (l[a] << 24) | (l[a + 1] << 16) | (l[a + 2] << 8) | l[a + 3];
+      w[4 + i] = (r[b] << 24) | (r[b + 1] << 16) | (r[b + 2] << 8) | r[b + 3];
+    }
+    w[8] = (lport << 16) | rport;
+    return w;
+  }
+
+  /** {@link make} for IPv6: the hashes cover both 16-byte addresses (`l[lo]` ours, `r[ro]` the peer's). */
+  make6(l: Uint8Array, lo: number, r: Uint8Array, ro: number, lport: number, rport: number, peerIsn: number,
+    mssIndex: number): number {
+    const k = this.key;
+    const w = this.tuple6(l, lo, r, ro, lport, rport);
+    const count = this.count();
+    w[9] = 0;
+    const h1 = halfSipHashN(k[0], k[1], w, 10);
+    w[9] = count;
+    const h2 = halfSipHashN(k[2], k[3], w, 10);
+    return (h1 + peerIsn + (count << COOKIE_BITS) + ((h2 + mssIndex) & COOKIE_MASK)) | 0;
+  }
+
+  /** {@link check} for IPv6. */
+  check6(l: Uint8Array, lo: number, r: Uint8Array, ro: number, lport: number, rport: number, peerIsn: number,
+    cookie: number): number {
+    const k = this.key;
+    const w = this.tuple6(l, lo, r, ro, lport, rport);
+    w[9] = 0;
+    const h1 = halfSipHashN(k[0], k[1], w, 10);
+    const c = (cookie - h1 - peerIsn) | 0;
+    const count = this.count();
+    const diff = (count - (c >>> COOKIE_BITS)) & 0xff;
+    if (diff >= MAX_AGE) return -1;
+    w[9] = (count - diff) & 0xff;
+    const h2 = halfSipHashN(k[2], k[3], w, 10);
+    const mssIndex = (c - h2) & COOKIE_MASK;
+    return mssIndex < COOKIE_MSS.length ? mssIndex : -1;
   }
 
   /**

@@ -3,7 +3,7 @@
  * SEND, RECEIVE, CLOSE, ABORT, STATUS, in the shape of BSD calls returning a
  * count or a negative errno.
  */
-import { EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../socket-table.js';
+import { AF_INET6, EV_READABLE, EV_WRITABLE, F_BOUND, F_REUSEADDR, SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import { RouteRecord } from '../routes.js';
 import type { TcpCore } from './core.js';
@@ -62,6 +62,8 @@ export class TcpUser {
     const so = this.core.sockets;
     for (let s = so.tcpPortHead[so.portBucket(port)]; s >= 0; s = so.portNext[s]) {
       if (so.localPort[s] !== port) continue;
+      // An AF_INET6 socket clashes with IPv4 binds only when it takes IPv4 too (bound to ::, not V6ONLY).
+      if (so.family[s] === AF_INET6 && !so.acceptsV4(s)) continue;
       const la = so.localAddr[s];
       if (la !== 0 && addr !== 0 && la !== addr) continue;
       // SO_REUSEADDR lets a new socket share the port unless one is listening on it.
@@ -100,6 +102,7 @@ export class TcpUser {
     }
     if (st !== CLOSED || c.sockets.remotePort[s] !== 0) return -Errno.EINVAL;
     if ((c.sockets.flags[s] & F_BOUND) === 0) {
+      // An unbound AF_INET6 socket gets :: the same way (its address bytes are zero, their fold 0).
       const r = this.bind(s, 0, 0);
       if (r < 0) return r;
     }

@@ -1,0 +1,140 @@
+/**
+ * TCP over IPv6 (RFC 8200 8.1, RFC 9293): what the family-6 paths of input,
+ * output, the passive opens and the user calls share: the connection
+ * lookup and listener search by 16-byte addresses, routing and the MSS from
+ * `flowMtu6`, and the checksum and send of a segment built at
+ * IP6_PAYLOAD_OFFSET. Family-6 slots keep {@link fold6} of their addresses
+ * in `localAddr`/`remoteAddr`, so the 4-tuple hash of tcb.ts serves both
+ * families; a hit is confirmed on the family and all 16 bytes.
+ */
+import { copyBytes } from '../../wire/bytes.js';
+import { ETH_HLEN } from '../../wire/ethernet.js';
+import { IPPROTO_TCP } from '../../wire/ipv4.js';
+import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
+import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6 } from '../socket-table.js';
+import { Errno } from '../errno.js';
+import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
+import type { Route6Record } from '../routes6.js';
+import type { TcpCore } from './core.js';
+import { LISTEN, SYN_SENT } from './tcb.js';
+
+/** IPv6 and TCP fixed headers: MSS = path MTU − 60 (flowMtu6 already leaves out the 40 of IPv6). */
+export const TCP6_HEADER = 20;
+/** The IPv6 minimum link MTU (RFC 8200 5) less both headers: the MSS when nothing better is known. */
+export const TCP6_MIN_MSS = 1280 - 60;
+
+/** Where the IPv6 header's source and destination sit in the transmit buffer. */
+const TX_SRC6 = ETH_HLEN + 8;
+const TX_DST6 = ETH_HLEN + 24;
+
+export class TcpV6 {
+  constructor(private readonly core: TcpCore, readonly ip6: Ip6Output | null) {}
+
+  /** Family-6 connection slot of a 4-tuple (local `l[lo]`:lport, remote `r[ro]`:rport), or -1. */
+  lookup6(l: Uint8Array, lo: number, lport: number, r: Uint8Array, ro: number, rport: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = c.sockets;
+    const la = fold6(l, lo);
+    const ra = fold6(r, ro);
+    for (let s = t.hashHead[t.bucket(la, lport, ra, rport)]; s >= 0; s = t.hashNext[s]) {
+      if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === ra && st.localAddr[s] === la
+        && st.family[s] === AF_INET6 && st.remote6Is(s, r, ro) && st.local6Is(s, l, lo)) return s;
+    }
+    return -1;
+  }
+
+  /** Family-6 listener for destination `a[ao]`:port, or -1 (a specific address beats `::`). */
+  findListener6(a: Uint8Array, ao: number, port: number): number {
+    const c = this.core;
+    const st = c.sockets;
+    let wild = -1;
+    for (let s = st.tcpPortHead[st.portBucket(port)]; s >= 0; s = st.portNext[s]) {
+      if (st.localPort[s] !== port || c.t.state[s] !== LISTEN || st.family[s] !== AF_INET6) continue;
+      if (st.local6Is(s, a, ao)) return s;
+      if (addr6Unspecified(st.localAddr6, 16 * s)) wild = s;
+    }
+    return wild;
+  }
+
+  /** Route connection `s` (family 6) into `r`; 0 or -errno. */
+  routeConn(r: Route6Record, s: number): number {
+    const ip6 = this.ip6;
+    if (ip6 === null) return -Errno.ENETUNREACH;
+    const so = this.core.sockets;
+    const o = 16 * s;
+    return ip6.route6(r, so.remoteAddr6, o, addr6Unspecified(so.localAddr6, o) ? null : so.localAddr6, o);
+  }
+
+  /** Route to `dst[dOff]` from `src[sOff]` (null: source selection); 0 or -errno. */
+  route(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number {
+    const ip6 = this.ip6;
+    return ip6 === null ? -Errno.ENETUNREACH : ip6.route6(r, dst, dOff, src, sOff);
+  }
+
+  /** Payload room of a segment without options on route `r` to `dst[dOff]` (the MSS to offer). */
+  mss(r: Route6Record, dst: Uint8Array, dOff: number): number {
+    return (this.ip6 as Ip6Output).flowMtu6(r, dst, dOff) - TCP6_HEADER;
+  }
+
+  /**
+   * Checksum and send the segment of `len` bytes at IP6_PAYLOAD_OFFSET of
+   * the transmit buffer along `r` to `dst[dOff]`, as IPv4's TCP does with
+   * DF: never fragmented at the source. The addresses are first written
+   * where the IPv6 header will carry them, so the pseudo-header sum reads
+   * one buffer (output6 writes the same values there).
+   */
+  send(r: Route6Record, len: number, dst: Uint8Array, dOff: number): number {
+    const c = this.core;
+    const b = c.ctx.tx;
+    copyBytes(r.src, 0, b, TX_SRC6, 16);
+    copyBytes(dst, dOff, b, TX_DST6, 16);
+    tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
+    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, c.cfg.ttl, IP6_DONTFRAG);
+  }
+
+  /**
+   * An ICMPv6 error quoting a segment we sent (the Tcp6ErrorSink of
+   * icmpv6.ts; RFC 5927 guidance as IPv4's): Packet Too Big lowers the MSS
+   * to the new path MTU (RFC 8201 5.2), unreachable aborts a connection
+   * still in SYN_SENT; other errors are soft and only recorded by the peer's silence.
+   */
+  icmp6Error(b: Uint8Array, laddrOff: number, lport: number, raddrOff: number, rport: number, seq: number,
+    errno: number, mtu: number): void {
+    const c = this.core;
+    const s = this.lookup6(b, laddrOff, lport, b, raddrOff, rport);
+    if (s < 0) return;
+    const t = c.t;
+    if (seqGt(t.sndUna[s], seq) || seqGt(seq, t.sndMax[s])) return;
+    if (mtu > 0) {
+      // IPv6 never goes below 1280 (RFC 8200 5); a smaller report is not believed.
+      const mss = (mtu < 1280 ? 1280 : mtu) - 60;
+      if (mss < t.mss[s]) {
+        t.mss[s] = mss;
+        c.out.output(s);
+      }
+      return;
+    }
+    if (t.state[s] === SYN_SENT && (errno === Errno.ECONNREFUSED || errno === Errno.EHOSTUNREACH
+      || errno === Errno.ENETUNREACH)) {
+      c.finish(s, errno);
+    }
+  }
+
+  /**
+   * Neighbour discovery for `nextHop[nhOff]` failed (RFC 4861 7.3.3): active
+   * opens to it fail with EHOSTUNREACH now, as IPv4's after ARP gives up.
+   */
+  hostUnreachable6(nextHop: Uint8Array, nhOff: number, r: Route6Record): void {
+    const c = this.core;
+    const t = c.t;
+    const so = c.sockets;
+    for (let s = 0; s < t.n; s++) {
+      if (so.type[s] !== SOCK_TCP || t.state[s] !== SYN_SENT || so.family[s] !== AF_INET6) continue;
+      if (so.remote6Is(s, nextHop, nhOff) || (this.routeConn(r, s) === 0 && addr6Equal(r.nextHop, 0, nextHop, nhOff))) {
+        c.stats.timeouts++;
+        c.finish(s, Errno.EHOSTUNREACH);
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Addresses at the descriptor API's edge: numbers (IPv4, unsigned or the
+ * engine's signed int32), text (dotted quad or RFC 4291 IPv6, a `%zone`
+ * suffix ignored) and 16-byte arrays (IPv6), read without allocating into
+ * module state the API then uses: {@link addrFamily} and {@link addr6}.
+ */
+import { copyBytes } from '../wire/bytes.js';
+import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
+import { Errno } from '../engine/errno.js';
+import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
+
+/** An address and port filled in by recvfrom/accept/getsockname/getpeername; reuse one object per loop. */
+export interface SockAddr {
+  /** IPv4 (unsigned); for an IPv4 peer of an AF_INET6 socket the same value, mapped in `address6`. */
+  address: number;
+  port: number;
+  /** 4 or 6, as the user's socket sees the address (an AF_INET6 socket always sees 6). Written when present or not. */
+  family?: number;
+  /** Given by the caller (16 bytes): receives the IPv6 address (IPv4 ones as ::ffff:a.b.c.d) when `family` is 6. */
+  address6?: Uint8Array;
+}
+
+/** Family of the last address {@link toAddr} read: 4, 6, or 0 when it was invalid. */
+export let addrFamily = 0;
+/** The IPv6 address {@link toAddr} read last (when {@link addrFamily} is 6). */
+export const addr6 = new Uint8Array(16);
+
+/**
+ * Read an address: returns the IPv4 address in the engine's signed form
+ * (0 for IPv6) and sets {@link addrFamily}; IPv6 goes to {@link addr6}.
+ */
+export function toAddr(a: number | string | Uint8Array): number {
+  if (typeof a === 'number') {
+    const ok = Number.isInteger(a) && a >= -0x80000000 && a <= 0xffffffff;
+    addrFamily = ok ? AF_INET : 0;
+    return ok ? a | 0 : 0;
+  }
+  if (typeof a === 'string') {
+    if (a.includes(':')) {
+      const pct = a.indexOf('%');
+      addrFamily = parseIpv6(pct < 0 ? a : a.slice(0, pct), addr6, 0) ? AF_INET6 : 0;
+      return 0;
+    }
+    const v = parseIpv4(a);
+    addrFamily = v >= 0 ? AF_INET : 0;
+    return v >= 0 ? v | 0 : 0;
+  }
+  if (a instanceof Uint8Array && a.length === 16) {
+    addr6.set(a);
+    addrFamily = AF_INET6;
+    return 0;
+  }
+  addrFamily = 0;
+  return 0;
+}
+
+/** After {@link toAddr} gave an IPv6 address: is it `::ffff:a.b.c.d`? */
+export function addrIsMapped(): boolean {
+  return isV4Mapped(addr6, 0);
+}
+
+/** The IPv4 address inside a mapped {@link addr6} (signed form). */
+export function mappedV4(): number {
+  return v4MappedRead(addr6, 0);
+}
+
+/** Fill `out` with the local (or remote) endpoint of socket `fd` as its user sees it. */
+export function fillSockAddr(t: SocketTable, fd: number, local: boolean, out: SockAddr): void {
+  out.port = local ? t.localPort[fd] : t.remotePort[fd];
+  if (t.family[fd] === AF_INET6) {
+    out.family = AF_INET6;
+    out.address = 0;
+    const a6 = out.address6;
+    if (a6 !== undefined) copyBytes(local ? t.localAddr6 : t.remoteAddr6, 16 * fd, a6, 0, 16);
+    return;
+  }
+  const v4 = local ? t.localAddr[fd] : t.remoteAddr[fd];
+  out.address = v4 >>> 0;
+  fillV4(t, fd, v4, out);
+}
+
+/** `out.family` (and `address6`) for an IPv4 address `v4` seen by socket `fd`. */
+export function fillV4(t: SocketTable, fd: number, v4: number, out: SockAddr): void {
+  if ((t.flags[fd] & F_INET6) !== 0) {
+    out.family = AF_INET6;
+    if (out.address6 !== undefined) v4MappedWrite(out.address6, 0, v4);
+  } else {
+    out.family = AF_INET;
+  }
+}
+
+/**
+ * AF_INET6 socket `fd` is about to talk to the IPv4 address inside a mapped
+ * one: it must not be V6ONLY nor bound to an IPv6 address. Switches it to
+ * IPv4 (keeping its port) and returns 0, or -ENETUNREACH (as Linux).
+ */
+export function toMapped(t: SocketTable, fd: number): number {
+  if ((t.flags[fd] & F_V6ONLY) !== 0) return -Errno.ENETUNREACH;
+  if (t.family[fd] === AF_INET6 && !addr6Unspecified(t.localAddr6, 16 * fd)) return -Errno.ENETUNREACH;
+  t.family[fd] = AF_INET;
+  return 0;
+}
+
+/** A fresh out-parameter that receives IPv6 addresses too (for the facades). */
+export function newSockAddr(): SockAddr {
+  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16) };
+}
+
+/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6, dotted quad for 4. */
+export function formatSockAddr(a: SockAddr): string {
+  return a.family === AF_INET6 && a.address6 !== undefined ? formatIpv6(a.address6, 0) : formatIpv4(a.address);
+}
+
+/** Node's family name of an address {@link fillSockAddr} wrote. */
+export function familyName(a: SockAddr): 'IPv4' | 'IPv6' {
+  return a.family === AF_INET6 ? 'IPv6' : 'IPv4';
+}
