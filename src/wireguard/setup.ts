@@ -40,7 +40,7 @@ export interface WireGuardConfig {
   /** Defaults to what the key lengths say (65-byte public keys: fips), else 'standard'. */
   suite?: SuiteName;
   privateKey: string | Uint8Array;
-  /** Interface address(es) with prefix, e.g. '10.0.0.1/24' (the first is the interface's). */
+  /** Interface address(es) with prefix: one IPv4 and any IPv6 ones, e.g. ['10.0.0.1/24', 'fd00::1/64']. */
   address: string | string[];
   name?: string;
   mtu?: number;
@@ -53,7 +53,7 @@ export interface WireGuardConfig {
    * stack whose UDP carries the tunnel (`{ stack }`), or any {@link WgTransport}.
    */
   transport?: 'host' | 'dgram' | 'native' | { stack: { sockets: SocketApi }; address?: string } | WgTransport;
-  /** Host address the host UDP socket binds (default 0.0.0.0). */
+  /** Host address the host UDP socket binds (default '::', dual-stack; 0.0.0.0 where the host has no IPv6). */
   bindAddress?: string;
   peers?: WireGuardPeerConfig[];
   maxPeers?: number;
@@ -253,7 +253,7 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
     transport = native ? NativeUdpTransport.open({ ...bind, maxDatagram: device.mtu + 64 }) : await HostUdpTransport.open(bind);
     hostBind = config.bindAddress ?? '';
   } else if ('stack' in t) {
-    transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');
+    transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address);
   } else {
     transport = t;
   }
@@ -263,7 +263,8 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
   try {
     if (config.pcap !== undefined) capture = new PcapWriter(device, config.pcap);
     const link: Link = capture ?? device;
-    info = stack.addInterface(link, { address: addresses[0], name: device.name, mtu: device.mtu });
+    // One IPv4 address and any IPv6 ones (the stack's addInterface takes the list).
+    info = stack.addInterface(link, { address: addresses, name: device.name, mtu: device.mtu });
   } catch (e) {
     if (capture !== null) capture.close();
     else device.close();
@@ -274,6 +275,13 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
   if (config.resolveHost !== undefined) iface.resolveHost = config.resolveHost;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
     const text = `${formatIpv4(address)}/${prefixLength}`;
+    if (added) stack.addRoute(text, { interface: info.index });
+    else stack.removeRoute(text, { interface: info.index });
+  };
+  // A stack built with `ipv6: false` has no IPv6 routes: its device still holds the
+  // IPv6 allowed IPs (wg show lists them) but routes nothing there.
+  if (stack.ip6 !== null) device.onAllowedIps6Changed = (address, prefixLength, added) => {
+    const text = `${address}/${prefixLength}`;
     if (added) stack.addRoute(text, { interface: info.index });
     else stack.removeRoute(text, { interface: info.index });
   };
