@@ -166,12 +166,14 @@ export interface StackConfig {
   ip6ReassemblyBytes?: number;
   /** Path MTU cache entries (RFC 8201: destinations that sent us Packet Too Big). Default 16. */
   ip6PathMtuEntries?: number;
+  /** Follow ICMPv6 redirects from the first-hop router (RFC 4861 §8.3). Default false (ignored, counted). */
+  ipv6AcceptRedirects?: boolean | number;
   /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
   clock?: () => number;
 }
 
-export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed' | 'ipForwarding' | 'ipv6'>>
-  & { seed: number; clock: () => number; ipForwarding: number; ipv6: number };
+export type ResolvedConfig = Required<Omit<StackConfig, 'clock' | 'seed' | 'ipForwarding' | 'ipv6' | 'ipv6AcceptRedirects'>>
+  & { seed: number; clock: () => number; ipForwarding: number; ipv6: number; ipv6AcceptRedirects: number };
 
 const limits: Record<string, [number, number, number]> = {
   // name: [default, min, max]
@@ -236,6 +238,7 @@ const limits: Record<string, [number, number, number]> = {
   ip6ReassemblySlots: [8, 0, 255],
   ip6ReassemblyBytes: [65535, 1280, 65535],
   ip6PathMtuEntries: [16, 1, 65535],
+  ipv6AcceptRedirects: [0, 0, 1],
 };
 
 /** Fill defaults and validate; throws `RangeError`/`TypeError` naming the bad field. */
@@ -248,7 +251,7 @@ export function resolveConfig(config: StackConfig = {}): ResolvedConfig {
   const out: Record<string, unknown> = {};
   for (const [name, [def, min, max]] of Object.entries(limits)) {
     let v = (config as Record<string, unknown>)[name];
-    if (typeof v === 'boolean' && (name === 'ipForwarding' || name === 'ipv6')) v = v ? 1 : 0;
+    if (typeof v === 'boolean' && (name === 'ipForwarding' || name === 'ipv6' || name === 'ipv6AcceptRedirects')) v = v ? 1 : 0;
     if (v === undefined) {
       out[name] = def;
       continue;

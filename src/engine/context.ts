@@ -21,6 +21,12 @@ export interface EngineContext {
   tx: Uint8Array;
   /** The clock at full resolution when running in real time (else `now`), for RTT reports. */
   preciseNow(): number;
+  /**
+   * DNS servers learned from router advertisements (RDNSS, RFC 8106), RFC
+   * 5952 text, rewritten in place by slaac.ts when the set changes; the
+   * socket layer's DNS reads it.
+   */
+  readonly dnsServers6: string[];
   /** A pseudo-random unsigned 32-bit integer. */
   random32(): number;
 }

@@ -12,7 +12,7 @@ import type { EngineContext } from './context.js';
 import { Iface6Addresses } from './netif.js';
 import { Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
-import { NeighbourDiscovery } from './ndp.js';
+import { NeighbourDiscovery, type Neighbour6Events } from './ndp.js';
 import { Ipv6 } from './ipv6.js';
 import { Icmp6, Icmp6ErrorSender, type Echo6Listener } from './icmpv6.js';
 import { Ipv6Input } from './ipv6-input.js';
@@ -33,15 +33,17 @@ export class Ipv6Out {
   static plan(m: Carver, c: ResolvedConfig, frame: number, txBytes: number): void {
     new Route6Table(m, c.routes6);
     for (let i = 0; i < c.maxInterfaces; i++) new Iface6Addresses(m, c.ipv6AddressesPerInterface);
+    NeighbourDiscovery.plan(m, c);
     Ipv6.plan(m, c.ip6PathMtuEntries, frame, txBytes);
     Icmp6.plan(m, c.maxPings);
     Reassembly6.plan(m, c.ip6ReassemblySlots, c.ip6ReassemblyBytes);
   }
 
-  constructor(arena: Arena, ctx: EngineContext, c: ResolvedConfig, loopback: LoopbackQueue, frame: number) {
+  constructor(arena: Arena, ctx: EngineContext, c: ResolvedConfig, loopback: LoopbackQueue, frame: number,
+    ndEvents: Neighbour6Events) {
     this.routes = new Route6Table(arena, c.routes6);
     for (let i = 0; i < c.maxInterfaces; i++) this.addrs.push(new Iface6Addresses(arena, c.ipv6AddressesPerInterface));
-    this.nd = new NeighbourDiscovery(ctx);
+    this.nd = new NeighbourDiscovery(arena, ctx, this.routes, ndEvents);
     this.ip = new Ipv6(arena, ctx, this.nd, this.routes, loopback, c.ip6PathMtuEntries, frame, ctx.tx.length);
     this.errors = new Icmp6ErrorSender(ctx, this.ip);
   }

@@ -19,6 +19,7 @@ import { NetInterface, type FrameSink } from './netif.js';
 import { ETHERTYPE_IPV6 } from '../wire/ipv6.js';
 import { looksLikeIpv6 } from '../wire/ipv6addr.js';
 import { Ipv6In, Ipv6Out } from './ipv6-layer.js';
+import type { Neighbour6Events } from './ndp.js';
 import { splitAddresses, checkInterface6, configureInterface6, addRoute6, removeRoute6, routeList6, addresses6Of } from './stack6.js';
 import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './routes.js';
 import { Arp, type NeighbourEvents } from './arp.js';
@@ -107,6 +108,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly memory: MemoryReport;
   readonly stats: StackStats = createStats();
   readonly interfaces: NetInterface[] = [];
+  /** DNS servers from router advertisements (RDNSS), see {@link EngineContext.dnsServers6}. */
+  readonly dnsServers6: string[] = [];
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
@@ -116,8 +119,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   private readonly loopback: LoopbackQueue;
   /** IPv6's output side (routes, ND, output, ICMPv6 errors) and receive side; null with `ipv6: false`. */
   readonly ip6: Ipv6Out | null;
-  readonly ip6In: Ipv6In | null;
-  /** The socket table: engine state the transports write and the descriptor API reads. */
+  readonly ip6In: Ipv6In | null;  /** The socket table: engine state the transports write and the descriptor API reads. */
   protected readonly table: SocketTable;
   readonly arp: Arp;
   private readonly ip: Ipv4;
@@ -188,7 +190,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const icmpErrors = new IcmpErrorSender(this, this.ip);
     this.udp = new Udp(this, this.ip, icmpErrors, this.table);
     // IPv6 output before the transports (which send through it), its input after them.
-    const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame) : null;
+    // ND gives up on a neighbour: pings waiting fail (ICMPv6 is built after it, as ICMP after ARP).
+    const nd6Events: Neighbour6Events = { pendingDropped: () => {}, resolveFailed: (a, off) => this.ip6In?.icmp.hostUnreachable6(a, off) };
+    const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, nd6Events) : null;
     this.ip6 = ip6;
     this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
     // ICMP delivers the errors it receives to the transports, so it comes after them.
@@ -242,6 +246,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       this.ip6?.addrs[index] ?? null);
     iface.mac.set(mac);
     this.interfaces.push(iface);
+    this.ip6?.nd.interfaceUp(iface); // link-local address with DAD, router solicitation (slaac.ts)
     if (address !== 0) this.configureAddress(iface, address, prefix, gateway);
     if (this.ip6 !== null) configureInterface6(iface, this.ip6.routes, cidrs6, split.gateway6, this.config);
     if (this.driver.isRunning) link.setWakeup(this.driver.kick);
@@ -450,6 +455,11 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
     if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
+    const nd = this.ip6 !== null ? this.ip6.nd : null;
+    if (nd !== null) {
+      nd.poll();
+      if (nd.nextDeadline < next) next = nd.nextDeadline;
+    }
     if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
     this.icmp.poll();
     if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;

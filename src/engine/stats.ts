@@ -5,6 +5,7 @@
  */
 import { createTcpStats } from './tcp/core.js';
 import { createIpsecStats } from './ipsec-stats.js';
+import { createNd6Stats } from './nd6-stats.js';
 
 export function createStats() {
   return {
@@ -60,6 +61,7 @@ export function createStats() {
     udp: {
       rx: 0, tx: 0, malformed: 0, badChecksum: 0, noPort: 0, queueFull: 0, delivered: 0,
     },
+    nd6: createNd6Stats(),
     tcp: createTcpStats(),
     ipsec: createIpsecStats(),
   };
