@@ -188,13 +188,13 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.ipsecHook = ipsecOn(c, ipsec) ? ipsec.create(arena, this, c, this.stats.ipsec) : null;
     this.ip = new Ipv4(arena, this, this.arp, this.routes, loopback, this.ipsecHook);
     const icmpErrors = new IcmpErrorSender(this, this.ip);
-    this.udp = new Udp(this, this.ip, icmpErrors, this.table);
     // IPv6 output before the transports (which send through it), its input after them.
     // ND gives up on a neighbour: pings waiting fail (ICMPv6 is built after it, as ICMP after ARP).
     const nd6Events: Neighbour6Events = { pendingDropped: () => {}, resolveFailed: (a, off) => this.ip6In?.icmp.hostUnreachable6(a, off) };
     const ip6 = c.ipv6 !== 0 ? new Ipv6Out(arena, this, c, loopback, frame, nd6Events) : null;
     this.ip6 = ip6;
-    this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp);
+    this.udp = new Udp(this, this.ip, icmpErrors, this.table, ip6 === null ? null : ip6.ip);
+    this.tcp = new Tcp(arena, this, this.ip, this.table, c, this.stats.tcp, ip6 === null ? null : ip6.ip);
     // ICMP delivers the errors it receives to the transports, so it comes after them.
     this.icmp = new Icmp(arena, this, this.ip, this.udp, this.tcp.core, c.maxPings);
     this.forwarder = c.ipForwarding !== 0 ? new Forwarder(this, this.ip, this.arp, this.routes, icmpErrors) : null;
@@ -202,7 +202,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
     this.reassembly = this.ipIn.reassembly;
     this.ip6In = ip6 === null ? null
-      : new Ipv6In(arena, this, c, ip6, null, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
+      : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, udpErrors: this.udp, tcpErrors: this.tcp },
+        (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
     arena.finish();
     this.memory = plan.report();
     // Slots 0..maxPings-1 are ICMP's, the next maxPings ICMPv6's.
