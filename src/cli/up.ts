@@ -97,7 +97,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   let config: WgQuickConfig;
   try {
     config = loadWgQuick(o.config, { name: o.name });
-    if (config.addresses.length === 0) throw new WgConfigError(0, 'no IPv4 Address in [Interface]: the tunnel needs one', o.config);
+    if (config.addresses.length === 0) throw new WgConfigError(0, 'no Address in [Interface]: the tunnel needs one', o.config);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof WgConfigError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
