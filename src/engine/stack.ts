@@ -202,8 +202,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
     this.reassembly = this.ipIn.reassembly;
     this.ip6In = ip6 === null ? null
-      : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, udpErrors: this.udp, tcpErrors: this.tcp },
-        (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
+      : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, udpErrors: this.udp, tcpErrors: this.tcp }, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
     arena.finish();
     this.memory = plan.report();
     // Slots 0..maxPings-1 are ICMP's, the next maxPings ICMPv6's.

@@ -19,6 +19,7 @@ import { bytesEqual, isAllZero } from './key-text.js';
 import { AllowedIps } from './allowed-ips.js';
 import { AllowedIps6 } from './allowed-ips6.js';
 import { formatIp6, parseIp6 } from './ip6-text.js';
+import { setPeerEndpoint, sourceKey } from './endpoint.js';
 import { CookieChecker } from './cookie.js';
 import type { WgSuite } from './crypto/suite.js';
 import { DATA_HEADER_LEN, MAX_TIMER_HANDSHAKES, TAG_LEN, KEEPALIVE_TIMEOUT } from './constants.js';
@@ -314,63 +315,7 @@ export class WireGuardDevice implements Link {
 
   /** Set a peer's endpoint: an IPv4 or IPv6 address (an IPv4-mapped IPv6 address counts as IPv4). */
   setEndpoint(p: Peer, address: string, port: number): void {
-    const b = this.addr6;
-    let a = parseIpv4(address);
-    const v6 = a < 0 && parseIp6(address, b, 0);
-    if (v6 && isV4Mapped(b, 0)) a = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
-    if (a < 0 && !v6) throw new RangeError(`endpoint address '${address}' is neither IPv4 nor IPv6`);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint port ${port} out of range`);
-    if (a >= 0) {
-      p.endpointFamily = 4;
-      p.endpointAddress = a | 0;
-    } else {
-      p.endpointFamily = 6;
-      p.endpointAddress = 0;
-      p.endpoint6.set(b);
-    }
-    p.endpointPort = port;
-  }
-
-  /**
-   * Roaming (WireGuard §2.1 of the paper, Linux's socket.c endpoint update):
-   * the peer's endpoint becomes the source of the datagram being handled, an
-   * IPv4 or an IPv6 one, so a peer may move between families too.
-   */
-  roam(p: Peer, addr: number, port: number): void {
-    let same: boolean;
-    if (this.rx6) {
-      same = p.endpointFamily === 6 && p.endpointPort === port;
-      for (let i = 0; same && i < 16; i++) same = p.endpoint6[i] === this.rxAddr6[i];
-    } else {
-      same = p.endpointFamily === 4 && p.endpointAddress === (addr | 0) && p.endpointPort === port;
-    }
-    if (same) return;
-    const had = p.endpointPort !== 0;
-    if (this.rx6) {
-      p.endpointFamily = 6;
-      p.endpointAddress = 0;
-      p.endpoint6.set(this.rxAddr6);
-    } else {
-      p.endpointFamily = 4;
-      p.endpointAddress = addr | 0;
-    }
-    p.endpointPort = port;
-    if (had) this.stats.roams++;
-  }
-
-  /** Send `txBuf[0..len)` back to the source of the datagram being handled (cookie replies). */
-  replyToSource(len: number, addr: number, port: number): boolean {
-    const t = this.transport;
-    if (t === null) return false;
-    if (!this.rx6) return t.send(this.txBuf, 0, len, addr, port);
-    return t.send6 !== undefined && t.send6(this.txBuf, 0, len, this.rxAddr6, 0, port);
-  }
-
-  /** Rate-limiter key of the datagram's source: the IPv4 address, or a fold of the IPv6 /64 (as Linux limits per /64). */
-  sourceKey(addr: number): number {
-    if (!this.rx6) return addr | 0;
-    const b = this.rxAddr6;
-    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) ^ Math.imul((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7], 0x85ebca6b) ^ 1;
+    setPeerEndpoint(p, address, port, this.addr6);
   }
 
   setPersistentKeepalive(p: Peer, seconds: number): void {
@@ -465,11 +410,11 @@ export class WireGuardDevice implements Link {
   }
 
   allowCookieReply(addr: number, now: number): boolean {
-    return this.takeToken(this.sourceKey(addr), now, 1);
+    return this.takeToken(sourceKey(this, addr), now, 1);
   }
 
   allowHandshake(addr: number, now: number): boolean {
-    return this.takeToken(this.sourceKey(addr), now, 1);
+    return this.takeToken(sourceKey(this, addr), now, 1);
   }
 
   emitHandshake(p: Peer, initiator: boolean): void {
@@ -642,12 +587,6 @@ export class WireGuardDevice implements Link {
   activePeers(): Peer[] {
     return this.peers.filter((p) => p.inUse);
   }
-}
-
-/** Whether the 16 bytes at b[off] are an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2). */
-function isV4Mapped(b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 10; i++) if (b[off + i] !== 0) return false;
-  return b[off + 10] === 0xff && b[off + 11] === 0xff;
 }
 
 const LIMITER_BITS = 10;

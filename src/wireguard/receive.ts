@@ -19,11 +19,12 @@ import {
   timerAnyAuthenticatedReceived, timerDataReceived, timerHandshakeComplete, timerSessionDerived, timerTraversal,
 } from './timers.js';
 import type { WireGuardDevice } from './device.js';
+import { replyToSource, roam } from './endpoint.js';
 import type { FrameReceiver } from '../link/link.js';
 
 /** Move the peer's endpoint to where its latest authenticated packet came from (roaming, either family). */
 function updateEndpoint(dev: WireGuardDevice, p: Peer, addr: number, port: number): void {
-  dev.roam(p, addr, port);
+  roam(dev, p, addr, port);
 }
 
 /** Handle the datagram in `dev.rxBuf[0 .. len)`. */
@@ -83,7 +84,7 @@ function receiveHandshake(dev: WireGuardDevice, type: number, addr: number, port
       // Too busy for Diffie-Hellman: make the sender prove its address first.
       if (dev.allowCookieReply(addr, now)) {
         const n = checker.createReply(L, msg, mac1Offset, addr, port, now, dev.txBuf, dev.rx6 ? dev.rxAddr6 : null);
-        if (dev.replyToSource(n, addr, port)) st.cookieRepliesSent++;
+        if (replyToSource(dev, n, addr, port)) st.cookieRepliesSent++;
       } else {
         st.rxRateLimited++;
       }
