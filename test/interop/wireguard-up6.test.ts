@@ -31,6 +31,9 @@ const GO_PORT = 51820;
 const OUR_PORT = 51821;
 const HTTP_PORT = 8000;
 const SOCKS_PORT = 1080;
+const CLIENT_TUNNEL_PORT = 2222;
+const SERVER_TUNNEL_PORT = 8080;
+const A_HOST_HTTP_PORT = 9000;
 const FILE_BYTES = 4 << 20;
 
 const cannot = missingCapability() ?? wireguardToolsMissing()
@@ -69,6 +72,10 @@ describe('wirestack up (stack mode) with IPv6 inside and an IPv6 outer endpoint,
     const httpd = b.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, B_INNER6, String(HTTP_PORT)]);
     await waitForOutput(httpd, /^ready$/m, 20_000, 'HTTP server in B');
 
+    // A's host side: a server on A's loopback that B reaches through [TCPServerTunnel].
+    const hostd = a.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, '127.0.0.1', String(A_HOST_HTTP_PORT)]);
+    await waitForOutput(hostd, /^ready$/m, 20_000, 'HTTP server on A\'s loopback');
+
     const file = join(dir, 'wgu6.conf');
     fs.writeFileSync(file, `[Interface]
 PrivateKey = ${encodeKey(ourPriv)}
@@ -83,6 +90,14 @@ PersistentKeepalive = 25
 
 [Socks5]
 BindAddress = 127.0.0.1:${SOCKS_PORT}
+
+[TCPClientTunnel]
+BindAddress = 127.0.0.1:${CLIENT_TUNNEL_PORT}
+Target = [${B_INNER6}]:${HTTP_PORT}
+
+[TCPServerTunnel]
+ListenPort = ${SERVER_TUNNEL_PORT}
+Target = 127.0.0.1:${A_HOST_HTTP_PORT}
 `, { mode: 0o600 });
     up = new CliChild(a.spawn(process.execPath, [WIRESTACK_BIN, 'up', '--json', '--no-uapi', file, '--stats-interval', '1']));
     const ready = await up.wait((e) => e.event === 'up', 20_000, 'wirestack up');
@@ -124,5 +139,16 @@ BindAddress = 127.0.0.1:${SOCKS_PORT}
     assert.equal(r.code, 0, `curl: ${r.stderr}\n${up!.stderr}`);
     assert.equal(fs.statSync(out).size, FILE_BYTES);
     assert.equal(await sha256File(out), fileHash);
+  });
+
+  it('tunnels with IPv6: [TCPClientTunnel] to [fd93::2]:8000, and [TCPServerTunnel] reached from B at [fd93::1]:8080', { timeout: 90_000 }, async () => {
+    const out = join(dir, 'client-tunnel.bin');
+    const r = await a!.run('curl', ['-sS', '--fail', '--max-time', '60', '-o', out, `http://127.0.0.1:${CLIENT_TUNNEL_PORT}/blob.bin`], { timeoutMs: 80_000 });
+    assert.equal(r.code, 0, `curl through the client tunnel: ${r.stderr}\n${up!.stderr}`);
+    assert.equal(await sha256File(out), fileHash);
+    const back = join(dir, 'server-tunnel.bin');
+    const s6 = await b!.run('curl', ['-6', '-sS', '--fail', '--max-time', '60', '-o', back, `http://[${A_INNER6}]:${SERVER_TUNNEL_PORT}/blob.bin`], { timeoutMs: 80_000 });
+    assert.equal(s6.code, 0, `curl -6 to the server tunnel: ${s6.stderr}\n${up!.stderr}`);
+    assert.equal(await sha256File(back), fileHash);
   });
 });
