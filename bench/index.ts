@@ -274,6 +274,7 @@ function main(): void {
   console.log('');
 
   v6Section();
+  wgV6Section();
 
   // IPsec ESP: the same TCP bulk with every packet in ESP transport mode (AES-GCM, AES-CBC and HMAC on the addon's OpenSSL contexts).
   const espScript = fileURLToPath(new URL('./esp.js', import.meta.url));
@@ -484,4 +485,17 @@ try {
 } catch (err: unknown) {
   console.error(err);
   process.exitCode = 1;
+}
+
+/** The WireGuard device's data path by family (bench/wg-v6.ts): ratios against IPv4 in IPv4 of the same run, GCs. */
+function wgV6Section(): void {
+  const script = fileURLToPath(new URL('./wg-v6.js', import.meta.url));
+  const r = spawnSync(process.execPath, ['--expose-gc', script, '--packets', String(Math.max(20_000, Math.round(100_000 * SCALE))), '--json'],
+    { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`wg-v6 bench failed:\n${r.stderr}`);
+  const rows = JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]') as Array<{ inner: number; outer: number; pps: number; ratio: number; gcs: number }>;
+  console.log('WireGuard device data path by family (1400-byte packets, encrypt + decrypt on one core, no sockets)');
+  printTable(['inner in outer', 'packets/s', 'vs IPv4 in IPv4', 'GCs'],
+    rows.map((x) => [`IPv${x.inner} in IPv${x.outer}`, fmt(x.pps), fmt(x.ratio, 3), fmt(x.gcs)]));
+  console.log('');
 }

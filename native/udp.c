@@ -1,6 +1,7 @@
 /*
  * Host UDP sockets for WireGuard's outer transport, without node:dgram's
- * per-datagram Buffers and libuv send requests: a non-blocking IPv4 socket,
+ * per-datagram Buffers and libuv send requests: a non-blocking IPv4 socket
+ * (or a dual-stack IPv6 one when bound to an IPv6 address such as "::"),
  * recvmmsg(2) into slots of a caller-owned buffer, sendto(2) straight from
  * the caller's bytes (synchronous, so the bytes may be reused at once).
  * Readability is watched with the TAP addon's pollStart (any fd).
@@ -19,6 +20,8 @@
 #include <node_api.h>
 
 #define UDP_BATCH_MAX 64
+
+static void udp_source(const struct sockaddr_in6 *from, int32_t *meta, uint8_t *a6);
 
 static bool udp_int(napi_env env, napi_value v, int64_t *out) {
   if (napi_get_value_int64(env, v, out) != napi_ok) {
@@ -45,7 +48,12 @@ static napi_value udp_num(napi_env env, int64_t v) {
   return r;
 }
 
-/* udpOpen(address: string, port) -> fd | -errno; the bound port via udpPort(fd). */
+/*
+ * udpOpen(address: string, port) -> fd | -errno; the bound port via udpPort(fd).
+ * An IPv6 address ("::" for any) opens a dual-stack AF_INET6 socket
+ * (IPV6_V6ONLY off, as the kernel's WireGuard serves both families on one
+ * port): IPv4 peers then arrive as ::ffff:a.b.c.d and are reported as IPv4.
+ */
 static napi_value udp_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -60,16 +68,28 @@ static napi_value udp_open(napi_env env, napi_callback_info info) {
   if (!udp_int(env, argv[1], &port)) return NULL;
   if (port < 0 || port > 65535) return udp_num(env, -EINVAL);
   struct sockaddr_in sa;
+  struct sockaddr_in6 sa6;
   memset(&sa, 0, sizeof sa);
+  memset(&sa6, 0, sizeof sa6);
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return udp_num(env, -EINVAL);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sa6.sin6_family = AF_INET6;
+  sa6.sin6_port = htons((uint16_t)port);
+  int family = AF_INET;
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+    if (inet_pton(AF_INET6, host, &sa6.sin6_addr) != 1) return udp_num(env, -EINVAL);
+    family = AF_INET6;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return udp_num(env, -errno);
   int size = 4 << 20;
   (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+  if (family == AF_INET6) {
+    int off = 0;
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  if (family == AF_INET6 ? bind(fd, (struct sockaddr *)&sa6, sizeof sa6) < 0 : bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     int e = errno;
     close(fd);
     return udp_num(env, -e);
@@ -83,37 +103,45 @@ static napi_value udp_port(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int64_t fd;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !udp_int(env, argv[0], &fd)) return NULL;
-  struct sockaddr_in sa;
+  struct sockaddr_storage sa;
   socklen_t sl = sizeof sa;
   if (getsockname((int)fd, (struct sockaddr *)&sa, &sl) < 0) return udp_num(env, -errno);
-  return udp_num(env, ntohs(sa.sin_port));
+  if (sa.ss_family == AF_INET6) return udp_num(env, ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
+  return udp_num(env, ntohs(((struct sockaddr_in *)&sa)->sin_port));
 }
 
 /*
- * udpRecvBatch(fd, buf: Uint8Array, slotSize, maxDatagrams, meta: Int32Array) -> n | -errno
+ * udpRecvBatch(fd, buf: Uint8Array, slotSize, maxDatagrams, meta: Int32Array[, addr6: Uint8Array]) -> n | -errno
  * Datagram i lands at buf[i*slotSize ..); meta[3i] = length, meta[3i+1] =
  * source address (host order, as int32), meta[3i+2] = source port. 0 when
  * nothing waits. Truncated datagrams (longer than a slot) are reported with
- * length -1 so the caller can count and drop them.
+ * length -1 so the caller can count and drop them. On a dual-stack socket an
+ * IPv6 source (not ::ffff:a.b.c.d, which is reported as IPv4) has meta[3i+1]
+ * = 0 and its 16 bytes at addr6[16i ..) (without addr6: length -1).
  */
 static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   int64_t fd, slot, maxd;
-  void *bp, *mp;
-  size_t blen, mcount;
+  void *bp, *mp, *a6p = NULL;
+  size_t blen, mcount, a6len = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
   if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
       !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &maxd) ||
       !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
+  if (argc >= 6 && !udp_typed(env, argv[5], napi_uint8_array, &a6p, &a6len)) return NULL;
   if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
+  if (a6p != NULL && (uint64_t)maxd * 16 > a6len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvBatch: addr6 holds fewer than 16 bytes per datagram");
+    return NULL;
+  }
   if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 3 > mcount) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvBatch: slots do not fit the buffers");
     return NULL;
   }
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
-  struct sockaddr_in from[UDP_BATCH_MAX];
+  struct sockaddr_in6 from[UDP_BATCH_MAX]; /* room for either family */
   memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)maxd);
   for (int i = 0; i < maxd; i++) {
     iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
@@ -131,10 +159,32 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
   int32_t *meta = (int32_t *)mp;
   for (int i = 0; i < n; i++) {
     meta[3 * i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
-    meta[3 * i + 1] = (int32_t)ntohl(from[i].sin_addr.s_addr);
-    meta[3 * i + 2] = ntohs(from[i].sin_port);
+    udp_source(&from[i], meta + 3 * i, a6p == NULL ? NULL : (uint8_t *)a6p + 16 * i);
   }
   return udp_num(env, n);
+}
+
+/*
+ * Source address and port of a received datagram into meta[1], meta[2]
+ * (IPv4, also ::ffff:a.b.c.d), or meta[1] = 0 and the IPv6 address in a6
+ * (meta[0] = -1, dropped, when the caller gave no room for it).
+ */
+static void udp_source(const struct sockaddr_in6 *from, int32_t *meta, uint8_t *a6) {
+  if (from->sin6_family == AF_INET) {
+    const struct sockaddr_in *f4 = (const struct sockaddr_in *)from;
+    meta[1] = (int32_t)ntohl(f4->sin_addr.s_addr);
+    meta[2] = ntohs(f4->sin_port);
+    return;
+  }
+  const uint8_t *b = from->sin6_addr.s6_addr;
+  meta[2] = ntohs(from->sin6_port);
+  if (IN6_IS_ADDR_V4MAPPED(&from->sin6_addr)) {
+    meta[1] = (int32_t)(((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) | ((uint32_t)b[14] << 8) | b[15]);
+    return;
+  }
+  meta[1] = 0;
+  if (a6 == NULL) meta[0] = -1;
+  else memcpy(a6, b, 16);
 }
 
 /* udpSend(fd, buf: Uint8Array, offset, length, address (int32, host order), port) -> bytes | -errno */
@@ -157,6 +207,38 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)port);
   sa.sin_addr.s_addr = htonl((uint32_t)addr);
+  ssize_t r;
+  do {
+    r = sendto((int)fd, (uint8_t *)bp + off, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
+  } while (r < 0 && errno == EINTR);
+  return udp_num(env, r < 0 ? -(int64_t)errno : (int64_t)r);
+}
+
+/*
+ * udpSend6(fd, buf: Uint8Array, offset, length, addr6: Uint8Array, addr6Offset, port) -> bytes | -errno
+ * To the IPv6 address addr6[addr6Offset .. +16) (needs a socket opened on an IPv6 address).
+ */
+static napi_value udp_send6(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  int64_t fd, off, len, aoff, port;
+  void *bp, *ap;
+  size_t blen, alen;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) return NULL;
+  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &off) || !udp_int(env, argv[3], &len) ||
+      !udp_typed(env, argv[4], napi_uint8_array, &ap, &alen) || !udp_int(env, argv[5], &aoff) ||
+      !udp_int(env, argv[6], &port)) return NULL;
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > blen || aoff < 0 || (uint64_t)aoff + 16 > alen ||
+      port < 1 || port > 65535) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpSend6: bad offset, length, address or port");
+    return NULL;
+  }
+  struct sockaddr_in6 sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons((uint16_t)port);
+  memcpy(sa.sin6_addr.s6_addr, (uint8_t *)ap + aoff, 16);
   ssize_t r;
   do {
     r = sendto((int)fd, (uint8_t *)bp + off, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
@@ -420,23 +502,28 @@ static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
  * datagrams of that size (the last may be shorter). 0 when nothing waits.
  */
 static napi_value udp_recv_gro(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   int64_t fd, slot, maxd;
-  void *bp, *mp;
-  size_t blen, mcount;
+  void *bp, *mp, *a6p = NULL;
+  size_t blen, mcount, a6len = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
   if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
       !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &maxd) ||
       !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
+  if (argc >= 6 && !udp_typed(env, argv[5], napi_uint8_array, &a6p, &a6len)) return NULL;
   if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
+  if (a6p != NULL && (uint64_t)maxd * 16 > a6len) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvGro: addr6 holds fewer than 16 bytes per message");
+    return NULL;
+  }
   if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 4 > mcount) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvGro: slots do not fit the buffers");
     return NULL;
   }
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
-  struct sockaddr_in from[UDP_BATCH_MAX];
+  struct sockaddr_in6 from[UDP_BATCH_MAX]; /* room for either family (a dual-stack socket) */
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
@@ -468,8 +555,7 @@ static napi_value udp_recv_gro(napi_env env, napi_callback_info info) {
       }
     }
     meta[4 * i] = (h->msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
-    meta[4 * i + 1] = (int32_t)ntohl(from[i].sin_addr.s_addr);
-    meta[4 * i + 2] = ntohs(from[i].sin_port);
+    udp_source(&from[i], meta + 4 * i, a6p == NULL ? NULL : (uint8_t *)a6p + 16 * i);
     meta[4 * i + 3] = seg > 0 && (uint32_t)seg < msgs[i].msg_len ? seg : 0;
   }
   return udp_num(env, n);
@@ -482,6 +568,7 @@ napi_status wirestack_udp_init(napi_env env, napi_value exports) {
     { "udpPort", NULL, udp_port, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpRecvBatch", NULL, udp_recv_batch, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpSend", NULL, udp_send, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "udpSend6", NULL, udp_send6, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpSetMark", NULL, udp_set_mark, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpStage", NULL, udp_stage, NULL, NULL, NULL, napi_enumerable, NULL },
     { "udpSendBatch", NULL, udp_send_batch, NULL, NULL, NULL, napi_enumerable, NULL },

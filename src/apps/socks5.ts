@@ -8,9 +8,10 @@
  * the network on the other side.
  *
  * Supported: methods "no authentication" and username/password (when
- * credentials are configured, then only that one); CONNECT to IPv4 and
- * domain names; UDP ASSOCIATE with FRAG 0. Refused with the proper reply:
- * BIND (0x07), IPv6 destinations (0x08, the stack is IPv4 only).
+ * credentials are configured, then only that one); CONNECT to IPv4, IPv6
+ * (ATYP 4; 0x08 from a stack built without IPv6) and domain names; UDP
+ * ASSOCIATE with FRAG 0 (IPv4 destinations). Refused with the proper reply:
+ * BIND (0x07).
  *
  * Bounded: at most `maxConnections` control connections (more are closed at
  * once), a handshake deadline, a connect deadline; every refusal and drop
@@ -22,7 +23,7 @@ import type { Stack } from '../stack.js';
 import type { Socket as StackSocket } from '../socket/net.js';
 import { Errno, sysError } from '../engine/errno.js';
 import {
-  SOCKS_ATYP_DOMAIN, SOCKS_ATYP_IPV6, SOCKS_AUTH_VERSION, SOCKS_CMD_CONNECT, SOCKS_CMD_UDP_ASSOCIATE,
+  SOCKS_ATYP_DOMAIN, SOCKS_AUTH_VERSION, SOCKS_CMD_CONNECT, SOCKS_CMD_UDP_ASSOCIATE,
   SOCKS_METHOD_NONE, SOCKS_METHOD_UNACCEPTABLE, SOCKS_METHOD_USERPASS, SOCKS_VERSION,
   Socks5FormatError, SocksReply, encodeReply, parseCredentials, parseGreeting, parseRequest, type Socks5Request,
 } from '../wire/socks5.js';
@@ -78,7 +79,7 @@ export interface Socks5Stats {
   authFailures: number;
   /** BIND and unknown commands (reply 0x07). */
   unsupportedCommand: number;
-  /** IPv6 destinations (reply 0x08). */
+  /** Address types the stack cannot reach (reply 0x08: unknown ATYP; IPv6 on a stack without IPv6). */
   unsupportedAddressType: number;
   connects: number;
   connectFailures: number;
@@ -360,11 +361,7 @@ class Session {
       this.fail(`command ${r.command} not supported`, encodeReply(SocksReply.COMMAND_NOT_SUPPORTED));
       return;
     }
-    if (r.atyp === SOCKS_ATYP_IPV6 && r.command === SOCKS_CMD_CONNECT) {
-      stats.unsupportedAddressType++;
-      this.fail(`IPv6 destination ${r.host}`, encodeReply(SocksReply.ADDRESS_TYPE_NOT_SUPPORTED));
-      return;
-    }
+    // IPv6 destinations (ATYP 4) connect as any other; a stack without IPv6 answers EAFNOSUPPORT, reply 0x08.
     // Until the reply is sent, what the client sends next waits in the socket (or in `pending`).
     this.sock.removeListener('data', this.onData);
     this.sock.pause();
@@ -391,6 +388,7 @@ class Session {
       // A name the stack could not resolve is an unreachable host, whatever the resolver's own error.
       const rep = byName && lookupFailed ? SocksReply.HOST_UNREACHABLE : socksReplyFor(e);
       const code = (e as { code?: string }).code ?? 'ERROR';
+      if (rep === SocksReply.ADDRESS_TYPE_NOT_SUPPORTED) srv.stats.unsupportedAddressType++;
       srv.log({ type: 'connect-failed', client: this.client, target, reply: rep, code });
       if (this.phase === Phase.Closed) return;
       this.phase = Phase.Closed;

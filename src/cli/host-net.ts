@@ -213,16 +213,19 @@ const SRC_VALID_MARK = '/proc/sys/net/ipv4/conf/all/src_valid_mark';
  * the mark. Rules are removed by the undo; the route goes with the device.
  */
 export async function addDefaultRoute(h: HostChanges, cidr: string, ifname: string, table: number): Promise<void> {
-  const notMark = ['-4', 'rule', 'add', 'not', 'fwmark', String(table), 'table', String(table)];
+  // ::/0 the same way with `ip -6` (wg-quick's add_default picks the family from the address).
+  const f = cidr.includes(':') ? '-6' : '-4';
+  const notMark = [f, 'rule', 'add', 'not', 'fwmark', String(table), 'table', String(table)];
   await h.ip(notMark);
-  h.added(`rule not fwmark ${table} table ${table}`, async () => {
-    await h.ip(['-4', 'rule', 'delete', 'not', 'fwmark', String(table), 'table', String(table)]);
+  h.added(`${f} rule not fwmark ${table} table ${table}`, async () => {
+    await h.ip([f, 'rule', 'delete', 'not', 'fwmark', String(table), 'table', String(table)]);
   });
-  await h.ip(['-4', 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0']);
-  h.added('rule table main suppress_prefixlength 0', async () => {
-    await h.ip(['-4', 'rule', 'delete', 'table', 'main', 'suppress_prefixlength', '0']);
+  await h.ip([f, 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0']);
+  h.added(`${f} rule table main suppress_prefixlength 0`, async () => {
+    await h.ip([f, 'rule', 'delete', 'table', 'main', 'suppress_prefixlength', '0']);
   });
-  await h.ip(['-4', 'route', 'add', cidr, 'dev', ifname, 'table', String(table)]);
+  await h.ip([f, 'route', 'add', cidr, 'dev', ifname, 'table', String(table)]);
+  if (f === '-6') return;
   try {
     if (readFileSync(SRC_VALID_MARK, 'utf8').trim() !== '1') writeFileSync(SRC_VALID_MARK, '1');
   } catch {

@@ -13,6 +13,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pidFile, removePidFile } from './control.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
+import { hostPortText } from '../wireguard/ip6-text.js';
 import { loadWgQuick, WgConfigError, type WgQuickConfig } from '../wireguard/config.js';
 import { TunWireGuard, TunOpenError } from '../wireguard/tun-device.js';
 import { UapiServer } from '../wireguard/uapi.js';
@@ -76,8 +77,9 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
         continue;
       }
       const host = p.endpoint.host;
-      const address = parseIpv4(host) >= 0 ? host
-        : await step(`cannot resolve endpoint ${host}`, async () => (await lookup(host, { family: 4 })).address);
+      // A name resolves to either family, the resolver's first answer (wg(8) takes getaddrinfo's first too).
+      const address = isLiteral(host) ? host
+        : await step(`cannot resolve endpoint ${host}`, async () => (await lookup(host)).address);
       endpoints.push({ address, port: p.endpoint.port });
     }
     const mtu = config.mtu ?? await pathMtu(changes, endpoints.flatMap((e) => (e === null ? [] : [e.address])));
@@ -97,7 +99,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
       config.peers.forEach((p, i) => {
         dev.device.addPeer({
           publicKey: p.publicKey, presharedKey: p.presharedKey ?? null, endpoint: endpoints[i],
-          endpointHost: p.endpoint !== undefined && parseIpv4(p.endpoint.host) < 0 ? p.endpoint.host : null,
+          endpointHost: p.endpoint !== undefined && !isLiteral(p.endpoint.host) ? p.endpoint.host : null,
           allowedIps: p.allowedIps, persistentKeepalive: p.persistentKeepalive ?? 0,
         });
       });
@@ -107,7 +109,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
       const peer = Buffer.from(e.peer).toString('base64');
       const d = dev.device.findPeer(e.peer);
       const endpoint = d === null ? null : dev.device.describePeer(d).endpoint;
-      const at = endpoint === null ? '?' : `${endpoint.address}:${endpoint.port}`;
+      const at = endpoint === null ? '?' : hostPortText(endpoint);
       const text = e.type === 'handshake' ? `handshake with ${short(peer)} at ${at} (${e.initiator ? 'we initiated' : 'they initiated'})`
         : e.type === 'handshake-failed' ? `handshake with ${short(peer)} failed: no answer, giving up until new traffic`
           : e.type === 'peer-quiet' ? `peer ${short(peer)} is quiet (no packet for a while)`
@@ -116,7 +118,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
       // A quiet peer may have moved: look its endpoint name up again (dynamic DNS), as the stack mode does.
       const host = d?.endpointHost ?? null;
       if (e.type === 'peer-quiet' && d !== null && host !== null) {
-        lookup(host, { family: 4 }).then(({ address }) => {
+        lookup(host).then(({ address }) => {
           if (d.inUse) dev.device.setEndpoint(d, address, d.endpointPort);
         }, (err: unknown) => emit('warning', { message: `cannot resolve ${host}: ${(err as Error).message}` }, `warning: cannot resolve ${host}: ${(err as Error).message}`));
       }
@@ -124,7 +126,9 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
     dev.start();
 
     const addresses = config.addresses.map((a) => `${a.address}/${a.prefixLength}`);
-    for (const a of addresses) await step(`cannot add address ${a} to ${name}`, () => changes.ip(['-4', 'address', 'add', a, 'dev', name]));
+    for (const a of addresses) {
+      await step(`cannot add address ${a} to ${name}`, () => changes.ip([family(a), 'address', 'add', a, 'dev', name]));
+    }
     await step(`cannot set MTU ${mtu} on ${name}`, () => changes.ip(['link', 'set', 'mtu', String(mtu), 'up', 'dev', name]));
 
     let dnsApplied = false;
@@ -159,7 +163,7 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
         const key = Buffer.from(d.publicKey).toString('base64');
         const prev = last.get(key) ?? { rx: 0, tx: 0 };
         last.set(key, { rx: d.rxBytes, tx: d.txBytes });
-        const endpoint = d.endpoint === null ? null : `${d.endpoint.address}:${d.endpoint.port}`;
+        const endpoint = d.endpoint === null ? null : hostPortText(d.endpoint);
         emit('transfer', { peer: key, endpoint, rxBytes: d.rxBytes, txBytes: d.txBytes, rxDelta: d.rxBytes - prev.rx,
           txDelta: d.txBytes - prev.tx, latestHandshake: d.lastHandshakeMs === 0 ? null : new Date(d.lastHandshakeMs).toISOString() },
         `transfer ${short(key)}: ${d.rxBytes} B received (+${d.rxBytes - prev.rx}), ${d.txBytes} B sent (+${d.txBytes - prev.tx})`);
@@ -225,6 +229,16 @@ export async function runUpTun(o: UpOptions, stop: Promise<string>): Promise<num
   return exitCode;
 }
 
+/** `ip`'s family switch for an address or prefix. */
+function family(addressOrCidr: string): '-4' | '-6' {
+  return addressOrCidr.includes(':') ? '-6' : '-4';
+}
+
+/** An IPv4 or IPv6 address literal (not a name to resolve). */
+function isLiteral(host: string): boolean {
+  return parseIpv4(host) >= 0 || host.includes(':');
+}
+
 /** Run one start step; a host command's failure becomes a {@link StartError} line `what: cause`. */
 async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
   try {
@@ -253,7 +267,7 @@ async function addRoutes(changes: HostChanges, dev: TunWireGuard, keys: HostKeys
     const cidr = `${a.address}/${a.prefixLength}`;
     if (keys.table !== 'auto') {
       await step(`cannot add route ${cidr} to ${name} (table ${keys.table})`,
-        () => changes.ip(['-4', 'route', 'add', cidr, 'dev', name, 'table', keys.table]));
+        () => changes.ip([family(cidr), 'route', 'add', cidr, 'dev', name, 'table', keys.table]));
     } else if (a.prefixLength === 0) {
       let table = dev.device.fwmark;
       if (table === 0) {
@@ -262,9 +276,9 @@ async function addRoutes(changes: HostChanges, dev: TunWireGuard, keys: HostKeys
       }
       await step(`cannot add default route ${cidr} through ${name}`, () => addDefaultRoute(changes, cidr, name, table));
     } else {
-      const covered = await changes.query(['-4', 'route', 'show', 'dev', name, 'match', cidr]);
+      const covered = await changes.query([family(cidr), 'route', 'show', 'dev', name, 'match', cidr]);
       if (covered.trim() !== '') continue;
-      await step(`cannot add route ${cidr} to ${name}`, () => changes.ip(['-4', 'route', 'add', cidr, 'dev', name]));
+      await step(`cannot add route ${cidr} to ${name}`, () => changes.ip([family(cidr), 'route', 'add', cidr, 'dev', name]));
     }
     added.push(cidr);
   }

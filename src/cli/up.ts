@@ -104,7 +104,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
   let config: WgQuickConfig;
   try {
     config = loadWgQuick(o.config, { name: o.name });
-    if (config.addresses.length === 0) throw new WgConfigError(0, 'no IPv4 Address in [Interface]: the tunnel needs one', o.config);
+    if (config.addresses.length === 0) throw new WgConfigError(0, 'no Address in [Interface]: the tunnel needs one', o.config);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof WgConfigError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
@@ -191,13 +191,15 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
       emit('http-proxy', { listen: `${a.address}:${a.port}`, auth: h.username !== undefined },
         `http proxy on ${a.address}:${a.port}${h.username !== undefined ? ' (Basic auth)' : ''}`);
     }
+    const dual = config.addresses.some((x) => x.address.includes(':')) ? '::' : undefined;
     for (const t of config.tunnels) {
       const section = `[${TUNNEL_SECTION[t.kind]}]`;
       const tunnel = await start<Tunnel<TcpTunnelStats | UdpTunnelStats>>(section, () => {
         switch (t.kind) {
           case 'tcp-client': return createTcpClientTunnel(stack, { bind: t.bindAddress ?? { host: '127.0.0.1', port: 0 }, target: t.target });
           case 'udp-client': return createUdpClientTunnel(stack, { bind: t.bindAddress ?? { host: '127.0.0.1', port: 0 }, target: t.target });
-          case 'tcp-server': return createTcpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target });
+          // With an IPv6 tunnel address, listen on '::' (both families; the stack's default host is IPv4's 0.0.0.0).
+          case 'tcp-server': return createTcpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target, listenHost: dual });
           case 'udp-server': return createUdpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target });
         }
       });

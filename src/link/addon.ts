@@ -81,8 +81,11 @@ export interface TapDeviceAddon {
 export interface UdpAddon {
   udpOpen(address: string, port: number): number;
   udpPort(fd: number): number;
-  udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
+  /** With `addr6` (16 bytes per datagram): an IPv6 source has meta address 0 and its bytes there. */
+  udpRecvBatch(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array, addr6?: Uint8Array): number;
   udpSend(fd: number, buf: Uint8Array, off: number, len: number, address: number, port: number): number;
+  /** Send to an IPv6 address (a socket opened on an IPv6 address, e.g. '::'). */
+  udpSend6(fd: number, buf: Uint8Array, off: number, len: number, addr6: Uint8Array, a6off: number, port: number): number;
   /** SO_MARK on the socket (0 or -errno). */
   udpSetMark(fd: number, mark: number): number;
   /** Copy a datagram into a batch slot (for udpSendBatch). */
@@ -155,7 +158,7 @@ export interface UdpOffloadAddon {
   /** Like udpSendBatch, runs to one destination with one length leave as GSO messages; bit 16 set: GSO refused, sent without. */
   udpSendGso(fd: number, buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
   /** recvmmsg with GRO: meta per message [length, address, port, segment size (0: one datagram)]. */
-  udpRecvGro(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array): number;
+  udpRecvGro(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array, addr6?: Uint8Array): number;
 }
 
 /** A pool of ChaCha20-Poly1305 crypt threads made by {@link WgCryptAddon.wgCryptNew} (an N-API external). */
@@ -192,6 +195,7 @@ const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',
   'threadStop', 'udpOpen', 'udpPort', 'udpRecvBatch', 'udpSend', 'udpSetMark', 'udpStage', 'udpSendBatch',
+  'udpSend6',
 ];
 
 /** The package root: this file is dist/src/link/addon.js. */

@@ -8,9 +8,10 @@
  *
  * This is the inner side of a host WireGuard device (wireguard-go's
  * tun.Device): what the host's routes send into the device is read here.
- * Only IPv4 is carried (wirestack is IPv4-only); IPv6 packets the kernel
- * sends (router or multicast listener solicitations) are dropped and
- * counted in {@link TunLink.nonIpv4}.
+ * IPv4 is carried, and IPv6 with the `ipv6` option (the host WireGuard
+ * device routes both); otherwise IPv6 packets the kernel sends (router or
+ * multicast listener solicitations) are dropped and counted in
+ * {@link TunLink.nonIpv4}.
  */
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
@@ -25,6 +26,8 @@ export interface TunLinkOptions {
   pollBudget?: number;
   /** Packet slots per ring (a power of two, 2..65536). Default: up to 8 MiB per ring. */
   ringSlots?: number;
+  /** Carry IPv6 packets too (default false: only IPv4 goes up, the rest is counted in `nonIpv4`). */
+  ipv6?: boolean;
 }
 
 /** Slack beyond the MTU so an oversized packet is seen (and dropped) rather than truncated. */
@@ -41,7 +44,7 @@ export class TunLink implements Link {
   readonly name: string;
   readonly mtu: number;
   readonly stats: LinkStats = { txFrames: 0, txBytes: 0, rxFrames: 0, rxBytes: 0, drops: 0 };
-  /** Received packets that were not IPv4 (dropped; also in `stats.drops`). */
+  /** Received packets that were not IPv4 (nor IPv6 with the `ipv6` option): dropped, also in `stats.drops`. */
   nonIpv4 = 0;
 
   private fd: number;
@@ -53,7 +56,7 @@ export class TunLink implements Link {
   /** Filters out non-IPv4 packets before the caller's receiver. */
   private readonly filter: FrameReceiver;
 
-  private constructor(native: NativeAddon, fd: number, name: string, mtu: number, budget: number, slots: number) {
+  private constructor(native: NativeAddon, fd: number, name: string, mtu: number, budget: number, slots: number, ipv6: boolean) {
     this.native = native;
     this.fd = fd;
     this.name = name;
@@ -61,7 +64,8 @@ export class TunLink implements Link {
     this.budget = budget;
     this.filter = {
       receiveFrame: (b, off, len) => {
-        if ((b[off] >> 4) !== 4) {
+        const version = b[off] >> 4;
+        if (version !== 4 && (version !== 6 || !ipv6)) {
           this.nonIpv4++;
           this.stats.drops++;
           return;
@@ -95,7 +99,7 @@ export class TunLink implements Link {
     const native = loadAddon();
     const dev = native.open(name, true);
     try {
-      return new TunLink(native, dev.fd, dev.name, mtu, budget, slots);
+      return new TunLink(native, dev.fd, dev.name, mtu, budget, slots, options.ipv6 === true);
     } catch (err) {
       native.close(dev.fd);
       throw err;

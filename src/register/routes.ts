@@ -48,11 +48,12 @@ export class TunnelRoutes {
    * @param hostAddresses the host's interface addresses (always the host's)
    */
   constructor(allowed: readonly RoutePrefix[], tunnelAddresses: readonly string[], hostAddresses: readonly string[] = []) {
-    this.prefixes = allowed.map((p) => {
+    // IPv6 prefixes (wg-quick files carry them now) stay the host's here: this router is IPv4's.
+    this.prefixes = allowed.filter((p) => !p.address.includes(':')).map((p) => {
       const mask = prefixMask(p.prefixLength);
       return { network: (parseIpv4(p.address) & mask) >>> 0, mask };
     });
-    this.tunnelAddresses = new Set(tunnelAddresses.map((a) => parseIpv4(a)));
+    this.tunnelAddresses = new Set(tunnelAddresses.filter((a) => !a.includes(':')).map((a) => parseIpv4(a)));
     this.hostAddresses = new Set(hostAddresses.filter((a) => isIPv4(a)).map((a) => parseIpv4(a)));
   }
 

@@ -79,7 +79,7 @@ function hostAddresses(): string[] {
  * outer UDP socket and the endpoint lookups are the host's own.
  */
 export async function openTunnel(config: WgQuickConfig, stackConfig: StackConfig = REGISTER_STACK): Promise<Tunnel> {
-  if (config.addresses.length === 0) throw new Error('no IPv4 Address in [Interface]: the tunnel needs one');
+  if (config.addresses.length === 0) throw new Error('no Address in [Interface]: the tunnel needs one');
   const stack = new Stack(stackConfig);
   // node:dgram rather than the native addon: its socket can be unref'd, so the program exits when it is done.
   const transport = await HostUdpTransport.open({ port: config.listenPort ?? 0 });
@@ -105,7 +105,9 @@ export async function openTunnel(config: WgQuickConfig, stackConfig: StackConfig
   if (config.dns.length > 0) stack.dns.setServers(config.dns);
   const routes = new TunnelRoutes(config.peers.flatMap((p) => p.allowedIps), config.addresses.map((a) => a.address), hostAddresses());
   return {
-    stack, wg, config, routes, address: config.addresses[0].address, hasDns: config.dns.length > 0,
+    // The IPv4 address: register routes IPv4 only (an IPv6-only config keeps its first address).
+    stack, wg, config, routes, address: (config.addresses.find((x) => !x.address.includes(':')) ?? config.addresses[0]).address,
+    hasDns: config.dns.length > 0,
     activity: new Activity(),
     async close() {
       await wg.close();

@@ -201,6 +201,7 @@ function finishRx(dev: WireGuardDevice, now: number, rx: FrameReceiver): void {
   rb.count = 0;
   crypt(dev, rb, n);
   const st = dev.stats;
+  dev.rx6 = false; // batches hold datagrams from IPv4 sources only (see receiveBatch)
   for (let i = 0; i < n; i++) {
     const p = rb.peers[i] as Peer;
     const kp = rb.keypairs[i] as Keypair;
@@ -235,6 +236,19 @@ export function receiveBatch(dev: WireGuardDevice, q: DatagramRing, budget: numb
     st.rxBytes += len;
     const addr = q.lastAddress;
     const port = q.lastPort;
+    if (addr === 0) {
+      // An IPv6 source (its address rides behind the datagram, device.ts enqueue): after the data
+      // before it, on the one-by-one path, which knows the source's family.
+      finishRx(dev, now, rx);
+      const l = len - 16;
+      copyBytes(b, base + l, dev.rxAddr6, 0, 16);
+      copyBytes(b, base, dev.rxBuf, 0, l);
+      dev.rx6 = true;
+      st.rxBytes -= 16;
+      receiveDatagram(dev, l, addr, port, now, rx);
+      dev.rx6 = false;
+      continue;
+    }
     if (len >= KEEPALIVE_LEN && b[base] === MSG_DATA && b[base + 1] === 0 && b[base + 2] === 0 && b[base + 3] === 0) {
       const v = dataKeypair(dev, b, base, now);
       if (v < 0) continue;

@@ -7,12 +7,14 @@
  * Parsing is strict: an unknown section or key, a malformed key or address is
  * an error naming its line, because a typo in a VPN config silently changes
  * what is routed where. What wirestack cannot do but a wg-quick file may
- * legitimately say (IPv6 addresses, FwMark, the Pre/Post hooks) is skipped
- * with a warning instead, so existing files load.
+ * legitimately say (FwMark, the Pre/Post hooks) is skipped with a warning
+ * instead, so existing files load. IPv4 and IPv6 are both accepted wherever
+ * wg-quick takes an address; IPv6 text is kept in its RFC 5952 form.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseCidr, parseIpv4, formatIpv4, prefixMask } from '../wire/ipv4addr.js';
+import { formatIp6, maskIp6, parseIp6 } from './ip6-text.js';
 import {
   type WgSuite,
   PRIVATE_KEY_BYTES,
@@ -27,13 +29,17 @@ import {
 export { deriveSuiteFromKeyLength } from './key-text.js';
 
 export interface WgHostPort {
-  /** An IPv4 address in dotted-quad form or a host name (resolved later, by whoever connects). */
+  /**
+   * An IPv4 address in dotted-quad form, an IPv6 address (RFC 5952 text,
+   * without the brackets of the file's `[addr]:port`), or a host name
+   * (resolved later, by whoever connects).
+   */
   host: string;
   port: number;
 }
 
 export interface WgCidr {
-  /** Dotted-quad IPv4 address. */
+  /** Dotted-quad IPv4 address, or IPv6 address in RFC 5952 text (it contains ':'). */
   address: string;
   prefixLength: number;
 }
@@ -63,10 +69,10 @@ export interface WgQuickConfig {
   name?: string;
   suite: WgSuite;
   privateKey: Uint8Array;
-  /** IPv4 only; IPv6 entries are skipped with a warning. */
+  /** IPv4 and IPv6 addresses of the interface. */
   addresses: WgCidr[];
   listenPort?: number;
-  /** IPv4 DNS servers. */
+  /** DNS servers, IPv4 and IPv6 (RFC 5952 text). */
   dns: string[];
   mtu?: number;
   peers: WgPeerConfig[];
@@ -196,10 +202,25 @@ function checkHost(host: string, line: number, key: string): void {
   }
 }
 
+/** RFC 5952 text of an IPv6 address, or null when `text` is not one. */
+function ipv6Text(text: string): string | null {
+  const b = new Uint8Array(16);
+  return parseIp6(text, b, 0) ? formatIp6(b, 0) : null;
+}
+
+/** `host:port`, or `[IPv6]:port` as wg-quick writes IPv6 endpoints (the brackets are required). */
 function parseHostPort(value: string, line: number, key: string): WgHostPort {
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close < 0 || value[close + 1] !== ':') fail(line, `${key} "${value}" must be [IPv6 address]:port`);
+    const host = ipv6Text(value.slice(1, close));
+    if (host === null) fail(line, `${key} host "${value.slice(1, close)}" is not a valid IPv6 address`);
+    const port = parseInteger(value.slice(close + 2), 1, 65535, line, `${key} port`);
+    return { host, port };
+  }
   const colon = value.lastIndexOf(':');
-  if (value.startsWith('[') || (colon >= 0 && value.slice(0, colon).includes(':'))) {
-    fail(line, key === 'Endpoint' ? 'IPv6 endpoints are not supported' : `IPv6 addresses are not supported in ${key}`);
+  if (colon >= 0 && value.slice(0, colon).includes(':')) {
+    fail(line, `${key} "${value}": an IPv6 address needs brackets, as in [${value.slice(0, colon)}]:${value.slice(colon + 1)}`);
   }
   if (colon < 0) fail(line, `${key} "${value}" must be host:port`);
   const host = value.slice(0, colon);
@@ -208,14 +229,25 @@ function parseHostPort(value: string, line: number, key: string): WgHostPort {
   return { host, port };
 }
 
-/** Comma-separated IPv4 CIDRs; IPv6 entries are reported and skipped. `network` clears host bits. */
-function parseCidrList(value: string, line: number, key: string, network: boolean, warnings: string[]): WgCidr[] {
+/** One IPv6 CIDR (`fd00::2/64`; no prefix length means /128, as wg(8) reads it). */
+function parseCidr6(item: string, line: number, key: string, network: boolean): WgCidr {
+  const slash = item.indexOf('/');
+  const text = slash < 0 ? item : item.slice(0, slash);
+  const b = new Uint8Array(16);
+  if (!parseIp6(text, b, 0)) fail(line, `${key} entry "${item}" is not a valid IPv6 address`);
+  const prefixLength = slash < 0 ? 128 : parseInteger(item.slice(slash + 1), 0, 128, line, `${key} prefix length`);
+  if (network) maskIp6(b, 0, prefixLength);
+  return { address: formatIp6(b, 0), prefixLength };
+}
+
+/** Comma-separated IPv4 and IPv6 CIDRs. `network` clears host bits. */
+function parseCidrList(value: string, line: number, key: string, network: boolean): WgCidr[] {
   const out: WgCidr[] = [];
   for (const raw of value.split(',')) {
     const item = raw.trim();
     if (item === '') fail(line, `empty entry in ${key}`);
     if (item.includes(':')) {
-      warnings.push(`line ${line}: IPv6 ${key} entry ${item} skipped (wirestack is IPv4-only)`);
+      out.push(parseCidr6(item, line, key, network));
       continue;
     }
     let cidr;
@@ -236,7 +268,9 @@ function parseDns(value: string, line: number, warnings: string[]): string[] {
     const item = raw.trim();
     if (item === '') fail(line, 'empty entry in DNS');
     if (item.includes(':')) {
-      warnings.push(`line ${line}: IPv6 DNS server ${item} skipped (wirestack is IPv4-only)`);
+      const v6 = ipv6Text(item);
+      if (v6 === null) fail(line, `DNS server "${item}" is not a valid IPv6 address`);
+      out.push(v6);
     } else if (/^[\d.]+$/.test(item)) {
       if (parseIpv4(item) < 0) fail(line, `DNS server "${item}" is not a valid IPv4 address`);
       out.push(item);
@@ -327,7 +361,7 @@ export function parseWgQuick(text: string, options?: { name?: string }): WgQuick
       else if (key === 'Username') proxy.username = value;
       else proxy.password = value;
     } else if (current.name === 'Peer') {
-      applyPeerKey(current as PeerDraft, key, value, line, warnings);
+      applyPeerKey(current as PeerDraft, key, value, line);
     } else {
       const t = current as TunnelDraft;
       if (key === 'BindAddress') t.bindAddress = parseHostPort(value, line, key);
@@ -374,7 +408,7 @@ function applyInterfaceKey(iface: InterfaceDraft, key: string, value: string, li
       iface.privateKey = parseKey(value, PRIVATE_KEY_BYTES, line, key);
       break;
     case 'Address':
-      iface.addresses.push(...parseCidrList(value, line, key, false, warnings));
+      iface.addresses.push(...parseCidrList(value, line, key, false));
       break;
     case 'ListenPort':
       iface.listenPort = parseInteger(value, 0, 65535, line, key);
@@ -394,7 +428,7 @@ function applyInterfaceKey(iface: InterfaceDraft, key: string, value: string, li
   }
 }
 
-function applyPeerKey(d: PeerDraft, key: string, value: string, line: number, warnings: string[]): void {
+function applyPeerKey(d: PeerDraft, key: string, value: string, line: number): void {
   switch (key) {
     case 'PublicKey':
       // Either suite's length here; which one applies is settled once every peer is read.
@@ -408,7 +442,7 @@ function applyPeerKey(d: PeerDraft, key: string, value: string, line: number, wa
       d.peer.presharedKey = parseKey(value, PRESHARED_KEY_BYTES, line, key);
       break;
     case 'AllowedIPs':
-      d.peer.allowedIps.push(...parseCidrList(value, line, key, true, warnings));
+      d.peer.allowedIps.push(...parseCidrList(value, line, key, true));
       break;
     case 'Endpoint':
       d.peer.endpoint = parseHostPort(value, line, key);
@@ -485,7 +519,8 @@ function checkText(value: string, what: string): string {
 }
 
 function hostPort(hp: WgHostPort, what: string): string {
-  return `${checkText(hp.host, what)}:${hp.port}`;
+  const host = checkText(hp.host, what);
+  return host.includes(':') ? `[${host}]:${hp.port}` : `${host}:${hp.port}`;
 }
 
 function cidrs(list: WgCidr[]): string {

@@ -25,8 +25,14 @@ function macMatches(msg: Uint8Array, off: number, mac: Uint8Array): boolean {
   return timingSafeEqual(msg.subarray(off, off + mac.length), mac);
 }
 
-function sourceBytes(addr: number, port: number): Uint8Array {
-  return Uint8Array.of(addr >>> 24, addr >>> 16, addr >>> 8, addr, port >>> 8, port);
+/** The source as Linux's cookie.c hashes it: the address (4 or 16 bytes) then the port, network order. */
+function sourceBytes(addr: number, port: number, addr6: Uint8Array | null): Uint8Array {
+  if (addr6 === null) return Uint8Array.of(addr >>> 24, addr >>> 16, addr >>> 8, addr, port >>> 8, port);
+  const b = new Uint8Array(18);
+  b.set(addr6.subarray(0, 16));
+  b[16] = port >>> 8;
+  b[17] = port;
+  return b;
 }
 
 /** The receiving side: verifies macs of incoming handshake messages and makes cookie replies. */
@@ -48,39 +54,41 @@ export class CookieChecker {
     this.cookieKey = this.suite.hash(LABEL_COOKIE, publicKey);
   }
 
-  private cookieFor(addr: number, port: number, now: number): Uint8Array {
+  private cookieFor(addr: number, port: number, now: number, addr6: Uint8Array | null): Uint8Array {
     if (now - this.secretBirth >= COOKIE_SECRET_MAX_AGE) {
       this.secret = this.suite.randomBytes(32);
       this.secretBirth = now;
     }
-    return this.suite.mac(this.secret, sourceBytes(addr, port));
+    return this.suite.mac(this.secret, sourceBytes(addr, port, addr6));
   }
 
   /**
    * Check mac1 (and, when `checkMac2`, mac2 against the cookie of the
    * sender's address) of the message `msg[0 .. mac1Offset + 2·macLen)`.
+   * `addr6`: the sender's IPv6 address (16 bytes) instead of the IPv4 `addr`.
    */
-  check(msg: Uint8Array, mac1Offset: number, addr: number, port: number, now: number, checkMac2: boolean): MacState {
+  check(msg: Uint8Array, mac1Offset: number, addr: number, port: number, now: number, checkMac2: boolean,
+    addr6: Uint8Array | null = null): MacState {
     const m = this.suite.macLen;
     const mac1 = this.suite.mac(this.mac1Key, msg.subarray(0, mac1Offset));
     if (!macMatches(msg, mac1Offset, mac1)) return MacState.InvalidMac1;
     if (!checkMac2) return MacState.ValidMac1;
     // A cookie is only valid from the secret it was made with; an expired secret makes every mac2 stale.
     if (now - this.secretBirth >= COOKIE_SECRET_MAX_AGE) return MacState.ValidMac1;
-    const cookie = this.cookieFor(addr, port, now);
+    const cookie = this.cookieFor(addr, port, now, addr6);
     const mac2 = this.suite.mac(cookie, msg.subarray(0, mac1Offset + m));
     return macMatches(msg, mac1Offset + m, mac2) ? MacState.ValidMac2 : MacState.ValidMac1;
   }
 
   /** Write a cookie reply to the message `msg` (sender index at offset 4) into `out`; returns its length. */
   createReply(layout: MessageLayout, msg: Uint8Array, mac1Offset: number, addr: number, port: number, now: number,
-    out: Uint8Array): number {
+    out: Uint8Array, addr6: Uint8Array | null = null): number {
     const s = this.suite;
     writeType(out, 0, MSG_COOKIE_REPLY);
     writeU32le(out, 4, msg[4] | (msg[5] << 8) | (msg[6] << 16) | (msg[7] << 24));
     const nonce = s.randomBytes(s.cookieNonceLen);
     out.set(nonce, layout.cookieNonce);
-    const cookie = this.cookieFor(addr, port, now);
+    const cookie = this.cookieFor(addr, port, now, addr6);
     const sealed = s.sealCookie(this.cookieKey, nonce, cookie, msg.slice(mac1Offset, mac1Offset + s.macLen));
     out.set(sealed, layout.cookieSealed);
     return layout.cookieLen;

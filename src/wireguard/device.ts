@@ -14,8 +14,12 @@ import type { FrameReceiver, Link } from '../link/link.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { copyBytes } from '../wire/bytes.js';
 import { bytesEqual, isAllZero } from './key-text.js';
 import { AllowedIps } from './allowed-ips.js';
+import { AllowedIps6 } from './allowed-ips6.js';
+import { formatIp6, parseIp6 } from './ip6-text.js';
+import { setPeerEndpoint, sourceKey } from './endpoint.js';
 import { CookieChecker } from './cookie.js';
 import type { WgSuite } from './crypto/suite.js';
 import { DATA_HEADER_LEN, MAX_TIMER_HANDSHAKES, TAG_LEN, KEEPALIVE_TIMEOUT } from './constants.js';
@@ -45,6 +49,8 @@ export interface WireGuardDeviceOptions {
   maxPeers?: number;
   /** Allowed-IP prefixes over all peers (default 256). */
   maxAllowedIps?: number;
+  /** IPv6 allowed-IP prefixes over all peers (default: maxAllowedIps). */
+  maxAllowedIps6?: number;
   /** Packets staged per peer while a handshake is under way (default 128, as Linux; the oldest is dropped). */
   stagedPackets?: number;
   /** Bytes of the receive queue between transport and poll (default 2 MiB). */
@@ -69,7 +75,7 @@ export interface WireGuardDeviceOptions {
 export interface WireGuardPeerOptions {
   publicKey: Uint8Array;
   presharedKey?: Uint8Array | null;
-  /** IPv4 address (dotted quad, resolved already) and port. */
+  /** IPv4 (dotted quad) or IPv6 address, resolved already, and port. */
   endpoint?: { address: string; port: number } | null;
   /** Original host name of the endpoint, kept for re-resolution. */
   endpointHost?: string | null;
@@ -99,6 +105,7 @@ export class WireGuardDevice implements Link {
   transport: WgTransport | null = null;
   readonly peers: Peer[] = [];
   readonly allowedIps: AllowedIps;
+  readonly allowedIps6: AllowedIps6;
   readonly replay: ReplayWindows;
   readonly index: IndexTable;
   /** Scratch for the datagram being handled, and for the one being built. */
@@ -113,6 +120,12 @@ export class WireGuardDevice implements Link {
   onEvent: ((e: WireGuardEvent) => void) | null = null;
   /** Called when allowed IPs change, so the stack can keep routes to the device. */
   onAllowedIpsChanged: ((address: number, prefixLength: number, added: boolean) => void) | null = null;
+  /** The same for IPv6 prefixes (address as RFC 5952 text). */
+  onAllowedIps6Changed: ((address: string, prefixLength: number, added: boolean) => void) | null = null;
+  /** Whether the datagram being handled came from an IPv6 source, which is then in {@link rxAddr6}. */
+  rx6 = false;
+  /** Source address of the datagram being handled, when {@link rx6}. */
+  readonly rxAddr6 = new Uint8Array(16);
   fwmark = 0;
   /** Send and receive batches when batching (null otherwise). */
   readonly txBatch: CryptBatch | null = null;
@@ -132,6 +145,10 @@ export class WireGuardDevice implements Link {
 
   private readonly rxQueue: DatagramRing;
   private readonly maxDatagram: number;
+  /** A datagram from an IPv6 source with its address appended, as queued (rxQueue records hold 4-byte addresses). */
+  private readonly rx6Scratch: Uint8Array;
+  /** Scratch for the control plane's IPv6 text → bytes. */
+  private readonly addr6 = new Uint8Array(16);
   private readonly handshakeBudget: number;
   private workWindowStart = 0;
   private underLoadUntil = -Infinity;
@@ -144,15 +161,17 @@ export class WireGuardDevice implements Link {
   static plan(o: WireGuardDeviceOptions): MemoryPlan {
     const c = WireGuardDevice.sizes(o);
     const plan = new MemoryPlan();
-    plan.add('wg.buffers', c.maxDatagram).add('wg.buffers', c.maxDatagram);
+    plan.add('wg.buffers', c.maxDatagram + 16).add('wg.buffers', c.maxDatagram).add('wg.buffers', c.maxDatagram + 16);
     DatagramRing.plan(plan, 'wg.rxQueue', c.rxBytes);
     AllowedIps.plan(plan, c.maxAllowedIps);
+    AllowedIps6.plan(plan, c.maxAllowedIps6);
     ReplayWindows.plan(plan, c.maxPeers * KEYPAIRS_PER_PEER);
     IndexTable.plan(plan, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
     for (let i = 0; i < c.maxPeers; i++) Peer.plan(plan, c.staged, c.mtu);
     if (o.batch === true) {
       CryptBatch.plan(plan, 'wg.txBatch', c.maxDatagram);
-      CryptBatch.plan(plan, 'wg.rxBatch', c.maxDatagram);
+      // A record from an IPv6 source carries its address behind the datagram (16 bytes).
+      CryptBatch.plan(plan, 'wg.rxBatch', c.maxDatagram + 16);
     }
     plan.add('wg.ratelimit', LIMITER_SLOTS, 4).add('wg.ratelimit', LIMITER_SLOTS, 8).add('wg.ratelimit', LIMITER_SLOTS, 8);
     return plan;
@@ -165,12 +184,14 @@ export class WireGuardDevice implements Link {
     if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 8191) throw new RangeError('maxPeers must be 1..8191');
     const maxAllowedIps = o.maxAllowedIps ?? 256;
     if (!Number.isInteger(maxAllowedIps) || maxAllowedIps < 1) throw new RangeError('maxAllowedIps must be >= 1');
+    const maxAllowedIps6 = o.maxAllowedIps6 ?? maxAllowedIps;
+    if (!Number.isInteger(maxAllowedIps6) || maxAllowedIps6 < 0) throw new RangeError('maxAllowedIps6 must be >= 0');
     const staged = o.stagedPackets ?? 128;
     if (!Number.isInteger(staged) || staged < 1) throw new RangeError('stagedPackets must be >= 1');
     const rxBytes = o.receiveQueueBytes ?? 2 * 1024 * 1024;
     // The largest datagram: header, MTU-sized payload padded to 16, tag.
     const maxDatagram = DATA_HEADER_LEN + mtu + 16 + TAG_LEN;
-    return { mtu, maxPeers, maxAllowedIps, staged, rxBytes, maxDatagram };
+    return { mtu, maxPeers, maxAllowedIps, maxAllowedIps6, staged, rxBytes, maxDatagram };
   }
 
   constructor(options: WireGuardDeviceOptions) {
@@ -182,10 +203,13 @@ export class WireGuardDevice implements Link {
     this.name = options.name ?? 'wg0';
     this.mtu = c.mtu;
     this.maxDatagram = Math.max(c.maxDatagram, this.layout.initLen);
-    this.rxBuf = arena.u8('wg.buffers', c.maxDatagram);
+    // 16 bytes more: an IPv6 source address travels behind its datagram through the queue.
+    this.rxBuf = arena.u8('wg.buffers', c.maxDatagram + 16);
     this.txBuf = arena.u8('wg.buffers', c.maxDatagram);
+    this.rx6Scratch = arena.u8('wg.buffers', c.maxDatagram + 16);
     this.rxQueue = new DatagramRing(arena, 'wg.rxQueue', c.rxBytes, Math.max(16, Math.floor(c.rxBytes / 40)));
     this.allowedIps = new AllowedIps(arena, c.maxAllowedIps);
+    this.allowedIps6 = new AllowedIps6(arena, c.maxAllowedIps6);
     this.replay = new ReplayWindows(arena, c.maxPeers * KEYPAIRS_PER_PEER);
     this.index = new IndexTable(arena, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
     for (let i = 0; i < c.maxPeers; i++) this.peers.push(new Peer(arena, i, c.staged, c.mtu));
@@ -194,7 +218,7 @@ export class WireGuardDevice implements Link {
     this.limiterTime = arena.f64('wg.ratelimit', LIMITER_SLOTS);
     if (options.batch === true) {
       this.txBatch = new CryptBatch(arena, 'wg.txBatch', c.maxDatagram);
-      this.rxBatch = new CryptBatch(arena, 'wg.rxBatch', c.maxDatagram);
+      this.rxBatch = new CryptBatch(arena, 'wg.rxBatch', c.maxDatagram + 16);
     }
     arena.finish();
     this.keyBytes = new Uint8Array(arena.buffer);
@@ -222,13 +246,35 @@ export class WireGuardDevice implements Link {
     if (this.transport !== null) this.transport.setReceiver(null);
     this.transport = t;
     if (t !== null) {
-      t.setReceiver((b, off, len, addr, port) => this.enqueue(b, off, len, addr, port));
+      t.setReceiver((b, off, len, addr, port, addr6) => this.enqueue(b, off, len, addr, port, addr6 ?? null));
     }
   }
 
-  /** Transport receive: queue for the next poll (copied; the transport's buffer is not ours). */
-  private enqueue(b: Uint8Array, off: number, len: number, addr: number, port: number): void {
-    if (len > this.maxDatagram || !this.rxQueue.push(b, off, len, addr, port)) {
+  /**
+   * Transport receive: queue for the next poll (copied; the transport's buffer
+   * is not ours). A record's address 0 marks an IPv6 source, whose 16 bytes
+   * follow the datagram in the record; an IPv4 source in 0.0.0.0/8 is never a
+   * reachable endpoint (RFC 1122 §3.2.1.3), so nothing is lost by that mark.
+   */
+  private enqueue(b: Uint8Array, off: number, len: number, addr: number, port: number, addr6: Uint8Array | null): void {
+    if (len > this.maxDatagram) {
+      this.stats.rxQueueDrops++;
+      return;
+    }
+    let ok: boolean;
+    if (addr6 !== null) {
+      const s = this.rx6Scratch;
+      copyBytes(b, off, s, 0, len);
+      copyBytes(addr6, 0, s, len, 16);
+      ok = this.rxQueue.push(s, 0, len + 16, 0, port);
+    } else {
+      if ((addr >>> 24) === 0 || port === 0) {
+        this.stats.rxBadEndpoint++;
+        return;
+      }
+      ok = this.rxQueue.push(b, off, len, addr, port);
+    }
+    if (!ok) {
       this.stats.rxQueueDrops++;
       return;
     }
@@ -303,12 +349,9 @@ export class WireGuardDevice implements Link {
     p.hasPresharedKey = key !== null && !isAllZero(key);
   }
 
+  /** Set a peer's endpoint: an IPv4 or IPv6 address (an IPv4-mapped IPv6 address counts as IPv4). */
   setEndpoint(p: Peer, address: string, port: number): void {
-    const a = parseIpv4(address);
-    if (a < 0) throw new RangeError(`endpoint address '${address}' is not IPv4`);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint port ${port} out of range`);
-    p.endpointAddress = a | 0;
-    p.endpointPort = port;
+    setPeerEndpoint(p, address, port, this.addr6);
   }
 
   setPersistentKeepalive(p: Peer, seconds: number): void {
@@ -324,8 +367,24 @@ export class WireGuardDevice implements Link {
   }
 
   addAllowedIp(p: Peer, address: string, prefixLength: number): void {
+    if (address.includes(':')) {
+      const b = this.addr6;
+      if (!parseIp6(address, b, 0)) throw new RangeError(`allowed IP '${address}' is not IPv6`);
+      if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 128) throw new RangeError(`bad prefix length ${prefixLength}`);
+      if (!this.allowedIps6.insert(b, 0, prefixLength, p.slot)) {
+        throw Object.assign(new RangeError(`IPv6 allowed-IPs table full (maxAllowedIps6 ${this.allowedIps6.capacity})`), { code: 'ENOSPC', errno: 28 });
+      }
+      if (this.onAllowedIps6Changed !== null) {
+        for (let i = 0; i < 16; i++) {
+          const bits = prefixLength - 8 * i;
+          if (bits < 8) b[i] = bits <= 0 ? 0 : b[i] & (0xff << (8 - bits));
+        }
+        this.onAllowedIps6Changed(formatIp6(b, 0), prefixLength, true);
+      }
+      return;
+    }
     const a = parseIpv4(address);
-    if (a < 0) throw new RangeError(`allowed IP '${address}' is not IPv4`);
+    if (a < 0) throw new RangeError(`allowed IP '${address}' is neither IPv4 nor IPv6`);
     if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new RangeError(`bad prefix length ${prefixLength}`);
     if (!this.allowedIps.insert(a, prefixLength, p.slot)) {
       throw Object.assign(new RangeError(`allowed-IPs table full (maxAllowedIps ${this.allowedIps.capacity})`), { code: 'ENOSPC', errno: 28 });
@@ -337,6 +396,9 @@ export class WireGuardDevice implements Link {
     const list = this.allowedIps.list(p.slot);
     this.allowedIps.removePeer(p.slot);
     if (this.onAllowedIpsChanged !== null) for (const e of list) this.onAllowedIpsChanged(e.address, e.prefixLength, false);
+    const list6 = this.allowedIps6.list(p.slot);
+    this.allowedIps6.removePeer(p.slot);
+    if (this.onAllowedIps6Changed !== null) for (const e of list6) this.onAllowedIps6Changed(formatIp6(e.address, 0), e.prefixLength, false);
   }
 
   removePeer(publicKey: Uint8Array): boolean {
@@ -384,11 +446,11 @@ export class WireGuardDevice implements Link {
   }
 
   allowCookieReply(addr: number, now: number): boolean {
-    return this.takeToken(addr, now, 1);
+    return this.takeToken(sourceKey(this, addr), now, 1);
   }
 
   allowHandshake(addr: number, now: number): boolean {
-    return this.takeToken(addr, now, 1);
+    return this.takeToken(sourceKey(this, addr), now, 1);
   }
 
   emitHandshake(p: Peer, initiator: boolean): void {
@@ -399,7 +461,8 @@ export class WireGuardDevice implements Link {
   // ---- Link ----
 
   /**
-   * The stack sends an IP packet: find the peer by destination, encrypt and
+   * The stack sends an IP packet (IPv4 or IPv6, told apart by the version
+   * nibble): find the peer by destination, encrypt and
    * send, or stage and handshake. Returns 0 when sent or staged (a packet
    * waiting for its handshake is not an error, as one waiting for ARP; a
    * full stage drops the oldest, counted in stagedDrops), -EHOSTUNREACH when
@@ -408,8 +471,16 @@ export class WireGuardDevice implements Link {
    */
   transmit(b: Uint8Array, off: number, len: number, now: number): number {
     if (now > this.now) this.now = now;
-    const dst = (b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19];
-    const slot = this.allowedIps.lookup(dst);
+    const version = len > 0 ? b[off] >>> 4 : 0;
+    let slot: number;
+    if (version === 4 && len >= 20) {
+      slot = this.allowedIps.lookup((b[off + 16] << 24) | (b[off + 17] << 16) | (b[off + 18] << 8) | b[off + 19]);
+    } else if (version === 6 && len >= 40) {
+      // The IPv6 destination is at bytes 24..40 of the fixed header (RFC 8200 §3).
+      slot = this.allowedIps6.lookup(b, off + 24);
+    } else {
+      slot = -1;
+    }
     if (slot < 0) {
       this.stats.txNoPeer++;
       this.stats.drops++;
@@ -454,7 +525,13 @@ export class WireGuardDevice implements Link {
     }
     // A bounded batch per poll so timers and the stack keep running under a flood.
     for (let n = this.txBatch === null ? 0 : RX_BATCH; n < RX_BATCH && this.rxQueue.count > 0; n++) {
-      const len = this.rxQueue.pop(this.rxBuf, 0, this.rxBuf.length);
+      let len = this.rxQueue.pop(this.rxBuf, 0, this.rxBuf.length);
+      this.rx6 = this.rxQueue.lastAddress === 0;
+      if (this.rx6) {
+        // The IPv6 source rides behind the datagram (see enqueue).
+        len -= 16;
+        copyBytes(this.rxBuf, len, this.rxAddr6, 0, 16);
+      }
       this.stats.rxFrames++;
       this.stats.rxBytes += len;
       receiveDatagram(this, len, this.rxQueue.lastAddress, this.rxQueue.lastPort, now, rx);
@@ -545,12 +622,16 @@ export class WireGuardDevice implements Link {
     return {
       publicKey: p.remotePublicKey.slice(),
       presharedKey: p.hasPresharedKey ? p.presharedKey.slice() : null,
-      endpoint: p.endpointPort === 0 ? null : { address: formatIpv4(p.endpointAddress), port: p.endpointPort },
+      endpoint: p.endpointPort === 0 ? null
+        : { address: p.endpointFamily === 6 ? formatIp6(p.endpoint6, 0) : formatIpv4(p.endpointAddress), port: p.endpointPort },
       persistentKeepalive: p.persistentKeepalive,
       lastHandshakeMs: p.lastHandshakeWall,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
-      allowedIps: this.allowedIps.list(p.slot).map((e) => ({ address: formatIpv4(e.address), prefixLength: e.prefixLength })),
+      allowedIps: [
+        ...this.allowedIps.list(p.slot).map((e) => ({ address: formatIpv4(e.address), prefixLength: e.prefixLength })),
+        ...this.allowedIps6.list(p.slot).map((e) => ({ address: formatIp6(e.address, 0), prefixLength: e.prefixLength })),
+      ],
     };
   }
 

@@ -56,6 +56,10 @@ export class Peer implements NoisePeer {
   /** Endpoint as the engine's signed int32 address and port; port 0 means none. */
   endpointAddress = 0;
   endpointPort = 0;
+  /** 4, or 6 when the endpoint is the IPv6 address in {@link endpoint6} (then endpointAddress is 0). */
+  endpointFamily = 4;
+  /** The IPv6 endpoint address (network order), when endpointFamily is 6. */
+  readonly endpoint6 = new Uint8Array(16);
   /** Host name the endpoint was configured with (re-resolved when the peer goes quiet), or null. */
   endpointHost: string | null = null;
   persistentKeepalive = 0;
@@ -134,6 +138,8 @@ export class Peer implements NoisePeer {
     this.cookies = null;
     this.endpointAddress = 0;
     this.endpointPort = 0;
+    this.endpointFamily = 4;
+    this.endpoint6.fill(0);
     this.endpointHost = null;
     this.persistentKeepalive = 0;
     for (const k of this.keypairs) k.wipe();

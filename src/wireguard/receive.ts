@@ -19,16 +19,12 @@ import {
   timerAnyAuthenticatedReceived, timerDataReceived, timerHandshakeComplete, timerSessionDerived, timerTraversal,
 } from './timers.js';
 import type { WireGuardDevice } from './device.js';
+import { replyToSource, roam } from './endpoint.js';
 import type { FrameReceiver } from '../link/link.js';
 
-/** Move the peer's endpoint to where its latest authenticated packet came from (roaming). */
+/** Move the peer's endpoint to where its latest authenticated packet came from (roaming, either family). */
 function updateEndpoint(dev: WireGuardDevice, p: Peer, addr: number, port: number): void {
-  if (p.endpointAddress !== (addr | 0) || p.endpointPort !== port) {
-    const had = p.endpointPort !== 0;
-    p.endpointAddress = addr | 0;
-    p.endpointPort = port;
-    if (had) dev.stats.roams++;
-  }
+  roam(dev, p, addr, port);
 }
 
 /** Handle the datagram in `dev.rxBuf[0 .. len)`. */
@@ -78,7 +74,7 @@ function receiveHandshake(dev: WireGuardDevice, type: number, addr: number, port
   const msg = dev.rxBuf;
   const mac1Offset = type === MSG_INITIATION ? L.initMac1 : L.respMac1;
   const underLoad = dev.underLoad(now);
-  const mac = checker.check(msg, mac1Offset, addr, port, now, underLoad);
+  const mac = checker.check(msg, mac1Offset, addr, port, now, underLoad, dev.rx6 ? dev.rxAddr6 : null);
   if (mac === MacState.InvalidMac1) {
     st.rxBadMac1++;
     return;
@@ -87,8 +83,8 @@ function receiveHandshake(dev: WireGuardDevice, type: number, addr: number, port
     if (mac !== MacState.ValidMac2) {
       // Too busy for Diffie-Hellman: make the sender prove its address first.
       if (dev.allowCookieReply(addr, now)) {
-        const n = checker.createReply(L, msg, mac1Offset, addr, port, now, dev.txBuf);
-        if (dev.transport !== null && dev.transport.send(dev.txBuf, 0, n, addr, port)) st.cookieRepliesSent++;
+        const n = checker.createReply(L, msg, mac1Offset, addr, port, now, dev.txBuf, dev.rx6 ? dev.rxAddr6 : null);
+        if (replyToSource(dev, n, addr, port)) st.cookieRepliesSent++;
       } else {
         st.rxRateLimited++;
       }
@@ -244,19 +240,31 @@ export function finishData(dev: WireGuardDevice, p: Peer, kp: Keypair, counter: 
     st.keepalivesReceived++;
     return;
   }
-  // The inner packet: an IPv4 header whose length fits, from an address this peer may use.
+  // The inner packet: an IPv4 or IPv6 header whose length fits, from an address this peer may use.
   const o = base + DATA_HEADER_LEN;
-  if (plain < 20 || (b[o] >>> 4) !== 4) {
+  const version = b[o] >>> 4;
+  let total: number;
+  let slot: number;
+  if (version === 4 && plain >= 20) {
+    total = (b[o + 2] << 8) | b[o + 3];
+    if (total < 20 || total > plain) {
+      st.rxBadPacket++;
+      return;
+    }
+    slot = dev.allowedIps.lookup((b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15]);
+  } else if (version === 6 && plain >= 40) {
+    // RFC 8200 §3: payload length after the 40-byte header; the source at bytes 8..24.
+    total = 40 + ((b[o + 4] << 8) | b[o + 5]);
+    if (total > plain) {
+      st.rxBadPacket++;
+      return;
+    }
+    slot = dev.allowedIps6.lookup(b, o + 8);
+  } else {
     st.rxBadPacket++;
     return;
   }
-  const total = (b[o + 2] << 8) | b[o + 3];
-  if (total < 20 || total > plain) {
-    st.rxBadPacket++;
-    return;
-  }
-  const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-  if (dev.allowedIps.lookup(src) !== p.slot) {
+  if (slot !== p.slot) {
     st.rxBadSourceIp++;
     return;
   }

@@ -35,7 +35,10 @@ function transmit(dev: WireGuardDevice, p: Peer, len: number): boolean {
     dev.stats.txNoEndpoint++;
     return false;
   }
-  if (!t.send(dev.txBuf, 0, len, p.endpointAddress, p.endpointPort)) {
+  const sent = p.endpointFamily === 6
+    ? t.send6 !== undefined && t.send6(dev.txBuf, 0, len, p.endpoint6, 0, p.endpointPort)
+    : t.send(dev.txBuf, 0, len, p.endpointAddress, p.endpointPort);
+  if (!sent) {
     dev.stats.txTransportDrops++;
     return false;
   }
@@ -177,7 +180,8 @@ export function sendData(dev: WireGuardDevice, p: Peer, kp: Keypair, b: Uint8Arr
   if (padded > dev.mtu) padded = len > dev.mtu ? len : dev.mtu;
   const counter = kp.sendCounter++;
   let ok: boolean;
-  if (dev.txBatch !== null) {
+  // Batches carry IPv4 endpoints (sendmmsg/GSO metadata); a peer at an IPv6 endpoint is sent one by one.
+  if (dev.txBatch !== null && p.endpointFamily !== 6) {
     ok = stageTx(dev, p, kp, counter, b, off, len, padded);
   } else {
     const out = dev.txBuf;

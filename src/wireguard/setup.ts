@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { formatIpv4, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIp6, hostPortText, maskIp6, parseIp6 } from './ip6-text.js';
 import { lookup } from 'node:dns/promises';
 import type { Engine, InterfaceInfo } from '../engine/stack.js';
 import type { SocketApi } from '../socket/api.js';
@@ -40,7 +41,7 @@ export interface WireGuardConfig {
   /** Defaults to what the key lengths say (65-byte public keys: fips), else 'standard'. */
   suite?: SuiteName;
   privateKey: string | Uint8Array;
-  /** Interface address(es) with prefix, e.g. '10.0.0.1/24' (the first is the interface's). */
+  /** Interface address(es) with prefix: one IPv4 and any IPv6 ones, e.g. ['10.0.0.1/24', 'fd00::1/64']. */
   address: string | string[];
   name?: string;
   mtu?: number;
@@ -53,7 +54,7 @@ export interface WireGuardConfig {
    * stack whose UDP carries the tunnel (`{ stack }`), or any {@link WgTransport}.
    */
   transport?: 'host' | 'dgram' | 'native' | { stack: { sockets: SocketApi }; address?: string } | WgTransport;
-  /** Host address the host UDP socket binds (default 0.0.0.0). */
+  /** Host address the host UDP socket binds (default '::', dual-stack; 0.0.0.0 where the host has no IPv6). */
   bindAddress?: string;
   peers?: WireGuardPeerConfig[];
   maxPeers?: number;
@@ -87,19 +88,33 @@ function toKey(k: string | Uint8Array, what: string): Uint8Array {
 
 function parsePrefix(p: string | { address: string; prefixLength: number }): { address: string; prefixLength: number } {
   if (typeof p !== 'string') return p;
+  if (p.includes(':')) {
+    // IPv6: 'fd00::/64' (a bare address is a /128, as wg(8) reads it).
+    const [text, len] = p.trim().split('/');
+    const b = new Uint8Array(16);
+    const prefixLength = len === undefined ? 128 : Number(len);
+    if (!parseIp6(text, b, 0) || !/^\d{1,3}$/.test(len ?? '128') || prefixLength > 128) throw new RangeError(`allowed IP '${p}' is not an IPv6 prefix`);
+    maskIp6(b, 0, prefixLength);
+    return { address: formatIp6(b, 0), prefixLength };
+  }
   const cidr = parseCidr(p.trim(), 'allowed IP');
   return { address: formatIpv4(cidr.address), prefixLength: cidr.prefixLength };
 }
 
+/** 'host:port' or '[ipv6]:port'. */
 function parseEndpoint(e: string | { host: string; port: number }): { host: string; port: number } {
   if (typeof e !== 'string') return e;
   const i = e.lastIndexOf(':');
   const port = Number(e.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint '${e}' is not host:port`);
-  return { host: e.slice(0, i), port };
+  let host = e.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  else if (host.includes(':')) throw new RangeError(`endpoint '${e}': an IPv6 address needs brackets, [addr]:port`);
+  if (i <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`endpoint '${e}' is not host:port`);
+  return { host, port };
 }
 
-const hostResolver = async (host: string): Promise<string> => (await lookup(host, { family: 4 })).address;
+/** A name resolves to the resolver's first answer, IPv4 or IPv6 (wg(8) takes getaddrinfo's first as well). */
+const hostResolver = async (host: string): Promise<string> => (await lookup(host)).address;
 
 /** A WireGuard interface of a stack: the device plus Node conveniences. */
 export class WireGuardInterface extends EventEmitter {
@@ -141,7 +156,7 @@ export class WireGuardInterface extends EventEmitter {
     let endpointHost: string | null = null;
     if (config.endpoint !== undefined) {
       const e = parseEndpoint(config.endpoint);
-      endpointHost = parseIpv4(e.host) >= 0 ? null : e.host;
+      endpointHost = parseIpv4(e.host) >= 0 || e.host.includes(':') ? null : e.host;
       const address = endpointHost === null ? e.host : await this.resolveHost(e.host);
       endpoint = { address, port: e.port };
     }
@@ -164,7 +179,7 @@ export class WireGuardInterface extends EventEmitter {
       const d = this.device.describePeer(p);
       return {
         publicKey: Buffer.from(d.publicKey).toString('base64'),
-        endpoint: d.endpoint === null ? null : `${d.endpoint.address}:${d.endpoint.port}`,
+        endpoint: d.endpoint === null ? null : hostPortText(d.endpoint),
         allowedIps: d.allowedIps.map((a) => `${a.address}/${a.prefixLength}`),
         latestHandshake: d.lastHandshakeMs === 0 ? null : new Date(d.lastHandshakeMs),
         rxBytes: d.rxBytes,
@@ -174,13 +189,13 @@ export class WireGuardInterface extends EventEmitter {
     });
   }
 
-  /** Set when the outer transport is a host UDP socket that `listen_port` may re-open. */
+  /** Set when the outer transport is a host UDP socket that `listen_port` may re-open ('' for the default, dual-stack '::'). */
   hostBindAddress: string | null = null;
 
   /** The UAPI target of this device (for `wg`-style control in-process or over a socket). */
   uapiTarget() {
     return uapiTargetFor(this.device, this.hostBindAddress === null ? undefined : (port) => {
-      const address = this.hostBindAddress ?? '0.0.0.0';
+      const address = this.hostBindAddress === null || this.hostBindAddress === '' ? undefined : this.hostBindAddress;
       const old = this.device.transport;
       if (old instanceof NativeUdpTransport) {
         // Synchronous: a port in use is reported to `wg set` as EADDRINUSE.
@@ -253,9 +268,9 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
     const offload = config.udpOffload ?? true;
     transport = native ? NativeUdpTransport.open({ ...bind, maxDatagram: device.mtu + 64, gso: offload, gro: offload })
       : await HostUdpTransport.open(bind);
-    hostBind = config.bindAddress ?? '0.0.0.0';
+    hostBind = config.bindAddress ?? '';
   } else if ('stack' in t) {
-    transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address ?? '0.0.0.0');
+    transport = new StackUdpTransport(t.stack.sockets, config.listenPort ?? 0, t.address);
   } else {
     transport = t;
   }
@@ -265,7 +280,8 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
   try {
     if (config.pcap !== undefined) capture = new PcapWriter(device, config.pcap);
     const link: Link = capture ?? device;
-    info = stack.addInterface(link, { address: addresses[0], name: device.name, mtu: device.mtu });
+    // One IPv4 address and any IPv6 ones (the stack's addInterface takes the list).
+    info = stack.addInterface(link, { address: addresses, name: device.name, mtu: device.mtu });
   } catch (e) {
     if (capture !== null) capture.close();
     else device.close();
@@ -276,6 +292,13 @@ export async function createWireGuard(stack: Engine, config: WireGuardConfig): P
   if (config.resolveHost !== undefined) iface.resolveHost = config.resolveHost;
   device.onAllowedIpsChanged = (address, prefixLength, added) => {
     const text = `${formatIpv4(address)}/${prefixLength}`;
+    if (added) stack.addRoute(text, { interface: info.index });
+    else stack.removeRoute(text, { interface: info.index });
+  };
+  // A stack built with `ipv6: false` has no IPv6 routes: its device still holds the
+  // IPv6 allowed IPs (wg show lists them) but routes nothing there.
+  if (stack.ip6 !== null) device.onAllowedIps6Changed = (address, prefixLength, added) => {
+    const text = `${address}/${prefixLength}`;
     if (added) stack.addRoute(text, { interface: info.index });
     else stack.removeRoute(text, { interface: info.index });
   };

@@ -5,7 +5,7 @@
  * readability comes from the same uv_poll the TAP driver uses. Falls back
  * to {@link HostUdpTransport} where the addon is not built (see setup.ts).
  */
-import { sysError } from '../engine/errno.js';
+import { Errno, sysError } from '../engine/errno.js';
 import type { DatagramReceiver, WgTransport } from './transport.js';
 import { tryNativeAddon } from '../link/addon.js';
 import type { UdpAddon, UdpOffloadAddon } from '../link/addon.js';
@@ -50,6 +50,12 @@ export class NativeUdpTransport implements WgTransport {
   private receiver: DatagramReceiver | null = null;
   private readonly buf: Uint8Array;
   private readonly meta: Int32Array;
+  /** IPv6 source addresses of a received batch (16 bytes per datagram). */
+  private readonly addr6 = new Uint8Array(BATCH * 16);
+  /** The IPv6 source of the datagram being handed over (a view into addr6 made once per slot). */
+  private readonly addr6Views: Uint8Array[] = [];
+  /** Whether the socket is AF_INET6 (dual-stack): IPv6 endpoints reachable. */
+  readonly ipv6: boolean;
   private poller: object | null = null;
   private closed = false;
   /** Datagrams the kernel would not take (socket buffer full) or that were too long. */
@@ -65,34 +71,45 @@ export class NativeUdpTransport implements WgTransport {
   groMessages = 0;
 
   private constructor(private readonly a: UdpAddon & Partial<UdpOffloadAddon>, private readonly fd: number, readonly port: number,
-    private readonly slotSize: number, gso: boolean, gro: boolean) {
+    private readonly slotSize: number, gso: boolean, gro: boolean, ipv6: boolean) {
     let flags = 0;
     if (a.udpOffload !== undefined && a.udpSendGso !== undefined && a.udpRecvGro !== undefined) flags = a.udpOffload(fd, gro ? 1 : 0);
     this.gso = gso && (flags & 1) !== 0;
     this.gro = gro && (flags & 2) !== 0;
     this.buf = new Uint8Array(this.gro ? GRO_BATCH * GRO_SLOT : BATCH * slotSize);
     this.meta = new Int32Array(BATCH * 4);
+    this.ipv6 = ipv6;
+    for (let i = 0; i < BATCH; i++) this.addr6Views.push(this.addr6.subarray(16 * i, 16 * i + 16));
     this.poller = a.pollStart(fd, () => (this.gro ? this.drainGro() : this.drain()));
   }
 
   /**
    * Bind `address:port` (port 0: ephemeral). Rejects like node:dgram
    * (`code` EADDRINUSE, ...); throws when the addon is not available.
+   * Without an address the socket is dual-stack on '::' (IPv4 and IPv6
+   * peers on one port, as the kernel's WireGuard), or on '0.0.0.0' where
+   * the host has no IPv6 (EAFNOSUPPORT; EADDRNOTAVAIL when disabled).
    */
   static open(options: NativeUdpOptions = {}): NativeUdpTransport {
     const a = loadAddon();
     if (a === null) throw new Error(`native UDP transport unavailable: ${nativeUdpUnavailableReason() ?? 'no addon'}`);
-    const address = options.address ?? '0.0.0.0';
-    const fd = a.udpOpen(address, options.port ?? 0);
+    let address = options.address ?? '::';
+    let fd = a.udpOpen(address, options.port ?? 0);
+    if (options.address === undefined && (fd === -Errno.EAFNOSUPPORT || fd === -Errno.EADDRNOTAVAIL)) {
+      address = '0.0.0.0';
+      fd = a.udpOpen(address, options.port ?? 0);
+    }
     if (fd < 0) throw sysError(fd, 'bind', address, options.port ?? 0);
     const port = a.udpPort(fd);
-    return new NativeUdpTransport(a, fd, port, options.maxDatagram ?? 2048, options.gso ?? true, options.gro ?? true);
+    return new NativeUdpTransport(a, fd, port, options.maxDatagram ?? 2048, options.gso ?? true, options.gro ?? true,
+      address.includes(':'));
   }
 
   private drain(): void {
     let handled = 0;
     while (!this.closed && handled < BUDGET) {
-      const n = this.a.udpRecvBatch(this.fd, this.buf, this.slotSize, BATCH, this.meta);
+      const n = this.ipv6 ? this.a.udpRecvBatch(this.fd, this.buf, this.slotSize, BATCH, this.meta, this.addr6)
+        : this.a.udpRecvBatch(this.fd, this.buf, this.slotSize, BATCH, this.meta);
       if (n <= 0) return;
       const rx = this.receiver;
       for (let i = 0; i < n; i++) {
@@ -101,7 +118,9 @@ export class NativeUdpTransport implements WgTransport {
           this.drops++;
           continue;
         }
-        if (rx !== null) rx(this.buf, i * this.slotSize, len, this.meta[3 * i + 1], this.meta[3 * i + 2]);
+        const addr = this.meta[3 * i + 1];
+        // Address 0 marks an IPv6 source (udp.c); IPv4-mapped ones arrive as IPv4.
+        if (rx !== null) rx(this.buf, i * this.slotSize, len, addr, this.meta[3 * i + 2], addr === 0 && this.ipv6 ? this.addr6Views[i] : null);
       }
       handled += n;
     }
@@ -113,7 +132,7 @@ export class NativeUdpTransport implements WgTransport {
     const meta = this.meta;
     let handled = 0;
     while (!this.closed && handled < BUDGET) {
-      const n = recv(this.fd, this.buf, GRO_SLOT, GRO_BATCH, meta);
+      const n = this.ipv6 ? recv(this.fd, this.buf, GRO_SLOT, GRO_BATCH, meta, this.addr6) : recv(this.fd, this.buf, GRO_SLOT, GRO_BATCH, meta);
       if (n <= 0) return;
       const rx = this.receiver;
       for (let i = 0; i < n; i++) {
@@ -129,15 +148,18 @@ export class NativeUdpTransport implements WgTransport {
           this.drops += seg === 0 ? 1 : Math.ceil(len / seg);
           continue;
         }
+        const addr = meta[4 * i + 1];
+        // Address 0 marks an IPv6 source (udp.c), as in drain().
+        const a6 = addr === 0 && this.ipv6 ? this.addr6Views[i] : null;
         if (seg === 0) {
-          if (rx !== null) rx(this.buf, base, len, meta[4 * i + 1], meta[4 * i + 2]);
+          if (rx !== null) rx(this.buf, base, len, addr, meta[4 * i + 2], a6);
           handled++;
           continue;
         }
         this.groMessages++;
         for (let off = 0; off < len; off += seg) {
           const l = len - off < seg ? len - off : seg;
-          if (rx !== null) rx(this.buf, base + off, l, meta[4 * i + 1], meta[4 * i + 2]);
+          if (rx !== null) rx(this.buf, base + off, l, addr, meta[4 * i + 2], a6);
           this.groDatagrams++;
           handled++;
         }
@@ -220,6 +242,21 @@ export class NativeUdpTransport implements WgTransport {
     const r = this.a.udpSend(this.fd, b, off, len, address | 0, port);
     if (r < 0) {
       // Typically EAGAIN, the socket's send buffer full: like a full queue, the datagram is dropped.
+      this.drops++;
+      return false;
+    }
+    return true;
+  }
+
+  /** Send to an IPv6 endpoint (after what is corked, to keep the order); false without IPv6 on this socket. */
+  send6(b: Uint8Array, off: number, len: number, address6: Uint8Array, a6off: number, port: number): boolean {
+    if (this.closed || !this.ipv6) {
+      this.drops++;
+      return false;
+    }
+    if (this.batchCount > 0) this.flush();
+    const r = this.a.udpSend6(this.fd, b, off, len, address6, a6off, port);
+    if (r < 0) {
       this.drops++;
       return false;
     }

@@ -27,7 +27,7 @@ import type { UapiTarget } from './uapi.js';
 const DEVICE_DROPS = [
   'stagedDrops', 'txNoPeer', 'txNoEndpoint', 'txTransportDrops', 'rxQueueDrops', 'rxMalformed', 'rxNoIdentity', 'rxBadMac1',
   'rxRateLimited', 'rxHandshakeReplay', 'rxHandshakeFlood', 'rxUnknownPeer', 'rxHandshakeInvalid', 'rxUnknownIndex',
-  'rxBadCookie', 'rxExpiredKey', 'rxBadAuth', 'rxReplay', 'rxBadPacket', 'rxBadSourceIp',
+  'rxBadCookie', 'rxExpiredKey', 'rxBadAuth', 'rxReplay', 'rxBadPacket', 'rxBadSourceIp', 'rxBadEndpoint',
 ] as const satisfies ReadonlyArray<keyof WgStats>;
 
 /** Options of {@link TunWireGuard.open}. */
@@ -110,7 +110,7 @@ export class TunWireGuard {
     const offload = o.udpOffload ?? true;
     let tun: TunLink;
     try {
-      tun = TunLink.open(o.name, { mtu: o.mtu });
+      tun = TunLink.open(o.name, { mtu: o.mtu, ipv6: true });
     } catch (e) {
       const msg = (e as Error).message;
       // TUNSETIFF says EINVAL when the name belongs to a device of another kind (a TAP, a veth...).

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { getSuite } from './crypto/index.js';
 import { Errno, StackError } from '../engine/errno.js';
 import { parseCidr, formatIpv4, prefixMask, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIp6, maskIp6, parseIp6 } from './ip6-text.js';
 import { type WgSuite, PRESHARED_KEY_BYTES, PRIVATE_KEY_BYTES, publicKeyBytes, decodeHexStrict, encodeHex, isAllZero, bytesEqual } from './key-text.js';
 
 export interface UapiPeerState {
@@ -108,9 +109,15 @@ function parseTrue(value: string, key: string): void {
   if (value !== 'true') invalid(`${key}: only "true" is accepted`);
 }
 
+/** `ipv4:port` or `[ipv6]:port` (wireguard-go's form; a scope id `%n` is not accepted). */
 function parseEndpoint(value: string): { address: string; port: number } {
-  if (value.startsWith('[') || (value.match(/:/g)?.length ?? 0) > 1) {
-    throw new UapiError(Errno.EAFNOSUPPORT, 'IPv6 endpoints are not supported');
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    const b = new Uint8Array(16);
+    if (close < 0 || value[close + 1] !== ':' || !parseIp6(value.slice(1, close), b, 0)) invalid(`endpoint "${value}" is not [ipv6]:port`);
+    const port = parseUint(value.slice(close + 2), 65535, 'endpoint port');
+    if (port === 0) invalid('endpoint port 0');
+    return { address: formatIp6(b, 0), port };
   }
   const colon = value.indexOf(':');
   const address = colon < 0 ? -1 : parseIpv4(value.slice(0, colon));
@@ -121,8 +128,15 @@ function parseEndpoint(value: string): { address: string; port: number } {
 }
 
 function parseAllowedIp(value: string): { address: string; prefixLength: number } {
-  if (value.includes(':')) throw new UapiError(Errno.EAFNOSUPPORT, 'IPv6 allowed IPs are not supported');
   if (!value.includes('/')) invalid(`allowed_ip "${value}" has no prefix length`);
+  if (value.includes(':')) {
+    const slash = value.indexOf('/');
+    const b = new Uint8Array(16);
+    if (!parseIp6(value.slice(0, slash), b, 0)) invalid(`allowed_ip "${value}" is not an IPv6 prefix`);
+    const len = parseUint(value.slice(slash + 1), 128, 'allowed_ip prefix length');
+    maskIp6(b, 0, len);
+    return { address: formatIp6(b, 0), prefixLength: len };
+  }
   let cidr;
   try {
     cidr = parseCidr(value, 'allowed_ip');
@@ -155,7 +169,10 @@ function getReply(target: UapiTarget): string {
     out.push(`public_key=${encodeHex(p.publicKey)}`);
     out.push(`preshared_key=${encodeHex(p.presharedKey ?? new Uint8Array(PRESHARED_KEY_BYTES))}`);
     out.push('protocol_version=1');
-    if (p.endpoint !== null) out.push(`endpoint=${p.endpoint.address}:${p.endpoint.port}`);
+    if (p.endpoint !== null) {
+      const a = p.endpoint.address;
+      out.push(`endpoint=${a.includes(':') ? `[${a}]` : a}:${p.endpoint.port}`);
+    }
     const ms = p.lastHandshakeMs > 0 ? p.lastHandshakeMs : 0;
     const sec = Math.floor(ms / 1000);
     const nsec = Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
-import type { Stack } from '../../src/index.js';
+import { MemoryLink, Stack } from '../../src/index.js';
 import { createSocks5Server, socksReplyFor, type Socks5Event, type Socks5Options, type Socks5Server } from '../../src/apps/socks5.js';
 import { connectHost, sleep, until, withStacks, type Reader } from '../helpers/socks.js';
 
@@ -93,7 +93,9 @@ async function readReply(r: Reader): Promise<Reply> {
   }
   assert.equal(head[3], 4, 'bound address type');
   const a = await r.read(18);
-  return { rep: head[1], address: 'ipv6', port: a.readUInt16BE(16) };
+  const words = Array.from({ length: 8 }, (_, i) => a.readUInt16BE(2 * i).toString(16)).join(':');
+  // Compressed enough for the tests' addresses (one run of zero words, RFC 5952).
+  return { rep: head[1], address: words.replace(/(^|:)0(:0)+(:|$)/, '::'), port: a.readUInt16BE(16) };
 }
 
 /** Greeting (no auth) + request; returns the reply and the open reader. */
@@ -169,12 +171,13 @@ test('CONNECT to a domain name goes through the stack resolver; an unknown name 
   assert.equal(failed.target, 'nowhere.wirestack.test:7');
 }));
 
-test('reply codes: refused 0x05, no route 0x03, no neighbour 0x04, IPv6 0x08, BIND 0x07, unknown address type 0x08', { timeout: 20000 }, () => withSocks(async (_a, _b, s) => {
+test('reply codes: refused 0x05, no route 0x03 (IPv4 and IPv6), no neighbour 0x04, BIND 0x07, unknown address type 0x08', { timeout: 20000 }, () => withSocks(async (_a, _b, s) => {
   const cases: Array<[Target, number, number, number]> = [
     [{ ipv4: B }, 81, 1, 0x05],
     [{ ipv4: '192.0.2.1' }, 80, 1, 0x03],
     [{ ipv4: '10.0.0.99' }, 80, 1, 0x04],
-    [{ ipv6: Buffer.from('20010db8000000000000000000000001', 'hex') }, 80, 1, 0x08],
+    // IPv6 is connected like IPv4 now: these stacks have no IPv6 route, so "network unreachable".
+    [{ ipv6: Buffer.from('20010db8000000000000000000000001', 'hex') }, 80, 1, 0x03],
     [{ ipv4: B }, 80, 2, 0x07],
     [{ ipv4: B }, 80, 9, 0x07],
   ];
@@ -191,8 +194,8 @@ test('reply codes: refused 0x05, no route 0x03, no neighbour 0x04, IPv6 0x08, BI
   r.sock.write(Buffer.from([5, 1, 0, 9, 1, 2, 3, 4, 0, 80]));
   assert.equal((await readReply(r)).rep, 0x08);
   await r.closed;
-  assert.equal(s.stats.connectFailures, 3);
-  assert.equal(s.stats.unsupportedAddressType, 1);
+  assert.equal(s.stats.connectFailures, 4);
+  assert.equal(s.stats.unsupportedAddressType, 0);
   assert.equal(s.stats.unsupportedCommand, 2);
   assert.equal(s.stats.malformed, 1);
   assert.equal(s.stats.connects, 0);
@@ -402,3 +405,57 @@ test('close() ends open sessions', { timeout: 15000 }, () => withStacks(async (a
   assert.equal(s.stats.active, 0);
   echo.close();
 }));
+
+test('CONNECT to an IPv6 destination (ATYP 4): HTTP and echo through the proxy, the reply binds an IPv6 address', { timeout: 20000 }, async () => {
+  const [la, lb] = MemoryLink.pair();
+  const a = new Stack({ seed: 41 });
+  const b = new Stack({ seed: 42 });
+  a.addInterface(la, { address: ['10.0.0.1/24', 'fd00::1/64'] });
+  b.addInterface(lb, { address: ['10.0.0.2/24', 'fd00::2/64'] });
+  a.start();
+  b.start();
+  // The stack's listen() without a host is IPv4 only (net-server.ts): these listen on '::'.
+  const web = b.http.createServer((req, res) => res.end(`hello from B: ${req.method} ${req.url} from ${req.socket.remoteAddress}`));
+  web.listen(80, '::');
+  const echo = b.net.createServer((x) => x.pipe(x));
+  echo.listen(7, '::');
+  const stop = (): void => {
+    web.close();
+    echo.close();
+  };
+  const s = await createSocks5Server(a, { host: '127.0.0.1', port: 0 });
+  try {
+    const fd02 = Buffer.from('fd000000000000000000000000000002', 'hex');
+    const { r, reply } = await socks(s, 1, { ipv6: fd02 }, 7);
+    assert.equal(reply.rep, 0);
+    assert.equal(reply.address, 'fd00::1', 'bound address: the stack\'s IPv6 source');
+    r.sock.write('hello over IPv6');
+    assert.equal((await r.read(15)).toString(), 'hello over IPv6');
+    r.sock.end();
+    await r.closed;
+    const web = await socks(s, 1, { ipv6: fd02 }, 80);
+    assert.equal(web.reply.rep, 0);
+    web.r.sock.write('GET /v6 HTTP/1.0\r\nhost: [fd00::2]\r\n\r\n');
+    assert.match((await web.r.readToEnd()).toString(), /hello from B: GET \/v6 from fd00::1/);
+    assert.equal(s.stats.connects, 2);
+    // A stack built without IPv6 answers "address type not supported".
+    const [lc, ld] = MemoryLink.pair();
+    const c = new Stack({ seed: 43, ipv6: false });
+    c.addInterface(lc, { address: '10.0.1.1/24' });
+    void ld;
+    const s4 = await createSocks5Server(c, { host: '127.0.0.1', port: 0 });
+    try {
+      const refused = await socks(s4, 1, { ipv6: fd02 }, 80);
+      assert.equal(refused.reply.rep, 0x08);
+      await refused.r.closed;
+      assert.equal(s4.stats.unsupportedAddressType, 1);
+    } finally {
+      await s4.close();
+    }
+  } finally {
+    await s.close();
+    stop();
+    a.stop();
+    b.stop();
+  }
+});

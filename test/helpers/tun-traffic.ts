@@ -66,9 +66,13 @@ async function socatOnce(from: Netns, to: Netns, addr: string, port: number, dir
   const data = randomBytes(bytes);
   writeFileSync(src, data);
   try {
-    const listener = to.run('socat', ['-u', `TCP-LISTEN:${port},bind=${addr},reuseaddr`, `CREATE:${dst}`], { timeoutMs: 120_000 });
+    // IPv6 addresses take socat's TCP6 forms with brackets.
+    const v6 = addr.includes(':');
+    const listen = v6 ? `TCP6-LISTEN:${port},bind=[${addr}],reuseaddr` : `TCP-LISTEN:${port},bind=${addr},reuseaddr`;
+    const listener = to.run('socat', ['-u', listen, `CREATE:${dst}`], { timeoutMs: 120_000 });
     // The client retries until the listener is up (bounded: 200 x 0.1 s).
-    const client = await from.run('socat', ['-u', `OPEN:${src}`, `TCP:${addr}:${port},retry=200,interval=0.1`], { timeoutMs: 120_000 });
+    const connect = v6 ? `TCP6:[${addr}]:${port},retry=200,interval=0.1` : `TCP:${addr}:${port},retry=200,interval=0.1`;
+    const client = await from.run('socat', ['-u', `OPEN:${src}`, connect], { timeoutMs: 120_000 });
     assert.equal(client.code, 0, `socat client to ${addr}:${port}: ${client.stderr}`);
     const l = await listener;
     assert.equal(l.code, 0, `socat listener on ${addr}:${port}: ${l.stderr}`);

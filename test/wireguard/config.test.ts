@@ -71,15 +71,20 @@ test('a realistic wg0.conf parses into every field, with warnings for what wires
   assert.equal(c.name, 'wg0');
   assert.equal(c.suite, 'standard');
   assert.deepEqual(c.privateKey, new Uint8Array(Buffer.alloc(32, 1)));
-  assert.deepEqual(c.addresses, [{ address: '10.8.0.2', prefixLength: 24 }, { address: '10.9.0.2', prefixLength: 32 }]);
+  // IPv6 entries are kept in RFC 5952 form; an interface address keeps its host bits.
+  assert.deepEqual(c.addresses, [
+    { address: '10.8.0.2', prefixLength: 24 }, { address: 'fd00::2', prefixLength: 64 }, { address: '10.9.0.2', prefixLength: 32 },
+  ]);
   assert.equal(c.listenPort, 51820);
-  assert.deepEqual(c.dns, ['10.8.0.1', '1.1.1.1']);
+  assert.deepEqual(c.dns, ['10.8.0.1', '2606:4700::1111', '1.1.1.1']);
   assert.equal(c.mtu, 1420);
   assert.equal(c.peers.length, 2);
   const [p1, p2] = c.peers;
   assert.deepEqual(p1.publicKey, new Uint8Array(Buffer.alloc(32, 2)));
   assert.deepEqual(p1.presharedKey, new Uint8Array(Buffer.alloc(32, 4)));
-  assert.deepEqual(p1.allowedIps, [{ address: '10.8.0.0', prefixLength: 24 }, { address: '0.0.0.0', prefixLength: 0 }]);
+  assert.deepEqual(p1.allowedIps, [
+    { address: '10.8.0.0', prefixLength: 24 }, { address: '0.0.0.0', prefixLength: 0 }, { address: '::', prefixLength: 0 },
+  ]);
   assert.deepEqual(p1.endpoint, { host: 'vpn.example.com', port: 51820 });
   assert.equal(p1.persistentKeepalive, 25);
   assert.equal(p2.presharedKey, undefined);
@@ -97,14 +102,11 @@ test('a realistic wg0.conf parses into every field, with warnings for what wires
     { kind: 'udp-server', listenPort: 5000, target: { host: '127.0.0.1', port: 5001 } },
   ]);
   assert.deepEqual(c.warnings, [
-    'line 4: IPv6 Address entry fd00::2/64 skipped (wirestack is IPv4-only)',
-    'line 7: IPv6 DNS server 2606:4700::1111 skipped (wirestack is IPv4-only)',
     'line 7: DNS search domain corp.example is ignored by wirestack',
     'line 9: FwMark is ignored by wirestack',
     'line 10: Table is ignored by wirestack',
     'line 11: PostUp is ignored by wirestack',
     'line 12: PreDown is ignored by wirestack',
-    'line 17: IPv6 AllowedIPs entry ::/0 skipped (wirestack is IPv4-only)',
   ]);
 });
 
@@ -115,7 +117,7 @@ test('formatWgQuick output parses back to the same config (standard and fips)', 
   assert.deepEqual(back.warnings, []);
   assert.deepEqual({ ...back, warnings: [] }, { ...c, warnings: [] });
   assert.match(text, /^\[Interface\]\nPrivateKey = /);
-  assert.match(text, /\nAllowedIPs = 10\.8\.0\.0\/24, 0\.0\.0\.0\/0\n/);
+  assert.match(text, /\nAllowedIPs = 10\.8\.0\.0\/24, 0\.0\.0\.0\/0, ::\/0\n/);
 
   const fips: WgQuickConfig = {
     suite: 'fips',
@@ -186,8 +188,16 @@ test('every error names its line', () => {
     [`${I}DNS = 1.2.3.400\n`, 3, /DNS server "1\.2\.3\.400"/],
     [`${I}Suite = quantum\n`, 3, /Suite must be "standard" or "fips"/],
     [`${P}AllowedIPs = 10.0.0.0/40\n`, 5, /prefix length/],
-    [`${P}Endpoint = [2001:db8::1]:51820\n`, 5, /IPv6 endpoints are not supported/],
-    [`${P}Endpoint = 2001:db8::1:51820\n`, 5, /IPv6 endpoints are not supported/],
+    [`${P}Endpoint = 2001:db8::1:51820\n`, 5, /an IPv6 address needs brackets, as in \[2001:db8::1\]:51820/],
+    [`${P}Endpoint = [2001:db8::1]\n`, 5, /must be \[IPv6 address\]:port/],
+    [`${P}Endpoint = [2001:db8::1:51820\n`, 5, /must be \[IPv6 address\]:port/],
+    [`${P}Endpoint = [2001:db8::g]:1\n`, 5, /host "2001:db8::g" is not a valid IPv6 address/],
+    [`${P}Endpoint = [10.0.0.1]:1\n`, 5, /not a valid IPv6 address/],
+    [`${P}Endpoint = [fd00::1]:0\n`, 5, /Endpoint port must be an integer 1\.\.65535/],
+    [`${P}AllowedIPs = fd00::/129\n`, 5, /AllowedIPs prefix length must be an integer 0\.\.128/],
+    [`${P}AllowedIPs = fd00:::/64\n`, 5, /AllowedIPs entry "fd00:::\/64" is not a valid IPv6 address/],
+    [`${I}Address = fd00::1::2/64\n`, 3, /Address entry "fd00::1::2\/64" is not a valid IPv6 address/],
+    [`${I}DNS = 2606:4700::11111\n`, 3, /DNS server "2606:4700::11111" is not a valid IPv6 address/],
     [`${P}Endpoint = 10.0.0.1\n`, 5, /Endpoint "10\.0\.0\.1" must be host:port/],
     [`${P}Endpoint = 10.0.0.1:0\n`, 5, /Endpoint port must be an integer 1\.\.65535/],
     [`${P}Endpoint = 10.0.0.1:65536\n`, 5, /Endpoint port/],
@@ -201,7 +211,6 @@ test('every error names its line', () => {
     [`${I}[Socks5]\nUsername = a\nPassword = b\n`, 3, /missing BindAddress in \[Socks5\]/],
     [`${I}[Socks5]\nBindAddress = 127.0.0.1:1080\nUsername = a\n`, 3, /both Username and Password/],
     [`${I}[Socks5]\nBindAddress = 127.0.0.1\n`, 4, /must be host:port/],
-    [`${I}[Socks5]\nBindAddress = [::1]:1080\n`, 4, /IPv6 addresses are not supported in BindAddress/],
     [`${I}[Socks5]\nBindAddress = 127.0.0.1:1\n[Socks5]\n`, 5, /second \[Socks5\] section/],
     [`${I}[HTTP]\nUsername = a\nPassword = b\n`, 3, /missing BindAddress in \[HTTP\]/],
     [`${I}[HTTP]\nBindAddress = 127.0.0.1:3128\nPassword = b\n`, 3, /\[HTTP\] needs both Username and Password/],
@@ -272,4 +281,50 @@ test('strict base64: exact alphabet, padding and canonical encoding', () => {
   assert.equal(decodeBase64Strict('A-_='), null); // URL alphabet
   assert.equal(decodeBase64Strict('AQ==AQ=='), null);
   assert.deepEqual(decodeBase64Strict(''), new Uint8Array(0));
+});
+
+test('IPv6 in every place wg-quick takes an address: Address, AllowedIPs, DNS, Endpoint, proxies and tunnels', () => {
+  const text = `[Interface]
+PrivateKey = ${PRIV}
+Address = 10.2.0.2/32, FD00:0:0:0:0:0:0:2/128
+DNS = 10.2.0.1, 2001:DB8::53
+[Peer]
+PublicKey = ${PUB1}
+AllowedIPs = 0.0.0.0/0, ::/0, 2001:db8:1:2:3:4:5:6/48, fd00::7
+Endpoint = [2001:0db8:0000::0001]:51820
+[Peer]
+PublicKey = ${PUB2}
+Endpoint = [::ffff:192.0.2.1]:1
+[Socks5]
+BindAddress = [::1]:1080
+[TCPClientTunnel]
+BindAddress = [::1]:2222
+Target = [fd00::5]:22
+[UDPServerTunnel]
+ListenPort = 53
+Target = [::1]:5353
+`;
+  const c = parseWgQuick(text);
+  assert.deepEqual(c.warnings, []);
+  assert.deepEqual(c.addresses, [{ address: '10.2.0.2', prefixLength: 32 }, { address: 'fd00::2', prefixLength: 128 }]);
+  assert.deepEqual(c.dns, ['10.2.0.1', '2001:db8::53']);
+  // Host bits cleared, a bare address is a /128, text canonical (RFC 5952).
+  assert.deepEqual(c.peers[0].allowedIps, [
+    { address: '0.0.0.0', prefixLength: 0 }, { address: '::', prefixLength: 0 },
+    { address: '2001:db8:1::', prefixLength: 48 }, { address: 'fd00::7', prefixLength: 128 },
+  ]);
+  assert.deepEqual(c.peers[0].endpoint, { host: '2001:db8::1', port: 51820 });
+  assert.deepEqual(c.peers[1].endpoint, { host: '::ffff:192.0.2.1', port: 1 });
+  assert.deepEqual(c.socks5?.bindAddress, { host: '::1', port: 1080 });
+  assert.deepEqual(c.tunnels, [
+    { kind: 'tcp-client', bindAddress: { host: '::1', port: 2222 }, target: { host: 'fd00::5', port: 22 } },
+    { kind: 'udp-server', listenPort: 53, target: { host: '::1', port: 5353 } },
+  ]);
+  // Written back with brackets around IPv6 hosts, and read back equal.
+  const out = formatWgQuick(c);
+  assert.match(out, /\nEndpoint = \[2001:db8::1\]:51820\n/);
+  assert.match(out, /\nAddress = 10\.2\.0\.2\/32, fd00::2\/128\n/);
+  assert.match(out, /\nDNS = 10\.2\.0\.1, 2001:db8::53\n/);
+  assert.match(out, /\nTarget = \[fd00::5\]:22\n/);
+  assert.deepEqual({ ...parseWgQuick(out), warnings: [] }, { ...c, warnings: [] });
 });

@@ -149,13 +149,16 @@ test('wg set creates and changes a peer (allowed-ips, endpoint, persistent-keepa
   assert.deepEqual(b.state.endpoint, { address: '127.0.0.1', port: 51820 });
   assert.equal(b.state.persistentKeepalive, 25);
 
-  // allowed-ips replaces (wg sends replace_allowed_ips); an IPv6 entry is refused with a proper message.
+  // allowed-ips replaces (wg sends replace_allowed_ips); IPv6 entries and endpoints as wg(8) writes them.
   await wgOk(['set', NAME, 'peer', b64(peerB), 'allowed-ips', '10.10.0.0/16,10.11.0.1/32', 'persistent-keepalive', 'off']);
   assert.deepEqual(b.state.allowedIps, [{ address: '10.10.0.0', prefixLength: 16 }, { address: '10.11.0.1', prefixLength: 32 }]);
   assert.equal(b.state.persistentKeepalive, 0);
-  const v6 = await wg(['set', NAME, 'peer', b64(peerB), 'allowed-ips', '::/0']);
-  assert.notEqual(v6.code, 0);
-  assert.match(v6.stderr, /Address family not supported/);
+  await wgOk(['set', NAME, 'peer', b64(peerB), 'allowed-ips', '::/0,fd00::7/128', 'endpoint', '[::1]:51820']);
+  assert.deepEqual(b.state.allowedIps, [{ address: '::', prefixLength: 0 }, { address: 'fd00::7', prefixLength: 128 }]);
+  assert.deepEqual(b.state.endpoint, { address: '::1', port: 51820 });
+  const shown = await wgOk(['show', NAME, 'endpoints']);
+  assert.match(shown, /\[::1\]:51820/);
+  await wgOk(['set', NAME, 'peer', b64(peerB), 'allowed-ips', '10.10.0.0/16,10.11.0.1/32', 'endpoint', '127.0.0.1:51820']);
 
   // preshared-key from a file, and /dev/null (all zeros) removes it.
   const pskFile = join(scratch, 'psk');

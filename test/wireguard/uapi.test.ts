@@ -177,8 +177,14 @@ test('set errors: errno (negated, as wireguard-go sends it), and the request sto
     [[`public_key=${K1}`, 'endpoint=192.0.2.1'], 22],
     [[`public_key=${K1}`, 'endpoint=192.0.2.1:0'], 22],
     [[`public_key=${K1}`, 'endpoint=192.0.2.300:1'], 22],
-    [[`public_key=${K1}`, 'endpoint=[2001:db8::1]:51820'], 97],
-    [[`public_key=${K1}`, 'allowed_ip=::/0'], 97],
+    [[`public_key=${K1}`, 'endpoint=[2001:db8::1]'], 22],
+    [[`public_key=${K1}`, 'endpoint=[2001:db8::1:1'], 22],
+    [[`public_key=${K1}`, 'endpoint=[2001:db8::g]:1'], 22],
+    [[`public_key=${K1}`, 'endpoint=2001:db8::1:1'], 22],
+    [[`public_key=${K1}`, 'endpoint=[2001:db8::1]:0'], 22],
+    [[`public_key=${K1}`, 'allowed_ip=::'], 22],
+    [[`public_key=${K1}`, 'allowed_ip=::/129'], 22],
+    [[`public_key=${K1}`, 'allowed_ip=fd00:::/8'], 22],
     [[`public_key=${K1}`, 'allowed_ip=10.0.0.1'], 22],
     [[`public_key=${K1}`, 'allowed_ip=10.0.0.0/33'], 22],
     [[`public_key=${K1}`, 'persistent_keepalive_interval=65536'], 22],
@@ -195,8 +201,16 @@ test('set errors: errno (negated, as wireguard-go sends it), and the request sto
   assert.equal(set(t, 'listen_port=7', 'fwmark=1', 'bogus=1', 'fwmark=2', 'listen_port=9'), 'errno=-22\n\n');
   assert.equal(t.listenPort, 7);
   assert.equal(t.fwmark, 1);
-  assert.equal(set(t, `public_key=${K1}`, 'allowed_ip=10.1.0.0/16', 'allowed_ip=::/0', 'allowed_ip=10.2.0.0/16'), 'errno=-97\n\n');
+  assert.equal(set(t, `public_key=${K1}`, 'allowed_ip=10.1.0.0/16', 'allowed_ip=::/129', 'allowed_ip=10.2.0.0/16'), 'errno=-22\n\n');
   assert.deepEqual(t.byFill(0x11)!.state.allowedIps, [{ address: '10.1.0.0', prefixLength: 16 }]);
+  // IPv6: endpoint in brackets, prefixes masked and canonical, written back as wireguard-go writes them.
+  assert.equal(set(t, `public_key=${K1}`, 'endpoint=[2001:DB8:0::1]:51820', 'allowed_ip=fd00::1:2/112', 'allowed_ip=::/0'), 'errno=0\n\n');
+  const p = t.byFill(0x11)!.state;
+  assert.deepEqual(p.endpoint, { address: '2001:db8::1', port: 51820 });
+  assert.deepEqual(p.allowedIps.slice(1), [{ address: 'fd00::1:0', prefixLength: 112 }, { address: '::', prefixLength: 0 }]);
+  const reply = handleUapiRequest(t, 'get=1\n\n');
+  assert.match(reply, /\nendpoint=\[2001:db8::1\]:51820\n/);
+  assert.match(reply, /\nallowed_ip=fd00::1:0\/112\n/);
 });
 
 test('errors thrown by the target become their errno', () => {
