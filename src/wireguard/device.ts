@@ -34,62 +34,10 @@ import { nextPeerDeadline, timerSessionDerived } from './timers.js';
 import type { WgTransport } from './transport.js';
 import { createWgStats, type WgStats } from './stats.js';
 import { CryptBatch, flushTx, receiveBatch, type BatchCrypter } from './batch.js';
+import { Ratelimiter } from './ratelimiter.js';
+import type { WireGuardDeviceOptions, WireGuardPeerOptions, WireGuardEvent } from './device-options.js';
 
-
-/** Sizing and behaviour of a device. */
-export interface WireGuardDeviceOptions {
-  suite: WgSuite;
-  /** 32-byte private key; null leaves the device without identity until {@link WireGuardDevice.setPrivateKey}. */
-  privateKey: Uint8Array | null;
-  /** Device name, e.g. 'wg0'. */
-  name?: string;
-  /** Inner MTU (default 1420, WireGuard's). */
-  mtu?: number;
-  /** Peer slots (default 16). */
-  maxPeers?: number;
-  /** Allowed-IP prefixes over all peers (default 256). */
-  maxAllowedIps?: number;
-  /** IPv6 allowed-IP prefixes over all peers (default: maxAllowedIps). */
-  maxAllowedIps6?: number;
-  /** Packets staged per peer while a handshake is under way (default 128, as Linux; the oldest is dropped). */
-  stagedPackets?: number;
-  /** Bytes of the receive queue between transport and poll (default 2 MiB). */
-  receiveQueueBytes?: number;
-  /** Handshake messages the device processes per second before it demands cookies (default 2000). */
-  handshakeBudget?: number;
-  /** Wall-clock ms for TAI64N timestamps and "latest handshake" (default Date.now). */
-  wallClock?: () => number;
-  /** 32-bit randomness for indices and jitter (default from the suite). */
-  random32?: () => number;
-  /**
-   * Gather data packets per wake-up and crypt them as a batch (batch.ts;
-   * default false: each packet at once). Sends leave at {@link WireGuardDevice.flushTx},
-   * which {@link WireGuardDevice.txFlushHook} asks for.
-   */
-  batch?: boolean;
-  /** Where a batch's crypt runs (the native threads of native/wgcrypt.c); standard suite only, else the suite's own calls. */
-  crypter?: BatchCrypter | null;
-}
-
-/** A peer as configured. */
-export interface WireGuardPeerOptions {
-  publicKey: Uint8Array;
-  presharedKey?: Uint8Array | null;
-  /** IPv4 (dotted quad) or IPv6 address, resolved already, and port. */
-  endpoint?: { address: string; port: number } | null;
-  /** Original host name of the endpoint, kept for re-resolution. */
-  endpointHost?: string | null;
-  allowedIps?: Array<{ address: string; prefixLength: number }>;
-  /** Seconds; 0 off. */
-  persistentKeepalive?: number;
-}
-
-/** Reported through {@link WireGuardDevice.onEvent}. */
-export type WireGuardEvent =
-  | { type: 'handshake'; peer: Uint8Array; initiator: boolean }
-  | { type: 'handshake-failed'; peer: Uint8Array }
-  | { type: 'peer-quiet'; peer: Uint8Array }
-  | { type: 'keys-zeroed'; peer: Uint8Array };
+export type { WireGuardDeviceOptions, WireGuardPeerOptions, WireGuardEvent } from './device-options.js';
 
 export class WireGuardDevice implements Link {
   readonly layer = 'ip' as const;
@@ -152,9 +100,7 @@ export class WireGuardDevice implements Link {
   private readonly handshakeBudget: number;
   private workWindowStart = 0;
   private underLoadUntil = -Infinity;
-  private readonly limiterAddr: Int32Array;
-  private readonly limiterTokens: Float64Array;
-  private readonly limiterTime: Float64Array;
+  private readonly limiter: Ratelimiter;
   private wakeup: (() => void) | null = null;
   private now = 0;
 
@@ -173,7 +119,7 @@ export class WireGuardDevice implements Link {
       // A record from an IPv6 source carries its address behind the datagram (16 bytes).
       CryptBatch.plan(plan, 'wg.rxBatch', c.maxDatagram + 16);
     }
-    plan.add('wg.ratelimit', LIMITER_SLOTS, 4).add('wg.ratelimit', LIMITER_SLOTS, 8).add('wg.ratelimit', LIMITER_SLOTS, 8);
+    Ratelimiter.plan(plan);
     return plan;
   }
 
@@ -213,9 +159,7 @@ export class WireGuardDevice implements Link {
     this.replay = new ReplayWindows(arena, c.maxPeers * KEYPAIRS_PER_PEER);
     this.index = new IndexTable(arena, c.maxPeers * (KEYPAIRS_PER_PEER + 1));
     for (let i = 0; i < c.maxPeers; i++) this.peers.push(new Peer(arena, i, c.staged, c.mtu));
-    this.limiterAddr = arena.i32('wg.ratelimit', LIMITER_SLOTS);
-    this.limiterTokens = arena.f64('wg.ratelimit', LIMITER_SLOTS);
-    this.limiterTime = arena.f64('wg.ratelimit', LIMITER_SLOTS);
+    this.limiter = new Ratelimiter(arena);
     if (options.batch === true) {
       this.txBatch = new CryptBatch(arena, 'wg.txBatch', c.maxDatagram);
       this.rxBatch = new CryptBatch(arena, 'wg.rxBatch', c.maxDatagram + 16);
@@ -430,27 +374,13 @@ export class WireGuardDevice implements Link {
     return now < this.underLoadUntil;
   }
 
-  /** Per-source token bucket (Linux's ratelimiter: 20 per second, burst 5) for cookie replies and handshakes under load. */
-  private takeToken(addr: number, now: number, cost: number): boolean {
-    const h = Math.imul(addr | 0, 0x9e3779b1) >>> (32 - LIMITER_BITS);
-    if (this.limiterAddr[h] !== (addr | 0) || now - this.limiterTime[h] > 1000) {
-      if (this.limiterAddr[h] !== (addr | 0)) this.limiterTokens[h] = LIMITER_BURST;
-      this.limiterAddr[h] = addr | 0;
-    } else {
-      this.limiterTokens[h] = Math.min(LIMITER_BURST, this.limiterTokens[h] + ((now - this.limiterTime[h]) * LIMITER_RATE) / 1000);
-    }
-    this.limiterTime[h] = now;
-    if (this.limiterTokens[h] < cost) return false;
-    this.limiterTokens[h] -= cost;
-    return true;
-  }
-
+  /** Per-source rate limits (ratelimiter.ts) for cookie replies and for handshakes under load. */
   allowCookieReply(addr: number, now: number): boolean {
-    return this.takeToken(sourceKey(this, addr), now, 1);
+    return this.limiter.take(sourceKey(this, addr), now, 1);
   }
 
   allowHandshake(addr: number, now: number): boolean {
-    return this.takeToken(sourceKey(this, addr), now, 1);
+    return this.limiter.take(sourceKey(this, addr), now, 1);
   }
 
   emitHandshake(p: Peer, initiator: boolean): void {
@@ -641,9 +571,5 @@ export class WireGuardDevice implements Link {
   }
 }
 
-const LIMITER_BITS = 10;
-const LIMITER_SLOTS = 1 << LIMITER_BITS;
-const LIMITER_RATE = 20;
-const LIMITER_BURST = 5;
 const RX_BATCH = 2048;
 const QUEUE_LOAD_THRESHOLD = 512;

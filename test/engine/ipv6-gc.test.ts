@@ -70,12 +70,15 @@ test('ping6 round trips: no GC, and no more heap per round trip than IPv4 (Ether
     assert.equal(v6f.replies, rounds / 4, 'every fragmented ping6 answered');
     assert.equal(v6.gcs + v6f.gcs, 0, `garbage collections in the IPv6 loops\n${out.join('\n')}`);
     // Bytes per round trip, against the IPv4 control of the same link kind (whose Ethernet loop is not
-    // clean either: ~50-90 B per round trip measured, outside IPv6). Unfragmented over an 'ip' link: nothing.
+    // clean either: ~50-90 B per round trip measured, outside IPv6). The control's delta can come out
+    // negative (a concurrent sweep finishing inside its window), so the bound does not rest on it alone:
+    // an object per packet would show as >= 64 B per round trip (>= 4 packets, >= 16 B each), while the
+    // Ethernet loop measures ~8-28 B. Unfragmented over an 'ip' link: nothing.
     const base = Math.max(0, v4.heapDelta / rounds);
-    assert.ok(v6.heapDelta / rounds <= base + 1, out.join('\n'));
-    // Fragmented both ways (3 pieces out, reassembly in, at both ends): ~8 B per round trip measured, no
-    // object per packet; bounded here so that one would show.
-    assert.ok(v6f.heapDelta / (rounds / 4) <= base + 16, out.join('\n'));
+    assert.ok(v6.heapDelta / rounds <= base + (ethernet ? 32 : 1), out.join('\n'));
+    // Fragmented both ways (3 pieces out, reassembly in, at both ends: >= 8 packets per round trip):
+    // ~8-17 B per round trip measured, no object per packet; bounded here so that one would show.
+    assert.ok(v6f.heapDelta / (rounds / 4) <= base + 32, out.join('\n'));
   }
   console.log(out.join('\n'));
 });
