@@ -3,6 +3,9 @@
  * UDP ASSOCIATE request, relaying SOCKS-wrapped datagrams between a host
  * socket (the client's side) and a stack socket (the network's side).
  * Only FRAG 0 is relayed; fragments are dropped and counted, as §7 allows.
+ * IPv4 destinations go out of a 'udp4' stack socket, IPv6 ones (ATYP 4, or
+ * a name that resolves to IPv6) out of a 'udp6' one opened on first use, so
+ * the replies' headers carry the family they came from.
  */
 import * as net from 'node:net';
 import * as dgram from 'node:dgram';
@@ -10,7 +13,8 @@ import type { Stack } from '../stack.js';
 import type { UdpSocket as StackUdpSocket } from '../socket/dgram.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import {
-  SOCKS_ATYP_DOMAIN, SOCKS_ATYP_IPV6, SOCKS_UDP_HEADER_IPV4, parseUdpHeader, writeUdpHeaderIpv4,
+  SOCKS_ATYP_DOMAIN, SOCKS_UDP_HEADER_IPV4, SOCKS_UDP_HEADER_IPV6, parseIpv6, parseUdpHeader,
+  writeUdpHeaderIpv4, writeUdpHeaderIpv6,
 } from '../wire/socks5.js';
 
 /** The counters an association updates (part of the server's stats). */
@@ -33,6 +37,9 @@ export function unmapped(address: string): string {
 export class UdpAssociation {
   private host: dgram.Socket | null = null;
   private inner: StackUdpSocket | null = null;
+  /** The IPv6 side, opened by the first IPv6 destination; null after a failure (a stack without IPv6). */
+  private inner6: StackUdpSocket | null = null;
+  private inner6Failed = false;
   private closed = false;
   /** The client's UDP port: from the request, else the first datagram from the client's address. */
   private clientPort: number;
@@ -79,6 +86,7 @@ export class UdpAssociation {
     this.closed = true;
     try { this.host?.close(); } catch { /* already closed */ }
     try { this.inner?.close(); } catch { /* already closed */ }
+    try { this.inner6?.close(); } catch { /* already closed */ }
   }
 
   private fromClient(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -98,13 +106,9 @@ export class UdpAssociation {
       stats.udpFragmentsDropped++;
       return;
     }
-    if (h.atyp === SOCKS_ATYP_IPV6) {
-      stats.udpDropped++;
-      return;
-    }
     if (this.clientPort === 0) this.clientPort = rinfo.port;
     const payload = msg.subarray(h.dataOffset);
-    if (h.atyp !== SOCKS_ATYP_DOMAIN || parseIpv4(h.host) >= 0) {
+    if (h.atyp !== SOCKS_ATYP_DOMAIN || net.isIP(h.host) !== 0) {
       this.sendInner(payload, h.host, h.port);
       return;
     }
@@ -126,8 +130,30 @@ export class UdpAssociation {
     return p;
   }
 
+  /**
+   * The 'udp6' stack socket, opened on first use: IPV6_V6ONLY, because IPv4
+   * destinations keep their own socket (a 'udp6' socket cannot send to an
+   * IPv4 literal). Null on a stack built without IPv6 (EAFNOSUPPORT) or a
+   * full socket table; the datagram is then dropped and counted.
+   */
+  private socket6(): StackUdpSocket | null {
+    if (this.inner6 !== null || this.inner6Failed || this.closed) return this.inner6;
+    let s: StackUdpSocket;
+    try {
+      s = this.stack.dgram.createSocket({ type: 'udp6', ipv6Only: true });
+    } catch {
+      this.inner6Failed = true;
+      return null;
+    }
+    s.on('error', () => { /* an ICMPv6 error about one destination does not end the association */ });
+    s.on('message', (msg, rinfo) => this.fromStack(msg, rinfo.address, rinfo.port));
+    s.bind(0); // bound at once (the facade's bind is synchronous; 'listening' follows)
+    this.inner6 = s;
+    return s;
+  }
+
   private sendInner(payload: Buffer, address: string, port: number): void {
-    const inner = this.inner;
+    const inner = address.includes(':') ? this.socket6() : this.inner;
     if (this.closed || inner === null || port === 0) {
       this.stats.udpDropped++;
       return;
@@ -149,8 +175,20 @@ export class UdpAssociation {
       return;
     }
     // A header per datagram: the host socket may still hold the previous one in its send queue.
-    const header = Buffer.allocUnsafe(SOCKS_UDP_HEADER_IPV4);
-    writeUdpHeaderIpv4(header, parseIpv4(address), port);
+    let header: Buffer;
+    const v4 = parseIpv4(address);
+    if (v4 >= 0) {
+      header = Buffer.allocUnsafe(SOCKS_UDP_HEADER_IPV4);
+      writeUdpHeaderIpv4(header, v4, port);
+    } else {
+      const v6 = parseIpv6(address);
+      if (v6 === null) {
+        this.stats.udpDropped++;
+        return;
+      }
+      header = Buffer.allocUnsafe(SOCKS_UDP_HEADER_IPV6);
+      writeUdpHeaderIpv6(header, v6, port);
+    }
     host.send([header, msg], this.clientPort, this.clientHost, (err) => {
       if (err !== null) this.stats.udpDropped++;
       else this.stats.udpDown++;

@@ -10,7 +10,7 @@
  * Supported: methods "no authentication" and username/password (when
  * credentials are configured, then only that one); CONNECT to IPv4, IPv6
  * (ATYP 4; 0x08 from a stack built without IPv6) and domain names; UDP
- * ASSOCIATE with FRAG 0 (IPv4 destinations). Refused with the proper reply:
+ * ASSOCIATE with FRAG 0 (IPv4, IPv6 and domain destinations). Refused with the proper reply:
  * BIND (0x07).
  *
  * Bounded: at most `maxConnections` control connections (more are closed at
@@ -92,7 +92,7 @@ export interface Socks5Stats {
   udpDown: number;
   /** Client datagrams with FRAG ≠ 0 (fragmentation is not implemented, RFC 1928 §7 allows dropping). */
   udpFragmentsDropped: number;
-  /** Other dropped datagrams: malformed header, foreign source, IPv6 or unresolvable destination, send error. */
+  /** Other dropped datagrams: malformed header, foreign source, unresolvable destination, IPv6 on a stack without it, send error. */
   udpDropped: number;
 }
 

@@ -193,6 +193,24 @@ export function writeUdpHeaderIpv4(out: Uint8Array, address: number, port: numbe
 /** Length of a relayed datagram's header with an IPv4 address. */
 export const SOCKS_UDP_HEADER_IPV4 = 10;
 
+/**
+ * The header of a datagram relayed to the client, FRAG 0, for an IPv6
+ * source (ATYP 4, RFC 1928 §7), written into `out` at 0; returns its length (22).
+ */
+export function writeUdpHeaderIpv6(out: Uint8Array, address: Uint8Array, port: number): number {
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = SOCKS_ATYP_IPV6;
+  out.set(address.subarray(0, 16), 4);
+  out[20] = port >>> 8;
+  out[21] = port & 0xff;
+  return SOCKS_UDP_HEADER_IPV6;
+}
+
+/** Length of a relayed datagram's header with an IPv6 address. */
+export const SOCKS_UDP_HEADER_IPV6 = 22;
+
 /** IPv6 text (RFC 4291 forms, with an optional trailing dotted quad) to 16 bytes; null when invalid. */
 export function parseIpv6(text: string): Uint8Array | null {
   const pct = text.indexOf('%');

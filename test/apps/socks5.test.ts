@@ -459,3 +459,101 @@ test('CONNECT to an IPv6 destination (ATYP 4): HTTP and echo through the proxy, 
     b.stop();
   }
 });
+
+test('UDP ASSOCIATE to IPv6 destinations (ATYP 4 and a name resolving to IPv6): byte-exact both ways, replies with ATYP 4 headers; IPv4 in the same association unchanged', { timeout: 20000 }, async () => {
+  const [la, lb] = MemoryLink.pair();
+  const a = new Stack({ seed: 51 });
+  const b = new Stack({ seed: 52 });
+  a.addInterface(la, { address: ['10.0.0.1/24', 'fd00::1/64'] });
+  b.addInterface(lb, { address: ['10.0.0.2/24', 'fd00::2/64'] });
+  a.start();
+  b.start();
+  // A dual-stack echo on B: '::' takes IPv4 as ::ffff:10.0.0.1, so it answers both families.
+  const u = b.dgram.createSocket('udp6');
+  const seen: string[] = [];
+  u.on('message', (m, r) => {
+    seen.push(r.address);
+    u.send(m, r.port, r.address);
+  });
+  u.bind(7);
+  testResolver(a, { 'v6.wirestack.test': 'fd00::2' });
+  const s = await createSocks5Server(a, { host: '127.0.0.1', port: 0 });
+  const client = dgram.createSocket('udp4');
+  try {
+    const { r, reply } = await socks(s, 3, { ipv4: '0.0.0.0' }, 0);
+    assert.equal(reply.rep, 0);
+    await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+    const got: Buffer[] = [];
+    client.on('message', (m) => got.push(m));
+    const fd02 = Buffer.from('fd000000000000000000000000000002', 'hex');
+    const header6 = [0, 0, 0, 4, ...fd02, 0, 7];
+
+    client.send(udpDatagram({ ipv6: fd02 }, 7, Buffer.from('ping v6')), reply.port, '127.0.0.1');
+    await until(() => got.length === 1, 3000, 'the IPv6 echo');
+    assert.deepEqual([...got[0].subarray(0, 22)], header6);
+    assert.equal(got[0].subarray(22).toString(), 'ping v6');
+    assert.equal(seen[0], 'fd00::1', 'sent from the stack\'s IPv6 address');
+
+    // 1200 random bytes each way, byte-exact (the IPv6 header is 20 bytes longer than IPv4's).
+    const big = randomBytes(1200);
+    client.send(udpDatagram({ ipv6: fd02 }, 7, big), reply.port, '127.0.0.1');
+    await until(() => got.length === 2, 3000, 'the big IPv6 echo');
+    assert.equal(got[1].length, 22 + 1200);
+    assert.deepEqual([...got[1].subarray(0, 22)], header6);
+    assert.ok(got[1].subarray(22).equals(big));
+
+    client.send(udpDatagram({ domain: 'v6.wirestack.test' }, 7, Buffer.from('by name')), reply.port, '127.0.0.1');
+    await until(() => got.length === 3, 3000, 'the echo by a name resolving to IPv6');
+    assert.deepEqual([...got[2].subarray(0, 22)], header6);
+    assert.equal(got[2].subarray(22).toString(), 'by name');
+
+    // IPv4 in the same association: out of the IPv4 socket, reply with an ATYP 1 header.
+    client.send(udpDatagram({ ipv4: B }, 7, Buffer.from('ping v4')), reply.port, '127.0.0.1');
+    await until(() => got.length === 4, 3000, 'the IPv4 echo');
+    assert.deepEqual([...got[3].subarray(0, 10)], [0, 0, 0, 1, 10, 0, 0, 2, 0, 7]);
+    assert.equal(got[3].subarray(10).toString(), 'ping v4');
+    assert.equal(seen[3], '::ffff:10.0.0.1');
+    assert.equal(s.stats.udpUp, 4);
+    assert.equal(s.stats.udpDown, 4);
+    assert.equal(s.stats.udpDropped, 0);
+    r.sock.end();
+    await r.closed;
+    await until(() => s.stats.active === 0, 3000, 'the session to end');
+
+    // A stack built without IPv6 drops IPv6 destinations and counts them; IPv4 still works there.
+    const [lc, ld] = MemoryLink.pair();
+    const c = new Stack({ seed: 53, ipv6: false });
+    const d = new Stack({ seed: 54, ipv6: false });
+    c.addInterface(lc, { address: '10.0.1.1/24' });
+    d.addInterface(ld, { address: '10.0.1.2/24' });
+    c.start();
+    d.start();
+    const e = d.dgram.createSocket('udp4');
+    e.on('message', (m, rr) => e.send(m, rr.port, rr.address));
+    e.bind(7);
+    const s4 = await createSocks5Server(c, { host: '127.0.0.1', port: 0 });
+    try {
+      const v4 = await socks(s4, 3, { ipv4: '0.0.0.0' }, 0);
+      assert.equal(v4.reply.rep, 0);
+      client.send(udpDatagram({ ipv6: fd02 }, 7, Buffer.from('nowhere')), v4.reply.port, '127.0.0.1');
+      await until(() => s4.stats.udpDropped === 1, 3000, 'the IPv6 datagram to be dropped');
+      client.send(udpDatagram({ ipv4: '10.0.1.2' }, 7, Buffer.from('v4 only')), v4.reply.port, '127.0.0.1');
+      await until(() => got.length === 5, 3000, 'the echo on the IPv4-only stack');
+      assert.equal(got[4].subarray(10).toString(), 'v4 only');
+      assert.equal(s4.stats.udpUp, 1);
+      v4.r.sock.end();
+      await v4.r.closed;
+    } finally {
+      await s4.close();
+      e.close();
+      c.stop();
+      d.stop();
+    }
+  } finally {
+    client.close();
+    await s.close();
+    u.close();
+    a.stop();
+    b.stop();
+  }
+});
