@@ -21,6 +21,7 @@ import type { Stack } from '../stack.js';
 import type { Server as StackServer, Socket as StackSocket } from '../socket/net.js';
 import type { UdpSocket as StackUdpSocket } from '../socket/dgram.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6addr.js';
 import { lookupError } from '../engine/errno.js';
 import { relay, swallowErrors, type RelayEnd } from './relay.js';
 
@@ -92,7 +93,7 @@ export interface TcpServerTunnelOptions {
 export interface UdpClientTunnelOptions {
   /** Host address and port to receive on. */
   bind: Endpoint;
-  /** Destination inside the stack (IPv4 literal, or a name resolved once by the stack). */
+  /** Destination inside the stack (IPv4 or IPv6 literal, or a name resolved once by the stack). */
   target: Endpoint;
   /** A flow is closed after this long without a datagram either way (ms, default 60000). */
   idleTimeoutMs?: number;
@@ -103,6 +104,11 @@ export interface UdpClientTunnelOptions {
 export interface UdpServerTunnelOptions {
   /** Stack port to receive on. */
   listenPort: number;
+  /**
+   * Stack address to receive on (default every IPv4 address); `'::'` takes
+   * both families (IPv4 sources as `::ffff:a.b.c.d`), an IPv6 literal only it.
+   */
+  listenHost?: string;
   /** Destination on the host (a name is resolved once by the host). */
   target: Endpoint;
   idleTimeoutMs?: number;
@@ -364,12 +370,22 @@ function bindDatagram(s: dgram.Socket | StackUdpSocket, port: number, address: s
   });
 }
 
-/** The IPv4 literal for a stack-side target: literals as they are, names through the stack's resolver. */
+/**
+ * An IPv6 literal in the stack's own text form (RFC 5952, as `rinfo.address`
+ * reports it), so the flows' reply filter compares like with like; other
+ * text unchanged.
+ */
+function canonical6(host: string): string {
+  const b = new Uint8Array(16);
+  return host.includes(':') && parseIpv6(host, b, 0) ? formatIpv6(b, 0) : host;
+}
+
+/** The IPv4 or IPv6 literal for a stack-side target: literals as they are, names through the stack's resolver. */
 async function stackAddress(stack: Stack, host: string): Promise<string> {
-  if (parseIpv4(host) >= 0) return host;
+  if (parseIpv4(host) >= 0 || net.isIPv6(host)) return canonical6(host);
   const resolve = stack.net.resolver;
   if (resolve === null) throw lookupError(host);
-  return resolve(host);
+  return canonical6(await resolve(host));
 }
 
 /**
@@ -382,8 +398,10 @@ export async function createUdpClientTunnel(stack: Stack, options: UdpClientTunn
   const front = dgram.createSocket(net.isIPv6(options.bind.host) ? 'udp6' : 'udp4');
   await bindDatagram(front, options.bind.port, options.bind.host);
   front.on('error', () => { /* ICMP errors from sources: the flows time out */ });
+  // An IPv6 target gets IPv6-only flow sockets: a 'udp6' socket cannot send to an IPv4 literal, nor needs to.
+  const v6 = net.isIPv6(target.host);
   const fwd = new UdpForwarder(front, target, (reply) => {
-    const s = stack.dgram.createSocket('udp4');
+    const s = v6 ? stack.dgram.createSocket({ type: 'udp6', ipv6Only: true }) : stack.dgram.createSocket('udp4');
     s.on('error', () => { /* an ICMP error about the target: the flow times out */ });
     s.on('message', (m, r) => reply(m, r.address, r.port));
     s.bind(0);
@@ -404,8 +422,9 @@ export async function createUdpServerTunnel(stack: Stack, options: UdpServerTunn
   const family = resolved.family === 6 ? 'udp6' : 'udp4';
   // Flow sockets listen on loopback when the target is there: nothing else can reach them.
   const local = target.host === '::1' ? '::1' : target.host.startsWith('127.') ? '127.0.0.1' : undefined;
-  const front = stack.dgram.createSocket('udp4');
-  await bindDatagram(front, options.listenPort, undefined);
+  const listenHost = options.listenHost;
+  const front = stack.dgram.createSocket(listenHost !== undefined && net.isIPv6(listenHost) ? 'udp6' : 'udp4');
+  await bindDatagram(front, options.listenPort, listenHost);
   front.on('error', () => { /* ICMP errors from sources: the flows time out */ });
   const fwd = new UdpForwarder(front, target, (reply) => {
     const s = dgram.createSocket(family);

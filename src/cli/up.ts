@@ -200,7 +200,7 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
           case 'udp-client': return createUdpClientTunnel(stack, { bind: t.bindAddress ?? { host: '127.0.0.1', port: 0 }, target: t.target });
           // With an IPv6 tunnel address, listen on '::' (both families; the stack's default host is IPv4's 0.0.0.0).
           case 'tcp-server': return createTcpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target, listenHost: dual });
-          case 'udp-server': return createUdpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target });
+          case 'udp-server': return createUdpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target, listenHost: dual });
         }
       });
       services.push({ what: section, close: () => tunnel.close() });

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import type { Stack } from '../../src/index.js';
+import { MemoryLink, Stack } from '../../src/index.js';
 import {
   createTcpClientTunnel, createTcpServerTunnel, createUdpClientTunnel, createUdpServerTunnel,
 } from '../../src/apps/tunnels.js';
@@ -227,6 +227,107 @@ test('UDP server tunnel: datagrams to a stack port reach a host loopback server,
     await t.close();
     p1.close();
     p2.close();
+    srv.close();
+  }
+}));
+
+/** Two dual-stack stacks in real time: a = 10.0.0.1 + fd00::1 (the tunnels' side), b = 10.0.0.2 + fd00::2. */
+async function withStacks6(fn: (a: Stack, b: Stack) => Promise<void>): Promise<void> {
+  const [la, lb] = MemoryLink.pair();
+  const a = new Stack({ seed: 61 });
+  const b = new Stack({ seed: 62 });
+  a.addInterface(la, { address: ['10.0.0.1/24', 'fd00::1/64'] });
+  b.addInterface(lb, { address: ['10.0.0.2/24', 'fd00::2/64'] });
+  a.start();
+  b.start();
+  try {
+    await fn(a, b);
+  } finally {
+    a.stop();
+    b.stop();
+  }
+}
+
+test('UDP client tunnel to an IPv6 target: host [::1] front, [fd00::2]:7 in the stack (a literal and a name), byte-exact both ways', { timeout: 20000 }, () => withStacks6(async (a, b) => {
+  const echo = b.dgram.createSocket('udp6');
+  const seen: string[] = [];
+  echo.on('message', (m, r) => {
+    seen.push(r.address);
+    echo.send(m, r.port, r.address);
+  });
+  echo.bind(7);
+  // A non-canonical spelling: replies come from 'fd00::2' and must still match the target.
+  const t = await createUdpClientTunnel(a, { bind: { host: '::1', port: 0 }, target: { host: 'FD00:0:0::2', port: 7 }, idleTimeoutMs: 2000 });
+  a.net.resolver = async (h) => {
+    if (h === 'v6.wirestack.test') return 'fd00::2';
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${h}`), { code: 'ENOTFOUND' });
+  };
+  const byName = await createUdpClientTunnel(a, { bind: { host: '127.0.0.1', port: 0 }, target: { host: 'v6.wirestack.test', port: 7 } });
+  const c6 = dgram.createSocket('udp6');
+  const c4 = dgram.createSocket('udp4');
+  const got6: Array<{ m: Buffer; from: string }> = [];
+  const got4: Buffer[] = [];
+  c6.on('message', (m, r) => got6.push({ m, from: `${r.address}:${r.port}` }));
+  c4.on('message', (m) => got4.push(m));
+  await new Promise<void>((resolve) => c6.bind(0, '::1', resolve));
+  await new Promise<void>((resolve) => c4.bind(0, '127.0.0.1', resolve));
+  try {
+    assert.deepEqual({ address: t.address().address, family: t.address().family }, { address: '::1', family: 'IPv6' });
+    const datagrams = [Buffer.from('hello v6'), randomBytes(1200), randomBytes(1)];
+    for (const d of datagrams) c6.send(d, t.address().port, '::1');
+    await until(() => got6.length === 3, 3000, 'three IPv6 echoes');
+    for (let i = 0; i < 3; i++) {
+      assert.ok(got6[i].m.equals(datagrams[i]), `datagram ${i} byte-exact`);
+      assert.equal(got6[i].from, `::1:${t.address().port}`);
+    }
+    assert.deepEqual(seen, ['fd00::1', 'fd00::1', 'fd00::1'], 'sent from the stack\'s IPv6 address');
+    const big = randomBytes(1400);
+    c4.send(big, byName.address().port, '127.0.0.1');
+    await until(() => got4.length === 1, 3000, 'the echo through the tunnel to a name');
+    assert.ok(got4[0].equals(big));
+    assert.equal(seen[3], 'fd00::1');
+    assert.equal(t.stats.datagramsUp, 3);
+    assert.equal(t.stats.datagramsDown, 3);
+    assert.equal(t.stats.dropped, 0);
+    assert.equal(byName.stats.datagramsDown, 1);
+  } finally {
+    await Promise.all([t.close(), byName.close()]);
+    c6.close();
+    c4.close();
+    echo.close();
+  }
+}));
+
+test('UDP server tunnel listening on :: in the stack: IPv6 and IPv4 sources reach a host [::1] server, byte-exact replies per source', { timeout: 20000 }, () => withStacks6(async (a, b) => {
+  const srv = dgram.createSocket('udp6');
+  srv.on('message', (m, r) => srv.send(m, r.port, r.address));
+  await new Promise<void>((resolve) => srv.bind(0, '::1', resolve));
+  const t = await createUdpServerTunnel(a, { listenPort: 5300, listenHost: '::', target: { host: '::1', port: srv.address().port }, idleTimeoutMs: 2000 });
+  const p6 = b.dgram.createSocket('udp6');
+  const p4 = b.dgram.createSocket('udp4');
+  const got6: Array<{ m: Buffer; from: string }> = [];
+  const got4: Array<{ m: Buffer; from: string }> = [];
+  p6.on('message', (m, r) => got6.push({ m, from: `${r.address}:${r.port}` }));
+  p4.on('message', (m, r) => got4.push({ m, from: `${r.address}:${r.port}` }));
+  try {
+    assert.deepEqual(t.address(), { address: '::', family: 'IPv6', port: 5300 });
+    const d6 = randomBytes(1200);
+    const d4 = randomBytes(1200);
+    p6.send(d6, 5300, 'fd00::1');
+    p4.send(d4, 5300, A);
+    await until(() => got6.length === 1 && got4.length === 1, 3000, 'both replies');
+    assert.ok(got6[0].m.equals(d6), 'IPv6 source: byte-exact');
+    assert.equal(got6[0].from, 'fd00::1:5300');
+    assert.ok(got4[0].m.equals(d4), 'IPv4 source: byte-exact');
+    assert.equal(got4[0].from, `${A}:5300`);
+    assert.equal(t.stats.flows, 2);
+    assert.equal(t.stats.datagramsUp, 2);
+    assert.equal(t.stats.datagramsDown, 2);
+    assert.equal(t.stats.dropped, 0);
+  } finally {
+    await t.close();
+    p6.close();
+    p4.close();
     srv.close();
   }
 }));
