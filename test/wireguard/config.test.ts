@@ -300,6 +300,9 @@ BindAddress = [::1]:1080
 [TCPClientTunnel]
 BindAddress = [::1]:2222
 Target = [fd00::5]:22
+[UDPClientTunnel]
+BindAddress = [::1]:5353
+Target = [FD00::1]:53
 [UDPServerTunnel]
 ListenPort = 53
 Target = [::1]:5353
@@ -318,6 +321,7 @@ Target = [::1]:5353
   assert.deepEqual(c.socks5?.bindAddress, { host: '::1', port: 1080 });
   assert.deepEqual(c.tunnels, [
     { kind: 'tcp-client', bindAddress: { host: '::1', port: 2222 }, target: { host: 'fd00::5', port: 22 } },
+    { kind: 'udp-client', bindAddress: { host: '::1', port: 5353 }, target: { host: 'fd00::1', port: 53 } },
     { kind: 'udp-server', listenPort: 53, target: { host: '::1', port: 5353 } },
   ]);
   // Written back with brackets around IPv6 hosts, and read back equal.
@@ -326,5 +330,6 @@ Target = [::1]:5353
   assert.match(out, /\nAddress = 10\.2\.0\.2\/32, fd00::2\/128\n/);
   assert.match(out, /\nDNS = 10\.2\.0\.1, 2001:db8::53\n/);
   assert.match(out, /\nTarget = \[fd00::5\]:22\n/);
+  assert.match(out, /\nBindAddress = \[::1\]:5353\nTarget = \[fd00::1\]:53\n/);
   assert.deepEqual({ ...parseWgQuick(out), warnings: [] }, { ...c, warnings: [] });
 });
