@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Socks5FormatError, encodeReply, formatIpv6, parseCredentials, parseGreeting, parseIpv6, parseRequest, parseUdpHeader,
-  writeUdpHeaderIpv4,
+  writeUdpHeaderIpv4, writeUdpHeaderIpv6,
 } from '../../src/wire/socks5.js';
 import { Prng } from '../../src/index.js';
 
@@ -73,6 +73,10 @@ test('replies, UDP headers and IPv6 text', () => {
   assert.equal(writeUdpHeaderIpv4(h, 0x0a000002, 7), 10);
   assert.deepEqual([...h], [0, 0, 0, 1, 10, 0, 0, 2, 0, 7]);
   assert.deepEqual(parseUdpHeader(Uint8Array.of(...h, 0x68, 0x69)), { frag: 0, atyp: 1, host: '10.0.0.2', port: 7, dataOffset: 10 });
+  const h6 = new Uint8Array(22);
+  assert.equal(writeUdpHeaderIpv6(h6, parseIpv6('fd00::2') ?? new Uint8Array(16), 0x1235), 22);
+  assert.deepEqual([...h6], [0, 0, 0, 4, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x12, 0x35]);
+  assert.deepEqual(parseUdpHeader(Uint8Array.of(...h6, 0x68)), { frag: 0, atyp: 4, host: 'fd00::2', port: 0x1235, dataOffset: 22 });
   for (const t of ['::', '::1', '2001:db8::1', 'fe80::1:0:0:2', '1:2:3:4:5:6:7:8', '::ffff:10.0.0.1']) {
     const b = parseIpv6(t);
     assert.ok(b !== null, t);
