@@ -94,10 +94,13 @@ export class Ipv6 implements Ip6Output {
       this.ctx.stats.ip6.noRoute++;
       return -Errno.ENETUNREACH;
     }
-    let iface: NetInterface | null = src !== null ? this.localInterface6(src, sOff) : null;
+    let iface: NetInterface | null;
     const mcast = isMulticast6(dst, dOff);
     const scoped = mcast ? scope6(dst, dOff) <= 2 : isLinkLocal6(dst, dOff);
     if (mcast || scoped) {
+      // Only here does the bound source pick the interface (a global unicast
+      // destination follows its route), so only here is it looked up.
+      iface = src !== null ? this.localInterface6(src, sOff) : null;
       if (iface === null && !scoped) {
         const k = this.routes.lookup(dst, dOff);
         if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];

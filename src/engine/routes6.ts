@@ -40,6 +40,8 @@ export class Route6Table {
   private readonly kind: Uint8Array;
   /** Expiry of RA-learned routes, absolute ms (Infinity: none). */
   readonly expires: Float64Array;
+  /** One past the highest slot ever used: lookup() (per packet) scans no further. */
+  private top = 0;
 
   /** Carve from the arena, or plan (a MemoryPlan as the Carver): one layout. */
   constructor(m: Carver, readonly capacity: number) {
@@ -83,6 +85,7 @@ export class Route6Table {
     this.ifIndex[free] = ifIndex;
     this.kind[free] = kind;
     this.expires[free] = expires;
+    if (free >= this.top) this.top = free + 1;
     return free;
   }
 
@@ -126,7 +129,7 @@ export class Route6Table {
   lookup(dst: Uint8Array, dOff: number): number {
     let best = -1;
     let bestLen = -1;
-    for (let i = 0; i < this.capacity; i++) {
+    for (let i = 0; i < this.top; i++) {
       if (this.kind[i] === 0 || this.prefix[i] <= bestLen) continue;
       if (!ip6PrefixMatch(this.dest, i * 16, dst, dOff, this.prefix[i])) continue;
       best = i;
