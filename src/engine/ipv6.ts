@@ -13,7 +13,7 @@ import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
 import { ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_PLEN, IP6_NXT, NH_FRAGMENT, writeFragHeader, writeIpv6 } from '../wire/ipv6.js';
 import {
-  ip6CommonPrefixLen, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
+  ip6CommonPrefixLen, ip6Copy, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
 } from '../wire/ipv6addr.js';
 import { set16 } from '../wire/bytes.js';
 import type { EngineContext } from './context.js';
@@ -85,8 +85,8 @@ export class Ipv6 implements Ip6Output {
     const local = this.localInterface6(dst, dOff);
     if (local !== null) {
       r.iface = local;
-      copyBytes(dst, dOff, r.src, 0, 16);
-      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      ip6Copy(dst, dOff, r.src, 0);
+      ip6Copy(dst, dOff, r.nextHop, 0);
       r.local = true;
       return 0;
     }
@@ -110,7 +110,7 @@ export class Ipv6 implements Ip6Output {
         this.ctx.stats.ip6.noRoute++;
         return -Errno.ENETUNREACH;
       }
-      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      ip6Copy(dst, dOff, r.nextHop, 0);
       r.multicast = mcast;
     } else {
       const k = this.routes.lookup(dst, dOff);
@@ -120,11 +120,11 @@ export class Ipv6 implements Ip6Output {
       }
       iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
       if (this.routes.hasGateway(k)) this.routes.copyGateway(k, r.nextHop, 0);
-      else copyBytes(dst, dOff, r.nextHop, 0, 16);
+      else ip6Copy(dst, dOff, r.nextHop, 0);
     }
     r.iface = iface;
     if (src !== null && !isUnspecified6(src, sOff)) {
-      copyBytes(src, sOff, r.src, 0, 16);
+      ip6Copy(src, sOff, r.src, 0);
       return 0;
     }
     const s = this.selectSource(iface, dst, dOff);
@@ -132,7 +132,7 @@ export class Ipv6 implements Ip6Output {
       r.iface = null;
       return -Errno.EADDRNOTAVAIL;
     }
-    copyBytes(iface.addr6, s * 16, r.src, 0, 16);
+    ip6Copy(iface.addr6, s * 16, r.src, 0);
     return 0;
   }
 
