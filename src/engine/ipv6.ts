@@ -13,7 +13,7 @@ import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
 import { ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_PLEN, IP6_NXT, NH_FRAGMENT, writeFragHeader, writeIpv6 } from '../wire/ipv6.js';
 import {
-  ip6CommonPrefixLen, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
+  ip6CommonPrefixLen, ip6Copy, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
 } from '../wire/ipv6addr.js';
 import { set16 } from '../wire/bytes.js';
 import type { EngineContext } from './context.js';
@@ -45,6 +45,21 @@ export class Ipv6 implements Ip6Output {
   /** Where packets sent while the pieces go out are built (as large as the transmit frame). */
   private readonly nested: Uint8Array;
   private busy = false;
+  /**
+   * route6's last successful answer, a one-entry destination cache (as
+   * RFC 4861 §5.1's, for the common case of one peer after another): key
+   * [0,16) destination, [16,32) given source; answer [32,48) source,
+   * [48,64) next hop. Valid while no route, address or interface changed
+   * (the generations below), so a hit answers exactly as the full walk would.
+   */
+  private readonly memo: Uint8Array;
+  private memoIface: NetInterface | null = null;
+  private memoHasSrc = false;
+  private memoLocal = false;
+  private memoMulticast = false;
+  private memoRoutes = -1;
+  private memoAddrs = -1;
+  private memoIfs = -1;
 
   /** The memory plan of {@link Ipv6}'s constructor. */
   static plan(m: Carver, pmtuEntries: number, frameBytes: number, txBytes: number): void {
@@ -52,6 +67,7 @@ export class Ipv6 implements Ip6Output {
     m.u8('ip6Fragment', frameBytes);
     m.u8('ip6Fragment', IPV6_HLEN);
     m.u8('txFrameNested6', txBytes);
+    m.u8('route6Memo', 64);
   }
 
   constructor(m: Carver, private readonly ctx: EngineContext, private readonly nd: NeighbourOutput,
@@ -61,6 +77,7 @@ export class Ipv6 implements Ip6Output {
     this.piece = m.u8('ip6Fragment', frameBytes);
     this.hdr = m.u8('ip6Fragment', IPV6_HLEN);
     this.nested = m.u8('txFrameNested6', txBytes);
+    this.memo = m.u8('route6Memo', 64);
   }
 
   /** The interface owning the usable (preferred or deprecated) address `addr`, or null. */
@@ -79,14 +96,48 @@ export class Ipv6 implements Ip6Output {
    * route. Returns 0, -ENETUNREACH, or -EADDRNOTAVAIL (no usable source).
    */
   route6(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number {
+    const ifs = this.ctx.interfaces;
+    let addrs = 0;
+    for (let i = 0; i < ifs.length; i++) addrs += ifs[i].addr6Gen; // each only grows: any change moves the sum
+    const m = this.memo;
+    if (this.memoIface !== null && this.memoRoutes === this.routes.generation && this.memoAddrs === addrs
+      && this.memoIfs === ifs.length && ip6Equal(m, 0, dst, dOff)
+      && (src === null ? !this.memoHasSrc : this.memoHasSrc && ip6Equal(m, 16, src, sOff))) {
+      r.local = this.memoLocal;
+      r.multicast = this.memoMulticast;
+      r.iface = this.memoIface;
+      ip6Copy(m, 32, r.src, 0);
+      ip6Copy(m, 48, r.nextHop, 0);
+      return 0;
+    }
+    // The key is copied first: dst or src may be the record's own arrays, which the walk overwrites.
+    this.memoIface = null;
+    ip6Copy(dst, dOff, m, 0);
+    this.memoHasSrc = src !== null;
+    if (src !== null) ip6Copy(src, sOff, m, 16);
+    const e = this.walk6(r, dst, dOff, src, sOff);
+    if (e !== 0) return e;
+    this.memoIface = r.iface;
+    this.memoLocal = r.local;
+    this.memoMulticast = r.multicast;
+    ip6Copy(r.src, 0, m, 32);
+    ip6Copy(r.nextHop, 0, m, 48);
+    this.memoRoutes = this.routes.generation;
+    this.memoAddrs = addrs;
+    this.memoIfs = ifs.length;
+    return 0;
+  }
+
+  /** route6 without the memo: the full decision. */
+  private walk6(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number {
     r.local = false;
     r.multicast = false;
     r.iface = null;
     const local = this.localInterface6(dst, dOff);
     if (local !== null) {
       r.iface = local;
-      copyBytes(dst, dOff, r.src, 0, 16);
-      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      ip6Copy(dst, dOff, r.src, 0);
+      ip6Copy(dst, dOff, r.nextHop, 0);
       r.local = true;
       return 0;
     }
@@ -94,10 +145,13 @@ export class Ipv6 implements Ip6Output {
       this.ctx.stats.ip6.noRoute++;
       return -Errno.ENETUNREACH;
     }
-    let iface: NetInterface | null = src !== null ? this.localInterface6(src, sOff) : null;
+    let iface: NetInterface | null;
     const mcast = isMulticast6(dst, dOff);
     const scoped = mcast ? scope6(dst, dOff) <= 2 : isLinkLocal6(dst, dOff);
     if (mcast || scoped) {
+      // Only here does the bound source pick the interface (a global unicast
+      // destination follows its route), so only here is it looked up.
+      iface = src !== null ? this.localInterface6(src, sOff) : null;
       if (iface === null && !scoped) {
         const k = this.routes.lookup(dst, dOff);
         if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
@@ -107,7 +161,7 @@ export class Ipv6 implements Ip6Output {
         this.ctx.stats.ip6.noRoute++;
         return -Errno.ENETUNREACH;
       }
-      copyBytes(dst, dOff, r.nextHop, 0, 16);
+      ip6Copy(dst, dOff, r.nextHop, 0);
       r.multicast = mcast;
     } else {
       const k = this.routes.lookup(dst, dOff);
@@ -117,11 +171,11 @@ export class Ipv6 implements Ip6Output {
       }
       iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
       if (this.routes.hasGateway(k)) this.routes.copyGateway(k, r.nextHop, 0);
-      else copyBytes(dst, dOff, r.nextHop, 0, 16);
+      else ip6Copy(dst, dOff, r.nextHop, 0);
     }
     r.iface = iface;
     if (src !== null && !isUnspecified6(src, sOff)) {
-      copyBytes(src, sOff, r.src, 0, 16);
+      ip6Copy(src, sOff, r.src, 0);
       return 0;
     }
     const s = this.selectSource(iface, dst, dOff);
@@ -129,7 +183,7 @@ export class Ipv6 implements Ip6Output {
       r.iface = null;
       return -Errno.EADDRNOTAVAIL;
     }
-    copyBytes(iface.addr6, s * 16, r.src, 0, 16);
+    ip6Copy(iface.addr6, s * 16, r.src, 0);
     return 0;
   }
 

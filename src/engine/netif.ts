@@ -100,6 +100,8 @@ export class NetInterface implements FrameReceiver {
   };
   /** IPv6 address slots (0 when the stack was built with `ipv6: false`). */
   readonly addr6Count: number;
+  /** Bumped by every change of an IPv6 address or its state (Ipv6.route6 keeps a memo while it holds). */
+  addr6Gen = 0;
   /** IPv6 addresses, 16 bytes per slot (slot k at `16 * k`). */
   readonly addr6: Uint8Array;
   /** Prefix length of each slot's on-link prefix. */
@@ -180,6 +182,7 @@ export class NetInterface implements FrameReceiver {
     this.addr6Flags[slot] = flags;
     this.addr6Valid[slot] = Infinity;
     this.addr6Preferred[slot] = Infinity;
+    this.addr6Gen++;
     return slot;
   }
 
@@ -189,6 +192,7 @@ export class NetInterface implements FrameReceiver {
     this.addr6State[slot] = ADDR6_FREE;
     this.addr6Flags[slot] = 0;
     for (let i = 0; i < 16; i++) this.addr6[slot * 16 + i] = 0;
+    this.addr6Gen++;
   }
 
   /** The slot holding `addr` in any state but free, or -1. */

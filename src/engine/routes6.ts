@@ -40,6 +40,10 @@ export class Route6Table {
   private readonly kind: Uint8Array;
   /** Expiry of RA-learned routes, absolute ms (Infinity: none). */
   readonly expires: Float64Array;
+  /** One past the highest slot ever used: lookup() (per packet) scans no further. */
+  private top = 0;
+  /** Bumped by every change of the table (Ipv6.route6 keeps a memo while it holds). */
+  generation = 0;
 
   /** Carve from the arena, or plan (a MemoryPlan as the Carver): one layout. */
   constructor(m: Carver, readonly capacity: number) {
@@ -83,6 +87,8 @@ export class Route6Table {
     this.ifIndex[free] = ifIndex;
     this.kind[free] = kind;
     this.expires[free] = expires;
+    if (free >= this.top) this.top = free + 1;
+    this.generation++;
     return free;
   }
 
@@ -91,6 +97,7 @@ export class Route6Table {
     for (let i = 0; i < this.capacity; i++) {
       if (this.kind[i] !== 0 && this.ifIndex[i] === ifIndex && (kind === 0 || this.kind[i] === kind)) this.kind[i] = 0;
     }
+    this.generation++;
   }
 
   /** Remove one route (exact prefix and interface, any gateway); returns whether it existed. */
@@ -99,6 +106,7 @@ export class Route6Table {
       if (this.kind[i] !== 0 && this.prefix[i] === prefixLength && this.ifIndex[i] === ifIndex
         && ip6PrefixMatch(this.dest, i * 16, dest, dOff, prefixLength)) {
         this.kind[i] = 0;
+        this.generation++;
         return true;
       }
     }
@@ -108,6 +116,7 @@ export class Route6Table {
   /** Remove the slot `r`. */
   removeSlot(r: number): void {
     this.kind[r] = 0;
+    this.generation++;
   }
 
   /** Drop RA-learned routes whose lifetime ended; returns the earliest remaining expiry. */
@@ -116,7 +125,10 @@ export class Route6Table {
     for (let i = 0; i < this.capacity; i++) {
       if (this.kind[i] === 0) continue;
       const e = this.expires[i];
-      if (e <= now) this.kind[i] = 0;
+      if (e <= now) {
+        this.kind[i] = 0;
+        this.generation++;
+      }
       else if (e < next) next = e;
     }
     return next;
@@ -126,7 +138,7 @@ export class Route6Table {
   lookup(dst: Uint8Array, dOff: number): number {
     let best = -1;
     let bestLen = -1;
-    for (let i = 0; i < this.capacity; i++) {
+    for (let i = 0; i < this.top; i++) {
       if (this.kind[i] === 0 || this.prefix[i] <= bestLen) continue;
       if (!ip6PrefixMatch(this.dest, i * 16, dst, dOff, this.prefix[i])) continue;
       best = i;

@@ -223,7 +223,10 @@ export class Slaac {
     const remaining = iface.addr6Valid[slot] - now;
     if (validEnd - now > TWO_HOURS_MS || validEnd > iface.addr6Valid[slot]) iface.addr6Valid[slot] = validEnd;
     else if (remaining > TWO_HOURS_MS) iface.addr6Valid[slot] = now + TWO_HOURS_MS;
-    if (iface.addr6State[slot] === ADDR6_DEPRECATED && preferredEnd > now) iface.addr6State[slot] = ADDR6_PREFERRED;
+    if (iface.addr6State[slot] === ADDR6_DEPRECATED && preferredEnd > now) {
+      iface.addr6State[slot] = ADDR6_PREFERRED;
+      iface.addr6Gen++;
+    }
     this.schedule(Math.min(iface.addr6Valid[slot], iface.addr6Preferred[slot]));
   }
 
@@ -296,6 +299,7 @@ export class Slaac {
           } else {
             this.dadAt[d] = Infinity;
             iface.addr6State[k] = iface.addr6Preferred[k] <= now ? ADDR6_DEPRECATED : ADDR6_PREFERRED;
+            iface.addr6Gen++;
             st.dadPassed++;
           }
         }
@@ -308,6 +312,7 @@ export class Slaac {
         }
         if (iface.addr6State[k] === ADDR6_PREFERRED && iface.addr6Preferred[k] <= now) {
           iface.addr6State[k] = ADDR6_DEPRECATED;
+          iface.addr6Gen++;
           st.addressesDeprecated++;
         }
         if (this.dadAt[d] < next) next = this.dadAt[d];

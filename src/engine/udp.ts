@@ -1,5 +1,6 @@
 /** UDP (RFC 768): demultiplexing to sockets, checksums, and sending. */
 import { copyBytes } from '../wire/bytes.js';
+import { ip6Copy } from '../wire/ipv6addr.js';
 import { IPPROTO_UDP, IP_FLAG_DF } from '../wire/ipv4.js';
 import {
   UDP_HLEN, udpChecksumOk, udpChecksumOk6, udpDstPort, udpLength, udpSrcPort, writeUdp, writeUdp6,
@@ -335,8 +336,8 @@ export class Udp {
     }
     const tx = this.ctx.tx;
     copyBytes(buf, off, tx, IP6_PAYLOAD_OFFSET + UDP_HLEN, len);
-    copyBytes(rt.src, 0, tx, TX_SRC6, 16);
-    copyBytes(dst, dOff, tx, TX_DST6, 16);
+    ip6Copy(rt.src, 0, tx, TX_SRC6);
+    ip6Copy(dst, dOff, tx, TX_DST6);
     writeUdp6(tx, IP6_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, TX_SRC6, TX_DST6);
     this.ctx.stats.udp.tx++;
     const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, this.ctx.config.ttl, df ? IP6_DONTFRAG : 0);

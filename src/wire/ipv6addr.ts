@@ -122,7 +122,9 @@ export function formatIpv6(b: Uint8Array, off: number): string {
 
 /** 16-byte equality. */
 export function ip6Equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
+  // The last byte first: addresses of one prefix (a host's own, its peers') differ at the end.
+  if (a[ao + 15] !== b[bo + 15]) return false;
+  for (let i = 0; i < 15; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
 }
 

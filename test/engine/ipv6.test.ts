@@ -194,3 +194,39 @@ test('over Ethernet with neighbour discovery: ping6 both ways (global and link-l
   assert.equal(a.stats.ip6.noNeighbour, 0);
   await assert.rejects(sim.until(a.ping('fd00::77', { timeoutMs: 5000 })), { code: 'EHOSTUNREACH' });
 });
+
+test('route6 answers from its memo only while routes and addresses are unchanged', async () => {
+  const { Route6Record } = await import('../../src/engine/routes6.js');
+  const { ADDR6_PREFERRED } = await import('../../src/engine/netif.js');
+  const s = new Stack({ ipv6AddressesPerInterface: 3, routes6: 4 });
+  const [l1] = MemoryLink.pair();
+  s.addInterface(l1, { address: ['fd00::1/64'], gateway: 'fd00::ff' });
+  const ip6 = s.ip6;
+  assert.ok(ip6 !== null);
+  const r = new Route6Record();
+  const dst = new Uint8Array([0xfd, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]); // fd09::7, off-link
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  assert.equal(ip6.ip.route6(r, dst, 0, null, 0), 0);
+  assert.equal(hex(r.nextHop), 'fd0000000000000000000000000000ff'); // the default route's gateway
+  assert.equal(ip6.ip.route6(r, dst, 0, null, 0), 0); // a memo hit: the same answer
+  assert.equal(hex(r.nextHop), 'fd0000000000000000000000000000ff');
+  s.addRoute('fd09::/48', 'fd00::fe'); // a more specific route: the memo must not answer
+  assert.equal(ip6.ip.route6(r, dst, 0, null, 0), 0);
+  assert.equal(hex(r.nextHop), 'fd0000000000000000000000000000fe');
+  // A new address of a longer common prefix with the destination wins source selection (RFC 6724 rule 8).
+  const iface = s.interfaces[0];
+  const a2 = new Uint8Array(dst);
+  a2[15] = 1;
+  assert.ok(iface.addAddress6(a2, 0, 48, ADDR6_PREFERRED, 0) >= 0);
+  assert.equal(ip6.ip.route6(r, dst, 0, null, 0), 0);
+  assert.equal(hex(r.src), 'fd090000000000000000000000000001');
+  // A destination we now own goes through the loopback queue.
+  assert.equal(ip6.ip.route6(r, a2, 0, null, 0), 0);
+  assert.ok(r.local);
+  assert.ok(s.removeRoute('fd09::/48', { interface: 0 }));
+  iface.removeAddress6(iface.findAddress6(a2, 0));
+  assert.equal(ip6.ip.route6(r, a2, 0, null, 0), 0);
+  assert.ok(!r.local);
+  assert.equal(hex(r.src), 'fd000000000000000000000000000001');
+  assert.equal(hex(r.nextHop), 'fd0000000000000000000000000000ff');
+});

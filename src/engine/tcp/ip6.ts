@@ -7,7 +7,7 @@
  * in `localAddr`/`remoteAddr`, so the 4-tuple hash of tcb.ts serves both
  * families; a hit is confirmed on the family and all 16 bytes.
  */
-import { copyBytes } from '../../wire/bytes.js';
+import { ip6Copy } from '../../wire/ipv6addr.js';
 import { ETH_HLEN } from '../../wire/ethernet.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
@@ -90,8 +90,8 @@ export class TcpV6 {
   send(r: Route6Record, len: number, dst: Uint8Array, dOff: number): number {
     const c = this.core;
     const b = c.ctx.tx;
-    copyBytes(r.src, 0, b, TX_SRC6, 16);
-    copyBytes(dst, dOff, b, TX_DST6, 16);
+    ip6Copy(r.src, 0, b, TX_SRC6);
+    ip6Copy(dst, dOff, b, TX_DST6);
     tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
     return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, c.cfg.ttl, IP6_DONTFRAG);
   }
