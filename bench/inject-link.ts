@@ -29,7 +29,14 @@ export class InjectLink implements Link {
     this.batch = batch;
   }
 
+  /** IPv6 frames the stack sent on its own (DAD probe, router solicitations at start): not answers, not in txFrames. */
+  ipv6Frames = 0;
+
   transmit(frame: Uint8Array, offset: number, length: number, now: number): number {
+    if (frame[offset + 12] === 0x86 && frame[offset + 13] === 0xdd) {
+      this.ipv6Frames++;
+      return 0;
+    }
     this.stats.txFrames++;
     this.stats.txBytes += length;
     return 0;
