@@ -390,11 +390,12 @@ export class EchoReceiveScenario implements Scenario {
 /** Receives the router's output at the far end of the egress MemoryLink and counts it. */
 class CountingReceiver {
   frames = 0;
+  /** The router's own IPv6 start-up frames (DAD probe, router solicitations): not forwarded traffic. */
+  ipv6Frames = 0;
   receiveFrame(frame: Uint8Array, offset: number, length: number): void {
-    void frame;
-    void offset;
     void length;
-    this.frames++;
+    if (frame[offset + 12] === 0x86 && frame[offset + 13] === 0xdd) this.ipv6Frames++;
+    else this.frames++;
   }
 }
 
