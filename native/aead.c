@@ -20,32 +20,15 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include "openssl_syms.h"
 
 /*
- * Weak references: where the running binary does not export these (a Node
- * without OpenSSL symbols), the addon still loads for TAP and UDP and only
- * leaves out the aead* functions; src/crypto/aes-gcm.ts then uses node:crypto.
+ * Where the running binary does not export the OpenSSL symbols (a Node
+ * without them), the addon still loads for TAP and UDP and only leaves out
+ * the aead* functions; src/crypto/aes-gcm.ts then uses node:crypto.
  */
-#pragma weak EVP_CIPHER_CTX_new
-#pragma weak EVP_CIPHER_CTX_free
-#pragma weak EVP_CIPHER_CTX_ctrl
-#pragma weak EVP_CipherInit_ex
-#pragma weak EVP_CipherUpdate
-#pragma weak EVP_CipherFinal_ex
-#pragma weak EVP_aes_128_gcm
-#pragma weak EVP_aes_192_gcm
-#pragma weak EVP_aes_256_gcm
-#pragma weak CRYPTO_zalloc
-#pragma weak CRYPTO_free
-#pragma weak OPENSSL_cleanse
-
 static bool aead_available(void) {
-  return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_ctrl != NULL &&
-         EVP_CipherInit_ex != NULL && EVP_CipherUpdate != NULL && EVP_CipherFinal_ex != NULL &&
-         EVP_aes_128_gcm != NULL && EVP_aes_192_gcm != NULL && EVP_aes_256_gcm != NULL &&
-         CRYPTO_zalloc != NULL && CRYPTO_free != NULL && OPENSSL_cleanse != NULL;
+  return wirestack_openssl_has(OSSL_CIPHER | OSSL_AEAD | OSSL_GCM | OSSL_ALLOC);
 }
 
 #define AEAD_TAG_MAX 16

@@ -21,43 +21,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
-#include <openssl/rand.h>
-
-#pragma weak EVP_CIPHER_CTX_new
-#pragma weak EVP_CIPHER_CTX_free
-#pragma weak EVP_CIPHER_CTX_set_padding
-#pragma weak EVP_CipherInit_ex
-#pragma weak EVP_CipherUpdate
-#pragma weak EVP_aes_128_cbc
-#pragma weak EVP_aes_192_cbc
-#pragma weak EVP_aes_256_cbc
-#pragma weak EVP_MAC_fetch
-#pragma weak EVP_MAC_free
-#pragma weak EVP_MAC_CTX_new
-#pragma weak EVP_MAC_CTX_free
-#pragma weak EVP_MAC_init
-#pragma weak EVP_MAC_update
-#pragma weak EVP_MAC_final
-#pragma weak OSSL_PARAM_construct_utf8_string
-#pragma weak OSSL_PARAM_construct_end
-#pragma weak RAND_bytes
-#pragma weak CRYPTO_memcmp
-#pragma weak CRYPTO_zalloc
-#pragma weak CRYPTO_free
-#pragma weak OPENSSL_cleanse
+#include "openssl_syms.h"
 
 static bool cbc_available(void) {
-  return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_set_padding != NULL &&
-         EVP_CipherInit_ex != NULL && EVP_CipherUpdate != NULL && EVP_aes_128_cbc != NULL &&
-         EVP_aes_192_cbc != NULL && EVP_aes_256_cbc != NULL && EVP_MAC_fetch != NULL && EVP_MAC_free != NULL &&
-         EVP_MAC_CTX_new != NULL && EVP_MAC_CTX_free != NULL && EVP_MAC_init != NULL && EVP_MAC_update != NULL &&
-         EVP_MAC_final != NULL && OSSL_PARAM_construct_utf8_string != NULL && OSSL_PARAM_construct_end != NULL &&
-         RAND_bytes != NULL && CRYPTO_memcmp != NULL && CRYPTO_zalloc != NULL && CRYPTO_free != NULL &&
-         OPENSSL_cleanse != NULL;
+  return wirestack_openssl_has(OSSL_CIPHER | OSSL_CBC | OSSL_MAC | OSSL_RAND_MEMCMP | OSSL_ALLOC);
 }
 
 #define CBC_BLOCK 16

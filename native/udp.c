@@ -20,6 +20,13 @@
 #include <node_api.h>
 
 #define UDP_BATCH_MAX 64
+/* UDP GSO/GRO socket options (Linux 4.18 / 5.0; older headers lack them). */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 static void udp_source(const struct sockaddr_in6 *from, int32_t *meta, uint8_t *a6);
 
@@ -111,15 +118,15 @@ static napi_value udp_port(napi_env env, napi_callback_info info) {
 }
 
 /*
- * udpRecvBatch(fd, buf: Uint8Array, slotSize, maxDatagrams, meta: Int32Array[, addr6: Uint8Array]) -> n | -errno
- * Datagram i lands at buf[i*slotSize ..); meta[3i] = length, meta[3i+1] =
- * source address (host order, as int32), meta[3i+2] = source port. 0 when
- * nothing waits. Truncated datagrams (longer than a slot) are reported with
- * length -1 so the caller can count and drop them. On a dual-stack socket an
- * IPv6 source (not ::ffff:a.b.c.d, which is reported as IPv4) has meta[3i+1]
- * = 0 and its 16 bytes at addr6[16i ..) (without addr6: length -1).
+ * udpRecvBatch and udpRecvGro in one: the same arguments (fd, buf, slotSize,
+ * max, meta[, addr6]) and checks, recvmmsg(2) into the slots; `gro` adds a
+ * control buffer per message for the UDP_GRO cmsg and a fourth meta entry
+ * per message (the segment size), as documented at each entry point.
  */
-static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
+static napi_value udp_recv(napi_env env, napi_callback_info info, bool gro) {
+  const char *name = gro ? "udpRecvGro" : "udpRecvBatch";
+  const int stride = gro ? 4 : 3; /* meta entries per message */
+  char msg[96];
   size_t argc = 6;
   napi_value argv[6];
   int64_t fd, slot, maxd;
@@ -132,16 +139,22 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
   if (argc >= 6 && !udp_typed(env, argv[5], napi_uint8_array, &a6p, &a6len)) return NULL;
   if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
   if (a6p != NULL && (uint64_t)maxd * 16 > a6len) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvBatch: addr6 holds fewer than 16 bytes per datagram");
+    snprintf(msg, sizeof msg, "%s: addr6 holds fewer than 16 bytes per %s", name, gro ? "message" : "datagram");
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
     return NULL;
   }
-  if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 3 > mcount) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvBatch: slots do not fit the buffers");
+  if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * (uint64_t)stride > mcount) {
+    snprintf(msg, sizeof msg, "%s: slots do not fit the buffers", name);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
     return NULL;
   }
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
-  struct sockaddr_in6 from[UDP_BATCH_MAX]; /* room for either family */
+  struct sockaddr_in6 from[UDP_BATCH_MAX]; /* room for either family (a dual-stack socket) */
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl[UDP_BATCH_MAX];
   memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)maxd);
   for (int i = 0; i < maxd; i++) {
     iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
@@ -150,6 +163,10 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &from[i];
     msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    if (gro) {
+      msgs[i].msg_hdr.msg_control = ctl[i].buf;
+      msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+    }
   }
   int n;
   do {
@@ -158,10 +175,34 @@ static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
   if (n < 0) return udp_num(env, (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno);
   int32_t *meta = (int32_t *)mp;
   for (int i = 0; i < n; i++) {
-    meta[3 * i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
-    udp_source(&from[i], meta + 3 * i, a6p == NULL ? NULL : (uint8_t *)a6p + 16 * i);
+    struct msghdr *h = &msgs[i].msg_hdr;
+    int32_t *m = meta + stride * i;
+    m[0] = (h->msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
+    udp_source(&from[i], m, a6p == NULL ? NULL : (uint8_t *)a6p + 16 * i);
+    if (!gro) continue;
+    int seg = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+      /* The kernel reports the size as an int (udp_cmsg_recv). */
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        memcpy(&seg, CMSG_DATA(c), sizeof seg);
+      }
+    }
+    m[3] = seg > 0 && (uint32_t)seg < msgs[i].msg_len ? seg : 0;
   }
   return udp_num(env, n);
+}
+
+/*
+ * udpRecvBatch(fd, buf: Uint8Array, slotSize, maxDatagrams, meta: Int32Array[, addr6: Uint8Array]) -> n | -errno
+ * Datagram i lands at buf[i*slotSize ..); meta[3i] = length, meta[3i+1] =
+ * source address (host order, as int32), meta[3i+2] = source port. 0 when
+ * nothing waits. Truncated datagrams (longer than a slot) are reported with
+ * length -1 so the caller can count and drop them. On a dual-stack socket an
+ * IPv6 source (not ::ffff:a.b.c.d, which is reported as IPv4) has meta[3i+1]
+ * = 0 and its 16 bytes at addr6[16i ..) (without addr6: length -1).
+ */
+static napi_value udp_recv_batch(napi_env env, napi_callback_info info) {
+  return udp_recv(env, info, false);
 }
 
 /*
@@ -268,6 +309,45 @@ static napi_value udp_stage(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * udpSendBatch's and udpSendGso's arguments (fd, buf, slotSize, n, meta) and
+ * checks; iov[i] is slot i with meta[3i]'s length (0 when out of range).
+ */
+static bool udp_send_args(napi_env env, napi_callback_info info, const char *name, int64_t *fd, int64_t *n,
+                          const int32_t **meta, struct iovec *iov) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t slot;
+  void *bp, *mp;
+  size_t blen, mcount;
+  char msg[96];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return false;
+  if (!udp_int(env, argv[0], fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
+      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], n) ||
+      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return false;
+  if (slot < 1 || *n < 0 || *n > UDP_BATCH_MAX || (uint64_t)*n * (uint64_t)slot > blen || (uint64_t)*n * 3 > mcount) {
+    snprintf(msg, sizeof msg, "%s: slots do not fit the buffers", name);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+    return false;
+  }
+  *meta = (const int32_t *)mp;
+  for (int i = 0; i < *n; i++) {
+    int32_t len = (*meta)[3 * i];
+    if (len < 0 || len > slot) len = 0;
+    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
+    iov[i].iov_len = (size_t)len;
+  }
+  return true;
+}
+
+/* The IPv4 destination of a batch entry: m[1] = address (host order), m[2] = port. */
+static void udp_to4(struct sockaddr_in *sa, const int32_t *m) {
+  memset(sa, 0, sizeof *sa);
+  sa->sin_family = AF_INET;
+  sa->sin_addr.s_addr = htonl((uint32_t)m[1]);
+  sa->sin_port = htons((uint16_t)m[2]);
+}
+
+/*
  * udpSendBatch(fd, buf: Uint8Array, slotSize, n, meta: Int32Array) -> datagrams sent | -errno
  * Datagram i is buf[i*slotSize ..) of length meta[3i] to meta[3i+1]:meta[3i+2]
  * (address host order), all with sendmmsg(2): one syscall for the batch.
@@ -275,33 +355,15 @@ static napi_value udp_stage(napi_env env, napi_callback_info info) {
  * counts the rest as dropped.
  */
 static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  int64_t fd, slot, n;
-  void *bp, *mp;
-  size_t blen, mcount;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
-  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
-      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &n) ||
-      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
-  if (slot < 1 || n < 0 || n > UDP_BATCH_MAX || (uint64_t)n * (uint64_t)slot > blen || (uint64_t)n * 3 > mcount) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpSendBatch: slots do not fit the buffers");
-    return NULL;
-  }
-  const int32_t *meta = (const int32_t *)mp;
-  struct mmsghdr msgs[UDP_BATCH_MAX];
+  int64_t fd, n;
+  const int32_t *meta;
   struct iovec iov[UDP_BATCH_MAX];
+  if (!udp_send_args(env, info, "udpSendBatch", &fd, &n, &meta, iov)) return NULL;
+  struct mmsghdr msgs[UDP_BATCH_MAX];
   struct sockaddr_in to[UDP_BATCH_MAX];
   memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
   for (int i = 0; i < n; i++) {
-    int32_t len = meta[3 * i];
-    if (len < 0 || len > slot) len = 0;
-    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
-    iov[i].iov_len = (size_t)len;
-    memset(&to[i], 0, sizeof to[i]);
-    to[i].sin_family = AF_INET;
-    to[i].sin_addr.s_addr = htonl((uint32_t)meta[3 * i + 1]);
-    to[i].sin_port = htons((uint16_t)meta[3 * i + 2]);
+    udp_to4(&to[i], meta + 3 * i);
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &to[i];
@@ -344,12 +406,6 @@ static napi_value udp_set_mark(napi_env env, napi_callback_info info) {
 
 /* ---- UDP GSO on send and GRO on receive (Linux 4.18 / 5.0), as current wireguard-go does ---- */
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 /* The kernel's UDP_MAX_SEGMENTS (64 before 6.9) and the largest IPv4 UDP payload. */
 #define UDP_GSO_MAX_SEGMENTS 64
 #define UDP_GSO_MAX_BYTES 65507
@@ -390,22 +446,11 @@ static napi_value udp_offload(napi_env env, napi_callback_info info) {
  * result says so, so the caller can stop asking.
  */
 static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  int64_t fd, slot, n;
-  void *bp, *mp;
-  size_t blen, mcount;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
-  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
-      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &n) ||
-      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
-  if (slot < 1 || n < 0 || n > UDP_BATCH_MAX || (uint64_t)n * (uint64_t)slot > blen || (uint64_t)n * 3 > mcount) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpSendGso: slots do not fit the buffers");
-    return NULL;
-  }
-  const int32_t *meta = (const int32_t *)mp;
-  struct mmsghdr msgs[UDP_BATCH_MAX];
+  int64_t fd, n;
+  const int32_t *meta;
   struct iovec iov[UDP_BATCH_MAX];
+  if (!udp_send_args(env, info, "udpSendGso", &fd, &n, &meta, iov)) return NULL;
+  struct mmsghdr msgs[UDP_BATCH_MAX];
   struct sockaddr_in to[UDP_BATCH_MAX];
   union {
     char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -414,12 +459,6 @@ static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
   int first[UDP_BATCH_MAX + 1]; /* message m carries datagrams first[m] .. first[m+1]-1 */
   int nm = 0;
   memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)n);
-  for (int i = 0; i < n; i++) {
-    int32_t len = meta[3 * i];
-    if (len < 0 || len > slot) len = 0;
-    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
-    iov[i].iov_len = (size_t)len;
-  }
   for (int i = 0; i < n;) {
     int32_t seg = (int32_t)iov[i].iov_len;
     int j = i + 1;
@@ -433,10 +472,7 @@ static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
       if ((int32_t)iov[j - 1].iov_len < seg) break;
     }
     struct msghdr *h = &msgs[nm].msg_hdr;
-    memset(&to[nm], 0, sizeof to[nm]);
-    to[nm].sin_family = AF_INET;
-    to[nm].sin_addr.s_addr = htonl((uint32_t)meta[3 * i + 1]);
-    to[nm].sin_port = htons((uint16_t)meta[3 * i + 2]);
+    udp_to4(&to[nm], meta + 3 * i);
     h->msg_name = &to[nm];
     h->msg_namelen = sizeof to[nm];
     h->msg_iov = &iov[i];
@@ -478,10 +514,7 @@ static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
     for (int i = datagrams; i < n; i++) {
       ssize_t r;
       struct sockaddr_in sa;
-      memset(&sa, 0, sizeof sa);
-      sa.sin_family = AF_INET;
-      sa.sin_addr.s_addr = htonl((uint32_t)meta[3 * i + 1]);
-      sa.sin_port = htons((uint16_t)meta[3 * i + 2]);
+      udp_to4(&sa, meta + 3 * i);
       do {
         r = sendto((int)fd, iov[i].iov_base, iov[i].iov_len, MSG_DONTWAIT, (const struct sockaddr *)&sa, sizeof sa);
       } while (r < 0 && errno == EINTR);
@@ -502,63 +535,7 @@ static napi_value udp_send_gso(napi_env env, napi_callback_info info) {
  * datagrams of that size (the last may be shorter). 0 when nothing waits.
  */
 static napi_value udp_recv_gro(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  int64_t fd, slot, maxd;
-  void *bp, *mp, *a6p = NULL;
-  size_t blen, mcount, a6len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return NULL;
-  if (!udp_int(env, argv[0], &fd) || !udp_typed(env, argv[1], napi_uint8_array, &bp, &blen) ||
-      !udp_int(env, argv[2], &slot) || !udp_int(env, argv[3], &maxd) ||
-      !udp_typed(env, argv[4], napi_int32_array, &mp, &mcount)) return NULL;
-  if (argc >= 6 && !udp_typed(env, argv[5], napi_uint8_array, &a6p, &a6len)) return NULL;
-  if (maxd > UDP_BATCH_MAX) maxd = UDP_BATCH_MAX;
-  if (a6p != NULL && (uint64_t)maxd * 16 > a6len) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvGro: addr6 holds fewer than 16 bytes per message");
-    return NULL;
-  }
-  if (slot < 1 || maxd < 1 || (uint64_t)maxd * (uint64_t)slot > blen || (uint64_t)maxd * 4 > mcount) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "udpRecvGro: slots do not fit the buffers");
-    return NULL;
-  }
-  struct mmsghdr msgs[UDP_BATCH_MAX];
-  struct iovec iov[UDP_BATCH_MAX];
-  struct sockaddr_in6 from[UDP_BATCH_MAX]; /* room for either family (a dual-stack socket) */
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } ctl[UDP_BATCH_MAX];
-  memset(msgs, 0, sizeof(struct mmsghdr) * (size_t)maxd);
-  for (int i = 0; i < maxd; i++) {
-    iov[i].iov_base = (uint8_t *)bp + (size_t)i * (size_t)slot;
-    iov[i].iov_len = (size_t)slot;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    msgs[i].msg_hdr.msg_control = ctl[i].buf;
-    msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
-  }
-  int n;
-  do {
-    n = recvmmsg((int)fd, msgs, (unsigned)maxd, MSG_DONTWAIT, NULL);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return udp_num(env, (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno);
-  int32_t *meta = (int32_t *)mp;
-  for (int i = 0; i < n; i++) {
-    struct msghdr *h = &msgs[i].msg_hdr;
-    int seg = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
-      /* The kernel reports the size as an int (udp_cmsg_recv). */
-      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-        memcpy(&seg, CMSG_DATA(c), sizeof seg);
-      }
-    }
-    meta[4 * i] = (h->msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
-    udp_source(&from[i], meta + 4 * i, a6p == NULL ? NULL : (uint8_t *)a6p + 16 * i);
-    meta[4 * i + 3] = seg > 0 && (uint32_t)seg < msgs[i].msg_len ? seg : 0;
-  }
-  return udp_num(env, n);
+  return udp_recv(env, info, true);
 }
 
 /* Called from the addon's init (tap.c). */

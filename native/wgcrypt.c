@@ -41,17 +41,7 @@
 #include <unistd.h>
 #include <sched.h>
 #include <node_api.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#pragma weak EVP_CIPHER_CTX_new
-#pragma weak EVP_CIPHER_CTX_free
-#pragma weak EVP_CIPHER_CTX_ctrl
-#pragma weak EVP_CipherInit_ex
-#pragma weak EVP_CipherUpdate
-#pragma weak EVP_CipherFinal_ex
-#pragma weak EVP_chacha20_poly1305
-#pragma weak OPENSSL_cleanse
+#include "openssl_syms.h"
 
 #define WGC_JOB_WORDS 8
 #define WGC_MAX_THREADS 64
@@ -63,9 +53,7 @@
 #define WGC_SPIN 4096
 
 static bool wgc_available(void) {
-  return EVP_CIPHER_CTX_new != NULL && EVP_CIPHER_CTX_free != NULL && EVP_CIPHER_CTX_ctrl != NULL &&
-         EVP_CipherInit_ex != NULL && EVP_CipherUpdate != NULL && EVP_CipherFinal_ex != NULL &&
-         EVP_chacha20_poly1305 != NULL && OPENSSL_cleanse != NULL;
+  return wirestack_openssl_has(OSSL_CIPHER | OSSL_AEAD | OSSL_CHACHA);
 }
 
 typedef struct wgc_pool wgc_pool_t;
