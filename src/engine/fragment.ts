@@ -16,7 +16,8 @@
  * the nested sender) and counted in `ip.fragmentNested`.
  *
  * Reassembly uses a fixed pool of slots from the memory plan, each a buffer
- * for one datagram plus a bitmap of the 8-byte units received. Because every
+ * for one datagram plus a bitmap of the 8-byte units received (the
+ * bookkeeping IPv6 shares: storage/reassembly-slots.ts). Because every
  * fragment but the last carries a multiple of 8 bytes, the bitmap is exact.
  * Policy, in the spirit of RFC 5722 and RFC 1858:
  * - a fragment that overlaps data already received drops the whole datagram,
@@ -46,6 +47,7 @@ import type { NetInterface } from './netif.js';
 import type { IcmpErrorSender } from './icmp.js';
 import type { RouteRecord } from './routes.js';
 import { Errno } from './errno.js';
+import { ReassemblySlots, SLOT_FREE } from '../storage/reassembly-slots.js';
 
 /** Room in front of a slot's data for the first fragment's header (IHL up to 15 words). */
 const HDR_ROOM = 60;
@@ -64,13 +66,9 @@ export interface FragmentHost {
   emitFrame(r: RouteRecord, b: Uint8Array, frameOff: number, ipLen: number): number;
 }
 
-const FREE = 0;
-const BUSY = 1;
-
 export class Reassembly {
-  private readonly buf: Uint8Array;
-  private readonly bitmap: Uint8Array;
-  private readonly state: Uint8Array;
+  /** Slots, buffers, unit bitmaps, deadlines (shared with IPv6, storage/reassembly-slots.ts). */
+  private readonly pool: ReassemblySlots;
   private readonly src: Int32Array;
   private readonly dst: Int32Array;
   private readonly id: Uint16Array;
@@ -78,68 +76,54 @@ export class Reassembly {
   private readonly ifIndex: Uint8Array;
   /** Header length of fragment 0, 0 until it arrives. */
   private readonly hlen0: Uint8Array;
-  /** Data length once the last fragment arrived, else -1. */
-  private readonly end: Int32Array;
-  private readonly units: Int32Array;
-  /** One past the highest unit set, to clear only what was used. */
-  private readonly maxUnit: Int32Array;
-  private readonly deadline: Float64Array;
-  private readonly born: Float64Array;
-  private bornCounter = 0;
-  private readonly slotBytes: number;
-  private readonly maxData: number;
-  private readonly mapBytes: number;
-  /** Earliest timeout, set by {@link poll} (a field: no boxed number per poll). */
-  nextDeadline = Infinity;
 
-  private static sizes(bytes: number): { slotBytes: number; maxData: number; mapBytes: number } {
-    const maxData = bytes - IPV4_MIN_HLEN;
-    const units = (maxData + 7) >>> 3;
-    return { slotBytes: HDR_ROOM + units * 8, maxData, mapBytes: (units + 7) >>> 3 };
+  /** The arrays of `slots` slots for datagrams up to `bytes`: the shared pool's, then IPv4's own. */
+  private static carve(m: Carver, slots: number, bytes: number): {
+    pool: ReassemblySlots; src: Int32Array; dst: Int32Array; id: Uint16Array; proto: Uint8Array; ifIndex: Uint8Array;
+    hlen0: Uint8Array;
+  } {
+    return {
+      pool: new ReassemblySlots(m, 'ipReassembly', slots, HDR_ROOM, bytes - IPV4_MIN_HLEN),
+      src: m.i32('ipReassembly', slots),
+      dst: m.i32('ipReassembly', slots),
+      id: m.u16('ipReassembly', slots),
+      proto: m.u8('ipReassembly', slots),
+      ifIndex: m.u8('ipReassembly', slots),
+      hlen0: m.u8('ipReassembly', slots),
+    };
   }
 
   static plan(plan: MemoryPlan, slots: number, bytes: number): void {
-    const z = Reassembly.sizes(bytes);
-    plan.add('ipReassembly', slots * z.slotBytes).add('ipReassembly', slots * z.mapBytes)
-      .add('ipReassembly', slots).add('ipReassembly', slots, 4).add('ipReassembly', slots, 4)
-      .add('ipReassembly', slots, 2).add('ipReassembly', slots).add('ipReassembly', slots).add('ipReassembly', slots)
-      .add('ipReassembly', slots, 4).add('ipReassembly', slots, 4).add('ipReassembly', slots, 4)
-      .add('ipReassembly', slots, 8).add('ipReassembly', slots, 8);
+    Reassembly.carve(plan, slots, bytes);
   }
 
   constructor(arena: Arena, private readonly ctx: EngineContext, private readonly host: ReassemblyHost,
     private readonly icmp: IcmpErrorSender, readonly slots: number, bytes: number) {
-    const z = Reassembly.sizes(bytes);
-    this.slotBytes = z.slotBytes;
-    this.maxData = z.maxData;
-    this.mapBytes = z.mapBytes;
-    this.buf = arena.u8('ipReassembly', slots * z.slotBytes);
-    this.bitmap = arena.u8('ipReassembly', slots * z.mapBytes);
-    this.state = arena.u8('ipReassembly', slots);
-    this.src = arena.i32('ipReassembly', slots);
-    this.dst = arena.i32('ipReassembly', slots);
-    this.id = arena.u16('ipReassembly', slots);
-    this.proto = arena.u8('ipReassembly', slots);
-    this.ifIndex = arena.u8('ipReassembly', slots);
-    this.hlen0 = arena.u8('ipReassembly', slots);
-    this.end = arena.i32('ipReassembly', slots);
-    this.units = arena.i32('ipReassembly', slots);
-    this.maxUnit = arena.i32('ipReassembly', slots);
-    this.deadline = arena.f64('ipReassembly', slots);
-    this.born = arena.f64('ipReassembly', slots);
+    const a = Reassembly.carve(arena, slots, bytes);
+    this.pool = a.pool;
+    this.src = a.src;
+    this.dst = a.dst;
+    this.id = a.id;
+    this.proto = a.proto;
+    this.ifIndex = a.ifIndex;
+    this.hlen0 = a.hlen0;
+  }
+
+  /** Earliest timeout, set by {@link poll}. */
+  get nextDeadline(): number {
+    return this.pool.nextDeadline;
   }
 
   /** Datagrams being reassembled now (for tests and reports). */
   get busySlots(): number {
-    let n = 0;
-    for (let i = 0; i < this.slots; i++) if (this.state[i] !== FREE) n++;
-    return n;
+    return this.pool.busySlots;
   }
 
   /** Take the fragment at `b[o .. o+total)` (header validated, addressed to us). */
   input(iface: NetInterface, b: Uint8Array, o: number, total: number, src: number, dst: number, proto: number,
     bcast: boolean): void {
     const st = this.ctx.stats.ip;
+    const pool = this.pool;
     const hlen = ipHeaderLen(b, o);
     const frag = ipFragField(b, o);
     const off = (frag & IP_OFFSET_MASK) << 3;
@@ -155,7 +139,7 @@ export class Reassembly {
       st.fragmentsMalformed++;
       return;
     }
-    if (off + len > this.maxData || off + len + IPV4_MIN_HLEN > 0xffff) {
+    if (off + len > pool.maxData || off + len + IPV4_MIN_HLEN > 0xffff) {
       st.fragmentsDropped++;
       st.fragmentsTooBig++;
       return;
@@ -173,138 +157,93 @@ export class Reassembly {
     const u0 = off >>> 3;
     const u1 = (off + len + 7) >>> 3;
     // The last fragment fixes the end; anything disagreeing with it is an overlap.
-    const known = this.end[s];
-    if ((!more && ((known >= 0 && known !== off + len) || this.maxUnit[s] > u1))
+    const known = pool.end[s];
+    if ((!more && ((known >= 0 && known !== off + len) || pool.maxUnit[s] > u1))
       || (more && known >= 0 && off + len > known)) {
       this.overlap(s);
       return;
     }
-    const map = s * this.mapBytes;
-    const data = s * this.slotBytes + HDR_ROOM;
-    let covered = 0;
-    for (let u = u0; u < u1; u++) if ((this.bitmap[map + (u >>> 3)] & (1 << (u & 7))) !== 0) covered++;
+    const covered = pool.covered(s, u0, u1);
     if (covered !== 0) {
-      if (covered === u1 - u0 && this.sameBytes(b, o + hlen, data + off, len)) {
+      if (covered === u1 - u0 && pool.sameBytes(s, b, o + hlen, off, len)) {
         st.fragmentDuplicates++;
         return;
       }
       this.overlap(s);
       return;
     }
-    for (let u = u0; u < u1; u++) this.bitmap[map + (u >>> 3)] |= 1 << (u & 7);
-    copyBytes(b, o + hlen, this.buf, data + off, len);
-    this.units[s] += u1 - u0;
-    if (u1 > this.maxUnit[s]) this.maxUnit[s] = u1;
+    pool.store(s, b, o + hlen, off, len);
+    const data = pool.dataAt(s);
     if (off === 0) {
-      copyBytes(b, o, this.buf, data - hlen, hlen);
+      copyBytes(b, o, pool.buf, data - hlen, hlen);
       this.hlen0[s] = hlen;
     }
-    if (!more) this.end[s] = off + len;
+    if (!more) pool.end[s] = off + len;
     st.fragmentsIn++;
-    const end = this.end[s];
-    if (end < 0 || this.units[s] !== (end + 7) >>> 3) return;
+    if (!pool.complete(s)) return;
     // Complete: the first fragment's header, fixed up, heads the data.
+    const end = pool.end[s];
     const h0 = this.hlen0[s];
     const at = data - h0;
     if (h0 + end > 0xffff) {
       st.reassemblyDropped++;
-      this.release(s);
+      pool.release(s);
       return;
     }
-    set16(this.buf, at + IP_TOTLEN, h0 + end);
-    set16(this.buf, at + IP_FRAG, 0);
-    set16(this.buf, at + IP_CSUM, 0);
-    set16(this.buf, at + IP_CSUM, checksum(this.buf, at, h0));
+    const buf = pool.buf;
+    set16(buf, at + IP_TOTLEN, h0 + end);
+    set16(buf, at + IP_FRAG, 0);
+    set16(buf, at + IP_CSUM, 0);
+    set16(buf, at + IP_CSUM, checksum(buf, at, h0));
     st.reassembled++;
     // Busy until delivery returns, so nothing reuses the buffer being read.
-    this.host.deliver(iface, this.buf, at, bcast);
-    this.release(s);
-  }
-
-  private sameBytes(b: Uint8Array, p: number, q: number, len: number): boolean {
-    const d = this.buf;
-    for (let i = 0; i < len; i++) if (b[p + i] !== d[q + i]) return false;
-    return true;
+    this.host.deliver(iface, buf, at, bcast);
+    pool.release(s);
   }
 
   private overlap(s: number): void {
     const st = this.ctx.stats.ip;
     st.fragmentsDropped++;
     st.reassemblyOverlaps++;
-    this.release(s);
+    this.pool.release(s);
   }
 
   private find(src: number, dst: number, proto: number, id: number): number {
+    const state = this.pool.state;
     for (let i = 0; i < this.slots; i++) {
-      if (this.state[i] !== FREE && this.id[i] === id && this.src[i] === src && this.dst[i] === dst
+      if (state[i] !== SLOT_FREE && this.id[i] === id && this.src[i] === src && this.dst[i] === dst
         && this.proto[i] === proto) return i;
     }
     return -1;
   }
 
   private claim(iface: NetInterface, src: number, dst: number, proto: number, id: number): number {
-    let s = -1;
-    let oldest = -1;
-    for (let i = 0; i < this.slots; i++) {
-      if (this.state[i] === FREE) {
-        s = i;
-        break;
-      }
-      if (oldest < 0 || this.born[i] < this.born[oldest]) oldest = i;
-    }
-    if (s < 0) {
-      s = oldest;
-      this.ctx.stats.ip.reassemblyEvicted++;
-      this.release(s);
-    }
-    this.state[s] = BUSY;
+    const s = this.pool.claim(this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs);
+    if (this.pool.evicted) this.ctx.stats.ip.reassemblyEvicted++;
     this.src[s] = src;
     this.dst[s] = dst;
     this.proto[s] = proto;
     this.id[s] = id;
     this.ifIndex[s] = iface.index;
     this.hlen0[s] = 0;
-    this.end[s] = -1;
-    this.units[s] = 0;
-    this.maxUnit[s] = 0;
-    this.born[s] = ++this.bornCounter;
-    const due = this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs;
-    this.deadline[s] = due;
-    if (due < this.nextDeadline) this.nextDeadline = due;
     return s;
-  }
-
-  private release(s: number): void {
-    const map = s * this.mapBytes;
-    const used = (this.maxUnit[s] + 7) >>> 3;
-    for (let i = 0; i < used; i++) this.bitmap[map + i] = 0;
-    this.maxUnit[s] = 0;
-    this.state[s] = FREE;
   }
 
   /** Discard timed-out datagrams at the context's time; leaves the next timeout in nextDeadline. */
   poll(): void {
     const now = this.ctx.now;
-    if (now < this.nextDeadline) return;
-    let next = Infinity;
-    for (let s = 0; s < this.slots; s++) {
-      if (this.state[s] === FREE) continue;
-      if (this.deadline[s] > now) {
-        if (this.deadline[s] < next) next = this.deadline[s];
-        continue;
-      }
+    const pool = this.pool;
+    for (let s = pool.nextExpired(now, 0); s >= 0; s = pool.nextExpired(now, s + 1)) {
       this.ctx.stats.ip.reassemblyTimeouts++;
       const h0 = this.hlen0[s];
       const dst = this.dst[s];
       const iface = this.ctx.interfaces[this.ifIndex[s]];
       if (h0 !== 0 && dst !== IPV4_BROADCAST && (iface.broadcast === 0 || dst !== iface.broadcast)) {
         // Quote fragment 0's header and the first 8 data bytes (RFC 792).
-        this.icmp.sendError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, 0, this.buf,
-          s * this.slotBytes + HDR_ROOM - h0, h0 + 8);
+        this.icmp.sendError(ICMP_TIME_EXCEEDED, TIME_EXCEEDED_REASSEMBLY, 0, pool.buf, pool.dataAt(s) - h0, h0 + 8);
       }
-      this.release(s);
+      pool.release(s);
     }
-    this.nextDeadline = next;
   }
 }
 
