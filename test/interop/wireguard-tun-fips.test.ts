@@ -10,15 +10,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { getSuite, encodeKey } from '../../src/index.js';
-import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
-import { createVeth, wireguardToolsMissing, type Veth } from '../helpers/wireguard-go.js';
-import { TunDaemon, leftovers } from '../helpers/wirestack-tun.js';
-import { NS_FILE_SERVER, sha256File, socatBothWays, waitForOutput } from '../helpers/tun-traffic.js';
+import type { Netns } from '../helpers/netns.js';
+import { leftovers, type TunDaemon } from '../helpers/wirestack-tun.js';
+import { sha256File, socatBothWays } from '../helpers/tun-traffic.js';
+import { TunLab, tunLabMissing } from '../helpers/tun-lab.js';
 
 const A_OUTER = '10.94.2.1';
 const B_OUTER = '10.94.2.2';
@@ -28,13 +26,12 @@ const PORT = 51820;
 const HTTP_PORT = 8000;
 const BIG = 64 << 20;
 
-const cannot = missingCapability() ?? wireguardToolsMissing()
-  ?? (['curl', 'socat', 'ping'].filter((c) => !haveCommand(c)).map((c) => `${c} missing`)[0] ?? null);
+const cannot = tunLabMissing();
 
 describe('two wirestack up --tun daemons with the fips suite', () => {
+  let lab: TunLab | null = null;
   let a: Netns | null = null;
   let b: Netns | null = null;
-  let veth: Veth | null = null;
   let da: TunDaemon | null = null;
   let db: TunDaemon | null = null;
   let dir = '';
@@ -48,36 +45,27 @@ describe('two wirestack up --tun daemons with the fips suite', () => {
   let bigHash = '';
 
   function conf(file: string, priv: Uint8Array, addr: string, peer: Uint8Array, endpoint: string, allowed: string): string {
-    const path = join(dir, file);
-    fs.writeFileSync(path, ['[Interface]', 'Suite = fips', `PrivateKey = ${encodeKey(priv)}`, `Address = ${addr}/24`,
+    return lab!.config(file, ['[Interface]', 'Suite = fips', `PrivateKey = ${encodeKey(priv)}`, `Address = ${addr}/24`,
       `ListenPort = ${PORT}`, '', '[Peer]', `PublicKey = ${encodeKey(peer)}`, `Endpoint = ${endpoint}:${PORT}`,
-      `AllowedIPs = ${allowed}`, ''].join('\n'), { mode: 0o600 });
-    return path;
+      `AllowedIPs = ${allowed}`, ''].join('\n'));
   }
 
   before(async () => {
     assert.equal(cannot, null, `needs root, /dev/net/tun, nsenter/unshare, curl, socat, ping: ${cannot}`);
-    dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-tunfips-'));
-    fs.writeFileSync(join(dir, 'big.bin'), randomBytes(BIG));
-    bigHash = await sha256File(join(dir, 'big.bin'));
-    a = Netns.create();
-    b = Netns.create();
-    veth = createVeth({ a: 'wsffa', b: 'wsffb', aCidr: `${A_OUTER}/24`, bCidr: `${B_OUTER}/24`, nsA: a, nsB: b });
-    const httpd = b.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, '0.0.0.0', String(HTTP_PORT)]);
-    await waitForOutput(httpd, /^ready$/m, 20_000, 'HTTP server in B');
+    lab = await TunLab.create('wst-tunfips-', BIG);
+    ({ dir, bigHash } = lab);
+    a = lab.netns();
+    b = lab.netns();
+    lab.veth({ a: 'wsffa', b: 'wsffb', aCidr: `${A_OUTER}/24`, bCidr: `${B_OUTER}/24`, nsA: a, nsB: b });
+    await lab.httpServer(b, '0.0.0.0', HTTP_PORT);
     [da, db] = await Promise.all([
-      TunDaemon.start(a, conf('a.conf', aPriv, A_INNER, bPub, B_OUTER, `${B_INNER}/32`), nameA),
-      TunDaemon.start(b, conf('b.conf', bPriv, B_INNER, aPub, A_OUTER, `${A_INNER}/32`), nameB),
+      lab.tun(a, conf('a.conf', aPriv, A_INNER, bPub, B_OUTER, `${B_INNER}/32`), nameA),
+      lab.tun(b, conf('b.conf', bPriv, B_INNER, aPub, A_OUTER, `${A_INNER}/32`), nameB),
     ]);
   });
 
   after(() => {
-    da?.kill();
-    db?.kill();
-    veth?.remove();
-    a?.remove();
-    b?.remove();
-    if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
+    lab?.teardown();
   });
 
   it('ping both ways', async () => {

@@ -15,15 +15,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { getSuite, encodeKey } from '../../src/index.js';
-import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
-import { WireGuardGo, createVeth, parseWgDump, wireguardToolsMissing, type Veth } from '../helpers/wireguard-go.js';
-import { TunDaemon, leftovers } from '../helpers/wirestack-tun.js';
-import { NS_FILE_SERVER, sha256File, socatBothWays, waitForOutput } from '../helpers/tun-traffic.js';
+import { haveCommand, type Netns } from '../helpers/netns.js';
+import { parseWgDump, type WireGuardGo } from '../helpers/wireguard-go.js';
+import { leftovers, type TunDaemon } from '../helpers/wirestack-tun.js';
+import { sha256File, socatBothWays } from '../helpers/tun-traffic.js';
+import { TunLab, mustIn, tunLabMissing } from '../helpers/tun-lab.js';
 
 const A_OUTER = '10.94.0.1';
 const B_OUTER = '10.94.0.2';
@@ -36,14 +35,12 @@ const PORT = 51820;
 const HTTP_PORT = 8000;
 const BIG = 64 << 20;
 
-const cannot = missingCapability() ?? wireguardToolsMissing()
-  ?? (['curl', 'socat', 'ping'].filter((c) => !haveCommand(c)).map((c) => `${c} missing (Debian package ${c === 'ping' ? 'iputils-ping' : c})`)[0] ?? null);
+const cannot = tunLabMissing();
 
 describe('wirestack up --tun against wireguard-go: the host uses the tunnel', () => {
+  let lab: TunLab | null = null;
   let a: Netns | null = null;
   let b: Netns | null = null;
-  let c: Netns | null = null;
-  const veths: Veth[] = [];
   let goB: WireGuardGo | null = null;
   let goC: WireGuardGo | null = null;
   let ws: TunDaemon | null = null;
@@ -60,30 +57,21 @@ describe('wirestack up --tun against wireguard-go: the host uses the tunnel', ()
 
   before(async () => {
     assert.equal(cannot, null, `needs root, /dev/net/tun and the Debian packages wireguard-go wireguard-tools curl socat iputils-ping: ${cannot}`);
-    dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-tun-'));
-    fs.writeFileSync(join(dir, 'big.bin'), randomBytes(BIG));
-    bigHash = await sha256File(join(dir, 'big.bin'));
-
-    a = Netns.create();
-    b = Netns.create();
-    c = Netns.create();
-    veths.push(createVeth({ a: 'wstab', b: 'wstba', aCidr: `${A_OUTER}/24`, bCidr: `${B_OUTER}/24`, nsA: a, nsB: b }));
-    veths.push(createVeth({ a: 'wstac', b: 'wstca', aCidr: `${A_OUTER_C}/24`, bCidr: `${C_OUTER}/24`, nsA: a, nsB: c }));
-    goB = await WireGuardGo.start(b, 'wgb');
-    await goB.setconf(['[Interface]', `PrivateKey = ${encodeKey(bPriv)}`, `ListenPort = ${PORT}`, '',
-      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32`, ''].join('\n'));
-    await goB.up(`${B_INNER}/24`);
-    goC = await WireGuardGo.start(c, 'wgc');
-    await goC.setconf(['[Interface]', `PrivateKey = ${encodeKey(cPriv)}`, `ListenPort = ${PORT}`, '',
-      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32`, `Endpoint = ${A_OUTER_C}:${PORT}`, ''].join('\n'));
-    await goC.up(`${C_INNER}/24`);
+    lab = await TunLab.create('wst-tun-', BIG);
+    ({ dir, bigHash } = lab);
+    a = lab.netns();
+    b = lab.netns();
+    const c = lab.netns();
+    lab.veth({ a: 'wstab', b: 'wstba', aCidr: `${A_OUTER}/24`, bCidr: `${B_OUTER}/24`, nsA: a, nsB: b });
+    lab.veth({ a: 'wstac', b: 'wstca', aCidr: `${A_OUTER_C}/24`, bCidr: `${C_OUTER}/24`, nsA: a, nsB: c });
+    goB = await lab.wireguardGo(b, 'wgb', ['[Interface]', `PrivateKey = ${encodeKey(bPriv)}`, `ListenPort = ${PORT}`, '',
+      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32`], [`${B_INNER}/24`]);
+    goC = await lab.wireguardGo(c, 'wgc', ['[Interface]', `PrivateKey = ${encodeKey(cPriv)}`, `ListenPort = ${PORT}`, '',
+      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32`, `Endpoint = ${A_OUTER_C}:${PORT}`], [`${C_INNER}/24`]);
     await goC.must('ip', ['route', 'add', `${A_INNER}/32`, 'dev', 'wgc']);
+    await lab.httpServer(b, B_INNER, HTTP_PORT);
 
-    const httpd = b.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, B_INNER, String(HTTP_PORT)]);
-    await waitForOutput(httpd, /^ready$/m, 20_000, 'HTTP server in B');
-
-    const file = join(dir, 'tun.conf');
-    fs.writeFileSync(file, `[Interface]
+    const file = lab.config('tun.conf', `[Interface]
 PrivateKey = ${encodeKey(ourPriv)}
 Address = ${A_INNER}/24
 ListenPort = ${PORT}
@@ -95,22 +83,12 @@ PostDown = echo down %i > ${dir}/postdown.txt
 PublicKey = ${bPub}
 Endpoint = ${B_OUTER}:${PORT}
 AllowedIPs = 0.0.0.0/0
-`, { mode: 0o600 });
-    ws = await TunDaemon.start(a, file, name, ['--stats-interval', '1']);
+`);
+    ws = await lab.tun(a, file, name, ['--stats-interval', '1']);
   });
 
-  after(async () => {
-    try {
-      ws?.kill();
-    } finally {
-      goB?.stop();
-      goC?.stop();
-      for (const v of veths) v.remove();
-      a?.remove();
-      b?.remove();
-      c?.remove();
-      if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
-    }
+  after(() => {
+    lab?.teardown();
   });
 
   it('comes up as wg-quick would: device, address, MTU from the path, default route through fwmark and rules, hooks', async () => {
@@ -195,9 +173,3 @@ AllowedIPs = 0.0.0.0/0
     assert.equal(fs.existsSync(`/proc/${ws!.pid}`), false);
   });
 });
-
-async function mustIn(d: TunDaemon, cmd: string, args: string[]): Promise<string> {
-  const r = await d.run(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}

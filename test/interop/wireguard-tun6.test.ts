@@ -13,15 +13,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { getSuite, encodeKey } from '../../src/index.js';
-import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
-import { WireGuardGo, createVeth, parseWgDump, wireguardToolsMissing, type Veth } from '../helpers/wireguard-go.js';
-import { TunDaemon, leftovers } from '../helpers/wirestack-tun.js';
-import { NS_FILE_SERVER, sha256File, socatBothWays, waitForOutput } from '../helpers/tun-traffic.js';
+import type { Netns } from '../helpers/netns.js';
+import { parseWgDump, type WireGuardGo } from '../helpers/wireguard-go.js';
+import { leftovers, type TunDaemon } from '../helpers/wirestack-tun.js';
+import { sha256File, socatBothWays } from '../helpers/tun-traffic.js';
+import { TunLab, mustIn, tunLabMissing } from '../helpers/tun-lab.js';
 
 const A_OUTER6 = 'fd94::1';
 const B_OUTER6 = 'fd94::2';
@@ -33,13 +32,12 @@ const PORT = 51820;
 const HTTP_PORT = 8000;
 const BIG = 16 << 20;
 
-const cannot = missingCapability() ?? wireguardToolsMissing()
-  ?? (['curl', 'socat', 'ping'].filter((c) => !haveCommand(c)).map((c) => `${c} missing (Debian package ${c === 'ping' ? 'iputils-ping' : c})`)[0] ?? null);
+const cannot = tunLabMissing();
 
 describe('wirestack up --tun with IPv6 inside and an IPv6 outer endpoint, against wireguard-go', () => {
+  let lab: TunLab | null = null;
   let a: Netns | null = null;
   let b: Netns | null = null;
-  const veths: Veth[] = [];
   let goB: WireGuardGo | null = null;
   let ws: TunDaemon | null = null;
   let dir = '';
@@ -53,26 +51,19 @@ describe('wirestack up --tun with IPv6 inside and an IPv6 outer endpoint, agains
 
   before(async () => {
     assert.equal(cannot, null, `needs root, /dev/net/tun and the Debian packages wireguard-go wireguard-tools curl socat iputils-ping: ${cannot}`);
-    dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-tun6-'));
-    fs.writeFileSync(join(dir, 'big.bin'), randomBytes(BIG));
-    bigHash = await sha256File(join(dir, 'big.bin'));
-    a = Netns.create();
-    b = Netns.create();
-    veths.push(createVeth({ a: 'ws6ab', b: 'ws6ba', aCidr: '10.94.2.1/24', bCidr: '10.94.2.2/24', nsA: a, nsB: b }));
+    lab = await TunLab.create('wst-tun6-', BIG);
+    ({ dir, bigHash } = lab);
+    a = lab.netns();
+    b = lab.netns();
+    lab.veth({ a: 'ws6ab', b: 'ws6ba', aCidr: '10.94.2.1/24', bCidr: '10.94.2.2/24', nsA: a, nsB: b });
     // The outer IPv6 addresses without duplicate address detection (not what this test is about).
     a.execSync('ip', ['-6', 'address', 'add', `${A_OUTER6}/64`, 'dev', 'ws6ab', 'nodad']);
     b.execSync('ip', ['-6', 'address', 'add', `${B_OUTER6}/64`, 'dev', 'ws6ba', 'nodad']);
-    goB = await WireGuardGo.start(b, 'wg6b');
-    await goB.setconf(['[Interface]', `PrivateKey = ${encodeKey(bPriv)}`, `ListenPort = ${PORT}`, '',
-      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32, ${A_INNER6}/128`, ''].join('\n'));
-    await goB.up(`${B_INNER}/24`);
-    await goB.must('ip', ['-6', 'address', 'add', `${B_INNER6}/64`, 'dev', 'wg6b']);
+    goB = await lab.wireguardGo(b, 'wg6b', ['[Interface]', `PrivateKey = ${encodeKey(bPriv)}`, `ListenPort = ${PORT}`, '',
+      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32, ${A_INNER6}/128`], [`${B_INNER}/24`, `${B_INNER6}/64`]);
+    await lab.httpServer(b, B_INNER6, HTTP_PORT);
 
-    const httpd = b.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, B_INNER6, String(HTTP_PORT)]);
-    await waitForOutput(httpd, /^ready$/m, 20_000, 'HTTP server in B');
-
-    const file = join(dir, 'tun6.conf');
-    fs.writeFileSync(file, `[Interface]
+    const file = lab.config('tun6.conf', `[Interface]
 PrivateKey = ${encodeKey(ourPriv)}
 Address = ${A_INNER}/24, ${A_INNER6}/64
 ListenPort = ${PORT}
@@ -81,20 +72,12 @@ ListenPort = ${PORT}
 PublicKey = ${bPub}
 Endpoint = [${B_OUTER6}]:${PORT}
 AllowedIPs = 0.0.0.0/0, ::/0
-`, { mode: 0o600 });
-    ws = await TunDaemon.start(a, file, name, ['--stats-interval', '1']);
+`);
+    ws = await lab.tun(a, file, name, ['--stats-interval', '1']);
   });
 
-  after(async () => {
-    try {
-      ws?.kill();
-    } finally {
-      goB?.stop();
-      for (const v of veths) v.remove();
-      a?.remove();
-      b?.remove();
-      if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
-    }
+  after(() => {
+    lab?.teardown();
   });
 
   it('comes up with the IPv6 address, default routes for both families and the IPv6 fwmark rules', async () => {
@@ -160,9 +143,3 @@ AllowedIPs = 0.0.0.0/0, ::/0
     assert.doesNotMatch(rules6, /fwmark|suppress_prefixlength/, rules6);
   });
 });
-
-async function mustIn(d: TunDaemon, cmd: string, args: string[]): Promise<string> {
-  const r = await d.run(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
