@@ -11,7 +11,7 @@ import type { Link } from '../link/link.js';
 import { Prng } from '../storage/prng.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
 import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEquals, parseMac, formatMac } from '../wire/ethernet.js';
-import { formatIpv4, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv4, isIpv4Number, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
 import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
@@ -507,10 +507,12 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    * an ICMP time exceeded from a router (TTL ran out) rejects with ETIME,
    * its message naming the router ("time exceeded (code 0) from 10.0.0.1").
    * Payloads larger than the MTU are sent (and answered) as fragments.
+   * A numeric `host` is a 32-bit IPv4 address, unsigned or signed int32;
+   * any other number rejects with EINVAL (as the socket API refuses it).
    */
   ping(host: string | number, options: PingOptions = {}): Promise<number> {
     if (typeof host === 'string' && looksLikeIpv6(host)) return this.ping6(host, options);
-    const parsed = typeof host === 'number' ? (Number.isInteger(host) ? host >>> 0 : -1) : parseIpv4(host);
+    const parsed = typeof host === 'number' ? (isIpv4Number(host) ? host >>> 0 : -1) : parseIpv4(host);
     if (parsed < 0) return Promise.reject(new StackError(Errno.EINVAL, 'ping', `'${String(host)}' is not an IPv4 address`));
     const dst = parsed | 0;
     const size = options.size ?? 56;

@@ -5,7 +5,7 @@
  * module state the API then uses: {@link addrFamily} and {@link addr6}.
  */
 import { copyBytes } from '../wire/bytes.js';
-import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
+import { formatIpv4, isIpv4Number, parseIpv4 } from '../wire/ipv4addr.js';
 import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
@@ -35,7 +35,7 @@ const last6 = new Uint8Array(16);
  */
 export function toAddr(a: number | string | Uint8Array): number {
   if (typeof a === 'number') {
-    const ok = Number.isInteger(a) && a >= -0x80000000 && a <= 0xffffffff;
+    const ok = isIpv4Number(a);
     addrFamily = ok ? AF_INET : 0;
     return ok ? a | 0 : 0;
   }

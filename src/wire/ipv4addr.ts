@@ -21,6 +21,17 @@ export function parseIpv4(text: string): number {
   return v;
 }
 
+/**
+ * Whether `n` is an IPv4 address as the public API takes numbers: a 32-bit
+ * integer in either form, unsigned (0 .. 2^32-1, as {@link parseIpv4} gives)
+ * or the engine's signed int32 (-2^31 .. -1 for 128.0.0.0 and up). Anything
+ * else (fractions, NaN, values past 32 bits) is refused rather than wrapped
+ * by `| 0` or `>>> 0` into some other address.
+ */
+export function isIpv4Number(n: number): boolean {
+  return Number.isInteger(n) && n >= -0x80000000 && n <= 0xffffffff;
+}
+
 /** Dotted-quad text of an address in either form (unsigned, or the engine's signed int32). */
 export function formatIpv4(a: number): string {
   return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;

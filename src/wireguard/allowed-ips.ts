@@ -9,6 +9,7 @@
  * prefixes, and that is what the memory plan reserves.
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
+import { isIpv4Number } from '../wire/ipv4addr.js';
 import { AllowedIpsTrie } from './allowed-ips-trie.js';
 
 // The trie's NO_PEER and NIL (allowed-ips-trie.ts), as module-local constants:
@@ -23,7 +24,7 @@ function checkPrefixLength(prefixLength: number): void {
 }
 
 function checkAddress(address: number): void {
-  if (!Number.isInteger(address) || address < -0x80000000 || address > 0xffffffff) {
+  if (!isIpv4Number(address)) {
     throw new RangeError(`IPv4 address must be a 32-bit integer (signed or unsigned), got ${address}`);
   }
 }

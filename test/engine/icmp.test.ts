@@ -28,6 +28,18 @@ test('ping rejects sizes beyond the largest datagram and unroutable destinations
   await assert.rejects(a.ping('not-an-ip'), { code: 'EINVAL' });
 });
 
+test('ping takes a numeric address as the socket API does: 32 bits in either form, nothing wrapped', async () => {
+  const { a, sim } = makePair();
+  assert.equal(typeof await sim.until(a.ping(0x0a000002)), 'number', '10.0.0.2 as a number');
+  // Past 32 bits `>>> 0` would have wrapped these onto 10.0.0.2; like toAddr (socket/addr.ts), ping refuses them.
+  await assert.rejects(a.ping(0x0a000002 + 2 ** 32), { code: 'EINVAL' });
+  await assert.rejects(a.ping(0x0a000002 - 2 ** 32 - 2 ** 32), { code: 'EINVAL' });
+  await assert.rejects(a.ping(167772162.5), { code: 'EINVAL' });
+  await assert.rejects(a.ping(Number.NaN), { code: 'EINVAL' });
+  // The signed int32 form of an address from 128.0.0.0 up is that address (unroutable here, so ENETUNREACH, not EINVAL).
+  await assert.rejects(a.ping(0xc0a80701 | 0), { code: 'ENETUNREACH' });
+});
+
 test('too many outstanding pings give ENOBUFS, not growth', async () => {
   const { a, sim } = makePair({}, { maxPings: 2 });
   const p1 = a.ping('10.0.0.2');
