@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
+#include "napi_args.h"
 #include "openssl_syms.h"
 
 /*
@@ -57,28 +58,6 @@ static void aead_finalize(napi_env env, void *data, void *hint) {
   aead_release(a);
   OPENSSL_cleanse(a, sizeof *a);
   OPENSSL_free(a);
-}
-
-static bool aead_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
-  napi_typedarray_type t;
-  void *p = NULL;
-  /* napi_invalid_arg for anything but a typed array, so no separate napi_is_typedarray. */
-  if (napi_get_typedarray_info(env, v, &t, len, &p, NULL, NULL) != napi_ok || t != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
-    return false;
-  }
-  *data = (uint8_t *)p;
-  return true;
-}
-
-static bool aead_u32(napi_env env, napi_value v, uint32_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offsets and lengths must be integers in [0, 2^32)");
-    return false;
-  }
-  *out = (uint32_t)d;
-  return true;
 }
 
 /* [off, off+n) inside a buffer of len bytes; throws a RangeError otherwise. */
@@ -124,7 +103,7 @@ static napi_value aead_new(napi_env env, napi_callback_info info) {
   uint8_t *key;
   size_t klen;
   uint32_t iv_len;
-  if (!aead_bytes(env, argv[0], &key, &klen, "key must be a Uint8Array") || !aead_u32(env, argv[1], &iv_len)) return NULL;
+  if (!ws_arg_bytes(env, argv[0], &key, &klen, "key must be a Uint8Array") || !ws_arg_u32(env, argv[1], &iv_len)) return NULL;
   const EVP_CIPHER *cipher = klen == 16 ? EVP_aes_128_gcm() : klen == 24 ? EVP_aes_192_gcm() : klen == 32 ? EVP_aes_256_gcm() : NULL;
   if (cipher == NULL) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AES-GCM key must be 16, 24 or 32 bytes");
@@ -201,12 +180,12 @@ typedef struct {
 static bool aead_common(napi_env env, napi_value *argv, aead_args_t *x) {
   x->a = aead_handle(env, argv[0]);
   if (x->a == NULL) return false;
-  if (!aead_bytes(env, argv[1], &x->nonce, &x->nonce_len, "nonce must be a Uint8Array") ||
-      !aead_bytes(env, argv[2], &x->aad, &x->aad_size, "aad must be a Uint8Array") ||
-      !aead_u32(env, argv[3], &x->aad_len) ||
-      !aead_bytes(env, argv[4], &x->b, &x->b_len, "buffer must be a Uint8Array") ||
-      !aead_u32(env, argv[5], &x->aad2) || !aead_u32(env, argv[6], &x->aad2_len) ||
-      !aead_u32(env, argv[7], &x->data) || !aead_u32(env, argv[8], &x->data_len)) {
+  if (!ws_arg_bytes(env, argv[1], &x->nonce, &x->nonce_len, "nonce must be a Uint8Array") ||
+      !ws_arg_bytes(env, argv[2], &x->aad, &x->aad_size, "aad must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[3], &x->aad_len) ||
+      !ws_arg_bytes(env, argv[4], &x->b, &x->b_len, "buffer must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[5], &x->aad2) || !ws_arg_u32(env, argv[6], &x->aad2_len) ||
+      !ws_arg_u32(env, argv[7], &x->data) || !ws_arg_u32(env, argv[8], &x->data_len)) {
     return false;
   }
   if (x->nonce_len != (size_t)x->a->iv_len) {
@@ -240,8 +219,8 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   uint8_t *out;
   size_t out_len;
   uint32_t out_o, tag, tag_len;
-  if (!aead_common(env, argv, &x) || !aead_bytes(env, argv[9], &out, &out_len, "out must be a Uint8Array") ||
-      !aead_u32(env, argv[10], &out_o) || !aead_u32(env, argv[11], &tag) || !aead_u32(env, argv[12], &tag_len)) {
+  if (!aead_common(env, argv, &x) || !ws_arg_bytes(env, argv[9], &out, &out_len, "out must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[10], &out_o) || !ws_arg_u32(env, argv[11], &tag) || !ws_arg_u32(env, argv[12], &tag_len)) {
     return NULL;
   }
   if (tag_len < 1 || tag_len > AEAD_TAG_MAX) {
@@ -282,8 +261,8 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   uint8_t *out;
   size_t out_len;
   uint32_t out_o, tag, tag_len;
-  if (!aead_common(env, argv, &x) || !aead_u32(env, argv[9], &tag) || !aead_u32(env, argv[10], &tag_len) ||
-      !aead_bytes(env, argv[11], &out, &out_len, "out must be a Uint8Array") || !aead_u32(env, argv[12], &out_o)) {
+  if (!aead_common(env, argv, &x) || !ws_arg_u32(env, argv[9], &tag) || !ws_arg_u32(env, argv[10], &tag_len) ||
+      !ws_arg_bytes(env, argv[11], &out, &out_len, "out must be a Uint8Array") || !ws_arg_u32(env, argv[12], &out_o)) {
     return NULL;
   }
   if (tag_len < 1 || tag_len > AEAD_TAG_MAX) {

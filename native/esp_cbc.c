@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <node_api.h>
+#include "napi_args.h"
 #include "openssl_syms.h"
 
 static bool cbc_available(void) {
@@ -77,27 +78,6 @@ static void mac_finalize(napi_env env, void *data, void *hint) {
   OPENSSL_free(data);
 }
 
-static bool get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
-  napi_typedarray_type t;
-  void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &t, len, &p, NULL, NULL) != napi_ok || t != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
-    return false;
-  }
-  *data = (uint8_t *)p;
-  return true;
-}
-
-static bool get_u32(napi_env env, napi_value v, uint32_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "offsets and lengths must be integers in [0, 2^32)");
-    return false;
-  }
-  *out = (uint32_t)d;
-  return true;
-}
-
 static bool in_range(napi_env env, size_t len, uint32_t off, uint32_t n, const char *what) {
   if ((uint64_t)off + n > len || n > DATA_MAX) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
@@ -150,7 +130,7 @@ static napi_value cbc_new(napi_env env, napi_callback_info info) {
   uint8_t *key;
   size_t klen;
   bool enc;
-  if (!get_bytes(env, argv[0], &key, &klen, "key must be a Uint8Array")) return NULL;
+  if (!ws_arg_bytes(env, argv[0], &key, &klen, "key must be a Uint8Array")) return NULL;
   if (napi_get_value_bool(env, argv[1], &enc) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "encrypt must be a boolean");
     return NULL;
@@ -195,9 +175,9 @@ static napi_value cbc_run(napi_env env, napi_callback_info info) {
   uint8_t *b, *out;
   size_t b_len, out_len;
   uint32_t iv, data, len, out_o;
-  if (!get_bytes(env, argv[1], &b, &b_len, "buffer must be a Uint8Array") || !get_u32(env, argv[2], &iv) ||
-      !get_u32(env, argv[3], &data) || !get_u32(env, argv[4], &len) ||
-      !get_bytes(env, argv[5], &out, &out_len, "out must be a Uint8Array") || !get_u32(env, argv[6], &out_o)) {
+  if (!ws_arg_bytes(env, argv[1], &b, &b_len, "buffer must be a Uint8Array") || !ws_arg_u32(env, argv[2], &iv) ||
+      !ws_arg_u32(env, argv[3], &data) || !ws_arg_u32(env, argv[4], &len) ||
+      !ws_arg_bytes(env, argv[5], &out, &out_len, "out must be a Uint8Array") || !ws_arg_u32(env, argv[6], &out_o)) {
     return NULL;
   }
   if (len % CBC_BLOCK != 0) {
@@ -240,7 +220,7 @@ static napi_value hmac_new(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "HMAC digest must be sha1, sha256, sha384 or sha512");
     return NULL;
   }
-  if (!get_bytes(env, argv[1], &key, &klen, "key must be a Uint8Array")) return NULL;
+  if (!ws_arg_bytes(env, argv[1], &key, &klen, "key must be a Uint8Array")) return NULL;
   mac_t *m = OPENSSL_zalloc(sizeof *m);
   if (m == NULL) {
     napi_throw_error(env, "ERR_WIRESTACK_CRYPTO", "out of memory");
@@ -289,9 +269,9 @@ static bool mac_args(napi_env env, napi_value *argv, mac_args_t *x) {
     napi_throw_error(env, "ERR_WIRESTACK_CRYPTO", "the HMAC handle was freed");
     return false;
   }
-  return get_bytes(env, argv[1], &x->b, &x->b_len, "buffer must be a Uint8Array") && get_u32(env, argv[2], &x->o) &&
-         get_u32(env, argv[3], &x->n) && get_bytes(env, argv[4], &x->tail, &x->tail_size, "tail must be a Uint8Array") &&
-         get_u32(env, argv[5], &x->tail_len) && in_range(env, x->b_len, x->o, x->n, "data outside the buffer") &&
+  return ws_arg_bytes(env, argv[1], &x->b, &x->b_len, "buffer must be a Uint8Array") && ws_arg_u32(env, argv[2], &x->o) &&
+         ws_arg_u32(env, argv[3], &x->n) && ws_arg_bytes(env, argv[4], &x->tail, &x->tail_size, "tail must be a Uint8Array") &&
+         ws_arg_u32(env, argv[5], &x->tail_len) && in_range(env, x->b_len, x->o, x->n, "data outside the buffer") &&
          in_range(env, x->tail_size, 0, x->tail_len, "tailLen past the end of tail");
 }
 
@@ -306,8 +286,8 @@ static napi_value hmac_run(napi_env env, napi_callback_info info) {
   uint8_t *out;
   size_t out_len;
   uint32_t out_o, want;
-  if (!mac_args(env, argv, &x) || !get_bytes(env, argv[6], &out, &out_len, "out must be a Uint8Array") ||
-      !get_u32(env, argv[7], &out_o) || !get_u32(env, argv[8], &want)) {
+  if (!mac_args(env, argv, &x) || !ws_arg_bytes(env, argv[6], &out, &out_len, "out must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[7], &out_o) || !ws_arg_u32(env, argv[8], &want)) {
     return NULL;
   }
   if (want < 1 || want > x.m->size) {
@@ -331,7 +311,7 @@ static napi_value hmac_verify(napi_env env, napi_callback_info info) {
   ARGS(8, "hmacVerify(handle, b, o, n, tail, tailLen, icv, icvLen)");
   mac_args_t x;
   uint32_t icv, icv_len;
-  if (!mac_args(env, argv, &x) || !get_u32(env, argv[6], &icv) || !get_u32(env, argv[7], &icv_len)) return NULL;
+  if (!mac_args(env, argv, &x) || !ws_arg_u32(env, argv[6], &icv) || !ws_arg_u32(env, argv[7], &icv_len)) return NULL;
   if (icv_len < 1 || icv_len > x.m->size) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "icvLen must be 1..the digest length");
     return NULL;
@@ -356,8 +336,8 @@ static napi_value rand_fill(napi_env env, napi_callback_info info) {
   uint8_t *b;
   size_t b_len;
   uint32_t o, n;
-  if (!get_bytes(env, argv[0], &b, &b_len, "buffer must be a Uint8Array") || !get_u32(env, argv[1], &o) ||
-      !get_u32(env, argv[2], &n) || !in_range(env, b_len, o, n, "range outside the buffer")) {
+  if (!ws_arg_bytes(env, argv[0], &b, &b_len, "buffer must be a Uint8Array") || !ws_arg_u32(env, argv[1], &o) ||
+      !ws_arg_u32(env, argv[2], &n) || !in_range(env, b_len, o, n, "range outside the buffer")) {
     return NULL;
   }
   return int_value(env, n == 0 || RAND_bytes(b + o, (int)n) == 1 ? 0 : -1);
