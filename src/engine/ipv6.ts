@@ -22,10 +22,10 @@ import type { Route6Record, Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
 import { Errno } from './errno.js';
 import { PathMtu6 } from './pmtu6.js';
-import { IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
+import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
 
 export {
-  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, type Ip6Output, type Transport6Input, type Transports6,
+  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, HOP_LIMIT_DEFAULT, type Ip6Output, type Transport6Input, type Transports6,
   type Udp6ErrorSink, type Tcp6ErrorSink, type NeighbourOutput, type NeighbourInput,
 } from './ipv6-types.js';
 
@@ -262,7 +262,9 @@ export class Ipv6 implements Ip6Output {
     const b = this.ctx.tx;
     if (payloadLen > 65535 || total + ETH_HLEN > b.length) return -Errno.EMSGSIZE;
     const mtu = this.pathMtu(r, dst, dOff);
-    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, r.src, 0, dst, dOff);
+    // HOP_LIMIT_DEFAULT: the RA's Cur Hop Limit on this interface, else config.ttl (RFC 4861 §6.3.4).
+    const hop = hopLimit !== HOP_LIMIT_DEFAULT ? hopLimit : iface.hopLimit6 !== 0 ? iface.hopLimit6 : this.ctx.config.ttl;
+    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hop, r.src, 0, dst, dOff);
     this.ctx.stats.ip6.tx++;
     if (total <= mtu) return this.emitFrame6(r, b, 0, total);
     if ((flags & IP6_DONTFRAG) !== 0) {

@@ -90,6 +90,8 @@ export class NetInterface implements FrameReceiver {
   announcePending = false;
   /** IPv6 link MTU from a router advertisement's MTU option (RFC 4861 §6.3.4, set by ndp.ts); 0: `mtu`. */
   mtu6 = 0;
+  /** IPv6 hop limit from a router advertisement's Cur Hop Limit (RFC 4861 §6.3.4, set by ndp.ts); 0: `config.ttl`. */
+  hopLimit6 = 0;
   /** A point-to-point 'ip' link: no Ethernet header, no ARP, no broadcast. */
   readonly ipOnly: boolean;
   readonly stats: InterfaceStats = {

@@ -16,7 +16,8 @@
  * - atomic fragments (offset 0, M clear) never get here (RFC 6946: ipv6-input
  *   processes them as whole packets);
  * - when every slot is busy the oldest packet is evicted;
- * - after `ipReassemblyTimeoutMs` an incomplete packet is discarded, with
+ * - after `ip6ReassemblyTimeoutMs` (60 s, RFC 8200 §4.5; IPv4's is 30 s) an
+ *   incomplete packet is discarded, with
  *   Time Exceeded code 1 to its source only if the first fragment arrived.
  */
 import type { Carver } from '../storage/arena.js';
@@ -257,7 +258,7 @@ export class Reassembly6 {
     this.end[s] = -1;
     this.units[s] = 0;
     this.maxUnit[s] = 0;
-    this.deadline[s] = this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs;
+    this.deadline[s] = this.ctx.now + this.ctx.config.ip6ReassemblyTimeoutMs;
     this.born[s] = ++this.bornCounter;
     if (this.deadline[s] < this.nextDeadline) this.nextDeadline = this.deadline[s];
     return s;
