@@ -250,3 +250,19 @@ export class NetInterface implements FrameReceiver {
     return r;
   }
 }
+
+/**
+ * Resolve an RFC 4007 zone (the text after `%` in `fe80::1%tap0`) to the
+ * engine's scope value (`EngineContext.zone6`): the interface named
+ * `zone`, or whose index (as `interfaceList()` reports it) is the decimal
+ * `zone`, plus 1. 0 when no interface matches (an empty zone included).
+ */
+export function zoneIndex6(ifs: readonly NetInterface[], zone: string): number {
+  if (zone === '') return 0;
+  for (let i = 0; i < ifs.length; i++) if (ifs[i].name === zone) return ifs[i].index + 1;
+  if (/^\d{1,5}$/.test(zone)) {
+    const n = Number(zone);
+    for (let i = 0; i < ifs.length; i++) if (ifs[i].index === n) return n + 1;
+  }
+  return 0;
+}

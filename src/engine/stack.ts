@@ -116,6 +116,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
+  /** See {@link EngineContext.zone6}. */
+  zone6 = 0;
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;

@@ -1,14 +1,16 @@
 /**
  * Addresses at the descriptor API's edge: numbers (IPv4, unsigned or the
- * engine's signed int32), text (dotted quad or RFC 4291 IPv6, a `%zone`
- * suffix ignored) and 16-byte arrays (IPv6), read without allocating into
- * module state the API then uses: {@link addrFamily} and {@link addr6}.
+ * engine's signed int32), text (dotted quad or RFC 4291 IPv6, with an RFC
+ * 4007 `%zone` suffix kept in {@link addrZone}) and 16-byte arrays (IPv6),
+ * read without allocating into module state the API then uses:
+ * {@link addrFamily}, {@link addr6} and {@link addrZone}.
  */
 import { copyBytes } from '../wire/bytes.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
 import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
+import { zoneIndex6, type NetInterface } from '../engine/netif.js';
 
 /** An address and port filled in by recvfrom/accept/getsockname/getpeername; reuse one object per loop. */
 export interface SockAddr {
@@ -25,8 +27,11 @@ export interface SockAddr {
 export let addrFamily = 0;
 /** The IPv6 address {@link toAddr} read last (when {@link addrFamily} is 6). */
 export const addr6 = new Uint8Array(16);
-/** The last IPv6 text parsed and its bytes. */
+/** The zone (`tap0` of `fe80::1%tap0`) of the IPv6 text {@link toAddr} read last; '' when none. */
+export let addrZone = '';
+/** The last IPv6 text parsed, its bytes and zone. */
 let lastText6 = '';
+let lastZone = '';
 const last6 = new Uint8Array(16);
 
 /**
@@ -34,6 +39,7 @@ const last6 = new Uint8Array(16);
  * (0 for IPv6) and sets {@link addrFamily}; IPv6 goes to {@link addr6}.
  */
 export function toAddr(a: number | string | Uint8Array): number {
+  addrZone = '';
   if (typeof a === 'number') {
     const ok = Number.isInteger(a) && a >= -0x80000000 && a <= 0xffffffff;
     addrFamily = ok ? AF_INET : 0;
@@ -45,13 +51,16 @@ export function toAddr(a: number | string | Uint8Array): number {
       if (a === lastText6) {
         addr6.set(last6);
         addrFamily = AF_INET6;
+        addrZone = lastZone;
         return 0;
       }
       const pct = a.indexOf('%');
       addrFamily = parseIpv6(pct < 0 ? a : a.slice(0, pct), addr6, 0) ? AF_INET6 : 0;
       if (addrFamily === AF_INET6) {
+        addrZone = pct < 0 ? '' : a.slice(pct + 1);
         last6.set(addr6);
         lastText6 = a;
+        lastZone = addrZone;
       }
       return 0;
     }
@@ -66,6 +75,22 @@ export function toAddr(a: number | string | Uint8Array): number {
   }
   addrFamily = 0;
   return 0;
+}
+
+/**
+ * The zone of the IPv6 text {@link toAddr} read last as the engine's scope
+ * value (EngineContext.zone6, RFC 4007 §11): 0 without one, -1 when it
+ * names none of `ifs`.
+ */
+export function addrScope(ifs: readonly NetInterface[]): number {
+  if (addrZone === '') return 0;
+  const z = zoneIndex6(ifs, addrZone);
+  return z === 0 ? -1 : z;
+}
+
+/** A port number 0..65535. */
+export function validPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 65535;
 }
 
 /** After {@link toAddr} gave an IPv6 address: is it `::ffff:a.b.c.d`? */
