@@ -7,7 +7,7 @@
  */
 import { copyBytes } from '../wire/bytes.js';
 import { formatIpv4, parseIpv4 } from '../wire/ipv4addr.js';
-import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
+import { formatIpv6, isLinkLocal6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
 import { zoneIndex6, type NetInterface } from '../engine/netif.js';
@@ -21,6 +21,12 @@ export interface SockAddr {
   family?: number;
   /** Given by the caller (16 bytes): receives the IPv6 address (IPv4 ones as ::ffff:a.b.c.d) when `family` is 6. */
   address6?: Uint8Array;
+  /**
+   * For a link-local IPv6 address: the name of the interface it is on (RFC
+   * 4007 zone; Node prints it as `fe80::1%eth0`), when known; '' otherwise.
+   * Written whenever the address is.
+   */
+  zone?: string;
 }
 
 /** Family of the last address {@link toAddr} read: 4, 6, or 0 when it was invalid. */
@@ -103,14 +109,23 @@ export function mappedV4(): number {
   return v4MappedRead(addr6, 0);
 }
 
-/** Fill `out` with the local (or remote) endpoint of socket `fd` as its user sees it. */
-export function fillSockAddr(t: SocketTable, fd: number, local: boolean, out: SockAddr): void {
+/**
+ * Fill `out` with the local (or remote) endpoint of socket `fd` as its user
+ * sees it. With `ifs`, a link-local address gets the zone of the socket's
+ * link-local local address (the interface the socket talks through).
+ */
+export function fillSockAddr(t: SocketTable, fd: number, local: boolean, out: SockAddr, ifs?: readonly NetInterface[]): void {
   out.port = local ? t.localPort[fd] : t.remotePort[fd];
+  out.zone = '';
   if (t.family[fd] === AF_INET6) {
     out.family = AF_INET6;
     out.address = 0;
     const a6 = out.address6;
-    if (a6 !== undefined) copyBytes(local ? t.localAddr6 : t.remoteAddr6, 16 * fd, a6, 0, 16);
+    const o = 16 * fd;
+    if (a6 !== undefined) copyBytes(local ? t.localAddr6 : t.remoteAddr6, o, a6, 0, 16);
+    if (ifs !== undefined && isLinkLocal6(local ? t.localAddr6 : t.remoteAddr6, o) && isLinkLocal6(t.localAddr6, o)) {
+      for (let i = 0; i < ifs.length; i++) if (ifs[i].ownsAddress6(t.localAddr6, o)) { out.zone = ifs[i].name; break; }
+    }
     return;
   }
   const v4 = local ? t.localAddr[fd] : t.remoteAddr[fd];
@@ -142,12 +157,14 @@ export function toMapped(t: SocketTable, fd: number): number {
 
 /** A fresh out-parameter that receives IPv6 addresses too (for the facades). */
 export function newSockAddr(): SockAddr {
-  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16) };
+  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16), zone: '' };
 }
 
-/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6, dotted quad for 4. */
+/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6 (with `%zone` when known, as Node), dotted quad for 4. */
 export function formatSockAddr(a: SockAddr): string {
-  return a.family === AF_INET6 && a.address6 !== undefined ? formatIpv6(a.address6, 0) : formatIpv4(a.address);
+  if (a.family !== AF_INET6 || a.address6 === undefined) return formatIpv4(a.address);
+  const text = formatIpv6(a.address6, 0);
+  return a.zone !== undefined && a.zone !== '' ? `${text}%${a.zone}` : text;
 }
 
 /** Node's family name of an address {@link fillSockAddr} wrote. */

@@ -190,7 +190,7 @@ export class SocketApi {
     if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
     const c = this.tcp.user.accept(fd);
     if (c < 0) return c;
-    if (from) fillSockAddr(this.table, c, false, from);
+    if (from) fillSockAddr(this.table, c, false, from, this.host.interfaces);
     this.adopt(c);
     this.host.kick();
     return c;
@@ -383,7 +383,7 @@ export class SocketApi {
       this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
       if (n > 0) this.host.kick(); // a window update may be due
-      if (n >= 0 && from) fillSockAddr(t, fd, false, from);
+      if (n >= 0 && from) fillSockAddr(t, fd, false, from, this.host.interfaces);
       return n;
     }
     const ring = t.ring(fd);
@@ -398,6 +398,7 @@ export class SocketApi {
     }
     if (from) {
       from.port = ring.lastPort;
+      from.zone = ''; // the arrival interface is not kept per datagram
       if (ring.lastFamily === AF_INET6) {
         from.address = 0;
         from.family = AF_INET6;
@@ -488,7 +489,7 @@ export class SocketApi {
 
   getsockname(fd: number, out: SockAddr): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    fillSockAddr(this.table, fd, true, out);
+    fillSockAddr(this.table, fd, true, out, this.host.interfaces);
     return 0;
   }
 
@@ -496,7 +497,7 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     const connected = this.isTcp(fd) ? this.tcp.user.isConnected(fd) : (this.table.flags[fd] & F_CONNECTED) !== 0;
     if (!connected) return -Errno.ENOTCONN;
-    fillSockAddr(this.table, fd, false, out);
+    fillSockAddr(this.table, fd, false, out, this.host.interfaces);
     return 0;
   }
 

@@ -5,8 +5,9 @@
  * Ethernet links, to B and to C, which share one MAC and so one link-local
  * address: only the zone tells them apart. Without a zone a link-local
  * destination leaves through the first Ethernet interface with IPv6 (B).
- * Real time (the facades run on Node's timers); DAD holds link-local
- * addresses tentative for about a second first.
+ * Link-local addresses of TCP sockets are reported with their zone
+ * (`fe80::…%name`, as Node). Real time (the facades run on Node's timers);
+ * DAD holds link-local addresses tentative for about a second first.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,8 +61,9 @@ test('zones: ping, TCP connect, UDP sendto/connect to fe80::…%name or %index p
     await assert.rejects(a.ping(`${TWIN_LL}%nope`), { code: 'EINVAL' });
 
     // TCP through stack.net: both twins listen on port 80 and say who they are.
+    const peers: string[] = [];
     for (const [s, who] of [[b, 'B'], [c, 'C']] as const) {
-      s.net.createServer((x) => { x.on('error', () => {}); x.end(who); }).listen(80);
+      s.net.createServer((x) => { x.on('error', () => {}); peers.push(`${who} ${x.remoteAddress} ${x.localAddress}`); x.end(who); }).listen(80);
     }
     const read = async (sock: NetSocket): Promise<string> => {
       const parts: Buffer[] = [];
@@ -69,7 +71,14 @@ test('zones: ping, TCP connect, UDP sendto/connect to fe80::…%name or %index p
       await once(sock, 'end');
       return Buffer.concat(parts).toString();
     };
-    assert.equal(await read(a.net.connect({ host: `${TWIN_LL}%toC`, port: 80 })), 'C');
+    const toC = a.net.connect({ host: `${TWIN_LL}%toC`, port: 80 });
+    assert.equal(await read(toC), 'C');
+    // Link-local addresses are reported with their zone, as Node's (the interface name).
+    assert.equal(toC.remoteAddress, `${TWIN_LL}%toC`);
+    assert.equal(toC.localAddress, 'fe80::ff:fe00:c%toC');
+    assert.deepEqual(toC.address(), { address: 'fe80::ff:fe00:c%toC', family: 'IPv6', port: toC.localPort });
+    const cName = c.interfaceList()[0].name;
+    assert.deepEqual(peers, [`C fe80::ff:fe00:c%${cName} ${TWIN_LL}%${cName}`]);
     assert.equal(await read(a.net.connect(80, `${TWIN_LL}%1`)), 'C');
     assert.equal(await read(a.net.connect(80, `${TWIN_LL}%toB`)), 'B');
     assert.equal(await read(a.net.connect(80, TWIN_LL)), 'B');
