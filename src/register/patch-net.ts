@@ -239,7 +239,10 @@ export function patchNet(tunnel: Tunnel): () => void {
         shadows.delete(this);
         shadow.release();
       });
-      shadow.stack.listen(a.port, tunnel.address, l.backlog);
+      // '::' (or no host) on a tunnel with an IPv6 address: '::' in the stack too, both families as Node's own
+      // listener takes them (IPv4 peers then appear as ::ffff:a.b.c.d); '0.0.0.0': the tunnel's IPv4 address.
+      const any6 = tunnel.address6 !== null && (l.host === undefined || l.host === '' || net.isIPv6(l.host));
+      shadow.stack.listen(a.port, any6 ? '::' : tunnel.address, l.backlog);
     });
     return original.listen.apply(this, args) as netTypes.Server;
   };

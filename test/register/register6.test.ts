@@ -85,7 +85,16 @@ try {
     s.end('script to ' + s.remoteAddress + '\\n');
     server.close(() => out({ what: 'served', from: s.remoteAddress }));
   });
-  server.listen(0, SELF6, () => out({ what: 'listening', address: server.address() }));
+  await new Promise((resolve) => server.listen(0, SELF6, resolve));
+  // Every interface ('::' as Node's listen(port)): the host, and the tunnel's two addresses.
+  const seen = [];
+  const any = net.createServer((s) => {
+    seen.push(s.remoteAddress);
+    s.end('any to ' + s.remoteAddress + '\\n');
+    if (seen.length === 2) any.close(() => out({ what: 'served-any', from: seen.sort() }));
+  });
+  await new Promise((resolve) => any.listen(0, resolve));
+  out({ what: 'listening', address: server.address(), anyPort: any.address().port });
 } catch (e) {
   out({ what: 'error', message: String(e && e.stack || e), code: e && e.code });
   process.exitCode = 1;
@@ -122,14 +131,19 @@ PublicKey = ${encodeKey(suite.publicKey(bPriv))}
 Endpoint = 127.0.0.1:${wg.listenPort}
 AllowedIPs = 10.98.6.2/32, fd98::2/128
 `;
-    const run = await runScript(dir, config, { PEER6: 'fd98::2', SELF6: 'fd98::1' }, (l) => {
-      if (l.what !== 'listening') return;
-      const port = (l.address as { port: number }).port;
-      const s = b.net.connect(port, 'fd98::1');
+    const reachedAny: string[] = [];
+    const fetchText = (port: number, host: string, done: (t: string) => void): void => {
+      const s = b.net.connect(port, host);
       const chunks: Buffer[] = [];
       s.on('data', (c: Buffer) => chunks.push(c));
-      s.on('end', () => { reached = Buffer.concat(chunks).toString(); });
-      s.on('error', (e) => { reached = `error ${e.message}`; });
+      s.on('end', () => done(Buffer.concat(chunks).toString()));
+      s.on('error', (e) => done(`error ${e.message}`));
+    };
+    const run = await runScript(dir, config, { PEER6: 'fd98::2', SELF6: 'fd98::1' }, (l) => {
+      if (l.what !== 'listening') return;
+      fetchText((l.address as { port: number }).port, 'fd98::1', (t) => { reached = t; });
+      fetchText(Number(l.anyPort), 'fd98::1', (t) => reachedAny.push(t));
+      fetchText(Number(l.anyPort), '10.98.6.1', (t) => reachedAny.push(t));
     }, 'import', SCRIPT6);
     const by = (w: string): Line => {
       const l = run.lines.find((x) => x.what === w);
@@ -147,6 +161,9 @@ AllowedIPs = 10.98.6.2/32, fd98::2/128
     assert.equal((by('listening').address as { address: string; family: string }).family, 'IPv6');
     assert.deepEqual(by('served'), { what: 'served', from: 'fd98::2' });
     assert.equal(reached, 'script to fd98::2\n');
+    // listen(port): the tunnel's IPv6 and IPv4 addresses both reach it, IPv4 peers shown as Node shows them on '::'.
+    assert.deepEqual(by('served-any'), { what: 'served-any', from: ['::ffff:10.98.6.2', 'fd98::2'] });
+    assert.deepEqual(reachedAny.sort(), ['any to ::ffff:10.98.6.2\n', 'any to fd98::2\n']);
     assert.deepEqual(by('exit'), { what: 'exit', code: 0 });
     assert.equal(run.code, 0, run.stderr);
     assert.ok(b.stats.ip6.rx > 0, 'the peer saw IPv6 inside the tunnel');
