@@ -333,7 +333,9 @@ export async function runTap(o: TapOptions): Promise<number> {
     };
     const track = (service: string, sock: { remoteAddress?: string; remotePort?: number; bytesRead: number; bytesWritten: number;
       destroy(): void; on(e: 'error', f: (e: Error) => void): unknown; once(e: 'close', f: () => void): unknown; }): void => {
-      const remote = `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? 0}`;
+      // Listeners bind '::' (as Node's): IPv4 peers arrive as ::ffff:a.b.c.d, so IPv6 forms are bracketed.
+      const ra = sock.remoteAddress ?? '?';
+      const remote = `${ra.includes(':') ? `[${ra}]` : ra}:${sock.remotePort ?? 0}`;
       sockets.add(sock);
       emit('connection', { service, remote }, `connection: ${service} from ${remote}`);
       sock.on('error', (e: NodeJS.ErrnoException) => {

@@ -83,7 +83,7 @@ const TUNNEL_SECTION: Record<WgTunnelConfig['kind'], string> = {
 };
 
 function hp(h: { host: string; port: number }): string {
-  return `${h.host}:${h.port}`;
+  return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`; // IPv6 bracketed (RFC 3986 §3.2.2)
 }
 
 function short(key: string): string {
@@ -178,8 +178,8 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
       }));
       services.push({ what: '[Socks5]', close: () => server.close() });
       const a = server.address();
-      emit('socks5', { listen: `${a.address}:${a.port}`, auth: s.username !== undefined },
-        `socks5 proxy on ${a.address}:${a.port}${s.username !== undefined ? ' (username/password)' : ''}`);
+      emit('socks5', { listen: hp({ host: a.address, port: a.port }), auth: s.username !== undefined },
+        `socks5 proxy on ${hp({ host: a.address, port: a.port })}${s.username !== undefined ? ' (username/password)' : ''}`);
     }
     if (config.http !== undefined) {
       const h = config.http;
@@ -188,8 +188,8 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
       }));
       services.push({ what: '[HTTP]', close: () => proxy.close() });
       const a = proxy.address();
-      emit('http-proxy', { listen: `${a.address}:${a.port}`, auth: h.username !== undefined },
-        `http proxy on ${a.address}:${a.port}${h.username !== undefined ? ' (Basic auth)' : ''}`);
+      emit('http-proxy', { listen: hp({ host: a.address, port: a.port }), auth: h.username !== undefined },
+        `http proxy on ${hp({ host: a.address, port: a.port })}${h.username !== undefined ? ' (Basic auth)' : ''}`);
     }
     const dual = config.addresses.some((x) => x.address.includes(':')) ? '::' : undefined;
     for (const t of config.tunnels) {
@@ -198,16 +198,16 @@ export async function runUp(o: UpOptions, stop: Promise<string> = signalled()): 
         switch (t.kind) {
           case 'tcp-client': return createTcpClientTunnel(stack, { bind: t.bindAddress ?? { host: '127.0.0.1', port: 0 }, target: t.target });
           case 'udp-client': return createUdpClientTunnel(stack, { bind: t.bindAddress ?? { host: '127.0.0.1', port: 0 }, target: t.target });
-          // With an IPv6 tunnel address, listen on '::' (both families; the stack's default host is IPv4's 0.0.0.0).
+          // With an IPv6 tunnel address, listen on '::' (both families: a 'udp6' socket for UDP; TCP's default host is '::' anyway).
           case 'tcp-server': return createTcpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target, listenHost: dual });
           case 'udp-server': return createUdpServerTunnel(stack, { listenPort: t.listenPort ?? 0, target: t.target, listenHost: dual });
         }
       });
       services.push({ what: section, close: () => tunnel.close() });
       const a = tunnel.address();
-      const from = t.kind.endsWith('client') ? `host ${a.address}:${a.port}` : `tunnel port ${a.port}`;
+      const from = t.kind.endsWith('client') ? `host ${hp({ host: a.address, port: a.port })}` : `tunnel port ${a.port}`;
       const to = t.kind.endsWith('client') ? `tunnel ${hp(t.target)}` : `host ${hp(t.target)}`;
-      emit('tunnel', { kind: t.kind, listen: `${a.address}:${a.port}`, target: hp(t.target) }, `${section} ${from} -> ${to}`);
+      emit('tunnel', { kind: t.kind, listen: hp({ host: a.address, port: a.port }), target: hp(t.target) }, `${section} ${from} -> ${to}`);
     }
 
     for (const type of ['handshake', 'handshake-failed', 'peer-quiet', 'keys-zeroed'] as const) {

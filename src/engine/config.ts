@@ -164,6 +164,8 @@ export interface StackConfig {
   ip6ReassemblySlots?: number;
   /** Largest reassembled IPv6 packet (40-byte header + payload) a slot holds. Default 65535. */
   ip6ReassemblyBytes?: number;
+  /** An incomplete IPv6 packet is discarded this long after its first fragment arrived, ms (RFC 8200 §4.5: 60 s). Default 60000. */
+  ip6ReassemblyTimeoutMs?: number;
   /** Path MTU cache entries (RFC 8201: destinations that sent us Packet Too Big). Default 16. */
   ip6PathMtuEntries?: number;
   /** Follow ICMPv6 redirects from the first-hop router (RFC 4861 §8.3). Default false (ignored, counted). */
@@ -237,6 +239,7 @@ const limits: Record<string, [number, number, number]> = {
   ipv6AddressesPerInterface: [4, 1, 64],
   ip6ReassemblySlots: [8, 0, 255],
   ip6ReassemblyBytes: [65535, 1280, 65535],
+  ip6ReassemblyTimeoutMs: [60000, 1, 600000],
   ip6PathMtuEntries: [16, 1, 65535],
   ipv6AcceptRedirects: [0, 0, 1],
 };

@@ -27,6 +27,14 @@ export interface EngineContext {
    * socket layer's DNS reads it.
    */
   readonly dnsServers6: string[];
+  /**
+   * The zone (RFC 4007 §11: interface index + 1; 0 none) the next `route6`
+   * of a link-local or link-scope multicast destination leaves by: set by
+   * the socket layer or ping around one call from a `%zone` suffix, then
+   * reset to 0. Without it such destinations follow the bound source, else
+   * the first interface with a usable link-local address.
+   */
+  zone6: number;
   /** A pseudo-random unsigned 32-bit integer. */
   random32(): number;
 }

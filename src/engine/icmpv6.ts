@@ -19,7 +19,7 @@ import type { NetInterface } from './netif.js';
 import { Route6Record } from './routes6.js';
 import { Errno } from './errno.js';
 import {
-  IP6_PAYLOAD_OFFSET, type Ip6Output, type NeighbourInput, type Tcp6ErrorSink, type Udp6ErrorSink,
+  HOP_LIMIT_DEFAULT, IP6_PAYLOAD_OFFSET, type Ip6Output, type NeighbourInput, type Tcp6ErrorSink, type Udp6ErrorSink,
 } from './ipv6-types.js';
 import type { PathMtu6 } from './pmtu6.js';
 
@@ -190,7 +190,7 @@ export class Icmp6 {
     this.ctx.stats.icmp6.echoRepliesOut++;
     this.ctx.stats.icmp6.tx++;
     // The destination is read from t (written by writeIcmp6Out): `b` may be the loopback slot reused meanwhile.
-    this.ip.output6(r, NH_ICMPV6, len, t, IP6_PAYLOAD_OFFSET - IPV6_HLEN + IP6_DST, this.ctx.config.ttl, 0);
+    this.ip.output6(r, NH_ICMPV6, len, t, IP6_PAYLOAD_OFFSET - IPV6_HLEN + IP6_DST, HOP_LIMIT_DEFAULT, 0);
   }
 
   /** An error about a packet we sent: find who sent it (the quoted packet) and tell them. */

@@ -6,10 +6,10 @@
  * after them, given their inputs and error sinks. Absent with `ipv6: false`.
  */
 import type { Arena, Carver } from '../storage/arena.js';
-import { parseIpv6, formatIpv6 } from '../wire/ipv6addr.js';
+import { parseIpv6, formatIpv6, stripZone6, zoneOf6 } from '../wire/ipv6addr.js';
 import type { ResolvedConfig } from './config.js';
 import type { EngineContext } from './context.js';
-import { Iface6Addresses, type NetInterface } from './netif.js';
+import { Iface6Addresses, zoneIndex6, type NetInterface } from './netif.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPV6_HLEN } from '../wire/ipv6.js';
 import { ICMP6_DST_UNREACH, UNREACH6_ADDR } from '../wire/icmpv6.js';
@@ -57,6 +57,7 @@ export class Ipv6In {
   readonly icmp: Icmp6;
   readonly input: Ipv6Input;
   private readonly errors: Icmp6ErrorSender;
+  private readonly ctx: EngineContext;
   /** Earliest timer (pings, reassembly), set by {@link poll}. */
   nextDeadline = Infinity;
 
@@ -70,6 +71,7 @@ export class Ipv6In {
       transports?.tcpErrors ?? null, c.maxPings);
     this.icmp.echoListener = echo;
     this.errors = out.errors;
+    this.ctx = ctx;
     const fwd = c.ipForwarding !== 0 ? new Forwarder6(ctx, out.ip, out.errors) : null;
     this.input = new Ipv6Input(arena, ctx, out.ip, out.errors, this.icmp, transports, fwd,
       c.ip6ReassemblySlots, c.ip6ReassemblyBytes);
@@ -94,12 +96,21 @@ export class Ipv6In {
     this.nextDeadline = a < b ? a : b;
   }
 
-  /** Start a ping to the IPv6 address `host`: the ICMPv6 ping slot, or throws a StackError. */
+  /**
+   * Start a ping to the IPv6 address `host` (a link-local one may name its
+   * interface: `fe80::1%tap0` or `%<index>`, RFC 4007 §11): the ICMPv6 ping
+   * slot, or throws a StackError.
+   */
   startPing(host: string, size: number, timeoutMs: number, hopLimit: number): number {
     const dst = new Uint8Array(16);
-    if (!parseIpv6(host, dst, 0)) throw new StackError(Errno.EINVAL, 'ping', `'${host}' is not an IP address`);
+    if (!parseIpv6(stripZone6(host), dst, 0)) throw new StackError(Errno.EINVAL, 'ping', `'${host}' is not an IP address`);
     if (!Number.isInteger(size) || size < 0 || size > 65527) throw new StackError(Errno.EINVAL, 'ping', 'bad size');
+    const zone = zoneOf6(host);
+    const z = zoneIndex6(this.ctx.interfaces, zone);
+    if (zone !== '' && z === 0) throw new StackError(Errno.EINVAL, 'ping', `no interface '${zone}' (the zone of '${host}')`);
+    this.ctx.zone6 = z;
     const slot = this.icmp.sendEcho(dst, 0, size, timeoutMs, hopLimit);
+    this.ctx.zone6 = 0;
     if (slot < 0) throw sysError(-slot, 'ping', host);
     return slot;
   }

@@ -15,6 +15,14 @@ export const IP6_PAYLOAD_OFFSET = ETH_HLEN + IPV6_HLEN;
 /** `output6` flag: never fragment at the source (EMSGSIZE instead), as IPV6_DONTFRAG (RFC 3542 §11.2). */
 export const IP6_DONTFRAG = 1;
 
+/**
+ * `output6` hop limit meaning "the interface's default": a router
+ * advertisement's non-zero Cur Hop Limit on that interface (RFC 4861 §6.3.4),
+ * else `config.ttl` — as Linux's IPV6_UNICAST_HOPS -1 takes the device's
+ * hop_limit. A real hop limit is never 0 when sent (RFC 8200 §3).
+ */
+export const HOP_LIMIT_DEFAULT = 0;
+
 /** What the transports (TCP, UDP, ICMPv6) need from IPv6 to send. */
 export interface Ip6Output {
   /** The interface owning the usable address `addr[off..off+16)`, or null. */
@@ -28,7 +36,7 @@ export interface Ip6Output {
   flowMtu6(r: Route6Record, dst: Uint8Array, dOff: number): number;
   /**
    * Send the transport payload at IP6_PAYLOAD_OFFSET of ctx.tx along `r`
-   * (source `r.src`). flags: IP6_DONTFRAG. 0 or -errno.
+   * (source `r.src`). hopLimit: 1..255, or HOP_LIMIT_DEFAULT. flags: IP6_DONTFRAG. 0 or -errno.
    */
   output6(r: Route6Record, nextHeader: number, payloadLen: number, dst: Uint8Array, dOff: number,
     hopLimit: number, flags: number): number;

@@ -22,10 +22,10 @@ import type { Route6Record, Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
 import { Errno } from './errno.js';
 import { PathMtu6 } from './pmtu6.js';
-import { IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
+import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
 
 export {
-  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, type Ip6Output, type Transport6Input, type Transports6,
+  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, HOP_LIMIT_DEFAULT, type Ip6Output, type Transport6Input, type Transports6,
   type Udp6ErrorSink, type Tcp6ErrorSink, type NeighbourOutput, type NeighbourInput,
 } from './ipv6-types.js';
 
@@ -60,6 +60,7 @@ export class Ipv6 implements Ip6Output {
   private memoRoutes = -1;
   private memoAddrs = -1;
   private memoIfs = -1;
+  private memoZone = 0;
 
   /** The memory plan of {@link Ipv6}'s constructor. */
   static plan(m: Carver, pmtuEntries: number, frameBytes: number, txBytes: number): void {
@@ -90,10 +91,10 @@ export class Ipv6 implements Ip6Output {
   /**
    * Choose interface, source and next hop for `dst` into `r`. Our own
    * addresses go through the loopback queue; multicast and link-local
-   * destinations leave through the interface of the bound source, else the
-   * first interface with a link-local (for multicast: any) address, as
-   * nothing names a zone here; anything else follows the longest matching
-   * route. Returns 0, -ENETUNREACH, or -EADDRNOTAVAIL (no usable source).
+   * destinations leave through the zone the caller named (`ctx.zone6`, from
+   * a `%zone` suffix: RFC 4007 §11), else the interface of the bound source,
+   * else the first interface with a link-local (for multicast: any)
+   * address; anything else follows the longest matching route. Returns 0, -ENETUNREACH, or -EADDRNOTAVAIL (no usable source).
    */
   route6(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number {
     const ifs = this.ctx.interfaces;
@@ -101,7 +102,7 @@ export class Ipv6 implements Ip6Output {
     for (let i = 0; i < ifs.length; i++) addrs += ifs[i].addr6Gen; // each only grows: any change moves the sum
     const m = this.memo;
     if (this.memoIface !== null && this.memoRoutes === this.routes.generation && this.memoAddrs === addrs
-      && this.memoIfs === ifs.length && ip6Equal(m, 0, dst, dOff)
+      && this.memoIfs === ifs.length && this.memoZone === this.ctx.zone6 && ip6Equal(m, 0, dst, dOff)
       && (src === null ? !this.memoHasSrc : this.memoHasSrc && ip6Equal(m, 16, src, sOff))) {
       r.local = this.memoLocal;
       r.multicast = this.memoMulticast;
@@ -125,6 +126,7 @@ export class Ipv6 implements Ip6Output {
     this.memoRoutes = this.routes.generation;
     this.memoAddrs = addrs;
     this.memoIfs = ifs.length;
+    this.memoZone = this.ctx.zone6;
     return 0;
   }
 
@@ -151,7 +153,9 @@ export class Ipv6 implements Ip6Output {
     if (mcast || scoped) {
       // Only here does the bound source pick the interface (a global unicast
       // destination follows its route), so only here is it looked up.
-      iface = src !== null ? this.localInterface6(src, sOff) : null;
+      const z = this.ctx.zone6;
+      iface = z > 0 && z <= this.ctx.interfaces.length ? this.ctx.interfaces[z - 1]
+        : src !== null ? this.localInterface6(src, sOff) : null;
       if (iface === null && !scoped) {
         const k = this.routes.lookup(dst, dOff);
         if (k >= 0) iface = this.ctx.interfaces[this.routes.ifIndexOf(k)];
@@ -262,7 +266,9 @@ export class Ipv6 implements Ip6Output {
     const b = this.ctx.tx;
     if (payloadLen > 65535 || total + ETH_HLEN > b.length) return -Errno.EMSGSIZE;
     const mtu = this.pathMtu(r, dst, dOff);
-    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, r.src, 0, dst, dOff);
+    // HOP_LIMIT_DEFAULT: the RA's Cur Hop Limit on this interface, else config.ttl (RFC 4861 §6.3.4).
+    const hop = hopLimit !== HOP_LIMIT_DEFAULT ? hopLimit : iface.hopLimit6 !== 0 ? iface.hopLimit6 : this.ctx.config.ttl;
+    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hop, r.src, 0, dst, dOff);
     this.ctx.stats.ip6.tx++;
     if (total <= mtu) return this.emitFrame6(r, b, 0, total);
     if ((flags & IP6_DONTFRAG) !== 0) {

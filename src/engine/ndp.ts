@@ -443,7 +443,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
     }
     const now = this.ctx.now;
     const hop = b[o + RA_CUR_HOP_LIMIT];
-    if (hop !== 0) this.curHopLimit[iface.index] = hop;
+    if (hop !== 0) this.curHopLimit[iface.index] = iface.hopLimit6 = hop; // §6.3.4 (0: unspecified); output6 applies it
     const reach = raReachableTime(b, o);
     if (reach !== 0 && reach <= 3600000 && reach !== this.baseReachableMs) { // §6.3.4, MAX_REACHABLE_TIME 1 h
       this.baseReachableMs = reach;

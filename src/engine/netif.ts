@@ -90,6 +90,8 @@ export class NetInterface implements FrameReceiver {
   announcePending = false;
   /** IPv6 link MTU from a router advertisement's MTU option (RFC 4861 §6.3.4, set by ndp.ts); 0: `mtu`. */
   mtu6 = 0;
+  /** IPv6 hop limit from a router advertisement's Cur Hop Limit (RFC 4861 §6.3.4, set by ndp.ts); 0: `config.ttl`. */
+  hopLimit6 = 0;
   /** A point-to-point 'ip' link: no Ethernet header, no ARP, no broadcast. */
   readonly ipOnly: boolean;
   readonly stats: InterfaceStats = {
@@ -247,4 +249,20 @@ export class NetInterface implements FrameReceiver {
     this.stackTx.txDropped++;
     return r;
   }
+}
+
+/**
+ * Resolve an RFC 4007 zone (the text after `%` in `fe80::1%tap0`) to the
+ * engine's scope value (`EngineContext.zone6`): the interface named
+ * `zone`, or whose index (as `interfaceList()` reports it) is the decimal
+ * `zone`, plus 1. 0 when no interface matches (an empty zone included).
+ */
+export function zoneIndex6(ifs: readonly NetInterface[], zone: string): number {
+  if (zone === '') return 0;
+  for (let i = 0; i < ifs.length; i++) if (ifs[i].name === zone) return ifs[i].index + 1;
+  if (/^\d{1,5}$/.test(zone)) {
+    const n = Number(zone);
+    for (let i = 0; i < ifs.length; i++) if (ifs[i].index === n) return n + 1;
+  }
+  return 0;
 }

@@ -17,7 +17,8 @@
  * - atomic fragments (offset 0, M clear) never get here (RFC 6946: ipv6-input
  *   processes them as whole packets);
  * - when every slot is busy the oldest packet is evicted;
- * - after `ipReassemblyTimeoutMs` an incomplete packet is discarded, with
+ * - after `ip6ReassemblyTimeoutMs` (60 s, RFC 8200 §4.5; IPv4's is 30 s) an
+ *   incomplete packet is discarded, with
  *   Time Exceeded code 1 to its source only if the first fragment arrived.
  */
 import type { Carver } from '../storage/arena.js';
@@ -204,7 +205,7 @@ export class Reassembly6 {
   }
 
   private claim(iface: NetInterface, b: Uint8Array, ipOff: number, id: number, multicast: boolean): number {
-    const s = this.pool.claim(this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs);
+    const s = this.pool.claim(this.ctx.now + this.ctx.config.ip6ReassemblyTimeoutMs);
     if (this.pool.evicted) this.ctx.stats.ip6.reassemblyEvicted++;
     copyBytes(b, ipOff + IP6_SRC, this.src, s * 16, 16);
     copyBytes(b, ipOff + IP6_DST, this.dst, s * 16, 16);

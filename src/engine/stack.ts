@@ -19,6 +19,7 @@ import { NetInterface, type FrameSink } from './netif.js';
 import { ETHERTYPE_IPV6 } from '../wire/ipv6.js';
 import { looksLikeIpv6 } from '../wire/ipv6addr.js';
 import { Ipv6In, Ipv6Out } from './ipv6-layer.js';
+import { HOP_LIMIT_DEFAULT } from './ipv6-types.js';
 import type { NeighbourDiscovery } from './ndp.js';
 import type { Route6Table } from './routes6.js';
 import { checkAddress4 } from './interface-address.js';
@@ -115,6 +116,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Where the frame under construction goes (see {@link EngineContext.tx}). */
   tx: Uint8Array;
   now = 0;
+  /** See {@link EngineContext.zone6}. */
+  zone6 = 0;
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;
@@ -536,7 +539,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.touch();
     return new Promise<number>((resolve, reject) => {
       // startPing throws a StackError for a bad address or a failed send: the promise rejects with it.
-      const slot = in6.startPing(host, o.size ?? 56, o.timeoutMs ?? 1000, o.ttl ?? this.config.ttl) + this.config.maxPings;
+      const slot = in6.startPing(host, o.size ?? 56, o.timeoutMs ?? 1000, o.ttl ?? HOP_LIMIT_DEFAULT) + this.config.maxPings;
       this.kick();
       this.pingResolvers[slot] = resolve;
       this.pingRejecters[slot] = reject;

@@ -1,7 +1,9 @@
 /**
  * UDP of an unmodified program through the tunnel. `dgram.createSocket`
- * still returns Node's own socket; each `udp4` socket gets a companion
- * socket in the stack, created when it is first needed:
+ * still returns Node's own socket; each `udp4` socket (and each `udp6` one
+ * when the config has an IPv6 Address) gets a companion socket of its type
+ * in the stack, on the tunnel address of that family, created when it is
+ * first needed:
  *
  * - `bind()` on an unspecified address binds the host socket and then the
  *   companion on the tunnel address with the same port (every interface);
@@ -13,7 +15,8 @@
  *   and `close()` closes both.
  *
  * Not covered: `connect()` to a tunnel destination (the host socket is
- * connected), `udp6` sockets, multicast in the tunnel.
+ * connected), IPv4 through a `udp6` socket (`::ffff:a.b.c.d`), multicast in
+ * the tunnel.
  */
 import { createRequire } from 'node:module';
 import type * as dgramTypes from 'node:dgram';
@@ -39,7 +42,7 @@ function sendTarget(args: readonly unknown[]): { port: unknown; address: unknown
   return { port: args[1], address: args[2], addressIndex: 2 };
 }
 
-function attach(tunnel: Tunnel, real: dgramTypes.Socket): void {
+function attach(tunnel: Tunnel, real: dgramTypes.Socket, type: 'udp4' | 'udp6', self: string): void {
   let side: UdpSocket | null = null;
   let release: (() => void) | null = null;
   const origBind = real.bind as unknown as Fn;
@@ -49,11 +52,11 @@ function attach(tunnel: Tunnel, real: dgramTypes.Socket): void {
 
   const companion = (port: number, onListening?: () => void): UdpSocket => {
     if (side !== null) return side;
-    const s = tunnel.stack.dgram.createSocket('udp4');
+    const s = tunnel.stack.dgram.createSocket(type);
     s.on('message', (msg, rinfo) => real.emit('message', msg, rinfo));
     s.on('error', (e: Error) => real.emit('error', e));
     if (onListening !== undefined) s.once('listening', onListening);
-    s.bind(port, tunnel.address);
+    s.bind(port, self);
     release = tunnel.activity.hold();
     side = s;
     return s;
@@ -90,7 +93,7 @@ function attach(tunnel: Tunnel, real: dgramTypes.Socket): void {
     // A name, resolved by the tunnel's DNS; then the address decides.
     const s = companion(0);
     const cb = args.find((a, i) => i > t.addressIndex && typeof a === 'function') as ((e: Error | null, n?: number) => void) | undefined;
-    tunnel.stack.dns.lookup(address, { family: 4 }).then(({ address: ip }) => {
+    tunnel.stack.dns.lookup(address, { family: type === 'udp6' ? 6 : 4 }).then(({ address: ip }) => {
       const resolved = [...args];
       resolved[t.addressIndex] = ip;
       if (tunnel.routes.route(ip) === 'host') origSend.apply(real, resolved);
@@ -129,7 +132,8 @@ export function patchDgram(tunnel: Tunnel): () => void {
   const createSocket = function createSocket(...args: unknown[]): unknown {
     const real = originalCreateSocket(...args) as dgramTypes.Socket;
     const type = typeof args[0] === 'string' ? args[0] : (args[0] as { type?: unknown } | undefined)?.type;
-    if (type === 'udp4') attach(tunnel, real);
+    if (type === 'udp4') attach(tunnel, real, 'udp4', tunnel.address);
+    else if (type === 'udp6' && tunnel.address6 !== null) attach(tunnel, real, 'udp6', tunnel.address6);
     return real;
   };
   (dgram as unknown as Record<string, unknown>).createSocket = createSocket;

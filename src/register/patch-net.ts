@@ -20,7 +20,7 @@ import type * as tlsTypes from 'node:tls';
 import type * as httpTypes from 'node:http';
 import type * as httpsTypes from 'node:https';
 import type { Socket as StackSocket, Server as StackServer, TcpConnectOptions } from '../socket/net.js';
-import { isLocalhostName, isUnspecified, type Side } from './routes.js';
+import { isLocalhostName, isUnspecified, unmapIpv4, type Side } from './routes.js';
 import type { Tunnel } from './tunnel.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -224,7 +224,8 @@ export function patchNet(tunnel: Tunnel): () => void {
         this.emit('listening');
       });
       Object.defineProperty(this, 'listening', { configurable: true, get: () => shadows.get(this)?.stack.listening === true });
-      shadow.stack.listen(l.port, tunnel.address, l.backlog);
+      // An IPv6 tunnel address is bound as given; IPv4 (mapped or not) as the tunnel's IPv4 address.
+      shadow.stack.listen(l.port, net.isIPv6(unmapIpv4(l.host)) ? l.host : tunnel.address, l.backlog);
       return this;
     }
     if (!isUnspecified(l.host)) return original.listen.apply(this, args) as netTypes.Server;
@@ -238,7 +239,10 @@ export function patchNet(tunnel: Tunnel): () => void {
         shadows.delete(this);
         shadow.release();
       });
-      shadow.stack.listen(a.port, tunnel.address, l.backlog);
+      // '::' (or no host) on a tunnel with an IPv6 address: '::' in the stack too, both families as Node's own
+      // listener takes them (IPv4 peers then appear as ::ffff:a.b.c.d); '0.0.0.0': the tunnel's IPv4 address.
+      const any6 = tunnel.address6 !== null && (l.host === undefined || l.host === '' || net.isIPv6(l.host));
+      shadow.stack.listen(a.port, any6 ? '::' : tunnel.address, l.backlog);
     });
     return original.listen.apply(this, args) as netTypes.Server;
   };
@@ -258,7 +262,7 @@ export function patchNet(tunnel: Tunnel): () => void {
 
   const address = function address(this: netTypes.Server): unknown {
     const shadow = shadows.get(this);
-    if (shadow !== undefined && shadow.only) return { address: tunnel.address, family: 'IPv4', port: shadow.port };
+    if (shadow !== undefined && shadow.only) return shadow.stack.address() ?? { address: tunnel.address, family: 'IPv4', port: shadow.port };
     return original.address.call(this);
   };
 

@@ -46,8 +46,10 @@ export interface Tunnel {
   readonly wg: WireGuardInterface;
   readonly config: WgQuickConfig;
   readonly routes: TunnelRoutes;
-  /** The interface's first address: where tunnel listeners bind. */
+  /** The interface's first IPv4 address (else its first address): where tunnel listeners bind. */
   readonly address: string;
+  /** The interface's first IPv6 address, where `udp6` companions bind; null without one. */
+  readonly address6: string | null;
   /** True when the config names DNS servers: names are then resolved through the tunnel. */
   readonly hasDns: boolean;
   readonly activity: Activity;
@@ -65,11 +67,11 @@ export const REGISTER_STACK: StackConfig = {
   tcpSendBufferBytes: 256 * 1024, tcpRecvBufferBytes: 256 * 1024, tcpSynBacklog: 256,
 };
 
-/** The host's own IPv4 interface addresses (they stay on the host whatever AllowedIPs say). */
+/** The host's own interface addresses, both families (they stay on the host whatever AllowedIPs say). */
 function hostAddresses(): string[] {
   const out: string[] = [];
   for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) if (i.family === 'IPv4') out.push(i.address);
+    for (const i of list ?? []) out.push(i.address);
   }
   return out;
 }
@@ -105,8 +107,9 @@ export async function openTunnel(config: WgQuickConfig, stackConfig: StackConfig
   if (config.dns.length > 0) stack.dns.setServers(config.dns);
   const routes = new TunnelRoutes(config.peers.flatMap((p) => p.allowedIps), config.addresses.map((a) => a.address), hostAddresses());
   return {
-    // The IPv4 address: register routes IPv4 only (an IPv6-only config keeps its first address).
+    // TCP listeners bind the IPv4 address (an IPv6-only config: its first address); udp6 companions the IPv6 one.
     stack, wg, config, routes, address: (config.addresses.find((x) => !x.address.includes(':')) ?? config.addresses[0]).address,
+    address6: config.addresses.find((x) => x.address.includes(':'))?.address ?? null,
     hasDns: config.dns.length > 0,
     activity: new Activity(),
     async close() {

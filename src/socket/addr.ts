@@ -1,14 +1,16 @@
 /**
  * Addresses at the descriptor API's edge: numbers (IPv4, unsigned or the
- * engine's signed int32), text (dotted quad or RFC 4291 IPv6, a `%zone`
- * suffix ignored) and 16-byte arrays (IPv6), read without allocating into
- * module state the API then uses: {@link addrFamily} and {@link addr6}.
+ * engine's signed int32), text (dotted quad or RFC 4291 IPv6, with an RFC
+ * 4007 `%zone` suffix kept in {@link addrZone}) and 16-byte arrays (IPv6),
+ * read without allocating into module state the API then uses:
+ * {@link addrFamily}, {@link addr6} and {@link addrZone}.
  */
 import { copyBytes } from '../wire/bytes.js';
 import { formatIpv4, isIpv4Number, parseIpv4 } from '../wire/ipv4addr.js';
-import { formatIpv6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
+import { formatIpv6, isLinkLocal6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
+import { zoneIndex6, type NetInterface } from '../engine/netif.js';
 
 /** An address and port filled in by recvfrom/accept/getsockname/getpeername; reuse one object per loop. */
 export interface SockAddr {
@@ -19,14 +21,23 @@ export interface SockAddr {
   family?: number;
   /** Given by the caller (16 bytes): receives the IPv6 address (IPv4 ones as ::ffff:a.b.c.d) when `family` is 6. */
   address6?: Uint8Array;
+  /**
+   * For a link-local IPv6 address: the name of the interface it is on (RFC
+   * 4007 zone; Node prints it as `fe80::1%eth0`), when known; '' otherwise.
+   * Written whenever the address is.
+   */
+  zone?: string;
 }
 
 /** Family of the last address {@link toAddr} read: 4, 6, or 0 when it was invalid. */
 export let addrFamily = 0;
 /** The IPv6 address {@link toAddr} read last (when {@link addrFamily} is 6). */
 export const addr6 = new Uint8Array(16);
-/** The last IPv6 text parsed and its bytes. */
+/** The zone (`tap0` of `fe80::1%tap0`) of the IPv6 text {@link toAddr} read last; '' when none. */
+export let addrZone = '';
+/** The last IPv6 text parsed, its bytes and zone. */
 let lastText6 = '';
+let lastZone = '';
 const last6 = new Uint8Array(16);
 
 /**
@@ -34,6 +45,7 @@ const last6 = new Uint8Array(16);
  * (0 for IPv6) and sets {@link addrFamily}; IPv6 goes to {@link addr6}.
  */
 export function toAddr(a: number | string | Uint8Array): number {
+  addrZone = '';
   if (typeof a === 'number') {
     const ok = isIpv4Number(a);
     addrFamily = ok ? AF_INET : 0;
@@ -45,13 +57,16 @@ export function toAddr(a: number | string | Uint8Array): number {
       if (a === lastText6) {
         addr6.set(last6);
         addrFamily = AF_INET6;
+        addrZone = lastZone;
         return 0;
       }
       const pct = a.indexOf('%');
       addrFamily = parseIpv6(pct < 0 ? a : a.slice(0, pct), addr6, 0) ? AF_INET6 : 0;
       if (addrFamily === AF_INET6) {
+        addrZone = pct < 0 ? '' : a.slice(pct + 1);
         last6.set(addr6);
         lastText6 = a;
+        lastZone = addrZone;
       }
       return 0;
     }
@@ -68,6 +83,22 @@ export function toAddr(a: number | string | Uint8Array): number {
   return 0;
 }
 
+/**
+ * The zone of the IPv6 text {@link toAddr} read last as the engine's scope
+ * value (EngineContext.zone6, RFC 4007 §11): 0 without one, -1 when it
+ * names none of `ifs`.
+ */
+export function addrScope(ifs: readonly NetInterface[]): number {
+  if (addrZone === '') return 0;
+  const z = zoneIndex6(ifs, addrZone);
+  return z === 0 ? -1 : z;
+}
+
+/** A port number 0..65535. */
+export function validPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p <= 65535;
+}
+
 /** After {@link toAddr} gave an IPv6 address: is it `::ffff:a.b.c.d`? */
 export function addrIsMapped(): boolean {
   return isV4Mapped(addr6, 0);
@@ -78,14 +109,23 @@ export function mappedV4(): number {
   return v4MappedRead(addr6, 0);
 }
 
-/** Fill `out` with the local (or remote) endpoint of socket `fd` as its user sees it. */
-export function fillSockAddr(t: SocketTable, fd: number, local: boolean, out: SockAddr): void {
+/**
+ * Fill `out` with the local (or remote) endpoint of socket `fd` as its user
+ * sees it. With `ifs`, a link-local address gets the zone of the socket's
+ * link-local local address (the interface the socket talks through).
+ */
+export function fillSockAddr(t: SocketTable, fd: number, local: boolean, out: SockAddr, ifs?: readonly NetInterface[]): void {
   out.port = local ? t.localPort[fd] : t.remotePort[fd];
+  out.zone = '';
   if (t.family[fd] === AF_INET6) {
     out.family = AF_INET6;
     out.address = 0;
     const a6 = out.address6;
-    if (a6 !== undefined) copyBytes(local ? t.localAddr6 : t.remoteAddr6, 16 * fd, a6, 0, 16);
+    const o = 16 * fd;
+    if (a6 !== undefined) copyBytes(local ? t.localAddr6 : t.remoteAddr6, o, a6, 0, 16);
+    if (ifs !== undefined && isLinkLocal6(local ? t.localAddr6 : t.remoteAddr6, o) && isLinkLocal6(t.localAddr6, o)) {
+      for (let i = 0; i < ifs.length; i++) if (ifs[i].ownsAddress6(t.localAddr6, o)) { out.zone = ifs[i].name; break; }
+    }
     return;
   }
   const v4 = local ? t.localAddr[fd] : t.remoteAddr[fd];
@@ -117,12 +157,14 @@ export function toMapped(t: SocketTable, fd: number): number {
 
 /** A fresh out-parameter that receives IPv6 addresses too (for the facades). */
 export function newSockAddr(): SockAddr {
-  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16) };
+  return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16), zone: '' };
 }
 
-/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6, dotted quad for 4. */
+/** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6 (with `%zone` when known, as Node), dotted quad for 4. */
 export function formatSockAddr(a: SockAddr): string {
-  return a.family === AF_INET6 && a.address6 !== undefined ? formatIpv6(a.address6, 0) : formatIpv4(a.address);
+  if (a.family !== AF_INET6 || a.address6 === undefined) return formatIpv4(a.address);
+  const text = formatIpv6(a.address6, 0);
+  return a.zone !== undefined && a.zone !== '' ? `${text}%${a.zone}` : text;
 }
 
 /** Node's family name of an address {@link fillSockAddr} wrote. */

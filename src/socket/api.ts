@@ -13,8 +13,9 @@ import {
   type SocketCallback, type SocketTable, type DatagramHandler,
 } from '../engine/socket-table.js';
 import {
-  addr6, addrFamily, addrIsMapped, fillSockAddr, fillV4, mappedV4, toAddr, toMapped, type SockAddr,
+  addr6, addrFamily, addrIsMapped, addrScope, fillSockAddr, fillV4, mappedV4, toAddr, toMapped, validPort, type SockAddr,
 } from './addr.js';
+import type { NetInterface } from '../engine/netif.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
 export const SOCK_STREAM = 1;
@@ -49,12 +50,15 @@ export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
  */
 export const MSG_MORE = 0x8000;
 
-/** What the API needs from its stack: the current time and a nudge for the driver. */
+/** What the API needs from its stack: the current time, a nudge for the driver, and zones. */
 export interface SocketHost {
   /** Bring the stack's notion of "now" up to date before sending. */
   touch(): void;
   /** Ask the driver to poll soon (new output, new events). */
   kick(): void;
+  /** The interfaces (for `%zone` names and indexes) and the next route6's zone (EngineContext.zone6). */
+  readonly interfaces: readonly NetInterface[];
+  zone6: number;
 }
 
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
@@ -63,19 +67,17 @@ export type { TcpInfo };
 /** An address: IPv4 as a number or dotted quad, IPv6 as text or 16 bytes. */
 export type Address = number | string | Uint8Array;
 
-function validPort(p: number): boolean {
-  return Number.isInteger(p) && p >= 0 && p <= 65535;
-}
-
 export class SocketApi {
   private readonly userCallbacks: Array<SocketCallback | null>;
   private readonly waiters: Array<Array<() => void> | null>;
+  private readonly zones: Uint16Array; // per descriptor: the zone a connected UDP peer was named with
   private readonly dispatchEvent: SocketCallback;
 
   constructor(private readonly table: SocketTable, private readonly udp: Udp, private readonly tcp: Tcp,
     private readonly host: SocketHost) {
     this.userCallbacks = new Array<SocketCallback | null>(table.capacity).fill(null);
     this.waiters = new Array<Array<() => void> | null>(table.capacity).fill(null);
+    this.zones = new Uint16Array(table.capacity);
     this.dispatchEvent = (fd, events) => {
       const cb = this.userCallbacks[fd];
       if (cb !== null) cb(fd, events);
@@ -101,6 +103,7 @@ export class SocketApi {
   }
 
   private adopt(fd: number): number {
+    this.zones[fd] = 0;
     this.table.flags[fd] |= F_OPEN;
     this.table.callbacks[fd] = this.dispatchEvent;
     this.userCallbacks[fd] = null;
@@ -187,7 +190,7 @@ export class SocketApi {
     if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
     const c = this.tcp.user.accept(fd);
     if (c < 0) return c;
-    if (from) fillSockAddr(this.table, c, false, from);
+    if (from) fillSockAddr(this.table, c, false, from, this.host.interfaces);
     this.adopt(c);
     this.host.kick();
     return c;
@@ -237,7 +240,8 @@ export class SocketApi {
   connect(fd: number, address: Address, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     let a = toAddr(address);
-    if (addrFamily === 0 || !validPort(port)) return -Errno.EINVAL;
+    const zone = addrScope(this.host.interfaces);
+    if (addrFamily === 0 || !validPort(port) || zone < 0) return -Errno.EINVAL;
     const t = this.table;
     const inet6 = (t.flags[fd] & F_INET6) !== 0;
     let fam = addrFamily;
@@ -248,8 +252,7 @@ export class SocketApi {
     if (this.isTcp(fd)) {
       this.host.touch();
       let r: number;
-      if (fam === AF_INET6 && !mapped) r = this.tcp.user6.connect6(fd, addr6, 0, port);
-      else {
+      if (fam === AF_INET6 && !mapped) { this.host.zone6 = zone; r = this.tcp.user6.connect6(fd, addr6, 0, port); this.host.zone6 = 0; } else {
         const prev = t.family[fd];
         r = mapped ? toMapped(t, fd) : 0;
         if (r === 0) r = this.tcp.user.connect(fd, a, port);
@@ -262,6 +265,7 @@ export class SocketApi {
       t.flags[fd] &= ~F_CONNECTED;
       t.remoteAddr[fd] = 0;
       t.remotePort[fd] = 0;
+      this.zones[fd] = 0;
       // An AF_INET6 socket that was connected to an IPv4 peer is an IPv6 one again (still bound to ::).
       if (inet6) t.family[fd] = AF_INET6;
       return 0;
@@ -274,6 +278,7 @@ export class SocketApi {
     if (fam === AF_INET6 && !mapped) {
       if (t.family[fd] !== AF_INET6) return -Errno.EAFNOSUPPORT;
       t.setRemote6(fd, addr6, 0);
+      this.zones[fd] = zone;
     } else {
       if (inet6) {
         const r = toMapped(t, fd);
@@ -290,7 +295,8 @@ export class SocketApi {
   sendto(fd: number, buf: Uint8Array, off: number, len: number, address: Address, port: number): number {
     if (!this.valid(fd)) return -Errno.EBADF;
     let a = toAddr(address);
-    if (addrFamily === 0 || !validPort(port) || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
+    const zone = addrScope(this.host.interfaces);
+    if (addrFamily === 0 || !validPort(port) || zone < 0 || off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
     const inet6 = (t.flags[fd] & F_INET6) !== 0;
     if ((addrFamily === AF_INET6) !== inet6) return -Errno.EAFNOSUPPORT;
@@ -300,7 +306,7 @@ export class SocketApi {
       || (v6 ? t.family[fd] !== AF_INET6 || !t.remote6Is(fd, addr6, 0) : t.family[fd] !== AF_INET || a !== t.remoteAddr[fd]))) {
       return -Errno.EISCONN;
     }
-    if (v6) return this.transmit6(fd, buf, off, len, addr6, 0, port);
+    if (v6) return this.transmit6(fd, buf, off, len, addr6, 0, port, zone);
     if (inet6 && t.family[fd] === AF_INET6 && ((t.flags[fd] & F_V6ONLY) !== 0 || !addr6Unspecified(t.localAddr6, 16 * fd))) {
       return -Errno.ENETUNREACH;
     }
@@ -323,11 +329,11 @@ export class SocketApi {
     const t = this.table;
     if ((t.flags[fd] & F_CONNECTED) === 0) return -Errno.EDESTADDRREQ;
     if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
-    if (t.family[fd] === AF_INET6) return this.transmit6(fd, buf, off, len, t.remoteAddr6, 16 * fd, t.remotePort[fd]);
+    if (t.family[fd] === AF_INET6) return this.transmit6(fd, buf, off, len, t.remoteAddr6, 16 * fd, t.remotePort[fd], this.zones[fd]);
     return this.transmit(fd, buf, off, len, t.remoteAddr[fd], t.remotePort[fd]);
   }
 
-  private transmit6(fd: number, buf: Uint8Array, off: number, len: number, a: Uint8Array, ao: number, port: number): number {
+  private transmit6(fd: number, buf: Uint8Array, off: number, len: number, a: Uint8Array, ao: number, port: number, zone: number): number {
     const t = this.table;
     if (t.soError[fd] !== 0 && (t.flags[fd] & F_CONNECTED) !== 0) {
       const e = t.soError[fd];
@@ -339,7 +345,9 @@ export class SocketApi {
       if (r < 0) return r;
     }
     this.host.touch();
+    this.host.zone6 = zone;
     const n = this.udp.send6(fd, buf, off, len, a, ao, port);
+    this.host.zone6 = 0;
     this.host.kick();
     return n;
   }
@@ -375,7 +383,7 @@ export class SocketApi {
       this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
       if (n > 0) this.host.kick(); // a window update may be due
-      if (n >= 0 && from) fillSockAddr(t, fd, false, from);
+      if (n >= 0 && from) fillSockAddr(t, fd, false, from, this.host.interfaces);
       return n;
     }
     const ring = t.ring(fd);
@@ -390,6 +398,7 @@ export class SocketApi {
     }
     if (from) {
       from.port = ring.lastPort;
+      from.zone = ''; // the arrival interface is not kept per datagram
       if (ring.lastFamily === AF_INET6) {
         from.address = 0;
         from.family = AF_INET6;
@@ -480,7 +489,7 @@ export class SocketApi {
 
   getsockname(fd: number, out: SockAddr): number {
     if (!this.valid(fd)) return -Errno.EBADF;
-    fillSockAddr(this.table, fd, true, out);
+    fillSockAddr(this.table, fd, true, out, this.host.interfaces);
     return 0;
   }
 
@@ -488,7 +497,7 @@ export class SocketApi {
     if (!this.valid(fd)) return -Errno.EBADF;
     const connected = this.isTcp(fd) ? this.tcp.user.isConnected(fd) : (this.table.flags[fd] & F_CONNECTED) !== 0;
     if (!connected) return -Errno.ENOTCONN;
-    fillSockAddr(this.table, fd, false, out);
+    fillSockAddr(this.table, fd, false, out, this.host.interfaces);
     return 0;
   }
 

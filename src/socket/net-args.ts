@@ -82,7 +82,7 @@ export interface ServerOptions {
 /** Options of {@link Server.listen}. */
 export interface ListenOptions {
   port?: number | string;
-  /** Default '0.0.0.0' (Node's default is '::'); '::' listens on both families unless `ipv6Only`. */
+  /** Default '::' as Node (both families unless `ipv6Only`; '0.0.0.0' on a stack built with `ipv6: false`). */
   host?: string;
   /** With an IPv6 host: IPV6_V6ONLY, no IPv4 connections through '::' (as Node). */
   ipv6Only?: boolean;

@@ -1,7 +1,7 @@
 /** The `node:net` facade's TCP listener, {@link Server}. */
 import { EventEmitter } from 'node:events';
 import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
-import { codeError, lookupError as notFound, sysError } from '../engine/errno.js';
+import { Errno, codeError, lookupError as notFound, sysError } from '../engine/errno.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import { EV_READABLE, IPV6_V6ONLY, type SockAddr } from './api.js';
 import { familyName, formatSockAddr } from './addr.js';
@@ -78,15 +78,22 @@ export class Server extends EventEmitter {
     this.closing = false;
     this.closeEmitted = false;
     const api = this.net.api;
-    // No host: 0.0.0.0 (IPv4), where Node would take '::'; '::' is dual-stack, as in Node.
-    const bindHost = host === undefined || host === '' ? '0.0.0.0' : host;
+    // No host: '::' (dual stack) as Node's setupListenHandle, or '0.0.0.0' when
+    // the stack has no IPv6 (Node falls back the same way when '::' fails).
+    const anyHost = host === undefined || host === '';
+    let bindHost: string = host === undefined || host === '' ? '::' : host;
     const fail = (e: Error): this => {
       process.nextTick(() => this.emit('error', e));
       return this;
     };
-    const v6 = nodeIsIPv6(bindHost);
+    let v6 = nodeIsIPv6(bindHost);
     if (parseIpv4(bindHost) < 0 && !v6) return fail(notFound(bindHost));
-    const fd = api.socket('tcp', v6 ? 6 : 4);
+    let fd = api.socket('tcp', v6 ? 6 : 4);
+    if (fd === -Errno.EAFNOSUPPORT && anyHost) {
+      bindHost = '0.0.0.0';
+      v6 = false;
+      fd = api.socket('tcp', 4);
+    }
     if (fd < 0) return fail(sysError(-fd, 'listen', bindHost, p));
     let r = v6 && ipv6Only ? api.setsockopt(fd, IPV6_V6ONLY, 1) : 0;
     if (r >= 0) r = api.bind(fd, bindHost, p);

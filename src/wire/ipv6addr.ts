@@ -278,3 +278,19 @@ export function parseCidr6(text: string, what = 'address'): Cidr6 {
   }
   return { address, prefixLength };
 }
+
+/**
+ * The zone of a scoped address's text (RFC 4007 §11.2: `fe80::1%eth0`,
+ * `fe80::1%2`): the part after `%`, or '' when there is none.
+ * {@link parseIpv6} takes the part before it ({@link stripZone6}).
+ */
+export function zoneOf6(text: string): string {
+  const pct = text.indexOf('%');
+  return pct < 0 ? '' : text.slice(pct + 1);
+}
+
+/** `text` without its `%zone` suffix (RFC 4007 §11.2). */
+export function stripZone6(text: string): string {
+  const pct = text.indexOf('%');
+  return pct < 0 ? text : text.slice(0, pct);
+}

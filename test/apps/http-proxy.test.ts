@@ -83,9 +83,9 @@ test('curl -x: absolute-form GET and POST, CONNECT with -p, HTTPS through CONNEC
   const proxy = `http://127.0.0.1:${p.address().port}`;
   const hello = await curl(['-x', proxy, `http://${B}/x?y=1`]);
   assert.equal(hello.code, 0, hello.stderr);
-  assert.equal(hello.stdout.toString(), 'hello from B: GET /x?y=1 from 10.0.0.1');
+  assert.equal(hello.stdout.toString(), 'hello from B: GET /x?y=1 from ::ffff:10.0.0.1');
   const byName = await curl(['-x', proxy, 'http://web.wirestack.test/named']);
-  assert.equal(byName.stdout.toString(), 'hello from B: GET /named from 10.0.0.1');
+  assert.equal(byName.stdout.toString(), 'hello from B: GET /named from ::ffff:10.0.0.1');
   const blob = await curl(['-x', proxy, `http://${B}/blob`]);
   assert.equal(blob.code, 0, blob.stderr);
   assert.equal(blob.stdout.length, BLOB.length);

@@ -99,15 +99,15 @@ test('createHttpServer: requests with keep-alive over one connection, address(),
     res.end(`#${seen} ${req.method} ${req.url} from ${req.socket.remoteAddress}`);
   });
   await listen(app, 80);
-  assert.deepEqual(app.address(), { address: '0.0.0.0', family: 'IPv4', port: 80 });
+  assert.deepEqual(app.address(), { address: '::', family: 'IPv6', port: 80 });
   const agent = new StackAgent(a);
   try {
     const r1 = await request(agent, 'GET', '/one');
     const r2 = await request(agent, 'GET', '/two?x=1');
     const r3 = await request(agent, 'DELETE', '/three');
-    assert.equal(r1.body.toString(), '#1 GET /one from 10.0.0.1');
-    assert.equal(r2.body.toString(), '#2 GET /two?x=1 from 10.0.0.1');
-    assert.equal(r3.body.toString(), '#3 DELETE /three from 10.0.0.1');
+    assert.equal(r1.body.toString(), '#1 GET /one from ::ffff:10.0.0.1');
+    assert.equal(r2.body.toString(), '#2 GET /two?x=1 from ::ffff:10.0.0.1');
+    assert.equal(r3.body.toString(), '#3 DELETE /three from ::ffff:10.0.0.1');
     assert.equal(r1.headers.connection, 'keep-alive');
     assert.equal(agent.connections, 1, 'one TCP connection for all three requests');
     assert.equal(r1.localPort, r3.localPort);

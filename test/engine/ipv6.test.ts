@@ -53,18 +53,32 @@ test('reassembly: in any order, exact duplicates ignored, overlaps drop the pack
   assert.equal(p.b.stats.ip6.reassembled, 1);
   assert.ok(p.b.stats.ip6.reassemblyDropped >= 1, 'the fragment after the overlap is dropped too');
   assert.equal(p.b.stats.icmp6.echoRepliesOut, 1);
-  // The dead slot goes at the timeout without a Time Exceeded (nothing reassembled to quote).
-  p.run(31000);
-  assert.equal(p.b.reassemblyBusy, 0);
+  // The dead slot goes at the timeout (60 s, RFC 8200 §4.5) without a Time Exceeded (nothing reassembled to quote).
+  assert.equal(p.b.reassemblyBusy6, 1, 'the dead slot is held');
+  p.run(59000);
+  assert.equal(p.b.reassemblyBusy6, 1, 'held past IPv4\'s 30 s');
+  p.run(2000);
+  assert.equal(p.b.reassemblyBusy6, 0);
 });
 
-test('an incomplete packet times out with Time Exceeded code 1 when fragment 0 arrived', () => {
+test('an incomplete packet times out after 60 s (RFC 8200 §4.5, not IPv4\'s 30 s) with Time Exceeded code 1 when fragment 0 arrived', () => {
   const p = new RawPeer();
   const fr = fragments(echoRequest(1, 2, 3000), [[0, 1448], [1448, 1448]], 5);
   p.send(fr[0]);
   p.run(31000);
+  assert.equal(p.b.stats.ip6.reassemblyTimeouts, 0, 'still waiting past IPv4\'s 30 s');
+  assert.equal(p.b.reassemblyBusy6, 1);
+  p.run(28000);
+  assert.equal(p.b.stats.ip6.reassemblyTimeouts, 0, 'still waiting at 59 s');
+  p.run(2000);
   assert.equal(p.b.stats.ip6.reassemblyTimeouts, 1);
+  assert.equal(p.b.reassemblyBusy6, 0);
   assert.deepEqual(p.icmp().at(-1), [3, 1, 0]);
+  // Its own key: ip6ReassemblyTimeoutMs, independent of ipReassemblyTimeoutMs.
+  const q = new RawPeer({ ip6ReassemblyTimeoutMs: 5000, ipReassemblyTimeoutMs: 600000 });
+  q.send(fragments(echoRequest(1, 3, 3000), [[0, 1448], [1448, 1448]], 6)[0]);
+  q.run(6000);
+  assert.equal(q.b.stats.ip6.reassemblyTimeouts, 1);
 });
 
 test('an atomic fragment is processed as a whole packet (RFC 6946)', () => {

@@ -390,3 +390,61 @@ test('mutated ND messages (100k): no exception, tables stay within their plan', 
   const s = stack.stats.nd6;
   assert.ok(s.badOptions > 0 && s.badLength > 0 && s.badCode > 0 && s.naIn > 0 && s.raIn > 0, JSON.stringify(s));
 });
+
+test('RA Cur Hop Limit (RFC 4861 §6.3.4): applied per interface to TCP/UDP/echo sent with the default hop limit; 0 leaves it; an explicit ping TTL wins', () => {
+  const { iface, sent, run, deliver, stack } = setup();
+  const tap1 = new FrameTap('tap1');
+  stack.addInterface(tap1, { mac: '02:00:00:00:00:0c', address: ['10.1.0.2/24', 'fd01::a/64'] });
+  const iface1 = stack.interfaces[1];
+  const tap0 = stack.interfaces[0].link as FrameTap;
+  run(2500);
+  sent();
+  tap1.take();
+  const hopsOut = (t: FrameTap, nextHeader: number): number[] =>
+    t.take().filter((f) => f[12] === 0x86 && f[13] === 0xdd && f[20] === nextHeader).map((f) => f[21]);
+  /** Resolve `peer` on `ifc` as its NA would (parked frames go out then). */
+  const answer = (ifc: NetInterface, ourMac: string, peerMac: string, peer: string, ours: string): void => {
+    const f = ndFrame(ourMac, peerMac, peer, ours, na(0x60, peer, peerMac));
+    stack.nd!.input(ifc, f, 14, 54, (f[18] << 8) | f[19]);
+  };
+  const raHop = (hop: number): number[] => { const m = ra(0); m[4] = hop; return m; };
+  const pings: Promise<unknown>[] = [];
+  const ping = (dst: string, ttl?: number): void => {
+    pings.push(stack.ping(dst, { timeoutMs: 100000, ...(ttl !== undefined ? { ttl } : {}) }).catch(() => undefined));
+  };
+
+  // Before any RA: config.ttl (64).
+  ping(PEER_LL);
+  answer(iface, OUR_MAC, PEER_MAC, PEER_LL, OUR_LL);
+  assert.deepEqual(hopsOut(tap0, 58).filter((h) => h !== 255), [64]);
+  // tap0's router says 42 (router lifetime 0: no default route, the hop limit still applies).
+  deliver(ndFrame('33:33:00:00:00:01', '02:00:00:00:00:01', ROUTER_LL, 'ff02::1', raHop(42)));
+  assert.equal(iface.hopLimit6, 42);
+  assert.equal(iface1.hopLimit6, 0, 'per interface: tap1 heard no RA');
+  ping(PEER_LL);
+  assert.deepEqual(hopsOut(tap0, 58), [42], 'echo request on tap0');
+  ping(PEER_LL, 7);
+  assert.deepEqual(hopsOut(tap0, 58), [7], "a ping's own ttl is kept");
+  const api = stack.sockets;
+  const u = api.socket('udp6');
+  assert.ok(u >= 0);
+  assert.ok(api.sendto(u, new Uint8Array(8), 0, 8, PEER_LL, 9) >= 0);
+  assert.deepEqual(hopsOut(tap0, 17), [42], 'UDP on tap0');
+  const t = api.socket('tcp', 6);
+  api.connect(t, PEER_LL, 80);
+  assert.deepEqual(hopsOut(tap0, 6), [42], 'TCP SYN on tap0');
+  // tap1 keeps config.ttl.
+  ping('fd01::c');
+  answer(iface1, '02:00:00:00:00:0c', '02:00:00:00:00:0d', 'fd01::c', 'fd01::a');
+  assert.deepEqual(hopsOut(tap1, 58).filter((h) => h !== 255), [64], 'tap1: config.ttl');
+  // A later RA with Cur Hop Limit 0 (unspecified) keeps 42; a new value replaces it.
+  deliver(ndFrame('33:33:00:00:00:01', '02:00:00:00:00:01', ROUTER_LL, 'ff02::1', raHop(0)));
+  assert.equal(iface.hopLimit6, 42);
+  assert.ok(api.sendto(u, new Uint8Array(8), 0, 8, PEER_LL, 9) >= 0);
+  assert.deepEqual(hopsOut(tap0, 17), [42]);
+  deliver(ndFrame('33:33:00:00:00:01', '02:00:00:00:00:01', ROUTER_LL, 'ff02::1', raHop(200)));
+  assert.ok(api.sendto(u, new Uint8Array(8), 0, 8, PEER_LL, 9) >= 0);
+  assert.deepEqual(hopsOut(tap0, 17), [200]);
+  api.close(u);
+  api.close(t);
+});

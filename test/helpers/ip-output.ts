@@ -39,7 +39,7 @@ export function ipOutputFixture(links: readonly [Link & { name: string }, Link &
   const ifs: NetInterface[] = [];
   const ctx: EngineContext = {
     now: 0, config, stats, interfaces: ifs, tx: arena.u8('txFrame', frame),
-    preciseNow: () => 0, random32: () => 7, dnsServers6: [],
+    preciseNow: () => 0, random32: () => 7, dnsServers6: [], zone6: 0,
   };
   const routes = new RouteTable(arena, 4);
   const arp = new Arp(arena, ctx, 4, 2, frame, { pendingDropped(): void {}, resolveFailed(): void {} });

@@ -137,11 +137,11 @@ export interface Line { what: string; [k: string]: unknown }
  * killed (by PID) after 100 s.
  */
 export function runScript(dir: string, config: string, env: Record<string, string>, onLine: (l: Line) => void,
-  via: 'import' | 'run' = 'import',
+  via: 'import' | 'run' = 'import', source = REGISTER_SCRIPT,
 ): Promise<{ code: number | null; lines: Line[]; stderr: string }> {
   const script = join(dir, 'script.mjs');
   const conf = join(dir, 'wst0.conf');
-  fs.writeFileSync(script, REGISTER_SCRIPT);
+  fs.writeFileSync(script, source);
   fs.writeFileSync(conf, config, { mode: 0o600 });
   const child = via === 'import'
     ? spawn(process.execPath, ['--import', REGISTER_URL, script], { env: { ...process.env, ...env, WIRESTACK_CONFIG: conf }, stdio: ['ignore', 'pipe', 'pipe'] })

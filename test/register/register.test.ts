@@ -105,7 +105,7 @@ AllowedIPs = 10.98.0.2/32
     assert.equal(run.lines.find((l) => l.what === 'error'), undefined, `${JSON.stringify(run.lines)}\n${run.stderr}`);
     assert.deepEqual(by('fetch'), { what: 'fetch', status: 200, length: blob.length, sha: sha256(blob) });
     assert.deepEqual(by('http.get'), { what: 'http.get', status: 200, length: blob.length, sha: sha256(blob) });
-    assert.equal(by('hello').body, 'hello from 10.98.0.2 to 10.98.0.1\n');
+    assert.equal(by('hello').body, 'hello from 10.98.0.2 to ::ffff:10.98.0.1\n', "b's listen(8000) binds '::' as Node's");
     assert.deepEqual(by('https'), { what: 'https', viaGet: 'hello from 10.98.0.2 to a TLS client\n', viaFetch: 'hello from 10.98.0.2 to a TLS client\n' });
     assert.deepEqual(by('tunnel-only'), { what: 'tunnel-only', address: { address: '10.98.0.1', family: 'IPv4', port: by('listening').tunnelOnlyPort },
       listening: true, loopback: 'ECONNREFUSED' });

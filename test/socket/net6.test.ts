@@ -98,6 +98,63 @@ test("net: '::' listener address(), IPv6 connect with Node's fields, IPv4 peer a
   server.close();
 }));
 
+test("net: listen(port) without a host binds '::' as Node (both families); ipv6Only without a host is IPv6 only", T, () => withPair(async (a, b) => {
+  const seen: NetSocket[] = [];
+  const server = echo(b, seen);
+  await listen(server, 17);
+  assert.deepEqual(server.address(), { address: '::', family: 'IPv6', port: 17 });
+  const c6 = a.net.connect(17, 'fd00::2');
+  assert.equal(await roundTrip(c6, 'six'), 'six');
+  const c4 = a.net.connect(17, '10.0.0.2');
+  await once(c4, 'connect');
+  assert.equal(c4.remoteAddress, '10.0.0.2', 'the client side stays IPv4');
+  assert.equal(c4.remoteFamily, 'IPv4');
+  assert.equal(await roundTrip(c4, 'four'), 'four');
+  assert.equal(seen[0].remoteAddress, 'fd00::1');
+  assert.equal(seen[1].remoteAddress, '::ffff:10.0.0.1');
+  assert.equal(seen[1].remoteFamily, 'IPv6');
+  assert.equal(seen[1].remotePort, c4.localPort);
+  assert.equal(seen[1].localAddress, '::ffff:10.0.0.2');
+  server.close();
+
+  const only6 = echo(b, []);
+  await listen(only6, { port: 18, ipv6Only: true });
+  assert.deepEqual(only6.address(), { address: '::', family: 'IPv6', port: 18 });
+  const r4 = a.net.connect(18, '10.0.0.2');
+  const [e4] = await once(r4, 'error') as [NodeJS.ErrnoException];
+  assert.equal(e4.code, 'ECONNREFUSED');
+  assert.equal(await roundTrip(a.net.connect(18, 'fd00::2'), 'still six'), 'still six');
+  only6.close();
+}));
+
+test("net: listen(port) on a stack built with ipv6: false binds '0.0.0.0' (Node's fallback when '::' fails)", T, async () => {
+  const [la, lb] = MemoryLink.pair();
+  const a = new Stack({ seed: 73, ipv6: false });
+  const b = new Stack({ seed: 74, ipv6: false });
+  a.addInterface(new IpLink(la), { address: '10.0.0.1/24' });
+  b.addInterface(new IpLink(lb), { address: '10.0.0.2/24' });
+  a.start();
+  b.start();
+  try {
+    const seen: NetSocket[] = [];
+    const server = echo(b, seen);
+    await listen(server, 7);
+    assert.deepEqual(server.address(), { address: '0.0.0.0', family: 'IPv4', port: 7 });
+    assert.equal(await roundTrip(a.net.connect(7, '10.0.0.2'), 'v4 only'), 'v4 only');
+    assert.equal(seen[0].remoteAddress, '10.0.0.1');
+    assert.equal(seen[0].remoteFamily, 'IPv4');
+    server.close();
+    const explicit = b.net.createServer();
+    const errP = once(explicit, 'error');
+    explicit.listen(7, '::');
+    const [e] = await errP as [NodeJS.ErrnoException];
+    assert.equal(e.code, 'EAFNOSUPPORT', "an explicit '::' still fails as Node's does without IPv6");
+  } finally {
+    a.stop();
+    b.stop();
+  }
+});
+
 test('net: ipv6Only refuses IPv4 (ECONNREFUSED); IPv6 errors carry Node codes', T, () => withPair(async (a, b) => {
   const server = echo(b, []);
   await listen(server, { port: 8, host: '::', ipv6Only: true });

@@ -13,7 +13,7 @@ import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
 import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6 } from '../socket-table.js';
 import { Errno } from '../errno.js';
-import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
+import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
 import { Route6Record } from '../routes6.js';
 import type { TcpCore } from './core.js';
 import { LISTEN, SYN_SENT } from './tcb.js';
@@ -93,7 +93,7 @@ export class TcpV6 {
     ip6Copy(r.src, 0, b, TX_SRC6);
     ip6Copy(dst, dOff, b, TX_DST6);
     tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
-    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, c.cfg.ttl, IP6_DONTFRAG);
+    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, HOP_LIMIT_DEFAULT, IP6_DONTFRAG);
   }
 
   /**
