@@ -11,7 +11,9 @@
 import type { Carver } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
-import { ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_PLEN, IP6_NXT, NH_FRAGMENT, writeFragHeader, writeIpv6 } from '../wire/ipv6.js';
+import {
+  ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_DST, IP6_PLEN, IP6_NXT, IP6_SRC, NH_FRAGMENT, writeFragHeader, writeIpv6,
+} from '../wire/ipv6.js';
 import {
   ip6CommonPrefixLen, ip6Copy, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
 } from '../wire/ipv6addr.js';
@@ -22,10 +24,10 @@ import type { Route6Record, Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
 import { Errno } from './errno.js';
 import { PathMtu6 } from './pmtu6.js';
-import { IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
+import { IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
 
 export {
-  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, type Ip6Output, type Transport6Input, type Transports6,
+  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, IP6_ADDRS_IN_PLACE, type Ip6Output, type Transport6Input, type Transports6,
   type Udp6ErrorSink, type Tcp6ErrorSink, type NeighbourOutput, type NeighbourInput,
 } from './ipv6-types.js';
 
@@ -60,6 +62,8 @@ export class Ipv6 implements Ip6Output {
   private memoRoutes = -1;
   private memoAddrs = -1;
   private memoIfs = -1;
+  /** Names the memo's current answer (Route6Record.stamp): bumped whenever the memo is refilled. */
+  private memoStamp = 0;
 
   /** The memory plan of {@link Ipv6}'s constructor. */
   static plan(m: Carver, pmtuEntries: number, frameBytes: number, txBytes: number): void {
@@ -103,15 +107,20 @@ export class Ipv6 implements Ip6Output {
     if (this.memoIface !== null && this.memoRoutes === this.routes.generation && this.memoAddrs === addrs
       && this.memoIfs === ifs.length && ip6Equal(m, 0, dst, dOff)
       && (src === null ? !this.memoHasSrc : this.memoHasSrc && ip6Equal(m, 16, src, sOff))) {
+      // A record that already holds this answer (the same sender asking again) needs nothing written.
+      if (r.stamp === this.memoStamp) return 0;
       r.local = this.memoLocal;
       r.multicast = this.memoMulticast;
       r.iface = this.memoIface;
       ip6Copy(m, 32, r.src, 0);
       ip6Copy(m, 48, r.nextHop, 0);
+      r.stamp = this.memoStamp;
       return 0;
     }
     // The key is copied first: dst or src may be the record's own arrays, which the walk overwrites.
     this.memoIface = null;
+    this.memoStamp++;
+    r.stamp = -1;
     ip6Copy(dst, dOff, m, 0);
     this.memoHasSrc = src !== null;
     if (src !== null) ip6Copy(src, sOff, m, 16);
@@ -125,6 +134,7 @@ export class Ipv6 implements Ip6Output {
     this.memoRoutes = this.routes.generation;
     this.memoAddrs = addrs;
     this.memoIfs = ifs.length;
+    r.stamp = this.memoStamp;
     return 0;
   }
 
@@ -262,7 +272,9 @@ export class Ipv6 implements Ip6Output {
     const b = this.ctx.tx;
     if (payloadLen > 65535 || total + ETH_HLEN > b.length) return -Errno.EMSGSIZE;
     const mtu = this.pathMtu(r, dst, dOff);
-    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, r.src, 0, dst, dOff);
+    if ((flags & IP6_ADDRS_IN_PLACE) !== 0) {
+      writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, b, ETH_HLEN + IP6_SRC, b, ETH_HLEN + IP6_DST);
+    } else writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hopLimit, r.src, 0, dst, dOff);
     this.ctx.stats.ip6.tx++;
     if (total <= mtu) return this.emitFrame6(r, b, 0, total);
     if ((flags & IP6_DONTFRAG) !== 0) {

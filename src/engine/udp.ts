@@ -18,7 +18,7 @@ import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
 import type { IcmpErrorSender } from './icmp.js';
 import { RouteRecord } from './routes.js';
 import { Route6Record } from './routes6.js';
-import { IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
+import { IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
 import type { Icmp6ErrorSender } from './icmpv6.js';
 import { ICMP6_DST_UNREACH, UNREACH6_PORT } from '../wire/icmpv6.js';
 import { Errno } from './errno.js';
@@ -340,7 +340,8 @@ export class Udp {
     ip6Copy(dst, dOff, tx, TX_DST6);
     writeUdp6(tx, IP6_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, TX_SRC6, TX_DST6);
     this.ctx.stats.udp.tx++;
-    const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, this.ctx.config.ttl, df ? IP6_DONTFRAG : 0);
+    const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, this.ctx.config.ttl,
+      df ? IP6_DONTFRAG | IP6_ADDRS_IN_PLACE : IP6_ADDRS_IN_PLACE);
     return out < 0 ? out : len;
   }
 }

@@ -151,7 +151,7 @@ export class TcpInput extends Segment {
     this.sport = tcpSrcPort(b, o);
     this.dport = tcpDstPort(b, o);
     const v6 = c.v6;
-    let s = v6.lookup6(b, dstOff, this.dport, b, srcOff, this.sport);
+    let s = v6.lookup6Folded(this.dst, b, dstOff, this.dport, this.src, b, srcOff, this.sport);
     if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
       && this.timeWaitReopen(s)) {
       s = -1;
