@@ -92,6 +92,27 @@ export class Ipv6 implements Ip6Output {
   }
 
   /**
+   * Which of a received packet's addresses are ours, in one pass over the
+   * usable addresses (what {@link localInterface6} answers for each, without
+   * walking the interfaces twice per packet): bit 1 the source at
+   * `b[srcOff]`, bit 2 the destination at `b[dstOff]`.
+   */
+  ownership6(b: Uint8Array, srcOff: number, dstOff: number): number {
+    const ifs = this.ctx.interfaces;
+    let own = 0;
+    for (let i = 0; i < ifs.length; i++) {
+      const f = ifs[i];
+      const a = f.addr6;
+      for (let k = 0; k < f.addr6Count; k++) {
+        if (f.addr6State[k] < ADDR6_PREFERRED) continue; // free or tentative (RFC 4862 5.4: not yet ours)
+        if (ip6Equal(a, 16 * k, b, dstOff)) own |= 2;
+        if (ip6Equal(a, 16 * k, b, srcOff)) own |= 1;
+      }
+    }
+    return own;
+  }
+
+  /**
    * Choose interface, source and next hop for `dst` into `r`. Our own
    * addresses go through the loopback queue; multicast and link-local
    * destinations leave through the interface of the bound source, else the

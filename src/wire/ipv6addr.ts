@@ -187,8 +187,10 @@ export function multicastScope6(b: Uint8Array, off: number): number {
 
 /** `::` (RFC 4291 §2.5.2). */
 export function isUnspecified6(b: Uint8Array, off: number): boolean {
-  // Unrolled, no branch per byte (see ip6Equal).
-  return (b[off] | b[off + 1] | b[off + 2] | b[off + 3] | b[off + 4] | b[off + 5] | b[off + 6] | b[off + 7] | b[off + 8]
+  // The first byte decides for every address in use (global, ULA, link-local, multicast); the rest
+  // unrolled with no branch per byte (see ip6Equal), which `::` itself, the common bound address, needs.
+  if (b[off] !== 0) return false;
+  return (b[off + 1] | b[off + 2] | b[off + 3] | b[off + 4] | b[off + 5] | b[off + 6] | b[off + 7] | b[off + 8]
     | b[off + 9] | b[off + 10] | b[off + 11] | b[off + 12] | b[off + 13] | b[off + 14] | b[off + 15]) === 0;
 }
 
