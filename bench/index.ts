@@ -134,6 +134,10 @@ function v6Section(): void {
   printTable(['scenario', 'rate', 'seconds', 'minor GCs', 'major GCs', 'heapUsed Δ B'], rows);
   console.log(`IPv6/IPv4 (best of 2 each): TCP bulk ${fmt(best.tcp6.perSecond / best.tcp4.perSecond, 3)}, `
     + `UDP echo ${fmt(best.udp6.perSecond / best.udp4.perSecond, 3)} (goal >= 0.9)`);
+  // Per unit of CPU time (process.cpuUsage over the loop): steadier than wall time when other work shares the cores.
+  const perCpu = (r: Record<string, number>): number => r.units / r.cpuSeconds;
+  console.log(`IPv6/IPv4 by CPU time (same runs): TCP bulk ${fmt(perCpu(best.tcp6) / perCpu(best.tcp4), 3)}, `
+    + `UDP echo ${fmt(perCpu(best.udp6) / perCpu(best.udp4), 3)}`);
   console.log('');
 }
 

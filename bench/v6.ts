@@ -25,6 +25,8 @@ export interface V6Result {
   bytes: number;
   units: number;
   seconds: number;
+  /** CPU time of the process over the measured loop (user + system), s: steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   gbps: number;
   perSecond: number;
   gcMinor: number;
@@ -89,13 +91,15 @@ async function tcp(mib: number): Promise<V6Result> {
   run(64 << 20); // warm-up
   const meter = new GcMeter();
   await meter.start();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const bytes = run(mib << 20);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const gc = await meter.stop();
   meter.close();
   return {
-    kind: 'tcp', family, link: linkKind, bytes, units: bytes, seconds, gbps: (bytes * 8) / seconds / 1e9,
+    kind: 'tcp', family, link: linkKind, bytes, units: bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gbps: (bytes * 8) / seconds / 1e9,
     perSecond: bytes / seconds, gcMinor: gc.minor, gcMajor: gc.major, heapDelta: gc.heapDelta,
   };
 }
@@ -122,13 +126,16 @@ async function udp(units: number, size: number): Promise<V6Result> {
   for (let i = 0; i < Math.min(units, 100_000); i++) round(); // warm-up
   const meter = new GcMeter();
   await meter.start();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < units; i++) round();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   const gc = await meter.stop();
   meter.close();
   return {
     kind: 'udp', family, link: linkKind, bytes: units * size * 2, units, seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     gbps: (units * size * 2 * 8) / seconds / 1e9, perSecond: units / seconds,
     gcMinor: gc.minor, gcMajor: gc.major, heapDelta: gc.heapDelta,
   };

@@ -26,6 +26,8 @@ const MAX_EXT_HEADERS = 16;
 /** What input needs from the output side: which addresses are ours. */
 export interface LocalAddresses6 {
   localInterface6(addr: Uint8Array, off: number): NetInterface | null;
+  /** Bit 1: the address at `b[srcOff]` is ours; bit 2: the one at `b[dstOff]` is (both in one pass). */
+  ownership6(b: Uint8Array, srcOff: number, dstOff: number): number;
 }
 
 export class Ipv6Input implements Reassembly6Host {
@@ -58,8 +60,9 @@ export class Ipv6Input implements Reassembly6Host {
       default: st.badPayloadLength++; return;
     }
     const end = o + IPV6_HLEN + ip6PayloadLen(b, o);
+    const own = this.local.ownership6(b, o + IP6_SRC, o + IP6_DST);
     // RFC 4291 §2.7: never a multicast source; a packet from one of our own addresses is a loop or a spoof.
-    if (isMulticast6(b, o + IP6_SRC) || (!fromSelf && this.local.localInterface6(b, o + IP6_SRC) !== null)) {
+    if (isMulticast6(b, o + IP6_SRC) || (!fromSelf && (own & 1) !== 0)) {
       st.martianSource++;
       return;
     }
@@ -69,7 +72,7 @@ export class Ipv6Input implements Reassembly6Host {
         st.multicastNotJoined++;
         return;
       }
-    } else if (linkMulticast || this.local.localInterface6(b, o + IP6_DST) === null) {
+    } else if (linkMulticast || (own & 2) === 0) {
       // A unicast packet in a link-layer multicast frame is not for us either (as RFC 1122 3.3.6 for IPv4).
       if (!linkMulticast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, end);
       else st.notForUs++;

@@ -23,6 +23,13 @@ export const IP6_DONTFRAG = 1;
  */
 export const HOP_LIMIT_DEFAULT = 0;
 
+/**
+ * `output6` flag: the sender already wrote `r.src` and the destination at
+ * their places in the header of ctx.tx (`ETH_HLEN + 8`, `ETH_HLEN + 24`), as
+ * TCP and UDP do for their pseudo-header checksum: output6 does not copy them again.
+ */
+export const IP6_ADDRS_IN_PLACE = 2;
+
 /** What the transports (TCP, UDP, ICMPv6) need from IPv6 to send. */
 export interface Ip6Output {
   /** The interface owning the usable address `addr[off..off+16)`, or null. */
@@ -36,7 +43,7 @@ export interface Ip6Output {
   flowMtu6(r: Route6Record, dst: Uint8Array, dOff: number): number;
   /**
    * Send the transport payload at IP6_PAYLOAD_OFFSET of ctx.tx along `r`
-   * (source `r.src`). hopLimit: 1..255, or HOP_LIMIT_DEFAULT. flags: IP6_DONTFRAG. 0 or -errno.
+   * (source `r.src`). hopLimit: 1..255, or HOP_LIMIT_DEFAULT. flags: IP6_DONTFRAG, IP6_ADDRS_IN_PLACE. 0 or -errno.
    */
   output6(r: Route6Record, nextHeader: number, payloadLen: number, dst: Uint8Array, dOff: number,
     hopLimit: number, flags: number): number;

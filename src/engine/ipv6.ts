@@ -11,7 +11,9 @@
 import type { Carver } from '../storage/arena.js';
 import { copyBytes } from '../wire/bytes.js';
 import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
-import { ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_PLEN, IP6_NXT, NH_FRAGMENT, writeFragHeader, writeIpv6 } from '../wire/ipv6.js';
+import {
+  ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_DST, IP6_PLEN, IP6_NXT, IP6_SRC, NH_FRAGMENT, writeFragHeader, writeIpv6,
+} from '../wire/ipv6.js';
 import {
   ip6CommonPrefixLen, ip6Copy, ip6Equal, isLinkLocal6, isLoopback6, isMulticast6, isUnspecified6, multicastScope6,
 } from '../wire/ipv6addr.js';
@@ -22,10 +24,10 @@ import type { Route6Record, Route6Table } from './routes6.js';
 import type { LoopbackQueue } from './loopback.js';
 import { Errno } from './errno.js';
 import { PathMtu6 } from './pmtu6.js';
-import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
+import { HOP_LIMIT_DEFAULT, IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, type Ip6Output, type NeighbourOutput } from './ipv6-types.js';
 
 export {
-  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, HOP_LIMIT_DEFAULT, type Ip6Output, type Transport6Input, type Transports6,
+  IP6_PAYLOAD_OFFSET, IP6_DONTFRAG, IP6_ADDRS_IN_PLACE, HOP_LIMIT_DEFAULT, type Ip6Output, type Transport6Input, type Transports6,
   type Udp6ErrorSink, type Tcp6ErrorSink, type NeighbourOutput, type NeighbourInput,
 } from './ipv6-types.js';
 
@@ -61,6 +63,8 @@ export class Ipv6 implements Ip6Output {
   private memoAddrs = -1;
   private memoIfs = -1;
   private memoZone = 0;
+  /** Names the memo's current answer (Route6Record.stamp): bumped whenever the memo is refilled. */
+  private memoStamp = 0;
 
   /** The memory plan of {@link Ipv6}'s constructor. */
   static plan(m: Carver, pmtuEntries: number, frameBytes: number, txBytes: number): void {
@@ -89,6 +93,27 @@ export class Ipv6 implements Ip6Output {
   }
 
   /**
+   * Which of a received packet's addresses are ours, in one pass over the
+   * usable addresses (what {@link localInterface6} answers for each, without
+   * walking the interfaces twice per packet): bit 1 the source at
+   * `b[srcOff]`, bit 2 the destination at `b[dstOff]`.
+   */
+  ownership6(b: Uint8Array, srcOff: number, dstOff: number): number {
+    const ifs = this.ctx.interfaces;
+    let own = 0;
+    for (let i = 0; i < ifs.length; i++) {
+      const f = ifs[i];
+      const a = f.addr6;
+      for (let k = 0; k < f.addr6Count; k++) {
+        if (f.addr6State[k] < ADDR6_PREFERRED) continue; // free or tentative (RFC 4862 5.4: not yet ours)
+        if (ip6Equal(a, 16 * k, b, dstOff)) own |= 2;
+        if (ip6Equal(a, 16 * k, b, srcOff)) own |= 1;
+      }
+    }
+    return own;
+  }
+
+  /**
    * Choose interface, source and next hop for `dst` into `r`. Our own
    * addresses go through the loopback queue; multicast and link-local
    * destinations leave through the zone the caller named (`ctx.zone6`, from
@@ -104,15 +129,20 @@ export class Ipv6 implements Ip6Output {
     if (this.memoIface !== null && this.memoRoutes === this.routes.generation && this.memoAddrs === addrs
       && this.memoIfs === ifs.length && this.memoZone === this.ctx.zone6 && ip6Equal(m, 0, dst, dOff)
       && (src === null ? !this.memoHasSrc : this.memoHasSrc && ip6Equal(m, 16, src, sOff))) {
+      // A record that already holds this answer (the same sender asking again) needs nothing written.
+      if (r.stamp === this.memoStamp) return 0;
       r.local = this.memoLocal;
       r.multicast = this.memoMulticast;
       r.iface = this.memoIface;
       ip6Copy(m, 32, r.src, 0);
       ip6Copy(m, 48, r.nextHop, 0);
+      r.stamp = this.memoStamp;
       return 0;
     }
     // The key is copied first: dst or src may be the record's own arrays, which the walk overwrites.
     this.memoIface = null;
+    this.memoStamp++;
+    r.stamp = -1;
     ip6Copy(dst, dOff, m, 0);
     this.memoHasSrc = src !== null;
     if (src !== null) ip6Copy(src, sOff, m, 16);
@@ -127,6 +157,7 @@ export class Ipv6 implements Ip6Output {
     this.memoAddrs = addrs;
     this.memoIfs = ifs.length;
     this.memoZone = this.ctx.zone6;
+    r.stamp = this.memoStamp;
     return 0;
   }
 
@@ -268,7 +299,9 @@ export class Ipv6 implements Ip6Output {
     const mtu = this.pathMtu(r, dst, dOff);
     // HOP_LIMIT_DEFAULT: the RA's Cur Hop Limit on this interface, else config.ttl (RFC 4861 §6.3.4).
     const hop = hopLimit !== HOP_LIMIT_DEFAULT ? hopLimit : iface.hopLimit6 !== 0 ? iface.hopLimit6 : this.ctx.config.ttl;
-    writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hop, r.src, 0, dst, dOff);
+    if ((flags & IP6_ADDRS_IN_PLACE) !== 0) {
+      writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hop, b, ETH_HLEN + IP6_SRC, b, ETH_HLEN + IP6_DST);
+    } else writeIpv6(b, ETH_HLEN, payloadLen, nextHeader, hop, r.src, 0, dst, dOff);
     this.ctx.stats.ip6.tx++;
     if (total <= mtu) return this.emitFrame6(r, b, 0, total);
     if ((flags & IP6_DONTFRAG) !== 0) {

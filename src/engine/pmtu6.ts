@@ -17,6 +17,8 @@ export class PathMtu6 {
   private readonly mtu: Uint16Array;
   private readonly expires: Float64Array;
   private memo = -1;
+  /** Slots holding an entry (mtu not 0): with none, as on most paths, a lookup answers at once. */
+  private used = 0;
 
   constructor(m: Carver, readonly capacity: number) {
     this.dst = m.u8('pmtu6', capacity * 16);
@@ -26,10 +28,12 @@ export class PathMtu6 {
 
   /** The path MTU learned for `d[o..o+16)`, or 0 when none is known (or it expired) at `now`. */
   lookup(d: Uint8Array, o: number, now: number): number {
+    if (this.used === 0) return 0;
     const k = this.find(d, o);
     if (k < 0) return 0;
     if (this.expires[k] <= now) {
       this.mtu[k] = 0;
+      this.used--;
       return 0;
     }
     return this.mtu[k];
@@ -55,6 +59,7 @@ export class PathMtu6 {
       k = best;
       for (let i = 0; i < 16; i++) this.dst[k * 16 + i] = d[o + i];
     }
+    if (this.mtu[k] === 0) this.used++;
     this.mtu[k] = m;
     this.expires[k] = now + PMTU6_TIMEOUT_MS;
     this.memo = k;

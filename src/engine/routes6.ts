@@ -23,6 +23,12 @@ export class Route6Record {
   local = false;
   /** Multicast destination: sent to the group's link-layer address, never to a gateway. */
   multicast = false;
+  /**
+   * Which of route6's remembered answers the record holds (-1: none): a
+   * sender asking again for the same destination gets it back without the
+   * 32 bytes copied again. Only route6 writes records.
+   */
+  stamp = -1;
 }
 
 /** How a route was made (as routes.ts): removed together with its interface's address. */

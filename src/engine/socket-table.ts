@@ -6,6 +6,7 @@
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
 import { copyBytes } from '../wire/bytes.js';
+import { ip6Equal, isUnspecified6 } from '../wire/ipv6addr.js';
 
 export const SOCK_FREE = 0;
 /** The IANA ephemeral port range (RFC 6335). */
@@ -63,14 +64,12 @@ export function fold6(b: Uint8Array, o: number): number {
 
 /** True when the 16 bytes at `a[ao]` and `b[bo]` are equal. */
 export function addr6Equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[ao + i] !== b[bo + i]) return false;
-  return true;
+  return ip6Equal(a, ao, b, bo);
 }
 
 /** True when the 16 bytes at `a[o]` are all zero (`::`). */
 export function addr6Unspecified(a: Uint8Array, o: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[o + i] !== 0) return false;
-  return true;
+  return isUnspecified6(a, o);
 }
 
 export interface SocketTableOptions {

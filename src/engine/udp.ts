@@ -18,7 +18,7 @@ import { IP_PAYLOAD_OFFSET, type IpOutput } from './ipv4.js';
 import type { IcmpErrorSender } from './icmp.js';
 import { RouteRecord } from './routes.js';
 import { Route6Record } from './routes6.js';
-import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
+import { HOP_LIMIT_DEFAULT, IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from './ipv6.js';
 import type { Icmp6ErrorSender } from './icmpv6.js';
 import { ICMP6_DST_UNREACH, UNREACH6_PORT } from '../wire/icmpv6.js';
 import { Errno } from './errno.js';
@@ -48,24 +48,47 @@ export class Udp {
 
   input(iface: NetInterface, b: Uint8Array, o: number, hlen: number, total: number, src: number, dst: number,
     bcast: boolean): void {
+    const u = o + hlen;
+    const ulen = this.header(b, u, total - hlen);
+    if (ulen < 0) return;
+    // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL).
+    if (iface.rxFlags === 0 && !udpChecksumOk(b, u, ulen, src, dst)) {
+      this.ctx.stats.udp.badChecksum++;
+      return;
+    }
+    if (this.demux(b, u, ulen, bcast, false, src, dst, 0, 0)) return;
+    this.ctx.stats.udp.noPort++;
+    if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PORT, 0, b, o, total);
+  }
+
+  /**
+   * Both families' first step: counts the datagram; returns the UDP length,
+   * or -1 when the datagram (`len` bytes at `b[u]`) is malformed (counted).
+   */
+  private header(b: Uint8Array, u: number, len: number): number {
     const st = this.ctx.stats.udp;
     st.rx++;
-    const u = o + hlen;
-    const len = total - hlen;
     if (len < UDP_HLEN) {
       st.malformed++;
-      return;
+      return -1;
     }
     const ulen = udpLength(b, u);
     if (ulen < UDP_HLEN || ulen > len) {
       st.malformed++;
-      return;
+      return -1;
     }
-    // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL).
-    if (iface.rxFlags === 0 && !udpChecksumOk(b, u, ulen, src, dst)) {
-      st.badChecksum++;
-      return;
-    }
+    return ulen;
+  }
+
+  /**
+   * Both families after the checksum: the datagram at `b[u]` (`ulen` bytes)
+   * to the best matching socket (bound address over wildcard, connected over
+   * not), or to every matching socket when `many` (broadcast, multicast, as
+   * on Linux). IPv4: the addresses are `src`/`dst`; IPv6 (`v6`): the 16 bytes
+   * at `b[srcOff]`/`b[dstOff]`. Returns whether any socket got it.
+   */
+  private demux(b: Uint8Array, u: number, ulen: number, many: boolean, v6: boolean, src: number, dst: number,
+    srcOff: number, dstOff: number): boolean {
     const sport = udpSrcPort(b, u);
     const dport = udpDstPort(b, u);
     const t = this.sockets;
@@ -74,18 +97,10 @@ export class Udp {
     let deliveredAny = false;
     for (let s = t.udpPortHead[t.portBucket(dport)]; s >= 0; s = t.portNext[s]) {
       if (t.localPort[s] !== dport) continue;
-      // An AF_INET6 socket takes IPv4 only bound to ::, unconnected and without V6ONLY (RFC 3493 3.7).
-      if (t.family[s] !== AF_INET && ((t.flags[s] & F_CONNECTED) !== 0 || !t.acceptsV4(s))) continue;
-      const la = t.localAddr[s];
-      if (la !== 0 && la !== dst) continue;
-      let score = la !== 0 ? 1 : 0;
-      if ((t.flags[s] & F_CONNECTED) !== 0) {
-        if (t.remoteAddr[s] !== src || t.remotePort[s] !== sport) continue;
-        score += 2;
-      }
-      if (bcast) {
-        // Broadcasts go to every matching socket, as on Linux.
-        this.deliver(s, b, u, ulen, src, sport);
+      const score = v6 ? this.score6(s, b, srcOff, dstOff, sport) : this.score4(s, src, dst, sport);
+      if (score < 0) continue;
+      if (many) {
+        this.deliver(s, b, u, ulen, v6, src, srcOff, sport);
         deliveredAny = true;
       } else if (score > bestScore) {
         best = s;
@@ -93,22 +108,54 @@ export class Udp {
       }
     }
     if (best >= 0) {
-      this.deliver(best, b, u, ulen, src, sport);
-      return;
+      this.deliver(best, b, u, ulen, v6, src, srcOff, sport);
+      return true;
     }
-    if (deliveredAny) return;
-    st.noPort++;
-    if (!bcast) this.icmp.sendError(ICMP_DEST_UNREACH, UNREACH_PORT, 0, b, o, total);
+    return deliveredAny;
   }
 
-  private deliver(s: number, b: Uint8Array, u: number, ulen: number, src: number, sport: number): void {
+  /** How well socket `s` matches an IPv4 datagram src:sport → dst: -1 not at all, +1 bound address, +2 connected. */
+  private score4(s: number, src: number, dst: number, sport: number): number {
+    const t = this.sockets;
+    // An AF_INET6 socket takes IPv4 only bound to ::, unconnected and without V6ONLY (RFC 3493 3.7).
+    if (t.family[s] !== AF_INET && ((t.flags[s] & F_CONNECTED) !== 0 || !t.acceptsV4(s))) return -1;
+    const la = t.localAddr[s];
+    if (la !== 0 && la !== dst) return -1;
+    let score = la !== 0 ? 1 : 0;
+    if ((t.flags[s] & F_CONNECTED) !== 0) {
+      if (t.remoteAddr[s] !== src || t.remotePort[s] !== sport) return -1;
+      score += 2;
+    }
+    return score;
+  }
+
+  /** {@link score4} for an IPv6 datagram from `b[srcOff]`:sport to `b[dstOff]`. */
+  private score6(s: number, b: Uint8Array, srcOff: number, dstOff: number, sport: number): number {
+    const t = this.sockets;
+    if (t.family[s] !== AF_INET6) return -1;
+    const any = addr6Unspecified(t.localAddr6, 16 * s);
+    if (!any && !t.local6Is(s, b, dstOff)) return -1;
+    let score = any ? 0 : 1;
+    if ((t.flags[s] & F_CONNECTED) !== 0) {
+      if (t.remotePort[s] !== sport || !t.remote6Is(s, b, srcOff)) return -1;
+      score += 2;
+    }
+    return score;
+  }
+
+  /** Hand the datagram to socket `s`'s handler or queue; the source is `src` (IPv4) or the 16 bytes at `b[srcOff]` (`v6`). */
+  private deliver(s: number, b: Uint8Array, u: number, ulen: number, v6: boolean, src: number, srcOff: number,
+    sport: number): void {
     const h = this.sockets.datagramHandlers[s];
     if (h !== null) {
       this.ctx.stats.udp.delivered++;
-      h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport, null, 0);
+      if (v6) h(b, u + UDP_HLEN, ulen - UDP_HLEN, 0, sport, b, srcOff);
+      else h(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport, null, 0);
       return;
     }
-    if (this.sockets.ring(s).push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
+    const ring = this.sockets.ring(s);
+    if (v6 ? ring.push6(b, u + UDP_HLEN, ulen - UDP_HLEN, b, srcOff, sport)
+      : ring.push(b, u + UDP_HLEN, ulen - UDP_HLEN, src, sport)) {
       this.ctx.stats.udp.delivered++;
       this.sockets.raise(s, EV_READABLE);
     } else {
@@ -194,72 +241,20 @@ export class Udp {
 
   /** A datagram over IPv6 (Transport6Input): the same demultiplexing as {@link input}, by 16-byte addresses. */
   input6(iface: NetInterface, b: Uint8Array, ipOff: number, u: number, len: number, multicast: boolean): void {
-    const st = this.ctx.stats.udp;
-    st.rx++;
-    if (len < UDP_HLEN) {
-      st.malformed++;
-      return;
-    }
-    const ulen = udpLength(b, u);
-    if (ulen < UDP_HLEN || ulen > len) {
-      st.malformed++;
-      return;
-    }
+    const ulen = this.header(b, u, len);
+    if (ulen < 0) return;
     const srcOff = ipOff + 8;
     const dstOff = ipOff + 24;
     // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL), as for IPv4.
     if (iface.rxFlags === 0 && !udpChecksumOk6(b, u, ulen, srcOff, dstOff)) {
-      st.badChecksum++;
+      this.ctx.stats.udp.badChecksum++;
       return;
     }
-    const sport = udpSrcPort(b, u);
-    const dport = udpDstPort(b, u);
-    const t = this.sockets;
-    let best = -1;
-    let bestScore = -1;
-    let deliveredAny = false;
-    for (let s = t.udpPortHead[t.portBucket(dport)]; s >= 0; s = t.portNext[s]) {
-      if (t.localPort[s] !== dport || t.family[s] !== AF_INET6) continue;
-      const any = addr6Unspecified(t.localAddr6, 16 * s);
-      if (!any && !t.local6Is(s, b, dstOff)) continue;
-      let score = any ? 0 : 1;
-      if ((t.flags[s] & F_CONNECTED) !== 0) {
-        if (t.remotePort[s] !== sport || !t.remote6Is(s, b, srcOff)) continue;
-        score += 2;
-      }
-      if (multicast) {
-        // Multicast goes to every matching socket, as broadcast does over IPv4.
-        this.deliver6(s, b, u, ulen, srcOff, sport);
-        deliveredAny = true;
-      } else if (score > bestScore) {
-        best = s;
-        bestScore = score;
-      }
-    }
-    if (best >= 0) {
-      this.deliver6(best, b, u, ulen, srcOff, sport);
-      return;
-    }
-    if (deliveredAny) return;
-    st.noPort++;
+    if (this.demux(b, u, ulen, multicast, true, 0, 0, srcOff, dstOff)) return;
+    this.ctx.stats.udp.noPort++;
     // Never an error about a multicast packet (RFC 4443 2.4 e.3).
     if (!multicast && this.icmp6 !== null) {
       this.icmp6.sendError(ICMP6_DST_UNREACH, UNREACH6_PORT, 0, b, ipOff, u + len - ipOff, false, -1);
-    }
-  }
-
-  private deliver6(s: number, b: Uint8Array, u: number, ulen: number, srcOff: number, sport: number): void {
-    const h = this.sockets.datagramHandlers[s];
-    if (h !== null) {
-      this.ctx.stats.udp.delivered++;
-      h(b, u + UDP_HLEN, ulen - UDP_HLEN, 0, sport, b, srcOff);
-      return;
-    }
-    if (this.sockets.ring(s).push6(b, u + UDP_HLEN, ulen - UDP_HLEN, b, srcOff, sport)) {
-      this.ctx.stats.udp.delivered++;
-      this.sockets.raise(s, EV_READABLE);
-    } else {
-      this.ctx.stats.udp.queueFull++;
     }
   }
 
@@ -340,7 +335,8 @@ export class Udp {
     ip6Copy(dst, dOff, tx, TX_DST6);
     writeUdp6(tx, IP6_PAYLOAD_OFFSET, UDP_HLEN + len, t.localPort[s], dport, TX_SRC6, TX_DST6);
     this.ctx.stats.udp.tx++;
-    const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, HOP_LIMIT_DEFAULT, df ? IP6_DONTFRAG : 0);
+    const out = ip6.output6(rt, IPPROTO_UDP, UDP_HLEN + len, dst, dOff, HOP_LIMIT_DEFAULT,
+      df ? IP6_DONTFRAG | IP6_ADDRS_IN_PLACE : IP6_ADDRS_IN_PLACE);
     return out < 0 ? out : len;
   }
 }

@@ -7,6 +7,7 @@
  * beside the byte region), the family and a 16-byte IPv6 source.
  */
 import { copyBytes } from '../wire/bytes.js';
+import { ip6Copy } from '../wire/ipv6addr.js';
 import { Arena, MemoryPlan } from './arena.js';
 
 /** Record header: length (2), port (2), address (4). */
@@ -62,7 +63,7 @@ export class DatagramRing {
     const slot = this.pushSlot;
     if (!this.push(src, off, len, 0, port)) return false;
     this.fam[slot] = 6;
-    copyBytes(a, aOff, this.addr6, 16 * slot, 16);
+    ip6Copy(a, aOff, this.addr6, 16 * slot);
     return true;
   }
 
@@ -135,7 +136,7 @@ export class DatagramRing {
       const slot = this.popSlot;
       this.popSlot = slot + 1 === this.maxRecords ? 0 : slot + 1;
       this.lastFamily = this.fam[slot] === 6 ? 6 : 4;
-      if (this.lastFamily === 6) copyBytes(this.addr6, 16 * slot, this.lastAddress6, 0, 16);
+      if (this.lastFamily === 6) ip6Copy(this.addr6, 16 * slot, this.lastAddress6, 0);
     }
     if (dst !== null) {
       const n = len < max ? len : max;

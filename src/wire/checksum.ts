@@ -86,3 +86,18 @@ export function pseudoSum6Split(src: Uint8Array, srcOff: number, dst: Uint8Array
   }
   return s;
 }
+
+/**
+ * Unfolded sum of the IPv6 pseudo-header (addresses at `b[srcOff]`,
+ * `b[dstOff]`) and the upper-layer packet `b[o .. o+len)`. When the packet
+ * follows the fixed header directly (no extension headers: source,
+ * destination and packet lie back to back), the addresses are summed in the
+ * same pass as the packet, 32 bits at a time, instead of byte pair by byte
+ * pair in {@link pseudoSum6}: the same ones' complement sum (RFC 1071 2(B),
+ * addition is associative), on every IPv6 TCP and UDP packet.
+ */
+export function sum6(b: Uint8Array, srcOff: number, dstOff: number, o: number, len: number, nextHeader: number): number {
+  const lenSum = nextHeader + (len >>> 16) + (len & 0xffff);
+  if (dstOff === srcOff + 16 && o === srcOff + 32) return sum16(b, srcOff, len + 32, lenSum);
+  return sum16(b, o, len, pseudoSum6(b, srcOff, dstOff, nextHeader, len));
+}

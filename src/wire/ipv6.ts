@@ -1,5 +1,6 @@
 /** IPv6 fixed header (RFC 8200 §3) and extension headers (§4), read and written in place. */
 import { get16, set16, get32 } from './bytes.js';
+import { ip6Copy } from './ipv6addr.js';
 
 export const IPV6_HLEN = 40;
 export const IP6_PLEN = 4;
@@ -61,7 +62,8 @@ export function ip6FlowLabel(b: Uint8Array, o: number): number {
 
 /**
  * Write the 40-byte fixed header at `o`: version 6, traffic class 0, the
- * given flow label, lengths, and the addresses copied from `src[so]`/`dst[dOff]`.
+ * given flow label, lengths, and the addresses copied from `src[so]`/`dst[dOff]`
+ * (unless they are that very place of `b`).
  */
 export function writeIpv6(b: Uint8Array, o: number, payloadLen: number, nextHeader: number, hopLimit: number,
   src: Uint8Array, so: number, dst: Uint8Array, dOff: number, flowLabel = 0): void {
@@ -72,10 +74,9 @@ export function writeIpv6(b: Uint8Array, o: number, payloadLen: number, nextHead
   set16(b, o + IP6_PLEN, payloadLen);
   b[o + IP6_NXT] = nextHeader;
   b[o + IP6_HLIM] = hopLimit;
-  for (let i = 0; i < 16; i++) {
-    b[o + IP6_SRC + i] = src[so + i];
-    b[o + IP6_DST + i] = dst[dOff + i];
-  }
+  // A sender that wrote the addresses in place already (for its checksum) passes `b` itself: nothing to copy.
+  if (src !== b || so !== o + IP6_SRC) ip6Copy(src, so, b, o + IP6_SRC);
+  if (dst !== b || dOff !== o + IP6_DST) ip6Copy(dst, dOff, b, o + IP6_DST);
 }
 
 /** Write a fragment header at `o` (RFC 8200 §4.5): offset in bytes (a multiple of 8), M flag, identification. */

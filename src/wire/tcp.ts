@@ -1,6 +1,6 @@
 /** TCP header (RFC 9293) and options (MSS, window scale, SACK, timestamps) read and written in place. */
 import { get16, set16, get32, set32 } from './bytes.js';
-import { sum16, finish, pseudoHeaderSum, pseudoSum6 } from './checksum.js';
+import { sum16, sum6, finish, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
 
 export const TCP_MIN_HLEN = 20;
@@ -82,13 +82,13 @@ export function tcpSetPartialChecksum(b: Uint8Array, o: number, len: number, src
  * addresses at `b[srcOff]`, `b[dstOff]`) and the segment is correct.
  */
 export function tcpChecksumOk6(b: Uint8Array, o: number, len: number, srcOff: number, dstOff: number): boolean {
-  return finish(sum16(b, o, len, pseudoSum6(b, srcOff, dstOff, IPPROTO_TCP, len))) === 0;
+  return finish(sum6(b, srcOff, dstOff, o, len, IPPROTO_TCP)) === 0;
 }
 
 /** IPv6: compute and store the checksum of `b[o .. o+len)`, addresses at `b[srcOff]`, `b[dstOff]`. */
 export function tcpSetChecksum6(b: Uint8Array, o: number, len: number, srcOff: number, dstOff: number): void {
   set16(b, o + TCP_CSUM, 0);
-  set16(b, o + TCP_CSUM, finish(sum16(b, o, len, pseudoSum6(b, srcOff, dstOff, IPPROTO_TCP, len))));
+  set16(b, o + TCP_CSUM, finish(sum6(b, srcOff, dstOff, o, len, IPPROTO_TCP)));
 }
 
 /**

@@ -1,6 +1,6 @@
 /** UDP header (RFC 768). */
 import { get16, set16 } from './bytes.js';
-import { sum16, finish, pseudoHeaderSum, pseudoSum6 } from './checksum.js';
+import { sum16, sum6, finish, pseudoHeaderSum } from './checksum.js';
 import { IPPROTO_UDP } from './ipv4.js';
 
 export const UDP_HLEN = 8;
@@ -49,7 +49,7 @@ export function writeUdp(b: Uint8Array, o: number, len: number, sport: number, d
  */
 export function udpChecksumOk6(b: Uint8Array, o: number, len: number, srcOff: number, dstOff: number): boolean {
   if (get16(b, o + UDP_CSUM) === 0) return false;
-  return finish(sum16(b, o, len, pseudoSum6(b, srcOff, dstOff, IPPROTO_UDP, len))) === 0;
+  return finish(sum6(b, srcOff, dstOff, o, len, IPPROTO_UDP)) === 0;
 }
 
 /** IPv6 form of {@link writeUdp}: the pseudo-header's addresses are at `b[srcOff]`, `b[dstOff]`. */
@@ -59,7 +59,7 @@ export function writeUdp6(b: Uint8Array, o: number, len: number, sport: number, 
   set16(b, o + UDP_DPORT, dport);
   set16(b, o + UDP_LEN, len);
   set16(b, o + UDP_CSUM, 0);
-  const c = finish(sum16(b, o, len, pseudoSum6(b, srcOff, dstOff, IPPROTO_UDP, len)));
+  const c = finish(sum6(b, srcOff, dstOff, o, len, IPPROTO_UDP));
   // RFC 8200 8.1: a computed zero is sent as all ones.
   set16(b, o + UDP_CSUM, c === 0 ? 0xffff : c);
 }

@@ -244,3 +244,38 @@ test('route6 answers from its memo only while routes and addresses are unchanged
   assert.equal(hex(r.src), 'fd000000000000000000000000000001');
   assert.equal(hex(r.nextHop), 'fd0000000000000000000000000000ff');
 });
+
+test('route6: a record that holds the memo\'s answer keeps it, others get it copied, a failed walk leaves no stale stamp', async () => {
+  const { Route6Record } = await import('../../src/engine/routes6.js');
+  const s = new Stack({ routes6: 4 });
+  const [l1] = MemoryLink.pair();
+  s.addInterface(l1, { address: ['fd00::1/64'], gateway: 'fd00::ff' });
+  const ip6 = s.ip6;
+  assert.ok(ip6 !== null);
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const r1 = new Route6Record();
+  const r2 = new Route6Record();
+  const onLink = new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]); // fd00::7: on-link, next hop itself
+  const offLink = new Uint8Array([0xfd, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]); // fd09::7: via the gateway
+  assert.equal(ip6.ip.route6(r1, onLink, 0, null, 0), 0);
+  assert.equal(hex(r1.nextHop), 'fd000000000000000000000000000007');
+  assert.equal(ip6.ip.route6(r2, onLink, 0, null, 0), 0); // a memo hit into a record that never held it
+  assert.equal(hex(r2.nextHop), 'fd000000000000000000000000000007');
+  assert.equal(hex(r2.src), 'fd000000000000000000000000000001');
+  assert.equal(r2.iface, s.interfaces[0]);
+  assert.equal(ip6.ip.route6(r2, offLink, 0, null, 0), 0); // the memo moves on
+  assert.equal(hex(r2.nextHop), 'fd0000000000000000000000000000ff');
+  assert.equal(ip6.ip.route6(r1, offLink, 0, null, 0), 0); // r1 held the old answer: it gets the new one
+  assert.equal(hex(r1.nextHop), 'fd0000000000000000000000000000ff');
+  assert.equal(ip6.ip.route6(r1, onLink, 0, null, 0), 0);
+  assert.equal(hex(r1.nextHop), 'fd000000000000000000000000000007');
+  // A walk that fails (no usable source) leaves the record without a stamp: the next hit must rewrite it.
+  const bound = new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  assert.equal(ip6.ip.route6(r2, onLink, 0, bound, 0), 0);
+  assert.ok(s.removeRoute('::/0', { interface: 0 }));
+  assert.ok(ip6.ip.route6(r2, offLink, 0, null, 0) < 0); // no route now
+  assert.equal(r2.stamp, -1);
+  assert.equal(ip6.ip.route6(r2, onLink, 0, bound, 0), 0);
+  assert.equal(hex(r2.nextHop), 'fd000000000000000000000000000007');
+  assert.equal(hex(r2.src), 'fd000000000000000000000000000001');
+});

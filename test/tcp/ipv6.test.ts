@@ -102,6 +102,8 @@ test('TCP over IPv6: handshake, addresses, MSS of the IPv6 path, 256 KiB each wa
   const buf = new Uint8Array(16);
   waitFor(sim, () => b.sockets.recv(sfd, buf, 0, 16) === 0, 5000);
   assert.equal(a.stats.tcp.badChecksum + b.stats.tcp.badChecksum, 0);
+  // IPv6 segments never ask IPv4 for a route (the send path once routed the address's fold, counting ip.noRoute).
+  assert.equal(a.stats.ip.noRoute + b.stats.ip.noRoute, 0);
 });
 
 test('a dual-stack listener on :: accepts IPv4 (peer ::ffff:10.0.0.1) and IPv6; an IPv4 listener does not take IPv6', () => {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import {
   parseIpv6, formatIpv6, ip6Equal, ip6PrefixMatch, ip6CommonPrefixLen, ip6MaskInPlace, isLinkLocal6, isMulticast6,
   isUnspecified6, isLoopback6, isV4Mapped, v4MappedWrite, v4MappedRead, solicitedNode, isSolicitedNode, multicastMac,
-  eui64Iid, parseCidr6,
+  eui64Iid, parseCidr6, ip6Copy,
 } from '../../src/wire/ipv6addr.js';
-import { pseudoSum6, pseudoSum6Split, sum16, finish } from '../../src/wire/checksum.js';
+import { pseudoSum6, pseudoSum6Split, sum16, sum6, finish } from '../../src/wire/checksum.js';
 
 function p(text: string): Uint8Array {
   const a = new Uint8Array(16);
@@ -123,4 +123,38 @@ test('pseudoSum6 matches a checksum over an explicit pseudo-header', () => {
   const want = finish(sum16(ph, 0, ph.length, 0));
   assert.equal(finish(sum16(payload, 0, payload.length, pseudoSum6(b, 8, 24, 58, payload.length))), want);
   assert.equal(finish(sum16(payload, 0, payload.length, pseudoSum6Split(b, 8, b, 24, 58, payload.length))), want);
+});
+
+test('ip6Equal, ip6Copy, isUnspecified6: every byte position counts', () => {
+  const a = p('2001:db8:1:2:3:4:5:6');
+  for (let i = 0; i < 16; i++) {
+    const b = new Uint8Array(20);
+    ip6Copy(a, 0, b, 3);
+    assert.ok(ip6Equal(a, 0, b, 3), `copy equal (${i})`);
+    b[3 + i] ^= 0x40;
+    assert.ok(!ip6Equal(a, 0, b, 3), `differs at byte ${i}`);
+    assert.ok(!ip6Equal(b, 3, a, 0), `differs at byte ${i}, swapped`);
+    const z = new Uint8Array(16);
+    z[i] = 1;
+    assert.ok(!isUnspecified6(z, 0), `non-zero byte ${i}`);
+  }
+  assert.ok(isUnspecified6(new Uint8Array(17), 1));
+});
+
+test('sum6 equals the pseudo-header sum plus the packet, with and without extension headers between', () => {
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 24;
+  };
+  for (let round = 0; round < 400; round++) {
+    const len = round < 200 ? round : rnd() * 6;
+    const gap = round % 3 === 0 ? 8 * (1 + (round % 4)) : 0; // extension headers between the fixed header and the packet
+    const ipOff = round % 5; // odd and even offsets
+    const b = new Uint8Array(ipOff + 40 + gap + len + 1);
+    for (let i = 0; i < b.length; i++) b[i] = rnd();
+    const o = ipOff + 40 + gap;
+    const want = finish(sum16(b, o, len, pseudoSum6(b, ipOff + 8, ipOff + 24, 6, len)));
+    assert.equal(finish(sum6(b, ipOff + 8, ipOff + 24, o, len, 6)), want, `len ${len} gap ${gap} off ${ipOff}`);
+  }
 });

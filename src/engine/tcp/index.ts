@@ -71,15 +71,19 @@ export class Tcp {
     this.rx.input(iface, b, o, hlen, total, src, dst, bcast);
   }
 
-  /** Run due timers at the stack's current time. */
+  /**
+   * Earliest TCP timer (connections and SYN-ACK retransmissions of requests),
+   * set by {@link poll}. A field, not a getter: a getter V8 does not inline
+   * returns its Infinity or fractional time boxed, a heap number per poll
+   * (seen as 64 B per IPv6 UDP round trip when Stack.poll grew past the inlining budget).
+   */
+  nextDeadline = Infinity;
+
+  /** Run due timers at the stack's current time; leaves the earliest timer in {@link nextDeadline}. */
   poll(): void {
     this.timers.poll();
     this.core.passive.poll();
-  }
-
-  /** Earliest TCP timer (connections and SYN-ACK retransmissions of requests). */
-  get nextDeadline(): number {
     const q = this.core.passive.q.nextAt;
-    return q < this.core.nextTimer ? q : this.core.nextTimer;
+    this.nextDeadline = q < this.core.nextTimer ? q : this.core.nextTimer;
   }
 }

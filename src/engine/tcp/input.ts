@@ -52,58 +52,21 @@ export class TcpInput extends Segment {
 
   input(iface: NetInterface, b: Uint8Array, ipOff: number, hlen: number, total: number, src: number, dst: number,
     bcast: boolean): void {
-    const c = this.core;
-    const st = c.stats;
-    st.rx++;
     const o = ipOff + hlen;
     const len = total - hlen;
-    if (bcast || len < TCP_MIN_HLEN) {
-      st.malformed++;
-      return;
-    }
-    const thl = tcpHeaderLen(b, o);
-    if (thl < TCP_MIN_HLEN || thl > len) {
-      st.malformed++;
-      return;
-    }
+    const thl = this.header(b, o, len, bcast);
+    if (thl < 0) return;
     // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL).
     if (iface.rxFlags === 0 && !tcpChecksumOk(b, o, len, src, dst)) {
-      st.badChecksum++;
+      this.core.stats.badChecksum++;
       return;
     }
-    if (total > iface.mtu) st.groSegments++;
-    if (!parseTcpOptions(b, o, thl, this.opts)) {
-      st.badOptions++;
-      return;
-    }
-    this.b = b;
-    this.dataOff = o + thl;
-    this.len = len - thl;
-    this.seq = tcpSeq(b, o);
-    this.ack = tcpAck(b, o);
-    this.flags = tcpFlags(b, o);
-    this.win = tcpWindow(b, o);
+    if (total > iface.mtu) this.core.stats.groSegments++;
+    if (!this.fields(b, o, thl, len)) return;
     this.src = src;
     this.dst = dst;
     this.v6 = false;
-    this.sport = tcpSrcPort(b, o);
-    this.dport = tcpDstPort(b, o);
-    let s = c.lookup(dst, this.dport, src, this.sport);
-    if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
-      && this.timeWaitReopen(s)) {
-      s = -1;
-    }
-    if (s < 0) {
-      const l = c.findListener(dst, this.dport);
-      if (l >= 0) this.listenInput(l);
-      else this.noConnection();
-      this.release();
-      return;
-    }
-    c.t.segsIn[s]++;
-    if (c.t.state[s] === SYN_SENT) this.synSentInput(s);
-    else this.segmentInput(s);
-    this.release();
+    this.demux(this.core.lookup(dst, this.dport, src, this.sport));
   }
 
   /**
@@ -112,29 +75,51 @@ export class TcpInput extends Segment {
    * 16-byte addresses (RFC 8200 8.1 pseudo-header checksum).
    */
   input6(iface: NetInterface, b: Uint8Array, ipOff: number, o: number, len: number, multicast: boolean): void {
-    const c = this.core;
-    const st = c.stats;
-    st.rx++;
     // TCP has no multicast (RFC 9293 3.9.1.1 is unicast only); IPv6 input hands them over flagged.
-    if (multicast || len < TCP_MIN_HLEN) {
-      st.malformed++;
-      return;
-    }
-    const thl = tcpHeaderLen(b, o);
-    if (thl < TCP_MIN_HLEN || thl > len) {
-      st.malformed++;
-      return;
-    }
+    const thl = this.header(b, o, len, multicast);
+    if (thl < 0) return;
     const srcOff = ipOff + 8;
     const dstOff = ipOff + 24;
     // A link with checksum offload vouches for the data (RX_CSUM_VALID, RX_CSUM_PARTIAL), as for IPv4.
     if (iface.rxFlags === 0 && !tcpChecksumOk6(b, o, len, srcOff, dstOff)) {
-      st.badChecksum++;
+      this.core.stats.badChecksum++;
       return;
     }
+    if (!this.fields(b, o, thl, len)) return;
+    // The folds are the hash keys of family-6 slots (ip6.ts); the lookup confirms all 16 bytes.
+    this.src = fold6(b, srcOff);
+    this.dst = fold6(b, dstOff);
+    this.v6 = true;
+    this.src6Off = srcOff;
+    this.dst6Off = dstOff;
+    this.demux(this.core.v6.lookup6Folded(this.dst, b, dstOff, this.dport, this.src, b, srcOff, this.sport));
+  }
+
+  /**
+   * Both families' first step: counts the segment; returns its header length,
+   * or -1 when it is malformed (counted): too short, a bad data offset, or sent
+   * to a broadcast or multicast address (`notUnicast`).
+   */
+  private header(b: Uint8Array, o: number, len: number, notUnicast: boolean): number {
+    const st = this.core.stats;
+    st.rx++;
+    if (notUnicast || len < TCP_MIN_HLEN) {
+      st.malformed++;
+      return -1;
+    }
+    const thl = tcpHeaderLen(b, o);
+    if (thl < TCP_MIN_HLEN || thl > len) {
+      st.malformed++;
+      return -1;
+    }
+    return thl;
+  }
+
+  /** After the checksum, both families: the options (false when bad, counted) and the header's fields into this segment. */
+  private fields(b: Uint8Array, o: number, thl: number, len: number): boolean {
     if (!parseTcpOptions(b, o, thl, this.opts)) {
-      st.badOptions++;
-      return;
+      this.core.stats.badOptions++;
+      return false;
     }
     this.b = b;
     this.dataOff = o + thl;
@@ -143,21 +128,24 @@ export class TcpInput extends Segment {
     this.ack = tcpAck(b, o);
     this.flags = tcpFlags(b, o);
     this.win = tcpWindow(b, o);
-    this.src = fold6(b, srcOff);
-    this.dst = fold6(b, dstOff);
-    this.v6 = true;
-    this.src6Off = srcOff;
-    this.dst6Off = dstOff;
     this.sport = tcpSrcPort(b, o);
     this.dport = tcpDstPort(b, o);
-    const v6 = c.v6;
-    let s = v6.lookup6(b, dstOff, this.dport, b, srcOff, this.sport);
+    return true;
+  }
+
+  /**
+   * The family-neutral rest of input: the segment for connection `s` (-1:
+   * none; a SYN may reopen one in TIME_WAIT), else for a listener of its
+   * family, else answered as for no connection.
+   */
+  private demux(s: number): void {
+    const c = this.core;
     if (s >= 0 && c.t.state[s] === TIME_WAIT && (this.flags & (TH_SYN | TH_ACK | TH_RST)) === TH_SYN
       && this.timeWaitReopen(s)) {
       s = -1;
     }
     if (s < 0) {
-      const l = v6.findListener6(b, dstOff, this.dport);
+      const l = this.v6 ? c.v6.findListener6(this.b, this.dst6Off, this.dport) : c.findListener(this.dst, this.dport);
       if (l >= 0) this.listenInput(l);
       else this.noConnection();
       this.release();

@@ -13,7 +13,7 @@ import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
 import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6 } from '../socket-table.js';
 import { Errno } from '../errno.js';
-import { HOP_LIMIT_DEFAULT, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
+import { HOP_LIMIT_DEFAULT, IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
 import { Route6Record } from '../routes6.js';
 import type { TcpCore } from './core.js';
 import { LISTEN, SYN_SENT } from './tcb.js';
@@ -35,11 +35,15 @@ export class TcpV6 {
 
   /** Family-6 connection slot of a 4-tuple (local `l[lo]`:lport, remote `r[ro]`:rport), or -1. */
   lookup6(l: Uint8Array, lo: number, lport: number, r: Uint8Array, ro: number, rport: number): number {
+    return this.lookup6Folded(fold6(l, lo), l, lo, lport, fold6(r, ro), r, ro, rport);
+  }
+
+  /** {@link lookup6} given the addresses' folds `la`, `ra` (input has them already). */
+  lookup6Folded(la: number, l: Uint8Array, lo: number, lport: number, ra: number, r: Uint8Array, ro: number,
+    rport: number): number {
     const c = this.core;
     const t = c.t;
     const st = c.sockets;
-    const la = fold6(l, lo);
-    const ra = fold6(r, ro);
     for (let s = t.hashHead[t.bucket(la, lport, ra, rport)]; s >= 0; s = t.hashNext[s]) {
       if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === ra && st.localAddr[s] === la
         && st.family[s] === AF_INET6 && st.remote6Is(s, r, ro) && st.local6Is(s, l, lo)) return s;
@@ -93,7 +97,7 @@ export class TcpV6 {
     ip6Copy(r.src, 0, b, TX_SRC6);
     ip6Copy(dst, dOff, b, TX_DST6);
     tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
-    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, HOP_LIMIT_DEFAULT, IP6_DONTFRAG);
+    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, HOP_LIMIT_DEFAULT, IP6_DONTFRAG | IP6_ADDRS_IN_PLACE);
   }
 
   /**

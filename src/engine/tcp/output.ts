@@ -361,6 +361,8 @@ export class TcpOutput {
     const c = this.core;
     const st = c.sockets;
     const r = this.route;
+    // Offload is IPv4-only so far; an IPv6 slot's remoteAddr/localAddr are folds, not IPv4 addresses to route.
+    if (st.family[s] === AF_INET6) return smss;
     if (c.ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return smss;
     const iface = r.iface as NetInterface;
     if (iface.tsoMax === 0 || smss <= 0
