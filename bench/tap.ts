@@ -177,8 +177,15 @@ async function veth(reverse: boolean): Promise<number> {
     const job = launcher.run(['ip', 'netns', 'exec', nsA, 'iperf3', '-c', '10.75.0.2', '-p', '5201', '-t', '2', '-J', ...(reverse ? ['-R'] : [])], 30_000);
     const out = { code: await job.exited, stdout: job.stdout() };
     if (out.code === 0) {
-      const j = JSON.parse(out.stdout) as { end: { sum_received: { bytes: number; seconds: number } } };
-      return (j.end.sum_received.bytes * 8) / j.end.sum_received.seconds / 1e9;
+      // iperf3 may report an error (a busy server) in its JSON with status 0: then try again too.
+      let j: { end?: { sum_received?: { bytes: number; seconds: number } } } = {};
+      try {
+        j = JSON.parse(out.stdout) as typeof j;
+      } catch {
+        // not JSON: try again
+      }
+      const r = j.end?.sum_received;
+      if (r !== undefined && r.seconds > 0) return (r.bytes * 8) / r.seconds / 1e9;
     }
     if (attempt >= 20) throw new Error(`iperf3 over the veth failed: ${out.stdout.slice(-300)}`);
     await new Promise((r) => setTimeout(r, 250)); // server not up yet, or finishing the previous test
