@@ -121,6 +121,11 @@ export class Launcher {
         cb?.(Number(m[2]));
       }
     });
+    // The shell gone, no job will report: fail them rather than wait forever.
+    this.sh.once('close', () => {
+      for (const cb of this.done.values()) cb(-1);
+      this.done.clear();
+    });
   }
 
   /** Run `args` (a command and its arguments, no shell syntax), killed (SIGKILL) after `ms`. */
