@@ -24,12 +24,12 @@
  * more namespaces with iperf3 (2 s each way): the same-run baseline of the
  * goal "TCP over TAP each way >= 25 % of Linux <-> Linux over veth".
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
-import { ip, numberOption, sendBlocks, socatIn } from './tap-lab.js';
+import { Launcher, ip, numberOption, sendBlocks } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
 
 const opt = numberOption;
@@ -115,7 +115,7 @@ async function inbound(file: string): Promise<Dir> {
     });
     server.listen(5001, STACK_IP);
   });
-  const client = socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -123,7 +123,7 @@ async function inbound(file: string): Promise<Dir> {
 }
 
 async function outbound(): Promise<Dir> {
-  const sink = socatIn(ns, ['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
+  const sink = launcher.socatIn(ns, ['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
   await sink.ready;
   const c = stack.net.connect(5002, LINUX_IP);
   await new Promise((r) => c.once('connect', r));
@@ -174,19 +174,26 @@ function vethUp(): void {
 /** One iperf3 run over the veth, A -> B (reverse: B -> A); Gbit/s. */
 async function veth(reverse: boolean): Promise<number> {
   for (let attempt = 0; ; attempt++) {
-    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile('ip', ['netns', 'exec', nsA, 'iperf3', '-c', '10.75.0.2', '-p', '5201', '-t', '2', '-J', ...(reverse ? ['-R'] : [])],
-        { timeout: 30_000, maxBuffer: 1 << 22 }, (err, stdout) => resolve({ code: err === null ? 0 : 1, stdout }));
-    });
+    const job = launcher.run(['ip', 'netns', 'exec', nsA, 'iperf3', '-c', '10.75.0.2', '-p', '5201', '-t', '2', '-J', ...(reverse ? ['-R'] : [])], 30_000);
+    const out = { code: await job.exited, stdout: job.stdout() };
     if (out.code === 0) {
-      const j = JSON.parse(out.stdout) as { end: { sum_received: { bytes: number; seconds: number } } };
-      return (j.end.sum_received.bytes * 8) / j.end.sum_received.seconds / 1e9;
+      // iperf3 may report an error (a busy server) in its JSON with status 0: then try again too.
+      let j: { end?: { sum_received?: { bytes: number; seconds: number } } } = {};
+      try {
+        j = JSON.parse(out.stdout) as typeof j;
+      } catch {
+        // not JSON: try again
+      }
+      const r = j.end?.sum_received;
+      if (r !== undefined && r.seconds > 0) return (r.bytes * 8) / r.seconds / 1e9;
     }
     if (attempt >= 20) throw new Error(`iperf3 over the veth failed: ${out.stdout.slice(-300)}`);
     await new Promise((r) => setTimeout(r, 250)); // server not up yet, or finishing the previous test
   }
 }
 
+// Peers and iperf3 start from this shell: the measuring process must not fork between its runs (see Launcher).
+const launcher = new Launcher();
 ip('netns', 'add', ns);
 const work = mkdtempSync(join(tmpdir(), 'wirestack-bench-tap-'));
 const tap = TapLink.open(`wstb${process.pid % 100000}`, { mtu: MTU, ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(RING > 0 ? { ringSlots: RING } : {}),
@@ -237,6 +244,7 @@ try {
 } finally {
   stack.stop();
   tap.close();
+  launcher.close();
   rmSync(work, { recursive: true, force: true });
   (iperfServer as ChildProcess | null)?.kill('SIGKILL');
   for (const n of VETH ? [ns, nsA, nsB] : [ns]) {

@@ -177,10 +177,11 @@ export class TapRings {
    * ring is then empty (so the order holds): one write() instead of a futex
    * wake and two thread hand-offs, which is what a lone request pays for in
    * latency. The first such write disarms it, so a burst still goes to the
-   * TX thread after its first frame.
+   * TX thread after its first frame. `on` false disarms it (see
+   * TapLink.poll: after a bulk receive the ACKs go to the TX thread).
    */
-  armDirect(): void {
-    Atomics.store(this.h, this.L.txArm, 1);
+  armDirect(on = true): void {
+    Atomics.store(this.h, this.L.txArm, on ? 1 : 0);
   }
 
   /**

@@ -167,6 +167,19 @@ const HANDBACK_FRAMES_PER_MS = 64;
  * 64 KiB segments are bulk traffic too.
  */
 const HANDBACK_BYTES_PER_MS = HANDBACK_FRAMES_PER_MS * 1514;
+/**
+ * Bytes received in one poll from which the frames that poll sends (the
+ * ACKs of a bulk transfer) are left to the TX thread instead of the direct
+ * write (see poll): a few full frames, or any coalesced segment.
+ */
+const BULK_RX_BYTES = 8192;
+/**
+ * Frames the JS thread reads per poll from a device it holds (rxHandoff):
+ * a read that fills it means a burst, and the device goes back to the RX
+ * thread at once, so the copies of bulk traffic stay off the JS thread
+ * (with offload, 16 frames can be 1 MiB).
+ */
+const HELD_BUDGET = 16;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
 const IP_TIMEOUT_MS = 10_000;
@@ -408,12 +421,24 @@ export class TapLink implements Link {
       if (this.fd < 0) return Infinity;
       this.txErrors += rings.syncTxCounters(this.stats);
       if (this.directWrite) rings.armDirect();
-      if (rings.receive(rx, this.budget, ETH_HEADER_LEN, this.maxFrame, this.stats)) {
+      const rxBytes0 = this.stats.rxBytes;
+      const more = rings.receive(rx, this.budget, ETH_HEADER_LEN, this.maxFrame, this.stats);
+      // Bulk receive: its ACKs go to the TX thread rather than being written here. A
+      // write to the TAP runs the kernel's side of the exchange in this thread (the
+      // sender's ACK processing and its next segments, in softirq) and wakes the
+      // sender and the RX thread, which then preempt the JS thread: with offload,
+      // inbound bulk spent a third of the JS thread's time in these writes. A lone
+      // frame (a request, a ping) still gets the direct write.
+      if (this.directWrite && this.stats.rxBytes - rxBytes0 >= BULK_RX_BYTES) rings.armDirect(false);
+      if (more) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
         return Infinity; // the ring's frames came first; the device's wait (order holds)
       }
-      if (this.rxHandoff && rings.jsReads) this.readHeld(rings, rx, now);
+      if (this.rxHandoff && rings.jsReads) {
+        this.readHeld(rings, rx, now);
+        if (this.directWrite && this.stats.rxBytes - rxBytes0 >= BULK_RX_BYTES) rings.armDirect(false);
+      }
       return Infinity;
     }
     if (this.readFd(rx) < 0) {
@@ -438,9 +463,9 @@ export class TapLink implements Link {
     }
     if (!this.fdReady) return;
     const bytes0 = this.stats.rxBytes;
-    const n = this.readFd(rx);
+    const n = this.readFd(rx, HELD_BUDGET);
     if (this.fd < 0) return;
-    const got = n < 0 ? this.budget : n;
+    const got = n < 0 ? HELD_BUDGET : n;
     rings.rxDirect += got;
     if (now !== this.heldMs) {
       this.heldMs = now;
@@ -449,7 +474,8 @@ export class TapLink implements Link {
     }
     this.heldFrames += got;
     this.heldBytes += this.stats.rxBytes - bytes0;
-    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS) {
+    // A read that filled its budget (frames still queued) is a burst too.
+    if (n < 0 || this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS) {
       this.stopPolling();
       this.fdReady = false;
       rings.handBack();
@@ -462,7 +488,7 @@ export class TapLink implements Link {
    * was spent (frames may remain); clears `fdReady` when a read found the
    * device empty.
    */
-  private readFd(rx: FrameReceiver): number {
+  private readFd(rx: FrameReceiver, budget = this.budget): number {
     const native = this.native;
     const buf = this.rxBuf;
     const lens = this.rxLen;
@@ -470,7 +496,7 @@ export class TapLink implements Link {
     const maxFrame = this.maxFrame;
     const vnet = this.vnetHdr;
     const stats = this.stats;
-    let left = this.budget;
+    let left = budget;
     // The first read takes one frame: a lone request (a ping, a chatty exchange's segment) is then
     // answered, its reply written, before the read that finds the device empty (one syscall less
     // ahead of the reply); the reads after it take whole batches.
@@ -480,7 +506,7 @@ export class TapLink implements Link {
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
         this.fdReady = false;
-        return this.budget - left;
+        return budget - left;
       }
       left -= n;
       for (let i = 0; i < n; i++) {
@@ -499,7 +525,7 @@ export class TapLink implements Link {
       }
       if (n < want) {
         this.fdReady = false; // the batch ended on EAGAIN
-        return this.budget - left;
+        return budget - left;
       }
       want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
     }

@@ -159,10 +159,10 @@ test('TLP: a lost tail is probed after about two RTTs and repaired by RACK, with
 
 test('RACK: a lost retransmission is detected by later deliveries and resent again, without an RTO', () => {
   const x = scenario();
-  // Segment 6 is lost twice; the transfer is long enough that new data sent after the first
+  // Segment 6 is lost twice; the transfer (longer than the window after the warm-up) is long enough that new data sent after the first
   // retransmission is SACKed and reveals it.
   x.setHook((off, _len, nth) => (off === 5 * MSS && nth < 2 ? 'drop' : 'pass'));
-  const took = x.run(150, 5000);
+  const took = x.run(600, 5000);
   assert.ok(took > 0, 'delivered');
   const t = x.times(5 * MSS);
   assert.equal(t.length, 3, `sent ${t.length} times`);

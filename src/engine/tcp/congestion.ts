@@ -202,7 +202,7 @@ export class Congestion {
     t.sackCount[s] = n;
   }
 
-  /** New data acknowledged outside recovery: grow cwnd (appropriate byte counting, L = 2 SMSS). */
+  /** New data acknowledged outside recovery: grow cwnd (byte counting; in slow start every byte acknowledged, up to ssthresh). */
   onNewAck(s: number, acked: number): void {
     const t = this.core.t;
     // The probe is answered once everything up to it is acknowledged (before
@@ -211,7 +211,13 @@ export class Congestion {
     const smss = this.core.smss(s);
     t.dupAcks[s] = 0;
     if (t.cwnd[s] < t.ssthresh[s]) {
-      t.cwnd[s] += acked < 2 * smss ? acked : 2 * smss;
+      // Every byte acknowledged counts, up to ssthresh, as Linux's tcp_slow_start
+      // does (RFC 3465's limit L = 2 SMSS per ACK is for stretch ACKs only): a
+      // receiver that coalesces (GRO, Linux behind a TAP) acknowledges tens of
+      // segments at once, and 2 SMSS per such ACK stretched slow start ~20-fold
+      // (a 64 KiB super-segment each way, 500 ms to reach a 1.6 MB window).
+      const room = t.ssthresh[s] - t.cwnd[s];
+      t.cwnd[s] += acked < room ? acked : room;
     } else if (this.core.cfg.tcpCubic === 1) {
       this.cubicAvoid(s, acked, smss);
     } else {
