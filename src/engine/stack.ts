@@ -426,30 +426,38 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
     const nd = this.ip6?.nd;
-    if (nd !== undefined) {
-      nd.poll();
-      if (nd.nextDeadline < next) next = nd.nextDeadline;
-    }
-    if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
+    if (nd !== undefined) nd.poll();
     this.icmp.poll();
-    if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
     this.reassembly.poll();
-    if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     const in6 = this.ip6In;
-    if (in6 !== null) {
-      in6.poll();
-      if (in6.nextDeadline < next) next = in6.nextDeadline;
-    }
+    if (in6 !== null) in6.poll();
     this.tcp.poll();
-    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
     const ipsec = this.ipsecHook;
-    if (ipsec !== null) {
-      ipsec.poll();
-      if (ipsec.nextDeadline < next) next = ipsec.nextDeadline;
-    }
+    if (ipsec !== null) ipsec.poll();
     this.table.dispatch();
+    // Deadlines read after the callbacks: timers they armed (sends from a callback) count too.
+    next = this.layerDeadline(next);
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.loopback.count > 0 || this.table.hasPendingEvents) next = this.now;
+    return next;
+  }
+
+  /** The earliest of `next` and every layer's next deadline. */
+  private layerDeadline(next: number): number {
+    const nd = this.ip6?.nd;
+    if (nd !== undefined) {
+      if (nd.nextDeadline < next) next = nd.nextDeadline;
+      // A send may set a neighbour's timer (STALE to DELAY) without lowering nd's own deadline.
+      if (nd.cache.nextDeadline < next) next = nd.cache.nextDeadline;
+    }
+    if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
+    if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
+    if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
+    const in6 = this.ip6In;
+    if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
+    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
+    const ipsec = this.ipsecHook;
+    if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     return next;
   }
 
@@ -480,6 +488,15 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Ask the real-time driver for a poll soon (no-op under manual polling). */
   kick(): void {
     this.driver.kick();
+  }
+
+  /**
+   * After a TCP send()/recv(), which transmit at once: poll only for what the call left (events, looped-back
+   * packets, a deadline earlier than the driver's timer), not after every call (issue #10: one poll per exchange).
+   */
+  kickIfPending(): void {
+    const d = this.driver;
+    if (d.isRunning) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
   }
 
   /**

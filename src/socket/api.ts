@@ -55,6 +55,8 @@ export interface SocketHost {
   touch(): void;
   /** Ask the driver to poll soon (new output, new events). */
   kick(): void;
+  /** After a call that transmitted at once: ask for a poll only for what it left pending (events, timers). */
+  kickIfPending(): void;
 }
 
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
@@ -317,7 +319,7 @@ export class SocketApi {
       if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
       this.host.touch();
       const n = this.tcp.user.send(fd, buf, off, len, (flags & MSG_MORE) !== 0);
-      this.host.kick();
+      this.host.kickIfPending(); // TCP output ran: segments are out, only timers or events may be left
       return n;
     }
     const t = this.table;
@@ -374,7 +376,7 @@ export class SocketApi {
     if (this.isTcp(fd)) {
       this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
-      if (n > 0) this.host.kick(); // a window update may be due
+      if (n > 0) this.host.kickIfPending(); // a window update or due ACK went out at once; timers or events may be left
       if (n >= 0 && from) fillSockAddr(t, fd, false, from);
       return n;
     }
