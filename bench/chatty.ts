@@ -36,6 +36,39 @@ function contextSwitches(): number {
   }
 }
 
+/** Event-loop work of the stack per exchange, counted over one instrumented pass (not a timed one). */
+interface LoopCounts {
+  polls: number;
+  immediates: number;
+  timersArmed: number;
+}
+
+/**
+ * `rounds` exchanges over the stack with the stack's polls and this
+ * process's setImmediate/setTimeout calls counted (the wrappers come off
+ * afterwards): how many polls and event-loop hops one exchange costs.
+ */
+async function countLoopWork(lab: ChattyLab, rounds: number, body: number): Promise<LoopCounts> {
+  const g = globalThis as unknown as Record<'setImmediate' | 'setTimeout', (...a: unknown[]) => unknown>;
+  const stack = lab.stack as unknown as { poll(now: number): number };
+  const origImmediate = g.setImmediate;
+  const origTimeout = g.setTimeout;
+  const n = { polls: 0, immediates: 0, timersArmed: 0 };
+  g.setImmediate = (...a: unknown[]) => { n.immediates++; return origImmediate(...a); };
+  g.setTimeout = (...a: unknown[]) => { n.timersArmed++; return origTimeout(...a); };
+  const poll = stack.poll;
+  stack.poll = (now: number) => { n.polls++; return poll.call(stack, now); };
+  try {
+    await lab.overStack(rounds, body);
+  } finally {
+    g.setImmediate = origImmediate;
+    g.setTimeout = origTimeout;
+    delete (stack as { poll?: unknown }).poll;
+  }
+  const per = (x: number): number => +(x / rounds).toFixed(2);
+  return { polls: per(n.polls), immediates: per(n.immediates), timersArmed: per(n.timersArmed) };
+}
+
 const argv = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
   const i = argv.indexOf(`--${name}`);
@@ -83,11 +116,12 @@ try {
     }
   }
   const tcp = lab.stack.stats.tcp;
-  console.log(JSON.stringify({
+  const timed = {
     rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs,
     stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
     txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
-  }));
+  };
+  console.log(JSON.stringify({ ...timed, perExchange: await countLoopWork(lab, ROUNDS, BODY) }));
 } catch (err) {
   console.error(err);
   failed = true;

@@ -389,10 +389,17 @@ function chattySection(): void {
     console.log(`Chatty client over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
-  const c = JSON.parse(json) as { rounds: number; runs: number; body: number; stackMs: number[]; linuxMs: number[]; delayedAcks: number };
+  type Chatty = { rounds: number; runs: number; body: number; stackMs: number[]; linuxMs: number[]; delayedAcks: number;
+    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number } };
+  const c = JSON.parse(json) as Chatty;
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const s = med(c.stackMs);
   const l = med(c.linuxMs);
+  // The same after 5,000 uncounted exchanges: the steady state, once V8 has compiled the stack's path
+  // (the figure above includes that warm-up; Node's net client, mostly C++, has little to warm up).
+  const w = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '5', '--warmup', '5000'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const wJson = (w.stdout ?? '').trim().split('\n').pop() ?? '';
+  const warm = w.status === 0 && wJson.startsWith('{') ? JSON.parse(wJson) as Chatty : null;
   console.log(`Chatty client: ${c.rounds} exchanges (8-byte header + ${c.body}-byte body corked, wait for a 4-byte reply), `
     + `median of ${c.runs} alternating runs against one Linux server`);
   printTable(['path', 'median ms', 'ms/exchange', 'runs (ms)'], [
@@ -401,6 +408,19 @@ function chattySection(): void {
   ]);
   console.log(`  ratio stack.net / Linux: ${fmt(s / l, 2)} (goal <= 1.5; before the Nagle/delayed-ACK fixes about 9 s, each exchange waiting for the peer's delayed ACK); `
     + `delayed ACKs on the stack's side: ${fmt(c.delayedAcks)}`);
+  const pe = c.perExchange;
+  if (pe !== undefined) {
+    console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads), ${fmt(pe.polls, 2)} polls, `
+      + `${fmt(pe.immediates, 2)} setImmediate, ${fmt(pe.timersArmed, 2)} timers armed`);
+  }
+  if (warm !== null) {
+    const ws = med(warm.stackMs);
+    const wl = med(warm.linuxMs);
+    console.log(`  warm (after 5,000 exchanges): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
+      + `ratio ${fmt(ws / wl, 2)}, stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange`);
+  } else {
+    console.log(`  warm run failed (${w.status ?? w.signal})`);
+  }
 }
 
 /**

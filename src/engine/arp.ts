@@ -212,6 +212,7 @@ export class Arp {
     this.state[n] = INCOMPLETE;
     this.requests[n] = 1;
     this.deadline[n] = this.ctx.now + this.ctx.config.arpRetryMs;
+    this.wake(this.deadline[n]);
     this.sendRequest(iface, nextHop);
   }
 
@@ -267,6 +268,7 @@ export class Arp {
     this.probeDone = done;
     this.probeInterval = intervalMs;
     this.probeCount = count;
+    this.wake(this.probeNextAt);
     return true;
   }
 
@@ -328,6 +330,7 @@ export class Arp {
       && !macEquals(b, o + ARP_SHA, iface.mac, 0)))) {
       // Someone owns or is probing for the address we are probing (RFC 5227 2.1.1).
       this.probeSeen = true;
+      this.wake(this.ctx.now); // report at the next poll
     }
     // A group (multicast/broadcast) sender hardware address is never a valid neighbour.
     if ((b[o + ARP_SHA] & 1) === 1) {
@@ -360,6 +363,7 @@ export class Arp {
         this.state[e] = REACHABLE;
         this.requests[e] = 0;
         this.deadline[e] = this.ctx.now + this.ctx.config.arpReachableMs;
+        this.wake(this.deadline[e]);
         this.flush(iface, spa, e);
       } else {
         st.ignored++;
@@ -383,9 +387,15 @@ export class Arp {
    */
   nextDeadline = Infinity;
 
+  /** Lower {@link nextDeadline} to `at`: every deadline set between polls passes here, so poll can skip its scan until one is due. */
+  private wake(at: number): void {
+    if (at < this.nextDeadline) this.nextDeadline = at;
+  }
+
   /** Retry, give up on and expire entries at the context's time; leaves the next deadline in nextDeadline. */
   poll(): void {
     const now = this.ctx.now;
+    if (now < this.nextDeadline) return;
     let next = this.pollProbe(now);
     for (let i = 0; i < this.size; i++) {
       const s = this.state[i];

@@ -96,6 +96,19 @@ export class RealtimeDriver {
     if (!this.keepAlive) (this.timer as { unref?: () => void }).unref?.();
   }
 
+  /**
+   * A call made outside a poll (a socket send or recv, which transmit at
+   * once) left work due at `at` (ms; Infinity: none), or at once when
+   * `urgent`: arm the timer for it when the one set is later, or poll soon
+   * when it is due, instead of polling after every such call. Inside a poll
+   * the poll's own result covers it.
+   */
+  pollBy(at: number, now: number, urgent: boolean): void {
+    if (!this.running || this.polling || this.immediatePending) return;
+    if (urgent || at <= now) this.kick();
+    else if (at < this.timerAt) this.schedule(at, now);
+  }
+
   get isRunning(): boolean {
     return this.running;
   }

@@ -258,6 +258,7 @@ export class Icmp {
     this.pingSeqs[slot] = this.pingSeq;
     this.pingSent[slot] = this.ctx.preciseNow();
     this.pingDeadline[slot] = this.ctx.now + timeoutMs;
+    if (this.pingDeadline[slot] < this.nextDeadline) this.nextDeadline = this.pingDeadline[slot];
     this.ctx.stats.icmp.echoRequestsOut++;
     this.ctx.stats.icmp.tx++;
     const out = this.ip.output(rt, IPPROTO_ICMP, ICMP_HLEN + size, dst, ttl, 0);
@@ -300,6 +301,8 @@ export class Icmp {
   /** Expire pings at the context's time. */
   poll(): void {
     const now = this.ctx.now;
+    // A ping lowers nextDeadline when it starts: nothing is due before it (the scan is skipped on most polls).
+    if (now < this.nextDeadline) return;
     let next = Infinity;
     for (let i = 0; i < this.maxPings; i++) {
       if (this.pingState[i] !== 1) continue;

@@ -274,6 +274,7 @@ export class Icmp6 {
     this.pingSeqs[slot] = this.pingSeq;
     this.pingSent[slot] = this.ctx.preciseNow();
     this.pingDeadline[slot] = this.ctx.now + timeoutMs;
+    if (this.pingDeadline[slot] < this.nextDeadline) this.nextDeadline = this.pingDeadline[slot];
     this.ctx.stats.icmp6.echoRequestsOut++;
     this.ctx.stats.icmp6.tx++;
     const out = this.ip.output6(rt, NH_ICMPV6, ICMP6_HLEN + size, this.pingDst, slot * 16, hopLimit, 0);
@@ -318,6 +319,8 @@ export class Icmp6 {
   /** Expire pings at the context's time. */
   poll(): void {
     const now = this.ctx.now;
+    // A ping lowers nextDeadline when it starts: nothing is due before it (the scan is skipped on most polls).
+    if (now < this.nextDeadline) return;
     let next = Infinity;
     for (let i = 0; i < this.maxPings; i++) {
       if (this.pingState[i] !== 1) continue;

@@ -37,6 +37,7 @@ import { RealtimeDriver } from './driver.js';
 import { Tcp } from './tcp/index.js';
 import { Errno, StackError, sysError } from './errno.js';
 import type { EngineContext } from './context.js';
+import type { InterfaceOptions, InterfaceInfo, PingOptions } from './stack-types.js';
 import type { IpsecHook, IpsecHookFactory } from './ipsec-hook.js';
 
 /** IPsec is built when the stack was given an implementation and has SA or SP slots. */
@@ -57,48 +58,7 @@ function txFrameBytes(c: ResolvedConfig, ipsec: IpsecHookFactory<IpsecHook> | nu
   return ETH_HLEN + Math.max(c.maxMtu, c.ipMaxDatagramBytes) + txTailroom(c, ipsec);
 }
 
-/** Options of {@link Stack.addInterface}. */
-export interface InterfaceOptions {
-  /**
-   * Address with prefix length, e.g. '10.0.0.1/24', or a list of them: at
-   * most one IPv4 address and any number of IPv6 ones ('fd00::2/64'), up to
-   * `ipv6AddressesPerInterface`. IPv6 addresses are static and preferred at once.
-   */
-  address?: string | readonly string[];
-  /** Default gateway reached through this interface (IPv4, or IPv6 when it has a colon). */
-  gateway?: string;
-  /** IPv6 default gateway reached through this interface (on-link or link-local). */
-  gateway6?: string;
-  /** IP MTU; defaults to the link's, at most the stack's `maxMtu`. */
-  mtu?: number;
-  /** 'aa:bb:cc:dd:ee:ff'; a random locally administered address by default. */
-  mac?: string;
-  /** Name for reports; defaults to the link's name. */
-  name?: string;
-}
-
-/** A read-only view of an interface for reports. */
-export interface InterfaceInfo {
-  index: number;
-  name: string;
-  mac: string;
-  address: string | null;
-  prefixLength: number;
-  gateway: string | null;
-  mtu: number;
-  /** IPv6 addresses as 'addr/len'. */
-  addresses6: string[];
-}
-
-/** Options of {@link Stack.ping}. */
-export interface PingOptions {
-  /** Give up after this many ms (default 1000). */
-  timeoutMs?: number;
-  /** Payload bytes (default 56, as ping(8)). */
-  size?: number;
-  /** TTL of the request (default the stack's). */
-  ttl?: number;
-}
+export type { InterfaceOptions, InterfaceInfo, PingOptions } from './stack-types.js';
 
 /**
  * The protocol engine: interfaces, layers, timers and ping; `H` is the type
@@ -429,33 +389,41 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (this.loopback.count > 0) this.pollLoopback();
     this.arp.poll();
     const nd = this.ip6?.nd;
-    if (nd !== undefined) {
-      nd.poll();
-      if (nd.nextDeadline < next) next = nd.nextDeadline;
-    }
-    if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
+    if (nd !== undefined) nd.poll();
     this.icmp.poll();
-    if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
     this.reassembly.poll();
-    if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     const in6 = this.ip6In;
-    if (in6 !== null) {
-      in6.poll();
-      if (in6.nextDeadline < next) next = in6.nextDeadline;
-    }
+    if (in6 !== null) in6.poll();
     this.tcp.poll();
-    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
     const ipsec = this.ipsecHook;
-    if (ipsec !== null) {
-      ipsec.poll();
-      if (ipsec.nextDeadline < next) next = ipsec.nextDeadline;
-    }
+    if (ipsec !== null) ipsec.poll();
     this.table.dispatch();
+    // Deadlines read after the callbacks: timers they armed (sends from a callback) count too.
+    next = this.layerDeadline(next);
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.loopback.count > 0 || this.table.hasPendingEvents) next = this.now;
     // Idle is returned as the constant: a computed Infinity leaves a call V8 does not inline as a new
     // heap number (a GC allocation per poll; seen as 64 B per IPv6 UDP round trip in bench/v6.ts).
     if (next === Infinity) return Infinity;
+    return next;
+  }
+
+  /** The earliest of `next` and every layer's next deadline. */
+  private layerDeadline(next: number): number {
+    const nd = this.ip6?.nd;
+    if (nd !== undefined) {
+      if (nd.nextDeadline < next) next = nd.nextDeadline;
+      // A send may set a neighbour's timer (STALE to DELAY) without lowering nd's own deadline.
+      if (nd.cache.nextDeadline < next) next = nd.cache.nextDeadline;
+    }
+    if (this.arp.nextDeadline < next) next = this.arp.nextDeadline;
+    if (this.icmp.nextDeadline < next) next = this.icmp.nextDeadline;
+    if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
+    const in6 = this.ip6In;
+    if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
+    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
+    const ipsec = this.ipsecHook;
+    if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     return next;
   }
 
@@ -486,6 +454,15 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   /** Ask the real-time driver for a poll soon (no-op under manual polling). */
   kick(): void {
     this.driver.kick();
+  }
+
+  /**
+   * After a TCP send()/recv(), which transmit at once: poll only for what the call left (events, looped-back
+   * packets, a deadline earlier than the driver's timer), not after every call (issue #10: one poll per exchange).
+   */
+  kickIfPending(): void {
+    const d = this.driver;
+    if (d.isRunning) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
   }
 
   /**

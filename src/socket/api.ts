@@ -16,6 +16,7 @@ import {
   addr6, addrFamily, addrIsMapped, addrScope, fillSockAddr, fillV4, mappedV4, toAddr, toMapped, validPort, type SockAddr,
 } from './addr.js';
 import type { NetInterface } from '../engine/netif.js';
+import { SO_BROADCAST, SO_REUSEADDR, SO_RCVBUF, SO_ERROR, SO_SNDBUF, SO_KEEPALIVE, SO_LINGER, TCP_NODELAY, IP_DONTFRAG, IPV6_V6ONLY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, MSG_MORE } from './options.js';
 
 /** Socket types accepted by {@link SocketApi.socket}. */
 export const SOCK_STREAM = 1;
@@ -23,32 +24,8 @@ export const SOCK_DGRAM = 2;
 export { AF_INET, AF_INET6 };
 export type { SockAddr };
 
-/** Options for {@link SocketApi.setsockopt}/{@link SocketApi.getsockopt}. */
-export const SO_BROADCAST = 6;
-export const SO_REUSEADDR = 2;
-export const SO_RCVBUF = 8;
-export const SO_ERROR = 4;
-export const SO_SNDBUF = 7;
-export const SO_KEEPALIVE = 9;
-export const SO_LINGER = 13;
-export const TCP_NODELAY = 0x101;
-/** UDP: set DF; datagrams larger than the route's MTU fail with EMSGSIZE instead of being fragmented (BSD's IP_DONTFRAG). */
-export const IP_DONTFRAG = 28;
-/** AF_INET6 sockets: take IPv6 only (no IPv4 through a `::` bind); set before bind (RFC 3493 5.3, Linux's value). */
-export const IPV6_V6ONLY = 26;
-/** Keepalive tuning, ms (Linux uses seconds; milliseconds suit virtual-time tests). */
-export const TCP_KEEPIDLE = 0x104;
-export const TCP_KEEPINTVL = 0x105;
-export const TCP_KEEPCNT = 0x106;
-/** Abort when sent data stays unacknowledged this many ms (RFC 5482); 0 = off. */
-export const TCP_USER_TIMEOUT = 0x112;
+export * from './options.js';
 export { SHUT_RD, SHUT_WR, SHUT_RDWR } from '../engine/tcp/index.js';
-/**
- * {@link SocketApi.send} flag (Linux's value): more data follows at once, so
- * TCP holds a partial last segment until a send without it (one gathered
- * write, as Linux's writev()/MSG_MORE).
- */
-export const MSG_MORE = 0x8000;
 
 /** What the API needs from its stack: the current time, a nudge for the driver, and zones. */
 export interface SocketHost {
@@ -59,6 +36,8 @@ export interface SocketHost {
   /** The interfaces (for `%zone` names and indexes) and the next route6's zone (EngineContext.zone6). */
   readonly interfaces: readonly NetInterface[];
   zone6: number;
+  /** After a call that transmitted at once: ask for a poll only for what it left pending (events, timers). */
+  kickIfPending(): void;
 }
 
 export { EV_READABLE, EV_WRITABLE, EV_CLOSED, EV_ERROR };
@@ -323,7 +302,7 @@ export class SocketApi {
       if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
       this.host.touch();
       const n = this.tcp.user.send(fd, buf, off, len, (flags & MSG_MORE) !== 0);
-      this.host.kick();
+      this.host.kickIfPending(); // TCP output ran: segments are out, only timers or events may be left
       return n;
     }
     const t = this.table;
@@ -382,7 +361,7 @@ export class SocketApi {
     if (this.isTcp(fd)) {
       this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
-      if (n > 0) this.host.kick(); // a window update may be due
+      if (n > 0) this.host.kickIfPending(); // a window update or due ACK went out at once; timers or events may be left
       if (n >= 0 && from) fillSockAddr(t, fd, false, from, this.host.interfaces);
       return n;
     }

@@ -48,6 +48,7 @@
  *   literal fails with ENOTFOUND (syscall 'getaddrinfo'). An IPv6 literal
  *   (or an IPv6 answer) makes an AF_INET6 socket, as Node's does.
  */
+import { Buffer } from 'node:buffer';
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
 import { Errno, codeError, lookupError as notFound, sysError } from '../engine/errno.js';
