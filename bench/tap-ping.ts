@@ -17,11 +17,13 @@
  * Prints one JSON line.
  *
  *   node dist/bench/tap-ping.js [--count N] [--runs N] [--interval-ms N] [--idle S] [--settle S]
- *                               [--threads 0|1] [--handoff 0|1] [--direct 0|1] [--offload 0|1] [--baseline 0|1] [--trace 0|1]
+ *                               [--threads 0|1] [--handoff 0|1] [--direct 0|1] [--offload 0|1] [--spin-us N] [--baseline 0|1] [--trace 0|1]
  *                               [--warmup N]
  *
  * `--warmup N` (default 20000) flood pings (`ping -f`) first, uncounted:
  * see the warm-up below.
+ *
+ * `--spin-us N`: TapLinkOptions.busyPollUs (default 0: off).
  *
  * `--settle` is the wait between the last ping and the idle measurement
  * (default 1 s): V8 may still finish a garbage collection shortly after the
@@ -53,6 +55,7 @@ const THREADS = numberOption('threads', -1);
 const HANDOFF = numberOption('handoff', -1);
 const DIRECT = numberOption('direct', -1);
 const OFFLOAD = numberOption('offload', -1);
+const SPIN_US = numberOption('spin-us', -1);
 const BASELINE = numberOption('baseline', 1) !== 0;
 const TRACE = numberOption('trace', 0) !== 0;
 const WARMUP = numberOption('warmup', 20000);
@@ -191,6 +194,7 @@ ip('netns', 'add', ns);
 const tap = TapLink.open(`wstp${process.pid % 100000}`, {
   ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}), ...(HANDOFF >= 0 ? { rxHandoff: HANDOFF === 1 } : {}),
   ...(DIRECT >= 0 ? { directWrite: DIRECT === 1 } : {}), ...(OFFLOAD >= 0 ? { offload: OFFLOAD === 1 } : {}),
+  ...(SPIN_US >= 0 ? { busyPollUs: SPIN_US } : {}),
 });
 const stack = new Stack({ maxTcpSockets: 2 });
 const dir = mkdtempSync(join(tmpdir(), 'wstp-'));
