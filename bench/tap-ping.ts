@@ -9,6 +9,9 @@
  *   Linux TAP driver. Issue #13's goal (ping ≤ 2× wolfIP's stock driver,
  *   whose 0.048 ms was about Linux's own veth figure then) is stated as
  *   `ratio` = stack / responder ≤ 2.
+ * - `nodeFloor`: bench/ping-responder-node.ts, the same responder in a few
+ *   lines of JS on the addon's device functions (a libuv poll handle, no
+ *   stack): what Node's event-loop wake-up and a call into JS cost here.
  * - `veth`: Linux ↔ Linux over a veth pair (no user space on the path).
  *
  * Everything runs in namespaces this script creates and removes (only
@@ -66,6 +69,8 @@ const LINUX_IP = '10.75.0.1';
 const STACK_IP = '10.75.0.2';
 const RESP_LINUX_IP = '10.75.1.1';
 const RESP_IP = '10.75.1.2';
+const NODE_LINUX_IP = '10.75.3.1';
+const NODE_IP = '10.75.3.2';
 const VETH_IP = '10.75.2.1';
 const VETH_PEER_IP = '10.75.2.2';
 
@@ -140,6 +145,22 @@ async function startResponder(dir: string, dev: string): Promise<ChildProcess> {
   return child;
 }
 
+/** Start the Node floor responder (a second process) on a new TAP device. */
+async function startNodeResponder(dev: string): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./ping-responder-node.js', import.meta.url));
+  const child = spawn(process.execPath, [script, dev, NODE_IP], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`ping-responder-node exited ${code}`)));
+  });
+  return child;
+}
+
 /** Per-ping hop times of the traced round (see the file comment). */
 interface Hops { toReplyUs: number[]; writeUs: number[]; restUs: number[] }
 
@@ -197,6 +218,7 @@ const tap = TapLink.open(`wstp${process.pid % 100000}`, {
 const stack = new Stack({ maxTcpSockets: 2 });
 const dir = mkdtempSync(join(tmpdir(), 'wstp-'));
 let responder: ChildProcess | null = null;
+let nodeResponder: ChildProcess | null = null;
 let failed = false;
 try {
   tap.moveToNetns(ns, { hostAddress: `${LINUX_IP}/24` });
@@ -208,6 +230,11 @@ try {
     ip('link', 'set', 'dev', dev, 'netns', ns);
     ip('-n', ns, 'link', 'set', 'dev', dev, 'up');
     ip('-n', ns, 'addr', 'add', `${RESP_LINUX_IP}/24`, 'dev', dev);
+    const ndev = `wstn${process.pid % 100000}`;
+    nodeResponder = await startNodeResponder(ndev);
+    ip('link', 'set', 'dev', ndev, 'netns', ns);
+    ip('-n', ns, 'link', 'set', 'dev', ndev, 'up');
+    ip('-n', ns, 'addr', 'add', `${NODE_LINUX_IP}/24`, 'dev', ndev);
     ip('netns', 'add', nsVeth);
     const a = `wsva${process.pid % 100000}`;
     const b = `wsvb${process.pid % 100000}`;
@@ -224,13 +251,16 @@ try {
   if (WARMUP > 0) await ping(STACK_IP, WARMUP, true);
   if (BASELINE) {
     await ping(RESP_IP, 20);
+    await ping(NODE_IP, 20);
+    if (WARMUP > 0) await ping(NODE_IP, WARMUP, true);
     await ping(VETH_PEER_IP, 20);
   }
-  const runs: { stack: PingRun[]; responder: PingRun[]; veth: PingRun[] } = { stack: [], responder: [], veth: [] };
+  const runs: { stack: PingRun[]; responder: PingRun[]; nodeFloor: PingRun[]; veth: PingRun[] } = { stack: [], responder: [], nodeFloor: [], veth: [] };
   for (let r = 0; r < RUNS; r++) {
     runs.stack.push(await ping(STACK_IP));
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
+      runs.nodeFloor.push(await ping(NODE_IP));
       runs.veth.push(await ping(VETH_PEER_IP));
     }
   }
@@ -242,10 +272,13 @@ try {
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
   if (BASELINE) {
     result.responder = summary(runs.responder);
+    result.nodeFloor = summary(runs.nodeFloor);
     result.veth = summary(runs.veth);
     // Ratios per run (stack and its baselines pinged back to back), then the median.
     result.ratioAvg = round3(median(runs.stack.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
     result.ratioMedian = round3(median(runs.stack.map((s, i) => s.medianMs / runs.responder[i].medianMs)));
+    result.nodeFloorRatioAvg = round3(median(runs.nodeFloor.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
+    result.nodeFloorRatioMedian = round3(median(runs.nodeFloor.map((s, i) => s.medianMs / runs.responder[i].medianMs)));
     result.ratioAvgVsVeth = round3(median(runs.stack.map((s, i) => s.avgMs / runs.veth[i].avgMs)));
     result.goal = 'ratioAvg <= 2 (stack / the blocking-read C responder, standing in for wolfIP\'s stock TAP driver)';
   }
@@ -276,6 +309,7 @@ try {
   stack.stop();
   tap.close();
   if (responder !== null) responder.kill('SIGKILL');
+  if (nodeResponder !== null) nodeResponder.kill('SIGKILL');
   for (const n of [ns, nsVeth]) {
     try {
       ip('netns', 'del', n);
