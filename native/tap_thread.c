@@ -419,9 +419,13 @@ static void release(tt_t *t) {
  * a load of 10-17 (bench/chatty.ts's exchanges, spin on and off alternating
  * in one process, 12 runs each): 100 µs caught 87 % of the replies but the
  * median run took 129 ms against 99 ms without (200 µs: 226 vs 99), the spin
- * taking the CPU the answering process needed; on a quiet machine, with the
- * peer on the other core, it may pay: TapLinkOptions.busyPollUs turns it on
- * (Linux's busy_poll sysctl suggests 50 µs for sockets).
+ * taking the CPU the answering process needed. At a load of 4-5 (two series
+ * of 8 and 10 runs each) it paid: 49 vs 55 ms and 47 vs 72 ms, 87-94 % of the
+ * replies caught and 4-5 % less CPU per exchange (a caught reply spares a
+ * cold wake-up). So it helps with the peer on an idle core and hurts on an
+ * oversubscribed one; off until a quiet machine's bench decides:
+ * TapLinkOptions.busyPollUs turns it on (Linux's busy_poll sysctl suggests
+ * 50 µs for sockets).
  */
 #define SPIN_DEFAULT_US 0
 /* Below this the window is worth less than the poll() calls in it: off until the next probe. */
