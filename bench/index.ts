@@ -343,6 +343,7 @@ function main(): void {
     console.log('TCP over TAP: SKIPPED, needs root and /dev/net/tun');
   }
   console.log('');
+  tapPingSection();
   chattySection();
   lossSection();
   console.log('');
@@ -370,6 +371,40 @@ function main(): void {
   tunSection();
   console.log('');
   console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
+
+/**
+ * Ping over TAP (bench/tap-ping.ts) against a blocking-read C responder on
+ * its own TAP device (wolfIP's stock driver's shape) and Linux over a veth,
+ * alternating in one run; issue #13's goal: stack / responder <= 2.
+ */
+function tapPingSection(): void {
+  if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
+    console.log('Ping over TAP: SKIPPED, needs root and /dev/net/tun');
+    return;
+  }
+  const script = fileURLToPath(new URL('./tap-ping.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script, '--runs', '5', '--count', '200', '--idle', '3'],
+    { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    console.log(`Ping over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[] };
+  const c = JSON.parse(line) as { count: number; runs: number; stack: P; responder?: P; nodeFloor?: P; veth?: P; ratioAvg?: number;
+    ratioMedian?: number; nodeFloorRatioMedian?: number; idleCpuTicks: number };
+  const row = (name: string, p: P): string[] => [name, fmt(p.avgMs, 3), fmt(p.medianMs, 3), fmt(p.p90Ms, 3), p.runsAvgMs.map((x) => fmt(x, 3)).join(' ')];
+  console.log(`Ping over TAP: ${c.runs} alternating runs of ${c.count} pings 10 ms apart (medians of the runs)`);
+  const rows = [row('stack on TAP', c.stack)];
+  if (c.responder !== undefined) rows.push(row('C responder on TAP (blocking read)', c.responder));
+  if (c.nodeFloor !== undefined) rows.push(row('Node responder on TAP (libuv poll, no stack)', c.nodeFloor));
+  if (c.veth !== undefined) rows.push(row('Linux over veth', c.veth));
+  printTable(['path', 'avg ms', 'median ms', 'p90 ms', 'runs avg (ms)'], rows);
+  console.log(`  stack / C responder: average ${fmt(c.ratioAvg ?? NaN, 2)}x, median ${fmt(c.ratioMedian ?? NaN, 2)}x `
+    + `(goal <= 2x: wolfIP's stock driver, 0.048 ms, was about Linux's own figure); Node's own floor ${fmt(c.nodeFloorRatioMedian ?? NaN, 2)}x (median); `
+    + `idle CPU ${c.idleCpuTicks} ticks over 3 s (goal 0)`);
+  console.log('');
 }
 
 /**

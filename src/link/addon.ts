@@ -58,6 +58,11 @@ export interface RingLayout {
    * top byte (native/vnet.h).
    */
   readonly vnetHdr: number;
+  /** Busy-poll before the event loop blocks (native/tap_thread.c): hits, misses, the window's ceiling in µs, armed. */
+  readonly spinHits: number;
+  readonly spinMisses: number;
+  readonly spinMaxUs: number;
+  readonly spinArm: number;
 }
 
 /** The TAP device functions (native/tap.c). */
@@ -190,7 +195,8 @@ export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, P
 const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
   'version', 'words', 'rxHead', 'rxTail', 'txHead', 'txTail', 'txSleep', 'rxWait', 'txDrops', 'txErrors',
   'rxErrors', 'rxWakes', 'txSleeps', 'rxStalls', 'txDirect', 'slots', 'slotSize', 'rxLens', 'txLens',
-  'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner', 'vnetHdr',
+  'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner', 'vnetHdr', 'spinHits', 'spinMisses',
+  'spinMaxUs', 'spinArm',
 ];
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',

@@ -50,6 +50,10 @@ export interface TapThreadCounters {
   rxHandbacks: number;
   /** Frames the JS thread read from the device itself while it held it. */
   rxDirect: number;
+  /** Busy-polls before the event loop blocked that saw the answer come (see {@link TapRings.setBusyPoll}). */
+  spinHits: number;
+  /** Busy-polls that ran out their window (the thread then slept as before). */
+  spinMisses: number;
   /** Frames write() refused with EAGAIN/ENOBUFS. */
   txDrops: number;
   /** Other write() errors. */
@@ -212,6 +216,16 @@ export class TapRings {
     if (Atomics.load(this.h, this.L.rxWait) !== 0) this.native.threadKick(this.handle);
   }
 
+  /**
+   * Ceiling of the busy-poll before the event loop blocks, in µs (0: off):
+   * after a lone frame went out while the JS thread reads the device, the
+   * loop watches the device that long before sleeping, adapting the window
+   * to how soon answers come (native/tap_thread.c, spin_before_block).
+   */
+  setBusyPoll(us: number): void {
+    if (!this.stopped) Atomics.store(this.h, this.L.spinMaxUs, us);
+  }
+
   /** Whether the RX wakeup keeps the event loop alive. */
   keepAlive(on: boolean): void {
     if (!this.stopped) this.native.threadRef(this.handle, on);
@@ -229,6 +243,8 @@ export class TapRings {
       rxHandoffs: Atomics.load(h, L.rxHandoffs),
       rxHandbacks: this.rxHandbacks,
       rxDirect: this.rxDirect,
+      spinHits: Atomics.load(h, L.spinHits),
+      spinMisses: Atomics.load(h, L.spinMisses),
       txDrops: Atomics.load(h, L.txDrops),
       txErrors: Atomics.load(h, L.txErrors),
     };

@@ -75,6 +75,18 @@ export interface TapLinkOptions {
    */
   rxHandoff?: boolean;
   /**
+   * Threaded mode with `rxHandoff`: after a lone frame went out, the event
+   * loop watches the device for up to this many µs before it blocks, so an
+   * answer that comes that soon is read without the JS thread sleeping and
+   * waking (see {@link TapThreadCounters.spinHits}). The window adapts:
+   * halved on each miss down to off, re-probed now and then; never while
+   * idle. Default 0 (off): on this 2-core machine under load, spinning took
+   * the CPU the answering process needed and exchanges got slower (see
+   * native/tap_thread.c, SPIN_DEFAULT_US); with the peer on another idle
+   * core, 50–100 may pay.
+   */
+  busyPollUs?: number;
+  /**
    * Frames the kernel may queue on the device for this link's reader (the
    * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
    * drops them. Default 0: the kernel's default (1000). A longer queue
@@ -306,6 +318,10 @@ export class TapLink implements Link {
       throw new RangeError(`kernelQueue must be an integer in 0..1000000, got ${kernelQueue}`);
     }
     const offload = options.offload ?? TAP_OFFLOAD_DEFAULT;
+    const busyPollUs = options.busyPollUs;
+    if (busyPollUs !== undefined && (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 10_000)) {
+      throw new RangeError(`busyPollUs must be an integer in 0..10000, got ${busyPollUs}`);
+    }
     let ringSlots = 0;
     if (options.threads ?? TAP_THREADS_DEFAULT) {
       ringSlots = options.ringSlots ?? (offload ? OFFLOAD_RING_SLOTS : defaultRingSlots(mtu + ETH_HEADER_LEN + SLOT_SLACK));
@@ -319,6 +335,7 @@ export class TapLink implements Link {
     try {
       link = new TapLink(native, dev.fd, dev.name, mtu, budget, ringSlots, options.directWrite ?? true,
         options.rxHandoff ?? true, dev.vnetHdr ?? 0, dev.offload ?? 0);
+      if (busyPollUs !== undefined) link.rings?.setBusyPoll(busyPollUs);
     } catch (err) {
       native.close(dev.fd);
       throw err;
