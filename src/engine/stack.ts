@@ -421,7 +421,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     const in6 = this.ip6In;
     if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
-    if (this.tcp.nextDeadline < next) next = this.tcp.nextDeadline;
+    // TCP's own timers, read where they are armed: a send between polls arms one (tcp.nextDeadline is only set by poll).
+    const tc = this.tcp.core;
+    if (tc.nextTimer < next) next = tc.nextTimer;
+    if (tc.passive.q.nextAt < next) next = tc.passive.q.nextAt;
     const ipsec = this.ipsecHook;
     if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     return next;
