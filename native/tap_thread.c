@@ -63,6 +63,7 @@
 #include <node_api.h>
 
 #include "vnet.h"
+#include "syn_responder.h"
 
 #ifdef __linux__
 #include <poll.h>
@@ -176,6 +177,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadKick", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadRef", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadSynResponder", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
@@ -204,6 +206,7 @@ typedef struct {
   napi_threadsafe_function tsfn;
   napi_async_context async;
   int refs;              /* owners, all on the JS thread: handle external, ArrayBuffer, tsfn, push function */
+  ws_synr_t *synr;       /* atomic: the native SYN-cookie responder (syn_responder.c), once JS attached one */
 } tt_t;
 
 static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
@@ -336,6 +339,11 @@ static void *rx_main(void *arg) {
       }
       continue;
     }
+    ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
+    if (synr != NULL && r > t->vnet &&
+        ws_synr_rx(synr, t->fd, t->vnet, vh, t->rx_data + (size_t)s * t->slot_size, (size_t)(r - t->vnet), head - tail, t->slots)) {
+      continue; /* answered or dropped there (counted); the slot is reused */
+    }
     t->rx_lens[s] = t->vnet != 0 ? ws_vnet_rx_len(vh, r) : (int32_t)r;
     head++;
     st(&h[H_RX_HEAD], (int32_t)head);
@@ -385,6 +393,7 @@ static void *tx_main(void *arg) {
 
 static void release(tt_t *t) {
   if (--t->refs > 0) return;
+  ws_synr_free(t->synr);
   free(t->mem);
   free(t);
 }
@@ -718,6 +727,34 @@ static napi_value thread_ref(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* threadSynResponder(handle) -> ArrayBuffer: attach the native SYN-cookie responder (syn_responder.c) to the
+ * RX thread (once); its words are how JS configures it. */
+static napi_value thread_syn_responder(napi_env env, napi_callback_info info) {
+  napi_value argv[1], ab;
+  tt_t *t;
+  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  void *mem = NULL;
+  size_t size = 0;
+  if (t->synr != NULL || !t->running) {
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: already attached, or stopped");
+    return NULL;
+  }
+  ws_synr_t *r = ws_synr_create(&mem, &size);
+  if (r == NULL) {
+    napi_throw_error(env, "ENOMEM", "threadSynResponder: out of memory");
+    return NULL;
+  }
+  /* The words live until the last owner releases t (after both threads are joined). */
+  if (napi_create_external_arraybuffer(env, mem, size, finalize_memory, t, &ab) != napi_ok) {
+    ws_synr_free(r);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: napi_create_external_arraybuffer failed");
+    return NULL;
+  }
+  t->refs++;
+  __atomic_store_n(&t->synr, r, __ATOMIC_RELEASE);
+  return ab;
+}
+
 static napi_value thread_stop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
@@ -732,6 +769,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadKick", NULL, thread_kick, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadSynResponder", NULL, thread_syn_responder, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -39,6 +39,7 @@ import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
 import type { TapThreadCounters } from './tap-ring.js';
+import { NativeSynResponder } from './syn-responder.js';
 import { loadNativeAddon } from './addon.js';
 import type { NativeAddon } from './addon.js';
 
@@ -85,6 +86,14 @@ export interface TapLinkOptions {
    * measurably improve.
    */
   kernelQueue?: number;
+  /**
+   * Threaded mode: the RX thread answers SYN floods itself with the stack's
+   * SYN cookies, for listeners whose request queue overflowed, and drops
+   * pure SYNs while its ring is three quarters full so connections' segments
+   * keep the rest (native/syn_responder.c, {@link TapLink.synResponder}).
+   * Default true.
+   */
+  synResponder?: boolean;
   /**
    * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
    * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
@@ -203,6 +212,8 @@ export class TapLink implements Link {
   readonly offload: LinkOffload | null;
   /** Offload counters. */
   readonly offloadStats: TapOffloadStats = { txGso: 0, txCsumPartial: 0 };
+  /** The RX thread's SYN-cookie responder (option `synResponder`), driven by the stack's TCP; null without. */
+  synResponder: NativeSynResponder | null = null;
 
   private readonly native: TapAddon;
   private fd: number;
@@ -310,6 +321,7 @@ export class TapLink implements Link {
       native.close(dev.fd);
       throw err;
     }
+    if (options.synResponder ?? true) link.attachSynResponder();
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));
@@ -348,9 +360,23 @@ export class TapLink implements Link {
     return this.rings !== null;
   }
 
-  /** The I/O threads' own counters, or null in synchronous mode. */
+  /** The I/O threads' own counters (with the SYN responder's: synAnswered, ...), or null in synchronous mode. */
   threadCounters(): TapThreadCounters | null {
-    return this.rings === null ? null : this.rings.counters();
+    if (this.rings === null) return null;
+    const c = this.rings.counters();
+    const sr = this.synResponder;
+    if (sr !== null) {
+      const n = sr.counters();
+      c.synAnswered = n.answered;
+      c.synDropped = n.dropped;
+      c.synTxErrors = n.txErrors;
+    }
+    return c;
+  }
+
+  private attachSynResponder(): void {
+    const mem = this.rings === null ? null : this.rings.attachSynResponder();
+    if (mem !== null) this.synResponder = new NativeSynResponder(mem);
   }
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
