@@ -102,6 +102,8 @@ try {
     rackLossMarked: tcp.rackLossMarked, rackReorderTimeouts: tcp.rackReorderTimeouts,
     spuriousRetransUndone: tcp.spuriousRetransUndone, dsacksReceived: tcp.dsacksReceived, prrRecoveries: tcp.prrRecoveries,
     faults: link.faults,
+    // Frames the TAP link itself refused (its TX ring full: the stack then leaves the data unsent).
+    tapDrops: tap.stats.drops,
   }));
 } catch (err) {
   console.error(err);

@@ -12,6 +12,7 @@ import {
   TCP_CSUM,
 } from '../../wire/tcp.js';
 import { GSO_TCPV4 } from '../offload.js';
+import { Errno } from '../errno.js';
 import type { NetInterface } from '../netif.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
@@ -146,9 +147,12 @@ export class TcpOutput {
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    if (v6) c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s);
-    else ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    const res = v6 ? c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s)
+      : ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
+    // The link's queue is full (counted in its drops): data not sent, as Linux's tcp_write_xmit stops
+    // when tcp_transmit_skb fails; the caller leaves it unsent (not lost) and sends it on the next ACK.
+    if (res === -Errno.ENOBUFS && len > 0) return -1;
     return len;
   }
 
@@ -409,7 +413,7 @@ export class TcpOutput {
         let flags = TH_ACK;
         if (len === avail) flags |= TH_PSH;
         if (fin) flags |= TH_FIN;
-        this.transmit(s, nxt, len, flags);
+        if (!this.transmit(s, nxt, len, flags)) break; // not sent (no route, the link's queue full)
         if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }
@@ -500,12 +504,12 @@ export class TcpOutput {
    * (`seq` = sndNxt) advance sndNxt; a hole retransmitted out of order does
    * not, or the data between would be skipped.
    */
-  transmit(s: number, seq: number, want: number, flags: number): void {
+  transmit(s: number, seq: number, want: number, flags: number): boolean {
     const c = this.core;
     const t = c.t;
     const isRtx = seqLt(seq, t.sndMax[s]);
     const len = this.sendSegment(s, seq, want, flags);
-    if (len < 0) return;
+    if (len < 0) return false;
     if (len < want) flags &= ~TH_FIN;
     let end = (seq + len) | 0;
     if ((flags & TH_FIN) !== 0) {
@@ -528,6 +532,7 @@ export class TcpOutput {
     if (t.rtoAt[s] === Infinity) this.armRto(s);
     else if (!isRtx) this.schedulePto(s); // the probe follows the newest data (as Linux)
     t.persistAt[s] = Infinity;
+    return true;
   }
 
   /** Counts of a retransmission at `seq`, and Karn's rule: a retransmitted range cannot be timed without timestamps. */
