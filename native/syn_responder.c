@@ -8,7 +8,8 @@
  * frames at random, and a legitimate client that loses one frame waits a
  * whole SYN retransmission timeout (1 s). Linux answers the flood in its
  * softirq; here the RX thread answers it itself: read(), a few hundred
- * nanoseconds of parse and hash, write(). JS never sees the flood.
+ * nanoseconds of parse and hash, and the SYN-ACK handed to a writer thread
+ * of the responder's own (below). JS never sees the flood.
  *
  * What: when the stack (src/engine/tcp/passive.ts) answers a SYN with a
  * cookie because a listener's request queue overflowed (RFC 4987 3.6), it
@@ -42,6 +43,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#ifdef __linux__
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#endif
 
 #include "syn_responder.h"
 #include "vnet.h"
@@ -57,6 +63,7 @@ enum {
   W_DROPPED = 13,  /* C: pure SYNs dropped because the RX ring was nearly full */
   W_TX_ERRORS = 14, /* C: SYN-ACK write() failures */
   W_ENTRIES = 15,  /* JS: entries in use (0..SYNR_ENTRIES) */
+  W_QUEUE_FULL = 18, /* C: SYN-ACKs dropped because the writer's queue was full */
   W_CLOCK = 16,    /* JS: float64 at byte 64: engine clock (ms) = CLOCK_MONOTONIC ms + this */
   W_ENTRY0 = 32,   /* entries: SYNR_ENTRY_WORDS words each */
   SYNR_ENTRIES = 8,
@@ -65,9 +72,33 @@ enum {
 };
 #define SYNR_VERSION 1
 
+/*
+ * The SYN-ACKs go to a writer thread of their own through a single-producer
+ * (the RX thread) single-consumer queue: a write() to a TAP runs the
+ * kernel's receive path for the frame in the writer's context and costs
+ * more than the read, so reading the next SYN and writing the last SYN-ACK
+ * proceed in parallel on two cores, as the JS path's RX and TX threads do.
+ * Same wake-up handshake as tap_thread.c's TX thread (a futex word the
+ * writer sets before sleeping). Without the thread (pthread_create failed)
+ * the RX thread writes itself.
+ */
+#define OUT_SLOTS 1024u
+#define OUT_SLOT 96u /* vnet header + the largest SYN-ACK (14 + 20 + 40) */
+
 struct ws_synr {
   int32_t *w;
   uint8_t out[WS_VNET_HDR_LEN + 14 + 20 + 40];
+  int fd, vnet;
+  int state;               /* 0 writer not started, 1 running, 2 failed to start (write inline), 3 stopped */
+  int32_t head;            /* RX thread (atomic) */
+  int32_t tail;            /* writer (atomic) */
+  int32_t sleep;           /* writer: 1 while it sleeps (futex word) */
+  int stop;                /* atomic */
+#ifdef __linux__
+  pthread_t writer;
+#endif
+  uint16_t lens[OUT_SLOTS];
+  uint8_t slots[OUT_SLOTS][OUT_SLOT];
 };
 
 static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
@@ -76,6 +107,90 @@ static inline double ldd(const int32_t *p) {
   double d;
   memcpy(&d, p, sizeof d);
   return d;
+}
+
+/* The engine's clock, ms (CLOCK_MONOTONIC aligned by JS). */
+static double now_ms(const int32_t *w) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6 + ldd(&w[W_CLOCK]);
+}
+
+#ifdef __linux__
+static void *writer_main(void *arg) {
+  ws_synr_t *r = (ws_synr_t *)arg;
+  uint32_t tail = (uint32_t)r->tail;
+  for (;;) {
+    uint32_t head = (uint32_t)__atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    if (head == tail) {
+      if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) break;
+      __atomic_store_n(&r->sleep, 1, __ATOMIC_SEQ_CST);
+      if ((uint32_t)__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) == tail && !__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+        (void)syscall(SYS_futex, &r->sleep, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+      }
+      __atomic_store_n(&r->sleep, 0, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    while (tail != head) {
+      uint32_t s = tail & (OUT_SLOTS - 1);
+      ssize_t wr;
+      do {
+        wr = write(r->fd, r->slots[s], r->lens[s]);
+      } while (wr < 0 && errno == EINTR);
+      if (wr < 0) bump(&r->w[W_TX_ERRORS]);
+      else bump(&r->w[W_ANSWERED]);
+      tail++;
+      __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
+    }
+  }
+  return NULL;
+}
+#endif
+
+/* RX thread: send a built frame (`len` bytes at `buf`, its vnet header included when vnet != 0). */
+static void send_frame(ws_synr_t *r, int fd, int vnet, const uint8_t *buf, size_t len) {
+#ifdef __linux__
+  if (r->state == 0) {
+    r->fd = fd;
+    r->vnet = vnet;
+    r->state = pthread_create(&r->writer, NULL, writer_main, r) == 0 ? 1 : 2; /* signals: the RX thread's full mask */
+    if (r->state == 1) pthread_setname_np(r->writer, "wirestack-synw");
+  }
+  if (r->state == 1) {
+    uint32_t head = (uint32_t)r->head;
+    if (head - (uint32_t)__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= OUT_SLOTS) {
+      bump(&r->w[W_QUEUE_FULL]); /* the writer is behind: this SYN goes unanswered, as a dropped one */
+      return;
+    }
+    uint32_t s = head & (OUT_SLOTS - 1);
+    memcpy(r->slots[s], buf, len);
+    r->lens[s] = (uint16_t)len;
+    __atomic_store_n(&r->head, (int32_t)(head + 1), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&r->sleep, __ATOMIC_SEQ_CST) != 0 && __atomic_exchange_n(&r->sleep, 0, __ATOMIC_SEQ_CST) != 0) {
+      (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    return;
+  }
+#endif
+  ssize_t wr;
+  do {
+    wr = write(fd, buf, len);
+  } while (wr < 0 && errno == EINTR);
+  if (wr < 0) bump(&r->w[W_TX_ERRORS]);
+  else bump(&r->w[W_ANSWERED]);
+}
+
+void ws_synr_stop(ws_synr_t *r) {
+  if (r == NULL) return;
+#ifdef __linux__
+  if (r->state == 1) {
+    __atomic_store_n(&r->stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&r->sleep, 0, __ATOMIC_SEQ_CST);
+    (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    (void)pthread_join(r->writer, NULL);
+  }
+#endif
+  r->state = 3;
 }
 
 ws_synr_t *ws_synr_create(void **mem, size_t *size) {
@@ -95,6 +210,7 @@ ws_synr_t *ws_synr_create(void **mem, size_t *size) {
 
 void ws_synr_free(ws_synr_t *r) {
   if (r == NULL) return;
+  ws_synr_stop(r);
   free(r->w);
   free(r);
 }
@@ -210,9 +326,7 @@ static int answer(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8
   uint32_t top = src >> 24;
   if (src == 0 || src == 0xffffffffu || top == 127 || top >= 224) return 0;
   uint32_t sport = get16(th), dport = get16(th + 2);
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double now = (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6 + ldd(&w[W_CLOCK]);
+  double now = now_ms(w);
   const int32_t *e = NULL;
   if (n > SYNR_ENTRIES) n = SYNR_ENTRIES;
   for (int i = 0; i < n; i++) {
@@ -315,13 +429,20 @@ static int answer(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8
   put32(oi + 16, src);
   put16(oi + 10, (uint16_t)~fold(sum16(oi, 20, 0)));
   size_t flen = 14 + 20 + q;
-  ssize_t wr;
-  do {
-    wr = vnet != 0 ? write(fd, out, WS_VNET_HDR_LEN + flen) : write(fd, o, flen);
-  } while (wr < 0 && errno == EINTR);
-  if (wr < 0) bump(&w[W_TX_ERRORS]);
-  else bump(&w[W_ANSWERED]);
+  if (vnet != 0) send_frame(r, fd, vnet, out, WS_VNET_HDR_LEN + flen);
+  else send_frame(r, fd, vnet, o, flen);
   return 1;
+}
+
+int ws_synr_busy(ws_synr_t *r) {
+  if (r == NULL || ld(&r->w[W_ON]) == 0) return 0;
+  int n = ld(&r->w[W_ENTRIES]);
+  if (n > SYNR_ENTRIES) n = SYNR_ENTRIES;
+  double now = now_ms(r->w);
+  for (int i = 0; i < n; i++) {
+    if (ldd(&r->w[W_ENTRY0 + i * SYNR_ENTRY_WORDS + 6]) > now) return 1;
+  }
+  return 0;
 }
 
 int ws_synr_rx(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8_t *frame, size_t len, uint32_t fill,

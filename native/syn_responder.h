@@ -17,6 +17,11 @@ typedef struct ws_synr ws_synr_t;
 /* Allocate a responder; *mem / *size: the shared words JS configures it through. NULL on ENOMEM. */
 ws_synr_t *ws_synr_create(void **mem, size_t *size);
 void ws_synr_free(ws_synr_t *r);
+/* Join the responder's writer thread (before the fd closes; the RX thread must be stopped). Idempotent; NULL: nothing. */
+void ws_synr_stop(ws_synr_t *r);
+
+/* Whether an entry is active (a listener under a flood): the RX thread then keeps the fd (no hand-off to JS). NULL: 0. */
+int ws_synr_busy(ws_synr_t *r);
 
 /*
  * One received frame (`vh`: its virtio_net_hdr when vnet != 0). `fill`: frames

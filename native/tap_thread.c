@@ -330,7 +330,8 @@ static void *rx_main(void *arg) {
       }
       if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
-      } else if (ld(&h[H_RX_HANDOFF_OK]) != 0) {
+      } else if (ld(&h[H_RX_HANDOFF_OK]) != 0 && !ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
+        /* (Not while the SYN responder answers a flood: the fd stays with this thread, which answers it.) */
         int n = poll(pf, 2, RX_QUIET_MS);
         if (n == 0) hand_to_js(t);
         else if (n > 0 && (pf[1].revents & POLLIN)) evfd_drain(t->evfd);
@@ -410,6 +411,7 @@ static void stop_threads(tt_t *t) {
   futex_wake(&t->h[H_TX_SLEEP]);
   (void)pthread_join(t->rx_thread, NULL);
   (void)pthread_join(t->tx_thread, NULL);
+  ws_synr_stop(t->synr); /* its writer thread uses the fd too */
   (void)close(t->evfd);
   t->evfd = -1;
   if (!t->in_cleanup_hook) (void)napi_remove_env_cleanup_hook(t->env, cleanup_hook, t);

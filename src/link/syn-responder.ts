@@ -16,6 +16,7 @@ const W_ANSWERED = 12;
 const W_DROPPED = 13;
 const W_TX_ERRORS = 14;
 const W_ENTRIES = 15;
+const W_QUEUE_FULL = 18;
 /** Float64 index of the clock offset (byte 64). */
 const D_CLOCK = 8;
 const W_ENTRY0 = 32;
@@ -30,6 +31,8 @@ export interface SynResponderCounters {
   dropped: number;
   /** Cookie SYN-ACKs whose write() failed. */
   txErrors: number;
+  /** SYNs left unanswered because the responder's writer thread was a whole queue behind. */
+  queueFull: number;
 }
 
 /** Milliseconds of CLOCK_MONOTONIC, the responder's clock (uv_hrtime is CLOCK_MONOTONIC on Linux). */
@@ -108,6 +111,7 @@ export class NativeSynResponder implements SynResponder {
       answered: Atomics.load(w, W_ANSWERED),
       dropped: Atomics.load(w, W_DROPPED),
       txErrors: Atomics.load(w, W_TX_ERRORS),
+      queueFull: Atomics.load(w, W_QUEUE_FULL),
     };
   }
 }

@@ -62,6 +62,8 @@ export interface TapThreadCounters {
   synDropped?: number;
   /** Cookie SYN-ACKs whose write() failed. */
   synTxErrors?: number;
+  /** SYNs the responder left unanswered because its writer thread was a whole queue behind. */
+  synQueueFull?: number;
 }
 
 /**

@@ -370,6 +370,7 @@ export class TapLink implements Link {
       c.synAnswered = n.answered;
       c.synDropped = n.dropped;
       c.synTxErrors = n.txErrors;
+      c.synQueueFull = n.queueFull;
     }
     return c;
   }
