@@ -147,12 +147,10 @@ export class TcpOutput {
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    const res = v6 ? c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s)
-      : ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    const n = hlen + len;
+    const res = v6 ? c.v6.send(r6, n, st.remoteAddr6, 16 * s) : ip.output(r, IPPROTO_TCP, n, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
-    // The link's queue is full (counted in its drops): data not sent, as Linux's tcp_write_xmit stops
-    // when tcp_transmit_skb fails; the caller leaves it unsent (not lost) and sends it on the next ACK.
-    if (res === -Errno.ENOBUFS && len > 0) return -1;
+    if (res === -Errno.ENOBUFS && len > 0) return -1; // link queue full: unsent, not lost (Linux tcp_write_xmit)
     return len;
   }
 
@@ -413,7 +411,7 @@ export class TcpOutput {
         let flags = TH_ACK;
         if (len === avail) flags |= TH_PSH;
         if (fin) flags |= TH_FIN;
-        if (!this.transmit(s, nxt, len, flags)) break; // not sent (no route, the link's queue full)
+        if (!this.transmit(s, nxt, len, flags)) break; // not sent: no route, or the link's queue full
         if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }

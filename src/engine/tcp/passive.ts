@@ -20,13 +20,13 @@ import { Route6Record } from '../routes6.js';
 import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
 import { TCP6_MIN_MSS } from './ip6.js';
 import type { TcpCore } from './core.js';
-import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
+import { LISTEN, SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { REQ_SACK, REQ_TS, REQ_WS, SynQueue } from './syn-queue.js';
 import {
   COOKIE_MSS, COOKIE_MSS6, COOKIE_TICK_MS, SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
 } from './syncookie.js';
-import { SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS } from './syn-responder.js';
+import { SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, SynHandOffs, type SynResponder } from './syn-responder.js';
 
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
@@ -51,6 +51,8 @@ export class TcpPassive {
   private lastCookieAt = -Infinity;
   /** The MSS option of the last SYN-ACK built (for the link's SYN responder). */
   private synAckMss = 0;
+  /** Listeners handed to a link's SYN responder, renewed from {@link poll} while their queue overflows. */
+  private readonly handed = new SynHandOffs((l, sr, addr, port, mss, now) => this.renew(l, sr, addr, port, mss, now));
 
   constructor(m: Carver, private readonly core: TcpCore, synBacklog: number) {
     this.q = new SynQueue(m, synBacklog, core.sockets.localAddr6.length > 0);
@@ -294,7 +296,28 @@ export class TcpPassive {
     if (sr.activate(laddr, lport, this.synAckMss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)),
       now + SYN_RESPONDER_HOLD_MS)) {
       this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
+      this.handed.remember(l, sr, laddr, lport, this.synAckMss, now);
     }
+  }
+
+  /** Whether listener `l`'s requests overflow its share of the queue (cookies are due, as in {@link syn}). */
+  private overflowing(l: number): boolean {
+    const q = this.q;
+    const t = this.core.t;
+    let share = q.cap - (q.cap >> 3);
+    if (t.backlog[l] < share) share = t.backlog[l];
+    return this.core.cfg.tcpSyncookies === 2 || t.synCount[l] >= share || q.full;
+  }
+
+  /** Renew a handed listener's hold while it still overflows; false: forget it (the hold lapses). */
+  private renew(l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): boolean {
+    const c = this.core;
+    if (c.t.state[l] !== LISTEN || c.sockets.localPort[l] !== port || !this.overflowing(l)) return false;
+    if (!sr.activate(addr, port, mss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)), now + SYN_RESPONDER_HOLD_MS)) {
+      return false;
+    }
+    this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
+    return true;
   }
 
   /** Build and send a SYN-ACK (options as TcpOutput.sendSegment writes them for a SYN). */
@@ -522,6 +545,7 @@ export class TcpPassive {
     const c = this.core;
     const q = this.q;
     const now = c.ctx.now;
+    if (now >= this.handed.renewAt) this.handed.renewAll(now);
     if (now < q.nextAt) return;
     const cfg = c.cfg;
     let next = Infinity;

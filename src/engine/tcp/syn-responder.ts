@@ -38,3 +38,54 @@ export interface SynResponder {
   /** Stop answering for `port` at once (its listener closed). */
   deactivate(port: number): void;
 }
+
+/** Listeners handed to responders at once (more are not renewed: their holds lapse). */
+const HANDED = 8;
+
+/**
+ * The listeners TcpPassive handed to a link's responder. Every half hold it
+ * asks `renew` for each (the listener's queue still overflowing: activate
+ * again); one it declines is forgotten and its hold lapses, so the next SYN
+ * comes to the engine. A long flood thus stays on the link without a burst
+ * of SYNs reaching the engine at the end of every hold.
+ */
+export class SynHandOffs {
+  private readonly l = new Int32Array(HANDED).fill(-1);
+  private readonly addr = new Int32Array(HANDED);
+  private readonly port = new Int32Array(HANDED);
+  private readonly mss = new Int32Array(HANDED);
+  private readonly to: Array<SynResponder | null> = new Array<SynResponder | null>(HANDED).fill(null);
+  /** When {@link renewAll} is due (Infinity: nothing handed). */
+  renewAt = Infinity;
+
+  constructor(private readonly renew: (l: number, sr: SynResponder, addr: number, port: number, mss: number,
+    now: number) => boolean) {}
+
+  /** Listener `l` (its `addr`:`port`, SYN-ACK MSS `mss`) was just handed to `sr`. */
+  remember(l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): void {
+    let k = 0;
+    while (k < HANDED && this.l[k] >= 0 && !(this.l[k] === l && this.to[k] === sr && this.addr[k] === (addr | 0))) k++;
+    if (k === HANDED) return;
+    this.l[k] = l;
+    this.addr[k] = addr;
+    this.port[k] = port;
+    this.mss[k] = mss;
+    this.to[k] = sr;
+    if (this.renewAt === Infinity) this.renewAt = now + (SYN_RESPONDER_HOLD_MS >> 1);
+  }
+
+  renewAll(now: number): void {
+    let left = 0;
+    for (let k = 0; k < HANDED; k++) {
+      const sr = this.to[k];
+      if (this.l[k] < 0 || sr === null) continue;
+      if (this.renew(this.l[k], sr, this.addr[k], this.port[k], this.mss[k], now)) {
+        left++;
+      } else {
+        this.l[k] = -1;
+        this.to[k] = null;
+      }
+    }
+    this.renewAt = left > 0 ? now + (SYN_RESPONDER_HOLD_MS >> 1) : Infinity;
+  }
+}
