@@ -105,6 +105,13 @@ export class NativeSynResponder implements SynResponder {
     }
   }
 
+  /** Whether an entry is active at `now` (engine clock): a listener's flood is answered by the RX thread. */
+  busy(now: number): boolean {
+    const n = this.w[W_ENTRIES];
+    for (let i = 0; i < n; i++) if (this.d[(W_ENTRY0 + i * ENTRY_WORDS + 6) >> 1] > now) return true;
+    return false;
+  }
+
   counters(): SynResponderCounters {
     const w = this.w;
     return {

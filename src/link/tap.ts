@@ -476,7 +476,10 @@ export class TapLink implements Link {
     }
     this.heldFrames += got;
     this.heldBytes += this.stats.rxBytes - bytes0;
-    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS) {
+    // Also while the SYN responder answers a flood: the RX thread answers it, not this thread.
+    const sr = this.synResponder;
+    if (this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS
+      || (got > 0 && sr !== null && sr.busy(now))) {
       this.stopPolling();
       this.fdReady = false;
       rings.handBack();
