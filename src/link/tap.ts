@@ -91,7 +91,10 @@ export interface TapLinkOptions {
    * SYN cookies, for listeners whose request queue overflowed, and drops
    * pure SYNs while its ring is three quarters full so connections' segments
    * keep the rest (native/syn_responder.c, {@link TapLink.synResponder}).
-   * Default true.
+   * Default false: in this session's measurements (bench/syn-flood.ts, a
+   * loaded 2-core machine) it did not raise the accept rate at the flood
+   * sender's maximum (the TAP write() of each SYN-ACK bounds both paths at
+   * ~130k/s) and its gain at 10k-30k SYN/s was not consistent.
    */
   synResponder?: boolean;
   /**
@@ -321,7 +324,7 @@ export class TapLink implements Link {
       native.close(dev.fd);
       throw err;
     }
-    if (options.synResponder ?? true) link.attachSynResponder();
+    if (options.synResponder ?? false) link.attachSynResponder();
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));

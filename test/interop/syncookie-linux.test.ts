@@ -49,7 +49,7 @@ describe('SYN cookies against Linux\'s TCP (TAP in a namespace)', { skip: missin
   before(async () => {
     ns = Netns.create();
     // The RX thread reads the device throughout (no hand-off to JS when quiet): its SYN responder sees every SYN.
-    link = TapLink.open(devName, { mtu: 1500, rxHandoff: false });
+    link = TapLink.open(devName, { mtu: 1500, rxHandoff: false, synResponder: true });
     link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
     stack = new Stack({ tcpSyncookies: 2, maxTcpSockets: 8, tcpSendBufferBytes: 1 << 20, tcpRecvBufferBytes: 1 << 20 });
     stack.addInterface(link, { address: `${STACK_IP}/24` });
