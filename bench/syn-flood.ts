@@ -23,6 +23,10 @@
  * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
+ *     [--syn-responder 0|1]
+ *
+ * --syn-responder 1 runs the CLI with --syn-responder (the TAP RX thread
+ * answers the flood, native/syn_responder.c); default 0, the engine does.
  *
  * --kernel-queue sets the TAP device's txqueuelen (the kernel's queue toward
  * the stack; default the kernel's 1000) once the CLI is up, to compare.
@@ -39,6 +43,7 @@ const opt = (name: string, def: number): number => {
 const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
 const KERNEL_QUEUE = opt('kernel-queue', 0);
+const SYN_RESPONDER = opt('syn-responder', 0);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
@@ -138,7 +143,8 @@ async function main(): Promise<void> {
     let rest = '';
     let cliErr = '';
     cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
-      '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json'],
+      '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
+      ...(SYN_RESPONDER === 1 ? ['--syn-responder'] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     cli.stderr?.setEncoding('utf8').on('data', (s: string) => { cliErr += s; });
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => {
@@ -221,7 +227,7 @@ async function main(): Promise<void> {
     kill(cli, 'SIGTERM');
     const linux = await linuxRun();
     console.log(JSON.stringify({
-      seconds: SECONDS, loops: LOOPS, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
+      seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
       // The highest-rate flood first: its figures at the top level.
       ...points[0], points, linux,
     }));

@@ -75,6 +75,7 @@
 #include <node_api.h>
 
 #include "vnet.h"
+#include "syn_responder.h"
 
 #ifdef __linux__
 #include <poll.h>
@@ -197,6 +198,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadKick", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadRef", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadSynResponder", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
@@ -229,6 +231,7 @@ typedef struct {
   uint32_t spin_us;      /* the busy-poll's current window (adaptive, at most H_SPIN_MAX_US) */
   uint32_t spin_skip;    /* armings left before a window of 0 is probed again */
   int refs;              /* owners, all on the JS thread: handle external, ArrayBuffer, tsfn, push function, prep */
+  ws_synr_t *synr;       /* atomic: the native SYN-cookie responder (syn_responder.c), once JS attached one */
 } tt_t;
 
 static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
@@ -352,7 +355,8 @@ static void *rx_main(void *arg) {
       }
       if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
-      } else if (ld(&h[H_RX_HANDOFF_OK]) != 0) {
+      } else if (ld(&h[H_RX_HANDOFF_OK]) != 0 && !ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
+        /* (Not while the SYN responder answers a flood: the fd stays with this thread, which answers it.) */
         int n = poll(pf, 2, RX_QUIET_MS);
         if (n == 0) hand_to_js(t);
         else if (n > 0 && (pf[1].revents & POLLIN)) evfd_drain(t->evfd);
@@ -360,6 +364,11 @@ static void *rx_main(void *arg) {
         evfd_drain(t->evfd);
       }
       continue;
+    }
+    ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
+    if (synr != NULL && r > t->vnet &&
+        ws_synr_rx(synr, t->fd, t->vnet, vh, t->rx_data + (size_t)s * t->slot_size, (size_t)(r - t->vnet), head - tail, t->slots)) {
+      continue; /* answered or dropped there (counted); the slot is reused */
     }
     t->rx_lens[s] = t->vnet != 0 ? ws_vnet_rx_len(vh, r) : (int32_t)r;
     head++;
@@ -410,6 +419,7 @@ static void *tx_main(void *arg) {
 
 static void release(tt_t *t) {
   if (--t->refs > 0) return;
+  ws_synr_free(t->synr);
   free(t->mem);
   free(t);
 }
@@ -495,6 +505,7 @@ static void stop_threads(tt_t *t) {
   futex_wake(&t->h[H_TX_SLEEP]);
   (void)pthread_join(t->rx_thread, NULL);
   (void)pthread_join(t->tx_thread, NULL);
+  ws_synr_stop(t->synr); /* its writer thread uses the fd too */
   (void)close(t->evfd);
   t->evfd = -1;
   if (t->prep_open) {
@@ -831,6 +842,34 @@ static napi_value thread_ref(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* threadSynResponder(handle) -> ArrayBuffer: attach the native SYN-cookie responder (syn_responder.c) to the
+ * RX thread (once); its words are how JS configures it. */
+static napi_value thread_syn_responder(napi_env env, napi_callback_info info) {
+  napi_value argv[1], ab;
+  tt_t *t;
+  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  void *mem = NULL;
+  size_t size = 0;
+  if (t->synr != NULL || !t->running) {
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: already attached, or stopped");
+    return NULL;
+  }
+  ws_synr_t *r = ws_synr_create(&mem, &size);
+  if (r == NULL) {
+    napi_throw_error(env, "ENOMEM", "threadSynResponder: out of memory");
+    return NULL;
+  }
+  /* The words live until the last owner releases t (after both threads are joined). */
+  if (napi_create_external_arraybuffer(env, mem, size, finalize_memory, t, &ab) != napi_ok) {
+    ws_synr_free(r);
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: napi_create_external_arraybuffer failed");
+    return NULL;
+  }
+  t->refs++;
+  __atomic_store_n(&t->synr, r, __ATOMIC_RELEASE);
+  return ab;
+}
+
 static napi_value thread_stop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
@@ -845,6 +884,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadKick", NULL, thread_kick, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadSynResponder", NULL, thread_syn_responder, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -66,6 +66,8 @@ export interface TapOptions {
   idleTimeoutMs: number;
   /** Print the TCP counters every this many ms (0: only at the end). */
   statsIntervalMs: number;
+  /** The TAP RX thread's SYN-cookie responder (TapLinkOptions.synResponder); on with --syn-responder. */
+  synResponder: boolean;
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -119,7 +121,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
   const p = parseFlags(argv, {
     values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'source', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
       ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
-    booleans: ['json', 'dhcp'],
+    booleans: ['json', 'dhcp', 'syn-responder'],
     repeatable: ['address', 'gateway'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -169,6 +171,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     keepAliveTimeoutMs: secondsFlag(p, 'keep-alive-timeout', 5, 0, 86400),
     idleTimeoutMs: secondsFlag(p, 'idle-timeout', 300, 0, 86400),
     statsIntervalMs: secondsFlag(p, 'stats-interval', 0, 0, 86400),
+    synResponder: p.booleans.has('syn-responder'),
     json: p.booleans.has('json'),
     out,
     err,
@@ -287,7 +290,8 @@ export async function runTap(o: TapOptions): Promise<number> {
 
     // A bad ESP file stops us before the device is created.
     const espDoc = o.esp !== null ? readEspFile(o.esp) : null;
-    tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
+    tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null
+      ? { hostAddress: o.hostAddress, synResponder: o.synResponder } : { synResponder: o.synResponder });
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);

@@ -7,6 +7,7 @@
  * the callee must copy what it wants to keep before returning.
  */
 import type { TxOffload } from '../engine/offload.js';
+import type { SynResponder } from '../engine/tcp/syn-responder.js';
 
 export { RX_CSUM_VALID, RX_CSUM_PARTIAL, GSO_NONE, GSO_TCPV4, GSO_TCPV6, TxOffload } from '../engine/offload.js';
 export interface FrameReceiver {
@@ -59,6 +60,11 @@ export interface Link {
   readonly stats: LinkStats;
   /** What the link offloads (see {@link LinkOffload}); absent or null: nothing. */
   readonly offload?: LinkOffload | null;
+  /**
+   * A responder on the link's reader thread that answers SYN floods with the
+   * stack's cookies (see {@link SynResponder}); absent or null: none.
+   */
+  readonly synResponder?: SynResponder | null;
   /**
    * Queue one frame for sending at time `now` (ms). The link copies the bytes
    * before returning. Returns 0 when the link took the frame (queued, sent,

@@ -25,6 +25,8 @@ export interface TapThreadAddon {
   threadKick(handle: object): void;
   threadRef(handle: object, keepAlive: boolean): void;
   threadStop(handle: object): void;
+  /** Attach the RX thread's SYN-cookie responder (native/syn_responder.c), once; its shared words. */
+  threadSynResponder?(handle: object): ArrayBuffer;
   /** Word indices of the shared header (native/tap_thread.c reports its H_* enum; checked at load by addon.ts). */
   readonly ringLayout: RingLayout;
 }
@@ -58,6 +60,14 @@ export interface TapThreadCounters {
   txDrops: number;
   /** Other write() errors. */
   txErrors: number;
+  /** The SYN responder's (native/syn_responder.c), when attached: SYNs answered with a cookie on the RX thread. */
+  synAnswered?: number;
+  /** Pure SYNs the RX thread dropped because its ring was three quarters full. */
+  synDropped?: number;
+  /** Cookie SYN-ACKs whose write() failed. */
+  synTxErrors?: number;
+  /** SYNs the responder left unanswered because its writer thread was a whole queue behind. */
+  synQueueFull?: number;
 }
 
 /**
@@ -248,6 +258,12 @@ export class TapRings {
       txDrops: Atomics.load(h, L.txDrops),
       txErrors: Atomics.load(h, L.txErrors),
     };
+  }
+
+  /** The RX thread's SYN-cookie responder's words (attached now), or null when the addon has none. */
+  attachSynResponder(): ArrayBuffer | null {
+    const f = this.native.threadSynResponder;
+    return f === undefined || this.stopped ? null : f.call(this.native, this.handle);
   }
 
   /** Join both threads (queued TX frames are written first). Idempotent; the fd stays open. */

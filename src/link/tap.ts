@@ -39,76 +39,15 @@ import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
 import { TapRings, defaultRingSlots } from './tap-ring.js';
 import type { TapThreadCounters } from './tap-ring.js';
+import { NativeSynResponder } from './syn-responder.js';
 import { loadNativeAddon } from './addon.js';
 import type { NativeAddon } from './addon.js';
+import type { TapLinkOptions, TapNetnsOptions, TapOffloadStats } from './tap-options.js';
 
 /** The native addon's surface (native/tap.c, native/tap_thread.c), loaded by addon.ts. */
 type TapAddon = NativeAddon;
 
-/** Options of {@link TapLink.open}. */
-export interface TapLinkOptions {
-  /** Give the Linux side of the device this address, e.g. '10.77.0.1/24' (`ip addr add`). */
-  hostAddress?: string;
-  /** IP MTU of the device (both sides). Default 1500. */
-  mtu?: number;
-  /** Frames read per poll before yielding to the event loop. Default 256. */
-  pollBudget?: number;
-  /** Bring the device up with `ip link set ... up`. Default true. */
-  up?: boolean;
-  /**
-   * Do the device's read() and write() syscalls on two native threads instead
-   * of the JS thread. Default {@link TAP_THREADS_DEFAULT}.
-   */
-  threads?: boolean;
-  /**
-   * Threaded mode: let the first frame sent after a poll be written on the JS
-   * thread when the TX ring is empty, sparing the TX thread's wake-up (see
-   * {@link TapThreadCounters.txDirect}). Default true.
-   */
-  directWrite?: boolean;
-  /**
-   * Threaded mode: while the device is quiet (no frame for 1 ms), the JS
-   * thread reads it itself from the event loop, and gives it back to the RX
-   * thread when a full batch of frames is waiting (bulk traffic). Cuts a
-   * thread wake-up from every request/response exchange (see
-   * {@link TapThreadCounters.rxHandoffs}). Default true.
-   */
-  rxHandoff?: boolean;
-  /**
-   * Threaded mode with `rxHandoff`: after a lone frame went out, the event
-   * loop watches the device for up to this many µs before it blocks, so an
-   * answer that comes that soon is read without the JS thread sleeping and
-   * waking (see {@link TapThreadCounters.spinHits}). The window adapts:
-   * halved on each miss down to off, re-probed now and then; never while
-   * idle. Default 0 (off): on this 2-core machine under load, spinning took
-   * the CPU the answering process needed and exchanges got slower (see
-   * native/tap_thread.c, SPIN_DEFAULT_US); with the peer on another idle
-   * core, 50–100 may pay.
-   */
-  busyPollUs?: number;
-  /**
-   * Frames the kernel may queue on the device for this link's reader (the
-   * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
-   * drops them. Default 0: the kernel's default (1000). A longer queue
-   * turns drops during overload into delay: under a SYN flood on 2 cores
-   * (bench/syn-flood.ts, --kernel-queue) 10000 ended the kernel's drops
-   * (25 % of the frames at 1000) but the legitimate client then waited
-   * behind the queue (median 0.3 s per request), and its accept rate did not
-   * measurably improve.
-   */
-  kernelQueue?: number;
-  /**
-   * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
-   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
-   */
-  ringSlots?: number;
-  /**
-   * TSO/GRO and checksum offload through IFF_VNET_HDR (see the class
-   * comment). Default {@link TAP_OFFLOAD_DEFAULT}; when the kernel refuses
-   * TUNSETOFFLOAD the link runs without (`offload` is then null).
-   */
-  offload?: boolean;
-}
+export type { TapLinkOptions, TapNetnsOptions, TapOffloadStats } from './tap-options.js';
 
 /** Whether {@link TapLink.open} asks for offload unless told otherwise. */
 export const TAP_OFFLOAD_DEFAULT = true;
@@ -127,14 +66,6 @@ const OFFLOAD_MAX_PACKET = 65535;
 /** TUNSETOFFLOAD flags (linux/if_tun.h). */
 const TUN_F_CSUM = 0x01;
 const TUN_F_TSO4 = 0x02;
-
-/** Offload counters of a {@link TapLink}. */
-export interface TapOffloadStats {
-  /** Super-segments handed to the kernel to cut (GSO TCPv4). */
-  txGso: number;
-  /** Frames sent with a partial checksum for the kernel to complete (super-segments included). */
-  txCsumPartial: number;
-}
 
 /**
  * The virtio_net_hdr content of a frame as two small integers (Smis: no
@@ -160,11 +91,6 @@ function txCsum(tx: TxOffload): number {
  */
 export const TAP_THREADS_DEFAULT = true;
 
-/** Options of {@link TapLink.moveToNetns}. */
-export interface TapNetnsOptions {
-  /** Address of the Linux side inside the namespace, e.g. '10.77.0.1/24'. */
-  hostAddress?: string;
-}
 
 const BATCH_FRAMES = 64;
 /**
@@ -228,6 +154,8 @@ export class TapLink implements Link {
   readonly offload: LinkOffload | null;
   /** Offload counters. */
   readonly offloadStats: TapOffloadStats = { txGso: 0, txCsumPartial: 0 };
+  /** The RX thread's SYN-cookie responder (option `synResponder`), driven by the stack's TCP; null without. */
+  synResponder: NativeSynResponder | null = null;
 
   private readonly native: TapAddon;
   private fd: number;
@@ -340,6 +268,7 @@ export class TapLink implements Link {
       native.close(dev.fd);
       throw err;
     }
+    if (options.synResponder ?? false) link.attachSynResponder();
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));
@@ -378,9 +307,24 @@ export class TapLink implements Link {
     return this.rings !== null;
   }
 
-  /** The I/O threads' own counters, or null in synchronous mode. */
+  /** The I/O threads' own counters (with the SYN responder's: synAnswered, ...), or null in synchronous mode. */
   threadCounters(): TapThreadCounters | null {
-    return this.rings === null ? null : this.rings.counters();
+    if (this.rings === null) return null;
+    const c = this.rings.counters();
+    const sr = this.synResponder;
+    if (sr !== null) {
+      const n = sr.counters();
+      c.synAnswered = n.answered;
+      c.synDropped = n.dropped;
+      c.synTxErrors = n.txErrors;
+      c.synQueueFull = n.queueFull;
+    }
+    return c;
+  }
+
+  private attachSynResponder(): void {
+    const mem = this.rings === null ? null : this.rings.attachSynResponder();
+    if (mem !== null) this.synResponder = new NativeSynResponder(mem);
   }
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
@@ -491,8 +435,10 @@ export class TapLink implements Link {
     }
     this.heldFrames += got;
     this.heldBytes += this.stats.rxBytes - bytes0;
-    // A read that filled its budget (frames still queued) is a burst too.
-    if (n < 0 || this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS) {
+    // A read that filled its budget (frames still queued) is a burst too; so is a flood the SYN responder answers (the RX thread answers it, not this thread).
+    const sr = this.synResponder;
+    if (n < 0 || this.heldFrames >= HANDBACK_FRAMES_PER_MS || this.heldBytes >= HANDBACK_BYTES_PER_MS
+      || (got > 0 && sr !== null && sr.busy(now))) {
       this.stopPolling();
       this.fdReady = false;
       rings.handBack();

@@ -94,6 +94,16 @@ export class Assembler {
     return at;
   }
 
+  /** Whether [left, right) lies wholly within one recorded range of slot `s` (a duplicate). */
+  covers(s: number, left: number, right: number): boolean {
+    const base = s * this.ranges;
+    const n = this.count[s];
+    for (let k = 0; k < n; k++) {
+      if (seqLe(this.left[base + k], left) && seqGe(this.right[base + k], right)) return true;
+    }
+    return false;
+  }
+
   /**
    * The in-order edge of slot `s` moved to `next`: remove the ranges that now
    * start at or below it and return the edge extended over them (the caller

@@ -48,7 +48,8 @@ describe('SYN cookies against Linux\'s TCP (TAP in a namespace)', { skip: missin
 
   before(async () => {
     ns = Netns.create();
-    link = TapLink.open(devName, { mtu: 1500 });
+    // The RX thread reads the device throughout (no hand-off to JS when quiet): its SYN responder sees every SYN.
+    link = TapLink.open(devName, { mtu: 1500, rxHandoff: false, synResponder: true });
     link.moveToNetns(ns.name, { hostAddress: `${LINUX_IP}/24` });
     stack = new Stack({ tcpSyncookies: 2, maxTcpSockets: 8, tcpSendBufferBytes: 1 << 20, tcpRecvBufferBytes: 1 << 20 });
     stack.addInterface(link, { address: `${STACK_IP}/24` });
@@ -86,6 +87,50 @@ describe('SYN cookies against Linux\'s TCP (TAP in a namespace)', { skip: missin
     assert.equal(o.sack, true, 'SACK came back through the timestamp');
     assert.ok(o.peerWindowScale >= 1, `Linux's window scale came back through the timestamp (${o.peerWindowScale})`);
     assert.equal(o.windowScale, 5, 'ours for a 1 MiB buffer');
+  });
+
+  it('once a cookie went out, the TAP RX thread answers the next SYNs itself with the same cookies: 30 connections echo byte-exact with their options', { timeout: 90_000 }, async () => {
+    assert.ok(ns !== null && stack !== null && link !== null);
+    const sr = link.synResponder;
+    assert.ok(sr !== null, 'a threaded TAP has a SYN responder');
+    const before = { ...stack.stats.tcp };
+    const answered0 = sr.counters().answered;
+    infos.length = 0;
+    // One client process, connections in a row: the first SYN reaches the engine (a cookie, and the
+    // listener handed to the link for SYN_RESPONDER_HOLD_MS), the next ones find the responder active.
+    const script = `
+      const net = require('node:net');
+      const crypto = require('node:crypto');
+      async function one() {
+        const data = crypto.randomBytes(65536);
+        return new Promise((resolve, reject) => {
+          const s = net.connect(7, '${STACK_IP}');
+          const parts = [];
+          s.on('data', (d) => parts.push(d));
+          s.on('error', reject);
+          s.on('end', () => resolve(Buffer.concat(parts).equals(data)));
+          s.end(data);
+        });
+      }
+      (async () => { let ok = 0; for (let i = 0; i < 30; i++) if (await one()) ok++; console.log(JSON.stringify({ ok })); })()
+        .catch((e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });`;
+    const r = await ns.run(process.execPath, ['-e', script], { timeoutMs: 80_000 });
+    assert.equal(r.code, 0, `client: ${r.stdout} ${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: 30 });
+    const st = stack.stats.tcp;
+    const native = sr.counters().answered - answered0;
+    const engine = st.syncookiesSent - before.syncookiesSent;
+    assert.ok(native >= 1, `the RX thread answered ${native} SYNs (the engine ${engine})`);
+    assert.ok(native + engine >= 30, `every connection got a cookie (native ${native} + engine ${engine})`);
+    assert.equal(st.syncookiesRecv - before.syncookiesRecv, 30, 'each third segment carried a valid cookie');
+    assert.equal(st.syncookiesFailed, before.syncookiesFailed, 'no cookie of the RX thread failed the engine\'s check');
+    assert.equal(infos.length, 30);
+    for (const info of infos) {
+      assert.equal(info.options.timestamps, true);
+      assert.equal(info.options.sack, true);
+      assert.ok(info.options.peerWindowScale >= 1);
+      assert.equal(info.options.windowScale, 5);
+    }
   });
 
   it('with timestamps off in the namespace the cookie connection has no window scaling and no SACK, and still works', { timeout: 60_000 }, async () => {

@@ -303,6 +303,28 @@ test('out-of-order segments are reassembled; ACKs carry SACK blocks (most recent
   assert.deepEqual(Uint8Array.from(drain(ts.stack, fd)), data);
 });
 
+test('a duplicate of out-of-order data already held gets a D-SACK for it, ahead of the SACK block that holds it (RFC 2883 4.1.2)', () => {
+  const { ts, peer, fd } = established(57);
+  const base = peer.sndNxt;
+  const data = pattern(3000, 9);
+  const segAt = (k: number) => peer.frame({
+    flags: ACK | PSH, seq: add32(base, k * 1000), payload: data.subarray(k * 1000, (k + 1) * 1000), options: peer.stdOptions(),
+  });
+  const r2 = ts.feed(segAt(2), 1);
+  assert.deepEqual(r2[0].opts.sack, [[add32(base, 2000), add32(base, 3000)]]);
+  const dup = ts.stack.stats.tcp.duplicateSegments;
+  // The same segment again (a retransmission that came too early, its original only reordered):
+  // the sender learns from the D-SACK that it was spurious (RFC 8985 6.2 widens its reordering window).
+  const rd = ts.feed(segAt(2), 1);
+  assert.equal(rd.length, 1, show(rd));
+  assert.equal(rd[0].ack, base);
+  assert.deepEqual(rd[0].opts.sack, [[add32(base, 2000), add32(base, 3000)], [add32(base, 2000), add32(base, 3000)]]);
+  assert.equal(ts.stack.stats.tcp.duplicateSegments, dup + 1);
+  ts.feed(segAt(0), 1);
+  ts.feed(segAt(1), 1);
+  assert.deepEqual(Uint8Array.from(drain(ts.stack, fd)), data);
+});
+
 // ---------------------------------------------------------------- closed ports
 
 test('a segment to a closed port gets a RST: seq = SEG.ACK when ACK is set, else ack = SEG.SEQ + SEG.LEN', () => {

@@ -11,6 +11,9 @@ import assert from 'node:assert/strict';
 import type { StackConfig } from '../../src/index.js';
 import { TestRng } from '../helpers/frames.js';
 import {
+  SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, type SynResponder,
+} from '../../src/engine/tcp/syn-responder.js';
+import {
   ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
   pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, backlogRace, waitFor, type Seg, type TapStack,
 } from './helpers.js';
@@ -408,4 +411,40 @@ test('random passive-open traffic (SYNs, replayed and mangled third segments, RS
     assert.equal(c.t.freeBuffers, 3, `mode ${mode}: buffer pairs back`);
     assert.equal(ts.stack.sockets.usage.used, 1, 'only the listener');
   }
+});
+
+test('a listener answering with cookies is handed to the link\'s SYN responder with the stack\'s keys, renewed while its queue overflows, withdrawn when it closes', () => {
+  const ts = floodStack(91, { tcpSyncookies: 2 });
+  const calls: Array<{ op: string; args: number[] }> = [];
+  const responder: SynResponder = {
+    configure: (key, secret, ttl, opts) => { calls.push({ op: 'configure', args: [...key, ...secret, ttl, opts] }); },
+    activate: (addr, port, mss, window, wscale, until) => { calls.push({ op: 'activate', args: [addr >>> 0, port, mss, window, wscale, until] }); return true; },
+    deactivate: (port) => { calls.push({ op: 'deactivate', args: [port] }); },
+  };
+  (ts.tap as unknown as { synResponder: SynResponder }).synResponder = responder;
+  const lfd = listen(ts, 80, 64);
+  ts.advance(10);
+  const out = ts.feed(synFrom(spoofed(1), 40001, 80, 1000), 0);
+  assert.equal(out.length, 1, 'the engine answers the first SYN itself');
+  const cfg = calls.find((c) => c.op === 'configure');
+  assert.ok(cfg !== undefined);
+  assert.equal(cfg.args.length, 10);
+  assert.equal(cfg.args[8], 64, 'TTL');
+  assert.equal(cfg.args[9], SYNR_TIMESTAMPS | SYNR_SACK | SYNR_WSCALE);
+  const act = calls.filter((c) => c.op === 'activate');
+  assert.equal(act.length, 1);
+  const [addr, port, mss, , , until] = act[0].args;
+  assert.equal(addr, ip(STACK_IP) >>> 0);
+  assert.equal(port, 80);
+  assert.equal(mss, 1460, 'the SYN-ACK\'s MSS option');
+  assert.equal(until, ts.now + SYN_RESPONDER_HOLD_MS);
+  // Half a hold later the listener still answers with cookies (mode 2): renewed.
+  ts.advance(SYN_RESPONDER_HOLD_MS / 2 + 1);
+  const renewed = calls.filter((c) => c.op === 'activate');
+  assert.equal(renewed.length, 2, 'renewed while cookies are due');
+  assert.equal(renewed[1].args[5], ts.now + SYN_RESPONDER_HOLD_MS);
+  assert.equal(ts.stack.sockets.close(lfd), 0);
+  assert.deepEqual(calls.filter((c) => c.op === 'deactivate').map((c) => c.args[0]), [80], 'withdrawn at close');
+  ts.advance(SYN_RESPONDER_HOLD_MS);
+  assert.equal(calls.filter((c) => c.op === 'activate').length, 2, 'not renewed once closed');
 });

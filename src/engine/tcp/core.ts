@@ -85,6 +85,10 @@ export class TcpCore {
   /** The IPv6 side (lookups, routing, checksums by 16-byte addresses). */
   readonly v6: TcpV6;
   private readonly secret = new Int32Array(4);
+  /** The timestamp-offset secret ({@link tsOffsetFor}'s key), shared with a link's SYN responder. */
+  get tsSecret(): Int32Array {
+    return this.secret;
+  }
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
 

@@ -130,7 +130,18 @@ function payloadRefused(c: TcpCore, s: number, state: number): boolean {
 function outOfOrder(c: TcpCore, s: number, seq: number, len: number): void {
   const t = c.t;
   c.stats.outOfOrder++;
-  if (t.ooo.add(s, seq, (seq + len) | 0) < 0) c.stats.reassemblyDropped++;
+  const end = (seq + len) | 0;
+  if (t.ooo.covers(s, seq, end)) {
+    // Out-of-order data we already hold: report it with D-SACK (RFC 2883 4.1.2, Linux
+    // tcp_data_queue_ofo), so a sender that retransmitted too early can undo and widen its
+    // reordering window (RFC 8985 6.2). Without it only duplicates below rcvNxt were reported.
+    c.stats.duplicateSegments++;
+    if ((t.tflags[s] & TF_SACK) !== 0) {
+      t.dsackLeft[s] = seq;
+      t.dsackRight[s] = end;
+    }
+  }
+  if (t.ooo.add(s, seq, end) < 0) c.stats.reassemblyDropped++;
   t.tflags[s] |= TF_ACKNOW; // a duplicate ACK (with SACK blocks) tells the sender at once
 }
 

@@ -7,11 +7,12 @@
 import { set16, set32 } from '../../wire/bytes.js';
 import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
 import {
-  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_SACK,
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP,
   TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, tcpSetPartialChecksum, seqGt, seqLt,
   TCP_CSUM,
 } from '../../wire/tcp.js';
 import { GSO_TCPV4 } from '../offload.js';
+import { Errno } from '../errno.js';
 import type { NetInterface } from '../netif.js';
 import { IP_PAYLOAD_OFFSET } from '../ipv4.js';
 import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
@@ -19,6 +20,7 @@ import { RouteRecord } from '../routes.js';
 import { Route6Record } from '../routes6.js';
 import { AF_INET6 } from '../socket-table.js';
 import type { TcpCore } from './core.js';
+import { writeSack } from './sack-out.js';
 import {
   CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
   TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
@@ -91,7 +93,7 @@ export class TcpOutput {
         p += 12;
       }
       if ((tf & TF_SACK) !== 0 && (t.oooCount[s] > 0 || t.dsackLeft[s] !== t.dsackRight[s]) && (flags & TH_RST) === 0) {
-        p = this.writeSack(s, b, p, (tf & TF_TS) !== 0 ? 3 : 4);
+        p = writeSack(this.core, s, b, p, (tf & TF_TS) !== 0 ? 3 : 4);
       }
     }
     const hlen = p - o;
@@ -146,9 +148,10 @@ export class TcpOutput {
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
-    if (v6) c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s);
-    else ip.output(r, IPPROTO_TCP, hlen + len, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    const n = hlen + len;
+    const res = v6 ? c.v6.send(r6, n, st.remoteAddr6, 16 * s) : ip.output(r, IPPROTO_TCP, n, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
+    if (res === -Errno.ENOBUFS && len > 0) return -1; // link queue full: unsent, not lost (Linux tcp_write_xmit)
     return len;
   }
 
@@ -190,35 +193,6 @@ export class TcpOutput {
       b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WSCALE; b[p + 2] = 3; b[p + 3] = t.rcvWscale[s]; p += 4;
     }
     while (((p - IP_PAYLOAD_OFFSET) & 3) !== 0) b[p++] = TCPOPT_NOP;
-    return p;
-  }
-
-  /** SACK option: the D-SACK block first (once), then the most recent range, then the others. */
-  private writeSack(s: number, b: Uint8Array, p: number, maxBlocks: number): number {
-    const t = this.core.t;
-    const start = p;
-    b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_NOP; b[p + 2] = TCPOPT_SACK;
-    p += 4;
-    let n = 0;
-    if (t.dsackLeft[s] !== t.dsackRight[s]) {
-      set32(b, p, t.dsackLeft[s]); set32(b, p + 4, t.dsackRight[s]);
-      p += 8; n++;
-      t.dsackLeft[s] = t.dsackRight[s] = 0;
-      this.core.stats.dsacksSent++;
-    }
-    const base = s * t.rangesR;
-    const count = t.oooCount[s];
-    const last = t.oooLast[s];
-    if (last >= 0 && last < count && n < maxBlocks) {
-      set32(b, p, t.oooLeft[base + last]); set32(b, p + 4, t.oooRight[base + last]);
-      p += 8; n++;
-    }
-    for (let i = 0; i < count && n < maxBlocks; i++) {
-      if (i === last) continue;
-      set32(b, p, t.oooLeft[base + i]); set32(b, p + 4, t.oooRight[base + i]);
-      p += 8; n++;
-    }
-    b[start + 3] = 2 + n * 8;
     return p;
   }
 
@@ -411,7 +385,7 @@ export class TcpOutput {
         let flags = TH_ACK;
         if (len === avail) flags |= TH_PSH;
         if (fin) flags |= TH_FIN;
-        this.transmit(s, nxt, len, flags);
+        if (!this.transmit(s, nxt, len, flags)) break; // not sent: no route, or the link's queue full
         if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }
@@ -502,12 +476,12 @@ export class TcpOutput {
    * (`seq` = sndNxt) advance sndNxt; a hole retransmitted out of order does
    * not, or the data between would be skipped.
    */
-  transmit(s: number, seq: number, want: number, flags: number): void {
+  transmit(s: number, seq: number, want: number, flags: number): boolean {
     const c = this.core;
     const t = c.t;
     const isRtx = seqLt(seq, t.sndMax[s]);
     const len = this.sendSegment(s, seq, want, flags);
-    if (len < 0) return;
+    if (len < 0) return false;
     if (len < want) flags &= ~TH_FIN;
     let end = (seq + len) | 0;
     if ((flags & TH_FIN) !== 0) {
@@ -530,6 +504,7 @@ export class TcpOutput {
     if (t.rtoAt[s] === Infinity) this.armRto(s);
     else if (!isRtx) this.schedulePto(s); // the probe follows the newest data (as Linux)
     t.persistAt[s] = Infinity;
+    return true;
   }
 
   /** Counts of a retransmission at `seq`, and Karn's rule: a retransmitted range cannot be timed without timestamps. */

@@ -20,12 +20,13 @@ import { Route6Record } from '../routes6.js';
 import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
 import { TCP6_MIN_MSS } from './ip6.js';
 import type { TcpCore } from './core.js';
-import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
+import { LISTEN, SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { REQ_SACK, REQ_TS, REQ_WS, SynQueue } from './syn-queue.js';
 import {
   COOKIE_MSS, COOKIE_MSS6, COOKIE_TICK_MS, SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
 } from './syncookie.js';
+import { SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, SynHandOffs, type SynResponder } from './syn-responder.js';
 
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
@@ -48,6 +49,10 @@ export class TcpPassive {
   private readonly cookies: SynCookies;
   /** When the last cookie was sent: cookie ACKs are looked for only while cookies may be valid. */
   private lastCookieAt = -Infinity;
+  /** The MSS option of the last SYN-ACK built (for the link's SYN responder). */
+  private synAckMss = 0;
+  /** Listeners handed to a link's SYN responder, renewed from {@link poll} while their queue overflows. */
+  private readonly handed = new SynHandOffs((l, sr, addr, port, mss, now) => this.renew(l, sr, addr, port, mss, now));
 
   constructor(m: Carver, private readonly core: TcpCore, synBacklog: number) {
     this.q = new SynQueue(m, synBacklog, core.sockets.localAddr6.length > 0);
@@ -269,6 +274,50 @@ export class TcpPassive {
     this.lastCookieAt = c.ctx.now;
     this.sendSynAck(l, dst, dport, src, sport, iss, seq, sack, ts, ws ? wscaleFor(this.listenRcvCap(l)) : -1, tsVal,
       o.tsVal);
+    if (l6 === null) this.handToLink(l, dst, dport);
+  }
+
+  /**
+   * The listener is answering with cookies: let the link the SYN-ACK left
+   * through answer further SYNs to it itself for a while (its reader
+   * thread, native/syn_responder.c), with the same keys, so a flood costs
+   * the engine nothing; the ACKs still come here. Cookies may then go out
+   * until the hold ends, so ACKs are looked for from then on.
+   */
+  private handToLink(l: number, laddr: number, lport: number): void {
+    const iface = this.route.iface;
+    const sr = iface === null ? null : iface.link.synResponder ?? null;
+    if (sr === null) return;
+    const c = this.core;
+    const cfg = c.cfg;
+    const now = c.ctx.now;
+    sr.configure(this.cookies.key, c.tsSecret, cfg.ttl, (cfg.tcpTimestamps === 1 ? SYNR_TIMESTAMPS : 0)
+      | (cfg.tcpSack === 1 ? SYNR_SACK : 0) | (cfg.tcpWindowScaling === 1 ? SYNR_WSCALE : 0), now);
+    if (sr.activate(laddr, lport, this.synAckMss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)),
+      now + SYN_RESPONDER_HOLD_MS)) {
+      this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
+      this.handed.remember(l, sr, laddr, lport, this.synAckMss, now);
+    }
+  }
+
+  /** Whether listener `l`'s requests overflow its share of the queue (cookies are due, as in {@link syn}). */
+  private overflowing(l: number): boolean {
+    const q = this.q;
+    const t = this.core.t;
+    let share = q.cap - (q.cap >> 3);
+    if (t.backlog[l] < share) share = t.backlog[l];
+    return this.core.cfg.tcpSyncookies === 2 || t.synCount[l] >= share || q.full;
+  }
+
+  /** Renew a handed listener's hold while it still overflows; false: forget it (the hold lapses). */
+  private renew(l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): boolean {
+    const c = this.core;
+    if (c.t.state[l] !== LISTEN || c.sockets.localPort[l] !== port || !this.overflowing(l)) return false;
+    if (!sr.activate(addr, port, mss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)), now + SYN_RESPONDER_HOLD_MS)) {
+      return false;
+    }
+    this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
+    return true;
   }
 
   /** Build and send a SYN-ACK (options as TcpOutput.sendSegment writes them for a SYN). */
@@ -285,6 +334,7 @@ export class TcpPassive {
     const o = l6 !== null ? IP6_PAYLOAD_OFFSET : IP_PAYLOAD_OFFSET;
     let p = o + TCP_MIN_HLEN;
     const mss = l6 !== null ? c.v6.mss(rt6, r6, this.r6Off) : ip.flowMtu(r, IPPROTO_TCP, raddr, lport, rport) - 40;
+    this.synAckMss = mss;
     b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
     if (sack) {
       b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
@@ -316,6 +366,15 @@ export class TcpPassive {
     const c = this.core;
     const q = this.q;
     if (ack !== ((q.iss[r] + 1) | 0)) {
+      if (c.ctx.now - this.lastCookieAt < 2 * COOKIE_TICK_MS && q.family[r] !== AF_INET6) {
+        // A retransmitted SYN of this request may have been answered with a cookie by the link's
+        // responder (handToLink): a valid cookie completes the handshake instead, the request goes.
+        const mssIndex = this.cookies.check(dst, dport, src, sport, (seq - 1) | 0, (ack - 1) | 0);
+        if (mssIndex >= 0 && seq === ((q.irs[r] + 1) | 0)) {
+          this.removeRequest(r);
+          return this.cookieAck(l, o, seq, ack, flags, src, dst, sport, dport);
+        }
+      }
       // Not an acknowledgement of our SYN-ACK (RFC 9293 3.10.7.4, SYN-RECEIVED): reset, keep the request.
       c.stats.outOfWindow++;
       this.reset(seq, ack, flags, src, dst, sport, dport);
@@ -471,6 +530,8 @@ export class TcpPassive {
   /** The listener is closed: its pending requests go (their peers get no answer, as for a lost SYN-ACK). */
   dropListener(l: number): void {
     const q = this.q;
+    const port = this.core.sockets.localPort[l];
+    for (const i of this.core.ctx.interfaces) i.link.synResponder?.deactivate(port);
     for (let r = q.oldest; r >= 0;) {
       const next = q.next(r);
       if (q.listener[r] === l) this.removeRequest(r);
@@ -484,6 +545,7 @@ export class TcpPassive {
     const c = this.core;
     const q = this.q;
     const now = c.ctx.now;
+    if (now >= this.handed.renewAt) this.handed.renewAll(now);
     if (now < q.nextAt) return;
     const cfg = c.cfg;
     let next = Infinity;

@@ -116,7 +116,8 @@ export function cookieMssIndex(peerMss: number, table: readonly number[] = COOKI
 }
 
 export class SynCookies {
-  private readonly key = new Int32Array(4);
+  /** The hash keys (H1: 0-1, H2: 2-3); shared with a link's SYN responder (syn-responder.ts). */
+  readonly key = new Int32Array(4);
   /** The IPv6 hash input: local address, remote address, ports, count (10 words). */
   private readonly words6 = new Int32Array(10);
 

@@ -1,0 +1,457 @@
+/*
+ * Native SYN-cookie responder, run by the TAP RX thread (see syn_responder.h).
+ *
+ * Why: under a SYN flood at the rate one core can send, every flood SYN
+ * costs the JS path a read() on the RX thread, a wake-up and the parse and
+ * cookie in JS, a copy into the TX ring and a write() on the TX thread. The
+ * stack then falls behind, the kernel's TAP queue (and the TX ring) drop
+ * frames at random, and a legitimate client that loses one frame waits a
+ * whole SYN retransmission timeout (1 s). Linux answers the flood in its
+ * softirq; here the RX thread answers it itself: read(), a few hundred
+ * nanoseconds of parse and hash, and the SYN-ACK handed to a writer thread
+ * of the responder's own (below). JS never sees the flood.
+ *
+ * What: when the stack (src/engine/tcp/passive.ts) answers a SYN with a
+ * cookie because a listener's request queue overflowed (RFC 4987 3.6), it
+ * activates an entry here for that listener's address and port for a short
+ * hold, with what its SYN-ACK carries (MSS, window, window scale) and, in
+ * the configuration words, the keys of its cookie hash and of its timestamp
+ * offsets. While the entry is active, pure SYNs to it are answered here with
+ * the very SYN-ACK the stack would send: the same cookie (HalfSipHash-2-4
+ * layout of engine/tcp/syncookie.ts, Linux's syncookies.c), the same
+ * options in the same order, the same TSval (clock + per-flow offset, low
+ * bits carrying the peer's window scale and SACK, Linux's
+ * cookie_init_timestamp). The ACK that completes the handshake goes to JS,
+ * which validates the cookie with the same keys and makes the connection.
+ *
+ * Second: when the RX ring is three quarters full, pure SYNs (IPv4 or IPv6)
+ * that are not answered here are dropped and counted instead of queued, so
+ * the ring's last quarter, and the kernel's queue behind it, stays for the
+ * segments of connections (a cookie ACK, data, FIN): a lost SYN costs its
+ * sender a retransmission, as a full SYN queue does in Linux, while a lost
+ * ACK would cost an established exchange the same.
+ *
+ * Shared words (int32, layout below; JS in src/link/syn-responder.ts writes
+ * the configuration and the entries, this thread the counters). An entry is
+ * written field by field and its deadline last; a SYN that meets an entry
+ * being rewritten may see an old window for one SYN-ACK, nothing worse.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/uio.h>
+#ifdef __linux__
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#endif
+
+#include "syn_responder.h"
+#include "vnet.h"
+
+enum {
+  W_VERSION = 0,   /* layout version, written by C */
+  W_ON = 1,        /* JS: 1 once configured */
+  W_TTL = 2,       /* JS: IP TTL of our SYN-ACKs */
+  W_OPTS = 3,      /* JS: bit 0 timestamps, bit 1 SACK, bit 2 window scaling (the stack's sysctls) */
+  W_KEY = 4,       /* JS: 4 words, the cookie hash keys (SynCookies) */
+  W_SECRET = 8,    /* JS: 4 words, the timestamp-offset secret (TcpCore.tsOffsetFor) */
+  W_ANSWERED = 12, /* C: SYNs answered with a cookie */
+  W_DROPPED = 13,  /* C: pure SYNs dropped because the RX ring was nearly full */
+  W_TX_ERRORS = 14, /* C: SYN-ACK write() failures */
+  W_ENTRIES = 15,  /* JS: entries in use (0..SYNR_ENTRIES) */
+  W_QUEUE_FULL = 18, /* C: SYN-ACKs dropped because the writer's queue was full */
+  W_CLOCK = 16,    /* JS: float64 at byte 64: engine clock (ms) = CLOCK_MONOTONIC ms + this */
+  W_ENTRY0 = 32,   /* entries: SYNR_ENTRY_WORDS words each */
+  SYNR_ENTRIES = 8,
+  SYNR_ENTRY_WORDS = 8, /* addr, port, mss, window, wscale, -, float64 deadline (engine clock ms) */
+  W_TOTAL = W_ENTRY0 + SYNR_ENTRIES * SYNR_ENTRY_WORDS
+};
+#define SYNR_VERSION 1
+
+/*
+ * The SYN-ACKs go to a writer thread of their own through a single-producer
+ * (the RX thread) single-consumer queue: a write() to a TAP runs the
+ * kernel's receive path for the frame in the writer's context and costs
+ * more than the read, so reading the next SYN and writing the last SYN-ACK
+ * proceed in parallel on two cores, as the JS path's RX and TX threads do.
+ * Same wake-up handshake as tap_thread.c's TX thread (a futex word the
+ * writer sets before sleeping). Without the thread (pthread_create failed)
+ * the RX thread writes itself.
+ */
+#define OUT_SLOTS 1024u
+#define OUT_SLOT 96u /* vnet header + the largest SYN-ACK (14 + 20 + 40) */
+
+struct ws_synr {
+  int32_t *w;
+  uint8_t out[WS_VNET_HDR_LEN + 14 + 20 + 40];
+  int fd, vnet;
+  int state;               /* 0 writer not started, 1 running, 2 failed to start (write inline), 3 stopped */
+  int32_t head;            /* RX thread (atomic) */
+  int32_t tail;            /* writer (atomic) */
+  int32_t sleep;           /* writer: 1 while it sleeps (futex word) */
+  int stop;                /* atomic */
+#ifdef __linux__
+  pthread_t writer;
+#endif
+  uint16_t lens[OUT_SLOTS];
+  uint8_t slots[OUT_SLOTS][OUT_SLOT];
+};
+
+static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void bump(int32_t *p) { __atomic_fetch_add(p, 1, __ATOMIC_RELAXED); }
+static inline double ldd(const int32_t *p) {
+  double d;
+  memcpy(&d, p, sizeof d);
+  return d;
+}
+
+/* The engine's clock, ms (CLOCK_MONOTONIC aligned by JS). */
+static double now_ms(const int32_t *w) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6 + ldd(&w[W_CLOCK]);
+}
+
+#ifdef __linux__
+static void *writer_main(void *arg) {
+  ws_synr_t *r = (ws_synr_t *)arg;
+  uint32_t tail = (uint32_t)r->tail;
+  for (;;) {
+    uint32_t head = (uint32_t)__atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+    if (head == tail) {
+      if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) break;
+      __atomic_store_n(&r->sleep, 1, __ATOMIC_SEQ_CST);
+      if ((uint32_t)__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) == tail && !__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+        (void)syscall(SYS_futex, &r->sleep, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+      }
+      __atomic_store_n(&r->sleep, 0, __ATOMIC_SEQ_CST);
+      continue;
+    }
+    while (tail != head) {
+      uint32_t s = tail & (OUT_SLOTS - 1);
+      ssize_t wr;
+      do {
+        wr = write(r->fd, r->slots[s], r->lens[s]);
+      } while (wr < 0 && errno == EINTR);
+      if (wr < 0) bump(&r->w[W_TX_ERRORS]);
+      else bump(&r->w[W_ANSWERED]);
+      tail++;
+      __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
+    }
+  }
+  return NULL;
+}
+#endif
+
+/* RX thread: send a built frame (`len` bytes at `buf`, its vnet header included when vnet != 0). */
+static void send_frame(ws_synr_t *r, int fd, int vnet, const uint8_t *buf, size_t len) {
+#ifdef __linux__
+  if (r->state == 0) {
+    r->fd = fd;
+    r->vnet = vnet;
+    r->state = pthread_create(&r->writer, NULL, writer_main, r) == 0 ? 1 : 2; /* signals: the RX thread's full mask */
+    if (r->state == 1) pthread_setname_np(r->writer, "wirestack-synw");
+  }
+  if (r->state == 1) {
+    uint32_t head = (uint32_t)r->head;
+    if (head - (uint32_t)__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= OUT_SLOTS) {
+      bump(&r->w[W_QUEUE_FULL]); /* the writer is behind: this SYN goes unanswered, as a dropped one */
+      return;
+    }
+    uint32_t s = head & (OUT_SLOTS - 1);
+    memcpy(r->slots[s], buf, len);
+    r->lens[s] = (uint16_t)len;
+    __atomic_store_n(&r->head, (int32_t)(head + 1), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&r->sleep, __ATOMIC_SEQ_CST) != 0 && __atomic_exchange_n(&r->sleep, 0, __ATOMIC_SEQ_CST) != 0) {
+      (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+    return;
+  }
+#endif
+  ssize_t wr;
+  do {
+    wr = write(fd, buf, len);
+  } while (wr < 0 && errno == EINTR);
+  if (wr < 0) bump(&r->w[W_TX_ERRORS]);
+  else bump(&r->w[W_ANSWERED]);
+}
+
+void ws_synr_stop(ws_synr_t *r) {
+  if (r == NULL) return;
+#ifdef __linux__
+  if (r->state == 1) {
+    __atomic_store_n(&r->stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&r->sleep, 0, __ATOMIC_SEQ_CST);
+    (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    (void)pthread_join(r->writer, NULL);
+  }
+#endif
+  r->state = 3;
+}
+
+ws_synr_t *ws_synr_create(void **mem, size_t *size) {
+  ws_synr_t *r = (ws_synr_t *)calloc(1, sizeof *r);
+  void *m = NULL;
+  if (r == NULL || posix_memalign(&m, 64, W_TOTAL * 4) != 0) {
+    free(r);
+    return NULL;
+  }
+  memset(m, 0, W_TOTAL * 4);
+  r->w = (int32_t *)m;
+  r->w[W_VERSION] = SYNR_VERSION;
+  *mem = m;
+  *size = W_TOTAL * 4;
+  return r;
+}
+
+void ws_synr_free(ws_synr_t *r) {
+  if (r == NULL) return;
+  ws_synr_stop(r);
+  free(r->w);
+  free(r);
+}
+
+static inline uint32_t rotl(uint32_t x, int b) { return (x << b) | (x >> (32 - b)); }
+
+#define SIPROUND                                                      \
+  do {                                                                \
+    v0 += v1; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);          \
+    v2 += v3; v3 = rotl(v3, 8); v3 ^= v2;                             \
+    v0 += v3; v3 = rotl(v3, 7); v3 ^= v0;                             \
+    v2 += v1; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);         \
+  } while (0)
+
+/* HalfSipHash-2-4 of four words, as halfSipHash in engine/tcp/syncookie.ts. */
+static uint32_t half_siphash4(uint32_t k0, uint32_t k1, uint32_t m0, uint32_t m1, uint32_t m2, uint32_t m3) {
+  uint32_t v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
+  const uint32_t m[5] = { m0, m1, m2, m3, 16u << 24 };
+  for (int i = 0; i < 5; i++) {
+    v3 ^= m[i];
+    SIPROUND;
+    SIPROUND;
+    v0 ^= m[i];
+  }
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  return v1 ^ v3;
+}
+
+/* TcpCore.mix's round. */
+static inline uint32_t mix_round(uint32_t h, uint32_t w, uint32_t k) {
+  uint32_t x = (h ^ w) * 0x9e3779b1u;
+  x = rotl(x, 13);
+  return (x * 0x85ebca77u) ^ k;
+}
+
+/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport). */
+static uint32_t ts_offset(const int32_t *w, uint32_t laddr, uint32_t lport, uint32_t raddr, uint32_t rport) {
+  const uint32_t k0 = (uint32_t)ld(&w[W_SECRET]), k1 = (uint32_t)ld(&w[W_SECRET + 1]);
+  const uint32_t k2 = (uint32_t)ld(&w[W_SECRET + 2]), k3 = (uint32_t)ld(&w[W_SECRET + 3]);
+  uint32_t h = k0 ^ 0x5bd1e995u;
+  h = mix_round(h, laddr, k1);
+  h = mix_round(h, (lport << 16) | rport, k2);
+  h = mix_round(h, raddr, k3);
+  h = mix_round(h, k1 ^ k2, k0);
+  h ^= h >> 16;
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  return h;
+}
+
+static inline uint32_t get32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s) {
+  for (; n > 1; n -= 2, p += 2) s += (uint32_t)((p[0] << 8) | p[1]);
+  if (n != 0) s += (uint32_t)p[0] << 8;
+  return s;
+}
+static uint16_t fold(uint32_t s) {
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)s;
+}
+
+/* Linux's IPv4 msstab, as COOKIE_MSS in syncookie.ts. */
+static const uint16_t COOKIE_MSS[4] = { 536, 1300, 1440, 1460 };
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* A pure SYN (no ACK, RST, FIN) in an untagged IPv4 or IPv6 frame, whatever its address. */
+static int pure_syn(const uint8_t *f, size_t len) {
+  if (len < 14) return 0;
+  uint16_t type = get16(f + 12);
+  if (type == 0x0800) {
+    if (len < 14 + 20 || (f[14] >> 4) != 4 || f[14 + 9] != 6) return 0;
+    size_t ihl = (size_t)(f[14] & 0xf) * 4;
+    if ((get16(f + 14 + 6) & 0x3fff) != 0 || len < 14 + ihl + 20) return 0; /* a fragment: JS reassembles it */
+    return (f[14 + ihl + 13] & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_SYN;
+  }
+  if (type == 0x86dd) {
+    if (len < 14 + 40 + 20 || f[14 + 6] != 6) return 0; /* only TCP right after the fixed header */
+    return (f[14 + 40 + 13] & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_SYN;
+  }
+  return 0;
+}
+
+/* Answer a pure IPv4 SYN for an active entry; 1 when answered (or its answer failed, counted), 0 to pass it on. */
+static int answer(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8_t *f, size_t len) {
+  int32_t *w = r->w;
+  int n = ld(&w[W_ENTRIES]);
+  if (n <= 0 || ld(&w[W_ON]) == 0 || get16(f + 12) != 0x0800 || (f[0] & 1) != 0) return 0;
+  const uint8_t *ip = f + 14;
+  size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+  size_t total = get16(ip + 2);
+  if (ihl < 20 || total < ihl + 20 || total > len - 14) return 0;
+  const uint8_t *th = ip + ihl;
+  size_t thl = (size_t)(th[12] >> 4) * 4;
+  if (thl < 20 || ihl + thl > total) return 0;
+  uint32_t src = get32(ip + 12), dst = get32(ip + 16);
+  /* Sources the stack would not answer (RFC 1122 3.2.1.3, 4.2.3.10): leave them to JS, which counts them. */
+  uint32_t top = src >> 24;
+  if (src == 0 || src == 0xffffffffu || top == 127 || top >= 224) return 0;
+  uint32_t sport = get16(th), dport = get16(th + 2);
+  double now = now_ms(w);
+  const int32_t *e = NULL;
+  if (n > SYNR_ENTRIES) n = SYNR_ENTRIES;
+  for (int i = 0; i < n; i++) {
+    const int32_t *c = &w[W_ENTRY0 + i * SYNR_ENTRY_WORDS];
+    if ((uint32_t)ld(&c[1]) == dport && (uint32_t)ld(&c[0]) == dst && ldd(&c[6]) > now) {
+      e = c;
+      break;
+    }
+  }
+  if (e == NULL) return 0;
+  /* Checksums, unless the kernel vouched for the transport's (offload). A bad one goes to JS, which counts it. */
+  if (fold(sum16(ip, ihl, 0)) != 0xffff) return 0;
+  if (!(vnet != 0 && (vh[WS_VH_FLAGS] & 3) != 0)) { /* DATA_VALID, or NEEDS_CSUM: a local sender's, partial */
+    size_t tl = total - ihl;
+    uint32_t s = sum16(th, tl, (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + (uint32_t)tl);
+    if (fold(s) != 0xffff) return 0;
+  }
+  /* The peer's options (RFC 9293 3.1; RFC 7323; RFC 2018). Malformed ones go to JS. */
+  int mss = 0, wscale = -1, sack_ok = 0, has_ts = 0;
+  uint32_t peer_tsval = 0;
+  for (size_t p = 20; p < thl;) {
+    uint8_t kind = th[p];
+    if (kind == 0) break;
+    if (kind == 1) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= thl) return 0;
+    size_t ol = th[p + 1];
+    if (ol < 2 || p + ol > thl) return 0;
+    if (kind == 2 && ol == 4) mss = get16(th + p + 2);
+    else if (kind == 3 && ol == 3) wscale = th[p + 2];
+    else if (kind == 4 && ol == 2) sack_ok = 1;
+    else if (kind == 8 && ol == 10) {
+      has_ts = 1;
+      peer_tsval = get32(th + p + 2);
+    }
+    p += ol;
+  }
+  const int32_t opts = ld(&w[W_OPTS]);
+  int use_ts = (opts & 1) != 0 && has_ts;
+  int use_ws = use_ts && (opts & 4) != 0 && wscale >= 0;
+  int use_sack = use_ts && (opts & 2) != 0 && sack_ok;
+  if (wscale > 14) wscale = 14;
+
+  /* The cookie: SynCookies.make. */
+  uint32_t peer_isn = get32(th + 4);
+  int peer_mss = mss > 0 ? mss : 536;
+  int mss_index = 3;
+  while (mss_index > 0 && peer_mss < COOKIE_MSS[mss_index]) mss_index--;
+  uint32_t count = (uint32_t)(int64_t)(now / 60000.0) & 0xff;
+  uint32_t ports = (dport << 16) | sport;
+  uint32_t h1 = half_siphash4((uint32_t)ld(&w[W_KEY]), (uint32_t)ld(&w[W_KEY + 1]), dst, src, ports, 0);
+  uint32_t h2 = half_siphash4((uint32_t)ld(&w[W_KEY + 2]), (uint32_t)ld(&w[W_KEY + 3]), dst, src, ports, count);
+  uint32_t iss = h1 + peer_isn + (count << 24) + ((h2 + (uint32_t)mss_index) & 0xffffff);
+  uint32_t tsval = 0;
+  if (use_ts) {
+    /* cookieTsVal: the clock plus the flow's offset, low 6 bits = window scale (0xf: none) and SACK. */
+    uint32_t ts_now = (uint32_t)(int64_t)now + ts_offset(w, dst, dport, src, sport);
+    uint32_t o = use_ws ? (uint32_t)wscale : 0xfu;
+    if (use_sack) o |= 0x10;
+    tsval = (ts_now & ~63u) | o;
+    if ((int32_t)(tsval - ts_now) > 0) tsval -= 64;
+  }
+
+  /* The SYN-ACK, as TcpPassive.sendSynAck writes it. */
+  uint8_t *out = r->out;
+  memset(out, 0, WS_VNET_HDR_LEN); /* no offload for this frame */
+  uint8_t *o = out + WS_VNET_HDR_LEN;
+  memcpy(o, f + 6, 6);
+  memcpy(o + 6, f, 6);
+  o[12] = 0x08;
+  o[13] = 0x00;
+  uint8_t *oi = o + 14, *ot = oi + 20;
+  size_t q = 20;
+  ot[q] = 2; ot[q + 1] = 4; put16(ot + q + 2, (uint32_t)ld(&e[2])); q += 4;
+  if (use_sack) { ot[q] = 4; ot[q + 1] = 2; q += 2; }
+  if (use_ts) { ot[q] = 8; ot[q + 1] = 10; put32(ot + q + 2, tsval); put32(ot + q + 6, peer_tsval); q += 10; }
+  if (use_ws) { ot[q] = 1; ot[q + 1] = 3; ot[q + 2] = 3; ot[q + 3] = (uint8_t)ld(&e[4]); q += 4; }
+  while ((q & 3) != 0) ot[q++] = 1;
+  put16(ot, dport);
+  put16(ot + 2, sport);
+  put32(ot + 4, iss);
+  put32(ot + 8, peer_isn + 1);
+  ot[12] = (uint8_t)((q / 4) << 4);
+  ot[13] = TH_SYN | TH_ACK;
+  put16(ot + 14, (uint32_t)ld(&e[3]));
+  put16(ot + 16, 0);
+  put16(ot + 18, 0);
+  put16(ot + 16, (uint16_t)~fold(sum16(ot, q, (dst >> 16) + (dst & 0xffff) + (src >> 16) + (src & 0xffff) + 6 + (uint32_t)q)));
+  oi[0] = 0x45;
+  oi[1] = 0;
+  put16(oi + 2, (uint32_t)(20 + q));
+  put16(oi + 4, 0);    /* identification: unused with DF (RFC 6864 4.1) */
+  put16(oi + 6, 0x4000); /* DF */
+  oi[8] = (uint8_t)ld(&w[W_TTL]);
+  oi[9] = 6;
+  put16(oi + 10, 0);
+  put32(oi + 12, dst);
+  put32(oi + 16, src);
+  put16(oi + 10, (uint16_t)~fold(sum16(oi, 20, 0)));
+  size_t flen = 14 + 20 + q;
+  if (vnet != 0) send_frame(r, fd, vnet, out, WS_VNET_HDR_LEN + flen);
+  else send_frame(r, fd, vnet, o, flen);
+  return 1;
+}
+
+int ws_synr_busy(ws_synr_t *r) {
+  if (r == NULL || ld(&r->w[W_ON]) == 0) return 0;
+  int n = ld(&r->w[W_ENTRIES]);
+  if (n > SYNR_ENTRIES) n = SYNR_ENTRIES;
+  double now = now_ms(r->w);
+  for (int i = 0; i < n; i++) {
+    if (ldd(&r->w[W_ENTRY0 + i * SYNR_ENTRY_WORDS + 6]) > now) return 1;
+  }
+  return 0;
+}
+
+int ws_synr_rx(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8_t *frame, size_t len, uint32_t fill,
+               uint32_t slots) {
+  if (!pure_syn(frame, len)) return 0;
+  if (answer(r, fd, vnet, vh, frame, len)) return 1;
+  if (fill >= slots - slots / 4) {
+    bump(&r->w[W_DROPPED]);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * Native SYN-cookie responder for the TAP RX thread (syn_responder.c).
+ * tap_thread.c hands it every frame it reads; the responder answers pure
+ * SYNs to listeners the stack has marked as under a flood with a cookie
+ * SYN-ACK written straight back to the fd, and drops pure SYNs when the RX
+ * ring is nearly full, so the frames JS must see (ACKs carrying cookies,
+ * data) are not lost behind flood SYNs in the kernel's queue.
+ */
+#ifndef WIRESTACK_SYN_RESPONDER_H
+#define WIRESTACK_SYN_RESPONDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ws_synr ws_synr_t;
+
+/* Allocate a responder; *mem / *size: the shared words JS configures it through. NULL on ENOMEM. */
+ws_synr_t *ws_synr_create(void **mem, size_t *size);
+void ws_synr_free(ws_synr_t *r);
+/* Join the responder's writer thread (before the fd closes; the RX thread must be stopped). Idempotent; NULL: nothing. */
+void ws_synr_stop(ws_synr_t *r);
+
+/* Whether an entry is active (a listener under a flood): the RX thread then keeps the fd (no hand-off to JS). NULL: 0. */
+int ws_synr_busy(ws_synr_t *r);
+
+/*
+ * One received frame (`vh`: its virtio_net_hdr when vnet != 0). `fill`: frames
+ * waiting in the RX ring, of `slots`. Returns 1 when the responder consumed
+ * the frame (answered or dropped, counted), 0 to queue it for JS as usual.
+ */
+int ws_synr_rx(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8_t *frame, size_t len, uint32_t fill,
+               uint32_t slots);
+
+#endif

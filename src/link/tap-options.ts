@@ -1,0 +1,92 @@
+/** The option and counter shapes of {@link TapLink} (tap.ts). */
+import type { TapLink } from './tap.js';
+
+/** Options of {@link TapLink.open}. */
+export interface TapLinkOptions {
+  /** Give the Linux side of the device this address, e.g. '10.77.0.1/24' (`ip addr add`). */
+  hostAddress?: string;
+  /** IP MTU of the device (both sides). Default 1500. */
+  mtu?: number;
+  /** Frames read per poll before yielding to the event loop. Default 256. */
+  pollBudget?: number;
+  /** Bring the device up with `ip link set ... up`. Default true. */
+  up?: boolean;
+  /**
+   * Do the device's read() and write() syscalls on two native threads instead
+   * of the JS thread. Default {@link TAP_THREADS_DEFAULT}.
+   */
+  threads?: boolean;
+  /**
+   * Threaded mode: let the first frame sent after a poll be written on the JS
+   * thread when the TX ring is empty, sparing the TX thread's wake-up (see
+   * {@link TapThreadCounters.txDirect}). Default true.
+   */
+  directWrite?: boolean;
+  /**
+   * Threaded mode: while the device is quiet (no frame for 1 ms), the JS
+   * thread reads it itself from the event loop, and gives it back to the RX
+   * thread when a full batch of frames is waiting (bulk traffic). Cuts a
+   * thread wake-up from every request/response exchange (see
+   * {@link TapThreadCounters.rxHandoffs}). Default true.
+   */
+  rxHandoff?: boolean;
+  /**
+   * Threaded mode with `rxHandoff`: after a lone frame went out, the event
+   * loop watches the device for up to this many µs before it blocks, so an
+   * answer that comes that soon is read without the JS thread sleeping and
+   * waking (see {@link TapThreadCounters.spinHits}). The window adapts:
+   * halved on each miss down to off, re-probed now and then; never while
+   * idle. Default 0 (off): on this 2-core machine under load, spinning took
+   * the CPU the answering process needed and exchanges got slower (see
+   * native/tap_thread.c, SPIN_DEFAULT_US); with the peer on another idle
+   * core, 50–100 may pay.
+   */
+  busyPollUs?: number;
+  /**
+   * Frames the kernel may queue on the device for this link's reader (the
+   * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
+   * drops them. Default 0: the kernel's default (1000). A longer queue
+   * turns drops during overload into delay: under a SYN flood on 2 cores
+   * (bench/syn-flood.ts, --kernel-queue) 10000 ended the kernel's drops
+   * (25 % of the frames at 1000) but the legitimate client then waited
+   * behind the queue (median 0.3 s per request), and its accept rate did not
+   * measurably improve.
+   */
+  kernelQueue?: number;
+  /**
+   * Threaded mode: the RX thread answers SYN floods itself with the stack's
+   * SYN cookies, for listeners whose request queue overflowed, and drops
+   * pure SYNs while its ring is three quarters full so connections' segments
+   * keep the rest (native/syn_responder.c, {@link TapLink.synResponder}).
+   * Default false: in this session's measurements (bench/syn-flood.ts, a
+   * loaded 2-core machine) it did not raise the accept rate at the flood
+   * sender's maximum (the TAP write() of each SYN-ACK bounds both paths at
+   * ~130k/s) and its gain at 10k-30k SYN/s was not consistent.
+   */
+  synResponder?: boolean;
+  /**
+   * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
+   * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
+   */
+  ringSlots?: number;
+  /**
+   * TSO/GRO and checksum offload through IFF_VNET_HDR (see the class
+   * comment). Default {@link TAP_OFFLOAD_DEFAULT}; when the kernel refuses
+   * TUNSETOFFLOAD the link runs without (`offload` is then null).
+   */
+  offload?: boolean;
+}
+
+/** Offload counters of a {@link TapLink}. */
+export interface TapOffloadStats {
+  /** Super-segments handed to the kernel to cut (GSO TCPv4). */
+  txGso: number;
+  /** Frames sent with a partial checksum for the kernel to complete (super-segments included). */
+  txCsumPartial: number;
+}
+
+/** Options of {@link TapLink.moveToNetns}. */
+export interface TapNetnsOptions {
+  /** Address of the Linux side inside the namespace, e.g. '10.77.0.1/24'. */
+  hostAddress?: string;
+}
