@@ -115,14 +115,15 @@ function v6Section(): void {
   };
   const mib = String(Math.max(64, Math.round(512 * SCALE)));
   const units = String(scaled(300_000));
-  const best: Record<string, Record<string, number>> = {};
+  const ROUNDS = 5;
+  const all: Record<string, Array<Record<string, number>>> = {};
   const rows: string[][] = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const [kind, extra] of [['tcp', ['--mib', mib]], ['udp', ['--units', units, '--size', '64']]] as const) {
       for (const family of ['4', '6']) {
         const r = run([kind, '--family', family, ...extra]);
         const key = `${kind}${family}`;
-        if (best[key] === undefined || r.perSecond > best[key].perSecond) best[key] = r;
+        (all[key] ??= []).push(r);
         rows.push([`${kind === 'tcp' ? 'TCP bulk' : 'UDP echo 64 B'} IPv${family} (run ${round + 1})`,
           kind === 'tcp' ? `${fmt(r.gbps, 2)} Gbit/s` : `${fmt(r.perSecond)} RT/s`, fmt(r.seconds, 2), fmt(r.gcMinor),
           fmt(r.gcMajor), fmt(r.heapDelta)]);
@@ -132,16 +133,30 @@ function v6Section(): void {
   }
   console.log('IPv6 beside IPv4: two dual-stack stacks in one process over a point-to-point MemoryLink (MTU 1500), families alternating');
   printTable(['scenario', 'rate', 'seconds', 'minor GCs', 'major GCs', 'heapUsed Δ B'], rows);
-  console.log(`IPv6/IPv4 (best of 2 each): TCP bulk ${fmt(best.tcp6.perSecond / best.tcp4.perSecond, 3)}, `
-    + `UDP echo ${fmt(best.udp6.perSecond / best.udp4.perSecond, 3)} (goal >= 0.9)`);
+  // Each run is a fresh process, and its speed is bimodal (about 2.6 or 3.9 Gbit/s on this machine for
+  // either family, whatever the CPU it is pinned to): the ratio of medians is the figure, the ratio of
+  // the best runs shows the code's reach.
+  const pick = (key: string, f: (r: Record<string, number>) => number, best: boolean): number => {
+    const v = all[key].map(f).sort((x, y) => x - y);
+    return best ? v[v.length - 1] : v[v.length >> 1];
+  };
+  const rate = (r: Record<string, number>): number => r.perSecond;
   // Per unit of CPU time (process.cpuUsage over the loop): steadier than wall time when other work shares the cores.
   const perCpu = (r: Record<string, number>): number => r.units / r.cpuSeconds;
-  console.log(`IPv6/IPv4 by CPU time (same runs): TCP bulk ${fmt(perCpu(best.tcp6) / perCpu(best.tcp4), 3)}, `
-    + `UDP echo ${fmt(perCpu(best.udp6) / perCpu(best.udp4), 3)}`);
+  for (const [label, f] of [['rate', rate], ['rate per CPU second', perCpu]] as const) {
+    const ratio = (kind: string, best: boolean): string => fmt(pick(`${kind}6`, f, best) / pick(`${kind}4`, f, best), 3);
+    console.log(`IPv6/IPv4 by ${label}, median of ${ROUNDS} runs each: TCP bulk ${ratio('tcp', false)}, UDP echo ${ratio('udp', false)}`
+      + ` (best runs: ${ratio('tcp', true)}, ${ratio('udp', true)}) (goal >= 0.9)`);
+  }
   console.log('');
 }
 
 function main(): void {
+  // BENCH_ONLY=v6 runs only the IPv6 section (its 20 fresh processes), to re-measure that figure alone.
+  if (process.env.BENCH_ONLY === 'v6') {
+    v6Section();
+    return;
+  }
   const started = performance.now();
   const cpus = os.cpus();
   console.log('wirestack packet-path benchmark');
