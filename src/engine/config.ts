@@ -85,9 +85,15 @@ export interface StackConfig {
   tcpSendBufferBytes?: number;
   /** Receive buffer (and so the largest window) of each TCP connection, bytes. Default 65536. */
   tcpRecvBufferBytes?: number;
-  /** Out-of-order ranges a receiver tracks per connection. Default 32. */
+  /**
+   * Out-of-order ranges a receiver tracks per connection; data that would
+   * need one more is dropped (`stats.tcp.reassemblyDropped`). 0 (default)
+   * derives it from the receive buffer: one per 16 KiB, at least 32, at most
+   * 255 (32 for the default 64 KiB; a 4 MiB window with a few percent loss
+   * holds more than 32 holes, and Linux's receiver has no such limit).
+   */
   tcpReassemblyRanges?: number;
-  /** SACKed ranges a sender tracks per connection (the scoreboard). Default 32. */
+  /** SACKed ranges a sender tracks per connection (the scoreboard). 0 (default) derives it from the send buffer as above. */
   tcpSackRanges?: number;
   /**
    * Sent-segment records per connection for RACK loss detection (RFC 8985):
@@ -205,8 +211,8 @@ const limits: Record<string, [number, number, number]> = {
   tcpReservedSockets: [-1, 0, 32767],
   tcpSendBufferBytes: [65536, 2048, 1 << 30],
   tcpRecvBufferBytes: [65536, 2048, 1 << 30],
-  tcpReassemblyRanges: [32, 1, 255],
-  tcpSackRanges: [32, 1, 255],
+  tcpReassemblyRanges: [0, 0, 255],
+  tcpSackRanges: [0, 0, 255],
   tcpRackRecords: [0, 0, 65535],
   tcpTimeWaitMs: [60000, 0, 600000],
   tcpMinRtoMs: [200, 1, 60000],

@@ -352,8 +352,8 @@ export class TcbTable {
   constructor(m: Carver, o: TcbOptions) {
     const n = o.maxSockets;
     this.n = n;
-    this.rangesR = o.tcpReassemblyRanges;
-    this.rangesS = o.tcpSackRanges;
+    this.rangesR = o.tcpReassemblyRanges > 0 ? o.tcpReassemblyRanges : rangesFor(o.tcpRecvBufferBytes);
+    this.rangesS = o.tcpSackRanges > 0 ? o.tcpSackRanges : rangesFor(o.tcpSendBufferBytes);
     const hb = hashBuckets(n);
     this.hashMask = hb - 1;
     const T = 'tcb';
@@ -567,6 +567,16 @@ export class TcbTable {
       prev = i;
     }
   }
+}
+
+/**
+ * Ranges (out-of-order or SACKed) to plan per connection for a buffer of
+ * `bytes`: one per 16 KiB, at least 32, at most 255 (the counts are bytes).
+ * A window holds at most bytes / MSS segments, and each hole needs a range;
+ * one per 16 KiB covers a hole every ~11 segments (9 % loss) of a full window.
+ */
+function rangesFor(bytes: number): number {
+  return Math.min(255, Math.max(32, Math.ceil(bytes / 16384)));
 }
 
 function hashBuckets(n: number): number {
