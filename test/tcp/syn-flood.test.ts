@@ -14,6 +14,9 @@ import {
   SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, type SynResponder,
 } from '../../src/engine/tcp/syn-responder.js';
 import {
+  SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
+} from '../../src/engine/tcp/syncookie.js';
+import {
   ACK, EINPROGRESS, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, TapPeer, add32, describe, drain, ip, optionBlock, opt,
   pattern, tapStack, tcpFrame, tcpPair, A_IP, B_IP, backlogRace, waitFor, type Seg, type TapStack,
 } from './helpers.js';
@@ -447,4 +450,74 @@ test('a listener answering with cookies is handed to the link\'s SYN responder w
   assert.deepEqual(calls.filter((c) => c.op === 'deactivate').map((c) => c.args[0]), [80], 'withdrawn at close');
   ts.advance(SYN_RESPONDER_HOLD_MS);
   assert.equal(calls.filter((c) => c.op === 'activate').length, 2, 'not renewed once closed');
+});
+
+test('a retransmitted SYN the link\'s responder answered with a cookie completes the engine\'s pending request with the options the cookie carried; forged ACKs on that path are counted and dropped', () => {
+  const ts = floodStack(92, { tcpSyncookies: 1, tcpSynBacklog: 16 });
+  const st = ts.stack.stats.tcp;
+  let key: Int32Array | null = null;
+  let hand: { mss: number; window: number; wscale: number; opts: number } | null = null;
+  const responder: SynResponder = {
+    configure: (k, _secret, _ttl, opts) => { key = Int32Array.from(k); if (hand) hand.opts = opts; else hand = { mss: 0, window: 0, wscale: 0, opts }; },
+    activate: (_addr, _port, mss, window, wscale) => { if (hand) { hand.mss = mss; hand.window = window; hand.wscale = wscale; } return true; },
+    deactivate: () => {},
+  };
+  (ts.tap as unknown as { synResponder: SynResponder }).synResponder = responder;
+  const lfd = listen(ts, 80, 8);
+  ts.advance(10);
+  // The client's first SYN gets a request record and the engine's own SYN-ACK (which the client never sees).
+  const client = spoofed(7777);
+  const isn = 0x1234_5678;
+  const first = synAcks(ts.feed(synFrom(client, 5555, 80, isn, 4242), 1));
+  assert.equal(first.length, 1);
+  const passive = ts.stack.tcp.core.passive as unknown as { q: { used: number } };
+  assert.equal(passive.q.used, 1);
+  // A flood fills the listener's share (8): cookies go out and the listener is handed to the link.
+  for (let i = 0; i < 12; i++) ts.feed(synFrom(spoofed(i), 2000 + i, 80, 1000 + i), 0);
+  assert.ok(st.syncookiesSent > 0);
+  assert.ok(key !== null && hand !== null, 'handed to the link\'s responder');
+  const h = hand as { mss: number; window: number; wscale: number; opts: number };
+  assert.equal(h.opts, SYNR_TIMESTAMPS | SYNR_SACK | SYNR_WSCALE);
+  // The client's retransmitted SYN is answered on the link (the engine never sees it): its SYN-ACK,
+  // computed here with the engine's own cookie and timestamp code under the keys the responder was given.
+  const engineCookies = new SynCookies({ random32: (() => { let i = 0; return () => (key as Int32Array)[i++]; })() } as never);
+  const mssIndex = cookieMssIndex(1460);
+  const cookie = engineCookies.make(ip(STACK_IP), 80, ip(client), 5555, isn, mssIndex);
+  const core = ts.stack.tcp.core;
+  const tsVal = cookieTsVal((Math.floor(ts.now) + core.tsOffsetFor(ip(STACK_IP), 80, ip(client), 5555)) | 0, 7, true);
+  assert.equal(cookieTsWscale(tsVal), 7);
+  assert.equal(cookieTsSack(tsVal), true);
+  const usedBefore = passive.q.used;
+  const recvBefore = st.syncookiesRecv;
+  const failedBefore = st.syncookiesFailed;
+  const oowBefore = st.outOfWindow;
+  // Forged third segments for the pending request's tuple: a wrong cookie, and the right cookie with a wrong ISN.
+  const forged = [
+    ackFrom(client, 5555, 80, isn + 1, add32(cookie, 2), tsVal),
+    ackFrom(client, 5555, 80, isn + 1 + 0x10000, add32(cookie, 1), tsVal),
+    ackFrom(client, 5555, 80, isn + 1, add32(cookie ^ 0x0100_0000, 1), tsVal),
+  ];
+  let rsts = 0;
+  for (const f of forged) rsts += ts.feed(f, 1).filter((s) => (s.flags & RST) !== 0).length;
+  assert.equal(st.outOfWindow - oowBefore, 3, 'each forged ACK counted');
+  assert.equal(rsts, 3, 'and reset');
+  assert.equal(st.syncookiesRecv, recvBefore, 'no cookie accepted');
+  assert.equal(passive.q.used, usedBefore, 'the pending request stays');
+  assert.equal(ts.stack.sockets.accept(lfd), -11, 'no connection');
+  // The real third segment, acknowledging the responder's cookie: the request goes and the connection is made.
+  const out = ts.feed(ackFrom(client, 5555, 80, isn + 1, add32(cookie, 1), tsVal), 1);
+  assert.equal(out.filter((s) => (s.flags & RST) !== 0).length, 0);
+  assert.equal(st.syncookiesRecv, recvBefore + 1, 'accepted through the cookie');
+  assert.equal(st.syncookiesFailed, failedBefore);
+  assert.equal(passive.q.used, usedBefore - 1, 'the pending request was removed');
+  const fd = ts.stack.sockets.accept(lfd);
+  assert.ok(fd >= 0);
+  const info = ts.stack.sockets.tcpInfo(fd);
+  assert.ok(info !== null);
+  assert.equal(info.state, 'ESTABLISHED');
+  assert.equal(info.options.timestamps, true);
+  assert.equal(info.options.sack, true, 'SACK from the cookie\'s TSval');
+  assert.equal(info.options.peerWindowScale, 7, 'the peer\'s window scale from the cookie\'s TSval');
+  assert.equal(info.options.windowScale, h.wscale, 'our window scale as the responder advertised it');
+  assert.equal(info.mss, h.mss - 12, 'the advertised MSS (1460, in the cookie table), less the timestamp option');
 });
