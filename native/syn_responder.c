@@ -94,6 +94,8 @@ struct ws_synr {
   int32_t tail;            /* writer (atomic) */
   int32_t sleep;           /* writer: 1 while it sleeps (futex word) */
   int stop;                /* atomic */
+  int fixed;               /* ws_synr_answer_for_test: answer() reads fixed_now instead of the clock */
+  double fixed_now;
 #ifdef __linux__
   pthread_t writer;
 #endif
@@ -326,7 +328,7 @@ static int answer(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8
   uint32_t top = src >> 24;
   if (src == 0 || src == 0xffffffffu || top == 127 || top >= 224) return 0;
   uint32_t sport = get16(th), dport = get16(th + 2);
-  double now = now_ms(w);
+  double now = r->fixed ? r->fixed_now : now_ms(w);
   const int32_t *e = NULL;
   if (n > SYNR_ENTRIES) n = SYNR_ENTRIES;
   for (int i = 0; i < n; i++) {
@@ -432,6 +434,36 @@ static int answer(ws_synr_t *r, int fd, int vnet, const uint8_t *vh, const uint8
   if (vnet != 0) send_frame(r, fd, vnet, out, WS_VNET_HDR_LEN + flen);
   else send_frame(r, fd, vnet, o, flen);
   return 1;
+}
+
+/* For tests: the frame answer() would send for `frame` under the words `cfg` (W_TOTAL of them, the layout
+ * above), with the engine clock at `now` (ms); written inline to a pipe and read back. Returns its length
+ * (no vnet header), 0 when the SYN would be passed on to JS, -1 on an error. */
+int ws_synr_answer_for_test(const int32_t *cfg, size_t cfg_words, double now, const uint8_t *frame, size_t len,
+                            uint8_t *out, size_t cap) {
+  if (cfg_words < W_TOTAL || cfg[W_VERSION] != SYNR_VERSION) return -1;
+  void *mem = NULL;
+  size_t size = 0;
+  ws_synr_t *r = ws_synr_create(&mem, &size);
+  if (r == NULL) return -1;
+  memcpy(r->w, cfg, W_TOTAL * 4);
+  r->fixed = 1;
+  r->fixed_now = now;
+  r->state = 2; /* no writer thread: write inline */
+  int fds[2];
+  if (pipe(fds) != 0) {
+    ws_synr_free(r);
+    return -1;
+  }
+  int n = 0;
+  if (answer(r, fds[1], 0, NULL, frame, len)) {
+    ssize_t rd = read(fds[0], out, cap);
+    n = rd > 0 ? (int)rd : -1;
+  }
+  close(fds[0]);
+  close(fds[1]);
+  ws_synr_free(r);
+  return n;
 }
 
 int ws_synr_busy(ws_synr_t *r) {

@@ -23,6 +23,10 @@ void ws_synr_stop(ws_synr_t *r);
 /* Whether an entry is active (a listener under a flood): the RX thread then keeps the fd (no hand-off to JS). NULL: 0. */
 int ws_synr_busy(ws_synr_t *r);
 
+/* For tests: the SYN-ACK answer() would write for `frame` under the words `cfg` at engine time `now`. */
+int ws_synr_answer_for_test(const int32_t *cfg, size_t cfg_words, double now, const uint8_t *frame, size_t len,
+                            uint8_t *out, size_t cap);
+
 /*
  * One received frame (`vh`: its virtio_net_hdr when vnet != 0). `fill`: frames
  * waiting in the RX ring, of `slots`. Returns 1 when the responder consumed

@@ -870,6 +870,40 @@ static napi_value thread_syn_responder(napi_env env, napi_callback_info info) {
   return ab;
 }
 
+/* synResponderAnswerForTest(words: ArrayBuffer, now: number, frame: Uint8Array) -> Uint8Array | null: the
+ * SYN-ACK frame the responder would send for `frame` (syn_responder.c's ws_synr_answer_for_test), for tests. */
+static napi_value synr_answer_for_test(napi_env env, napi_callback_info info) {
+  napi_value argv[3], ab, res;
+  if (!get_args(env, info, 3, argv)) return NULL;
+  void *cfg = NULL, *frame = NULL, *data = NULL;
+  size_t cfg_len = 0, frame_len = 0;
+  double now = 0;
+  napi_typedarray_type type;
+  size_t off = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &cfg, &cfg_len) != napi_ok ||
+      napi_get_value_double(env, argv[1], &now) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &type, &frame_len, &frame, &ab, &off) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "synResponderAnswerForTest(ArrayBuffer, number, Uint8Array)");
+    return NULL;
+  }
+  uint8_t out[256];
+  int n = ws_synr_answer_for_test((const int32_t *)cfg, cfg_len / 4, now, (const uint8_t *)frame, frame_len, out,
+                                  sizeof out);
+  if (n < 0) {
+    napi_throw_error(env, "ERR_WIRESTACK_TAP", "synResponderAnswerForTest failed");
+    return NULL;
+  }
+  if (n == 0) {
+    napi_get_null(env, &res);
+    return res;
+  }
+  if (napi_create_arraybuffer(env, (size_t)n, &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_uint8_array, (size_t)n, ab, 0, &res) != napi_ok) return NULL;
+  memcpy(data, out, (size_t)n);
+  return res;
+}
+
 static napi_value thread_stop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
@@ -885,6 +919,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadSynResponder", NULL, thread_syn_responder, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "synResponderAnswerForTest", NULL, synr_answer_for_test, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

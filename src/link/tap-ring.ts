@@ -27,6 +27,11 @@ export interface TapThreadAddon {
   threadStop(handle: object): void;
   /** Attach the RX thread's SYN-cookie responder (native/syn_responder.c), once; its shared words. */
   threadSynResponder?(handle: object): ArrayBuffer;
+  /**
+   * For tests: the SYN-ACK frame the responder would send for `frame` under the words `words` (its layout,
+   * as NativeSynResponder writes it) with the engine clock at `now` ms; null when it would pass the SYN on.
+   */
+  synResponderAnswerForTest?(words: ArrayBuffer, now: number, frame: Uint8Array): Uint8Array | null;
   /** Word indices of the shared header (native/tap_thread.c reports its H_* enum; checked at load by addon.ts). */
   readonly ringLayout: RingLayout;
 }
