@@ -21,7 +21,8 @@ import { getSuite, encodeKey } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { CliChild, WIRESTACK_BIN } from '../helpers/wirestack-up.js';
 import { waitForOutput } from '../helpers/tun-traffic.js';
-import { WireGuardGo, createVeth, parseWgDump, wireguardToolsMissing, type Veth } from '../helpers/wireguard-go.js';
+import { WireGuardGo, parseWgDump, wireguardToolsMissing } from '../helpers/wireguard-go.js';
+import { closeGoPeer6, openGoPeer6, type GoPeer6Lab } from '../helpers/go-peer6.js';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +89,7 @@ const cannot = missingCapability() ?? wireguardToolsMissing()
 describe('wirestack up: [UDPClientTunnel]/[UDPServerTunnel] with IPv6 targets through the tunnel, against wireguard-go', () => {
   let a: Netns | null = null;
   let b: Netns | null = null;
-  let veth: Veth | null = null;
+  const lab: GoPeer6Lab = { a: null, b: null, veth: null, go: null };
   let go: WireGuardGo | null = null;
   let up: CliChild | null = null;
   let dir = '';
@@ -99,15 +100,11 @@ describe('wirestack up: [UDPClientTunnel]/[UDPServerTunnel] with IPv6 targets th
   before(async () => {
     assert.equal(cannot, null, `needs root, /dev/net/tun and the Debian packages wireguard-go wireguard-tools iputils-ping: ${cannot}`);
     dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-udp6-'));
-    a = Netns.create();
-    b = Netns.create();
-    veth = createVeth({ a: 'wu7ab', b: 'wu7ba', aCidr: '10.88.4.1/24', bCidr: '10.88.4.2/24', nsA: a, nsB: b });
-    a.execSync('ip', ['-6', 'address', 'add', `${A_OUTER6}/64`, 'dev', 'wu7ab', 'nodad']);
-    b.execSync('ip', ['-6', 'address', 'add', `${B_OUTER6}/64`, 'dev', 'wu7ba', 'nodad']);
-    go = await WireGuardGo.start(b, 'wgu7');
-    await go.setconf(['[Interface]', `PrivateKey = ${encodeKey(goPriv)}`, `ListenPort = ${GO_PORT}`, '',
-      '[Peer]', `PublicKey = ${encodeKey(suite.publicKey(ourPriv))}`, `AllowedIPs = ${A_INNER}/32, ${A_INNER6}/128`, ''].join('\n'));
-    await go.up(`${B_INNER}/24`);
+    ({ a, b, go } = await openGoPeer6(lab, {
+      vethA: 'wu7ab', vethB: 'wu7ba', cidr4A: '10.88.4.1/24', cidr4B: '10.88.4.2/24', outer6A: A_OUTER6, outer6B: B_OUTER6,
+      ifname: 'wgu7', goPrivate: encodeKey(goPriv), listenPort: GO_PORT, inner4: `${B_INNER}/24`,
+      peerPublic: encodeKey(suite.publicKey(ourPriv)), allowedIps: `${A_INNER}/32, ${A_INNER6}/128`,
+    }));
     await go.must('ip', ['-6', 'address', 'add', `${B_INNER6}/64`, 'dev', 'wgu7', 'nodad']);
     const echoB = b.spawn(process.execPath, ['-e', NS_UDP_ECHO, 'udp6', B_INNER6, String(B_ECHO_PORT)]);
     await waitForOutput(echoB, /^ready$/m, 20_000, 'UDP echo in B');
@@ -143,10 +140,7 @@ Target = 127.0.0.1:${A_ECHO_PORT}
     try {
       up?.kill();
     } finally {
-      go?.stop();
-      veth?.remove();
-      a?.remove();
-      b?.remove();
+      closeGoPeer6(lab);
       if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -19,7 +19,8 @@ import { getSuite, encodeKey } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { CliChild, WIRESTACK_BIN } from '../helpers/wirestack-up.js';
 import { NS_FILE_SERVER, sha256File, waitForOutput } from '../helpers/tun-traffic.js';
-import { WireGuardGo, createVeth, parseWgDump, wireguardToolsMissing, type Veth } from '../helpers/wireguard-go.js';
+import { WireGuardGo, parseWgDump, wireguardToolsMissing } from '../helpers/wireguard-go.js';
+import { closeGoPeer6, openGoPeer6, type GoPeer6Lab } from '../helpers/go-peer6.js';
 
 const A_OUTER6 = 'fd92::1';
 const B_OUTER6 = 'fd92::2';
@@ -42,7 +43,7 @@ const cannot = missingCapability() ?? wireguardToolsMissing()
 describe('wirestack up (stack mode) with IPv6 inside and an IPv6 outer endpoint, against wireguard-go', () => {
   let a: Netns | null = null;
   let b: Netns | null = null;
-  let veth: Veth | null = null;
+  const lab: GoPeer6Lab = { a: null, b: null, veth: null, go: null };
   let go: WireGuardGo | null = null;
   let up: CliChild | null = null;
   let dir = '';
@@ -58,16 +59,12 @@ describe('wirestack up (stack mode) with IPv6 inside and an IPv6 outer endpoint,
     dir = fs.mkdtempSync(join(os.tmpdir(), 'wst-up6-'));
     fs.writeFileSync(join(dir, 'blob.bin'), randomBytes(FILE_BYTES));
     fileHash = await sha256File(join(dir, 'blob.bin'));
-    a = Netns.create();
-    b = Netns.create();
-    veth = createVeth({ a: 'wu6ab', b: 'wu6ba', aCidr: '10.92.4.1/24', bCidr: '10.92.4.2/24', nsA: a, nsB: b });
-    a.execSync('ip', ['-6', 'address', 'add', `${A_OUTER6}/64`, 'dev', 'wu6ab', 'nodad']);
-    b.execSync('ip', ['-6', 'address', 'add', `${B_OUTER6}/64`, 'dev', 'wu6ba', 'nodad']);
-    go = await WireGuardGo.start(b, 'wgu6');
     // No endpoint for us: wireguard-go learns our IPv6 source from the handshake.
-    await go.setconf(['[Interface]', `PrivateKey = ${encodeKey(goPriv)}`, `ListenPort = ${GO_PORT}`, '',
-      '[Peer]', `PublicKey = ${ourPub}`, `AllowedIPs = ${A_INNER}/32, ${A_INNER6}/128`, ''].join('\n'));
-    await go.up(`${B_INNER}/24`);
+    ({ a, b, go } = await openGoPeer6(lab, {
+      vethA: 'wu6ab', vethB: 'wu6ba', cidr4A: '10.92.4.1/24', cidr4B: '10.92.4.2/24', outer6A: A_OUTER6, outer6B: B_OUTER6,
+      ifname: 'wgu6', goPrivate: encodeKey(goPriv), listenPort: GO_PORT, inner4: `${B_INNER}/24`,
+      peerPublic: ourPub, allowedIps: `${A_INNER}/32, ${A_INNER6}/128`,
+    }));
     await go.must('ip', ['-6', 'address', 'add', `${B_INNER6}/64`, 'dev', 'wgu6']);
     const httpd = b.spawn(process.execPath, ['-e', NS_FILE_SERVER, dir, B_INNER6, String(HTTP_PORT)]);
     await waitForOutput(httpd, /^ready$/m, 20_000, 'HTTP server in B');
@@ -108,10 +105,7 @@ Target = 127.0.0.1:${A_HOST_HTTP_PORT}
     try {
       up?.kill();
     } finally {
-      go?.stop();
-      veth?.remove();
-      a?.remove();
-      b?.remove();
+      closeGoPeer6(lab);
       if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
     }
   });
