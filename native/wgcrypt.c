@@ -198,7 +198,8 @@ static napi_value wgc_num(napi_env env, double v) {
   return r;
 }
 
-static wgc_pool_t *wgc_handle(napi_env env, napi_value v) {
+/* The pool behind a wgCryptNew handle, freed or not; NULL (TypeError thrown) for anything else. */
+static wgc_pool_t *wgc_handle_any(napi_env env, napi_value v) {
   napi_valuetype t;
   void *data = NULL;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok ||
@@ -206,8 +207,12 @@ static wgc_pool_t *wgc_handle(napi_env env, napi_value v) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from wgCryptNew");
     return NULL;
   }
-  wgc_pool_t *p = (wgc_pool_t *)data;
-  if (p->freed) {
+  return (wgc_pool_t *)data;
+}
+
+static wgc_pool_t *wgc_handle(napi_env env, napi_value v) {
+  wgc_pool_t *p = wgc_handle_any(env, v);
+  if (p != NULL && p->freed) {
     napi_throw_error(env, "ERR_WIRESTACK_WGCRYPT", "the crypt pool was freed");
     return NULL;
   }
@@ -267,13 +272,8 @@ static napi_value wgc_free(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
-  napi_valuetype t;
-  void *data = NULL;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], &data) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from wgCryptNew");
-    return NULL;
-  }
-  wgc_shutdown((wgc_pool_t *)data);
+  wgc_pool_t *p = wgc_handle_any(env, argv[0]);
+  if (p != NULL) wgc_shutdown(p);
   return NULL;
 }
 
