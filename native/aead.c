@@ -38,10 +38,17 @@ static bool aead_available(void) {
 #define AEAD_IV_MAX 64
 /* One call's data must fit EVP_CipherUpdate's int length; packets are far smaller. */
 #define AEAD_DATA_MAX (1 << 30)
+/* ESP (RFC 4106 4, RFC 4543 4): nonce = salt (4) || the packet's explicit IV (8). */
+#define ESP_NONCE_LEN 12
+/* SPI (4) + sequence number (4) + IV (8): where an ESP packet's payload starts. */
+#define ESP_HEAD_LEN 16
 
 typedef struct {
   EVP_CIPHER_CTX *ctx; /* NULL once freed (aeadFree) */
   int iv_len;
+  /* RFC 4106 4 / RFC 4543 4: the 4-byte salt (implicit nonce part) for aeadEsp*; has_salt 0 when none was given. */
+  int has_salt;
+  uint8_t salt[4];
 } aead_t;
 
 static void aead_release(aead_t *a) {
@@ -91,10 +98,13 @@ static napi_value aead_int(napi_env env, int32_t v) {
   return r;
 }
 
-/* aeadNew(key: Uint8Array (16, 24 or 32 bytes), ivLen) -> handle (an external; the finalizer frees the context) */
+/*
+ * aeadNew(key: Uint8Array (16, 24 or 32 bytes), ivLen[, salt: Uint8Array (4 bytes)]) -> handle (an external; the
+ * finalizer frees the context). With a salt (ESP, RFC 4106 4) and ivLen 12 the handle also serves aeadEspSeal/Open.
+ */
 static napi_value aead_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 2) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadNew(key, ivLen)");
@@ -113,12 +123,26 @@ static napi_value aead_new(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AES-GCM IV length must be 8..64 bytes");
     return NULL;
   }
+  uint8_t *salt = NULL;
+  size_t salt_len = 0;
+  napi_valuetype st = napi_undefined;
+  if (argc > 2 && napi_typeof(env, argv[2], &st) == napi_ok && st != napi_undefined) {
+    if (!ws_arg_bytes(env, argv[2], &salt, &salt_len, "salt must be a Uint8Array")) return NULL;
+    if (salt_len != 4 || iv_len != ESP_NONCE_LEN) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "an ESP salt is 4 bytes, for 12-byte nonces");
+      return NULL;
+    }
+  }
   aead_t *a = OPENSSL_zalloc(sizeof *a);
   if (a == NULL) {
     napi_throw_error(env, "ERR_WIRESTACK_AEAD", "out of memory");
     return NULL;
   }
   a->iv_len = (int)iv_len;
+  if (salt != NULL) {
+    memcpy(a->salt, salt, 4);
+    a->has_salt = 1;
+  }
   a->ctx = EVP_CIPHER_CTX_new();
   /* The IV length must be set between choosing the cipher and setting the key and IV. */
   bool ok = a->ctx != NULL &&
@@ -285,6 +309,146 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
   return aead_int(env, ok ? 0 : -1);
 }
 
+
+/*
+ * The ESP packet calls: one N-API call per packet with the nonce and AAD
+ * taken from the packet itself, so the caller builds neither and passes
+ * six or eight numbers instead of thirteen arguments (RFC 4106 for
+ * AES-GCM, RFC 4543 for GMAC). The ESP packet starts at b[e]:
+ *   [e] SPI  [e+4] sequence number (low 32 bits)  [e+8] IV (8)  [e+16] payload (ptLen)  [e+16+ptLen] ICV (icvLen)
+ * nonce = salt || IV (RFC 4106 4); AAD = SPI || [seqHi] || seqLo (RFC 4106 5:
+ * with ESN the high 32 bits sit between SPI and low bits, network order);
+ * GMAC also authenticates IV and payload and encrypts nothing (RFC 4543 3.3).
+ * flags: bit 0 ESN (seqHi is used), bit 1 GMAC.
+ */
+#define ESP_F_ESN 1
+#define ESP_F_GMAC 2
+
+typedef struct {
+  aead_t *a;
+  uint8_t *b;
+  size_t b_len;
+  uint32_t e, pt_len, icv_len, flags, seq_hi;
+} esp_args_t;
+
+static bool esp_common(napi_env env, napi_value *argv, esp_args_t *x) {
+  x->a = aead_handle(env, argv[0]);
+  if (x->a == NULL) return false;
+  if (!ws_arg_bytes(env, argv[1], &x->b, &x->b_len, "buffer must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[2], &x->e) || !ws_arg_u32(env, argv[3], &x->pt_len) ||
+      !ws_arg_u32(env, argv[4], &x->icv_len) || !ws_arg_u32(env, argv[5], &x->flags) ||
+      !ws_arg_u32(env, argv[6], &x->seq_hi)) {
+    return false;
+  }
+  if (!x->a->has_salt) {
+    napi_throw_error(env, "ERR_WIRESTACK_AEAD", "the handle was made without an ESP salt");
+    return false;
+  }
+  if (x->icv_len < 1 || x->icv_len > AEAD_TAG_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "tag length must be 1..16");
+    return false;
+  }
+  if (x->pt_len > AEAD_DATA_MAX) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "AEAD input too long");
+    return false;
+  }
+  return aead_range(env, x->b_len, x->e, ESP_HEAD_LEN + x->pt_len + x->icv_len, "ESP packet outside the buffer");
+}
+
+/* Set the nonce from the packet's IV and feed the AAD (and, for GMAC, IV and payload). */
+static bool esp_begin(const esp_args_t *x, int enc) {
+  const uint8_t *p = x->b + x->e;
+  uint8_t nonce[ESP_NONCE_LEN];
+  uint8_t aad[12];
+  int aad_len = 8;
+  memcpy(nonce, x->a->salt, 4);
+  memcpy(nonce + 4, p + 8, 8);
+  memcpy(aad, p, 4);
+  if (x->flags & ESP_F_ESN) {
+    aad[4] = (uint8_t)(x->seq_hi >> 24);
+    aad[5] = (uint8_t)(x->seq_hi >> 16);
+    aad[6] = (uint8_t)(x->seq_hi >> 8);
+    aad[7] = (uint8_t)x->seq_hi;
+    memcpy(aad + 8, p + 4, 4);
+    aad_len = 12;
+  } else {
+    memcpy(aad + 4, p + 4, 4);
+  }
+  if (x->flags & ESP_F_GMAC) {
+    return aead_begin(x->a, enc, nonce, aad, (uint32_t)aad_len, p + 8, 8 + x->pt_len);
+  }
+  return aead_begin(x->a, enc, nonce, aad, (uint32_t)aad_len, NULL, 0);
+}
+
+/*
+ * aeadEspSeal(handle, b, e, ptLen, icvLen, flags, seqHi) -> 0 | -1
+ * SPI, sequence number, IV, payload and trailer are in place at b[e..];
+ * encrypts the ptLen bytes at b[e+16..] in place (GCM) and writes the ICV
+ * after them. -1 only if OpenSSL fails.
+ */
+static napi_value aead_esp_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 7) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadEspSeal needs 7 arguments");
+    return NULL;
+  }
+  esp_args_t x;
+  if (!esp_common(env, argv, &x)) return NULL;
+  uint8_t *data = x.b + x.e + ESP_HEAD_LEN;
+  uint8_t full[AEAD_TAG_MAX];
+  int n = 0, m = 0;
+  bool gcm = (x.flags & ESP_F_GMAC) == 0;
+  bool ok = esp_begin(&x, 1) &&
+            (!gcm || x.pt_len == 0 || EVP_CipherUpdate(x.a->ctx, data, &n, data, (int)x.pt_len) == 1) &&
+            EVP_CipherFinal_ex(x.a->ctx, data + n, &m) == 1 &&
+            EVP_CIPHER_CTX_ctrl(x.a->ctx, EVP_CTRL_GCM_GET_TAG, AEAD_TAG_MAX, full) == 1;
+  if (ok) memcpy(data + x.pt_len, full, x.icv_len);
+  OPENSSL_cleanse(full, sizeof full);
+  return aead_int(env, ok ? 0 : -1);
+}
+
+/*
+ * aeadEspOpen(handle, b, e, ptLen, icvLen, flags, seqHi, out, outO) -> 0 | -1
+ * Checks the ICV of the ESP packet at b[e..] and writes its ptLen bytes of
+ * plaintext (payload and trailer) to out[outO..] (GMAC: copied once the ICV
+ * verified). -1 on a bad ICV; the output range then holds no plaintext
+ * (GCM decrypts before the tag is known and zeroes it).
+ */
+static napi_value aead_esp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 9) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadEspOpen needs 9 arguments");
+    return NULL;
+  }
+  esp_args_t x;
+  uint8_t *out;
+  size_t out_len;
+  uint32_t out_o;
+  if (!esp_common(env, argv, &x) || !ws_arg_bytes(env, argv[7], &out, &out_len, "out must be a Uint8Array") ||
+      !ws_arg_u32(env, argv[8], &out_o)) {
+    return NULL;
+  }
+  if (!aead_range(env, out_len, out_o, x.pt_len, "output outside the buffer")) return NULL;
+  const uint8_t *data = x.b + x.e + ESP_HEAD_LEN;
+  uint8_t *dst = out + out_o;
+  /* Copy the ICV first: an in-place or overlapping output may run over it. */
+  uint8_t expect[AEAD_TAG_MAX];
+  memcpy(expect, data + x.pt_len, x.icv_len);
+  int n = 0, m = 0;
+  bool gcm = (x.flags & ESP_F_GMAC) == 0;
+  bool ok = esp_begin(&x, 0) &&
+            (!gcm || x.pt_len == 0 || EVP_CipherUpdate(x.a->ctx, dst, &n, data, (int)x.pt_len) == 1) &&
+            EVP_CIPHER_CTX_ctrl(x.a->ctx, EVP_CTRL_GCM_SET_TAG, (int)x.icv_len, expect) == 1 &&
+            EVP_CipherFinal_ex(x.a->ctx, dst + n, &m) == 1; /* constant-time tag check */
+  if (ok && !gcm) memmove(dst, data, x.pt_len);
+  if (!ok && gcm && x.pt_len > 0) OPENSSL_cleanse(dst, x.pt_len);
+  return aead_int(env, ok ? 0 : -1);
+}
+
 napi_status wirestack_cbc_init(napi_env env, napi_value exports); /* native/esp_cbc.c */
 
 /* Called from the addon's init (tap.c); also registers native/esp_cbc.c's AES-CBC and HMAC. */
@@ -297,6 +461,8 @@ napi_status wirestack_aead_init(napi_env env, napi_value exports) {
     { "aeadFree", NULL, aead_free, NULL, NULL, NULL, napi_enumerable, NULL },
     { "aeadSeal", NULL, aead_seal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "aeadOpen", NULL, aead_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "aeadEspSeal", NULL, aead_esp_seal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "aeadEspOpen", NULL, aead_esp_open, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

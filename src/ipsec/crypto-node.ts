@@ -9,9 +9,9 @@
  * offers no in-place, allocation-free interface).
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { aesGcmKey, type AesGcmImpl, type AesGcmKey } from '../crypto/aes-gcm.js';
-import { tryNativeAddon, type CbcHmacAddon, type CryptoHandle } from '../link/addon.js';
-import type { EspCrypto, EspKey } from './crypto.js';
+import { aesGcmKey, nativeAesGcm, type AesGcmImpl, type AesGcmKey } from '../crypto/aes-gcm.js';
+import { tryNativeAddon, type AeadAddon, type AeadHandle, type CbcHmacAddon, type CryptoHandle, type EspAeadAddon } from '../link/addon.js';
+import type { EspAead, EspCrypto, EspKey } from './crypto.js';
 
 /** ESP's GCM nonce: salt (4) ‖ IV (8), RFC 4106 4. */
 const GCM_NONCE_LEN = 12;
@@ -43,6 +43,30 @@ export function nativeCbcHmac(): CbcHmacAddon | null {
       && typeof a.randFill === 'function' ? a as CbcHmacAddon : null;
   }
   return nativeCbc;
+}
+
+/** The addon's whole-packet ESP AES-GCM calls, or null when it has none (built before them). */
+function nativeEspAead(): (AeadAddon & EspAeadAddon) | null {
+  const a = nativeAesGcm();
+  return a !== null && typeof (a as Partial<EspAeadAddon>).aeadEspSeal === 'function'
+    && typeof (a as Partial<EspAeadAddon>).aeadEspOpen === 'function' ? a as AeadAddon & EspAeadAddon : null;
+}
+
+/** {@link EspAead} on the addon: one N-API call per packet on the SA's reused EVP_CIPHER_CTX (native/aead.c). */
+class NativeEspAead implements EspAead {
+  private readonly handle: AeadHandle;
+
+  constructor(private readonly addon: AeadAddon & EspAeadAddon, key: Uint8Array, salt: Uint8Array) {
+    this.handle = addon.aeadNew(key, GCM_NONCE_LEN, salt);
+  }
+
+  seal(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number): void {
+    if (this.addon.aeadEspSeal(this.handle, b, e, ptLen, icvLen, flags, seqHi >>> 0) !== 0) throw new Error('OpenSSL AES-GCM seal failed');
+  }
+
+  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number): boolean {
+    return this.addon.aeadEspOpen(this.handle, b, e, ptLen, icvLen, flags, seqHi >>> 0, out, outO) === 0;
+  }
 }
 
 function view(b: Uint8Array, o: number, n: number): Buffer {
@@ -161,6 +185,17 @@ export class NodeEspCrypto implements EspCrypto {
     if (x !== null) return x.hmacVerify(this.macHandle(x, hash, key), b, o, n, tail, tailLen, icv, icvLen) === 1;
     const mac = this.digest(hash, key, b, o, n, tail, tailLen);
     return timingSafeEqual(mac.subarray(0, icvLen), view(b, icv, icvLen));
+  }
+
+  /**
+   * The whole-packet ESP AES-GCM path on the addon, or null with node:crypto
+   * forced for AES-GCM or an addon without it (the transform then calls
+   * {@link gcmSeal} / {@link gcmOpen}).
+   */
+  espAead(key: Uint8Array, salt: Uint8Array): EspAead | null {
+    if (this.gcm === 'node') return null;
+    const a = nativeEspAead();
+    return a === null ? null : new NativeEspAead(a, key, salt);
   }
 
   randomFill(b: Uint8Array, o: number, n: number): void {

@@ -13,6 +13,27 @@
 /** An imported key, opaque to the engine (a KeyObject for node:crypto). */
 export type EspKey = object;
 
+/** {@link EspAead} flags: the SA uses extended sequence numbers (seqHi is authenticated, RFC 4303 2.2.1). */
+export const ESP_AEAD_ESN = 1;
+/** {@link EspAead} flags: GMAC (RFC 4543): IV and payload are authenticated, nothing is encrypted. */
+export const ESP_AEAD_GMAC = 2;
+
+/**
+ * One SA's AES-GCM/GMAC key (with its salt) for whole ESP packets: nonce
+ * (salt ‖ IV, RFC 4106 4) and AAD (SPI, [seqHi,] seqLo, RFC 4106 5) are
+ * taken from the packet at `b[e..]` (SPI, sequence number, 8-byte IV,
+ * `ptLen` bytes of payload and trailer, ICV), so a packet costs one call.
+ */
+export interface EspAead {
+  /** Encrypt the payload in place (GCM) and write the ICV after it. */
+  seal(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number): void;
+  /**
+   * Verify the ICV and write the plaintext to `out[outO..]`; false on a bad
+   * ICV, with no plaintext left in `out` (as {@link EspCrypto.gcmOpen}).
+   */
+  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number): boolean;
+}
+
 export interface EspCrypto {
   /** Keep `bytes` (copied) as a key for repeated use. */
   importKey(bytes: Uint8Array): EspKey;
@@ -45,4 +66,10 @@ export interface EspCrypto {
     icv: number, icvLen: number): boolean;
   /** Cryptographically random bytes into `b[o..o+n)` (CBC IVs, IV bases). */
   randomFill(b: Uint8Array, o: number, n: number): void;
+  /**
+   * Optional: the whole-packet ESP AES-GCM/GMAC path for an AES key and its
+   * 4-byte salt, or null where the implementation has none (then the
+   * transform uses {@link gcmSeal} / {@link gcmOpen}). Both produce the same bytes.
+   */
+  espAead?(key: Uint8Array, salt: Uint8Array): EspAead | null;
 }

@@ -12,7 +12,7 @@
  */
 import { copyBytes, get32, set32 } from '../wire/bytes.js';
 import { AUTH_HMAC, ENC_CBC, ENC_GCM, ENC_GMAC, ENC_NULL, type EspSuite } from './algorithms.js';
-import type { EspCrypto, EspKey } from './crypto.js';
+import { ESP_AEAD_ESN, ESP_AEAD_GMAC, type EspAead, type EspCrypto, type EspKey } from './crypto.js';
 
 /** {@link EspTransform.trailer} results. */
 export const TRAILER_BAD_PAD_LENGTH = -1;
@@ -26,6 +26,13 @@ export class EspTransform {
   private readonly tail = new Uint8Array(4);
   /** ESP header + IV: where the payload starts relative to the SPI. */
   readonly headLen: number;
+  /**
+   * AES-GCM/GMAC on whole packets (one native call each, nonce and AAD read
+   * from the packet), when the crypto offers it; else null and gcmSeal/gcmOpen.
+   */
+  private readonly packetAead: EspAead | null;
+  /** {@link EspAead} flags of this SA: ESN, GMAC. */
+  private readonly aeadFlags: number;
 
   constructor(readonly suite: EspSuite, private readonly crypto: EspCrypto, encKey: Uint8Array, authKey: Uint8Array,
     salt: Uint8Array, readonly esn: boolean) {
@@ -33,6 +40,11 @@ export class EspTransform {
     this.authKey = suite.auth === AUTH_HMAC ? crypto.importKey(authKey) : null;
     this.nonce.set(salt, 0);
     this.headLen = 8 + suite.ivLen;
+    const aead = suite.enc === ENC_GCM || suite.enc === ENC_GMAC;
+    // The whole-packet path assumes RFC 4106/4543's layout: a 4-byte salt and an 8-byte IV.
+    this.packetAead = aead && suite.ivLen === 8 && salt.length === 4 && crypto.espAead !== undefined
+      ? crypto.espAead(encKey, salt) : null;
+    this.aeadFlags = (esn ? ESP_AEAD_ESN : 0) | (suite.enc === ENC_GMAC ? ESP_AEAD_GMAC : 0);
   }
 
   /** Bytes of padding for `payloadLen` bytes of payload: the least that aligns payload + 2 to the block. */
@@ -65,7 +77,10 @@ export class EspTransform {
     b[t++] = pad;
     b[t++] = nextHeader;
     const ptLen = t - p;
-    if (s.enc === ENC_GCM || s.enc === ENC_GMAC) {
+    const fast = this.packetAead;
+    if (fast !== null) {
+      fast.seal(b, e, ptLen, s.icvLen, this.aeadFlags, seqHi);
+    } else if (s.enc === ENC_GCM || s.enc === ENC_GMAC) {
       const aadLen = this.aeadPrefix(spi, seqHi, seqLo);
       for (let i = 0; i < 8; i++) this.nonce[4 + i] = b[e + 8 + i];
       if (s.enc === ENC_GCM) {
@@ -103,6 +118,8 @@ export class EspTransform {
     if (ptLen < 2 || ptLen % s.block !== 0) return -1;
     const p = e + this.headLen;
     const icv = p + ptLen;
+    const fast = this.packetAead;
+    if (fast !== null) return fast.open(b, e, ptLen, s.icvLen, this.aeadFlags, seqHi, out, outO) ? ptLen : -2;
     if (s.enc === ENC_GCM || s.enc === ENC_GMAC) {
       const aadLen = this.aeadPrefix(get32(b, e), seqHi, get32(b, e + 4));
       for (let i = 0; i < 8; i++) this.nonce[4 + i] = b[e + 8 + i];

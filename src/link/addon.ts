@@ -111,8 +111,12 @@ export type AeadHandle = object;
  * src/crypto/aes-gcm.ts then falls back to node:crypto.
  */
 export interface AeadAddon {
-  /** Expand a 16-, 24- or 32-byte key for IVs of `ivLen` bytes. */
-  aeadNew(key: Uint8Array, ivLen: number): AeadHandle;
+  /**
+   * Expand a 16-, 24- or 32-byte key for IVs of `ivLen` bytes. With a 4-byte
+   * `salt` (ESP, RFC 4106 4; `ivLen` 12) the handle also serves
+   * {@link EspAeadAddon}'s calls.
+   */
+  aeadNew(key: Uint8Array, ivLen: number, salt?: Uint8Array): AeadHandle;
   /** Wipe and free the context now (otherwise at garbage collection); later use throws. */
   aeadFree(handle: AeadHandle): void;
   /** Encrypt b[data..+dataLen) to out[outO..], tag (tagLen bytes) to out[tag..]; AAD aad[0..aadLen) ‖ b[aad2..+aad2Len). 0, or -1 if OpenSSL fails. */
@@ -121,6 +125,22 @@ export interface AeadAddon {
   /** Check the tag at b[tag..+tagLen) and decrypt b[data..+dataLen) to out[outO..]. 0, or -1 on a bad tag (output range zeroed). */
   aeadOpen(handle: AeadHandle, nonce: Uint8Array, aad: Uint8Array, aadLen: number, b: Uint8Array, aad2: number, aad2Len: number,
     data: number, dataLen: number, tag: number, tagLen: number, out: Uint8Array, outO: number): number;
+}
+
+/**
+ * ESP AES-GCM/GMAC (RFC 4106, RFC 4543) on an {@link AeadAddon.aeadNew} handle
+ * made with a salt, one call per packet: the addon takes nonce (salt ‖ IV)
+ * and AAD (SPI, [seqHi,] seqLo) from the ESP packet at `b[e..]` itself
+ * (SPI, sequence, 8-byte IV, `ptLen` bytes of payload and trailer, ICV).
+ * `flags`: bit 0 ESN (`seqHi` is authenticated), bit 1 GMAC (nothing
+ * encrypted). Optional: an addon built before them lacks these.
+ */
+export interface EspAeadAddon {
+  /** Encrypt the payload in place and write the `icvLen`-byte ICV after it. 0, or -1 if OpenSSL fails. */
+  aeadEspSeal(handle: AeadHandle, b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number): number;
+  /** Verify the ICV and write the plaintext to out[outO..]. 0, or -1 on a bad ICV (no plaintext left in out). */
+  aeadEspOpen(handle: AeadHandle, b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number,
+    out: Uint8Array, outO: number): number;
 }
 
 /** An AES-CBC context ({@link CbcHmacAddon.cbcNew}) or HMAC context ({@link CbcHmacAddon.hmacNew}): a type-tagged N-API external. */
@@ -187,7 +207,7 @@ export interface WgCryptAddon {
 }
 
 /** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
-export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<CbcHmacAddon>,
+export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<EspAeadAddon>, Partial<CbcHmacAddon>,
   Partial<WgCryptAddon>, Partial<UdpOffloadAddon> {
   readonly ringLayout: RingLayout;
 }
