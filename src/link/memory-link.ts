@@ -1,4 +1,4 @@
-import { copyBytes } from '../wire/bytes.js';
+import { copyFrame } from '../wire/bytes.js';
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN, RX_CSUM_PARTIAL } from './link.js';
 import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
@@ -277,7 +277,7 @@ export class MemoryLink implements Link {
     const newPos = q.pos(q.count);
     const slot = q.slotOf[newPos];
     const base = slot * slotSize;
-    copyBytes(frame, offset, buf, base, length);
+    copyFrame(frame, offset, buf, base, length);
     q.len[slot] = length;
     q.rxFlags[slot] = partial ? RX_CSUM_PARTIAL : 0;
     if (wire.corrupt > 0 && prng.next() < wire.corrupt) {

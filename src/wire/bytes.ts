@@ -194,6 +194,28 @@ export function copyBytes(src: Uint8Array, so: number, dst: Uint8Array, d: numbe
   for (; i < len; i++) dst[d + i] = src[so + i];
 }
 
+/** From this many bytes {@link copyFrame} tries an exact view. */
+const FRAME_EXACT_MIN = 256;
+
+/**
+ * Copy like {@link copyBytes}, for a whole frame into a link's slot: frames
+ * repeat their source range (a stack's transmit buffer at the same offset,
+ * MSS-sized segments of the same length), so from {@link FRAME_EXACT_MIN}
+ * bytes a range seen twice in a row takes a cached exact view and a native
+ * `set`, as copyBytes does from 2 KiB. Ranges that do not repeat allocate
+ * nothing and take the word loop.
+ */
+export function copyFrame(src: Uint8Array, so: number, dst: Uint8Array, d: number, len: number): void {
+  if (len >= FRAME_EXACT_MIN && len < EXACT_MIN && src.buffer !== dst.buffer) {
+    const v = exactView(src.buffer, src.byteOffset + so, len);
+    if (v !== null) {
+      dst.set(v, d);
+      return;
+    }
+  }
+  copyBytes(src, so, dst, d, len);
+}
+
 /** Below this many bytes a bulk copy is not worth one view object. */
 const BULK_MIN = 2048;
 

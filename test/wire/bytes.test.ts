@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyBulk, copyBytes } from '../../src/wire/bytes.js';
+import { copyBulk, copyBytes, copyFrame } from '../../src/wire/bytes.js';
 
 /** A deterministic byte pattern, different per buffer. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -67,4 +67,30 @@ test('copyBytes: large ranges that repeat (the cached exact views) copy the curr
   copyBytes(sub, 100, dst, 0, 4096);
   assert.equal(dst[0], src[110]);
   assert.equal(dst[4095], src[110 + 4095]);
+});
+
+test('copyFrame: frame-sized ranges that repeat copy the current bytes exactly, at any offset, in every size class', () => {
+  const src = new Uint8Array(1 << 16);
+  const dst = new Uint8Array(1 << 18);
+  // Below the exact-view size, the exact-view sizes, and copyBytes' own (from 2 KiB); odd offsets and lengths.
+  const ranges: Array<[number, number, number]> = [[0, 0, 60], [2, 7, 255], [0, 100, 256], [14, 5000, 1514], [3, 9001, 1497], [1, 70000, 2047], [0, 140000, 9000]];
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < src.length; i++) src[i] = (i * 11 + round * 29) & 0xff;
+    for (const [so, d, len] of ranges) {
+      // Twice per round: the second sighting of a range is the one that takes a view.
+      for (let k = 0; k < 2; k++) {
+        dst.fill(0);
+        copyFrame(src, so, dst, d, len);
+        for (let j = 0; j < len; j++) if (dst[d + j] !== src[so + j]) assert.fail(`round ${round} range ${so}+${len} byte ${j}`);
+        assert.equal(dst[d + len], 0, 'nothing past the range');
+        if (d > 0) assert.equal(dst[d - 1], 0, 'nothing before the range');
+      }
+    }
+  }
+  // Within one buffer it moves like copyWithin.
+  const one = pattern(4096, 3);
+  const want = one.slice();
+  want.copyWithin(10, 0, 1500);
+  copyFrame(one, 0, one, 10, 1500);
+  assert.deepEqual(one, want);
 });
