@@ -323,6 +323,59 @@ static napi_value aead_open(napi_env env, napi_callback_info info) {
  */
 #define ESP_F_ESN 1
 #define ESP_F_GMAC 2
+/* aeadEspOpen: also verify the TCP checksum of the plaintext (pseudo-header from the IPv4 header at b[ipo]). */
+#define ESP_F_CSUM 4
+
+/*
+ * One's complement sum (RFC 1071) of n bytes in memory order, 8 at a time
+ * with end-around carry: the sum of a range is byte-order independent up to
+ * a final swap, and a valid checksum sums to 0xffff either way (RFC 1071 2(B)).
+ */
+static uint64_t csum_add(uint64_t acc, const uint8_t *p, size_t n) {
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    acc += w;
+    if (acc < w) acc++;
+    p += 8;
+    n -= 8;
+  }
+  uint64_t w = 0;
+  memcpy(&w, p, n); /* the 0..7 trailing bytes, zero-padded after them in memory order */
+  acc += w;
+  if (acc < w) acc++;
+  return acc;
+}
+
+static uint16_t csum_fold(uint64_t a) {
+  a = (a & 0xffffffffu) + (a >> 32);
+  a = (a & 0xffffffffu) + (a >> 32);
+  a = (a & 0xffffu) + (a >> 16);
+  a = (a & 0xffffu) + (a >> 16);
+  return (uint16_t)a;
+}
+
+/*
+ * Whether the decrypted plaintext pt[0..pt_len) (payload, padding 1, 2, ..,
+ * pad length, next header) carries a TCP segment whose checksum is valid
+ * under the pseudo-header of the IPv4 header at ip (RFC 793 3.1). False
+ * means only "not verified here": the caller's TCP checks it as usual and
+ * counts what fails.
+ */
+static bool esp_tcp_csum_ok(const uint8_t *ip, const uint8_t *pt, uint32_t pt_len) {
+  if (pt_len < 2 || pt[pt_len - 1] != 6 /* IPPROTO_TCP */) return false;
+  uint32_t pad = pt[pt_len - 2];
+  if (pad + 2 > pt_len) return false;
+  uint32_t len = pt_len - 2 - pad;
+  if (len < 20 || len > 0xffff) return false;
+  uint8_t pseudo[12];
+  memcpy(pseudo, ip + 12, 8); /* source and destination address */
+  pseudo[8] = 0;
+  pseudo[9] = 6;
+  pseudo[10] = (uint8_t)(len >> 8);
+  pseudo[11] = (uint8_t)len;
+  return csum_fold(csum_add(csum_add(0, pseudo, sizeof pseudo), pt, len)) == 0xffff;
+}
 
 typedef struct {
   aead_t *a;
@@ -410,15 +463,18 @@ static napi_value aead_esp_seal(napi_env env, napi_callback_info info) {
 }
 
 /*
- * aeadEspOpen(handle, b, e, ptLen, icvLen, flags, seqHi, out, outO) -> 0 | -1
+ * aeadEspOpen(handle, b, e, ptLen, icvLen, flags, seqHi, out, outO[, ipo]) -> 1 | 0 | -1
  * Checks the ICV of the ESP packet at b[e..] and writes its ptLen bytes of
  * plaintext (payload and trailer) to out[outO..] (GMAC: copied once the ICV
  * verified). -1 on a bad ICV; the output range then holds no plaintext
- * (GCM decrypts before the tag is known and zeroes it).
+ * (GCM decrypts before the tag is known and zeroes it). With ESP_F_CSUM
+ * and the offset `ipo` of the packet's IPv4 header in b, 1 when the
+ * plaintext is a TCP segment whose checksum verified (done here while the
+ * bytes are in cache, as a NIC's checksum offload would), else 0.
  */
 static napi_value aead_esp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 9) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadEspOpen needs 9 arguments");
@@ -433,6 +489,12 @@ static napi_value aead_esp_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!aead_range(env, out_len, out_o, x.pt_len, "output outside the buffer")) return NULL;
+  uint32_t ipo = 0;
+  bool csum = (x.flags & ESP_F_CSUM) != 0;
+  if (csum && (argc < 10 || !ws_arg_u32(env, argv[9], &ipo) || !aead_range(env, x.b_len, ipo, 20, "IPv4 header outside the buffer"))) {
+    if (argc < 10) napi_throw_type_error(env, "ERR_MISSING_ARGS", "aeadEspOpen with ESP_F_CSUM needs the IPv4 header offset");
+    return NULL;
+  }
   const uint8_t *data = x.b + x.e + ESP_HEAD_LEN;
   uint8_t *dst = out + out_o;
   /* Copy the ICV first: an in-place or overlapping output may run over it. */
@@ -446,7 +508,9 @@ static napi_value aead_esp_open(napi_env env, napi_callback_info info) {
             EVP_CipherFinal_ex(x.a->ctx, dst + n, &m) == 1; /* constant-time tag check */
   if (ok && !gcm) memmove(dst, data, x.pt_len);
   if (!ok && gcm && x.pt_len > 0) OPENSSL_cleanse(dst, x.pt_len);
-  return aead_int(env, ok ? 0 : -1);
+  if (!ok) return aead_int(env, -1);
+  /* The IPv4 header is read only now: an output overlapping it (in place) is the caller's to avoid. */
+  return aead_int(env, csum && esp_tcp_csum_ok(x.b + ipo, dst, x.pt_len) ? 1 : 0);
 }
 
 napi_status wirestack_cbc_init(napi_env env, napi_value exports); /* native/esp_cbc.c */

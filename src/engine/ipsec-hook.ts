@@ -42,6 +42,12 @@ export interface IpsecHook {
   inputClear(b: Uint8Array, o: number, hlen: number, total: number, proto: number, src: number, dst: number): number;
   /** Where decrypted packets are left for delivery. */
   readonly rx: Uint8Array;
+  /**
+   * Receive flags (offload.ts) of the packet last left in {@link rx}:
+   * RX_CSUM_VALID when the hook verified its transport checksum while
+   * decrypting, else 0 (the transport verifies it).
+   */
+  readonly rxFlags: number;
   /** Lifetime work at the context's time. */
   poll(): void;
   /** When {@link poll} next has work, ms. */

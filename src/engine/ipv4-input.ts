@@ -125,12 +125,13 @@ export class Ipv4Input implements ReassemblyHost {
       if (proto === IPPROTO_ESP) {
         iface.rxFlags = 0;
         const n = ipsec.inputEsp(b, o, hlen, o + hlen, total - hlen, src, dst);
+        iface.rxFlags = ipsec.rxFlags; // checksum verified while decrypting, or 0
         if (n > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, n, src, dst, false);
         return;
       }
       const v = ipsec.inputClear(b, o, hlen, total, proto, src, dst);
       if (v !== IPSEC_PASS) {
-        iface.rxFlags = 0;
+        iface.rxFlags = ipsec.rxFlags;
         if (v > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, v, src, dst, false);
         return;
       }

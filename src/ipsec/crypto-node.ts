@@ -64,8 +64,9 @@ class NativeEspAead implements EspAead {
     if (this.addon.aeadEspSeal(this.handle, b, e, ptLen, icvLen, flags, seqHi >>> 0) !== 0) throw new Error('OpenSSL AES-GCM seal failed');
   }
 
-  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number): boolean {
-    return this.addon.aeadEspOpen(this.handle, b, e, ptLen, icvLen, flags, seqHi >>> 0, out, outO) === 0;
+  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number,
+    ipo: number): number {
+    return this.addon.aeadEspOpen(this.handle, b, e, ptLen, icvLen, flags, seqHi >>> 0, out, outO, ipo);
   }
 }
 

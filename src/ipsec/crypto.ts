@@ -17,6 +17,13 @@ export type EspKey = object;
 export const ESP_AEAD_ESN = 1;
 /** {@link EspAead} flags: GMAC (RFC 4543): IV and payload are authenticated, nothing is encrypted. */
 export const ESP_AEAD_GMAC = 2;
+/** {@link EspAead.open} flag: also verify the TCP checksum of the plaintext. */
+export const ESP_AEAD_CSUM = 4;
+/** {@link EspAead.open} results. */
+export const ESP_OPEN_BAD_ICV = -1;
+export const ESP_OPEN_OK = 0;
+/** Opened, and the plaintext is a TCP segment whose checksum verified. */
+export const ESP_OPEN_OK_CSUM = 1;
 
 /**
  * One SA's AES-GCM/GMAC key (with its salt) for whole ESP packets: nonce
@@ -28,10 +35,16 @@ export interface EspAead {
   /** Encrypt the payload in place (GCM) and write the ICV after it. */
   seal(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number): void;
   /**
-   * Verify the ICV and write the plaintext to `out[outO..]`; false on a bad
-   * ICV, with no plaintext left in `out` (as {@link EspCrypto.gcmOpen}).
+   * Verify the ICV and write the plaintext to `out[outO..]`: ESP_OPEN_OK, or
+   * ESP_OPEN_BAD_ICV with no plaintext left in `out` (as
+   * {@link EspCrypto.gcmOpen}). With ESP_AEAD_CSUM in `flags` and `ipo`, the
+   * offset of the packet's IPv4 header in `b`, ESP_OPEN_OK_CSUM when the
+   * plaintext is a TCP segment whose checksum verified (RFC 793 3.1
+   * pseudo-header from that header); ESP_OPEN_OK then means "not verified
+   * here", never "bad".
    */
-  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number): boolean;
+  open(b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number, out: Uint8Array, outO: number,
+    ipo: number): number;
 }
 
 export interface EspCrypto {

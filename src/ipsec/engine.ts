@@ -31,6 +31,7 @@ import {
 import { ACT_BYPASS, ACT_DISCARD, ACT_PROTECT, PolicyTable, SP_IN, SP_OUT } from './spd.js';
 import { TRAILER_BAD_PAD_LENGTH, TRAILER_BAD_PADDING } from './transform.js';
 import type { IpsecStats } from '../engine/ipsec-stats.js';
+import { RX_CSUM_VALID } from '../engine/offload.js';
 
 const PAYLOAD = ETH_HLEN + IPV4_MIN_HLEN;
 /** RFC 4303 2.6: "no next header", a dummy packet to be discarded silently. */
@@ -67,6 +68,8 @@ export class IpsecEngine implements IpsecHook {
   private eventsPending = false;
   /** Decrypted packets, header first, for the IP layer to deliver. */
   readonly rx: Uint8Array;
+  /** RX_CSUM_VALID when the packet last left in {@link rx} had its TCP checksum verified while decrypting, else 0. */
+  rxFlags = 0;
   private readonly st: IpsecStats;
 
   static plan(carver: Carver, c: IpsecCapacities): void {
@@ -200,6 +203,7 @@ export class IpsecEngine implements IpsecHook {
    * length of the decrypted ESP-in-UDP packet in {@link rx}.
    */
   inputClear(b: Uint8Array, o: number, hlen: number, total: number, proto: number, src: number, dst: number): number {
+    this.rxFlags = 0;
     let sport = -1;
     let dport = -1;
     const t = o + hlen;
@@ -252,6 +256,7 @@ export class IpsecEngine implements IpsecHook {
     const st = this.st;
     const sad = this.sad;
     st.rx++;
+    this.rxFlags = 0;
     if (n < 8) {
       st.malformed++;
       return IPSEC_CONSUMED;
@@ -304,7 +309,7 @@ export class IpsecEngine implements IpsecHook {
       st.tooBig++;
       return IPSEC_CONSUMED;
     }
-    const ptLen = t.open(b, e, n, hi, rx, hlen);
+    const ptLen = t.open(b, e, n, hi, rx, hlen, o);
     if (ptLen === -1) {
       st.malformed++;
       return IPSEC_CONSUMED;
@@ -363,6 +368,7 @@ export class IpsecEngine implements IpsecHook {
       }
     }
     st.delivered++;
+    if (t.tcpChecksumOk && nh === IPPROTO_TCP) this.rxFlags = RX_CSUM_VALID;
     return hlen + payload;
   }
 

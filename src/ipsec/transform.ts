@@ -12,7 +12,9 @@
  */
 import { copyBytes, get32, set32 } from '../wire/bytes.js';
 import { AUTH_HMAC, ENC_CBC, ENC_GCM, ENC_GMAC, ENC_NULL, type EspSuite } from './algorithms.js';
-import { ESP_AEAD_ESN, ESP_AEAD_GMAC, type EspAead, type EspCrypto, type EspKey } from './crypto.js';
+import {
+  ESP_AEAD_CSUM, ESP_AEAD_ESN, ESP_AEAD_GMAC, ESP_OPEN_BAD_ICV, ESP_OPEN_OK_CSUM, type EspAead, type EspCrypto, type EspKey,
+} from './crypto.js';
 
 /** {@link EspTransform.trailer} results. */
 export const TRAILER_BAD_PAD_LENGTH = -1;
@@ -33,6 +35,11 @@ export class EspTransform {
   private readonly packetAead: EspAead | null;
   /** {@link EspAead} flags of this SA: ESN, GMAC. */
   private readonly aeadFlags: number;
+  /**
+   * Set by {@link open}: the plaintext is a TCP segment whose checksum was
+   * verified while decrypting (only with `ipo` and the whole-packet path).
+   */
+  tcpChecksumOk = false;
 
   constructor(readonly suite: EspSuite, private readonly crypto: EspCrypto, encKey: Uint8Array, authKey: Uint8Array,
     salt: Uint8Array, readonly esn: boolean) {
@@ -111,15 +118,24 @@ export class EspTransform {
    * Returns the plaintext length (payload + padding + 2), or -1 when the
    * length is impossible for the suite, -2 when the ICV is wrong. `out` gets
    * no plaintext unless the ICV is valid (see {@link EspCrypto.gcmOpen}).
+   * `ipo`, the offset of the packet's IPv4 header in `b` (-1: none), lets the
+   * whole-packet AES-GCM path verify a TCP payload's checksum on the way
+   * ({@link tcpChecksumOk}).
    */
-  open(b: Uint8Array, e: number, len: number, seqHi: number, out: Uint8Array, outO: number): number {
+  open(b: Uint8Array, e: number, len: number, seqHi: number, out: Uint8Array, outO: number, ipo = -1): number {
+    this.tcpChecksumOk = false;
     const s = this.suite;
     const ptLen = len - this.headLen - s.icvLen;
     if (ptLen < 2 || ptLen % s.block !== 0) return -1;
     const p = e + this.headLen;
     const icv = p + ptLen;
     const fast = this.packetAead;
-    if (fast !== null) return fast.open(b, e, ptLen, s.icvLen, this.aeadFlags, seqHi, out, outO) ? ptLen : -2;
+    if (fast !== null) {
+      const r = fast.open(b, e, ptLen, s.icvLen, ipo >= 0 ? this.aeadFlags | ESP_AEAD_CSUM : this.aeadFlags, seqHi, out, outO, ipo);
+      if (r === ESP_OPEN_BAD_ICV) return -2;
+      this.tcpChecksumOk = r === ESP_OPEN_OK_CSUM;
+      return ptLen;
+    }
     if (s.enc === ENC_GCM || s.enc === ENC_GMAC) {
       const aadLen = this.aeadPrefix(get32(b, e), seqHi, get32(b, e + 4));
       for (let i = 0; i < 8; i++) this.nonce[4 + i] = b[e + 8 + i];

@@ -138,9 +138,14 @@ export interface AeadAddon {
 export interface EspAeadAddon {
   /** Encrypt the payload in place and write the `icvLen`-byte ICV after it. 0, or -1 if OpenSSL fails. */
   aeadEspSeal(handle: AeadHandle, b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number): number;
-  /** Verify the ICV and write the plaintext to out[outO..]. 0, or -1 on a bad ICV (no plaintext left in out). */
+  /**
+   * Verify the ICV and write the plaintext to out[outO..]. 0, or -1 on a bad
+   * ICV (no plaintext left in out). With flags bit 2 and `ipo`, the offset of
+   * the IPv4 header in `b`: 1 when the plaintext is a TCP segment whose
+   * checksum (pseudo-header from that header) verified.
+   */
   aeadEspOpen(handle: AeadHandle, b: Uint8Array, e: number, ptLen: number, icvLen: number, flags: number, seqHi: number,
-    out: Uint8Array, outO: number): number;
+    out: Uint8Array, outO: number, ipo?: number): number;
 }
 
 /** An AES-CBC context ({@link CbcHmacAddon.cbcNew}) or HMAC context ({@link CbcHmacAddon.hmacNew}): a type-tagged N-API external. */

@@ -15,6 +15,9 @@ import { EspTransform } from '../../src/ipsec/transform.js';
 import { resolveAlgorithms } from '../../src/ipsec/algorithms.js';
 import type { EspAead } from '../../src/ipsec/crypto.js';
 import { tryNativeAddon } from '../../src/link/addon.js';
+import { RX_CSUM_VALID } from '../../src/engine/offload.js';
+import { SUITES, espPair } from './helpers.js';
+import { ethFrame, ipv4Packet, pseudoHeader, refChecksum, refSum, udpDatagram } from '../helpers/frames.js';
 
 /** The generic path: the addon's AES-GCM with nonce and AAD built by the transform. */
 class GenericNativeCrypto extends NodeEspCrypto {
@@ -118,4 +121,90 @@ test('aeadEspSeal/aeadEspOpen check their handle, salt and ranges', { skip: !has
   assert.equal(addon.aeadEspOpen(h, b, 0, 32, 16, 0, 0, new Uint8Array(32), 0), 0, 'what it sealed opens');
   a.aeadFree(h);
   assert.throws(() => addon.aeadEspSeal?.(h, b, 0, 32, 16, 0, 0), /freed/);
+});
+
+/** A TCP segment (20-byte header + data) from 10.0.0.1:4000 to 10.0.0.2:`dport` with its checksum right, or off by one. */
+function tcpSegment(dport: number, data: Uint8Array, flags: number, goodChecksum: boolean): Uint8Array {
+  const t = new Uint8Array(20 + data.length);
+  const v = new DataView(t.buffer);
+  v.setUint16(0, 4000);
+  v.setUint16(2, dport);
+  v.setUint32(4, 0x01020304);
+  v.setUint8(12, 5 << 4);
+  v.setUint8(13, flags);
+  v.setUint16(14, 65535);
+  t.set(data, 20);
+  const sum = refChecksum(t, 0, t.length, refSum(pseudoHeader('10.0.0.1', '10.0.0.2', 6, t.length)));
+  v.setUint16(16, goodChecksum ? sum : (sum + 1) & 0xffff);
+  return t;
+}
+
+/** The whole ESP packet (SPI 0x1001, sequence `seq`) sealed around `payload` with next header `nh`, inside an IPv4 packet. */
+function espIpPacket(t: EspTransform, seq: number, payload: Uint8Array, nh: number): Uint8Array {
+  const esp = new Uint8Array(t.sealedLen(payload.length));
+  esp.set(randomBytes(8), 8);
+  esp.set(payload, t.headLen);
+  t.seal(esp, 0, payload.length, nh, 0x1001, 0, seq);
+  return ipv4Packet({ src: '10.0.0.1', dst: '10.0.0.2', proto: 50, payload: esp });
+}
+
+test('aeadEspOpen verifies a TCP payload\'s checksum on the way (odd and even lengths); anything else is left to TCP', () => {
+  const r = resolveAlgorithms(SUITES['rfc4106(gcm(aes)) 128'](1));
+  const t = new EspTransform(r.suite, packetPath, r.encKey, r.authKey, r.salt, false);
+  let seq = 1;
+  const out = new Uint8Array(2048);
+  for (const len of [0, 1, 2, 3, 7, 8, 9, 63, 64, 65, 1000, 1001, 1420, 1421]) {
+    const data = randomBytes(len);
+    const good = espIpPacket(t, seq++, tcpSegment(80, data, 0x18, true), 6);
+    assert.ok(t.open(good, 20, good.length - 20, 0, out, 20, 0) > 0);
+    assert.equal(t.tcpChecksumOk, true, `TCP, ${len} data bytes, checksum right: verified`);
+    const bad = espIpPacket(t, seq++, tcpSegment(80, data, 0x18, false), 6);
+    assert.ok(t.open(bad, 20, bad.length - 20, 0, out, 20, 0) > 0, 'still opens: the ICV is right');
+    assert.equal(t.tcpChecksumOk, false, `TCP, ${len} data bytes, checksum off by one: not verified`);
+    // The checksum covers the addresses: another source address fails it.
+    const moved = good.slice();
+    moved[15] ^= 1;
+    assert.ok(t.open(moved, 20, moved.length - 20, 0, out, 20, 0) > 0);
+    assert.equal(t.tcpChecksumOk, false, 'pseudo-header with another source address');
+    // Without the IPv4 header offset nothing is verified.
+    assert.ok(t.open(good, 20, good.length - 20, 0, out, 20) > 0);
+    assert.equal(t.tcpChecksumOk, false, 'no header offset given');
+  }
+  // UDP, and a "TCP" payload shorter than a TCP header, are not verified here.
+  const udp = espIpPacket(t, seq++, udpDatagram('10.0.0.1', '10.0.0.2', 4000, 9, randomBytes(30)), 17);
+  assert.ok(t.open(udp, 20, udp.length - 20, 0, out, 20, 0) > 0);
+  assert.equal(t.tcpChecksumOk, false, 'UDP');
+  const short = espIpPacket(t, seq++, new Uint8Array(12), 6);
+  assert.ok(t.open(short, 20, short.length - 20, 0, out, 20, 0) > 0);
+  assert.equal(t.tcpChecksumOk, false, '12 bytes are no TCP header');
+  // A bad ICV says nothing about the checksum.
+  const forged = espIpPacket(t, seq++, tcpSegment(80, randomBytes(10), 0x18, true), 6);
+  forged[forged.length - 1] ^= 1;
+  assert.equal(t.open(forged, 20, forged.length - 20, 0, out, 20, 0), -2);
+  assert.equal(t.tcpChecksumOk, false);
+});
+
+test('TCP over ESP: a segment whose checksum was verified while decrypting is taken as valid; a bad one is still dropped and counted by TCP', () => {
+  const p = espPair(SUITES['rfc4106(gcm(aes)) 128']);
+  const r = resolveAlgorithms(SUITES['rfc4106(gcm(aes)) 128'](1)); // the a -> b SA (SPI 0x1001)
+  const t = new EspTransform(r.suite, packetPath, r.encKey, r.authKey, r.salt, false);
+  const [bMac, aMac] = [p.b.interfaceList()[0].mac, p.a.interfaceList()[0].mac];
+  const inject = (ipPacket: Uint8Array): void => {
+    const frame = ethFrame(bMac, aMac, 0x0800, ipPacket);
+    p.la.transmit(frame, 0, frame.length, p.sim.now);
+    p.sim.advance(1);
+  };
+  const engine = p.b.ipsecEngine;
+  assert.ok(engine !== null);
+  const tcp = p.b.stats.tcp;
+  // A SYN to a closed port: TCP answers with a RST once the segment is accepted.
+  inject(espIpPacket(t, 1, tcpSegment(81, new Uint8Array(0), 0x02, true), 6));
+  assert.equal(engine.rxFlags, RX_CSUM_VALID, 'verified while decrypting');
+  assert.equal(tcp.badChecksum, 0);
+  assert.equal(tcp.rstOut, 1, 'the SYN was taken: RST for the closed port');
+  inject(espIpPacket(t, 2, tcpSegment(81, new Uint8Array(0), 0x02, false), 6));
+  assert.equal(engine.rxFlags, 0, 'not verified: TCP checks it');
+  assert.equal(tcp.badChecksum, 1, 'TCP found and counted the bad checksum');
+  assert.equal(tcp.rstOut, 1, 'and answered nothing');
+  assert.equal(p.b.stats.ipsec.delivered, 2, 'both were authentic ESP');
 });
