@@ -421,10 +421,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     const in6 = this.ip6In;
     if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
-    // TCP's own timers, read where they are armed: a send between polls arms one (tcp.nextDeadline is only set by poll).
-    const tc = this.tcp.core;
-    if (tc.nextTimer < next) next = tc.nextTimer;
-    if (tc.passive.q.nextAt < next) next = tc.passive.q.nextAt;
+    // TCP's deadline is kept current by every timer it arms, a send's between polls too.
+    const tcp = this.tcp;
+    if (tcp.nextDeadline < next) next = tcp.nextDeadline;
     const ipsec = this.ipsecHook;
     if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     return next;
