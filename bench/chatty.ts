@@ -87,9 +87,10 @@ const lab = await ChattyLab.open({
 });
 let failed = false;
 try {
-  // Warm-up (JIT, ARP, the server's first connection), not counted.
-  await lab.overStack(WARMUP, BODY);
-  await lab.overLinux(WARMUP, BODY);
+  // Warm-up (JIT, ARP, the server's first connection), not counted in the runs. Its times are
+  // printed: the stack's first exchanges in this process against a fresh Node process's first ones.
+  const firstStack = await lab.overStack(WARMUP, BODY);
+  const firstLinux = await lab.overLinux(WARMUP, BODY);
   const stackMs: number[] = [];
   const linuxMs: number[] = [];
   // This process's CPU time and context switches (all its threads: JS, the
@@ -118,6 +119,7 @@ try {
   const tcp = lab.stack.stats.tcp;
   const timed = {
     rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs,
+    warmupStackMs: firstStack.ms, warmupLinuxMs: firstLinux.ms,
     stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
     txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   };

@@ -440,7 +440,8 @@ function chattySection(): void {
     return;
   }
   type Chatty = { rounds: number; runs: number; body: number; stackMs: number[]; linuxMs: number[]; delayedAcks: number;
-    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number } };
+    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number };
+    warmup?: number; warmupStackMs?: number; warmupLinuxMs?: number };
   const c = JSON.parse(json) as Chatty;
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const s = med(c.stackMs);
@@ -462,6 +463,12 @@ function chattySection(): void {
   if (pe !== undefined) {
     console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads), ${fmt(pe.polls, 2)} polls, `
       + `${fmt(pe.immediates, 2)} setImmediate, ${fmt(pe.timersArmed, 2)} timers armed`);
+  }
+  if (c.warmup !== undefined && c.warmupStackMs !== undefined && c.warmupLinuxMs !== undefined) {
+    // The uncounted warm-up: the stack's first exchanges in its process (V8 still interpreting and compiling it),
+    // Node's net in a fresh process (as each of its runs above).
+    console.log(`  first ${fmt(c.warmup)} exchanges (warm-up, not in the ratio): stack.net ${fmt(c.warmupStackMs / c.warmup, 3)} ms/exchange, `
+      + `Node's net ${fmt(c.warmupLinuxMs / c.warmup, 3)}: ratio ${fmt(c.warmupStackMs / c.warmupLinuxMs, 2)}`);
   }
   if (warm !== null) {
     const ws = med(warm.stackMs);

@@ -441,9 +441,14 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
   }
 
-  /** Bring `now` up to date when running in real time (whole ms, as the driver uses). */
+  /**
+   * Bring `now` up to date when running in real time (whole ms, as the driver
+   * uses). Inside a poll (a socket callback's send or recv) the time is the
+   * poll's, read once by the driver: no clock read per call.
+   */
   touch(): void {
-    if (this.driver.isRunning) {
+    const d = this.driver;
+    if (d.isRunning && !d.isPolling) {
       const t = Math.floor(this.config.clock());
       if (t > this.now) this.now = t;
     }
@@ -464,7 +469,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    */
   kickIfPending(): void {
     const d = this.driver;
-    if (d.isRunning) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
+    // Inside a poll the poll's own result covers it (pollBy would ignore it): no deadline scan.
+    if (d.isRunning && !d.isPolling) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
   }
 
   /**
