@@ -350,9 +350,13 @@ export class TcpOutput {
   private sendData(s: number): void {
     const c = this.core;
     const t = c.t;
-    const smss = c.smss(s);
-    const maxSeg = this.maxSegment(s, smss);
     const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
+    // Nothing unsent and no FIN queued (output after an ACK of everything, a request/response's usual case):
+    // nothing below would send or arm, so skip the route lookup and window arithmetic.
+    if (dataEnd === t.sndNxt[s] && (t.tflags[s] & TF_FIN_QUEUED) === 0) return;
+    const smss = c.smss(s);
+    // Looked up (route, offload) only when more than one segment's worth is waiting: it never cuts less.
+    let maxSeg = -1;
     const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
     // MSG_MORE: the writer is adding more at once; a partial last segment waits for it.
@@ -371,7 +375,11 @@ export class TcpOutput {
       const peerRoom = Math.floor(t.sndWnd[s] - ((nxt - una) >>> 0));
       if (peerRoom < room) room = peerRoom;
       if (avail > 0) {
-        let len = avail < maxSeg ? avail : maxSeg;
+        let len = avail;
+        if (len > smss) {
+          if (maxSeg < 0) maxSeg = this.maxSegment(s, smss);
+          if (len > maxSeg) len = maxSeg;
+        }
         if (room < len) len = room;
         if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
           const gap = c.cc.untilSacked(s, nxt);
