@@ -357,7 +357,9 @@ export class TcpOutput {
     const smss = c.smss(s);
     // Looked up (route, offload) only when more than one segment's worth is waiting: it never cuts less.
     let maxSeg = -1;
-    const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
+    // One mask test, not a short-circuit chain: its second half would have no type feedback until a
+    // connection first closes, and V8 would then discard the optimized sendData (a deopt and a recompile).
+    const finQueued = (t.tflags[s] & (TF_FIN_QUEUED | TF_FIN_ACKED)) === TF_FIN_QUEUED;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
     // MSG_MORE: the writer is adding more at once; a partial last segment waits for it.
     const corked = (t.tflags[s] & TF_MORE) !== 0 && !finQueued;
@@ -368,11 +370,14 @@ export class TcpOutput {
       if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) nxt = this.pastSacked(s, nxt);
       const avail = (dataEnd - nxt) | 0;
       const cwnd = t.cwnd[s] + c.cc.allowance(s);
-      const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
+      // Each array read once: a read only in the rarely taken arm has no type feedback when V8 optimizes, and
+      // its first use then throws the optimized sendData away (a deopt and a second compile).
+      const sndWnd = t.sndWnd[s];
+      const wnd = sndWnd < cwnd ? sndWnd : cwnd;
       const inflight = c.cc.pipe(s);
       let room = Math.floor(wnd - inflight);
       // The peer's window bounds what lies beyond sndUna, whatever the pipe says.
-      const peerRoom = Math.floor(t.sndWnd[s] - ((nxt - una) >>> 0));
+      const peerRoom = Math.floor(sndWnd - ((nxt - una) >>> 0));
       if (peerRoom < room) room = peerRoom;
       if (avail > 0) {
         let len = avail;
