@@ -402,7 +402,9 @@ export class TcpOutput {
         if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }
-      if (finQueued && avail === 0 && nxt === dataEnd) {
+      // avail === 0 is nxt === dataEnd; tested first, as it runs on every pass here (a test first reached
+      // at a close has no type feedback: a deopt of the optimized sendData).
+      if (avail === 0 && finQueued) {
         this.transmit(s, nxt, 0, TH_ACK | TH_FIN);
       }
       break;
