@@ -30,14 +30,8 @@ export const STATE_COUNT = 11;
 
 // Named predicates over the states, so that no code depends on their order.
 
-/*
- * State sets as bit masks (bit = state number), tested with one shift: a
- * chain of comparisons leaves the later ones without type feedback until a
- * connection first closes, and V8 then throws away the optimized code of
- * every hot function that inlined the test (output, segmentInput) and
- * compiles it again (seen as a deopt per function in the chatty benchmark,
- * whose runs each close a connection).
- */
+// State sets as bit masks (bit = state number), one test: in a chain of comparisons the later ones get no type
+// feedback until a connection first closes, and V8 then discards and recompiles every hot function inlining it.
 const HANDSHAKING = (1 << SYN_SENT) | (1 << SYN_RECEIVED);
 const CAN_SEND = (1 << ESTABLISHED) | (1 << CLOSE_WAIT);
 const SENDING = (1 << ESTABLISHED) | (1 << CLOSE_WAIT) | (1 << FIN_WAIT_1) | (1 << CLOSING) | (1 << LAST_ACK);
