@@ -8,7 +8,14 @@
  * hits both alike. Needs root and /dev/net/tun (see test/helpers/chatty.ts
  * for the namespaces and addresses). Prints one JSON line.
  *
- *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--handoff 0|1] [--warmup N]
+ *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--handoff 0|1] [--warmup N] [--fresh N]
+ *
+ * The runs above compare unlike processes: each Node's net run is a fresh
+ * process's first ROUNDS exchanges, while the stack's runs are exchanges
+ * WARMUP.. of one process, half-way through V8's compiling of it. --fresh N
+ * (default 0) adds N alternating runs where the stack's side is a fresh
+ * process too (ChattyLab.overStackFresh: its own TAP device into the same
+ * server's namespace), with each client process's CPU time.
  *
  * --handoff 0 keeps the TAP device with the RX thread even while it is
  * quiet (TapLinkOptions.rxHandoff false), for comparison.
@@ -80,6 +87,7 @@ const BODY = opt('body', 100);
 const THREADS = opt('threads', -1);
 const HANDOFF = opt('handoff', -1);
 const WARMUP = Math.max(1, opt('warmup', 50));
+const FRESH = Math.max(0, opt('fresh', 0));
 
 const lab = await ChattyLab.open({
   ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}),
@@ -87,9 +95,10 @@ const lab = await ChattyLab.open({
 });
 let failed = false;
 try {
-  // Warm-up (JIT, ARP, the server's first connection), not counted.
-  await lab.overStack(WARMUP, BODY);
-  await lab.overLinux(WARMUP, BODY);
+  // Warm-up (JIT, ARP, the server's first connection), not counted in the runs. Its times are
+  // printed: the stack's first exchanges in this process against a fresh Node process's first ones.
+  const firstStack = await lab.overStack(WARMUP, BODY);
+  const firstLinux = await lab.overLinux(WARMUP, BODY);
   const stackMs: number[] = [];
   const linuxMs: number[] = [];
   // This process's CPU time and context switches (all its threads: JS, the
@@ -115,9 +124,32 @@ try {
       await overStack();
     }
   }
+  // Fresh processes on both sides (see --fresh), alternating which goes first.
+  const fresh = { freshStackMs: [] as number[], freshLinuxMs: [] as number[], freshStackCpuUs: [] as number[], freshLinuxCpuUs: [] as number[] };
+  const freshStack = async (): Promise<void> => {
+    const r = await lab.overStackFresh(ROUNDS, BODY);
+    fresh.freshStackMs.push(r.ms);
+    fresh.freshStackCpuUs.push(r.cpuUs ?? NaN);
+  };
+  const freshLinux = async (): Promise<void> => {
+    const r = await lab.overLinux(ROUNDS, BODY);
+    fresh.freshLinuxMs.push(r.ms);
+    fresh.freshLinuxCpuUs.push(r.cpuUs ?? NaN);
+  };
+  for (let run = 0; run < FRESH; run++) {
+    if (run % 2 === 0) {
+      await freshStack();
+      await freshLinux();
+    } else {
+      await freshLinux();
+      await freshStack();
+    }
+  }
   const tcp = lab.stack.stats.tcp;
   const timed = {
     rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs,
+    warmupStackMs: firstStack.ms, warmupLinuxMs: firstLinux.ms,
+    ...(FRESH > 0 ? fresh : {}),
     stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
     txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   };

@@ -424,14 +424,16 @@ function chattySection(): void {
     return;
   }
   const script = fileURLToPath(new URL('./chatty.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '5'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '5', '--fresh', '5'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
   const json = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !json.startsWith('{')) {
     console.log(`Chatty client over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
   type Chatty = { rounds: number; runs: number; body: number; stackMs: number[]; linuxMs: number[]; delayedAcks: number;
-    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number } };
+    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number };
+    warmup?: number; warmupStackMs?: number; warmupLinuxMs?: number;
+    freshStackMs?: number[]; freshLinuxMs?: number[]; freshStackCpuUs?: number[]; freshLinuxCpuUs?: number[] };
   const c = JSON.parse(json) as Chatty;
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   const s = med(c.stackMs);
@@ -453,6 +455,20 @@ function chattySection(): void {
   if (pe !== undefined) {
     console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads), ${fmt(pe.polls, 2)} polls, `
       + `${fmt(pe.immediates, 2)} setImmediate, ${fmt(pe.timersArmed, 2)} timers armed`);
+  }
+  if (c.warmup !== undefined && c.warmupStackMs !== undefined && c.warmupLinuxMs !== undefined) {
+    // The uncounted warm-up: the stack's first exchanges in its process (V8 still interpreting and compiling it),
+    // Node's net in a fresh process (as each of its runs above).
+    console.log(`  first ${fmt(c.warmup)} exchanges (warm-up, not in the ratio): stack.net ${fmt(c.warmupStackMs / c.warmup, 3)} ms/exchange, `
+      + `Node's net ${fmt(c.warmupLinuxMs / c.warmup, 3)}: ratio ${fmt(c.warmupStackMs / c.warmupLinuxMs, 2)}`);
+  }
+  if (c.freshStackMs !== undefined && c.freshLinuxMs !== undefined && c.freshStackMs.length > 0) {
+    // Like for like: the runs above put a fresh Node process against exchanges 50.. of the stack's process.
+    const fs = med(c.freshStackMs);
+    const fl = med(c.freshLinuxMs);
+    const perEx = (xs: number[] | undefined): string => (xs === undefined ? '-' : fmt(med(xs) / c.rounds));
+    console.log(`  fresh process on both sides (${fmt(c.freshStackMs.length)} alternating runs each): stack.net ${fmt(fs / c.rounds, 3)} ms/exchange, `
+      + `Node's net ${fmt(fl / c.rounds, 3)}: ratio ${fmt(fs / fl, 2)}; client process CPU ${perEx(c.freshStackCpuUs)} vs ${perEx(c.freshLinuxCpuUs)} us/exchange`);
   }
   if (warm !== null) {
     const ws = med(warm.stackMs);

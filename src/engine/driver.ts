@@ -113,6 +113,11 @@ export class RealtimeDriver {
     return this.running;
   }
 
+  /** Inside the target's poll (its socket callbacks included): the time is the poll's. */
+  get isPolling(): boolean {
+    return this.polling;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -421,10 +421,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (this.reassembly.nextDeadline < next) next = this.reassembly.nextDeadline;
     const in6 = this.ip6In;
     if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
-    // TCP's own timers, read where they are armed: a send between polls arms one (tcp.nextDeadline is only set by poll).
-    const tc = this.tcp.core;
-    if (tc.nextTimer < next) next = tc.nextTimer;
-    if (tc.passive.q.nextAt < next) next = tc.passive.q.nextAt;
+    // TCP's deadline is kept current by every timer it arms, a send's between polls too.
+    const tcp = this.tcp;
+    if (tcp.nextDeadline < next) next = tcp.nextDeadline;
     const ipsec = this.ipsecHook;
     if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
     return next;
@@ -442,9 +441,14 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     }
   }
 
-  /** Bring `now` up to date when running in real time (whole ms, as the driver uses). */
+  /**
+   * Bring `now` up to date when running in real time (whole ms, as the driver
+   * uses). Inside a poll (a socket callback's send or recv) the time is the
+   * poll's, read once by the driver: no clock read per call.
+   */
   touch(): void {
-    if (this.driver.isRunning) {
+    const d = this.driver;
+    if (d.isRunning && !d.isPolling) {
       const t = Math.floor(this.config.clock());
       if (t > this.now) this.now = t;
     }
@@ -465,7 +469,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
    */
   kickIfPending(): void {
     const d = this.driver;
-    if (d.isRunning) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
+    // Inside a poll the poll's own result covers it (pollBy would ignore it): no deadline scan.
+    if (d.isRunning && !d.isPolling) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
   }
 
   /**

@@ -359,7 +359,8 @@ export class SocketApi {
     if (off < 0 || len < 0 || off + len > buf.length) return -Errno.EINVAL;
     const t = this.table;
     if (this.isTcp(fd)) {
-      this.host.touch();
+      // Only a read that takes data may send (a due ACK or a window update, stamped with the time).
+      if (this.tcp.user.readable(fd) > 0) this.host.touch();
       const n = this.tcp.user.recv(fd, buf, off, len);
       if (n > 0) this.host.kickIfPending(); // a window update or due ACK went out at once; timers or events may be left
       if (n >= 0 && from) fillSockAddr(t, fd, false, from, this.host.interfaces);

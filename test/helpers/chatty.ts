@@ -9,11 +9,14 @@
  *
  *   node chatty.js server PORT                        answer every request with "OK\r\n"; prints `ready`
  *   node chatty.js client HOST PORT ROUNDS BODY       Node's net client; prints one JSON {@link ChattyReport}
+ *   node chatty.js stack-client NETNS ROUNDS BODY     the same over stack.net, on a TAP device of its own moved
+ *                                                     into the server's namespace NETNS (10.79.2.2 -> 10.79.2.1)
  *
  * Either exits by itself after `WST_PEER_TIMEOUT_MS` (default 120 s) so a
  * stuck peer never outlives its test.
  */
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Netns } from './netns.js';
 import { createVeth, type Veth } from './wireguard-go.js';
@@ -31,6 +34,8 @@ export interface ChattyReport {
   ms: number;
   /** The slowest round. */
   maxMs: number;
+  /** CPU time of the whole client process (all threads) from the first request to the last reply, µs (script modes). */
+  cpuUs?: number;
 }
 
 /** The part of a socket the client needs: Node's net.Socket and the stack's NetSocket both fit. */
@@ -197,6 +202,35 @@ export class ChattyLab {
     return JSON.parse(line) as ChattyReport;
   }
 
+  /**
+   * `rounds` exchanges over `stack.net` from a fresh process (its first exchanges, as each
+   * {@link overLinux} run is a fresh Node process's): the child opens its own TAP device into the
+   * server's namespace (10.79.2.2 -> 10.79.2.1), so the same server answers. Killed by PID after 120 s.
+   */
+  overStackFresh(rounds: number, bodyLen: number): Promise<ChattyReport> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CHATTY_SCRIPT, 'stack-client', this.server.name, String(rounds), String(bodyLen)],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+      const timer = setTimeout(() => {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      }, 120_000);
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        const line = out.trim().split('\n').pop() ?? '';
+        if (code !== 0 || !line.startsWith('{')) reject(new Error(`chatty stack client failed (${code}): ${out} ${err}`));
+        else resolve(JSON.parse(line) as ChattyReport);
+      });
+    });
+  }
+
   /** Stop the stack, close the links, remove the namespaces (killing the server). Never throws. */
   close(): void {
     try {
@@ -220,6 +254,30 @@ function fail(err: Error): never {
   process.exit(1);
 }
 
+/** A fresh process's chatty run over stack.net on a TAP device of its own in the server's namespace `ns`. */
+async function stackClient(ns: string, rounds: number, bodyLen: number): Promise<void> {
+  const tap = TapLink.open(`wscf${process.pid % 100000}`, { mtu: 1500 });
+  const stack = new Stack({ maxTcpSockets: 8 });
+  try {
+    tap.moveToNetns(ns, { hostAddress: '10.79.2.1/24' });
+    stack.addInterface(tap, { address: '10.79.2.2/24' });
+    stack.start();
+    const sock = stack.net.connect(ChattyLab.PORT, '10.79.2.1');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', () => resolve());
+      sock.once('error', reject);
+    });
+    const c0 = process.cpuUsage();
+    const r = await chattyClient(sock, rounds, bodyLen);
+    const c = process.cpuUsage(c0);
+    console.log(JSON.stringify({ ...r, cpuUs: c.user + c.system }));
+    sock.destroy();
+  } finally {
+    stack.stop();
+    tap.close();
+  }
+}
+
 function main(argv: string[]): void {
   const limit = Number(process.env.WST_PEER_TIMEOUT_MS ?? 120_000);
   setTimeout(() => fail(new Error(`gave up after ${limit} ms`)), limit).unref();
@@ -232,14 +290,18 @@ function main(argv: string[]): void {
     const sock = net.connect(Number(rest[1]), rest[0]);
     sock.once('error', fail);
     sock.once('connect', () => {
+      const c0 = process.cpuUsage();
       chattyClient(sock, Number(rest[2]), Number(rest[3])).then((r) => {
-        console.log(JSON.stringify(r));
+        const c = process.cpuUsage(c0);
+        console.log(JSON.stringify({ ...r, cpuUs: c.user + c.system }));
         sock.destroy();
         process.exit(0);
       }, fail);
     });
+  } else if (mode === 'stack-client') {
+    stackClient(rest[0], Number(rest[1]), Number(rest[2])).then(() => process.exit(0), fail);
   } else {
-    fail(new Error('usage: chatty server PORT | client HOST PORT ROUNDS BODY'));
+    fail(new Error('usage: chatty server PORT | client HOST PORT ROUNDS BODY | stack-client NETNS ROUNDS BODY'));
   }
 }
 

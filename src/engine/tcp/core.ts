@@ -65,6 +65,11 @@ export function createTcpStats() {
 }
 export type TcpStats = ReturnType<typeof createTcpStats>;
 
+/** Where TCP's earliest deadline is kept (the {@link Tcp} facade): every arm lowers it. */
+export interface TcpDeadline {
+  nextDeadline: number;
+}
+
 export class TcpCore {
   readonly t: TcbTable;
   readonly stats: TcpStats;
@@ -97,7 +102,7 @@ export class TcpCore {
    * this core; none uses another part while being built).
    */
   constructor(m: Carver, readonly ctx: EngineContext, readonly ip: IpOutput, readonly sockets: SocketTable, t: TcbTable,
-    stats: TcpStats, synBacklog: number, ip6: Ip6Output | null = null) {
+    stats: TcpStats, private readonly deadline: TcpDeadline, synBacklog: number, ip6: Ip6Output | null = null) {
     this.t = t;
     this.v6 = new TcpV6(this, ip6);
     this.stats = stats;
@@ -428,9 +433,23 @@ export class TcpCore {
     this.sockets.raise(s, events);
   }
 
-  /** Schedule a timer and keep the stack-wide earliest deadline current. */
+  /**
+   * Schedule a connection timer: keep the timer scan's {@link nextTimer} and
+   * TCP's deadline ({@link TcpDeadline}) current, so a send between polls
+   * that arms a retransmission is seen by the stack without another poll.
+   */
   arm(at: number): void {
-    if (at < this.nextTimer) this.nextTimer = at;
+    if (at < this.nextTimer) {
+      this.nextTimer = at;
+      // nextDeadline <= nextTimer always: it can only be lowered here when nextTimer was.
+      if (at < this.deadline.nextDeadline) this.deadline.nextDeadline = at;
+    }
+  }
+
+  /** Arm request record `r`'s SYN-ACK timer (the SYN queue's scan) and keep TCP's deadline current. */
+  armRequest(r: number, at: number): void {
+    this.passive.q.arm(r, at);
+    if (at < this.deadline.nextDeadline) this.deadline.nextDeadline = at;
   }
 
   /** RFC 6298 update with one RTT sample (ms). */

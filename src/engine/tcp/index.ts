@@ -43,7 +43,7 @@ export class Tcp {
   constructor(m: Carver, ctx: EngineContext, ip: IpOutput, sockets: SocketTable, options: TcpOptions, stats: TcpStats,
     ip6: Ip6Output | null = null) {
     const table = new TcbTable(m, options);
-    this.core = new TcpCore(m, ctx, ip, sockets, table, stats, options.tcpSynBacklog, ip6);
+    this.core = new TcpCore(m, ctx, ip, sockets, table, stats, this, options.tcpSynBacklog, ip6);
     this.rx = new TcpInput(this.core);
     this.timers = new TcpTimers(this.core);
     this.user = new TcpUser(this.core);
@@ -72,10 +72,13 @@ export class Tcp {
   }
 
   /**
-   * Earliest TCP timer (connections and SYN-ACK retransmissions of requests),
-   * set by {@link poll}. A field, not a getter: a getter V8 does not inline
-   * returns its Infinity or fractional time boxed, a heap number per poll
-   * (seen as 64 B per IPv6 UDP round trip when Stack.poll grew past the inlining budget).
+   * Earliest TCP timer: connections' timers and the SYN queue's SYN-ACK
+   * retransmissions. Kept current by every arm (TcpCore.arm, TcpCore.armRequest
+   * lower it as they set a timer, between polls too: a send on an idle
+   * connection arms its retransmission) and recomputed by {@link poll}. A
+   * field, not a getter: a getter V8 does not inline returns its Infinity or
+   * fractional time boxed, a heap number per poll (seen as 64 B per IPv6 UDP
+   * round trip when Stack.poll grew past the inlining budget).
    */
   nextDeadline = Infinity;
 

@@ -377,7 +377,8 @@ export class TcpInput extends Segment {
       if ((f & TH_FIN) !== 0) enterTimeWait(c, s);
       return;
     }
-    if (isSynchronized(t.state[s]) && (this.len > 0 || (f & TH_FIN) !== 0)) processData(c, this, s);
+    // (len | FIN bit) > 0: data or a FIN, one test (the FIN half of a chain first runs at a close, a deopt).
+    if (isSynchronized(t.state[s]) && (this.len | (f & TH_FIN)) > 0) processData(c, this, s);
     if (c.sockets.type[s] !== 0) c.out.output(s);
   }
 

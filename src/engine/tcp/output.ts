@@ -350,10 +350,16 @@ export class TcpOutput {
   private sendData(s: number): void {
     const c = this.core;
     const t = c.t;
-    const smss = c.smss(s);
-    const maxSeg = this.maxSegment(s, smss);
     const dataEnd = (t.sndUna[s] + t.sndLen[s]) | 0;
-    const finQueued = (t.tflags[s] & TF_FIN_QUEUED) !== 0 && (t.tflags[s] & TF_FIN_ACKED) === 0;
+    // Nothing unsent and no FIN queued (output after an ACK of everything, a request/response's usual case):
+    // nothing below would send or arm, so skip the route lookup and window arithmetic.
+    if (dataEnd === t.sndNxt[s] && (t.tflags[s] & TF_FIN_QUEUED) === 0) return;
+    const smss = c.smss(s);
+    // Looked up (route, offload) only when more than one segment's worth is waiting: it never cuts less.
+    let maxSeg = -1;
+    // One mask test, not a short-circuit chain: its second half would have no type feedback until a
+    // connection first closes, and V8 would then discard the optimized sendData (a deopt and a recompile).
+    const finQueued = (t.tflags[s] & (TF_FIN_QUEUED | TF_FIN_ACKED)) === TF_FIN_QUEUED;
     const nodelay = (t.tflags[s] & TF_NODELAY) !== 0 || finQueued;
     // MSG_MORE: the writer is adding more at once; a partial last segment waits for it.
     const corked = (t.tflags[s] & TF_MORE) !== 0 && !finQueued;
@@ -364,14 +370,21 @@ export class TcpOutput {
       if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) nxt = this.pastSacked(s, nxt);
       const avail = (dataEnd - nxt) | 0;
       const cwnd = t.cwnd[s] + c.cc.allowance(s);
-      const wnd = t.sndWnd[s] < cwnd ? t.sndWnd[s] : cwnd;
+      // Each array read once: a read only in the rarely taken arm has no type feedback when V8 optimizes, and
+      // its first use then throws the optimized sendData away (a deopt and a second compile).
+      const sndWnd = t.sndWnd[s];
+      const wnd = sndWnd < cwnd ? sndWnd : cwnd;
       const inflight = c.cc.pipe(s);
       let room = Math.floor(wnd - inflight);
       // The peer's window bounds what lies beyond sndUna, whatever the pipe says.
-      const peerRoom = Math.floor(t.sndWnd[s] - ((nxt - una) >>> 0));
+      const peerRoom = Math.floor(sndWnd - ((nxt - una) >>> 0));
       if (peerRoom < room) room = peerRoom;
       if (avail > 0) {
-        let len = avail < maxSeg ? avail : maxSeg;
+        let len = avail;
+        if (len > smss) {
+          if (maxSeg < 0) maxSeg = this.maxSegment(s, smss);
+          if (len > maxSeg) len = maxSeg;
+        }
         if (room < len) len = room;
         if (t.sackCount[s] > 0 && seqLt(nxt, t.sndMax[s])) {
           const gap = c.cc.untilSacked(s, nxt);
@@ -389,7 +402,9 @@ export class TcpOutput {
         if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
         continue;
       }
-      if (finQueued && avail === 0 && nxt === dataEnd) {
+      // avail === 0 is nxt === dataEnd; tested first, as it runs on every pass here (a test first reached
+      // at a close has no type feedback: a deopt of the optimized sendData).
+      if (avail === 0 && finQueued) {
         this.transmit(s, nxt, 0, TH_ACK | TH_FIN);
       }
       break;

@@ -224,7 +224,7 @@ export class TcpPassive {
     q.tsOffset[n] = c.tsOffsetFor(dst, dport, src, sport);
     st.passiveOpens++; // LISTEN -> SYN-RECEIVED (RFC 1213 tcpPassiveOpens), a record instead of a socket
     this.sendRequestSynAck(n);
-    q.arm(n, c.ctx.now + cfg.tcpInitialRtoMs);
+    c.armRequest(n, c.ctx.now + cfg.tcpInitialRtoMs);
   }
 
   /** SYN-ACK of a request record (first or retransmitted). */
