@@ -301,6 +301,8 @@ try {
   }
   const counters = tap.threadCounters();
   if (counters !== null) result.counters = counters;
+  // Reads on the JS thread that found the device empty (a lone request is read once: TapLink.readFd).
+  result.rxEmptyReads = tap.rxEmptyReads;
   console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err);
