@@ -28,6 +28,10 @@
  *
  * `--spin-us N`: TapLinkOptions.busyPollUs (default 0: off).
  *
+ * `stackJsCpuUsPerPing`: the JS thread's CPU time (/proc/thread-self/schedstat)
+ * per ping during the stack's rounds, median of the rounds: what the stack's
+ * wake-ups cost, a figure load moves less than the RTT (which it also delays).
+ *
  * `--settle` is the wait between the last ping and the idle measurement
  * (default 1 s): V8 may still finish a garbage collection shortly after the
  * traffic (its memory reducer), which is not the stack's idle cost.
@@ -73,6 +77,14 @@ const NODE_LINUX_IP = '10.75.3.1';
 const NODE_IP = '10.75.3.2';
 const VETH_IP = '10.75.2.1';
 const VETH_PEER_IP = '10.75.2.2';
+
+/**
+ * Nanoseconds the JS thread (this thread) has run, from /proc/thread-self/schedstat: its CPU time
+ * while the stack answers, per ping, is a figure load moves far less than the RTT does.
+ */
+function threadCpuNs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
 
 /** utime + stime of this process in clock ticks (/proc/self/stat fields 14 and 15). */
 function cpuTicks(): number {
@@ -256,8 +268,11 @@ try {
     await ping(VETH_PEER_IP, 20);
   }
   const runs: { stack: PingRun[]; responder: PingRun[]; nodeFloor: PingRun[]; veth: PingRun[] } = { stack: [], responder: [], nodeFloor: [], veth: [] };
+  const jsCpuUs: number[] = [];
   for (let r = 0; r < RUNS; r++) {
+    const cpu0 = threadCpuNs();
     runs.stack.push(await ping(STACK_IP));
+    jsCpuUs.push((threadCpuNs() - cpu0) / 1000 / COUNT);
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
       runs.nodeFloor.push(await ping(NODE_IP));
@@ -270,6 +285,8 @@ try {
     runsAvgMs: xs.map((x) => x.avgMs), lossPercent: Math.max(...xs.map((x) => x.lossPercent)),
   });
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
+  // The JS thread's CPU per ping while the stack answered (median of the runs; includes starting ping).
+  result.stackJsCpuUsPerPing = round3(median(jsCpuUs));
   if (BASELINE) {
     result.responder = summary(runs.responder);
     result.nodeFloor = summary(runs.nodeFloor);
