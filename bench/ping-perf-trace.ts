@@ -84,36 +84,58 @@ export function hops(text: string, tid: number): Record<string, HopFigures> {
   }
   evs.sort((a, b) => a.t - b.t);
   const pings: Ping[] = [];
+  // Per ping process (another ping may run at the same time, against another target): its open echo.
+  const open = new Map<number, Ping>();
+  let lastSender = -1;
+  /** The echo the responder is working on: the latest request sent when it was woken. */
   let cur: Ping | null = null;
   for (const e of evs) {
     if (e.comm === 'ping' && e.ev === 'syscalls:sys_enter_sendto') {
-      cur = { A: e.t, ping: e.tid };
+      open.set(e.tid, { A: e.t, ping: e.tid });
+      lastSender = e.tid;
       continue;
     }
-    if (cur === null) continue;
-    if (e.tid === cur.ping && e.ev === 'syscalls:sys_exit_recvmsg') {
+    if (e.ev === 'syscalls:sys_exit_recvmsg') {
+      const p = open.get(e.tid);
       // A reply (a positive length), not an EAGAIN (a negative errno, printed as a large unsigned number).
       const v = e.tr.startsWith('0x') ? Number.parseInt(e.tr, 16) : Number(e.tr);
-      if (v > 0 && v < 1 << 20) {
-        cur.J = e.t;
-        if (cur.D !== undefined) pings.push(cur); // answered by the responder traced
-        cur = null;
+      if (p !== undefined && v > 0 && v < 1 << 20) {
+        p.J = e.t;
+        if (p.D !== undefined) pings.push(p); // answered by the responder traced
+        open.delete(e.tid);
+        if (cur === p) cur = null;
       }
       continue;
     }
     if (e.ev === 'sched:sched_wakeup') {
       const w = Number(/ pid=(\d+)/.exec(e.tr)?.[1] ?? -1);
-      if (w === tid && cur.B === undefined && cur.D === undefined) cur.B = e.t;
-      else if (w === cur.ping && cur.G !== undefined && cur.H === undefined) cur.H = e.t;
+      if (w === tid) {
+        const p = open.get(lastSender);
+        if (p !== undefined && p.B === undefined && p.D === undefined) {
+          p.B = e.t;
+          cur = p;
+        }
+      } else if (cur !== null && w === cur.ping && cur.G !== undefined && cur.H === undefined) {
+        cur.H = e.t;
+      }
       continue;
     }
     if (e.ev === 'sched:sched_switch') {
-      if (Number(/next_pid=(\d+)/.exec(e.tr)?.[1] ?? -1) === tid && cur.B !== undefined && cur.C === undefined) cur.C = e.t;
+      if (cur !== null && Number(/next_pid=(\d+)/.exec(e.tr)?.[1] ?? -1) === tid && cur.B !== undefined && cur.C === undefined) cur.C = e.t;
       continue;
     }
     if (e.tid !== tid) continue;
-    if ((e.ev === 'syscalls:sys_exit_epoll_pwait' || e.ev === 'syscalls:sys_exit_poll') && cur.D === undefined) cur.D = e.t;
-    else if ((e.ev === 'syscalls:sys_enter_read' || e.ev === 'syscalls:sys_enter_readv') && cur.D !== undefined && cur.E === undefined) cur.E = e.t;
+    if (e.ev === 'syscalls:sys_exit_epoll_pwait' || e.ev === 'syscalls:sys_exit_poll') {
+      // Woken without a recorded wakeup (it was running): the latest request is the one.
+      if (cur === null || cur.D !== undefined) {
+        const p = open.get(lastSender);
+        cur = p !== undefined && p.D === undefined ? p : cur;
+      }
+      if (cur !== null && cur.D === undefined) cur.D = e.t;
+      continue;
+    }
+    if (cur === null) continue;
+    if ((e.ev === 'syscalls:sys_enter_read' || e.ev === 'syscalls:sys_enter_readv') && cur.D !== undefined && cur.E === undefined) cur.E = e.t;
     else if ((e.ev === 'syscalls:sys_exit_read' || e.ev === 'syscalls:sys_exit_readv') && cur.E !== undefined && cur.F === undefined) cur.F = e.t;
     else if ((e.ev === 'syscalls:sys_enter_write' || e.ev === 'syscalls:sys_enter_writev') && cur.F !== undefined && cur.G === undefined) cur.G = e.t;
   }
