@@ -168,6 +168,11 @@ function main(): void {
     espSection();
     return;
   }
+  // BENCH_ONLY=tap-ping runs only the ping-over-TAP section (with its per-hop trace).
+  if (process.env.BENCH_ONLY === 'tap-ping') {
+    tapPingSection();
+    return;
+  }
   const started = performance.now();
   const cpus = os.cpus();
   console.log('wirestack packet-path benchmark');
@@ -390,7 +395,7 @@ function tapPingSection(): void {
     return;
   }
   const script = fileURLToPath(new URL('./tap-ping.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script, '--runs', '5', '--count', '200', '--idle', '3'],
+  const r = spawnSync(process.execPath, [script, '--runs', '5', '--count', '200', '--idle', '3', '--perf-trace', '1'],
     { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) {
@@ -399,7 +404,8 @@ function tapPingSection(): void {
   }
   type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[] };
   const c = JSON.parse(line) as { count: number; runs: number; stack: P; responder?: P; nodeFloor?: P; veth?: P; ratioAvg?: number;
-    ratioMedian?: number; nodeFloorRatioMedian?: number; idleCpuTicks: number };
+    ratioMedian?: number; nodeFloorRatioMedian?: number; idleCpuTicks: number; stackJsCpuUsPerPing?: number;
+    perfTrace?: Record<string, Record<string, { medianUs: number; meanUs: number }> | null> };
   const row = (name: string, p: P): string[] => [name, fmt(p.avgMs, 3), fmt(p.medianMs, 3), fmt(p.p90Ms, 3), p.runsAvgMs.map((x) => fmt(x, 3)).join(' ')];
   console.log(`Ping over TAP: ${c.runs} alternating runs of ${c.count} pings 10 ms apart (medians of the runs)`);
   const rows = [row('stack on TAP', c.stack)];
@@ -409,7 +415,12 @@ function tapPingSection(): void {
   printTable(['path', 'avg ms', 'median ms', 'p90 ms', 'runs avg (ms)'], rows);
   console.log(`  stack / C responder: average ${fmt(c.ratioAvg ?? NaN, 2)}x, median ${fmt(c.ratioMedian ?? NaN, 2)}x `
     + `(goal <= 2x: wolfIP's stock driver, 0.048 ms, was about Linux's own figure); Node's own floor ${fmt(c.nodeFloorRatioMedian ?? NaN, 2)}x (median); `
-    + `idle CPU ${c.idleCpuTicks} ticks over 3 s (goal 0)`);
+    + `idle CPU ${c.idleCpuTicks} ticks over 3 s (goal 0); the stack's JS thread ${fmt(c.stackJsCpuUsPerPing ?? NaN, 1)} µs CPU per ping`);
+  // Each echo's hops from the kernel's time stamps (bench/ping-perf-trace.ts), median/mean µs: where the stack's path differs from C's.
+  for (const [who, hops] of Object.entries(c.perfTrace ?? {})) {
+    if (hops === null) continue;
+    console.log(`  hops, ${who} (median/mean µs): ${Object.entries(hops).map(([h, v]) => `${h} ${fmt(v.medianUs, 0)}/${fmt(v.meanUs, 0)}`).join(', ')}`);
+  }
   console.log('');
 }
 

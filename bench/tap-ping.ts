@@ -21,12 +21,16 @@
  *
  *   node dist/bench/tap-ping.js [--count N] [--runs N] [--interval-ms N] [--idle S] [--settle S]
  *                               [--threads 0|1] [--handoff 0|1] [--direct 0|1] [--offload 0|1] [--spin-us N] [--baseline 0|1] [--trace 0|1]
- *                               [--warmup N]
+ *                               [--warmup N] [--perf-trace 0|1]
  *
  * `--warmup N` (default 20000) flood pings (`ping -f`) first, uncounted:
  * see the warm-up below.
  *
  * `--spin-us N`: TapLinkOptions.busyPollUs (default 0: off).
+ *
+ * `stackJsCpuUsPerPing`: the JS thread's CPU time (/proc/thread-self/schedstat)
+ * per ping during the stack's rounds, median of the rounds: what the stack's
+ * wake-ups cost, a figure load moves less than the RTT (which it also delays).
  *
  * `--settle` is the wait between the last ping and the idle measurement
  * (default 1 s): V8 may still finish a garbage collection shortly after the
@@ -40,6 +44,11 @@
  * `rttUs` ping's RTT. What rttUs leaves beyond toReplyUs is the kernel's
  * path to the device and the JS thread's wake-up, libuv and Node-API.
  * The wrappers cost a little time themselves; the untraced rounds are the figure.
+ *
+ * `--perf-trace 1` adds one round per responder (stack, C, Node floor) under
+ * `perf record` of scheduler and syscall tracepoints: each echo's hops from
+ * the kernel's time stamps (see bench/ping-perf-trace.ts), so the stack's
+ * path can be set beside the C responder's hop by hop.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -49,6 +58,7 @@ import { fileURLToPath } from 'node:url';
 import { Stack } from '../src/stack.js';
 import { ip, numberOption } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
+import { perfAvailable, perfTrace } from './ping-perf-trace.js';
 
 const COUNT = numberOption('count', 200);
 const RUNS = Math.max(1, numberOption('runs', 3));
@@ -63,6 +73,7 @@ const SPIN_US = numberOption('spin-us', -1);
 const BASELINE = numberOption('baseline', 1) !== 0;
 const TRACE = numberOption('trace', 0) !== 0;
 const WARMUP = numberOption('warmup', 20000);
+const PERF_TRACE = numberOption('perf-trace', 0) !== 0;
 const ns = `wstp-${process.pid}`;
 const nsVeth = `wstv-${process.pid}`;
 const LINUX_IP = '10.75.0.1';
@@ -73,6 +84,14 @@ const NODE_LINUX_IP = '10.75.3.1';
 const NODE_IP = '10.75.3.2';
 const VETH_IP = '10.75.2.1';
 const VETH_PEER_IP = '10.75.2.2';
+
+/**
+ * Nanoseconds the JS thread (this thread) has run, from /proc/thread-self/schedstat: its CPU time
+ * while the stack answers, per ping, is a figure load moves far less than the RTT does.
+ */
+function threadCpuNs(): number {
+  return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+}
 
 /** utime + stime of this process in clock ticks (/proc/self/stat fields 14 and 15). */
 function cpuTicks(): number {
@@ -256,8 +275,15 @@ try {
     await ping(VETH_PEER_IP, 20);
   }
   const runs: { stack: PingRun[]; responder: PingRun[]; nodeFloor: PingRun[]; veth: PingRun[] } = { stack: [], responder: [], nodeFloor: [], veth: [] };
+  // What starting ping costs this thread (spawning from a large process), taken off each round's CPU.
+  const spawnCpu0 = threadCpuNs();
+  await new Promise((resolve) => spawn('ip', ['netns', 'exec', ns, 'true'], { stdio: 'ignore' }).once('close', resolve));
+  const spawnCpuNs = threadCpuNs() - spawnCpu0;
+  const jsCpuUs: number[] = [];
   for (let r = 0; r < RUNS; r++) {
+    const cpu0 = threadCpuNs();
     runs.stack.push(await ping(STACK_IP));
+    jsCpuUs.push((threadCpuNs() - cpu0 - spawnCpuNs) / 1000 / COUNT);
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
       runs.nodeFloor.push(await ping(NODE_IP));
@@ -270,6 +296,8 @@ try {
     runsAvgMs: xs.map((x) => x.avgMs), lossPercent: Math.max(...xs.map((x) => x.lossPercent)),
   });
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
+  // The JS thread's CPU per ping while the stack answered (median of the runs; less what one spawn of `ip netns exec` cost).
+  result.stackJsCpuUsPerPing = round3(median(jsCpuUs));
   if (BASELINE) {
     result.responder = summary(runs.responder);
     result.nodeFloor = summary(runs.nodeFloor);
@@ -299,8 +327,19 @@ try {
       restUs: m(tr.hops.restUs), rttUs: Math.round(p.medianMs * 1000),
     };
   }
+  // One more round per responder under `perf record` (bench/ping-perf-trace.ts): the hops of each echo.
+  if (PERF_TRACE && perfAvailable()) {
+    const traced: Record<string, unknown> = {};
+    const seconds = Math.ceil((COUNT * INTERVAL_MS) / 1000) + 30;
+    traced.stack = await perfTrace(join(dir, 'stack.perf'), process.pid, seconds, () => ping(STACK_IP));
+    if (responder?.pid !== undefined) traced.responder = await perfTrace(join(dir, 'resp.perf'), responder.pid, seconds, () => ping(RESP_IP));
+    if (nodeResponder?.pid !== undefined) traced.nodeFloor = await perfTrace(join(dir, 'node.perf'), nodeResponder.pid, seconds, () => ping(NODE_IP));
+    result.perfTrace = traced;
+  }
   const counters = tap.threadCounters();
   if (counters !== null) result.counters = counters;
+  // Reads on the JS thread that found the device empty (a lone request is read once: TapLink.readFd).
+  result.rxEmptyReads = tap.rxEmptyReads;
   console.log(JSON.stringify(result));
 } catch (err) {
   console.error(err);

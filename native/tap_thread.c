@@ -168,10 +168,11 @@ static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_va
   return true;
 }
 
+/* One Node-API call per argument on the wake path (push): napi_get_value_int64 itself refuses a
+ * non-number (napi_number_expected), so no napi_typeof ahead of it. */
 static bool get_int(napi_env env, napi_value v, const char *name, int64_t lo, int64_t hi, int64_t *out) {
-  napi_valuetype t;
   char msg[96];
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_int64(env, v, out) != napi_ok) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
     snprintf(msg, sizeof msg, "%s must be a number", name);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
     return false;

@@ -180,6 +180,14 @@ export class TapLink implements Link {
   private heldMs = -1;
   private heldFrames = 0;
   private heldBytes = 0;
+  /** The millisecond (poll time) of the last read that delivered frames: see readFd's lone-frame rule. */
+  private lastRxMs = -1;
+  /**
+   * Reads on the JS thread that found the device empty (EAGAIN): the drain
+   * read after a burst, or a poll for another reason. A lone frame on a
+   * watched device is not followed by one (see readFd).
+   */
+  rxEmptyReads = 0;
   private readonly onFdReadable: () => void;
 
   /** Bytes of virtio_net_hdr per frame on the fd: 10 when opened with offload, else 0. */
@@ -402,7 +410,7 @@ export class TapLink implements Link {
       }
       return Infinity;
     }
-    if (this.readFd(rx) < 0) {
+    if (this.readFd(rx, this.budget, now) < 0) {
       // Budget spent with frames possibly still queued: come back soon.
       const w = this.wakeup;
       if (w !== null) w();
@@ -424,7 +432,7 @@ export class TapLink implements Link {
     }
     if (!this.fdReady) return;
     const bytes0 = this.stats.rxBytes;
-    const n = this.readFd(rx, HELD_BUDGET);
+    const n = this.readFd(rx, HELD_BUDGET, now);
     if (this.fd < 0) return;
     const got = n < 0 ? HELD_BUDGET : n;
     rings.rxDirect += got;
@@ -449,9 +457,18 @@ export class TapLink implements Link {
    * Read and deliver up to `pollBudget` frames from the non-blocking fd in
    * batches. Returns the number delivered or dropped, or -1 when the budget
    * was spent (frames may remain); clears `fdReady` when a read found the
-   * device empty.
+   * device empty, or when it stopped after a lone frame (below).
+   *
+   * A lone frame (the first read got one, and no frame was read earlier in
+   * the same millisecond: a ping, a request of a slow exchange) is not
+   * followed by a read to drain the device when the event loop watches it:
+   * that read finds it empty nearly always, and costs a syscall (~2 µs here)
+   * and a Node-API call on the JS thread per exchange. The watch is
+   * level-triggered (libuv's uv_poll, epoll without EPOLLET), so a frame that
+   * did queue behind reports the device readable again at once. A second frame
+   * in the same millisecond means a burst: the reads then drain in batches.
    */
-  private readFd(rx: FrameReceiver, budget = this.budget): number {
+  private readFd(rx: FrameReceiver, budget: number, now: number): number {
     const native = this.native;
     const buf = this.rxBuf;
     const lens = this.rxLen;
@@ -468,10 +485,13 @@ export class TapLink implements Link {
       const n = vnet !== 0 ? native.readBatch(this.fd, buf, slot, want, lens, vnet) : native.readBatch(this.fd, buf, slot, want, lens);
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
+        if (n === 0) this.rxEmptyReads++;
         this.fdReady = false;
         return budget - left;
       }
       left -= n;
+      const lone = want === 1 && now !== this.lastRxMs;
+      this.lastRxMs = now;
       for (let i = 0; i < n; i++) {
         const word = lens[i];
         const len = word & 0xffffff; // offload: checksum flags on top (native/vnet.h)
@@ -488,6 +508,10 @@ export class TapLink implements Link {
       }
       if (n < want) {
         this.fdReady = false; // the batch ended on EAGAIN
+        return budget - left;
+      }
+      if (lone && this.pollHandle !== null) {
+        this.fdReady = false; // watched: a frame behind it makes the fd readable again (see above)
         return budget - left;
       }
       want = left < BATCH_FRAMES ? left : BATCH_FRAMES;
