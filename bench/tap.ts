@@ -24,6 +24,12 @@
  * more namespaces with iperf3 (2 s each way): the same-run baseline of the
  * goal "TCP over TAP each way >= 25 % of Linux <-> Linux over veth".
  *
+ * Linux -> stack is measured twice per run: through stack.net ('data'
+ * events, a Buffer per chunk: what a Node application gets; the headline
+ * figure), and through the descriptor API (accept, then recv() into one
+ * 128 KiB buffer, iperf3's default read size, as iperf3 itself and a BSD
+ * sockets stack such as wolfIP read): inRecvGbps, inRecvCpuSPerGB, ...
+ *
  * --warmup N (default 128; 0: none): one transfer of N MiB each way before
  * the measured runs, not counted in them (its inbound rate is reported as
  * inColdGbps). iperf3 over the veth measures the kernel in its steady state
@@ -39,6 +45,8 @@ import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
 import { Launcher, ip, numberOption, sendBlocks } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
+import { EV_CLOSED, EV_ERROR, EV_READABLE } from '../src/socket/api.js';
+import { Errno } from '../src/engine/errno.js';
 
 const opt = numberOption;
 const MIB = opt('mib', 256);
@@ -125,6 +133,58 @@ async function inbound(file: string, bytes = BYTES): Promise<Dir> {
     server.listen(5001, STACK_IP);
   });
   const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+/** Linux -> stack through the descriptor API: recv() into one reused 128 KiB buffer until EOF. */
+async function inboundRecv(file: string): Promise<Dir> {
+  const api = stack.net.api;
+  const buf = new Uint8Array(128 * 1024);
+  const lfd = api.socket('tcp');
+  if (api.bind(lfd, STACK_IP, 5004) < 0 || api.listen(lfd) < 0) throw new Error('recv bench: bind/listen failed');
+  let got = 0;
+  let t0 = 0;
+  let c0 = 0;
+  let s0 = 0;
+  let th0 = { main: 0, io: 0 };
+  const done = new Promise<Dir>((resolve, reject) => {
+    api.setCallback(lfd, () => {
+      const c = api.accept(lfd);
+      if (c < 0) return;
+      api.setCallback(lfd, null);
+      api.close(lfd);
+      t0 = performance.now();
+      c0 = cpuSeconds();
+      s0 = sysSeconds();
+      th0 = threadSeconds();
+      api.setCallback(c, (_fd, ev) => {
+        if ((ev & (EV_READABLE | EV_CLOSED | EV_ERROR)) === 0) return;
+        for (;;) {
+          const n = api.recv(c, buf, 0, buf.length);
+          if (n > 0) {
+            got += n;
+            continue;
+          }
+          if (n === -Errno.EAGAIN) return;
+          const seconds = (performance.now() - t0) / 1000;
+          const cpu = cpuSeconds() - c0;
+          const sys = sysSeconds() - s0;
+          const th = threadSeconds();
+          api.setCallback(c, null);
+          api.close(c);
+          if (n < 0) reject(new Error(`recv: errno ${-n}`));
+          else if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+          const gb = got / 1e9;
+          resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
+          return;
+        }
+      });
+    });
+  });
+  const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5004`], false, 120_000);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -237,6 +297,10 @@ try {
     result[`inSysSPerGB${run}`] = i.sysPerGB;
     result[`inMainSPerGB${run}`] = i.mainPerGB;
     result[`inIoSPerGB${run}`] = i.ioPerGB;
+    const ir = await inboundRecv(file);
+    result[`inRecvGbps${run}`] = ir.gbps;
+    result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
+    result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
     const o = await outbound();
     result[`outGbps${run}`] = o.gbps;
     result[`outCpuSPerGB${run}`] = o.cpuPerGB;
