@@ -166,19 +166,6 @@ export interface UdpOffloadAddon {
   udpRecvGro(fd: number, buf: Uint8Array, slotSize: number, max: number, meta: Int32Array, addr6?: Uint8Array): number;
 }
 
-/**
- * Receive chunks for the node:net facade's 'data' Buffers (native/rx_chunks.c):
- * Buffers over recycled 64 KiB blocks instead of a malloc() each (whose heap
- * trimming made bulk receive fault its pages in again). Optional: without
- * it the facade uses Buffer.allocUnsafe.
- */
-export interface RxChunkAddon {
-  /** A Buffer of `length` (1..65536) uninitialised bytes over a recycled block. */
-  rxChunk(length: number): Buffer;
-  /** Blocks handed out and not yet collected, on the free list, and malloc'd in all. */
-  rxChunkStats(): { outstanding: number; free: number; allocated: number };
-}
-
 /** A pool of ChaCha20-Poly1305 crypt threads made by {@link WgCryptAddon.wgCryptNew} (an N-API external). */
 export type WgCryptHandle = object;
 
@@ -201,7 +188,7 @@ export interface WgCryptAddon {
 
 /** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
 export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<CbcHmacAddon>,
-  Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<RxChunkAddon> {
+  Partial<WgCryptAddon>, Partial<UdpOffloadAddon> {
   readonly ringLayout: RingLayout;
 }
 

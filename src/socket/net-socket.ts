@@ -340,7 +340,7 @@ export class Socket extends Duplex {
         // With onread, into the application's buffer: no Buffer per chunk (net-onread.ts).
         const user = this.user;
         const avail = user === null ? api.readableBytes(this.fd) : 0;
-        const chunk = avail > 0 ? this.net.chunk(avail < len ? avail : len) : null;
+        const chunk = avail > 0 ? Buffer.allocUnsafe(avail < len ? avail : len) : null;
         const into = user !== null ? user.buf : chunk !== null ? chunk : scratch;
         const want = into === scratch ? len : into.length;
         // A zero-length onread buffer fails as libuv's read does (UV_ENOBUFS).

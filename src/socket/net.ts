@@ -18,7 +18,6 @@ import { newSockAddr } from './addr.js';
 import { normalizeConnectArgs, type Callback, type ServerOptions, type TcpConnectOptions } from './net-args.js';
 import { Server } from './net-server.js';
 import { Socket } from './net-socket.js';
-import { tryNativeAddon } from '../link/addon.js';
 
 export { Socket } from './net-socket.js';
 export { Server } from './net-server.js';
@@ -39,18 +38,8 @@ export class NetFacade {
    */
   resolver: ((host: string, family?: number) => Promise<string>) | null = null;
 
-  /**
-   * A Buffer for one received chunk (<= 64 KiB): over a block the native
-   * addon recycles (native/rx_chunks.c: no malloc, no page faults per
-   * chunk), or Buffer.allocUnsafe without the addon.
-   */
-  readonly chunk: (length: number) => Buffer;
-
   constructor(readonly api: SocketApi) {
     this.scratch = Buffer.alloc(65536);
-    const addon = tryNativeAddon();
-    const rxChunk = addon instanceof Error ? undefined : addon.rxChunk;
-    this.chunk = rxChunk !== undefined ? rxChunk : (n) => Buffer.allocUnsafe(n);
   }
 
   createServer(connectionListener?: (socket: Socket) => void): Server;
