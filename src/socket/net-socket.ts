@@ -67,9 +67,6 @@ import type { Server } from './net-server.js';
 import { UserReadBuffer } from './net-onread.js';
 import type { NetFacade } from './net.js';
 
-/** Bytes per recv() into a 'data' chunk: Node's net reads up to 64 KiB at a time. */
-const READ_CHUNK = 65536;
-
 /** A TCP connection as a `stream.Duplex`, with the properties and events of Node's `net.Socket`. */
 export class Socket extends Duplex {
   /** True while the connection is being established. */
@@ -332,8 +329,10 @@ export class Socket extends Duplex {
     this.pumping = true;
     const api = this.api;
     const scratch = this.net.scratch;
-    // 64 KiB chunks as Node's net (not 16 KiB: 4x the Buffers, pushes and events); the highWaterMark decides when to stop.
-    const len = READ_CHUNK < scratch.length ? READ_CHUNK : scratch.length;
+    // Not 64 KiB chunks as Node's net reads: on glibc, 64 KiB Buffers freed in V8's batches got the
+    // heap trimmed and their pages faulted in again (bench/tap.ts inbound: up to 260 faults per MiB).
+    const want = this.readableHighWaterMark > 16384 ? this.readableHighWaterMark : 16384;
+    const len = want < scratch.length ? want : scratch.length;
     try {
       while (this.wantRead && this.fd >= 0 && !this.destroyed) {
         // Read straight into a Buffer of the size waiting, not through the scratch buffer: one copy less.
