@@ -330,7 +330,7 @@ export class Socket extends Duplex {
     const api = this.api;
     const scratch = this.net.scratch;
     // Not 64 KiB chunks as Node's net reads: on glibc, 64 KiB Buffers freed in V8's batches got the
-    // heap trimmed and their pages faulted in again (bench/tap.ts inbound: up to 260 faults per MiB).
+    // heap trimmed and their pages faulted in again (Linux -> stack on TAP: up to 260 faults per MiB).
     const want = this.readableHighWaterMark > 16384 ? this.readableHighWaterMark : 16384;
     const len = want < scratch.length ? want : scratch.length;
     try {
