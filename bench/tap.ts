@@ -36,7 +36,7 @@
  * for 2 s; without a warm-up the stack's first runs (51 MiB each at the
  * bench's default scale, ~0.1 s) measured process start-up instead: code
  * still in V8's interpreter and baseline tiers, and a malloc heap and free
- * lists still growing (page faults), at 5-8 s of CPU per GB against ~1 once warm.
+ * lists still growing (page faults): the JS thread took 5-8 s per GB there, ~1 once warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
