@@ -348,6 +348,13 @@ function main(): void {
         console.log(`  offload on / off: Linux -> stack ${fmt(m3(on, 'inGbps') / m3(off, 'inGbps'), 2)}x, stack -> Linux ${fmt(m3(on, 'outGbps') / m3(off, 'outGbps'), 2)}x `
           + `(CPU per GB ${fmt(m3(off, 'inCpuSPerGB') / m3(on, 'inCpuSPerGB'), 2)}x / ${fmt(m3(off, 'outCpuSPerGB') / m3(on, 'outCpuSPerGB'), 2)}x less)`);
       }
+      for (const [label, t] of tapRuns) {
+        if (!Number.isFinite(t.inRecvGbps1)) continue;
+        const g = m3(t, 'inRecvGbps');
+        console.log(`  ${label}: Linux -> stack through recv() into one 128 KiB buffer (as iperf3 reads): ${fmt(g, 2)} Gbit/s`
+          + (veth !== null ? ` = ${fmt((100 * g) / veth.in, 0)} % of veth` : '') + `, CPU ${fmt(m3(t, 'inRecvCpuSPerGB'), 2)} s/GB (JS ${fmt(m3(t, 'inRecvMainSPerGB'), 2)})`
+          + (Number.isFinite(t.inColdGbps) ? `; unmeasured warm-up transfer: ${fmt(t.inColdGbps, 2)} Gbit/s` : ''));
+      }
       console.log('  CPU is this process\'s (user + system; system includes the kernel\'s work behind our TAP reads and writes); JS: the JS thread\'s part');
     }
   } else {

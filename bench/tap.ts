@@ -12,7 +12,7 @@
  * how much of it the JS thread and the TAP I/O threads took.
  *
  *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
- *                          [--offload 0|1] [--veth 1]
+ *                          [--offload 0|1] [--veth 1] [--warmup MIB]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
@@ -23,6 +23,20 @@
  * in each run between the TAP runs, Linux <-> Linux over a veth between two
  * more namespaces with iperf3 (2 s each way): the same-run baseline of the
  * goal "TCP over TAP each way >= 25 % of Linux <-> Linux over veth".
+ *
+ * Linux -> stack is measured twice per run: through stack.net ('data'
+ * events, a Buffer per chunk: what a Node application gets; the headline
+ * figure), and through the descriptor API (accept, then recv() into one
+ * 128 KiB buffer, iperf3's default read size, as iperf3 itself and a BSD
+ * sockets stack such as wolfIP read): inRecvGbps, inRecvCpuSPerGB, ...
+ *
+ * --warmup N (default 128; 0: none): one transfer of N MiB each way before
+ * the measured runs, not counted in them (its inbound rate is reported as
+ * inColdGbps). iperf3 over the veth measures the kernel in its steady state
+ * for 2 s; without a warm-up the stack's first runs (51 MiB each at the
+ * bench's default scale, ~0.1 s) measured process start-up instead: code
+ * still in V8's interpreter and baseline tiers, and a malloc heap and free
+ * lists still growing (page faults): the JS thread took 5-8 s per GB there, ~1 once warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -31,6 +45,8 @@ import { join } from 'node:path';
 import { Stack } from '../src/stack.js';
 import { Launcher, ip, numberOption, sendBlocks } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
+import { EV_CLOSED, EV_ERROR, EV_READABLE } from '../src/socket/api.js';
+import { Errno } from '../src/engine/errno.js';
 
 const opt = numberOption;
 const MIB = opt('mib', 256);
@@ -41,6 +57,7 @@ const RING = opt('ring', 0);
 const HANDOFF = opt('handoff', -1);
 const OFFLOAD = opt('offload', -1);
 const VETH = opt('veth', 0) === 1;
+const WARMUP = opt('warmup', 128);
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -88,7 +105,7 @@ interface Dir {
   ioPerGB: number;
 }
 
-async function inbound(file: string): Promise<Dir> {
+async function inbound(file: string, bytes = BYTES): Promise<Dir> {
   let got = 0;
   let t0 = 0;
   let c0 = 0;
@@ -108,7 +125,7 @@ async function inbound(file: string): Promise<Dir> {
         const sys = sysSeconds() - s0;
         const th = threadSeconds();
         server.close();
-        if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+        if (got !== bytes) reject(new Error(`received ${got} of ${bytes} bytes`));
         const gb = got / 1e9;
         resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
       });
@@ -122,7 +139,59 @@ async function inbound(file: string): Promise<Dir> {
   return r;
 }
 
-async function outbound(): Promise<Dir> {
+/** Linux -> stack through the descriptor API: recv() into one reused 128 KiB buffer until EOF. */
+async function inboundRecv(file: string): Promise<Dir> {
+  const api = stack.net.api;
+  const buf = new Uint8Array(128 * 1024);
+  const lfd = api.socket('tcp');
+  if (api.bind(lfd, STACK_IP, 5004) < 0 || api.listen(lfd) < 0) throw new Error('recv bench: bind/listen failed');
+  let got = 0;
+  let t0 = 0;
+  let c0 = 0;
+  let s0 = 0;
+  let th0 = { main: 0, io: 0 };
+  const done = new Promise<Dir>((resolve, reject) => {
+    api.setCallback(lfd, () => {
+      const c = api.accept(lfd);
+      if (c < 0) return;
+      api.setCallback(lfd, null);
+      api.close(lfd);
+      t0 = performance.now();
+      c0 = cpuSeconds();
+      s0 = sysSeconds();
+      th0 = threadSeconds();
+      api.setCallback(c, (_fd, ev) => {
+        if ((ev & (EV_READABLE | EV_CLOSED | EV_ERROR)) === 0) return;
+        for (;;) {
+          const n = api.recv(c, buf, 0, buf.length);
+          if (n > 0) {
+            got += n;
+            continue;
+          }
+          if (n === -Errno.EAGAIN) return;
+          const seconds = (performance.now() - t0) / 1000;
+          const cpu = cpuSeconds() - c0;
+          const sys = sysSeconds() - s0;
+          const th = threadSeconds();
+          api.setCallback(c, null);
+          api.close(c);
+          if (n < 0) reject(new Error(`recv: errno ${-n}`));
+          else if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+          const gb = got / 1e9;
+          resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
+          return;
+        }
+      });
+    });
+  });
+  const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5004`], false, 120_000);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+async function outbound(mib = MIB): Promise<Dir> {
   const sink = launcher.socatIn(ns, ['-u', '-b131072', `TCP-LISTEN:5002,bind=${LINUX_IP},reuseaddr`, 'OPEN:/dev/null'], true, 120_000);
   await sink.ready;
   const c = stack.net.connect(5002, LINUX_IP);
@@ -132,15 +201,15 @@ async function outbound(): Promise<Dir> {
   const s0 = sysSeconds();
   const th0 = threadSeconds();
   // socat closes after reading our EOF: everything arrived.
-  await sendBlocks(c, MIB, 0);
+  await sendBlocks(c, mib, 0);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - c0;
   const sys = sysSeconds() - s0;
   const th = threadSeconds();
   const code = await sink.exited;
   if (code !== 0) throw new Error(`socat sink exited ${code}`);
-  const gb = BYTES / 1e9;
-  return { gbps: (BYTES * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
+  const gb = (mib << 20) / 1e9;
+  return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
 }
 
 /** Run `ping` in the namespace; resolves with its stdout. */
@@ -209,6 +278,14 @@ try {
   stack.start();
   const result: Record<string, number | boolean> = { mib: MIB, runs: RUNS, mtu: MTU, threads: tap.threaded, offload: tap.offload !== null };
   if (VETH) vethUp();
+  if (WARMUP > 0) {
+    // Not measured: see --warmup in the header.
+    const cold = join(work, 'warmup.bin');
+    writeFileSync(cold, '');
+    truncateSync(cold, WARMUP << 20);
+    result.inColdGbps = (await inbound(cold, WARMUP << 20)).gbps;
+    result.outColdGbps = (await outbound(WARMUP)).gbps;
+  }
   for (let run = 1; run <= RUNS; run++) {
     if (VETH) {
       result[`vethGbps${run}`] = await veth(false);
@@ -220,6 +297,10 @@ try {
     result[`inSysSPerGB${run}`] = i.sysPerGB;
     result[`inMainSPerGB${run}`] = i.mainPerGB;
     result[`inIoSPerGB${run}`] = i.ioPerGB;
+    const ir = await inboundRecv(file);
+    result[`inRecvGbps${run}`] = ir.gbps;
+    result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
+    result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
     const o = await outbound();
     result[`outGbps${run}`] = o.gbps;
     result[`outCpuSPerGB${run}`] = o.cpuPerGB;

@@ -19,7 +19,7 @@ export { parseIpv4, formatIpv4 } from './wire/ipv4addr.js';
 export { Simulation } from './engine/simulation.js';
 export type { SimNode, SimTimers } from './engine/simulation.js';
 export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/net.js';
-export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions } from './socket/net.js';
+export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions, OnReadOptions } from './socket/net.js';
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
 export type { HttpApp, HttpHandler, HttpsAppOptions, HttpTimeoutCloses } from './apps/http.js';
 export { TapLink, TAP_THREADS_DEFAULT, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';

@@ -4,6 +4,9 @@
  * {@link NetFacade} (net.ts).
  */
 import { codeError } from '../engine/errno.js';
+import type { OnReadOptions } from './net-onread.js';
+
+export type { OnReadOptions } from './net-onread.js';
 
 /** A Node-style system error: `code`, negative `errno`, `syscall`, and the endpoint when known. */
 export interface NetError extends Error {
@@ -27,6 +30,8 @@ export interface SocketOptions {
   writableHighWaterMark?: number;
   /** Abort a pending connect or an open connection with this signal. */
   signal?: AbortSignal;
+  /** Received chunks go into one reusable buffer and to a callback, not to the stream (Node's `onread`; see net-onread.ts). */
+  onread?: OnReadOptions;
   /**
    * TCP_NODELAY from the start. Default false: Nagle's algorithm on, exactly
    * as Node's own `net.Socket`/`net.connect()`/`net.createServer()` (Node
@@ -60,6 +65,8 @@ export interface TcpConnectOptions {
   /** 0 (default), 4 or 6: the address family a host name is looked up in (IP literals ignore it, as in Node). */
   family?: number;
   signal?: AbortSignal;
+  /** Received chunks go into one reusable buffer and to a callback, not to the stream (Node's `onread`; see net-onread.ts). */
+  onread?: OnReadOptions;
 }
 
 /** Options of {@link NetFacade.createServer}. */

@@ -22,7 +22,7 @@ import { Socket } from './net-socket.js';
 export { Socket } from './net-socket.js';
 export { Server } from './net-server.js';
 export type {
-  ConnectArgs, ListenArgs, ListenOptions, NetError, ServerOptions, SocketOptions, TcpConnectOptions,
+  ConnectArgs, ListenArgs, ListenOptions, NetError, OnReadOptions, ServerOptions, SocketOptions, TcpConnectOptions,
 } from './net-args.js';
 
 /** `node:net` over one stack: `stack.net.createServer()`, `stack.net.connect()`. */
@@ -55,7 +55,7 @@ export class NetFacade {
   connect(port: number | string, connectListener?: Callback): Socket;
   connect(...args: unknown[]): Socket {
     const [opts, cb] = normalizeConnectArgs(args);
-    const s = new Socket(this, { allowHalfOpen: opts.allowHalfOpen === true });
+    const s = new Socket(this, { allowHalfOpen: opts.allowHalfOpen === true, onread: opts.onread });
     return s.connect(opts, cb);
   }
 
