@@ -95,6 +95,7 @@ struct ws_synr {
   int32_t tail;            /* writer (atomic) */
   int32_t sleep;           /* writer: 1 while it sleeps (futex word) */
   int stop;                /* atomic */
+  int held;                /* RX thread: 1 while it reads a batch (ws_synr_hold): the writer is woken once, after it */
   const int32_t *uring_on; /* the TAP ring's switch word (non-zero: batch the writes through io_uring), or NULL: off */
   int fixed;               /* ws_synr_answer_for_test: answer() reads fixed_now instead of the clock */
   double fixed_now;
@@ -186,6 +187,28 @@ static void *writer_main(void *arg) {
 }
 #endif
 
+#ifdef __linux__
+static void wake_writer(ws_synr_t *r) {
+  if (__atomic_load_n(&r->sleep, __ATOMIC_SEQ_CST) != 0 && __atomic_exchange_n(&r->sleep, 0, __ATOMIC_SEQ_CST) != 0) {
+    (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  }
+}
+#endif
+
+/*
+ * RX thread, around a batch of reads: while held, queued SYN-ACKs do not wake the writer; releasing wakes it once
+ * if it sleeps. A wake per SYN-ACK made the writer take them one or two at a time (a futex wake and a context switch
+ * each, the cost the batched writes are meant to spare); now it finds the batch's SYN-ACKs queued and writes them
+ * in one io_uring submission. NULL: nothing.
+ */
+void ws_synr_hold(ws_synr_t *r, int on) {
+  if (r == NULL) return;
+  r->held = on;
+#ifdef __linux__
+  if (!on && r->state == 1 && (uint32_t)__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != (uint32_t)r->head) wake_writer(r);
+#endif
+}
+
 /* RX thread: send a built frame (`len` bytes at `buf`, its vnet header included when vnet != 0). */
 static void send_frame(ws_synr_t *r, int fd, int vnet, const uint8_t *buf, size_t len) {
 #ifdef __linux__
@@ -205,9 +228,7 @@ static void send_frame(ws_synr_t *r, int fd, int vnet, const uint8_t *buf, size_
     memcpy(r->slots[s], buf, len);
     r->lens[s] = (uint16_t)len;
     __atomic_store_n(&r->head, (int32_t)(head + 1), __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&r->sleep, __ATOMIC_SEQ_CST) != 0 && __atomic_exchange_n(&r->sleep, 0, __ATOMIC_SEQ_CST) != 0) {
-      (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    }
+    if (!r->held) wake_writer(r);
     return;
   }
 #endif

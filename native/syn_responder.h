@@ -24,6 +24,9 @@ void ws_synr_stop(ws_synr_t *r);
  * responder is attached to the RX thread. */
 void ws_synr_set_uring(ws_synr_t *r, const int32_t *on);
 
+/* RX thread: 1 before a batch of reads (SYN-ACKs queue without waking the writer), 0 after it (one wake). */
+void ws_synr_hold(ws_synr_t *r, int on);
+
 /* Whether an entry is active (a listener under a flood): the RX thread then keeps the fd (no hand-off to JS). NULL: 0. */
 int ws_synr_busy(ws_synr_t *r);
 

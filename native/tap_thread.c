@@ -343,8 +343,9 @@ static void hand_to_js(tt_t *t) {
  * kernel's TAP queue no longer overflows and drops frames at random (a
  * legitimate client's among them). The batch size adapts: it doubles while
  * batches come back full and falls to what the last one found, and after a
- * batch finds the device empty the next read is a plain read() (a lone
- * frame, as in a request/response exchange, costs one syscall as before).
+ * batch finds the device empty, reads are plain read()s until two in a row
+ * found a frame: a lone frame, as in a request/response exchange, costs the
+ * same read() and the read() that finds the device empty as before.
  */
 enum { RXB_UNAVAILABLE = -2, RXB_ERROR = -1, RXB_EMPTY = 0 };
 
@@ -383,6 +384,7 @@ static int rx_batch(tt_t *t, uint32_t *headp, uint32_t tail) {
   uint32_t head = start;
   unsigned got = 0;
   bool error = false;
+  ws_synr_hold(synr, 1);
   for (unsigned i = 0; i < want; i++) {
     int32_t r = res[i];
     if (r < 0) {
@@ -405,6 +407,7 @@ static int rx_batch(tt_t *t, uint32_t *headp, uint32_t tail) {
     t->rx_lens[head & mask] = t->vnet != 0 ? ws_vnet_rx_len(vh, r) : r;
     head++;
   }
+  ws_synr_hold(synr, 0); /* the writer takes the batch's SYN-ACKs at once */
   if (head != start) {
     st(&h[H_RX_HEAD], (int32_t)head);
     if ((uint32_t)ld(&h[H_RX_TAIL]) == start) {
@@ -504,6 +507,7 @@ static void *rx_main(void *arg) {
     if (r < 0) {
       int e = errno;
       if (e == EINTR) continue;
+      if (b == RXB_UNAVAILABLE) t->rx_want = 0;
       if (e != EAGAIN && e != EWOULDBLOCK) {
         bump(&h[H_RX_ERRORS]);
         /* e.g. EBADFD while the device goes away: back off instead of spinning. */
@@ -524,7 +528,7 @@ static void *rx_main(void *arg) {
       }
       continue;
     }
-    if (t->rx_want < 2) t->rx_want = 2; /* a frame came: the next read tries a batch (rx_batch) */
+    if (t->rx_want < 2) t->rx_want++; /* a second frame in a row: the next read is a batch (rx_batch) */
     ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
     if (synr != NULL && r > t->vnet &&
         ws_synr_rx(synr, t->fd, t->vnet, vh, t->rx_data + (size_t)s * t->slot_size, (size_t)(r - t->vnet), head - tail, t->slots)) {
