@@ -25,8 +25,10 @@
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
  *     [--syn-responder 0|1]
  *
- * --syn-responder 1 runs the CLI with --syn-responder (the TAP RX thread
- * answers the flood, native/syn_responder.c); default 0, the engine does.
+ * --syn-responder 0 runs the CLI with --no-syn-responder (the engine answers
+ * the flood); default 1, the TAP RX thread does (native/syn_responder.c).
+ * WIRESTACK_TAP_URING=0 in the environment turns the batched TAP I/O off
+ * (native/tap_uring.c), to compare.
  *
  * --kernel-queue sets the TAP device's txqueuelen (the kernel's queue toward
  * the stack; default the kernel's 1000) once the CLI is up, to compare.
@@ -43,7 +45,7 @@ const opt = (name: string, def: number): number => {
 const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
 const KERNEL_QUEUE = opt('kernel-queue', 0);
-const SYN_RESPONDER = opt('syn-responder', 0);
+const SYN_RESPONDER = opt('syn-responder', 1);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
@@ -144,7 +146,7 @@ async function main(): Promise<void> {
     let cliErr = '';
     cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
-      ...(SYN_RESPONDER === 1 ? ['--syn-responder'] : [])],
+      SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     cli.stderr?.setEncoding('utf8').on('data', (s: string) => { cliErr += s; });
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => {

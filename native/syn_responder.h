@@ -20,6 +20,13 @@ void ws_synr_free(ws_synr_t *r);
 /* Join the responder's writer thread (before the fd closes; the RX thread must be stopped). Idempotent; NULL: nothing. */
 void ws_synr_stop(ws_synr_t *r);
 
+/* The switch word for batched SYN-ACK writes (tap_uring.c; non-zero: on), read before each batch; set before the
+ * responder is attached to the RX thread. */
+void ws_synr_set_uring(ws_synr_t *r, const int32_t *on);
+
+/* RX thread: 1 before a batch of reads (SYN-ACKs queue without waking the writer), 0 after it (one wake). */
+void ws_synr_hold(ws_synr_t *r, int on);
+
 /* Whether an entry is active (a listener under a flood): the RX thread then keeps the fd (no hand-off to JS). NULL: 0. */
 int ws_synr_busy(ws_synr_t *r);
 

@@ -76,6 +76,7 @@
 
 #include "vnet.h"
 #include "syn_responder.h"
+#include "tap_uring.h"
 
 #ifdef __linux__
 #include <poll.h>
@@ -108,6 +109,8 @@ enum {
   H_RX_HANDOFFS = 103, /* times the RX thread handed the fd to JS after RX_QUIET_MS of silence */
   H_SPIN_HITS = 104, /* busy-polls before blocking that saw the fd readable (JS thread only) */
   H_SPIN_MISSES = 105, /* busy-polls that ran out their window (JS thread only) */
+  H_RX_URING = 106,  /* frames the RX thread read through io_uring batches (rx_batch) */
+  H_TX_URING = 107,  /* frames the TX thread wrote through io_uring batches (tx_batch) */
   /* layout, written once before the threads start */
   H_SLOTS = 112,
   H_SLOT_SIZE = 113,
@@ -127,6 +130,9 @@ enum {
   H_SPIN_MAX_US = 124,
   /* 1 (written by push): a frame went out while JS held the fd; the loop's next block is preceded by a busy-poll */
   H_SPIN_ARM = 125,
+  /* 1: the RX and TX threads batch their reads and writes through io_uring (tap_uring.c) when the kernel has it;
+   * 0: one syscall per frame. Starts as WIRESTACK_TAP_URING says (default 1); JS may store either at any time. */
+  H_URING = 126,
   H_WORDS = 128
 };
 
@@ -145,7 +151,8 @@ static napi_status define_ring_layout(napi_env env, napi_value exports) {
     { "txLens", H_TX_LENS }, { "rxData", H_RX_DATA }, { "txData", H_TX_DATA }, { "txArm", H_TX_ARM },
     { "rxHandoffs", H_RX_HANDOFFS }, { "rxHandoffOk", H_RX_HANDOFF_OK }, { "rxOwner", H_RX_OWNER },
     { "vnetHdr", H_VNET_HDR }, { "spinHits", H_SPIN_HITS }, { "spinMisses", H_SPIN_MISSES },
-    { "spinMaxUs", H_SPIN_MAX_US }, { "spinArm", H_SPIN_ARM },
+    { "spinMaxUs", H_SPIN_MAX_US }, { "spinArm", H_SPIN_ARM }, { "uring", H_URING },
+    { "rxUring", H_RX_URING }, { "txUring", H_TX_URING },
   };
   napi_value layout, v;
   napi_status s = napi_create_object(env, &layout);
@@ -233,6 +240,12 @@ typedef struct {
   uint32_t spin_skip;    /* armings left before a window of 0 is probed again */
   int refs;              /* owners, all on the JS thread: handle external, ArrayBuffer, tsfn, push function, prep */
   ws_synr_t *synr;       /* atomic: the native SYN-cookie responder (syn_responder.c), once JS attached one */
+  /* Batched I/O (tap_uring.c), each ring created and used by its own thread; NULL until needed or when unavailable. */
+  ws_uring_t *rx_uring, *tx_uring;
+  bool rx_uring_failed, tx_uring_failed;
+  unsigned rx_want;      /* RX thread: reads the next batch issues (adaptive, see rx_batch) */
+  bool rx_nap_idle;      /* RX thread: it napped (rx_flood_nap) and no frame has come since */
+  uint8_t rx_vh[WS_URING_BATCH][WS_VNET_HDR_LEN]; /* RX thread: the batch's virtio_net_hdrs */
 } tt_t;
 
 static inline int32_t ld(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
@@ -324,6 +337,148 @@ static void hand_to_js(tt_t *t) {
   st(&h[H_RX_WAIT], 0);
 }
 
+/*
+ * Batched reads (tap_uring.c): `want` non-blocking reads straight into the
+ * ring's next free slots in one system call. Under a flood this reads
+ * several times faster than a read() per frame on this guest, so the
+ * kernel's TAP queue no longer overflows and drops frames at random (a
+ * legitimate client's among them). The batch size adapts: it doubles while
+ * batches come back full and falls to what the last one found, and after a
+ * batch finds the device empty, reads are plain read()s until two in a row
+ * found a frame: a lone frame, as in a request/response exchange, costs the
+ * same read() and the read() that finds the device empty as before.
+ */
+enum { RXB_UNAVAILABLE = -2, RXB_ERROR = -1, RXB_EMPTY = 0 };
+
+static int rx_batch(tt_t *t, uint32_t *headp, uint32_t tail) {
+  int32_t *h = t->h;
+  if (t->rx_want < 2 || ld(&h[H_URING]) == 0 || t->rx_uring_failed) return RXB_UNAVAILABLE;
+  if (t->rx_uring == NULL && (t->rx_uring = ws_uring_create(t->fd)) == NULL) {
+    t->rx_uring_failed = true;
+    return RXB_UNAVAILABLE;
+  }
+  const uint32_t mask = t->slots - 1;
+  const uint32_t start = *headp;
+  uint32_t room = t->slots - (start - tail);
+  unsigned want = t->rx_want < room ? t->rx_want : room;
+  if (want > WS_URING_BATCH) want = WS_URING_BATCH;
+  if (want < 2) return RXB_UNAVAILABLE;
+  struct iovec iov[2 * WS_URING_BATCH];
+  int32_t res[WS_URING_BATCH];
+  const int ic = t->vnet != 0 ? 2 : 1;
+  for (unsigned i = 0; i < want; i++) {
+    uint8_t *slot = t->rx_data + (size_t)((start + i) & mask) * t->slot_size;
+    if (ic == 2) {
+      iov[2 * i] = (struct iovec){ t->rx_vh[i], WS_VNET_HDR_LEN };
+      iov[2 * i + 1] = (struct iovec){ slot, t->slot_size };
+    } else {
+      iov[i] = (struct iovec){ slot, t->slot_size };
+    }
+  }
+  if (ws_uring_readv(t->rx_uring, iov, ic, want, res) < 0) {
+    ws_uring_free(t->rx_uring); /* the ring refused a batch: read() per frame from now on */
+    t->rx_uring = NULL;
+    t->rx_uring_failed = true;
+    return RXB_UNAVAILABLE;
+  }
+  ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
+  uint32_t head = start;
+  unsigned got = 0;
+  bool error = false;
+  ws_synr_hold(synr, 1);
+  for (unsigned i = 0; i < want; i++) {
+    int32_t r = res[i];
+    if (r < 0) {
+      if (r != -EAGAIN && r != -EWOULDBLOCK && r != -EINTR) {
+        bump(&h[H_RX_ERRORS]);
+        error = true;
+      }
+      continue;
+    }
+    got++;
+    bump(&h[H_RX_URING]);
+    uint8_t *src = t->rx_data + (size_t)((start + i) & mask) * t->slot_size;
+    const uint8_t *vh = t->rx_vh[i];
+    if (synr != NULL && r > t->vnet && ws_synr_rx(synr, t->fd, t->vnet, vh, src, (size_t)(r - t->vnet), head - tail, t->slots)) {
+      continue; /* answered or dropped there (counted); its slot is free again */
+    }
+    /* Frames stay contiguous: one after a slot the responder consumed (or a read that found nothing) moves down. */
+    uint8_t *dst = t->rx_data + (size_t)(head & mask) * t->slot_size;
+    if (dst != src && r > t->vnet) memcpy(dst, src, (size_t)(r - t->vnet));
+    t->rx_lens[head & mask] = t->vnet != 0 ? ws_vnet_rx_len(vh, r) : r;
+    head++;
+  }
+  ws_synr_hold(synr, 0); /* the writer takes the batch's SYN-ACKs at once */
+  if (head != start) {
+    st(&h[H_RX_HEAD], (int32_t)head);
+    if ((uint32_t)ld(&h[H_RX_TAIL]) == start) {
+      /* The ring was empty: JS may be idle. Queue one callback. */
+      bump(&h[H_RX_WAKES]);
+      (void)napi_call_threadsafe_function(t->tsfn, NULL, napi_tsfn_nonblocking);
+    }
+  }
+  *headp = head;
+  if (got > 0) t->rx_nap_idle = false;
+  if (got == want) t->rx_want = want * 2 > WS_URING_BATCH ? WS_URING_BATCH : want * 2;
+  else t->rx_want = got; /* 0 or 1: the device is (nearly) empty, the next read is a plain one */
+  if (got > 0) return (int)got;
+  return error ? RXB_ERROR : RXB_EMPTY;
+}
+
+/*
+ * While the SYN responder answers a flood, the RX thread that found the
+ * device empty naps for RX_FLOOD_NAP_US instead of waiting in poll(): a
+ * poll() wakes it for the next frame, so at flood rates it paid a wake-up
+ * and two syscalls per frame or two, which on this guest cost as much as
+ * answering them. After the nap, what queued meanwhile (tens of SYNs) is
+ * read as one batch. The kernel's queue (1000 frames by default) holds
+ * several milliseconds of a flood, and a legitimate segment waits at most
+ * the nap. A nap after which nothing had come ends the napping until
+ * frames come again (the flood stopped, the hold has not yet run out).
+ */
+#define RX_FLOOD_NAP_US 200
+
+static void rx_flood_nap(tt_t *t) {
+  struct pollfd pe = { .fd = t->evfd, .events = POLLIN };
+  struct timespec ts = { 0, RX_FLOOD_NAP_US * 1000 };
+  if (ppoll(&pe, 1, &ts, NULL) > 0) evfd_drain(t->evfd); /* a stop request, or a kick: the loop looks */
+  t->rx_want = WS_URING_BATCH;
+  t->rx_nap_idle = true;
+}
+
+/* Batched writes (tap_uring.c): up to WS_URING_BATCH queued frames from `tail` in one system call; frames written
+ * (their failures counted as write()'s are), or 0 when io_uring is off or unavailable. */
+static uint32_t tx_batch(tt_t *t, uint32_t tail, uint32_t queued) {
+  int32_t *h = t->h;
+  if (queued < 2 || ld(&h[H_URING]) == 0 || t->tx_uring_failed) return 0;
+  if (t->tx_uring == NULL && (t->tx_uring = ws_uring_create(t->fd)) == NULL) {
+    t->tx_uring_failed = true;
+    return 0;
+  }
+  unsigned n = queued < WS_URING_BATCH ? queued : WS_URING_BATCH;
+  uint8_t *buf[WS_URING_BATCH];
+  uint32_t len[WS_URING_BATCH];
+  int32_t res[WS_URING_BATCH];
+  for (unsigned i = 0; i < n; i++) {
+    uint32_t s = (tail + i) & (t->slots - 1);
+    buf[i] = t->tx_data + (size_t)s * t->slot_size;
+    len[i] = (uint32_t)t->tx_lens[s];
+  }
+  if (ws_uring_write(t->tx_uring, buf, len, n, res) < 0) {
+    ws_uring_free(t->tx_uring);
+    t->tx_uring = NULL;
+    t->tx_uring_failed = true;
+    return 0;
+  }
+  __atomic_fetch_add(&h[H_TX_URING], (int32_t)n, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < n; i++) {
+    if (res[i] >= 0) continue;
+    if (res[i] == -EAGAIN || res[i] == -EWOULDBLOCK || res[i] == -ENOBUFS) bump(&h[H_TX_DROPS]);
+    else bump(&h[H_TX_ERRORS]);
+  }
+  return n;
+}
+
 static void *rx_main(void *arg) {
   tt_t *t = (tt_t *)arg;
   int32_t *h = t->h;
@@ -339,7 +494,12 @@ static void *rx_main(void *arg) {
     uint32_t s = head & mask;
     uint8_t vh[WS_VNET_HDR_LEN];
     ssize_t r;
-    if (t->vnet != 0) {
+    int b = rx_batch(t, &head, tail);
+    if (b > 0) continue;
+    if (b != RXB_UNAVAILABLE) {
+      r = -1; /* the batch found the device empty, or failed: as a read() would have */
+      errno = b == RXB_EMPTY ? EAGAIN : EIO;
+    } else if (t->vnet != 0) {
       struct iovec iov[2] = { { vh, sizeof vh }, { t->rx_data + (size_t)s * t->slot_size, t->slot_size } };
       r = readv(t->fd, iov, 2);
     } else {
@@ -348,6 +508,7 @@ static void *rx_main(void *arg) {
     if (r < 0) {
       int e = errno;
       if (e == EINTR) continue;
+      if (b == RXB_UNAVAILABLE) t->rx_want = 0;
       if (e != EAGAIN && e != EWOULDBLOCK) {
         bump(&h[H_RX_ERRORS]);
         /* e.g. EBADFD while the device goes away: back off instead of spinning. */
@@ -356,6 +517,8 @@ static void *rx_main(void *arg) {
       }
       if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
+      } else if (t->rx_uring != NULL && !t->rx_nap_idle && ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
+        rx_flood_nap(t);
       } else if (ld(&h[H_RX_HANDOFF_OK]) != 0 && !ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
         /* (Not while the SYN responder answers a flood: the fd stays with this thread, which answers it.) */
         int n = poll(pf, 2, RX_QUIET_MS);
@@ -366,6 +529,7 @@ static void *rx_main(void *arg) {
       }
       continue;
     }
+    if (t->rx_want < 2) t->rx_want++; /* a second frame in a row: the next read is a batch (rx_batch) */
     ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
     if (synr != NULL && r > t->vnet &&
         ws_synr_rx(synr, t->fd, t->vnet, vh, t->rx_data + (size_t)s * t->slot_size, (size_t)(r - t->vnet), head - tail, t->slots)) {
@@ -380,6 +544,8 @@ static void *rx_main(void *arg) {
       (void)napi_call_threadsafe_function(t->tsfn, NULL, napi_tsfn_nonblocking);
     }
   }
+  ws_uring_free(t->rx_uring);
+  t->rx_uring = NULL;
   return NULL;
 }
 
@@ -402,6 +568,12 @@ static void *tx_main(void *arg) {
       continue;
     }
     while (tail != head) {
+      uint32_t batched = tx_batch(t, tail, head - tail);
+      if (batched > 0) {
+        tail += batched;
+        st_rel(&h[H_TX_TAIL], (int32_t)tail);
+        continue;
+      }
       uint32_t s = tail & mask;
       ssize_t r;
       do {
@@ -415,6 +587,8 @@ static void *tx_main(void *arg) {
       st_rel(&h[H_TX_TAIL], (int32_t)tail);
     }
   }
+  ws_uring_free(t->tx_uring);
+  t->tx_uring = NULL;
   return NULL;
 }
 
@@ -651,6 +825,8 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   t->h[H_TX_DATA] = (int32_t)off_tx;
   t->h[H_VNET_HDR] = (int32_t)vnet;
   t->h[H_SPIN_MAX_US] = SPIN_DEFAULT_US;
+  const char *uring = getenv("WIRESTACK_TAP_URING"); /* "0": one syscall per frame (to compare) */
+  t->h[H_URING] = uring != NULL && strcmp(uring, "0") == 0 ? 0 : 1;
   t->spin_us = SPIN_DEFAULT_US;
   t->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (t->evfd < 0) {
@@ -867,6 +1043,7 @@ static napi_value thread_syn_responder(napi_env env, napi_callback_info info) {
     return NULL;
   }
   t->refs++;
+  ws_synr_set_uring(r, &t->h[H_URING]);
   __atomic_store_n(&t->synr, r, __ATOMIC_RELEASE);
   return ab;
 }

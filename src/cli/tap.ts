@@ -66,7 +66,7 @@ export interface TapOptions {
   idleTimeoutMs: number;
   /** Print the TCP counters every this many ms (0: only at the end). */
   statsIntervalMs: number;
-  /** The TAP RX thread's SYN-cookie responder (TapLinkOptions.synResponder); on with --syn-responder. */
+  /** The TAP RX thread's SYN-cookie responder (TapLinkOptions.synResponder); on unless --no-syn-responder. */
   synResponder: boolean;
   json: boolean;
   out: (line: string) => void;
@@ -121,7 +121,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
   const p = parseFlags(argv, {
     values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'source', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
       ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
-    booleans: ['json', 'dhcp', 'syn-responder'],
+    booleans: ['json', 'dhcp', 'syn-responder', 'no-syn-responder'],
     repeatable: ['address', 'gateway'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -171,7 +171,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     keepAliveTimeoutMs: secondsFlag(p, 'keep-alive-timeout', 5, 0, 86400),
     idleTimeoutMs: secondsFlag(p, 'idle-timeout', 300, 0, 86400),
     statsIntervalMs: secondsFlag(p, 'stats-interval', 0, 0, 86400),
-    synResponder: p.booleans.has('syn-responder'),
+    synResponder: !p.booleans.has('no-syn-responder'), // --syn-responder: the default, still accepted
     json: p.booleans.has('json'),
     out,
     err,

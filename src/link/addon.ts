@@ -63,6 +63,14 @@ export interface RingLayout {
   readonly spinMisses: number;
   readonly spinMaxUs: number;
   readonly spinArm: number;
+  /**
+   * 1: the I/O threads batch reads and writes through io_uring (native/tap_uring.c) where the kernel has it;
+   * 0: one syscall per frame. Starts as the environment's WIRESTACK_TAP_URING says (default 1); may be stored any time.
+   */
+  readonly uring: number;
+  /** Frames the RX thread read, and the TX thread wrote, through io_uring batches. */
+  readonly rxUring: number;
+  readonly txUring: number;
 }
 
 /** The TAP device functions (native/tap.c). */
@@ -221,7 +229,7 @@ const LAYOUT_KEYS: readonly (keyof RingLayout)[] = [
   'version', 'words', 'rxHead', 'rxTail', 'txHead', 'txTail', 'txSleep', 'rxWait', 'txDrops', 'txErrors',
   'rxErrors', 'rxWakes', 'txSleeps', 'rxStalls', 'txDirect', 'slots', 'slotSize', 'rxLens', 'txLens',
   'rxData', 'txData', 'txArm', 'rxHandoffs', 'rxHandoffOk', 'rxOwner', 'vnetHdr', 'spinHits', 'spinMisses',
-  'spinMaxUs', 'spinArm',
+  'spinMaxUs', 'spinArm', 'uring', 'rxUring', 'txUring',
 ];
 const FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'open', 'readBatch', 'write', 'close', 'pollStart', 'pollStop', 'threadStart', 'threadKick', 'threadRef',

@@ -58,10 +58,15 @@ export interface TapLinkOptions {
    * SYN cookies, for listeners whose request queue overflowed, and drops
    * pure SYNs while its ring is three quarters full so connections' segments
    * keep the rest (native/syn_responder.c, {@link TapLink.synResponder}).
-   * Default false: in this session's measurements (bench/syn-flood.ts, a
-   * loaded 2-core machine) it did not raise the accept rate at the flood
-   * sender's maximum (the TAP write() of each SYN-ACK bounds both paths at
-   * ~130k/s) and its gain at 10k-30k SYN/s was not consistent.
+   * Default true since the I/O threads batch their reads and writes
+   * (native/tap_uring.c): in interleaved runs of bench/syn-flood.ts on a
+   * loaded 2-core machine (3 rounds) it kept the accept rate at the flood
+   * sender's maximum (175k-256k SYN/s) at a median 11.9 % of the no-flood
+   * rate, the engine answering it 2.3 % (0.4 % before the batching), and at
+   * 30k SYN/s 94.5 % against 60.4 % (53.3 %); the kernel's TAP queue
+   * dropped a fifth of the frames it did on the engine path.
+   * Without a flood it does nothing: it answers only for listeners whose
+   * request queue overflowed. `false` leaves every SYN to the engine.
    */
   synResponder?: boolean;
   /**

@@ -65,6 +65,9 @@ export interface TapThreadCounters {
   txDrops: number;
   /** Other write() errors. */
   txErrors: number;
+  /** Frames the RX thread read, and the TX thread wrote, through io_uring batches (native/tap_uring.c). */
+  rxUring: number;
+  txUring: number;
   /** The SYN responder's (native/syn_responder.c), when attached: SYNs answered with a cookie on the RX thread. */
   synAnswered?: number;
   /** Pure SYNs the RX thread dropped because its ring was three quarters full. */
@@ -262,6 +265,8 @@ export class TapRings {
       spinMisses: Atomics.load(h, L.spinMisses),
       txDrops: Atomics.load(h, L.txDrops),
       txErrors: Atomics.load(h, L.txErrors),
+      rxUring: Atomics.load(h, L.rxUring),
+      txUring: Atomics.load(h, L.txUring),
     };
   }
 

@@ -276,7 +276,7 @@ export class TapLink implements Link {
       native.close(dev.fd);
       throw err;
     }
-    if (options.synResponder ?? false) link.attachSynResponder();
+    if (options.synResponder ?? true) link.attachSynResponder();
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));
