@@ -105,29 +105,34 @@ interface Dir {
   ioPerGB: number;
 }
 
+/** Reads the clocks at the start of a measured transfer; the function returned reads them again at its end. */
+function startMeter(): (bytes: number) => Dir {
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  const s0 = sysSeconds();
+  const th0 = threadSeconds();
+  return (bytes) => {
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds() - c0;
+    const sys = sysSeconds() - s0;
+    const th = threadSeconds();
+    const gb = bytes / 1e9;
+    return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
+  };
+}
+
 async function inbound(file: string, bytes = BYTES): Promise<Dir> {
   let got = 0;
-  let t0 = 0;
-  let c0 = 0;
-  let s0 = 0;
-  let th0 = { main: 0, io: 0 };
   const done = new Promise<Dir>((resolve, reject) => {
     const server = stack.net.createServer((sock) => {
-      t0 = performance.now();
-      c0 = cpuSeconds();
-      s0 = sysSeconds();
-      th0 = threadSeconds();
+      const meter = startMeter();
       sock.on('data', (d: Buffer) => { got += d.length; });
       sock.on('error', reject);
       sock.on('end', () => {
-        const seconds = (performance.now() - t0) / 1000;
-        const cpu = cpuSeconds() - c0;
-        const sys = sysSeconds() - s0;
-        const th = threadSeconds();
+        const r = meter(got);
         server.close();
         if (got !== bytes) reject(new Error(`received ${got} of ${bytes} bytes`));
-        const gb = got / 1e9;
-        resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
+        resolve(r);
       });
     });
     server.listen(5001, STACK_IP);
@@ -146,20 +151,13 @@ async function inboundRecv(file: string): Promise<Dir> {
   const lfd = api.socket('tcp');
   if (api.bind(lfd, STACK_IP, 5004) < 0 || api.listen(lfd) < 0) throw new Error('recv bench: bind/listen failed');
   let got = 0;
-  let t0 = 0;
-  let c0 = 0;
-  let s0 = 0;
-  let th0 = { main: 0, io: 0 };
   const done = new Promise<Dir>((resolve, reject) => {
     api.setCallback(lfd, () => {
       const c = api.accept(lfd);
       if (c < 0) return;
       api.setCallback(lfd, null);
       api.close(lfd);
-      t0 = performance.now();
-      c0 = cpuSeconds();
-      s0 = sysSeconds();
-      th0 = threadSeconds();
+      const meter = startMeter();
       api.setCallback(c, (_fd, ev) => {
         if ((ev & (EV_READABLE | EV_CLOSED | EV_ERROR)) === 0) return;
         for (;;) {
@@ -169,16 +167,12 @@ async function inboundRecv(file: string): Promise<Dir> {
             continue;
           }
           if (n === -Errno.EAGAIN) return;
-          const seconds = (performance.now() - t0) / 1000;
-          const cpu = cpuSeconds() - c0;
-          const sys = sysSeconds() - s0;
-          const th = threadSeconds();
+          const r = meter(got);
           api.setCallback(c, null);
           api.close(c);
           if (n < 0) reject(new Error(`recv: errno ${-n}`));
           else if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
-          const gb = got / 1e9;
-          resolve({ gbps: (got * 8) / seconds / 1e9, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb });
+          resolve(r);
           return;
         }
       });
@@ -196,20 +190,13 @@ async function outbound(mib = MIB): Promise<Dir> {
   await sink.ready;
   const c = stack.net.connect(5002, LINUX_IP);
   await new Promise((r) => c.once('connect', r));
-  const t0 = performance.now();
-  const c0 = cpuSeconds();
-  const s0 = sysSeconds();
-  const th0 = threadSeconds();
+  const meter = startMeter();
   // socat closes after reading our EOF: everything arrived.
   await sendBlocks(c, mib, 0);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds() - c0;
-  const sys = sysSeconds() - s0;
-  const th = threadSeconds();
+  const r = meter(mib << 20);
   const code = await sink.exited;
   if (code !== 0) throw new Error(`socat sink exited ${code}`);
-  const gb = (mib << 20) / 1e9;
-  return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
+  return r;
 }
 
 /** Run `ping` in the namespace; resolves with its stdout. */
