@@ -123,12 +123,10 @@ static double now_ms(const int32_t *w) {
 
 #ifdef __linux__
 /* Up to WS_URING_BATCH queued SYN-ACKs from `tail` in one system call (tap_uring.c); how many, 0: write() them. */
-static uint32_t write_batch(ws_synr_t *r, ws_uring_t **u, int *failed, uint32_t tail, uint32_t queued) {
-  if (queued < 2 || *failed || r->uring_on == NULL || __atomic_load_n(r->uring_on, __ATOMIC_RELAXED) == 0) return 0;
-  if (*u == NULL && (*u = ws_uring_create(r->fd)) == NULL) {
-    *failed = 1;
-    return 0;
-  }
+static uint32_t write_batch(ws_synr_t *r, ws_uring_slot_t *ring, uint32_t tail, uint32_t queued) {
+  if (queued < 2 || r->uring_on == NULL || __atomic_load_n(r->uring_on, __ATOMIC_RELAXED) == 0) return 0;
+  ws_uring_t *u = ws_uring_get(ring, r->fd);
+  if (u == NULL) return 0;
   unsigned n = queued < WS_URING_BATCH ? queued : WS_URING_BATCH;
   uint8_t *buf[WS_URING_BATCH];
   uint32_t len[WS_URING_BATCH];
@@ -138,10 +136,8 @@ static uint32_t write_batch(ws_synr_t *r, ws_uring_t **u, int *failed, uint32_t 
     buf[i] = r->slots[s];
     len[i] = r->lens[s];
   }
-  if (ws_uring_write(*u, buf, len, n, res) < 0) {
-    ws_uring_free(*u);
-    *u = NULL;
-    *failed = 1;
+  if (ws_uring_write(u, buf, len, n, res) < 0) {
+    ws_uring_give_up(ring);
     return 0;
   }
   for (unsigned i = 0; i < n; i++) bump(&r->w[res[i] < 0 ? W_TX_ERRORS : W_ANSWERED]);
@@ -151,8 +147,7 @@ static uint32_t write_batch(ws_synr_t *r, ws_uring_t **u, int *failed, uint32_t 
 static void *writer_main(void *arg) {
   ws_synr_t *r = (ws_synr_t *)arg;
   uint32_t tail = (uint32_t)r->tail;
-  ws_uring_t *u = NULL; /* this thread's ring, created when a batch first waits */
-  int failed = 0;
+  ws_uring_slot_t ring = { NULL, 0 }; /* this thread's ring, created when a batch first waits */
   for (;;) {
     uint32_t head = (uint32_t)__atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
     if (head == tail) {
@@ -165,7 +160,7 @@ static void *writer_main(void *arg) {
       continue;
     }
     while (tail != head) {
-      uint32_t batched = write_batch(r, &u, &failed, tail, head - tail);
+      uint32_t batched = write_batch(r, &ring, tail, head - tail);
       if (batched > 0) {
         tail += batched;
         __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
@@ -182,7 +177,7 @@ static void *writer_main(void *arg) {
       __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
     }
   }
-  ws_uring_free(u);
+  ws_uring_free(ring.u);
   return NULL;
 }
 #endif

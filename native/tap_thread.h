@@ -95,8 +95,7 @@ typedef struct {
   int refs;              /* owners, all on the JS thread: handle external, ArrayBuffer, tsfn, push function, prep */
   ws_synr_t *synr;       /* atomic: the native SYN-cookie responder (syn_responder.c), once JS attached one */
   /* Batched I/O (tap_uring.c), each ring created and used by its own thread; NULL until needed or when unavailable. */
-  ws_uring_t *rx_uring, *tx_uring;
-  bool rx_uring_failed, tx_uring_failed;
+  ws_uring_slot_t rx_ring, tx_ring;
   unsigned rx_want;      /* RX thread: reads the next batch issues (adaptive, see rx_batch) */
   bool rx_nap_idle;      /* RX thread: it napped (rx_flood_nap) and no frame has come since */
   uint8_t rx_vh[WS_URING_BATCH][WS_VNET_HDR_LEN]; /* RX thread: the batch's virtio_net_hdrs */

@@ -116,11 +116,9 @@ enum { RXB_UNAVAILABLE = -2, RXB_ERROR = -1, RXB_EMPTY = 0 };
 
 static int rx_batch(tt_t *t, uint32_t *headp, uint32_t tail) {
   int32_t *h = t->h;
-  if (t->rx_want < 2 || ld(&h[H_URING]) == 0 || t->rx_uring_failed) return RXB_UNAVAILABLE;
-  if (t->rx_uring == NULL && (t->rx_uring = ws_uring_create(t->fd)) == NULL) {
-    t->rx_uring_failed = true;
-    return RXB_UNAVAILABLE;
-  }
+  if (t->rx_want < 2 || ld(&h[H_URING]) == 0) return RXB_UNAVAILABLE;
+  ws_uring_t *u = ws_uring_get(&t->rx_ring, t->fd);
+  if (u == NULL) return RXB_UNAVAILABLE;
   const uint32_t mask = t->slots - 1;
   const uint32_t start = *headp;
   uint32_t room = t->slots - (start - tail);
@@ -139,10 +137,8 @@ static int rx_batch(tt_t *t, uint32_t *headp, uint32_t tail) {
       iov[i] = (struct iovec){ slot, t->slot_size };
     }
   }
-  if (ws_uring_readv(t->rx_uring, iov, ic, want, res) < 0) {
-    ws_uring_free(t->rx_uring); /* the ring refused a batch: read() per frame from now on */
-    t->rx_uring = NULL;
-    t->rx_uring_failed = true;
+  if (ws_uring_readv(u, iov, ic, want, res) < 0) {
+    ws_uring_give_up(&t->rx_ring); /* the ring refused a batch: read() per frame from now on */
     return RXB_UNAVAILABLE;
   }
   ws_synr_t *synr = __atomic_load_n(&t->synr, __ATOMIC_ACQUIRE);
@@ -214,11 +210,9 @@ static void rx_flood_nap(tt_t *t) {
  * (their failures counted as write()'s are), or 0 when io_uring is off or unavailable. */
 static uint32_t tx_batch(tt_t *t, uint32_t tail, uint32_t queued) {
   int32_t *h = t->h;
-  if (queued < 2 || ld(&h[H_URING]) == 0 || t->tx_uring_failed) return 0;
-  if (t->tx_uring == NULL && (t->tx_uring = ws_uring_create(t->fd)) == NULL) {
-    t->tx_uring_failed = true;
-    return 0;
-  }
+  if (queued < 2 || ld(&h[H_URING]) == 0) return 0;
+  ws_uring_t *u = ws_uring_get(&t->tx_ring, t->fd);
+  if (u == NULL) return 0;
   unsigned n = queued < WS_URING_BATCH ? queued : WS_URING_BATCH;
   uint8_t *buf[WS_URING_BATCH];
   uint32_t len[WS_URING_BATCH];
@@ -228,10 +222,8 @@ static uint32_t tx_batch(tt_t *t, uint32_t tail, uint32_t queued) {
     buf[i] = t->tx_data + (size_t)s * t->slot_size;
     len[i] = (uint32_t)t->tx_lens[s];
   }
-  if (ws_uring_write(t->tx_uring, buf, len, n, res) < 0) {
-    ws_uring_free(t->tx_uring);
-    t->tx_uring = NULL;
-    t->tx_uring_failed = true;
+  if (ws_uring_write(u, buf, len, n, res) < 0) {
+    ws_uring_give_up(&t->tx_ring);
     return 0;
   }
   __atomic_fetch_add(&h[H_TX_URING], (int32_t)n, __ATOMIC_RELAXED);
@@ -281,7 +273,7 @@ void *tt_rx_main(void *arg) {
       }
       if (head - tail >= RX_BATCH_WAIT) {
         wait_for_js(t, tail);
-      } else if (t->rx_uring != NULL && !t->rx_nap_idle && ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
+      } else if (t->rx_ring.u != NULL && !t->rx_nap_idle && ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
         rx_flood_nap(t);
       } else if (ld(&h[H_RX_HANDOFF_OK]) != 0 && !ws_synr_busy(__atomic_load_n(&t->synr, __ATOMIC_ACQUIRE))) {
         /* (Not while the SYN responder answers a flood: the fd stays with this thread, which answers it.) */
@@ -308,8 +300,8 @@ void *tt_rx_main(void *arg) {
       (void)napi_call_threadsafe_function(t->tsfn, NULL, napi_tsfn_nonblocking);
     }
   }
-  ws_uring_free(t->rx_uring);
-  t->rx_uring = NULL;
+  ws_uring_free(t->rx_ring.u);
+  t->rx_ring.u = NULL;
   return NULL;
 }
 
@@ -351,8 +343,8 @@ void *tt_tx_main(void *arg) {
       st_rel(&h[H_TX_TAIL], (int32_t)tail);
     }
   }
-  ws_uring_free(t->tx_uring);
-  t->tx_uring = NULL;
+  ws_uring_free(t->tx_ring.u);
+  t->tx_ring.u = NULL;
   return NULL;
 }
 

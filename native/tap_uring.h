@@ -44,4 +44,21 @@ int ws_uring_readv(ws_uring_t *u, const struct iovec *iov, int iovcnt, unsigned 
 /* Issue `n` (<= WS_URING_BATCH) write()s, frame i = buf[i], len[i], in order, in one system call; res[i] as above. */
 int ws_uring_write(ws_uring_t *u, uint8_t *const *buf, const uint32_t *len, unsigned n, int32_t *res);
 
+/* A thread's ring, created when first wanted. Once io_uring is unavailable or refused a batch it is never
+ * tried again by that thread: one system call per frame from then on. Zero-initialised = not yet tried. */
+typedef struct { ws_uring_t *u; int failed; } ws_uring_slot_t;
+
+/* The slot's ring (created now if not yet tried), or NULL: use one system call per frame. */
+static inline ws_uring_t *ws_uring_get(ws_uring_slot_t *s, int fd) {
+  if (s->u == NULL && !s->failed && (s->u = ws_uring_create(fd)) == NULL) s->failed = 1;
+  return s->u;
+}
+
+/* The ring refused a batch: free it and never try again. */
+static inline void ws_uring_give_up(ws_uring_slot_t *s) {
+  ws_uring_free(s->u);
+  s->u = NULL;
+  s->failed = 1;
+}
+
 #endif
