@@ -319,11 +319,13 @@ function main(): void {
     const tapScript = fileURLToPath(new URL('./tap.js', import.meta.url));
     const mib = String(Math.max(32, Math.round(256 * SCALE)));
     const med = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-    const m3 = (t: Record<string, number>, k: string): number => med([t[`${k}1`], t[`${k}2`], t[`${k}3`]]);
+    // Median over all runs (5): under load the first runs after the warm-up are often the slowest,
+    // and single runs swung 13-66 % of the veth figure within one process (TAPIN, s6).
+    const m3 = (t: Record<string, number>, k: string): number => med(Array.from({ length: t.runs }, (_, i) => t[`${k}${i + 1}`]));
     const tapRuns: Array<[string, Record<string, number>]> = [];
     for (const offload of [1, 0]) {
       progress(`tap offload ${offload}`);
-      const r = spawnSync(process.execPath, [tapScript, '--mib', mib, '--offload', String(offload), ...(offload === 1 ? ['--veth', '1'] : [])],
+      const r = spawnSync(process.execPath, [tapScript, '--mib', mib, '--runs', '5', '--offload', String(offload), ...(offload === 1 ? ['--veth', '1'] : [])],
         { encoding: 'utf8', timeout: 600_000 });
       if (r.status === 0) tapRuns.push([offload === 1 ? 'offload on (default)' : 'offload off', JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>]);
       else console.log(`TCP over TAP, offload ${offload === 1 ? 'on' : 'off'}: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -331,7 +333,7 @@ function main(): void {
     if (tapRuns.length > 0) {
       const t0 = tapRuns[0][1];
       const veth = Number.isFinite(t0.vethGbps1) ? { out: m3(t0, 'vethGbps'), in: m3(t0, 'vethRevGbps') } : null;
-      console.log(`TCP over a TAP device against the Linux kernel's stack (${t0.mib} MiB per run, median of 3), offload on and off in this run`
+      console.log(`TCP over a TAP device against the Linux kernel's stack (${t0.mib} MiB per run, median of ${t0.runs}), offload on and off in this run`
         + (veth !== null ? `; Linux <-> Linux over a veth (iperf3, same run, between the runs with offload): ${fmt(veth.out, 2)} / ${fmt(veth.in, 2)} Gbit/s` : ''));
       const rows = tapRuns.map(([label, t]) => {
         const inG = m3(t, 'inGbps');
@@ -349,6 +351,12 @@ function main(): void {
           + `(CPU per GB ${fmt(m3(off, 'inCpuSPerGB') / m3(on, 'inCpuSPerGB'), 2)}x / ${fmt(m3(off, 'outCpuSPerGB') / m3(on, 'outCpuSPerGB'), 2)}x less)`);
       }
       for (const [label, t] of tapRuns) {
+        if (Number.isFinite(t.inOnreadGbps1)) {
+          const g = m3(t, 'inOnreadGbps');
+          console.log(`  ${label}: Linux -> stack through stack.net with the server's onread (one reused 128 KiB buffer, no Buffer per chunk): ${fmt(g, 2)} Gbit/s`
+            + (veth !== null ? ` = ${fmt((100 * g) / veth.in, 0)} % of veth` : '') + `, CPU ${fmt(m3(t, 'inOnreadCpuSPerGB'), 2)} s/GB (JS ${fmt(m3(t, 'inOnreadMainSPerGB'), 2)}); `
+            + `'data' path: ${fmt(m3(t, 'inGcMajor'), 0)} major GCs per run, GC pauses ${fmt(m3(t, 'inGcMsPerGB'), 0)} ms/GB, ${fmt(m3(t, 'inTxFramesPerMiB'), 1)} ACK frames/MiB`);
+        }
         if (!Number.isFinite(t.inRecvGbps1)) continue;
         const g = m3(t, 'inRecvGbps');
         console.log(`  ${label}: Linux -> stack through recv() into one 128 KiB buffer (as iperf3 reads): ${fmt(g, 2)} Gbit/s`

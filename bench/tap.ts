@@ -12,7 +12,7 @@
  * how much of it the JS thread and the TAP I/O threads took.
  *
  *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
- *                          [--offload 0|1] [--veth 1] [--warmup MIB]
+ *                          [--offload 0|1] [--veth 1] [--warmup MIB] [--parts in,onread,recv,out]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
@@ -24,11 +24,17 @@
  * more namespaces with iperf3 (2 s each way): the same-run baseline of the
  * goal "TCP over TAP each way >= 25 % of Linux <-> Linux over veth".
  *
- * Linux -> stack is measured twice per run: through stack.net ('data'
+ * Linux -> stack is measured three times per run: through stack.net ('data'
  * events, a Buffer per chunk: what a Node application gets; the headline
- * figure), and through the descriptor API (accept, then recv() into one
+ * figure), through stack.net with the server's `onread` option (each chunk
+ * copied into one reused 128 KiB buffer: no Buffer, so no GC, per chunk):
+ * inOnreadGbps, ..., and through the descriptor API (accept, then recv() into one
  * 128 KiB buffer, iperf3's default read size, as iperf3 itself and a BSD
  * sockets stack such as wolfIP read): inRecvGbps, inRecvCpuSPerGB, ...
+ * The 'data' transfer also reports its frames sent per MiB (the ACKs),
+ * its major GCs and its GC pause ms per GB (inTxFramesPerMiB, inGcMajor,
+ * inGcMsPerGB): each 'data' Buffer is an ArrayBuffer of its own, and V8
+ * starts a major GC for every few tens of MiB of them (external memory).
  *
  * --warmup N (default 128; 0: none): one transfer of N MiB each way before
  * the measured runs, not counted in them (its inbound rate is reported as
@@ -42,6 +48,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { Stack } from '../src/stack.js';
 import { Launcher, ip, numberOption, sendBlocks } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
@@ -58,6 +65,8 @@ const HANDOFF = opt('handoff', -1);
 const OFFLOAD = opt('offload', -1);
 const VETH = opt('veth', 0) === 1;
 const WARMUP = opt('warmup', 128);
+/** --parts in,onread,recv,out (default all four): which measured transfers each run makes (e.g. `--parts in` to profile the 'data' path alone). */
+const PARTS = (((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--parts')) ?? 'in,onread,recv,out').split(',');
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -94,6 +103,15 @@ function threadSeconds(): { main: number; io: number } {
   return { main, io };
 }
 
+/** Major (mark-compact) GCs and all GC pause time of this process so far (PerformanceObserver 'gc' entries). */
+const gcSeen = { major: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcSeen.ms += e.duration;
+    if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcSeen.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 /** One direction's figures: wall-clock rate, and this process's CPU (all, and kernel part) per GB. */
 interface Dir {
   gbps: number;
@@ -103,6 +121,11 @@ interface Dir {
   mainPerGB: number;
   /** The TAP I/O threads' part (threaded mode). */
   ioPerGB: number;
+  /** Frames the stack sent per MiB moved (inbound: its ACKs). */
+  txFramesPerMiB: number;
+  /** Major GCs, and GC pause ms per GB, during the transfer (entries reported by then). */
+  gcMajor: number;
+  gcMsPerGB: number;
 }
 
 /** Reads the clocks at the start of a measured transfer; the function returned reads them again at its end. */
@@ -111,22 +134,34 @@ function startMeter(): (bytes: number) => Dir {
   const c0 = cpuSeconds();
   const s0 = sysSeconds();
   const th0 = threadSeconds();
+  const tx0 = tap.stats.txFrames;
+  const gc0 = { ...gcSeen };
   return (bytes) => {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds() - c0;
     const sys = sysSeconds() - s0;
     const th = threadSeconds();
     const gb = bytes / 1e9;
-    return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb };
+    return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb,
+      txFramesPerMiB: (tap.stats.txFrames - tx0) / (bytes / 2 ** 20), gcMajor: gcSeen.major - gc0.major, gcMsPerGB: (gcSeen.ms - gc0.ms) / gb };
   };
 }
 
-async function inbound(file: string, bytes = BYTES): Promise<Dir> {
+/** One receive buffer for the onread transfer (iperf3's default read size, as the recv() one). */
+const onreadBuf = new Uint8Array(128 * 1024);
+
+/**
+ * Linux -> stack through stack.net: 'data' events (a Buffer per chunk), or
+ * with `onread` the server's option (each chunk copied into one reused
+ * buffer, no Buffer per chunk; an extension of Node's API, see net-onread.ts).
+ */
+async function inbound(file: string, bytes = BYTES, onread = false): Promise<Dir> {
   let got = 0;
   const done = new Promise<Dir>((resolve, reject) => {
-    const server = stack.net.createServer((sock) => {
+    const opts = onread ? { onread: { buffer: onreadBuf, callback: (n: number) => { got += n; } } } : {};
+    const server = stack.net.createServer(opts, (sock) => {
       const meter = startMeter();
-      sock.on('data', (d: Buffer) => { got += d.length; });
+      if (!onread) sock.on('data', (d: Buffer) => { got += d.length; });
       sock.on('error', reject);
       sock.on('end', () => {
         const r = meter(got);
@@ -271,29 +306,45 @@ try {
     writeFileSync(cold, '');
     truncateSync(cold, WARMUP << 20);
     result.inColdGbps = (await inbound(cold, WARMUP << 20)).gbps;
-    result.outColdGbps = (await outbound(WARMUP)).gbps;
+    if (PARTS.includes('out')) result.outColdGbps = (await outbound(WARMUP)).gbps;
   }
   for (let run = 1; run <= RUNS; run++) {
     if (VETH) {
       result[`vethGbps${run}`] = await veth(false);
       result[`vethRevGbps${run}`] = await veth(true);
     }
-    const i = await inbound(file);
-    result[`inGbps${run}`] = i.gbps;
-    result[`inCpuSPerGB${run}`] = i.cpuPerGB;
-    result[`inSysSPerGB${run}`] = i.sysPerGB;
-    result[`inMainSPerGB${run}`] = i.mainPerGB;
-    result[`inIoSPerGB${run}`] = i.ioPerGB;
-    const ir = await inboundRecv(file);
-    result[`inRecvGbps${run}`] = ir.gbps;
-    result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
-    result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
-    const o = await outbound();
-    result[`outGbps${run}`] = o.gbps;
-    result[`outCpuSPerGB${run}`] = o.cpuPerGB;
-    result[`outSysSPerGB${run}`] = o.sysPerGB;
-    result[`outMainSPerGB${run}`] = o.mainPerGB;
-    result[`outIoSPerGB${run}`] = o.ioPerGB;
+    if (PARTS.includes('in')) {
+      const i = await inbound(file);
+      result[`inGbps${run}`] = i.gbps;
+      result[`inCpuSPerGB${run}`] = i.cpuPerGB;
+      result[`inSysSPerGB${run}`] = i.sysPerGB;
+      result[`inMainSPerGB${run}`] = i.mainPerGB;
+      result[`inIoSPerGB${run}`] = i.ioPerGB;
+      result[`inTxFramesPerMiB${run}`] = i.txFramesPerMiB;
+      result[`inGcMajor${run}`] = i.gcMajor;
+      result[`inGcMsPerGB${run}`] = i.gcMsPerGB;
+    }
+    if (PARTS.includes('onread')) {
+      const io = await inbound(file, BYTES, true);
+      result[`inOnreadGbps${run}`] = io.gbps;
+      result[`inOnreadCpuSPerGB${run}`] = io.cpuPerGB;
+      result[`inOnreadMainSPerGB${run}`] = io.mainPerGB;
+      result[`inOnreadGcMajor${run}`] = io.gcMajor;
+    }
+    if (PARTS.includes('recv')) {
+      const ir = await inboundRecv(file);
+      result[`inRecvGbps${run}`] = ir.gbps;
+      result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
+      result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
+    }
+    if (PARTS.includes('out')) {
+      const o = await outbound();
+      result[`outGbps${run}`] = o.gbps;
+      result[`outCpuSPerGB${run}`] = o.cpuPerGB;
+      result[`outSysSPerGB${run}`] = o.sysPerGB;
+      result[`outMainSPerGB${run}`] = o.mainPerGB;
+      result[`outIoSPerGB${run}`] = o.ioPerGB;
+    }
   }
   const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(await ping());
   if (m) {
