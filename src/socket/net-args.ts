@@ -84,6 +84,15 @@ export interface ServerOptions {
   keepAlive?: boolean;
   /** ms */
   keepAliveInitialDelay?: number;
+  /**
+   * Node's `onread` for every accepted connection (an extension: Node's
+   * `net.createServer` has no such option, its accepted sockets always emit
+   * 'data'). Each connection gets its own state: with a function `buffer`,
+   * it is called once per connection at the start (and after each callback),
+   * so connections need not share a buffer; the callback runs with the
+   * connection's socket as `this`, as Node calls it. See net-onread.ts.
+   */
+  onread?: OnReadOptions;
 }
 
 /** Options of {@link Server.listen}. */

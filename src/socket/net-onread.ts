@@ -11,7 +11,9 @@
  * - `buffer` is a Uint8Array reused for every chunk, or a function returning
  *   one; the function is called once at the start and again after every
  *   callback, and a result that is not a Uint8Array keeps the previous buffer.
- * - `callback(bytesWritten, buffer)` runs per chunk; returning `false` stops
+ * - `callback(bytesWritten, buffer)` runs per chunk, with the socket as
+ *   `this` (Node calls it as `stream[kBufferCb](nread, buf)`, so one callback
+ *   can serve several sockets, e.g. a server's); returning `false` stops
  *   reading (the data waits in the TCP receive buffer, whose window closes)
  *   until `socket.resume()` or `socket.read()`; `socket.pause()` stops it too.
  * - No data reaches the stream ('data' is never emitted); 'end', 'error' and
@@ -20,19 +22,24 @@
  *   `buffer` and a function `callback` is ignored, as Node ignores it.
  */
 
+import type { Socket } from './net-socket.js';
+
 /** Node's `onread` option: a reusable receive buffer and its callback. */
 export interface OnReadOptions {
   /** The buffer every chunk is copied into, or a function returning the buffer for the next chunk. */
   buffer: Uint8Array | (() => Uint8Array);
-  /** Called with the bytes written at the start of `buffer`; `false` stops reading until `resume()`/`read()`. */
-  callback: (bytesWritten: number, buffer: Uint8Array) => boolean | void;
+  /**
+   * Called (with the socket as `this`) with the bytes written at the start of
+   * `buffer`; `false` stops reading until `resume()`/`read()`.
+   */
+  callback: (this: Socket, bytesWritten: number, buffer: Uint8Array) => boolean | void;
 }
 
 /** The state of one socket's `onread`: the current buffer, its callback and generator. */
 export class UserReadBuffer {
   /** Where the next chunk is copied (its whole length is offered to recv()). */
   buf: Uint8Array;
-  private readonly cb: (bytesWritten: number, buffer: Uint8Array) => boolean | void;
+  private readonly cb: OnReadOptions['callback'];
   private readonly gen: (() => Uint8Array) | null;
   /** Reading stopped by the callback's `false` (or the socket's pause()) until {@link restart}. */
   paused = false;
@@ -66,9 +73,9 @@ export class UserReadBuffer {
     return new UserReadBuffer(first instanceof Uint8Array ? first : new Uint8Array(0), callback, gen, onRestart);
   }
 
-  /** Hand `n` bytes (at the start of {@link buf}) to the callback; false: stop reading. */
-  deliver(n: number): boolean {
-    const more = this.cb(n, this.buf) !== false;
+  /** Hand `n` bytes (at the start of {@link buf}) to the callback, called on `socket`; false: stop reading. */
+  deliver(n: number, socket: Socket): boolean {
+    const more = this.cb.call(socket, n, this.buf) !== false;
     if (!more) this.paused = true;
     const gen = this.gen;
     if (gen !== null) {

@@ -137,7 +137,7 @@ export class Server extends EventEmitter {
         this.emit('drop', drop);
         continue;
       }
-      const sock = new Socket(this.net, { fd: c, allowHalfOpen: o.allowHalfOpen === true, pauseOnCreate: o.pauseOnConnect === true });
+      const sock = new Socket(this.net, { fd: c, allowHalfOpen: o.allowHalfOpen === true, pauseOnCreate: o.pauseOnConnect === true, onread: o.onread });
       sock.server = this;
       if (sock.remoteAddress === undefined) {
         // getpeername() may not know TCP peers; accept() reported this one.

@@ -348,7 +348,7 @@ export class Socket extends Duplex {
           this.bytesRead += n;
           this.touch();
           if (user !== null) {
-            if (!user.deliver(n)) this.wantRead = false;
+            if (!user.deliver(n, this)) this.wantRead = false;
             continue;
           }
           const data = chunk === null ? Buffer.from(scratch.subarray(0, n)) : n === chunk.length ? chunk : chunk.subarray(0, n);

@@ -177,3 +177,94 @@ test('onread not of Node\'s shape is ignored (data flows as usual)', { timeout: 
   assert.ok(Buffer.concat(parts).equals(PAYLOAD), 'byte-exact through data events');
   c.destroy();
 }));
+
+/** Two stacks in real time, b listening on port 9 with `opts`; `fn` gets both and the server. */
+async function withOnreadServer(opts: Parameters<Stack['net']['createServer']>[0], fn: (a: Stack, server: ReturnType<Stack['net']['createServer']>) => Promise<void>): Promise<void> {
+  const [la, lb] = MemoryLink.pair();
+  const a = new Stack({ seed: 3 });
+  const b = new Stack({ seed: 4 });
+  a.addInterface(la, { address: '10.0.0.1/24' });
+  b.addInterface(lb, { address: '10.0.0.2/24' });
+  a.start();
+  b.start();
+  const server = b.net.createServer(opts);
+  server.listen(9, '10.0.0.2');
+  await once(server, 'listening');
+  try {
+    await fn(a, server);
+  } finally {
+    server.close();
+    a.stop();
+    b.stop();
+  }
+}
+
+test('server onread: each accepted connection\'s chunks go to the callback with its socket as this, byte-exact; no data events', { timeout: 30000 }, async () => {
+  const parts = new Map<NetSocket, Buffer[]>();
+  let gens = 0;
+  let dataEvents = 0;
+  const ends: Array<Promise<unknown>> = [];
+  await withOnreadServer({
+    allowHalfOpen: true, // the answer follows the client's end
+    onread: {
+      buffer: () => { gens++; return new Uint8Array(5000); }, // a buffer per call: connections share none
+      callback(n, b) {
+        const list = parts.get(this) ?? [];
+        list.push(Buffer.from(b.subarray(0, n)));
+        parts.set(this, list);
+      },
+    },
+  }, async (a, server) => {
+    server.on('connection', (s: NetSocket) => {
+      s.on('data', () => { dataEvents++; });
+      // The server still writes as usual: it answers with the byte count at the end.
+      ends.push(once(s, 'end').then(() => s.end(String(Buffer.concat(parts.get(s) ?? []).length))));
+    });
+    const other = pattern(TOTAL / 2).reverse();
+    const replies = await Promise.all([PAYLOAD, other].map(async (body) => {
+      const c = a.net.connect({ port: 9, host: '10.0.0.2' });
+      const got: Buffer[] = [];
+      c.on('data', (d: Buffer) => got.push(d));
+      c.end(body);
+      await once(c, 'end');
+      c.destroy();
+      return Buffer.concat(got).toString();
+    }));
+    assert.deepEqual(replies, [String(TOTAL), String(TOTAL / 2)], 'each connection\'s count, from its own socket');
+    await Promise.all(ends);
+    const bodies = [...parts.values()].map((l) => Buffer.concat(l)).sort((x, y) => y.length - x.length);
+    assert.equal(bodies.length, 2, 'two sockets seen as this');
+    assert.ok(bodies[0].equals(PAYLOAD), 'first connection byte-exact');
+    assert.ok(bodies[1].equals(other), 'second connection byte-exact');
+    assert.equal(dataEvents, 0, 'no data events with onread');
+    assert.ok(gens >= 2 + [...parts.values()].reduce((k, l) => k + l.length, 0), 'buffer() called per connection and after each chunk');
+  });
+});
+
+test('server onread: false stops reading until resume(); pauseOnConnect holds the callbacks until resume()', { timeout: 30000 }, async () => {
+  const buf = new Uint8Array(8192);
+  let calls = 0;
+  let got = 0;
+  await withOnreadServer({
+    pauseOnConnect: true,
+    onread: { buffer: buf, callback: (n) => { calls++; got += n; return calls === 1 ? false : undefined; } },
+  }, async (a, server) => {
+    const accepted = once(server, 'connection');
+    const c = a.net.connect({ port: 9, host: '10.0.0.2' });
+    c.end(PAYLOAD);
+    const [s] = (await accepted) as [NetSocket];
+    const ended = once(s, 'end');
+    await sleep(200);
+    assert.equal(calls, 0, 'pauseOnConnect: nothing delivered before resume()');
+    s.resume();
+    await until(() => calls >= 1, 10000, 'the first chunk');
+    await sleep(200);
+    assert.equal(calls, 1, 'no callback after returning false');
+    assert.ok(s.net.api.readableBytes(s.descriptor) > 0, 'data waits in the TCP receive buffer');
+    s.resume();
+    await ended;
+    assert.equal(got, TOTAL, 'every byte after resume()');
+    s.destroy();
+    c.destroy();
+  });
+});
