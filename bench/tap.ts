@@ -36,10 +36,11 @@
  * inGcMsPerGB): each 'data' Buffer is an ArrayBuffer of its own, and V8
  * starts a major GC for every few tens of MiB of them (external memory).
  *
- * --warmup N (default 128; 0: none): one transfer of N MiB each way before
- * the measured runs, not counted in them (its inbound rate is reported as
- * inColdGbps). iperf3 over the veth measures the kernel in its steady state
- * for 2 s; without a warm-up the stack's first runs (51 MiB each at the
+ * --warmup N (default 128; 0: none): one transfer of N MiB each way (and
+ * one through each other measured inbound path) before the measured runs,
+ * not counted in them (the 'data' one's rate is reported as inColdGbps).
+ * iperf3 over the veth measures the kernel in its steady state for 2 s;
+ * without a warm-up the stack's first runs (51 MiB each at the
  * bench's default scale, ~0.1 s) measured process start-up instead: code
  * still in V8's interpreter and baseline tiers, and a malloc heap and free
  * lists still growing (page faults): the JS thread took 5-8 s per GB there, ~1 once warm.
@@ -180,7 +181,7 @@ async function inbound(file: string, bytes = BYTES, onread = false): Promise<Dir
 }
 
 /** Linux -> stack through the descriptor API: recv() into one reused 128 KiB buffer until EOF. */
-async function inboundRecv(file: string): Promise<Dir> {
+async function inboundRecv(file: string, bytes = BYTES): Promise<Dir> {
   const api = stack.net.api;
   const buf = new Uint8Array(128 * 1024);
   const lfd = api.socket('tcp');
@@ -206,7 +207,7 @@ async function inboundRecv(file: string): Promise<Dir> {
           api.setCallback(c, null);
           api.close(c);
           if (n < 0) reject(new Error(`recv: errno ${-n}`));
-          else if (got !== BYTES) reject(new Error(`received ${got} of ${BYTES} bytes`));
+          else if (got !== bytes) reject(new Error(`received ${got} of ${bytes} bytes`));
           resolve(r);
           return;
         }
@@ -306,6 +307,9 @@ try {
     writeFileSync(cold, '');
     truncateSync(cold, WARMUP << 20);
     result.inColdGbps = (await inbound(cold, WARMUP << 20)).gbps;
+    // Each measured path warms its own code too: the onread and recv() runs 1 were measured cold (1-2 Gbit/s, then 4-8).
+    if (PARTS.includes('onread')) result.inOnreadColdGbps = (await inbound(cold, WARMUP << 20, true)).gbps;
+    if (PARTS.includes('recv')) result.inRecvColdGbps = (await inboundRecv(cold, WARMUP << 20)).gbps;
     if (PARTS.includes('out')) result.outColdGbps = (await outbound(WARMUP)).gbps;
   }
   for (let run = 1; run <= RUNS; run++) {
