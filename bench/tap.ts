@@ -32,9 +32,11 @@
  * 128 KiB buffer, iperf3's default read size, as iperf3 itself and a BSD
  * sockets stack such as wolfIP read): inRecvGbps, inRecvCpuSPerGB, ...
  * The 'data' transfer also reports its frames sent per MiB (the ACKs),
- * its major GCs and its GC pause ms per GB (inTxFramesPerMiB, inGcMajor,
- * inGcMsPerGB): each 'data' Buffer is an ArrayBuffer of its own, and V8
- * starts a major GC for every few tens of MiB of them (external memory).
+ * its major GCs, its GC pause ms per GB and its minor page faults per MiB
+ * (inTxFramesPerMiB, inGcMajor, inGcMsPerGB, inFaultsPerMiB): each 'data'
+ * Buffer is an ArrayBuffer of its own (a malloc, whose pages glibc may have
+ * trimmed and the kernel faults in again), and V8 starts a major GC for
+ * every few tens of MiB of them (external memory).
  *
  * --warmup N (default 128; 0: none): one transfer of N MiB each way (and
  * one through each other measured inbound path) before the measured runs,
@@ -127,6 +129,8 @@ interface Dir {
   /** Major GCs, and GC pause ms per GB, during the transfer (entries reported by then). */
   gcMajor: number;
   gcMsPerGB: number;
+  /** Minor page faults of this process per MiB moved (first touch of fresh or trimmed malloc memory). */
+  faultsPerMiB: number;
 }
 
 /** Reads the clocks at the start of a measured transfer; the function returned reads them again at its end. */
@@ -137,6 +141,7 @@ function startMeter(): (bytes: number) => Dir {
   const th0 = threadSeconds();
   const tx0 = tap.stats.txFrames;
   const gc0 = { ...gcSeen };
+  const f0 = process.resourceUsage().minorPageFault;
   return (bytes) => {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds() - c0;
@@ -144,7 +149,8 @@ function startMeter(): (bytes: number) => Dir {
     const th = threadSeconds();
     const gb = bytes / 1e9;
     return { gbps: (gb * 8) / seconds, cpuPerGB: cpu / gb, sysPerGB: sys / gb, mainPerGB: (th.main - th0.main) / gb, ioPerGB: (th.io - th0.io) / gb,
-      txFramesPerMiB: (tap.stats.txFrames - tx0) / (bytes / 2 ** 20), gcMajor: gcSeen.major - gc0.major, gcMsPerGB: (gcSeen.ms - gc0.ms) / gb };
+      txFramesPerMiB: (tap.stats.txFrames - tx0) / (bytes / 2 ** 20), gcMajor: gcSeen.major - gc0.major, gcMsPerGB: (gcSeen.ms - gc0.ms) / gb,
+      faultsPerMiB: (process.resourceUsage().minorPageFault - f0) / (bytes / 2 ** 20) };
   };
 }
 
@@ -327,6 +333,7 @@ try {
       result[`inTxFramesPerMiB${run}`] = i.txFramesPerMiB;
       result[`inGcMajor${run}`] = i.gcMajor;
       result[`inGcMsPerGB${run}`] = i.gcMsPerGB;
+      result[`inFaultsPerMiB${run}`] = i.faultsPerMiB;
     }
     if (PARTS.includes('onread')) {
       const io = await inbound(file, BYTES, true);
@@ -334,6 +341,7 @@ try {
       result[`inOnreadCpuSPerGB${run}`] = io.cpuPerGB;
       result[`inOnreadMainSPerGB${run}`] = io.mainPerGB;
       result[`inOnreadGcMajor${run}`] = io.gcMajor;
+      result[`inOnreadFaultsPerMiB${run}`] = io.faultsPerMiB;
     }
     if (PARTS.includes('recv')) {
       const ir = await inboundRecv(file);
