@@ -168,6 +168,11 @@ function main(): void {
     espSection();
     return;
   }
+  // BENCH_ONLY=tap runs only the TCP-over-TAP section.
+  if (process.env.BENCH_ONLY === 'tap') {
+    tapSection();
+    return;
+  }
   // BENCH_ONLY=tap-ping runs only the ping-over-TAP section (with its per-hop trace).
   if (process.env.BENCH_ONLY === 'tap-ping') {
     tapPingSection();
@@ -313,6 +318,43 @@ function main(): void {
 
   espSection();
 
+  tapSection();
+  console.log('');
+  tapPingSection();
+  chattySection();
+  lossSection();
+  console.log('');
+
+  synFloodSection();
+  console.log('');
+
+  const stack = new Stack();
+  const mem = stack.memory;
+  console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
+  const parts = Object.entries(mem.parts).sort((x, y) => y[1] - x[1]);
+  printTable(['part', 'bytes', 'share'], parts.map(([k, v]) => [k, fmt(v), `${fmt((100 * v) / mem.totalBytes, 1)} %`]));
+  // wolfIP's static state for its default config.h (8 sockets, 4 TCP with
+  // 32 KiB send / 20 KiB receive buffers), measured with its build: a fixed
+  // figure, since wolfIP doesn't run here.
+  const WOLFIP_BYTES = 483_656;
+  const small = Stack.planMemory(EMBEDDED_CONFIG);
+  console.log(`stack.memory for EMBEDDED_CONFIG (shaped like wolfIP's defaults): ${fmt(small.totalBytes)} bytes = `
+    + `${fmt(small.totalBytes / WOLFIP_BYTES, 2)}x wolfIP's ${fmt(WOLFIP_BYTES)} bytes (goal <= 1.0); `
+    + `largest parts: ${Object.entries(small.parts).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  console.log('');
+
+  wireguardSection();
+  console.log('');
+  tunSection();
+  console.log('');
+  console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
+}
+
+/**
+ * TCP over TAP against the Linux kernel (bench/tap.ts), offload on (with
+ * Linux <-> Linux over a veth in the same process) and off.
+ */
+function tapSection(): void {
   // TAP against the Linux kernel (root and /dev/net/tun only): offload on (with Linux <-> Linux over a veth
   // measured in the same process, between its runs) and off, one after the other in this run.
   if (process.getuid?.() === 0 && existsSync('/dev/net/tun')) {
@@ -368,35 +410,6 @@ function main(): void {
   } else {
     console.log('TCP over TAP: SKIPPED, needs root and /dev/net/tun');
   }
-  console.log('');
-  tapPingSection();
-  chattySection();
-  lossSection();
-  console.log('');
-
-  synFloodSection();
-  console.log('');
-
-  const stack = new Stack();
-  const mem = stack.memory;
-  console.log(`stack.memory for the default config: ${fmt(mem.totalBytes)} bytes (${(mem.totalBytes / 2 ** 20).toFixed(2)} MiB)`);
-  const parts = Object.entries(mem.parts).sort((x, y) => y[1] - x[1]);
-  printTable(['part', 'bytes', 'share'], parts.map(([k, v]) => [k, fmt(v), `${fmt((100 * v) / mem.totalBytes, 1)} %`]));
-  // wolfIP's static state for its default config.h (8 sockets, 4 TCP with
-  // 32 KiB send / 20 KiB receive buffers), measured with its build: a fixed
-  // figure, since wolfIP doesn't run here.
-  const WOLFIP_BYTES = 483_656;
-  const small = Stack.planMemory(EMBEDDED_CONFIG);
-  console.log(`stack.memory for EMBEDDED_CONFIG (shaped like wolfIP's defaults): ${fmt(small.totalBytes)} bytes = `
-    + `${fmt(small.totalBytes / WOLFIP_BYTES, 2)}x wolfIP's ${fmt(WOLFIP_BYTES)} bytes (goal <= 1.0); `
-    + `largest parts: ${Object.entries(small.parts).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
-  console.log('');
-
-  wireguardSection();
-  console.log('');
-  tunSection();
-  console.log('');
-  console.log(`total bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 
 /**
