@@ -227,6 +227,29 @@ export class TcpUser {
   }
 
   /**
+   * A gathered send, as Linux's writev() is one tcp_sendmsg(): the chunks
+   * from `chunks[index]` (at byte `off`) on, with `more` on those before
+   * `last`, so that only the last one pushes a partial segment. Returns the
+   * bytes taken over all chunks (it stops at the first chunk not taken
+   * whole) or, when none was taken, what {@link send} returned (-EAGAIN, an
+   * error); -EINVAL for a position outside the chunks.
+   */
+  sendv(s: number, chunks: readonly Uint8Array[], index: number, off: number, last: number): number {
+    if (index < 0 || off < 0 || index >= chunks.length || off > chunks[index].length) return -Errno.EINVAL;
+    let taken = 0;
+    let r = 0;
+    for (let i = index; i < chunks.length; i++) {
+      const o = i === index ? off : 0;
+      const len = chunks[i].length - o;
+      if (len === 0) continue;
+      r = this.send(s, chunks[i], o, len, i < last);
+      if (r > 0) taken += r;
+      if (r < len) break;
+    }
+    return taken > 0 ? taken : r;
+  }
+
+  /**
    * send() when the FIN is queued, the state does not allow sending, or no
    * buffer pair is held yet: the result to return, or {@link SEND_GO_ON}
    * once a buffer pair was taken.
