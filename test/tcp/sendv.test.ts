@@ -40,7 +40,7 @@ test('sendv: a corked header + body is one segment with PSH; empty chunks and a 
   assert.deepEqual(peer.received, [...header, ...body, ...body.subarray(5)]);
 });
 
-test('sendv: full segments of a large gathered write go at once, the partial tail with the last chunk', () => {
+test('sendv: full segments of a large gathered write go at once, the partial tail with the last chunk (also when the first chunk fills segments)', () => {
   const { ts, peer, fd } = established(72);
   const s = ts.stack.sockets;
   const smss = s.tcpInfo(fd)!.mss;
@@ -50,6 +50,14 @@ test('sendv: full segments of a large gathered write go at once, the partial tai
   const out = peer.absorb(ts.advance(0));
   assert.deepEqual(out.map((x) => x.payload.length), [smss, 50], show(out));
   assert.deepEqual(peer.received, [...a, ...b]);
+  peer.absorb(ts.feed(peer.ackFrame(), 1));
+  // A first chunk of more than two segments (its output pass deferred to the last chunk's): the same segments.
+  const big = pattern(2 * smss + 5, 5);
+  const tail = pattern(3, 6);
+  assert.equal(s.sendv(fd, [big, tail], 0, 0, 1), 2 * smss + 8);
+  const out2 = peer.absorb(ts.advance(0));
+  assert.deepEqual(out2.map((x) => x.payload.length), [smss, smss, 8], show(out2));
+  assert.deepEqual(peer.received, [...a, ...b, ...big, ...tail]);
 });
 
 test('sendv: bad positions are EINVAL, a UDP socket EOPNOTSUPP, a closed descriptor EBADF', () => {
