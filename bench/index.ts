@@ -469,7 +469,8 @@ function chattySection(): void {
   };
   const s = med(c.stackMs);
   const l = med(c.linuxMs);
-  // The same after 5,000 uncounted exchanges: the steady state, once V8 has compiled the stack's path
+  // The same after 5,000 uncounted exchanges (25 connections of 200, as the runs: bench/chatty.ts on one long
+  // warm-up connection): the steady state, once V8 has compiled the stack's path
   // (the figure above includes that warm-up; Node's net client, mostly C++, has little to warm up).
   const w = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '9', '--warmup', '5000'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
   const wJson = (w.stdout ?? '').trim().split('\n').pop() ?? '';
@@ -505,7 +506,7 @@ function chattySection(): void {
   if (warm !== null) {
     const ws = med(warm.stackMs);
     const wl = med(warm.linuxMs);
-    console.log(`  warm (after 5,000 exchanges): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
+    console.log(`  warm (after 5,000 exchanges over 25 connections): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
       + `ratio ${fmt(ws / wl, 2)} (pairs ${pairs(warm.stackMs, warm.linuxMs)}), stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange`);
   } else {
     console.log(`  warm run failed (${w.status ?? w.signal})`);
