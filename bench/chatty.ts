@@ -8,7 +8,7 @@
  * hits both alike. Needs root and /dev/net/tun (see test/helpers/chatty.ts
  * for the namespaces and addresses). Prints one JSON line.
  *
- *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--handoff 0|1] [--warmup N] [--fresh N]
+ *   node dist/bench/chatty.js [--rounds N] [--runs N] [--body BYTES] [--threads 0|1] [--handoff 0|1] [--warmup N] [--long-warmup 0|1] [--fresh N]
  *
  * The runs above compare unlike processes: each Node's net run is a fresh
  * process's first ROUNDS exchanges, while the stack's runs are exchanges
@@ -24,7 +24,15 @@
  * stack's JS takes a few thousand exchanges to be fully compiled (V8's
  * compiler threads compete for the same 2 cores meanwhile), so the default
  * figures include JIT warm-up, while Node's net client, mostly C++, has
- * little to warm up; a large --warmup shows the steady state.
+ * little to warm up; a large --warmup shows the steady state. The warm-up
+ * runs over connections of --rounds exchanges each, as the measured runs
+ * do: warmed up on one long connection instead, V8 optimizes the engine
+ * without type feedback for a connection's opening and closing, and the
+ * first close and reconnect deoptimize ~20 of its hot functions, which then
+ * run unoptimized for ~2,000 exchanges (measured: 9 later runs of 200 took
+ * 40-120 ms at 150-430 us CPU per exchange, against 12-25 ms at 34-91 us
+ * after the same 3,000 exchanges over 15 connections). --long-warmup 1
+ * keeps the single long warm-up connection, to measure that.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { ChattyLab } from '../test/helpers/chatty.js';
@@ -88,6 +96,7 @@ const THREADS = opt('threads', -1);
 const HANDOFF = opt('handoff', -1);
 const WARMUP = Math.max(1, opt('warmup', 50));
 const FRESH = Math.max(0, opt('fresh', 0));
+const LONG_WARMUP = opt('long-warmup', 0) === 1;
 
 const lab = await ChattyLab.open({
   ...(THREADS >= 0 ? { threads: THREADS === 1 } : {}),
@@ -97,8 +106,11 @@ let failed = false;
 try {
   // Warm-up (JIT, ARP, the server's first connection), not counted in the runs. Its times are
   // printed: the stack's first exchanges in this process against a fresh Node process's first ones.
-  const firstStack = await lab.overStack(WARMUP, BODY);
-  const firstLinux = await lab.overLinux(WARMUP, BODY);
+  // The first warm-up connection's exchanges against as many in a fresh Node process (as each of its runs is).
+  const first = LONG_WARMUP ? WARMUP : Math.min(WARMUP, ROUNDS);
+  const firstStack = await lab.overStack(first, BODY);
+  const firstLinux = await lab.overLinux(first, BODY);
+  for (let left = WARMUP - first; left > 0; left -= ROUNDS) await lab.overStack(Math.min(left, ROUNDS), BODY);
   const stackMs: number[] = [];
   const linuxMs: number[] = [];
   // This process's CPU time and context switches (all its threads: JS, the
@@ -147,7 +159,7 @@ try {
   }
   const tcp = lab.stack.stats.tcp;
   const timed = {
-    rounds: ROUNDS, runs: RUNS, body: BODY, warmup: WARMUP, stackMs, linuxMs,
+    rounds: ROUNDS, runs: RUNS, body: BODY, warmup: first, warmupTotal: WARMUP, longWarmup: LONG_WARMUP, stackMs, linuxMs,
     warmupStackMs: firstStack.ms, warmupLinuxMs: firstLinux.ms,
     ...(FRESH > 0 ? fresh : {}),
     stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,

@@ -178,6 +178,11 @@ function main(): void {
     tapPingSection();
     return;
   }
+  // BENCH_ONLY=chatty runs only the chatty-client section.
+  if (process.env.BENCH_ONLY === 'chatty') {
+    chattySection();
+    return;
+  }
   const started = performance.now();
   const cpus = os.cpus();
   console.log('wirestack packet-path benchmark');
@@ -456,6 +461,9 @@ function tapPingSection(): void {
  * The chatty client (bench/chatty.ts): 200 corked request/response exchanges
  * over stack.net on TAP against Node's net over a veth, same Linux server;
  * median of alternating runs and the ratio. Root and /dev/net/tun only.
+ * 9 alternating runs (fresh processes: 7), not 5: Node's side of one run
+ * ranged 13-45 ms within minutes, so 5 runs left the median to one or two
+ * noisy ones; the ratio of each alternating pair is printed with its spread.
  */
 function chattySection(): void {
   if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
@@ -463,7 +471,7 @@ function chattySection(): void {
     return;
   }
   const script = fileURLToPath(new URL('./chatty.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '5', '--fresh', '5'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '9', '--fresh', '7'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
   const json = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !json.startsWith('{')) {
     console.log(`Chatty client over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
@@ -475,11 +483,17 @@ function chattySection(): void {
     freshStackMs?: number[]; freshLinuxMs?: number[]; freshStackCpuUs?: number[]; freshLinuxCpuUs?: number[] };
   const c = JSON.parse(json) as Chatty;
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  // Each run's stack/Linux ratio against the other side's run next to it: median (min-max).
+  const pairs = (a: number[], b: number[]): string => {
+    const r = a.map((x, i) => x / b[i]);
+    return `${fmt(med(r), 2)} (${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)})`;
+  };
   const s = med(c.stackMs);
   const l = med(c.linuxMs);
-  // The same after 5,000 uncounted exchanges: the steady state, once V8 has compiled the stack's path
+  // The same after 5,000 uncounted exchanges (25 connections of 200, as the runs: bench/chatty.ts on one long
+  // warm-up connection): the steady state, once V8 has compiled the stack's path
   // (the figure above includes that warm-up; Node's net client, mostly C++, has little to warm up).
-  const w = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '5', '--warmup', '5000'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
+  const w = spawnSync(process.execPath, [script, '--rounds', '200', '--runs', '9', '--warmup', '5000'], { encoding: 'utf8', timeout: 300_000, killSignal: 'SIGKILL' });
   const wJson = (w.stdout ?? '').trim().split('\n').pop() ?? '';
   const warm = w.status === 0 && wJson.startsWith('{') ? JSON.parse(wJson) as Chatty : null;
   console.log(`Chatty client: ${c.rounds} exchanges (8-byte header + ${c.body}-byte body corked, wait for a 4-byte reply), `
@@ -490,6 +504,7 @@ function chattySection(): void {
   ]);
   console.log(`  ratio stack.net / Linux: ${fmt(s / l, 2)} (goal <= 1.5; before the Nagle/delayed-ACK fixes about 9 s, each exchange waiting for the peer's delayed ACK); `
     + `delayed ACKs on the stack's side: ${fmt(c.delayedAcks)}`);
+  console.log(`  ratio of each alternating pair: median ${pairs(c.stackMs, c.linuxMs)}`);
   const pe = c.perExchange;
   if (pe !== undefined) {
     console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads), ${fmt(pe.polls, 2)} polls, `
@@ -507,13 +522,13 @@ function chattySection(): void {
     const fl = med(c.freshLinuxMs);
     const perEx = (xs: number[] | undefined): string => (xs === undefined ? '-' : fmt(med(xs) / c.rounds));
     console.log(`  fresh process on both sides (${fmt(c.freshStackMs.length)} alternating runs each): stack.net ${fmt(fs / c.rounds, 3)} ms/exchange, `
-      + `Node's net ${fmt(fl / c.rounds, 3)}: ratio ${fmt(fs / fl, 2)}; client process CPU ${perEx(c.freshStackCpuUs)} vs ${perEx(c.freshLinuxCpuUs)} us/exchange`);
+      + `Node's net ${fmt(fl / c.rounds, 3)}: ratio ${fmt(fs / fl, 2)} (pairs ${pairs(c.freshStackMs, c.freshLinuxMs)}); client process CPU ${perEx(c.freshStackCpuUs)} vs ${perEx(c.freshLinuxCpuUs)} us/exchange`);
   }
   if (warm !== null) {
     const ws = med(warm.stackMs);
     const wl = med(warm.linuxMs);
-    console.log(`  warm (after 5,000 exchanges): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
-      + `ratio ${fmt(ws / wl, 2)}, stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange`);
+    console.log(`  warm (after 5,000 exchanges over 25 connections): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
+      + `ratio ${fmt(ws / wl, 2)} (pairs ${pairs(warm.stackMs, warm.linuxMs)}), stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange`);
   } else {
     console.log(`  warm run failed (${w.status ?? w.signal})`);
   }

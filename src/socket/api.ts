@@ -312,6 +312,19 @@ export class SocketApi {
     return this.transmit(fd, buf, off, len, t.remoteAddr[fd], t.remotePort[fd]);
   }
 
+  /**
+   * Gathered send on a TCP socket as Linux's writev() (TcpUser.sendv): one clock read and one driver check per call,
+   * not per chunk (#10). Returns the bytes taken or, when none was, -EAGAIN or an error (UDP: -EOPNOTSUPP).
+   */
+  sendv(fd: number, chunks: readonly Uint8Array[], index: number, off: number, last: number): number {
+    if (!this.valid(fd)) return -Errno.EBADF;
+    if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
+    this.host.touch();
+    const n = this.tcp.user.sendv(fd, chunks, index, off, last);
+    this.host.kickIfPending(); // TCP output ran: segments are out, only timers or events may be left
+    return n;
+  }
+
   private transmit6(fd: number, buf: Uint8Array, off: number, len: number, a: Uint8Array, ao: number, port: number, zone: number): number {
     const t = this.table;
     if (t.soError[fd] !== 0 && (t.flags[fd] & F_CONNECTED) !== 0) {

@@ -56,7 +56,7 @@ import { Errno, codeError, lookupError as notFound, sysError } from '../engine/e
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import { familyName, formatSockAddr } from './addr.js';
 import {
-  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, MSG_MORE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
+  EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, SHUT_WR, SO_ERROR, SO_KEEPALIVE, SO_LINGER, TCP_KEEPIDLE,
   TCP_NODELAY, type SockAddr, type SocketApi,
 } from './api.js';
 import {
@@ -420,19 +420,13 @@ export class Socket extends Duplex {
   private flushWrites(): void {
     const chunks = this.wChunks;
     if (chunks === null) return;
-    const api = this.api;
-    while (this.wIndex < chunks.length) {
-      const c = chunks[this.wIndex];
-      const left = c.length - this.wOff;
-      if (left <= 0) {
-        this.wIndex++;
-        this.wOff = 0;
-        continue;
-      }
-      // A gathered write (_writev: corked chunks) is one send, as Node's
-      // writev() is one system call: MSG_MORE on all chunks but the last keeps
-      // TCP from sending a partial segment between them.
-      const n = api.send(this.fd, c, this.wOff, left, this.wIndex < this.wLast ? MSG_MORE : 0);
+    for (;;) {
+      // Past the chunks taken whole, and empty ones (wOff may run into the next chunks).
+      while (this.wIndex < chunks.length && this.wOff >= chunks[this.wIndex].length) this.wOff -= chunks[this.wIndex++].length;
+      if (this.wIndex >= chunks.length) break;
+      // A gathered write (_writev: corked chunks) is one send (SocketApi.sendv), as Node's writev() is one
+      // system call: MSG_MORE on all chunks but the last keeps TCP from sending a partial segment between them.
+      const n = this.api.sendv(this.fd, chunks, this.wIndex, this.wOff, this.wLast);
       if (n > 0) {
         this.written += n;
         this.wOff += n;

@@ -111,11 +111,17 @@ export class Congestion {
   sacked(s: number): number {
     const t = this.core.t;
     // RACK's records know every SACKed segment; the scoreboard only its first ranges.
-    if ((t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0) return t.sackedBytes[s];
+    const rack = (t.tflags[s] & TF_SACK) !== 0 && t.buf[s] >= 0;
+    // The scoreboard's loop also runs (empty) on RACK's calls, its reads done on every call: the loop first
+    // has work when a connection has given its buffers back (a FIN after the data), and code first reached
+    // there had no type feedback when V8 optimized sendData, which this is inlined into (a deopt and a
+    // recompile at each process's first close).
     const base = s * t.rangesS;
+    const sc = t.sackCount[s];
+    const count = rack ? 0 : sc;
     let n = 0;
-    for (let i = 0; i < t.sackCount[s]; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) | 0;
-    return n;
+    for (let i = 0; i < count; i++) n += (t.sackRight[base + i] - t.sackLeft[base + i]) | 0;
+    return rack ? t.sackedBytes[s] : n;
   }
 
   /**

@@ -29,6 +29,9 @@ import {
 } from './tcb.js';
 
 
+/** A lone FIN's flags, computed once (see sendData). */
+const ACK_FIN = TH_ACK | TH_FIN;
+
 /** Longest TCP header (60 bytes): what a super-segment leaves room for. */
 const MAX_TCP_HLEN = 60;
 
@@ -379,8 +382,12 @@ export class TcpOutput {
       // The peer's window bounds what lies beyond sndUna, whatever the pipe says.
       const peerRoom = Math.floor(sndWnd - ((nxt - una) >>> 0));
       if (peerRoom < room) room = peerRoom;
+      // One transmit call site and branch-free flags for data and a lone FIN: a call or an operation first
+      // reached at a close would have no type feedback (a deopt of the optimized sendData at the first close).
+      let len = avail;
+      let flags = ACK_FIN;
+      let fresh = false;
       if (avail > 0) {
-        let len = avail;
         if (len > smss) {
           if (maxSeg < 0) maxSeg = this.maxSegment(s, smss);
           if (len > maxSeg) len = maxSeg;
@@ -391,23 +398,18 @@ export class TcpOutput {
           if (gap < len) len = gap;
         }
         if (len <= 0) break;
-        const fresh = !seqLt(nxt, t.sndMax[s]);
+        fresh = !seqLt(nxt, t.sndMax[s]);
         if (len > smss) len = this.cutSuperSegment(s, len, smss, avail, nxt, corked, nodelay);
         else if (len < smss && this.holdPartial(s, len, avail, nxt, corked, nodelay)) break;
-        const fin = finQueued && len === avail;
-        let flags = TH_ACK;
-        if (len === avail) flags |= TH_PSH;
-        if (fin) flags |= TH_FIN;
-        if (!this.transmit(s, nxt, len, flags)) break; // not sent: no route, or the link's queue full
-        if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
-        continue;
+        const last = len === avail;
+        flags = TH_ACK | (last ? TH_PSH : 0) | (last && finQueued ? TH_FIN : 0);
+      } else if (avail !== 0 || !finQueued) {
+        // avail === 0 is nxt === dataEnd; tested first, as it runs on every pass here.
+        break;
       }
-      // avail === 0 is nxt === dataEnd; tested first, as it runs on every pass here (a test first reached
-      // at a close has no type feedback: a deopt of the optimized sendData).
-      if (avail === 0 && finQueued) {
-        this.transmit(s, nxt, 0, TH_ACK | TH_FIN);
-      }
-      break;
+      if (!this.transmit(s, nxt, len, flags)) break; // not sent: no route, or the link's queue full
+      if (len === 0) break; // the lone FIN
+      if (fresh && t.sndNxt[s] !== nxt) this.dataSent(s, nxt, (t.sndNxt[s] - nxt) | 0, smss);
     }
     // Data waits with nothing in flight, on a closed window or one too small to
     // fill a segment: the persist timer probes the first and, as the override
@@ -497,12 +499,11 @@ export class TcpOutput {
     const isRtx = seqLt(seq, t.sndMax[s]);
     const len = this.sendSegment(s, seq, want, flags);
     if (len < 0) return false;
-    if (len < want) flags &= ~TH_FIN;
-    let end = (seq + len) | 0;
-    if ((flags & TH_FIN) !== 0) {
-      end = (end + 1) | 0;
-      t.tflags[s] |= TF_FIN_SENT;
-    }
+    // The FIN (not on a trimmed segment) takes one sequence number. Branch-free, each operation run on every
+    // call: one first reached at a close has no type feedback (a deopt of sendData, this is inlined into).
+    const fin = len >= want && (flags & TH_FIN) !== 0 ? 1 : 0;
+    const end = (seq + len + fin) | 0;
+    t.tflags[s] |= fin !== 0 ? TF_FIN_SENT : 0;
     c.rack.onSend(s, seq, end, isRtx);
     if (isRtx) {
       this.retransmitted(s, seq);

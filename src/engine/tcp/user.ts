@@ -197,8 +197,10 @@ export class TcpUser {
    * (the next chunk of a gathered write), so full segments go out but a
    * partial last one waits for the next send without `more`: one gathered
    * write, as Linux's tcp_sendmsg() pushes at the end of one writev() call.
+   * `defer` (sendv): a chunk taken whole with `more` skips the output pass,
+   * which the next chunk's send runs; sendv runs it if no send did.
    */
-  send(s: number, buf: Uint8Array, off: number, len: number, more = false): number {
+  send(s: number, buf: Uint8Array, off: number, len: number, more = false, defer = false): number {
     const c = this.core;
     const t = c.t;
     // The rare cases apart, so that V8 optimizes this function sooner (see TcpInput.segmentInput).
@@ -222,8 +224,35 @@ export class TcpUser {
     c.cc.restartAfterIdle(s, c.ctx.now);
     t.snd.append(s, buf, off, n);
     if (n < len) t.tflags[s] |= TF_WANT_WRITE;
-    c.out.output(s);
+    if (!(cork && defer)) c.out.output(s);
     return n;
+  }
+
+  /**
+   * A gathered send, as Linux's writev() is one tcp_sendmsg(): the chunks
+   * from `chunks[index]` (at byte `off`) on, with `more` on those before
+   * `last`, so that only the last one pushes a partial segment. Returns the
+   * bytes taken over all chunks (it stops at the first chunk not taken
+   * whole) or, when none was taken, what {@link send} returned (-EAGAIN, an
+   * error); -EINVAL for a position outside the chunks.
+   */
+  sendv(s: number, chunks: readonly Uint8Array[], index: number, off: number, last: number): number {
+    if (index < 0 || off < 0 || index >= chunks.length || off > chunks[index].length) return -Errno.EINVAL;
+    let taken = 0;
+    let r = 0;
+    // Whether the last send skipped its output pass (a chunk corked for the next): one pass for the write.
+    let deferred = false;
+    for (let i = index; i < chunks.length; i++) {
+      const o = i === index ? off : 0;
+      const len = chunks[i].length - o;
+      if (len === 0) continue;
+      r = this.send(s, chunks[i], o, len, i < last, true);
+      deferred = r === len && i < last;
+      if (r > 0) taken += r;
+      if (r < len) break;
+    }
+    if (deferred) this.core.out.output(s);
+    return taken > 0 ? taken : r;
   }
 
   /**
