@@ -74,29 +74,19 @@ enum {
 #define SYNR_VERSION 1
 
 /*
- * The RX thread writes the SYN-ACKs itself (state 4): it queues those of a
- * batch of reads (ws_synr_hold) and, once the batch is answered, writes them
- * in one io_uring submission (tap_uring.c), up to WS_URING_BATCH per system
- * call; a SYN read alone is answered at once. The flood then has one queue,
- * the kernel's TAP queue in front of the RX thread: when this thread falls
- * behind, SYNs wait there (or the kernel drops them), and every SYN read is
- * answered.
- *
- * Until this session a writer thread of its own took them through a
- * single-producer single-consumer queue, so reading the next SYN and writing
- * the last SYN-ACK could run on two cores. On this 2-core guest, with the
- * flood sender on one core, the two threads shared the other one: the writer
- * was woken (a futex wake and a context switch) once per RX batch and, when
- * it was descheduled, its queue of OUT_SLOTS filled and further SYNs went
- * unanswered, the legitimate ones among them, each costing its client a 1 s
- * SYN retransmission. bench/syn-flood.ts counted 25k-94k SYN-ACKs/s lost
- * that way at the sender's maximum (W_QUEUE_FULL, tapSynQueueFull), next to
- * the kernel queue's drops; inline, the RX thread and writer's CPU per SYN
- * was lower too (1.5-2.1 us against 2.0-2.3). WIRESTACK_SYNR_WRITER=1 in the
- * environment brings the writer thread back, to compare (same wake-up
- * handshake as tap_thread.c's TX thread: a futex word the writer sets before
- * sleeping; without the thread, pthread_create failed, the RX thread writes
- * one frame per write()).
+ * The RX thread writes the SYN-ACKs itself (state 4): those of a batch of
+ * reads (ws_synr_hold) in one io_uring submission once the batch is answered
+ * (tap_uring.c), a lone SYN's at once. The flood then has one queue, the
+ * kernel's TAP queue in front of the RX thread, and every SYN read is
+ * answered. A writer thread of its own used to take them through an SPSC
+ * queue, to write on another core; on this 2-core guest, with the flood
+ * sender on one core, both shared the other, the writer was woken once per
+ * RX batch, and while it was descheduled its OUT_SLOTS queue filled and
+ * further SYNs went unanswered, legitimate ones among them (each a 1 s SYN
+ * retransmission): bench/syn-flood.ts counted 25k-94k/s at the sender's
+ * maximum (W_QUEUE_FULL). WIRESTACK_SYNR_WRITER=1 in the environment brings
+ * the writer back, to compare (woken as tap_thread.c's TX thread: a futex
+ * word it sets before sleeping; if pthread_create fails, write() inline).
  */
 #define OUT_SLOTS 4096u /* the writer thread's queue, ~30 ms of a flood; inline, at most a batch is queued */
 #define OUT_SLOT 96u /* vnet header + the largest SYN-ACK (14 + 20 + 40) */
