@@ -194,6 +194,29 @@ function cpuTicks(pid: number | undefined, whole = false): Record<string, number
   return t;
 }
 
+/**
+ * Time (ticks of 10 ms, as cpuTicks) each thread of `pid` spent runnable but waiting for a CPU (schedstat's
+ * run-queue wait), by name as cpuTicks: a thread starved by the machine's load, not idle.
+ */
+function waitTicks(pid: number | undefined): Record<string, number> {
+  const t: Record<string, number> = {};
+  if (pid === undefined) return t;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const wait = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e7;
+        t[comm] = (t[comm] ?? 0) + wait;
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // gone
+  }
+  return t;
+}
+
 /** Idle and total ticks of the whole machine (/proc/stat). */
 function machineTicks(): { idle: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -254,11 +277,13 @@ async function main(): Promise<void> {
       JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000, started)).trim()) as ClientResult;
 
     // The client with CPU sampled inside its run (its process ends with it): CPUs' worth (1 = one core) of the
-    // CLI's threads by name ('main' = the JS thread), the flood sender, the client, and the whole machine's busy
-    // share (1 = every core busy).
+    // CLI's threads by name ('main' = the JS thread), the share of the time each of them was runnable but waited
+    // for a CPU (cliRunnableWaiting), the flood sender, the client, and the whole machine's busy share (1 = every
+    // core busy).
     const measured = async (): Promise<{ result: ClientResult; cpu: Record<string, unknown> | null }> => {
       let clientPid: number | undefined;
-      const sample = (): Array<Record<string, number>> => [cpuTicks(cli?.pid), cpuTicks(flood?.pid, true), cpuTicks(clientPid, true), machineTicks()];
+      const sample = (): Array<Record<string, number>> => [cpuTicks(cli?.pid), cpuTicks(flood?.pid, true), cpuTicks(clientPid, true), machineTicks(),
+        waitTicks(cli?.pid)];
       let cpuA: Array<Record<string, number>> = [];
       let cpuB: Array<Record<string, number>> = [];
       let tA = 0;
@@ -269,7 +294,8 @@ async function main(): Promise<void> {
       for (const t of sampler) clearTimeout(t);
       const ticks = (tB - tA) / 10; // 1/100 s
       const cpu = cpuA.length > 0 && cpuB.length > 0 && ticks > 0 ? {
-        cli: cpuShare(cpuA[0], cpuB[0], ticks), flood: cpuShare(cpuA[1], cpuB[1], ticks).process ?? 0,
+        cli: cpuShare(cpuA[0], cpuB[0], ticks), cliRunnableWaiting: cpuShare(cpuA[4], cpuB[4], ticks),
+        flood: cpuShare(cpuA[1], cpuB[1], ticks).process ?? 0,
         client: cpuShare(cpuA[2], cpuB[2], ticks).process ?? 0,
         machineBusy: Math.round((1 - (cpuB[3].idle - cpuA[3].idle) / (cpuB[3].total - cpuA[3].total)) * 1000) / 1000,
       } : null;
