@@ -72,10 +72,10 @@ export interface TapLinkOptions {
    * 30k SYN/s 94.5 % against 60.4 % (53.3 %); the kernel's TAP queue
    * dropped a fifth of the frames it did on the engine path. Since the RX
    * thread writes the SYN-ACKs itself and the kernel queue is 10000 frames
-   * (see {@link kernelQueue}), 5 interleaved rounds against that build
-   * (load 6-8): a median 39.4 % against 10.5 % at the sender's maximum, no
-   * SYN retransmission by the legitimate client (0 of 4,400 connections
-   * against 42 of 1,258).
+   * (see {@link kernelQueue}), 7 interleaved rounds against that build
+   * (load 0.6-8): a median 38.1 % against 9.1 % at the sender's maximum, no
+   * SYN retransmission by the legitimate client (0 of 6,792 connections
+   * against 55 of 2,339).
    * Without a flood it does nothing: it answers only for listeners whose
    * request queue overflowed. `false` leaves every SYN to the engine.
    */
