@@ -23,7 +23,7 @@
  * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
- *     [--syn-responder 0|1]
+ *     [--syn-responder 0|1] [--linux 0|1]
  *
  * --syn-responder 0 runs the CLI with --no-syn-responder (the engine answers
  * the flood); default 1, the TAP RX thread does (native/syn_responder.c).
@@ -31,9 +31,12 @@
  * (native/tap_uring.c), to compare.
  *
  * --kernel-queue sets the TAP device's txqueuelen (the kernel's queue toward
- * the stack; default the kernel's 1000) once the CLI is up, to compare.
+ * the stack; default TapLink's, TAP_KERNEL_QUEUE_DEFAULT) once the CLI is up,
+ * to compare. WIRESTACK_SYNR_WRITER=1 in the environment gives the SYN
+ * responder its former writer thread (native/syn_responder.c), to compare.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,6 +49,8 @@ const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
 const KERNEL_QUEUE = opt('kernel-queue', 0);
 const SYN_RESPONDER = opt('syn-responder', 1);
+/** 0: skip the run with Linux as the server (to compare settings of the stack alone, faster). */
+const LINUX = opt('linux', 1);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
@@ -69,12 +74,12 @@ const CLIENT = `
 const net = require('node:net');
 const [seconds, loops] = process.argv.slice(1, 3).map(Number); const host = process.argv[3];
 const end = performance.now() + seconds * 1000;
-let ok = 0, failed = 0; const ms = [];
+let ok = 0, failed = 0, slowAfter = 0; const ms = [], cms = [];
 function one() {
   return new Promise((resolve) => {
-    const t0 = performance.now(); let got = ''; let done = false;
-    const s = net.connect(${PORT}, host, () => s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'));
-    const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; ms.push(performance.now() - t0); s.end(); } else { failed++; s.destroy(); } resolve(); };
+    const t0 = performance.now(); let got = ''; let done = false; let tc = 0;
+    const s = net.connect(${PORT}, host, () => { tc = performance.now(); cms.push(tc - t0); s.write('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n'); });
+    const fin = (good) => { if (done) return; done = true; clearTimeout(t); if (good) { ok++; const t1 = performance.now(); ms.push(t1 - t0); if (t1 - tc > 150) slowAfter++; s.end(); } else { failed++; s.destroy(); } resolve(); };
     const t = setTimeout(() => fin(false), 5000);
     s.setEncoding('latin1');
     s.on('data', (d) => {
@@ -90,7 +95,12 @@ async function loop() { while (performance.now() < end) await one(); }
 const t0 = performance.now();
 Promise.all(Array.from({ length: loops }, loop)).then(() => {
   const secs = (performance.now() - t0) / 1000; ms.sort((a, b) => a - b);
-  console.log(JSON.stringify({ ok, failed, seconds: secs, rate: ok / secs, p50: ms[Math.floor(ms.length / 2)] ?? null, p99: ms[Math.floor(ms.length * 0.99)] ?? null }));
+  // Connect times by bucket (ms): under 10, 10-100, 100-900, 0.9-2.5 s (one SYN retransmission), over 2.5 s (more).
+  const edges = [10, 100, 900, 2500, Infinity]; const connectHist = edges.map(() => 0);
+  for (const c of cms) connectHist[edges.findIndex((e) => c < e)]++;
+  const connectSum = cms.reduce((a, b) => a + b, 0); const allSum = ms.reduce((a, b) => a + b, 0);
+  console.log(JSON.stringify({ ok, failed, seconds: secs, rate: ok / secs, p50: ms[Math.floor(ms.length / 2)] ?? null, p99: ms[Math.floor(ms.length * 0.99)] ?? null,
+    connectHist, connectShare: allSum > 0 ? connectSum / allSum : null, slowAfter }));
 });
 `;
 
@@ -143,7 +153,90 @@ function kernelTapDrops(ns = NS, dev = DEV): number {
   return j[0]?.stats64?.tx?.dropped ?? 0;
 }
 
-interface ClientResult { ok: number; failed: number; seconds: number; rate: number; p50: number | null; p99: number | null }
+/** TCP counters of a namespace's Linux (/proc/net/snmp's Tcp and /proc/net/netstat's TcpExt lines), as `Tcp.Name`. */
+function nsTcpCounters(ns: string): Record<string, number> {
+  const out = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp', '/proc/net/netstat'], { encoding: 'utf8', timeout: 10_000 });
+  const lines = out.split('\n');
+  const c: Record<string, number> = {};
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const [k, ...names] = lines[i].split(' ');
+    const [k2, ...vals] = lines[i + 1].split(' ');
+    if (k !== k2 || !/^Tcp(Ext)?:$/.test(k) || !/^-?\d/.test(vals[0] ?? '')) continue;
+    names.forEach((n, j) => { c[`${k.slice(0, -1)}.${n}`] = Number(vals[j]); });
+    i++;
+  }
+  return c;
+}
+
+/** CPU ticks (user + system, 1/100 s) of each thread of `pid` by name (the main thread as 'main'), or of the whole process with `whole`. */
+function cpuTicks(pid: number | undefined, whole = false): Record<string, number> {
+  const t: Record<string, number> = {};
+  if (pid === undefined) return t;
+  const one = (file: string, name: string | null): void => {
+    try {
+      const st = readFileSync(file, 'utf8');
+      const rest = st.slice(st.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+      const comm = name ?? st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      t[comm] = (t[comm] ?? 0) + Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+    } catch {
+      // gone
+    }
+  };
+  if (whole) {
+    one(`/proc/${pid}/stat`, 'process');
+    return t;
+  }
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) one(`/proc/${pid}/task/${tid}/stat`, tid === String(pid) ? 'main' : null);
+  } catch {
+    // gone
+  }
+  return t;
+}
+
+/**
+ * Time (ticks of 10 ms, as cpuTicks) each thread of `pid` spent runnable but waiting for a CPU (schedstat's
+ * run-queue wait), by name as cpuTicks: a thread starved by the machine's load, not idle.
+ */
+function waitTicks(pid: number | undefined): Record<string, number> {
+  const t: Record<string, number> = {};
+  if (pid === undefined) return t;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const comm = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const wait = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e7;
+        t[comm] = (t[comm] ?? 0) + wait;
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // gone
+  }
+  return t;
+}
+
+/** Idle and total ticks of the whole machine (/proc/stat). */
+function machineTicks(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** b - a per key, as a share of `ticks` (CPUs busy). */
+function cpuShare(a: Record<string, number>, b: Record<string, number>, ticks: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).filter((k) => b[k] !== (a[k] ?? 0)).map((k) => [k, Math.round((b[k] - (a[k] ?? 0)) / ticks * 1000) / 1000]));
+}
+
+interface ClientResult {
+  ok: number; failed: number; seconds: number; rate: number; p50: number | null; p99: number | null;
+  /** Connect times: < 10 ms, 10-100, 100-900, 0.9-2.5 s (a SYN retransmitted once), more. */
+  connectHist: number[];
+  /** Share of the exchanges' total time spent connecting. */
+  connectShare: number | null;
+  /** Exchanges whose request-response part took over 150 ms (a data segment retransmitted). */
+  slowAfter: number;
+}
 
 async function main(): Promise<void> {
   let cli: ChildProcess | null = null;
@@ -180,14 +273,41 @@ async function main(): Promise<void> {
     if (KERNEL_QUEUE > 0) ip('-n', NS, 'link', 'set', 'dev', DEV, 'txqueuelen', String(KERNEL_QUEUE));
     const mac = String(events.find((e) => e.event === 'up')?.mac);
     const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
-    const client = async (): Promise<ClientResult> =>
-      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000)).trim()) as ClientResult;
+    const client = async (started?: (c: ChildProcess) => void): Promise<ClientResult> =>
+      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000, started)).trim()) as ClientResult;
+
+    // The client with CPU sampled inside its run (its process ends with it): CPUs' worth (1 = one core) of the
+    // CLI's threads by name ('main' = the JS thread), the share of the time each of them was runnable but waited
+    // for a CPU (cliRunnableWaiting), the flood sender, the client, and the whole machine's busy share (1 = every
+    // core busy).
+    const measured = async (): Promise<{ result: ClientResult; cpu: Record<string, unknown> | null }> => {
+      let clientPid: number | undefined;
+      const sample = (): Array<Record<string, number>> => [cpuTicks(cli?.pid), cpuTicks(flood?.pid, true), cpuTicks(clientPid, true), machineTicks(),
+        waitTicks(cli?.pid)];
+      let cpuA: Array<Record<string, number>> = [];
+      let cpuB: Array<Record<string, number>> = [];
+      let tA = 0;
+      let tB = 0;
+      const sampler = [setTimeout(() => { tA = performance.now(); cpuA = sample(); }, 300),
+        setTimeout(() => { tB = performance.now(); cpuB = sample(); }, SECONDS * 1000 - 200)];
+      const result = await client((c) => { clientPid = c.pid; });
+      for (const t of sampler) clearTimeout(t);
+      const ticks = (tB - tA) / 10; // 1/100 s
+      const cpu = cpuA.length > 0 && cpuB.length > 0 && ticks > 0 ? {
+        cli: cpuShare(cpuA[0], cpuB[0], ticks), cliRunnableWaiting: cpuShare(cpuA[4], cpuB[4], ticks),
+        flood: cpuShare(cpuA[1], cpuB[1], ticks).process ?? 0,
+        client: cpuShare(cpuA[2], cpuB[2], ticks).process ?? 0,
+        machineBusy: Math.round((1 - (cpuB[3].idle - cpuA[3].idle) / (cpuB[3].total - cpuA[3].total)) * 1000) / 1000,
+      } : null;
+      return { result, cpu };
+    };
 
     await client(); // warm-up (JIT of the stack and Node's HTTP server)
-    const base1 = await client();
+    const base1run = await measured();
+    const base1 = base1run.result;
 
     // One flood at `rate` SYN/s (0: as fast as the sender goes) with the client running during it.
-    const floodRun = async (rate: number): Promise<Record<string, number | null>> => {
+    const floodRun = async (rate: number): Promise<Record<string, unknown>> => {
       let floodErr = '';
       const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, STACK_IP, String(PORT),
         '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
@@ -200,11 +320,15 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1500)); // the request queue fills; cookies from here on
       const s0 = lastStats();
       const k0 = kernelTapDrops();
+      const c0 = nsTcpCounters(NS);
       const t0 = performance.now();
-      const during = await client();
+      const run = await measured();
+      const during = run.result;
+      const cpu = run.cpu;
       const t1 = performance.now();
       const s1 = lastStats();
       const k1 = kernelTapDrops();
+      const c1 = nsTcpCounters(NS);
       kill(flood, 'SIGTERM');
       const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number; rate: number };
       await new Promise((r) => setTimeout(r, 2000)); // requests and queues drain
@@ -212,6 +336,17 @@ async function main(): Promise<void> {
       return {
         targetRate: rate, floodSent: sent.sent, floodRate: sent.rate,
         during: during.rate, duringFailed: during.failed, duringP50Ms: during.p50, duringP99Ms: during.p99,
+        // Where a legitimate exchange's time went: its connect times by bucket (< 10 ms, 10-100, 100-900,
+        // 0.9-2.5 s: a SYN or SYN-ACK lost once, more), the share of all exchange time spent connecting, exchanges
+        // whose request/response took over 150 ms, and the client's Linux: SYNs it retransmitted, segments it
+        // retransmitted, connections it opened.
+        duringConnectHist: during.connectHist, duringConnectShare: during.connectShare, duringSlowAfter: during.slowAfter,
+        clientSynRetrans: c1['TcpExt.TCPSynRetrans'] - c0['TcpExt.TCPSynRetrans'],
+        clientRetransSegs: c1['Tcp.RetransSegs'] - c0['Tcp.RetransSegs'],
+        clientActiveOpens: c1['Tcp.ActiveOpens'] - c0['Tcp.ActiveOpens'],
+        // CPUs' worth (1 = one core) over the client's run: the CLI's threads by name ('main' = the JS thread), the
+        // flood sender, the client, and the whole machine's busy share (2 cores: 1 = both busy).
+        cpu,
         // Segments the stack took in (SYNs and the clients' own) and cookies it sent, per second, while the client ran.
         stackRxRate: (Number(s1.rx) - Number(s0.rx)) / secs,
         cookiesPerSecond: (Number(s1.syncookiesSent) - Number(s0.syncookiesSent)) / secs,
@@ -226,21 +361,23 @@ async function main(): Promise<void> {
         ...Object.fromEntries(Object.keys(s1).filter((k) => k.startsWith('tap')).map((k) => [`${k}Rate`, (Number(s1[k]) - Number(s0[k])) / secs])),
       };
     };
-    const points: Array<Record<string, number | null>> = [];
+    const points: Array<Record<string, unknown>> = [];
     const bases = [base1.rate];
     for (const rate of RATES) {
       const pt = await floodRun(rate);
       bases.push((await client()).rate);
-      pt.baseline = (bases[bases.length - 2] + bases[bases.length - 1]) / 2;
-      pt.ratio = Number(pt.during) / pt.baseline;
+      const pointBase = (bases[bases.length - 2] + bases[bases.length - 1]) / 2;
+      pt.baseline = pointBase;
+      pt.ratio = Number(pt.during) / pointBase;
       points.push(pt);
     }
     const base2 = { rate: bases[bases.length - 1] };
     const baseline = bases.reduce((a, b) => a + b, 0) / bases.length;
     kill(cli, 'SIGTERM');
-    const linux = await linuxRun();
+    const linux = LINUX === 1 ? await linuxRun() : null;
     console.log(JSON.stringify({
       seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
+      baseCpu: base1run.cpu,
       // The highest-rate flood first: its figures at the top level.
       ...points[0], points, linux,
     }));
@@ -291,7 +428,7 @@ async function linuxRun(): Promise<Record<string, unknown>> {
         ['-e', CLIENT, String(SECONDS), String(LOOPS), '10.72.0.2'], (SECONDS + 20) * 1000, undefined, nsc)).trim()) as ClientResult;
       await client();
       const base1 = await client();
-      const points: Array<Record<string, number | null>> = [];
+      const points: Array<Record<string, unknown>> = [];
       const bases = [base1.rate];
       for (const rate of RATES) {
         let floodErr = '';
@@ -303,13 +440,17 @@ async function linuxRun(): Promise<Record<string, unknown>> {
         floodOut.catch(() => undefined);
         for (let i = 0; i < 600 && !floodErr.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
         await new Promise((r) => setTimeout(r, 1500));
+        const c0 = nsTcpCounters(nsc);
         const during = await client();
+        const c1 = nsTcpCounters(nsc);
         kill(flood, 'SIGTERM');
         const sent = JSON.parse((await floodOut).trim().split('\n').pop() ?? '{}') as { rate: number };
         await new Promise((r) => setTimeout(r, 2000));
         bases.push((await client()).rate);
         const pointBase = (bases[bases.length - 2] + bases[bases.length - 1]) / 2;
         points.push({ targetRate: rate, floodRate: sent.rate, during: during.rate, duringP50Ms: during.p50, duringP99Ms: during.p99,
+          duringConnectHist: during.connectHist, duringConnectShare: during.connectShare, duringSlowAfter: during.slowAfter,
+          clientSynRetrans: c1['TcpExt.TCPSynRetrans'] - c0['TcpExt.TCPSynRetrans'], clientRetransSegs: c1['Tcp.RetransSegs'] - c0['Tcp.RetransSegs'],
           baseline: pointBase, ratio: during.rate / pointBase });
       }
       const base2 = { rate: bases[bases.length - 1] };

@@ -8,8 +8,8 @@
  * frames at random, and a legitimate client that loses one frame waits a
  * whole SYN retransmission timeout (1 s). Linux answers the flood in its
  * softirq; here the RX thread answers it itself: read(), a few hundred
- * nanoseconds of parse and hash, and the SYN-ACK handed to a writer thread
- * of the responder's own (below). JS never sees the flood.
+ * nanoseconds of parse and hash, and the batch's SYN-ACKs written in one
+ * system call after the batch (below). JS never sees the flood.
  *
  * What: when the stack (src/engine/tcp/passive.ts) answers a SYN with a
  * cookie because a listener's request queue overflowed (RFC 4987 3.6), it
@@ -74,29 +74,37 @@ enum {
 #define SYNR_VERSION 1
 
 /*
- * The SYN-ACKs go to a writer thread of their own through a single-producer
- * (the RX thread) single-consumer queue: a write() to a TAP runs the
- * kernel's receive path for the frame in the writer's context and costs
- * more than the read, so reading the next SYN and writing the last SYN-ACK
- * proceed in parallel on two cores, as the JS path's RX and TX threads do.
- * Same wake-up handshake as tap_thread.c's TX thread (a futex word the
- * writer sets before sleeping). Without the thread (pthread_create failed)
- * the RX thread writes itself.
+ * The RX thread writes the SYN-ACKs itself (state 4): those of a batch of
+ * reads (ws_synr_hold) in one io_uring submission once the batch is answered
+ * (tap_uring.c), a lone SYN's at once. The flood then has one queue, the
+ * kernel's TAP queue in front of the RX thread, and every SYN read is
+ * answered. A writer thread of its own used to take them through an SPSC
+ * queue, to write on another core; on this 2-core guest, with the flood
+ * sender on one core, both shared the other, the writer was woken once per
+ * RX batch, and while it was descheduled its OUT_SLOTS queue filled and
+ * further SYNs went unanswered, legitimate ones among them (each a 1 s SYN
+ * retransmission): bench/syn-flood.ts counted 25k-94k/s at the sender's
+ * maximum (W_QUEUE_FULL). WIRESTACK_SYNR_WRITER=1 in the environment brings
+ * the writer back, to compare (woken as tap_thread.c's TX thread: a futex
+ * word it sets before sleeping; if pthread_create fails, write() inline).
  */
-#define OUT_SLOTS 4096u /* ~30 ms of a flood at the rates a 2-core guest reaches: the writer's scheduling gaps */
+#define OUT_SLOTS 4096u /* the writer thread's queue, ~30 ms of a flood; inline, at most a batch is queued */
 #define OUT_SLOT 96u /* vnet header + the largest SYN-ACK (14 + 20 + 40) */
 
 struct ws_synr {
   int32_t *w;
   uint8_t out[WS_VNET_HDR_LEN + 14 + 20 + 40];
   int fd, vnet;
-  int state;               /* 0 writer not started, 1 running, 2 failed to start (write inline), 3 stopped */
+  int state;               /* 0 no SYN-ACK yet, 1 writer running, 2 writer failed to start (write() inline), 3 stopped,
+                              4 the RX thread writes in batches (the default) */
   int32_t head;            /* RX thread (atomic) */
-  int32_t tail;            /* writer (atomic) */
+  int32_t tail;            /* writer (atomic); state 4: the RX thread */
   int32_t sleep;           /* writer: 1 while it sleeps (futex word) */
   int stop;                /* atomic */
   int held;                /* RX thread: 1 while it reads a batch (ws_synr_hold): the writer is woken once, after it */
   const int32_t *uring_on; /* the TAP ring's switch word (non-zero: batch the writes through io_uring), or NULL: off */
+  int writer_thread;       /* WIRESTACK_SYNR_WRITER=1: the SYN-ACKs go to a writer thread (to compare; see above) */
+  ws_uring_slot_t rx_ring; /* state 4: the RX thread's ring for its SYN-ACK batches */
   int fixed;               /* ws_synr_answer_for_test: answer() reads fixed_now instead of the clock */
   double fixed_now;
 #ifdef __linux__
@@ -183,6 +191,26 @@ static void *writer_main(void *arg) {
 #endif
 
 #ifdef __linux__
+/* State 4: the RX thread writes the SYN-ACKs it queued, in batches of up to WS_URING_BATCH per system call. */
+static void flush_inline(ws_synr_t *r) {
+  uint32_t tail = (uint32_t)r->tail, head = (uint32_t)r->head;
+  while (tail != head) {
+    uint32_t batched = write_batch(r, &r->rx_ring, tail, head - tail);
+    if (batched > 0) {
+      tail += batched;
+      continue;
+    }
+    uint32_t s = tail & (OUT_SLOTS - 1);
+    ssize_t wr;
+    do {
+      wr = write(r->fd, r->slots[s], r->lens[s]);
+    } while (wr < 0 && errno == EINTR);
+    bump(&r->w[wr < 0 ? W_TX_ERRORS : W_ANSWERED]);
+    tail++;
+  }
+  r->tail = (int32_t)tail;
+}
+
 static void wake_writer(ws_synr_t *r) {
   if (__atomic_load_n(&r->sleep, __ATOMIC_SEQ_CST) != 0 && __atomic_exchange_n(&r->sleep, 0, __ATOMIC_SEQ_CST) != 0) {
     (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -191,15 +219,18 @@ static void wake_writer(ws_synr_t *r) {
 #endif
 
 /*
- * RX thread, around a batch of reads: while held, queued SYN-ACKs do not wake the writer; releasing wakes it once
- * if it sleeps. A wake per SYN-ACK made the writer take them one or two at a time (a futex wake and a context switch
- * each, the cost the batched writes are meant to spare); now it finds the batch's SYN-ACKs queued and writes them
- * in one io_uring submission. NULL: nothing.
+ * RX thread, around a batch of reads: while held, SYN-ACKs are queued; releasing writes them (state 4, in one
+ * io_uring submission) or, with the writer thread, wakes it once if it sleeps (a wake per SYN-ACK made the writer
+ * take them one or two at a time, a futex wake and a context switch each). NULL: nothing.
  */
 void ws_synr_hold(ws_synr_t *r, int on) {
   if (r == NULL) return;
   r->held = on;
 #ifdef __linux__
+  if (!on && r->state == 4) {
+    flush_inline(r);
+    return;
+  }
   if (!on && r->state == 1 && (uint32_t)__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) != (uint32_t)r->head) wake_writer(r);
 #endif
 }
@@ -207,6 +238,21 @@ void ws_synr_hold(ws_synr_t *r, int on) {
 /* RX thread: send a built frame (`len` bytes at `buf`, its vnet header included when vnet != 0). */
 static void send_frame(ws_synr_t *r, int fd, int vnet, const uint8_t *buf, size_t len) {
 #ifdef __linux__
+  if (r->state == 0 && !r->writer_thread) {
+    r->fd = fd;
+    r->vnet = vnet;
+    r->state = 4;
+  }
+  if (r->state == 4) {
+    uint32_t head = (uint32_t)r->head;
+    if (head - (uint32_t)r->tail >= OUT_SLOTS) flush_inline(r);
+    uint32_t s = head & (OUT_SLOTS - 1);
+    memcpy(r->slots[s], buf, len);
+    r->lens[s] = (uint16_t)len;
+    r->head = (int32_t)(head + 1);
+    if (!r->held) flush_inline(r);
+    return;
+  }
   if (r->state == 0) {
     r->fd = fd;
     r->vnet = vnet;
@@ -246,6 +292,7 @@ void ws_synr_stop(ws_synr_t *r) {
     (void)syscall(SYS_futex, &r->sleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     (void)pthread_join(r->writer, NULL);
   }
+  if (r->state == 4) ws_uring_free(r->rx_ring.u); /* the RX thread has stopped (ws_synr_stop is called after) */
 #endif
   r->state = 3;
 }
@@ -260,6 +307,8 @@ ws_synr_t *ws_synr_create(void **mem, size_t *size) {
   memset(m, 0, W_TOTAL * 4);
   r->w = (int32_t *)m;
   r->w[W_VERSION] = SYNR_VERSION;
+  const char *wt = getenv("WIRESTACK_SYNR_WRITER");
+  r->writer_thread = wt != NULL && wt[0] == '1';
   *mem = m;
   *size = W_TOTAL * 4;
   return r;

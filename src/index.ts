@@ -22,7 +22,7 @@ export { NetFacade, Socket as NetSocket, Server as NetServer } from './socket/ne
 export type { NetError, SocketOptions as NetSocketOptions, TcpConnectOptions, ServerOptions as NetServerOptions, ListenOptions as NetListenOptions, OnReadOptions } from './socket/net.js';
 export { createHttpServer, createHttpsServer, staticFiles, contentTypeOf } from './apps/http.js';
 export type { HttpApp, HttpHandler, HttpsAppOptions, HttpTimeoutCloses } from './apps/http.js';
-export { TapLink, TAP_THREADS_DEFAULT, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';
+export { TapLink, TAP_THREADS_DEFAULT, TAP_KERNEL_QUEUE_DEFAULT, type TapLinkOptions, type TapNetnsOptions } from './link/tap.js';
 export type { TapThreadCounters } from './link/tap-ring.js';
 export { DnsClient, DnsError, connectByName } from './apps/dns.js';
 export type { DnsClientOptions, DnsHost, LookupOptions, LookupAddress, RecordWithTtl } from './apps/dns.js';

@@ -31,7 +31,7 @@ export interface SynResponderCounters {
   dropped: number;
   /** Cookie SYN-ACKs whose write() failed. */
   txErrors: number;
-  /** SYNs left unanswered because the responder's writer thread was a whole queue behind. */
+  /** SYNs left unanswered because the responder's writer thread was a whole queue behind (WIRESTACK_SYNR_WRITER=1 only). */
   queueFull: number;
 }
 

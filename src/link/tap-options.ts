@@ -45,12 +45,18 @@ export interface TapLinkOptions {
   /**
    * Frames the kernel may queue on the device for this link's reader (the
    * device's txqueuelen, seen from Linux: it transmits to us), beyond which it
-   * drops them. Default 0: the kernel's default (1000). A longer queue
-   * turns drops during overload into delay: under a SYN flood on 2 cores
-   * (bench/syn-flood.ts, --kernel-queue) 10000 ended the kernel's drops
-   * (25 % of the frames at 1000) but the legitimate client then waited
-   * behind the queue (median 0.3 s per request), and its accept rate did not
-   * measurably improve.
+   * drops them. Default {@link TAP_KERNEL_QUEUE_DEFAULT} (10000); 0 leaves
+   * the kernel's default (1000). Under a SYN flood at the sender's maximum
+   * on this 2-core machine the RX thread keeps up on average (the SYN
+   * responder answers it), but while it is descheduled the kernel's 1000
+   * frames (4-5 ms of the flood) overflowed: 8k-20k frames/s dropped, and
+   * a legitimate client whose SYN was among them waited 1 s for its
+   * retransmission, 0.5-1.5 % of its connections, which was most of its
+   * time (bench/syn-flood.ts: clientSynRetrans, duringConnectHist). With
+   * 10000 those retransmissions nearly ended and frames wait instead (a few
+   * connects took 10-100 ms). Without the responder, when the stack cannot
+   * keep up at all, a long queue only turns drops into delay (the client
+   * then waited 0.3 s per request, earlier measurement).
    */
   kernelQueue?: number;
   /**
@@ -64,7 +70,12 @@ export interface TapLinkOptions {
    * sender's maximum (175k-256k SYN/s) at a median 11.9 % of the no-flood
    * rate, the engine answering it 2.3 % (0.4 % before the batching), and at
    * 30k SYN/s 94.5 % against 60.4 % (53.3 %); the kernel's TAP queue
-   * dropped a fifth of the frames it did on the engine path.
+   * dropped a fifth of the frames it did on the engine path. Since the RX
+   * thread writes the SYN-ACKs itself and the kernel queue is 10000 frames
+   * (see {@link kernelQueue}), 7 interleaved rounds against that build
+   * (load 0.6-8): a median 38.1 % against 9.1 % at the sender's maximum, no
+   * SYN retransmission by the legitimate client (0 of 6,792 connections
+   * against 55 of 2,339).
    * Without a flood it does nothing: it answers only for listeners whose
    * request queue overflowed. `false` leaves every SYN to the engine.
    */

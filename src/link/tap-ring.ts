@@ -74,7 +74,10 @@ export interface TapThreadCounters {
   synDropped?: number;
   /** Cookie SYN-ACKs whose write() failed. */
   synTxErrors?: number;
-  /** SYNs the responder left unanswered because its writer thread was a whole queue behind. */
+  /**
+   * SYNs the responder left unanswered because its writer thread was a whole queue behind: only with
+   * WIRESTACK_SYNR_WRITER=1 (by default the RX thread writes the SYN-ACKs itself and this stays 0).
+   */
   synQueueFull?: number;
 }
 

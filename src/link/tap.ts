@@ -53,6 +53,14 @@ export type { TapLinkOptions, TapNetnsOptions, TapOffloadStats } from './tap-opt
 export const TAP_OFFLOAD_DEFAULT = true;
 
 /**
+ * The device's kernel queue toward the stack (txqueuelen, frames) unless
+ * told otherwise ({@link TapLinkOptions.kernelQueue}): ~40 ms of a SYN flood
+ * at the rate one core sends here, so the RX thread's scheduling gaps on a
+ * loaded machine delay frames instead of dropping them (see tap-options.ts).
+ */
+export const TAP_KERNEL_QUEUE_DEFAULT = 10_000;
+
+/**
  * Ring slots per ring with offload: each slot holds a 64 KiB super-segment,
  * but a burst of small frames needs slots too (a server closing 1,000 idle
  * connections at once sends 1,000 FINs in one poll: 128 slots dropped most
@@ -249,7 +257,7 @@ export class TapLink implements Link {
     const budget = options.pollBudget ?? 256;
     if (!Number.isInteger(budget) || budget < 1) throw new RangeError(`pollBudget must be a positive integer, got ${budget}`);
     if (options.hostAddress !== undefined) checkCidr(options.hostAddress);
-    const kernelQueue = options.kernelQueue ?? 0;
+    const kernelQueue = options.kernelQueue ?? TAP_KERNEL_QUEUE_DEFAULT;
     if (!Number.isInteger(kernelQueue) || kernelQueue < 0 || kernelQueue > 1_000_000) {
       throw new RangeError(`kernelQueue must be an integer in 0..1000000, got ${kernelQueue}`);
     }

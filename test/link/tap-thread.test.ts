@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Stack, TapLink, TAP_THREADS_DEFAULT } from '../../src/index.js';
+import { Stack, TapLink, TAP_THREADS_DEFAULT, TAP_KERNEL_QUEUE_DEFAULT } from '../../src/index.js';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 import { teardown } from '../helpers/teardown.js';
 import { Errno } from '../../src/engine/errno.js';
@@ -80,16 +80,16 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
     assert.throws(() => TapLink.open('', { ringSlots: 3 }), /power of two/);
   });
 
-  it('sets the device\'s kernel queue (txqueuelen) when told to, and leaves the kernel\'s default otherwise', () => {
+  it('sets the device\'s kernel queue (txqueuelen): TAP_KERNEL_QUEUE_DEFAULT unless told, the kernel\'s default with 0', () => {
     const qlen = (dev: string): number =>
       (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' })) as Array<{ txqlen: number }>)[0].txqlen;
     const a = TapLink.open('');
     const b = TapLink.open('', { kernelQueue: 2500 });
     const c = TapLink.open('', { kernelQueue: 0 });
     try {
-      assert.equal(qlen(a.name), 1000); // the kernel's own default
+      assert.equal(qlen(a.name), TAP_KERNEL_QUEUE_DEFAULT);
       assert.equal(qlen(b.name), 2500);
-      assert.equal(qlen(c.name), 1000);
+      assert.equal(qlen(c.name), 1000); // the kernel's own default
     } finally {
       a.close();
       b.close();

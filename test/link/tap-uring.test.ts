@@ -49,7 +49,7 @@ function kernelDrops(ns: Netns, dev: string): number {
 }
 
 /** Open a threaded TapLink with io_uring on or off (the addon reads WIRESTACK_TAP_URING when its threads start). */
-function openLink(uring: boolean, options: { offload: boolean; ringSlots?: number }): TapLink {
+function openLink(uring: boolean, options: { offload: boolean; ringSlots?: number; kernelQueue?: number }): TapLink {
   const before = process.env.WIRESTACK_TAP_URING;
   process.env.WIRESTACK_TAP_URING = uring ? '1' : '0';
   try {
@@ -72,8 +72,9 @@ describe('TAP I/O threads: batched reads and writes (io_uring)', { skip: missing
           // No IPv6 on the device: the kernel's own frames (router solicitations) would share its drop counter.
           ns.execSync('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
           // A 64-slot ring that JS leaves unread while the burst comes: the RX thread fills it and waits, the kernel's
-          // queue (1000) fills behind it and drops the rest; then JS reads everything and the thread reads the kernel's queue.
-          const link = openLink(uring, { offload, ringSlots: 64 });
+          // queue (the kernel's 1000, not TapLink's longer default) fills behind it and drops the rest; then JS reads
+          // everything and the thread reads the kernel's queue.
+          const link = openLink(uring, { offload, ringSlots: 64, kernelQueue: 0 });
           try {
             link.moveToNetns(ns.name);
             const got: number[] = [];
