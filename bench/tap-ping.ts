@@ -59,6 +59,7 @@ import { Stack } from '../src/stack.js';
 import { ip, numberOption } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
 import { perfAvailable, perfTrace } from './ping-perf-trace.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 const COUNT = numberOption('count', 200);
 const RUNS = Math.max(1, numberOption('runs', 3));
@@ -107,6 +108,10 @@ interface PingRun {
   minMs: number;
   maxMs: number;
   lossPercent: number;
+  /** 99th percentile. */
+  p99Ms: number;
+  /** Average of the fastest 95 % of the pings: the average without its tail. */
+  avg95Ms: number;
 }
 
 /**
@@ -138,11 +143,13 @@ function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
       resolve({
         avgMs: Number(m[2]), minMs: Number(m[1]), maxMs: Number(m[3]), lossPercent: loss ? Number(loss[1]) : -1,
         medianMs: rtts[Math.floor(rtts.length / 2)], p90Ms: rtts[Math.floor(rtts.length * 0.9)],
+        p99Ms: rtts[Math.floor(rtts.length * 0.99)], avg95Ms: mean(rtts.slice(0, Math.max(1, Math.floor(rtts.length * 0.95)))),
       });
     });
   });
 }
 
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -280,9 +287,22 @@ try {
   await new Promise((resolve) => spawn('ip', ['netns', 'exec', ns, 'true'], { stdio: 'ignore' }).once('close', resolve));
   const spawnCpuNs = threadCpuNs() - spawnCpu0;
   const jsCpuUs: number[] = [];
+  // This process's garbage collections while the stack's rounds run (a pause there delays the echo in hand).
+  let stackRounds = false;
+  const stackGcs = { count: 0, pauseMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    if (!stackRounds) return;
+    for (const e of list.getEntries()) {
+      stackGcs.count++;
+      stackGcs.pauseMs += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let r = 0; r < RUNS; r++) {
     const cpu0 = threadCpuNs();
+    stackRounds = true;
     runs.stack.push(await ping(STACK_IP));
+    stackRounds = false;
     jsCpuUs.push((threadCpuNs() - cpu0 - spawnCpuNs) / 1000 / COUNT);
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
@@ -290,20 +310,29 @@ try {
       runs.veth.push(await ping(VETH_PEER_IP));
     }
   }
+  gcObserver.disconnect();
   const summary = (xs: PingRun[]): Record<string, number | number[]> => ({
     avgMs: round3(median(xs.map((x) => x.avgMs))), medianMs: round3(median(xs.map((x) => x.medianMs))),
     p90Ms: round3(median(xs.map((x) => x.p90Ms))), minMs: Math.min(...xs.map((x) => x.minMs)),
+    p99Ms: round3(median(xs.map((x) => x.p99Ms))), avg95Ms: round3(median(xs.map((x) => x.avg95Ms))),
+    // The share of the average that its slowest 5 % of pings make.
+    tail5SharePercent: Math.round(median(xs.map((x) => 100 * (1 - (0.95 * x.avg95Ms) / x.avgMs)))),
     runsAvgMs: xs.map((x) => x.avgMs), lossPercent: Math.max(...xs.map((x) => x.lossPercent)),
   });
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
   // The JS thread's CPU per ping while the stack answered (median of the runs; less what one spawn of `ip netns exec` cost).
   result.stackJsCpuUsPerPing = round3(median(jsCpuUs));
+  result.stackRoundsGcs = stackGcs.count;
+  result.stackRoundsGcPauseMs = round3(stackGcs.pauseMs);
   if (BASELINE) {
     result.responder = summary(runs.responder);
     result.nodeFloor = summary(runs.nodeFloor);
     result.veth = summary(runs.veth);
     // Ratios per run (stack and its baselines pinged back to back), then the median.
     result.ratioAvg = round3(median(runs.stack.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
+    // Without each round's slowest 5 % (its tail): stack / responder.
+    result.ratioAvg95 = round3(median(runs.stack.map((s, i) => s.avg95Ms / runs.responder[i].avg95Ms)));
+    result.nodeFloorRatioAvg95 = round3(median(runs.nodeFloor.map((s, i) => s.avg95Ms / runs.responder[i].avg95Ms)));
     result.ratioMedian = round3(median(runs.stack.map((s, i) => s.medianMs / runs.responder[i].medianMs)));
     result.nodeFloorRatioAvg = round3(median(runs.nodeFloor.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
     result.nodeFloorRatioMedian = round3(median(runs.nodeFloor.map((s, i) => s.medianMs / runs.responder[i].medianMs)));

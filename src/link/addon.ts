@@ -220,8 +220,16 @@ export interface WgCryptAddon {
 }
 
 /** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
+/** native/clock.c: a monotonic clock in whole ms that makes no heap number (see Stack). */
+export interface ClockAddon {
+  /** floor(CLOCK_MONOTONIC in ms - origin). */
+  clockMs(origin: number): number;
+  /** CLOCK_MONOTONIC in ms, fractional. */
+  clockMsPrecise(): number;
+}
+
 export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<EspAeadAddon>, Partial<CbcHmacAddon>,
-  Partial<WgCryptAddon>, Partial<UdpOffloadAddon> {
+  Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<ClockAddon> {
   readonly ringLayout: RingLayout;
 }
 
