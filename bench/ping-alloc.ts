@@ -60,6 +60,9 @@ function ping(count: number, intervalMs: number): Promise<string> {
   });
 }
 
+/** Allocation sites of this script's own doing (see pathBytesPerPing). */
+const HARNESS = /bench\/ping-alloc|node:inspector|child_process|node:internal\/streams|memoryUsage|node:internal\/perf/;
+
 function post<T>(s: Session, method: string, params: object = {}): Promise<T> {
   return new Promise((resolve, reject) => {
     s.post(method, params, (err, res) => (err !== null ? reject(err) : resolve(res as T)));
@@ -152,6 +155,8 @@ try {
     gcKinds: gcs.map((g) => `${g.kind}@${Math.round(g.at - t0)}`).join(' '),
     gcPauseMs: Math.round(gcs.reduce((s, g) => s + g.ms, 0) * 100) / 100,
     sampledBytesPerPing: PROFILE ? Math.round(sampled / Math.max(1, answered) * 10) / 10 : null,
+    // Without what this script allocates itself (ping's spawn and pipe, the profiler's session, its own frames).
+    pathBytesPerPing: PROFILE ? Math.round(top.filter((x) => !HARNESS.test(x.site)).reduce((a, x) => a + x.bytes, 0) / Math.max(1, answered) * 10) / 10 : null,
     sites: top.slice(0, 25).map((x) => ({ ...x, perPing: Math.round(x.bytes / Math.max(1, answered) * 10) / 10 })),
   }, null, 1));
 } catch (err) {

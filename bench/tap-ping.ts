@@ -94,6 +94,15 @@ function threadCpuNs(): number {
   return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 }
 
+/** Nanoseconds the main thread of process `pid` has run (/proc/PID/schedstat); -1 when gone. */
+function processCpuNs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return -1;
+  }
+}
+
 /** utime + stime of this process in clock ticks (/proc/self/stat fields 14 and 15). */
 function cpuTicks(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
@@ -287,6 +296,8 @@ try {
   await new Promise((resolve) => spawn('ip', ['netns', 'exec', ns, 'true'], { stdio: 'ignore' }).once('close', resolve));
   const spawnCpuNs = threadCpuNs() - spawnCpu0;
   const jsCpuUs: number[] = [];
+  /** The Node floor's main thread, the same way (it spawns nothing: no spawn cost to take off). */
+  const floorCpuUs: number[] = [];
   // This process's garbage collections while the stack's rounds run (a pause there delays the echo in hand).
   let stackRounds = false;
   const stackGcs = { count: 0, pauseMs: 0 };
@@ -306,7 +317,9 @@ try {
     jsCpuUs.push((threadCpuNs() - cpu0 - spawnCpuNs) / 1000 / COUNT);
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
+      const floorCpu0 = processCpuNs(nodeResponder?.pid);
       runs.nodeFloor.push(await ping(NODE_IP));
+      floorCpuUs.push((processCpuNs(nodeResponder?.pid) - floorCpu0) / 1000 / COUNT);
       runs.veth.push(await ping(VETH_PEER_IP));
     }
   }
@@ -322,6 +335,7 @@ try {
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
   // The JS thread's CPU per ping while the stack answered (median of the runs; less what one spawn of `ip netns exec` cost).
   result.stackJsCpuUsPerPing = round3(median(jsCpuUs));
+  if (BASELINE) result.nodeFloorCpuUsPerPing = round3(median(floorCpuUs));
   result.stackRoundsGcs = stackGcs.count;
   result.stackRoundsGcPauseMs = round3(stackGcs.pauseMs);
   if (BASELINE) {

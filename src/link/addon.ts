@@ -219,7 +219,6 @@ export interface WgCryptAddon {
   wgCryptStats(handle: WgCryptHandle, out: Float64Array): number;
 }
 
-/** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
 /** native/clock.c: a monotonic clock in whole ms that makes no heap number (see Stack). */
 export interface ClockAddon {
   /** floor(CLOCK_MONOTONIC in ms - origin). */
@@ -228,6 +227,7 @@ export interface ClockAddon {
   clockMsPrecise(): number;
 }
 
+/** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt, UDP offload and clock functions are optional. */
 export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<EspAeadAddon>, Partial<CbcHmacAddon>,
   Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<ClockAddon> {
   readonly ringLayout: RingLayout;
