@@ -405,7 +405,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       if (t < next) next = t;
     }
     if (this.loopback.count > 0) this.pollLoopback();
-    // ARP's and ICMP's polls only run timers, and return at once before their deadline: the test is
+    // ARP's, ICMP's and reassembly's polls only run timers, and return at once before their deadline: the test is
     // made here, in this (hot, optimized) function. A layer's poll called while V8 still runs it
     // unoptimized boxes every double it reads (an Infinity deadline: a 16 B heap number per read),
     // and a poll per ping is too rare for V8 to optimize such small functions soon.
@@ -414,7 +414,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     const nd = this.ip6?.nd;
     if (nd !== undefined) nd.poll();
     if (now0 >= this.icmp.nextDeadline) this.icmp.poll();
-    this.reassembly.poll();
+    if (now0 >= this.reassembly.nextDeadline) this.reassembly.poll();
     const in6 = this.ip6In;
     if (in6 !== null) in6.poll();
     this.tcp.poll();
