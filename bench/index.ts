@@ -409,7 +409,8 @@ function tapPingSection(): void {
     console.log(`Ping over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
-  type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[]; tail5SharePercent?: number };
+  type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[]; tail5SharePercent?: number; stalls?: number; stalls512?: number;
+    stalls512SharePercent?: number };
   const c = JSON.parse(line) as { count: number; runs: number; stack: P; responder?: P; nodeFloor?: P; veth?: P; ratioAvg?: number;
     ratioMedian?: number; nodeFloorRatioMedian?: number; idleCpuTicks: number; stackJsCpuUsPerPing?: number;
     ratioAvg95?: number; nodeFloorRatioAvg95?: number; stackRoundsGcs?: number; nodeFloorCpuUsPerPing?: number;
@@ -429,6 +430,9 @@ function tapPingSection(): void {
   console.log(`  the slowest 5 % of pings make ${c.stack.tail5SharePercent ?? NaN} % of the stack's average (C responder `
     + `${c.responder?.tail5SharePercent ?? NaN} %, Node floor ${c.nodeFloor?.tail5SharePercent ?? NaN} %); without them stack / C `
     + `${fmt(c.ratioAvg95 ?? NaN, 2)}x, Node floor / C ${fmt(c.nodeFloorRatioAvg95 ?? NaN, 2)}x; GCs in the stack's process during its rounds: ${c.stackRoundsGcs ?? NaN}`);
+  // Node's periodic stall (~0.3-0.8 ms every ~512 ms, in Node's floor too, not in C): per round (medians), the stalls, those on the period, their share of the average.
+  const st = (p?: P): string => (p === undefined ? '-' : `${p.stalls ?? NaN} stalls, ${p.stalls512 ?? NaN} on the 512 ms period (${p.stalls512SharePercent ?? NaN} % of the average)`);
+  console.log(`  stalls per round of ${c.count} (> 3x the median and +0.3 ms): stack ${st(c.stack)}; C responder ${st(c.responder)}; Node floor ${st(c.nodeFloor)}`);
   // What a ping allocates on the JS heap (bench/ping-alloc.ts, sampling heap profile), the stack's path and Node's floor.
   const alloc: string[] = [];
   for (const floor of ['0', '1']) {

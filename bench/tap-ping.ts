@@ -121,6 +121,28 @@ interface PingRun {
   p99Ms: number;
   /** Average of the fastest 95 % of the pings: the average without its tail. */
   avg95Ms: number;
+  /** Pings slower than max(3 × median, median + 0.3 ms): stalls. */
+  stalls: number;
+  /** Of those, the ones 512 ± 8 ms (or a multiple, up to 4) from another stall: Node's periodic stall. */
+  stalls512: number;
+  /** The share of the average (%) that the periodic stalls add above the median. */
+  stalls512SharePercent: number;
+}
+
+/**
+ * The stalls of one round (see {@link PingRun.stalls}) from ping's `-D` time stamps. Node
+ * processes (the stack, and Node's floor without any stack) show one every ~512 ms, the C
+ * responder none; the cause is in Node or V8, not found.
+ */
+function stallFigures(pings: Array<[number, number]>, medianMs: number, sumMs: number): Pick<PingRun, 'stalls' | 'stalls512' | 'stalls512SharePercent'> {
+  const slow = pings.filter(([, r]) => r > Math.max(3 * medianMs, medianMs + 0.3));
+  const near512 = (dtMs: number): boolean => {
+    const k = Math.round(dtMs / 512);
+    return k >= 1 && k <= 4 && Math.abs(dtMs - k * 512) <= 8;
+  };
+  const periodic = slow.filter(([t], i) => slow.some(([u], j) => j !== i && near512(Math.abs(t - u) * 1000)));
+  const extra = periodic.reduce((a, [, r]) => a + r - medianMs, 0);
+  return { stalls: slow.length, stalls512: periodic.length, stalls512SharePercent: Math.round((100 * extra) / sumMs) };
 }
 
 /**
@@ -131,7 +153,7 @@ interface PingRun {
 function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
   const outFile = join(dir, 'ping.out');
   return new Promise((resolve, reject) => {
-    const args = ['netns', 'exec', ns, 'ping', '-c', String(count), ...(flood ? ['-f', '-q'] : ['-i', String(INTERVAL_MS / 1000)]), target];
+    const args = ['netns', 'exec', ns, 'ping', '-c', String(count), ...(flood ? ['-f', '-q'] : ['-D', '-i', String(INTERVAL_MS / 1000)]), target];
     const fd = openSync(outFile, 'w');
     const child = spawn('ip', args, { stdio: ['ignore', fd, 'ignore'] });
     closeSync(fd);
@@ -144,6 +166,8 @@ function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
       const loss = /(\d+)% packet loss/.exec(out);
       // The median and 90th percentile: the average follows a few late wake-ups on a busy machine.
       const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1])).sort((a, b) => a - b);
+      // With -D: [epoch seconds] before each reply line.
+      const stamped = [...out.matchAll(/^\[([\d.]+)\].*time=([\d.]+) ms/gm)].map((x): [number, number] => [Number(x[1]), Number(x[2])]);
       if (m === null) {
         reject(new Error(`ping ${target} failed: ${out.slice(-200)}`));
         return;
@@ -153,6 +177,7 @@ function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
         avgMs: Number(m[2]), minMs: Number(m[1]), maxMs: Number(m[3]), lossPercent: loss ? Number(loss[1]) : -1,
         medianMs: rtts[Math.floor(rtts.length / 2)], p90Ms: rtts[Math.floor(rtts.length * 0.9)],
         p99Ms: rtts[Math.floor(rtts.length * 0.99)], avg95Ms: mean(rtts.slice(0, Math.max(1, Math.floor(rtts.length * 0.95)))),
+        ...stallFigures(stamped, rtts[Math.floor(rtts.length / 2)], rtts.reduce((a, b) => a + b, 0)),
       });
     });
   });
@@ -330,6 +355,9 @@ try {
     p99Ms: round3(median(xs.map((x) => x.p99Ms))), avg95Ms: round3(median(xs.map((x) => x.avg95Ms))),
     // The share of the average that its slowest 5 % of pings make.
     tail5SharePercent: Math.round(median(xs.map((x) => 100 * (1 - (0.95 * x.avg95Ms) / x.avgMs)))),
+    // Stalls (slower than 3× the median and +0.3 ms) per round, those on Node's ~512 ms period, and their share of the average.
+    stalls: median(xs.map((x) => x.stalls)), stalls512: median(xs.map((x) => x.stalls512)),
+    stalls512SharePercent: median(xs.map((x) => x.stalls512SharePercent)),
     runsAvgMs: xs.map((x) => x.avgMs), lossPercent: Math.max(...xs.map((x) => x.lossPercent)),
   });
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
