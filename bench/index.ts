@@ -435,9 +435,11 @@ function tapPingSection(): void {
     console.log(`Ping over TAP: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     return;
   }
-  type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[] };
+  type P = { avgMs: number; medianMs: number; p90Ms: number; runsAvgMs: number[]; tail5SharePercent?: number; stalls?: number; stalls512?: number;
+    stalls512SharePercent?: number };
   const c = JSON.parse(line) as { count: number; runs: number; stack: P; responder?: P; nodeFloor?: P; veth?: P; ratioAvg?: number;
     ratioMedian?: number; nodeFloorRatioMedian?: number; idleCpuTicks: number; stackJsCpuUsPerPing?: number;
+    ratioAvg95?: number; nodeFloorRatioAvg95?: number; stackRoundsGcs?: number; nodeFloorCpuUsPerPing?: number;
     perfTrace?: Record<string, Record<string, { medianUs: number; meanUs: number }> | null> };
   const row = (name: string, p: P): string[] => [name, fmt(p.avgMs, 3), fmt(p.medianMs, 3), fmt(p.p90Ms, 3), p.runsAvgMs.map((x) => fmt(x, 3)).join(' ')];
   console.log(`Ping over TAP: ${c.runs} alternating runs of ${c.count} pings 10 ms apart (medians of the runs)`);
@@ -448,7 +450,25 @@ function tapPingSection(): void {
   printTable(['path', 'avg ms', 'median ms', 'p90 ms', 'runs avg (ms)'], rows);
   console.log(`  stack / C responder: average ${fmt(c.ratioAvg ?? NaN, 2)}x, median ${fmt(c.ratioMedian ?? NaN, 2)}x `
     + `(goal <= 2x: wolfIP's stock driver, 0.048 ms, was about Linux's own figure); Node's own floor ${fmt(c.nodeFloorRatioMedian ?? NaN, 2)}x (median); `
-    + `idle CPU ${c.idleCpuTicks} ticks over 3 s (goal 0); the stack's JS thread ${fmt(c.stackJsCpuUsPerPing ?? NaN, 1)} µs CPU per ping`);
+    + `idle CPU ${c.idleCpuTicks} ticks over 3 s (goal 0); the stack's JS thread ${fmt(c.stackJsCpuUsPerPing ?? NaN, 1)} µs CPU per ping `
+    + `(the Node floor's ${fmt(c.nodeFloorCpuUsPerPing ?? NaN, 1)} µs)`);
+  // The tail: how much of each average its slowest 5 % of pings make, and the ratios without them.
+  console.log(`  the slowest 5 % of pings make ${c.stack.tail5SharePercent ?? NaN} % of the stack's average (C responder `
+    + `${c.responder?.tail5SharePercent ?? NaN} %, Node floor ${c.nodeFloor?.tail5SharePercent ?? NaN} %); without them stack / C `
+    + `${fmt(c.ratioAvg95 ?? NaN, 2)}x, Node floor / C ${fmt(c.nodeFloorRatioAvg95 ?? NaN, 2)}x; GCs in the stack's process during its rounds: ${c.stackRoundsGcs ?? NaN}`);
+  // Node's periodic stall (~0.3-0.8 ms every ~512 ms, in Node's floor too, not in C): per round (medians), the stalls, those on the period, their share of the average.
+  const st = (p?: P): string => (p === undefined ? '-' : `${p.stalls ?? NaN} stalls, ${p.stalls512 ?? NaN} on the 512 ms period (${p.stalls512SharePercent ?? NaN} % of the average)`);
+  console.log(`  stalls per round of ${c.count} (> 3x the median and +0.3 ms): stack ${st(c.stack)}; C responder ${st(c.responder)}; Node floor ${st(c.nodeFloor)}`);
+  // What a ping allocates on the JS heap (bench/ping-alloc.ts, sampling heap profile), the stack's path and Node's floor.
+  const alloc: string[] = [];
+  for (const floor of ['0', '1']) {
+    const a = spawnSync(process.execPath, [fileURLToPath(new URL('./ping-alloc.js', import.meta.url)), '--count', '3000', '--floor', floor],
+      { encoding: 'utf8', timeout: 180_000, killSignal: 'SIGKILL' });
+    const out = (a.stdout ?? '').trim();
+    const m = /"pathBytesPerPing": ([\d.]+)/.exec(out);
+    alloc.push(a.status === 0 && m !== null ? `${floor === '1' ? 'Node floor' : 'stack'} ${m[1]} B` : `${floor === '1' ? 'Node floor' : 'stack'} failed (${a.status ?? a.signal})`);
+  }
+  console.log(`  JS heap allocated per ping (sampling heap profile, the harness's own excluded): ${alloc.join(', ')}`);
   // Each echo's hops from the kernel's time stamps (bench/ping-perf-trace.ts), median/mean µs: where the stack's path differs from C's.
   for (const [who, hops] of Object.entries(c.perfTrace ?? {})) {
     if (hops === null) continue;

@@ -59,6 +59,7 @@ import { Stack } from '../src/stack.js';
 import { ip, numberOption } from './tap-lab.js';
 import { TapLink } from '../src/link/tap.js';
 import { perfAvailable, perfTrace } from './ping-perf-trace.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 const COUNT = numberOption('count', 200);
 const RUNS = Math.max(1, numberOption('runs', 3));
@@ -93,6 +94,15 @@ function threadCpuNs(): number {
   return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
 }
 
+/** Nanoseconds the main thread of process `pid` has run (/proc/PID/schedstat); -1 when gone. */
+function processCpuNs(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return -1;
+  }
+}
+
 /** utime + stime of this process in clock ticks (/proc/self/stat fields 14 and 15). */
 function cpuTicks(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
@@ -107,6 +117,32 @@ interface PingRun {
   minMs: number;
   maxMs: number;
   lossPercent: number;
+  /** 99th percentile. */
+  p99Ms: number;
+  /** Average of the fastest 95 % of the pings: the average without its tail. */
+  avg95Ms: number;
+  /** Pings slower than max(3 × median, median + 0.3 ms): stalls. */
+  stalls: number;
+  /** Of those, the ones 512 ± 8 ms (or a multiple, up to 4) from another stall: Node's periodic stall. */
+  stalls512: number;
+  /** The share of the average (%) that the periodic stalls add above the median. */
+  stalls512SharePercent: number;
+}
+
+/**
+ * The stalls of one round (see {@link PingRun.stalls}) from ping's `-D` time stamps. Node
+ * processes (the stack, and Node's floor without any stack) show one every ~512 ms, the C
+ * responder none; the cause is in Node or V8, not found.
+ */
+function stallFigures(pings: Array<[number, number]>, medianMs: number, sumMs: number): Pick<PingRun, 'stalls' | 'stalls512' | 'stalls512SharePercent'> {
+  const slow = pings.filter(([, r]) => r > Math.max(3 * medianMs, medianMs + 0.3));
+  const near512 = (dtMs: number): boolean => {
+    const k = Math.round(dtMs / 512);
+    return k >= 1 && k <= 4 && Math.abs(dtMs - k * 512) <= 8;
+  };
+  const periodic = slow.filter(([t], i) => slow.some(([u], j) => j !== i && near512(Math.abs(t - u) * 1000)));
+  const extra = periodic.reduce((a, [, r]) => a + r - medianMs, 0);
+  return { stalls: slow.length, stalls512: periodic.length, stalls512SharePercent: Math.round((100 * extra) / sumMs) };
 }
 
 /**
@@ -117,7 +153,7 @@ interface PingRun {
 function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
   const outFile = join(dir, 'ping.out');
   return new Promise((resolve, reject) => {
-    const args = ['netns', 'exec', ns, 'ping', '-c', String(count), ...(flood ? ['-f', '-q'] : ['-i', String(INTERVAL_MS / 1000)]), target];
+    const args = ['netns', 'exec', ns, 'ping', '-c', String(count), ...(flood ? ['-f', '-q'] : ['-D', '-i', String(INTERVAL_MS / 1000)]), target];
     const fd = openSync(outFile, 'w');
     const child = spawn('ip', args, { stdio: ['ignore', fd, 'ignore'] });
     closeSync(fd);
@@ -130,6 +166,8 @@ function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
       const loss = /(\d+)% packet loss/.exec(out);
       // The median and 90th percentile: the average follows a few late wake-ups on a busy machine.
       const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((x) => Number(x[1])).sort((a, b) => a - b);
+      // With -D: [epoch seconds] before each reply line.
+      const stamped = [...out.matchAll(/^\[([\d.]+)\].*time=([\d.]+) ms/gm)].map((x): [number, number] => [Number(x[1]), Number(x[2])]);
       if (m === null) {
         reject(new Error(`ping ${target} failed: ${out.slice(-200)}`));
         return;
@@ -138,11 +176,14 @@ function ping(target: string, count = COUNT, flood = false): Promise<PingRun> {
       resolve({
         avgMs: Number(m[2]), minMs: Number(m[1]), maxMs: Number(m[3]), lossPercent: loss ? Number(loss[1]) : -1,
         medianMs: rtts[Math.floor(rtts.length / 2)], p90Ms: rtts[Math.floor(rtts.length * 0.9)],
+        p99Ms: rtts[Math.floor(rtts.length * 0.99)], avg95Ms: mean(rtts.slice(0, Math.max(1, Math.floor(rtts.length * 0.95)))),
+        ...stallFigures(stamped, rtts[Math.floor(rtts.length / 2)], rtts.reduce((a, b) => a + b, 0)),
       });
     });
   });
 }
 
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -280,30 +321,60 @@ try {
   await new Promise((resolve) => spawn('ip', ['netns', 'exec', ns, 'true'], { stdio: 'ignore' }).once('close', resolve));
   const spawnCpuNs = threadCpuNs() - spawnCpu0;
   const jsCpuUs: number[] = [];
+  /** The Node floor's main thread, the same way (it spawns nothing: no spawn cost to take off). */
+  const floorCpuUs: number[] = [];
+  // This process's garbage collections while the stack's rounds run (a pause there delays the echo in hand).
+  let stackRounds = false;
+  const stackGcs = { count: 0, pauseMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    if (!stackRounds) return;
+    for (const e of list.getEntries()) {
+      stackGcs.count++;
+      stackGcs.pauseMs += e.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let r = 0; r < RUNS; r++) {
     const cpu0 = threadCpuNs();
+    stackRounds = true;
     runs.stack.push(await ping(STACK_IP));
+    stackRounds = false;
     jsCpuUs.push((threadCpuNs() - cpu0 - spawnCpuNs) / 1000 / COUNT);
     if (BASELINE) {
       runs.responder.push(await ping(RESP_IP));
+      const floorCpu0 = processCpuNs(nodeResponder?.pid);
       runs.nodeFloor.push(await ping(NODE_IP));
+      floorCpuUs.push((processCpuNs(nodeResponder?.pid) - floorCpu0) / 1000 / COUNT);
       runs.veth.push(await ping(VETH_PEER_IP));
     }
   }
+  gcObserver.disconnect();
   const summary = (xs: PingRun[]): Record<string, number | number[]> => ({
     avgMs: round3(median(xs.map((x) => x.avgMs))), medianMs: round3(median(xs.map((x) => x.medianMs))),
     p90Ms: round3(median(xs.map((x) => x.p90Ms))), minMs: Math.min(...xs.map((x) => x.minMs)),
+    p99Ms: round3(median(xs.map((x) => x.p99Ms))), avg95Ms: round3(median(xs.map((x) => x.avg95Ms))),
+    // The share of the average that its slowest 5 % of pings make.
+    tail5SharePercent: Math.round(median(xs.map((x) => 100 * (1 - (0.95 * x.avg95Ms) / x.avgMs)))),
+    // Stalls (slower than 3× the median and +0.3 ms) per round, those on Node's ~512 ms period, and their share of the average.
+    stalls: median(xs.map((x) => x.stalls)), stalls512: median(xs.map((x) => x.stalls512)),
+    stalls512SharePercent: median(xs.map((x) => x.stalls512SharePercent)),
     runsAvgMs: xs.map((x) => x.avgMs), lossPercent: Math.max(...xs.map((x) => x.lossPercent)),
   });
   const result: Record<string, unknown> = { threads: tap.threaded, count: COUNT, runs: RUNS, intervalMs: INTERVAL_MS, stack: summary(runs.stack) };
   // The JS thread's CPU per ping while the stack answered (median of the runs; less what one spawn of `ip netns exec` cost).
   result.stackJsCpuUsPerPing = round3(median(jsCpuUs));
+  if (BASELINE) result.nodeFloorCpuUsPerPing = round3(median(floorCpuUs));
+  result.stackRoundsGcs = stackGcs.count;
+  result.stackRoundsGcPauseMs = round3(stackGcs.pauseMs);
   if (BASELINE) {
     result.responder = summary(runs.responder);
     result.nodeFloor = summary(runs.nodeFloor);
     result.veth = summary(runs.veth);
     // Ratios per run (stack and its baselines pinged back to back), then the median.
     result.ratioAvg = round3(median(runs.stack.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
+    // Without each round's slowest 5 % (its tail): stack / responder.
+    result.ratioAvg95 = round3(median(runs.stack.map((s, i) => s.avg95Ms / runs.responder[i].avg95Ms)));
+    result.nodeFloorRatioAvg95 = round3(median(runs.nodeFloor.map((s, i) => s.avg95Ms / runs.responder[i].avg95Ms)));
     result.ratioMedian = round3(median(runs.stack.map((s, i) => s.medianMs / runs.responder[i].medianMs)));
     result.nodeFloorRatioAvg = round3(median(runs.nodeFloor.map((s, i) => s.avgMs / runs.responder[i].avgMs)));
     result.nodeFloorRatioMedian = round3(median(runs.nodeFloor.map((s, i) => s.medianMs / runs.responder[i].medianMs)));

@@ -145,6 +145,9 @@ static bool get_int(napi_env env, napi_value v, const char *name, int64_t lo, in
   return true;
 }
 
+/* native/clock.c: clockMs/clockMsPrecise, registered with this file's functions (not TAP-specific). */
+napi_status wirestack_clock_init(napi_env env, napi_value exports);
+
 #ifndef __linux__
 
 static napi_value unsupported(napi_env env, napi_callback_info info) {
@@ -162,6 +165,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadSynResponder", NULL, unsupported, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
+  if (s == napi_ok) s = wirestack_clock_init(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
 
@@ -678,6 +682,7 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "synResponderAnswerForTest", NULL, synr_answer_for_test, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
+  if (s == napi_ok) s = wirestack_clock_init(env, exports);
   return s != napi_ok ? s : napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
 

@@ -12,6 +12,7 @@ import { createHttpServer, createHttpsServer, type HttpApp, type HttpHandler, ty
 import { DnsClient } from './apps/dns.js';
 import { DhcpClient, type DhcpClientOptions } from './apps/dhcp.js';
 import type { Link } from './link/link.js';
+import { tryNativeAddon } from './link/addon.js';
 import { lookupError } from './engine/errno.js';
 import { createWireGuard, type WireGuardConfig, type WireGuardInterface } from './wireguard/setup.js';
 import { IpsecApi } from './ipsec/api.js';
@@ -46,6 +47,7 @@ export class Stack extends StackCore {
 
   constructor(config: StackConfig = {}) {
     super(config);
+    if (config.clock === undefined) this.useNativeClock();
     this.ipsecApi = this.ipsecEngine === null ? null
       : new IpsecApi(this.ipsecEngine, new NodeEspCrypto(), this, this.config.ipsecReplayWindow);
     this.dgram = new DgramFacade(this.sockets);
@@ -61,6 +63,33 @@ export class Stack extends StackCore {
     };
     this.http = { createServer: (handler, options) => createHttpServer(this, handler, options) };
     this.https = { createServer: (options, handler) => createHttpsServer(this, options, handler) };
+  }
+
+  /**
+   * With the default clock and the native addon at hand: the real-time `now`
+   * from the addon's clockMs (native/clock.c), whole milliseconds as small
+   * integers (no heap number per wake-up, as `performance.now()` makes),
+   * aligned on `performance.now()`'s time base. Without the addon the
+   * engine keeps Math.floor(performance.now()).
+   */
+  private useNativeClock(): void {
+    const addon = tryNativeAddon();
+    if (addon instanceof Error || typeof addon.clockMs !== 'function' || typeof addon.clockMsPrecise !== 'function') return;
+    const clockMs = addon.clockMs;
+    // The offset between the two clocks, from the closest pair of reads around a performance.now().
+    let origin = 0;
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const a = addon.clockMsPrecise();
+      const p = performance.now();
+      const b = addon.clockMsPrecise();
+      if (b - a < best) {
+        best = b - a;
+        origin = (a + b) / 2 - p;
+      }
+    }
+    const o = origin;
+    this.useMillisecondClock(() => clockMs(o));
   }
 
   /**

@@ -176,7 +176,11 @@ export interface StackConfig {
   ip6PathMtuEntries?: number;
   /** Follow ICMPv6 redirects from the first-hop router (RFC 4861 §8.3). Default false (ignored, counted). */
   ipv6AcceptRedirects?: boolean | number;
-  /** Clock used by `start()` (ms, monotonic). Default `performance.now()`. */
+  /**
+   * Clock used by `start()` (ms, monotonic). Default `performance.now()`; a Node `Stack` with the
+   * native addon then reads its real-time `now` from the addon's integer clock on the same time base
+   * (no heap number per wake-up) and this one for ping round-trip times only.
+   */
   clock?: () => number;
 }
 

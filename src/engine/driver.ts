@@ -40,8 +40,11 @@ export class RealtimeDriver {
   keepAlive = true;
   private readonly run: () => void;
   private readonly onTimer: () => void;
+  /** The poll time's source, read once per poll (see {@link setClock}). */
+  private clock: () => number;
 
-  constructor(private readonly target: Pollable, private readonly clock: () => number) {
+  constructor(private readonly target: Pollable, clock: () => number) {
+    this.clock = clock;
     const pollOnce = (): void => {
       // Whole milliseconds: an integer time stays a small integer in V8, while
       // a fractional one is boxed (a heap allocation) at every call it crosses.
@@ -107,6 +110,16 @@ export class RealtimeDriver {
     if (!this.running || this.polling || this.immediatePending) return;
     if (urgent || at <= now) this.kick();
     else if (at < this.timerAt) this.schedule(at, now);
+  }
+
+  /**
+   * Read poll times from `clock` (ms on the same time base as the previous
+   * one) from now on: a clock of whole milliseconds returned as small
+   * integers makes no garbage per wake-up, where a fractional one (as
+   * `performance.now()`) leaves a heap number per read.
+   */
+  setClock(clock: () => number): void {
+    this.clock = clock;
   }
 
   get isRunning(): boolean {

@@ -98,6 +98,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   protected readonly ipsecHook: H | null;
   private readonly forwarder: Forwarder | null;
   private readonly driver: RealtimeDriver;
+  /** Whole milliseconds on config.clock's time base: the real-time `now` (see {@link useMillisecondClock}). */
+  private msClock: () => number;
   private readonly pingResolvers: Array<((rtt: number) => void) | null>;
   private readonly pingRejecters: Array<((err: Error) => void) | null>;
 
@@ -177,7 +179,23 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.pingResolvers = new Array<((rtt: number) => void) | null>(2 * c.maxPings).fill(null);
     this.pingRejecters = new Array<((err: Error) => void) | null>(2 * c.maxPings).fill(null);
     this.icmp.echoListener = (slot, rtt, errno) => this.pingDone(slot, rtt, errno);
-    this.driver = new RealtimeDriver(this, c.clock);
+    const clock = c.clock;
+    this.msClock = () => Math.floor(clock());
+    this.driver = new RealtimeDriver(this, this.msClock);
+  }
+
+  /**
+   * Take the real-time `now` (the driver's poll time, {@link touch}) from
+   * `ms`, a clock of whole milliseconds on the time base of `config.clock`,
+   * which then serves ping round-trip times only ({@link preciseNow}). For
+   * the Node adapter (src/stack.ts): a native clock whose small integers
+   * are not heap numbers, where `performance.now()` makes 16 B of garbage
+   * per read, i.e. per wake-up (issue #13: garbage makes scavenges, which
+   * make the latency's tail).
+   */
+  protected useMillisecondClock(ms: () => number): void {
+    this.msClock = ms;
+    this.driver.setClock(ms);
   }
 
   random32(): number {
@@ -387,11 +405,16 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       if (t < next) next = t;
     }
     if (this.loopback.count > 0) this.pollLoopback();
-    this.arp.poll();
+    // ARP's, ICMP's and reassembly's polls only run timers, and return at once before their deadline: the test is
+    // made here, in this (hot, optimized) function. A layer's poll called while V8 still runs it
+    // unoptimized boxes every double it reads (an Infinity deadline: a 16 B heap number per read),
+    // and a poll per ping is too rare for V8 to optimize such small functions soon.
+    const now0 = this.now;
+    if (now0 >= this.arp.nextDeadline) this.arp.poll();
     const nd = this.ip6?.nd;
     if (nd !== undefined) nd.poll();
-    this.icmp.poll();
-    this.reassembly.poll();
+    if (now0 >= this.icmp.nextDeadline) this.icmp.poll();
+    if (now0 >= this.reassembly.nextDeadline) this.reassembly.poll();
     const in6 = this.ip6In;
     if (in6 !== null) in6.poll();
     this.tcp.poll();
@@ -449,7 +472,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   touch(): void {
     const d = this.driver;
     if (d.isRunning && !d.isPolling) {
-      const t = Math.floor(this.config.clock());
+      const t = this.msClock();
       if (t > this.now) this.now = t;
     }
   }

@@ -219,9 +219,17 @@ export interface WgCryptAddon {
   wgCryptStats(handle: WgCryptHandle, out: Float64Array): number;
 }
 
-/** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt and UDP offload functions are optional. */
+/** native/clock.c: a monotonic clock in whole ms that makes no heap number (see Stack). */
+export interface ClockAddon {
+  /** floor(CLOCK_MONOTONIC in ms - origin). */
+  clockMs(origin: number): number;
+  /** CLOCK_MONOTONIC in ms, fractional. */
+  clockMsPrecise(): number;
+}
+
+/** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt, UDP offload and clock functions are optional. */
 export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<EspAeadAddon>, Partial<CbcHmacAddon>,
-  Partial<WgCryptAddon>, Partial<UdpOffloadAddon> {
+  Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<ClockAddon> {
   readonly ringLayout: RingLayout;
 }
 
