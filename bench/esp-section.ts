@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** What the section borrows from bench/index.ts: the scale and its output helpers. */
-export interface EspSectionIo {
+/** What a section module borrows from bench/index.ts: the scale and its output helpers. */
+export interface SectionIo {
   scale: number;
   fmt: (n: number | null, digits?: number) => string;
   printTable: (headers: string[], rows: string[][], leftCols?: number) => void;
@@ -23,7 +23,7 @@ const ESP_MIN_SECONDS = 1.5;
  * The two ratios are medians of alternating pairs of fresh processes, each measuring for at least
  * ESP_MIN_SECONDS: a single short pair (0.2 s at scale 0.2) moved with every scheduling hiccup.
  */
-export function espSection(io: EspSectionIo): void {
+export function espSection(io: SectionIo): void {
   const { fmt, printTable, progress } = io;
   const espScript = fileURLToPath(new URL('./esp.js', import.meta.url));
   const mib = String(Math.max(32, Math.round(256 * io.scale)));
