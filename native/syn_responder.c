@@ -152,6 +152,30 @@ static uint32_t write_batch(ws_synr_t *r, ws_uring_slot_t *ring, uint32_t tail, 
   return n;
 }
 
+/*
+ * Write the queued SYN-ACKs tail..head (batches through `ring`, else one write() each), publishing the tail after
+ * each step so that the producer sees the slots free; the new tail. The writer thread and the RX thread (state 4)
+ * both drain through here, each with its own ring.
+ */
+static uint32_t write_queued(ws_synr_t *r, ws_uring_slot_t *ring, uint32_t tail, uint32_t head) {
+  while (tail != head) {
+    uint32_t batched = write_batch(r, ring, tail, head - tail);
+    if (batched > 0) {
+      tail += batched;
+    } else {
+      uint32_t s = tail & (OUT_SLOTS - 1);
+      ssize_t wr;
+      do {
+        wr = write(r->fd, r->slots[s], r->lens[s]);
+      } while (wr < 0 && errno == EINTR);
+      bump(&r->w[wr < 0 ? W_TX_ERRORS : W_ANSWERED]);
+      tail++;
+    }
+    __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
+  }
+  return tail;
+}
+
 static void *writer_main(void *arg) {
   ws_synr_t *r = (ws_synr_t *)arg;
   uint32_t tail = (uint32_t)r->tail;
@@ -167,23 +191,7 @@ static void *writer_main(void *arg) {
       __atomic_store_n(&r->sleep, 0, __ATOMIC_SEQ_CST);
       continue;
     }
-    while (tail != head) {
-      uint32_t batched = write_batch(r, &ring, tail, head - tail);
-      if (batched > 0) {
-        tail += batched;
-        __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
-        continue;
-      }
-      uint32_t s = tail & (OUT_SLOTS - 1);
-      ssize_t wr;
-      do {
-        wr = write(r->fd, r->slots[s], r->lens[s]);
-      } while (wr < 0 && errno == EINTR);
-      if (wr < 0) bump(&r->w[W_TX_ERRORS]);
-      else bump(&r->w[W_ANSWERED]);
-      tail++;
-      __atomic_store_n(&r->tail, (int32_t)tail, __ATOMIC_RELEASE);
-    }
+    tail = write_queued(r, &ring, tail, head);
   }
   ws_uring_free(ring.u);
   return NULL;
@@ -193,22 +201,7 @@ static void *writer_main(void *arg) {
 #ifdef __linux__
 /* State 4: the RX thread writes the SYN-ACKs it queued, in batches of up to WS_URING_BATCH per system call. */
 static void flush_inline(ws_synr_t *r) {
-  uint32_t tail = (uint32_t)r->tail, head = (uint32_t)r->head;
-  while (tail != head) {
-    uint32_t batched = write_batch(r, &r->rx_ring, tail, head - tail);
-    if (batched > 0) {
-      tail += batched;
-      continue;
-    }
-    uint32_t s = tail & (OUT_SLOTS - 1);
-    ssize_t wr;
-    do {
-      wr = write(r->fd, r->slots[s], r->lens[s]);
-    } while (wr < 0 && errno == EINTR);
-    bump(&r->w[wr < 0 ? W_TX_ERRORS : W_ANSWERED]);
-    tail++;
-  }
-  r->tail = (int32_t)tail;
+  (void)write_queued(r, &r->rx_ring, (uint32_t)r->tail, (uint32_t)r->head);
 }
 
 static void wake_writer(ws_synr_t *r) {
