@@ -133,8 +133,6 @@ static double now_ms(const int32_t *w) {
 /* Up to WS_URING_BATCH queued SYN-ACKs from `tail` in one system call (tap_uring.c); how many, 0: write() them. */
 static uint32_t write_batch(ws_synr_t *r, ws_uring_slot_t *ring, uint32_t tail, uint32_t queued) {
   if (queued < 2 || r->uring_on == NULL || __atomic_load_n(r->uring_on, __ATOMIC_RELAXED) == 0) return 0;
-  ws_uring_t *u = ws_uring_get(ring, r->fd);
-  if (u == NULL) return 0;
   unsigned n = queued < WS_URING_BATCH ? queued : WS_URING_BATCH;
   uint8_t *buf[WS_URING_BATCH];
   uint32_t len[WS_URING_BATCH];
@@ -144,10 +142,7 @@ static uint32_t write_batch(ws_synr_t *r, ws_uring_slot_t *ring, uint32_t tail, 
     buf[i] = r->slots[s];
     len[i] = r->lens[s];
   }
-  if (ws_uring_write(u, buf, len, n, res) < 0) {
-    ws_uring_give_up(ring);
-    return 0;
-  }
+  if (ws_uring_slot_write(ring, r->fd, buf, len, n, res) < 0) return 0;
   for (unsigned i = 0; i < n; i++) bump(&r->w[res[i] < 0 ? W_TX_ERRORS : W_ANSWERED]);
   return n;
 }

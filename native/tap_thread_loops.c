@@ -211,8 +211,6 @@ static void rx_flood_nap(tt_t *t) {
 static uint32_t tx_batch(tt_t *t, uint32_t tail, uint32_t queued) {
   int32_t *h = t->h;
   if (queued < 2 || ld(&h[H_URING]) == 0) return 0;
-  ws_uring_t *u = ws_uring_get(&t->tx_ring, t->fd);
-  if (u == NULL) return 0;
   unsigned n = queued < WS_URING_BATCH ? queued : WS_URING_BATCH;
   uint8_t *buf[WS_URING_BATCH];
   uint32_t len[WS_URING_BATCH];
@@ -222,10 +220,7 @@ static uint32_t tx_batch(tt_t *t, uint32_t tail, uint32_t queued) {
     buf[i] = t->tx_data + (size_t)s * t->slot_size;
     len[i] = (uint32_t)t->tx_lens[s];
   }
-  if (ws_uring_write(u, buf, len, n, res) < 0) {
-    ws_uring_give_up(&t->tx_ring);
-    return 0;
-  }
+  if (ws_uring_slot_write(&t->tx_ring, t->fd, buf, len, n, res) < 0) return 0;
   __atomic_fetch_add(&h[H_TX_URING], (int32_t)n, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < n; i++) {
     if (res[i] >= 0) continue;

@@ -61,4 +61,17 @@ static inline void ws_uring_give_up(ws_uring_slot_t *s) {
   s->failed = 1;
 }
 
+/* ws_uring_write through the slot's ring: 0 (res filled), or -1 when there is no ring or it refused the batch
+ * (then given up): write the frames one system call each. */
+static inline int ws_uring_slot_write(ws_uring_slot_t *s, int fd, uint8_t *const *buf, const uint32_t *len, unsigned n,
+    int32_t *res) {
+  ws_uring_t *u = ws_uring_get(s, fd);
+  if (u == NULL) return -1;
+  if (ws_uring_write(u, buf, len, n, res) < 0) {
+    ws_uring_give_up(s);
+    return -1;
+  }
+  return 0;
+}
+
 #endif
