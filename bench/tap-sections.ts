@@ -58,6 +58,11 @@ export function tapSection(io: SectionIo): void {
             + (veth !== null ? ` = ${fmt((100 * g) / veth.in, 0)} % of veth` : '') + `, CPU ${fmt(m3(t, 'inOnreadCpuSPerGB'), 2)} s/GB (JS ${fmt(m3(t, 'inOnreadMainSPerGB'), 2)}); `
             + `'data' path: ${fmt(m3(t, 'inGcMajor'), 0)} major GCs per run, GC pauses ${fmt(m3(t, 'inGcMsPerGB'), 0)} ms/GB, ${fmt(m3(t, 'inTxFramesPerMiB'), 1)} ACK frames/MiB`);
         }
+        if (Number.isFinite(t.inNodeNetGbps1)) {
+          // Not the stack: Node's own net server in the same process over loopback, a fresh Buffer per read.
+          console.log(`  ${label}: the same stream into Node's own net server in this process (loopback, 'data'): ${fmt(m3(t, 'inNodeNetGbps'), 2)} Gbit/s, `
+            + `CPU ${fmt(m3(t, 'inNodeNetCpuSPerGB'), 2)} s/GB, ${fmt(m3(t, 'inNodeNetGcMajor'), 0)} major GCs per run (stack 'data': ${fmt(m3(t, 'inGcMajor'), 0)})`);
+        }
         if (!Number.isFinite(t.inRecvGbps1)) continue;
         const g = m3(t, 'inRecvGbps');
         console.log(`  ${label}: Linux -> stack through recv() into one 128 KiB buffer (as iperf3 reads): ${fmt(g, 2)} Gbit/s`

@@ -12,7 +12,7 @@
  * how much of it the JS thread and the TAP I/O threads took.
  *
  *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
- *                          [--offload 0|1] [--veth 1] [--warmup MIB] [--parts in,onread,recv,out]
+ *                          [--offload 0|1] [--veth 1] [--warmup MIB] [--parts in,onread,recv,node,out]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
@@ -48,6 +48,7 @@
  * lists still growing (page faults): the JS thread took 5-8 s per GB there, ~1 once warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNodeServer, type AddressInfo, type Socket as NodeSocket } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +69,8 @@ const HANDOFF = opt('handoff', -1);
 const OFFLOAD = opt('offload', -1);
 const VETH = opt('veth', 0) === 1;
 const WARMUP = opt('warmup', 128);
-/** --parts in,onread,recv,out (default all four): which measured transfers each run makes (e.g. `--parts in` to profile the 'data' path alone). */
-const PARTS = (((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--parts')) ?? 'in,onread,recv,out').split(',');
+/** --parts in,onread,recv,node,out (default all five): which measured transfers each run makes (e.g. `--parts in` to profile the 'data' path alone). */
+const PARTS = (((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--parts')) ?? 'in,onread,recv,node,out').split(',');
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -180,6 +181,38 @@ async function inbound(file: string, bytes = BYTES, onread = false): Promise<Dir
     server.listen(5001, STACK_IP);
   });
   const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+/**
+ * The same stream into Node's own `net` server in this process, over
+ * loopback (socat from the launcher, no namespace): 'data' with a fresh
+ * Buffer per read as Node delivers it. Not the stack: the figure shows what
+ * fresh Buffers cost this process (its major GCs, see the header), beside
+ * the stack's 'data' path.
+ */
+async function inboundNodeNet(file: string, bytes = BYTES): Promise<Dir> {
+  let got = 0;
+  const server = createNodeServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const done = new Promise<Dir>((resolve, reject) => {
+    server.once('connection', (sock: NodeSocket) => {
+      const meter = startMeter();
+      sock.on('data', (d: Buffer) => { got += d.length; });
+      sock.on('error', reject);
+      sock.on('end', () => {
+        const r = meter(got);
+        server.close();
+        if (got !== bytes) reject(new Error(`Node net: received ${got} of ${bytes} bytes`));
+        resolve(r);
+      });
+    });
+  });
+  const client = launcher.run(['socat', '-u', '-b131072', `OPEN:${file}`, `TCP:127.0.0.1:${port}`], 120_000);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -316,6 +349,7 @@ try {
     // Each measured path warms its own code too: the onread and recv() runs 1 were measured cold (1-2 Gbit/s, then 4-8).
     if (PARTS.includes('onread')) result.inOnreadColdGbps = (await inbound(cold, WARMUP << 20, true)).gbps;
     if (PARTS.includes('recv')) result.inRecvColdGbps = (await inboundRecv(cold, WARMUP << 20)).gbps;
+    if (PARTS.includes('node')) result.inNodeNetColdGbps = (await inboundNodeNet(cold, WARMUP << 20)).gbps;
     if (PARTS.includes('out')) result.outColdGbps = (await outbound(WARMUP)).gbps;
   }
   for (let run = 1; run <= RUNS; run++) {
@@ -348,6 +382,15 @@ try {
       result[`inRecvGbps${run}`] = ir.gbps;
       result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
       result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
+    }
+    if (PARTS.includes('node')) {
+      const n = await inboundNodeNet(file);
+      result[`inNodeNetGbps${run}`] = n.gbps;
+      result[`inNodeNetCpuSPerGB${run}`] = n.cpuPerGB;
+      result[`inNodeNetMainSPerGB${run}`] = n.mainPerGB;
+      result[`inNodeNetGcMajor${run}`] = n.gcMajor;
+      result[`inNodeNetGcMsPerGB${run}`] = n.gcMsPerGB;
+      result[`inNodeNetFaultsPerMiB${run}`] = n.faultsPerMiB;
     }
     if (PARTS.includes('out')) {
       const o = await outbound();
