@@ -36,7 +36,27 @@
  * (inTxFramesPerMiB, inGcMajor, inGcMsPerGB, inFaultsPerMiB): each 'data'
  * Buffer is an ArrayBuffer of its own (a malloc, whose pages glibc may have
  * trimmed and the kernel faults in again), and V8 starts a major GC for
- * every few tens of MiB of them (external memory).
+ * every few tens of MiB of them. Why (Node 20, V8 11.3; --trace-gc
+ * --trace-incremental-marking): V8 counts the external bytes allocated
+ * since the last mark-compact against the old generation's limit
+ * (Heap::OldGenerationSpaceAvailable), which it sets ~16 MiB above a small
+ * old generation; young ArrayBuffers are freed only by the scavenge V8
+ * forces after 32 MiB of them ("external memory pressure"), and every such
+ * scavenge is followed at once by "Start (allocation limit)" and a
+ * mark-compact. Below 8 MiB of old generation (V8's incremental-marking
+ * activation threshold) none start: a bare Node process stays under it,
+ * this package loaded puts it over (~9-10 MiB), as any real application is.
+ * The count follows the bytes, not the chunks (4, 16 and 64 KiB Buffers,
+ * or 1 MiB slabs cut into views, all gave 18-29 major GCs per GiB), and
+ * Node's own net server gets the same in such a process (part 'node' below;
+ * 64 KiB reads: 12-26 per GB and 2.3-3.1 CPU s/GB over loopback, against 0
+ * and 0.9 in a bare process). Only no fresh Buffer per chunk (onread, recv())
+ * avoids it.
+ *
+ * --parts node: the same stream into Node's own net server in this process
+ * over loopback (socat from the launcher), 'data' as Node delivers it:
+ * inNodeNetGbps, inNodeNetCpuSPerGB, inNodeNetGcMajor, ... Not the stack:
+ * what fresh Buffers cost this process, beside the stack's 'data' figures.
  *
  * --warmup N (default 128; 0: none): one transfer of N MiB each way (and
  * one through each other measured inbound path) before the measured runs,
