@@ -47,15 +47,15 @@
  * background thread is still sweeping the dead Buffers, so their 32 MiB
  * still count. With --no-concurrent-array-buffer-sweeping (swept inside the
  * scavenge) the mark-compacts go: 1-2 per GiB instead of 11-29 in a loop of
- * Buffers, 0-4 per 256 MiB 'data' run here instead of 7-9 (the section
+ * Buffers, 0-4 per GB of 'data' here instead of 26, CPU 0.9 s/GB instead of 1.9 (the section
  * runs it as a diagnostic: a process-wide flag is the application's
  * choice). Below 8 MiB of old generation (V8's incremental-marking
  * activation threshold) none start: a bare Node process stays under it,
  * this package loaded puts it over (~9-10 MiB), as any real application is.
  * The count follows the bytes, not the chunks (4, 16 and 64 KiB Buffers,
- * or 1 MiB slabs cut into views, all gave 18-29 major GCs per GiB), and
+ * or 1 MiB slabs cut into views, all gave 18-30 major GCs per GiB), and
  * Node's own net server gets the same in such a process (part 'node' below;
- * 64 KiB reads: 12-26 per GB and 2.3-3.1 CPU s/GB over loopback, against 0
+ * 64 KiB reads: 12-26 per GB and 2.3-3.5 CPU s/GB over loopback, against 0
  * and 0.9 in a bare process). In the library, only no fresh Buffer per
  * chunk (onread, recv()) avoids it; a pool of Buffers returned through a
  * FinalizationRegistry did not (its slots came back only after
