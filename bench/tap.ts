@@ -46,10 +46,10 @@
  * mark-compact: V8 checks the limit right after the scavenge, while its
  * background thread is still sweeping the dead Buffers, so their 32 MiB
  * still count. With --no-concurrent-array-buffer-sweeping (swept inside the
- * scavenge) the mark-compacts go: 1-2 per GiB instead of 11-29 in a loop of
- * Buffers, 0-4 per GB of 'data' here instead of 26, CPU 0.9 s/GB instead of 1.9 (the section
- * runs it as a diagnostic: a process-wide flag is the application's
- * choice). Below 8 MiB of old generation (V8's incremental-marking
+ * scavenge) the mark-compacts go: 1-2 per GiB instead of 11-29 in a loop
+ * of Buffers, 0-4 per GB of 'data' here instead of 26, CPU 0.9 s/GB
+ * instead of 1.9 (the section runs it as a diagnostic: a process-wide flag
+ * is the application's choice). Below 8 MiB of old generation (V8's incremental-marking
  * activation threshold) none start: a bare Node process stays under it,
  * this package loaded puts it over (~9-10 MiB), as any real application is.
  * The count follows the bytes, not the chunks (4, 16 and 64 KiB Buffers,
