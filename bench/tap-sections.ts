@@ -58,6 +58,11 @@ export function tapSection(io: SectionIo): void {
             + (veth !== null ? ` = ${fmt((100 * g) / veth.in, 0)} % of veth` : '') + `, CPU ${fmt(m3(t, 'inOnreadCpuSPerGB'), 2)} s/GB (JS ${fmt(m3(t, 'inOnreadMainSPerGB'), 2)}); `
             + `'data' path: ${fmt(m3(t, 'inGcMajor'), 0)} major GCs per run, GC pauses ${fmt(m3(t, 'inGcMsPerGB'), 0)} ms/GB, ${fmt(m3(t, 'inTxFramesPerMiB'), 1)} ACK frames/MiB`);
         }
+        if (Number.isFinite(t.inNodeNetGbps1)) {
+          // Not the stack: Node's own net server in the same process over loopback, a fresh Buffer per read.
+          console.log(`  ${label}: the same stream into Node's own net server in this process (loopback, 'data'): ${fmt(m3(t, 'inNodeNetGbps'), 2)} Gbit/s, `
+            + `CPU ${fmt(m3(t, 'inNodeNetCpuSPerGB'), 2)} s/GB, ${fmt(m3(t, 'inNodeNetGcMajor'), 0)} major GCs per run (stack 'data': ${fmt(m3(t, 'inGcMajor'), 0)})`);
+        }
         if (!Number.isFinite(t.inRecvGbps1)) continue;
         const g = m3(t, 'inRecvGbps');
         console.log(`  ${label}: Linux -> stack through recv() into one 128 KiB buffer (as iperf3 reads): ${fmt(g, 2)} Gbit/s`
@@ -65,10 +70,37 @@ export function tapSection(io: SectionIo): void {
           + (Number.isFinite(t.inColdGbps) ? `; unmeasured warm-up transfer: ${fmt(t.inColdGbps, 2)} Gbit/s` : ''));
       }
       console.log('  CPU is this process\'s (user + system; system includes the kernel\'s work behind our TAP reads and writes); JS: the JS thread\'s part');
+      tapSyncSweepDiagnostic(io, tapScript, mib, m3);
     }
   } else {
     console.log('TCP over TAP: SKIPPED, needs root and /dev/net/tun');
   }
+}
+
+/**
+ * Diagnostic, not the headline: the 'data' path (and Node's own net server)
+ * in a process started with V8's --no-concurrent-array-buffer-sweeping, with
+ * its own veth baseline. That flag is the application's choice (it is
+ * process-wide; the library does not set it): V8 then subtracts the freed
+ * Buffers from its external-memory count inside the scavenge, before the
+ * check that otherwise starts a mark-compact after each one (see
+ * bench/tap.ts's header).
+ */
+function tapSyncSweepDiagnostic(io: SectionIo, tapScript: string, mib: string, m3: (t: Record<string, number>, k: string) => number): void {
+  const { fmt, progress } = io;
+  progress('tap data, V8 synchronous ArrayBuffer sweeping');
+  const r = spawnSync(process.execPath, ['--no-concurrent-array-buffer-sweeping', tapScript, '--mib', mib, '--runs', '5', '--veth', '1', '--parts', 'in,node'],
+    { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    console.log(`  'data' with --no-concurrent-array-buffer-sweeping: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  const t = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  const g = m3(t, 'inGbps');
+  const veth = m3(t, 'vethRevGbps');
+  console.log(`  diagnostic, a process started with V8's --no-concurrent-array-buffer-sweeping (process-wide: the application's choice): 'data' ${fmt(g, 2)} Gbit/s = `
+    + `${fmt((100 * g) / veth, 0)} % of its veth ${fmt(veth, 2)}, CPU ${fmt(m3(t, 'inCpuSPerGB'), 2)} s/GB, ${fmt(m3(t, 'inGcMajor'), 0)} major GCs per run; `
+    + `Node's net ${fmt(m3(t, 'inNodeNetGbps'), 2)} Gbit/s, CPU ${fmt(m3(t, 'inNodeNetCpuSPerGB'), 2)} s/GB, ${fmt(m3(t, 'inNodeNetGcMajor'), 0)} major GCs per run`);
 }
 
 /**

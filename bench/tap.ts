@@ -12,7 +12,7 @@
  * how much of it the JS thread and the TAP I/O threads took.
  *
  *   node dist/bench/tap.js [--mib N] [--runs N] [--mtu N] [--threads 0|1] [--handoff 0|1] [--ring SLOTS]
- *                          [--offload 0|1] [--veth 1] [--warmup MIB] [--parts in,onread,recv,out]
+ *                          [--offload 0|1] [--veth 1] [--warmup MIB] [--parts in,onread,recv,node,out]
  *
  * MTU default 1500; up to 9000, the stack's maxMtu limit. --threads picks
  * TapLink's I/O mode (default: TapLink's default); the threaded mode also
@@ -36,7 +36,35 @@
  * (inTxFramesPerMiB, inGcMajor, inGcMsPerGB, inFaultsPerMiB): each 'data'
  * Buffer is an ArrayBuffer of its own (a malloc, whose pages glibc may have
  * trimmed and the kernel faults in again), and V8 starts a major GC for
- * every few tens of MiB of them (external memory).
+ * every few tens of MiB of them. Why (Node 20, V8 11.3; --trace-gc
+ * --trace-incremental-marking): V8 counts the external bytes allocated
+ * since the last mark-compact against the old generation's limit
+ * (Heap::OldGenerationSpaceAvailable), which it sets ~16 MiB above a small
+ * old generation; young ArrayBuffers are freed only by the scavenge V8
+ * forces after 32 MiB of them ("external memory pressure"), and every such
+ * scavenge is followed at once by "Start (allocation limit)" and a
+ * mark-compact: V8 checks the limit right after the scavenge, while its
+ * background thread is still sweeping the dead Buffers, so their 32 MiB
+ * still count. With --no-concurrent-array-buffer-sweeping (swept inside the
+ * scavenge) the mark-compacts go: 1-2 per GiB instead of 11-29 in a loop
+ * of Buffers, 0-4 per GB of 'data' here instead of 26, CPU 0.9 s/GB
+ * instead of 1.9 (the section runs it as a diagnostic: a process-wide flag
+ * is the application's choice). Below 8 MiB of old generation (V8's incremental-marking
+ * activation threshold) none start: a bare Node process stays under it,
+ * this package loaded puts it over (~9-10 MiB), as any real application is.
+ * The count follows the bytes, not the chunks (4, 16 and 64 KiB Buffers,
+ * or 1 MiB slabs cut into views, all gave 18-30 major GCs per GiB), and
+ * Node's own net server gets the same in such a process (part 'node' below;
+ * 64 KiB reads: 12-26 per GB and 2.3-3.5 CPU s/GB over loopback, against 0
+ * and 0.9 in a bare process). In the library, only no fresh Buffer per
+ * chunk (onread, recv()) avoids it; a pool of Buffers returned through a
+ * FinalizationRegistry did not (its slots came back only after
+ * mark-compacts: a 64 MiB pool served 60 % of the chunks, CPU unchanged).
+ *
+ * --parts node: the same stream into Node's own net server in this process
+ * over loopback (socat from the launcher), 'data' as Node delivers it:
+ * inNodeNetGbps, inNodeNetCpuSPerGB, inNodeNetGcMajor, ... Not the stack:
+ * what fresh Buffers cost this process, beside the stack's 'data' figures.
  *
  * --warmup N (default 128; 0: none): one transfer of N MiB each way (and
  * one through each other measured inbound path) before the measured runs,
@@ -48,6 +76,7 @@
  * lists still growing (page faults): the JS thread took 5-8 s per GB there, ~1 once warm.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createNodeServer, type AddressInfo, type Socket as NodeSocket } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,8 +97,8 @@ const HANDOFF = opt('handoff', -1);
 const OFFLOAD = opt('offload', -1);
 const VETH = opt('veth', 0) === 1;
 const WARMUP = opt('warmup', 128);
-/** --parts in,onread,recv,out (default all four): which measured transfers each run makes (e.g. `--parts in` to profile the 'data' path alone). */
-const PARTS = (((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--parts')) ?? 'in,onread,recv,out').split(',');
+/** --parts in,onread,recv,node,out (default all five): which measured transfers each run makes (e.g. `--parts in` to profile the 'data' path alone). */
+const PARTS = (((i) => (i >= 0 ? process.argv[i + 1] : undefined))(process.argv.indexOf('--parts')) ?? 'in,onread,recv,node,out').split(',');
 const BYTES = MIB * 1024 * 1024;
 const ns = `wstb-${process.pid}`;
 const LINUX_IP = '10.76.0.1';
@@ -180,6 +209,38 @@ async function inbound(file: string, bytes = BYTES, onread = false): Promise<Dir
     server.listen(5001, STACK_IP);
   });
   const client = launcher.socatIn(ns, ['-u', '-b131072', `OPEN:${file}`, `TCP:${STACK_IP}:5001`], false, 120_000);
+  const r = await done;
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`socat client exited ${code}`);
+  return r;
+}
+
+/**
+ * The same stream into Node's own `net` server in this process, over
+ * loopback (socat from the launcher, no namespace): 'data' with a fresh
+ * Buffer per read as Node delivers it. Not the stack: the figure shows what
+ * fresh Buffers cost this process (its major GCs, see the header), beside
+ * the stack's 'data' path.
+ */
+async function inboundNodeNet(file: string, bytes = BYTES): Promise<Dir> {
+  let got = 0;
+  const server = createNodeServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const done = new Promise<Dir>((resolve, reject) => {
+    server.once('connection', (sock: NodeSocket) => {
+      const meter = startMeter();
+      sock.on('data', (d: Buffer) => { got += d.length; });
+      sock.on('error', reject);
+      sock.on('end', () => {
+        const r = meter(got);
+        server.close();
+        if (got !== bytes) reject(new Error(`Node net: received ${got} of ${bytes} bytes`));
+        resolve(r);
+      });
+    });
+  });
+  const client = launcher.run(['socat', '-u', '-b131072', `OPEN:${file}`, `TCP:127.0.0.1:${port}`], 120_000);
   const r = await done;
   const code = await client.exited;
   if (code !== 0) throw new Error(`socat client exited ${code}`);
@@ -316,6 +377,7 @@ try {
     // Each measured path warms its own code too: the onread and recv() runs 1 were measured cold (1-2 Gbit/s, then 4-8).
     if (PARTS.includes('onread')) result.inOnreadColdGbps = (await inbound(cold, WARMUP << 20, true)).gbps;
     if (PARTS.includes('recv')) result.inRecvColdGbps = (await inboundRecv(cold, WARMUP << 20)).gbps;
+    if (PARTS.includes('node')) result.inNodeNetColdGbps = (await inboundNodeNet(cold, WARMUP << 20)).gbps;
     if (PARTS.includes('out')) result.outColdGbps = (await outbound(WARMUP)).gbps;
   }
   for (let run = 1; run <= RUNS; run++) {
@@ -348,6 +410,15 @@ try {
       result[`inRecvGbps${run}`] = ir.gbps;
       result[`inRecvCpuSPerGB${run}`] = ir.cpuPerGB;
       result[`inRecvMainSPerGB${run}`] = ir.mainPerGB;
+    }
+    if (PARTS.includes('node')) {
+      const n = await inboundNodeNet(file);
+      result[`inNodeNetGbps${run}`] = n.gbps;
+      result[`inNodeNetCpuSPerGB${run}`] = n.cpuPerGB;
+      result[`inNodeNetMainSPerGB${run}`] = n.mainPerGB;
+      result[`inNodeNetGcMajor${run}`] = n.gcMajor;
+      result[`inNodeNetGcMsPerGB${run}`] = n.gcMsPerGB;
+      result[`inNodeNetFaultsPerMiB${run}`] = n.faultsPerMiB;
     }
     if (PARTS.includes('out')) {
       const o = await outbound();
