@@ -4,9 +4,11 @@
  * Segments are built in the stack's transmit buffer, payload copied from the
  * connection's send ring.
  */
+import { set16, set32 } from '../../wire/bytes.js';
 import { IPPROTO_TCP, IP_FLAG_DF } from '../../wire/ipv4.js';
 import {
-  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, writeTcp, tcpSetChecksum, tcpSetPartialChecksum, seqGt, seqLt,
+  TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_PSH, TH_RST, TH_SYN, TCPOPT_MSS, TCPOPT_NOP,
+  TCPOPT_SACK_PERMITTED, TCPOPT_TIMESTAMP, TCPOPT_WSCALE, writeTcp, tcpSetChecksum, tcpSetPartialChecksum, seqGt, seqLt,
   TCP_CSUM,
 } from '../../wire/tcp.js';
 import { GSO_TCPV4 } from '../offload.js';
@@ -18,13 +20,14 @@ import { RouteRecord } from '../routes.js';
 import { Route6Record } from '../routes6.js';
 import { AF_INET6 } from '../socket-table.js';
 import type { TcpCore } from './core.js';
-import { writeDataOptions, writeSynOptions } from './options-out.js';
+import { writeSack } from './sack-out.js';
 import {
-  CLOSED, LISTEN, SYN_RECEIVED, TF_ACKNOW, TF_DELACK,
-  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
+  CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
+  TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
   TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
   canSend, isHandshaking, isSending,
 } from './tcb.js';
+
 
 /** A lone FIN's flags, computed once (see sendData). */
 const ACK_FIN = TH_ACK | TH_FIN;
@@ -37,8 +40,6 @@ export class TcpOutput {
   private readonly route = new RouteRecord();
   /** The same for IPv6 connections. */
   private readonly route6 = new Route6Record();
-  /** The super-segment piece {@link fitRoom} chose (0: none), read right after it. */
-  private gso = 0;
 
   constructor(private readonly core: TcpCore) {}
 
@@ -68,129 +69,93 @@ export class TcpOutput {
    * the send ring starting at sequence `seq`, with `flags`. SYN segments carry
    * the handshake options. Options can leave less room than `len`: returns
    * the payload bytes actually sent, or -1 when the segment could not be routed.
-   * Rarer cases (IPv6, SYN options, a cut to the MTU, TSO) are separate methods: V8 tiers a function up after
-   * runs in proportion to its whole bytecode, not the part that runs (see TcpInput.segmentInput).
    */
   sendSegment(s: number, seq: number, len: number, flags: number): number {
     const c = this.core;
-    const st = c.sockets;
-    if (st.family[s] === AF_INET6) return this.sendSegment6(s, seq, len, flags);
     const t = c.t;
+    const st = c.sockets;
     const ip = c.ip;
     const r = this.route;
-    const raddr = st.remoteAddr[s];
-    if (ip.route(r, raddr, st.localAddr[s]) !== 0) return -1;
+    // IPv6 connections route, size, checksum and send through c.v6 (ip6.ts); the segment is the same.
+    const v6 = st.family[s] === AF_INET6;
+    const r6 = this.route6;
+    if (v6 ? c.v6.routeConn(r6, s) !== 0 : ip.route(r, st.remoteAddr[s], st.localAddr[s]) !== 0) return -1;
     const b = c.ctx.tx;
-    const o = IP_PAYLOAD_OFFSET;
-    const hlen = this.writeOptions(s, b, o + TCP_MIN_HLEN, flags) - o;
-    const iface = r.iface as NetInterface;
-    const lport = st.localPort[s];
-    const rport = st.remotePort[s];
-    // The link completes the checksum (and may cut a super-segment) when it offers offload.
-    const off = iface.csumOffload && ip.offloadOk(r, IPPROTO_TCP, raddr, lport, rport);
+    const o = v6 ? IP6_PAYLOAD_OFFSET : IP_PAYLOAD_OFFSET;
+    let p = o + TCP_MIN_HLEN;
+    const syn = (flags & TH_SYN) !== 0;
+    const tf = t.tflags[s];
+    if (syn) {
+      // Apart from this function (see TcpInput.segmentInput: V8 optimizes a lean hot function sooner).
+      p = this.writeSynOptions(s, b, p);
+    } else {
+      if ((tf & TF_TS) !== 0) {
+        b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_NOP; b[p + 2] = TCPOPT_TIMESTAMP; b[p + 3] = 10;
+        set32(b, p + 4, c.tsNow(s));
+        set32(b, p + 8, t.tsRecent[s]);
+        p += 12;
+      }
+      if ((tf & TF_SACK) !== 0 && (t.oooCount[s] > 0 || t.dsackLeft[s] !== t.dsackRight[s]) && (flags & TH_RST) === 0) {
+        p = writeSack(this.core, s, b, p, (tf & TF_TS) !== 0 ? 3 : 4);
+      }
+    }
+    const hlen = p - o;
+    const iface = (v6 ? r6.iface : r.iface) as NetInterface;
+    // The link completes the checksum (and may cut a super-segment) when it offers offload (IPv4 only so far).
+    const off = !v6 && iface.csumOffload && ip.offloadOk(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]);
     let gso = 0;
     if (len > 0) {
       // Payload may not push the packet past the route's MTU once options are counted.
-      const room = ip.flowMtu(r, IPPROTO_TCP, raddr, lport, rport) - 20 - hlen;
+      const room = (v6 ? c.v6.mss(r6, st.remoteAddr6, 16 * s)
+        : ip.flowMtu(r, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 20) - hlen;
       if (len > room) {
-        const fit = this.fitRoom(s, len, room, hlen, off ? iface.tsoMax : 0);
-        // The FIN goes with the last byte only: a trimmed segment must not carry it.
-        if (fit < len) flags &= ~TH_FIN;
-        len = fit;
-        gso = this.gso;
+        // A super-segment, when the link cuts it (TSO), of pieces carrying
+        // the MSS less this header's options (RFC 6691), as a sequence of
+        // segments would.
+        const tsoRoom = off ? iface.tsoMax - 20 - hlen : 0;
+        let piece = t.mss[s] - (hlen - TCP_MIN_HLEN);
+        if (piece > room) piece = room;
+        if (tsoRoom > room && piece > 0) {
+          gso = piece;
+          if (len > tsoRoom) {
+            len = tsoRoom;
+            flags &= ~TH_FIN;
+          }
+        } else {
+          len = room;
+          // The FIN goes with the last byte only: a trimmed segment must not carry it.
+          flags &= ~TH_FIN;
+        }
       }
-      t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, o + hlen, len);
+      t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, p, len);
     }
-    const win = this.window(s, (flags & TH_SYN) !== 0);
-    writeTcp(b, o, lport, rport, seq, (flags & TH_ACK) !== 0 ? t.rcvNxt[s] : 0, hlen, flags, win);
+    const ackFlag = (flags & TH_ACK) !== 0;
+    const win = this.window(s, syn);
+    writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, ackFlag ? t.rcvNxt[s] : 0, hlen, flags, win);
     if (off) {
       // Partial checksum: the pseudo-header sum only; the link (the kernel) adds the data's.
-      tcpSetPartialChecksum(b, o, hlen + len, r.src, raddr);
+      tcpSetPartialChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
       const tx = iface.txOffload;
       tx.csumStart = o;
       tx.csumOffset = TCP_CSUM;
-      if (gso > 0 && len > gso) this.markGso(iface, gso, o + hlen);
-    } else {
-      tcpSetChecksum(b, o, hlen + len, r.src, raddr);
-    }
-    this.segmentSent(s, flags, win);
-    const res = ip.output(r, IPPROTO_TCP, hlen + len, raddr, c.cfg.ttl, IP_FLAG_DF);
-    if (off) iface.txOffload.clear();
-    if (res === -Errno.ENOBUFS && len > 0) return -1; // link queue full: unsent, not lost (Linux tcp_write_xmit)
-    return len;
-  }
-
-  /** {@link sendSegment} of an IPv6 connection: routed, sized, checksummed and sent through c.v6 (ip6.ts). */
-  private sendSegment6(s: number, seq: number, len: number, flags: number): number {
-    const c = this.core;
-    const t = c.t;
-    const st = c.sockets;
-    const r6 = this.route6;
-    if (c.v6.routeConn(r6, s) !== 0) return -1;
-    const b = c.ctx.tx;
-    const o = IP6_PAYLOAD_OFFSET;
-    const hlen = this.writeOptions(s, b, o + TCP_MIN_HLEN, flags) - o;
-    if (len > 0) {
-      // No offload over IPv6 so far: a segment longer than the route allows is cut to it, FIN dropped.
-      const room = c.v6.mss(r6, st.remoteAddr6, 16 * s) - hlen;
-      if (len > room) {
-        len = room;
-        flags &= ~TH_FIN;
+      if (gso > 0 && len > gso) {
+        tx.gsoType = GSO_TCPV4;
+        tx.gsoSize = gso;
+        tx.hdrLen = o + hlen;
+        c.stats.tsoSegments++;
       }
-      t.snd.copyOut(s, (seq - t.sndUna[s]) >>> 0, b, o + hlen, len);
+    } else if (!v6) {
+      tcpSetChecksum(b, o, hlen + len, r.src, st.remoteAddr[s]);
     }
-    const win = this.window(s, (flags & TH_SYN) !== 0);
-    writeTcp(b, o, st.localPort[s], st.remotePort[s], seq, (flags & TH_ACK) !== 0 ? t.rcvNxt[s] : 0, hlen, flags, win);
-    this.segmentSent(s, flags, win);
-    const res = c.v6.send(r6, hlen + len, st.remoteAddr6, 16 * s);
-    if (res === -Errno.ENOBUFS && len > 0) return -1;
-    return len;
-  }
-
-  /** The options after the fixed header at `p` (a SYN's, or timestamps and SACK blocks); returns their end. */
-  private writeOptions(s: number, b: Uint8Array, p: number, flags: number): number {
-    if ((flags & TH_SYN) === 0) return writeDataOptions(this.core, s, b, p, flags);
-    const c = this.core;
-    const st = c.sockets;
-    // The MSS we offer leaves room for IPsec overhead when the flow is protected.
-    const mss = st.family[s] === AF_INET6 ? c.v6.mss(this.route6, st.remoteAddr6, 16 * s)
-      : c.ip.flowMtu(this.route, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
-    return writeSynOptions(c, s, b, p, mss);
-  }
-
-  /**
-   * The payload of a segment longer than the route's `room`: a super-segment when the link cuts it (TSO, `tsoMax`
-   * > 0), of pieces ({@link gso}) of the MSS less this header's options (RFC 6691), as segments would be; else `room`.
-   */
-  private fitRoom(s: number, len: number, room: number, hlen: number, tsoMax: number): number {
-    const tsoRoom = tsoMax > 0 ? tsoMax - 20 - hlen : 0;
-    let piece = this.core.t.mss[s] - (hlen - TCP_MIN_HLEN);
-    if (piece > room) piece = room;
-    if (tsoRoom > room && piece > 0) {
-      this.gso = piece;
-      return len > tsoRoom ? tsoRoom : len;
-    }
-    this.gso = 0;
-    return room;
-  }
-
-  /** Ask the link to cut the segment being sent into pieces of `gso` payload bytes after `hdrEnd` (TSO). */
-  private markGso(iface: NetInterface, gso: number, hdrEnd: number): void {
-    const tx = iface.txOffload;
-    tx.gsoType = GSO_TCPV4;
-    tx.gsoSize = gso;
-    tx.hdrLen = hdrEnd;
-    this.core.stats.tsoSegments++;
-  }
-
-  /** Book-keeping of a segment built with window `win` (unscaled on a SYN), before it leaves. */
-  private segmentSent(s: number, flags: number, win: number): void {
-    const c = this.core;
-    const t = c.t;
-    if ((flags & TH_ACK) !== 0) this.ackSent(s, (flags & TH_SYN) !== 0 ? win : win * (1 << t.rcvWscale[s]));
+    if (ackFlag) this.ackSent(s, syn ? win : win * (1 << t.rcvWscale[s]));
     t.segsOut[s]++;
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
+    const n = hlen + len;
+    const res = v6 ? c.v6.send(r6, n, st.remoteAddr6, 16 * s) : ip.output(r, IPPROTO_TCP, n, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    if (off) iface.txOffload.clear();
+    if (res === -Errno.ENOBUFS && len > 0) return -1; // link queue full: unsent, not lost (Linux tcp_write_xmit)
+    return len;
   }
 
   /** A segment carrying an ACK with a window of `win` bytes left: no ACK is owed any more, the window's edge moved. */
@@ -204,6 +169,34 @@ export class TcpOutput {
     t.unackedSegs[s] = 0;
     const edge = (t.rcvNxt[s] + win) | 0;
     if (seqGt(edge, t.rcvAdv[s])) t.rcvAdv[s] = edge;
+  }
+
+  /** The options of a SYN or SYN-ACK at `p` (after the fixed header), padded to 32 bits; returns the end. */
+  private writeSynOptions(s: number, b: Uint8Array, p: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = c.sockets;
+    const cfg = c.cfg;
+    const tf = t.tflags[s];
+    // The MSS we offer leaves room for IPsec overhead when the flow is protected.
+    const mss = st.family[s] === AF_INET6 ? c.v6.mss(this.route6, st.remoteAddr6, 16 * s)
+      : c.ip.flowMtu(this.route, IPPROTO_TCP, st.remoteAddr[s], st.localPort[s], st.remotePort[s]) - 40;
+    b[p] = TCPOPT_MSS; b[p + 1] = 4; set16(b, p + 2, mss); p += 4;
+    const active = t.state[s] === SYN_SENT;
+    if (cfg.tcpSack === 1 && (active || (tf & TF_SACK) !== 0)) {
+      b[p] = TCPOPT_SACK_PERMITTED; b[p + 1] = 2; p += 2;
+    }
+    if (cfg.tcpTimestamps === 1 && (active || (tf & TF_TS) !== 0)) {
+      b[p] = TCPOPT_TIMESTAMP; b[p + 1] = 10;
+      set32(b, p + 2, c.tsNow(s));
+      set32(b, p + 6, active ? 0 : t.tsRecent[s]);
+      p += 10;
+    }
+    if (cfg.tcpWindowScaling === 1 && (active || (tf & TF_WS) !== 0)) {
+      b[p] = TCPOPT_NOP; b[p + 1] = TCPOPT_WSCALE; b[p + 2] = 3; b[p + 3] = t.rcvWscale[s]; p += 4;
+    }
+    while (((p - IP_PAYLOAD_OFFSET) & 3) !== 0) b[p++] = TCPOPT_NOP;
+    return p;
   }
 
   /** SYN (active open) or SYN-ACK (passive), at sequence iss. */
