@@ -51,6 +51,26 @@ function contextSwitches(): number {
   }
 }
 
+/**
+ * CPU time of this process's threads so far, µs, from /proc/self/task/TID/schedstat (Linux; NaN elsewhere):
+ * `js` the main (JS) thread, `workers` the other threads named "node" (V8's platform workers, where its
+ * optimizing compiler and GC helpers run, and libuv's pool). The TAP I/O threads have names of their own.
+ */
+function threadCpuUs(): { js: number; workers: number } {
+  try {
+    let js = 0;
+    let workers = 0;
+    for (const task of readdirSync('/proc/self/task')) {
+      const ns = Number(readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      if (Number(task) === process.pid) js += ns / 1000;
+      else if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'node') workers += ns / 1000;
+    }
+    return { js, workers };
+  } catch {
+    return { js: NaN, workers: NaN };
+  }
+}
+
 /** Event-loop work of the stack per exchange, counted over one instrumented pass (not a timed one). */
 interface LoopCounts {
   polls: number;
@@ -118,13 +138,21 @@ try {
   // depend on what else the machine is running.
   let cpuUs = 0;
   let switches = 0;
+  // The same split by thread: the cold cost is V8 running the stack unoptimized on the JS thread and
+  // compiling it on its workers, which compete for the same cores.
+  let jsCpuUs = 0;
+  let workerCpuUs = 0;
   const overStack = async (): Promise<void> => {
     const c0 = process.cpuUsage();
     const s0 = contextSwitches();
+    const t0 = threadCpuUs();
     stackMs.push((await lab.overStack(ROUNDS, BODY)).ms);
     const c1 = process.cpuUsage(c0);
+    const t1 = threadCpuUs();
     cpuUs += c1.user + c1.system;
     switches += contextSwitches() - s0;
+    jsCpuUs += t1.js - t0.js;
+    workerCpuUs += t1.workers - t0.workers;
   };
   for (let run = 0; run < RUNS; run++) {
     // Alternate which goes first.
@@ -162,7 +190,9 @@ try {
     rounds: ROUNDS, runs: RUNS, body: BODY, warmup: first, warmupTotal: WARMUP, longWarmup: LONG_WARMUP, stackMs, linuxMs,
     warmupStackMs: firstStack.ms, warmupLinuxMs: firstLinux.ms,
     ...(FRESH > 0 ? fresh : {}),
-    stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)), stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
+    stackCpuUsPerExchange: Math.round(cpuUs / (ROUNDS * RUNS)),
+    stackJsCpuUsPerExchange: Math.round(jsCpuUs / (ROUNDS * RUNS)), stackWorkerCpuUsPerExchange: Math.round(workerCpuUs / (ROUNDS * RUNS)),
+    stackSwitchesPerExchange: +(switches / (ROUNDS * RUNS)).toFixed(2), delayedAcks: tcp.delayedAcks, retransmits: tcp.retransmits,
     txFrames: lab.tap.stats.txFrames, rxFrames: lab.tap.stats.rxFrames, threads: lab.tap.threadCounters(),
   };
   console.log(JSON.stringify({ ...timed, perExchange: await countLoopWork(lab, ROUNDS, BODY) }));

@@ -186,7 +186,7 @@ export function chattySection(io: SectionIo): void {
     return;
   }
   type Chatty = { rounds: number; runs: number; body: number; stackMs: number[]; linuxMs: number[]; delayedAcks: number;
-    stackCpuUsPerExchange: number; perExchange?: { polls: number; immediates: number; timersArmed: number };
+    stackCpuUsPerExchange: number; stackJsCpuUsPerExchange?: number; stackWorkerCpuUsPerExchange?: number; perExchange?: { polls: number; immediates: number; timersArmed: number };
     warmup?: number; warmupStackMs?: number; warmupLinuxMs?: number;
     freshStackMs?: number[]; freshLinuxMs?: number[]; freshStackCpuUs?: number[]; freshLinuxCpuUs?: number[] };
   const c = JSON.parse(json) as Chatty;
@@ -215,7 +215,8 @@ export function chattySection(io: SectionIo): void {
   console.log(`  ratio of each alternating pair: median ${pairs(c.stackMs, c.linuxMs)}`);
   const pe = c.perExchange;
   if (pe !== undefined) {
-    console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads), ${fmt(pe.polls, 2)} polls, `
+    console.log(`  per exchange: stack CPU ${fmt(c.stackCpuUsPerExchange)} us (all threads; JS thread ${fmt(c.stackJsCpuUsPerExchange ?? NaN)}, `
+      + `V8 workers: compiler, GC ${fmt(c.stackWorkerCpuUsPerExchange ?? NaN)}), ${fmt(pe.polls, 2)} polls, `
       + `${fmt(pe.immediates, 2)} setImmediate, ${fmt(pe.timersArmed, 2)} timers armed`);
   }
   if (c.warmup !== undefined && c.warmupStackMs !== undefined && c.warmupLinuxMs !== undefined) {
@@ -236,7 +237,8 @@ export function chattySection(io: SectionIo): void {
     const ws = med(warm.stackMs);
     const wl = med(warm.linuxMs);
     console.log(`  warm (after 5,000 exchanges over 25 connections): stack.net ${fmt(ws / warm.rounds, 3)} ms/exchange, Node's net ${fmt(wl / warm.rounds, 3)}: `
-      + `ratio ${fmt(ws / wl, 2)} (pairs ${pairs(warm.stackMs, warm.linuxMs)}), stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange`);
+      + `ratio ${fmt(ws / wl, 2)} (pairs ${pairs(warm.stackMs, warm.linuxMs)}), stack CPU ${fmt(warm.stackCpuUsPerExchange)} us/exchange `
+      + `(JS thread ${fmt(warm.stackJsCpuUsPerExchange ?? NaN)}, V8 workers ${fmt(warm.stackWorkerCpuUsPerExchange ?? NaN)})`);
   } else {
     console.log(`  warm run failed (${w.status ?? w.signal})`);
   }

@@ -29,14 +29,18 @@ export function macEquals(b: Uint8Array, o: number, mac: Uint8Array, mo: number)
     && b[o + 3] === mac[mo + 3] && b[o + 4] === mac[mo + 4] && b[o + 5] === mac[mo + 5];
 }
 
-/** Write an Ethernet header at `o`; `dst` null means broadcast. */
+/** The broadcast address, copied by {@link writeEth} for a null destination. */
+const BROADCAST = new Uint8Array(6).fill(0xff);
+
+/**
+ * Write an Ethernet header at `o`; `dst` null means broadcast. One copy call
+ * either way: the IPv4 path always passes null (arp.ts fills the address in)
+ * and an ARP reply a MAC, and a second call site first reached by that reply
+ * had no type feedback, which deoptimized this function once per process.
+ */
 export function writeEth(b: Uint8Array, o: number, dst: Uint8Array | null, dstOff: number,
   src: Uint8Array, srcOff: number, type: number): void {
-  if (dst === null) {
-    for (let i = 0; i < 6; i++) b[o + i] = 0xff;
-  } else {
-    copyBytes(dst, dstOff, b, o, 6);
-  }
+  copyBytes(dst === null ? BROADCAST : dst, dst === null ? 0 : dstOff, b, o, 6);
   copyBytes(src, srcOff, b, o + ETH_SRC, 6);
   set16(b, o + ETH_TYPE, type);
 }
