@@ -396,7 +396,6 @@ export class TapLink implements Link {
     const rings = this.rings;
     if (rings !== null) {
       if (this.fd < 0) return Infinity;
-      this.txErrors += rings.syncTxCounters(this.stats);
       if (this.directWrite) rings.armDirect();
       const rxBytes0 = this.stats.rxBytes;
       const more = rings.receive(rx, this.budget, ETH_HEADER_LEN, this.maxFrame, this.stats);
@@ -410,12 +409,14 @@ export class TapLink implements Link {
       if (more) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
-        return Infinity; // the ring's frames came first; the device's wait (order holds)
-      }
-      if (this.rxHandoff && rings.jsReads) {
+      } else if (this.rxHandoff && rings.jsReads) {
+        // The ring's frames came first; the device's wait (order holds).
         this.readHeld(rings, rx, now);
         if (this.directWrite && this.stats.rxBytes - rxBytes0 >= BULK_RX_BYTES) rings.armDirect(false);
       }
+      // The TX thread's drop and error counts are folded in after the frames: a lone request is read
+      // and answered first.
+      if (this.fd >= 0) this.txErrors += rings.syncTxCounters(this.stats);
       return Infinity;
     }
     if (this.readFd(rx, this.budget, now) < 0) {
