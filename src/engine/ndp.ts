@@ -568,12 +568,19 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   /** @internal A route added by slaac.ts expires at `t`. */
   routeExpires(t: number): void {
     if (t < this.routesNext) this.routesNext = t;
+    if (t < this.nextDeadline) this.nextDeadline = t;
+  }
+
+  /** @internal A slaac.ts timer is due at `t` (see {@link nextDeadline}). */
+  timerAt(t: number): void {
+    if (t < this.nextDeadline) this.nextDeadline = t;
   }
 
   /** Add an RA-learned route expiring at `expires` (0: withdraw at the next poll); the slot or -1. */
   private addRoute(dest: Uint8Array, dOff: number, len: number, gw: Uint8Array | null, gOff: number, ifIndex: number,
     expires: number): number {
     if (expires < this.routesNext) this.routesNext = expires;
+    if (expires < this.nextDeadline) this.nextDeadline = expires;
     return this.routes6.add(dest, dOff, len, gw, gOff, ifIndex, ROUTE6_RA, expires);
   }
 
