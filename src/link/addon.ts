@@ -86,8 +86,15 @@ export interface TapDeviceAddon {
   /** `vnetHdr` 10: write a virtio_net_hdr built from `gso` and `csum` (native/vnet.h) in front of the frame. */
   write(fd: number, buffer: Uint8Array, offset: number, length: number, vnetHdr?: number, gso?: number, csum?: number): number;
   close(fd: number): number;
-  /** Call `callback` (with itself as `this`) from the event loop whenever `fd` is readable; the handle stops it. */
-  pollStart(fd: number, callback: () => void): object;
+  /**
+   * Call `callback` (with itself as `this`) from the event loop whenever `fd` is readable; the handle stops it.
+   * With `buffer`, `slotSize`, `lengths` and `control` (an Int32Array of 1): before each call, unless
+   * `control[0]` is 1, read one frame ahead into slot 0 (its length, as readBatch gives it, in `lengths[0]`)
+   * and set `control[0]` to 1, or to 2 when the read found the device empty (EAGAIN). The caller takes the
+   * frame and stores 0. The arrays are kept alive while polling and must not be detached.
+   */
+  pollStart(fd: number, callback: () => void, buffer?: Uint8Array, slotSize?: number, lengths?: Int32Array,
+    control?: Int32Array, vnetHdr?: number): object;
   pollStop(handle: object): void;
 }
 
@@ -107,7 +114,9 @@ export interface UdpAddon {
   /** sendmmsg(2) of `n` staged slots; returns datagrams sent or -errno. */
   udpSendBatch(fd: number, buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
   close(fd: number): number;
-  pollStart(fd: number, callback: () => void): object;
+  /** The same function as {@link TapDeviceAddon.pollStart}. */
+  pollStart(fd: number, callback: () => void, buffer?: Uint8Array, slotSize?: number, lengths?: Int32Array,
+    control?: Int32Array, vnetHdr?: number): object;
   pollStop(handle: object): void;
 }
 
