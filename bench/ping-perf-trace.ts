@@ -13,7 +13,10 @@
  * A→D is the kernel's path to the device and the wake-up; D→E what runs in
  * user space before the request is read (for Node: libuv, Node-API, JS);
  * F→G the work on the request (for the stack: the engine and the TX path);
- * G→J the kernel's path back to ping. Medians, means and 90th percentiles
+ * G→J the kernel's path back to ping. D→G (pollReturnToWrite) is all the
+ * responder's user-space time: compare it across responders, since where
+ * the read falls inside it differs (the stack's TapLink has the addon read
+ * the first frame before entering JS, Node's floor reads from JS). Medians, means and 90th percentiles
  * over the pings. Tracepoints cost a little each (µs here); compare figures
  * within one run, not with the untraced RTTs.
  *
@@ -32,6 +35,7 @@ const EVENTS = [
 const HOPS: readonly (readonly [string, string, string])[] = [
   ['sendToWake', 'A', 'B'], ['wakeToRun', 'B', 'C'], ['runToPollReturn', 'C', 'D'], ['pollReturnToRead', 'D', 'E'],
   ['read', 'E', 'F'], ['readToWrite', 'F', 'G'], ['writeToPingWake', 'G', 'H'], ['pingWakeToReturn', 'H', 'J'], ['rtt', 'A', 'J'],
+  ['pollReturnToWrite', 'D', 'G'],
 ];
 
 export interface HopFigures { n: number; medianUs: number; meanUs: number; p90Us: number }

@@ -4,7 +4,8 @@
  *   open(name, tun?, offload?)                   -> { fd, name, vnetHdr, offload }
  *   readBatch(fd, buf, slotSize, maxFrames, lens, vnetHdr?) -> frames read (0 = EAGAIN) | -errno
  *   write(fd, buf, offset, length, vnetHdr?, gso?, csum?) -> bytes written | -errno
- *   pollStart(fd, callback)                      -> handle (uv_poll on UV_READABLE)
+ *   pollStart(fd, callback, buf?, slotSize?, lens?, control?, vnetHdr?) -> handle (uv_poll on UV_READABLE;
+ *                                                   with buf: reads one frame ahead of the callback, see on_readable)
  *   pollStop(handle)                             -> undefined (idempotent)
  *   close(fd)                                    -> 0 | -errno
  *   threadStart/threadKick/threadRef/threadStop  -> native/tap_thread.c (reads and writes on native threads)
@@ -37,102 +38,8 @@
 
 #include "vnet.h"
 
-/* Throw (unless an exception is already pending) and return NULL from the calling function. */
-#define CHECK(env, call)                                                   \
-  do {                                                                     \
-    if ((call) != napi_ok) {                                               \
-      throw_last(env, #call);                                              \
-      return NULL;                                                         \
-    }                                                                      \
-  } while (0)
+#include "tap_napi.h"
 
-static void throw_last(napi_env env, const char *what) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  const napi_extended_error_info *info = NULL;
-  const char *msg = what;
-  if (napi_get_last_error_info(env, &info) == napi_ok && info != NULL && info->error_message != NULL) {
-    msg = info->error_message;
-  }
-  napi_throw_error(env, "ERR_WIRESTACK_TAP", msg);
-}
-
-static void throw_errno(napi_env env, const char *code, const char *msg) {
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
-  napi_throw_error(env, code, msg);
-}
-
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value out;
-  CHECK(env, napi_create_int64(env, v, &out));
-  return out;
-}
-
-/* Argument helpers: return false after throwing. */
-static bool arg_int(napi_env env, napi_value v, const char *name, int64_t *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a number", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return false;
-  }
-  if (napi_get_value_int64(env, v, out) != napi_ok) {
-    throw_last(env, name);
-    return false;
-  }
-  return true;
-}
-
-/* A Uint8Array (Buffer included): data already adjusted by its byteOffset. */
-static bool arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a Uint8Array", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return false;
-  }
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) {
-    throw_last(env, name);
-    return false;
-  }
-  if (type != napi_uint8_array) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a Uint8Array", name);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return false;
-  }
-  *data = (uint8_t *)p;
-  return true;
-}
-
-static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
-    throw_last(env, "napi_get_cb_info");
-    return false;
-  }
-  if (argc < want) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
-    return false;
-  }
-  return true;
-}
-
-static bool arg_fd(napi_env env, napi_value v, int *fd) {
-  int64_t x;
-  if (!arg_int(env, v, "fd", &x)) return false;
-  if (x < 0 || x > INT32_MAX) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "fd out of range");
-    return false;
-  }
-  *fd = (int)x;
-  return true;
-}
 
 /*
  * open(name: string, tun?: boolean, offload?: boolean) -> { fd, name, vnetHdr, offload }
@@ -397,148 +304,7 @@ static napi_value tap_close(napi_env env, napi_callback_info info) {
   return make_int(env, r < 0 ? -(int64_t)errno : 0);
 }
 
-/* ---- readability notifications through libuv ---- */
-
-typedef struct {
-  uv_poll_t handle;     /* first member: &p->handle == (uv_poll_t *)p */
-  napi_env env;
-  napi_ref callback;    /* strong while polling */
-  napi_async_context async;
-  int active;           /* polling (not yet stopped) */
-  int refs;             /* owners: the JS external and the uv handle */
-} tap_poll_t;
-
-static void release(tap_poll_t *p) {
-  if (--p->refs == 0) free(p);
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  release((tap_poll_t *)h->data);
-}
-
-static void on_readable(uv_poll_t *h, int status, int events) {
-  (void)status;
-  (void)events;
-  tap_poll_t *p = (tap_poll_t *)h->data;
-  if (!p->active) return;
-  napi_env env = p->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, result;
-  if (napi_get_reference_value(env, p->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_global(env, &recv) == napi_ok) { /* make_callback needs an object receiver */
-    /* make_callback runs the microtask queue afterwards, as libuv-driven JS expects. */
-    napi_status s = napi_make_callback(env, p->async, recv, cb, 0, NULL, &result);
-    if (s != napi_ok) {
-      napi_value exc;
-      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc != NULL) {
-        napi_valuetype t;
-        if (napi_typeof(env, exc, &t) == napi_ok && t != napi_undefined) napi_fatal_exception(env, exc);
-      }
-    }
-  }
-  napi_close_handle_scope(env, scope);
-}
-
-/* Stop polling and drop the JS callback; safe to call twice. */
-static void stop_poll(tap_poll_t *p) {
-  if (!p->active) return;
-  p->active = 0;
-  (void)uv_poll_stop(&p->handle);
-  if (p->callback != NULL) {
-    (void)napi_delete_reference(p->env, p->callback);
-    p->callback = NULL;
-  }
-  if (p->async != NULL) {
-    (void)napi_async_destroy(p->env, p->async);
-    p->async = NULL;
-  }
-  uv_close((uv_handle_t *)&p->handle, on_handle_closed);
-}
-
-static void finalize_poll(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  tap_poll_t *p = (tap_poll_t *)data;
-  stop_poll(p);
-  release(p);
-}
-
-/* pollStart(fd, callback) -> handle */
-static napi_value tap_poll_start(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv)) return NULL;
-  int fd;
-  if (!arg_fd(env, argv[0], &fd)) return NULL;
-  napi_valuetype t;
-  CHECK(env, napi_typeof(env, argv[1], &t));
-  if (t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
-    return NULL;
-  }
-  uv_loop_t *loop = NULL;
-  CHECK(env, napi_get_uv_event_loop(env, &loop));
-
-  tap_poll_t *p = (tap_poll_t *)calloc(1, sizeof *p);
-  if (p == NULL) {
-    napi_throw_error(env, "ENOMEM", "pollStart: out of memory");
-    return NULL;
-  }
-  p->env = env;
-  int r = uv_poll_init(loop, &p->handle, fd);
-  if (r != 0) {
-    free(p);
-    char msg[128];
-    snprintf(msg, sizeof msg, "uv_poll_init: %s", uv_strerror(r));
-    throw_errno(env, "ERR_WIRESTACK_TAP", msg);
-    return NULL;
-  }
-  p->handle.data = p;
-  p->refs = 1; /* the uv handle; the external takes the second below */
-  p->active = 1;
-
-  napi_value resource, rname, external;
-  bool ok = napi_create_object(env, &resource) == napi_ok &&
-            napi_create_string_utf8(env, "wirestack:TapPoll", NAPI_AUTO_LENGTH, &rname) == napi_ok &&
-            napi_async_init(env, resource, rname, &p->async) == napi_ok &&
-            napi_create_reference(env, argv[1], 1, &p->callback) == napi_ok;
-  if (ok) {
-    r = uv_poll_start(&p->handle, UV_READABLE, on_readable);
-    if (r != 0) {
-      stop_poll(p); /* frees p through the close callback */
-      char msg[128];
-      snprintf(msg, sizeof msg, "uv_poll_start: %s", uv_strerror(r));
-      throw_errno(env, "ERR_WIRESTACK_TAP", msg);
-      return NULL;
-    }
-  }
-  if (!ok || napi_create_external(env, p, finalize_poll, NULL, &external) != napi_ok) {
-    throw_last(env, "pollStart");
-    stop_poll(p);
-    return NULL;
-  }
-  p->refs++;
-  return external;
-}
-
-/* pollStop(handle) */
-static napi_value tap_poll_stop(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!get_args(env, info, 1, argv)) return NULL;
-  napi_valuetype t;
-  CHECK(env, napi_typeof(env, argv[0], &t));
-  if (t != napi_external) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "handle must come from pollStart");
-    return NULL;
-  }
-  void *data = NULL;
-  CHECK(env, napi_get_value_external(env, argv[0], &data));
-  stop_poll((tap_poll_t *)data);
-  napi_value undef;
-  CHECK(env, napi_get_undefined(env, &undef));
-  return undef;
-}
-
+napi_status wirestack_tap_poll_init(napi_env env, napi_value exports); /* native/tap_poll.c */
 napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.c */
 napi_status wirestack_tap_thread_init(napi_env env, napi_value exports); /* native/tap_thread.c */
 napi_status wirestack_aead_init(napi_env env, napi_value exports); /* native/aead.c */
@@ -550,10 +316,9 @@ static napi_value init(napi_env env, napi_value exports) {
     { "readBatch", NULL, tap_read_batch, NULL, NULL, NULL, napi_enumerable, NULL },
     { "write", NULL, tap_write, NULL, NULL, NULL, napi_enumerable, NULL },
     { "close", NULL, tap_close, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pollStart", NULL, tap_poll_start, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pollStop", NULL, tap_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(env, wirestack_tap_poll_init(env, exports));
   CHECK(env, wirestack_udp_init(env, exports));
   CHECK(env, wirestack_tap_thread_init(env, exports));
   CHECK(env, wirestack_aead_init(env, exports));

@@ -289,10 +289,11 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
   (void)data;
   tt_t *t = (tt_t *)context;
   if (env == NULL || cb == NULL || !t->running) return;
-  napi_value recv, result;
-  if (napi_get_global(env, &recv) != napi_ok) return;
-  /* make_callback runs the microtask queue afterwards, as libuv-driven JS expects. */
-  if (napi_make_callback(env, t->async, recv, cb, 0, NULL, &result) != napi_ok) {
+  napi_value result;
+  /* The callback is its own receiver (an object, as make_callback needs; it ignores `this`): no
+   * napi_get_global per wake-up (see tap.c on_readable). make_callback runs the microtask queue
+   * afterwards, as libuv-driven JS expects. */
+  if (napi_make_callback(env, t->async, cb, cb, 0, NULL, &result) != napi_ok) {
     napi_value exc;
     if (napi_get_and_clear_last_exception(env, &exc) == napi_ok && exc != NULL) {
       napi_valuetype ty;

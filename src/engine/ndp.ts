@@ -29,7 +29,7 @@ import type { NetInterface } from './netif.js';
 import { ADDR6_TENTATIVE } from './netif.js';
 import type { NeighbourInput, NeighbourOutput } from './ipv6-types.js';
 import { Route6Table, ROUTE6_RA } from './routes6.js';
-import { NeighbourCache6, NC_INCOMPLETE, NC_STATE_NAMES, type NeighbourCacheActions } from './neighbour-cache6.js';
+import { NeighbourCache6, NC_INCOMPLETE, type NeighbourCacheActions, type NeighbourEntry6 } from './neighbour-cache6.js';
 import { Slaac } from './slaac.js';
 import type { ResolvedConfig } from './config.js';
 
@@ -568,12 +568,19 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   /** @internal A route added by slaac.ts expires at `t`. */
   routeExpires(t: number): void {
     if (t < this.routesNext) this.routesNext = t;
+    if (t < this.nextDeadline) this.nextDeadline = t;
+  }
+
+  /** @internal A slaac.ts timer is due at `t` (see {@link nextDeadline}). */
+  timerAt(t: number): void {
+    if (t < this.nextDeadline) this.nextDeadline = t;
   }
 
   /** Add an RA-learned route expiring at `expires` (0: withdraw at the next poll); the slot or -1. */
   private addRoute(dest: Uint8Array, dOff: number, len: number, gw: Uint8Array | null, gOff: number, ifIndex: number,
     expires: number): number {
     if (expires < this.routesNext) this.routesNext = expires;
+    if (expires < this.nextDeadline) this.nextDeadline = expires;
     return this.routes6.add(dest, dOff, len, gw, gOff, ifIndex, ROUTE6_RA, expires);
   }
 
@@ -584,16 +591,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   }
 
   /** Cache contents for display and tests (allocates). */
-  entries(): Array<{ address: Uint8Array; mac: Uint8Array; state: string; router: boolean; ifIndex: number }> {
-    const nc = this.cache;
-    const out = [];
-    for (let e = 0; e < nc.size; e++) {
-      if (nc.state[e] === 0) continue;
-      out.push({
-        address: nc.addr.slice(e * 16, e * 16 + 16), mac: nc.mac.slice(e * 6, e * 6 + 6),
-        state: NC_STATE_NAMES[nc.state[e]], router: nc.isRouter[e] === 1, ifIndex: nc.ifIndex[e],
-      });
-    }
-    return out;
+  entries(): NeighbourEntry6[] {
+    return this.cache.entries();
   }
 }

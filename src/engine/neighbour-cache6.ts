@@ -19,6 +19,9 @@ export const NC_PROBE = 5;
 /** State names for reports, indexed by state. */
 export const NC_STATE_NAMES = ['free', 'incomplete', 'reachable', 'stale', 'delay', 'probe'] as const;
 
+/** A neighbour cache entry as {@link NeighbourCache6.entries} lists it. */
+export interface NeighbourEntry6 { address: Uint8Array; mac: Uint8Array; state: string; router: boolean; ifIndex: number }
+
 /** NA flags as they arrive in byte 4 of the message (wire/ndp.ts NA_FLAG_*). */
 const NA_ROUTER = 0x80;
 const NA_SOLICITED = 0x40;
@@ -338,5 +341,18 @@ export class NeighbourCache6 {
     let n = 0;
     for (let e = 0; e < this.size; e++) if (this.state[e] !== NC_FREE) n++;
     return n;
+  }
+
+  /** The entries in use, for display and tests (allocates). */
+  entries(): NeighbourEntry6[] {
+    const out: NeighbourEntry6[] = [];
+    for (let e = 0; e < this.size; e++) {
+      if (this.state[e] === 0) continue;
+      out.push({
+        address: this.addr.slice(e * 16, e * 16 + 16), mac: this.mac.slice(e * 6, e * 6 + 6),
+        state: NC_STATE_NAMES[this.state[e]], router: this.isRouter[e] === 1, ifIndex: this.ifIndex[e],
+      });
+    }
+    return out;
   }
 }

@@ -37,6 +37,8 @@ export interface NdSender {
   sendRs(iface: NetInterface, src: Uint8Array, sOff: number): void;
   /** A route slaac.ts added expires at `t` (ND runs Route6Table.expire then). */
   routeExpires(t: number): void;
+  /** A slaac.ts timer is due at `t`: ND's own deadline (which the engine tests before polling it) must not be later. */
+  timerAt(t: number): void;
 }
 
 /** DNS servers learned from RDNSS options, at most this many (RFC 8106 §5.3.1 suggests 3). */
@@ -105,7 +107,10 @@ export class Slaac {
   }
 
   private schedule(t: number): void {
-    if (t < this.nextDeadline) this.nextDeadline = t;
+    if (t < this.nextDeadline) {
+      this.nextDeadline = t;
+      this.nd.timerAt(t);
+    }
   }
 
   /**

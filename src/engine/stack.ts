@@ -405,14 +405,14 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       if (t < next) next = t;
     }
     if (this.loopback.count > 0) this.pollLoopback();
-    // ARP's, ICMP's and reassembly's polls only run timers, and return at once before their deadline: the test is
-    // made here, in this (hot, optimized) function. A layer's poll called while V8 still runs it
-    // unoptimized boxes every double it reads (an Infinity deadline: a 16 B heap number per read),
-    // and a poll per ping is too rare for V8 to optimize such small functions soon.
+    // The layers' polls only run timers, and return at once before their deadline: the test is made here, in this
+    // (hot, optimized) function. A layer's poll that V8 still runs unoptimized boxes every double it reads (an Infinity
+    // deadline: a 16 B heap number per read), and a poll per ping is too rare for V8 to optimize them soon.
     const now0 = this.now;
     if (now0 >= this.arp.nextDeadline) this.arp.poll();
+    // ND's deadline covers SLAAC's and routes'; a send may set a neighbour's timer alone (see layerDeadline).
     const nd = this.ip6?.nd;
-    if (nd !== undefined) nd.poll();
+    if (nd !== undefined && (now0 >= nd.nextDeadline || now0 >= nd.cache.nextDeadline)) nd.poll();
     if (now0 >= this.icmp.nextDeadline) this.icmp.poll();
     if (now0 >= this.reassembly.nextDeadline) this.reassembly.poll();
     const in6 = this.ip6In;

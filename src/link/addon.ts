@@ -86,7 +86,15 @@ export interface TapDeviceAddon {
   /** `vnetHdr` 10: write a virtio_net_hdr built from `gso` and `csum` (native/vnet.h) in front of the frame. */
   write(fd: number, buffer: Uint8Array, offset: number, length: number, vnetHdr?: number, gso?: number, csum?: number): number;
   close(fd: number): number;
-  pollStart(fd: number, callback: () => void): object;
+  /**
+   * Call `callback` (with itself as `this`) from the event loop whenever `fd` is readable; the handle stops it.
+   * With `buffer`, `slotSize`, `lengths` and `control` (an Int32Array of 1): before each call, unless
+   * `control[0]` is 1, read one frame ahead into slot 0 (its length, as readBatch gives it, in `lengths[0]`)
+   * and set `control[0]` to 1, or to 2 when the read found the device empty (EAGAIN). The caller takes the
+   * frame and stores 0. The arrays are kept alive while polling and must not be detached.
+   */
+  pollStart(fd: number, callback: () => void, buffer?: Uint8Array, slotSize?: number, lengths?: Int32Array,
+    control?: Int32Array, vnetHdr?: number): object;
   pollStop(handle: object): void;
 }
 
@@ -106,7 +114,9 @@ export interface UdpAddon {
   /** sendmmsg(2) of `n` staged slots; returns datagrams sent or -errno. */
   udpSendBatch(fd: number, buf: Uint8Array, slotSize: number, n: number, meta: Int32Array): number;
   close(fd: number): number;
-  pollStart(fd: number, callback: () => void): object;
+  /** The same function as {@link TapDeviceAddon.pollStart}. */
+  pollStart(fd: number, callback: () => void, buffer?: Uint8Array, slotSize?: number, lengths?: Int32Array,
+    control?: Int32Array, vnetHdr?: number): object;
   pollStop(handle: object): void;
 }
 
@@ -277,6 +287,27 @@ export function addonMismatch(a: Record<string, unknown>): string | null {
 }
 
 /**
+ * A copy of the addon's ring layout in V8's fast-properties mode. The addon
+ * builds its object one property at a time from C, and past a dozen such
+ * properties V8 keeps it as a dictionary: every `L.rxHead`-style read on the
+ * packet path (tap-ring.ts reads several per poll) was then a hash lookup
+ * through the generic LoadIC (seen in a profile of ping over TAP). An object
+ * literal with every key written out gets one fixed shape with in-object
+ * fields (frozen, as the addon's own). Exported for tests.
+ */
+export function fastLayout(l: RingLayout): RingLayout {
+  return Object.freeze({
+    version: l.version, words: l.words, rxHead: l.rxHead, rxTail: l.rxTail, txHead: l.txHead, txTail: l.txTail,
+    txSleep: l.txSleep, rxWait: l.rxWait, txDrops: l.txDrops, txErrors: l.txErrors, rxErrors: l.rxErrors,
+    rxWakes: l.rxWakes, txSleeps: l.txSleeps, rxStalls: l.rxStalls, txDirect: l.txDirect, slots: l.slots,
+    slotSize: l.slotSize, rxLens: l.rxLens, txLens: l.txLens, rxData: l.rxData, txData: l.txData, txArm: l.txArm,
+    rxHandoffs: l.rxHandoffs, rxHandoffOk: l.rxHandoffOk, rxOwner: l.rxOwner, vnetHdr: l.vnetHdr,
+    spinHits: l.spinHits, spinMisses: l.spinMisses, spinMaxUs: l.spinMaxUs, spinArm: l.spinArm, uring: l.uring,
+    rxUring: l.rxUring, txUring: l.txUring,
+  });
+}
+
+/**
  * The native addon, loaded once. Throws an Error saying what to do when no
  * binary fits this platform or the binary found is incompatible (the same
  * error on every later call).
@@ -298,6 +329,7 @@ export function loadNativeAddon(): NativeAddon {
     failure = new Error(`native addon in ${PACKAGE_ROOT} does not fit this wirestack: ${why}; ${REBUILD_HINT}`);
     throw failure;
   }
+  a.ringLayout = fastLayout(a.ringLayout as RingLayout);
   loaded = a as unknown as NativeAddon;
   return loaded;
 }

@@ -33,7 +33,6 @@
  * only. `offload: false` keeps one plain frame per read/write, never merged
  * or split.
  */
-import { execFileSync } from 'node:child_process';
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
@@ -41,6 +40,7 @@ import { TapRings, defaultRingSlots } from './tap-ring.js';
 import type { TapThreadCounters } from './tap-ring.js';
 import { NativeSynResponder } from './syn-responder.js';
 import { loadNativeAddon } from './addon.js';
+import { checkCidr, ip } from './ip-command.js';
 import type { NativeAddon } from './addon.js';
 import type { TapLinkOptions, TapNetnsOptions, TapOffloadStats } from './tap-options.js';
 
@@ -126,28 +126,14 @@ const BULK_RX_BYTES = 8192;
  * (with offload, 16 frames can be 1 MiB).
  */
 const HELD_BUDGET = 16;
+/** The read-ahead's control word (native/tap.c pollStart): none, a frame in slot 0 (2: the device was empty). */
+const AHEAD_NONE = 0, AHEAD_FRAME = 1;
 /** Slack beyond mtu + 14 so an oversized frame is seen (and dropped) rather than silently truncated. */
 const SLOT_SLACK = 4;
-const IP_TIMEOUT_MS = 10_000;
 
 /** The addon; throws (see addon.ts) with what to do when no binary fits. */
 function loadAddon(): TapAddon {
   return loadNativeAddon();
-}
-
-/** Run `ip ARGS...` (no shell), throwing with ip's own message on failure. */
-function ip(args: readonly string[]): void {
-  try {
-    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: IP_TIMEOUT_MS });
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr;
-    const detail = stderr !== undefined && stderr.length > 0 ? stderr.toString().trim() : (err instanceof Error ? err.message : String(err));
-    throw new Error(`ip ${args.join(' ')} failed: ${detail}`, { cause: err });
-  }
-}
-
-function checkCidr(cidr: string): void {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr)) throw new RangeError(`address must look like a.b.c.d/len, got '${cidr}'`);
 }
 
 export class TapLink implements Link {
@@ -184,6 +170,8 @@ export class TapLink implements Link {
   private readonly rxHandoff: boolean;
   /** The fd was reported readable and not yet read down to EAGAIN (uv_poll in use). */
   private fdReady = false;
+  /** The addon's read-ahead control word (see {@link watch}). */
+  private readonly ahead = new Int32Array(1);
   /** rxHandoff: the millisecond and the frames JS read from the device in it. */
   private heldMs = -1;
   private heldFrames = 0;
@@ -396,7 +384,6 @@ export class TapLink implements Link {
     const rings = this.rings;
     if (rings !== null) {
       if (this.fd < 0) return Infinity;
-      this.txErrors += rings.syncTxCounters(this.stats);
       if (this.directWrite) rings.armDirect();
       const rxBytes0 = this.stats.rxBytes;
       const more = rings.receive(rx, this.budget, ETH_HEADER_LEN, this.maxFrame, this.stats);
@@ -410,12 +397,14 @@ export class TapLink implements Link {
       if (more) {
         const w = this.wakeup;
         if (w !== null) w(); // budget spent with frames possibly still queued
-        return Infinity; // the ring's frames came first; the device's wait (order holds)
-      }
-      if (this.rxHandoff && rings.jsReads) {
+      } else if (this.rxHandoff && rings.jsReads) {
+        // The ring's frames came first; the device's wait (order holds).
         this.readHeld(rings, rx, now);
         if (this.directWrite && this.stats.rxBytes - rxBytes0 >= BULK_RX_BYTES) rings.armDirect(false);
       }
+      // The TX thread's drop and error counts are folded in after the frames: a lone request is read
+      // and answered first.
+      if (this.fd >= 0) this.txErrors += rings.syncTxCounters(this.stats);
       return Infinity;
     }
     if (this.readFd(rx, this.budget, now) < 0) {
@@ -435,7 +424,7 @@ export class TapLink implements Link {
   private readHeld(rings: TapRings, rx: FrameReceiver, now: number): void {
     if (this.pollHandle === null) {
       // Watched only while a wakeup is set; polled by hand, every poll reads.
-      if (this.wakeup !== null) this.pollHandle = this.native.pollStart(this.fd, this.onFdReadable);
+      if (this.wakeup !== null) this.pollHandle = this.watch(this.onFdReadable);
       this.fdReady = true; // frames may have queued since the RX thread's last read
     }
     if (!this.fdReady) return;
@@ -490,7 +479,15 @@ export class TapLink implements Link {
     // ahead of the reply); the reads after it take whole batches.
     let want = 1;
     while (left > 0 && this.fd >= 0) {
-      const n = vnet !== 0 ? native.readBatch(this.fd, buf, slot, want, lens, vnet) : native.readBatch(this.fd, buf, slot, want, lens);
+      let n: number;
+      const ahead = this.ahead[0];
+      if (ahead !== AHEAD_NONE) {
+        // The addon's read ahead of this wake-up: the first read (one frame, want 1), already done.
+        this.ahead[0] = AHEAD_NONE;
+        n = ahead === AHEAD_FRAME ? 1 : 0;
+      } else {
+        n = vnet !== 0 ? native.readBatch(this.fd, buf, slot, want, lens, vnet) : native.readBatch(this.fd, buf, slot, want, lens);
+      }
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
         if (n === 0) this.rxEmptyReads++;
@@ -549,11 +546,22 @@ export class TapLink implements Link {
       return;
     }
     if (wakeup !== null && this.pollHandle === null && this.fd >= 0) {
-      this.pollHandle = this.native.pollStart(this.fd, this.onReadable);
+      this.pollHandle = this.watch(this.onReadable);
       // Frames that arrived while nobody watched: level-triggered polling reports them too.
     } else if (wakeup === null) {
       this.stopPolling();
     }
+  }
+
+  /**
+   * Watch the fd, the addon reading one frame ahead of `callback` into slot 0 (readFd's first read, one
+   * frame, taken from there): the read runs before JS, not between the poll's prelude and the engine's
+   * work (a cold restart on this VM), and costs no Node-API call. Later reads and ordering are unchanged.
+   */
+  private watch(callback: () => void): object {
+    return this.vnetHdr !== 0
+      ? this.native.pollStart(this.fd, callback, this.rxBuf, this.slotSize, this.rxLen, this.ahead, this.vnetHdr)
+      : this.native.pollStart(this.fd, callback, this.rxBuf, this.slotSize, this.rxLen, this.ahead);
   }
 
   private stopPolling(): void {

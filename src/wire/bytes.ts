@@ -36,6 +36,9 @@ const wholes = new WeakMap<ArrayBufferLike, Uint8Array>();
 const words = new WeakMap<ArrayBufferLike, Int32Array>();
 let memoWordsBuf: ArrayBufferLike | null = null;
 let memoWords: Int32Array | null = null;
+/** The one before: a reply's checksum alternates between the received frame's buffer and the transmit buffer. */
+let memoWordsBuf2: ArrayBufferLike | null = null;
+let memoWords2: Int32Array | null = null;
 let memoBuf1: ArrayBufferLike | null = null;
 let memoView1: DataView | null = null;
 let memoBuf2: ArrayBufferLike | null = null;
@@ -76,11 +79,18 @@ function wholeOf(buf: ArrayBufferLike): Uint8Array {
 export function wholeWords(b: Uint8Array): Int32Array {
   const buf = b.buffer;
   if (buf === memoWordsBuf) return memoWords as Int32Array;
-  let w = words.get(buf);
-  if (w === undefined) {
-    w = new Int32Array(buf, 0, buf.byteLength >>> 2);
-    words.set(buf, w);
+  let w: Int32Array | undefined;
+  if (buf === memoWordsBuf2) {
+    w = memoWords2 as Int32Array;
+  } else {
+    w = words.get(buf);
+    if (w === undefined) {
+      w = new Int32Array(buf, 0, buf.byteLength >>> 2);
+      words.set(buf, w);
+    }
   }
+  memoWordsBuf2 = memoWordsBuf;
+  memoWords2 = memoWords;
   memoWordsBuf = buf;
   memoWords = w;
   return w;

@@ -448,3 +448,36 @@ test('RA Cur Hop Limit (RFC 4861 §6.3.4): applied per interface to TCP/UDP/echo
   api.close(u);
   api.close(t);
 });
+
+test('the engine polls ND only when one of its timers is due; timers set outside a poll (an RA: DAD, lifetimes) lower its deadline', () => {
+  const { iface, nd, sent, run, deliver, stack, at } = setup();
+  let calls = 0;
+  const poll = nd.poll.bind(nd);
+  nd.poll = (): void => {
+    calls++;
+    poll();
+  };
+  run(20000, 500); // DAD and the three router solicitations: all of ND's start-up timers are over
+  sent();
+  assert.equal(nd.nextDeadline, Infinity, 'nothing left to time');
+  calls = 0;
+  run(25000, 10);
+  assert.equal(calls, 0, '500 polls with no ND timer due: ND is not polled');
+  // An RA handed to ND input directly, as IPv6 input does inside a poll: its timers are set outside ND's poll.
+  deliver(ndFrame('33:33:00:00:00:01', '02:00:00:00:00:01', ROUTER_LL, 'ff02::1', ra(30,
+    lla(1, '02:00:00:00:00:01'), prefixOpt('fd00::', 64, 0xc0, 20, 10))));
+  const t0 = at();
+  const k = slotOf(iface, 'fd00::ff:fe00:a');
+  assert.ok(k >= 0);
+  assert.ok(nd.nextDeadline <= t0 + 1000, `the SLAAC address's DAD (within 1 s) lowered ND's deadline: ${nd.nextDeadline - t0} ms`);
+  const polled0 = calls;
+  run(t0 + 1500, 10);
+  assert.equal(sent().filter((s) => s.type === 135).length, 1, 'its DAD probe went out');
+  assert.equal(iface.addr6State[k], ADDR6_PREFERRED, 'and the address was kept');
+  assert.ok(calls - polled0 < 10, `ND was polled at its timers only (${calls - polled0} of 150 polls)`);
+  run(t0 + 20000, 100);
+  assert.equal(iface.addr6State[k], ADDR6_FREE, 'valid lifetime (20 s) over: removed');
+  assert.ok(routes6(stack).some((r) => r.destination === '::/0'), 'router lifetime (30 s) not over yet');
+  run(t0 + 30000, 100);
+  assert.ok(!routes6(stack).some((r) => r.destination === '::/0'), 'router lifetime over: the default route removed at its time');
+});

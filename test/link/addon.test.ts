@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { RING_LAYOUT_VERSION, addonMismatch, loadNativeAddon } from '../../src/link/addon.js';
 
@@ -24,4 +25,16 @@ test('an addon that does not report a fitting ring layout is refused with the re
   assert.match(addonMismatch(outside) ?? '', /no valid 'rxTail'/);
   const noUdp = { ...real, udpOpen: undefined };
   assert.match(addonMismatch(noUdp) ?? '', /no udpOpen\(\)/);
+});
+
+test('the ring layout JS reads on the packet path has fast properties (the addon builds a dictionary-mode object)', () => {
+  // %HasFastProperties needs --allow-natives-syntax, a V8 flag for this child only (the library sets none).
+  const addonUrl = new URL('../../src/link/addon.js', import.meta.url).href;
+  const script = `const m = await import(${JSON.stringify(addonUrl)});
+    const a = m.loadNativeAddon();
+    const raw = a.ringLayout === undefined ? null : a.ringLayout;
+    console.log(JSON.stringify({ fast: %HasFastProperties(a.ringLayout), frozen: Object.isFrozen(a.ringLayout),
+      copy: %HasFastProperties(m.fastLayout(raw)) }));`;
+  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.deepEqual(JSON.parse(out), { fast: true, frozen: true, copy: true });
 });

@@ -145,3 +145,18 @@ test('sum16 on views at every byte offset of a buffer whose length is not a mult
     assert.equal(fold(sum16(view, view.length - len, len, 0)), refSum(view, view.length - len, len), `tail, shift ${shift}`);
   }
 });
+
+test('checksum over buffers taken in turn (the word-view memo holds two): each sum is its own buffer\'s', () => {
+  const rng = new TestRng(SEED);
+  const bufs = [0, 1, 2].map(() => {
+    const b = new Uint8Array(256);
+    for (let i = 0; i < b.length; i++) b[i] = rng.int(256);
+    return b;
+  });
+  // Two buffers alternating (a received request and its reply), then a third breaking in, in every order.
+  const order = [0, 1, 0, 1, 2, 0, 2, 1, 1, 0, 2, 2, 1, 0];
+  for (const k of order) {
+    assert.equal(checksum(bufs[k], 8, 200), refChecksum(bufs[k], 8, 200), `buffer ${k}`);
+    bufs[k][8 + rng.int(200)] ^= 0x5a; // the next sum over it must see the change
+  }
+});
