@@ -46,11 +46,11 @@
  * - Busy-poll before blocking: after a frame went out while JS holds the
  *   fd (a request, or a reply to one), JS's event loop, about to block in
  *   epoll, first watches the fd for a short bounded window (a uv_prepare
- *   handle, see spin_before_block), as Linux's busy_poll does for sockets:
+ *   handle, see tt_spin_before_block in tap_thread_spin.c), as Linux's busy_poll does for sockets:
  *   an answer that comes within it is read without the thread going to
  *   sleep, sparing a wake-up, which on a paravirtualised guest costs far
  *   more than the spin (the idle vCPU's wake, the caches and TLB gone
- *   cold). Off unless JS sets a ceiling (see SPIN_DEFAULT_US). The window
+ *   cold). Off unless JS sets a ceiling (see SPIN_DEFAULT_US in tap_thread.h). The window
  *   adapts: halved on each miss down to nothing (a server's reply expects
  *   no answer), re-probed now and then; never armed while idle, so idle
  *   CPU stays 0.
@@ -119,7 +119,7 @@ static napi_status define_ring_layout(napi_env env, napi_value exports) {
 
 #define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
 
-static bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+bool tt_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
   size_t argc = want;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
@@ -171,83 +171,15 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
 
 #else
 
-
-
-
-static void release(tt_t *t) {
+void tt_release(tt_t *t) {
   if (--t->refs > 0) return;
   ws_synr_free(t->synr);
   free(t->mem);
   free(t);
 }
 
-/*
- * The busy-poll's default ceiling: off. Measured on this 2-core guest under
- * a load of 10-17 (bench/chatty.ts's exchanges, spin on and off alternating
- * in one process, 12 runs each): 100 µs caught 87 % of the replies but the
- * median run took 129 ms against 99 ms without (200 µs: 226 vs 99), the spin
- * taking the CPU the answering process needed. At a load of 4-5 (two series
- * of 8 and 10 runs each) it paid: 49 vs 55 ms and 47 vs 72 ms, 87-94 % of the
- * replies caught and 4-5 % less CPU per exchange (a caught reply spares a
- * cold wake-up). So it helps with the peer on an idle core and hurts on an
- * oversubscribed one; off until a quiet machine's bench decides:
- * TapLinkOptions.busyPollUs turns it on (Linux's busy_poll sysctl suggests
- * 50 µs for sockets).
- */
-#define SPIN_DEFAULT_US 0
-/* Below this the window is worth less than the poll() calls in it: off until the next probe. */
-#define SPIN_MIN_US 8
-/* Armings skipped with the window off before the ceiling is tried again. */
-#define SPIN_REPROBE 64
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * uv_prepare callback: runs on the JS thread right before libuv blocks in
- * epoll. Armed by push (a frame went out while JS holds the fd), it watches
- * the fd with zero-timeout poll()s for the current window; seeing it
- * readable it returns and epoll returns at once, so the answer is read
- * without the thread sleeping. A miss halves the window (down to off, then
- * re-probed after SPIN_REPROBE armings); a hit restores the ceiling.
- */
-static void spin_before_block(uv_prepare_t *p) {
-  tt_t *t = (tt_t *)p->data;
-  int32_t *h = t->h;
-  if (!t->running || __atomic_load_n(&h[H_SPIN_ARM], __ATOMIC_RELAXED) == 0) return;
-  __atomic_store_n(&h[H_SPIN_ARM], 0, __ATOMIC_RELAXED);
-  int32_t max = ld(&h[H_SPIN_MAX_US]);
-  if (max <= 0 || ld(&h[H_RX_OWNER]) == 0) return; /* off, or the RX thread reads (it wakes JS itself) */
-  if (t->spin_us > (uint32_t)max) t->spin_us = (uint32_t)max;
-  if (t->spin_us == 0) {
-    if (t->spin_skip > 0) {
-      t->spin_skip--;
-      return;
-    }
-    t->spin_us = (uint32_t)max;
-  }
-  struct pollfd pf = { .fd = t->fd, .events = POLLIN };
-  const uint64_t end = now_ns() + (uint64_t)t->spin_us * 1000u;
-  do {
-    if (poll(&pf, 1, 0) > 0) {
-      bump(&h[H_SPIN_HITS]);
-      t->spin_us = (uint32_t)max;
-      return;
-    }
-  } while (now_ns() < end);
-  bump(&h[H_SPIN_MISSES]);
-  t->spin_us /= 2;
-  if (t->spin_us < SPIN_MIN_US) {
-    t->spin_us = 0;
-    t->spin_skip = SPIN_REPROBE;
-  }
-}
-
 static void on_prep_closed(uv_handle_t *handle) {
-  release((tt_t *)handle->data);
+  tt_release((tt_t *)handle->data);
 }
 
 static void cleanup_hook(void *arg);
@@ -305,7 +237,7 @@ static void call_js(napi_env env, napi_value cb, void *context, void *data) {
 static void finalize_tsfn(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  release((tt_t *)data);
+  tt_release((tt_t *)data);
 }
 
 static void finalize_handle(napi_env env, void *data, void *hint) {
@@ -313,16 +245,16 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
   (void)hint;
   tt_t *t = (tt_t *)data;
   stop_threads(t);
-  release(t);
+  tt_release(t);
 }
 
-static void finalize_memory(napi_env env, void *data, void *hint) {
+void tt_finalize_memory(napi_env env, void *data, void *hint) {
   (void)env;
   (void)data;
-  release((tt_t *)hint);
+  tt_release((tt_t *)hint);
 }
 
-static bool get_handle(napi_env env, napi_value v, tt_t **out) {
+bool tt_get_handle(napi_env env, napi_value v, tt_t **out) {
   napi_valuetype ty;
   void *p = NULL;
   if (napi_typeof(env, v, &ty) != napi_ok || ty != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
@@ -432,7 +364,7 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: napi_create_external failed");
     return NULL;
   }
-  if (napi_create_external_arraybuffer(env, mem, size, finalize_memory, t, &memory) != napi_ok) {
+  if (napi_create_external_arraybuffer(env, mem, size, tt_finalize_memory, t, &memory) != napi_ok) {
     (void)close(t->evfd);
     t->evfd = -1;
     napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadStart: napi_create_external_arraybuffer failed");
@@ -482,13 +414,13 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
     t->prep.data = t;
     t->prep_open = true;
     t->refs++;
-    (void)uv_prepare_start(&t->prep, spin_before_block);
+    (void)uv_prepare_start(&t->prep, tt_spin_before_block);
     uv_unref((uv_handle_t *)&t->prep);
   }
   /* push holds t through its data, and a share of it through a finalizer;
    * it checks `running` before touching the rings. */
   bool pushed = napi_create_function(env, "push", NAPI_AUTO_LENGTH, thread_push, t, &push) == napi_ok &&
-                napi_add_finalizer(env, push, t, finalize_memory, t, NULL) == napi_ok;
+                napi_add_finalizer(env, push, t, tt_finalize_memory, t, NULL) == napi_ok;
   if (pushed) t->refs++;
   if (!pushed || napi_create_object(env, &out) != napi_ok || napi_set_named_property(env, out, "handle", handle) != napi_ok ||
       napi_set_named_property(env, out, "memory", memory) != napi_ok || napi_set_named_property(env, out, "push", push) != napi_ok) {
@@ -564,7 +496,7 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
       }
     }
     /* Sent while JS reads the quiet device: an answer may follow soon, so the
-     * loop busy-polls before it blocks (spin_before_block). */
+     * loop busy-polls before it blocks (tt_spin_before_block). */
     if (ok && ld(&h[H_RX_OWNER]) != 0) __atomic_store_n(&h[H_SPIN_ARM], 1, __ATOMIC_RELAXED);
   }
   if (napi_get_boolean(env, ok, &out) != napi_ok) return NULL;
@@ -579,7 +511,7 @@ static napi_value thread_push(napi_env env, napi_callback_info info) {
 static napi_value thread_kick(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
-  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  if (!tt_get_args(env, info, 1, argv) || !tt_get_handle(env, argv[0], &t)) return NULL;
   if (!t->running) return undefined(env);
   if (__atomic_exchange_n(&t->h[H_RX_WAIT], 0, __ATOMIC_SEQ_CST) != 0) tt_evfd_signal(t->evfd);
   return undefined(env);
@@ -590,7 +522,7 @@ static napi_value thread_ref(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   tt_t *t;
   bool keep = false;
-  if (!get_args(env, info, 2, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  if (!tt_get_args(env, info, 2, argv) || !tt_get_handle(env, argv[0], &t)) return NULL;
   if (napi_get_value_bool(env, argv[1], &keep) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "keepAlive must be a boolean");
     return NULL;
@@ -602,73 +534,10 @@ static napi_value thread_ref(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* threadSynResponder(handle) -> ArrayBuffer: attach the native SYN-cookie responder (syn_responder.c) to the
- * RX thread (once); its words are how JS configures it. */
-static napi_value thread_syn_responder(napi_env env, napi_callback_info info) {
-  napi_value argv[1], ab;
-  tt_t *t;
-  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
-  void *mem = NULL;
-  size_t size = 0;
-  if (t->synr != NULL || !t->running) {
-    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: already attached, or stopped");
-    return NULL;
-  }
-  ws_synr_t *r = ws_synr_create(&mem, &size);
-  if (r == NULL) {
-    napi_throw_error(env, "ENOMEM", "threadSynResponder: out of memory");
-    return NULL;
-  }
-  /* The words live until the last owner releases t (after both threads are joined). */
-  if (napi_create_external_arraybuffer(env, mem, size, finalize_memory, t, &ab) != napi_ok) {
-    ws_synr_free(r);
-    napi_throw_error(env, "ERR_WIRESTACK_TAP", "threadSynResponder: napi_create_external_arraybuffer failed");
-    return NULL;
-  }
-  t->refs++;
-  ws_synr_set_uring(r, &t->h[H_URING]);
-  __atomic_store_n(&t->synr, r, __ATOMIC_RELEASE);
-  return ab;
-}
-
-/* synResponderAnswerForTest(words: ArrayBuffer, now: number, frame: Uint8Array) -> Uint8Array | null: the
- * SYN-ACK frame the responder would send for `frame` (syn_responder.c's ws_synr_answer_for_test), for tests. */
-static napi_value synr_answer_for_test(napi_env env, napi_callback_info info) {
-  napi_value argv[3], ab, res;
-  if (!get_args(env, info, 3, argv)) return NULL;
-  void *cfg = NULL, *frame = NULL, *data = NULL;
-  size_t cfg_len = 0, frame_len = 0;
-  double now = 0;
-  napi_typedarray_type type;
-  size_t off = 0;
-  if (napi_get_arraybuffer_info(env, argv[0], &cfg, &cfg_len) != napi_ok ||
-      napi_get_value_double(env, argv[1], &now) != napi_ok ||
-      napi_get_typedarray_info(env, argv[2], &type, &frame_len, &frame, &ab, &off) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "synResponderAnswerForTest(ArrayBuffer, number, Uint8Array)");
-    return NULL;
-  }
-  uint8_t out[256];
-  int n = ws_synr_answer_for_test((const int32_t *)cfg, cfg_len / 4, now, (const uint8_t *)frame, frame_len, out,
-                                  sizeof out);
-  if (n < 0) {
-    napi_throw_error(env, "ERR_WIRESTACK_TAP", "synResponderAnswerForTest failed");
-    return NULL;
-  }
-  if (n == 0) {
-    napi_get_null(env, &res);
-    return res;
-  }
-  if (napi_create_arraybuffer(env, (size_t)n, &data, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_uint8_array, (size_t)n, ab, 0, &res) != napi_ok) return NULL;
-  memcpy(data, out, (size_t)n);
-  return res;
-}
-
 static napi_value thread_stop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   tt_t *t;
-  if (!get_args(env, info, 1, argv) || !get_handle(env, argv[0], &t)) return NULL;
+  if (!tt_get_args(env, info, 1, argv) || !tt_get_handle(env, argv[0], &t)) return NULL;
   stop_threads(t);
   return undefined(env);
 }
@@ -679,8 +548,8 @@ napi_status wirestack_tap_thread_init(napi_env env, napi_value exports) {
     { "threadKick", NULL, thread_kick, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadRef", NULL, thread_ref, NULL, NULL, NULL, napi_enumerable, NULL },
     { "threadStop", NULL, thread_stop, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "threadSynResponder", NULL, thread_syn_responder, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "synResponderAnswerForTest", NULL, synr_answer_for_test, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "threadSynResponder", NULL, tt_thread_syn_responder, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "synResponderAnswerForTest", NULL, tt_synr_answer_for_test, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_status s = define_ring_layout(env, exports);
   if (s == napi_ok) s = wirestack_clock_init(env, exports);

@@ -115,6 +115,33 @@ void tt_evfd_signal(int fd);
 void *tt_rx_main(void *arg);
 void *tt_tx_main(void *arg);
 
+/*
+ * The busy-poll's default ceiling: off. Measured on this 2-core guest under
+ * a load of 10-17 (bench/chatty.ts's exchanges, spin on and off alternating
+ * in one process, 12 runs each): 100 µs caught 87 % of the replies but the
+ * median run took 129 ms against 99 ms without (200 µs: 226 vs 99), the spin
+ * taking the CPU the answering process needed. At a load of 4-5 (two series
+ * of 8 and 10 runs each) it paid: 49 vs 55 ms and 47 vs 72 ms, 87-94 % of the
+ * replies caught and 4-5 % less CPU per exchange (a caught reply spares a
+ * cold wake-up). So it helps with the peer on an idle core and hurts on an
+ * oversubscribed one; off until a quiet machine's bench decides:
+ * TapLinkOptions.busyPollUs turns it on (Linux's busy_poll sysctl suggests
+ * 50 µs for sockets).
+ */
+#define SPIN_DEFAULT_US 0
+
+/* tap_thread.c: drop one owner's share of t (freed with the last); the external ArrayBuffers' finalizer (hint: t). */
+void tt_release(tt_t *t);
+void tt_finalize_memory(napi_env env, void *data, void *hint);
+/* tap_thread.c: argument readers; each throws the JS error and returns false. */
+bool tt_get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
+bool tt_get_handle(napi_env env, napi_value v, tt_t **out);
+/* tap_thread_spin.c: the uv_prepare callback busy-polling the fd before the event loop blocks. */
+void tt_spin_before_block(uv_prepare_t *p);
+/* tap_thread_synr.c: threadSynResponder and synResponderAnswerForTest. */
+napi_value tt_thread_syn_responder(napi_env env, napi_callback_info info);
+napi_value tt_synr_answer_for_test(napi_env env, napi_callback_info info);
+
 #endif
 
 #endif
