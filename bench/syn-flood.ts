@@ -54,7 +54,8 @@ const LINUX = opt('linux', 1);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
-  return i >= 0 ? argv[i + 1].split(',').map(Number) : [0];
+  // --rates '' (none): the no-flood baselines alone.
+  return i >= 0 ? argv[i + 1].split(',').filter((r) => r !== '').map(Number) : [0];
 })();
 const REPO = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench -> repo root
 const NS = `wstsf-${process.pid}`;
@@ -248,7 +249,9 @@ async function main(): Promise<void> {
     const events: Event[] = [];
     let rest = '';
     let cliErr = '';
-    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
+    // BENCH_CLI_NODE_ARGS: node options for the CLI child alone, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+    const cliNodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    cli = spawn(process.execPath, [...cliNodeArgs, join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
       SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
