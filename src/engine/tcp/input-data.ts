@@ -10,7 +10,7 @@ import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import type { Segment } from './segment.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT, TF_ACKNOW, TF_ACK_SOON, TF_DELACK,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT, TF_ACKNOW, TF_ACK_HELD, TF_ACK_SOON, TF_DELACK,
   TF_FIN_ACKED, TF_FIN_RCVD, TF_ORPHAN, TF_PINGPONG, TF_SACK, canReceive, setState,
 } from './tcb.js';
 import { quickAck } from './acks.js';
@@ -81,7 +81,15 @@ export function processData(c: TcpCore, g: Segment, s: number): void {
       if (hadHoles || t.unackedSegs[s] >= ACK_STRETCH) {
         t.tflags[s] |= TF_ACKNOW;
       } else if (t.unackedSegs[s] >= 2 || quick) {
-        if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) c.stats.quickAcks++;
+        if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) {
+          c.stats.quickAcks++;
+          // A lone segment's quick ACK waits for the next poll (in real time the same turn of
+          // the event loop, after the application's callbacks): a reply written meanwhile carries
+          // it, as a request's response does (one frame instead of two), and it is still sent
+          // within the wake-up otherwise (RFC 1122 4.2.3.2 allows far more delay).
+          if (t.unackedSegs[s] < 2) t.tflags[s] |= TF_ACK_HELD;
+        }
+        if (t.unackedSegs[s] >= 2) t.tflags[s] &= ~TF_ACK_HELD;
         t.tflags[s] |= TF_DELACK | TF_ACK_SOON;
         if (t.delackAt[s] > c.ctx.now) {
           t.delackAt[s] = c.ctx.now;
