@@ -23,7 +23,10 @@ export class TcpTimers {
     const t = c.t;
     const types = c.sockets.type;
     let next = Infinity;
-    for (let s = 0; s < t.n; s++) {
+    // Up to the highest slot in use, not the capacity: a scan runs at every due timer (a held ACK's
+    // next poll too), and a table of thousands of slots holds a few dozen connections most of the time.
+    const end = c.sockets.top < t.n ? c.sockets.top : t.n;
+    for (let s = 0; s < end; s++) {
       if (types[s] !== SOCK_TCP) continue;
       if (t.rackAt[s] <= now) c.rack.onReorderTimeout(s);
       // A probe due no later than the RTO goes first (it restarts the RTO).
