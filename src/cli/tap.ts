@@ -346,7 +346,8 @@ export async function runTap(o: TapOptions): Promise<number> {
       const ra = sock.remoteAddress ?? '?';
       const remote = `${ra.includes(':') ? `[${ra}]` : ra}:${sock.remotePort ?? 0}`;
       sockets.add(sock);
-      emit('connection', { service, remote }, `connection: ${service} from ${remote}`);
+      // The text form only when it is printed (these three lines come per connection).
+      emit('connection', { service, remote }, o.json ? '' : `connection: ${service} from ${remote}`);
       sock.on('error', (e: NodeJS.ErrnoException) => {
         // Timeouts are reported per cause (see reportTimeouts), not per socket.
         if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(e.message, { service, remote });
@@ -354,7 +355,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       sock.once('close', () => {
         sockets.delete(sock);
         emit('close', { service, remote, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten },
-          `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
+          o.json ? '' : `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
       });
     };
     // Connections closed by a timeout, by service and cause: reported once per cause and interval, not per socket.
@@ -487,7 +488,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
         // A request whose connection closed before any response (e.g. a request timeout) has no status.
         res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.headersSent ? res.statusCode : null },
-          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
+          o.json ? '' : `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
       });
       // Handshake timeouts are reported per cause (below); Node closes the socket either way.
       app.server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
