@@ -54,7 +54,8 @@ const LINUX = opt('linux', 1);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
-  return i >= 0 ? argv[i + 1].split(',').map(Number) : [0];
+  // --rates '' (none): the no-flood baselines alone.
+  return i >= 0 ? argv[i + 1].split(',').filter((r) => r !== '').map(Number) : [0];
 })();
 const REPO = fileURLToPath(new URL('../../', import.meta.url)); // dist/bench -> repo root
 const NS = `wstsf-${process.pid}`;
@@ -62,6 +63,9 @@ const DEV = `wstsf${process.pid % 100000}`;
 const LINUX_IP = '10.75.0.1';
 const STACK_IP = '10.75.0.2';
 const PORT = 8080;
+
+/** Starts of the CLI's per-connection lines (--json), which the bench does not read. */
+const PER_CONNECTION = ['{"event":"connection"', '{"event":"close"', '{"event":"request"'];
 
 interface Event {
   event: string;
@@ -248,7 +252,9 @@ async function main(): Promise<void> {
     const events: Event[] = [];
     let rest = '';
     let cliErr = '';
-    cli = spawn(process.execPath, [join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
+    // BENCH_CLI_NODE_ARGS: node options for the CLI child alone, e.g. "--cpu-prof --cpu-prof-dir=DIR" to profile it.
+    const cliNodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    cli = spawn(process.execPath, [...cliNodeArgs, join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
       SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -257,7 +263,13 @@ async function main(): Promise<void> {
       rest += s;
       const lines = rest.split('\n');
       rest = lines.pop() ?? '';
-      for (const l of lines) if (l.startsWith('{')) events.push(JSON.parse(l) as Event);
+      // The per-connection lines are skipped unparsed: this process shares the machine with the CLI, and
+      // parsing ~3 lines per connection (and keeping them) took CPU from the measured run, and while this
+      // reader lagged, the CLI's synchronous stdout writes blocked on the full pipe.
+      for (const l of lines) {
+        if (!l.startsWith('{') || PER_CONNECTION.some((p) => l.startsWith(p))) continue;
+        events.push(JSON.parse(l) as Event);
+      }
     });
     const waitFor = async (pred: (e: Event) => boolean, ms: number, what: string): Promise<Event> => {
       const t0 = Date.now();

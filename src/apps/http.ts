@@ -83,11 +83,20 @@ class App<S extends http.Server> implements HttpApp<S> {
 
   constructor(stack: Stack, readonly server: S, handler: HttpHandler | undefined, tls: boolean) {
     // Registered before the handler: once closing, responses end their connection.
+    // One listener for every response's and connection's 'close' (the emitter is `this`; 'close' comes
+    // once, so on() without once()'s wrapper): no closure per request or connection.
+    const inFlight = this.inFlight;
+    const responseClosed = function (this: http.ServerResponse): void {
+      inFlight.delete(this);
+    };
+    const connectionClosed = (): void => {
+      this.open--;
+    };
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (this.closing) res.setHeader('connection', 'close');
-      this.inFlight.add(res);
+      inFlight.add(res);
       this.lastRequest.set(req.socket, req);
-      res.once('close', () => this.inFlight.delete(res));
+      res.on('close', responseClosed);
     });
     if (tls) {
       // The HTTP layer reads the TLSSocket wrapping ours: its timeouts show there.
@@ -100,7 +109,7 @@ class App<S extends http.Server> implements HttpApp<S> {
     if (handler !== undefined) server.on('request', handler);
     this.listener = stack.net.createServer({ noDelay: true }, (socket: NetSocket) => {
       this.open++;
-      socket.once('close', () => { this.open--; });
+      socket.on('close', connectionClosed);
       if (!tls) this.watch(socket);
       server.emit('connection', socket);
     });

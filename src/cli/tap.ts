@@ -15,6 +15,7 @@ import { PcapWriter } from '../link/pcap-writer.js';
 import type { Link } from '../link/link.js';
 import { parseIpv6 } from '../wire/ipv6addr.js';
 import { createHash } from 'node:crypto';
+import { OutBatch } from './out-batch.js';
 import { staticFiles, type HttpApp, type HttpHandler, type HttpTimeoutCloses } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, secondsFlag, type Capacity } from './capacity.js';
@@ -247,11 +248,15 @@ interface Closable {
 
 /** Run until SIGINT/SIGTERM; resolves to the exit code (0 clean, 1 runtime error). */
 export async function runTap(o: TapOptions): Promise<number> {
+  // Lines of per-connection events are written in batches (out-batch.ts), the others at once.
+  const lines = new OutBatch(o.out);
   const emit = (event: string, fields: Fields, text: string): void => {
-    if (o.json) o.out(JSON.stringify({ event, ...fields }));
-    else o.out(text);
+    const line = o.json ? JSON.stringify({ event, ...fields }) : text;
+    if (event === 'connection' || event === 'close' || event === 'request') lines.line(line);
+    else lines.now(line);
   };
   const fail = (message: string, fields: Fields = {}): void => {
+    lines.flush(); // what happened before the error first
     if (o.json) o.out(JSON.stringify({ event: 'error', ...fields, message }));
     else o.err(`wirestack tap: error${fields.service !== undefined ? ` (${String(fields.service)})` : ''}: ${message}`);
   };
@@ -341,7 +346,8 @@ export async function runTap(o: TapOptions): Promise<number> {
       const ra = sock.remoteAddress ?? '?';
       const remote = `${ra.includes(':') ? `[${ra}]` : ra}:${sock.remotePort ?? 0}`;
       sockets.add(sock);
-      emit('connection', { service, remote }, `connection: ${service} from ${remote}`);
+      // The text form only when it is printed (these three lines come per connection).
+      emit('connection', { service, remote }, o.json ? '' : `connection: ${service} from ${remote}`);
       sock.on('error', (e: NodeJS.ErrnoException) => {
         // Timeouts are reported per cause (see reportTimeouts), not per socket.
         if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(e.message, { service, remote });
@@ -349,7 +355,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       sock.once('close', () => {
         sockets.delete(sock);
         emit('close', { service, remote, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten },
-          `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
+          o.json ? '' : `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
       });
     };
     // Connections closed by a timeout, by service and cause: reported once per cause and interval, not per socket.
@@ -482,7 +488,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
         // A request whose connection closed before any response (e.g. a request timeout) has no status.
         res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.headersSent ? res.statusCode : null },
-          `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
+          o.json ? '' : `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
       });
       // Handshake timeouts are reported per cause (below); Node closes the socket either way.
       app.server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
@@ -573,6 +579,7 @@ export async function runTap(o: TapOptions): Promise<number> {
       emit('down', { dev: tap.name, rxFrames: tap.stats.rxFrames, txFrames: tap.stats.txFrames, drops: tap.stats.drops },
         `down: ${tap.name} (${tap.stats.rxFrames} frames in, ${tap.stats.txFrames} out, ${tap.stats.drops} dropped)`);
     }
+    lines.flush();
     // Whatever handle might linger (Node's server timers), do not hang after a clean stop.
     const exitCode = code;
     setTimeout(() => process.exit(exitCode), 1000).unref();

@@ -21,6 +21,8 @@ export class RealtimeDriver {
   private polling = false;
   private timer: Timer | null = null;
   private timerAt = Infinity;
+  /** The last poll left work due at once and the next was kicked for it (see schedule). */
+  private dueAgain = false;
   /** Bound once: links and sockets call it freely. */
   readonly kick: () => void;
   /**
@@ -89,6 +91,16 @@ export class RealtimeDriver {
   }
 
   private schedule(deadline: number, now: number): void {
+    // Due already (work the poll left for a next round: a quick ACK held for the application's
+    // reply, events raised by callbacks): poll again in this turn of the event loop (setImmediate,
+    // after the callbacks' nextTicks) rather than by a timer (Node's setTimeout(0) waits 1 ms).
+    // Once in a row: a poll that leaves due work again falls back to the timer (no busy loop).
+    if (deadline <= now && !this.dueAgain) {
+      this.dueAgain = true;
+      this.kick();
+      return;
+    }
+    this.dueAgain = false;
     if (deadline === this.timerAt && this.timer !== null) return;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

@@ -129,6 +129,11 @@ export class SocketTable {
   private readonly inDirty: Uint8Array;
   private dirtyCount = 0;
   used = 0;
+  /**
+   * One past the highest slot in use (slots are taken lowest first): scans over the live sockets
+   * (the TCP timer scan) stop here instead of at the capacity.
+   */
+  top = 0;
 
   static plan(plan: MemoryPlan, o: SocketTableOptions): void {
     const n = o.maxSockets;
@@ -223,6 +228,7 @@ export class SocketTable {
       this.callbacks[i] = null;
       this.datagramHandlers[i] = null;
       this.used++;
+      if (i >= this.top) this.top = i + 1;
       return i;
     }
     return -1;
@@ -239,6 +245,11 @@ export class SocketTable {
       this.rx[i] = null;
     }
     this.used--;
+    if (i === this.top - 1) {
+      let k = i;
+      while (k > 0 && this.type[k - 1] === SOCK_FREE) k--;
+      this.top = k;
+    }
   }
 
   /** The UDP receive ring of a UDP socket slot. */

@@ -21,6 +21,8 @@ export class Server extends EventEmitter {
   private readonly connections = new Set<Socket>();
   private readonly options: ServerOptions;
   private readonly onEvent: (fd: number, events: number) => void;
+  /** One listener for every accepted socket's 'close' (the socket is `this`). */
+  private readonly onConnectionClose: (this: Socket) => void;
 
   constructor(readonly net: NetFacade, options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
     super();
@@ -28,6 +30,12 @@ export class Server extends EventEmitter {
     if (connectionListener !== undefined) this.on('connection', connectionListener);
     this.onEvent = (fd, events) => {
       if (fd === this.fd && (events & EV_READABLE) !== 0) this.acceptAll();
+    };
+    const connections = this.connections;
+    const closed = (): void => this.maybeEmitClose();
+    this.onConnectionClose = function (this: Socket): void {
+      connections.delete(this);
+      closed();
     };
   }
 
@@ -148,10 +156,7 @@ export class Server extends EventEmitter {
       if (o.noDelay === true) sock.setNoDelay(true);
       if (o.keepAlive === true) sock.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);
       this.connections.add(sock);
-      sock.once('close', () => {
-        this.connections.delete(sock);
-        this.maybeEmitClose();
-      });
+      sock.on('close', this.onConnectionClose); // 'close' comes once: no once() wrapper, no closure per connection
       this.emit('connection', sock);
     }
   }

@@ -26,6 +26,9 @@ test('FIN consumes one sequence number; the passive closer leaves LAST_ACK when 
   p.sim.advance(1);
   const finA = p.ra.segments().map((x) => x.seg).filter((s) => s.flags & FIN);
   assert.equal(finA.length, 1, p.ra.segments().map((x) => describe(x.seg)).join('; '));
+  // The FIN's ACK is delayed (Linux tcp_fin: ping-pong mode), here by tcpDelayedAckMs (40) as nobody closes.
+  assert.equal(p.rb.segments().length, 0, 'no ACK of the FIN before the delayed-ACK time');
+  p.sim.advance(39);
   const ackOfFin = p.rb.segments().map((x) => x.seg).find((s) => s.ack === add32(finA[0].seq, 1));
   assert.ok(ackOfFin !== undefined, 'the peer acknowledges FIN seq + 1');
   assert.equal(p.b.sockets.tcpState(sfd), 'CLOSE_WAIT');
@@ -46,12 +49,38 @@ test('FIN consumes one sequence number; the passive closer leaves LAST_ACK when 
   assert.equal(p.b.stats.tcp.retransmits + p.a.stats.tcp.retransmits, 0);
 });
 
+test('the passive closer\'s FIN carries the ACK of the peer\'s FIN when it closes in time: one segment, as Linux', () => {
+  const p = tcpPair({ tcpTimeWaitMs: 1000 });
+  const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
+  const d = pattern(300);
+  assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, d), d);
+  p.sim.advance(100);
+  p.ra.clear();
+  p.rb.clear();
+  p.a.sockets.close(cfd);
+  p.sim.advance(5);
+  assert.equal(p.b.sockets.tcpState(sfd), 'CLOSE_WAIT');
+  assert.equal(p.b.sockets.recv(sfd, buf, 0, buf.length), 0, 'EOF after the FIN');
+  assert.equal(p.rb.segments().length, 0, 'the ACK of the FIN waits');
+  p.b.sockets.close(sfd);
+  p.sim.advance(5);
+  const fromB = p.rb.segments().map((x) => x.seg);
+  assert.equal(fromB.length, 1, fromB.map(describe).join('; '));
+  const finA = p.ra.segments().map((x) => x.seg).find((s) => s.flags & FIN)!;
+  assert.equal(fromB[0].flags & (ACK | FIN | RST), ACK | FIN);
+  assert.equal(fromB[0].ack, add32(finA.seq, 1), 'one FIN+ACK acknowledges the peer\'s FIN');
+  assert.equal(p.a.tcp.user.state(cfd), 10 /* TIME_WAIT */);
+  p.sim.advance(1);
+  assert.equal(p.b.sockets.usage.used, 1, 'LAST_ACK done: only the listener is left');
+  assert.equal(p.b.stats.tcp.retransmits + p.a.stats.tcp.retransmits, 0);
+});
+
 test('TIME_WAIT lasts exactly tcpTimeWaitMs (1000) in virtual time', async (t) => {
   await t.test('descriptor kept (shutdown): state visible', () => {
     const p = tcpPair({ tcpTimeWaitMs: 1000 });
     const { cfd, sfd } = connect(p.sim, p.a, p.b, B_IP, 80);
     assert.equal(p.a.sockets.shutdown(cfd, SHUT_WR), 0);
-    p.sim.advance(1);
+    p.sim.advance(40); // the peer's delayed ACK of the FIN
     assert.equal(p.a.sockets.tcpState(cfd), 'FIN_WAIT_2');
     p.b.sockets.close(sfd);
     const t0 = p.sim.now;
@@ -89,7 +118,7 @@ test('half-close: data still flows towards the side that shut down its sending h
   const req = pattern(500, 4);
   assert.deepEqual(transfer(p.sim, p.a, cfd, p.b, sfd, req), req);
   assert.equal(p.a.sockets.shutdown(cfd, SHUT_WR), 0);
-  p.sim.advance(5);
+  p.sim.advance(40); // the server's delayed ACK of the FIN
   assert.equal(p.b.sockets.recv(sfd, buf, 0, buf.length), 0, 'server sees EOF');
   assert.equal(p.a.sockets.tcpState(cfd), 'FIN_WAIT_2');
   assert.equal(p.b.sockets.tcpState(sfd), 'CLOSE_WAIT');

@@ -10,8 +10,8 @@ import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import type { Segment } from './segment.js';
 import {
-  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT, TF_ACKNOW, TF_ACK_SOON, TF_DELACK,
-  TF_FIN_ACKED, TF_FIN_RCVD, TF_ORPHAN, TF_SACK, canReceive, setState,
+  CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT, TF_ACKNOW, TF_ACK_HELD, TF_ACK_SOON, TF_DELACK,
+  TF_FIN_ACKED, TF_FIN_RCVD, TF_ORPHAN, TF_PINGPONG, TF_SACK, canReceive, setState,
 } from './tcb.js';
 import { quickAck } from './acks.js';
 
@@ -81,7 +81,15 @@ export function processData(c: TcpCore, g: Segment, s: number): void {
       if (hadHoles || t.unackedSegs[s] >= ACK_STRETCH) {
         t.tflags[s] |= TF_ACKNOW;
       } else if (t.unackedSegs[s] >= 2 || quick) {
-        if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) c.stats.quickAcks++;
+        if (quick && (t.tflags[s] & TF_ACK_SOON) === 0) {
+          c.stats.quickAcks++;
+          // A lone segment's quick ACK waits for the next poll (in real time the same turn of
+          // the event loop, after the application's callbacks): a reply written meanwhile carries
+          // it, as a request's response does (one frame instead of two), and it is still sent
+          // within the wake-up otherwise (RFC 1122 4.2.3.2 allows far more delay).
+          if (t.unackedSegs[s] < 2) t.tflags[s] |= TF_ACK_HELD;
+        }
+        if (t.unackedSegs[s] >= 2) t.tflags[s] &= ~TF_ACK_HELD;
         t.tflags[s] |= TF_DELACK | TF_ACK_SOON;
         if (t.delackAt[s] > c.ctx.now) {
           t.delackAt[s] = c.ctx.now;
@@ -153,13 +161,33 @@ function finArrived(c: TcpCore, s: number, state: number): void {
     return;
   }
   t.rcvNxt[s] = (t.rcvNxt[s] + 1) | 0;
+  if (state === ESTABLISHED) {
+    // The peer closed first: its FIN's ACK is delayed, as Linux's tcp_fin does (ping-pong
+    // mode, then tcp_send_delayed_ack), so that it rides on our own FIN when the application
+    // closes in time (a request/response server closing after the client's FIN sends one
+    // segment instead of two); otherwise the delayed-ACK timer sends it (RFC 1122 4.2.3.2).
+    // Data in the same segment may already have asked for an ACK soon: that one stays.
+    t.tflags[s] |= TF_FIN_RCVD | TF_PINGPONG;
+    delayAck(c, s);
+    c.readable(s);
+    setState(t, s, CLOSE_WAIT);
+    return;
+  }
   t.tflags[s] |= TF_FIN_RCVD | TF_ACKNOW;
   c.readable(s);
-  if (state === ESTABLISHED) setState(t, s, CLOSE_WAIT);
-  else if (state === FIN_WAIT_1) {
+  if (state === FIN_WAIT_1) {
     if ((t.tflags[s] & TF_FIN_ACKED) !== 0) enterTimeWait(c, s);
     else setState(t, s, CLOSING);
   } else if (state === FIN_WAIT_2) enterTimeWait(c, s);
+}
+
+/** Arm the delayed ACK of `s` unless an ACK is already pending (delayed or soon). */
+function delayAck(c: TcpCore, s: number): void {
+  const t = c.t;
+  if ((t.tflags[s] & (TF_DELACK | TF_ACKNOW)) !== 0) return;
+  t.tflags[s] |= TF_DELACK;
+  t.delackAt[s] = c.ctx.now + c.cfg.tcpDelayedAckMs;
+  c.arm(t.delackAt[s]);
 }
 
 /**

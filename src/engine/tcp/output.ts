@@ -24,7 +24,7 @@ import { writeSack } from './sack-out.js';
 import {
   CLOSED, LISTEN, SYN_RECEIVED, SYN_SENT, TF_ACKNOW, TF_DELACK,
   TF_FIN_QUEUED, TF_FIN_SENT, TF_NODELAY, TF_SACK, TF_TS, TF_WS, TF_RTT_TIMING, TF_WINDOW_UPDATE, TF_FIN_ACKED, TF_TLP,
-  TF_ACK_SOON, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
+  TF_ACK_SOON, TF_ACK_HELD, TF_ACK_PUSHED, TF_ACK_PUSHED2, TF_MORE, TF_PINGPONG, TF_LOSS, TF_TLP_RTX,
   canSend, isHandshaking, isSending,
 } from './tcb.js';
 
@@ -164,7 +164,7 @@ export class TcpOutput {
     t.lastAckSent[s] = t.rcvNxt[s];
     // An ACK of new data uses up one quick ACK (Linux tcp_dec_quickack_mode).
     if (t.unackedSegs[s] > 0 && t.ackQuick[s] > 0) t.ackQuick[s]--;
-    t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_PUSHED | TF_ACK_PUSHED2);
+    t.tflags[s] &= ~(TF_ACKNOW | TF_DELACK | TF_WINDOW_UPDATE | TF_ACK_SOON | TF_ACK_HELD | TF_ACK_PUSHED | TF_ACK_PUSHED2);
     t.delackAt[s] = Infinity;
     t.unackedSegs[s] = 0;
     const edge = (t.rcvNxt[s] + win) | 0;

@@ -130,6 +130,11 @@ export const TF_ACK_PUSHED = 1 << 26;
 export const TF_ACK_PUSHED2 = 1 << 27;
 /** The pending ACK is due at the end of this poll (quick-ACK or ACK pacing), not a delayed one. */
 export const TF_ACK_SOON = 1 << 28;
+/**
+ * The pending quick ACK (TF_ACK_SOON) of a single segment waits for the next poll: the application
+ * gets its turn first, and a reply it writes at once carries the ACK (see processData).
+ */
+export const TF_ACK_HELD = 1 << 30;
 
 /** RTO recovery (RFC 8985 "RTO recovery", Linux's CA_Loss): everything sent before the timeout is being resent. */
 export const TF_LOSS = 1 << 22;

@@ -8,7 +8,7 @@ import { Errno } from '../errno.js';
 import type { TcpCore } from './core.js';
 import {
   FIN_WAIT_2, SYN_RECEIVED, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING, TF_SACK,
-  TF_ACK_SOON, TF_PINGPONG,
+  TF_ACK_HELD, TF_ACK_SOON, TF_PINGPONG,
   isHandshaking, canSend,
 } from './tcb.js';
 
@@ -23,14 +23,20 @@ export class TcpTimers {
     const t = c.t;
     const types = c.sockets.type;
     let next = Infinity;
-    for (let s = 0; s < t.n; s++) {
+    // Up to the highest slot in use, not the capacity: a scan runs at every due timer (a held ACK's
+    // next poll too), and a table of thousands of slots holds a few dozen connections most of the time.
+    const end = c.sockets.top < t.n ? c.sockets.top : t.n;
+    for (let s = 0; s < end; s++) {
       if (types[s] !== SOCK_TCP) continue;
       if (t.rackAt[s] <= now) c.rack.onReorderTimeout(s);
       // A probe due no later than the RTO goes first (it restarts the RTO).
       if (t.ptoAt[s] <= now && t.ptoAt[s] <= t.rtoAt[s]) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
-      if (t.delackAt[s] <= now) {
+      if (t.delackAt[s] <= now && (t.tflags[s] & TF_ACK_HELD) !== 0) {
+        // A quick ACK held for the application's turn (processData): it stays due, the next poll sends it.
+        t.tflags[s] &= ~TF_ACK_HELD;
+      } else if (t.delackAt[s] <= now) {
         t.delackAt[s] = Infinity;
         // TF_ACK_SOON: the end-of-batch or quick ACK (see TcpInput), not a delayed one.
         if ((t.tflags[s] & TF_ACK_SOON) === 0) {

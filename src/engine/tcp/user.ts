@@ -11,7 +11,7 @@ import {
   CLOSED, CLOSE_WAIT, ESTABLISHED, FIN_WAIT_1, LAST_ACK, LISTEN, SYN_RECEIVED, SYN_SENT, TIME_WAIT, STATE_NAMES,
   TF_ACCEPTED, TF_CONNECTING, TF_FIN_QUEUED, TF_FIN_RCVD, TF_KEEPALIVE, TF_NODELAY, TF_ORPHAN, TF_SHUT_RD,
   TF_WANT_WRITE, TF_WINDOW_UPDATE, TF_TS, TF_SACK, TF_WS, TF_RST_ON_CLOSE, TF_RECOVERY, TF_WANT_BUF, ORIGIN_NONE,
-  TF_MORE, TF_DELACK, TF_ACKNOW,
+  TF_MORE, TF_DELACK, TF_ACKNOW, TF_ACK_SOON,
   setState, isHandshaking, canSend, isSynchronized,
 } from './tcb.js';
 import { wscaleFor } from './input.js';
@@ -341,10 +341,23 @@ export class TcpUser {
     let advertised = (t.rcvAdv[s] - t.rcvNxt[s]) | 0;
     if (advertised < 0) advertised = 0;
     const mss = t.mss[s] > 0 ? t.mss[s] : 536;
+    // An ACK due at the next poll (TF_ACK_SOON: a quick ACK held for the application's turn, see
+    // processData) carries the window as it stands then, unless the reply this read is for carries
+    // it first: no ACK or window update of its own.
+    if ((t.tflags[s] & TF_ACK_SOON) !== 0) return;
     // A delayed ACK is pending and the read made it due (Linux tcp_cleanup_rbuf).
     if ((t.tflags[s] & TF_DELACK) !== 0 && copied > 0 && readAckDue(c, s, mss)) {
-      t.tflags[s] |= TF_ACKNOW;
-      c.out.output(s);
+      if (((t.rcvNxt[s] - t.lastAckSent[s]) | 0) > mss) {
+        t.tflags[s] |= TF_ACKNOW; // more than a segment unacknowledged: the sender's clock, at once
+        c.out.output(s);
+        return;
+      }
+      // A small segment read up: its ACK is due at the next poll (in real time the same turn of the
+      // event loop, after the reader's callbacks), so that the reply a request gets at once carries
+      // it (one frame instead of two); Linux sends it from recvmsg, ahead of the reply's sendmsg.
+      t.tflags[s] |= TF_ACK_SOON;
+      t.delackAt[s] = c.ctx.now;
+      c.arm(c.ctx.now);
       return;
     }
     // As Linux's tcp_cleanup_rbuf: a pure window update only once what the

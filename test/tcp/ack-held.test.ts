@@ -1,0 +1,78 @@
+/**
+ * The quick ACK of a lone segment waits for the next poll (processData,
+ * TF_ACK_HELD): the application gets its turn first, and a reply it writes
+ * meanwhile carries the ACK, as an HTTP response does for its request (one
+ * frame instead of two). Without a reply the ACK leaves at the next poll of
+ * the same instant (the driver polls again at once for a due deadline).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TapPeer, describe, drain, parseTcpFrame, pattern, tapStack, type Seg } from './helpers.js';
+
+function established(seed: number) {
+  const ts = tapStack(seed);
+  const lfd = ts.stack.sockets.socket('tcp');
+  assert.equal(ts.stack.sockets.bind(lfd, 0, 80), 0);
+  assert.equal(ts.stack.sockets.listen(lfd, 4), 0);
+  const peer = new TapPeer(ts, { port: 40600, stackPort: 80, isn: 7000 });
+  const fd = peer.handshake(lfd);
+  return { ts, peer, fd };
+}
+
+/** One poll (no re-poll of a due deadline): the segments sent, and the deadline the poll returned. */
+function pollOnce(ts: ReturnType<typeof tapStack>): { out: Seg[]; next: number } {
+  const next = ts.stack.poll(ts.now);
+  const out: Seg[] = [];
+  for (const f of ts.tap.take()) {
+    const seg = parseTcpFrame(f);
+    if (seg !== null) out.push(seg);
+  }
+  return { out, next };
+}
+
+const show = (segs: Seg[]): string => segs.map(describe).join('; ') || '(nothing)';
+
+test('a request\'s quick ACK rides on the reply written before the next poll: one segment', () => {
+  const { ts, peer, fd } = established(71);
+  const quick0 = ts.stack.stats.tcp.quickAcks;
+  ts.tap.inject(peer.dataFrame(pattern(27, 1)));
+  const first = pollOnce(ts);
+  assert.deepEqual(first.out, [], `the ACK waits for the application: ${show(first.out)}`);
+  assert.ok(first.next <= ts.now, 'the poll asks to be polled again at once');
+  assert.equal(ts.stack.stats.tcp.quickAcks, quick0 + 1, 'still counted as a quick ACK');
+  // The application's turn: it reads the request and answers.
+  assert.equal(drain(ts.stack, fd).length, 27);
+  const reply = pattern(199, 2);
+  assert.equal(ts.stack.sockets.send(fd, reply, 0, reply.length), reply.length);
+  const sent = [...ts.tap.take(), ...(() => { ts.stack.poll(ts.now); return ts.tap.take(); })()]
+    .map(parseTcpFrame).filter((x): x is Seg => x !== null);
+  peer.absorb(sent);
+  assert.equal(sent.length, 1, show(sent));
+  assert.equal(sent[0].payload.length, 199);
+  assert.equal(sent[0].ack, peer.sndNxt, 'the reply acknowledges the request');
+});
+
+test('without a reply the held quick ACK leaves at the next poll of the same instant', () => {
+  const { ts, peer } = established(72);
+  ts.tap.inject(peer.dataFrame(pattern(27, 1)));
+  const t0 = ts.now;
+  const first = pollOnce(ts);
+  assert.deepEqual(first.out, [], show(first.out));
+  const second = pollOnce(ts);
+  peer.absorb(second.out);
+  assert.equal(second.out.length, 1, show(second.out));
+  assert.equal(second.out[0].payload.length, 0);
+  assert.equal(second.out[0].ack, peer.sndNxt);
+  assert.equal(ts.now, t0, 'no time passed');
+  assert.deepEqual(pollOnce(ts).out, [], 'one ACK, no copy');
+});
+
+test('two segments in one poll are acknowledged at the end of that poll, not held', () => {
+  const { ts, peer } = established(73);
+  ts.tap.inject(peer.dataFrame(pattern(100, 1)));
+  ts.tap.inject(peer.dataFrame(pattern(100, 2)));
+  const first = pollOnce(ts);
+  peer.absorb(first.out);
+  assert.equal(first.out.length, 1, show(first.out));
+  assert.equal(first.out[0].ack, peer.sndNxt, 'one ACK for both');
+});
