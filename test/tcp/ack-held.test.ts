@@ -7,17 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TapPeer, describe, drain, parseTcpFrame, pattern, tapStack, type Seg } from './helpers.js';
-
-function established(seed: number) {
-  const ts = tapStack(seed);
-  const lfd = ts.stack.sockets.socket('tcp');
-  assert.equal(ts.stack.sockets.bind(lfd, 0, 80), 0);
-  assert.equal(ts.stack.sockets.listen(lfd, 4), 0);
-  const peer = new TapPeer(ts, { port: 40600, stackPort: 80, isn: 7000 });
-  const fd = peer.handshake(lfd);
-  return { ts, peer, fd };
-}
+import { describe, drain, parseTcpFrame, pattern, tapEstablished, tapStack, type Seg } from './helpers.js';
 
 /** One poll (no re-poll of a due deadline): the segments sent, and the deadline the poll returned. */
 function pollOnce(ts: ReturnType<typeof tapStack>): { out: Seg[]; next: number } {
@@ -33,7 +23,7 @@ function pollOnce(ts: ReturnType<typeof tapStack>): { out: Seg[]; next: number }
 const show = (segs: Seg[]): string => segs.map(describe).join('; ') || '(nothing)';
 
 test('a request\'s quick ACK rides on the reply written before the next poll: one segment', () => {
-  const { ts, peer, fd } = established(71);
+  const { ts, peer, fd } = tapEstablished(71);
   const quick0 = ts.stack.stats.tcp.quickAcks;
   ts.tap.inject(peer.dataFrame(pattern(27, 1)));
   const first = pollOnce(ts);
@@ -53,7 +43,7 @@ test('a request\'s quick ACK rides on the reply written before the next poll: on
 });
 
 test('without a reply the held quick ACK leaves at the next poll of the same instant', () => {
-  const { ts, peer } = established(72);
+  const { ts, peer } = tapEstablished(72);
   ts.tap.inject(peer.dataFrame(pattern(27, 1)));
   const t0 = ts.now;
   const first = pollOnce(ts);
@@ -68,7 +58,7 @@ test('without a reply the held quick ACK leaves at the next poll of the same ins
 });
 
 test('two segments in one poll are acknowledged at the end of that poll, not held', () => {
-  const { ts, peer } = established(73);
+  const { ts, peer } = tapEstablished(73);
   ts.tap.inject(peer.dataFrame(pattern(100, 1)));
   ts.tap.inject(peer.dataFrame(pattern(100, 2)));
   const first = pollOnce(ts);

@@ -11,23 +11,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NetSocket } from '../../src/index.js';
 import {
-  ACK, B_IP, FIN, PSH, RST, SHUT_WR, SYN, TapPeer, add32, connect, describe, drain, pattern, tapStack, tcpPair, waitFor,
+  ACK, B_IP, FIN, PSH, RST, SHUT_WR, SYN, add32, connect, describe, drain, pattern, tapEstablished, tcpPair, waitFor,
   type Seg,
 } from './helpers.js';
 
 const show = (segs: Seg[]): string => segs.map(describe).join('; ') || '(nothing)';
 const HEADER = 8;
-
-/** A byte-level peer connected to a listener of a one-stack tap; returns the accepted descriptor. */
-function established(seed: number) {
-  const ts = tapStack(seed);
-  const lfd = ts.stack.sockets.socket('tcp');
-  assert.equal(ts.stack.sockets.bind(lfd, 0, 80), 0);
-  assert.equal(ts.stack.sockets.listen(lfd, 4), 0);
-  const peer = new TapPeer(ts, { port: 40500, stackPort: 80, isn: 9000 });
-  const fd = peer.handshake(lfd);
-  return { ts, peer, fd };
-}
 
 /**
  * The client of the chatty-client scenario, over the node:net facade: each
@@ -110,7 +99,7 @@ for (const bodyLen of [100, 3000]) {
 }
 
 test('Nagle, Minshall\'s variant: a small segment goes out while a full one is in flight; a second small one waits for the first small one\'s ACK', () => {
-  const { ts, peer, fd } = established(61);
+  const { ts, peer, fd } = tapEstablished(61, 40500, 9000);
   const s = ts.stack.sockets;
   const smss = s.tcpInfo(fd)!.mss;
   const data = pattern(smss + 300, 9);
@@ -148,7 +137,7 @@ test('Nagle, Minshall\'s variant: a small segment goes out while a full one is i
 });
 
 test('writes: send() with MSG_MORE holds a partial segment until the send without it; full segments go meanwhile', () => {
-  const { ts, peer, fd } = established(62);
+  const { ts, peer, fd } = tapEstablished(62, 40500, 9000);
   const s = ts.stack.sockets;
   const smss = s.tcpInfo(fd)!.mss;
   const MSG_MORE = 0x8000;
@@ -166,7 +155,7 @@ test('writes: send() with MSG_MORE holds a partial segment until the send withou
 });
 
 test('ping-pong mode: a receiver that answers within the delayed-ACK time sends no pure ACKs; one that goes quiet leaves it', () => {
-  const { ts, peer, fd } = established(63);
+  const { ts, peer, fd } = tapEstablished(63, 40500, 9000);
   const s = ts.stack.sockets;
   const reply = pattern(20, 2);
   // 5 requests answered at once by the application.
@@ -196,7 +185,7 @@ test('ping-pong mode: a receiver that answers within the delayed-ACK time sends 
 });
 
 test('delayed ACK: a small segment is acknowledged as soon as the reader drains it, unless in ping-pong mode', () => {
-  const { ts, peer, fd } = established(65);
+  const { ts, peer, fd } = tapEstablished(65, 40500, 9000);
   for (let i = 0; i < 16; i++) assert.equal(peer.send(pattern(10), 1).length, 1, `quick ACK ${i}`);
   assert.equal(drain(ts.stack, fd).length, 160);
   // Past the quick ACKs: a small segment waits for the delayed ACK...
@@ -264,7 +253,7 @@ test('simultaneous close: each end acknowledges the other\'s FIN exactly once', 
 });
 
 test('invalid segments: a flood of PAWS-rejected and out-of-window ACKs draws at most one ACK per 500 ms; data is answered', () => {
-  const { ts, peer, fd } = established(64);
+  const { ts, peer, fd } = tapEstablished(64, 40500, 9000);
   ts.advance(1000);
   const st = ts.stack.stats.tcp;
   const paws0 = st.pawsDropped;

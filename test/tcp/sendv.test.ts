@@ -9,22 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Errno } from '../../src/engine/errno.js';
-import { B_IP, PSH, TapPeer, describe, drain, pattern, tapStack, tcpPair, waitFor, type Seg } from './helpers.js';
+import { B_IP, PSH, describe, drain, pattern, tapEstablished, tcpPair, waitFor, type Seg } from './helpers.js';
 
 const show = (segs: Seg[]): string => segs.map(describe).join('; ') || '(nothing)';
 
-function established(seed: number) {
-  const ts = tapStack(seed);
-  const lfd = ts.stack.sockets.socket('tcp');
-  assert.equal(ts.stack.sockets.bind(lfd, 0, 80), 0);
-  assert.equal(ts.stack.sockets.listen(lfd, 4), 0);
-  const peer = new TapPeer(ts, { port: 40600, stackPort: 80, isn: 7000 });
-  const fd = peer.handshake(lfd);
-  return { ts, peer, fd };
-}
-
 test('sendv: a corked header + body is one segment with PSH; empty chunks and a start inside a chunk are honoured', () => {
-  const { ts, peer, fd } = established(71);
+  const { ts, peer, fd } = tapEstablished(71);
   const s = ts.stack.sockets;
   const header = pattern(8, 1);
   const body = pattern(100, 2);
@@ -41,7 +31,7 @@ test('sendv: a corked header + body is one segment with PSH; empty chunks and a 
 });
 
 test('sendv: full segments of a large gathered write go at once, the partial tail with the last chunk (also when the first chunk fills segments)', () => {
-  const { ts, peer, fd } = established(72);
+  const { ts, peer, fd } = tapEstablished(72);
   const s = ts.stack.sockets;
   const smss = s.tcpInfo(fd)!.mss;
   const a = pattern(10, 3);
@@ -61,7 +51,7 @@ test('sendv: full segments of a large gathered write go at once, the partial tai
 });
 
 test('sendv: bad positions are EINVAL, a UDP socket EOPNOTSUPP, a closed descriptor EBADF', () => {
-  const { ts, fd } = established(73);
+  const { ts, fd } = tapEstablished(73);
   const s = ts.stack.sockets;
   const c = [pattern(4, 1)];
   assert.equal(s.sendv(fd, c, 1, 0, 0), -Errno.EINVAL);
