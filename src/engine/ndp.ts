@@ -579,8 +579,7 @@ export class NeighbourDiscovery implements NeighbourOutput, NeighbourInput, Neig
   /** Add an RA-learned route expiring at `expires` (0: withdraw at the next poll); the slot or -1. */
   private addRoute(dest: Uint8Array, dOff: number, len: number, gw: Uint8Array | null, gOff: number, ifIndex: number,
     expires: number): number {
-    if (expires < this.routesNext) this.routesNext = expires;
-    if (expires < this.nextDeadline) this.nextDeadline = expires;
+    this.routeExpires(expires);
     return this.routes6.add(dest, dOff, len, gw, gOff, ifIndex, ROUTE6_RA, expires);
   }
 

@@ -347,7 +347,7 @@ export class NeighbourCache6 {
   entries(): NeighbourEntry6[] {
     const out: NeighbourEntry6[] = [];
     for (let e = 0; e < this.size; e++) {
-      if (this.state[e] === 0) continue;
+      if (this.state[e] === NC_FREE) continue;
       out.push({
         address: this.addr.slice(e * 16, e * 16 + 16), mac: this.mac.slice(e * 6, e * 6 + 6),
         state: NC_STATE_NAMES[this.state[e]], router: this.isRouter[e] === 1, ifIndex: this.ifIndex[e],

@@ -31,11 +31,10 @@ export class Server extends EventEmitter {
     this.onEvent = (fd, events) => {
       if (fd === this.fd && (events & EV_READABLE) !== 0) this.acceptAll();
     };
-    const connections = this.connections;
-    const closed = (): void => this.maybeEmitClose();
+    const server = this; // the listener's `this` is the socket
     this.onConnectionClose = function (this: Socket): void {
-      connections.delete(this);
-      closed();
+      server.connections.delete(this);
+      server.maybeEmitClose();
     };
   }
 
