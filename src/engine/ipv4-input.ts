@@ -72,17 +72,20 @@ export class Ipv4Input implements ReassemblyHost {
     }
   }
 
-  /** Handle the IPv4 packet at `b[o .. o+avail)` (link padding may follow it). */
+  /**
+   * Handle the IPv4 packet at `b[o .. o+avail)` (link padding may follow it).
+   * The rare outcomes (a bad header, a packet not for us, a fragment, IPsec)
+   * are out of line: V8 tiers a function up after a count of its own bytecode
+   * run that grows with its whole size, so lean per-packet functions are
+   * optimized sooner (issue #10).
+   */
   input(iface: NetInterface, b: Uint8Array, o: number, avail: number, linkBroadcast: boolean, fromSelf: boolean): void {
     const st = this.ctx.stats.ip;
     st.rx++;
-    switch (ipv4Check(b, o, avail)) {
-      case IpCheck.Ok: break;
-      case IpCheck.Truncated: st.truncated++; return;
-      case IpCheck.BadVersion: st.badVersion++; return;
-      case IpCheck.BadHeaderLength: st.badHeaderLength++; return;
-      case IpCheck.BadTotalLength: st.badTotalLength++; return;
-      default: st.badChecksum++; return;
+    const check = ipv4Check(b, o, avail);
+    if (check !== IpCheck.Ok) {
+      this.badHeader(check);
+      return;
     }
     const src = ipSrc(b, o);
     const dst = ipDst(b, o);
@@ -94,16 +97,38 @@ export class Ipv4Input implements ReassemblyHost {
     const bcast = dst === IPV4_BROADCAST || (iface.broadcast !== 0 && dst === iface.broadcast);
     // RFC 1122 3.3.6: a unicast datagram that came in a link-layer broadcast is discarded.
     if (!bcast && (linkBroadcast || this.local.localInterface(dst) === null)) {
-      if (!linkBroadcast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, src, dst);
-      else st.notForUs++;
+      this.notLocal(iface, b, o, src, dst, linkBroadcast, fromSelf);
       return;
     }
     if (ipIsFragment(b, o)) {
-      iface.rxFlags = 0; // offload flags describe whole packets, never a datagram reassembled from pieces
-      this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
+      this.fragmentIn(iface, b, o, src, dst, bcast);
       return;
     }
     this.deliver(iface, b, o, bcast, fromSelf);
+  }
+
+  /** Count a packet whose header failed {@link ipv4Check}. */
+  private badHeader(check: IpCheck): void {
+    const st = this.ctx.stats.ip;
+    switch (check) {
+      case IpCheck.Truncated: st.truncated++; return;
+      case IpCheck.BadVersion: st.badVersion++; return;
+      case IpCheck.BadHeaderLength: st.badHeaderLength++; return;
+      case IpCheck.BadTotalLength: st.badTotalLength++; return;
+      default: st.badChecksum++; return;
+    }
+  }
+
+  /** A unicast packet for another host (forwarded when the stack forwards), or one that came in a link broadcast. */
+  private notLocal(iface: NetInterface, b: Uint8Array, o: number, src: number, dst: number, linkBroadcast: boolean,
+    fromSelf: boolean): void {
+    if (!linkBroadcast && !fromSelf && this.forwarder !== null) this.forwarder.forward(iface, b, o, src, dst);
+    else this.ctx.stats.ip.notForUs++;
+  }
+
+  private fragmentIn(iface: NetInterface, b: Uint8Array, o: number, src: number, dst: number, bcast: boolean): void {
+    iface.rxFlags = 0; // offload flags describe whole packets, never a datagram reassembled from pieces
+    this.reassembly.input(iface, b, o, ipTotalLen(b, o), src, dst, ipProto(b, o), bcast);
   }
 
   /**
@@ -111,30 +136,37 @@ export class Ipv4Input implements ReassemblyHost {
    * reassembled ones too) to IPsec's checks, then its protocol.
    */
   deliver(iface: NetInterface, b: Uint8Array, o: number, bcast: boolean, fromSelf = false): void {
-    const st = this.ctx.stats.ip;
+    if (this.ipsec !== null && !fromSelf) {
+      this.deliverIpsec(this.ipsec, iface, b, o, bcast);
+      return;
+    }
+    const hlen = ipHeaderLen(b, o);
+    if (hlen > IPV4_MIN_HLEN) this.ctx.stats.ip.optionsSkipped++;
+    this.deliverTransport(iface, b, o, hlen, ipTotalLen(b, o), ipSrc(b, o), ipDst(b, o), bcast);
+  }
+
+  /** {@link deliver} on a stack with IPsec: ESP is decrypted, clear packets checked against the policy. */
+  private deliverIpsec(ipsec: IpsecHook, iface: NetInterface, b: Uint8Array, o: number, bcast: boolean): void {
     const src = ipSrc(b, o);
     const dst = ipDst(b, o);
     const hlen = ipHeaderLen(b, o);
-    if (hlen > IPV4_MIN_HLEN) st.optionsSkipped++;
+    if (hlen > IPV4_MIN_HLEN) this.ctx.stats.ip.optionsSkipped++;
     const total = ipTotalLen(b, o);
     const proto = ipProto(b, o);
-    const ipsec = this.ipsec;
-    if (ipsec !== null && !fromSelf) {
-      // Decrypted packets (same header length) are left at the start of the hook's rx buffer.
-      // The link's checksum flags (offload) described the outer packet, not what it carried.
-      if (proto === IPPROTO_ESP) {
-        iface.rxFlags = 0;
-        const n = ipsec.inputEsp(b, o, hlen, o + hlen, total - hlen, src, dst);
-        iface.rxFlags = ipsec.rxFlags; // checksum verified while decrypting, or 0
-        if (n > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, n, src, dst, false);
-        return;
-      }
-      const v = ipsec.inputClear(b, o, hlen, total, proto, src, dst);
-      if (v !== IPSEC_PASS) {
-        iface.rxFlags = ipsec.rxFlags;
-        if (v > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, v, src, dst, false);
-        return;
-      }
+    // Decrypted packets (same header length) are left at the start of the hook's rx buffer.
+    // The link's checksum flags (offload) described the outer packet, not what it carried.
+    if (proto === IPPROTO_ESP) {
+      iface.rxFlags = 0;
+      const n = ipsec.inputEsp(b, o, hlen, o + hlen, total - hlen, src, dst);
+      iface.rxFlags = ipsec.rxFlags; // checksum verified while decrypting, or 0
+      if (n > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, n, src, dst, false);
+      return;
+    }
+    const v = ipsec.inputClear(b, o, hlen, total, proto, src, dst);
+    if (v !== IPSEC_PASS) {
+      iface.rxFlags = ipsec.rxFlags;
+      if (v > 0) this.deliverTransport(iface, ipsec.rx, 0, hlen, v, src, dst, false);
+      return;
     }
     this.deliverTransport(iface, b, o, hlen, total, src, dst, bcast);
   }

@@ -10,13 +10,12 @@
 import type { Link } from '../link/link.js';
 import { Prng } from '../storage/prng.js';
 import { Arena, MemoryPlan, type MemoryReport } from '../storage/arena.js';
-import { ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ethIsBroadcast, ethType, macEquals, parseMac, formatMac } from '../wire/ethernet.js';
+import { ETH_HLEN, parseMac, formatMac } from '../wire/ethernet.js';
 import { formatIpv4, isIpv4Number, parseCidr, parseIpv4 } from '../wire/ipv4addr.js';
 import { SocketTable } from './socket-table.js';
 import { resolveConfig, type ResolvedConfig, type StackConfig } from './config.js';
 import { createStats, type StackStats } from './stats.js';
 import { NetInterface, type FrameSink } from './netif.js';
-import { ETHERTYPE_IPV6 } from '../wire/ipv6.js';
 import { looksLikeIpv6 } from '../wire/ipv6addr.js';
 import { Ipv6In, Ipv6Out } from './ipv6-layer.js';
 import { HOP_LIMIT_DEFAULT } from './ipv6-types.js';
@@ -28,6 +27,7 @@ import { RouteTable, ROUTE_CONNECTED, ROUTE_DEFAULT, ROUTE_STATIC } from './rout
 import { Arp, type NeighbourEvents } from './arp.js';
 import { Ipv4 } from './ipv4.js';
 import { Ipv4Input } from './ipv4-input.js';
+import { EthInput } from './eth-input.js';
 import { LoopbackQueue } from './loopback.js';
 import { Reassembly } from './fragment.js';
 import { Forwarder } from './forward.js';
@@ -90,6 +90,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   readonly arp: Arp;
   private readonly ip: Ipv4;
   private readonly ipIn: Ipv4Input;
+  /** Where interfaces hand their frames (the per-frame path skips this class's own input). */
+  private readonly ethIn: EthInput;
   private readonly reassembly: Reassembly;
   private readonly icmp: Icmp;
   protected readonly udp: Udp;
@@ -173,6 +175,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.reassembly = this.ipIn.reassembly;
     this.ip6In = ip6 === null ? null
       : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, tcpErrors: this.tcp, udpErrors: this.udp }, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));
+    this.ethIn = new EthInput(this.stats, this.ipIn, this.arp, ip6, this.ip6In);
     arena.finish();
     this.memory = plan.report();
     // Slots 0..maxPings-1 are ICMP's, the next maxPings ICMPv6's.
@@ -228,7 +231,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
       mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast
     }
     const index = this.interfaces.length;
-    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this, this.stats.eth,
+    const iface = new NetInterface(index, options.name ?? link.name, link, mtu, this.ethIn, this.stats.eth,
       this.config.ipMaxDatagramBytes, // the transmit buffer holds a datagram this large (txFrameBytes)
       this.ip6?.addrs[index] ?? null);
     iface.mac.set(mac);
@@ -349,39 +352,9 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     return this.interfaces.map((i) => this.describe(i));
   }
 
-  /** Frame input from an interface (the packet path starts here). */
+  /** Frame input from an interface (the packet path starts here; see eth-input.ts). */
   input(iface: NetInterface, b: Uint8Array, o: number, len: number): void {
-    if (iface.ipOnly) {
-      // A point-to-point 'ip' link carries both families: the version nibble tells them apart.
-      if (len > 0 && b[o] >>> 4 === 6 && this.ip6In !== null) this.ip6In.input.input(iface, b, o, len, false, false);
-      else this.ipIn.input(iface, b, o, len, false, false);
-      return;
-    }
-    const st = this.stats.eth;
-    st.rxFrames++;
-    st.rxBytes += len;
-    if (len < ETH_HLEN) {
-      st.runt++;
-      return;
-    }
-    const bcast = ethIsBroadcast(b, o);
-    const type = ethType(b, o);
-    // IPv6 multicast (33:33:xx, RFC 2464 §7): only the groups we joined (all-nodes, solicited-node).
-    const mc6 = b[o] === 0x33 && b[o + 1] === 0x33 && type === ETHERTYPE_IPV6 && this.ip6 !== null;
-    if (!bcast && !macEquals(b, o, iface.mac, 0)) {
-      if (!mc6) {
-        st.notForUs++;
-        return;
-      }
-      if (!(this.ip6 as Ipv6Out).nd.acceptsMulticast(iface, b, o)) {
-        this.stats.nd6.multicastNotJoined++;
-        return;
-      }
-    }
-    if (type === ETHERTYPE_IPV4) this.ipIn.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast, false);
-    else if (type === ETHERTYPE_ARP) this.arp.input(iface, b, o + ETH_HLEN, len - ETH_HLEN);
-    else if (type === ETHERTYPE_IPV6 && this.ip6In !== null) this.ip6In.input.input(iface, b, o + ETH_HLEN, len - ETH_HLEN, bcast || mc6, false);
-    else st.unknownType++;
+    this.ethIn.input(iface, b, o, len);
   }
 
   /**

@@ -74,7 +74,8 @@ export class SocketApi {
    * next socket once closed: callers must forget it at close.
    */
   private valid(fd: number): boolean {
-    return Number.isInteger(fd) && fd >= 0 && fd < this.table.capacity && (this.table.flags[fd] & F_OPEN) !== 0;
+    // Number.isInteger(fd) without the builtin call (several valid() per exchange run interpreted for a while, #10).
+    return typeof fd === 'number' && (fd | 0) === fd && fd >= 0 && fd < this.table.capacity && (this.table.flags[fd] & F_OPEN) !== 0;
   }
 
   private isTcp(fd: number): boolean {
