@@ -350,16 +350,23 @@ export class TapLink implements Link {
       return this.fd < 0 ? -Errno.ENETDOWN : -Errno.EMSGSIZE;
     }
     const rings = this.rings;
-    if (rings !== null) {
-      // Counted as sent once queued; the TX thread's rare write failures show in drops/txErrors.
-      if (!(csum !== 0 ? rings.push(frame, offset, length, gso, csum) : rings.push(frame, offset, length))) {
-        stats.drops++;
-        return -Errno.ENOBUFS;
-      }
-      stats.txFrames++;
-      stats.txBytes += length;
-      return 0;
+    if (rings === null) return this.writeFrame(frame, offset, length, gso, csum);
+    // Counted as sent once queued; the TX thread's rare write failures show in drops/txErrors.
+    if (!(csum !== 0 ? rings.push(frame, offset, length, gso, csum) : rings.push(frame, offset, length))) {
+      stats.drops++;
+      return -Errno.ENOBUFS;
     }
+    stats.txFrames++;
+    stats.txBytes += length;
+    return 0;
+  }
+
+  /**
+   * {@link transmit} without I/O threads: the write on this thread. Apart from transmit, so that the
+   * threaded path's function is lean, optimized sooner by V8 (issue #10).
+   */
+  private writeFrame(frame: Uint8Array, offset: number, length: number, gso: number, csum: number): number {
+    const stats = this.stats;
     const r = this.vnetHdr !== 0 ? this.native.write(this.fd, frame, offset, length, this.vnetHdr, gso, csum)
       : this.native.write(this.fd, frame, offset, length);
     if (r !== length) {
