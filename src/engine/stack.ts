@@ -171,7 +171,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     this.icmp = new Icmp(arena, this, this.ip, this.udp, this.tcp.core, c.maxPings);
     this.forwarder = c.ipForwarding !== 0 ? new Forwarder(this, this.ip, this.arp, this.routes, icmpErrors) : null;
     this.ipIn = new Ipv4Input(arena, this, this.ip, loopback, icmpErrors, this.forwarder, this.ipsecHook,
-      { tcp: this.tcp, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
+      { tcp: this.tcp.rx, udp: this.udp, icmp: this.icmp }, c.ipReassemblySlots, c.ipReassemblyBytes);
     this.reassembly = this.ipIn.reassembly;
     this.ip6In = ip6 === null ? null
       : new Ipv6In(arena, this, c, ip6, { tcp: this.tcp, udp: this.udp, tcpErrors: this.tcp, udpErrors: this.udp }, (slot, rtt, errno) => this.pingDone(slot + c.maxPings, rtt, errno));

@@ -30,7 +30,8 @@ export class Tcp {
   readonly user: TcpUser;
   /** bind and connect with IPv6 addresses (the other calls are user's). */
   readonly user6: TcpUser6;
-  private readonly rx: TcpInput;
+  /** Segment input: IPv4 input delivers to it directly (one call less per segment than through {@link input}). */
+  readonly rx: TcpInput;
   private readonly timers: TcpTimers;
 
   /** Lay out TCP's memory (control blocks, buffer pool, request records) in a plan. */
