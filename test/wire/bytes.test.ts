@@ -46,6 +46,25 @@ test('copyBulk copies a whole source array and leaves the bytes around the targe
   assert.ok(dst.subarray(5500).every((x) => x === 0xee));
 });
 
+test('copyBulk: a whole small view (a write()\'s Buffer, a slice of a larger buffer) lands exactly, the bytes around alone', () => {
+  for (const len of [1, 8, 100, 1448]) {
+    // A view at a non-zero offset of a larger buffer, as Node's pooled Buffers are.
+    const backing = pattern(len + 40, len);
+    const src = backing.subarray(17, 17 + len);
+    const dst = new Uint8Array(len + 64).fill(0xee);
+    copyBulk(src, 0, dst, 31, len);
+    assert.deepEqual(dst.subarray(31, 31 + len), src, `len ${len}`);
+    assert.ok(dst.subarray(0, 31).every((x) => x === 0xee) && dst.subarray(31 + len).every((x) => x === 0xee), `len ${len}: outside touched`);
+    // A whole view whose buffer is the target's (the arena's case): the same bytes, by copyWithin.
+    const whole = pattern(3 * len, len + 1);
+    const a = whole.subarray(0, len);
+    const want = whole.slice();
+    want.copyWithin(2 * len, 0, len);
+    copyBulk(a, 0, whole, 2 * len, len);
+    assert.deepEqual(whole, want, `len ${len} within one buffer`);
+  }
+});
+
 test('copyBytes: large ranges that repeat (the cached exact views) copy the current bytes, at any offset', () => {
   const src = new Uint8Array(1 << 20);
   const dst = new Uint8Array(1 << 20);
