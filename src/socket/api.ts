@@ -7,6 +7,7 @@
 import { Errno, sysError } from '../engine/errno.js';
 import type { Udp } from '../engine/udp.js';
 import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
+import { STATE_NAMES } from '../engine/tcp/tcb.js';
 import {
   AF_INET, AF_INET6, EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG,
   F_INET6, F_OPEN, F_REUSEADDR, F_V6ONLY, SOCK_TCP, SOCK_UDP, addr6Unspecified,
@@ -207,8 +208,8 @@ export class SocketApi {
 
   /** TCP state name of a stream socket ('ESTABLISHED', ...), or null. */
   tcpState(fd: number): string | null {
-    const info = this.tcpInfo(fd);
-    return info === null ? null : info.state;
+    // The name alone (tcpInfo() builds a whole object): every accepted socket's facade asks it.
+    return this.valid(fd) && this.isTcp(fd) ? STATE_NAMES[this.tcp.user.state(fd)] : null;
   }
 
   /**
