@@ -69,16 +69,52 @@ export interface HttpApp<S extends http.Server = http.Server> {
 interface Watched {
   on(event: 'timeout', f: () => void): unknown;
   on(event: 'error', f: (e: Error) => void): unknown;
-  once(event: 'close', f: () => void): unknown;
+  on(event: 'close', f: () => void): unknown;
+}
+
+/** A watched connection's state, kept on the socket under {@link kWatch}. */
+interface WatchState {
+  /** The app counting the connection: its timeout closes and open connections. */
+  readonly app: { open: number; readonly timeoutCloses: HttpTimeoutCloses };
+  /** Why Node closed it, once known. */
+  cause: keyof HttpTimeoutCloses | null;
+  /** Node emitted 'timeout' (the keep-alive timeout after a response). */
+  idle: boolean;
+  /** The latest request read from this socket, if any. */
+  req: http.IncomingMessage | null;
+  /** Counted in App.open (the plain TCP socket of http; a TLSSocket of https is not). */
+  readonly counted: boolean;
+}
+
+const kWatch = Symbol('wirestack.http.watch');
+type WithWatch = Watched & { [kWatch]?: WatchState };
+
+// Shared listeners of every watched socket (the socket is `this`): no closures per connection.
+function watchTimeout(this: WithWatch): void {
+  const w = this[kWatch];
+  if (w !== undefined) w.idle = true;
+}
+
+function watchError(this: WithWatch, e: Error): void {
+  const w = this[kWatch];
+  if (w === undefined || (e as NodeJS.ErrnoException).code !== 'ERR_HTTP_REQUEST_TIMEOUT' || w.cause !== null) return;
+  w.cause = w.req !== null && !w.req.complete ? 'request' : 'headers';
+}
+
+function watchClose(this: WithWatch): void {
+  const w = this[kWatch];
+  if (w === undefined) return;
+  if (w.cause === null && w.idle && w.req !== null) w.cause = 'keepAlive';
+  if (w.cause !== null) w.app.timeoutCloses[w.cause]++;
+  if (w.counted) w.app.open--;
 }
 
 class App<S extends http.Server> implements HttpApp<S> {
   readonly listener: NetServer;
   private closing = false;
-  private open = 0;
+  /** Open connections (TCP); watchClose() counts them down. */
+  open = 0;
   private readonly inFlight = new Set<http.ServerResponse>();
-  /** The latest request of each connection (keyed by the socket Node's HTTP layer reads). */
-  private readonly lastRequest = new WeakMap<object, http.IncomingMessage>();
   readonly timeoutCloses: HttpTimeoutCloses = { headers: 0, request: 0, keepAlive: 0, handshake: 0 };
 
   constructor(stack: Stack, readonly server: S, handler: HttpHandler | undefined, tls: boolean) {
@@ -95,12 +131,15 @@ class App<S extends http.Server> implements HttpApp<S> {
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (this.closing) res.setHeader('connection', 'close');
       inFlight.add(res);
-      this.lastRequest.set(req.socket, req);
+      // The latest request of the connection, on the socket Node's HTTP layer reads (a plain property: a
+      // WeakMap entry per request cost the garbage collector an ephemeron each).
+      const w = (req.socket as WithWatch)[kWatch];
+      if (w !== undefined) w.req = req;
       res.on('close', responseClosed);
     });
     if (tls) {
       // The HTTP layer reads the TLSSocket wrapping ours: its timeouts show there.
-      server.on('secureConnection', (sock: Watched) => this.watch(sock));
+      server.on('secureConnection', (sock: Watched) => this.watch(sock, false));
       // Listening does not change what Node does (it destroys the socket either way).
       server.on('tlsClientError', (e: Error) => {
         if ((e as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') this.timeoutCloses.handshake++;
@@ -109,8 +148,8 @@ class App<S extends http.Server> implements HttpApp<S> {
     if (handler !== undefined) server.on('request', handler);
     this.listener = stack.net.createServer({ noDelay: true }, (socket: NetSocket) => {
       this.open++;
-      socket.on('close', connectionClosed);
-      if (!tls) this.watch(socket);
+      if (tls) socket.on('close', connectionClosed);
+      else this.watch(socket, true);
       server.emit('connection', socket);
     });
     this.listener.on('error', (e: Error) => server.emit('error', e));
@@ -129,19 +168,12 @@ class App<S extends http.Server> implements HttpApp<S> {
    * destroys it without an error. Our listeners change nothing in Node's
    * handling (it checks the server's and the message's listeners, not the socket's).
    */
-  private watch(sock: Watched): void {
-    let cause: keyof HttpTimeoutCloses | null = null;
-    let idle = false;
-    sock.on('timeout', () => { idle = true; });
-    sock.on('error', (e: Error) => {
-      if ((e as NodeJS.ErrnoException).code !== 'ERR_HTTP_REQUEST_TIMEOUT' || cause !== null) return;
-      const req = this.lastRequest.get(sock);
-      cause = req !== undefined && !req.complete ? 'request' : 'headers';
-    });
-    sock.once('close', () => {
-      if (cause === null && idle && this.lastRequest.has(sock)) cause = 'keepAlive';
-      if (cause !== null) this.timeoutCloses[cause]++;
-    });
+  private watch(sock: Watched, counted: boolean): void {
+    const w: WatchState = { app: this, cause: null, idle: false, req: null, counted };
+    (sock as WithWatch)[kWatch] = w;
+    sock.on('timeout', watchTimeout);
+    sock.on('error', watchError);
+    sock.on('close', watchClose); // 'close' comes once: no once() wrapper
   }
 
   listen(port: number, hostOrCb?: string | (() => void), cb?: () => void): this {

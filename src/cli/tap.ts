@@ -16,6 +16,7 @@ import type { Link } from '../link/link.js';
 import { parseIpv6 } from '../wire/ipv6addr.js';
 import { createHash } from 'node:crypto';
 import { OutBatch } from './out-batch.js';
+import { ConnectionLines, type TrackedSocket } from './tap-lines.js';
 import { staticFiles, type HttpApp, type HttpHandler, type HttpTimeoutCloses } from '../apps/http.js';
 import { parseFlags, UsageError } from './args.js';
 import { CAPACITY_FLAGS, capacityConfig, capacityFlags, describePlan, secondsFlag, type Capacity } from './capacity.js';
@@ -248,12 +249,11 @@ interface Closable {
 
 /** Run until SIGINT/SIGTERM; resolves to the exit code (0 clean, 1 runtime error). */
 export async function runTap(o: TapOptions): Promise<number> {
-  // Lines of per-connection events are written in batches (out-batch.ts), the others at once.
+  // Lines of per-connection events (connection, request, close: tap-lines.ts) are written in batches
+  // (out-batch.ts), the others at once, through emit().
   const lines = new OutBatch(o.out);
   const emit = (event: string, fields: Fields, text: string): void => {
-    const line = o.json ? JSON.stringify({ event, ...fields }) : text;
-    if (event === 'connection' || event === 'close' || event === 'request') lines.line(line);
-    else lines.now(line);
+    lines.now(o.json ? JSON.stringify({ event, ...fields }) : text);
   };
   const fail = (message: string, fields: Fields = {}): void => {
     lines.flush(); // what happened before the error first
@@ -265,7 +265,7 @@ export async function runTap(o: TapOptions): Promise<number> {
   let link: Link | null = null;
   let stack: Stack | null = null;
   const servers: Closable[] = [];
-  const sockets = new Set<{ destroy(): void }>();
+  const conns = new ConnectionLines(lines, o.json, fail);
   let stopping = false;
   let wentUp = false;
   const timers: Array<ReturnType<typeof setInterval>> = [];
@@ -340,24 +340,7 @@ export async function runTap(o: TapOptions): Promise<number> {
     const listening = (service: string, proto: string, port: number, extra: Fields = {}, note = ''): void => {
       emit('listening', { service, proto, port, ...extra }, `listening: ${service} on ${proto} ${iface.address}:${port}${note}`);
     };
-    const track = (service: string, sock: { remoteAddress?: string; remotePort?: number; bytesRead: number; bytesWritten: number;
-      destroy(): void; on(e: 'error', f: (e: Error) => void): unknown; once(e: 'close', f: () => void): unknown; }): void => {
-      // Listeners bind '::' (as Node's): IPv4 peers arrive as ::ffff:a.b.c.d, so IPv6 forms are bracketed.
-      const ra = sock.remoteAddress ?? '?';
-      const remote = `${ra.includes(':') ? `[${ra}]` : ra}:${sock.remotePort ?? 0}`;
-      sockets.add(sock);
-      // The text form only when it is printed (these three lines come per connection).
-      emit('connection', { service, remote }, o.json ? '' : `connection: ${service} from ${remote}`);
-      sock.on('error', (e: NodeJS.ErrnoException) => {
-        // Timeouts are reported per cause (see reportTimeouts), not per socket.
-        if (e.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && e.code !== 'ERR_TLS_HANDSHAKE_TIMEOUT') fail(e.message, { service, remote });
-      });
-      sock.once('close', () => {
-        sockets.delete(sock);
-        emit('close', { service, remote, bytesIn: sock.bytesRead, bytesOut: sock.bytesWritten },
-          o.json ? '' : `closed: ${service} from ${remote} (${sock.bytesRead} bytes in, ${sock.bytesWritten} out)`);
-      });
-    };
+    const track = (service: string, sock: TrackedSocket): void => conns.track(service, sock);
     // Connections closed by a timeout, by service and cause: reported once per cause and interval, not per socket.
     const timeoutReports: Array<{ service: string; cause: string; seconds: number; what: string; count: () => number; reported: number }> = [];
     const idleCloses = { echo: 0, discard: 0 };
@@ -485,10 +468,9 @@ export async function runTap(o: TapOptions): Promise<number> {
     };
     const web = async (service: 'http' | 'https', spec: PortSpec, app: HttpApp<http.Server>): Promise<void> => {
       app.listener.on('connection', (sock) => track(service, sock));
-      app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-        // A request whose connection closed before any response (e.g. a request timeout) has no status.
-        res.once('close', () => emit('request', { service, method: req.method ?? '', url: req.url ?? '', status: res.headersSent ? res.statusCode : null },
-          o.json ? '' : `request: ${service} ${req.method ?? ''} ${req.url ?? ''} -> ${res.headersSent ? res.statusCode : 'closed before a response'}`));
+      const requestClosed = conns.requestLine(service);
+      app.server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.on('close', requestClosed);
       });
       // Handshake timeouts are reported per cause (below); Node closes the socket either way.
       app.server.on('tlsClientError', (e: NodeJS.ErrnoException) => {
@@ -555,7 +537,7 @@ export async function runTap(o: TapOptions): Promise<number> {
         resolve();
       }
     }));
-    for (const sock of sockets) sock.destroy();
+    for (const sock of conns.sockets) sock.destroy();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.all(closing), new Promise<void>((resolve) => { timer = setTimeout(resolve, 2000); })]);
     clearTimeout(timer);

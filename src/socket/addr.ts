@@ -7,7 +7,7 @@
  */
 import { copyBytes } from '../wire/bytes.js';
 import { formatIpv4, isIpv4Number, parseIpv4 } from '../wire/ipv4addr.js';
-import { formatIpv6, isLinkLocal6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
+import { formatIpv6, ip6Copy, ip6Equal, isLinkLocal6, isV4Mapped, parseIpv6, v4MappedRead, v4MappedWrite } from '../wire/ipv6addr.js';
 import { Errno } from '../engine/errno.js';
 import { AF_INET, AF_INET6, F_INET6, F_V6ONLY, addr6Unspecified, type SocketTable } from '../engine/socket-table.js';
 import { zoneIndex6, type NetInterface } from '../engine/netif.js';
@@ -160,11 +160,44 @@ export function newSockAddr(): SockAddr {
   return { address: 0, port: 0, family: AF_INET, address6: new Uint8Array(16), zone: '' };
 }
 
+/**
+ * The last two texts {@link formatSockAddr} made and what they were made of
+ * (family 4: the address; 6: the 16 bytes and the zone). A server formats its
+ * own address and its peer's for every accepted connection (net.Socket's
+ * localAddress and remoteAddress), mostly the same few: the text is kept
+ * instead of made again (a string and an array each time).
+ */
+const fmtBytes = [new Uint8Array(16), new Uint8Array(16)];
+const fmtV4 = [-1, -1];
+const fmtZone = ['', ''];
+const fmtText: Array<string | null> = [null, null];
+let fmtNext = 0;
+
 /** The text of an address {@link fillSockAddr} wrote: RFC 5952 for family 6 (with `%zone` when known, as Node), dotted quad for 4. */
 export function formatSockAddr(a: SockAddr): string {
-  if (a.family !== AF_INET6 || a.address6 === undefined) return formatIpv4(a.address);
-  const text = formatIpv6(a.address6, 0);
-  return a.zone !== undefined && a.zone !== '' ? `${text}%${a.zone}` : text;
+  const v6 = a.family === AF_INET6 && a.address6 !== undefined;
+  const b = a.address6;
+  const zone = v6 && a.zone !== undefined ? a.zone : '';
+  for (let i = 0; i < 2; i++) {
+    const text = fmtText[i];
+    if (text === null) continue;
+    if (v6 ? fmtV4[i] === -1 && fmtZone[i] === zone && ip6Equal(fmtBytes[i], 0, b as Uint8Array, 0) : fmtV4[i] === a.address >>> 0) return text;
+  }
+  let text: string;
+  const i = fmtNext;
+  fmtNext ^= 1;
+  if (v6) {
+    const t6 = formatIpv6(b as Uint8Array, 0);
+    text = zone !== '' ? `${t6}%${zone}` : t6;
+    ip6Copy(b as Uint8Array, 0, fmtBytes[i], 0);
+    fmtV4[i] = -1;
+    fmtZone[i] = zone;
+  } else {
+    text = formatIpv4(a.address);
+    fmtV4[i] = a.address >>> 0;
+  }
+  fmtText[i] = text;
+  return text;
 }
 
 /** Node's family name of an address {@link fillSockAddr} wrote. */

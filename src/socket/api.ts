@@ -7,6 +7,7 @@
 import { Errno, sysError } from '../engine/errno.js';
 import type { Udp } from '../engine/udp.js';
 import type { Tcp, TcpInfo } from '../engine/tcp/index.js';
+import { STATE_NAMES } from '../engine/tcp/tcb.js';
 import {
   AF_INET, AF_INET6, EV_CLOSED, EV_ERROR, EV_READABLE, EV_WRITABLE, F_BOUND, F_BROADCAST, F_CONNECTED, F_DONTFRAG,
   F_INET6, F_OPEN, F_REUSEADDR, F_V6ONLY, SOCK_TCP, SOCK_UDP, addr6Unspecified,
@@ -172,7 +173,9 @@ export class SocketApi {
     if (c < 0) return c;
     if (from) fillSockAddr(this.table, c, false, from, this.host.interfaces);
     this.adopt(c);
-    this.host.kick();
+    // The events accept() raised: inside a poll (a listener's callback) its dispatch delivers them in the same
+    // pass; outside one, a poll soon. Not a poll per accepted connection (a setImmediate each).
+    this.host.kickIfPending();
     return c;
   }
 
@@ -182,7 +185,7 @@ export class SocketApi {
     if (!this.isTcp(fd)) return -Errno.EOPNOTSUPP;
     this.host.touch();
     const r = this.tcp.user.shutdown(fd, how);
-    this.host.kick();
+    this.host.kickIfPending(); // the FIN went out at once; only timers or events may be left
     return r;
   }
 
@@ -208,8 +211,8 @@ export class SocketApi {
 
   /** TCP state name of a stream socket ('ESTABLISHED', ...), or null. */
   tcpState(fd: number): string | null {
-    const info = this.tcpInfo(fd);
-    return info === null ? null : info.state;
+    // The name alone (tcpInfo() builds a whole object): every accepted socket's facade asks it.
+    return this.valid(fd) && this.isTcp(fd) ? STATE_NAMES[this.tcp.user.state(fd)] : null;
   }
 
   /**
@@ -435,7 +438,7 @@ export class SocketApi {
     if (this.isTcp(fd)) {
       this.host.touch();
       this.tcp.user.close(fd);
-      this.host.kick();
+      this.host.kickIfPending(); // a FIN or RST went out at once; only timers may be left
     } else {
       if ((t.flags[fd] & F_BOUND) !== 0) t.unlinkPort(t.udpPortHead, fd);
       t.release(fd);
@@ -475,7 +478,7 @@ export class SocketApi {
       }
       if (ev !== 0) {
         this.table.raise(fd, ev);
-        this.host.kick();
+        this.host.kickIfPending(); // inside a poll its dispatch delivers them (see accept)
       }
     }
     return 0;
@@ -522,7 +525,7 @@ export class SocketApi {
     const n = typeof value === 'number' ? value : (value ? 1 : 0);
     const u = this.tcp.user;
     switch (option) {
-      case TCP_NODELAY: u.setNoDelay(fd, on); this.host.kick(); return 0;
+      case TCP_NODELAY: u.setNoDelay(fd, on); this.host.kickIfPending(); return 0; // held data went out at once
       case SO_KEEPALIVE: u.setKeepAlive(fd, on); this.host.kick(); return 0;
       case TCP_KEEPIDLE: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, u.keepAliveOn(fd), n); return 0;
       case TCP_KEEPINTVL: if (n <= 0) return -Errno.EINVAL; u.setKeepAlive(fd, u.keepAliveOn(fd), undefined, n); return 0;

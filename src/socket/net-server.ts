@@ -4,7 +4,7 @@ import { isIPv6 as nodeIsIPv6, type AddressInfo } from 'node:net';
 import { Errno, codeError, lookupError as notFound, sysError } from '../engine/errno.js';
 import { parseIpv4 } from '../wire/ipv4addr.js';
 import { EV_READABLE, IPV6_V6ONLY, type SockAddr } from './api.js';
-import { familyName, formatSockAddr } from './addr.js';
+import { familyName, formatSockAddr, newSockAddr } from './addr.js';
 import {
   isOptionsObject, toPort, type Callback, type ListenArgs, type ListenOptions, type ServerOptions,
 } from './net-args.js';
@@ -20,6 +20,8 @@ export class Server extends EventEmitter {
   private closeEmitted = false;
   private readonly connections = new Set<Socket>();
   private readonly options: ServerOptions;
+  /** The peer accept() reports. */
+  private readonly from: SockAddr = newSockAddr();
   private readonly onEvent: (fd: number, events: number) => void;
   /** One listener for every accepted socket's 'close' (the socket is `this`). */
   private readonly onConnectionClose: (this: Socket) => void;
@@ -124,17 +126,15 @@ export class Server extends EventEmitter {
   private acceptAll(): void {
     const api = this.net.api;
     const o = this.options;
+    // accept()'s own out-parameter: the socket's constructor fills the facade's shared one (cacheAddresses).
+    const from = this.from;
     while (this.fd >= 0) {
-      const from: SockAddr = this.net.addr;
       const c = api.accept(this.fd, from);
       if (c < 0) break;
-      const peerAddress = formatSockAddr(from);
-      const peerFamily = familyName(from);
-      const peerPort = from.port;
       if (this.maxConnections !== undefined && this.connections.size >= this.maxConnections) {
         const a: SockAddr = this.net.addr;
         const drop: Record<string, string | number | undefined> = {
-          localAddress: undefined, localPort: undefined, remoteAddress: peerAddress, remotePort: peerPort, remoteFamily: peerFamily,
+          localAddress: undefined, localPort: undefined, remoteAddress: formatSockAddr(from), remotePort: from.port, remoteFamily: familyName(from),
         };
         if (api.getsockname(c, a) === 0) {
           drop.localAddress = formatSockAddr(a);
@@ -148,9 +148,9 @@ export class Server extends EventEmitter {
       sock.server = this;
       if (sock.remoteAddress === undefined) {
         // getpeername() may not know TCP peers; accept() reported this one.
-        sock.remoteAddress = peerAddress;
-        sock.remotePort = peerPort;
-        sock.remoteFamily = peerFamily;
+        sock.remoteAddress = formatSockAddr(from);
+        sock.remotePort = from.port;
+        sock.remoteFamily = familyName(from);
       }
       if (o.noDelay === true) sock.setNoDelay(true);
       if (o.keepAlive === true) sock.setKeepAlive(true, o.keepAliveInitialDelay ?? 0);

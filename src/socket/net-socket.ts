@@ -67,6 +67,9 @@ import type { Server } from './net-server.js';
 import { UserReadBuffer } from './net-onread.js';
 import type { NetFacade } from './net.js';
 
+/** 'close' after destroy, with `hadError` (one function, not a closure per socket). */
+const emitClose = (sock: Socket, hadError: boolean): boolean => sock.emit('close', hadError);
+
 /** A TCP connection as a `stream.Duplex`, with the properties and events of Node's `net.Socket`. */
 export class Socket extends Duplex {
   /** True while the connection is being established. */
@@ -491,8 +494,7 @@ export class Socket extends Duplex {
     if (wcb !== null) wcb(err ?? codeError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed'));
     this.finalCb = null;
     cb(err);
-    const hadError = err !== null;
-    process.nextTick(() => this.emit('close', hadError));
+    process.nextTick(emitClose, this, err !== null);
   }
 
   /** Abort the connection with RST and destroy the socket (Node's `resetAndDestroy`). */
@@ -523,6 +525,8 @@ export class Socket extends Duplex {
    * one segment when it fits.
    */
   setNoDelay(noDelay = true): this {
+    // Node's HTTP server sets it again on a socket its listener already set it on.
+    if (this.noDelay === noDelay) return this;
     this.noDelay = noDelay;
     if (this.fd >= 0 && !this.connecting) this.api.setsockopt(this.fd, TCP_NODELAY, noDelay);
     return this;
