@@ -419,6 +419,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (in6 !== null && in6.nextDeadline < next) next = in6.nextDeadline;
     // TCP's deadline is kept current by every timer it arms, a send's between polls too.
     const tcp = this.tcp;
+    if (tcp.core.heldCount > 0) tcp.settle();
     if (tcp.nextDeadline < next) next = tcp.nextDeadline;
     const ipsec = this.ipsecHook;
     if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;

@@ -70,11 +70,23 @@ export interface TcpDeadline {
   nextDeadline: number;
 }
 
+/** Held quick ACKs listed apart from the timers (TcpCore.heldAcks): more in one poll are rare. */
+export const HELD_ACKS = 32;
+
 export class TcpCore {
   readonly t: TcbTable;
   readonly stats: TcpStats;
   /** Earliest timer of any connection; the timer scan runs only when it is due. */
   nextTimer = Infinity;
+  /**
+   * Connections whose held quick ACK (TF_ACK_HELD) the timer scan left owed
+   * to the next poll, kept apart from {@link nextTimer}: a reply the
+   * application writes in its turn carries the ACK, and the deadline then
+   * need not stay due (a due deadline costs the driver another poll). At most
+   * HELD_ACKS; beyond that the scan leaves them in nextTimer, as due timers.
+   */
+  readonly heldAcks = new Int32Array(HELD_ACKS);
+  heldCount = 0;
   readonly out: TcpOutput;
   readonly cc: Congestion;
   readonly passive: TcpPassive;

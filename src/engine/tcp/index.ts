@@ -85,11 +85,27 @@ export class Tcp {
 
   /** Run due timers at the stack's current time; leaves the earliest timer in {@link nextDeadline}. */
   poll(): void {
+    const core = this.core;
+    if (core.heldCount > 0) this.timers.sendHeld();
     // The timers' own early return, tested here (inlined into the stack's poll): the timer scan
     // is a larger function V8 optimizes late, and unoptimized it boxes the double it compares.
-    if (this.core.ctx.now >= this.core.nextTimer) this.timers.poll();
-    this.core.passive.poll();
-    const q = this.core.passive.q.nextAt;
-    this.nextDeadline = q < this.core.nextTimer ? q : this.core.nextTimer;
+    if (core.ctx.now >= core.nextTimer) this.timers.poll();
+    core.passive.poll();
+    const q = core.passive.q.nextAt;
+    this.nextDeadline = q < core.nextTimer ? q : core.nextTimer;
+    // A held quick ACK is owed to the next poll: due now, unless settle() finds that a reply carried it.
+    if (core.heldCount > 0 && core.ctx.now < this.nextDeadline) this.nextDeadline = core.ctx.now;
+  }
+
+  /**
+   * After the application's callbacks (Stack's deadline): held quick ACKs
+   * that a reply carried no longer keep TCP's deadline due, so an HTTP
+   * request answered in its callback costs no extra poll.
+   */
+  settle(): void {
+    const core = this.core;
+    if (core.heldCount === 0 || this.timers.settleHeld()) return;
+    const q = core.passive.q.nextAt;
+    this.nextDeadline = q < core.nextTimer ? q : core.nextTimer;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { SOCK_TCP } from '../socket-table.js';
 import { Errno } from '../errno.js';
-import type { TcpCore } from './core.js';
+import { HELD_ACKS, type TcpCore } from './core.js';
 import {
   FIN_WAIT_2, SYN_RECEIVED, TIME_WAIT, TF_ACKNOW, TF_KEEPALIVE, TF_RTT_TIMING, TF_SACK,
   TF_ACK_HELD, TF_ACK_SOON, TF_PINGPONG,
@@ -33,20 +33,17 @@ export class TcpTimers {
       if (t.ptoAt[s] <= now && t.ptoAt[s] <= t.rtoAt[s]) c.out.tailLossProbe(s);
       if (t.rtoAt[s] <= now) this.retransmitTimeout(s);
       if (types[s] !== SOCK_TCP) continue;
+      // A quick ACK held for the application's turn (processData): it stays due, the next poll sends it
+      // (sendHeld) unless a reply carries it first; listed, it does not hold TCP's deadline at now (settleHeld).
+      let listed = false;
       if (t.delackAt[s] <= now && (t.tflags[s] & TF_ACK_HELD) !== 0) {
-        // A quick ACK held for the application's turn (processData): it stays due, the next poll sends it.
         t.tflags[s] &= ~TF_ACK_HELD;
-      } else if (t.delackAt[s] <= now) {
-        t.delackAt[s] = Infinity;
-        // TF_ACK_SOON: the end-of-batch or quick ACK (see TcpInput), not a delayed one.
-        if ((t.tflags[s] & TF_ACK_SOON) === 0) {
-          c.stats.delayedAcks++;
-          // No reply carried the ACK in time: the connection is not interactive
-          // after all (Linux tcp_delack_timer_handler leaves ping-pong mode).
-          t.tflags[s] &= ~TF_PINGPONG;
+        if (c.heldCount < HELD_ACKS) {
+          c.heldAcks[c.heldCount++] = s;
+          listed = true;
         }
-        t.tflags[s] |= TF_ACKNOW;
-        c.out.output(s);
+      } else if (t.delackAt[s] <= now) {
+        this.delayedAck(s);
       }
       if (t.persistAt[s] <= now) this.persist(s);
       if (t.stateAt[s] <= now) {
@@ -58,13 +55,69 @@ export class TcpTimers {
       let d = t.rtoAt[s];
       if (t.ptoAt[s] < d) d = t.ptoAt[s];
       if (t.rackAt[s] < d) d = t.rackAt[s];
-      if (t.delackAt[s] < d) d = t.delackAt[s];
+      if (t.delackAt[s] < d && !listed) d = t.delackAt[s];
       if (t.persistAt[s] < d) d = t.persistAt[s];
       if (t.stateAt[s] < d) d = t.stateAt[s];
       if (keep < d) d = keep;
       if (d < next) next = d;
     }
     c.nextTimer = next;
+  }
+
+  /** Send connection `s`'s due delayed, quick or end-of-batch ACK. */
+  private delayedAck(s: number): void {
+    const c = this.core;
+    const t = c.t;
+    t.delackAt[s] = Infinity;
+    // TF_ACK_SOON: the end-of-batch or quick ACK (see TcpInput), not a delayed one.
+    if ((t.tflags[s] & TF_ACK_SOON) === 0) {
+      c.stats.delayedAcks++;
+      // No reply carried the ACK in time: the connection is not interactive
+      // after all (Linux tcp_delack_timer_handler leaves ping-pong mode).
+      t.tflags[s] &= ~TF_PINGPONG;
+    }
+    t.tflags[s] |= TF_ACKNOW;
+    c.out.output(s);
+  }
+
+  /**
+   * At the start of a poll: send the held ACKs the last scan listed and no
+   * reply has carried since (a reply's ackSent clears delackAt). One held
+   * again by this poll's input (TF_ACK_HELD) waits for the scan to list it anew.
+   */
+  sendHeld(): void {
+    const c = this.core;
+    const t = c.t;
+    const now = c.ctx.now;
+    const n = c.heldCount;
+    c.heldCount = 0;
+    for (let i = 0; i < n; i++) {
+      const s = c.heldAcks[i];
+      if (c.sockets.type[s] !== SOCK_TCP || t.delackAt[s] > now) continue;
+      if ((t.tflags[s] & TF_ACK_HELD) !== 0) {
+        // Held again by a segment this poll took in: the scan below lists it (it is due).
+        if (now < c.nextTimer) c.nextTimer = now;
+        continue;
+      }
+      this.delayedAck(s);
+    }
+  }
+
+  /**
+   * After the application's callbacks: drop the listed ACKs a reply carried
+   * (or whose connection went away). Returns whether any is still owed.
+   */
+  settleHeld(): boolean {
+    const c = this.core;
+    const t = c.t;
+    const now = c.ctx.now;
+    let k = 0;
+    for (let i = 0; i < c.heldCount; i++) {
+      const s = c.heldAcks[i];
+      if (c.sockets.type[s] === SOCK_TCP && t.delackAt[s] <= now) c.heldAcks[k++] = s;
+    }
+    c.heldCount = k;
+    return k > 0;
   }
 
   private retransmitTimeout(s: number): void {
