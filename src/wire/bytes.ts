@@ -113,7 +113,9 @@ export function wordsOf(b: Uint8Array): Int32Array {
 
 /** A DataView over the whole buffer of `b` (cached; add `b.byteOffset` to offsets). */
 export function wholeView(b: Uint8Array): DataView {
-  return viewOf(b.buffer);
+  // The memo's hit inline (small enough for callers to inline): IPv6 reads a packet's addresses through it.
+  const buf = b.buffer;
+  return buf === memoBuf1 ? memoView1 as DataView : viewOf(buf);
 }
 
 /**
