@@ -39,6 +39,11 @@ export interface Ip6Output {
    * selection, simplified). 0 or -errno (-ENETUNREACH, -EADDRNOTAVAIL).
    */
   route6(r: Route6Record, dst: Uint8Array, dOff: number, src: Uint8Array | null, sOff: number): number;
+  /**
+   * True when `r` still holds route6's last answer and nothing it depends on
+   * changed: a caller that would ask with the same key may skip route6.
+   */
+  stillRouted(r: Route6Record): boolean;
   /** MTU left for a transport packet on `r` (interface MTU, path MTU cache of RFC 8201, less 40). */
   flowMtu6(r: Route6Record, dst: Uint8Array, dOff: number): number;
   /**

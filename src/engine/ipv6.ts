@@ -9,7 +9,7 @@
  * contract types live in ipv6-types.ts and are re-exported here.
  */
 import type { Carver } from '../storage/arena.js';
-import { copyBytes } from '../wire/bytes.js';
+import { LITTLE_ENDIAN, copyBytes, wholeView } from '../wire/bytes.js';
 import { ETH_HLEN, writeEth } from '../wire/ethernet.js';
 import {
   ETHERTYPE_IPV6, FRAG_HLEN, IPV6_HLEN, IP6_DST, IP6_PLEN, IP6_NXT, IP6_SRC, NH_FRAGMENT, writeFragHeader, writeIpv6,
@@ -99,15 +99,29 @@ export class Ipv6 implements Ip6Output {
    * `b[srcOff]`, bit 2 the destination at `b[dstOff]`.
    */
   ownership6(b: Uint8Array, srcOff: number, dstOff: number): number {
+    // Both addresses as words, read once (any alignment): each of ours is then four word compares a side.
+    const v = wholeView(b);
+    const sp = b.byteOffset + srcOff;
+    const dp = b.byteOffset + dstOff;
+    const s0 = v.getInt32(sp, LITTLE_ENDIAN);
+    const s1 = v.getInt32(sp + 4, LITTLE_ENDIAN);
+    const s2 = v.getInt32(sp + 8, LITTLE_ENDIAN);
+    const s3 = v.getInt32(sp + 12, LITTLE_ENDIAN);
+    const d0 = v.getInt32(dp, LITTLE_ENDIAN);
+    const d1 = v.getInt32(dp + 4, LITTLE_ENDIAN);
+    const d2 = v.getInt32(dp + 8, LITTLE_ENDIAN);
+    const d3 = v.getInt32(dp + 12, LITTLE_ENDIAN);
     const ifs = this.ctx.interfaces;
     let own = 0;
     for (let i = 0; i < ifs.length; i++) {
       const f = ifs[i];
-      const a = f.addr6;
+      const w = f.addr6w;
       for (let k = 0; k < f.addr6Count; k++) {
         if (f.addr6State[k] < ADDR6_PREFERRED) continue; // free or tentative (RFC 4862 5.4: not yet ours)
-        if (ip6Equal(a, 16 * k, b, dstOff)) own |= 2;
-        if (ip6Equal(a, 16 * k, b, srcOff)) own |= 1;
+        const j = 4 * k;
+        // The last word first: addresses of one prefix (a host's own, its peers') differ at the end.
+        if (w[j + 3] === d3 && w[j] === d0 && w[j + 1] === d1 && w[j + 2] === d2) own |= 2;
+        if (w[j + 3] === s3 && w[j] === s0 && w[j + 1] === s1 && w[j + 2] === s2) own |= 1;
       }
     }
     return own;
@@ -159,6 +173,21 @@ export class Ipv6 implements Ip6Output {
     this.memoZone = this.ctx.zone6;
     r.stamp = this.memoStamp;
     return 0;
+  }
+
+  /**
+   * True when `r` still holds route6's remembered answer and nothing that
+   * answer depends on (routes, addresses, interfaces, zone) changed since: a
+   * sender that knows it would ask for the same key (one connection's
+   * addresses) may then skip route6 and its 32 bytes of key compares.
+   */
+  stillRouted(r: Route6Record): boolean {
+    if (r.stamp !== this.memoStamp || this.memoIface === null || this.memoRoutes !== this.routes.generation) return false;
+    const ifs = this.ctx.interfaces;
+    if (this.memoIfs !== ifs.length || this.memoZone !== this.ctx.zone6) return false;
+    let addrs = 0;
+    for (let i = 0; i < ifs.length; i++) addrs += ifs[i].addr6Gen;
+    return addrs === this.memoAddrs;
   }
 
   /** route6 without the memo: the full decision. */

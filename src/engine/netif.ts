@@ -4,6 +4,7 @@ import { prefixMask } from '../wire/ipv4addr.js';
 import { TxOffload } from './offload.js';
 import type { Carver } from '../storage/arena.js';
 import { ip6Equal } from '../wire/ipv6addr.js';
+import { wordsOf } from '../wire/bytes.js';
 
 /** States of an interface's IPv6 address slot (`addr6State`, RFC 4862 §5.5.4 terms). */
 export const ADDR6_FREE = 0;
@@ -106,6 +107,8 @@ export class NetInterface implements FrameReceiver {
   addr6Gen = 0;
   /** IPv6 addresses, 16 bytes per slot (slot k at `16 * k`). */
   readonly addr6: Uint8Array;
+  /** The same bytes as `addr6`, as words (slot k at `4 * k`, see wordsOf): ownership checks compare words. */
+  readonly addr6w: Int32Array;
   /** Prefix length of each slot's on-link prefix. */
   readonly addr6Prefix: Uint8Array;
   /** ADDR6_FREE, ADDR6_TENTATIVE, ADDR6_PREFERRED or ADDR6_DEPRECATED per slot. */
@@ -151,6 +154,7 @@ export class NetInterface implements FrameReceiver {
     const a = v6 ?? NO_ADDRESSES6;
     this.addr6Count = a.count;
     this.addr6 = a.addr;
+    this.addr6w = wordsOf(a.addr);
     this.addr6Prefix = a.prefix;
     this.addr6State = a.state;
     this.addr6Flags = a.flags;

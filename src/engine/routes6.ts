@@ -17,6 +17,8 @@ export class Route6Record {
   iface: NetInterface | null = null;
   /** Source address of the packet. */
   readonly src = new Uint8Array(16);
+  /** The same 16 bytes as `src`, as words in the platform's byte order (a sender writes them four at a time). */
+  readonly srcw = new Int32Array(this.src.buffer);
   /** The neighbour the packet goes to: the gateway, or the destination itself. */
   readonly nextHop = new Uint8Array(16);
   /** Addressed to one of our own addresses: goes through the loopback queue. */

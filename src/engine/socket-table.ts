@@ -5,7 +5,7 @@
  */
 import type { Arena, MemoryPlan } from '../storage/arena.js';
 import { DatagramRing } from '../storage/datagram-ring.js';
-import { copyBytes } from '../wire/bytes.js';
+import { LITTLE_ENDIAN, copyBytes, wordsOf } from '../wire/bytes.js';
 import { ip6Equal, isUnspecified6 } from '../wire/ipv6addr.js';
 
 export const SOCK_FREE = 0;
@@ -62,6 +62,17 @@ export function fold6(b: Uint8Array, o: number): number {
     | (b[o + 2] ^ b[o + 6] ^ b[o + 10] ^ b[o + 14]) << 8 | (b[o + 3] ^ b[o + 7] ^ b[o + 11] ^ b[o + 15])) | 0;
 }
 
+/**
+ * {@link fold6} of an address given as its four words in the platform's
+ * byte order (as {@link SocketTable.localAddr6w} holds them, or a packet's
+ * read with `getInt32(off, LITTLE_ENDIAN)`): the same value, from 4 loads
+ * instead of 16.
+ */
+export function fold6w(w0: number, w1: number, w2: number, w3: number): number {
+  const x = w0 ^ w1 ^ w2 ^ w3;
+  return LITTLE_ENDIAN ? ((x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24)) : x;
+}
+
 /** True when the 16 bytes at `a[ao]` and `b[bo]` are equal. */
 export function addr6Equal(a: Uint8Array, ao: number, b: Uint8Array, bo: number): boolean {
   return ip6Equal(a, ao, b, bo);
@@ -98,6 +109,19 @@ export class SocketTable {
    */
   readonly localAddr6: Uint8Array;
   readonly remoteAddr6: Uint8Array;
+  /**
+   * The same bytes as `localAddr6`/`remoteAddr6` seen as words (slot `s` at
+   * `4 * s`, see {@link wordsOf}): the connection lookup compares a packet's
+   * addresses four words at a time.
+   */
+  readonly localAddr6w: Int32Array;
+  readonly remoteAddr6w: Int32Array;
+  /**
+   * Bumped whenever a slot is claimed or a family-6 address of one is set
+   * (setLocal6, setRemote6): a memo keyed on a slot's addresses (TCP's route
+   * of its last connection, tcp/ip6.ts) holds while this does not move.
+   */
+  addr6Epoch = 0;
   readonly localAddr: Int32Array;
   readonly localPort: Uint16Array;
   readonly remoteAddr: Int32Array;
@@ -168,6 +192,8 @@ export class SocketTable {
     const v6 = options.ipv6 !== false && options.ipv6 !== 0;
     this.localAddr6 = v6 ? arena.u8('sockets', 16 * n) : new Uint8Array(0);
     this.remoteAddr6 = v6 ? arena.u8('sockets', 16 * n) : new Uint8Array(0);
+    this.localAddr6w = wordsOf(this.localAddr6);
+    this.remoteAddr6w = wordsOf(this.remoteAddr6);
     this.localAddr = arena.i32('sockets', n);
     this.localPort = arena.u16('sockets', n);
     this.remoteAddr = arena.i32('sockets', n);
@@ -207,6 +233,7 @@ export class SocketTable {
     for (let i = 0; i < this.capacity; i++) {
       if (this.type[i] !== SOCK_FREE) continue;
       this.type[i] = type;
+      this.addr6Epoch++;
       this.flags[i] = family === AF_INET6 ? F_INET6 : 0;
       this.family[i] = family;
       if (family === AF_INET6) {
@@ -293,12 +320,14 @@ export class SocketTable {
   setLocal6(s: number, a: Uint8Array, o: number): void {
     copyBytes(a, o, this.localAddr6, 16 * s, 16);
     this.localAddr[s] = fold6(a, o);
+    this.addr6Epoch++;
   }
 
   /** Set slot `s`'s IPv6 remote address (and its fold in `remoteAddr`). */
   setRemote6(s: number, a: Uint8Array, o: number): void {
     copyBytes(a, o, this.remoteAddr6, 16 * s, 16);
     this.remoteAddr[s] = fold6(a, o);
+    this.addr6Epoch++;
   }
 
   /**

@@ -99,9 +99,23 @@ export function wholeWords(b: Uint8Array): Int32Array {
 /** True on little-endian platforms (all that Node runs on in practice), where typed arrays hold words byte-swapped. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * An Int32Array over the very bytes of `b` (no copy: writes to either show
+ * in both), in the platform's byte order as {@link wholeWords}. For arrays
+ * carved from the arena (8-byte aligned) that hold 16-byte IPv6 addresses:
+ * an address is then four word compares, against a packet's words read with
+ * `wholeView(pkt).getInt32(off, LITTLE_ENDIAN)`. Made once, at construction.
+ */
+export function wordsOf(b: Uint8Array): Int32Array {
+  if ((b.byteOffset & 3) !== 0) throw new RangeError('wordsOf: the bytes must start on a 4-byte boundary');
+  return new Int32Array(b.buffer, b.byteOffset, b.length >>> 2);
+}
+
 /** A DataView over the whole buffer of `b` (cached; add `b.byteOffset` to offsets). */
 export function wholeView(b: Uint8Array): DataView {
-  return viewOf(b.buffer);
+  // The memo's hit inline (small enough for callers to inline): IPv6 reads a packet's addresses through it.
+  const buf = b.buffer;
+  return buf === memoBuf1 ? memoView1 as DataView : viewOf(buf);
 }
 
 /**

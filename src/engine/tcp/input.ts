@@ -10,7 +10,8 @@ import {
   TCP_MIN_HLEN, TH_ACK, TH_FIN, TH_RST, TH_SYN, parseTcpOptions, tcpAck, tcpChecksumOk, tcpChecksumOk6, tcpDstPort,
   tcpFlags, tcpHeaderLen, tcpSeq, tcpSrcPort, tcpWindow, seqGe, seqGt, seqLe, seqLt,
 } from '../../wire/tcp.js';
-import { EV_READABLE, fold6 } from '../socket-table.js';
+import { EV_READABLE, fold6w } from '../socket-table.js';
+import { LITTLE_ENDIAN, wholeView } from '../../wire/bytes.js';
 import type { NetInterface } from '../netif.js';
 import { Errno } from '../errno.js';
 import { RouteRecord } from '../routes.js';
@@ -86,13 +87,24 @@ export class TcpInput extends Segment {
       return;
     }
     if (!this.fields(b, o, thl, len)) return;
-    // The folds are the hash keys of family-6 slots (ip6.ts); the lookup confirms all 16 bytes.
-    this.src = fold6(b, srcOff);
-    this.dst = fold6(b, dstOff);
+    // Both addresses as words, read once: their folds are the hash keys of family-6 slots (ip6.ts), and the
+    // lookup confirms all 16 bytes of each, a word at a time.
+    const v = wholeView(b);
+    const sp = b.byteOffset + srcOff;
+    const s0 = v.getInt32(sp, LITTLE_ENDIAN);
+    const s1 = v.getInt32(sp + 4, LITTLE_ENDIAN);
+    const s2 = v.getInt32(sp + 8, LITTLE_ENDIAN);
+    const s3 = v.getInt32(sp + 12, LITTLE_ENDIAN);
+    const d0 = v.getInt32(sp + 16, LITTLE_ENDIAN);
+    const d1 = v.getInt32(sp + 20, LITTLE_ENDIAN);
+    const d2 = v.getInt32(sp + 24, LITTLE_ENDIAN);
+    const d3 = v.getInt32(sp + 28, LITTLE_ENDIAN);
+    this.src = fold6w(s0, s1, s2, s3);
+    this.dst = fold6w(d0, d1, d2, d3);
     this.v6 = true;
     this.src6Off = srcOff;
     this.dst6Off = dstOff;
-    this.demux(this.core.v6.lookup6Folded(this.dst, b, dstOff, this.dport, this.src, b, srcOff, this.sport));
+    this.demux(this.core.v6.lookup6Words(this.dst, d0, d1, d2, d3, this.dport, this.src, s0, s1, s2, s3, this.sport));
   }
 
   /**

@@ -8,6 +8,7 @@
  * families; a hit is confirmed on the family and all 16 bytes.
  */
 import { ip6Copy } from '../../wire/ipv6addr.js';
+import { LITTLE_ENDIAN, wholeView } from '../../wire/bytes.js';
 import { ETH_HLEN } from '../../wire/ethernet.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
@@ -30,6 +31,11 @@ const TX_DST6 = ETH_HLEN + 24;
 export class TcpV6 {
   /** Where hostUnreachable6's route6() answers go. */
   private readonly nhRoute = new Route6Record();
+  /** routeConn's last successful answer: the record it filled, for which slot, at which `addr6Epoch`, with which stamp. */
+  private memoRecord: Route6Record | null = null;
+  private memoSlot = -1;
+  private memoEpoch = -1;
+  private memoStamp = -1;
 
   constructor(private readonly core: TcpCore, readonly ip6: Ip6Output | null) {}
 
@@ -51,6 +57,27 @@ export class TcpV6 {
     return -1;
   }
 
+  /**
+   * {@link lookup6Folded} with both addresses given as words in the
+   * platform's byte order (as the packet's are read in input6): four word
+   * compares an address against `localAddr6w`/`remoteAddr6w`.
+   */
+  lookup6Words(la: number, l0: number, l1: number, l2: number, l3: number, lport: number,
+    ra: number, r0: number, r1: number, r2: number, r3: number, rport: number): number {
+    const c = this.core;
+    const t = c.t;
+    const st = c.sockets;
+    const lw = st.localAddr6w;
+    const rw = st.remoteAddr6w;
+    for (let s = t.hashHead[t.bucket(la, lport, ra, rport)]; s >= 0; s = t.hashNext[s]) {
+      const j = 4 * s;
+      if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === ra && st.localAddr[s] === la
+        && st.family[s] === AF_INET6 && rw[j + 3] === r3 && rw[j] === r0 && rw[j + 1] === r1 && rw[j + 2] === r2
+        && lw[j + 3] === l3 && lw[j] === l0 && lw[j + 1] === l1 && lw[j + 2] === l2) return s;
+    }
+    return -1;
+  }
+
   /** Family-6 listener for destination `a[ao]`:port, or -1 (a specific address beats `::`). */
   findListener6(a: Uint8Array, ao: number, port: number): number {
     const c = this.core;
@@ -64,13 +91,27 @@ export class TcpV6 {
     return wild;
   }
 
-  /** Route connection `s` (family 6) into `r`; 0 or -errno. */
+  /**
+   * Route connection `s` (family 6) into `r`; 0 or -errno. Every segment
+   * asks: when `r` was last filled here for the same slot, no slot's
+   * addresses were set since (`addr6Epoch`) and route6's answer still holds
+   * (the record's stamp unchanged, Ipv6.stillRouted: no route, address, interface or zone changed), the
+   * answer is the one `r` holds, without route6's 32 bytes of key compares.
+   */
   routeConn(r: Route6Record, s: number): number {
     const ip6 = this.ip6;
     if (ip6 === null) return -Errno.ENETUNREACH;
     const so = this.core.sockets;
+    if (r === this.memoRecord && s === this.memoSlot && so.addr6Epoch === this.memoEpoch && r.stamp === this.memoStamp
+      && ip6.stillRouted(r)) return 0;
     const o = 16 * s;
-    return ip6.route6(r, so.remoteAddr6, o, addr6Unspecified(so.localAddr6, o) ? null : so.localAddr6, o);
+    const e = ip6.route6(r, so.remoteAddr6, o, addr6Unspecified(so.localAddr6, o) ? null : so.localAddr6, o);
+    this.memoRecord = e === 0 ? r : null;
+    this.memoSlot = s;
+    this.memoEpoch = so.addr6Epoch;
+    // Another key routed into `r` since would have given it another stamp.
+    this.memoStamp = r.stamp;
+    return e;
   }
 
   /** Route to `dst[dOff]` from `src[sOff]` (null: source selection); 0 or -errno. */
@@ -98,6 +139,31 @@ export class TcpV6 {
     ip6Copy(dst, dOff, b, TX_DST6);
     tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
     return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, dst, dOff, HOP_LIMIT_DEFAULT, IP6_DONTFRAG | IP6_ADDRS_IN_PLACE);
+  }
+
+  /**
+   * {@link send} for connection `s`'s segment: the addresses are written as
+   * words, the source from `r.srcw`, the destination from the slot's
+   * `remoteAddr6w` (8 word stores instead of 32 byte copies).
+   */
+  sendConn(r: Route6Record, len: number, s: number): number {
+    const c = this.core;
+    const b = c.ctx.tx;
+    const v = wholeView(b);
+    const p = b.byteOffset + TX_SRC6;
+    const sw = r.srcw;
+    const so = c.sockets;
+    const dw = so.remoteAddr6w;
+    const le = LITTLE_ENDIAN;
+    // A loop, not 8 statements: this is inlined into sendSegment, and its bytecode counts against the
+    // inlining budget the rest of that function needs (unrolled, 408 bytes of it).
+    for (let i = 0, j = 4 * s; i < 4; i++, j++) {
+      v.setInt32(p + 4 * i, sw[i], le);
+      v.setInt32(p + 16 + 4 * i, dw[j], le);
+    }
+    tcpSetChecksum6(b, IP6_PAYLOAD_OFFSET, len, TX_SRC6, TX_DST6);
+    return (this.ip6 as Ip6Output).output6(r, IPPROTO_TCP, len, so.remoteAddr6, 16 * s, HOP_LIMIT_DEFAULT,
+      IP6_DONTFRAG | IP6_ADDRS_IN_PLACE);
   }
 
   /**

@@ -152,7 +152,7 @@ export class TcpOutput {
     c.stats.tx++;
     t.lastSendTime[s] = c.ctx.now;
     const n = hlen + len;
-    const res = v6 ? c.v6.send(r6, n, st.remoteAddr6, 16 * s) : ip.output(r, IPPROTO_TCP, n, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
+    const res = v6 ? c.v6.sendConn(r6, n, s) : ip.output(r, IPPROTO_TCP, n, st.remoteAddr[s], c.cfg.ttl, IP_FLAG_DF);
     if (off) iface.txOffload.clear();
     if (res === -Errno.ENOBUFS && len > 0) return -1; // link queue full: unsent, not lost (Linux tcp_write_xmit)
     return len;
