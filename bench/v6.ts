@@ -14,7 +14,7 @@
  */
 import { Stack } from '../src/stack.js';
 import { MemoryLink } from '../src/link/memory-link.js';
-import type { FrameReceiver, Link, LinkStats } from '../src/link/link.js';
+import { IpLink } from '../test/helpers/ip-link.js';
 import { GcMeter } from './gc-meter.js';
 import { bulkPump } from './tcp-pump.js';
 
@@ -34,18 +34,6 @@ export interface V6Result {
   heapDelta: number;
 }
 
-/** A MemoryLink seen as a point-to-point IP link. */
-class IpLink implements Link {
-  readonly layer = 'ip' as const;
-  constructor(private readonly inner: MemoryLink) {}
-  get name(): string { return this.inner.name; }
-  get mtu(): number { return this.inner.mtu; }
-  get stats(): LinkStats { return this.inner.stats; }
-  transmit(b: Uint8Array, off: number, len: number, now: number): number { return this.inner.transmit(b, off, len, now); }
-  poll(now: number, rx: FrameReceiver): number { return this.inner.poll(now, rx); }
-  setWakeup(fn: (() => void) | null): void { this.inner.setWakeup(fn); }
-  close(): void { this.inner.close(); }
-}
 
 const argv = process.argv.slice(2);
 const kind = argv[0] === 'udp' ? 'udp' : 'tcp';

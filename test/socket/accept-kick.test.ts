@@ -7,24 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryLink, Stack } from '../../src/index.js';
+import { withStacks } from '../helpers/socks.js';
 import { EV_READABLE, EV_WRITABLE, TCP_NODELAY } from '../../src/socket/api.js';
-
-async function withPair(fn: (a: Stack, b: Stack) => Promise<void>): Promise<void> {
-  const [la, lb] = MemoryLink.pair();
-  const a = new Stack({ seed: 1 });
-  const b = new Stack({ seed: 2 });
-  a.addInterface(la, { address: '10.0.0.1/24' });
-  b.addInterface(lb, { address: '10.0.0.2/24' });
-  a.start();
-  b.start();
-  try {
-    await fn(a, b);
-  } finally {
-    a.stop();
-    b.stop();
-  }
-}
 
 /** Resolves when `cond()` holds (checked every 5 ms), rejects after `ms`. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -36,7 +20,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 test('accept, setCallback and TCP_NODELAY inside a listener callback schedule no poll; the new socket still hears EV_WRITABLE', { timeout: 10_000 }, async () => {
-  await withPair(async (a, b) => {
+  await withStacks(async (a, b) => {
     const api = b.sockets;
     const lfd = api.socket('tcp');
     assert.equal(api.bind(lfd, '10.0.0.2', 8080), 0);
@@ -81,7 +65,7 @@ test('accept, setCallback and TCP_NODELAY inside a listener callback schedule no
 });
 
 test('accept and setCallback from outside a poll (a timer) still deliver the new socket\'s events at once', { timeout: 10_000 }, async () => {
-  await withPair(async (a, b) => {
+  await withStacks(async (a, b) => {
     const api = b.sockets;
     const lfd = api.socket('tcp');
     assert.equal(api.bind(lfd, '10.0.0.2', 8081), 0);

@@ -11,24 +11,12 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Buffer } from 'node:buffer';
 import { MemoryLink, Stack, type NetServer, type NetSocket } from '../../src/index.js';
-import type { FrameReceiver, Link, LinkStats } from '../../src/link/link.js';
+import { IpLink } from '../helpers/ip-link.js';
 import type { RemoteInfo } from '../../src/socket/dgram.js';
 import { DNS_FLAG_QR, DNS_FLAG_RD, DNS_TYPE_AAAA, encodeMessage, parseMessage } from '../../src/wire/dns.js';
 
 const T = { timeout: 15000 };
 
-/** A point-to-point IP link (no neighbour discovery needed) over a MemoryLink. */
-class IpLink implements Link {
-  readonly layer = 'ip' as const;
-  constructor(private readonly inner: MemoryLink) {}
-  get name(): string { return this.inner.name; }
-  get mtu(): number { return this.inner.mtu; }
-  get stats(): LinkStats { return this.inner.stats; }
-  transmit(b: Uint8Array, off: number, len: number, now: number): number { return this.inner.transmit(b, off, len, now); }
-  poll(now: number, rx: FrameReceiver): number { return this.inner.poll(now, rx); }
-  setWakeup(fn: (() => void) | null): void { this.inner.setWakeup(fn); }
-  close(): void { this.inner.close(); }
-}
 
 async function withPair(fn: (a: Stack, b: Stack) => Promise<void>): Promise<void> {
   const [la, lb] = MemoryLink.pair();

@@ -10,24 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLink, Simulation, Stack } from '../../src/index.js';
-import type { FrameReceiver, Link, LinkStats } from '../../src/link/link.js';
+import { IpLink } from '../helpers/ip-link.js';
 import { AF_INET6 } from '../../src/socket/api.js';
 import { parseIpv6 } from '../../src/wire/ipv6addr.js';
 import { ADDR6_PREFERRED } from '../../src/engine/netif.js';
 import { EINPROGRESS, pattern, transfer, waitFor } from './helpers.js';
 
-/** A MemoryLink as a point-to-point IP link (no neighbour discovery), as a WireGuard device is. */
-class IpLink implements Link {
-  readonly layer = 'ip' as const;
-  constructor(private readonly inner: MemoryLink) {}
-  get name(): string { return this.inner.name; }
-  get mtu(): number { return this.inner.mtu; }
-  get stats(): LinkStats { return this.inner.stats; }
-  transmit(b: Uint8Array, off: number, len: number, now: number): number { return this.inner.transmit(b, off, len, now); }
-  poll(now: number, rx: FrameReceiver): number { return this.inner.poll(now, rx); }
-  setWakeup(fn: (() => void) | null): void { this.inner.setWakeup(fn); }
-  close(): void { this.inner.close(); }
-}
 
 interface Lab {
   a: Stack;

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLink, Simulation, Stack, type StackConfig } from '../../src/index.js';
-import type { FrameReceiver, Link, LinkStats } from '../../src/link/link.js';
+import { IpLink } from '../helpers/ip-link.js';
 import { AF_INET6, IPV6_V6ONLY, type SockAddr } from '../../src/socket/api.js';
 import { formatIpv6 } from '../../src/wire/ipv6addr.js';
 import { EAGAIN, EINPROGRESS, ECONNREFUSED, SO_ERROR, pattern, transfer, waitFor } from './helpers.js';
@@ -19,22 +19,6 @@ const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
 const ENETUNREACH = 101;
 
-/**
- * A point-to-point IP link over a MemoryLink (layer 'ip', as a WireGuard
- * device is): IPv6 needs no neighbour discovery on it, so these tests
- * exercise the transports alone.
- */
-class IpLink implements Link {
-  readonly layer = 'ip' as const;
-  constructor(private readonly inner: MemoryLink) {}
-  get name(): string { return this.inner.name; }
-  get mtu(): number { return this.inner.mtu; }
-  get stats(): LinkStats { return this.inner.stats; }
-  transmit(b: Uint8Array, off: number, len: number, now: number): number { return this.inner.transmit(b, off, len, now); }
-  poll(now: number, rx: FrameReceiver): number { return this.inner.poll(now, rx); }
-  setWakeup(fn: (() => void) | null): void { this.inner.setWakeup(fn); }
-  close(): void { this.inner.close(); }
-}
 
 interface Pair6 {
   a: Stack;
