@@ -70,23 +70,13 @@ export class RealtimeDriver {
       }
       pollOnce();
     };
-    // pollOnce's body written out again: a wake-up runs one closure less, and V8 optimizes a closure
-    // after a count of its own bytecode run, sooner for one that does more per call (issue #10).
     this.pollNow = () => {
       if (!this.running) return;
       if (this.polling) {
         this.kick();
         return;
       }
-      const now = Math.floor(this.clock());
-      this.polling = true;
-      let next: number;
-      try {
-        next = this.target.poll(now);
-      } finally {
-        this.polling = false;
-      }
-      this.schedule(next, now);
+      pollOnce();
     };
     this.onTimer = () => {
       this.timer = null;

@@ -12,7 +12,7 @@ import { LITTLE_ENDIAN, wholeView } from '../../wire/bytes.js';
 import { ETH_HLEN } from '../../wire/ethernet.js';
 import { IPPROTO_TCP } from '../../wire/ipv4.js';
 import { seqGt, tcpSetChecksum6 } from '../../wire/tcp.js';
-import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6 } from '../socket-table.js';
+import { AF_INET6, SOCK_TCP, addr6Equal, addr6Unspecified, fold6w } from '../socket-table.js';
 import { Errno } from '../errno.js';
 import { HOP_LIMIT_DEFAULT, IP6_ADDRS_IN_PLACE, IP6_DONTFRAG, IP6_PAYLOAD_OFFSET, type Ip6Output } from '../ipv6.js';
 import { Route6Record } from '../routes6.js';
@@ -41,26 +41,26 @@ export class TcpV6 {
 
   /** Family-6 connection slot of a 4-tuple (local `l[lo]`:lport, remote `r[ro]`:rport), or -1. */
   lookup6(l: Uint8Array, lo: number, lport: number, r: Uint8Array, ro: number, rport: number): number {
-    return this.lookup6Folded(fold6(l, lo), l, lo, lport, fold6(r, ro), r, ro, rport);
-  }
-
-  /** {@link lookup6} given the addresses' folds `la`, `ra` (input has them already). */
-  lookup6Folded(la: number, l: Uint8Array, lo: number, lport: number, ra: number, r: Uint8Array, ro: number,
-    rport: number): number {
-    const c = this.core;
-    const t = c.t;
-    const st = c.sockets;
-    for (let s = t.hashHead[t.bucket(la, lport, ra, rport)]; s >= 0; s = t.hashNext[s]) {
-      if (st.localPort[s] === lport && st.remotePort[s] === rport && st.remoteAddr[s] === ra && st.localAddr[s] === la
-        && st.family[s] === AF_INET6 && st.remote6Is(s, r, ro) && st.local6Is(s, l, lo)) return s;
-    }
-    return -1;
+    const lv = wholeView(l);
+    const lp = l.byteOffset + lo;
+    const l0 = lv.getInt32(lp, LITTLE_ENDIAN);
+    const l1 = lv.getInt32(lp + 4, LITTLE_ENDIAN);
+    const l2 = lv.getInt32(lp + 8, LITTLE_ENDIAN);
+    const l3 = lv.getInt32(lp + 12, LITTLE_ENDIAN);
+    const rv = wholeView(r);
+    const rp = r.byteOffset + ro;
+    const r0 = rv.getInt32(rp, LITTLE_ENDIAN);
+    const r1 = rv.getInt32(rp + 4, LITTLE_ENDIAN);
+    const r2 = rv.getInt32(rp + 8, LITTLE_ENDIAN);
+    const r3 = rv.getInt32(rp + 12, LITTLE_ENDIAN);
+    return this.lookup6Words(fold6w(l0, l1, l2, l3), l0, l1, l2, l3, lport, fold6w(r0, r1, r2, r3), r0, r1, r2, r3, rport);
   }
 
   /**
-   * {@link lookup6Folded} with both addresses given as words in the
-   * platform's byte order (as the packet's are read in input6): four word
-   * compares an address against `localAddr6w`/`remoteAddr6w`.
+   * {@link lookup6} with both addresses given as words in the platform's
+   * byte order (as the packet's are read in input6) and their folds `la`,
+   * `ra` (the hash keys): four word compares an address against
+   * `localAddr6w`/`remoteAddr6w`.
    */
   lookup6Words(la: number, l0: number, l1: number, l2: number, l3: number, lport: number,
     ra: number, r0: number, r1: number, r2: number, r3: number, rport: number): number {
