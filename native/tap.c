@@ -309,6 +309,7 @@ napi_status wirestack_udp_init(napi_env env, napi_value exports); /* native/udp.
 napi_status wirestack_tap_thread_init(napi_env env, napi_value exports); /* native/tap_thread.c */
 napi_status wirestack_aead_init(napi_env env, napi_value exports); /* native/aead.c */
 napi_status wirestack_wgcrypt_init(napi_env env, napi_value exports); /* native/wgcrypt.c */
+napi_status wirestack_bpf_init(napi_env env, napi_value exports); /* native/bpf_loader.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -323,6 +324,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, wirestack_tap_thread_init(env, exports));
   CHECK(env, wirestack_aead_init(env, exports));
   CHECK(env, wirestack_wgcrypt_init(env, exports));
+  CHECK(env, wirestack_bpf_init(env, exports));
   return exports;
 }
 

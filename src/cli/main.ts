@@ -56,7 +56,7 @@ commands:
       [--echo PORT] [--discard PORT] [--source PORT] [--http PORT[:DIR]] [--https PORT[:DIR] [--cert F --key F]]
       [--pcap FILE] [--dns SERVER[,SERVER]] [--esp FILE] [--json] [CAPACITY]
       [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S] [--idle-timeout S] [--stats-interval S]
-      [--no-syn-responder]
+      [--no-syn-responder] [--no-egress-syn-responder]
         run the stack on a Linux TAP device (root) with TCP/UDP echo, TCP discard, a TCP source (an
         endless stream to each client, to measure the stack as sender), HTTP and HTTPS (self-signed via
         openssl without --cert/--key; PORT:DIR serves files with Range and ETag) until SIGINT/SIGTERM; ping is answered;
@@ -69,8 +69,9 @@ commands:
         idle after a response for --keep-alive-timeout (5 s, Node adds 1 s; 0 none); echo and discard close
         connections idle for --idle-timeout (300 s, 0 never); such closes are counted and printed
         once per cause every 5 s; --stats-interval S prints the TCP counters every S s (and at exit, and on SIGUSR1).
-        under a SYN flood the TAP's RX thread answers SYNs with the stack's cookies itself;
-        --no-syn-responder leaves them to the stack, one by one.
+        under a SYN flood the kernel answers SYNs with the stack's cookies at the TAP's egress (eBPF:
+        root, Linux >= 6.6, clang at build), and the TAP's RX thread answers the rest itself;
+        --no-egress-syn-responder leaves them all to the RX thread, --no-syn-responder to the stack.
         Default capacity: 4096 connections, 512 buffer pairs of 128k
   CAPACITY of tap and up, sized through the memory plan (printed at start):
       --max-connections N   TCP connections at once (1..32703)

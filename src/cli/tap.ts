@@ -70,6 +70,8 @@ export interface TapOptions {
   statsIntervalMs: number;
   /** The TAP RX thread's SYN-cookie responder (TapLinkOptions.synResponder); on unless --no-syn-responder. */
   synResponder: boolean;
+  /** The eBPF one at the device's egress (TapLinkOptions.egressSynResponder); on unless --no-egress-syn-responder. */
+  egressSynResponder: boolean;
   json: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
@@ -123,7 +125,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
   const p = parseFlags(argv, {
     values: ['dev', 'address', 'gateway', 'host-address', 'netns', 'echo', 'discard', 'source', 'http', 'https', 'cert', 'key', 'pcap', 'dns', 'esp',
       ...CAPACITY_FLAGS, 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'idle-timeout', 'stats-interval'],
-    booleans: ['json', 'dhcp', 'syn-responder', 'no-syn-responder'],
+    booleans: ['json', 'dhcp', 'syn-responder', 'no-syn-responder', 'no-egress-syn-responder'],
     repeatable: ['address', 'gateway'],
   });
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -174,6 +176,7 @@ export function tapOptions(argv: string[], out: (line: string) => void = console
     idleTimeoutMs: secondsFlag(p, 'idle-timeout', 300, 0, 86400),
     statsIntervalMs: secondsFlag(p, 'stats-interval', 0, 0, 86400),
     synResponder: !p.booleans.has('no-syn-responder'), // --syn-responder: the default, still accepted
+    egressSynResponder: !p.booleans.has('no-egress-syn-responder'),
     json: p.booleans.has('json'),
     out,
     err,
@@ -295,8 +298,13 @@ export async function runTap(o: TapOptions): Promise<number> {
 
     // A bad ESP file stops us before the device is created.
     const espDoc = o.esp !== null ? readEspFile(o.esp) : null;
+    const responders = { synResponder: o.synResponder, egressSynResponder: o.egressSynResponder };
     tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null
-      ? { hostAddress: o.hostAddress, synResponder: o.synResponder } : { synResponder: o.synResponder });
+      ? { hostAddress: o.hostAddress, ...responders } : responders);
+    // Said once, when a flood first makes the link try it.
+    tap.synResponder?.onEgress((why) => emit('syn-egress', why === null ? { attached: true } : { attached: false, reason: why },
+      why === null ? 'SYN flood: answered at the TAP device\'s egress (eBPF), in the senders\' context'
+        : `SYN flood: no eBPF responder at the TAP egress (${why.split('\n')[0]}); the RX thread answers`));
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);

@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { TapThreadAddon } from './tap-ring.js';
+import type { BpfAddon } from './syn-responder-bpf.js';
 
 /**
  * Version of the ring header layout this code understands; must equal
@@ -239,7 +240,7 @@ export interface ClockAddon {
 
 /** The whole addon surface; the AEAD, CBC/HMAC, WireGuard crypt, UDP offload and clock functions are optional. */
 export interface NativeAddon extends TapDeviceAddon, TapThreadAddon, UdpAddon, Partial<AeadAddon>, Partial<EspAeadAddon>, Partial<CbcHmacAddon>,
-  Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<ClockAddon> {
+  Partial<WgCryptAddon>, Partial<UdpOffloadAddon>, Partial<ClockAddon>, Partial<BpfAddon> {
   readonly ringLayout: RingLayout;
 }
 

@@ -81,6 +81,16 @@ export interface TapLinkOptions {
    */
   synResponder?: boolean;
   /**
+   * With `synResponder`: answer a flooded listener's SYNs at the device's
+   * egress with an eBPF program, in the flood sender's context as Linux's
+   * own TCP does, and leave the RX thread only what it passes on
+   * (src/link/syn-responder-bpf.ts). Attached at a listener's first
+   * overflow; needs root, Linux >= 6.6, libbpf.so.1 and the object built
+   * with clang (otherwise the RX thread's responder answers alone, and
+   * {@link TapLink.synResponder}'s `egressError` says why). Default true.
+   */
+  egressSynResponder?: boolean;
+  /**
    * Frame slots per ring in threaded mode (a power of two, 2..65536). Default:
    * up to 8 MiB per ring, 64..4096 slots; with offload (64 KiB slots) 512.
    */

@@ -79,6 +79,12 @@ export interface TapThreadCounters {
    * WIRESTACK_SYNR_WRITER=1 (by default the RX thread writes the SYN-ACKs itself and this stays 0).
    */
   synQueueFull?: number;
+  /** The egress eBPF responder's, once attached (src/link/syn-responder-bpf.ts): SYNs answered in the kernel, */
+  synEgressAnswered?: number;
+  /** pure SYNs to a handed listener it passed on (checksum left to the device, IP options, payload), */
+  synEgressPassed?: number;
+  /** and SYN-ACKs it failed to build in place (passed on too). */
+  synEgressFailed?: number;
 }
 
 /**

@@ -39,6 +39,8 @@ import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './l
 import { TapRings, defaultRingSlots } from './tap-ring.js';
 import type { TapThreadCounters } from './tap-ring.js';
 import { NativeSynResponder } from './syn-responder.js';
+import { BpfSynResponder } from './syn-responder-bpf.js';
+import { TapSynResponders } from './syn-responder-tap.js';
 import { loadNativeAddon } from './addon.js';
 import { checkCidr, ip } from './ip-command.js';
 import type { NativeAddon } from './addon.js';
@@ -148,8 +150,8 @@ export class TapLink implements Link {
   readonly offload: LinkOffload | null;
   /** Offload counters. */
   readonly offloadStats: TapOffloadStats = { txGso: 0, txCsumPartial: 0 };
-  /** The RX thread's SYN-cookie responder (option `synResponder`), driven by the stack's TCP; null without. */
-  synResponder: NativeSynResponder | null = null;
+  /** The SYN-cookie responders (option `synResponder`: the egress eBPF one and the RX thread's), driven by the stack's TCP. */
+  synResponder: TapSynResponders | null = null;
 
   private readonly native: TapAddon;
   private fd: number;
@@ -272,7 +274,7 @@ export class TapLink implements Link {
       native.close(dev.fd);
       throw err;
     }
-    if (options.synResponder ?? true) link.attachSynResponder();
+    if (options.synResponder ?? true) link.attachSynResponder(options.egressSynResponder ?? true);
     try {
       const setArgs = ['link', 'set', 'dev', dev.name];
       if (options.mtu !== undefined) setArgs.push('mtu', String(mtu));
@@ -315,20 +317,23 @@ export class TapLink implements Link {
   threadCounters(): TapThreadCounters | null {
     if (this.rings === null) return null;
     const c = this.rings.counters();
-    const sr = this.synResponder;
-    if (sr !== null) {
-      const n = sr.counters();
+    const rx = this.synResponder?.rx ?? null;
+    if (rx !== null) {
+      const n = rx.counters();
       c.synAnswered = n.answered;
       c.synDropped = n.dropped;
       c.synTxErrors = n.txErrors;
       c.synQueueFull = n.queueFull;
     }
+    const e = this.synResponder?.egressCounters() ?? null;
+    if (e !== null) [c.synEgressAnswered, c.synEgressPassed, c.synEgressFailed] = [e.answered, e.passed, e.redirectFailed];
     return c;
   }
 
-  private attachSynResponder(): void {
+  private attachSynResponder(egress: boolean): void {
     const mem = this.rings === null ? null : this.rings.attachSynResponder();
-    if (mem !== null) this.synResponder = new NativeSynResponder(mem);
+    this.synResponder = new TapSynResponders(mem === null ? null : new NativeSynResponder(mem),
+      egress ? () => (this.fd < 0 ? 'link closed' : BpfSynResponder.attach(this.native, this.fd, this.name)) : null);
   }
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
@@ -582,6 +587,7 @@ export class TapLink implements Link {
   close(): void {
     if (this.fd < 0) return;
     this.stopPolling();
+    this.synResponder?.close();
     if (this.rings !== null) {
       this.rings.stop(); // joins the threads (queued frames are written first) before the fd goes
       this.txErrors += this.rings.syncTxCounters(this.stats);

@@ -1,0 +1,236 @@
+/**
+ * The eBPF SYN-cookie responder at the TAP device's egress
+ * (native/bpf/syn_responder.bpf.c, maps in native/bpf/synr_map.h, loaded by
+ * native/bpf_loader.c), driven as the RX thread's responder is
+ * (engine/tcp/syn-responder.ts): the stack hands it a listener whose request
+ * queue overflows, and until the hold ends the kernel answers pure SYNs to
+ * that address and port itself, at the device's tcx egress, in the context
+ * of whoever sent them (the SYN-ACK is built in place and redirected to the
+ * device's ingress). A local flood sender then pays for every SYN it sends,
+ * as it does against Linux's own TCP, instead of running unthrottled while
+ * our RX thread answers on another CPU; the stack's threads never see the
+ * flood. The ACK completing a handshake reaches the stack as usual and is
+ * checked against the same cookie keys.
+ *
+ * Needs root (CAP_BPF and CAP_NET_ADMIN), Linux >= 6.6 (tcx links),
+ * libbpf.so.1 at run time and the object built by scripts/build-bpf.mjs
+ * (clang). Without any of them {@link BpfSynResponder.attach} returns the
+ * reason and the RX thread's responder answers alone.
+ *
+ * The configuration is one map value written whole (one bpf(2) call per
+ * activation, at most a few a second), from an image kept here.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-responder.js';
+
+/** Addon entry points (native/bpf_loader.c). */
+export interface BpfAddon {
+  bpfSynrOpen(obj: Uint8Array, tapFd: number, devName: string): BpfOpenResult;
+  bpfSynrLoadForTest(obj: Uint8Array): BpfOpenResult;
+  /** Key 0 of an array map; 0 or -errno. */
+  bpfMapWrite(fd: number, bytes: Uint8Array): number;
+  bpfMapRead(fd: number, bytes: Uint8Array): number;
+  /** BPF_PROG_TEST_RUN: [return value, output length] or -errno. */
+  bpfTestRun(progFd: number, input: Uint8Array, output: Uint8Array): [number, number] | number;
+  bpfClose(fd: number): number;
+}
+
+/** fds: [cfg map, stats map, tcx link (bpfSynrOpen) or program (bpfSynrLoadForTest)]. */
+export type BpfOpenResult = { fds: [number, number, number] } | { error: string; errno: number };
+
+// struct synr_cfg (synr_map.h), byte offsets.
+const VERSION = 1;
+const O_VERSION = 0;
+const O_ON = 4;
+const O_TTL = 8;
+const O_OPTS = 12;
+const O_KEY = 16;
+const O_SECRET = 32;
+const O_N_ENTRIES = 48;
+const O_CLOCK_OFF = 56;
+const O_FIXED = 64;
+const O_ENTRY0 = 72;
+const ENTRY_SIZE = 32;
+const ENTRIES = 8;
+/** sizeof(struct synr_cfg). */
+export const SYNR_CFG_SIZE = O_ENTRY0 + ENTRIES * ENTRY_SIZE;
+/** sizeof(struct synr_stats). */
+export const SYNR_STATS_SIZE = 24;
+
+/** What the egress responder counted (struct synr_stats). */
+export interface BpfSynCounters {
+  /** SYNs answered with a cookie SYN-ACK in the kernel. */
+  answered: number;
+  /** SYNs whose SYN-ACK could not be built in the packet (passed on to the stack instead). */
+  redirectFailed: number;
+  /** Pure SYNs to a handed listener passed on to the stack (bad checksum, options in the IP header, payload, ...). */
+  passed: number;
+}
+
+/** Where scripts/build-bpf.mjs writes the object: dist/src/bpf/, beside this file's dist/src/link/. */
+export function bpfObjectPath(): string {
+  return fileURLToPath(new URL('../bpf/syn_responder.bpf.o', import.meta.url));
+}
+
+/** The object's bytes, or the reason there are none. */
+export function readBpfObject(): Uint8Array | string {
+  try {
+    return readFileSync(bpfObjectPath());
+  } catch (err) {
+    return `no eBPF object (${(err as NodeJS.ErrnoException).code ?? 'error'} ${bpfObjectPath()}; built by `
+      + 'scripts/build-bpf.mjs when clang is installed)';
+  }
+}
+
+/** Milliseconds of CLOCK_MONOTONIC as a bigint of ns (uv_hrtime is CLOCK_MONOTONIC on Linux; bpf_ktime_get_ns too). */
+function monotonicNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+function ns(ms: number): bigint {
+  return BigInt(Math.round(ms * 1e6));
+}
+
+export class BpfSynResponder implements SynResponder {
+  private readonly image = new Uint8Array(SYNR_CFG_SIZE);
+  private readonly view = new DataView(this.image.buffer);
+  private readonly statsBytes = new Uint8Array(SYNR_STATS_SIZE);
+  private readonly statsView = new DataView(this.statsBytes.buffer);
+  private alignedAt = -Infinity;
+  private closedFds = false;
+  /** Map writes that failed (the entry then lapses or stays as it was; the RX thread's responder still answers). */
+  writeErrors = 0;
+
+  /**
+   * @param third the tcx link's fd (attached), or the program's (loaded for tests: {@link testRun}).
+   */
+  private constructor(private readonly addon: BpfAddon, private readonly cfgFd: number,
+    private readonly statsFd: number, private readonly third: number) {
+    this.view.setUint32(O_VERSION, VERSION, true);
+  }
+
+  /** Load and attach at the egress of TAP device `devName` (open as `tapFd`); the reason when it cannot. */
+  static attach(addon: Partial<BpfAddon>, tapFd: number, devName: string): BpfSynResponder | string {
+    if (typeof addon.bpfSynrOpen !== 'function') return 'the addon has no eBPF loader (rebuild it)';
+    const obj = readBpfObject();
+    if (typeof obj === 'string') return obj;
+    const r = addon.bpfSynrOpen(obj, tapFd, devName);
+    if ('error' in r) return r.error;
+    return new BpfSynResponder(addon as BpfAddon, r.fds[0], r.fds[1], r.fds[2]);
+  }
+
+  /** Load without attaching, to run the program on frames ({@link testRun}); the reason when it cannot. */
+  static loadForTest(addon: Partial<BpfAddon>): BpfSynResponder | string {
+    if (typeof addon.bpfSynrLoadForTest !== 'function') return 'the addon has no eBPF loader (rebuild it)';
+    const obj = readBpfObject();
+    if (typeof obj === 'string') return obj;
+    const r = addon.bpfSynrLoadForTest(obj);
+    if ('error' in r) return r.error;
+    return new BpfSynResponder(addon as BpfAddon, r.fds[0], r.fds[1], r.fds[2]);
+  }
+
+  configure(cookieKey: Int32Array, tsSecret: Int32Array, ttl: number, opts: number, now: number): void {
+    const v = this.view;
+    for (let i = 0; i < 4; i++) {
+      v.setInt32(O_KEY + 4 * i, cookieKey[i], true);
+      v.setInt32(O_SECRET + 4 * i, tsSecret[i], true);
+    }
+    v.setUint32(O_TTL, ttl, true);
+    v.setUint32(O_OPTS, opts, true);
+    v.setUint32(O_ON, 1, true);
+    if (now - this.alignedAt >= 1000 || now < this.alignedAt) {
+      this.alignedAt = now;
+      v.setBigUint64(O_CLOCK_OFF, BigInt.asUintN(64, ns(now) - monotonicNs()), true);
+    }
+  }
+
+  activate(addr: number, port: number, mss: number, window: number, wscale: number, until: number): boolean {
+    const v = this.view;
+    const n = v.getUint32(O_N_ENTRIES, true);
+    const expired = ns(until - SYN_RESPONDER_HOLD_MS);
+    let slot = -1;
+    for (let i = 0; i < n; i++) {
+      const e = O_ENTRY0 + i * ENTRY_SIZE;
+      if (v.getUint32(e + 4, true) === port && v.getUint32(e, true) === addr >>> 0) {
+        slot = i;
+        break;
+      }
+      if (slot < 0 && v.getBigUint64(e + 24, true) <= expired) slot = i; // lapsed: reuse
+    }
+    if (slot < 0) {
+      if (n >= ENTRIES) return false;
+      slot = n;
+      v.setUint32(O_N_ENTRIES, n + 1, true);
+    }
+    const e = O_ENTRY0 + slot * ENTRY_SIZE;
+    v.setUint32(e, addr >>> 0, true);
+    v.setUint32(e + 4, port, true);
+    v.setUint32(e + 8, mss, true);
+    v.setUint32(e + 12, window, true);
+    v.setUint32(e + 16, wscale, true);
+    v.setBigUint64(e + 24, ns(until), true);
+    return this.push();
+  }
+
+  deactivate(port: number): void {
+    const v = this.view;
+    const n = v.getUint32(O_N_ENTRIES, true);
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      const e = O_ENTRY0 + i * ENTRY_SIZE;
+      if (v.getUint32(e + 4, true) === port) {
+        v.setBigUint64(e + 24, 0n, true);
+        changed = true;
+      }
+    }
+    if (changed) this.push();
+  }
+
+  /** Tests: the engine clock the program reads instead of its own (ms), or null for its own clock. */
+  setFixedClock(ms: number | null): boolean {
+    this.view.setBigUint64(O_FIXED, ms === null ? 0n : ns(ms), true);
+    return this.push();
+  }
+
+  counters(): BpfSynCounters {
+    if (this.closedFds || this.addon.bpfMapRead(this.statsFd, this.statsBytes) < 0) {
+      return { answered: 0, redirectFailed: 0, passed: 0 };
+    }
+    const v = this.statsView;
+    return {
+      answered: Number(v.getBigUint64(0, true)),
+      redirectFailed: Number(v.getBigUint64(8, true)),
+      passed: Number(v.getBigUint64(16, true)),
+    };
+  }
+
+  /**
+   * Tests: run the loaded (not attached) program on `frame`; its return value
+   * and the frame it left (the SYN-ACK when it answered).
+   */
+  testRun(frame: Uint8Array): { ret: number; out: Uint8Array } {
+    const out = new Uint8Array(256);
+    const r = this.addon.bpfTestRun(this.third, frame, out);
+    if (typeof r === 'number') throw new Error(`BPF_PROG_TEST_RUN failed: errno ${-r}`);
+    return { ret: r[0], out: out.subarray(0, r[1]) };
+  }
+
+  /** Detach (the link's fd closes) and free the maps. */
+  close(): void {
+    if (this.closedFds) return;
+    this.closedFds = true;
+    this.addon.bpfClose(this.third);
+    this.addon.bpfClose(this.cfgFd);
+    this.addon.bpfClose(this.statsFd);
+  }
+
+  private push(): boolean {
+    if (this.closedFds) return false;
+    if (this.addon.bpfMapWrite(this.cfgFd, this.image) < 0) {
+      this.writeErrors++;
+      return false;
+    }
+    return true;
+  }
+}

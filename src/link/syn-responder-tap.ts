@@ -1,0 +1,91 @@
+/**
+ * The TAP link's SYN responders as one (what TcpPassive drives, see
+ * engine/tcp/syn-responder.ts): the kernel-side one at the device's egress
+ * (syn-responder-bpf.ts), which answers a flood in its sender's context,
+ * and the RX thread's (syn-responder.ts), which answers what the egress one
+ * passes on: SYNs whose checksum the kernel leaves to the device (a local
+ * socket's, CHECKSUM_PARTIAL), with IP options, or all of them where eBPF is
+ * unavailable. Both get every activation.
+ *
+ * The egress program is attached at the first activation, i.e. when a
+ * listener first overflows, not at start: a link that is never flooded runs
+ * no program on its frames, and the device has by then reached the
+ * namespace it serves (the CLI moves it after opening it).
+ */
+import type { SynResponder } from '../engine/tcp/syn-responder.js';
+import type { BpfSynCounters, BpfSynResponder } from './syn-responder-bpf.js';
+import type { NativeSynResponder } from './syn-responder.js';
+
+export class TapSynResponders implements SynResponder {
+  /** The egress responder once attached. */
+  egress: BpfSynResponder | null = null;
+  /** Why the egress responder is not attached (null: not tried yet, or attached). */
+  egressError: string | null = null;
+  private tried = false;
+  private key: Int32Array | null = null;
+  private secret: Int32Array | null = null;
+  private ttl = 64;
+  private opts = 0;
+  private configuredAt = 0;
+  private told: ((error: string | null) => void) | null = null;
+
+  /**
+   * @param rx the RX thread's responder, or null (synchronous mode)
+   * @param openEgress attaches the egress responder, or returns why it cannot; null: not wanted
+   */
+  constructor(readonly rx: NativeSynResponder | null,
+    private readonly openEgress: (() => BpfSynResponder | string) | null) {}
+
+  configure(cookieKey: Int32Array, tsSecret: Int32Array, ttl: number, opts: number, now: number): void {
+    this.key = cookieKey;
+    this.secret = tsSecret;
+    this.ttl = ttl;
+    this.opts = opts;
+    this.configuredAt = now;
+    this.rx?.configure(cookieKey, tsSecret, ttl, opts, now);
+    this.egress?.configure(cookieKey, tsSecret, ttl, opts, now);
+  }
+
+  activate(addr: number, port: number, mss: number, window: number, wscale: number, until: number): boolean {
+    if (!this.tried && this.openEgress !== null) this.attach();
+    const a = this.egress?.activate(addr, port, mss, window, wscale, until) ?? false;
+    const b = this.rx?.activate(addr, port, mss, window, wscale, until) ?? false;
+    return a || b;
+  }
+
+  deactivate(port: number): void {
+    this.egress?.deactivate(port);
+    this.rx?.deactivate(port);
+  }
+
+  /** Whether the RX thread's responder has an active entry at `now` (the RX thread then keeps the fd). */
+  busy(now: number): boolean {
+    return this.rx?.busy(now) ?? false;
+  }
+
+  /** `f` is called once the egress responder is attached (null) or could not be (the reason). */
+  onEgress(f: (error: string | null) => void): void {
+    this.told = f;
+  }
+
+  egressCounters(): BpfSynCounters | null {
+    return this.egress?.counters() ?? null;
+  }
+
+  close(): void {
+    this.egress?.close();
+    this.egress = null;
+  }
+
+  private attach(): void {
+    this.tried = true;
+    const r = (this.openEgress as () => BpfSynResponder | string)();
+    if (typeof r === 'string') {
+      this.egressError = r;
+    } else {
+      this.egress = r;
+      if (this.key !== null && this.secret !== null) r.configure(this.key, this.secret, this.ttl, this.opts, this.configuredAt);
+    }
+    this.told?.(this.egressError);
+  }
+}
