@@ -31,6 +31,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -68,19 +69,25 @@ static size_t log_len;
 
 static int log_print(int level, const char *fmt, va_list ap) {
   (void)level;
-  char line[512];
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  if (n <= 0) return 0;
-  size_t l = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-  if (l >= sizeof log_buf) l = sizeof log_buf - 1;
-  if (log_len + l >= sizeof log_buf) { /* keep the last lines */
+  char *line = NULL;
+  int n = vasprintf(&line, fmt, ap);
+  if (n <= 0 || line == NULL) return 0;
+  /* The verifier's log comes as one message whose end says why: keep the end. */
+  const char *src = line;
+  size_t l = (size_t)n;
+  if (l >= sizeof log_buf) {
+    src += l - (sizeof log_buf - 1);
+    l = sizeof log_buf - 1;
+  }
+  if (log_len + l >= sizeof log_buf) {
     size_t drop = log_len + l - (sizeof log_buf - 1);
     memmove(log_buf, log_buf + drop, log_len - drop);
     log_len -= drop;
   }
-  memcpy(log_buf + log_len, line, l);
+  memcpy(log_buf + log_len, src, l);
   log_len += l;
   log_buf[log_len] = 0;
+  free(line);
   return 0;
 }
 

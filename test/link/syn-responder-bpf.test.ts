@@ -1,0 +1,193 @@
+/**
+ * The eBPF egress responder (native/bpf/syn_responder.bpf.c) answers a SYN
+ * with the very frame the RX thread's C responder writes (native/
+ * syn_responder.c), which test/link/syn-responder-cookie pins to the
+ * engine's own cookie SYN-ACK: same cookie, timestamp, options, window, TTL,
+ * checksums, byte for byte. The engine is driven in virtual time and hands
+ * its listener to both responders; the program runs on the SYN through
+ * BPF_PROG_TEST_RUN (loaded, not attached) with its clock fixed at the
+ * engine's time. Then what it must leave to the stack: SYNs it cannot vouch
+ * for or that are not for a handed listener, each frame returned unchanged.
+ *
+ * Needs root (bpf(2)), libbpf.so.1 and the object scripts/build-bpf.mjs
+ * builds with clang: skipped without them on a developer's machine, never
+ * in CI (CI=true), which installs clang.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tryNativeAddon } from '../../src/link/addon.js';
+import { NativeSynResponder } from '../../src/link/syn-responder.js';
+import { BpfSynResponder } from '../../src/link/syn-responder-bpf.js';
+import type { SynResponder } from '../../src/engine/tcp/syn-responder.js';
+import { SynCookies } from '../../src/engine/tcp/syncookie.js';
+import {
+  ACK, FIN, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, ip, opt, optionBlock, parseTcpFrame, tapStack, tcpFrame,
+} from '../tcp/helpers.js';
+
+/** TC_ACT_REDIRECT: the program answered (bpf_redirect to the device's ingress). */
+const REDIRECT = 7;
+
+const addon = tryNativeAddon();
+function loadOrReason(): BpfSynResponder | string {
+  if (addon instanceof Error) return addon.message;
+  if (addon.synResponderAnswerForTest === undefined) return 'the addon has no synResponderAnswerForTest';
+  if (process.getuid?.() !== 0) return 'needs root (bpf(2))';
+  return BpfSynResponder.loadForTest(addon);
+}
+const loaded = loadOrReason();
+const missing = typeof loaded === 'string' && process.env.CI !== 'true' ? loaded : false;
+
+function program(): BpfSynResponder {
+  if (typeof loaded === 'string') assert.fail(`the eBPF responder does not load: ${loaded}`);
+  return loaded;
+}
+
+function responderWords(): ArrayBuffer {
+  const mem = new ArrayBuffer((32 + 8 * 8) * 4);
+  new Int32Array(mem)[0] = 1;
+  return mem;
+}
+
+interface Case {
+  name: string;
+  src: string;
+  sport: number;
+  isn: number;
+  options?: Uint8Array;
+}
+
+const CASES: Case[] = [
+  { name: 'Linux SYN (MSS 1460, SACK, TS, WS 7)', src: '198.18.1.2', sport: 40001, isn: 0x89abcdef,
+    options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(0xdeadbeef, 0), opt.nop(), opt.ws(7)]) },
+  { name: 'no options (MSS 536)', src: '198.18.3.4', sport: 1025, isn: 1 },
+  { name: 'MSS 1400, TS, no SACK, WS 15 (capped to 14)', src: '198.19.255.254', sport: 65535, isn: 0xffffffff,
+    options: optionBlock([opt.mss(1400), opt.ts(7, 0), opt.nop(), opt.ws(15)]) },
+  { name: 'MSS 1300, SACK and WS without TS (neither comes back)', src: '198.18.200.9', sport: 5555, isn: 0x7fffffff,
+    options: optionBlock([opt.mss(1300), opt.sackOk(), opt.nop(), opt.ws(2)]) },
+  { name: 'MSS 1440, SACK, TS', src: '198.18.0.77', sport: 33000, isn: 0x10000,
+    options: optionBlock([opt.mss(1440), opt.sackOk(), opt.ts(0x80000000, 0)]) },
+  { name: 'NOPs first, MSS 9000, TS, WS 0, EOL', src: '198.18.9.9', sport: 2000, isn: 0x01020304,
+    options: optionBlock([opt.nop(), opt.nop(), opt.mss(9000), opt.ts(1, 0), opt.ws(0), opt.eol()]) },
+];
+
+/** A stack listening on port 80 at engine time `now`, its listener handed to both responders. */
+function handedStack(now: number, bpf: BpfSynResponder, words: ArrayBuffer): { ts: ReturnType<typeof tapStack>; cookies: SynCookies } {
+  const ts = tapStack(91 + (now & 7), { tcpSyncookies: 2 });
+  ts.stack.addRoute('198.18.0.0/15', '10.0.0.2');
+  const native = new NativeSynResponder(words);
+  const both: SynResponder = {
+    configure: (k, s, ttl, o, n) => { native.configure(k, s, ttl, o, n); bpf.configure(k, s, ttl, o, n); },
+    activate: (a, p, m, w, wsc, until) => bpf.activate(a, p, m, w, wsc, until) && native.activate(a, p, m, w, wsc, until),
+    deactivate: (p) => { native.deactivate(p); bpf.deactivate(p); },
+  };
+  (ts.tap as unknown as { synResponder: SynResponder }).synResponder = both;
+  const lfd = ts.stack.sockets.socket('tcp');
+  assert.equal(ts.stack.sockets.bind(lfd, 0, 80), 0);
+  assert.equal(ts.stack.sockets.listen(lfd, 8), 0);
+  ts.advance(now - ts.now);
+  // One SYN through the engine: its cookie SYN-ACK hands the listener over.
+  ts.tap.inject(tcpFrame(STACK_MAC, PEER_MAC, { src: '198.18.250.1', dst: STACK_IP, sport: 999, dport: 80, seq: 5, flags: SYN, win: 1000 }));
+  ts.stack.poll(ts.now);
+  ts.tap.take();
+  const cookies = (ts.stack.tcp.core.passive as unknown as { cookies: SynCookies }).cookies;
+  return { ts, cookies };
+}
+
+test('the eBPF responder\'s SYN-ACK is byte for byte the C responder\'s (and so the engine\'s) for the same SYN, keys and time', { skip: missing }, () => {
+  const bpf = program();
+  const call = (addon as Exclude<typeof addon, Error>).synResponderAnswerForTest!;
+  const answered0 = bpf.counters().answered;
+  let runs = 0;
+  for (const now of [1_234_567, 59_999_999, 60_000_000 + 64 * 1000 + 13, 2 ** 32 + 17]) {
+    const words = responderWords();
+    const { cookies } = handedStack(now, bpf, words);
+    assert.ok(bpf.setFixedClock(now));
+    for (const c of CASES) {
+      const syn = tcpFrame(STACK_MAC, PEER_MAC, {
+        src: c.src, dst: STACK_IP, sport: c.sport, dport: 80, seq: c.isn, flags: SYN, win: 64240, options: c.options,
+      });
+      const at = `${c.name} at ${now}`;
+      const n = call(words, now, syn);
+      assert.ok(n !== null, `${at}: the C responder answers`);
+      const r = bpf.testRun(syn);
+      runs++;
+      assert.equal(r.ret, REDIRECT, `${at}: the program answers (redirect)`);
+      assert.deepEqual([...r.out], [...n], `${at}: the same frame`);
+      const s = parseTcpFrame(r.out);
+      assert.ok(s !== null && s.checksumOk, `${at}: a valid TCP checksum`);
+      assert.ok(cookies.check(ip(STACK_IP), 80, ip(c.src), c.sport, c.isn, s.seq) >= 0, `${at}: the engine accepts the cookie`);
+    }
+  }
+  assert.equal(bpf.counters().answered - answered0, runs, 'each answer counted');
+  bpf.setFixedClock(null);
+});
+
+test('the eBPF responder leaves to the stack, unchanged, every frame it must not answer', { skip: missing }, () => {
+  const bpf = program();
+  const now = 3_000_000;
+  const { ts } = handedStack(now, bpf, responderWords());
+  assert.ok(bpf.setFixedClock(now));
+  const base = { src: '198.18.4.5', dst: STACK_IP, sport: 4242, dport: 80, seq: 77, flags: SYN, win: 64240,
+    options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(9, 0), opt.nop(), opt.ws(7)]) };
+  const good = tcpFrame(STACK_MAC, PEER_MAC, base);
+  assert.equal(bpf.testRun(good).ret, REDIRECT, 'the reference SYN is answered');
+  const passed0 = bpf.counters().passed;
+  const answered0 = bpf.counters().answered;
+  const variant = (f: (b: Uint8Array) => void, spec = base): Uint8Array => {
+    const b = tcpFrame(STACK_MAC, PEER_MAC, spec);
+    f(b);
+    return b;
+  };
+  const badTcpSum = variant((b) => { b[14 + 20 + 16] ^= 0x55; });
+  const badIpSum = variant((b) => { b[14 + 10] ^= 0x55; });
+  const fragment = variant((b) => { b[14 + 6] = 0x20; fixIpSum(b); }); // MF set
+  const multicast = variant((b) => { b[0] = 0x01; });
+  const withData = tcpFrame(STACK_MAC, PEER_MAC, { ...base, payload: new Uint8Array([1, 2, 3]) });
+  const malformed = tcpFrame(STACK_MAC, PEER_MAC, { ...base, options: new Uint8Array([2, 9, 5, 0xb4]) });
+  const cases: [string, Uint8Array, boolean][] = [
+    ['another port', tcpFrame(STACK_MAC, PEER_MAC, { ...base, dport: 81 }), false],
+    ['another address', tcpFrame(STACK_MAC, PEER_MAC, { ...base, dst: '10.0.0.9' }), false],
+    ['SYN+ACK', tcpFrame(STACK_MAC, PEER_MAC, { ...base, flags: SYN | ACK }), false],
+    ['SYN+RST', tcpFrame(STACK_MAC, PEER_MAC, { ...base, flags: SYN | RST }), false],
+    ['SYN+FIN', tcpFrame(STACK_MAC, PEER_MAC, { ...base, flags: SYN | FIN }), false],
+    ['a bare ACK', tcpFrame(STACK_MAC, PEER_MAC, { ...base, flags: ACK }), false],
+    ['source 127.0.0.1', tcpFrame(STACK_MAC, PEER_MAC, { ...base, src: '127.0.0.1' }), false],
+    ['source 224.0.0.1', tcpFrame(STACK_MAC, PEER_MAC, { ...base, src: '224.0.0.1' }), false],
+    ['a fragment', fragment, false],
+    ['a multicast destination MAC', multicast, false],
+    ['a bad IP header checksum', badIpSum, false],
+    ['a bad TCP checksum (or one left to the device)', badTcpSum, true],
+    ['a SYN carrying data', withData, true],
+    ['a malformed option', malformed, true],
+    ['a truncated frame', good.subarray(0, 14 + 20 + 10), false],
+  ];
+  for (const [name, frame, counted] of cases) {
+    const before = bpf.counters().passed;
+    const r = bpf.testRun(frame);
+    assert.notEqual(r.ret, REDIRECT, `${name}: passed on`);
+    assert.deepEqual([...r.out], [...frame], `${name}: unchanged`);
+    assert.equal(bpf.counters().passed - before, counted ? 1 : 0, `${name}: ${counted ? '' : 'not '}counted as passed`);
+  }
+  // The hold lapses: nothing answered after it, and a deactivated port is not answered at once.
+  assert.ok(bpf.setFixedClock(now + 1000));
+  assert.notEqual(bpf.testRun(good).ret, REDIRECT, 'not after the hold');
+  assert.ok(bpf.setFixedClock(now + 10));
+  assert.equal(bpf.testRun(good).ret, REDIRECT, 'within the hold');
+  bpf.deactivate(80);
+  assert.notEqual(bpf.testRun(good).ret, REDIRECT, 'not once deactivated');
+  assert.equal(bpf.counters().answered - answered0, 1);
+  assert.ok(bpf.counters().passed - passed0 >= 3);
+  bpf.setFixedClock(null);
+  void ts;
+});
+
+function fixIpSum(b: Uint8Array): void {
+  b[24] = 0;
+  b[25] = 0;
+  let s = 0;
+  for (let i = 14; i < 34; i += 2) s += (b[i] << 8) | b[i + 1];
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  s = ~s & 0xffff;
+  b[24] = s >> 8;
+  b[25] = s & 0xff;
+}
