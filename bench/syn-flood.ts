@@ -23,8 +23,12 @@
  * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
- *     [--syn-responder 0|1] [--linux 0|1]
+ *     [--syn-responder 0|1] [--egress 0|1] [--linux 0|1]
  *
+ * --egress 0 runs the CLI with --no-egress-syn-responder: the RX thread
+ * answers the flood instead of the eBPF program at the TAP's egress (which
+ * answers in the sender's context, src/link/syn-responder-bpf.ts); the
+ * output's `egress` says whether that program was attached.
  * --syn-responder 0 runs the CLI with --no-syn-responder (the engine answers
  * the flood); default 1, the TAP RX thread does (native/syn_responder.c).
  * WIRESTACK_TAP_URING=0 in the environment turns the batched TAP I/O off
@@ -49,6 +53,7 @@ const SECONDS = opt('seconds', 5);
 const LOOPS = opt('loops', 4);
 const KERNEL_QUEUE = opt('kernel-queue', 0);
 const SYN_RESPONDER = opt('syn-responder', 1);
+const EGRESS = opt('egress', 1);
 /** 0: skip the run with Linux as the server (to compare settings of the stack alone, faster). */
 const LINUX = opt('linux', 1);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
     const cliNodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     cli = spawn(process.execPath, [...cliNodeArgs, join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
-      SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder'],
+      SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder', ...(EGRESS === 1 ? [] : ['--no-egress-syn-responder'])],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     cli.stderr?.setEncoding('utf8').on('data', (s: string) => { cliErr += s; });
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => {
@@ -388,7 +393,8 @@ async function main(): Promise<void> {
     kill(cli, 'SIGTERM');
     const linux = LINUX === 1 ? await linuxRun() : null;
     console.log(JSON.stringify({
-      seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
+      seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER,
+      egress: events.find((e) => e.event === 'syn-egress') ?? null, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
       baseCpu: base1run.cpu,
       // The highest-rate flood first: its figures at the top level.
       ...points[0], points, linux,
