@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * eBPF SYN-cookie responder at the TAP device's tcx egress (see synr_map.h
+ * for why it exists and for the maps' layout).
+ *
+ * Frames the kernel sends to the TAP device are frames the stack receives.
+ * For a pure IPv4 SYN to a listener the stack has marked as under a flood
+ * (an active entry of map synr_cfg), this program answers in place, in the
+ * sender's context: the frame is rewritten into the very SYN-ACK the RX
+ * thread's responder (native/syn_responder.c, answer()) and the engine's
+ * cookie path (TcpPassive.sendCookie) would send - the same cookie
+ * (HalfSipHash-2-4, engine/tcp/syncookie.ts, Linux's syncookies.c), the same
+ * options in the same order, the same TSval (clock plus the flow's offset,
+ * low bits carrying the peer's window scale and SACK), the same IP header -
+ * and redirected to the device's ingress, so the sender's own stack receives
+ * it as if the stack had answered. The ACK that completes the handshake is
+ * not a SYN: it goes on to the stack, which validates the cookie with the
+ * same keys and makes the connection.
+ *
+ * Everything else goes on unchanged (SYNR_NEXT): frames that are not an
+ * untagged unicast IPv4 pure SYN without IP options or payload, SYNs whose IP
+ * or TCP checksum does not verify (among them the kernel's own SYNs from
+ * local sockets, which carry a partial checksum, CHECKSUM_PARTIAL: the RX
+ * thread's responder, which sees the virtio-net header, answers those),
+ * malformed options, sources the stack would not answer, SYNs to no active
+ * entry. The stack then handles (and counts) them as before.
+ *
+ * Self-contained on purpose: no libbpf headers, the few helpers are declared
+ * below by their stable numbers (include/uapi/linux/bpf.h's
+ * __BPF_FUNC_MAPPER). Verifier notes: every loop has a constant bound; the
+ * TCP header is copied into a zeroed stack buffer and parsed there, with
+ * every index masked to the buffer.
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#include "synr_map.h"
+
+#define SEC(name) __attribute__((section(name), used))
+#define __uint(name, val) int (*name)[val]
+#define __type(name, val) __typeof__(val) *name
+#define INLINE static inline __attribute__((always_inline))
+
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
+static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
+static long (*bpf_skb_store_bytes)(struct __sk_buff *skb, __u32 offset, const void *from, __u32 len,
+                                   __u64 flags) = (void *)9;
+static long (*bpf_redirect)(__u32 ifindex, __u64 flags) = (void *)23;
+static long (*bpf_skb_load_bytes)(const struct __sk_buff *skb, __u32 offset, void *to, __u32 len) = (void *)26;
+static long (*bpf_skb_change_tail)(struct __sk_buff *skb, __u32 len, __u64 flags) = (void *)38;
+
+/*
+ * "Not mine": TCX_NEXT (-1) lets the next program of the device's tcx chain
+ * (and a legacy clsact filter after it) see the frame; at the chain's end
+ * the frame goes on to the device as with TCX_PASS. Under a legacy cls_bpf
+ * direct-action attachment the same -1 is TC_ACT_UNSPEC: next filter, else
+ * the default action, so the program behaves the same either way and never
+ * decides for a frame it does not answer. (linux/bpf.h of older distros has
+ * no TCX_* names, so the value is spelled here.)
+ */
+#define SYNR_NEXT (-1)
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct synr_cfg);
+  __uint(max_entries, 1);
+} synr_cfg SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct synr_stats);
+  __uint(max_entries, 1);
+} synr_stats SEC(".maps");
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+/* TCP header copy: the largest header (60 bytes), plus slack for an option's fixed reads at any position below
+ * 60 (a timestamp option reads 6 bytes past its kind); zero past the header. */
+#define TH_BUF 80
+
+INLINE __u32 get16(const __u8 *p) { return ((__u32)p[0] << 8) | p[1]; }
+INLINE __u32 get32(const __u8 *p) {
+  return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+}
+INLINE void put16(__u8 *p, __u32 v) {
+  p[0] = (__u8)(v >> 8);
+  p[1] = (__u8)v;
+}
+INLINE void put32(__u8 *p, __u32 v) {
+  p[0] = (__u8)(v >> 24);
+  p[1] = (__u8)(v >> 16);
+  p[2] = (__u8)(v >> 8);
+  p[3] = (__u8)v;
+}
+INLINE __u32 fold(__u32 s) {
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return s & 0xffff;
+}
+INLINE __u32 rotl(__u32 x, int b) { return (x << b) | (x >> (32 - b)); }
+
+#define SIPROUND                                                      \
+  do {                                                                \
+    v0 += v1; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);          \
+    v2 += v3; v3 = rotl(v3, 8); v3 ^= v2;                             \
+    v0 += v3; v3 = rotl(v3, 7); v3 ^= v0;                             \
+    v2 += v1; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);         \
+  } while (0)
+
+#define SIP_WORD(m)                                                   \
+  do {                                                                \
+    v3 ^= (m);                                                        \
+    SIPROUND;                                                         \
+    SIPROUND;                                                         \
+    v0 ^= (m);                                                        \
+  } while (0)
+
+/* HalfSipHash-2-4 of four words, as half_siphash4 in native/syn_responder.c (halfSipHash in syncookie.ts). */
+INLINE __u32 half_siphash4(__u32 k0, __u32 k1, __u32 m0, __u32 m1, __u32 m2, __u32 m3) {
+  __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
+  SIP_WORD(m0);
+  SIP_WORD(m1);
+  SIP_WORD(m2);
+  SIP_WORD(m3);
+  SIP_WORD(16u << 24);
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  return v1 ^ v3;
+}
+
+/* TcpCore.mix's round. */
+INLINE __u32 mix_round(__u32 h, __u32 w, __u32 k) {
+  __u32 x = (h ^ w) * 0x9e3779b1u;
+  x = rotl(x, 13);
+  return (x * 0x85ebca77u) ^ k;
+}
+
+/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport), as ts_offset in native/syn_responder.c. */
+INLINE __u32 ts_offset(const struct synr_cfg *c, __u32 laddr, __u32 lport, __u32 raddr, __u32 rport) {
+  const __u32 k0 = c->secret[0], k1 = c->secret[1], k2 = c->secret[2], k3 = c->secret[3];
+  __u32 h = k0 ^ 0x5bd1e995u;
+  h = mix_round(h, laddr, k1);
+  h = mix_round(h, (lport << 16) | rport, k2);
+  h = mix_round(h, raddr, k3);
+  h = mix_round(h, k1 ^ k2, k0);
+  h ^= h >> 16;
+  h *= 0x7feb352du;
+  h ^= h >> 15;
+  return h;
+}
+
+/* One's-complement sum of the 16-bit big-endian words of `n` (even, constant) bytes. Not unrolled: clang's
+ * scheduler hoists the loads of an unrolled sum and spills them past the 512-byte stack; the verifier walks the
+ * loop with a known counter (constant offsets). */
+#define SUM16(p, n, s)                                                \
+  do {                                                                \
+    _Pragma("clang loop unroll(disable)") for (__u32 i_ = 0; i_ < (n); i_ += 2) (s) += get16((p) + i_); \
+  } while (0)
+
+/* Linux's IPv4 msstab, as COOKIE_MSS in syncookie.ts: the index of the largest entry <= the peer's MSS. */
+INLINE __u32 mss_index(__u32 peer_mss) {
+  if (peer_mss >= 1460) return 3;
+  if (peer_mss >= 1440) return 2;
+  if (peer_mss >= 1300) return 1;
+  return 0;
+}
+
+/* A pure SYN to an active entry that is passed on anyway (checksum, options, payload): counted, then passed. */
+INLINE int pass_counted(struct synr_stats *st) {
+  __sync_fetch_and_add(&st->passed, 1);
+  return SYNR_NEXT;
+}
+
+SEC("tc")
+int synr_egress(struct __sk_buff *skb) {
+  __u32 zero = 0;
+  struct synr_cfg *c = bpf_map_lookup_elem(&synr_cfg, &zero);
+  struct synr_stats *st = bpf_map_lookup_elem(&synr_stats, &zero);
+  if (c == 0 || st == 0) return SYNR_NEXT;
+  if (c->on == 0 || c->version != SYNR_BPF_VERSION) return SYNR_NEXT;
+  __u32 n = c->n_entries;
+  if (n == 0) return SYNR_NEXT;
+  if (n > SYNR_BPF_ENTRIES) n = SYNR_BPF_ENTRIES;
+
+  /* Ethernet and the fixed IPv4 header. A tag the device inserts on transmit (skb metadata) is a tag too. */
+  __u32 len = skb->len;
+  if (len < 14 + 20 + 20 || skb->vlan_present) return SYNR_NEXT;
+  __u8 f[14 + 20];
+  if (bpf_skb_load_bytes(skb, 0, f, sizeof f) < 0) return SYNR_NEXT;
+  if ((f[0] & 1) != 0 || get16(f + 12) != 0x0800) return SYNR_NEXT; /* multicast/broadcast MAC, not IPv4 */
+  const __u8 *ip = f + 14;
+  if ((ip[0] >> 4) != 4 || ip[9] != 6) return SYNR_NEXT;
+  if ((get16(ip + 6) & 0x3fff) != 0) return SYNR_NEXT; /* a fragment (MF or an offset): the stack reassembles it */
+  __u32 ihl = (__u32)(ip[0] & 0xf) * 4;
+  if (ihl < 20 || len < 14 + ihl + 20) return SYNR_NEXT;
+
+  /* The TCP header's fixed part (at 14 + ihl: IP options are skipped here, to tell a SYN from the rest). */
+  __u8 th[TH_BUF];
+  __builtin_memset(th, 0, sizeof th);
+  if (bpf_skb_load_bytes(skb, (14 + ihl) & 0x7f, th, 20) < 0) return SYNR_NEXT;
+  if ((th[13] & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_SYN) return SYNR_NEXT;
+
+  /* Sources the stack would not answer (RFC 1122 3.2.1.3, 4.2.3.10): left to it, which counts them. */
+  __u32 src = get32(ip + 12), dst = get32(ip + 16);
+  __u32 top = src >> 24;
+  if (src == 0 || src == 0xffffffffu || top == 127 || top >= 224) return SYNR_NEXT;
+
+  /* The engine's clock (synr_map.h): CLOCK_MONOTONIC aligned by user space, or the tests' fixed time. */
+  __u64 now_ns = c->fixed_ns != 0 ? c->fixed_ns : bpf_ktime_get_ns() + c->clock_off_ns;
+  __u32 sport = get16(th), dport = get16(th + 2);
+  struct synr_entry *e = 0;
+#pragma unroll
+  for (__u32 i = 0; i < SYNR_BPF_ENTRIES; i++) {
+    if (e == 0 && i < n && c->entries[i].port == dport && c->entries[i].addr == dst && now_ns < c->entries[i].until_ns)
+      e = &c->entries[i];
+  }
+  if (e == 0) return SYNR_NEXT;
+
+  /* A SYN to an active entry from here on: what is not answered is passed on and counted. IP options, a payload
+   * (a frame may be longer than its datagram: Ethernet padding) or a datagram longer than the frame: the stack's. */
+  __u32 total = get16(ip + 2);
+  __u32 thl = (__u32)(th[12] >> 4) * 4;
+  if (ihl != 20 || thl < 20 || thl > 60 || total != 20 + thl || len < 14 + total) return pass_counted(st);
+  __u32 s = 0;
+  SUM16(ip, 20, s);
+  if (fold(s) != 0xffff) return pass_counted(st);
+  if (thl > 20 && bpf_skb_load_bytes(skb, 14 + 20, th, thl & 0x3c) < 0) return pass_counted(st);
+  /* The TCP checksum over the pseudo-header and the header: the buffer past thl is zero, so summing all of it
+   * sums the header alone. A partial checksum (a local socket's SYN, CHECKSUM_PARTIAL) fails here, as intended. */
+  s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + thl;
+  SUM16(th, 60, s);
+  if (fold(s) != 0xffff) return pass_counted(st);
+
+  /* The peer's options (RFC 9293 3.1; RFC 7323; RFC 2018), as answer() reads them. Malformed ones: passed.
+   * The loop walks byte positions (unrolled: each reads at constant offsets) and acts where the next option
+   * starts; `next` is then only compared, never an index, so the verifier's states at each position prune to
+   * one another instead of multiplying per option layout. */
+  __u32 mss = 0, sack_ok = 0, has_ts = 0, peer_tsval = 0;
+  int wscale = -1;
+  __u32 next = 20;
+#pragma unroll
+  for (__u32 i = 20; i < 60; i++) {
+    if (i >= thl || next >= thl) break;
+    if (i == next) {
+      __u32 kind = th[i];
+      if (kind == 0) break; /* end of options */
+      if (kind == 1) {
+        next = i + 1;
+      } else {
+        if (i + 1 >= thl) return pass_counted(st);
+        __u32 ol = th[i + 1];
+        if (ol < 2 || i + ol > thl) return pass_counted(st);
+        if (kind == 2 && ol == 4) mss = get16(th + i + 2);
+        else if (kind == 3 && ol == 3) wscale = th[i + 2];
+        else if (kind == 4 && ol == 2) sack_ok = 1;
+        else if (kind == 8 && ol == 10) {
+          has_ts = 1;
+          peer_tsval = get32(th + i + 2);
+        }
+        next = i + ol;
+      }
+    }
+  }
+  const __u32 opts = c->opts;
+  int use_ts = (opts & SYNR_BPF_TIMESTAMPS) != 0 && has_ts;
+  int use_ws = use_ts && (opts & SYNR_BPF_WSCALE) != 0 && wscale >= 0;
+  int use_sack = use_ts && (opts & SYNR_BPF_SACK) != 0 && sack_ok;
+  if (wscale > 14) wscale = 14;
+
+  /* The cookie: SynCookies.make (the clock in whole ms, its minute count mod 256). */
+  __u64 now_ms = now_ns / 1000000;
+  __u32 peer_isn = get32(th + 4);
+  __u32 count = (__u32)(now_ms / 60000) & 0xff;
+  __u32 ports = (dport << 16) | sport;
+  __u32 h1 = half_siphash4(c->key[0], c->key[1], dst, src, ports, 0);
+  __u32 h2 = half_siphash4(c->key[2], c->key[3], dst, src, ports, count);
+  __u32 iss = h1 + peer_isn + (count << 24) + ((h2 + mss_index(mss > 0 ? mss : 536)) & 0xffffff);
+  __u32 tsval = 0;
+  if (use_ts) {
+    /* cookieTsVal: the clock plus the flow's offset, low 6 bits = window scale (0xf: none) and SACK. */
+    __u32 ts_now = (__u32)now_ms + ts_offset(c, dst, dport, src, sport);
+    __u32 o = use_ws ? (__u32)wscale : 0xfu;
+    if (use_sack) o |= 0x10;
+    tsval = (ts_now & ~63u) | o;
+    if ((__s32)(tsval - ts_now) > 0) tsval -= 64;
+  }
+
+  /* The SYN-ACK, as answer() (and TcpPassive.sendSynAck) writes it. */
+  __u8 out[14 + 20 + 40];
+  __builtin_memset(out, 0, sizeof out);
+#pragma unroll
+  for (int i = 0; i < 6; i++) {
+    out[i] = f[6 + i];
+    out[6 + i] = f[i];
+  }
+  out[12] = 0x08;
+  out[13] = 0x00;
+  __u8 *oi = out + 14, *ot = oi + 20;
+  __u32 q;
+  ot[20] = 2;
+  ot[21] = 4;
+  put16(ot + 22, e->mss);
+  if (use_ts) {
+    /* MSS, [SACK-permitted], timestamps, [NOP, window scale], NOPs to a multiple of 4. */
+    __u32 t = 24;
+    if (use_sack) {
+      ot[24] = 4;
+      ot[25] = 2;
+      t = 26;
+    }
+    ot[t] = 8;
+    ot[t + 1] = 10;
+    put32(ot + t + 2, tsval);
+    put32(ot + t + 6, peer_tsval);
+    t += 10;
+    if (use_ws) {
+      ot[t] = 1;
+      ot[t + 1] = 3;
+      ot[t + 2] = 3;
+      ot[t + 3] = (__u8)e->wscale;
+      t += 4;
+    }
+    if (t == 34) {
+      ot[34] = 1;
+      ot[35] = 1;
+      t = 36;
+    } else if (t == 38) {
+      ot[38] = 1;
+      ot[39] = 1;
+      t = 40;
+    }
+    q = t;
+  } else {
+    q = 24;
+  }
+  put16(ot, dport);
+  put16(ot + 2, sport);
+  put32(ot + 4, iss);
+  put32(ot + 8, peer_isn + 1);
+  ot[12] = (__u8)((q / 4) << 4);
+  ot[13] = TH_SYN | TH_ACK;
+  put16(ot + 14, e->window);
+  /* Checksum: the options area past q is zero, so the sum over all 40 bytes is the sum over the header. */
+  s = (dst >> 16) + (dst & 0xffff) + (src >> 16) + (src & 0xffff) + 6 + q;
+  SUM16(ot, 40, s);
+  put16(ot + 16, ~fold(s) & 0xffff);
+  oi[0] = 0x45;
+  put16(oi + 2, 20 + q);
+  put16(oi + 6, 0x4000); /* DF; identification 0, unused with DF (RFC 6864 4.1) */
+  oi[8] = (__u8)c->ttl;
+  oi[9] = 6;
+  put32(oi + 12, dst);
+  put32(oi + 16, src);
+  s = 0;
+  SUM16(oi, 20, s);
+  put16(oi + 10, ~fold(s) & 0xffff);
+
+  /* Resize the frame to the SYN-ACK (58, 70 or 74 bytes), write it, and turn it around to the device's ingress. */
+  __u32 flen = 14 + 20 + q;
+  if (bpf_skb_change_tail(skb, flen, 0) < 0) goto failed;
+  if (q == 24) {
+    if (bpf_skb_store_bytes(skb, 0, out, 14 + 20 + 24, 0) < 0) goto failed;
+  } else if (q == 36) {
+    if (bpf_skb_store_bytes(skb, 0, out, 14 + 20 + 36, 0) < 0) goto failed;
+  } else {
+    if (bpf_skb_store_bytes(skb, 0, out, 14 + 20 + 40, 0) < 0) goto failed;
+  }
+  __sync_fetch_and_add(&st->answered, 1);
+  return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
+
+failed:
+  /* The frame may be cut already: it goes on as it is, and the stack drops what does not parse (counted). */
+  __sync_fetch_and_add(&st->redirect_failed, 1);
+  return SYNR_NEXT;
+}
+
+char _license[] SEC("license") = "Dual MIT/GPL";
