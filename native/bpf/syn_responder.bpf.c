@@ -19,9 +19,8 @@
  *
  * Everything else goes on unchanged (SYNR_NEXT): frames that are not an
  * untagged unicast IPv4 pure SYN without IP options or payload, SYNs whose IP
- * or TCP checksum does not verify (among them the kernel's own SYNs from
- * local sockets, which carry a partial checksum, CHECKSUM_PARTIAL: the RX
- * thread's responder, which sees the virtio-net header, answers those),
+ * or TCP checksum does not verify (a local socket's SYN, whose checksum field
+ * holds only the pseudo-header's sum, CHECKSUM_PARTIAL, is answered),
  * malformed options, sources the stack would not answer, SYNs to no active
  * entry. The stack then handles (and counts) them as before.
  *
@@ -234,10 +233,14 @@ int synr_egress(struct __sk_buff *skb) {
   if (fold(s) != 0xffff) return pass_counted(st);
   if (thl > 20 && bpf_skb_load_bytes(skb, 14 + 20, th, thl & 0x3c) < 0) return pass_counted(st);
   /* The TCP checksum over the pseudo-header and the header: the buffer past thl is zero, so summing all of it
-   * sums the header alone. A partial checksum (a local socket's SYN, CHECKSUM_PARTIAL) fails here, as intended. */
-  s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + thl;
+   * sums the header alone. A local socket's SYN carries only the pseudo-header's sum in its checksum field
+   * (CHECKSUM_PARTIAL: completed after this hook, by the device or in software): the kernel vouches for it, as
+   * the virtio-net header's NEEDS_CSUM does for the RX thread's responder, and this program replaces the whole
+   * segment anyway, so that SYN is answered too. */
+  __u32 pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + thl;
+  s = pseudo;
   SUM16(th, 60, s);
-  if (fold(s) != 0xffff) return pass_counted(st);
+  if (fold(s) != 0xffff && get16(th + 16) != fold(pseudo)) return pass_counted(st);
 
   /* The peer's options (RFC 9293 3.1; RFC 7323; RFC 2018), as answer() reads them. Malformed ones: passed.
    * The loop walks byte positions (unrolled: each reads at constant offsets) and acts where the next option

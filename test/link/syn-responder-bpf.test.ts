@@ -116,6 +116,12 @@ test('the eBPF responder\'s SYN-ACK is byte for byte the C responder\'s (and so 
       const s = parseTcpFrame(r.out);
       assert.ok(s !== null && s.checksumOk, `${at}: a valid TCP checksum`);
       assert.ok(cookies.check(ip(STACK_IP), 80, ip(c.src), c.sport, c.isn, s.seq) >= 0, `${at}: the engine accepts the cookie`);
+      // A local socket's SYN (CHECKSUM_PARTIAL: only the pseudo-header's sum in the field) gets the same answer.
+      const partial = withPartialChecksum(syn);
+      const rp = bpf.testRun(partial);
+      runs++;
+      assert.equal(rp.ret, REDIRECT, `${at}: a partial checksum is answered`);
+      assert.deepEqual([...rp.out], [...n], `${at}: the same frame for the partial checksum`);
     }
   }
   assert.equal(bpf.counters().answered - answered0, runs, 'each answer counted');
@@ -155,7 +161,7 @@ test('the eBPF responder leaves to the stack, unchanged, every frame it must not
     ['source 224.0.0.1', tcpFrame(STACK_MAC, PEER_MAC, { ...base, src: '224.0.0.1' }), false],
     ['a fragment', fragment, false],
     ['a multicast destination MAC', multicast, false],
-    ['a bad IP header checksum', badIpSum, false],
+    ['a bad IP header checksum', badIpSum, true],
     ['a bad TCP checksum (or one left to the device)', badTcpSum, true],
     ['a SYN carrying data', withData, true],
     ['a malformed option', malformed, true],
@@ -180,6 +186,18 @@ test('the eBPF responder leaves to the stack, unchanged, every frame it must not
   bpf.setFixedClock(null);
   void ts;
 });
+
+/** `syn` as a local socket hands it to the device: the TCP checksum field holds the pseudo-header's sum only. */
+function withPartialChecksum(syn: Uint8Array): Uint8Array {
+  const b = syn.slice();
+  const tcpLen = ((b[16] << 8) | b[17]) - 20;
+  let s = 6 + tcpLen;
+  for (let i = 26; i < 34; i += 2) s += (b[i] << 8) | b[i + 1];
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  b[34 + 16] = s >> 8;
+  b[34 + 17] = s & 0xff;
+  return b;
+}
 
 function fixIpSum(b: Uint8Array): void {
   b[24] = 0;
