@@ -271,6 +271,12 @@ export function synFloodSection(io: SectionIo): void {
     + `accept rate without flood ${fmt(j.baseline)}/s (mean of the baselines between the floods, first ${fmt(j.baseline1)}, last ${fmt(j.baseline2)})`);
   console.log(`  during a flood at the highest rate this machine's sender reached, ${fmt(j.floodRate)} SYN/s: ${fmt(j.during)}/s = `
     + `${fmt(100 * j.ratio, 1)} % of the no-flood rate measured next to it (${fmt(j.points[0].baseline)}/s) (goal >= 50 %)`);
+  const eg = (j as unknown as { egress: { attached?: boolean; reason?: string } | null }).egress;
+  console.log(eg?.attached === true
+    ? `  flood SYNs answered at the TAP's egress (eBPF, in the sender's context) ${fmt(j.tapSynEgressAnsweredRate ?? 0)}/s, `
+      + `on the TAP RX thread ${fmt(j.tapSynAnsweredRate ?? 0)}/s, by the engine ${fmt(j.cookiesPerSecond)}/s`
+    : `  no eBPF responder at the TAP's egress (${eg?.reason?.split('\n')[0] ?? 'not tried'}): flood SYNs answered on the TAP RX thread `
+      + `${fmt(j.tapSynAnsweredRate ?? 0)}/s, by the engine ${fmt(j.cookiesPerSecond)}/s`);
   const l = j.linux;
   console.log(`  Linux as the server (Node's http.Server on Linux TCP over a veth, same client and flood): ${fmt(l.baseline)}/s without flood; `
     + `during a flood of ${fmt(l.floodRate)} SYN/s ${fmt(l.during)}/s = ${fmt(100 * l.ratio, 1)} % of its no-flood rate next to it; wirestack's fraction / Linux's: ${fmt(j.ratio / l.ratio, 2)}`);
