@@ -9,8 +9,9 @@
  * few libbpf entry points used are declared here (the ABI of libbpf 1.x);
  * the rest are bpf(2) commands issued directly.
  *
- *   bpfSynrOpen(obj, tapFd, devName)  -> { fds: [cfg, stats, link] } | { error, errno }
- *   bpfSynrLoadForTest(obj)           -> { fds: [cfg, stats, prog] } | { error, errno }
+ *   bpfSynrLoadAsync(obj, cb)         -> cb({ fds: [cfg, stats, prog] } | { error, errno }), loaded on libuv's pool
+ *   bpfSynrLoadForTest(obj)           -> the same, at once
+ *   bpfSynrAttach(progFd, tapFd, dev) -> the tcx link's fd | -errno
  *   bpfMapWrite(fd, bytes)            -> 0 | -errno   (key 0 of an array map)
  *   bpfMapRead(fd, bytes)             -> 0 | -errno
  *   bpfTestRun(progFd, in, out)       -> [retval, outLen] | -errno (BPF_PROG_TEST_RUN)
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -111,6 +113,19 @@ static const char *load_lib(void) {
   return NULL;
 }
 
+static int load_object_locked(const uint8_t *obj, size_t len, int fds[3], const char **what);
+
+/* Loads may run on libuv's pool (bpfSynrLoadAsync): libbpf's print hook and log_buf are global. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int load_object(const uint8_t *obj, size_t len, int fds[3], const char **what, char *log_out, size_t log_cap) {
+  pthread_mutex_lock(&load_lock);
+  int err = load_object_locked(obj, len, fds, what);
+  if (log_out != NULL && log_cap > 0) snprintf(log_out, log_cap, "%s", err != 0 ? log_buf : "");
+  pthread_mutex_unlock(&load_lock);
+  return err;
+}
+
 static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(SYS_bpf, cmd, attr, sizeof *attr);
 }
@@ -121,10 +136,10 @@ static napi_value make_int(napi_env env, int64_t v) {
   return out;
 }
 
-static napi_value result_error(napi_env env, const char *what, int err) {
+static napi_value result_error(napi_env env, const char *what, int err, const char *log) {
   napi_value out, msg, code;
   char text[sizeof log_buf + 256];
-  snprintf(text, sizeof text, "%s: %s%s%s", what, strerror(err), log_len > 0 ? "\n" : "", log_len > 0 ? log_buf : "");
+  snprintf(text, sizeof text, "%s: %s%s%s", what, strerror(err), log[0] != 0 ? "\n" : "", log);
   napi_create_object(env, &out);
   napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
   napi_set_named_property(env, out, "error", msg);
@@ -143,7 +158,7 @@ static napi_value result_fds(napi_env env, const int *fds, int n) {
 }
 
 /* Load the object; fds[0..2] = dup'd cfg map, stats map, program (the object is closed). 0 or errno. */
-static int load_object(const uint8_t *obj, size_t len, int fds[3], const char **what) {
+static int load_object_locked(const uint8_t *obj, size_t len, int fds[3], const char **what) {
   const char *why = load_lib();
   if (why != NULL) {
     *what = why;
@@ -218,37 +233,23 @@ static int attach_egress(int prog, int tap_fd, const char *name) {
   return res;
 }
 
-static napi_value synr_open(napi_env env, napi_callback_info info) {
+/* bpfSynrAttach(progFd, tapFd, devName) -> the tcx link's fd | -errno */
+static napi_value synr_attach(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bpfSynrOpen(obj: Uint8Array, tapFd: number, devName: string)");
-    return NULL;
-  }
-  uint8_t *obj;
-  size_t len;
-  uint32_t tap_fd;
+  uint32_t prog, tap_fd;
   char name[IF_NAMESIZE + 1];
   size_t nl = 0;
-  if (!ws_arg_bytes(env, argv[0], &obj, &len, "obj must be a Uint8Array") || !ws_arg_u32(env, argv[1], &tap_fd)) return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bpfSynrAttach(progFd: number, tapFd: number, devName: string)");
+    return NULL;
+  }
+  if (!ws_arg_u32(env, argv[0], &prog) || !ws_arg_u32(env, argv[1], &tap_fd)) return NULL;
   if (napi_get_value_string_utf8(env, argv[2], name, sizeof name, &nl) != napi_ok || nl == 0 || nl >= IF_NAMESIZE) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "devName must be an interface name");
     return NULL;
   }
-  int fds[3] = { -1, -1, -1 };
-  const char *what = NULL;
-  int err = load_object(obj, len, fds, &what);
-  if (err != 0) return result_error(env, what, err);
-  int link = attach_egress(fds[2], (int)tap_fd, name);
-  close(fds[2]); /* the link holds the program */
-  if (link < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    log_len = 0;
-    return result_error(env, "BPF_LINK_CREATE (tcx egress)", -link);
-  }
-  fds[2] = link;
-  return result_fds(env, fds, 3);
+  return make_int(env, attach_egress((int)prog, (int)tap_fd, name));
 }
 
 static napi_value synr_load_for_test(napi_env env, napi_callback_info info) {
@@ -260,9 +261,86 @@ static napi_value synr_load_for_test(napi_env env, napi_callback_info info) {
       || !ws_arg_bytes(env, argv[0], &obj, &len, "obj must be a Uint8Array")) return NULL;
   int fds[3] = { -1, -1, -1 };
   const char *what = NULL;
-  int err = load_object(obj, len, fds, &what);
-  if (err != 0) return result_error(env, what, err);
+  char log[sizeof log_buf];
+  int err = load_object(obj, len, fds, &what, log, sizeof log);
+  if (err != 0) return result_error(env, what, err, log);
   return result_fds(env, fds, 3);
+}
+
+/*
+ * bpfSynrLoadAsync(obj, callback): the same load on libuv's pool. The verifier
+ * walks the unrolled program for hundreds of milliseconds (over a second on
+ * this loaded 2-core guest): on the JS thread that would stall every
+ * connection at the moment a flood starts. `callback(result)` as bpfSynrLoadForTest's result.
+ */
+struct load_work {
+  napi_async_work work;
+  napi_ref obj_ref, cb_ref;
+  const uint8_t *obj;
+  size_t len;
+  int fds[3];
+  int err;
+  const char *what;
+  char log[sizeof log_buf];
+};
+
+static void load_execute(napi_env env, void *data) {
+  (void)env;
+  struct load_work *w = (struct load_work *)data;
+  w->err = load_object(w->obj, w->len, w->fds, &w->what, w->log, sizeof w->log);
+}
+
+static void load_complete(napi_env env, napi_status status, void *data) {
+  struct load_work *w = (struct load_work *)data;
+  napi_value cb, global, arg;
+  if (status != napi_ok && w->err == 0) {
+    for (int i = 0; i < 3; i++) close(w->fds[i]);
+    w->err = ECANCELED;
+    w->what = "bpfSynrLoadAsync";
+    w->log[0] = 0;
+  }
+  arg = w->err != 0 ? result_error(env, w->what, w->err, w->log) : result_fds(env, w->fds, 3);
+  if (napi_get_reference_value(env, w->cb_ref, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
+    napi_call_function(env, global, cb, 1, &arg, NULL);
+  }
+  napi_delete_reference(env, w->cb_ref);
+  napi_delete_reference(env, w->obj_ref);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+static napi_value synr_load_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  uint8_t *obj;
+  size_t len;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2
+      || !ws_arg_bytes(env, argv[0], &obj, &len, "obj must be a Uint8Array")) return NULL;
+  if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "callback must be a function");
+    return NULL;
+  }
+  struct load_work *w = (struct load_work *)calloc(1, sizeof *w);
+  if (w == NULL) {
+    napi_throw_error(env, "ENOMEM", "bpfSynrLoadAsync: out of memory");
+    return NULL;
+  }
+  w->obj = obj;
+  w->len = len;
+  w->fds[0] = w->fds[1] = w->fds[2] = -1;
+  napi_create_reference(env, argv[0], 1, &w->obj_ref); /* keeps the bytes alive while the pool reads them */
+  napi_create_reference(env, argv[1], 1, &w->cb_ref);
+  napi_create_string_utf8(env, "wirestack:bpfSynrLoad", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, load_execute, load_complete, w, &w->work) != napi_ok
+      || napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->cb_ref);
+    napi_delete_reference(env, w->obj_ref);
+    free(w);
+    napi_throw_error(env, "EAGAIN", "bpfSynrLoadAsync: cannot queue the load");
+    return NULL;
+  }
+  return NULL;
 }
 
 /* Key 0 of the array map `fd`: write (BPF_MAP_UPDATE_ELEM) or read (BPF_MAP_LOOKUP_ELEM) `bytes`. */
@@ -332,7 +410,8 @@ static napi_value fd_close(napi_env env, napi_callback_info info) {
 
 napi_status wirestack_bpf_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-    { "bpfSynrOpen", NULL, synr_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "bpfSynrLoadAsync", NULL, synr_load_async, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "bpfSynrAttach", NULL, synr_attach, NULL, NULL, NULL, napi_enumerable, NULL },
     { "bpfSynrLoadForTest", NULL, synr_load_for_test, NULL, NULL, NULL, napi_enumerable, NULL },
     { "bpfMapWrite", NULL, map_write, NULL, NULL, NULL, napi_enumerable, NULL },
     { "bpfMapRead", NULL, map_read, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -26,8 +26,12 @@ import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-resp
 
 /** Addon entry points (native/bpf_loader.c). */
 export interface BpfAddon {
-  bpfSynrOpen(obj: Uint8Array, tapFd: number, devName: string): BpfOpenResult;
+  /** Load on libuv's pool (the verifier takes hundreds of ms); fds: [cfg map, stats map, program]. */
+  bpfSynrLoadAsync(obj: Uint8Array, done: (r: BpfOpenResult) => void): void;
+  /** The same at once (tests). */
   bpfSynrLoadForTest(obj: Uint8Array): BpfOpenResult;
+  /** A tcx egress link for the program on the TAP device (made in its namespace); its fd or -errno. */
+  bpfSynrAttach(progFd: number, tapFd: number, devName: string): number;
   /** Key 0 of an array map; 0 or -errno. */
   bpfMapWrite(fd: number, bytes: Uint8Array): number;
   bpfMapRead(fd: number, bytes: Uint8Array): number;
@@ -36,7 +40,7 @@ export interface BpfAddon {
   bpfClose(fd: number): number;
 }
 
-/** fds: [cfg map, stats map, tcx link (bpfSynrOpen) or program (bpfSynrLoadForTest)]. */
+/** fds: [cfg map, stats map, program]. */
 export type BpfOpenResult = { fds: [number, number, number] } | { error: string; errno: number };
 
 // struct synr_cfg (synr_map.h), byte offsets.
@@ -99,25 +103,54 @@ export class BpfSynResponder implements SynResponder {
   private readonly statsView = new DataView(this.statsBytes.buffer);
   private alignedAt = -Infinity;
   private closedFds = false;
+  private cfgFd = -1;
+  private statsFd = -1;
+  /** The tcx link's fd (attached), or the program's (loaded for tests: {@link testRun}); -1 while loading. */
+  private third = -1;
   /** Map writes that failed (the entry then lapses or stays as it was; the RX thread's responder still answers). */
   writeErrors = 0;
 
-  /**
-   * @param third the tcx link's fd (attached), or the program's (loaded for tests: {@link testRun}).
-   */
-  private constructor(private readonly addon: BpfAddon, private readonly cfgFd: number,
-    private readonly statsFd: number, private readonly third: number) {
+  private constructor(private readonly addon: BpfAddon) {
     this.view.setUint32(O_VERSION, VERSION, true);
   }
 
-  /** Load and attach at the egress of TAP device `devName` (open as `tapFd`); the reason when it cannot. */
-  static attach(addon: Partial<BpfAddon>, tapFd: number, devName: string): BpfSynResponder | string {
-    if (typeof addon.bpfSynrOpen !== 'function') return 'the addon has no eBPF loader (rebuild it)';
+  /**
+   * Load the program on libuv's pool and attach it at the egress of TAP
+   * device `devName` (open as `tapFd`, if `isOpen()` still then); `done`
+   * gets null once it answers, or the reason it will not. Until then the
+   * responder keeps what it is told and applies it at attachment. Returns
+   * the reason at once when there is nothing to load.
+   */
+  static start(addon: Partial<BpfAddon>, tapFd: number, devName: string, isOpen: () => boolean,
+    done: (error: string | null) => void): BpfSynResponder | string {
+    if (typeof addon.bpfSynrLoadAsync !== 'function' || typeof addon.bpfSynrAttach !== 'function') {
+      return 'the addon has no eBPF loader (rebuild it)';
+    }
     const obj = readBpfObject();
     if (typeof obj === 'string') return obj;
-    const r = addon.bpfSynrOpen(obj, tapFd, devName);
-    if ('error' in r) return r.error;
-    return new BpfSynResponder(addon as BpfAddon, r.fds[0], r.fds[1], r.fds[2]);
+    const r = new BpfSynResponder(addon as BpfAddon);
+    addon.bpfSynrLoadAsync(obj, (res) => {
+      if ('error' in res) {
+        r.closedFds = true;
+        done(res.error);
+        return;
+      }
+      const [cfg, stats, prog] = res.fds;
+      // -EBADF (9) when the link closed meanwhile.
+      const link = r.closedFds || !isOpen() ? -9 : r.addon.bpfSynrAttach(prog, tapFd, devName);
+      r.addon.bpfClose(prog); // the link holds the program
+      if (link < 0) {
+        r.addon.bpfClose(cfg);
+        r.addon.bpfClose(stats);
+        r.closedFds = true;
+        done(`BPF_LINK_CREATE (tcx egress of ${devName}): errno ${-link}`);
+        return;
+      }
+      [r.cfgFd, r.statsFd, r.third] = [cfg, stats, link];
+      r.push();
+      done(null);
+    });
+    return r;
   }
 
   /** Load without attaching, to run the program on frames ({@link testRun}); the reason when it cannot. */
@@ -125,9 +158,16 @@ export class BpfSynResponder implements SynResponder {
     if (typeof addon.bpfSynrLoadForTest !== 'function') return 'the addon has no eBPF loader (rebuild it)';
     const obj = readBpfObject();
     if (typeof obj === 'string') return obj;
-    const r = addon.bpfSynrLoadForTest(obj);
-    if ('error' in r) return r.error;
-    return new BpfSynResponder(addon as BpfAddon, r.fds[0], r.fds[1], r.fds[2]);
+    const res = addon.bpfSynrLoadForTest(obj);
+    if ('error' in res) return res.error;
+    const r = new BpfSynResponder(addon as BpfAddon);
+    [r.cfgFd, r.statsFd, r.third] = res.fds;
+    return r;
+  }
+
+  /** True once the program answers (attached, or loaded for tests). */
+  get ready(): boolean {
+    return this.third >= 0 && !this.closedFds;
   }
 
   configure(cookieKey: Int32Array, tsSecret: Int32Array, ttl: number, opts: number, now: number): void {
@@ -194,7 +234,7 @@ export class BpfSynResponder implements SynResponder {
   }
 
   counters(): BpfSynCounters {
-    if (this.closedFds || this.addon.bpfMapRead(this.statsFd, this.statsBytes) < 0) {
+    if (!this.ready || this.addon.bpfMapRead(this.statsFd, this.statsBytes) < 0) {
       return { answered: 0, redirectFailed: 0, passed: 0 };
     }
     const v = this.statsView;
@@ -219,7 +259,8 @@ export class BpfSynResponder implements SynResponder {
   /** Detach (the link's fd closes) and free the maps. */
   close(): void {
     if (this.closedFds) return;
-    this.closedFds = true;
+    this.closedFds = true; // a load still running: its result is closed when it comes
+    if (this.third < 0) return;
     this.addon.bpfClose(this.third);
     this.addon.bpfClose(this.cfgFd);
     this.addon.bpfClose(this.statsFd);
@@ -227,6 +268,7 @@ export class BpfSynResponder implements SynResponder {
 
   private push(): boolean {
     if (this.closedFds) return false;
+    if (this.third < 0) return true; // loading: applied at attachment
     if (this.addon.bpfMapWrite(this.cfgFd, this.image) < 0) {
       this.writeErrors++;
       return false;

@@ -7,19 +7,21 @@
  * socket's, CHECKSUM_PARTIAL), with IP options, or all of them where eBPF is
  * unavailable. Both get every activation.
  *
- * The egress program is attached at the first activation, i.e. when a
+ * The egress program is loaded at the first activation, i.e. when a
  * listener first overflows, not at start: a link that is never flooded runs
- * no program on its frames, and the device has by then reached the
- * namespace it serves (the CLI moves it after opening it).
+ * no program on its frames and pays no load (the verifier takes hundreds of
+ * milliseconds, done on libuv's pool while the RX thread answers), and the
+ * device has by then reached the namespace it serves (the CLI moves it
+ * after opening it).
  */
 import type { SynResponder } from '../engine/tcp/syn-responder.js';
 import type { BpfSynCounters, BpfSynResponder } from './syn-responder-bpf.js';
 import type { NativeSynResponder } from './syn-responder.js';
 
 export class TapSynResponders implements SynResponder {
-  /** The egress responder once attached. */
+  /** The egress responder once asked for (it answers once attached: `egress.ready`). */
   egress: BpfSynResponder | null = null;
-  /** Why the egress responder is not attached (null: not tried yet, or attached). */
+  /** Why the egress responder is not attached (null: not tried yet, loading, or attached). */
   egressError: string | null = null;
   private tried = false;
   private key: Int32Array | null = null;
@@ -31,10 +33,11 @@ export class TapSynResponders implements SynResponder {
 
   /**
    * @param rx the RX thread's responder, or null (synchronous mode)
-   * @param openEgress attaches the egress responder, or returns why it cannot; null: not wanted
+   * @param openEgress starts the egress responder (loads it, then attaches it and calls `done`), or returns why it
+   *   cannot; null: not wanted
    */
   constructor(readonly rx: NativeSynResponder | null,
-    private readonly openEgress: (() => BpfSynResponder | string) | null) {}
+    private readonly openEgress: ((done: (error: string | null) => void) => BpfSynResponder | string) | null) {}
 
   configure(cookieKey: Int32Array, tsSecret: Int32Array, ttl: number, opts: number, now: number): void {
     this.key = cookieKey;
@@ -69,7 +72,7 @@ export class TapSynResponders implements SynResponder {
   }
 
   egressCounters(): BpfSynCounters | null {
-    return this.egress?.counters() ?? null;
+    return this.egress?.ready === true ? this.egress.counters() : null;
   }
 
   close(): void {
@@ -79,13 +82,19 @@ export class TapSynResponders implements SynResponder {
 
   private attach(): void {
     this.tried = true;
-    const r = (this.openEgress as () => BpfSynResponder | string)();
+    const r = (this.openEgress as (done: (error: string | null) => void) => BpfSynResponder | string)((error) => {
+      if (error !== null) {
+        this.egressError = error;
+        this.egress = null;
+      }
+      this.told?.(error);
+    });
     if (typeof r === 'string') {
       this.egressError = r;
-    } else {
-      this.egress = r;
-      if (this.key !== null && this.secret !== null) r.configure(this.key, this.secret, this.ttl, this.opts, this.configuredAt);
+      this.told?.(r);
+      return;
     }
-    this.told?.(this.egressError);
+    this.egress = r;
+    if (this.key !== null && this.secret !== null) r.configure(this.key, this.secret, this.ttl, this.opts, this.configuredAt);
   }
 }

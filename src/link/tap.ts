@@ -333,7 +333,7 @@ export class TapLink implements Link {
   private attachSynResponder(egress: boolean): void {
     const mem = this.rings === null ? null : this.rings.attachSynResponder();
     this.synResponder = new TapSynResponders(mem === null ? null : new NativeSynResponder(mem),
-      egress ? () => (this.fd < 0 ? 'link closed' : BpfSynResponder.attach(this.native, this.fd, this.name)) : null);
+      egress ? (done) => (this.fd < 0 ? 'link closed' : BpfSynResponder.start(this.native, this.fd, this.name, () => this.fd >= 0, done)) : null);
   }
 
   transmit(frame: Uint8Array, offset: number, length: number, now: number, tx?: TxOffload | null): number {
