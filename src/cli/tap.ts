@@ -301,12 +301,13 @@ export async function runTap(o: TapOptions): Promise<number> {
     const responders = { synResponder: o.synResponder, egressSynResponder: o.egressSynResponder };
     tap = TapLink.open(o.dev, o.netns === null && o.hostAddress !== null
       ? { hostAddress: o.hostAddress, ...responders } : responders);
-    // Said once, when a flood first makes the link try it.
+    // Loaded now, on libuv's pool (a server expects floods: the verifier's time is not spent when one starts); said once.
     tap.synResponder?.onEgress((why) => emit('syn-egress', why === null ? { attached: true } : { attached: false, reason: why },
       why === null ? 'SYN flood: answered at the TAP device\'s egress (eBPF), in the senders\' context'
         : `SYN flood: no eBPF responder at the TAP egress (${why.split('\n')[0]}); the RX thread answers`));
     link = tap;
     if (o.netns !== null) tap.moveToNetns(o.netns, o.hostAddress !== null ? { hostAddress: o.hostAddress } : {});
+    tap.synResponder?.prepare(); // in the device's namespace by now
     if (o.pcap !== null) link = new PcapWriter(tap, o.pcap);
     stack = new Stack(capacityConfig(o.capacity));
     const plan = describePlan(stack.memory, o.capacity);

@@ -8,11 +8,11 @@
  * unavailable. Both get every activation.
  *
  * The egress program is loaded at the first activation, i.e. when a
- * listener first overflows, not at start: a link that is never flooded runs
- * no program on its frames and pays no load (the verifier takes hundreds of
- * milliseconds, done on libuv's pool while the RX thread answers), and the
- * device has by then reached the namespace it serves (the CLI moves it
- * after opening it).
+ * listener first overflows, unless {@link TapSynResponders.prepare} asks for
+ * it sooner (the CLI does, once its device is in its namespace): a link that
+ * is never flooded then runs no program on its frames and pays no load (the
+ * verifier takes hundreds of milliseconds, done on libuv's pool while the RX
+ * thread answers).
  */
 import type { SynResponder } from '../engine/tcp/syn-responder.js';
 import type { BpfSynCounters, BpfSynResponder } from './syn-responder-bpf.js';
@@ -64,6 +64,16 @@ export class TapSynResponders implements SynResponder {
   /** Whether the RX thread's responder has an active entry at `now` (the RX thread then keeps the fd). */
   busy(now: number): boolean {
     return this.rx?.busy(now) ?? false;
+  }
+
+  /**
+   * Load and attach the egress responder now rather than at the first
+   * overflow: a server that expects floods pays the verifier's time (0.3 to
+   * several seconds of a pool thread, more on a loaded machine) at start,
+   * not while the first flood is on. Idempotent; nothing when not wanted.
+   */
+  prepare(): void {
+    if (!this.tried && this.openEgress !== null) this.attach();
   }
 
   /** `f` is called once the egress responder is attached (null) or could not be (the reason). */
