@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Live check of the eBPF SYN responder at a real TAP device's tcx egress
- * (kernel >= 6.6), in a network namespace it creates and removes: runs
+ * (kernel >= 6.6; SYNR_ATTACH=clsact: a legacy clsact egress filter), in a network namespace it creates and removes: runs
  * scripts/live-bpf-synr.py there (what it does is described in that file) and
  * checks its findings, the SYN-ACK byte for byte against the native
  * responder's for the same SYN at the engine time the program read (any whole
@@ -53,7 +53,8 @@ for (let ms = BigInt(result.t0) / 1_000_000n; ms <= BigInt(result.t1) / 1_000_00
   if (a !== null) candidates.push(Buffer.from(a).toString('hex'));
 }
 const checks = [
-  ['attached at tcx egress', result.tcx_attached === true],
+  [`attached at ${process.env.SYNR_ATTACH === 'clsact' ? 'a clsact egress filter' : 'tcx egress'}`,
+    result.attached === (process.env.SYNR_ATTACH === 'clsact' ? 'clsact' : 'tcx')],
   ['answered counter +1', result.answered === 1],
   ['one SYN-ACK came in on synr0', result.synack_in.length === 1],
   ['it equals the native responder\'s SYN-ACK byte for byte', result.synack_in.length === 1 && candidates.includes(result.synack_in[0])],

@@ -15,6 +15,9 @@ at synr0's tcx egress (BPF_LINK_CREATE, BPF_TCX_EGRESS), and then:
    checksum (CHECKSUM_PARTIAL) at egress, so the program passes it on (counted)
    and the reader gets it.
 
+SYNR_ATTACH=clsact in the environment attaches it as a legacy clsact egress
+filter (direct action) instead, as on kernels before 6.6.
+
 argv: path of the .o, frame template (hex; bytes 6..11, the source MAC, are
 replaced with synr0's). Prints one JSON object for the caller to compare with
 the native responder's answer.
@@ -113,8 +116,15 @@ try:
         *[f"{b:02x}" for b in cfg_bytes(until)])
     path = ctypes.create_string_buffer(f"{fs}/prog".encode())
     prog_fd = bpf(BPF_OBJ_GET, struct.pack("<QII", ctypes.addressof(path), 0, 0))
-    link_fd = bpf(BPF_LINK_CREATE, struct.pack("<IIII", prog_fd, ifindex, BPF_TCX_EGRESS, 0))
-    result["tcx_attached"] = True
+    link_fd = -1
+    if os.environ.get("SYNR_ATTACH") == "clsact":
+        # Kernels before 6.6: a legacy clsact egress filter in direct-action mode (-1 is TC_ACT_UNSPEC there).
+        run("tc", "qdisc", "add", "dev", "synr0", "clsact")
+        run("tc", "filter", "add", "dev", "synr0", "egress", "bpf", "object-pinned", f"{fs}/prog", "da")
+        result["attached"] = "clsact"
+    else:
+        link_fd = bpf(BPF_LINK_CREATE, struct.pack("<IIII", prog_fd, ifindex, BPF_TCX_EGRESS, 0))
+        result["attached"] = "tcx"
     time.sleep(0.2)
     read_all(tap, 0.3)  # router solicitations and the like, from bringing the link up
 
@@ -159,7 +169,8 @@ try:
                                       and tcp_of(f)[3] == 80)
     result["kernel_passed"] = s2["passed"] - s1["passed"]
     result["kernel_answered"] = s2["answered"] - s1["answered"]
-    os.close(link_fd)
+    if link_fd >= 0:
+        os.close(link_fd)
     os.close(prog_fd)
 finally:
     os.close(tap)
