@@ -11,15 +11,13 @@
  * and the addon built. It runs itself in a private mount namespace with its
  * own bpffs, so the pinned program and maps vanish with it.
  *
- * Per case it checks:
- *   - the verdict: TC_ACT_REDIRECT (7) for 'answer', SYNR_NEXT (-1) for 'pass';
- *   - 'answer': the output frame equals the native responder's SYN-ACK byte for
- *     byte (Ethernet, IP, TCP, options, checksums) and the length;
- *   - 'pass': the output frame is the input frame, unchanged;
- *   - the counters: answered + 1 exactly for an answer, passed + 1 exactly when
- *     the case is `counted`, redirect_failed never;
- *   - the native responder's own verdict (pure_syn() and answer()) is the case's
- *     `native`, else its `expect`.
+ * Per case it checks what synrBpfProblems (test/helpers/synr-bpf-cases.ts)
+ * checks: the verdict (TC_ACT_REDIRECT 7 for 'answer', SYNR_NEXT -1 for
+ * 'pass'); an answer equals the native responder's SYN-ACK byte for byte
+ * (Ethernet, IP, TCP, options, checksums, length), a passed frame is
+ * unchanged; answered +1 exactly for an answer, passed +1 exactly when the
+ * case is `counted`, redirect_failed never; and the native responder's own
+ * verdict (pure_syn() gating answer()) is the case's `native`, else `expect`.
  * Exit status 0 when every case passes. Prints `N passed, N failed` last.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,7 +40,7 @@ if (process.env.SYNR_BPF_INNER !== '1') {
   process.exit(r.status ?? 1);
 }
 
-const { synrBpfCases, synrCfgBytes, synrNativeWords, synrNativeNowMs, nativePureSyn, TC_ACT_REDIRECT, SYNR_NEXT } =
+const { synrBpfCases, synrCfgBytes, synrBpfConfigFor, synrBpfProblems } =
   await import(join(root, 'dist', 'test', 'helpers', 'synr-bpf-cases.js'));
 const { tryNativeAddon } = await import(join(root, 'dist', 'src', 'link', 'addon.js'));
 const addon = tryNativeAddon();
@@ -72,8 +70,6 @@ function stats() {
   return { answered: d[0], redirectFailed: d[1], passed: d[2] };
 }
 
-const eq = (a, b) => a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i]);
-const hex = (a) => (a === null ? 'null' : Buffer.from(a).toString('hex'));
 const monoNs = () => process.hrtime.bigint();
 
 let passed = 0;
@@ -87,13 +83,7 @@ try {
     (info.verified_insns !== undefined ? `, ${info.verified_insns} verified` : ''));
 
   for (const c of synrBpfCases()) {
-    const problems = [];
-    const cfg = { ...c.cfg, entries: c.cfg.entries.map((e) => ({ ...e })) };
-    let before = 0n;
-    if (c.clock !== undefined) {
-      before = monoNs();
-      cfg.entries[0].untilNs = BigInt.asUintN(64, before + cfg.clockOffNs + c.clock.untilAfterNs);
-    }
+    const cfg = synrBpfConfigFor(c, monoNs());
     run('bpftool', ['map', 'update', 'pinned', join(maps, 'synr_cfg'), 'key', '0', '0', '0', '0', 'value', 'hex', ...hexArgs(synrCfgBytes(cfg))]);
     const s0 = stats();
     const fin = join(dir, 'in.bin');
@@ -105,41 +95,11 @@ try {
     const t1 = monoNs();
     const s1 = stats();
     const m = /Return value: (\d+)/.exec(outText);
-    const ret = m === null ? NaN : Number(m[1]) | 0;
     const out = existsSync(fout) ? new Uint8Array(readFileSync(fout)) : new Uint8Array(0);
-
-    // The native responder: pure_syn() gates answer() on the RX thread.
-    const words = synrNativeWords(cfg);
-    const native = (nowMs) => (nativePureSyn(c.frame) ? addon.synResponderAnswerForTest(words, nowMs, c.frame) : null);
-    let nat = null;
-    if (c.clock === undefined) {
-      nat = native(synrNativeNowMs(cfg));
-    } else {
-      // Any whole ms between the clock read before and after the run (the program read ktime in between).
-      const lo = (t0 + cfg.clockOffNs) / 1_000_000n;
-      const hi = (t1 + cfg.clockOffNs) / 1_000_000n;
-      for (let ms = lo; ms <= hi && nat === null; ms++) {
-        const a = native(Number(ms));
-        if (a !== null && (c.expect !== 'answer' || eq(a, out))) nat = a;
-      }
-      if (nat === null && c.expect === 'answer') nat = native(Number(lo));
-    }
-    const nativeVerdict = nat === null ? 'pass' : 'answer';
-    if (nativeVerdict !== (c.native ?? c.expect)) problems.push(`native responder: ${nativeVerdict}, expected ${c.native ?? c.expect}`);
-
-    if (c.expect === 'answer') {
-      if (ret !== TC_ACT_REDIRECT) problems.push(`return ${ret}, expected ${TC_ACT_REDIRECT}`);
-      if (!eq(out, nat)) problems.push(`frame differs from the native SYN-ACK:\n      bpf    ${hex(out)}\n      native ${hex(nat)}`);
-    } else {
-      if (ret !== SYNR_NEXT) problems.push(`return ${ret}, expected ${SYNR_NEXT}`);
-      if (!eq(out, c.frame)) problems.push(`frame changed:\n      in  ${hex(c.frame)}\n      out ${hex(out)}`);
-    }
-    const da = s1.answered - s0.answered;
-    const dp = s1.passed - s0.passed;
-    const df = s1.redirectFailed - s0.redirectFailed;
-    if (da !== (c.expect === 'answer' ? 1n : 0n)) problems.push(`answered +${da}`);
-    if (dp !== (c.counted ? 1n : 0n)) problems.push(`passed +${dp}, expected +${c.counted ? 1 : 0}`);
-    if (df !== 0n) problems.push(`redirect_failed +${df}`);
+    const problems = synrBpfProblems(c, cfg, {
+      retval: m === null ? NaN : Number(m[1]) | 0, frame: out, t0, t1,
+      answered: s1.answered - s0.answered, passed: s1.passed - s0.passed, redirectFailed: s1.redirectFailed - s0.redirectFailed,
+    }, (words, nowMs, frame) => addon.synResponderAnswerForTest(words, nowMs, frame));
 
     const what = `${c.expect}${c.counted ? ' (counted)' : ''}${c.native !== undefined ? `, native ${c.native}` : ''}`;
     if (problems.length === 0) {
@@ -147,7 +107,7 @@ try {
       console.log(`ok   ${c.name}: ${what}${c.expect === 'answer' ? `, ${out.length} B equal` : ''}`);
     } else {
       failed++;
-      console.log(`FAIL ${c.name}: ${what}\n    ${problems.join('\n    ')}`);
+      console.log(`FAIL ${c.name}: ${what}\n    ${problems.join('\n    ').replaceAll('\n  ', '\n      ')}`);
     }
   }
 } finally {
