@@ -27,8 +27,13 @@
  * Self-contained on purpose: no libbpf headers, the few helpers are declared
  * below by their stable numbers (include/uapi/linux/bpf.h's
  * __BPF_FUNC_MAPPER). Verifier notes: every loop has a constant bound; the
- * TCP header is copied into a zeroed stack buffer and parsed there, with
- * every index masked to the buffer.
+ * TCP header is copied into a zeroed stack buffer and read there at constant
+ * offsets; the options parser and the hash are global functions, each
+ * verified once on its own (kernel >= 5.6), which keeps the verifier's walk
+ * at ~16k instructions (6.18) instead of one walk of the rest of the program
+ * per option layout. Needs kernel >= 5.6 (global functions; bounded loops
+ * 5.3; -mcpu=v3 5.1); attaching at tcx egress needs 6.6, a legacy clsact
+ * egress filter (direct action) works before that.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -119,8 +124,13 @@ INLINE __u32 rotl(__u32 x, int b) { return (x << b) | (x >> (32 - b)); }
     v0 ^= (m);                                                        \
   } while (0)
 
-/* HalfSipHash-2-4 of four words, as half_siphash4 in native/syn_responder.c (halfSipHash in syncookie.ts). */
-INLINE __u32 half_siphash4(__u32 k0, __u32 k1, __u32 m0, __u32 m1, __u32 m2, __u32 m3) {
+/*
+ * HalfSipHash-2-4 of four words, as half_siphash4 in native/syn_responder.c (halfSipHash in syncookie.ts);
+ * m3 in the high half of `m23` (BPF functions take at most five arguments). A global function, called twice:
+ * inlined, clang interleaves the two hashes and spills them past the 512-byte stack.
+ */
+__attribute__((noinline)) __u32 synr_half_siphash4(__u32 k0, __u32 k1, __u32 m0, __u32 m1, __u64 m23) {
+  __u32 m2 = (__u32)m23, m3 = (__u32)(m23 >> 32);
   __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
   SIP_WORD(m0);
   SIP_WORD(m1);
@@ -172,6 +182,75 @@ INLINE __u32 mss_index(__u32 peer_mss) {
   return 0;
 }
 
+/*
+ * The peer's TCP header: its checksum and its options (RFC 9293 3.1; RFC 7323; RFC 2018), as answer() reads
+ * them. A global (not inlined) function: the verifier checks it once, on its own, and the caller sees one
+ * unknown result, so the option layouts it tells apart (with or without MSS, window scale, SACK, timestamps)
+ * do not each walk the rest of the program again (the inlined version needed 816k of the 1M instructions the
+ * verifier may process).
+ *
+ * `thl`: the header's length (20..60, the caller checked), `seed`: the pseudo-header's sum (addresses,
+ * protocol, length). Returns SYNR_OPT_BAD for a checksum that does not verify or malformed options (the
+ * stack then gets the SYN), else the options packed: bits 0-15 the MSS (0: none), 16-23 the window scale
+ * shift as sent, 24 window scale present, 25 SACK permitted, 26 timestamps, 27-58 the peer's TSval (so a
+ * result is never negative).
+ */
+#define SYNR_OPT_BAD (-1)
+#define OPT_WS_SHIFT 16
+#define OPT_WS 24
+#define OPT_SACK 25
+#define OPT_TS 26
+#define OPT_TSVAL_SHIFT 27
+
+__attribute__((noinline)) long synr_tcp_options(struct __sk_buff *skb, __u32 thl, __u32 seed) {
+  if (thl < 20 || thl > 60) return SYNR_OPT_BAD; /* the caller checked; the verifier checks this function alone */
+  __u8 th[TH_BUF];
+  __builtin_memset(th, 0, sizeof th);
+  if (bpf_skb_load_bytes(skb, 14 + 20, th, thl) < 0) return SYNR_OPT_BAD;
+  /* The checksum over the pseudo-header and the header: the buffer past thl is zero, so summing all of it
+   * sums the header alone. A local socket's SYN carries only the pseudo-header's sum in its checksum field
+   * (CHECKSUM_PARTIAL: completed after this hook, by the device or in software): the kernel vouches for it, as
+   * the virtio-net header's NEEDS_CSUM does for the RX thread's responder, and the answer replaces the whole
+   * segment anyway, so that SYN is answered too. */
+  __u32 s = seed;
+  SUM16(th, 60, s);
+  if (fold(s) != 0xffff && ((__u32)th[16] << 8 | th[17]) != fold(seed)) return SYNR_OPT_BAD;
+
+  /* The loop walks byte positions (unrolled: each reads at constant offsets) and acts where the next option
+   * starts; `next` is only compared, never an index, so the verifier's states at each position prune to one
+   * another. Duplicates: the last one counts, as in answer(). */
+  __u64 mss = 0, ws = 0, flags = 0, tsval = 0;
+  __u32 next = 20;
+#pragma unroll
+  for (__u32 i = 20; i < 60; i++) {
+    if (i >= thl || next >= thl) break;
+    if (i == next) {
+      __u32 kind = th[i];
+      if (kind == 0) break; /* end of options */
+      if (kind == 1) {
+        next = i + 1;
+      } else {
+        if (i + 1 >= thl) return SYNR_OPT_BAD;
+        __u32 ol = th[i + 1];
+        if (ol < 2 || i + ol > thl) return SYNR_OPT_BAD;
+        if (kind == 2 && ol == 4) {
+          mss = get16(th + i + 2);
+        } else if (kind == 3 && ol == 3) {
+          ws = th[i + 2];
+          flags |= 1ull << OPT_WS;
+        } else if (kind == 4 && ol == 2) {
+          flags |= 1ull << OPT_SACK;
+        } else if (kind == 8 && ol == 10) {
+          tsval = get32(th + i + 2);
+          flags |= 1ull << OPT_TS;
+        }
+        next = i + ol;
+      }
+    }
+  }
+  return (long)(mss | (ws << OPT_WS_SHIFT) | flags | (tsval << OPT_TSVAL_SHIFT));
+}
+
 /* A pure SYN to an active entry that is passed on anyway (checksum, options, payload): counted, then passed. */
 INLINE int pass_counted(struct synr_stats *st) {
   __sync_fetch_and_add(&st->passed, 1);
@@ -187,7 +266,6 @@ int synr_egress(struct __sk_buff *skb) {
   if (c->on == 0 || c->version != SYNR_BPF_VERSION) return SYNR_NEXT;
   __u32 n = c->n_entries;
   if (n == 0) return SYNR_NEXT;
-  if (n > SYNR_BPF_ENTRIES) n = SYNR_BPF_ENTRIES;
 
   /* Ethernet and the fixed IPv4 header. A tag the device inserts on transmit (skb metadata) is a tag too. */
   __u32 len = skb->len;
@@ -202,9 +280,8 @@ int synr_egress(struct __sk_buff *skb) {
   if (ihl < 20 || len < 14 + ihl + 20) return SYNR_NEXT;
 
   /* The TCP header's fixed part (at 14 + ihl: IP options are skipped here, to tell a SYN from the rest). */
-  __u8 th[TH_BUF];
-  __builtin_memset(th, 0, sizeof th);
-  if (bpf_skb_load_bytes(skb, (14 + ihl) & 0x7f, th, 20) < 0) return SYNR_NEXT;
+  __u8 th[20];
+  if (bpf_skb_load_bytes(skb, (14 + ihl) & 0x7f, th, sizeof th) < 0) return SYNR_NEXT;
   if ((th[13] & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) != TH_SYN) return SYNR_NEXT;
 
   /* Sources the stack would not answer (RFC 1122 3.2.1.3, 4.2.3.10): left to it, which counts them. */
@@ -212,145 +289,121 @@ int synr_egress(struct __sk_buff *skb) {
   __u32 top = src >> 24;
   if (src == 0 || src == 0xffffffffu || top == 127 || top >= 224) return SYNR_NEXT;
 
-  /* The engine's clock (synr_map.h): CLOCK_MONOTONIC aligned by user space, or the tests' fixed time. */
+  /* The engine's clock (synr_map.h): CLOCK_MONOTONIC aligned by user space, or the tests' fixed time. The
+   * matching entry's fields are copied out (one state after the loop, not one per entry for the verifier). */
   __u64 now_ns = c->fixed_ns != 0 ? c->fixed_ns : bpf_ktime_get_ns() + c->clock_off_ns;
   __u32 sport = get16(th), dport = get16(th + 2);
-  struct synr_entry *e = 0;
+  __u32 found = 0, e_mss = 0, e_window = 0, e_wscale = 0;
 #pragma unroll
   for (__u32 i = 0; i < SYNR_BPF_ENTRIES; i++) {
-    if (e == 0 && i < n && c->entries[i].port == dport && c->entries[i].addr == dst && now_ns < c->entries[i].until_ns)
-      e = &c->entries[i];
+    const struct synr_entry *e = &c->entries[i];
+    if (found == 0 && i < n && e->port == dport && e->addr == dst && now_ns < e->until_ns) {
+      found = 1;
+      e_mss = e->mss;
+      e_window = e->window;
+      e_wscale = e->wscale;
+    }
   }
-  if (e == 0) return SYNR_NEXT;
+  if (found == 0) return SYNR_NEXT;
 
   /* A SYN to an active entry from here on: what is not answered is passed on and counted. IP options, a payload
    * (a frame may be longer than its datagram: Ethernet padding) or a datagram longer than the frame: the stack's. */
   __u32 total = get16(ip + 2);
   __u32 thl = (__u32)(th[12] >> 4) * 4;
-  if (ihl != 20 || thl < 20 || thl > 60 || total != 20 + thl || len < 14 + total) return pass_counted(st);
+  if (ihl != 20 || thl < 20 || total != 20 + thl || len < 14 + total) return pass_counted(st);
   __u32 s = 0;
   SUM16(ip, 20, s);
   if (fold(s) != 0xffff) return pass_counted(st);
-  if (thl > 20 && bpf_skb_load_bytes(skb, 14 + 20, th, thl & 0x3c) < 0) return pass_counted(st);
-  /* The TCP checksum over the pseudo-header and the header: the buffer past thl is zero, so summing all of it
-   * sums the header alone. A local socket's SYN carries only the pseudo-header's sum in its checksum field
-   * (CHECKSUM_PARTIAL: completed after this hook, by the device or in software): the kernel vouches for it, as
-   * the virtio-net header's NEEDS_CSUM does for the RX thread's responder, and this program replaces the whole
-   * segment anyway, so that SYN is answered too. */
-  __u32 pseudo = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + thl;
-  s = pseudo;
-  SUM16(th, 60, s);
-  if (fold(s) != 0xffff && get16(th + 16) != fold(pseudo)) return pass_counted(st);
 
-  /* The peer's options (RFC 9293 3.1; RFC 7323; RFC 2018), as answer() reads them. Malformed ones: passed.
-   * The loop walks byte positions (unrolled: each reads at constant offsets) and acts where the next option
-   * starts; `next` is then only compared, never an index, so the verifier's states at each position prune to
-   * one another instead of multiplying per option layout. */
-  __u32 mss = 0, sack_ok = 0, has_ts = 0, peer_tsval = 0;
-  int wscale = -1;
-  __u32 next = 20;
-#pragma unroll
-  for (__u32 i = 20; i < 60; i++) {
-    if (i >= thl || next >= thl) break;
-    if (i == next) {
-      __u32 kind = th[i];
-      if (kind == 0) break; /* end of options */
-      if (kind == 1) {
-        next = i + 1;
-      } else {
-        if (i + 1 >= thl) return pass_counted(st);
-        __u32 ol = th[i + 1];
-        if (ol < 2 || i + ol > thl) return pass_counted(st);
-        if (kind == 2 && ol == 4) mss = get16(th + i + 2);
-        else if (kind == 3 && ol == 3) wscale = th[i + 2];
-        else if (kind == 4 && ol == 2) sack_ok = 1;
-        else if (kind == 8 && ol == 10) {
-          has_ts = 1;
-          peer_tsval = get32(th + i + 2);
-        }
-        next = i + ol;
-      }
-    }
-  }
-  const __u32 opts = c->opts;
-  int use_ts = (opts & SYNR_BPF_TIMESTAMPS) != 0 && has_ts;
-  int use_ws = use_ts && (opts & SYNR_BPF_WSCALE) != 0 && wscale >= 0;
-  int use_sack = use_ts && (opts & SYNR_BPF_SACK) != 0 && sack_ok;
-  if (wscale > 14) wscale = 14;
-
-  /* The cookie: SynCookies.make (the clock in whole ms, its minute count mod 256). */
+  /* The cookie's hashes and the timestamp offset (before the options split the paths). */
   __u64 now_ms = now_ns / 1000000;
   __u32 peer_isn = get32(th + 4);
   __u32 count = (__u32)(now_ms / 60000) & 0xff;
   __u32 ports = (dport << 16) | sport;
-  __u32 h1 = half_siphash4(c->key[0], c->key[1], dst, src, ports, 0);
-  __u32 h2 = half_siphash4(c->key[2], c->key[3], dst, src, ports, count);
+  __u32 h1 = synr_half_siphash4(c->key[0], c->key[1], dst, src, ports);
+  __u32 h2 = synr_half_siphash4(c->key[2], c->key[3], dst, src, ports | ((__u64)count << 32));
+  __u32 ts_now = (__u32)now_ms + ts_offset(c, dst, dport, src, sport);
+  __u32 ttl = c->ttl, opts = c->opts;
+
+  long po = synr_tcp_options(skb, thl, (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + thl);
+  if (po < 0) return pass_counted(st);
+  __u64 pk = (__u64)po;
+  __u32 mss = pk & 0xffff, wscale = (pk >> OPT_WS_SHIFT) & 0xff, peer_tsval = (__u32)(pk >> OPT_TSVAL_SHIFT);
+  int use_ts = (opts & SYNR_BPF_TIMESTAMPS) != 0 && (pk & (1ull << OPT_TS)) != 0;
+  int use_ws = use_ts && (opts & SYNR_BPF_WSCALE) != 0 && (pk & (1ull << OPT_WS)) != 0;
+  int use_sack = use_ts && (opts & SYNR_BPF_SACK) != 0 && (pk & (1ull << OPT_SACK)) != 0;
+  if (wscale > 14) wscale = 14;
+
+  /* The cookie: SynCookies.make (the clock in whole ms, its minute count mod 256). */
   __u32 iss = h1 + peer_isn + (count << 24) + ((h2 + mss_index(mss > 0 ? mss : 536)) & 0xffffff);
   __u32 tsval = 0;
   if (use_ts) {
     /* cookieTsVal: the clock plus the flow's offset, low 6 bits = window scale (0xf: none) and SACK. */
-    __u32 ts_now = (__u32)now_ms + ts_offset(c, dst, dport, src, sport);
-    __u32 o = use_ws ? (__u32)wscale : 0xfu;
+    __u32 o = use_ws ? wscale : 0xfu;
     if (use_sack) o |= 0x10;
     tsval = (ts_now & ~63u) | o;
     if ((__s32)(tsval - ts_now) > 0) tsval -= 64;
   }
 
-  /* The SYN-ACK, as answer() (and TcpPassive.sendSynAck) writes it. */
+  /* The SYN-ACK, as answer() (and TcpPassive.sendSynAck) writes it. Options: MSS, [SACK-permitted],
+   * [timestamps, [NOP, window scale]], NOPs to a multiple of 4; every layout at constant offsets. */
   __u8 out[14 + 20 + 40];
   __builtin_memset(out, 0, sizeof out);
-#pragma unroll
-  for (int i = 0; i < 6; i++) {
-    out[i] = f[6 + i];
-    out[6 + i] = f[i];
-  }
+  /* Addresses and ports are copied from the frame's bytes (already in network order): kept as scalars until
+   * here, clang spills them byte by byte and the stack overflows. */
+  __builtin_memcpy(out, f + 6, 6);
+  __builtin_memcpy(out + 6, f, 6);
   out[12] = 0x08;
   out[13] = 0x00;
   __u8 *oi = out + 14, *ot = oi + 20;
-  __u32 q;
+  __u32 q = 24;
   ot[20] = 2;
   ot[21] = 4;
-  put16(ot + 22, e->mss);
+  put16(ot + 22, e_mss);
   if (use_ts) {
-    /* MSS, [SACK-permitted], timestamps, [NOP, window scale], NOPs to a multiple of 4. */
-    __u32 t = 24;
+    __u8 *t = ot + 24;
     if (use_sack) {
-      ot[24] = 4;
-      ot[25] = 2;
-      t = 26;
+      t[0] = 4;
+      t[1] = 2;
+      t[2] = 8;
+      t[3] = 10;
+      put32(t + 4, tsval);
+      put32(t + 8, peer_tsval);
+      q = 36;
+    } else {
+      t[0] = 8;
+      t[1] = 10;
+      put32(t + 2, tsval);
+      put32(t + 6, peer_tsval);
+      t[10] = 1; /* 34 -> 36, or before the window scale */
+      t[11] = 1;
+      q = 36;
     }
-    ot[t] = 8;
-    ot[t + 1] = 10;
-    put32(ot + t + 2, tsval);
-    put32(ot + t + 6, peer_tsval);
-    t += 10;
     if (use_ws) {
-      ot[t] = 1;
-      ot[t + 1] = 3;
-      ot[t + 2] = 3;
-      ot[t + 3] = (__u8)e->wscale;
-      t += 4;
+      /* after 36 bytes, both ways: NOP, window scale (with SACK), or the two NOPs above and 2 more to 40 */
+      if (use_sack) {
+        t[12] = 1;
+        t[13] = 3;
+        t[14] = 3;
+        t[15] = (__u8)e_wscale;
+      } else {
+        t[10] = 1;
+        t[11] = 3;
+        t[12] = 3;
+        t[13] = (__u8)e_wscale;
+        t[14] = 1;
+        t[15] = 1;
+      }
+      q = 40;
     }
-    if (t == 34) {
-      ot[34] = 1;
-      ot[35] = 1;
-      t = 36;
-    } else if (t == 38) {
-      ot[38] = 1;
-      ot[39] = 1;
-      t = 40;
-    }
-    q = t;
-  } else {
-    q = 24;
   }
-  put16(ot, dport);
-  put16(ot + 2, sport);
+  __builtin_memcpy(ot, th + 2, 2);
+  __builtin_memcpy(ot + 2, th, 2);
   put32(ot + 4, iss);
   put32(ot + 8, peer_isn + 1);
   ot[12] = (__u8)((q / 4) << 4);
   ot[13] = TH_SYN | TH_ACK;
-  put16(ot + 14, e->window);
+  put16(ot + 14, e_window);
   /* Checksum: the options area past q is zero, so the sum over all 40 bytes is the sum over the header. */
   s = (dst >> 16) + (dst & 0xffff) + (src >> 16) + (src & 0xffff) + 6 + q;
   SUM16(ot, 40, s);
@@ -358,17 +411,16 @@ int synr_egress(struct __sk_buff *skb) {
   oi[0] = 0x45;
   put16(oi + 2, 20 + q);
   put16(oi + 6, 0x4000); /* DF; identification 0, unused with DF (RFC 6864 4.1) */
-  oi[8] = (__u8)c->ttl;
+  oi[8] = (__u8)ttl;
   oi[9] = 6;
-  put32(oi + 12, dst);
-  put32(oi + 16, src);
+  __builtin_memcpy(oi + 12, ip + 16, 4);
+  __builtin_memcpy(oi + 16, ip + 12, 4);
   s = 0;
   SUM16(oi, 20, s);
   put16(oi + 10, ~fold(s) & 0xffff);
 
   /* Resize the frame to the SYN-ACK (58, 70 or 74 bytes), write it, and turn it around to the device's ingress. */
-  __u32 flen = 14 + 20 + q;
-  if (bpf_skb_change_tail(skb, flen, 0) < 0) goto failed;
+  if (bpf_skb_change_tail(skb, 14 + 20 + q, 0) < 0) goto failed;
   if (q == 24) {
     if (bpf_skb_store_bytes(skb, 0, out, 14 + 20 + 24, 0) < 0) goto failed;
   } else if (q == 36) {

@@ -15,6 +15,11 @@
  * the RX thread's responder does with the frame where that differs on
  * purpose (IP options, a payload, a layout version: the eBPF program leaves
  * those to it).
+ *
+ * A runner loads synrCfgBytes(synrBpfConfigFor(case, CLOCK_MONOTONIC ns))
+ * into map synr_cfg, runs the frame, reads synr_stats before and after, and
+ * hands the result to synrBpfProblems, which compares it with the addon's
+ * synResponderAnswerForTest: an empty list is a pass.
  */
 import { ethFrame, ip, ipv4Packet, pseudoHeader, refChecksum, refSum } from './frames.js';
 
@@ -417,4 +422,76 @@ export function synrBpfCases(): SynrBpfCase[] {
   cases.push({ name: 'clock: monotonic + offset, expired 1 s ago', cfg: clocked(3_600_000n * MS), frame: synFrame(),
     expect: 'pass', counted: false, clock: { untilAfterNs: -1000n * MS } });
   return cases;
+}
+
+// ---------------------------------------------------------------- checking a run
+
+/** The configuration to load for a case: clock cases get entry 0's deadline from `monoNs` (CLOCK_MONOTONIC, ns). */
+export function synrBpfConfigFor(c: SynrBpfCase, monoNs: bigint): SynrBpfConfig {
+  const cfg = { ...c.cfg, entries: c.cfg.entries.map((e) => ({ ...e })) };
+  if (c.clock !== undefined) cfg.entries[0].untilNs = BigInt.asUintN(64, monoNs + cfg.clockOffNs + c.clock.untilAfterNs);
+  return cfg;
+}
+
+/** What one BPF_PROG_TEST_RUN of the program gave: its return value, the frame after it, the counters' changes. */
+export interface SynrBpfRun {
+  retval: number;
+  frame: Uint8Array;
+  answered: bigint;
+  passed: bigint;
+  redirectFailed: bigint;
+  /** CLOCK_MONOTONIC (ns) read just before and just after the run (clock cases only). */
+  t0?: bigint;
+  t1?: bigint;
+}
+
+/** The addon's synResponderAnswerForTest. */
+export type SynrNativeAnswer = (words: ArrayBuffer, nowMs: number, frame: Uint8Array) => Uint8Array | null;
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function hex(a: Uint8Array | null): string {
+  return a === null ? 'null' : Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Every way `run` (made under `cfg`, from {@link synrBpfConfigFor}) differs from what case `c` requires; empty
+ * when it passes. Checks: the return value (TC_ACT_REDIRECT for an answer, SYNR_NEXT for a pass); for an answer
+ * the frame equals the native responder's SYN-ACK byte for byte, for a pass the frame is unchanged; answered
+ * +1 exactly for an answer, passed +1 exactly when `counted`, redirect_failed +0; and the native responder's
+ * own verdict (pure_syn() gating answer(), as on the RX thread) is `native ?? expect`. Clock cases compare with
+ * the native answer at any whole ms between run.t0 and run.t1 (the program read its clock in between).
+ */
+export function synrBpfProblems(c: SynrBpfCase, cfg: SynrBpfConfig, run: SynrBpfRun, answer: SynrNativeAnswer): string[] {
+  const problems: string[] = [];
+  const words = synrNativeWords(cfg);
+  const native = (nowMs: number): Uint8Array | null => (nativePureSyn(c.frame) ? answer(words, nowMs, c.frame) : null);
+  let nat: Uint8Array | null = null;
+  if (c.clock === undefined) {
+    nat = native(synrNativeNowMs(cfg));
+  } else {
+    if (run.t0 === undefined || run.t1 === undefined) return ['a clock case needs run.t0 and run.t1'];
+    const lo = BigInt.asUintN(64, run.t0 + cfg.clockOffNs) / 1_000_000n;
+    const hi = BigInt.asUintN(64, run.t1 + cfg.clockOffNs) / 1_000_000n;
+    for (let ms = lo; ms <= hi && nat === null; ms++) {
+      const a = native(Number(ms));
+      if (a !== null && (c.expect !== 'answer' || sameBytes(a, run.frame))) nat = a;
+    }
+    if (nat === null && c.expect === 'answer') nat = native(Number(lo));
+  }
+  const nativeVerdict: SynrBpfVerdict = nat === null ? 'pass' : 'answer';
+  if (nativeVerdict !== (c.native ?? c.expect)) problems.push(`native responder: ${nativeVerdict}, expected ${c.native ?? c.expect}`);
+  if (c.expect === 'answer') {
+    if (run.retval !== TC_ACT_REDIRECT) problems.push(`return ${run.retval}, expected ${TC_ACT_REDIRECT}`);
+    if (!sameBytes(run.frame, nat)) problems.push(`frame differs from the native SYN-ACK:\n  bpf    ${hex(run.frame)}\n  native ${hex(nat)}`);
+  } else {
+    if (run.retval !== SYNR_NEXT) problems.push(`return ${run.retval}, expected ${SYNR_NEXT}`);
+    if (!sameBytes(run.frame, c.frame)) problems.push(`frame changed:\n  in  ${hex(c.frame)}\n  out ${hex(run.frame)}`);
+  }
+  if (run.answered !== (c.expect === 'answer' ? 1n : 0n)) problems.push(`answered +${run.answered}`);
+  if (run.passed !== (c.counted ? 1n : 0n)) problems.push(`passed +${run.passed}, expected +${c.counted ? 1 : 0}`);
+  if (run.redirectFailed !== 0n) problems.push(`redirect_failed +${run.redirectFailed}`);
+  return problems;
 }
