@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { Netns, haveCommand, missingCapability } from '../helpers/netns.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'binding.gyp', 'src', 'bin', 'native'];
+const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'binding.gyp', 'src', 'bin', 'native',
+  'scripts'];
 const missing = missingCapability();
 
 interface Ran { code: number | null; out: string }
@@ -115,6 +116,10 @@ test('the packed tarball installs without a compiler and its TAP and native UDP 
     for (const f of ['prebuilds/linux-x64/wirestack.node', 'binding.gyp', 'native/tap.c', 'native/udp.c', 'native/tap_thread.c',
       'dist/src/index.js', 'dist/src/index.d.ts', 'bin/wirestack.js', 'src/index.ts']) {
       assert.ok(files.has(`package/${f}`), `${f} is in the tarball`);
+    }
+    // The eBPF SYN responder's object, built at pack time when clang is there (CI installs it).
+    if (process.env.CI === 'true' || haveCommand('clang')) {
+      assert.ok(files.has('package/dist/src/bpf/syn_responder.bpf.o'), 'the eBPF object is in the tarball');
     }
     // Every source map in the tarball points at a source that is in it too.
     for (const f of files) {
