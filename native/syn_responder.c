@@ -50,6 +50,7 @@
 #endif
 
 #include "syn_responder.h"
+#include "synr_hash.h"
 #include "tap_uring.h"
 #include "vnet.h"
 
@@ -309,54 +310,15 @@ void ws_synr_free(ws_synr_t *r) {
   free(r);
 }
 
-static inline uint32_t rotl(uint32_t x, int b) { return (x << b) | (x >> (32 - b)); }
-
-#define SIPROUND                                                      \
-  do {                                                                \
-    v0 += v1; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);          \
-    v2 += v3; v3 = rotl(v3, 8); v3 ^= v2;                             \
-    v0 += v3; v3 = rotl(v3, 7); v3 ^= v0;                             \
-    v2 += v1; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);         \
-  } while (0)
-
-/* HalfSipHash-2-4 of four words, as halfSipHash in engine/tcp/syncookie.ts. */
+/* The cookie's HalfSipHash and the timestamp offset: synr_hash.h, shared with the eBPF responder. */
 static uint32_t half_siphash4(uint32_t k0, uint32_t k1, uint32_t m0, uint32_t m1, uint32_t m2, uint32_t m3) {
-  uint32_t v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
-  const uint32_t m[5] = { m0, m1, m2, m3, 16u << 24 };
-  for (int i = 0; i < 5; i++) {
-    v3 ^= m[i];
-    SIPROUND;
-    SIPROUND;
-    v0 ^= m[i];
-  }
-  v2 ^= 0xff;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  return v1 ^ v3;
+  return synr_half_siphash4_inline(k0, k1, m0, m1, m2, m3);
 }
 
-/* TcpCore.mix's round. */
-static inline uint32_t mix_round(uint32_t h, uint32_t w, uint32_t k) {
-  uint32_t x = (h ^ w) * 0x9e3779b1u;
-  x = rotl(x, 13);
-  return (x * 0x85ebca77u) ^ k;
-}
-
-/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport). */
+/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport) under the secret in the shared words. */
 static uint32_t ts_offset(const int32_t *w, uint32_t laddr, uint32_t lport, uint32_t raddr, uint32_t rport) {
-  const uint32_t k0 = (uint32_t)ld(&w[W_SECRET]), k1 = (uint32_t)ld(&w[W_SECRET + 1]);
-  const uint32_t k2 = (uint32_t)ld(&w[W_SECRET + 2]), k3 = (uint32_t)ld(&w[W_SECRET + 3]);
-  uint32_t h = k0 ^ 0x5bd1e995u;
-  h = mix_round(h, laddr, k1);
-  h = mix_round(h, (lport << 16) | rport, k2);
-  h = mix_round(h, raddr, k3);
-  h = mix_round(h, k1 ^ k2, k0);
-  h ^= h >> 16;
-  h *= 0x7feb352du;
-  h ^= h >> 15;
-  return h;
+  return synr_ts_offset((uint32_t)ld(&w[W_SECRET]), (uint32_t)ld(&w[W_SECRET + 1]), (uint32_t)ld(&w[W_SECRET + 2]),
+                        (uint32_t)ld(&w[W_SECRET + 3]), laddr, lport, raddr, rport);
 }
 
 static inline uint32_t get32(const uint8_t *p) {

@@ -39,6 +39,7 @@
 #include <linux/bpf.h>
 
 #include "synr_map.h"
+#include "../synr_hash.h"
 
 #define SEC(name) __attribute__((section(name), used))
 #define __uint(name, val) int (*name)[val]
@@ -106,64 +107,18 @@ INLINE __u32 fold(__u32 s) {
   s = (s & 0xffff) + (s >> 16);
   return s & 0xffff;
 }
-INLINE __u32 rotl(__u32 x, int b) { return (x << b) | (x >> (32 - b)); }
-
-#define SIPROUND                                                      \
-  do {                                                                \
-    v0 += v1; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);          \
-    v2 += v3; v3 = rotl(v3, 8); v3 ^= v2;                             \
-    v0 += v3; v3 = rotl(v3, 7); v3 ^= v0;                             \
-    v2 += v1; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);         \
-  } while (0)
-
-#define SIP_WORD(m)                                                   \
-  do {                                                                \
-    v3 ^= (m);                                                        \
-    SIPROUND;                                                         \
-    SIPROUND;                                                         \
-    v0 ^= (m);                                                        \
-  } while (0)
-
 /*
- * HalfSipHash-2-4 of four words, as half_siphash4 in native/syn_responder.c (halfSipHash in syncookie.ts);
- * m3 in the high half of `m23` (BPF functions take at most five arguments). A global function, called twice:
- * inlined, clang interleaves the two hashes and spills them past the 512-byte stack.
+ * HalfSipHash-2-4 of four words (../synr_hash.h, shared with native/syn_responder.c); m3 in the high half of
+ * `m23` (BPF functions take at most five arguments). A global function, called twice: inlined, clang
+ * interleaves the two hashes and spills them past the 512-byte stack.
  */
 __attribute__((noinline)) __u32 synr_half_siphash4(__u32 k0, __u32 k1, __u32 m0, __u32 m1, __u64 m23) {
-  __u32 m2 = (__u32)m23, m3 = (__u32)(m23 >> 32);
-  __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
-  SIP_WORD(m0);
-  SIP_WORD(m1);
-  SIP_WORD(m2);
-  SIP_WORD(m3);
-  SIP_WORD(16u << 24);
-  v2 ^= 0xff;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  SIPROUND;
-  return v1 ^ v3;
+  return synr_half_siphash4_inline(k0, k1, m0, m1, (__u32)m23, (__u32)(m23 >> 32));
 }
 
-/* TcpCore.mix's round. */
-INLINE __u32 mix_round(__u32 h, __u32 w, __u32 k) {
-  __u32 x = (h ^ w) * 0x9e3779b1u;
-  x = rotl(x, 13);
-  return (x * 0x85ebca77u) ^ k;
-}
-
-/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport), as ts_offset in native/syn_responder.c. */
+/* TcpCore.tsOffsetFor(laddr, lport, raddr, rport) (../synr_hash.h). */
 INLINE __u32 ts_offset(const struct synr_cfg *c, __u32 laddr, __u32 lport, __u32 raddr, __u32 rport) {
-  const __u32 k0 = c->secret[0], k1 = c->secret[1], k2 = c->secret[2], k3 = c->secret[3];
-  __u32 h = k0 ^ 0x5bd1e995u;
-  h = mix_round(h, laddr, k1);
-  h = mix_round(h, (lport << 16) | rport, k2);
-  h = mix_round(h, raddr, k3);
-  h = mix_round(h, k1 ^ k2, k0);
-  h ^= h >> 16;
-  h *= 0x7feb352du;
-  h ^= h >> 15;
-  return h;
+  return synr_ts_offset(c->secret[0], c->secret[1], c->secret[2], c->secret[3], laddr, lport, raddr, rport);
 }
 
 /* One's-complement sum of the 16-bit big-endian words of `n` (even, constant) bytes. Not unrolled: clang's

@@ -23,6 +23,7 @@ import { SynCookies } from '../../src/engine/tcp/syncookie.js';
 import {
   ACK, FIN, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, ip, opt, optionBlock, parseTcpFrame, tapStack, tcpFrame,
 } from '../tcp/helpers.js';
+import { SYN_CASES, responderWords } from '../helpers/syn-cases.js';
 
 /** TC_ACT_REDIRECT: the program answered (bpf_redirect to the device's ingress). */
 const REDIRECT = 7;
@@ -42,33 +43,6 @@ function program(): BpfSynResponder {
   return loaded;
 }
 
-function responderWords(): ArrayBuffer {
-  const mem = new ArrayBuffer((32 + 8 * 8) * 4);
-  new Int32Array(mem)[0] = 1;
-  return mem;
-}
-
-interface Case {
-  name: string;
-  src: string;
-  sport: number;
-  isn: number;
-  options?: Uint8Array;
-}
-
-const CASES: Case[] = [
-  { name: 'Linux SYN (MSS 1460, SACK, TS, WS 7)', src: '198.18.1.2', sport: 40001, isn: 0x89abcdef,
-    options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(0xdeadbeef, 0), opt.nop(), opt.ws(7)]) },
-  { name: 'no options (MSS 536)', src: '198.18.3.4', sport: 1025, isn: 1 },
-  { name: 'MSS 1400, TS, no SACK, WS 15 (capped to 14)', src: '198.19.255.254', sport: 65535, isn: 0xffffffff,
-    options: optionBlock([opt.mss(1400), opt.ts(7, 0), opt.nop(), opt.ws(15)]) },
-  { name: 'MSS 1300, SACK and WS without TS (neither comes back)', src: '198.18.200.9', sport: 5555, isn: 0x7fffffff,
-    options: optionBlock([opt.mss(1300), opt.sackOk(), opt.nop(), opt.ws(2)]) },
-  { name: 'MSS 1440, SACK, TS', src: '198.18.0.77', sport: 33000, isn: 0x10000,
-    options: optionBlock([opt.mss(1440), opt.sackOk(), opt.ts(0x80000000, 0)]) },
-  { name: 'NOPs first, MSS 9000, TS, WS 0, EOL', src: '198.18.9.9', sport: 2000, isn: 0x01020304,
-    options: optionBlock([opt.nop(), opt.nop(), opt.mss(9000), opt.ts(1, 0), opt.ws(0), opt.eol()]) },
-];
 
 /** A stack listening on port 80 at engine time `now`, its listener handed to both responders. */
 function handedStack(now: number, bpf: BpfSynResponder, words: ArrayBuffer): { ts: ReturnType<typeof tapStack>; cookies: SynCookies } {
@@ -102,7 +76,7 @@ test('the eBPF responder\'s SYN-ACK is byte for byte the C responder\'s (and so 
     const words = responderWords();
     const { cookies } = handedStack(now, bpf, words);
     assert.ok(bpf.setFixedClock(now));
-    for (const c of CASES) {
+    for (const c of SYN_CASES) {
       const syn = tcpFrame(STACK_MAC, PEER_MAC, {
         src: c.src, dst: STACK_IP, sport: c.sport, dport: 80, seq: c.isn, flags: SYN, win: 64240, options: c.options,
       });

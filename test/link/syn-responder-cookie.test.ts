@@ -15,39 +15,14 @@ import { NativeSynResponder } from '../../src/link/syn-responder.js';
 import type { SynResponder } from '../../src/engine/tcp/syn-responder.js';
 import { SynCookies, cookieTsSack, cookieTsWscale } from '../../src/engine/tcp/syncookie.js';
 import {
-  ACK, PEER_MAC, SYN, STACK_IP, STACK_MAC, add32, ip, opt, optionBlock, parseTcpFrame, tapStack, tcpFrame,
+  ACK, PEER_MAC, SYN, STACK_IP, STACK_MAC, add32, ip, parseTcpFrame, tapStack, tcpFrame,
 } from '../tcp/helpers.js';
+import { SYN_CASES, responderWords } from '../helpers/syn-cases.js';
 
 const addon = tryNativeAddon();
 const answerForTest = addon instanceof Error ? undefined : addon.synResponderAnswerForTest;
 const missing = answerForTest === undefined ? 'the native addon (with synResponderAnswerForTest) is not built' : false;
 
-/** Words of the responder's layout (native/syn_responder.c W_TOTAL), version 1. */
-function responderWords(): ArrayBuffer {
-  const mem = new ArrayBuffer((32 + 8 * 8) * 4);
-  new Int32Array(mem)[0] = 1;
-  return mem;
-}
-
-interface Case {
-  name: string;
-  src: string;
-  sport: number;
-  isn: number;
-  options?: Uint8Array;
-}
-
-const CASES: Case[] = [
-  { name: 'Linux SYN (MSS 1460, SACK, TS, WS 7)', src: '198.18.1.2', sport: 40001, isn: 0x89abcdef,
-    options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(0xdeadbeef, 0), opt.nop(), opt.ws(7)]) },
-  { name: 'no options (MSS 536)', src: '198.18.3.4', sport: 1025, isn: 1 },
-  { name: 'MSS 1400, TS, no SACK, WS 15 (capped to 14)', src: '198.19.255.254', sport: 65535, isn: 0xffffffff,
-    options: optionBlock([opt.mss(1400), opt.ts(7, 0), opt.nop(), opt.ws(15)]) },
-  { name: 'MSS 1300, SACK and WS without TS (neither comes back)', src: '198.18.200.9', sport: 5555, isn: 0x7fffffff,
-    options: optionBlock([opt.mss(1300), opt.sackOk(), opt.nop(), opt.ws(2)]) },
-  { name: 'MSS 1440, SACK, TS', src: '198.18.0.77', sport: 33000, isn: 0x10000,
-    options: optionBlock([opt.mss(1440), opt.sackOk(), opt.ts(0x80000000, 0)]) },
-];
 
 test('the C responder\'s SYN-ACK equals the engine\'s cookie SYN-ACK for the same SYN, keys and time, field by field', { skip: missing }, () => {
   const call = answerForTest as (words: ArrayBuffer, now: number, frame: Uint8Array) => Uint8Array | null;
@@ -69,7 +44,7 @@ test('the C responder\'s SYN-ACK equals the engine\'s cookie SYN-ACK for the sam
     ts.advance(now - ts.now);
     assert.equal(ts.now, now);
     const cookies = (ts.stack.tcp.core.passive as unknown as { cookies: SynCookies }).cookies;
-    for (const c of CASES) {
+    for (const c of SYN_CASES) {
       const syn = tcpFrame(STACK_MAC, PEER_MAC, {
         src: c.src, dst: STACK_IP, sport: c.sport, dport: 80, seq: c.isn, flags: SYN, win: 64240, options: c.options,
       });
