@@ -26,7 +26,7 @@ import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-resp
 
 /** Addon entry points (native/bpf_loader.c). */
 export interface BpfAddon {
-  /** Load on libuv's pool (the verifier takes hundreds of ms); fds: [cfg map, stats map, program]. */
+  /** Load on libuv's pool (the verifier: ~20 ms here, more under load); fds: [cfg map, stats map, program]. */
   bpfSynrLoadAsync(obj: Uint8Array, done: (r: BpfOpenResult) => void): void;
   /** The same at once (tests). */
   bpfSynrLoadForTest(obj: Uint8Array): BpfOpenResult;
