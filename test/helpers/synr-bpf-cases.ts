@@ -21,16 +21,14 @@
  * hands the result to synrBpfProblems, which compares it with the addon's
  * synResponderAnswerForTest: an empty list is a pass.
  */
+import { SYNR_CFG_SIZE, SYNR_STATS_SIZE } from '../../src/link/syn-responder-bpf.js';
 import { ethFrame, ip, ipv4Packet, pseudoHeader, refChecksum, refSum } from './frames.js';
 
 /** bpf_redirect()'s verdict: the program answered. */
 export const TC_ACT_REDIRECT = 7;
+export { SYNR_CFG_SIZE, SYNR_STATS_SIZE };
 /** The program's "not mine" (TCX_NEXT; TC_ACT_UNSPEC under legacy cls_bpf). */
 export const SYNR_NEXT = -1;
-/** sizeof(struct synr_cfg). */
-export const SYNR_CFG_SIZE = 328;
-/** sizeof(struct synr_stats): answered, redirect_failed, passed (u64 each). */
-export const SYNR_STATS_SIZE = 24;
 
 export const STACK_IP = '10.0.0.2';
 export const STACK_MAC = '02:00:00:00:00:02';
@@ -467,7 +465,9 @@ function hex(a: Uint8Array | null): string {
 export function synrBpfProblems(c: SynrBpfCase, cfg: SynrBpfConfig, run: SynrBpfRun, answer: SynrNativeAnswer): string[] {
   const problems: string[] = [];
   const words = synrNativeWords(cfg);
-  const native = (nowMs: number): Uint8Array | null => (nativePureSyn(c.frame) ? answer(words, nowMs, c.frame) : null);
+  // The reference answer is the native one for nativeFrame when the case gives one (the same SYN, checksum complete).
+  const ref = c.nativeFrame ?? c.frame;
+  const native = (nowMs: number): Uint8Array | null => (nativePureSyn(ref) ? answer(words, nowMs, ref) : null);
   let nat: Uint8Array | null = null;
   if (c.clock === undefined) {
     nat = native(synrNativeNowMs(cfg));
@@ -481,7 +481,8 @@ export function synrBpfProblems(c: SynrBpfCase, cfg: SynrBpfConfig, run: SynrBpf
     }
     if (nat === null && c.expect === 'answer') nat = native(Number(lo));
   }
-  const nativeVerdict: SynrBpfVerdict = nat === null ? 'pass' : 'answer';
+  const nativeVerdict: SynrBpfVerdict = c.nativeFrame === undefined ? (nat === null ? 'pass' : 'answer')
+    : nativePureSyn(c.frame) && answer(words, synrNativeNowMs(cfg), c.frame) !== null ? 'answer' : 'pass';
   if (nativeVerdict !== (c.native ?? c.expect)) problems.push(`native responder: ${nativeVerdict}, expected ${c.native ?? c.expect}`);
   if (c.expect === 'answer') {
     if (run.retval !== TC_ACT_REDIRECT) problems.push(`return ${run.retval}, expected ${TC_ACT_REDIRECT}`);

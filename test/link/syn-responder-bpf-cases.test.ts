@@ -3,14 +3,10 @@
  * test/helpers/synr-bpf-cases.ts, run with BPF_PROG_TEST_RUN through the
  * addon's loader, against the RX thread's responder (native/syn_responder.c,
  * the addon's synResponderAnswerForTest) on the same configuration, clock and
- * frame. Per case:
- *   - the verdict: TC_ACT_REDIRECT (7) for 'answer', SYNR_NEXT (-1) for 'pass';
- *   - 'answer': the output frame equals the native responder's SYN-ACK byte
- *     for byte (Ethernet, IP, TCP, options, checksums);
- *   - 'pass': the frame comes back unchanged;
- *   - the counters: answered + 1 exactly for an answer, passed + 1 exactly
- *     when the case is `counted`, redirect_failed never;
- *   - the native responder's own verdict is the case's `native`, else its `expect`.
+ * frame: per case, what synrBpfProblems checks (the verdict, the frame byte
+ * for byte against the native SYN-ACK or unchanged, the counters: answered
+ * +1 exactly for an answer, passed +1 exactly when counted, redirect_failed
+ * never, and the native responder's own verdict).
  *
  * Needs root, libbpf.so.1 and the object (clang at build): skipped without
  * them on a developer's machine, never in CI (CI=true installs clang).
@@ -20,9 +16,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { tryNativeAddon } from '../../src/link/addon.js';
 import { bpfObjectPath } from '../../src/link/syn-responder-bpf.js';
-import {
-  SYNR_NEXT, SYNR_STATS_SIZE, TC_ACT_REDIRECT, nativePureSyn, synrBpfCases, synrCfgBytes, synrNativeNowMs, synrNativeWords,
-} from '../helpers/synr-bpf-cases.js';
+import { SYNR_STATS_SIZE, synrBpfCases, synrBpfConfigFor, synrBpfProblems, synrCfgBytes } from '../helpers/synr-bpf-cases.js';
 
 const addon = tryNativeAddon();
 
@@ -58,55 +52,20 @@ test('the eBPF responder on every case: verdict, frame byte for byte against the
   try {
     for (const c of synrBpfCases()) {
       n++;
-      const cfg = { ...c.cfg, entries: c.cfg.entries.map((e) => ({ ...e })) };
-      const mono = (): bigint => process.hrtime.bigint();
-      if (c.clock !== undefined) cfg.entries[0].untilNs = BigInt.asUintN(64, mono() + cfg.clockOffNs + c.clock.untilAfterNs);
+      const cfg = synrBpfConfigFor(c, process.hrtime.bigint());
       assert.equal(a.bpfMapWrite!(cfgFd, synrCfgBytes(cfg)), 0);
       const s0 = stats();
-      const t0 = mono();
+      const t0 = process.hrtime.bigint();
       const r = a.bpfTestRun!(progFd, c.frame, out);
-      const t1 = mono();
+      const t1 = process.hrtime.bigint();
       if (typeof r === 'number') {
         failures.push(`${c.name}: BPF_PROG_TEST_RUN errno ${-r}`);
         continue;
       }
-      const [ret, len] = r;
-      const got = out.subarray(0, len);
       const s1 = stats();
-      const words = synrNativeWords(cfg);
-      const nf = c.nativeFrame ?? c.frame;
-      const native = (ms: number): Uint8Array | null => (nativePureSyn(nf) ? a.synResponderAnswerForTest!(words, ms, nf) : null);
-      let nat: Uint8Array | null = null;
-      if (c.clock === undefined) {
-        nat = native(synrNativeNowMs(cfg));
-      } else {
-        // The program read the clock between t0 and t1: any whole ms in between.
-        const lo = (t0 + cfg.clockOffNs) / 1_000_000n;
-        const hi = (t1 + cfg.clockOffNs) / 1_000_000n;
-        for (let ms = lo; ms <= hi && nat === null; ms++) {
-          const x = native(Number(ms));
-          if (x !== null && (c.expect !== 'answer' || Buffer.compare(x, got) === 0)) nat = x;
-        }
-        if (nat === null && c.expect === 'answer') nat = native(Number(lo));
-      }
-      const problems: string[] = [];
-      // The native verdict for the case's own frame (nativeFrame is only the reference for the answer's bytes).
-      const nativeVerdict = c.nativeFrame !== undefined
-        ? (nativePureSyn(c.frame) && a.synResponderAnswerForTest!(words, synrNativeNowMs(cfg), c.frame) !== null ? 'answer' : 'pass')
-        : nat === null ? 'pass' : 'answer';
-      if (nativeVerdict !== (c.native ?? c.expect)) problems.push(`native responder: ${nativeVerdict}, expected ${c.native ?? c.expect}`);
-      if (c.expect === 'answer') {
-        if (ret !== TC_ACT_REDIRECT) problems.push(`return ${ret}, expected ${TC_ACT_REDIRECT}`);
-        if (nat === null || Buffer.compare(got, nat) !== 0) {
-          problems.push(`frame differs: bpf ${Buffer.from(got).toString('hex')} native ${nat === null ? 'null' : Buffer.from(nat).toString('hex')}`);
-        }
-      } else {
-        if (ret !== SYNR_NEXT) problems.push(`return ${ret}, expected ${SYNR_NEXT}`);
-        if (Buffer.compare(got, c.frame) !== 0) problems.push('frame changed');
-      }
-      if (s1[0] - s0[0] !== (c.expect === 'answer' ? 1n : 0n)) problems.push(`answered +${s1[0] - s0[0]}`);
-      if (s1[2] - s0[2] !== (c.counted ? 1n : 0n)) problems.push(`passed +${s1[2] - s0[2]}, expected +${c.counted ? 1 : 0}`);
-      if (s1[1] !== s0[1]) problems.push(`redirect_failed +${s1[1] - s0[1]}`);
+      const problems = synrBpfProblems(c, cfg, {
+        retval: r[0], frame: out.slice(0, r[1]), answered: s1[0] - s0[0], redirectFailed: s1[1] - s0[1], passed: s1[2] - s0[2], t0, t1,
+      }, a.synResponderAnswerForTest!);
       if (problems.length > 0) failures.push(`${c.name}: ${problems.join('; ')}`);
     }
   } finally {

@@ -24,9 +24,8 @@ import {
   ACK, FIN, PEER_MAC, RST, SYN, STACK_IP, STACK_MAC, ip, opt, optionBlock, parseTcpFrame, tapStack, tcpFrame,
 } from '../tcp/helpers.js';
 import { SYN_CASES, responderWords } from '../helpers/syn-cases.js';
+import { TC_ACT_REDIRECT } from '../helpers/synr-bpf-cases.js';
 
-/** TC_ACT_REDIRECT: the program answered (bpf_redirect to the device's ingress). */
-const REDIRECT = 7;
 
 const addon = tryNativeAddon();
 function loadOrReason(): BpfSynResponder | string {
@@ -85,7 +84,7 @@ test('the eBPF responder\'s SYN-ACK is byte for byte the C responder\'s (and so 
       assert.ok(n !== null, `${at}: the C responder answers`);
       const r = bpf.testRun(syn);
       runs++;
-      assert.equal(r.ret, REDIRECT, `${at}: the program answers (redirect)`);
+      assert.equal(r.ret, TC_ACT_REDIRECT, `${at}: the program answers (redirect)`);
       assert.deepEqual([...r.out], [...n], `${at}: the same frame`);
       const s = parseTcpFrame(r.out);
       assert.ok(s !== null && s.checksumOk, `${at}: a valid TCP checksum`);
@@ -94,7 +93,7 @@ test('the eBPF responder\'s SYN-ACK is byte for byte the C responder\'s (and so 
       const partial = withPartialChecksum(syn);
       const rp = bpf.testRun(partial);
       runs++;
-      assert.equal(rp.ret, REDIRECT, `${at}: a partial checksum is answered`);
+      assert.equal(rp.ret, TC_ACT_REDIRECT, `${at}: a partial checksum is answered`);
       assert.deepEqual([...rp.out], [...n], `${at}: the same frame for the partial checksum`);
     }
   }
@@ -110,7 +109,7 @@ test('the eBPF responder leaves to the stack, unchanged, every frame it must not
   const base = { src: '198.18.4.5', dst: STACK_IP, sport: 4242, dport: 80, seq: 77, flags: SYN, win: 64240,
     options: optionBlock([opt.mss(1460), opt.sackOk(), opt.ts(9, 0), opt.nop(), opt.ws(7)]) };
   const good = tcpFrame(STACK_MAC, PEER_MAC, base);
-  assert.equal(bpf.testRun(good).ret, REDIRECT, 'the reference SYN is answered');
+  assert.equal(bpf.testRun(good).ret, TC_ACT_REDIRECT, 'the reference SYN is answered');
   const passed0 = bpf.counters().passed;
   const answered0 = bpf.counters().answered;
   const variant = (f: (b: Uint8Array) => void, spec = base): Uint8Array => {
@@ -144,17 +143,17 @@ test('the eBPF responder leaves to the stack, unchanged, every frame it must not
   for (const [name, frame, counted] of cases) {
     const before = bpf.counters().passed;
     const r = bpf.testRun(frame);
-    assert.notEqual(r.ret, REDIRECT, `${name}: passed on`);
+    assert.notEqual(r.ret, TC_ACT_REDIRECT, `${name}: passed on`);
     assert.deepEqual([...r.out], [...frame], `${name}: unchanged`);
     assert.equal(bpf.counters().passed - before, counted ? 1 : 0, `${name}: ${counted ? '' : 'not '}counted as passed`);
   }
   // The hold lapses: nothing answered after it, and a deactivated port is not answered at once.
   assert.ok(bpf.setFixedClock(now + 1000));
-  assert.notEqual(bpf.testRun(good).ret, REDIRECT, 'not after the hold');
+  assert.notEqual(bpf.testRun(good).ret, TC_ACT_REDIRECT, 'not after the hold');
   assert.ok(bpf.setFixedClock(now + 10));
-  assert.equal(bpf.testRun(good).ret, REDIRECT, 'within the hold');
+  assert.equal(bpf.testRun(good).ret, TC_ACT_REDIRECT, 'within the hold');
   bpf.deactivate(80);
-  assert.notEqual(bpf.testRun(good).ret, REDIRECT, 'not once deactivated');
+  assert.notEqual(bpf.testRun(good).ret, TC_ACT_REDIRECT, 'not once deactivated');
   assert.equal(bpf.counters().answered - answered0, 1);
   assert.ok(bpf.counters().passed - passed0 >= 3);
   bpf.setFixedClock(null);
