@@ -36,14 +36,12 @@
 import { Errno } from '../engine/errno.js';
 import { ETH_HEADER_LEN } from './link.js';
 import type { FrameReceiver, Link, LinkOffload, LinkStats, TxOffload } from './link.js';
-import { TapRings, defaultRingSlots } from './tap-ring.js';
-import type { TapThreadCounters } from './tap-ring.js';
+import { TapRings, defaultRingSlots, type TapThreadCounters } from './tap-ring.js';
 import { NativeSynResponder } from './syn-responder.js';
 import { BpfSynResponder } from './syn-responder-bpf.js';
 import { TapSynResponders } from './syn-responder-tap.js';
-import { loadNativeAddon } from './addon.js';
+import { loadNativeAddon, type NativeAddon } from './addon.js';
 import { checkCidr, ip } from './ip-command.js';
-import type { NativeAddon } from './addon.js';
 import type { TapLinkOptions, TapNetnsOptions, TapOffloadStats } from './tap-options.js';
 
 /** The native addon's surface (native/tap.c, native/tap_thread.c), loaded by addon.ts. */
@@ -178,13 +176,10 @@ export class TapLink implements Link {
   private heldMs = -1;
   private heldFrames = 0;
   private heldBytes = 0;
-  /** The millisecond (poll time) of the last read that delivered frames: see readFd's lone-frame rule. */
+  /** Poll times (ms) of the last read that delivered frames and of the last drain read that found none: readFd's lone-frame rule. */
   private lastRxMs = -1;
-  /**
-   * Reads on the JS thread that found the device empty (EAGAIN): the drain
-   * read after a burst, or a poll for another reason. A lone frame on a
-   * watched device is not followed by one (see readFd).
-   */
+  private emptyDrainMs = -1;
+  /** Reads on the JS thread that found the device empty (EAGAIN): a drain read (see readFd), or a poll for another reason. */
   rxEmptyReads = 0;
   private readonly onFdReadable: () => void;
 
@@ -468,14 +463,15 @@ export class TapLink implements Link {
    * was spent (frames may remain); clears `fdReady` when a read found the
    * device empty, or when it stopped after a lone frame (below).
    *
-   * A lone frame (the first read got one, and no frame was read earlier in
-   * the same millisecond: a ping, a request of a slow exchange) is not
+   * A lone frame (the first of its millisecond: a ping, a request) is not
    * followed by a read to drain the device when the event loop watches it:
    * that read finds it empty nearly always, and costs a syscall (~2 µs here)
-   * and a Node-API call on the JS thread per exchange. The watch is
-   * level-triggered (libuv's uv_poll, epoll without EPOLLET), so a frame that
-   * did queue behind reports the device readable again at once. A second frame
-   * in the same millisecond means a burst: the reads then drain in batches.
+   * and a Node-API call per exchange. The watch is level-triggered (uv_poll,
+   * epoll without EPOLLET): a frame queued behind reports the device readable
+   * again at once. A second frame in the same millisecond may be a burst: the
+   * reads drain in batches, until one drain finds the device empty; the rest
+   * of that millisecond's frames are lone again (request/response at several
+   * exchanges per ms: one empty read per ms, not one per exchange).
    */
   private readFd(rx: FrameReceiver, budget: number, now: number): number {
     const native = this.native;
@@ -502,12 +498,15 @@ export class TapLink implements Link {
       }
       if (n <= 0) {
         // 0: drained (EAGAIN); < 0: read error, nothing to deliver
-        if (n === 0) this.rxEmptyReads++;
+        if (n === 0) {
+          this.rxEmptyReads++;
+          if (want > 1) this.emptyDrainMs = now;
+        }
         this.fdReady = false;
         return budget - left;
       }
       left -= n;
-      const lone = want === 1 && now !== this.lastRxMs;
+      const lone = want === 1 && (now !== this.lastRxMs || now === this.emptyDrainMs);
       this.lastRxMs = now;
       for (let i = 0; i < n; i++) {
         const word = lens[i];
