@@ -274,14 +274,15 @@ static napi_value undefined(napi_env env) {
 static napi_value thread_push(napi_env env, napi_callback_info info);
 
 static napi_value thread_start(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  size_t argc = 5;
+  napi_value argv[6];
+  size_t argc = 6;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
     napi_throw_type_error(env, "ERR_MISSING_ARGS", "missing arguments");
     return NULL;
   }
-  int64_t fd, slots, slot_size, vnet = 0;
+  int64_t fd, slots, slot_size, vnet = 0, handoff = 0;
   if (argc >= 5 && !get_int(env, argv[4], "vnetHdr", 0, WS_VNET_HDR_LEN, &vnet)) return NULL;
+  if (argc >= 6 && !get_int(env, argv[5], "rxHandoff", 0, 1, &handoff)) return NULL;
   if (vnet != 0 && vnet != WS_VNET_HDR_LEN) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "vnetHdr must be 0 or 10");
     return NULL;
@@ -339,6 +340,11 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   t->h[H_RX_DATA] = (int32_t)off_rx;
   t->h[H_TX_DATA] = (int32_t)off_tx;
   t->h[H_VNET_HDR] = (int32_t)vnet;
+  /* Before the RX thread starts: set later by JS (allowHandoff), it could come
+   * after the thread's first empty read, which then sleeps in poll() without
+   * a timeout until a frame arrives; a device silent from the start stayed
+   * with the RX thread (30 % of new devices after 50 ms of silence). */
+  t->h[H_RX_HANDOFF_OK] = (int32_t)handoff;
   t->h[H_SPIN_MAX_US] = SPIN_DEFAULT_US;
   const char *uring = getenv("WIRESTACK_TAP_URING"); /* "0": one syscall per frame (to compare) */
   t->h[H_URING] = uring != NULL && strcmp(uring, "0") == 0 ? 0 : 1;

@@ -11,8 +11,11 @@ import type { RingLayout } from './addon.js';
 
 /** The addon's threaded surface. */
 export interface TapThreadAddon {
-  /** `vnetHdr` 10: the fd was opened with offload (see native/vnet.h). */
-  threadStart(fd: number, slots: number, slotSize: number, callback: () => void, vnetHdr?: number): {
+  /**
+   * `vnetHdr` 10: the fd was opened with offload (see native/vnet.h). `rxHandoff` 1: the RX thread may hand the
+   * quiet device to JS from the start (see {@link TapRings.allowHandoff}).
+   */
+  threadStart(fd: number, slots: number, slotSize: number, callback: () => void, vnetHdr?: number, rxHandoff?: number): {
     handle: object;
     memory: ArrayBuffer;
     /**
@@ -122,11 +125,10 @@ export class TapRings {
   readonly push: (frame: Uint8Array, offset: number, length: number, gso?: number, csum?: number) => boolean;
 
   /** @param vnetHdr 10 when the fd was opened with offload (frames carry a virtio_net_hdr), else 0 */
-  constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void, vnetHdr = 0) {
+  constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void, vnetHdr = 0,
+    rxHandoff = false) {
     this.native = native;
-    const { handle, memory, push } = vnetHdr !== 0
-      ? native.threadStart(fd, slots, slotSize, onReadable, vnetHdr)
-      : native.threadStart(fd, slots, slotSize, onReadable);
+    const { handle, memory, push } = native.threadStart(fd, slots, slotSize, onReadable, vnetHdr, rxHandoff ? 1 : 0);
     this.push = push;
     this.handle = handle;
     const L = native.ringLayout;
@@ -220,7 +222,8 @@ export class TapRings {
    * quiet for a millisecond (native/tap_thread.c, RX_QUIET_MS). JS then reads
    * it itself until a burst comes ({@link handBack}); a lone reply reaches
    * the stack with one thread wake-up (JS's) instead of two (the RX thread's,
-   * then JS's).
+   * then JS's). The constructor's `rxHandoff` sets it before the RX thread
+   * starts; a change here takes effect at the thread's next wake-up (a frame).
    */
   allowHandoff(on: boolean): void {
     Atomics.store(this.h, this.L.rxHandoffOk, on ? 1 : 0);

@@ -220,9 +220,8 @@ export class TapLink implements Link {
       // The batch buffer is only read into while the JS thread holds the device (rxHandoff).
       this.rxBuf = new Uint8Array(this.rxHandoff ? this.slotSize * BATCH_FRAMES : 0);
       this.rxLen = new Int32Array(this.rxHandoff ? BATCH_FRAMES : 0);
-      this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable, vnetHdr);
+      this.rings = new TapRings(native, fd, ringSlots, this.slotSize, this.onReadable, vnetHdr, this.rxHandoff);
       this.rings.keepAlive(false); // until a wakeup is registered
-      this.rings.allowHandoff(this.rxHandoff);
     } else {
       this.rxBuf = new Uint8Array(this.slotSize * BATCH_FRAMES);
       this.rxLen = new Int32Array(BATCH_FRAMES);

@@ -181,6 +181,34 @@ describe('TapLink I/O threads: lifecycle', { skip: missing ?? false }, () => {
     }
   });
 
+  it('hands a device silent from the start to the JS thread (rxHandoff): 10 devices of 10 within 200 ms', { timeout: 30_000 }, async () => {
+    // The hand-off is allowed before the RX thread's first read: allowed after it, the thread slept in poll()
+    // with no timeout from its first empty read until a frame came, and 30 % of new silent devices (IPv6
+    // off: Linux sends nothing) were still with the RX thread after 50 ms.
+    const ns = Netns.create();
+    try {
+      ns.execSync('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      const late: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const link = TapLink.open('', { threads: true, rxHandoff: true });
+        try {
+          link.moveToNetns(ns.name, { hostAddress: `${MANUAL_LINUX_IP}/24` });
+          link.setWakeup(() => {}, () => {});
+          const t0 = performance.now();
+          while (link.threadCounters()?.rxHandoffs === 0 && performance.now() - t0 < 200) await new Promise((r) => setTimeout(r, 5));
+          const c = link.threadCounters();
+          if ((c?.rxHandoffs ?? 0) === 0) late.push(JSON.stringify(c));
+        } finally {
+          link.setWakeup(null);
+          link.close();
+        }
+      }
+      assert.deepEqual(late, [], 'devices the RX thread kept');
+    } finally {
+      ns.remove();
+    }
+  });
+
   it('polled by hand (no wakeup set), still reads a quiet device the RX thread handed to JS', { timeout: 30_000 }, async () => {
     const ns = Netns.create();
     const link = TapLink.open('', { threads: true });
