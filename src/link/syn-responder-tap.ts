@@ -56,6 +56,18 @@ export class TapSynResponders implements SynResponder {
     return a || b;
   }
 
+  /**
+   * IPv6 listeners go to the egress program alone: the RX thread's
+   * responder (native/syn_responder.c) answers IPv4 only, so it is never
+   * offered an IPv6 entry, and where the program is not attached the engine
+   * answers IPv6 SYNs itself (false: the listener is not handed).
+   */
+  activate6(addr: Int32Array, at: number, port: number, mss: number, window: number, wscale: number, hopLimit: number,
+    until: number): boolean {
+    if (!this.tried && this.openEgress !== null) this.attach();
+    return this.egress?.activate6(addr, at, port, mss, window, wscale, hopLimit, until) ?? false;
+  }
+
   deactivate(port: number): void {
     this.egress?.deactivate(port);
     this.rx?.deactivate(port);
