@@ -51,7 +51,7 @@ function opts(parts: number[][], pad = 1): number[] {
   return out;
 }
 
-const LINUX_OPTS = opts([o.mss(1440), o.sackOk, o.ts(0xdeadbeef, 0), o.nop, o.ws(7)]);
+export const LINUX_OPTS6 = opts([o.mss(1440), o.sackOk, o.ts(0xdeadbeef, 0), o.nop, o.ws(7)]);
 
 function bytes6(text: string): Uint8Array {
   const w = addr6Words(text);
@@ -67,10 +67,11 @@ export interface Syn6 {
   sport?: number;
   dport?: number;
   isn?: number;
+  ack?: number;
   flags?: number;
   win?: number;
   options?: number[];
-  payload?: number[];
+  payload?: number[] | Uint8Array;
   /** Data offset override (words). */
   doff?: number;
   /** TCP checksum: 'bad', 'partial' (the pseudo-header's folded sum, as a local socket's CHECKSUM_PARTIAL SYN) or correct. */
@@ -103,6 +104,7 @@ export function synFrame6(s: Syn6 = {}): Uint8Array {
   v.setUint16(0, s.sport ?? 40001);
   v.setUint16(2, s.dport ?? PORT);
   v.setUint32(4, (s.isn ?? 0x89abcdef) >>> 0);
+  v.setUint32(8, (s.ack ?? 0) >>> 0);
   v.setUint8(12, (s.doff ?? hlen / 4) << 4);
   v.setUint8(13, s.flags ?? SYN);
   v.setUint16(14, s.win ?? 64800);
@@ -154,7 +156,7 @@ export function synFrame6(s: Syn6 = {}): Uint8Array {
 // ---------------------------------------------------------------- the engine
 
 /** What the engine handed its responder (the program's configuration is made of it). */
-interface Handed {
+export interface Handed {
   key: number[];
   secret: number[];
   ttl: number;
@@ -168,59 +170,104 @@ interface Handed {
   until: number;
 }
 
-/** A Stack at fd00::2/64 on a FrameTap (MTU `mtu`), listening on [::]:80, its clock at `nowMs`, its listener handed. */
-class Engine6 {
+export interface Engine6Options {
+  /** The engine's clock, ms (default 1_234_567). */
+  nowMs?: number;
+  config?: StackConfig;
+  /** The FrameTap's MTU (default 1500). */
+  mtu?: number;
+  /** Non-zero: the interface's hop limit as a router's Cur Hop Limit sets it. */
+  hopLimit6?: number;
+  seed?: number;
+  /** Also give every call the engine makes to its link responder to this one (the program, loaded for tests). */
+  forward?: SynResponder;
+  /** Send one SYN at construction so that the listener is handed (default true; needs `tcpSyncookies: 2`). */
+  handOff?: boolean;
+  /** The listener's backlog (default 8). */
+  backlog?: number;
+}
+
+/**
+ * A Stack at fd00::2/64 (and 10.0.0.2/24) on a FrameTap, listening on
+ * [::]:80, driven by hand at `nowMs`; its link's SYN responder records
+ * what the engine hands it (and forwards it when asked to).
+ */
+export class Engine6 {
   readonly stack: Stack;
   readonly tap: FrameTap;
+  readonly lfd: number;
+  nowMs: number;
   handed: Handed | null = null;
+  /** Every activate6 the engine made, with the clock then. */
+  readonly activations: Array<Handed & { at: number }> = [];
+  deactivated: number[] = [];
 
-  constructor(readonly nowMs: number, config: StackConfig, mtu: number, hopLimit6: number, seed: number) {
+  constructor(opt: Engine6Options = {}) {
+    this.nowMs = opt.nowMs ?? 1_234_567;
+    const mtu = opt.mtu ?? 1500;
     this.tap = new FrameTap('tap0', mtu);
-    this.stack = new Stack({ seed, tcpSyncookies: 2, maxTcpSockets: 16, ...(mtu > 1500 ? { maxMtu: mtu } : {}), ...config });
+    this.stack = new Stack({ seed: opt.seed ?? 300, tcpSyncookies: 2, maxTcpSockets: 16, ...(mtu > 1500 ? { maxMtu: mtu } : {}),
+      ...opt.config });
     this.stack.addInterface(this.tap, { address: [`${STACK_IP}/24`, `${STACK6}/64`], mac: STACK_MAC });
     // As a router's Cur Hop Limit would (RFC 4861 6.3.4): Ipv6.output6 then sends with it.
-    if (hopLimit6 !== 0) (this.stack.interfaces[0] as NetInterface).hopLimit6 = hopLimit6;
+    if ((opt.hopLimit6 ?? 0) !== 0) (this.stack.interfaces[0] as NetInterface).hopLimit6 = opt.hopLimit6 as number;
+    const fwd = opt.forward ?? null;
     const rec: SynResponder = {
-      configure: (k, s, ttl, op) => {
+      configure: (k, s, ttl, op, now) => {
         this.handed = { ...(this.handed ?? {} as Handed), key: [...k], secret: [...s], ttl, opts: op };
+        fwd?.configure(k, s, ttl, op, now);
       },
       activate: () => false,
       activate6: (a, at, port, mss, window, wscale, hop, until) => {
         this.handed = { ...(this.handed as Handed), words: [...a.subarray(at, at + 4)], port, mss, window, wscale, hop, until };
-        return true;
+        this.activations.push({ ...this.handed, at: this.nowMs });
+        return fwd === null ? true : fwd.activate6?.(a, at, port, mss, window, wscale, hop, until) ?? false;
       },
-      deactivate: () => undefined,
+      deactivate: (port) => {
+        this.deactivated.push(port);
+        fwd?.deactivate(port);
+      },
     };
     (this.tap as unknown as { synResponder: SynResponder }).synResponder = rec;
     const so = this.stack.sockets;
-    const lfd = so.socket('tcp', AF_INET6);
-    if (lfd < 0 || so.bind(lfd, '::', PORT) !== 0 || so.listen(lfd, 8) !== 0) throw new Error('listen on [::]:80');
+    this.lfd = so.socket('tcp', AF_INET6);
+    if (this.lfd < 0 || so.bind(this.lfd, '::', PORT) !== 0 || so.listen(this.lfd, opt.backlog ?? 8) !== 0) {
+      throw new Error('listen on [::]:80');
+    }
     this.stack.poll(0);
     this.tap.take();
     // One SYN through the engine: its cookie SYN-ACK hands the listener over.
-    if (this.answer(synFrame6({ src: 'fd00::99', sport: 999, options: LINUX_OPTS })) === null || this.handed === null) {
+    if ((opt.handOff ?? true)
+      && (this.answer(synFrame6({ src: 'fd00::99', sport: 999, options: LINUX_OPTS6 })) === null || this.handed === null)) {
       throw new Error('the engine did not answer or hand its listener over');
     }
   }
 
-  /** The engine's answer to `frame` at nowMs (its neighbour solicitations answered for the peer), or null. */
-  answer(frame: Uint8Array): Uint8Array | null {
-    this.tap.inject(frame);
+  /** Every frame the engine sends for `frames` at nowMs (its neighbour solicitations answered for the peer). */
+  exchange(frames: Uint8Array[]): Uint8Array[] {
+    for (const f of frames) this.tap.inject(f);
     this.stack.poll(this.nowMs);
-    let tcp: Uint8Array | null = null;
+    const out: Uint8Array[] = [];
     for (let round = 0; round < 4; round++) {
       let solicited = false;
       for (const f of this.tap.take()) {
         if (f[12] === 0x86 && f[13] === 0xdd && f[20] === 58 && f[54] === 135) {
           this.tap.inject(neighbourAdvert(f));
           solicited = true;
-        } else if (f[12] === 0x86 && f[13] === 0xdd && f[20] === 6) {
-          tcp = f;
+        } else {
+          out.push(f);
         }
       }
       if (!solicited) break;
       this.stack.poll(this.nowMs);
     }
+    return out;
+  }
+
+  /** The engine's TCP answer to `frame` at nowMs (the last IPv6 TCP frame it sent), or null. */
+  answer(frame: Uint8Array): Uint8Array | null {
+    let tcp: Uint8Array | null = null;
+    for (const f of this.exchange([frame])) if (f[12] === 0x86 && f[13] === 0xdd && f[20] === 6) tcp = f;
     return tcp;
   }
 
@@ -281,8 +328,8 @@ const MS = 1_000_000n;
 export function synrBpfCases6(): SynrBpfCase[] {
   const cases: SynrBpfCase[] = [];
   let seed = 300;
-  const engine = (nowMs: number, config: StackConfig = {}, mtu = 1500, hop6 = 0): Engine6 =>
-    new Engine6(nowMs, config, mtu, hop6, seed++);
+  const engine = (nowMs: number, config: StackConfig = {}, mtu = 1500, hopLimit6 = 0): Engine6 =>
+    new Engine6({ nowMs, config, mtu, hopLimit6, seed: seed++ });
   /** An answer: the program must write exactly the engine's SYN-ACK to `reference` (default: `frame` itself). */
   const answer = (name: string, e: Engine6, frame: Uint8Array, reference = frame): void => {
     const ref = e.answer(reference);
@@ -296,7 +343,7 @@ export function synrBpfCases6(): SynrBpfCase[] {
 
   // Option layouts (RFC 9293 3.1, RFC 7323, RFC 2018) with each sysctl set, through one engine per set.
   const layouts: Array<[string, number[]]> = [
-    ['Linux SYN: MSS 1440, SACK, TS, NOP, WS 7', LINUX_OPTS],
+    ['Linux SYN: MSS 1440, SACK, TS, NOP, WS 7', LINUX_OPTS6],
     ['no options (MSS 1220, RFC 8200 8.3)', []],
     ['MSS 1400, TS, NOP, WS 15 (capped to 14)', opts([o.mss(1400), o.ts(7, 0), o.nop, o.ws(15)])],
     ['MSS 1420, SACK, NOP, WS 2, no TS', opts([o.mss(1420), o.sackOk, o.nop, o.ws(2)])],
@@ -336,41 +383,41 @@ export function synrBpfCases6(): SynrBpfCase[] {
   // Clocks: minute boundaries (the cookie's count), its wrap at 256 minutes, TSval's low bits, a fraction of a ms.
   for (const now of [1, 59_999, 60_000, 60_000 + 64 * 1000 + 13.5, 256 * 60_000 - 1, 256 * 60_000, 4_294_967_295,
     4_294_967_296 + 63, 1_700_000_000_000]) {
-    answer(`clock ${now} ms`, engine(now), synFrame6({ options: LINUX_OPTS, isn: Math.floor(now) >>> 0 }));
+    answer(`clock ${now} ms`, engine(now), synFrame6({ options: LINUX_OPTS6, isn: Math.floor(now) >>> 0 }));
   }
 
   // The SYN-ACK's own fields from the engine: hop limit, MSS of the path, window and window scale.
   const e = engine(T);
-  answer('hop limit 64 (the stack\'s ttl), addresses and ports swapped', e, synFrame6({ options: LINUX_OPTS }));
-  answer('hop limit 255 (ttl 255)', engine(T, { ttl: 255 }), synFrame6({ options: LINUX_OPTS }));
-  answer('hop limit 1 (ttl 1)', engine(T, { ttl: 1 }), synFrame6({ options: LINUX_OPTS }));
-  answer('hop limit 200 from a router\'s Cur Hop Limit (ttl 64)', engine(T, {}, 1500, 200), synFrame6({ options: LINUX_OPTS }));
+  answer('hop limit 64 (the stack\'s ttl), addresses and ports swapped', e, synFrame6({ options: LINUX_OPTS6 }));
+  answer('hop limit 255 (ttl 255)', engine(T, { ttl: 255 }), synFrame6({ options: LINUX_OPTS6 }));
+  answer('hop limit 1 (ttl 1)', engine(T, { ttl: 1 }), synFrame6({ options: LINUX_OPTS6 }));
+  answer('hop limit 200 from a router\'s Cur Hop Limit (ttl 64)', engine(T, {}, 1500, 200), synFrame6({ options: LINUX_OPTS6 }));
   answer('MTU 9000: MSS 8940', engine(T, {}, 9000), synFrame6({ options: opts([o.mss(8940), o.sackOk, o.ts(1, 0)]) }));
-  answer('MTU 1280: MSS 1220', engine(T, {}, 1280), synFrame6({ options: LINUX_OPTS }));
-  answer('receive buffer 1 MiB: window 65535, wscale 5', engine(T, { tcpRecvBufferBytes: 1 << 20 }), synFrame6({ options: LINUX_OPTS }));
-  answer('receive buffer 8 KiB: window 8192, wscale 0', engine(T, { tcpRecvBufferBytes: 8192 }), synFrame6({ options: LINUX_OPTS }));
+  answer('MTU 1280: MSS 1220', engine(T, {}, 1280), synFrame6({ options: LINUX_OPTS6 }));
+  answer('receive buffer 1 MiB: window 65535, wscale 5', engine(T, { tcpRecvBufferBytes: 1 << 20 }), synFrame6({ options: LINUX_OPTS6 }));
+  answer('receive buffer 8 KiB: window 8192, wscale 0', engine(T, { tcpRecvBufferBytes: 8192 }), synFrame6({ options: LINUX_OPTS6 }));
   answer('source fd00::ffff:ffff:ffff:fffe, sport 65535, ISN 0xffffffff', e,
-    synFrame6({ src: 'fd00::ffff:ffff:ffff:fffe', sport: 65535, isn: 0xffffffff, options: LINUX_OPTS }));
+    synFrame6({ src: 'fd00::ffff:ffff:ffff:fffe', sport: 65535, isn: 0xffffffff, options: LINUX_OPTS6 }));
   answer('source fd00::1:0:0:1, sport 1, ISN 0', e, synFrame6({ src: 'fd00::1:0:0:1', sport: 1, isn: 0 }));
   answer('a traffic class and flow label on the SYN (the answer carries neither)', e,
-    synFrame6({ tclass: 0xb8, flow: 0xabcde, options: LINUX_OPTS }));
-  answer('hop limit 1 on the SYN', e, synFrame6({ hop: 1, options: LINUX_OPTS }));
-  answer('SYN|PSH is a pure SYN', e, synFrame6({ flags: SYN | PSH, options: LINUX_OPTS }));
-  answer('SYN|ECE|CWR (ECN setup) is answered without ECN', e, synFrame6({ flags: SYN | ECE | CWR, options: LINUX_OPTS }));
-  answer('30 bytes of trailer past the datagram', e, synFrame6({ trailer: 30, options: LINUX_OPTS }),
-    synFrame6({ options: LINUX_OPTS }));
+    synFrame6({ tclass: 0xb8, flow: 0xabcde, options: LINUX_OPTS6 }));
+  answer('hop limit 1 on the SYN', e, synFrame6({ hop: 1, options: LINUX_OPTS6 }));
+  answer('SYN|PSH is a pure SYN', e, synFrame6({ flags: SYN | PSH, options: LINUX_OPTS6 }));
+  answer('SYN|ECE|CWR (ECN setup) is answered without ECN', e, synFrame6({ flags: SYN | ECE | CWR, options: LINUX_OPTS6 }));
+  answer('30 bytes of trailer past the datagram', e, synFrame6({ trailer: 30, options: LINUX_OPTS6 }),
+    synFrame6({ options: LINUX_OPTS6 }));
   // A local socket's SYN (CHECKSUM_PARTIAL: the field holds the pseudo-header's sum): answered as the complete one.
-  answer('partial TCP checksum (a local socket\'s CHECKSUM_PARTIAL SYN)', e, synFrame6({ tcpSum: 'partial', options: LINUX_OPTS }),
-    synFrame6({ options: LINUX_OPTS }));
+  answer('partial TCP checksum (a local socket\'s CHECKSUM_PARTIAL SYN)', e, synFrame6({ tcpSum: 'partial', options: LINUX_OPTS6 }),
+    synFrame6({ options: LINUX_OPTS6 }));
   answer('partial TCP checksum, no options', e, synFrame6({ tcpSum: 'partial' }), synFrame6());
   // Entries of both families and other ports: the IPv6 one matches on all 16 bytes.
   {
     const cfg = e.config([{ addr: STACK_IP, port: PORT, mss: 1000, window: 1000, wscale: 1, untilNs: BigInt(T + 10) * MS },
       { addr: 'fd00::3', port: PORT, mss: 1000, window: 1000, wscale: 1, hopLimit: 9, untilNs: BigInt(T + 10) * MS }]);
     cfg.entries.reverse(); // the handed listener last
-    const ref = e.answer(synFrame6({ options: LINUX_OPTS }));
+    const ref = e.answer(synFrame6({ options: LINUX_OPTS6 }));
     if (ref === null) throw new Error('no answer');
-    cases.push({ name: 'IPv6: third of 3 entries (an IPv4 one and another IPv6 address first)', cfg, frame: synFrame6({ options: LINUX_OPTS }),
+    cases.push({ name: 'IPv6: third of 3 entries (an IPv4 one and another IPv6 address first)', cfg, frame: synFrame6({ options: LINUX_OPTS6 }),
       expect: 'answer', counted: false, native: 'pass', engine: ref });
   }
 
@@ -380,8 +427,8 @@ export function synrBpfCases6(): SynrBpfCase[] {
     ({ ...base, entries: [{ ...base.entries[0], ...entry }], ...over });
   const fixed = base.fixedNs;
   const notMine: Array<[string, SynrBpfConfig, Syn6]> = [
-    ['entry for another port', base, { dport: 81, options: LINUX_OPTS }],
-    ['entry for another address (fd00::3)', base, { dst: 'fd00::3', options: LINUX_OPTS }],
+    ['entry for another port', base, { dport: 81, options: LINUX_OPTS6 }],
+    ['entry for another address (fd00::3)', base, { dst: 'fd00::3', options: LINUX_OPTS6 }],
     ['entry differing in the first word only (fd01::2)', base, { dst: 'fd01::2' }],
     ['entry differing in the third word only (fd00::1:0:0:2)', base, { dst: 'fd00::1:0:0:2' }],
     ['entry expired (until == now)', cfgWith({}, { untilNs: fixed }), {}],
@@ -402,7 +449,7 @@ export function synrBpfCases6(): SynrBpfCase[] {
     ['source ::1 (loopback)', base, { src: '::1' }],
     ['source ::ffff:198.18.0.1 (IPv4-mapped)', base, { src: '::ffff:198.18.0.1' }],
     ['source fd00::2 (our own address)', base, { src: STACK6 }],
-    ['hop-by-hop options header first (next header 0)', base, { ext: { type: 0, bytes: [6, 0, 1, 4, 0, 0, 0, 0] }, options: LINUX_OPTS }],
+    ['hop-by-hop options header first (next header 0)', base, { ext: { type: 0, bytes: [6, 0, 1, 4, 0, 0, 0, 0] }, options: LINUX_OPTS6 }],
     ['destination options header (60)', base, { ext: { type: 60, bytes: [6, 0, 1, 4, 0, 0, 0, 0] } }],
     ['routing header, no segments left (43)', base, { ext: { type: 43, bytes: [6, 0, 4, 0, 0, 0, 0, 0] } }],
     ['atomic fragment header (44)', base, { ext: { type: 44, bytes: [6, 0, 0, 0, 0, 0, 0, 1] } }],
@@ -412,19 +459,19 @@ export function synrBpfCases6(): SynrBpfCase[] {
   ];
   for (const [name, cfg, syn] of notMine) pass(name, cfg, synFrame6(syn), false);
   // An IPv4 SYN never matches an IPv6 entry (nor an IPv6 SYN an IPv4 one: 'entry of family 4' above).
-  pass('an IPv4 SYN to 10.0.0.2 with only an IPv6 entry', base, synFrame({ options: LINUX_OPTS }), false);
+  pass('an IPv4 SYN to 10.0.0.2 with only an IPv6 entry', base, synFrame({ options: LINUX_OPTS6 }), false);
   // Frames too short for an IPv6 SYN (14 + 40 + 20 bytes before anything is read).
-  const full = synFrame6({ options: LINUX_OPTS });
+  const full = synFrame6({ options: LINUX_OPTS6 });
   for (const n of [54, 60, 73]) pass(`frame cut to ${n} bytes`, base, full.subarray(0, n), false);
 
   // Pure SYNs to the active entry, passed on and counted: the engine handles them.
   const counted: Array<[string, Syn6]> = [
-    ['bad TCP checksum', { tcpSum: 'bad', options: LINUX_OPTS }],
+    ['bad TCP checksum', { tcpSum: 'bad', options: LINUX_OPTS6 }],
     ['bad TCP checksum, no options', { tcpSum: 'bad' }],
-    ['1 byte of payload', { payload: [0x41], options: LINUX_OPTS }],
+    ['1 byte of payload', { payload: [0x41], options: LINUX_OPTS6 }],
     ['100 bytes of payload (TFO-style data)', { payload: new Array<number>(100).fill(7) }],
     ['payload length past the frame', { plen: 200 }],
-    ['payload length shorter than the TCP header', { plen: 19 + LINUX_OPTS.length, options: LINUX_OPTS }],
+    ['payload length shorter than the TCP header', { plen: 19 + LINUX_OPTS6.length, options: LINUX_OPTS6 }],
     ['payload length 0 (a jumbogram without its option)', { plen: 0 }],
     ['TCP data offset 4 (16 bytes)', { doff: 4, trailer: 8 }],
     ['TCP data offset 6 with no option bytes (header past the datagram)', { doff: 6, trailer: 8 }],
