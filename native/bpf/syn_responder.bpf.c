@@ -4,22 +4,25 @@
  * for why it exists and for the maps' layout).
  *
  * Frames the kernel sends to the TAP device are frames the stack receives.
- * For a pure IPv4 SYN to a listener the stack has marked as under a flood
- * (an active entry of map synr_cfg), this program answers in place, in the
- * sender's context: the frame is rewritten into the very SYN-ACK the RX
- * thread's responder (native/syn_responder.c, answer()) and the engine's
- * cookie path (TcpPassive.sendCookie) would send - the same cookie
- * (HalfSipHash-2-4, engine/tcp/syncookie.ts, Linux's syncookies.c), the same
- * options in the same order, the same TSval (clock plus the flow's offset,
- * low bits carrying the peer's window scale and SACK), the same IP header -
- * and redirected to the device's ingress, so the sender's own stack receives
+ * For a pure IPv4 or IPv6 SYN to a listener the stack has marked as under
+ * a flood (an active entry of map synr_cfg), this program answers in place,
+ * in the sender's context: the frame is rewritten into the very SYN-ACK the
+ * engine's cookie path (TcpPassive.sendCookie) would send, and over IPv4 the
+ * RX thread's responder (native/syn_responder.c, answer(), IPv4 only) too -
+ * the same cookie (HalfSipHash-2-4 over the 4-tuple, engine/tcp/syncookie.ts
+ * make/make6, Linux's syncookies.c), the same options in the same order, the
+ * same TSval (clock plus the flow's offset, low bits carrying the peer's
+ * window scale and SACK), the same IP header (IPv6: the entry's hop limit,
+ * traffic class and flow label 0, as Ipv6.output6 sends) - and redirected to
+ * the device's ingress, so the sender's own stack receives
  * it as if the stack had answered. The ACK that completes the handshake is
  * not a SYN: it goes on to the stack, which validates the cookie with the
  * same keys and makes the connection.
  *
  * Everything else goes on unchanged (SYNR_NEXT): frames that are not an
- * untagged unicast IPv4 pure SYN without IP options or payload, SYNs whose IP
- * or TCP checksum does not verify (a local socket's SYN, whose checksum field
+ * untagged unicast IPv4 pure SYN without IP options or payload or an IPv6
+ * one with TCP right after the fixed header (RFC 8200 4: extension headers
+ * are the stack's), SYNs whose IP or TCP checksum does not verify (a local socket's SYN, whose checksum field
  * holds only the pseudo-header's sum, CHECKSUM_PARTIAL, is answered),
  * malformed options, sources the stack would not answer, SYNs to no active
  * entry. The stack then handles (and counts) them as before.
@@ -30,7 +33,8 @@
  * TCP header is copied into a zeroed stack buffer and read there at constant
  * offsets; the options parser and the hash are global functions, each
  * verified once on its own (kernel >= 5.6), which keeps the verifier's walk
- * at ~16k instructions (6.18) instead of one walk of the rest of the program
+ * at ~21k instructions (6.18; ~16k before IPv6, whose path adds one more
+ * walk of the answer's part) instead of one walk of the rest of the program
  * per option layout. Needs kernel >= 5.6 (global functions; bounded loops
  * 5.3; -mcpu=v3 5.1); attaching at tcx egress needs 6.6, a legacy clsact
  * egress filter (direct action) works before that.

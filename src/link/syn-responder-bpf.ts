@@ -4,8 +4,9 @@
  * native/bpf_loader.c), driven as the RX thread's responder is
  * (engine/tcp/syn-responder.ts): the stack hands it a listener whose request
  * queue overflows, and until the hold ends the kernel answers pure SYNs to
- * that address and port itself, at the device's tcx egress, in the context
- * of whoever sent them (the SYN-ACK is built in place and redirected to the
+ * that address and port (IPv4, or IPv6 through
+ * {@link BpfSynResponder.activate6}) itself, at the device's tcx egress, in
+ * the context of whoever sent them (the SYN-ACK is built in place and redirected to the
  * device's ingress). A local flood sender then pays for every SYN it sends,
  * as it does against Linux's own TCP, instead of running unthrottled while
  * our RX thread answers on another CPU; the stack's threads never see the
@@ -26,7 +27,7 @@ import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-resp
 
 /** Addon entry points (native/bpf_loader.c). */
 export interface BpfAddon {
-  /** Load on libuv's pool (the verifier: ~20 ms here, more under load); fds: [cfg map, stats map, program]. */
+  /** Load on libuv's pool (the verifier: ~25 ms here, more under load); fds: [cfg map, stats map, program]. */
   bpfSynrLoadAsync(obj: Uint8Array, done: (r: BpfOpenResult) => void): void;
   /** The same at once (tests). */
   bpfSynrLoadForTest(obj: Uint8Array): BpfOpenResult;

@@ -11,7 +11,7 @@
  * listener first overflows, unless {@link TapSynResponders.prepare} asks for
  * it sooner (the CLI does, once its device is in its namespace): a link that
  * is never flooded then runs no program on its frames and pays no load (the
- * verifier's ~20 ms, more on a loaded machine, spent on libuv's pool while
+ * verifier's ~25 ms, more on a loaded machine, spent on libuv's pool while
  * the RX thread answers).
  */
 import type { SynResponder } from '../engine/tcp/syn-responder.js';
