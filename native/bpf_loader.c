@@ -269,9 +269,9 @@ static napi_value synr_load_for_test(napi_env env, napi_callback_info info) {
 
 /*
  * bpfSynrLoadAsync(obj, callback): the same load on libuv's pool. The
- * verifier's walk (~20 ms for the current program; 1.5 s for its first, fully
- * inlined version on this loaded 2-core guest) would stall every connection
- * on the JS thread. `callback(result)` as bpfSynrLoadForTest's result.
+ * verifier's walk (~25 ms for the current program, ~20 ms before its IPv6
+ * path; 1.5 s for its first, fully inlined version on this loaded 2-core
+ * guest) would stall every connection on the JS thread. `callback(result)` as bpfSynrLoadForTest's result.
  */
 struct load_work {
   napi_async_work work;

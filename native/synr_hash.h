@@ -46,6 +46,23 @@ SYNR_HASH_INLINE __u32 synr_half_siphash4_inline(__u32 k0, __u32 k1, __u32 m0, _
   return v1 ^ v3;
 }
 
+/*
+ * HalfSipHash-2-4 of ten words under the key (k0, k1), as halfSipHashN(k0, k1, m, 10) in
+ * engine/tcp/syncookie.ts: the IPv6 cookie's hash (our address and the peer's as big-endian words, the ports,
+ * then 0 or the count). Only the eBPF responder uses it (the RX thread's answers IPv4 alone).
+ */
+SYNR_HASH_INLINE __u32 synr_half_siphash10_inline(__u32 k0, __u32 k1, const __u32 *m) {
+  __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
+  for (int i = 0; i < 10; i++) SYNR_SIP_WORD(m[i]);
+  SYNR_SIP_WORD(40u << 24); /* the length word: 40 bytes */
+  v2 ^= 0xff;
+  SYNR_SIPROUND;
+  SYNR_SIPROUND;
+  SYNR_SIPROUND;
+  SYNR_SIPROUND;
+  return v1 ^ v3;
+}
+
 /* TcpCore.mix's round. */
 SYNR_HASH_INLINE __u32 synr_mix_round(__u32 h, __u32 w, __u32 k) {
   __u32 x = (h ^ w) * 0x9e3779b1u;

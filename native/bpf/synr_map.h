@@ -20,8 +20,13 @@
 
 #include <linux/types.h>
 
-#define SYNR_BPF_VERSION 1
+/* 2: entries carry a family, an IPv6 address and a hop limit (1 was IPv4 only). */
+#define SYNR_BPF_VERSION 2
 #define SYNR_BPF_ENTRIES 8
+
+/* synr_entry.family */
+#define SYNR_BPF_INET 4
+#define SYNR_BPF_INET6 6
 
 /* Option bits of synr_cfg.opts, as SYNR_* in engine/tcp/syn-responder.ts. */
 #define SYNR_BPF_TIMESTAMPS 1
@@ -29,20 +34,25 @@
 #define SYNR_BPF_WSCALE 4
 
 struct synr_entry {
-  __u32 addr;     /* listener's IPv4 address, host byte order (10.0.0.2 = 0x0a000002) */
+  __u32 addr;     /* SYNR_BPF_INET: listener's IPv4 address, host byte order (10.0.0.2 = 0x0a000002) */
   __u32 port;     /* listener's port, host byte order */
   __u32 mss;      /* MSS our SYN-ACK advertises */
   __u32 window;   /* window field of our SYN-ACK (unscaled, as sent) */
   __u32 wscale;   /* our window scale, sent when the peer offered one (and timestamps allow it) */
-  __u32 pad;
+  __u32 family;   /* SYNR_BPF_INET or SYNR_BPF_INET6; any other value matches nothing */
   __u64 until_ns; /* engine clock, ns: the entry answers while engine time < until_ns */
+  __u32 addr6[4]; /* SYNR_BPF_INET6: listener's IPv6 address as its four big-endian words, each in host byte
+                   * order (fd00::2 = 0xfd000000, 0, 0, 2): the words the engine's IPv6 cookie hashes */
+  __u32 hop_limit; /* SYNR_BPF_INET6: hop limit of our SYN-ACKs (the interface's, as Ipv6.output6 picks it:
+                    * a router's Cur Hop Limit, else the stack's ttl); IPv4 uses synr_cfg.ttl */
+  __u32 pad;
 };
 
 /* Key 0 of map "synr_cfg" (BPF_MAP_TYPE_ARRAY, 1 entry): written by user space only. */
 struct synr_cfg {
   __u32 version;      /* SYNR_BPF_VERSION */
   __u32 on;           /* 0: pass everything */
-  __u32 ttl;          /* IP TTL of our SYN-ACKs */
+  __u32 ttl;          /* IPv4 TTL of our SYN-ACKs */
   __u32 opts;         /* SYNR_BPF_* (the stack's sysctls) */
   __u32 key[4];       /* cookie hash keys: H1 = key[0..1], H2 = key[2..3] (engine/tcp/syncookie.ts) */
   __u32 secret[4];    /* timestamp-offset secret (TcpCore.tsOffsetFor) */

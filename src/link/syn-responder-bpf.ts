@@ -4,8 +4,9 @@
  * native/bpf_loader.c), driven as the RX thread's responder is
  * (engine/tcp/syn-responder.ts): the stack hands it a listener whose request
  * queue overflows, and until the hold ends the kernel answers pure SYNs to
- * that address and port itself, at the device's tcx egress, in the context
- * of whoever sent them (the SYN-ACK is built in place and redirected to the
+ * that address and port (IPv4, or IPv6 through
+ * {@link BpfSynResponder.activate6}) itself, at the device's tcx egress, in
+ * the context of whoever sent them (the SYN-ACK is built in place and redirected to the
  * device's ingress). A local flood sender then pays for every SYN it sends,
  * as it does against Linux's own TCP, instead of running unthrottled while
  * our RX thread answers on another CPU; the stack's threads never see the
@@ -26,7 +27,7 @@ import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-resp
 
 /** Addon entry points (native/bpf_loader.c). */
 export interface BpfAddon {
-  /** Load on libuv's pool (the verifier: ~20 ms here, more under load); fds: [cfg map, stats map, program]. */
+  /** Load on libuv's pool (the verifier: ~25 ms here, more under load); fds: [cfg map, stats map, program]. */
   bpfSynrLoadAsync(obj: Uint8Array, done: (r: BpfOpenResult) => void): void;
   /** The same at once (tests). */
   bpfSynrLoadForTest(obj: Uint8Array): BpfOpenResult;
@@ -44,7 +45,9 @@ export interface BpfAddon {
 export type BpfOpenResult = { fds: [number, number, number] } | { error: string; errno: number };
 
 // struct synr_cfg (synr_map.h), byte offsets.
-const VERSION = 1;
+/** SYNR_BPF_VERSION: the layout the program reads (2: entries with a family, an IPv6 address and a hop limit). */
+export const SYNR_BPF_VERSION = 2;
+const VERSION = SYNR_BPF_VERSION;
 const O_VERSION = 0;
 const O_ON = 4;
 const O_TTL = 8;
@@ -55,8 +58,21 @@ const O_N_ENTRIES = 48;
 const O_CLOCK_OFF = 56;
 const O_FIXED = 64;
 const O_ENTRY0 = 72;
-const ENTRY_SIZE = 32;
+// struct synr_entry: addr 0, port 4, mss 8, window 12, wscale 16, family 20, until_ns 24, addr6 32, hop_limit 48.
+const E_ADDR = 0;
+const E_PORT = 4;
+const E_MSS = 8;
+const E_WINDOW = 12;
+const E_WSCALE = 16;
+const E_FAMILY = 20;
+const E_UNTIL = 24;
+const E_ADDR6 = 32;
+const E_HOP = 48;
+const ENTRY_SIZE = 56;
 const ENTRIES = 8;
+/** synr_entry.family (SYNR_BPF_INET, SYNR_BPF_INET6). */
+const INET = 4;
+const INET6 = 6;
 /** sizeof(struct synr_cfg). */
 export const SYNR_CFG_SIZE = O_ENTRY0 + ENTRIES * ENTRY_SIZE;
 /** sizeof(struct synr_stats). */
@@ -186,30 +202,76 @@ export class BpfSynResponder implements SynResponder {
   }
 
   activate(addr: number, port: number, mss: number, window: number, wscale: number, until: number): boolean {
+    const slot = this.slot(INET, addr, 0, 0, 0, 0, port, until);
+    if (slot < 0) return false;
+    const v = this.view;
+    const e = O_ENTRY0 + slot * ENTRY_SIZE;
+    v.setUint32(e + E_ADDR, addr >>> 0, true);
+    for (let i = 0; i < 4; i++) v.setUint32(e + E_ADDR6 + 4 * i, 0, true);
+    v.setUint32(e + E_HOP, 0, true);
+    return this.fill(e, INET, port, mss, window, wscale, until);
+  }
+
+  /**
+   * {@link activate} for an IPv6 listener: its address as four big-endian words at `addr[at..at+4)`, `hopLimit`
+   * the hop limit of its SYN-ACKs (RFC 8200 3). Allocation-free, as activate (the engine calls both while a
+   * flood goes on).
+   */
+  activate6(addr: Int32Array, at: number, port: number, mss: number, window: number, wscale: number, hopLimit: number,
+    until: number): boolean {
+    const a0 = addr[at];
+    const a1 = addr[at + 1];
+    const a2 = addr[at + 2];
+    const a3 = addr[at + 3];
+    const slot = this.slot(INET6, 0, a0, a1, a2, a3, port, until);
+    if (slot < 0) return false;
+    const v = this.view;
+    const e = O_ENTRY0 + slot * ENTRY_SIZE;
+    v.setUint32(e + E_ADDR, 0, true);
+    v.setUint32(e + E_ADDR6, a0 >>> 0, true);
+    v.setUint32(e + E_ADDR6 + 4, a1 >>> 0, true);
+    v.setUint32(e + E_ADDR6 + 8, a2 >>> 0, true);
+    v.setUint32(e + E_ADDR6 + 12, a3 >>> 0, true);
+    v.setUint32(e + E_HOP, hopLimit, true);
+    return this.fill(e, INET6, port, mss, window, wscale, until);
+  }
+
+  /**
+   * The entry for (family, address, port): its own, else a lapsed one to reuse, else a new one; -1 when all
+   * ENTRIES are taken. An IPv4 address is `addr`; an IPv6 one its words a0..a3.
+   */
+  private slot(family: number, addr: number, a0: number, a1: number, a2: number, a3: number, port: number,
+    until: number): number {
     const v = this.view;
     const n = v.getUint32(O_N_ENTRIES, true);
     const expired = ns(until - SYN_RESPONDER_HOLD_MS);
     let slot = -1;
     for (let i = 0; i < n; i++) {
       const e = O_ENTRY0 + i * ENTRY_SIZE;
-      if (v.getUint32(e + 4, true) === port && v.getUint32(e, true) === addr >>> 0) {
-        slot = i;
-        break;
+      if (v.getUint32(e + E_PORT, true) === port && v.getUint32(e + E_FAMILY, true) === family
+        && (family === INET ? v.getUint32(e + E_ADDR, true) === addr >>> 0
+          : v.getInt32(e + E_ADDR6, true) === (a0 | 0) && v.getInt32(e + E_ADDR6 + 4, true) === (a1 | 0)
+            && v.getInt32(e + E_ADDR6 + 8, true) === (a2 | 0) && v.getInt32(e + E_ADDR6 + 12, true) === (a3 | 0))) {
+        return i;
       }
-      if (slot < 0 && v.getBigUint64(e + 24, true) <= expired) slot = i; // lapsed: reuse
+      if (slot < 0 && v.getBigUint64(e + E_UNTIL, true) <= expired) slot = i; // lapsed: reuse
     }
-    if (slot < 0) {
-      if (n >= ENTRIES) return false;
-      slot = n;
-      v.setUint32(O_N_ENTRIES, n + 1, true);
-    }
-    const e = O_ENTRY0 + slot * ENTRY_SIZE;
-    v.setUint32(e, addr >>> 0, true);
-    v.setUint32(e + 4, port, true);
-    v.setUint32(e + 8, mss, true);
-    v.setUint32(e + 12, window, true);
-    v.setUint32(e + 16, wscale, true);
-    v.setBigUint64(e + 24, ns(until), true);
+    if (slot >= 0) return slot;
+    if (n >= ENTRIES) return -1;
+    v.setUint32(O_N_ENTRIES, n + 1, true);
+    return n;
+  }
+
+  /** The fields both families share, then the map write. */
+  private fill(e: number, family: number, port: number, mss: number, window: number, wscale: number,
+    until: number): boolean {
+    const v = this.view;
+    v.setUint32(e + E_PORT, port, true);
+    v.setUint32(e + E_MSS, mss, true);
+    v.setUint32(e + E_WINDOW, window, true);
+    v.setUint32(e + E_WSCALE, wscale, true);
+    v.setUint32(e + E_FAMILY, family, true);
+    v.setBigUint64(e + E_UNTIL, ns(until), true);
     return this.push();
   }
 
@@ -219,8 +281,8 @@ export class BpfSynResponder implements SynResponder {
     let changed = false;
     for (let i = 0; i < n; i++) {
       const e = O_ENTRY0 + i * ENTRY_SIZE;
-      if (v.getUint32(e + 4, true) === port) {
-        v.setBigUint64(e + 24, 0n, true);
+      if (v.getUint32(e + E_PORT, true) === port) {
+        v.setBigUint64(e + E_UNTIL, 0n, true);
         changed = true;
       }
     }

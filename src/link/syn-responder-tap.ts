@@ -11,7 +11,7 @@
  * listener first overflows, unless {@link TapSynResponders.prepare} asks for
  * it sooner (the CLI does, once its device is in its namespace): a link that
  * is never flooded then runs no program on its frames and pays no load (the
- * verifier's ~20 ms, more on a loaded machine, spent on libuv's pool while
+ * verifier's ~25 ms, more on a loaded machine, spent on libuv's pool while
  * the RX thread answers).
  */
 import type { SynResponder } from '../engine/tcp/syn-responder.js';
@@ -54,6 +54,18 @@ export class TapSynResponders implements SynResponder {
     const a = this.egress?.activate(addr, port, mss, window, wscale, until) ?? false;
     const b = this.rx?.activate(addr, port, mss, window, wscale, until) ?? false;
     return a || b;
+  }
+
+  /**
+   * IPv6 listeners go to the egress program alone: the RX thread's
+   * responder (native/syn_responder.c) answers IPv4 only, so it is never
+   * offered an IPv6 entry, and where the program is not attached the engine
+   * answers IPv6 SYNs itself (false: the listener is not handed).
+   */
+  activate6(addr: Int32Array, at: number, port: number, mss: number, window: number, wscale: number, hopLimit: number,
+    until: number): boolean {
+    if (!this.tried && this.openEgress !== null) this.attach();
+    return this.egress?.activate6(addr, at, port, mss, window, wscale, hopLimit, until) ?? false;
   }
 
   deactivate(port: number): void {

@@ -1,7 +1,10 @@
 /**
  * The JS side of the TAP RX thread's SYN-cookie responder
  * (native/syn_responder.c): writes the words it reads. The layout below
- * mirrors the W_* enum there (version-checked at attach).
+ * mirrors the W_* enum there (version-checked at attach). IPv4 only: it
+ * has no activate6 (SynResponder), so it is never offered an IPv6
+ * listener; those go to the egress program (syn-responder-bpf.ts) or stay
+ * with the engine.
  */
 import { SYN_RESPONDER_HOLD_MS, type SynResponder } from '../engine/tcp/syn-responder.js';
 

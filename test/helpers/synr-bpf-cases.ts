@@ -21,12 +21,13 @@
  * hands the result to synrBpfProblems, which compares it with the addon's
  * synResponderAnswerForTest: an empty list is a pass.
  */
-import { SYNR_CFG_SIZE, SYNR_STATS_SIZE } from '../../src/link/syn-responder-bpf.js';
+import { SYNR_BPF_VERSION, SYNR_CFG_SIZE, SYNR_STATS_SIZE } from '../../src/link/syn-responder-bpf.js';
+import { parseIpv6 } from '../../src/wire/ipv6addr.js';
 import { ethFrame, ip, ipv4Packet, pseudoHeader, refChecksum, refSum } from './frames.js';
 
 /** bpf_redirect()'s verdict: the program answered. */
 export const TC_ACT_REDIRECT = 7;
-export { SYNR_CFG_SIZE, SYNR_STATS_SIZE };
+export { SYNR_BPF_VERSION, SYNR_CFG_SIZE, SYNR_STATS_SIZE };
 /** The program's "not mine" (TCX_NEXT; TC_ACT_UNSPEC under legacy cls_bpf). */
 export const SYNR_NEXT = -1;
 
@@ -36,7 +37,12 @@ export const PEER_MAC = '02:00:00:00:00:01';
 export const PORT = 80;
 
 export interface SynrBpfEntry {
+  /** An IPv4 address, or an IPv6 one (with a ':'): the entry's family unless `family` says otherwise. */
   addr: string;
+  /** synr_entry.family as written (default 4 or 6 from `addr`). */
+  family?: number;
+  /** IPv6: the SYN-ACK's hop limit. */
+  hopLimit?: number;
   port: number;
   mss: number;
   window: number;
@@ -75,6 +81,11 @@ export interface SynrBpfCase {
   /** The frame whose native answer the program's must equal, when not `frame` (the same SYN, checksum complete). */
   nativeFrame?: Uint8Array;
   /**
+   * IPv6 cases (synr-bpf-cases6.ts): the engine's own SYN-ACK, which an answer must equal byte for byte instead
+   * of the native responder's (that one answers IPv4 only: its verdict on these frames is 'pass').
+   */
+  engine?: Uint8Array;
+  /**
    * Clock cases (fixedNs 0): the runner sets entry 0's untilNs to CLOCK_MONOTONIC + clockOffNs + untilAfterNs
    * just before the run, and compares the answer with the native one at any whole ms between the clock read
    * before and after the run.
@@ -99,15 +110,27 @@ export function synrCfgBytes(c: SynrBpfConfig): Uint8Array {
   d[7] = BigInt.asUintN(64, c.clockOffNs);
   d[8] = c.fixedNs;
   c.entries.forEach((e, i) => {
-    const o = 18 + i * 8; // words: entries start at byte 72
-    w[o] = ip(e.addr);
+    const o = 18 + i * 14; // words: entries (56 bytes) start at byte 72
+    const a6 = e.addr.includes(':') ? addr6Words(e.addr) : null;
+    w[o] = a6 === null ? ip(e.addr) : 0;
     w[o + 1] = e.port;
     w[o + 2] = e.mss;
     w[o + 3] = e.window;
     w[o + 4] = e.wscale;
+    w[o + 5] = e.family ?? (a6 === null ? 4 : 6);
     d[(o + 6) / 2] = e.untilNs;
+    if (a6 !== null) for (let k = 0; k < 4; k++) w[o + 8 + k] = a6[k];
+    w[o + 12] = e.hopLimit ?? 0;
   });
   return new Uint8Array(buf);
+}
+
+/** An IPv6 address's four big-endian words (as synr_entry.addr6 holds them). */
+export function addr6Words(text: string): [number, number, number, number] {
+  const b = new Uint8Array(16);
+  if (!parseIpv6(text, b, 0)) throw new Error(`not an IPv6 address: ${text}`);
+  const v = new DataView(b.buffer);
+  return [v.getUint32(0), v.getUint32(4), v.getUint32(8), v.getUint32(12)];
 }
 
 /** The native responder's words (native/syn_responder.c W_*, version 1) for the same configuration. */
@@ -126,7 +149,7 @@ export function synrNativeWords(c: SynrBpfConfig): ArrayBuffer {
   w[15] = c.nEntries ?? c.entries.length;
   c.entries.forEach((e, i) => {
     const o = 32 + i * 8;
-    w[o] = ip(e.addr) | 0;
+    w[o] = e.addr.includes(':') ? 0 : ip(e.addr) | 0; // the native responder has no IPv6 entries
     w[o + 1] = e.port;
     w[o + 2] = e.mss;
     w[o + 3] = e.window;
@@ -266,7 +289,7 @@ function entry(untilNs: bigint, over: Partial<SynrBpfEntry> = {}): SynrBpfEntry 
 function config(nowMs: number, over: Partial<SynrBpfConfig> = {}, subNs = 0n): SynrBpfConfig {
   const now = BigInt(nowMs) * MS + subNs;
   return {
-    version: 1, on: 1, ttl: 64, opts: 7,
+    version: SYNR_BPF_VERSION, on: 1, ttl: 64, opts: 7,
     key: [0x01234567, 0x89abcdef, 0xfedcba98 | 0, 0x76543210],
     secret: [0x0badf00d, 0x31415926, 0x27182818, 0xdeadbeef | 0],
     entries: [entry(now + 5000n * MS)],
@@ -380,7 +403,10 @@ export function synrBpfCases(): SynrBpfCase[] {
     ['IHL 4', {}, { ipIhl: 4 }],
   ];
   for (const [name, over, syn] of notMine) pass(name, config(T, over), synFrame(syn), false);
-  pass('layout version 2', config(T, { version: 2 }), synFrame({ options: LINUX_OPTS }), false, 'answer');
+  // A layout the program does not know (the one after its own; and the IPv4-only layout 1 it replaced): passed.
+  pass(`layout version ${SYNR_BPF_VERSION + 1}`, config(T, { version: SYNR_BPF_VERSION + 1 }), synFrame({ options: LINUX_OPTS }), false,
+    'answer');
+  pass('layout version 1 (IPv4-only entries)', config(T, { version: 1 }), synFrame({ options: LINUX_OPTS }), false, 'answer');
   pass('IHL 15 with a 20-byte datagram (TCP header past the frame)', config(T), synFrame({ ipIhl: 15, pad: true }), false);
 
   // Short frames (the program needs 14 + 20 + 20 bytes before it reads anything). BPF_PROG_TEST_RUN refuses an
@@ -486,7 +512,9 @@ export function synrBpfProblems(c: SynrBpfCase, cfg: SynrBpfConfig, run: SynrBpf
   if (nativeVerdict !== (c.native ?? c.expect)) problems.push(`native responder: ${nativeVerdict}, expected ${c.native ?? c.expect}`);
   if (c.expect === 'answer') {
     if (run.retval !== TC_ACT_REDIRECT) problems.push(`return ${run.retval}, expected ${TC_ACT_REDIRECT}`);
-    if (!sameBytes(run.frame, nat)) problems.push(`frame differs from the native SYN-ACK:\n  bpf    ${hex(run.frame)}\n  native ${hex(nat)}`);
+    const ref = c.engine ?? nat;
+    const whose = c.engine !== undefined ? 'engine' : 'native';
+    if (!sameBytes(run.frame, ref)) problems.push(`frame differs from the ${whose} SYN-ACK:\n  bpf    ${hex(run.frame)}\n  ${whose} ${hex(ref)}`);
   } else {
     if (run.retval !== SYNR_NEXT) problems.push(`return ${run.retval}, expected ${SYNR_NEXT}`);
     if (!sameBytes(run.frame, c.frame)) problems.push(`frame changed:\n  in  ${hex(c.frame)}\n  out ${hex(run.frame)}`);

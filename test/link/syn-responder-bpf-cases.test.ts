@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { tryNativeAddon } from '../../src/link/addon.js';
 import { bpfObjectPath } from '../../src/link/syn-responder-bpf.js';
 import { SYNR_STATS_SIZE, synrBpfCases, synrBpfConfigFor, synrBpfProblems, synrCfgBytes } from '../helpers/synr-bpf-cases.js';
+import { synrBpfCases6 } from '../helpers/synr-bpf-cases6.js';
 
 const addon = tryNativeAddon();
 
@@ -49,9 +50,11 @@ test('the eBPF responder on every case: verdict, frame byte for byte against the
   const out = new Uint8Array(256);
   const failures: string[] = [];
   let n = 0;
+  let n6 = 0;
   try {
-    for (const c of synrBpfCases()) {
+    for (const c of [...synrBpfCases(), ...synrBpfCases6()]) {
       n++;
+      if (c.engine !== undefined || c.frame[12] === 0x86) n6++;
       const cfg = synrBpfConfigFor(c, process.hrtime.bigint());
       assert.equal(a.bpfMapWrite!(cfgFd, synrCfgBytes(cfg)), 0);
       const s0 = stats();
@@ -72,5 +75,6 @@ test('the eBPF responder on every case: verdict, frame byte for byte against the
     for (const fd of loaded) a.bpfClose!(fd);
   }
   assert.ok(n > 150, `${n} cases`);
+  assert.ok(n6 > 100, `${n6} IPv6 cases`);
   assert.deepEqual(failures, [], `${failures.length} of ${n} cases failed`);
 });

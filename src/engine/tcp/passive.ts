@@ -20,18 +20,18 @@ import { Route6Record } from '../routes6.js';
 import { IP6_PAYLOAD_OFFSET } from '../ipv6.js';
 import { TCP6_MIN_MSS } from './ip6.js';
 import type { TcpCore } from './core.js';
-import { LISTEN, SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
+import { SYN_RECEIVED, TF_SACK, TF_TS, TF_WS, setState } from './tcb.js';
 import { wscaleFor } from './input.js';
 import { REQ_SACK, REQ_TS, REQ_WS, SynQueue } from './syn-queue.js';
 import {
   COOKIE_MSS, COOKIE_MSS6, COOKIE_TICK_MS, SynCookies, cookieMssIndex, cookieTsSack, cookieTsVal, cookieTsWscale,
 } from './syncookie.js';
-import { SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, SynHandOffs, type SynResponder } from './syn-responder.js';
+import { type HandOffListener, LinkHandOff } from './passive-link.js';
 
 /** Largest window shift (RFC 7323 2.3). */
 const MAX_WSCALE = 14;
 
-export class TcpPassive {
+export class TcpPassive implements HandOffListener {
   /** Where this module's route() answers go (see RouteRecord: never shared with another sender). */
   private readonly route = new RouteRecord();
   private readonly route6 = new Route6Record();
@@ -51,12 +51,18 @@ export class TcpPassive {
   private lastCookieAt = -Infinity;
   /** The MSS option of the last SYN-ACK built (for the link's SYN responder). */
   private synAckMss = 0;
-  /** Listeners handed to a link's SYN responder, renewed from {@link poll} while their queue overflows. */
-  private readonly handed = new SynHandOffs((l, sr, addr, port, mss, now) => this.renew(l, sr, addr, port, mss, now));
+  /** Listeners handed to a link's SYN responder (passive-link.ts), renewed from {@link poll} while their queue overflows. */
+  private readonly links: LinkHandOff;
 
   constructor(m: Carver, private readonly core: TcpCore, synBacklog: number) {
     this.q = new SynQueue(m, synBacklog, core.sockets.localAddr6.length > 0);
     this.cookies = new SynCookies(core.ctx);
+    this.links = new LinkHandOff(core, this.cookies.key, this);
+  }
+
+  /** Our window scale for a child of listener `l`. */
+  ourWscale(l: number): number {
+    return wscaleFor(this.listenRcvCap(l));
   }
 
   /** The IPv6 addresses of the next {@link input} (null: an IPv4 segment): both 16 bytes in `b`. */
@@ -76,7 +82,7 @@ export class TcpPassive {
   }
 
   /** The window of our SYN-ACK (never scaled in a SYN, RFC 7323 2.2). */
-  private synWindow(l: number): number {
+  synWindow(l: number): number {
     const cap = this.listenRcvCap(l);
     return cap > 65535 ? 65535 : cap;
   }
@@ -274,50 +280,19 @@ export class TcpPassive {
     this.lastCookieAt = c.ctx.now;
     this.sendSynAck(l, dst, dport, src, sport, iss, seq, sack, ts, ws ? wscaleFor(this.listenRcvCap(l)) : -1, tsVal,
       o.tsVal);
-    if (l6 === null) this.handToLink(l, dst, dport);
-  }
-
-  /**
-   * The listener is answering with cookies: let the link the SYN-ACK left
-   * through answer further SYNs to it itself for a while (its reader
-   * thread, native/syn_responder.c), with the same keys, so a flood costs
-   * the engine nothing; the ACKs still come here. Cookies may then go out
-   * until the hold ends, so ACKs are looked for from then on.
-   */
-  private handToLink(l: number, laddr: number, lport: number): void {
-    const iface = this.route.iface;
-    const sr = iface === null ? null : iface.link.synResponder ?? null;
-    if (sr === null) return;
-    const c = this.core;
-    const cfg = c.cfg;
-    const now = c.ctx.now;
-    sr.configure(this.cookies.key, c.tsSecret, cfg.ttl, (cfg.tcpTimestamps === 1 ? SYNR_TIMESTAMPS : 0)
-      | (cfg.tcpSack === 1 ? SYNR_SACK : 0) | (cfg.tcpWindowScaling === 1 ? SYNR_WSCALE : 0), now);
-    if (sr.activate(laddr, lport, this.synAckMss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)),
-      now + SYN_RESPONDER_HOLD_MS)) {
-      this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
-      this.handed.remember(l, sr, laddr, lport, this.synAckMss, now);
-    }
+    const links = this.links;
+    if (l6 === null) links.handToLink(l, this.route.iface, dst, dport, this.synAckMss);
+    else links.handToLink6(l, this.route6.iface, l6, this.l6Off, dport, this.synAckMss);
+    if (links.heldUntil > this.lastCookieAt) this.lastCookieAt = links.heldUntil;
   }
 
   /** Whether listener `l`'s requests overflow its share of the queue (cookies are due, as in {@link syn}). */
-  private overflowing(l: number): boolean {
+  overflowing(l: number): boolean {
     const q = this.q;
     const t = this.core.t;
     let share = q.cap - (q.cap >> 3);
     if (t.backlog[l] < share) share = t.backlog[l];
     return this.core.cfg.tcpSyncookies === 2 || t.synCount[l] >= share || q.full;
-  }
-
-  /** Renew a handed listener's hold while it still overflows; false: forget it (the hold lapses). */
-  private renew(l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): boolean {
-    const c = this.core;
-    if (c.t.state[l] !== LISTEN || c.sockets.localPort[l] !== port || !this.overflowing(l)) return false;
-    if (!sr.activate(addr, port, mss, this.synWindow(l), wscaleFor(this.listenRcvCap(l)), now + SYN_RESPONDER_HOLD_MS)) {
-      return false;
-    }
-    this.lastCookieAt = now + SYN_RESPONDER_HOLD_MS;
-    return true;
   }
 
   /** Build and send a SYN-ACK (options as TcpOutput.sendSegment writes them for a SYN). */
@@ -366,10 +341,13 @@ export class TcpPassive {
     const c = this.core;
     const q = this.q;
     if (ack !== ((q.iss[r] + 1) | 0)) {
-      if (c.ctx.now - this.lastCookieAt < 2 * COOKIE_TICK_MS && q.family[r] !== AF_INET6) {
+      if (c.ctx.now - this.lastCookieAt < 2 * COOKIE_TICK_MS) {
         // A retransmitted SYN of this request may have been answered with a cookie by the link's
-        // responder (handToLink): a valid cookie completes the handshake instead, the request goes.
-        const mssIndex = this.cookies.check(dst, dport, src, sport, (seq - 1) | 0, (ack - 1) | 0);
+        // responder (handToLink, handToLink6): a valid cookie completes the handshake instead, the request goes.
+        const l6 = this.l6;
+        const mssIndex = l6 !== null
+          ? this.cookies.check6(l6, this.l6Off, this.r6 as Uint8Array, this.r6Off, dport, sport, (seq - 1) | 0, (ack - 1) | 0)
+          : this.cookies.check(dst, dport, src, sport, (seq - 1) | 0, (ack - 1) | 0);
         if (mssIndex >= 0 && seq === ((q.irs[r] + 1) | 0)) {
           this.removeRequest(r);
           return this.cookieAck(l, o, seq, ack, flags, src, dst, sport, dport);
@@ -545,7 +523,11 @@ export class TcpPassive {
     const c = this.core;
     const q = this.q;
     const now = c.ctx.now;
-    if (now >= this.handed.renewAt) this.handed.renewAll(now);
+    const links = this.links;
+    if (now >= links.renewAt) {
+      links.renewAll(now);
+      if (links.heldUntil > this.lastCookieAt) this.lastCookieAt = links.heldUntil;
+    }
     if (now < q.nextAt) return;
     const cfg = c.cfg;
     let next = Infinity;

@@ -35,7 +35,17 @@ export interface SynResponder {
    * offers window scaling, `wscale`. False when the responder's table is full.
    */
   activate(addr: number, port: number, mss: number, window: number, wscale: number, until: number): boolean;
-  /** Stop answering for `port` at once (its listener closed). */
+  /**
+   * {@link activate} for an IPv6 listener (RFC 8200): its address as four
+   * big-endian words at `addr[at..at+4)` (the words of the engine's IPv6
+   * cookie hash; no object per call), `hopLimit` the hop limit its SYN-ACKs
+   * carry (the interface's, as Ipv6.output6 picks it). Absent where the
+   * responder answers IPv4 only (the RX thread's, native/syn_responder.c):
+   * IPv6 listeners are then not handed over and the engine answers them.
+   */
+  activate6?(addr: Int32Array, at: number, port: number, mss: number, window: number, wscale: number, hopLimit: number,
+    until: number): boolean;
+  /** Stop answering for `port` at once (its listener closed), both families. */
   deactivate(port: number): void;
 }
 
@@ -52,20 +62,46 @@ const HANDED = 8;
 export class SynHandOffs {
   private readonly l = new Int32Array(HANDED).fill(-1);
   private readonly addr = new Int32Array(HANDED);
+  /** An IPv6 listener's address (4 big-endian words per slot); `hop` >= 0 marks the slot as IPv6. */
+  private readonly addr6 = new Int32Array(4 * HANDED);
+  private readonly hop = new Int32Array(HANDED).fill(-1);
   private readonly port = new Int32Array(HANDED);
   private readonly mss = new Int32Array(HANDED);
   private readonly to: Array<SynResponder | null> = new Array<SynResponder | null>(HANDED).fill(null);
   /** When {@link renewAll} is due (Infinity: nothing handed). */
   renewAt = Infinity;
 
+  /**
+   * @param renew renews slot's hold: IPv4 (`a6` null) for `addr`, IPv6 for the words `a6[at..at+4)` with hop
+   *   limit `hop`; false: forget it
+   */
   constructor(private readonly renew: (l: number, sr: SynResponder, addr: number, port: number, mss: number,
-    now: number) => boolean) {}
+    now: number, a6: Int32Array | null, at: number, hop: number) => boolean) {}
 
   /** Listener `l` (its `addr`:`port`, SYN-ACK MSS `mss`) was just handed to `sr`. */
   remember(l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): void {
     let k = 0;
-    while (k < HANDED && this.l[k] >= 0 && !(this.l[k] === l && this.to[k] === sr && this.addr[k] === (addr | 0))) k++;
+    while (k < HANDED && this.l[k] >= 0
+      && !(this.l[k] === l && this.to[k] === sr && this.hop[k] < 0 && this.addr[k] === (addr | 0))) k++;
     if (k === HANDED) return;
+    this.hop[k] = -1;
+    this.set(k, l, sr, addr, port, mss, now);
+  }
+
+  /** Listener `l` (IPv6: its address the words `a6[at..at+4)`, port `port`, hop limit `hop`) was just handed to `sr`. */
+  remember6(l: number, sr: SynResponder, a6: Int32Array, at: number, port: number, mss: number, hop: number,
+    now: number): void {
+    const w = this.addr6;
+    let k = 0;
+    while (k < HANDED && this.l[k] >= 0 && !(this.l[k] === l && this.to[k] === sr && this.hop[k] >= 0
+      && w[4 * k] === a6[at] && w[4 * k + 1] === a6[at + 1] && w[4 * k + 2] === a6[at + 2] && w[4 * k + 3] === a6[at + 3])) k++;
+    if (k === HANDED) return;
+    for (let i = 0; i < 4; i++) w[4 * k + i] = a6[at + i];
+    this.hop[k] = hop;
+    this.set(k, l, sr, 0, port, mss, now);
+  }
+
+  private set(k: number, l: number, sr: SynResponder, addr: number, port: number, mss: number, now: number): void {
     this.l[k] = l;
     this.addr[k] = addr;
     this.port[k] = port;
@@ -79,7 +115,9 @@ export class SynHandOffs {
     for (let k = 0; k < HANDED; k++) {
       const sr = this.to[k];
       if (this.l[k] < 0 || sr === null) continue;
-      if (this.renew(this.l[k], sr, this.addr[k], this.port[k], this.mss[k], now)) {
+      const v6 = this.hop[k] >= 0;
+      if (this.renew(this.l[k], sr, this.addr[k], this.port[k], this.mss[k], now, v6 ? this.addr6 : null, 4 * k,
+        this.hop[k])) {
         left++;
       } else {
         this.l[k] = -1;
