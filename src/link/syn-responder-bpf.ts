@@ -86,6 +86,8 @@ export interface BpfSynCounters {
   redirectFailed: number;
   /** Pure SYNs to a handed listener passed on to the stack (bad checksum, options in the IP header, payload, ...). */
   passed: number;
+  /** Writes of the configuration map that failed: that activation did not take, and the engine (or RX thread) answered. */
+  mapWriteErrors: number;
 }
 
 /** Where scripts/build-bpf.mjs writes the object: dist/src/bpf/, beside this file's dist/src/link/. */
@@ -297,13 +299,14 @@ export class BpfSynResponder implements SynResponder {
 
   counters(): BpfSynCounters {
     if (!this.ready || this.addon.bpfMapRead(this.statsFd, this.statsBytes) < 0) {
-      return { answered: 0, redirectFailed: 0, passed: 0 };
+      return { answered: 0, redirectFailed: 0, passed: 0, mapWriteErrors: this.writeErrors };
     }
     const v = this.statsView;
     return {
       answered: Number(v.getBigUint64(0, true)),
       redirectFailed: Number(v.getBigUint64(8, true)),
       passed: Number(v.getBigUint64(16, true)),
+      mapWriteErrors: this.writeErrors,
     };
   }
 

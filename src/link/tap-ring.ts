@@ -86,8 +86,10 @@ export interface TapThreadCounters {
   synEgressAnswered?: number;
   /** pure SYNs to a handed listener it passed on (checksum left to the device, IP options, payload), */
   synEgressPassed?: number;
-  /** and SYN-ACKs it failed to build in place (passed on too). */
+  /** SYN-ACKs it failed to build in place (passed on too), */
   synEgressFailed?: number;
+  /** and writes of its configuration map that failed (an activation that did not take: the stack answered instead). */
+  synEgressMapErrors?: number;
 }
 
 /**

@@ -320,7 +320,7 @@ export class TapLink implements Link {
       c.synQueueFull = n.queueFull;
     }
     const e = this.synResponder?.egressCounters() ?? null;
-    if (e !== null) [c.synEgressAnswered, c.synEgressPassed, c.synEgressFailed] = [e.answered, e.passed, e.redirectFailed];
+    if (e !== null) [c.synEgressAnswered, c.synEgressPassed, c.synEgressFailed, c.synEgressMapErrors] = [e.answered, e.passed, e.redirectFailed, e.mapWriteErrors];
     return c;
   }
 

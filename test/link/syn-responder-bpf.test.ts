@@ -182,3 +182,23 @@ function fixIpSum(b: Uint8Array): void {
   b[24] = s >> 8;
   b[25] = s & 0xff;
 }
+
+test('a configuration map write that fails is counted (mapWriteErrors) and the activation reports false', { skip: missing }, () => {
+  const bpf = program();
+  const fds = bpf as unknown as { cfgFd: number };
+  const real = fds.cfgFd;
+  const before = bpf.counters().mapWriteErrors;
+  // No fd is closed: the write goes to an fd number no process has open (EBADF), as a map gone from under
+  // the responder would fail.
+  fds.cfgFd = 1 << 30;
+  try {
+    assert.equal(bpf.activate(ip(STACK_IP), 8080, 1460, 65535, 7, 1e12), false);
+  } finally {
+    fds.cfgFd = real;
+  }
+  assert.equal(bpf.counters().mapWriteErrors - before, 1);
+  // The map itself is writable again: the next activation takes, and the error count stays.
+  assert.equal(bpf.activate(ip(STACK_IP), 8080, 1460, 65535, 7, 1e12), true);
+  bpf.deactivate(8080);
+  assert.equal(bpf.counters().mapWriteErrors - before, 1);
+});
