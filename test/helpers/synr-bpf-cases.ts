@@ -185,15 +185,16 @@ export function nativePureSyn(f: Uint8Array): boolean {
 
 // ---------------------------------------------------------------- frames
 
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
-const ECE = 0x40;
-const CWR = 0x80;
+/** TCP flags, the options' bytes and their padding, for the cases here and in synr-bpf-cases6.ts. */
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+export const ECE = 0x40;
+export const CWR = 0x80;
 
-const o = {
+export const o = {
   nop: [1],
   eol: [0],
   mss: (n: number): number[] => [2, 4, n >>> 8, n & 255],
@@ -204,7 +205,7 @@ const o = {
 };
 
 /** Options padded with NOPs (or EOLs) to a multiple of 4. */
-function opts(parts: number[][], pad = 1): number[] {
+export function opts(parts: number[][], pad = 1): number[] {
   const out = parts.flat();
   while (out.length % 4 !== 0) out.push(pad);
   return out;
@@ -212,18 +213,9 @@ function opts(parts: number[][], pad = 1): number[] {
 
 const LINUX_OPTS = opts([o.mss(1460), o.sackOk, o.ts(0xdeadbeef, 0), o.nop, o.ws(7)]);
 
-interface Syn {
+interface Syn extends SynTcpFields {
   src?: string;
   dst?: string;
-  sport?: number;
-  dport?: number;
-  isn?: number;
-  flags?: number;
-  win?: number;
-  options?: number[];
-  payload?: number[];
-  /** Data offset override (words). */
-  doff?: number;
   /** TCP checksum: 'bad', 'partial' (the pseudo-header sum a CHECKSUM_PARTIAL SYN carries) or correct. */
   tcpSum?: 'bad' | 'partial';
   ipSum?: 'bad';
@@ -239,10 +231,22 @@ interface Syn {
   pad?: boolean;
 }
 
-/** A SYN from the peer to the stack, built byte by byte. */
-export function synFrame(s: Syn = {}): Uint8Array {
-  const src = s.src ?? '198.18.1.2';
-  const dst = s.dst ?? STACK_IP;
+/** The TCP fields of a case's segment (both families). */
+export interface SynTcpFields {
+  sport?: number;
+  dport?: number;
+  isn?: number;
+  ack?: number;
+  flags?: number;
+  win?: number;
+  options?: number[];
+  payload?: number[] | Uint8Array;
+  /** Data offset override (words). */
+  doff?: number;
+}
+
+/** The TCP segment of a case, checksum field zero, built byte by byte; `win` when the case sets none. */
+export function synTcpBytes(s: SynTcpFields, win: number): Uint8Array {
   const options = s.options ?? [];
   const payload = s.payload ?? [];
   const hlen = 20 + options.length;
@@ -251,11 +255,20 @@ export function synFrame(s: Syn = {}): Uint8Array {
   v.setUint16(0, s.sport ?? 40001);
   v.setUint16(2, s.dport ?? PORT);
   v.setUint32(4, (s.isn ?? 0x89abcdef) >>> 0);
+  v.setUint32(8, (s.ack ?? 0) >>> 0);
   v.setUint8(12, (s.doff ?? hlen / 4) << 4);
   v.setUint8(13, s.flags ?? SYN);
-  v.setUint16(14, s.win ?? 64240);
+  v.setUint16(14, s.win ?? win);
   t.set(options, 20);
   t.set(payload, hlen);
+  return t;
+}
+
+/** A SYN from the peer to the stack, built byte by byte. */
+export function synFrame(s: Syn = {}): Uint8Array {
+  const src = s.src ?? '198.18.1.2';
+  const dst = s.dst ?? STACK_IP;
+  const t = synTcpBytes(s, 64240);
   const ph = pseudoHeader(src, dst, s.proto ?? 6, t.length);
   let sum: number;
   if (s.tcpSum === 'partial') {
@@ -267,7 +280,7 @@ export function synFrame(s: Syn = {}): Uint8Array {
     sum = refChecksum(all);
     if (s.tcpSum === 'bad') sum ^= 0x0101;
   }
-  v.setUint16(16, sum);
+  new DataView(t.buffer).setUint16(16, sum);
   const packet = ipv4Packet({
     src, dst, proto: s.proto ?? 6, payload: t, ttl: 64, id: 0x1234, flags: s.ipFlags ?? 0x4000,
     options: s.ipOptions === undefined ? undefined : Uint8Array.from(s.ipOptions),

@@ -19,37 +19,14 @@ import type { SynResponder } from '../../src/engine/tcp/syn-responder.js';
 import type { NetInterface } from '../../src/engine/netif.js';
 import { FrameTap, mac, refChecksum, refSum } from './frames.js';
 import {
-  PEER_MAC, PORT, STACK_IP, STACK_MAC, SYNR_BPF_VERSION, type SynrBpfCase, type SynrBpfConfig, type SynrBpfEntry,
-  addr6Words, synFrame,
+  ACK, CWR, ECE, FIN, PEER_MAC, PORT, PSH, RST, STACK_IP, STACK_MAC, SYN, SYNR_BPF_VERSION, type SynrBpfCase, type SynrBpfConfig,
+  type SynrBpfEntry, type SynTcpFields, addr6Words, o, opts, synFrame, synTcpBytes,
 } from './synr-bpf-cases.js';
 
 export const STACK6 = 'fd00::2';
 /** The peer's default address (on the link's prefix, so the engine's answer needs no router). */
 export const PEER6 = 'fd00::1:7';
 
-const FIN = 0x01;
-const SYN = 0x02;
-const RST = 0x04;
-const PSH = 0x08;
-const ACK = 0x10;
-const ECE = 0x40;
-const CWR = 0x80;
-
-const o = {
-  nop: [1],
-  eol: [0],
-  mss: (n: number): number[] => [2, 4, n >>> 8, n & 255],
-  ws: (s: number): number[] => [3, 3, s],
-  sackOk: [4, 2],
-  ts: (val: number, ecr: number): number[] => [8, 10, val >>> 24, (val >>> 16) & 255, (val >>> 8) & 255, val & 255,
-    ecr >>> 24, (ecr >>> 16) & 255, (ecr >>> 8) & 255, ecr & 255],
-};
-
-function opts(parts: number[][], pad = 1): number[] {
-  const out = parts.flat();
-  while (out.length % 4 !== 0) out.push(pad);
-  return out;
-}
 
 export const LINUX_OPTS6 = opts([o.mss(1440), o.sackOk, o.ts(0xdeadbeef, 0), o.nop, o.ws(7)]);
 
@@ -61,19 +38,9 @@ function bytes6(text: string): Uint8Array {
   return b;
 }
 
-export interface Syn6 {
+export interface Syn6 extends SynTcpFields {
   src?: string;
   dst?: string;
-  sport?: number;
-  dport?: number;
-  isn?: number;
-  ack?: number;
-  flags?: number;
-  win?: number;
-  options?: number[];
-  payload?: number[] | Uint8Array;
-  /** Data offset override (words). */
-  doff?: number;
   /** TCP checksum: 'bad', 'partial' (the pseudo-header's folded sum, as a local socket's CHECKSUM_PARTIAL SYN) or correct. */
   tcpSum?: 'bad' | 'partial';
   /** An extension header between the fixed header and TCP (RFC 8200 4): its type and bytes (next header 6 first). */
@@ -96,20 +63,7 @@ export interface Syn6 {
 export function synFrame6(s: Syn6 = {}): Uint8Array {
   const src = bytes6(s.src ?? PEER6);
   const dst = bytes6(s.dst ?? STACK6);
-  const options = s.options ?? [];
-  const payload = s.payload ?? [];
-  const hlen = 20 + options.length;
-  const t = new Uint8Array(hlen + payload.length);
-  const v = new DataView(t.buffer);
-  v.setUint16(0, s.sport ?? 40001);
-  v.setUint16(2, s.dport ?? PORT);
-  v.setUint32(4, (s.isn ?? 0x89abcdef) >>> 0);
-  v.setUint32(8, (s.ack ?? 0) >>> 0);
-  v.setUint8(12, (s.doff ?? hlen / 4) << 4);
-  v.setUint8(13, s.flags ?? SYN);
-  v.setUint16(14, s.win ?? 64800);
-  t.set(options, 20);
-  t.set(payload, hlen);
+  const t = synTcpBytes(s, 64800);
   // RFC 8200 8.1: source, destination, upper-layer length (32 bits), 3 zero bytes, next header 6.
   const ph = new Uint8Array(40);
   ph.set(src, 0);
@@ -126,7 +80,7 @@ export function synFrame6(s: Syn6 = {}): Uint8Array {
     sum = refChecksum(all);
     if (s.tcpSum === 'bad') sum ^= 0x0101;
   }
-  v.setUint16(16, sum);
+  new DataView(t.buffer).setUint16(16, sum);
   const ext = s.ext?.bytes ?? [];
   const ipLen = 40 + ext.length + t.length;
   const f = new Uint8Array(14 + ipLen + (s.trailer ?? 0));

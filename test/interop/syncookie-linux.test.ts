@@ -37,6 +37,29 @@ function client(bytes: number): string {
     s.end(data);`;
 }
 
+/**
+ * A Node client for the namespace: 30 connections in a row (`net.connect(${connect})`), each echoing 64 KiB of
+ * random bytes; prints {"ok": n} with the number that came back byte-exact.
+ */
+function thirtyEchoes(connect: string): string {
+  return `
+    const net = require('node:net');
+    const crypto = require('node:crypto');
+    async function one() {
+      const data = crypto.randomBytes(65536);
+      return new Promise((resolve, reject) => {
+        const s = net.connect(${connect});
+        const parts = [];
+        s.on('data', (d) => parts.push(d));
+        s.on('error', reject);
+        s.on('end', () => resolve(Buffer.concat(parts).equals(data)));
+        s.end(data);
+      });
+    }
+    (async () => { let ok = 0; for (let i = 0; i < 30; i++) if (await one()) ok++; console.log(JSON.stringify({ ok })); })()
+      .catch((e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });`;
+}
+
 // Twice: with the link's responder on its RX thread alone, and with the eBPF one at its egress (which answers a
 // local socket's SYN inside its connect(); needs root, libbpf and clang at build: always there in CI).
 for (const egress of [false, true]) describe(`SYN cookies against Linux's TCP (TAP in a namespace${egress ? ', eBPF responder at the egress' : ''})`, { skip: missing ?? false }, () => {
@@ -111,22 +134,7 @@ for (const egress of [false, true]) describe(`SYN cookies against Linux's TCP (T
     infos.length = 0;
     // One client process, connections in a row: the first SYN reaches the engine (a cookie, and the
     // listener handed to the link for SYN_RESPONDER_HOLD_MS), the next ones find the responder active.
-    const script = `
-      const net = require('node:net');
-      const crypto = require('node:crypto');
-      async function one() {
-        const data = crypto.randomBytes(65536);
-        return new Promise((resolve, reject) => {
-          const s = net.connect(7, '${STACK_IP}');
-          const parts = [];
-          s.on('data', (d) => parts.push(d));
-          s.on('error', reject);
-          s.on('end', () => resolve(Buffer.concat(parts).equals(data)));
-          s.end(data);
-        });
-      }
-      (async () => { let ok = 0; for (let i = 0; i < 30; i++) if (await one()) ok++; console.log(JSON.stringify({ ok })); })()
-        .catch((e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });`;
+    const script = thirtyEchoes(`7, '${STACK_IP}'`);
     const r = await ns.run(process.execPath, ['-e', script], { timeoutMs: 80_000 });
     assert.equal(r.code, 0, `client: ${r.stdout} ${r.stderr}`);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: 30 });
@@ -232,22 +240,7 @@ describe('SYN cookies against Linux\'s TCP over IPv6 (TAP in a namespace, eBPF r
     const answered0 = answered();
     const before = { ...st };
     infos.length = 0;
-    const script = `
-      const net = require('node:net');
-      const crypto = require('node:crypto');
-      async function one() {
-        const data = crypto.randomBytes(65536);
-        return new Promise((resolve, reject) => {
-          const s = net.connect({ port: 7, host: '${STACK6}', family: 6 });
-          const parts = [];
-          s.on('data', (d) => parts.push(d));
-          s.on('error', reject);
-          s.on('end', () => resolve(Buffer.concat(parts).equals(data)));
-          s.end(data);
-        });
-      }
-      (async () => { let ok = 0; for (let i = 0; i < 30; i++) if (await one()) ok++; console.log(JSON.stringify({ ok })); })()
-        .catch((e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });`;
+    const script = thirtyEchoes(`{ port: 7, host: '${STACK6}', family: 6 }`);
     const r = await ns.run(process.execPath, ['-e', script], { timeoutMs: 80_000 });
     assert.equal(r.code, 0, `client: ${r.stdout} ${r.stderr}`);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { ok: 30 });
