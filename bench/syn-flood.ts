@@ -23,7 +23,17 @@
  * flood sender, the stack and the client share its cores. Prints one JSON line.
  *
  *   node dist/bench/syn-flood.js [--seconds S] [--loops N] [--rates 0,20000,50000] [--kernel-queue FRAMES]
- *     [--syn-responder 0|1] [--egress 0|1] [--linux 0|1]
+ *     [--syn-responder 0|1] [--egress 0|1] [--linux 0|1] [--family 4|6]
+ *
+ * --family 6 runs all of it over IPv6 (RFC 8200): the stack gets fd75::2/64
+ * beside its IPv4 address (the CLI's --host-address, which brings the
+ * device up in the namespace, is IPv4), Linux fd75::1/64 on the device and
+ * is the stack's IPv6 gateway, the flood's spoofed sources are in
+ * 2001:db8::/32 (RFC 3849; the namespace's Linux does not forward, so the
+ * SYN-ACKs end there) and the client connects to fd75::2. The Linux server
+ * runs over IPv6 too (fd72::1 and fd72::2 on the veth). The output's
+ * `family` says which. IPv6 SYNs are answered at the egress by the eBPF
+ * program alone (the RX thread's responder is IPv4-only), else by the engine.
  *
  * --egress 0 runs the CLI with --no-egress-syn-responder: the RX thread
  * answers the flood instead of the eBPF program at the TAP's egress (which
@@ -56,6 +66,9 @@ const SYN_RESPONDER = opt('syn-responder', 1);
 const EGRESS = opt('egress', 1);
 /** 0: skip the run with Linux as the server (to compare settings of the stack alone, faster). */
 const LINUX = opt('linux', 1);
+/** 4 or 6: the IP version of the flood, the client and the Linux comparison. */
+const FAMILY = opt('family', 4);
+if (FAMILY !== 4 && FAMILY !== 6) throw new Error(`--family must be 4 or 6, got ${FAMILY}`);
 /** Flood rates in SYN/s, 0 = as fast as the sender goes (the headline figure); more with --rates 0,20000,50000. */
 const RATES = ((): number[] => {
   const i = argv.indexOf('--rates');
@@ -67,6 +80,11 @@ const NS = `wstsf-${process.pid}`;
 const DEV = `wstsf${process.pid % 100000}`;
 const LINUX_IP = '10.75.0.1';
 const STACK_IP = '10.75.0.2';
+// IPv6 (--family 6): a ULA /64 (RFC 4193) on the TAP link; the flood's sources are elsewhere (syn-flood.py's 2001:db8::/32).
+const LINUX6 = 'fd75::1';
+const STACK6 = 'fd75::2';
+/** The address the client connects to and the flood is sent to. */
+const TARGET = FAMILY === 6 ? STACK6 : STACK_IP;
 const PORT = 8080;
 
 /** Starts of the CLI's per-connection lines (--json), which the bench does not read. */
@@ -261,7 +279,9 @@ async function main(): Promise<void> {
     const cliNodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
     cli = spawn(process.execPath, [...cliNodeArgs, join(REPO, 'bin/wirestack.js'), 'tap', '--dev', DEV, '--address', `${STACK_IP}/24`, '--gateway', LINUX_IP,
       '--netns', NS, '--host-address', `${LINUX_IP}/24`, '--http', String(PORT), '--stats-interval', '1', '--json',
-      SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder', ...(EGRESS === 1 ? [] : ['--no-egress-syn-responder'])],
+      SYN_RESPONDER === 1 ? '--syn-responder' : '--no-syn-responder', ...(EGRESS === 1 ? [] : ['--no-egress-syn-responder']),
+      // IPv6: the stack's SYN-ACKs to the spoofed sources go to Linux as the gateway, which drops them (no forwarding).
+      ...(FAMILY === 6 ? ['--address', `${STACK6}/64`, '--gateway', LINUX6] : [])],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     cli.stderr?.setEncoding('utf8').on('data', (s: string) => { cliErr += s; });
     cli.stdout?.setEncoding('utf8').on('data', (s: string) => {
@@ -286,12 +306,19 @@ async function main(): Promise<void> {
       }
     };
     await waitFor((e) => e.event === 'ready', 20_000, 'tap did not start');
+    if (FAMILY === 6) {
+      // Linux's side of the IPv6 link, without DAD (not what is measured; the stack's static address needs none),
+      // and a ping so that both sides have resolved each other (RFC 4861) before anything is timed.
+      ip('netns', 'exec', NS, 'sysctl', '-qw', `net.ipv6.conf.${DEV}.accept_dad=0`);
+      ip('-n', NS, '-6', 'addr', 'add', `${LINUX6}/64`, 'dev', DEV, 'nodad');
+      await inNs('ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', STACK6], 15_000);
+    }
     // To compare: another kernel queue than the kernel's default 1000 (TapLinkOptions.kernelQueue).
     if (KERNEL_QUEUE > 0) ip('-n', NS, 'link', 'set', 'dev', DEV, 'txqueuelen', String(KERNEL_QUEUE));
     const mac = String(events.find((e) => e.event === 'up')?.mac);
     const lastStats = (): Event => events.filter((e) => e.event === 'stats').pop() ?? { event: 'stats' };
     const client = async (started?: (c: ChildProcess) => void): Promise<ClientResult> =>
-      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), STACK_IP], (SECONDS + 20) * 1000, started)).trim()) as ClientResult;
+      JSON.parse((await inNs(process.execPath, ['-e', CLIENT, String(SECONDS), String(LOOPS), TARGET], (SECONDS + 20) * 1000, started)).trim()) as ClientResult;
 
     // The client with CPU sampled inside its run (its process ends with it): CPUs' worth (1 = one core) of the
     // CLI's threads by name ('main' = the JS thread), the share of the time each of them was runnable but waited
@@ -326,7 +353,7 @@ async function main(): Promise<void> {
     // One flood at `rate` SYN/s (0: as fast as the sender goes) with the client running during it.
     const floodRun = async (rate: number): Promise<Record<string, unknown>> => {
       let floodErr = '';
-      const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, STACK_IP, String(PORT),
+      const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), DEV, mac, TARGET, String(PORT),
         '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
         flood = c;
         c.stderr?.setEncoding('utf8').on('data', (s: string) => { floodErr += s; });
@@ -393,7 +420,7 @@ async function main(): Promise<void> {
     kill(cli, 'SIGTERM');
     const linux = LINUX === 1 ? await linuxRun() : null;
     console.log(JSON.stringify({
-      seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER,
+      family: FAMILY, seconds: SECONDS, loops: LOOPS, synResponder: SYN_RESPONDER,
       egress: events.find((e) => e.event === 'syn-egress') ?? null, baseline1: base1.rate, baseline2: base2.rate, baseline, baseP50Ms: base1.p50,
       baseCpu: base1run.cpu,
       // The highest-rate flood first: its figures at the top level.
@@ -414,7 +441,8 @@ async function main(): Promise<void> {
 
 // Linux's own server under the same flood: Node's http.Server on Linux TCP in a second namespace,
 // over a veth from the client namespace, SYN-ACKs routed back to the client namespace (no forwarding).
-const SERVER = `require('node:http').createServer((q, r) => r.end('hello from linux\\n')).listen(${PORT}, '10.72.0.2', () => console.log('ready'));`;
+const [VETH_CLIENT, VETH_SERVER, VETH_LEN] = FAMILY === 6 ? ['fd72::1', 'fd72::2', 64] : ['10.72.0.1', '10.72.0.2', 24];
+const SERVER = `require('node:http').createServer((q, r) => r.end('hello from linux\\n')).listen(${PORT}, '${VETH_SERVER}', () => console.log('ready'));`;
 
 /** The same measurement with Linux as the server: accept rate without and during a flood at the highest rate. */
 async function linuxRun(): Promise<Record<string, unknown>> {
@@ -430,10 +458,12 @@ async function linuxRun(): Promise<Record<string, unknown>> {
     ip('netns', 'add', nss);
     try {
       ip('link', 'add', vc, 'netns', nsc, 'type', 'veth', 'peer', 'name', vs, 'netns', nss);
-      ip('-n', nsc, 'addr', 'add', '10.72.0.1/24', 'dev', vc);
-      ip('-n', nss, 'addr', 'add', '10.72.0.2/24', 'dev', vs);
+      // IPv6 without DAD: the server's address must be usable at once (a tentative one cannot be bound).
+      const nodad = FAMILY === 6 ? ['nodad'] : [];
+      ip('-n', nsc, 'addr', 'add', `${VETH_CLIENT}/${VETH_LEN}`, 'dev', vc, ...nodad);
+      ip('-n', nss, 'addr', 'add', `${VETH_SERVER}/${VETH_LEN}`, 'dev', vs, ...nodad);
       for (const [n, d] of [[nsc, vc], [nss, vs], [nsc, 'lo'], [nss, 'lo']]) ip('-n', n, 'link', 'set', d, 'up');
-      ip('-n', nss, 'route', 'add', 'default', 'via', '10.72.0.1');
+      ip('-n', nss, ...(FAMILY === 6 ? ['-6'] : []), 'route', 'add', 'default', 'via', VETH_CLIENT);
       const mac = (JSON.parse(execFileSync('ip', ['-n', nss, '-j', 'link', 'show', 'dev', vs], { encoding: 'utf8' })) as Array<{ address: string }>)[0].address;
       let ready = '';
       void inNs(process.execPath, ['-e', SERVER], 600_000, (c) => {
@@ -443,14 +473,14 @@ async function linuxRun(): Promise<Record<string, unknown>> {
       for (let i = 0; i < 200 && !ready.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
       if (!ready.includes('ready')) throw new Error('the Linux-side server did not start');
       const client = async (): Promise<ClientResult> => JSON.parse((await inNs(process.execPath,
-        ['-e', CLIENT, String(SECONDS), String(LOOPS), '10.72.0.2'], (SECONDS + 20) * 1000, undefined, nsc)).trim()) as ClientResult;
+        ['-e', CLIENT, String(SECONDS), String(LOOPS), VETH_SERVER], (SECONDS + 20) * 1000, undefined, nsc)).trim()) as ClientResult;
       await client();
       const base1 = await client();
       const points: Array<Record<string, unknown>> = [];
       const bases = [base1.rate];
       for (const rate of RATES) {
         let floodErr = '';
-        const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), vc, mac, '10.72.0.2', String(PORT),
+        const floodOut = inNs('/usr/bin/python3', [join(REPO, 'test/helpers/syn-flood.py'), vc, mac, VETH_SERVER, String(PORT),
           '--rate', String(rate), '--seconds', String(SECONDS + 30)], (SECONDS + 60) * 1000, (c) => {
           flood = c;
           c.stderr?.setEncoding('utf8').on('data', (d: string) => { floodErr += d; });

@@ -247,7 +247,10 @@ export function chattySection(io: SectionIo): void {
 /**
  * Accept rate of `wirestack tap --http` during a SYN flood as a fraction of
  * its rate without one (bench/syn-flood.ts, root only): the flood at the
- * highest rate the sender reaches here, then at fixed lower rates for the curve.
+ * highest rate the sender reaches here, then at fixed lower rates for the curve;
+ * then the same over IPv6 at the highest rate alone (one line), whose SYNs the
+ * eBPF program at the TAP's egress answers or else the engine (the RX
+ * thread's responder is IPv4-only).
  */
 export function synFloodSection(io: SectionIo): void {
   const { scale: SCALE, fmt, printTable, progress } = io;
@@ -288,4 +291,30 @@ export function synFloodSection(io: SectionIo): void {
       fmt(p.duringP99Ms, 1), fmt(p.stackRxRate), fmt(p.cookiesPerSecond), fmt(p.kernelDropRate), fmt(p.linkDropRate),
       fmt(q.floodRate ?? null), fmt(q.during ?? null), fmt(q.baseline ?? null), q.ratio === undefined ? 'n/a' : `${fmt(100 * q.ratio, 1)} %`];
   }), 1);
+  synFlood6(io, script, seconds);
+}
+
+/**
+ * The IPv6 flood (bench/syn-flood.ts --family 6) at the sender's maximum
+ * only, the same seconds, with Linux beside it: one line, ~1 min.
+ */
+function synFlood6(io: SectionIo, script: string, seconds: number): void {
+  const { fmt, progress } = io;
+  progress('syn flood bench over IPv6: the maximum rate only');
+  const r = spawnSync(process.execPath, [script, '--seconds', String(seconds), '--rates', '0', '--family', '6'],
+    { encoding: 'utf8', timeout: 150_000, killSignal: 'SIGKILL' });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    console.log(`  IPv6 SYN flood: the run failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    return;
+  }
+  const j = JSON.parse(line) as Record<string, number> & { linux: Record<string, number>; egress: { attached?: boolean; reason?: string } | null };
+  const l = j.linux;
+  const where = j.egress?.attached === true
+    ? `at the TAP's egress (eBPF) ${fmt(j.tapSynEgressAnsweredRate ?? 0)}/s, by the engine ${fmt(j.cookiesPerSecond)}/s`
+    : `no eBPF responder (${j.egress?.reason?.split('\n')[0] ?? 'not tried'}), by the engine ${fmt(j.cookiesPerSecond)}/s`;
+  console.log(`  IPv6 (same client over IPv6, spoofed sources in 2001:db8::/32), flood at the sender's maximum only: wirestack `
+    + `${fmt(100 * j.ratio, 1)} % of its no-flood rate (${fmt(j.during)}/s of ${fmt(j.baseline)}/s, ${fmt(j.floodRate)} SYN/s sent); `
+    + `Linux ${fmt(100 * l.ratio, 1)} % (${fmt(l.during)}/s of ${fmt(l.baseline)}/s, ${fmt(l.floodRate)} SYN/s); wirestack / Linux ${fmt(j.ratio / l.ratio, 2)}; `
+    + `IPv6 SYNs answered ${where}`);
 }
