@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SectionIo } from './esp-section.js';
+import { haveCommand } from '../test/helpers/netns.js';
 
 /**
  * TCP over TAP against the Linux kernel (bench/tap.ts), offload on (with
@@ -24,9 +25,12 @@ export function tapSection(io: SectionIo): void {
     // and single runs swung 13-66 % of the veth figure within one process (TAPIN, s6).
     const m3 = (t: Record<string, number>, k: string): number => med(Array.from({ length: t.runs }, (_, i) => t[`${k}${i + 1}`]));
     const tapRuns: Array<[string, Record<string, number>]> = [];
+    // The veth baseline is iperf3's: without it the TAP runs still go, with no ratio to veth.
+    const iperf3 = haveCommand('iperf3');
+    if (!iperf3) console.log('TCP over TAP: the Linux <-> Linux veth baseline SKIPPED, iperf3 missing (apt-get install iperf3)');
     for (const offload of [1, 0]) {
       progress(`tap offload ${offload}`);
-      const r = spawnSync(process.execPath, [tapScript, '--mib', mib, '--runs', '5', '--offload', String(offload), ...(offload === 1 ? ['--veth', '1'] : [])],
+      const r = spawnSync(process.execPath, [tapScript, '--mib', mib, '--runs', '5', '--offload', String(offload), ...(offload === 1 && iperf3 ? ['--veth', '1'] : [])],
         { encoding: 'utf8', timeout: 600_000 });
       if (r.status === 0) tapRuns.push([offload === 1 ? 'offload on (default)' : 'offload off', JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>]);
       else console.log(`TCP over TAP, offload ${offload === 1 ? 'on' : 'off'}: the run failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -88,6 +92,7 @@ export function tapSection(io: SectionIo): void {
  */
 function tapSyncSweepDiagnostic(io: SectionIo, tapScript: string, mib: string, m3: (t: Record<string, number>, k: string) => number): void {
   const { fmt, progress } = io;
+  if (!haveCommand('iperf3')) return; // its figure is a fraction of the veth baseline (said above)
   progress('tap data, V8 synchronous ArrayBuffer sweeping');
   const r = spawnSync(process.execPath, ['--no-concurrent-array-buffer-sweeping', tapScript, '--mib', mib, '--runs', '5', '--veth', '1', '--parts', 'in,node'],
     { encoding: 'utf8', timeout: 600_000 });
