@@ -30,6 +30,17 @@ SYNR_HASH_INLINE __u32 synr_rotl(__u32 x, int b) { return (x << b) | (x >> (32 -
     v0 ^= (m);                                                                  \
   } while (0)
 
+/* The length word (message bytes << 24), then the finalization: the hash's last step for any length. */
+#define SYNR_SIP_FINISH(bytes)                                                  \
+  do {                                                                          \
+    SYNR_SIP_WORD((__u32)(bytes) << 24);                                        \
+    v2 ^= 0xff;                                                                 \
+    SYNR_SIPROUND;                                                              \
+    SYNR_SIPROUND;                                                              \
+    SYNR_SIPROUND;                                                              \
+    SYNR_SIPROUND;                                                              \
+  } while (0)
+
 /* HalfSipHash-2-4 of four words under the key (k0, k1), as halfSipHash in engine/tcp/syncookie.ts. */
 SYNR_HASH_INLINE __u32 synr_half_siphash4_inline(__u32 k0, __u32 k1, __u32 m0, __u32 m1, __u32 m2, __u32 m3) {
   __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
@@ -37,12 +48,7 @@ SYNR_HASH_INLINE __u32 synr_half_siphash4_inline(__u32 k0, __u32 k1, __u32 m0, _
   SYNR_SIP_WORD(m1);
   SYNR_SIP_WORD(m2);
   SYNR_SIP_WORD(m3);
-  SYNR_SIP_WORD(16u << 24); /* the length word: 16 bytes */
-  v2 ^= 0xff;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
+  SYNR_SIP_FINISH(16);
   return v1 ^ v3;
 }
 
@@ -54,12 +60,7 @@ SYNR_HASH_INLINE __u32 synr_half_siphash4_inline(__u32 k0, __u32 k1, __u32 m0, _
 SYNR_HASH_INLINE __u32 synr_half_siphash10_inline(__u32 k0, __u32 k1, const __u32 *m) {
   __u32 v0 = k0, v1 = k1, v2 = 0x6c796765u ^ k0, v3 = 0x74656462u ^ k1;
   for (int i = 0; i < 10; i++) SYNR_SIP_WORD(m[i]);
-  SYNR_SIP_WORD(40u << 24); /* the length word: 40 bytes */
-  v2 ^= 0xff;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
-  SYNR_SIPROUND;
+  SYNR_SIP_FINISH(40);
   return v1 ^ v3;
 }
 

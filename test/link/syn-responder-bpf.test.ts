@@ -15,7 +15,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tryNativeAddon } from '../../src/link/addon.js';
+import { addon, missing, program } from '../helpers/bpf-responder.js';
 import { NativeSynResponder } from '../../src/link/syn-responder.js';
 import { BpfSynResponder } from '../../src/link/syn-responder-bpf.js';
 import type { SynResponder } from '../../src/engine/tcp/syn-responder.js';
@@ -27,20 +27,6 @@ import { SYN_CASES, responderWords } from '../helpers/syn-cases.js';
 import { TC_ACT_REDIRECT } from '../helpers/synr-bpf-cases.js';
 
 
-const addon = tryNativeAddon();
-function loadOrReason(): BpfSynResponder | string {
-  if (addon instanceof Error) return addon.message;
-  if (addon.synResponderAnswerForTest === undefined) return 'the addon has no synResponderAnswerForTest';
-  if (process.getuid?.() !== 0) return 'needs root (bpf(2))';
-  return BpfSynResponder.loadForTest(addon);
-}
-const loaded = loadOrReason();
-const missing = typeof loaded === 'string' && process.env.CI !== 'true' ? loaded : false;
-
-function program(): BpfSynResponder {
-  if (typeof loaded === 'string') assert.fail(`the eBPF responder does not load: ${loaded}`);
-  return loaded;
-}
 
 
 /** A stack listening on port 80 at engine time `now`, its listener handed to both responders. */

@@ -20,8 +20,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tryNativeAddon } from '../../src/link/addon.js';
-import { BpfSynResponder } from '../../src/link/syn-responder-bpf.js';
+import { missing, program } from '../helpers/bpf-responder.js';
 import { SYNR_SACK, SYNR_TIMESTAMPS, SYNR_WSCALE, SYN_RESPONDER_HOLD_MS, type SynResponder } from '../../src/engine/tcp/syn-responder.js';
 import { TC_ACT_REDIRECT, addr6Words } from '../helpers/synr-bpf-cases.js';
 import { Engine6, LINUX_OPTS6, STACK6, synFrame6 } from '../helpers/synr-bpf-cases6.js';
@@ -31,19 +30,6 @@ const PSH = 0x08;
 const ACK = 0x10;
 const RST = 0x04;
 
-const addon = tryNativeAddon();
-function loadOrReason(): BpfSynResponder | string {
-  if (addon instanceof Error) return addon.message;
-  if (process.getuid?.() !== 0) return 'needs root (bpf(2))';
-  return BpfSynResponder.loadForTest(addon);
-}
-const loaded = loadOrReason();
-const missing = typeof loaded === 'string' && process.env.CI !== 'true' ? loaded : false;
-
-function program(): BpfSynResponder {
-  if (typeof loaded === 'string') assert.fail(`the eBPF responder does not load: ${loaded}`);
-  return loaded;
-}
 
 /** The TCP fields of an Ethernet + IPv6 + TCP frame (no extension headers), read here byte by byte. */
 interface Tcp6 { src: string; hop: number; flow: number; sport: number; dport: number; seq: number; ack: number; flags: number;
