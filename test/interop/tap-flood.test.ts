@@ -66,6 +66,8 @@ function open() {
 (async () => {
   for (let i = 0; i < N; i += 100) await Promise.all(Array.from({ length: Math.min(100, N - i) }, open));
   console.log(JSON.stringify({ held: N }));
+  // Progress, for a failure's message: how many had closed, every 2 s.
+  setInterval(() => console.log(JSON.stringify({ closedSoFar: done.length })), 2000).unref();
 })().catch((e) => { console.log(JSON.stringify({ error: String(e), closed: done.length })); process.exit(2); });
 `;
 
@@ -240,7 +242,11 @@ describe('wirestack tap under a SYN flood and 1,000 idle connections (Linux in a
     // Every idle connection is closed by the headers timeout: not before it, and at most the
     // server's checking interval (1 s) plus scheduling slack after it.
     const checksMs = performance.now() - heldAt;
-    const done = await got((l) => l.closed !== undefined, (HEADERS_TIMEOUT_S + 30) * 1000, 'idle connections not closed');
+    // On failure, also what the server said it closed (its 'timeouts' lines) and its last stats line.
+    const done = await got((l) => l.closed !== undefined, (HEADERS_TIMEOUT_S + 30) * 1000, 'idle connections not closed').catch((e: Error) => {
+      const said = events.slice(before).filter((ev) => ev.event === 'timeouts' || ev.event === 'error');
+      throw new Error(`${e.message}; server: ${JSON.stringify(said)}; ${JSON.stringify(events.filter((ev) => ev.event === 'stats').pop() ?? null)}`);
+    });
     console.error(`tap-flood: ${IDLE} idle held after ${((heldAt - spawnedAt) / 1000).toFixed(2)} s; checks took ${(checksMs / 1000).toFixed(2)} s; closed ${JSON.stringify(done)}`);
     assert.equal(done.closed, IDLE, JSON.stringify(done));
     assert.ok(Number(done.minMs) >= HEADERS_TIMEOUT_S * 1000 - 500, `closed too early: ${JSON.stringify(done)}`);
