@@ -47,7 +47,7 @@ export class TcpPassive implements HandOffListener {
   private r6Off = 0;
   readonly q: SynQueue;
   private readonly cookies: SynCookies;
-  /** When the last cookie was sent: cookie ACKs are looked for only while cookies may be valid. */
+  /** When the engine last sent a cookie (see {@link cookiesOutAt}: cookie ACKs are looked for only while cookies may be valid). */
   private lastCookieAt = -Infinity;
   /** The MSS option of the last SYN-ACK built (for the link's SYN responder). */
   private synAckMss = 0;
@@ -58,6 +58,15 @@ export class TcpPassive implements HandOffListener {
     this.q = new SynQueue(m, synBacklog, core.sockets.localAddr6.length > 0);
     this.cookies = new SynCookies(core.ctx);
     this.links = new LinkHandOff(core, this.cookies.key, this);
+  }
+
+  /**
+   * Until when cookies of ours may be out: the last one the engine sent, or
+   * the end of a link responder's hold (it sends them for us meanwhile).
+   */
+  private cookiesOutAt(): number {
+    const held = this.links.heldUntil;
+    return held > this.lastCookieAt ? held : this.lastCookieAt;
   }
 
   /** Our window scale for a child of listener `l`. */
@@ -140,7 +149,7 @@ export class TcpPassive implements HandOffListener {
     }
     if (r >= 0) return this.requestAck(l, r, o, seq, ack, flags, src, dst, sport, dport);
     const cfg = c.cfg;
-    if (cfg.tcpSyncookies === 0 || (cfg.tcpSyncookies === 1 && c.ctx.now - this.lastCookieAt >= 2 * COOKIE_TICK_MS)) {
+    if (cfg.tcpSyncookies === 0 || (cfg.tcpSyncookies === 1 && c.ctx.now - this.cookiesOutAt() >= 2 * COOKIE_TICK_MS)) {
       c.stats.noSocket++;
       this.reset(seq, ack, flags, src, dst, sport, dport);
       return -1;
@@ -219,7 +228,7 @@ export class TcpPassive implements HandOffListener {
     if (cfg.tcpWindowScaling === 1 && o.wscale >= 0) {
       opt |= REQ_WS;
       q.peerWscale[n] = o.wscale > MAX_WSCALE ? MAX_WSCALE : o.wscale;
-      q.ourWscale[n] = wscaleFor(this.listenRcvCap(l));
+      q.ourWscale[n] = this.ourWscale(l);
     }
     if (cfg.tcpTimestamps === 1 && o.hasTimestamp) {
       opt |= REQ_TS;
@@ -278,12 +287,11 @@ export class TcpPassive implements HandOffListener {
       ws ? (o.wscale > MAX_WSCALE ? MAX_WSCALE : o.wscale) : -1, sack) : 0;
     c.stats.syncookiesSent++;
     this.lastCookieAt = c.ctx.now;
-    this.sendSynAck(l, dst, dport, src, sport, iss, seq, sack, ts, ws ? wscaleFor(this.listenRcvCap(l)) : -1, tsVal,
+    this.sendSynAck(l, dst, dport, src, sport, iss, seq, sack, ts, ws ? this.ourWscale(l) : -1, tsVal,
       o.tsVal);
     const links = this.links;
     if (l6 === null) links.handToLink(l, this.route.iface, dst, dport, this.synAckMss);
     else links.handToLink6(l, this.route6.iface, l6, this.l6Off, dport, this.synAckMss);
-    if (links.heldUntil > this.lastCookieAt) this.lastCookieAt = links.heldUntil;
   }
 
   /** Whether listener `l`'s requests overflow its share of the queue (cookies are due, as in {@link syn}). */
@@ -341,7 +349,7 @@ export class TcpPassive implements HandOffListener {
     const c = this.core;
     const q = this.q;
     if (ack !== ((q.iss[r] + 1) | 0)) {
-      if (c.ctx.now - this.lastCookieAt < 2 * COOKIE_TICK_MS) {
+      if (c.ctx.now - this.cookiesOutAt() < 2 * COOKIE_TICK_MS) {
         // A retransmitted SYN of this request may have been answered with a cookie by the link's
         // responder (handToLink, handToLink6): a valid cookie completes the handshake instead, the request goes.
         const l6 = this.l6;
@@ -422,7 +430,7 @@ export class TcpPassive implements HandOffListener {
     const tsOffset = c.tsOffsetFor(dst, dport, src, sport);
     return this.child(l, dst, dport, src, sport, peerIsn, (ack - 1) | 0,
       l6 !== null ? COOKIE_MSS6[mssIndex] : COOKIE_MSS[mssIndex], opt, peerWs,
-      wscaleFor(this.listenRcvCap(l)), o.tsVal, tsOffset, c.ctx.now, true);
+      this.ourWscale(l), o.tsVal, tsOffset, c.ctx.now, true);
   }
 
   /**
@@ -523,11 +531,7 @@ export class TcpPassive implements HandOffListener {
     const c = this.core;
     const q = this.q;
     const now = c.ctx.now;
-    const links = this.links;
-    if (now >= links.renewAt) {
-      links.renewAll(now);
-      if (links.heldUntil > this.lastCookieAt) this.lastCookieAt = links.heldUntil;
-    }
+    if (now >= this.links.renewAt) this.links.renewAll(now);
     if (now < q.nextAt) return;
     const cfg = c.cfg;
     let next = Infinity;
