@@ -29,7 +29,7 @@
  *   H_TX_SLEEP set. A full RX ring stalls the RX thread the same way
  *   (H_RX_WAIT; JS calls threadKick, which signals an eventfd that also
  *   carries stop requests).
- * - RX hand-off: once allowed by JS (H_RX_HANDOFF_OK), the RX thread,
+ * - RX hand-off: when allowed (threadStart's rxHandoff, H_RX_HANDOFF_OK), the RX thread,
  *   having found the device silent for RX_QUIET_MS, hands the fd to JS
  *   (H_RX_OWNER = 1) and parks; JS then reads it itself from the event loop
  *   (a uv_poll and non-blocking reads), so a lone reply wakes the JS thread
@@ -340,7 +340,7 @@ static napi_value thread_start(napi_env env, napi_callback_info info) {
   t->h[H_RX_DATA] = (int32_t)off_rx;
   t->h[H_TX_DATA] = (int32_t)off_tx;
   t->h[H_VNET_HDR] = (int32_t)vnet;
-  /* Before the RX thread starts: set later by JS (allowHandoff), it could come
+  /* Before the RX thread starts: set later by JS (as it was), it could come
    * after the thread's first empty read, which then sleeps in poll() without
    * a timeout until a frame arrives; a device silent from the start stayed
    * with the RX thread (30 % of new devices after 50 ms of silence). */

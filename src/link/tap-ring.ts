@@ -4,7 +4,7 @@
  * native threads, one blocking in read() on the TAP fd and one doing the
  * write()s. The JS thread only copies frames and moves indices; no syscall
  * per frame (but one direct write per poll, see armDirect; and while the
- * device is quiet JS reads it itself, see allowHandoff). Nothing is allocated per frame.
+ * device is quiet JS reads it itself, see the constructor's rxHandoff). Nothing is allocated per frame.
  */
 import type { FrameReceiver, LinkStats } from './link.js';
 import type { RingLayout } from './addon.js';
@@ -13,7 +13,7 @@ import type { RingLayout } from './addon.js';
 export interface TapThreadAddon {
   /**
    * `vnetHdr` 10: the fd was opened with offload (see native/vnet.h). `rxHandoff` 1: the RX thread may hand the
-   * quiet device to JS from the start (see {@link TapRings.allowHandoff}).
+   * device to JS once it has been quiet for a millisecond (native/tap_thread.c, RX_QUIET_MS), from the start.
    */
   threadStart(fd: number, slots: number, slotSize: number, callback: () => void, vnetHdr?: number, rxHandoff?: number): {
     handle: object;
@@ -54,7 +54,7 @@ export interface TapThreadCounters {
   txSleeps: number;
   /** Frames push() wrote itself on the JS thread (see {@link TapRings.armDirect}). */
   txDirect: number;
-  /** Times the RX thread, finding the device quiet, handed it to the JS thread (see {@link TapRings.allowHandoff}). */
+  /** Times the RX thread, finding the device quiet, handed it to the JS thread (the constructor's `rxHandoff`). */
   rxHandoffs: number;
   /** Times the JS thread gave the device back to the RX thread on a burst. */
   rxHandbacks: number;
@@ -126,7 +126,12 @@ export class TapRings {
   /** Copies natively: a Node-API call costs a quarter of a 1.5 kB copy in JS. `gso`, `csum`: offload (native/vnet.h). */
   readonly push: (frame: Uint8Array, offset: number, length: number, gso?: number, csum?: number) => boolean;
 
-  /** @param vnetHdr 10 when the fd was opened with offload (frames carry a virtio_net_hdr), else 0 */
+  /**
+   * @param vnetHdr 10 when the fd was opened with offload (frames carry a virtio_net_hdr), else 0
+   * @param rxHandoff let the RX thread hand the device to the JS thread after it has been quiet for a
+   *   millisecond: JS then reads it itself until a burst comes ({@link handBack}), so a lone reply reaches the
+   *   stack with one thread wake-up (JS's) instead of two. Set before the thread starts (native threadStart).
+   */
   constructor(native: TapThreadAddon, fd: number, slots: number, slotSize: number, onReadable: () => void, vnetHdr = 0,
     rxHandoff = false) {
     this.native = native;
@@ -217,18 +222,6 @@ export class TapRings {
    */
   armDirect(on = true): void {
     Atomics.store(this.h, this.L.txArm, on ? 1 : 0);
-  }
-
-  /**
-   * Let the RX thread hand the device to the JS thread after it has been
-   * quiet for a millisecond (native/tap_thread.c, RX_QUIET_MS). JS then reads
-   * it itself until a burst comes ({@link handBack}); a lone reply reaches
-   * the stack with one thread wake-up (JS's) instead of two (the RX thread's,
-   * then JS's). The constructor's `rxHandoff` sets it before the RX thread
-   * starts; a change here takes effect at the thread's next wake-up (a frame).
-   */
-  allowHandoff(on: boolean): void {
-    Atomics.store(this.h, this.L.rxHandoffOk, on ? 1 : 0);
   }
 
   /** True while the JS thread is the device's reader (the RX thread is parked). */
