@@ -1,12 +1,15 @@
 /**
  * The global `fetch` (and `WebSocket`, where Node has it) through the
  * tunnel. Both use Node's bundled undici and its global dispatcher, which
- * undici keeps under `Symbol.for('undici.globalDispatcher.1')` (the slot
- * undici's `setGlobalDispatcher()` writes, so an `undici` package the
- * program loads itself sees it too). The dispatcher put there is an Agent of
- * the bundled undici (no second copy of undici, no version skew) whose
- * `connect` opens the connection with the patched `net`/`tls`: tunnel or
- * host by destination, as every other connection.
+ * undici keeps in global slots (the ones undici's `setGlobalDispatcher()`
+ * writes, so an `undici` package the program loads itself sees it too):
+ * `Symbol.for('undici.globalDispatcher.1')` up to undici 6 (Node 20, 22);
+ * undici 7 (Node 24) keeps the same dispatcher under `.2` as well, and
+ * undici 8 (Node 26) reads `.2` and keeps in `.1` a wrapper of it for the
+ * older handler API. The dispatcher put there is an Agent of the bundled
+ * undici (no second copy of undici, no version skew) whose `connect` opens
+ * the connection with the patched `net`/`tls`: tunnel or host by
+ * destination, as every other connection.
  */
 import type { Duplex } from 'node:stream';
 
@@ -18,18 +21,24 @@ interface Dispatcher {
   close(): Promise<void>;
 }
 
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+/** The slot every undici reads or keeps up to date (a wrapper from undici 8 on). */
+const SLOT_1 = Symbol.for('undici.globalDispatcher.1');
+/** The slot undici 7 and later read (absent before). */
+const SLOT_2 = Symbol.for('undici.globalDispatcher.2');
 
-/** Node's bundled undici Agent class, loaded the way Node loads it: by the first `fetch` call. */
-function bundledAgent(): (new (options: { connect: Connector }) => Dispatcher) | null {
-  const slots = globalThis as unknown as Record<symbol, unknown>;
-  if (slots[GLOBAL_DISPATCHER] === undefined && typeof fetch === 'function') {
+type Slots = Record<symbol, unknown>;
+type AgentClass = new (options: { connect: Connector }) => Dispatcher;
+
+const isObject = (x: unknown): x is object => typeof x === 'object' && x !== null;
+
+/** Node's bundled undici's dispatcher slots, loaded the way Node loads them: by the first `fetch` call. */
+function bundledSlots(): Slots {
+  const slots = globalThis as unknown as Slots;
+  if (slots[SLOT_1] === undefined && slots[SLOT_2] === undefined && typeof fetch === 'function') {
     // A data: URL never touches the network; the call loads undici, which installs its default Agent.
     fetch('data:,').catch(() => { /* only loading undici */ });
   }
-  const current = slots[GLOBAL_DISPATCHER];
-  if (typeof current !== 'object' || current === null) return null;
-  return (current as { constructor: new (options: { connect: Connector }) => Dispatcher }).constructor;
+  return slots;
 }
 
 /**
@@ -38,8 +47,13 @@ function bundledAgent(): (new (options: { connect: Connector }) => Dispatcher) |
  * dispatcher back, or null when this Node has no fetch.
  */
 export function patchFetch(openTcp: (options: object) => Duplex, openTls: (options: object) => Duplex): (() => void) | null {
-  const Agent = bundledAgent();
-  if (Agent === null) return null;
+  const slots = bundledSlots();
+  const prev1 = slots[SLOT_1];
+  const prev2 = slots[SLOT_2];
+  // The Agent class from the slot fetch reads; .1 holds a wrapper, not an Agent, from undici 8 on.
+  const agentOf = isObject(prev2) ? prev2 : prev1;
+  if (!isObject(agentOf)) return null;
+  const Agent = (agentOf as { constructor: AgentClass }).constructor;
   const connect: Connector = (opts, cb) => {
     const https = opts.protocol === 'https:';
     const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
@@ -59,12 +73,16 @@ export function patchFetch(openTcp: (options: object) => Duplex, openTls: (optio
     socket.once(ready, onReady);
     socket.once('error', onError);
   };
-  const slots = globalThis as unknown as Record<symbol, unknown>;
-  const previous = slots[GLOBAL_DISPATCHER];
-  slots[GLOBAL_DISPATCHER] = new Agent({ connect });
+  const ours = new Agent({ connect });
+  if (isObject(prev2)) slots[SLOT_2] = ours;
+  if (isObject(prev1)) {
+    // undici 8: a new wrapper of ours, as its setGlobalDispatcher() makes; before it, the same Agent.
+    const Wrapper = (prev1 as { constructor: new (d: Dispatcher) => Dispatcher }).constructor;
+    slots[SLOT_1] = prev1 === prev2 || !isObject(prev2) || (Wrapper as unknown) === Agent ? ours : new Wrapper(ours);
+  }
   return () => {
-    const ours = slots[GLOBAL_DISPATCHER] as Dispatcher;
-    slots[GLOBAL_DISPATCHER] = previous;
+    if (isObject(prev2)) slots[SLOT_2] = prev2;
+    if (isObject(prev1)) slots[SLOT_1] = prev1;
     void ours.close().catch(() => { /* already closed */ });
   };
 }
