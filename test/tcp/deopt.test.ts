@@ -11,6 +11,14 @@
  * virtual time in a child process under --trace-deopt, with compiles on the
  * main thread (--no-concurrent-recompilation), so the run is the same each
  * time. The diagnostic V8 flags are the child's; the library sets none.
+ *
+ * Node 24 and later also run Maglev (V8's mid tier; Node 22 ships it off),
+ * which compiles a function after a few hundred calls, before every branch
+ * has type feedback, and expects to bail out when one is first reached
+ * ("Insufficient type feedback"), to compile again soon with it. Those
+ * soft bailouts of Maglev code are its normal way of gathering feedback and
+ * are allowed, a few per function; any other reason, or TurboFan code thrown
+ * away, is held to the rule above.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +47,12 @@ interface Deopt {
   fn: string;
   file: string;
   reason: string;
+  /** The tier whose code was thrown away: TURBOFAN, MAGLEV (Node 24+), or '' when the trace does not say. */
+  tier: string;
 }
+
+/** Maglev's soft bailouts allowed per function (see above): seen at most 2 on Node 24 and 26 (Stack.poll). */
+const MAGLEV_SOFT_PER_FUNCTION = 2;
 
 test('chatty exchanges over 15 connections in virtual time: no function of src/ deoptimizes', () => {
   const r = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', '--trace-file-names', '--no-concurrent-recompilation',
@@ -58,8 +71,16 @@ test('chatty exchanges over 15 connections in virtual time: no function of src/ 
   for (const l of lines) {
     if (!l.startsWith('[bailout') || !ours(l)) continue;
     const m = /reason: ([^)]*)\).*<JSFunction (\S+) <[^>]*\/dist\/(src\/[^>]+)>/.exec(l);
-    if (m !== null) deopts.push({ fn: m[2], file: m[3], reason: m[1] });
+    if (m !== null) deopts.push({ fn: m[2], file: m[3], reason: m[1], tier: /<Code (\w+)>/.exec(l)?.[1] ?? '' });
   }
-  const unexpected = deopts.filter((d) => !KNOWN.has(`${d.fn} ${d.file}`));
-  assert.deepEqual(unexpected, [], `deoptimized: ${unexpected.map((d) => `${d.fn} (${d.file}): ${d.reason}`).join('; ')}`);
+  const soft = new Map<string, number>();
+  const unexpected = deopts.filter((d) => {
+    const key = `${d.fn} ${d.file}`;
+    if (d.tier === 'MAGLEV' && d.reason.startsWith('Insufficient type feedback')) {
+      soft.set(key, (soft.get(key) ?? 0) + 1);
+      return (soft.get(key) ?? 0) > MAGLEV_SOFT_PER_FUNCTION;
+    }
+    return !KNOWN.has(key);
+  });
+  assert.deepEqual(unexpected, [], `deoptimized: ${unexpected.map((d) => `${d.fn} (${d.file}, ${d.tier || 'tier not shown'}): ${d.reason}`).join('; ')}`);
 });
