@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SectionIo } from './esp-section.js';
 import { haveCommand } from '../test/helpers/netns.js';
+import { maglevOf, printLines, runOtherLines } from './chatty-lines.js';
 
 /**
  * TCP over TAP against the Linux kernel (bench/tap.ts), offload on (with
@@ -178,7 +179,7 @@ export function tapPingSection(io: SectionIo): void {
  * noisy ones; the ratio of each alternating pair is printed with its spread.
  */
 export function chattySection(io: SectionIo): void {
-  const { fmt, printTable } = io;
+  const { fmt, printTable, progress } = io;
   if (process.getuid?.() !== 0 || !existsSync('/dev/net/tun')) {
     console.log('Chatty client over TAP: SKIPPED, needs root and /dev/net/tun');
     return;
@@ -247,6 +248,17 @@ export function chattySection(io: SectionIo): void {
   } else {
     console.log(`  warm run failed (${w.status ?? w.signal})`);
   }
+  // The same comparison on the other supported Node lines (bench/chatty-lines.ts): how soon V8 compiles the stack's
+  // path differs by line, Node's net client hardly.
+  const others = runOtherLines(['--rounds', '200', '--runs', '9', '--fresh', '7'], progress);
+  if (others.length === 0) return;
+  console.log(`  the same on other Node lines, each with its own server and Node's net client (${c.runs} runs, ${c.freshStackMs?.length ?? 0} fresh pairs):`);
+  const rows = [{ label: `Node ${process.version} (this one)`, maglev: maglevOf(process.execPath), run: c, why: '' }, ...others];
+  printLines(io, rows);
+  const ratio = (r: (typeof rows)[number]): number => (r.run === null ? NaN : med(r.run.stackMs) / med(r.run.linuxMs));
+  const met = rows.filter((r) => ratio(r) <= 1.5).map((r) => r.label);
+  const notMet = rows.filter((r) => !(ratio(r) <= 1.5)).map((r) => r.label);
+  console.log(`  goal <= 1.5 (median ratio): met on ${met.length > 0 ? met.join(', ') : 'none'}; not met on ${notMet.length > 0 ? notMet.join(', ') : 'none'}`);
 }
 
 /**
