@@ -109,10 +109,13 @@ export class Reassembly {
     this.hlen0 = a.hlen0;
   }
 
-  /** Earliest timeout, set by {@link poll}. */
-  get nextDeadline(): number {
-    return this.pool.nextDeadline;
-  }
+  /**
+   * Earliest timeout: the pool's, copied here where it changes (a claim, a
+   * {@link poll}). A plain field, not a getter: Maglev (Node 24 and later)
+   * does not inline such a getter in the stack's poll for a long while, and
+   * returns the double (Infinity when idle) as a new heap number, one per poll.
+   */
+  nextDeadline = Infinity;
 
   /** Datagrams being reassembled now (for tests and reports). */
   get busySlots(): number {
@@ -219,6 +222,7 @@ export class Reassembly {
 
   private claim(iface: NetInterface, src: number, dst: number, proto: number, id: number): number {
     const s = this.pool.claim(this.ctx.now + this.ctx.config.ipReassemblyTimeoutMs);
+    this.nextDeadline = this.pool.nextDeadline;
     if (this.pool.evicted) this.ctx.stats.ip.reassemblyEvicted++;
     this.src[s] = src;
     this.dst[s] = dst;
@@ -244,6 +248,7 @@ export class Reassembly {
       }
       pool.release(s);
     }
+    this.nextDeadline = pool.nextDeadline;
   }
 }
 

@@ -85,10 +85,13 @@ export class Reassembly6 {
     this.multicast = a.multicast;
   }
 
-  /** Earliest timeout, set by {@link poll}. */
-  get nextDeadline(): number {
-    return this.pool.nextDeadline;
-  }
+  /**
+   * Earliest timeout: the pool's, copied here where it changes (a claim, a
+   * {@link poll}). A plain field, not a getter: Maglev (Node 24 and later)
+   * does not inline such a getter in the stack's poll for a long while, and
+   * returns the double (Infinity when idle) as a new heap number, one per poll.
+   */
+  nextDeadline = Infinity;
 
   /** Packets being reassembled now (busy or dead slots). */
   get busySlots(): number {
@@ -206,6 +209,7 @@ export class Reassembly6 {
 
   private claim(iface: NetInterface, b: Uint8Array, ipOff: number, id: number, multicast: boolean): number {
     const s = this.pool.claim(this.ctx.now + this.ctx.config.ip6ReassemblyTimeoutMs);
+    this.nextDeadline = this.pool.nextDeadline;
     if (this.pool.evicted) this.ctx.stats.ip6.reassemblyEvicted++;
     copyBytes(b, ipOff + IP6_SRC, this.src, s * 16, 16);
     copyBytes(b, ipOff + IP6_DST, this.dst, s * 16, 16);
@@ -238,5 +242,6 @@ export class Reassembly6 {
         this.icmp.sendError(ICMP6_TIME_EXCEEDED, TIME6_REASSEMBLY, 0, pool.buf, h, IPV6_HLEN + len, this.multicast[s] === 1, -1);
       } else pool.release(s);
     }
+    this.nextDeadline = pool.nextDeadline;
   }
 }

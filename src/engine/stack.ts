@@ -78,6 +78,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   now = 0;
   /** See {@link EngineContext.zone6}. */
   zone6 = 0;
+  /** The layers' earliest deadline, left by {@link scanLayers} (a double in a field, written in place). */
+  private layersNext = Infinity;
 
   private readonly prng: Prng;
   private readonly routes: RouteTable;
@@ -383,7 +385,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     // deadline: a 16 B heap number per read), and a poll per ping is too rare for V8 to optimize them soon.
     const now0 = this.now;
     if (now0 >= this.arp.nextDeadline) this.arp.poll();
-    // ND's deadline covers SLAAC's and routes'; a send may set a neighbour's timer alone (see layerDeadline).
+    // ND's deadline covers SLAAC's and routes'; a send may set a neighbour's timer alone (see scanLayers).
     const nd = this.ip6?.nd;
     if (nd !== undefined && (now0 >= nd.nextDeadline || now0 >= nd.cache.nextDeadline)) nd.poll();
     if (now0 >= this.icmp.nextDeadline) this.icmp.poll();
@@ -395,7 +397,8 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (ipsec !== null) ipsec.poll();
     this.table.dispatch();
     // Deadlines read after the callbacks: timers they armed (sends from a callback) count too.
-    next = this.layerDeadline(next);
+    this.scanLayers();
+    if (this.layersNext < next) next = this.layersNext;
     // Work created by this poll (loopback packets, events raised by callbacks) wants another round now.
     if (this.loopback.count > 0 || this.table.hasPendingEvents) next = this.now;
     // Idle is returned as the constant: a computed Infinity leaves a call V8 does not inline as a new
@@ -404,8 +407,13 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     return next;
   }
 
-  /** The earliest of `next` and every layer's next deadline. */
-  private layerDeadline(next: number): number {
+  /**
+   * Every layer's earliest deadline into {@link layersNext}. A field, not an argument or a return value:
+   * until it inlines this call, Maglev (Node 24 and later) boxes a double that crosses it, a heap number
+   * per poll (Infinity when idle, else a deadline).
+   */
+  private scanLayers(): void {
+    let next = Infinity;
     const nd = this.ip6?.nd;
     if (nd !== undefined) {
       if (nd.nextDeadline < next) next = nd.nextDeadline;
@@ -423,7 +431,7 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
     if (tcp.nextDeadline < next) next = tcp.nextDeadline;
     const ipsec = this.ipsecHook;
     if (ipsec !== null && ipsec.nextDeadline < next) next = ipsec.nextDeadline;
-    return next;
+    this.layersNext = next;
   }
 
   /** Deliver queued packets addressed to ourselves by IP version (those queued meanwhile wait for the next poll). */
@@ -467,7 +475,10 @@ export class Engine<H extends IpsecHook = IpsecHook> implements FrameSink, Engin
   kickIfPending(): void {
     const d = this.driver;
     // Inside a poll the poll's own result covers it (pollBy would ignore it): no deadline scan.
-    if (d.isRunning && !d.isPolling) d.pollBy(this.layerDeadline(Infinity), this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
+    if (d.isRunning && !d.isPolling) {
+      this.scanLayers();
+      d.pollBy(this.layersNext, this.now, this.loopback.count > 0 || this.table.hasPendingEvents);
+    }
   }
 
   /**

@@ -16,6 +16,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -186,3 +188,29 @@ test('real-time ping path, the default clock (native clockMs): no GC', { skip: n
     stack.stop();
   }
 });
+
+/**
+ * Node 24 and later run a path in Maglev's code for a long stretch before TurboFan takes it, and when
+ * TurboFan's compile comes late (a loaded machine) the tests above measure Maglev's code. Getters
+ * returning a deadline (Infinity when idle) and a deadline passed to a call left a heap number per
+ * wake-up there (16-17 B: 6.9 MB over the 400,000); CI on Node 26 saw 2.4 B per wake-up when TurboFan
+ * came 60,000 wake-ups late. So the same tests again in a child with TurboFan off, where Maglev is on
+ * by default (Node 20 and 22 have it off: there the tier below TurboFan is the interpreter's, which
+ * boxes numbers anyway).
+ */
+const maglevByDefault = /--maglev \(enable the maglev optimizing compiler\)[^\n]*\n[^\n]*default: --maglev\b/
+  .test(spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8', maxBuffer: 16 << 20 }).stdout ?? '');
+const inMaglevChild = process.env.WST_MAGLEV_ONLY === '1';
+
+test('the same wake-ups in Maglev\'s code alone (--no-turbofan): no GC, nothing allocated',
+  { skip: inMaglevChild ? 'this is the child' : maglevByDefault ? false : `no Maglev by default on Node ${process.versions.node}` }, () => {
+    // The file run as a script (its tests run at exit), out of this runner's context: a nested --test is refused.
+    const env: NodeJS.ProcessEnv = { ...process.env, WST_MAGLEV_ONLY: '1' };
+    delete env.NODE_TEST_CONTEXT;
+    const r = spawnSync(process.execPath, ['--no-turbofan', fileURLToPath(import.meta.url)],
+      { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL', env });
+    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    // Not vacuous: the child measured the wake-ups (its report lines) and passed.
+    assert.ok((out.match(/400000 wake-ups: /g) ?? []).length >= 1, `the child measured nothing: ${out.slice(-800)}`);
+    assert.equal(r.status, 0, `with TurboFan off: ${out.split('\n').filter((l) => /wake-ups:|allocated|✖/.test(l)).join(' | ')}`);
+  });

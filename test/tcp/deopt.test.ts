@@ -32,15 +32,15 @@ const SCRIPT = fileURLToPath(new URL('../helpers/chatty-sim.js', import.meta.url
  * first taken once, at a rare event, after the function holding it was
  * optimized (when that is depends on how many polls ran before, so each
  * comes and goes with unrelated changes):
- * - Stack.poll / layerDeadline (src/engine/stack.ts): ARP's and ND's polls
+ * - Stack.poll / scanLayers (src/engine/stack.ts): ARP's and ND's polls
  *   and deadlines, first due when their first timer comes;
  * - Simulation.settle (src/engine/simulation.ts), this virtual-time run's
- *   loop: it inlines Stack.poll and layerDeadline, so theirs show as its;
+ *   loop: it inlines Stack.poll and scanLayers, so theirs show as its;
  * - Tcp.poll (src/engine/tcp/index.ts): it inlines the passive opener's
  *   poll, whose SYN-ACK retransmission scan first runs when the request
  *   queue's earliest timer first comes due.
  */
-const KNOWN = new Set(['poll src/engine/stack.js', 'layerDeadline src/engine/stack.js', 'settle src/engine/simulation.js',
+const KNOWN = new Set(['poll src/engine/stack.js', 'scanLayers src/engine/stack.js', 'settle src/engine/simulation.js',
   'poll src/engine/tcp/index.js']);
 
 interface Deopt {

@@ -36,13 +36,13 @@ export class LinkHandOff {
   constructor(private readonly core: TcpCore, private readonly cookieKey: Int32Array,
     private readonly p: HandOffListener) {}
 
-  /** When {@link renewAll} is due. */
-  get renewAt(): number {
-    return this.handed.renewAt;
-  }
-
-  renewAll(now: number): void {
-    this.handed.renewAll(now);
+  /**
+   * Renew the hand-offs when due. The deadline is compared here, not read
+   * through a getter by the caller: Maglev (Node 24 and later) returned it
+   * (Infinity when nothing is handed) as a new heap number per poll.
+   */
+  renewIfDue(now: number): void {
+    if (now >= this.handed.renewAt) this.handed.renewAll(now);
   }
 
   /** Keys, constants and the clock for link responder `sr` (before each activation). */

@@ -531,7 +531,7 @@ export class TcpPassive implements HandOffListener {
     const c = this.core;
     const q = this.q;
     const now = c.ctx.now;
-    if (now >= this.links.renewAt) this.links.renewAll(now);
+    this.links.renewIfDue(now);
     if (now < q.nextAt) return;
     const cfg = c.cfg;
     let next = Infinity;
