@@ -18,6 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SectionIo } from './esp-section.js';
+import { maglevByDefault } from '../test/helpers/maglev.js';
 
 /** Supported release lines on 2026-12-06: 26 (active LTS), 24 and 22 (maintenance LTS). */
 export const DEFAULT_NODE_LINES = [22, 24, 26];
@@ -39,14 +40,19 @@ export interface LineResult {
   why: string;
 }
 
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+/** Median (the upper one of an even count), as the chatty section takes it. */
+export const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
-/** Whether `bin`'s V8 runs Maglev by default (its --v8-options list the default). */
+/** Each run's ratio to the other side's run next to it: `median (min-max)`. */
+export function pairs(fmt: SectionIo['fmt'], a: number[], b: number[]): string {
+  const r = a.map((x, i) => x / b[i]);
+  return `${fmt(median(r), 2)} (${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)})`;
+}
+
+/** Whether `bin`'s V8 runs Maglev by default, for the table: on, off or '?'. */
 export function maglevOf(bin: string): string {
-  const r = spawnSync(bin, ['--v8-options'], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const m = /--maglev \(enable the maglev optimizing compiler\)[^\n]*\n[^\n]*default: --(no-)?maglev/.exec(r.stdout ?? '');
-  if (m === null) return '?';
-  return m[1] === undefined ? 'on' : 'off';
+  const m = maglevByDefault(bin);
+  return m === null ? '?' : m ? 'on' : 'off';
 }
 
 /** Run bench/chatty.ts with `bin` (the machine's node or another line's). */
@@ -90,18 +96,14 @@ export function runOtherLines(args: string[], progress: (s: string) => void): Li
 /** The table of every line: in-process and fresh-process ratios against Node's net on the same line. */
 export function printLines(io: SectionIo, rows: LineResult[]): void {
   const { fmt, printTable } = io;
-  const pairs = (a: number[], b: number[]): string => {
-    const r = a.map((x, i) => x / b[i]);
-    return `${fmt(median(r), 2)} (${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)})`;
-  };
   printTable(['Node line', 'Maglev', 'stack ms/exch', "Node's net ms/exch", 'ratio', 'pairs median (min-max)', 'fresh ratio', 'fresh pairs'],
     rows.map(({ label, maglev, run, why }) => {
       if (run === null) return [label, maglev, why, '', '', '', '', ''];
       const s = median(run.stackMs);
       const l = median(run.linuxMs);
       const fresh = run.freshStackMs !== undefined && run.freshLinuxMs !== undefined && run.freshStackMs.length > 0;
-      return [label, maglev, fmt(s / run.rounds, 3), fmt(l / run.rounds, 3), fmt(s / l, 2), pairs(run.stackMs, run.linuxMs),
+      return [label, maglev, fmt(s / run.rounds, 3), fmt(l / run.rounds, 3), fmt(s / l, 2), pairs(fmt, run.stackMs, run.linuxMs),
         fresh ? fmt(median(run.freshStackMs ?? []) / median(run.freshLinuxMs ?? []), 2) : '-',
-        fresh ? pairs(run.freshStackMs ?? [], run.freshLinuxMs ?? []) : '-'];
+        fresh ? pairs(fmt, run.freshStackMs ?? [], run.freshLinuxMs ?? []) : '-'];
     }));
 }

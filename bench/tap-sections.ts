@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SectionIo } from './esp-section.js';
 import { haveCommand } from '../test/helpers/netns.js';
-import { maglevOf, printLines, runOtherLines } from './chatty-lines.js';
+import { maglevOf, median as med, pairs as pairsOf, printLines, runOtherLines } from './chatty-lines.js';
 
 /**
  * TCP over TAP against the Linux kernel (bench/tap.ts), offload on (with
@@ -196,12 +196,8 @@ export function chattySection(io: SectionIo): void {
     warmup?: number; warmupStackMs?: number; warmupLinuxMs?: number;
     freshStackMs?: number[]; freshLinuxMs?: number[]; freshStackCpuUs?: number[]; freshLinuxCpuUs?: number[] };
   const c = JSON.parse(json) as Chatty;
-  const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   // Each run's stack/Linux ratio against the other side's run next to it: median (min-max).
-  const pairs = (a: number[], b: number[]): string => {
-    const r = a.map((x, i) => x / b[i]);
-    return `${fmt(med(r), 2)} (${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)})`;
-  };
+  const pairs = (a: number[], b: number[]): string => pairsOf(fmt, a, b);
   const s = med(c.stackMs);
   const l = med(c.linuxMs);
   // The same after 5,000 uncounted exchanges (25 connections of 200, as the runs: bench/chatty.ts on one long

@@ -25,6 +25,7 @@ import { Stack } from '../../src/index.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/link/link.js';
 import { tryNativeAddon } from '../../src/link/addon.js';
 import { arpFrame, icmpEcho, ipv4Frame } from '../helpers/frames.js';
+import { maglevByDefault } from '../helpers/maglev.js';
 
 const STACK_MAC = '02:00:00:00:00:0a';
 const PEER_MAC = '02:00:00:00:00:01';
@@ -198,12 +199,11 @@ test('real-time ping path, the default clock (native clockMs): no GC', { skip: n
  * by default (Node 20 and 22 have it off: there the tier below TurboFan is the interpreter's, which
  * boxes numbers anyway).
  */
-const maglevByDefault = /--maglev \(enable the maglev optimizing compiler\)[^\n]*\n[^\n]*default: --maglev\b/
-  .test(spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8', maxBuffer: 16 << 20 }).stdout ?? '');
+const maglevOn = maglevByDefault() === true;
 const inMaglevChild = process.env.WST_MAGLEV_ONLY === '1';
 
 test('the same wake-ups in Maglev\'s code alone (--no-turbofan): no GC, nothing allocated',
-  { skip: inMaglevChild ? 'this is the child' : maglevByDefault ? false : `no Maglev by default on Node ${process.versions.node}` }, () => {
+  { skip: inMaglevChild ? 'this is the child' : maglevOn ? false : `no Maglev by default on Node ${process.versions.node}` }, () => {
     // The file run as a script (its tests run at exit), out of this runner's context: a nested --test is refused.
     const env: NodeJS.ProcessEnv = { ...process.env, WST_MAGLEV_ONLY: '1' };
     delete env.NODE_TEST_CONTEXT;
